@@ -1,0 +1,366 @@
+//! `#[task]`: keeps the function as written and adds, under the same name in the type namespace,
+//! a type implementing `Task` and `Callee` so workflows can call it and the runtime can run it.
+
+use proc_macro2::{Span, TokenStream};
+use quote::{format_ident, quote, quote_spanned, ToTokens};
+use syn::spanned::Spanned;
+use syn::{FnArg, ItemFn, ReturnType, Type};
+
+use crate::canon::Canon;
+use crate::diag::Diagnostics;
+use crate::options::{self, RawOption};
+
+/// Validated `#[task(...)]` options.
+pub(crate) struct TaskOptions {
+    name: Option<String>,
+    retries: u32,
+    timeout_ms: Option<u64>,
+    krate: Option<syn::Path>,
+}
+
+impl TaskOptions {
+    fn parse(args: TokenStream, diag: &mut Diagnostics) -> Self {
+        let mut out = Self { name: None, retries: 0, timeout_ms: None, krate: None };
+        let raw: Vec<RawOption> = match options::parse_raw(args) {
+            Ok(r) => r,
+            Err(e) => {
+                diag.push(e);
+                return out;
+            }
+        };
+        for opt in options::check_keys(&raw, "task", &["name", "retries", "timeout", "crate"], diag)
+        {
+            match opt.key.to_string().as_str() {
+                "name" => out.name = options::stable_name(opt, diag),
+                "retries" => out.retries = options::lit_u32(opt, 0, 10_000, diag).unwrap_or(0),
+                "timeout" => out.timeout_ms = options::duration_ms(opt, diag),
+                _ => out.krate = options::crate_path(opt, diag),
+            }
+        }
+        out
+    }
+}
+
+/// The checked signature of a task.
+#[derive(Debug)]
+pub(crate) struct TaskSig {
+    pub(crate) args: Vec<Type>,
+    pub(crate) ret: Type,
+    pub(crate) fallible: bool,
+}
+
+/// Whether a return type is a `Result` (by its last path segment, so aliases such as
+/// `anyhow::Result<T>` count).
+pub(crate) fn is_result_type(ty: &Type) -> bool {
+    matches!(ty, Type::Path(p) if p.qself.is_none()
+        && p.path.segments.last().is_some_and(|s| s.ident == "Result"))
+}
+
+/// Why a type cannot be stored, if it visibly cannot: borrowed, `impl Trait`, trait object.
+pub(crate) fn unstorable(ty: &Type) -> Option<(Span, String)> {
+    struct Finder(Option<(Span, String)>);
+    impl<'ast> syn::visit::Visit<'ast> for Finder {
+        fn visit_type_reference(&mut self, r: &'ast syn::TypeReference) {
+            if self.0.is_none() {
+                let inner = &r.elem;
+                let owned = match &**inner {
+                    Type::Path(p) if p.path.is_ident("str") => "String".to_string(),
+                    Type::Slice(s) => format!("Vec<{}>", s.elem.to_token_stream()),
+                    other => other.to_token_stream().to_string(),
+                };
+                self.0 = Some((
+                    r.span(),
+                    format!("a borrowed value cannot be stored and restored; use an owned type such as `{owned}`"),
+                ));
+            }
+        }
+        fn visit_lifetime(&mut self, l: &'ast syn::Lifetime) {
+            if self.0.is_none() && l.ident != "static" {
+                self.0 = Some((
+                    l.span(),
+                    format!("a type that borrows for `{l}` cannot be stored and restored; use an owned type"),
+                ));
+            }
+        }
+        fn visit_type_impl_trait(&mut self, t: &'ast syn::TypeImplTrait) {
+            if self.0.is_none() {
+                self.0 = Some((t.span(), "`impl Trait` cannot be stored; name a concrete type".into()));
+            }
+        }
+        fn visit_type_trait_object(&mut self, t: &'ast syn::TypeTraitObject) {
+            if self.0.is_none() {
+                self.0 = Some((t.span(), "a trait object cannot be stored; name a concrete type".into()));
+            }
+        }
+    }
+    let mut f = Finder(None);
+    syn::visit::visit_type(&mut f, ty);
+    f.0
+}
+
+/// Checks the signature; returns it with `ok == false` (and a storable stand-in return type)
+/// when it has errors, so stubs can still be emitted.
+fn check_signature(func: &ItemFn, diag: &mut Diagnostics) -> (TaskSig, bool) {
+    let sig = &func.sig;
+    let name = &sig.ident;
+    let mut local = Diagnostics::new();
+    let diag_outer = diag;
+    let diag = &mut local;
+    if sig.asyncness.is_none() {
+        diag.error(
+            sig.fn_token.span,
+            format_args!("`#[task]` needs an `async fn`: tasks run on the async runtime; write `async fn {name}`"),
+        );
+    }
+    if let Some(c) = &sig.constness {
+        diag.error(c.span, "a `#[task]` cannot be `const`");
+    }
+    if let Some(u) = &sig.unsafety {
+        diag.error(u.span, "a `#[task]` cannot be `unsafe`: the runtime calls it with stored arguments");
+    }
+    if let Some(abi) = &sig.abi {
+        diag.error_spanned(abi, "a `#[task]` cannot have an `extern` ABI");
+    }
+    if !sig.generics.params.is_empty() || sig.generics.where_clause.is_some() {
+        diag.error_spanned(
+            &sig.generics,
+            "a `#[task]` cannot be generic: its arguments and return value are stored, so their types must be concrete",
+        );
+    }
+    if let Some(v) = &sig.variadic {
+        diag.error_spanned(v, "a `#[task]` cannot be variadic");
+    }
+    let mut args = Vec::new();
+    for input in &sig.inputs {
+        match input {
+            FnArg::Receiver(r) => diag.error_spanned(
+                r,
+                "a `#[task]` cannot take `self`: tasks are free functions whose arguments are stored; pass the data as an owned argument",
+            ),
+            FnArg::Typed(t) => {
+                if let Some((span, why)) = unstorable(&t.ty) {
+                    diag.error(span, format_args!("task arguments must be owned: {why}"));
+                }
+                args.push((*t.ty).clone());
+            }
+        }
+    }
+    let ret: Type = match &sig.output {
+        ReturnType::Default => syn::parse_quote!(()),
+        ReturnType::Type(_, ty) => {
+            if let Some((span, why)) = unstorable(ty) {
+                diag.error(span, format_args!("the return value of a `#[task]` is stored: {why}"));
+                syn::parse_quote!(())
+            } else {
+                (**ty).clone()
+            }
+        }
+    };
+    let ok = !local.has_errors();
+    if let Err(e) = local.finish() {
+        diag_outer.push(e);
+    }
+    let fallible = is_result_type(&ret);
+    (TaskSig { args, ret, fallible }, ok)
+}
+
+/// Canonical signature bytes: name, argument types, return type.
+pub(crate) fn signature_bytes(name: &str, sig: &TaskSig) -> Vec<u8> {
+    let mut c = Canon::new("sayiir/task-signature", 1);
+    c.str(name);
+    c.u32(u32::try_from(sig.args.len()).unwrap_or(u32::MAX));
+    for a in &sig.args {
+        c.tokens(a);
+    }
+    c.tokens(&sig.ret);
+    c.into_bytes()
+}
+
+pub(crate) fn expand(args: TokenStream, item: TokenStream) -> TokenStream {
+    let mut diag = Diagnostics::new();
+    let opts = TaskOptions::parse(args, &mut diag);
+    let func: ItemFn = match syn::parse2(item.clone()) {
+        Ok(f) => f,
+        Err(_) => {
+            diag.error(
+                Span::call_site(),
+                "`#[task]` applies to an `async fn`; move the work into `async fn name(args) -> Result<T, E>`",
+            );
+            let errors = diag.into_compile_errors();
+            return quote!(#errors #item);
+        }
+    };
+    let krate = options::sayiir_path(opts.krate.as_ref());
+    let p = quote!(#krate::__private);
+    let (sig, sig_ok) = check_signature(&func, &mut diag);
+    let errors = diag.into_compile_errors();
+    let ident = &func.sig.ident;
+    let vis = &func.vis;
+    let twin = quote! {
+        #[doc(hidden)]
+        #[allow(non_camel_case_types, dead_code)]
+        #vis struct #ident {}
+    };
+    if !sig_ok {
+        let stubs = stubs(&p, ident, vis, &sig);
+        return quote!(#errors #func #twin #stubs);
+    }
+    let name = opts.name.clone().unwrap_or_else(|| ident.to_string());
+    let sig_bytes = proc_macro2::Literal::byte_string(&signature_bytes(&name, &sig));
+    let retries = opts.retries;
+    let timeout = match opts.timeout_ms {
+        Some(ms) => quote!(#p::Option::Some(#p::Duration::from_millis(#ms))),
+        None => quote!(#p::Option::None),
+    };
+    let ret = &sig.ret;
+    let arg_names: Vec<_> = (0..sig.args.len()).map(|i| format_ident!("__sayiir_a{}", i)).collect();
+    let reads = sig.args.iter().zip(&arg_names).map(|(ty, a)| {
+        quote_spanned!(ty.span()=> let #a = #p::read_arg::<#ty>(&mut __sayiir_reader)?;)
+    });
+    let writes = sig.args.iter().zip(&arg_names).map(|(ty, a)| {
+        quote_spanned!(ty.span()=> #p::write_arg::<#ty>(__sayiir_cx, &mut __sayiir_args, &#a);)
+    });
+    let params = sig.args.iter().zip(&arg_names).map(|(ty, a)| quote!(#a: #ty));
+    let is_err = if sig.fallible { quote!(#p::is_err) } else { quote!(#p::never_err) };
+    let encode_ret = quote_spanned!(ret.span()=> #p::task_output::<#ret>(&__sayiir_ret, #is_err(&__sayiir_ret)));
+    let decode_ret = quote_spanned!(ret.span()=> #p::decode_value::<#ret>(__sayiir_bytes));
+    let boxed = quote_spanned!(ident.span()=> #p::box_task);
+    quote! {
+        #errors
+        #func
+        #twin
+        const _: () = {
+            impl #p::Task for #ident {
+                type Return = #ret;
+                const NAME: &'static str = #name;
+                const SIGNATURE_HASH: [u8; 32] = #p::blake3(#sig_bytes);
+                const OPTIONS: #p::TaskOptions = #p::TaskOptions { retries: #retries, timeout: #timeout };
+                fn call_encoded(
+                    __sayiir_bytes: &[u8],
+                ) -> #p::Result<#p::BoxFuture<#p::Result<#p::TaskOutput, #p::CodecError>>, #p::CodecError> {
+                    let mut __sayiir_reader = #p::args_reader(__sayiir_bytes);
+                    #(#reads)*
+                    __sayiir_reader.finish()?;
+                    #p::Result::Ok(#boxed(async move {
+                        let __sayiir_ret: #ret = #ident(#(#arg_names),*).await;
+                        #encode_ret
+                    }))
+                }
+                fn decode_return(__sayiir_bytes: &[u8]) -> #p::Result<#ret, #p::CodecError> {
+                    #decode_ret
+                }
+            }
+            impl #p::Callee for #ident {
+                type Return = #ret;
+                type Wait = #p::TaskWait<#ident>;
+                const HASH: [u8; 32] = <#ident as #p::Task>::SIGNATURE_HASH;
+            }
+            impl #ident {
+                #[doc(hidden)]
+                #[allow(clippy::too_many_arguments)]
+                #vis fn __sayiir_begin(__sayiir_cx: &#p::StepCx, #(#params),*) -> #p::TaskWait<#ident> {
+                    let mut __sayiir_args = #p::Vec::new();
+                    #(#writes)*
+                    #p::TaskWait::new(__sayiir_cx, __sayiir_args)
+                }
+            }
+        };
+    }
+}
+
+/// Impls with the right shape and no behaviour, emitted next to the errors of a rejected task so
+/// workflows that call it report nothing further.
+fn stubs(p: &TokenStream, ident: &syn::Ident, vis: &syn::Visibility, sig: &TaskSig) -> TokenStream {
+    let ret = &sig.ret;
+    let params = sig.args.iter().map(|ty| quote!(_: #ty));
+    quote! {
+        const _: () = {
+            impl #p::Task for #ident {
+                type Return = #ret;
+                const NAME: &'static str = "";
+                const SIGNATURE_HASH: [u8; 32] = [0; 32];
+                const OPTIONS: #p::TaskOptions = #p::TaskOptions::DEFAULT;
+                fn call_encoded(
+                    _: &[u8],
+                ) -> #p::Result<#p::BoxFuture<#p::Result<#p::TaskOutput, #p::CodecError>>, #p::CodecError> {
+                    ::core::unreachable!()
+                }
+                fn decode_return(_: &[u8]) -> #p::Result<#ret, #p::CodecError> {
+                    ::core::unreachable!()
+                }
+            }
+            impl #p::Callee for #ident {
+                type Return = #ret;
+                type Wait = #p::TaskWait<#ident>;
+                const HASH: [u8; 32] = [0; 32];
+            }
+            impl #ident {
+                #[doc(hidden)]
+                #[allow(clippy::too_many_arguments)]
+                #vis fn __sayiir_begin(_: &#p::StepCx, #(#params),*) -> #p::TaskWait<#ident> {
+                    ::core::unreachable!()
+                }
+            }
+        };
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use syn::parse_quote;
+
+    fn check(f: ItemFn) -> Result<TaskSig, String> {
+        let mut d = Diagnostics::new();
+        let (s, ok) = check_signature(&f, &mut d);
+        match d.finish() {
+            Ok(()) if ok => Ok(s),
+            Ok(()) => Err("not ok without errors".into()),
+            Err(e) => Err(e.into_iter().map(|e| e.to_string()).collect::<Vec<_>>().join("\n")),
+        }
+    }
+
+    #[test]
+    fn accepts_owned_async_fn() {
+        let s = check(parse_quote!(async fn charge(o: Order, n: u32) -> Result<Receipt, E> { todo!() }))
+            .unwrap();
+        assert_eq!(s.args.len(), 2);
+        assert!(s.fallible);
+        let s = check(parse_quote!(async fn plain() {})).unwrap();
+        assert!(!s.fallible);
+    }
+
+    #[test]
+    fn rejects_bad_signatures() {
+        let e = check(parse_quote!(fn f(x: u32) -> u32 { x })).unwrap_err();
+        assert!(e.contains("needs an `async fn`"), "{e}");
+        let e = check(parse_quote!(async fn f(&self) {})).unwrap_err();
+        assert!(e.contains("cannot take `self`"), "{e}");
+        let e = check(parse_quote!(async fn f(s: &str) {})).unwrap_err();
+        assert!(e.contains("`String`"), "{e}");
+        let e = check(parse_quote!(async fn f<T>(t: T) {})).unwrap_err();
+        assert!(e.contains("cannot be generic"), "{e}");
+        let e = check(parse_quote!(async fn f(c: Cow<'a, str>) {})).unwrap_err();
+        assert!(e.contains("borrows for `'a`"), "{e}");
+        let e = check(parse_quote!(async fn f() -> impl Sized {})).unwrap_err();
+        assert!(e.contains("`impl Trait`"), "{e}");
+    }
+
+    #[test]
+    fn signature_bytes_ignore_options_and_formatting() {
+        let a = check(parse_quote!(async fn f(x: Vec<u8>) -> u32 { 1 })).unwrap();
+        let b = check(syn::parse_str("async fn f(x: Vec < u8 >) -> u32 { /* */ 2 }").unwrap()).unwrap();
+        assert_eq!(signature_bytes("f", &a), signature_bytes("f", &b));
+        assert_ne!(signature_bytes("f", &a), signature_bytes("g", &a));
+        let c = check(parse_quote!(async fn f(x: Vec<u16>) -> u32 { 1 })).unwrap();
+        assert_ne!(signature_bytes("f", &a), signature_bytes("f", &c));
+    }
+
+    #[test]
+    fn expansion_never_panics_on_garbage() {
+        for item in [quote!(struct S;), quote!(fn), quote!(async fn f(self: Box<Self>) {})] {
+            let out = expand(quote!(retries = "x", nope = 1), item);
+            assert!(out.to_string().contains("compile_error"));
+        }
+    }
+}

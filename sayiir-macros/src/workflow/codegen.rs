@@ -1,0 +1,515 @@
+//! Stage 4: the state enum, its serde impls, the `Workflow` impl with one transition per state,
+//! and the items that let the workflow be called and named.
+
+use proc_macro2::{Span, TokenStream};
+use quote::{format_ident, quote, quote_spanned};
+use syn::spanned::Spanned;
+use syn::visit_mut::{self, VisitMut};
+use syn::{Expr, Ident, Stmt};
+
+use super::ir::{Body, Node, Suspension};
+use super::lower::{Field, FieldTy, Lowered};
+use super::parse::{OutputKind, WorkflowFn};
+
+/// Everything codegen needs.
+pub(crate) struct Gen<'a> {
+    pub(crate) p: TokenStream,
+    pub(crate) wf: &'a WorkflowFn,
+    pub(crate) body: &'a Body,
+    pub(crate) l: &'a Lowered,
+    pub(crate) definition: Vec<u8>,
+}
+
+fn state_ident() -> Ident {
+    format_ident!("__SayiirState")
+}
+
+impl Gen<'_> {
+    pub(crate) fn generate(&self) -> TokenStream {
+        let p = &self.p;
+        let wf = self.wf;
+        let ident = &wf.ident;
+        let vis = &wf.vis;
+        let output = &wf.output;
+        let name = &wf.name;
+        let version = wf.version;
+        let st = state_ident();
+        let input_ty = self.input_type();
+        let param_idents: Vec<&Ident> = wf.params.iter().map(|p| &p.ident).collect();
+        let param_tys: Vec<_> = wf.params.iter().map(|p| &p.ty).collect();
+        let input_expr = input_expr(&param_idents);
+        let attrs = &wf.attrs;
+        let enum_def = self.state_enum();
+        let serde_impls = self.serde_impls();
+        let start_names = self.l.start.iter().map(|f| &f.ident);
+        let work_arms = self.work_arms();
+        let run_arms = self.run_arms();
+        let advance_body = self.advance_body();
+        let definition = proc_macro2::Literal::byte_string(&self.definition);
+        let callees = self.l.callees.iter().map(|c| quote!(&<#c as #p::Callee>::HASH));
+        let is_failure = match wf.output_kind {
+            OutputKind::Result => quote!(#p::is_err(__sayiir_output)),
+            _ => quote!(#p::never_err(__sayiir_output)),
+        };
+        let encode_output = quote_spanned!(output.span()=> #p::encode_value::<#output>(__sayiir_output));
+        let decode_output = quote_spanned!(output.span()=> #p::decode_value::<#output>(__sayiir_bytes));
+        quote! {
+            #(#attrs)*
+            #[allow(dead_code)]
+            #vis async fn #ident(#(#param_idents: #param_tys),*) -> #output {
+                #p::run_inline::<#ident>(#input_expr).await
+            }
+
+            #[doc(hidden)]
+            #[allow(non_camel_case_types, dead_code)]
+            #vis struct #ident {}
+
+            const _: () = {
+                #enum_def
+                #serde_impls
+
+                impl #p::Workflow for #ident {
+                    type Input = #input_ty;
+                    type Output = #output;
+                    type State = #st;
+                    const NAME: &'static str = #name;
+                    const VERSION: u32 = #version;
+                    const DEFINITION_HASH: [u8; 32] = #p::blake3_parts(&[#definition, #(#callees),*]);
+
+                    fn start(__sayiir_input: #input_ty) -> #st {
+                        let #input_expr = __sayiir_input;
+                        #st::Start { #(#start_names),* }
+                    }
+
+                    fn work(__sayiir_state: &#st, __sayiir_sink: &mut #p::WorkSink) {
+                        match __sayiir_state { #(#work_arms)* }
+                    }
+
+                    fn run(
+                        __sayiir_state: #st,
+                        __sayiir_slot: &[u32],
+                    ) -> #p::Result<#p::TaskRun, #p::MachineError> {
+                        match __sayiir_state { #(#run_arms)* }
+                    }
+
+                    #[allow(
+                        unused_mut,
+                        unreachable_code,
+                        path_statements,
+                        clippy::redundant_closure_call,
+                        clippy::needless_return,
+                        clippy::let_unit_value,
+                        clippy::unused_unit
+                    )]
+                    fn advance(
+                        __sayiir_state: #st,
+                        __sayiir_slot: &[u32],
+                        __sayiir_input: #p::Input<'_>,
+                        __sayiir_cx: &#p::StepCx,
+                    ) -> #p::Result<#p::Advance<#st, #output>, #p::MachineError> {
+                        #advance_body
+                    }
+
+                    fn is_failure(__sayiir_output: &#output) -> bool {
+                        #is_failure
+                    }
+
+                    fn encode_output(__sayiir_output: &#output) -> #p::Result<#p::Vec<u8>, #p::CodecError> {
+                        #encode_output
+                    }
+
+                    fn decode_output(__sayiir_bytes: &[u8]) -> #p::Result<#output, #p::CodecError> {
+                        #decode_output
+                    }
+                }
+
+                impl #p::Callee for #ident {
+                    type Return = #output;
+                    type Wait = #p::ChildWait<#ident>;
+                    const HASH: [u8; 32] = <#ident as #p::Workflow>::DEFINITION_HASH;
+                }
+
+                impl #ident {
+                    /// blake3 hash of this workflow's definition, computed at compile time.
+                    #vis const DEFINITION_HASH: [u8; 32] = <#ident as #p::Workflow>::DEFINITION_HASH;
+
+                    #[doc(hidden)]
+                    #[allow(clippy::too_many_arguments)]
+                    #vis fn __sayiir_begin(
+                        _: &#p::StepCx,
+                        #(#param_idents: #param_tys),*
+                    ) -> #p::ChildWait<#ident> {
+                        #p::ChildWait::new(#input_expr)
+                    }
+                }
+            };
+        }
+    }
+
+    fn input_type(&self) -> TokenStream {
+        input_type(self.wf)
+    }
+
+    fn field_ty(&self, ty: &FieldTy) -> TokenStream {
+        let p = &self.p;
+        match ty {
+            FieldTy::Written(t) => quote!(#t),
+            FieldTy::Return(c) => quote_spanned!(c.span()=> <#c as #p::Callee>::Return),
+            FieldTy::Ok(c) => {
+                quote_spanned!(c.span()=> <<#c as #p::Callee>::Return as #p::Unwrap>::Ok)
+            }
+        }
+    }
+
+    /// `(variant, fields, wait type)` of every state, the start state first.
+    fn variants(&self) -> Vec<(Ident, &[Field], Option<TokenStream>)> {
+        let p = &self.p;
+        let mut out = vec![(format_ident!("Start"), self.l.start.as_slice(), None)];
+        for s in &self.l.states {
+            let c = &self.l.callees[s.callee];
+            let wait = quote_spanned!(c.span()=> <#c as #p::Callee>::Wait);
+            out.push((s.variant.clone(), s.fields.as_slice(), Some(wait)));
+        }
+        out
+    }
+
+    fn state_enum(&self) -> TokenStream {
+        let st = state_ident();
+        let variants = self.variants().into_iter().map(|(v, fields, wait)| {
+            let fields = fields.iter().map(|f| {
+                let id = &f.ident;
+                let ty = self.field_ty(&f.ty);
+                quote!(#id: #ty)
+            });
+            let wait = wait.map(|w| quote!(__sayiir_wait: #w));
+            quote!(#v { #(#fields,)* #wait })
+        });
+        quote! {
+            #[doc(hidden)]
+            #[allow(non_camel_case_types, non_snake_case, clippy::large_enum_variant)]
+            pub enum #st { #(#variants),* }
+        }
+    }
+
+    fn serde_impls(&self) -> TokenStream {
+        let p = &self.p;
+        let st = state_ident();
+        let name = &self.wf.name;
+        let variants = self.variants();
+        let max_len = variants.iter().map(|(_, f, w)| 1 + f.len() + usize::from(w.is_some())).max().unwrap_or(1);
+        let mut ser_arms = Vec::new();
+        let mut de_arms = Vec::new();
+        for (index, (v, fields, wait)) in variants.iter().enumerate() {
+            let index = u32::try_from(index).unwrap_or(u32::MAX);
+            let len = 1 + fields.len() + usize::from(wait.is_some());
+            let names: Vec<&Ident> = fields.iter().map(|f| &f.ident).collect();
+            let ser_fields = fields.iter().map(|f| {
+                let id = &f.ident;
+                let ty = self.field_ty(&f.ty);
+                quote_spanned!(ty.span()=> #p::ser_field::<#ty, _>(&mut __sayiir_t, #id)?;)
+            });
+            let de_fields = fields.iter().map(|f| {
+                let id = &f.ident;
+                let ty = self.field_ty(&f.ty);
+                quote_spanned!(ty.span()=> let #id = #p::de_field::<#ty, _>(&mut __sayiir_seq)?;)
+            });
+            let (wait_pat, ser_wait, de_wait) = if wait.is_some() {
+                (
+                    quote!(__sayiir_wait),
+                    quote!(#p::serde::ser::SerializeTuple::serialize_element(&mut __sayiir_t, __sayiir_wait)?;),
+                    quote!(let __sayiir_wait = #p::de_next(&mut __sayiir_seq)?;),
+                )
+            } else {
+                (quote!(), quote!(), quote!())
+            };
+            ser_arms.push(quote! {
+                #st::#v { #(#names,)* #wait_pat } => {
+                    let mut __sayiir_t = #p::serde::Serializer::serialize_tuple(__sayiir_s, #len)?;
+                    #p::serde::ser::SerializeTuple::serialize_element(&mut __sayiir_t, &#index)?;
+                    #(#ser_fields)*
+                    #ser_wait
+                    #p::serde::ser::SerializeTuple::end(__sayiir_t)
+                }
+            });
+            de_arms.push(quote! {
+                #index => {
+                    #(#de_fields)*
+                    #de_wait
+                    #p::Result::Ok(#st::#v { #(#names,)* #wait_pat })
+                }
+            });
+        }
+        quote! {
+            impl #p::serde::Serialize for #st {
+                fn serialize<__S: #p::serde::Serializer>(
+                    &self,
+                    __sayiir_s: __S,
+                ) -> #p::Result<__S::Ok, __S::Error> {
+                    match self { #(#ser_arms)* }
+                }
+            }
+
+            impl<'de> #p::serde::Deserialize<'de> for #st {
+                fn deserialize<__D: #p::serde::Deserializer<'de>>(
+                    __sayiir_d: __D,
+                ) -> #p::Result<Self, __D::Error> {
+                    struct __SayiirVisitor;
+                    impl<'de> #p::serde::de::Visitor<'de> for __SayiirVisitor {
+                        type Value = #st;
+                        fn expecting(&self, f: &mut #p::fmt::Formatter<'_>) -> #p::fmt::Result {
+                            f.write_str(::core::concat!("a state of workflow `", #name, "`"))
+                        }
+                        fn visit_seq<__A: #p::serde::de::SeqAccess<'de>>(
+                            self,
+                            mut __sayiir_seq: __A,
+                        ) -> #p::Result<#st, __A::Error> {
+                            let __sayiir_index: u32 = #p::de_next(&mut __sayiir_seq)?;
+                            match __sayiir_index {
+                                #(#de_arms)*
+                                __sayiir_other => #p::Result::Err(#p::unknown_variant(#name, __sayiir_other)),
+                            }
+                        }
+                    }
+                    #p::serde::Deserializer::deserialize_tuple(__sayiir_d, #max_len, __SayiirVisitor)
+                }
+            }
+        }
+    }
+
+    fn work_arms(&self) -> Vec<TokenStream> {
+        let p = &self.p;
+        let st = state_ident();
+        let mut arms = vec![quote!(#st::Start { .. } => __sayiir_sink.push(#p::WorkKind::Immediate),)];
+        for s in &self.l.states {
+            let v = &s.variant;
+            arms.push(quote!(#st::#v { __sayiir_wait, .. } => #p::Wait::work(__sayiir_wait, __sayiir_sink),));
+        }
+        arms
+    }
+
+    fn run_arms(&self) -> Vec<TokenStream> {
+        let p = &self.p;
+        let st = state_ident();
+        let mut arms = vec![quote! {
+            #st::Start { .. } => #p::Result::Err(#p::MachineError::no_slot("Start", __sayiir_slot)),
+        }];
+        for s in &self.l.states {
+            let v = &s.variant;
+            arms.push(quote!(#st::#v { __sayiir_wait, .. } => #p::Wait::run(__sayiir_wait, __sayiir_slot),));
+        }
+        arms
+    }
+
+    /// The type a segment's closure returns, so `?` and `return` work as in the function.
+    fn segment_type(&self) -> TokenStream {
+        let p = &self.p;
+        let st = state_ident();
+        let output = &self.wf.output;
+        match self.wf.output_kind {
+            OutputKind::Result => quote! {
+                #p::Result<#p::Advance<#st, #output>, <#output as #p::ResultOutput>::Err>
+            },
+            OutputKind::Option => quote!(#p::Option<#p::Advance<#st, #output>>),
+            OutputKind::Plain => quote!(#p::Advance<#st, #output>),
+        }
+    }
+
+    fn wrap(&self, advance: TokenStream) -> TokenStream {
+        let p = &self.p;
+        match self.wf.output_kind {
+            OutputKind::Result => quote!(#p::Result::Ok(#advance)),
+            OutputKind::Option => quote!(#p::Option::Some(#advance)),
+            OutputKind::Plain => advance,
+        }
+    }
+
+    fn wrap_done(&self, value: TokenStream) -> TokenStream {
+        let p = &self.p;
+        self.wrap(quote!(#p::Advance::Done(#value)))
+    }
+
+    fn finish(&self) -> TokenStream {
+        let p = &self.p;
+        match self.wf.output_kind {
+            OutputKind::Result => quote! {
+                match __sayiir_step {
+                    #p::Result::Ok(__sayiir_a) => __sayiir_a,
+                    #p::Result::Err(__sayiir_e) => #p::Advance::Done(#p::Result::Err(__sayiir_e)),
+                }
+            },
+            OutputKind::Option => quote! {
+                match __sayiir_step {
+                    #p::Option::Some(__sayiir_a) => __sayiir_a,
+                    #p::Option::None => #p::Advance::Done(#p::Option::None),
+                }
+            },
+            OutputKind::Plain => quote!(__sayiir_step),
+        }
+    }
+
+    /// A user statement inside a segment: `return`s produce the output, a tail returns it.
+    fn user_stmt(&self, stmt: &Stmt, tail: bool) -> TokenStream {
+        let mut stmt = stmt.clone();
+        ReturnRewriter { codegen: self }.visit_stmt_mut(&mut stmt);
+        match (&stmt, tail) {
+            (Stmt::Expr(e, None), true) => {
+                let done = self.wrap_done(quote!(#e));
+                quote!(return #done;)
+            }
+            _ => quote!(#stmt),
+        }
+    }
+
+    /// Evaluates the call's arguments, then stores the live variables and the pending call.
+    fn suspend(&self, point: usize) -> TokenStream {
+        let p = &self.p;
+        let st = state_ident();
+        let state = &self.l.states[point];
+        let v = &state.variant;
+        let Suspension::Call(call) = &self.body.points[point].what;
+        let callee = &call.callee;
+        let args = &call.args;
+        let fields = state.fields.iter().map(|f| {
+            let value = Ident::new(&f.ident.to_string(), f.use_span);
+            let id = &f.ident;
+            quote!(#id: #value)
+        });
+        let begin = quote_spanned!(callee.span()=> #callee::__sayiir_begin(__sayiir_cx, #(#args),*));
+        let suspended = self.wrap(quote!(#p::Advance::Suspend(#st::#v { #(#fields,)* __sayiir_wait })));
+        quote! {
+            let __sayiir_wait = #begin;
+            return #suspended;
+        }
+    }
+
+    /// The code run from node `from` on; `resumed` is the statement of the point being resumed.
+    fn segment(&self, from: usize, resumed: bool) -> TokenStream {
+        let mut out = TokenStream::new();
+        for (i, node) in self.body.nodes.iter().enumerate().skip(from) {
+            match node {
+                Node::Plain { stmt, tail } => {
+                    out.extend(self.user_stmt(stmt, *tail));
+                    if *tail {
+                        return out;
+                    }
+                }
+                Node::Await { stmt, tail, .. } if resumed && i == from => {
+                    out.extend(self.user_stmt(stmt, *tail));
+                    if *tail {
+                        return out;
+                    }
+                }
+                Node::Await { point, .. } => {
+                    out.extend(self.suspend(*point));
+                    return out;
+                }
+            }
+        }
+        let unit = self.wrap_done(quote_spanned!(self.wf.body_end=> ()));
+        out.extend(quote_spanned!(self.wf.body_end=> return #unit;));
+        out
+    }
+
+    fn rebind_mutable(fields: &[Field]) -> TokenStream {
+        let lets = fields.iter().filter(|f| f.mutable).map(|f| {
+            let id = &f.ident;
+            quote!(#[allow(unused_mut)] let mut #id = #id;)
+        });
+        quote!(#(#lets)*)
+    }
+
+    fn advance_body(&self) -> TokenStream {
+        let p = &self.p;
+        let st = state_ident();
+        let seg_ty = self.segment_type();
+        let start_names: Vec<&Ident> = self.l.start.iter().map(|f| &f.ident).collect();
+        let start_rebind = Self::rebind_mutable(&self.l.start);
+        let seg0 = self.segment(0, false);
+        let mut arms = vec![quote! {
+            #st::Start { #(#start_names),* } => {
+                if !__sayiir_slot.is_empty() || !::core::matches!(__sayiir_input, #p::Input::Start) {
+                    return #p::Result::Err(#p::MachineError::unexpected("Start", &__sayiir_input, __sayiir_slot));
+                }
+                #start_rebind
+                (move || -> #seg_ty { #seg0 })()
+            }
+        }];
+        for (k, s) in self.l.states.iter().enumerate() {
+            let v = &s.variant;
+            let names: Vec<&Ident> = s.fields.iter().map(|f| &f.ident).collect();
+            let node = self
+                .body
+                .nodes
+                .iter()
+                .position(|n| matches!(n, Node::Await { point, .. } if *point == k))
+                .unwrap_or(self.body.nodes.len());
+            let seg = self.segment(node, true);
+            let rebind = Self::rebind_mutable(&s.fields);
+            let hole = Ident::new(super::ir::HOLE, Span::call_site());
+            arms.push(quote! {
+                #st::#v { #(#names,)* __sayiir_wait } => {
+                    match #p::Wait::resume(__sayiir_wait, __sayiir_slot, __sayiir_input, __sayiir_cx)? {
+                        #p::Resumed::Pending(__sayiir_wait) => {
+                            return #p::Result::Ok(#p::Advance::Suspend(#st::#v { #(#names,)* __sayiir_wait }));
+                        }
+                        #p::Resumed::Ready(#hole) => {
+                            #rebind
+                            (move || -> #seg_ty { #seg })()
+                        }
+                    }
+                }
+            });
+        }
+        let finish = self.finish();
+        quote! {
+            let __sayiir_step: #seg_ty = match __sayiir_state { #(#arms)* };
+            if let #p::Option::Some(__sayiir_e) = __sayiir_cx.take_error() {
+                return #p::Result::Err(#p::MachineError::from(__sayiir_e));
+            }
+            #p::Result::Ok(#finish)
+        }
+    }
+}
+
+/// `Input` of the workflow: `()`, the single parameter's type, or a tuple.
+pub(crate) fn input_type(wf: &WorkflowFn) -> TokenStream {
+    let tys: Vec<_> = wf.params.iter().map(|p| &p.ty).collect();
+    match tys.as_slice() {
+        [one] => quote!(#one),
+        many => quote!((#(#many,)*)),
+    }
+}
+
+/// The expression (and pattern) that packs the parameters into the input.
+pub(crate) fn input_expr(idents: &[&Ident]) -> TokenStream {
+    match idents {
+        [one] => quote!(#one),
+        many => quote!((#(#many,)*)),
+    }
+}
+
+/// Turns `return e` in user code into `return <done>(e)`, leaving closures and items alone.
+struct ReturnRewriter<'a, 'g> {
+    codegen: &'a Gen<'g>,
+}
+
+impl VisitMut for ReturnRewriter<'_, '_> {
+    fn visit_expr_mut(&mut self, e: &mut Expr) {
+        match e {
+            Expr::Closure(_) | Expr::Async(_) => {}
+            Expr::Return(r) => {
+                if let Some(inner) = &mut r.expr {
+                    self.visit_expr_mut(inner);
+                }
+                let value = match r.expr.take() {
+                    Some(v) => quote!(#v),
+                    None => quote_spanned!(r.return_token.span=> ()),
+                };
+                r.expr = Some(Box::new(Expr::Verbatim(self.codegen.wrap_done(value))));
+            }
+            _ => visit_mut::visit_expr_mut(self, e),
+        }
+    }
+
+    fn visit_item_mut(&mut self, _: &mut syn::Item) {}
+}

@@ -1,0 +1,123 @@
+//! `#[workflow]`: parse → analyze → lower → codegen.
+
+mod analyze;
+mod codegen;
+mod hash;
+mod ir;
+mod lower;
+mod parse;
+mod vars;
+
+use proc_macro2::{Span, TokenStream};
+use quote::quote;
+use syn::ItemFn;
+
+use crate::diag::Diagnostics;
+use crate::options;
+
+pub(crate) fn expand(args: TokenStream, item: TokenStream) -> TokenStream {
+    let mut diag = Diagnostics::new();
+    let opts = parse::WorkflowOptions::parse(args, &mut diag);
+    let func: ItemFn = match syn::parse2(item.clone()) {
+        Ok(f) => f,
+        Err(_) => {
+            diag.error(
+                Span::call_site(),
+                "`#[workflow]` applies to an `async fn`: write the workflow as `async fn name(input: Input) -> Output { ... }`",
+            );
+            let errors = diag.into_compile_errors();
+            return quote!(#errors #item);
+        }
+    };
+    let krate = options::sayiir_path(opts.krate.as_ref());
+    let p = quote!(#krate::__private);
+    let original_sig = func.sig.clone();
+    let mut checks = Diagnostics::new();
+    let wf = parse::parse(func, &opts, &mut checks);
+    if !checks.has_errors() {
+        let body = analyze::analyze(&wf.body, &mut checks);
+        let lowered = lower::lower(&wf, &body, &mut checks);
+        if !checks.has_errors() {
+            let definition = hash::definition_bytes(&wf, &body, &lowered);
+            let generator = codegen::Gen { p, wf: &wf, body: &body, l: &lowered, definition };
+            let code = generator.generate();
+            let errors = diag.into_compile_errors();
+            return quote!(#errors #code);
+        }
+    }
+    if let Err(e) = checks.finish() {
+        diag.push(e);
+    }
+    let errors = diag.into_compile_errors();
+    let stubs = stubs(&p, &wf, &original_sig);
+    quote!(#errors #stubs)
+}
+
+/// The items of a rejected workflow with the right shape and no behaviour, so code that starts
+/// or calls it reports nothing further.
+fn stubs(p: &TokenStream, wf: &parse::WorkflowFn, sig: &syn::Signature) -> TokenStream {
+    let ident = &wf.ident;
+    let vis = &wf.vis;
+    let attrs = &wf.attrs;
+    let output = &wf.output;
+    let input_ty = codegen::input_type(wf);
+    let param_tys: Vec<_> = wf.params.iter().map(|p| &p.ty).collect();
+    quote! {
+        #(#attrs)*
+        #[allow(dead_code, unused_variables)]
+        #vis #sig {
+            ::core::unreachable!()
+        }
+
+        #[doc(hidden)]
+        #[allow(non_camel_case_types, dead_code)]
+        #vis struct #ident {}
+
+        const _: () = {
+            impl #p::Workflow for #ident {
+                type Input = #input_ty;
+                type Output = #output;
+                type State = ();
+                const NAME: &'static str = "";
+                const VERSION: u32 = 0;
+                const DEFINITION_HASH: [u8; 32] = [0; 32];
+                fn start(_: #input_ty) {}
+                fn work(_: &(), _: &mut #p::WorkSink) {}
+                fn run(_: (), _: &[u32]) -> #p::Result<#p::TaskRun, #p::MachineError> {
+                    ::core::unreachable!()
+                }
+                fn advance(
+                    _: (),
+                    _: &[u32],
+                    _: #p::Input<'_>,
+                    _: &#p::StepCx,
+                ) -> #p::Result<#p::Advance<(), #output>, #p::MachineError> {
+                    ::core::unreachable!()
+                }
+                fn is_failure(_: &#output) -> bool {
+                    false
+                }
+                fn encode_output(_: &#output) -> #p::Result<#p::Vec<u8>, #p::CodecError> {
+                    ::core::unreachable!()
+                }
+                fn decode_output(_: &[u8]) -> #p::Result<#output, #p::CodecError> {
+                    ::core::unreachable!()
+                }
+            }
+            impl #p::Callee for #ident {
+                type Return = #output;
+                type Wait = #p::ChildWait<#ident>;
+                const HASH: [u8; 32] = [0; 32];
+            }
+            impl #ident {
+                /// blake3 hash of this workflow's definition (unavailable: the workflow has errors).
+                #vis const DEFINITION_HASH: [u8; 32] = [0; 32];
+                #[doc(hidden)]
+                #[allow(clippy::too_many_arguments)]
+                #vis fn __sayiir_begin(_: &#p::StepCx, #(_: #param_tys),*) -> #p::ChildWait<#ident> {
+                    ::core::unreachable!()
+                }
+            }
+        };
+    }
+}

@@ -1,0 +1,162 @@
+//! Stage 1: the attribute options and the function signature, checked.
+
+use proc_macro2::{Span, TokenStream};
+use syn::spanned::Spanned;
+use syn::{FnArg, Ident, ItemFn, Pat, ReturnType, Type, Visibility};
+
+use crate::diag::Diagnostics;
+use crate::options::{self, RawOption};
+use crate::task::{is_result_type, unstorable};
+
+/// `#[workflow(...)]` options.
+pub(crate) struct WorkflowOptions {
+    pub(crate) name: Option<String>,
+    pub(crate) version: u32,
+    pub(crate) krate: Option<syn::Path>,
+}
+
+impl WorkflowOptions {
+    pub(crate) fn parse(args: TokenStream, diag: &mut Diagnostics) -> Self {
+        let mut out = Self { name: None, version: 1, krate: None };
+        let raw: Vec<RawOption> = match options::parse_raw(args) {
+            Ok(r) => r,
+            Err(e) => {
+                diag.push(e);
+                return out;
+            }
+        };
+        for opt in options::check_keys(&raw, "workflow", &["name", "version", "crate"], diag) {
+            match opt.key.to_string().as_str() {
+                "name" => out.name = options::stable_name(opt, diag),
+                "version" => out.version = options::lit_u32(opt, 1, u32::MAX, diag).unwrap_or(1),
+                _ => out.krate = options::crate_path(opt, diag),
+            }
+        }
+        out
+    }
+}
+
+/// How the return type handles `?` and failure.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub(crate) enum OutputKind {
+    /// `Result<T, E>`: `?` exits with `Err`, which counts as a failed instance.
+    Result,
+    /// `Option<T>`: `?` exits with `None`.
+    Option,
+    /// Anything else.
+    Plain,
+}
+
+/// One workflow parameter.
+pub(crate) struct Param {
+    pub(crate) ident: Ident,
+    pub(crate) mutable: bool,
+    pub(crate) ty: Type,
+}
+
+/// A checked workflow function.
+pub(crate) struct WorkflowFn {
+    pub(crate) attrs: Vec<syn::Attribute>,
+    pub(crate) vis: Visibility,
+    pub(crate) ident: Ident,
+    pub(crate) name: String,
+    pub(crate) version: u32,
+    pub(crate) params: Vec<Param>,
+    pub(crate) output: Type,
+    pub(crate) output_kind: OutputKind,
+    pub(crate) body: syn::Block,
+    /// The closing brace of the body, where an implicit `()` result is reported.
+    pub(crate) body_end: Span,
+}
+
+/// Checks the signature. Always returns the function (with stand-ins where it was wrong) so
+/// stubs can be emitted; errors go to `diag`.
+pub(crate) fn parse(func: ItemFn, opts: &WorkflowOptions, diag: &mut Diagnostics) -> WorkflowFn {
+    let sig = &func.sig;
+    let ident = sig.ident.clone();
+    if sig.asyncness.is_none() {
+        diag.error(
+            sig.fn_token.span,
+            format_args!("`#[workflow]` needs an `async fn`: write `async fn {ident}`"),
+        );
+    }
+    if let Some(c) = &sig.constness {
+        diag.error(c.span, "a `#[workflow]` cannot be `const`");
+    }
+    if let Some(u) = &sig.unsafety {
+        diag.error(u.span, "a `#[workflow]` cannot be `unsafe`");
+    }
+    if let Some(abi) = &sig.abi {
+        diag.error_spanned(abi, "a `#[workflow]` cannot have an `extern` ABI");
+    }
+    if !sig.generics.params.is_empty() || sig.generics.where_clause.is_some() {
+        diag.error_spanned(
+            &sig.generics,
+            "a `#[workflow]` cannot be generic: its state is stored, so every type in it must be concrete",
+        );
+    }
+    if let Some(v) = &sig.variadic {
+        diag.error_spanned(v, "a `#[workflow]` cannot be variadic");
+    }
+    let mut params = Vec::new();
+    for (i, input) in sig.inputs.iter().enumerate() {
+        match input {
+            FnArg::Receiver(r) => diag.error_spanned(
+                r,
+                "a `#[workflow]` cannot take `self`: its inputs are stored; pass the data as owned arguments",
+            ),
+            FnArg::Typed(t) => {
+                let (ident, mutable) = match &*t.pat {
+                    Pat::Ident(p) if p.subpat.is_none() && p.by_ref.is_none() => {
+                        (p.ident.clone(), p.mutability.is_some())
+                    }
+                    other => {
+                        diag.error_spanned(
+                            other,
+                            "workflow parameters must be plain names (`order: Order`); destructure inside the body",
+                        );
+                        (Ident::new(&format!("__sayiir_param{i}"), other.span()), false)
+                    }
+                };
+                let ty = (*t.ty).clone();
+                if let Some((span, why)) = unstorable(&ty) {
+                    diag.error(span, format_args!("workflow inputs are stored: {why}"));
+                }
+                params.push(Param { ident, mutable, ty });
+            }
+        }
+    }
+    let output: Type = match &sig.output {
+        ReturnType::Default => syn::parse_quote!(()),
+        ReturnType::Type(_, ty) => {
+            if let Some((span, why)) = unstorable(ty) {
+                diag.error(span, format_args!("the output of a `#[workflow]` is stored: {why}"));
+                syn::parse_quote!(())
+            } else {
+                (**ty).clone()
+            }
+        }
+    };
+    let output_kind = if is_result_type(&output) {
+        OutputKind::Result
+    } else if matches!(&output, Type::Path(p) if p.qself.is_none()
+        && p.path.segments.last().is_some_and(|s| s.ident == "Option"))
+    {
+        OutputKind::Option
+    } else {
+        OutputKind::Plain
+    };
+    let body_end = func.block.brace_token.span.close();
+    WorkflowFn {
+        attrs: func.attrs,
+        vis: func.vis,
+        name: opts.name.clone().unwrap_or_else(|| ident.to_string()),
+        ident,
+        version: opts.version,
+        params,
+        output,
+        output_kind,
+        body: *func.block,
+        body_end,
+    }
+}

@@ -1,0 +1,118 @@
+//! Items named by macro-generated code (through `::sayiir::__private`). Not a public API.
+//!
+//! Every serde bound the generated code needs goes through [`Stored`] / [`Restored`] in a call
+//! whose type argument carries the span of the user's type, so a type that cannot be stored is
+//! reported once, at that type, in sayiir's words (rustc merges identical diagnostics).
+
+use serde::de::{DeserializeOwned, Error as _, SeqAccess};
+use serde::ser::SerializeTuple;
+use serde::Serialize;
+
+use crate::codec;
+
+
+pub use crate::hash::{blake3, blake3_parts};
+pub use crate::inline::run_inline;
+pub use crate::machine::{
+    Advance, Callee, ChildWait, Input, MachineError, ResultOutput, Resumed, Task, TaskOptions,
+    TaskRun, TaskWait, Unwrap, Wait, WorkKind, WorkSink, Workflow,
+};
+pub use serde;
+pub use std::time::Duration;
+
+/// Types a workflow can store: the serializing half.
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` cannot be stored by a workflow: it does not implement `serde::Serialize`",
+    label = "task arguments, task outputs and values kept across an `.await` are stored durably",
+    note = "derive it: `#[derive(serde::Serialize, serde::Deserialize)]`, or store an owned, serializable form of the value"
+)]
+pub trait Stored: Serialize {}
+impl<T: Serialize + ?Sized> Stored for T {}
+
+/// Types a workflow can store: the deserializing half.
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` cannot be restored by a workflow: it does not implement `serde::Deserialize` for every lifetime",
+    label = "task arguments, task outputs and values kept across an `.await` are restored from storage",
+    note = "derive it: `#[derive(serde::Serialize, serde::Deserialize)]`; borrowed data (`&str`, `Cow<'a, _>`) cannot be restored, use owned types"
+)]
+pub trait Restored: DeserializeOwned {}
+impl<T: DeserializeOwned> Restored for T {}
+
+/// Serializes one field of a state variant.
+pub fn ser_field<T: Stored, S: SerializeTuple>(tuple: &mut S, value: &T) -> Result<(), S::Error> {
+    tuple.serialize_element(value)
+}
+
+/// Deserializes one field of a state variant.
+pub fn de_field<'de, T: Restored, A: SeqAccess<'de>>(seq: &mut A) -> Result<T, A::Error> {
+    de_next(seq)
+}
+
+/// Deserializes the next element of a state variant (for runtime-owned types).
+pub fn de_next<'de, T: serde::Deserialize<'de>, A: SeqAccess<'de>>(
+    seq: &mut A,
+) -> Result<T, A::Error> {
+    seq.next_element()?.ok_or_else(|| A::Error::custom("state blob ends before the state's last field"))
+}
+
+/// Error for a state blob whose variant index is unknown.
+pub fn unknown_variant<E: serde::de::Error>(workflow: &str, index: u32) -> E {
+    E::custom(format_args!("workflow `{workflow}` has no state number {index}"))
+}
+
+/// Encodes a value the workflow stores.
+pub fn encode_value<T: Stored>(value: &T) -> Result<Vec<u8>, CodecError> {
+    codec::encode(value)
+}
+
+/// Decodes a value the workflow stored.
+pub fn decode_value<T: Restored>(bytes: &[u8]) -> Result<T, CodecError> {
+    codec::decode(bytes)
+}
+
+/// Appends one task argument to an encoded argument list; a failure is recorded in `cx`.
+pub fn write_arg<T: Stored>(cx: &StepCx, args: &mut Vec<u8>, value: &T) {
+    if let Err(e) = codec::append_raw(args, value) {
+        cx.fail(e);
+    }
+}
+
+/// Reads the next task argument.
+pub fn read_arg<T: Restored>(reader: &mut codec::RawReader<'_>) -> Result<T, CodecError> {
+    reader.next()
+}
+
+/// Starts reading an encoded argument list.
+pub fn args_reader(bytes: &[u8]) -> codec::RawReader<'_> {
+    codec::RawReader::new(bytes)
+}
+
+/// Encodes a task's return value.
+pub fn task_output<T: Stored>(value: &T, is_error: bool) -> Result<TaskOutput, CodecError> {
+    Ok(TaskOutput { bytes: codec::encode(value)?, is_error })
+}
+
+/// Boxes a task future; the bound names what is wrong when a task's future is not `Send`.
+pub fn box_task<F>(future: F) -> BoxFuture<Result<TaskOutput, CodecError>>
+where
+    F: std::future::Future<Output = Result<TaskOutput, CodecError>> + Send + 'static,
+{
+    Box::pin(future)
+}
+
+/// Whether a `Result` return value is an `Err`.
+pub fn is_err<R: ResultOutput>(value: &R) -> bool {
+    value.is_err()
+}
+
+/// Whether a value is an error, for return types that are not `Result`: never.
+pub fn never_err<R>(_: &R) -> bool {
+    false
+}
+
+pub use crate::machine::{BoxFuture, StepCx, TaskOutput};
+pub use crate::codec::CodecError;
+pub use core::fmt;
+pub use core::option::Option;
+pub use core::result::Result;
+pub use std::vec::Vec;

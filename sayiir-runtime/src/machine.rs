@@ -1,0 +1,463 @@
+//! The interface between macro-generated state machines and the runtime.
+//!
+//! `#[workflow]` turns an async fn into a [`Workflow`]: a serializable state enum with one
+//! variant per suspension point, and functions that say what a state waits for ([`Workflow::work`]),
+//! start the leaf work of a state ([`Workflow::run`]) and advance a state with an event
+//! ([`Workflow::advance`]). What a suspension point waits for is a [`Wait`] value stored in the
+//! variant: a task call ([`TaskWait`]) today; joins, timers, signals and child workflows are further
+//! `Wait` implementations, addressed by a slot path from the state down to one leaf.
+//!
+//! `#[task]` turns an async fn into a [`Task`]. Both tasks and workflows are [`Callee`]s: things a
+//! workflow body can call and `.await`, each with the `Wait` that represents the pending call.
+
+use std::future::Future;
+use std::marker::PhantomData;
+use std::pin::Pin;
+use std::time::Duration;
+
+use serde::de::DeserializeOwned;
+use serde::{Deserialize, Serialize};
+
+use crate::codec::CodecError;
+
+/// A boxed, sendable future.
+pub type BoxFuture<T> = Pin<Box<dyn Future<Output = T> + Send + 'static>>;
+
+/// Options of a task that may change under running instances (not part of any hash).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TaskOptions {
+    /// Further attempts after a failed one.
+    pub retries: u32,
+    /// Deadline of one attempt.
+    pub timeout: Option<Duration>,
+}
+
+impl TaskOptions {
+    /// No retries, no timeout.
+    pub const DEFAULT: TaskOptions = TaskOptions { retries: 0, timeout: None };
+}
+
+/// An async function marked `#[task]`. Implemented by the macro on a type with the function's
+/// name; users never implement it. Its arguments and return value cross the trait only as
+/// encoded bytes, so the serde bounds are checked once, at the user's types, by generated code.
+pub trait Task: Sized + 'static {
+    /// The declared return type (`Result<T, E>` or a plain `T`).
+    type Return: Send + 'static;
+    /// Stable name (the function name unless renamed with `name = "..."`).
+    const NAME: &'static str;
+    /// blake3 of the task's canonical signature (name, argument and return types as written).
+    const SIGNATURE_HASH: [u8; 32];
+    /// Retry and timeout options.
+    const OPTIONS: TaskOptions;
+    /// Decodes the arguments and starts the function; the future yields the encoded return value.
+    fn call_encoded(args: &[u8]) -> Result<BoxFuture<Result<TaskOutput, CodecError>>, CodecError>;
+    /// Decodes a return value produced by [`Task::call_encoded`].
+    fn decode_return(bytes: &[u8]) -> Result<Self::Return, CodecError>;
+}
+
+/// The encoded return value of one task run.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TaskOutput {
+    /// Encoded return value.
+    pub bytes: Vec<u8>,
+    /// Whether it is an `Err` (for retries).
+    pub is_error: bool,
+}
+
+/// Something a workflow body can call and `.await`: a task or another workflow.
+pub trait Callee: 'static {
+    /// What `.await` on the call yields.
+    type Return;
+    /// The pending call, stored in the caller's state.
+    type Wait: Wait<Output = Self::Return>;
+    /// Hash that enters the caller's definition hash.
+    const HASH: [u8; 32];
+}
+
+/// Where a piece of work sits inside a state: indices from the state's wait down to one leaf.
+/// Empty for a state that waits on a single task.
+pub type SlotPath = Vec<u32>;
+
+/// One piece of work a state waits for.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct WorkItem {
+    /// Address of the leaf.
+    pub slot: SlotPath,
+    /// What it is.
+    pub kind: WorkKind,
+}
+
+/// Kinds of work.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum WorkKind {
+    /// The state can advance right away (a workflow that has not run its first transition).
+    Immediate,
+    /// A task to run.
+    Task {
+        /// Task name.
+        name: &'static str,
+        /// Attempt number, from 1.
+        attempt: u32,
+        /// Sequence number of the transition that issued the call: with the slot, a stable
+        /// identity of this call within the instance.
+        origin: u64,
+        /// Options of the task as compiled into this binary.
+        options: TaskOptions,
+    },
+}
+
+/// Collects work items, prefixing slot paths as it descends into nested waits.
+#[derive(Debug, Default)]
+pub struct WorkSink {
+    prefix: SlotPath,
+    items: Vec<WorkItem>,
+}
+
+impl WorkSink {
+    /// An empty sink.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Records work at the current prefix.
+    pub fn push(&mut self, kind: WorkKind) {
+        self.items.push(WorkItem { slot: self.prefix.clone(), kind });
+    }
+
+    /// Runs `f` with `index` appended to the prefix (descending into a sub-wait).
+    pub fn nested(&mut self, index: u32, f: impl FnOnce(&mut Self)) {
+        self.prefix.push(index);
+        f(self);
+        self.prefix.pop();
+    }
+
+    /// The collected items.
+    pub fn into_items(self) -> Vec<WorkItem> {
+        self.items
+    }
+}
+
+/// What a transition is fed.
+#[derive(Debug, Clone, Copy)]
+#[non_exhaustive]
+pub enum Input<'a> {
+    /// Nothing: advance an [`WorkKind::Immediate`] slot.
+    Start,
+    /// The encoded return value of the task at the slot.
+    Task(&'a [u8]),
+}
+
+impl Input<'_> {
+    fn describe(&self) -> &'static str {
+        match self {
+            Input::Start => "start",
+            Input::Task(_) => "task result",
+        }
+    }
+}
+
+/// Context of one transition.
+#[derive(Default)]
+pub struct StepCx {
+    seq: u64,
+    error: std::cell::Cell<Option<CodecError>>,
+}
+
+impl std::fmt::Debug for StepCx {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("StepCx").field("seq", &self.seq).finish_non_exhaustive()
+    }
+}
+
+impl StepCx {
+    /// Context of the transition that will commit as `seq`.
+    pub fn new(seq: u64) -> Self {
+        Self { seq, error: std::cell::Cell::new(None) }
+    }
+
+    /// The sequence number this transition will commit as.
+    pub fn seq(&self) -> u64 {
+        self.seq
+    }
+
+    /// Records an encoding failure inside generated code that cannot return it directly; the
+    /// transition then fails with it.
+    pub fn fail(&self, error: CodecError) {
+        if let Some(first) = self.error.take() {
+            self.error.set(Some(first));
+        } else {
+            self.error.set(Some(error));
+        }
+    }
+
+    /// Takes the recorded failure.
+    pub fn take_error(&self) -> Option<CodecError> {
+        self.error.take()
+    }
+}
+
+/// Result of feeding an event to a wait.
+#[derive(Debug)]
+pub enum Resumed<W, T> {
+    /// Still waiting (e.g. a join with branches left), with the updated wait.
+    Pending(W),
+    /// The wait is over with this value.
+    Ready(T),
+}
+
+/// Result of a transition.
+#[derive(Debug)]
+pub enum Advance<S, O> {
+    /// The workflow suspends in a new state.
+    Suspend(S),
+    /// The workflow finished with its output.
+    Done(O),
+}
+
+/// A task run started from a state: its future yields the encoded return value.
+pub struct TaskRun {
+    /// Task name.
+    pub name: &'static str,
+    /// Attempt number.
+    pub attempt: u32,
+    /// The future.
+    pub future: BoxFuture<Result<TaskOutput, CodecError>>,
+}
+
+impl std::fmt::Debug for TaskRun {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TaskRun").field("name", &self.name).field("attempt", &self.attempt).finish()
+    }
+}
+
+/// Errors of the state-machine functions. They mean stored data and code disagree.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum MachineError {
+    /// A blob failed to decode.
+    #[error(transparent)]
+    Codec(#[from] CodecError),
+    /// An event was addressed to a slot that does not exist in the state.
+    #[error("state `{state}` has no slot {slot:?}")]
+    NoSuchSlot {
+        /// State (variant) name.
+        state: &'static str,
+        /// Slot path.
+        slot: SlotPath,
+    },
+    /// A state waits for nothing that can make progress here.
+    #[error("workflow `{workflow}` waits for nothing that can make progress")]
+    Stalled {
+        /// Workflow name.
+        workflow: &'static str,
+    },
+    /// An event of the wrong kind for the slot.
+    #[error("state `{state}` cannot take a {event} event at slot {slot:?}")]
+    UnexpectedEvent {
+        /// State (variant) name.
+        state: &'static str,
+        /// Event kind.
+        event: &'static str,
+        /// Slot path.
+        slot: SlotPath,
+    },
+}
+
+impl MachineError {
+    /// Builds [`MachineError::UnexpectedEvent`].
+    pub fn unexpected(state: &'static str, input: &Input<'_>, slot: &[u32]) -> Self {
+        MachineError::UnexpectedEvent { state, event: input.describe(), slot: slot.to_vec() }
+    }
+
+    /// Builds [`MachineError::NoSuchSlot`].
+    pub fn no_slot(state: &'static str, slot: &[u32]) -> Self {
+        MachineError::NoSuchSlot { state, slot: slot.to_vec() }
+    }
+}
+
+/// A pending await stored in a state variant.
+pub trait Wait: Serialize + DeserializeOwned + Send + 'static {
+    /// The value the await yields.
+    type Output;
+    /// Reports the work this wait needs.
+    fn work(&self, sink: &mut WorkSink);
+    /// Starts the leaf work at `slot`.
+    fn run(self, slot: &[u32]) -> Result<TaskRun, MachineError>;
+    /// Feeds an event addressed to `slot`.
+    fn resume(
+        self,
+        slot: &[u32],
+        input: Input<'_>,
+        cx: &StepCx,
+    ) -> Result<Resumed<Self, Self::Output>, MachineError>;
+}
+
+/// A pending task call. The arguments are stored encoded, so a wait is self-contained: any
+/// worker can run it from the bytes alone.
+#[derive(Serialize, Deserialize)]
+#[serde(bound = "")]
+pub struct TaskWait<T: Task> {
+    args: Vec<u8>,
+    origin: u64,
+    attempt: u32,
+    #[serde(skip)]
+    _task: PhantomData<fn() -> T>,
+}
+
+impl<T: Task> TaskWait<T> {
+    /// A first attempt of `T` with encoded `args`, issued by the transition in `cx`.
+    pub fn new(cx: &StepCx, args: Vec<u8>) -> Self {
+        Self { args, origin: cx.seq(), attempt: 1, _task: PhantomData }
+    }
+}
+
+impl<T: Task> std::fmt::Debug for TaskWait<T> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TaskWait")
+            .field("task", &T::NAME)
+            .field("origin", &self.origin)
+            .field("attempt", &self.attempt)
+            .finish()
+    }
+}
+
+impl<T: Task> Wait for TaskWait<T> {
+    type Output = T::Return;
+
+    fn work(&self, sink: &mut WorkSink) {
+        sink.push(WorkKind::Task {
+            name: T::NAME,
+            attempt: self.attempt,
+            origin: self.origin,
+            options: T::OPTIONS,
+        });
+    }
+
+    fn run(self, slot: &[u32]) -> Result<TaskRun, MachineError> {
+        if !slot.is_empty() {
+            return Err(MachineError::no_slot(T::NAME, slot));
+        }
+        Ok(TaskRun { name: T::NAME, attempt: self.attempt, future: T::call_encoded(&self.args)? })
+    }
+
+    fn resume(
+        self,
+        slot: &[u32],
+        input: Input<'_>,
+        _cx: &StepCx,
+    ) -> Result<Resumed<Self, T::Return>, MachineError> {
+        match input {
+            Input::Task(bytes) if slot.is_empty() => Ok(Resumed::Ready(T::decode_return(bytes)?)),
+            _ => Err(MachineError::unexpected(T::NAME, &input, slot)),
+        }
+    }
+}
+
+/// A child workflow running as part of its parent: the child's whole state nests in the
+/// parent's, and events are routed to it with the same slot paths.
+#[derive(Serialize, Deserialize)]
+#[serde(bound = "")]
+pub struct ChildWait<W: Workflow> {
+    state: W::State,
+}
+
+impl<W: Workflow> ChildWait<W> {
+    /// The child at its start state.
+    pub fn new(input: W::Input) -> Self {
+        Self { state: W::start(input) }
+    }
+}
+
+impl<W: Workflow> Wait for ChildWait<W> {
+    type Output = W::Output;
+
+    fn work(&self, sink: &mut WorkSink) {
+        W::work(&self.state, sink);
+    }
+
+    fn run(self, slot: &[u32]) -> Result<TaskRun, MachineError> {
+        W::run(self.state, slot)
+    }
+
+    fn resume(
+        self,
+        slot: &[u32],
+        input: Input<'_>,
+        cx: &StepCx,
+    ) -> Result<Resumed<Self, W::Output>, MachineError> {
+        Ok(match W::advance(self.state, slot, input, cx)? {
+            Advance::Suspend(state) => Resumed::Pending(Self { state }),
+            Advance::Done(output) => Resumed::Ready(output),
+        })
+    }
+}
+
+/// A workflow compiled by `#[workflow]`. Implemented by the macro on a type with the workflow
+/// function's name; users name it in [`Engine::start`](crate::Engine::start) and friends.
+pub trait Workflow: Sized + Send + Sync + 'static {
+    /// The input: the single parameter's type, `()` for none, a tuple for several.
+    type Input: Send + 'static;
+    /// The declared return type.
+    type Output: Send + 'static;
+    /// The state enum.
+    type State: Serialize + DeserializeOwned + Send + 'static;
+    /// Stable name (the function name unless renamed with `name = "..."`).
+    const NAME: &'static str;
+    /// Declared version (`#[workflow(version = N)]`, default 1).
+    const VERSION: u32;
+    /// blake3 over the canonical encoding of the lowered definition.
+    const DEFINITION_HASH: [u8; 32];
+    /// The state before the first transition.
+    fn start(input: Self::Input) -> Self::State;
+    /// The work `state` waits for.
+    fn work(state: &Self::State, sink: &mut WorkSink);
+    /// Starts the leaf work at `slot` of `state`.
+    fn run(state: Self::State, slot: &[u32]) -> Result<TaskRun, MachineError>;
+    /// Runs one transition.
+    fn advance(
+        state: Self::State,
+        slot: &[u32],
+        input: Input<'_>,
+        cx: &StepCx,
+    ) -> Result<Advance<Self::State, Self::Output>, MachineError>;
+    /// Whether an output counts as a failure (an `Err` of a `Result` return type).
+    fn is_failure(output: &Self::Output) -> bool;
+    /// Encodes an output.
+    fn encode_output(output: &Self::Output) -> Result<Vec<u8>, CodecError>;
+    /// Decodes an output.
+    fn decode_output(bytes: &[u8]) -> Result<Self::Output, CodecError>;
+}
+
+/// Types `?` can unwrap in a workflow body; names the type of `call(..).await?`.
+pub trait Unwrap {
+    /// The success type.
+    type Ok;
+}
+
+impl<T, E> Unwrap for Result<T, E> {
+    type Ok = T;
+}
+
+impl<T> Unwrap for Option<T> {
+    type Ok = T;
+}
+
+/// A `Result` return type of a workflow; names the error type its `?` converts into.
+#[diagnostic::on_unimplemented(
+    message = "a workflow whose return type is named `Result` must return `core::result::Result`",
+    label = "this is not `core::result::Result<T, E>`"
+)]
+pub trait ResultOutput {
+    /// The error type.
+    type Err;
+    /// Whether the value is an `Err`.
+    fn is_err(&self) -> bool;
+}
+
+impl<T, E> ResultOutput for Result<T, E> {
+    type Err = E;
+    fn is_err(&self) -> bool {
+        Result::is_err(self)
+    }
+}

@@ -1,0 +1,299 @@
+//! The backend-independent conformance suite: every backend must pass it unchanged.
+//!
+//! [`run_all`] runs each check on a fresh, empty store and panics naming the first check that
+//! failed and what differed. Time never comes from the wall clock: every check passes explicit
+//! [`Timestamp`]s, so the results do not depend on how fast the backend is.
+//!
+//! ```ignore
+//! #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+//! async fn memory_store_conforms() {
+//!     sayiir_store::conformance::run_all(|| async { sayiir_store::MemoryStore::new() }).await;
+//! }
+//! ```
+//!
+//! The suite pins the behaviour of [`MemoryStore`](crate::MemoryStore), the reference
+//! implementation, wherever the trait's documentation leaves a choice open:
+//!
+//! - a commit with a stale `expected_seq` on a finished instance fails with
+//!   [`StoreError::Conflict`], not [`StoreError::Finished`] (the sequence number is checked
+//!   first);
+//! - [`Store::claim`] orders by due time, then by id;
+//! - [`Store::list`] and [`Store::find_version_mismatches`] order ids by their bytes (UTF-8, as
+//!   [`InstanceId`]'s `Ord`), not by a locale's collation;
+//! - a worker cannot claim an instance it already holds a live lease on.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod commits;
+mod concurrency;
+mod leases;
+mod listing;
+
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+
+use crate::{
+    ClaimRequest, Created, DefinitionHash, Event, InstanceId, InstanceRecord, NewInstance, Next,
+    Status, Store, StoreError, Timestamp, Transition, WorkerId, WorkflowKey,
+};
+
+/// One check: takes a fresh store and panics on a difference.
+type Check<S> = fn(Arc<S>) -> Pin<Box<dyn Future<Output = ()> + Send>>;
+
+fn boxed(f: impl Future<Output = ()> + Send + 'static) -> Pin<Box<dyn Future<Output = ()> + Send>> {
+    Box::pin(f)
+}
+
+macro_rules! check {
+    ($module:ident :: $name:ident) => {
+        (
+            stringify!($name),
+            (|s| boxed($module::$name(s))) as Check<S>,
+        )
+    };
+}
+
+/// Every check, with its name.
+fn checks<S: Store>() -> Vec<(&'static str, Check<S>)> {
+    vec![
+        check!(commits::create_new_and_existing),
+        check!(commits::load_not_found),
+        check!(commits::commit_compare_and_swap),
+        check!(commits::commit_finished),
+        check!(commits::commit_release_lease),
+        check!(commits::commit_batch_mixed),
+        check!(commits::history_gapless_and_paged),
+        check!(commits::set_blocked_touches_nothing_else),
+        check!(leases::claim_due_order_limit),
+        check!(leases::claim_known_filter),
+        check!(leases::claim_lease_exclusion),
+        check!(leases::claim_blocked),
+        check!(leases::renew_and_release),
+        check!(leases::next_due),
+        check!(leases::find_version_mismatches),
+        check!(leases::register_unregister),
+        check!(listing::list_filters),
+        check!(listing::list_cursor),
+        check!(concurrency::concurrent_same_seq),
+        check!(concurrency::concurrent_distinct_instances),
+        check!(concurrency::concurrent_claims),
+    ]
+}
+
+/// The names of the checks [`run_all`] runs, in order.
+pub fn check_names() -> Vec<&'static str> {
+    checks::<crate::MemoryStore>()
+        .into_iter()
+        .map(|(name, _)| name)
+        .collect()
+}
+
+/// Runs every check, each on a store made by `fresh` (which must return an empty store each
+/// time), and panics naming the first check that fails.
+///
+/// Must run inside a tokio runtime; the concurrency checks spawn tasks, so a multi-threaded
+/// runtime exercises them best.
+pub async fn run_all<F, Fut, S>(fresh: F)
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = S>,
+    S: Store,
+{
+    run_only(&check_names(), fresh).await;
+}
+
+/// Runs the checks named in `names` (see [`check_names`]), like [`run_all`]. Panics on an
+/// unknown name.
+pub async fn run_only<F, Fut, S>(names: &[&str], mut fresh: F)
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = S>,
+    S: Store,
+{
+    let all = checks::<S>();
+    for name in names {
+        let Some((name, check)) = all.iter().find(|(n, _)| n == name) else {
+            panic!(
+                "unknown conformance check `{name}`; the checks are {:?}",
+                check_names()
+            );
+        };
+        let store = Arc::new(fresh().await);
+        // Run the check as a task, so that a panic (a failed assertion) is caught and reported
+        // with the check's name.
+        if let Err(e) = tokio::spawn(check(store)).await {
+            let detail = if e.is_panic() {
+                let payload = e.into_panic();
+                payload
+                    .downcast_ref::<String>()
+                    .cloned()
+                    .or_else(|| payload.downcast_ref::<&str>().map(|s| (*s).to_owned()))
+                    .unwrap_or_else(|| "(non-string panic payload)".to_owned())
+            } else {
+                e.to_string()
+            };
+            panic!("conformance check `{name}` failed: {detail}");
+        }
+    }
+}
+
+// Builders shared by the checks. Every instance has workflow `wf` and hash `[h; 32]`.
+
+fn id(s: &str) -> InstanceId {
+    InstanceId::new(s).expect("valid test id")
+}
+
+fn hash(h: u8) -> DefinitionHash {
+    DefinitionHash([h; 32])
+}
+
+fn key(workflow: &str, h: u8) -> WorkflowKey {
+    WorkflowKey {
+        workflow: workflow.to_owned(),
+        hash: hash(h),
+    }
+}
+
+fn worker(name: &str) -> WorkerId {
+    WorkerId(name.to_owned())
+}
+
+fn event(kind: &str, payload: &[u8]) -> Event {
+    Event {
+        kind: kind.to_owned(),
+        payload: payload.to_vec(),
+    }
+}
+
+fn new_instance(i: &str, workflow: &str, h: u8, due_at: Option<i64>, now: i64) -> NewInstance {
+    NewInstance {
+        id: id(i),
+        workflow: workflow.to_owned(),
+        hash: hash(h),
+        state: format!("state of {i}").into_bytes(),
+        due_at: due_at.map(Timestamp),
+        event: event("started", format!("input of {i}").as_bytes()),
+        now: Timestamp(now),
+    }
+}
+
+fn running(i: &str, expected_seq: u64, state: &[u8], due_at: Option<i64>, now: i64) -> Transition {
+    Transition {
+        id: id(i),
+        expected_seq,
+        next: Next::Running {
+            state: state.to_vec(),
+            due_at: due_at.map(Timestamp),
+        },
+        event: event("step", state),
+        release_lease: false,
+        now: Timestamp(now),
+    }
+}
+
+fn finished(i: &str, expected_seq: u64, status: Status, output: &[u8], now: i64) -> Transition {
+    Transition {
+        id: id(i),
+        expected_seq,
+        next: Next::Finished {
+            status,
+            output: output.to_vec(),
+        },
+        event: event("finished", output),
+        release_lease: false,
+        now: Timestamp(now),
+    }
+}
+
+fn claim_req(
+    owner: &str,
+    now: i64,
+    until: i64,
+    limit: usize,
+    known: &[WorkflowKey],
+) -> ClaimRequest {
+    ClaimRequest {
+        owner: worker(owner),
+        now: Timestamp(now),
+        lease_until: Timestamp(until),
+        limit,
+        known: known.to_vec(),
+    }
+}
+
+/// Creates an instance of workflow `wf` with hash 1, due at `due_at`, created at time 100.
+async fn create<S: Store>(store: &S, i: &str, due_at: Option<i64>) -> InstanceRecord {
+    create_with(store, new_instance(i, "wf", 1, due_at, 100)).await
+}
+
+/// Creates `new`, which must not exist yet.
+async fn create_with<S: Store>(store: &S, new: NewInstance) -> InstanceRecord {
+    let i = new.id.clone();
+    match store.create(new).await {
+        Ok(Created::New(record)) => record,
+        other => panic!("create of new instance `{i}` returned {other:?}, expected Created::New"),
+    }
+}
+
+/// Commits `t`, which must succeed.
+async fn commit<S: Store>(store: &S, t: Transition) {
+    let what = format!("commit of `{}` at expected_seq {}", t.id, t.expected_seq);
+    if let Err(e) = store.commit(t).await {
+        panic!("{what} failed: {e:?}");
+    }
+}
+
+/// Claims with `req` and returns the ids claimed, in order.
+async fn claim_ids<S: Store>(store: &S, req: ClaimRequest) -> Vec<String> {
+    let what = format!("claim by `{}` at {:?}", req.owner, req.now);
+    let claimed = store
+        .claim(req)
+        .await
+        .unwrap_or_else(|e| panic!("{what} failed: {e:?}"));
+    claimed.iter().map(|r| r.id.as_str().to_owned()).collect()
+}
+
+/// Loads `i`, which must exist.
+async fn load<S: Store>(store: &S, i: &str) -> InstanceRecord {
+    store
+        .load(&id(i))
+        .await
+        .unwrap_or_else(|e| panic!("load of `{i}` failed: {e:?}"))
+}
+
+/// Asserts that `result` is `Err(StoreError::Conflict)` with these fields.
+fn assert_conflict<T: std::fmt::Debug>(
+    result: Result<T, StoreError>,
+    i: &str,
+    expected: u64,
+    actual: u64,
+    what: &str,
+) {
+    match result {
+        Err(StoreError::Conflict {
+            id: got,
+            expected: e,
+            actual: a,
+        }) if got.as_str() == i && e == expected && a == actual => {}
+        other => panic!(
+            "{what}: got {other:?}, expected Conflict {{ id: {i:?}, expected: {expected}, actual: {actual} }}"
+        ),
+    }
+}
+
+/// Asserts that `result` is `Err(StoreError::NotFound)` for `i`.
+fn assert_not_found<T: std::fmt::Debug>(result: Result<T, StoreError>, i: &str, what: &str) {
+    match result {
+        Err(StoreError::NotFound { id: got }) if got.as_str() == i => {}
+        other => panic!("{what}: got {other:?}, expected NotFound {{ id: {i:?} }}"),
+    }
+}
+
+/// Asserts that `result` is `Err(StoreError::Finished)` for `i`.
+fn assert_finished<T: std::fmt::Debug>(result: Result<T, StoreError>, i: &str, what: &str) {
+    match result {
+        Err(StoreError::Finished { id: got }) if got.as_str() == i => {}
+        other => panic!("{what}: got {other:?}, expected Finished {{ id: {i:?} }}"),
+    }
+}

@@ -1,0 +1,196 @@
+//! list: filters, ordering, keyset cursor, limit.
+
+use std::sync::Arc;
+
+use super::{commit, create_with, finished, id, load, new_instance};
+use crate::{BlockKind, Blocked, InstanceSummary, ListQuery, Status, Store, Timestamp};
+
+/// Ids in an order that differs from both insertion order and a locale's collation: bytewise,
+/// `B` < `a`, `a-10` < `a-9`, and `é` comes after `z`.
+const IDS: [(&str, &str, Status, bool); 8] = [
+    ("b-2", "orders", Status::Running, false),
+    ("é-accent", "mails", Status::Running, true),
+    ("a-9", "orders", Status::Completed, false),
+    ("B-upper", "mails", Status::Failed, false),
+    ("z", "orders", Status::Running, true),
+    ("a-10", "orders", Status::Running, false),
+    ("a-1", "mails", Status::Running, false),
+    ("a 2", "orders", Status::Cancelled, false),
+];
+
+/// The ids of [`IDS`] in byte order.
+const SORTED: [&str; 8] = [
+    "B-upper",
+    "a 2",
+    "a-1",
+    "a-10",
+    "a-9",
+    "b-2",
+    "z",
+    "é-accent",
+];
+
+async fn populate<S: Store>(s: &S) {
+    for (i, workflow, status, blocked) in IDS {
+        create_with(s, new_instance(i, workflow, 1, Some(100), 100)).await;
+        if status.is_terminal() {
+            commit(s, finished(i, 0, status, b"out", 110)).await;
+        }
+        if blocked {
+            let b = Blocked {
+                kind: BlockKind::Panicked,
+                reason: "x".into(),
+                at: Timestamp(120),
+            };
+            s.set_blocked(&id(i), Some(b)).await.unwrap();
+        }
+    }
+}
+
+/// Lists with `query`, checks every summary against the head, and returns the ids.
+async fn list_ids<S: Store>(s: &S, query: ListQuery) -> Vec<String> {
+    let found = s
+        .list(&query)
+        .await
+        .unwrap_or_else(|e| panic!("list {query:?} failed: {e:?}"));
+    for summary in &found {
+        let head = load(s, summary.id.as_str()).await;
+        assert_eq!(
+            *summary,
+            InstanceSummary::from(&head),
+            "summary of `{}`",
+            summary.id
+        );
+    }
+    found.iter().map(|r| r.id.as_str().to_owned()).collect()
+}
+
+/// The ids of [`SORTED`] whose entry in [`IDS`] satisfies `keep`.
+fn expected(keep: impl Fn(&str, Status, bool) -> bool) -> Vec<String> {
+    SORTED
+        .iter()
+        .filter(|i| {
+            let (_, workflow, status, blocked) = IDS
+                .iter()
+                .find(|(j, ..)| j == *i)
+                .copied()
+                .expect("id in IDS");
+            keep(workflow, status, blocked)
+        })
+        .map(|i| (*i).to_owned())
+        .collect()
+}
+
+pub(super) async fn list_filters<S: Store>(s: Arc<S>) {
+    assert!(
+        s.list(&ListQuery::default()).await.unwrap().is_empty(),
+        "list of an empty store"
+    );
+    populate(&*s).await;
+    let all = list_ids(&*s, ListQuery::default()).await;
+    assert_eq!(all, SORTED, "list orders by id, bytewise");
+
+    let q = ListQuery {
+        workflow: Some("mails".into()),
+        ..ListQuery::default()
+    };
+    assert_eq!(
+        list_ids(&*s, q).await,
+        expected(|w, _, _| w == "mails"),
+        "workflow filter"
+    );
+    let q = ListQuery {
+        workflow: Some("nothing".into()),
+        ..ListQuery::default()
+    };
+    assert!(
+        list_ids(&*s, q).await.is_empty(),
+        "filter on an unknown workflow"
+    );
+    for status in [
+        Status::Running,
+        Status::Completed,
+        Status::Failed,
+        Status::Cancelled,
+    ] {
+        let q = ListQuery {
+            status: Some(status),
+            ..ListQuery::default()
+        };
+        let want = expected(|_, st, _| st == status);
+        assert_eq!(list_ids(&*s, q).await, want, "status filter {status}");
+    }
+    for blocked in [true, false] {
+        let q = ListQuery {
+            blocked: Some(blocked),
+            ..ListQuery::default()
+        };
+        let want = expected(|_, _, b| b == blocked);
+        assert_eq!(list_ids(&*s, q).await, want, "blocked filter {blocked}");
+    }
+    let q = ListQuery {
+        workflow: Some("orders".into()),
+        status: Some(Status::Running),
+        blocked: Some(false),
+        ..ListQuery::default()
+    };
+    let want = expected(|w, st, b| w == "orders" && st == Status::Running && !b);
+    assert_eq!(list_ids(&*s, q).await, want, "combined filters");
+}
+
+pub(super) async fn list_cursor<S: Store>(s: Arc<S>) {
+    populate(&*s).await;
+    for limit in [1, 2, 3, 8, 100] {
+        let mut pages = Vec::new();
+        let mut after = None;
+        loop {
+            let q = ListQuery {
+                after: after.clone(),
+                limit,
+                ..ListQuery::default()
+            };
+            let page = list_ids(&*s, q).await;
+            assert!(
+                page.len() <= limit,
+                "page of {} with limit {limit}",
+                page.len()
+            );
+            let Some(last) = page.last() else { break };
+            after = Some(id(last));
+            pages.extend(page);
+            assert!(
+                pages.len() <= SORTED.len(),
+                "paging with limit {limit} does not end: {pages:?}"
+            );
+        }
+        assert_eq!(pages, SORTED, "pages with limit {limit}, concatenated");
+    }
+    let q = ListQuery {
+        limit: 0,
+        ..ListQuery::default()
+    };
+    assert_eq!(list_ids(&*s, q).await, SORTED, "limit 0 means no limit");
+    let q = ListQuery {
+        after: Some(id("é-accent")),
+        ..ListQuery::default()
+    };
+    assert!(list_ids(&*s, q).await.is_empty(), "list after the last id");
+    // The cursor need not be an existing id.
+    let q = ListQuery {
+        after: Some(id("a")),
+        ..ListQuery::default()
+    };
+    assert_eq!(list_ids(&*s, q).await, SORTED[1..], "list after `a`");
+    // Cursor and filters together.
+    let q = ListQuery {
+        workflow: Some("orders".into()),
+        after: Some(id("a-10")),
+        limit: 2,
+        ..ListQuery::default()
+    };
+    assert_eq!(
+        list_ids(&*s, q).await,
+        ["a-9", "b-2"],
+        "cursor with a filter and a limit"
+    );
+}

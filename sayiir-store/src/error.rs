@@ -1,0 +1,143 @@
+//! Typed store errors.
+
+use std::path::PathBuf;
+
+use crate::types::InstanceId;
+
+/// An instance id that failed validation.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum InvalidId {
+    /// The empty string.
+    #[error("instance id is empty")]
+    Empty,
+    /// Longer than the limit.
+    #[error("instance id is {len} bytes long; the limit is {max}")]
+    TooLong {
+        /// Length in bytes.
+        len: usize,
+        /// The limit.
+        max: usize,
+    },
+    /// Contains a control character.
+    #[error("instance id `{id}` contains the control character {ch:?}")]
+    ControlCharacter {
+        /// The id, escaped.
+        id: String,
+        /// The offending character.
+        ch: char,
+    },
+    /// Leading or trailing whitespace.
+    #[error("instance id `{id}` has leading or trailing whitespace")]
+    Whitespace {
+        /// The id.
+        id: String,
+    },
+}
+
+/// Errors of [`Store`](crate::Store) operations.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum StoreError {
+    /// No instance has this id.
+    #[error("no instance with id `{id}`")]
+    NotFound {
+        /// The id.
+        id: InstanceId,
+    },
+    /// Compare-and-swap failed: the instance moved on since the writer loaded it.
+    #[error(
+        "instance `{id}` is at sequence {actual}, not {expected}: another writer committed first"
+    )]
+    Conflict {
+        /// The id.
+        id: InstanceId,
+        /// The sequence number the writer expected.
+        expected: u64,
+        /// The sequence number found.
+        actual: u64,
+    },
+    /// The instance has finished; it takes no more transitions.
+    #[error("instance `{id}` has finished; it takes no more transitions")]
+    Finished {
+        /// The id.
+        id: InstanceId,
+    },
+    /// The database was written by a newer version of sayiir.
+    #[error(
+        "the database schema is version {found} but this build supports up to {supported}; upgrade sayiir to open it"
+    )]
+    SchemaTooNew {
+        /// Version found in the database.
+        found: i64,
+        /// Newest version this build knows.
+        supported: i64,
+    },
+    /// The file is not a database at all.
+    #[error("`{}` is not a SQLite database: {detail}", path.display())]
+    NotADatabase {
+        /// The file.
+        path: PathBuf,
+        /// What the backend said.
+        detail: String,
+    },
+    /// The database belongs to another application.
+    #[error("`{}` is a database of another application (it has tables but no sayiir schema)", path.display())]
+    ForeignDatabase {
+        /// The file.
+        path: PathBuf,
+    },
+    /// Another process is already working this database and the backend allows only one.
+    #[error("`{}` is already worked by another process (lock file `{}`); SQLite allows one worker process per database, use PostgreSQL for several", path.display(), lock.display())]
+    Locked {
+        /// The database.
+        path: PathBuf,
+        /// The lock file.
+        lock: PathBuf,
+    },
+    /// No space left: the transaction was rolled back and nothing was written.
+    #[error("the disk is full; the transaction was rolled back")]
+    DiskFull,
+    /// The database file itself is damaged.
+    #[error("the database is corrupt: {detail}")]
+    Corrupt {
+        /// What the backend said.
+        detail: String,
+    },
+    /// The database is busy or temporarily unreachable; the operation can be retried.
+    #[error("the store is temporarily unavailable: {detail}")]
+    Unavailable {
+        /// What the backend said.
+        detail: String,
+    },
+    /// A value read back from the store is not valid (e.g. an unknown status code).
+    #[error("invalid data in the store for `{id}`: {detail}")]
+    InvalidData {
+        /// The instance.
+        id: String,
+        /// What is wrong.
+        detail: String,
+    },
+    /// An I/O error outside the database engine (lock file, directory).
+    #[error("{context}: {source}")]
+    Io {
+        /// What was being done.
+        context: String,
+        /// The error.
+        #[source]
+        source: std::io::Error,
+    },
+    /// Any other backend error.
+    #[error("store error: {detail}")]
+    Backend {
+        /// What the backend said.
+        detail: String,
+    },
+}
+
+impl StoreError {
+    /// Whether retrying the same operation later may succeed.
+    pub fn is_retryable(&self) -> bool {
+        matches!(self, StoreError::Unavailable { .. })
+    }
+}

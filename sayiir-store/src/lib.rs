@@ -1,0 +1,117 @@
+//! Storage for the sayiir durable workflow engine.
+//!
+//! A [`Store`] persists instances (a head row: state blob, sequence number, status, due time,
+//! lease) and an append-only history of their transitions. It stores opaque bytes: encoding is the
+//! runtime's business. Every transition is one atomic compare-and-swap on the instance's sequence
+//! number ([`Store::commit`]); a batch form ([`Store::commit_batch`]) commits many instances'
+//! transitions in one backend transaction while checking each one separately.
+//!
+//! Backends: [`MemoryStore`] (tests) and, with the `sqlite` feature, [`SqliteStore`].
+
+mod error;
+mod memory;
+mod types;
+
+#[cfg(feature = "sqlite")]
+pub mod sqlite;
+
+#[cfg(feature = "conformance")]
+pub mod conformance;
+
+pub use error::{InvalidId, StoreError};
+pub use memory::MemoryStore;
+#[cfg(feature = "sqlite")]
+pub use sqlite::{SqliteOptions, SqliteStore, Synchronous};
+pub use types::{
+    BlockKind, Blocked, ClaimRequest, Created, DefinitionHash, Event, HistoryEntry, InstanceId,
+    InstanceRecord, InstanceSummary, ListQuery, MAX_INSTANCE_ID_LEN, NewInstance, Next, Status,
+    Timestamp, Transition, WorkerId, WorkflowKey,
+};
+
+/// Result of one transition within a [`Store::commit_batch`].
+pub type CommitResult = Result<(), StoreError>;
+
+/// The storage contract. Every method is one atomic operation; a method that fails has changed
+/// nothing.
+#[async_trait::async_trait]
+pub trait Store: Send + Sync + 'static {
+    /// Short backend name for logs (`memory`, `sqlite`, `postgres`).
+    fn backend(&self) -> &'static str;
+
+    /// Inserts a new instance at sequence 0 with history entry 0, or returns the existing
+    /// instance with that id unchanged.
+    async fn create(&self, new: NewInstance) -> Result<Created, StoreError>;
+
+    /// The head of an instance.
+    async fn load(&self, id: &InstanceId) -> Result<InstanceRecord, StoreError>;
+
+    /// Commits one transition: fails with [`StoreError::Conflict`] unless the instance is at
+    /// `expected_seq`, with [`StoreError::Finished`] if it has finished; otherwise writes the new
+    /// head and appends history entry `expected_seq + 1` atomically.
+    async fn commit(&self, transition: Transition) -> Result<(), StoreError>;
+
+    /// Commits many transitions (of distinct instances) in one backend transaction. Each one is
+    /// checked as in [`Store::commit`] and gets its own result; a conflict on one does not affect
+    /// the others. The outer error means nothing was committed.
+    async fn commit_batch(
+        &self,
+        transitions: Vec<Transition>,
+    ) -> Result<Vec<CommitResult>, StoreError>;
+
+    /// Leases up to `limit` runnable instances (running, due, not blocked except by a version
+    /// mismatch the caller now knows, lease free or expired) of the known workflow versions,
+    /// earliest due first. Claiming clears a version-mismatch block.
+    async fn claim(&self, request: ClaimRequest) -> Result<Vec<InstanceRecord>, StoreError>;
+
+    /// Extends the leases `owner` holds on `ids`. Returns the ids whose lease `owner` no longer
+    /// holds.
+    async fn renew(
+        &self,
+        owner: &WorkerId,
+        ids: &[InstanceId],
+        until: Timestamp,
+    ) -> Result<Vec<InstanceId>, StoreError>;
+
+    /// Drops the leases `owner` holds on `ids`.
+    async fn release(&self, owner: &WorkerId, ids: &[InstanceId]) -> Result<(), StoreError>;
+
+    /// The earliest time at which an instance of the known versions becomes claimable (its due
+    /// time, or its lease expiry if later), if any.
+    async fn next_due(&self, known: &[WorkflowKey]) -> Result<Option<Timestamp>, StoreError>;
+
+    /// Running, unblocked instances of the `served` workflow names whose definition hash is not
+    /// among `known`: the instances this binary must report as blocked.
+    async fn find_version_mismatches(
+        &self,
+        served: &[String],
+        known: &[WorkflowKey],
+    ) -> Result<Vec<InstanceSummary>, StoreError>;
+
+    /// Sets or clears the block on an instance. Touches nothing else: not the state, not the
+    /// sequence number, not the history.
+    async fn set_blocked(
+        &self,
+        id: &InstanceId,
+        blocked: Option<Blocked>,
+    ) -> Result<(), StoreError>;
+
+    /// Instances matching `query`, ordered by id.
+    async fn list(&self, query: &ListQuery) -> Result<Vec<InstanceSummary>, StoreError>;
+
+    /// History entries of an instance with `seq > after` (all when `after` is `None`), in order,
+    /// at most `limit` (0 means all).
+    async fn history(
+        &self,
+        id: &InstanceId,
+        after: Option<u64>,
+        limit: usize,
+    ) -> Result<Vec<HistoryEntry>, StoreError>;
+
+    /// Registers a worker before it claims anything. A backend that allows a single worker
+    /// process (SQLite) takes an exclusive lock here, fails with [`StoreError::Locked`] if another
+    /// process holds it, and then drops the leases left by dead processes.
+    async fn register_worker(&self, owner: &WorkerId) -> Result<(), StoreError>;
+
+    /// Undoes [`Store::register_worker`]: releases `owner`'s leases and locks.
+    async fn unregister_worker(&self, owner: &WorkerId) -> Result<(), StoreError>;
+}

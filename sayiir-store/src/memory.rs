@@ -1,0 +1,327 @@
+//! An in-memory store with the same contract as the persistent backends. For tests and for
+//! workflows that need no durability.
+
+use std::collections::{BTreeMap, HashSet};
+use std::sync::{Mutex, MutexGuard};
+
+use crate::{
+    BlockKind, Blocked, ClaimRequest, CommitResult, Created, HistoryEntry, InstanceId,
+    InstanceRecord, InstanceSummary, ListQuery, NewInstance, Next, Status, Store, StoreError,
+    Timestamp, Transition, WorkerId, WorkflowKey,
+};
+
+#[derive(Debug)]
+struct Row {
+    record: InstanceRecord,
+    lease: Option<(WorkerId, Timestamp)>,
+    history: Vec<HistoryEntry>,
+}
+
+/// In-memory [`Store`]. Cloning is not supported; share it behind an `Arc`.
+#[derive(Debug, Default)]
+pub struct MemoryStore {
+    rows: Mutex<BTreeMap<InstanceId, Row>>,
+}
+
+impl MemoryStore {
+    /// An empty store.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    fn rows(&self) -> MutexGuard<'_, BTreeMap<InstanceId, Row>> {
+        // A panic while holding the lock cannot leave a row half-updated: every mutation below
+        // is computed first and assigned last, so the data behind a poisoned lock is consistent.
+        self.rows.lock().unwrap_or_else(|e| e.into_inner())
+    }
+}
+
+fn known_set(known: &[WorkflowKey]) -> HashSet<(&str, [u8; 32])> {
+    known
+        .iter()
+        .map(|k| (k.workflow.as_str(), k.hash.0))
+        .collect()
+}
+
+fn lease_free(row: &Row, owner: Option<&WorkerId>, now: Timestamp) -> bool {
+    match &row.lease {
+        None => true,
+        Some((o, until)) => *until <= now || Some(o) == owner,
+    }
+}
+
+fn apply(rows: &mut BTreeMap<InstanceId, Row>, t: Transition) -> CommitResult {
+    let row = rows
+        .get_mut(&t.id)
+        .ok_or_else(|| StoreError::NotFound { id: t.id.clone() })?;
+    if row.record.seq != t.expected_seq {
+        return Err(StoreError::Conflict {
+            id: t.id,
+            expected: t.expected_seq,
+            actual: row.record.seq,
+        });
+    }
+    if row.record.status.is_terminal() {
+        return Err(StoreError::Finished { id: t.id });
+    }
+    let seq = t.expected_seq + 1;
+    let r = &mut row.record;
+    match t.next {
+        Next::Running { state, due_at } => {
+            r.state = Some(state);
+            r.due_at = due_at;
+            if t.release_lease {
+                row.lease = None;
+            }
+        }
+        Next::Finished { status, output } => {
+            r.status = status;
+            r.state = None;
+            r.output = Some(output);
+            r.due_at = None;
+            row.lease = None;
+        }
+    }
+    r.seq = seq;
+    r.updated_at = t.now;
+    row.history.push(HistoryEntry {
+        seq,
+        at: t.now,
+        kind: t.event.kind,
+        payload: t.event.payload,
+    });
+    Ok(())
+}
+
+#[async_trait::async_trait]
+impl Store for MemoryStore {
+    fn backend(&self) -> &'static str {
+        "memory"
+    }
+
+    async fn create(&self, new: NewInstance) -> Result<Created, StoreError> {
+        let mut rows = self.rows();
+        if let Some(row) = rows.get(&new.id) {
+            return Ok(Created::Existing(row.record.clone()));
+        }
+        let record = InstanceRecord {
+            id: new.id.clone(),
+            workflow: new.workflow,
+            hash: new.hash,
+            seq: 0,
+            status: Status::Running,
+            state: Some(new.state),
+            output: None,
+            due_at: new.due_at,
+            blocked: None,
+            created_at: new.now,
+            updated_at: new.now,
+        };
+        let history = vec![HistoryEntry {
+            seq: 0,
+            at: new.now,
+            kind: new.event.kind,
+            payload: new.event.payload,
+        }];
+        rows.insert(
+            new.id,
+            Row {
+                record: record.clone(),
+                lease: None,
+                history,
+            },
+        );
+        Ok(Created::New(record))
+    }
+
+    async fn load(&self, id: &InstanceId) -> Result<InstanceRecord, StoreError> {
+        self.rows()
+            .get(id)
+            .map(|r| r.record.clone())
+            .ok_or_else(|| StoreError::NotFound { id: id.clone() })
+    }
+
+    async fn commit(&self, transition: Transition) -> Result<(), StoreError> {
+        apply(&mut self.rows(), transition)
+    }
+
+    async fn commit_batch(
+        &self,
+        transitions: Vec<Transition>,
+    ) -> Result<Vec<CommitResult>, StoreError> {
+        let mut rows = self.rows();
+        Ok(transitions
+            .into_iter()
+            .map(|t| apply(&mut rows, t))
+            .collect())
+    }
+
+    async fn claim(&self, req: ClaimRequest) -> Result<Vec<InstanceRecord>, StoreError> {
+        let known = known_set(&req.known);
+        let mut rows = self.rows();
+        let mut due: Vec<(Timestamp, InstanceId)> = rows
+            .values()
+            .filter(|row| {
+                let r = &row.record;
+                r.status == Status::Running
+                    && r.due_at.is_some_and(|d| d <= req.now)
+                    && r.blocked
+                        .as_ref()
+                        .is_none_or(|b| b.kind == BlockKind::VersionMismatch)
+                    && known.contains(&(r.workflow.as_str(), r.hash.0))
+                    && lease_free(row, None, req.now)
+            })
+            .filter_map(|row| Some((row.record.due_at?, row.record.id.clone())))
+            .collect();
+        due.sort();
+        due.truncate(req.limit);
+        let mut out = Vec::with_capacity(due.len());
+        for (_, id) in due {
+            if let Some(row) = rows.get_mut(&id) {
+                row.lease = Some((req.owner.clone(), req.lease_until));
+                row.record.blocked = None;
+                out.push(row.record.clone());
+            }
+        }
+        Ok(out)
+    }
+
+    async fn renew(
+        &self,
+        owner: &WorkerId,
+        ids: &[InstanceId],
+        until: Timestamp,
+    ) -> Result<Vec<InstanceId>, StoreError> {
+        let mut rows = self.rows();
+        let mut lost = Vec::new();
+        for id in ids {
+            match rows.get_mut(id).and_then(|r| r.lease.as_mut()) {
+                Some((o, u)) if o == owner => *u = until,
+                _ => lost.push(id.clone()),
+            }
+        }
+        Ok(lost)
+    }
+
+    async fn release(&self, owner: &WorkerId, ids: &[InstanceId]) -> Result<(), StoreError> {
+        let mut rows = self.rows();
+        for id in ids {
+            if let Some(row) = rows.get_mut(id)
+                && row.lease.as_ref().is_some_and(|(o, _)| o == owner)
+            {
+                row.lease = None;
+            }
+        }
+        Ok(())
+    }
+
+    async fn next_due(&self, known: &[WorkflowKey]) -> Result<Option<Timestamp>, StoreError> {
+        let known = known_set(known);
+        Ok(self
+            .rows()
+            .values()
+            .filter(|row| {
+                let r = &row.record;
+                r.status == Status::Running
+                    && r.blocked
+                        .as_ref()
+                        .is_none_or(|b| b.kind == BlockKind::VersionMismatch)
+                    && known.contains(&(r.workflow.as_str(), r.hash.0))
+            })
+            .filter_map(|row| {
+                let due = row.record.due_at?;
+                Some(match &row.lease {
+                    Some((_, until)) => due.max(*until),
+                    None => due,
+                })
+            })
+            .min())
+    }
+
+    async fn find_version_mismatches(
+        &self,
+        served: &[String],
+        known: &[WorkflowKey],
+    ) -> Result<Vec<InstanceSummary>, StoreError> {
+        let known = known_set(known);
+        let served: HashSet<&str> = served.iter().map(String::as_str).collect();
+        Ok(self
+            .rows()
+            .values()
+            .map(|row| &row.record)
+            .filter(|r| {
+                r.status == Status::Running
+                    && r.blocked.is_none()
+                    && served.contains(r.workflow.as_str())
+                    && !known.contains(&(r.workflow.as_str(), r.hash.0))
+            })
+            .map(InstanceSummary::from)
+            .collect())
+    }
+
+    async fn set_blocked(
+        &self,
+        id: &InstanceId,
+        blocked: Option<Blocked>,
+    ) -> Result<(), StoreError> {
+        let mut rows = self.rows();
+        let row = rows
+            .get_mut(id)
+            .ok_or_else(|| StoreError::NotFound { id: id.clone() })?;
+        row.record.blocked = blocked;
+        Ok(())
+    }
+
+    async fn list(&self, query: &ListQuery) -> Result<Vec<InstanceSummary>, StoreError> {
+        let rows = self.rows();
+        let limit = if query.limit == 0 {
+            usize::MAX
+        } else {
+            query.limit
+        };
+        Ok(rows
+            .values()
+            .map(|row| &row.record)
+            .filter(|r| query.after.as_ref().is_none_or(|a| r.id > *a))
+            .filter(|r| query.workflow.as_ref().is_none_or(|w| r.workflow == *w))
+            .filter(|r| query.status.is_none_or(|s| r.status == s))
+            .filter(|r| query.blocked.is_none_or(|b| r.blocked.is_some() == b))
+            .take(limit)
+            .map(InstanceSummary::from)
+            .collect())
+    }
+
+    async fn history(
+        &self,
+        id: &InstanceId,
+        after: Option<u64>,
+        limit: usize,
+    ) -> Result<Vec<HistoryEntry>, StoreError> {
+        let rows = self.rows();
+        let row = rows
+            .get(id)
+            .ok_or_else(|| StoreError::NotFound { id: id.clone() })?;
+        let limit = if limit == 0 { usize::MAX } else { limit };
+        Ok(row
+            .history
+            .iter()
+            .filter(|h| after.is_none_or(|a| h.seq > a))
+            .take(limit)
+            .cloned()
+            .collect())
+    }
+
+    async fn register_worker(&self, _owner: &WorkerId) -> Result<(), StoreError> {
+        Ok(())
+    }
+
+    async fn unregister_worker(&self, owner: &WorkerId) -> Result<(), StoreError> {
+        let mut rows = self.rows();
+        for row in rows.values_mut() {
+            if row.lease.as_ref().is_some_and(|(o, _)| o == owner) {
+                row.lease = None;
+            }
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,162 @@
+//! Reading rows back into the store's types. Anything that does not decode (an unknown status
+//! code, a hash that is not 32 bytes, an invalid id, a value of the wrong type) is
+//! [`StoreError::InvalidData`] naming the instance.
+
+use rusqlite::Row;
+use rusqlite::types::FromSql;
+
+use super::fail::{Fail, invalid, is_conversion};
+use crate::{
+    BlockKind, Blocked, DefinitionHash, HistoryEntry, InstanceId, InstanceRecord, InstanceSummary,
+    Status, StoreError, Timestamp,
+};
+
+/// Columns of an [`InstanceSummary`], in the order [`summary`] reads them.
+macro_rules! summary_cols {
+    () => {
+        "id, workflow, definition_hash, seq, status, due_at, blocked_kind, blocked_reason, \
+         blocked_at, created_at, updated_at"
+    };
+}
+pub(super) use summary_cols;
+
+/// Columns of an [`InstanceRecord`], in the order [`record`] reads them.
+macro_rules! record_cols {
+    () => {
+        concat!($crate::sqlite::decode::summary_cols!(), ", state, output")
+    };
+}
+pub(super) use record_cols;
+
+/// Index of `state` in [`record_cols`].
+const STATE: usize = 11;
+/// Index of `output` in [`record_cols`].
+const OUTPUT: usize = 12;
+
+/// Reads column `idx` (named `col`) of the row of instance `id`.
+fn get<T: FromSql>(row: &Row<'_>, idx: usize, id: &str, col: &str) -> Result<T, Fail> {
+    row.get(idx).map_err(|e| {
+        if is_conversion(&e) {
+            invalid(id, format!("column `{col}`: {e}"))
+        } else {
+            Fail::Sql(e)
+        }
+    })
+}
+
+/// Reads the id in column 0 and validates it.
+fn id(row: &Row<'_>) -> Result<InstanceId, Fail> {
+    let raw: String = get(row, 0, "<unreadable id>", "id")?;
+    InstanceId::new(raw.as_str()).map_err(|e| invalid(&raw, e.to_string()))
+}
+
+/// A sequence number as stored (SQLite integers are signed).
+pub(super) fn seq_from_db(raw: i64, id: &str) -> Result<u64, Fail> {
+    u64::try_from(raw).map_err(|_| invalid(id, format!("negative sequence number {raw}")))
+}
+
+/// A sequence number to store; fails past `i64::MAX`, which no instance reaches in practice.
+pub(super) fn seq_to_db(seq: u64, id: &str) -> Result<i64, Fail> {
+    i64::try_from(seq).map_err(|_| {
+        Fail::Store(StoreError::Backend {
+            detail: format!("sequence number {seq} of instance `{id}` does not fit in SQLite"),
+        })
+    })
+}
+
+/// A status code as stored.
+pub(super) fn status_from_db(code: i64, id: &str) -> Result<Status, Fail> {
+    Status::from_code(code).ok_or_else(|| invalid(id, format!("unknown status code {code}")))
+}
+
+/// Decodes columns 0..=10 ([`summary_cols`]).
+pub(super) fn summary(row: &Row<'_>) -> Result<InstanceSummary, Fail> {
+    let id = id(row)?;
+    let s = id.as_str();
+    let hash: Vec<u8> = get(row, 2, s, "definition_hash")?;
+    let hash = <[u8; 32]>::try_from(hash.as_slice()).map_err(|_| {
+        invalid(
+            s,
+            format!("definition hash is {} bytes long, not 32", hash.len()),
+        )
+    })?;
+    let seq = seq_from_db(get(row, 3, s, "seq")?, s)?;
+    let status = status_from_db(get(row, 4, s, "status")?, s)?;
+    let due_at: Option<i64> = get(row, 5, s, "due_at")?;
+    let blocked = blocked(row, s)?;
+    Ok(InstanceSummary {
+        workflow: get(row, 1, s, "workflow")?,
+        hash: DefinitionHash(hash),
+        seq,
+        status,
+        due_at: due_at.map(Timestamp),
+        blocked,
+        created_at: Timestamp(get(row, 9, s, "created_at")?),
+        updated_at: Timestamp(get(row, 10, s, "updated_at")?),
+        id,
+    })
+}
+
+/// Decodes the block columns 6..=8.
+fn blocked(row: &Row<'_>, id: &str) -> Result<Option<Blocked>, Fail> {
+    let Some(code) = get::<Option<i64>>(row, 6, id, "blocked_kind")? else {
+        return Ok(None);
+    };
+    let kind = BlockKind::from_code(code)
+        .ok_or_else(|| invalid(id, format!("unknown block kind code {code}")))?;
+    let reason: Option<String> = get(row, 7, id, "blocked_reason")?;
+    let at: Option<i64> = get(row, 8, id, "blocked_at")?;
+    match (reason, at) {
+        (Some(reason), Some(at)) => Ok(Some(Blocked {
+            kind,
+            reason,
+            at: Timestamp(at),
+        })),
+        _ => Err(invalid(id, "blocked without a reason or a time")),
+    }
+}
+
+/// Decodes a row of [`record_cols`].
+pub(super) fn record(row: &Row<'_>) -> Result<InstanceRecord, Fail> {
+    let s = summary(row)?;
+    let id = s.id.as_str();
+    let state: Option<Vec<u8>> = get(row, STATE, id, "state")?;
+    let output: Option<Vec<u8>> = get(row, OUTPUT, id, "output")?;
+    Ok(InstanceRecord {
+        state,
+        output,
+        id: s.id,
+        workflow: s.workflow,
+        hash: s.hash,
+        seq: s.seq,
+        status: s.status,
+        due_at: s.due_at,
+        blocked: s.blocked,
+        created_at: s.created_at,
+        updated_at: s.updated_at,
+    })
+}
+
+/// Decodes a row of `seq, at, kind, payload` from the history of `id`.
+pub(super) fn history_entry(row: &Row<'_>, id: &str) -> Result<HistoryEntry, Fail> {
+    Ok(HistoryEntry {
+        seq: seq_from_db(get(row, 0, id, "history.seq")?, id)?,
+        at: Timestamp(get(row, 1, id, "history.at")?),
+        kind: get(row, 2, id, "history.kind")?,
+        payload: get(row, 3, id, "history.payload")?,
+    })
+}
+
+/// The SQL text `VALUES (?a, ?b), …` with one pair of placeholders per key of `known`, numbered
+/// from `first`, for `(workflow, definition_hash) IN (…)`.
+pub(super) fn key_values(known: &[crate::WorkflowKey], first: usize) -> String {
+    let mut sql = String::from("VALUES ");
+    for i in 0..known.len() {
+        if i > 0 {
+            sql.push_str(", ");
+        }
+        let n = first + 2 * i;
+        sql.push_str(&format!("(?{n}, ?{})", n + 1));
+    }
+    sql
+}

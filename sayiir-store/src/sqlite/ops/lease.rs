@@ -1,0 +1,158 @@
+//! Leases: claim, renew, release, and dropping leases wholesale for worker (un)registration.
+
+use rusqlite::types::Value;
+use rusqlite::{Connection, TransactionBehavior};
+
+use crate::sqlite::decode::{self, key_values, record_cols};
+use crate::sqlite::fail::Fail;
+use crate::{
+    BlockKind, ClaimRequest, InstanceId, InstanceRecord, Timestamp, WorkerId, WorkflowKey,
+};
+
+/// Parameters for the `VALUES` list of [`key_values`].
+pub(in crate::sqlite) fn key_params(known: &[WorkflowKey]) -> Vec<Value> {
+    known
+        .iter()
+        .flat_map(|k| {
+            [
+                Value::Text(k.workflow.clone()),
+                Value::Blob(k.hash.0.to_vec()),
+            ]
+        })
+        .collect()
+}
+
+/// SQLite's `LIMIT` for a count; `-1` (no limit) past `i64::MAX`.
+pub(in crate::sqlite) fn sql_limit(limit: usize) -> i64 {
+    i64::try_from(limit).unwrap_or(-1)
+}
+
+/// Leases up to `req.limit` runnable instances, earliest due first (then by id).
+pub(in crate::sqlite) fn claim(
+    conn: &mut Connection,
+    req: ClaimRequest,
+) -> Result<Vec<InstanceRecord>, Fail> {
+    if req.known.is_empty() || req.limit == 0 {
+        return Ok(Vec::new());
+    }
+    let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+    let sql = format!(
+        concat!(
+            "SELECT ",
+            record_cols!(),
+            " FROM sayiir_instances \
+             WHERE status = 0 AND due_at IS NOT NULL AND due_at <= ?1 \
+             AND (blocked_kind IS NULL OR blocked_kind = {mismatch}) \
+             AND (lease_owner IS NULL OR lease_until <= ?1) \
+             AND (workflow, definition_hash) IN ({keys}) \
+             ORDER BY due_at, id LIMIT ?2"
+        ),
+        mismatch = BlockKind::VersionMismatch.code(),
+        keys = key_values(&req.known, 3),
+    );
+    let mut params = vec![
+        Value::Integer(req.now.0),
+        Value::Integer(sql_limit(req.limit)),
+    ];
+    params.extend(key_params(&req.known));
+    let mut claimed = Vec::new();
+    {
+        let mut stmt = tx.prepare_cached(&sql)?;
+        let mut rows = stmt.query(rusqlite::params_from_iter(params))?;
+        while let Some(row) = rows.next()? {
+            claimed.push(decode::record(row)?);
+        }
+    }
+    {
+        let mut lease = tx.prepare_cached(
+            "UPDATE sayiir_instances SET lease_owner = ?2, lease_until = ?3, \
+             blocked_kind = NULL, blocked_reason = NULL, blocked_at = NULL WHERE id = ?1",
+        )?;
+        for record in &mut claimed {
+            lease.execute(rusqlite::params![
+                record.id.as_str(),
+                req.owner.0,
+                req.lease_until.0
+            ])?;
+            record.blocked = None;
+        }
+    }
+    tx.commit()?;
+    Ok(claimed)
+}
+
+/// Extends `owner`'s leases on `ids`; returns the ids whose lease it does not hold.
+pub(in crate::sqlite) fn renew(
+    conn: &mut Connection,
+    owner: &WorkerId,
+    ids: &[InstanceId],
+    until: Timestamp,
+) -> Result<Vec<InstanceId>, Fail> {
+    if ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+    let mut lost = Vec::new();
+    {
+        let mut stmt = tx.prepare_cached(
+            "UPDATE sayiir_instances SET lease_until = ?3 WHERE id = ?1 AND lease_owner = ?2",
+        )?;
+        for id in ids {
+            if stmt.execute(rusqlite::params![id.as_str(), owner.0, until.0])? == 0 {
+                lost.push(id.clone());
+            }
+        }
+    }
+    tx.commit()?;
+    Ok(lost)
+}
+
+/// Drops `owner`'s leases on `ids`.
+pub(in crate::sqlite) fn release(
+    conn: &mut Connection,
+    owner: &WorkerId,
+    ids: &[InstanceId],
+) -> Result<(), Fail> {
+    if ids.is_empty() {
+        return Ok(());
+    }
+    let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+    {
+        let mut stmt = tx.prepare_cached(
+            "UPDATE sayiir_instances SET lease_owner = NULL, lease_until = NULL \
+             WHERE id = ?1 AND lease_owner = ?2",
+        )?;
+        for id in ids {
+            stmt.execute(rusqlite::params![id.as_str(), owner.0])?;
+        }
+    }
+    tx.commit()?;
+    Ok(())
+}
+
+/// Drops every lease `owner` holds.
+pub(in crate::sqlite) fn release_owner(
+    conn: &mut Connection,
+    owner: &WorkerId,
+) -> Result<(), Fail> {
+    let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+    tx.prepare_cached(
+        "UPDATE sayiir_instances SET lease_owner = NULL, lease_until = NULL WHERE lease_owner = ?1",
+    )?
+    .execute([owner.0.as_str()])?;
+    tx.commit()?;
+    Ok(())
+}
+
+/// Drops every lease in the database (their holders are dead processes).
+pub(in crate::sqlite) fn release_all(conn: &mut Connection) -> Result<usize, Fail> {
+    let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+    let n = tx
+        .prepare_cached(
+            "UPDATE sayiir_instances SET lease_owner = NULL, lease_until = NULL \
+             WHERE lease_owner IS NOT NULL OR lease_until IS NOT NULL",
+        )?
+        .execute([])?;
+    tx.commit()?;
+    Ok(n)
+}

@@ -1,0 +1,5 @@
+//! The SQL of each [`Store`](crate::Store) operation, as plain functions over a connection.
+
+pub(super) mod lease;
+pub(super) mod read;
+pub(super) mod write;

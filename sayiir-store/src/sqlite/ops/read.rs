@@ -1,0 +1,172 @@
+//! Queries, run on the reader connection so that they do not wait for writes (WAL).
+
+use rusqlite::Connection;
+use rusqlite::types::Value;
+
+use super::lease::{key_params, sql_limit};
+use crate::sqlite::decode::{self, key_values, record_cols, summary_cols};
+use crate::sqlite::fail::Fail;
+use crate::{
+    BlockKind, HistoryEntry, InstanceId, InstanceRecord, InstanceSummary, ListQuery, StoreError,
+    Timestamp, WorkflowKey,
+};
+
+/// The head of `id`.
+pub(in crate::sqlite) fn load(conn: &Connection, id: &InstanceId) -> Result<InstanceRecord, Fail> {
+    let mut stmt = conn.prepare_cached(concat!(
+        "SELECT ",
+        record_cols!(),
+        " FROM sayiir_instances WHERE id = ?1"
+    ))?;
+    let mut rows = stmt.query([id.as_str()])?;
+    match rows.next()? {
+        Some(row) => decode::record(row),
+        None => Err(Fail::Store(StoreError::NotFound { id: id.clone() })),
+    }
+}
+
+/// Instances matching `query`, ordered by id (byte order, as [`InstanceId`]'s `Ord`).
+pub(in crate::sqlite) fn list(
+    conn: &Connection,
+    query: &ListQuery,
+) -> Result<Vec<InstanceSummary>, Fail> {
+    let mut sql = String::from(concat!(
+        "SELECT ",
+        summary_cols!(),
+        " FROM sayiir_instances WHERE 1"
+    ));
+    let mut params: Vec<Value> = Vec::new();
+    if let Some(after) = &query.after {
+        params.push(Value::Text(after.as_str().to_owned()));
+        sql.push_str(&format!(" AND id > ?{}", params.len()));
+    }
+    if let Some(workflow) = &query.workflow {
+        params.push(Value::Text(workflow.clone()));
+        sql.push_str(&format!(" AND workflow = ?{}", params.len()));
+    }
+    if let Some(status) = query.status {
+        params.push(Value::Integer(status.code()));
+        sql.push_str(&format!(" AND status = ?{}", params.len()));
+    }
+    match query.blocked {
+        Some(true) => sql.push_str(" AND blocked_kind IS NOT NULL"),
+        Some(false) => sql.push_str(" AND blocked_kind IS NULL"),
+        None => {}
+    }
+    let limit = if query.limit == 0 {
+        -1
+    } else {
+        sql_limit(query.limit)
+    };
+    params.push(Value::Integer(limit));
+    sql.push_str(&format!(" ORDER BY id LIMIT ?{}", params.len()));
+    summaries(conn, &sql, params)
+}
+
+fn summaries(
+    conn: &Connection,
+    sql: &str,
+    params: Vec<Value>,
+) -> Result<Vec<InstanceSummary>, Fail> {
+    let mut stmt = conn.prepare_cached(sql)?;
+    let mut rows = stmt.query(rusqlite::params_from_iter(params))?;
+    let mut out = Vec::new();
+    while let Some(row) = rows.next()? {
+        out.push(decode::summary(row)?);
+    }
+    Ok(out)
+}
+
+/// History entries of `id` with `seq > after`, in order, at most `limit` (0: all).
+pub(in crate::sqlite) fn history(
+    conn: &mut Connection,
+    id: &InstanceId,
+    after: Option<u64>,
+    limit: usize,
+) -> Result<Vec<HistoryEntry>, Fail> {
+    // One read transaction, so that the existence check and the entries are one snapshot.
+    let tx = conn.transaction()?;
+    let exists = tx
+        .prepare_cached("SELECT 1 FROM sayiir_instances WHERE id = ?1")?
+        .exists([id.as_str()])?;
+    if !exists {
+        return Err(Fail::Store(StoreError::NotFound { id: id.clone() }));
+    }
+    // `seq > -1` selects everything; an `after` past `i64::MAX` selects nothing.
+    let after = after.map_or(-1, |a| i64::try_from(a).unwrap_or(i64::MAX));
+    let limit = if limit == 0 { -1 } else { sql_limit(limit) };
+    let mut out = Vec::new();
+    {
+        let mut stmt = tx.prepare_cached(
+            "SELECT seq, at, kind, payload FROM sayiir_history \
+             WHERE instance_id = ?1 AND seq > ?2 ORDER BY seq LIMIT ?3",
+        )?;
+        let mut rows = stmt.query(rusqlite::params![id.as_str(), after, limit])?;
+        while let Some(row) = rows.next()? {
+            out.push(decode::history_entry(row, id.as_str())?);
+        }
+    }
+    tx.finish()?;
+    Ok(out)
+}
+
+/// The earliest time an instance of `known` becomes claimable: its due time, or its lease
+/// expiry when it is leased and that is later.
+pub(in crate::sqlite) fn next_due(
+    conn: &Connection,
+    known: &[WorkflowKey],
+) -> Result<Option<Timestamp>, Fail> {
+    if known.is_empty() {
+        return Ok(None);
+    }
+    let sql = format!(
+        "SELECT MIN(CASE WHEN lease_owner IS NOT NULL AND lease_until > due_at \
+         THEN lease_until ELSE due_at END) FROM sayiir_instances \
+         WHERE status = 0 AND due_at IS NOT NULL \
+         AND (blocked_kind IS NULL OR blocked_kind = {mismatch}) \
+         AND (workflow, definition_hash) IN ({keys})",
+        mismatch = BlockKind::VersionMismatch.code(),
+        keys = key_values(known, 1),
+    );
+    let mut stmt = conn.prepare_cached(&sql)?;
+    let min: Option<i64> = stmt
+        .query_row(rusqlite::params_from_iter(key_params(known)), |row| {
+            row.get(0)
+        })?;
+    Ok(min.map(Timestamp))
+}
+
+/// Running, unblocked instances of the `served` workflows whose `(workflow, hash)` is not in
+/// `known`, ordered by id.
+pub(in crate::sqlite) fn find_version_mismatches(
+    conn: &Connection,
+    served: &[String],
+    known: &[WorkflowKey],
+) -> Result<Vec<InstanceSummary>, Fail> {
+    if served.is_empty() {
+        return Ok(Vec::new());
+    }
+    let served_list = (1..=served.len())
+        .map(|i| format!("?{i}"))
+        .collect::<Vec<_>>()
+        .join(", ");
+    let mut sql = format!(
+        concat!(
+            "SELECT ",
+            summary_cols!(),
+            " FROM sayiir_instances WHERE status = 0 AND blocked_kind IS NULL \
+             AND workflow IN ({served_list})"
+        ),
+        served_list = served_list,
+    );
+    if !known.is_empty() {
+        sql.push_str(&format!(
+            " AND (workflow, definition_hash) NOT IN ({})",
+            key_values(known, served.len() + 1)
+        ));
+    }
+    sql.push_str(" ORDER BY id");
+    let mut params: Vec<Value> = served.iter().map(|s| Value::Text(s.clone())).collect();
+    params.extend(key_params(known));
+    summaries(conn, &sql, params)
+}

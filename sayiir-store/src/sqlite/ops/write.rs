@@ -1,0 +1,232 @@
+//! Writes of instance heads and history: create, commit, commit_batch, set_blocked. Each runs
+//! in one `BEGIN IMMEDIATE` transaction on the writer connection.
+
+use rusqlite::{Connection, ErrorCode, OptionalExtension, Transaction, TransactionBehavior};
+
+use crate::sqlite::decode::{self, record_cols, seq_from_db, seq_to_db, status_from_db};
+use crate::sqlite::fail::{Fail, code, invalid, is_conversion};
+use crate::{
+    Blocked, CommitResult, Created, InstanceId, InstanceRecord, NewInstance, Next, Status,
+    StoreError, Transition,
+};
+
+fn immediate(conn: &mut Connection) -> Result<Transaction<'_>, Fail> {
+    Ok(conn.transaction_with_behavior(TransactionBehavior::Immediate)?)
+}
+
+/// Inserts `new` with history entry 0, or returns the existing instance with its id.
+pub(in crate::sqlite) fn create(conn: &mut Connection, new: NewInstance) -> Result<Created, Fail> {
+    let tx = immediate(conn)?;
+    let inserted = tx
+        .prepare_cached(
+            "INSERT INTO sayiir_instances (id, workflow, definition_hash, seq, status, state, \
+             due_at, created_at, updated_at) VALUES (?1, ?2, ?3, 0, ?4, ?5, ?6, ?7, ?7) \
+             ON CONFLICT (id) DO NOTHING",
+        )?
+        .execute(rusqlite::params![
+            new.id.as_str(),
+            new.workflow,
+            new.hash.0.as_slice(),
+            Status::Running.code(),
+            new.state,
+            new.due_at.map(|t| t.0),
+            new.now.0,
+        ])?;
+    if inserted == 0 {
+        let existing = load_in(&tx, &new.id)?;
+        // Nothing was written; the transaction ends without a commit.
+        return Ok(Created::Existing(existing));
+    }
+    tx.prepare_cached(
+        "INSERT INTO sayiir_history (instance_id, seq, at, kind, payload) \
+         VALUES (?1, 0, ?2, ?3, ?4)",
+    )?
+    .execute(rusqlite::params![
+        new.id.as_str(),
+        new.now.0,
+        new.event.kind,
+        new.event.payload
+    ])?;
+    tx.commit()?;
+    Ok(Created::New(InstanceRecord {
+        id: new.id,
+        workflow: new.workflow,
+        hash: new.hash,
+        seq: 0,
+        status: Status::Running,
+        state: Some(new.state),
+        output: None,
+        due_at: new.due_at,
+        blocked: None,
+        created_at: new.now,
+        updated_at: new.now,
+    }))
+}
+
+/// The head of `id` read inside a write transaction.
+fn load_in(conn: &Connection, id: &InstanceId) -> Result<InstanceRecord, Fail> {
+    let mut stmt = conn.prepare_cached(concat!(
+        "SELECT ",
+        record_cols!(),
+        " FROM sayiir_instances WHERE id = ?1"
+    ))?;
+    let mut rows = stmt.query([id.as_str()])?;
+    match rows.next()? {
+        Some(row) => decode::record(row),
+        None => Err(Fail::Store(StoreError::NotFound { id: id.clone() })),
+    }
+}
+
+/// Commits one transition.
+pub(in crate::sqlite) fn commit(conn: &mut Connection, t: Transition) -> Result<(), Fail> {
+    let tx = immediate(conn)?;
+    apply(&tx, t)?;
+    tx.commit()?;
+    Ok(())
+}
+
+/// Commits many transitions in one transaction, each checked on its own.
+///
+/// A transition that fails its checks (not found, conflict, finished, inconsistent history)
+/// writes nothing: the checks come before the writes, and the first write (the history row) is
+/// the only one that can fail on a constraint, which undoes just that statement. Any other
+/// SQLite error (disk full, I/O) aborts the whole batch: the transaction is rolled back and the
+/// outer error is returned.
+pub(in crate::sqlite) fn commit_batch(
+    conn: &mut Connection,
+    transitions: Vec<Transition>,
+) -> Result<Vec<CommitResult>, Fail> {
+    if transitions.is_empty() {
+        return Ok(Vec::new());
+    }
+    let tx = immediate(conn)?;
+    let mut results = Vec::with_capacity(transitions.len());
+    for t in transitions {
+        match apply(&tx, t) {
+            Ok(()) => results.push(Ok(())),
+            Err(Fail::Store(e)) => results.push(Err(e)),
+            Err(e @ Fail::Sql(_)) => return Err(e),
+        }
+    }
+    tx.commit()?;
+    Ok(results)
+}
+
+/// Checks and writes one transition inside `tx`. Fails with [`Fail::Store`] only when nothing
+/// was written for it.
+fn apply(tx: &Transaction<'_>, t: Transition) -> Result<(), Fail> {
+    let id = t.id.as_str();
+    let head: Option<(i64, i64)> = tx
+        .prepare_cached("SELECT seq, status FROM sayiir_instances WHERE id = ?1")?
+        .query_row([id], |row| Ok((row.get(0)?, row.get(1)?)))
+        .optional()
+        .map_err(|e| {
+            if is_conversion(&e) {
+                invalid(id, format!("seq or status: {e}"))
+            } else {
+                Fail::Sql(e)
+            }
+        })?;
+    let Some((seq, status)) = head else {
+        return Err(Fail::Store(StoreError::NotFound { id: t.id }));
+    };
+    let seq = seq_from_db(seq, id)?;
+    let status = status_from_db(status, id)?;
+    if seq != t.expected_seq {
+        return Err(Fail::Store(StoreError::Conflict {
+            id: t.id,
+            expected: t.expected_seq,
+            actual: seq,
+        }));
+    }
+    if status.is_terminal() {
+        return Err(Fail::Store(StoreError::Finished { id: t.id }));
+    }
+    let next_seq = t.expected_seq.checked_add(1).ok_or_else(|| {
+        Fail::Store(StoreError::Backend {
+            detail: "sequence number overflow".into(),
+        })
+    })?;
+    let next_seq = seq_to_db(next_seq, id)?;
+    let inserted = tx
+        .prepare_cached(
+            "INSERT INTO sayiir_history (instance_id, seq, at, kind, payload) \
+             VALUES (?1, ?2, ?3, ?4, ?5)",
+        )?
+        .execute(rusqlite::params![
+            id,
+            next_seq,
+            t.now.0,
+            t.event.kind,
+            t.event.payload
+        ]);
+    match inserted {
+        Ok(_) => {}
+        Err(e) if code(&e) == Some(ErrorCode::ConstraintViolation) => {
+            return Err(Fail::Store(StoreError::InvalidData {
+                id: id.to_owned(),
+                detail: format!(
+                    "history entry {next_seq} already exists though the head is at {seq}"
+                ),
+            }));
+        }
+        Err(e) => return Err(Fail::Sql(e)),
+    }
+    match t.next {
+        Next::Running { state, due_at } => {
+            tx.prepare_cached(
+                "UPDATE sayiir_instances SET seq = ?2, state = ?3, due_at = ?4, updated_at = ?5, \
+                 lease_owner = CASE WHEN ?6 THEN NULL ELSE lease_owner END, \
+                 lease_until = CASE WHEN ?6 THEN NULL ELSE lease_until END \
+                 WHERE id = ?1",
+            )?
+            .execute(rusqlite::params![
+                id,
+                next_seq,
+                state,
+                due_at.map(|d| d.0),
+                t.now.0,
+                t.release_lease
+            ])?;
+        }
+        Next::Finished { status, output } => {
+            tx.prepare_cached(
+                "UPDATE sayiir_instances SET seq = ?2, status = ?3, state = NULL, output = ?4, \
+                 due_at = NULL, lease_owner = NULL, lease_until = NULL, updated_at = ?5 \
+                 WHERE id = ?1",
+            )?
+            .execute(rusqlite::params![
+                id,
+                next_seq,
+                status.code(),
+                output,
+                t.now.0
+            ])?;
+        }
+    }
+    Ok(())
+}
+
+/// Sets or clears the block of `id`, touching nothing else.
+pub(in crate::sqlite) fn set_blocked(
+    conn: &mut Connection,
+    id: &InstanceId,
+    blocked: Option<Blocked>,
+) -> Result<(), Fail> {
+    let tx = immediate(conn)?;
+    let (kind, reason, at) = match blocked {
+        Some(b) => (Some(b.kind.code()), Some(b.reason), Some(b.at.0)),
+        None => (None, None, None),
+    };
+    let changed = tx
+        .prepare_cached(
+            "UPDATE sayiir_instances SET blocked_kind = ?2, blocked_reason = ?3, blocked_at = ?4 \
+             WHERE id = ?1",
+        )?
+        .execute(rusqlite::params![id.as_str(), kind, reason, at])?;
+    if changed == 0 {
+        return Err(Fail::Store(StoreError::NotFound { id: id.clone() }));
+    }
+    tx.commit()?;
+    Ok(())
+}

@@ -1,0 +1,138 @@
+//! Opening connections, checking what the file is, and migrating the schema.
+//!
+//! The schema version lives in `PRAGMA user_version` and the file is marked as ours with
+//! `PRAGMA application_id`. Both are in the database header and change transactionally with the
+//! migrations, so a crash mid-migration leaves the previous version intact.
+
+use std::io;
+use std::path::Path;
+
+use rusqlite::{Connection, OpenFlags, TransactionBehavior};
+
+use super::fail::{Fail, map_sqlite};
+use super::{SqliteOptions, Synchronous};
+use crate::StoreError;
+
+/// `PRAGMA application_id` of a sayiir database: "SYYR".
+pub(super) const APPLICATION_ID: i64 = 0x5359_5952;
+
+/// The migrations, oldest first: `(version, sql)`. Version `n` turns a database at version
+/// `n - 1` into one at version `n`.
+pub(super) const MIGRATIONS: &[(i64, &str)] =
+    &[(1, include_str!("../../migrations/sqlite/0001_init.sql"))];
+
+/// The newest schema version this build knows.
+pub(super) fn newest() -> i64 {
+    MIGRATIONS.last().map_or(0, |(v, _)| *v)
+}
+
+/// Fails with a clear I/O error when the directory that should hold `path` is missing.
+fn check_parent(path: &Path) -> Result<(), StoreError> {
+    let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) else {
+        return Ok(());
+    };
+    let context = || format!("cannot open the database `{}`", path.display());
+    match std::fs::metadata(parent) {
+        Ok(m) if m.is_dir() => Ok(()),
+        Ok(_) => Err(StoreError::Io {
+            context: context(),
+            source: io::Error::new(
+                io::ErrorKind::NotADirectory,
+                format!("`{}` is not a directory", parent.display()),
+            ),
+        }),
+        Err(e) if e.kind() == io::ErrorKind::NotFound => Err(StoreError::Io {
+            context: context(),
+            source: io::Error::new(
+                io::ErrorKind::NotFound,
+                format!("the directory `{}` does not exist", parent.display()),
+            ),
+        }),
+        Err(source) => Err(StoreError::Io {
+            context: context(),
+            source,
+        }),
+    }
+}
+
+/// Opens the writer connection: checks the file, migrates it and switches it to WAL.
+pub(super) fn open_writer(path: &Path, options: &SqliteOptions) -> Result<Connection, StoreError> {
+    check_parent(path)?;
+    let flags = OpenFlags::SQLITE_OPEN_READ_WRITE
+        | OpenFlags::SQLITE_OPEN_CREATE
+        | OpenFlags::SQLITE_OPEN_NO_MUTEX;
+    let mut conn = Connection::open_with_flags(path, flags).map_err(|e| map_sqlite(e, path))?;
+    configure_writer(&mut conn, path, options).map_err(|e| e.into_store(path))?;
+    Ok(conn)
+}
+
+fn configure_writer(
+    conn: &mut Connection,
+    path: &Path,
+    options: &SqliteOptions,
+) -> Result<(), Fail> {
+    conn.busy_timeout(options.busy_timeout)?;
+    // Connection-level settings first: they do not touch the file.
+    conn.pragma_update(None, "foreign_keys", "ON")?;
+    let sync = match options.synchronous {
+        Synchronous::Full => "FULL",
+        Synchronous::Normal => "NORMAL",
+    };
+    conn.pragma_update(None, "synchronous", sync)?;
+    // Then the checks and migrations, before anything that would change a file that is not
+    // ours (switching to WAL rewrites the header).
+    migrate(conn, path)?;
+    let mode: String =
+        conn.pragma_update_and_check(None, "journal_mode", "WAL", |row| row.get(0))?;
+    if !mode.eq_ignore_ascii_case("wal") {
+        return Err(Fail::Store(StoreError::Backend {
+            detail: format!(
+                "cannot switch `{}` to WAL journal mode (it stays in `{mode}` mode)",
+                path.display()
+            ),
+        }));
+    }
+    Ok(())
+}
+
+/// Checks that the file is a sayiir database this build can use (or an empty one) and applies
+/// the missing migrations, all in one `BEGIN IMMEDIATE` transaction.
+fn migrate(conn: &mut Connection, path: &Path) -> Result<(), Fail> {
+    let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+    let app_id: i64 = tx.pragma_query_value(None, "application_id", |row| row.get(0))?;
+    let version: i64 = tx.pragma_query_value(None, "user_version", |row| row.get(0))?;
+    let tables: i64 = tx.query_row("SELECT count(*) FROM sqlite_master", [], |row| row.get(0))?;
+    let empty = app_id == 0 && version == 0 && tables == 0;
+    if app_id != APPLICATION_ID && !empty {
+        return Err(Fail::Store(StoreError::ForeignDatabase {
+            path: path.to_path_buf(),
+        }));
+    }
+    let supported = newest();
+    if version > supported {
+        return Err(Fail::Store(StoreError::SchemaTooNew {
+            found: version,
+            supported,
+        }));
+    }
+    if version == supported {
+        // Nothing to do; dropping the transaction rolls back a transaction that wrote nothing.
+        return Ok(());
+    }
+    for (v, sql) in MIGRATIONS.iter().filter(|(v, _)| *v > version) {
+        tx.execute_batch(sql)?;
+        tx.pragma_update(None, "user_version", v)?;
+    }
+    tx.pragma_update(None, "application_id", APPLICATION_ID)?;
+    tx.commit()?;
+    Ok(())
+}
+
+/// Opens the reader connection, used for queries so that they do not wait for writes.
+pub(super) fn open_reader(path: &Path, options: &SqliteOptions) -> Result<Connection, StoreError> {
+    let flags = OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX;
+    let conn = Connection::open_with_flags(path, flags).map_err(|e| map_sqlite(e, path))?;
+    conn.busy_timeout(options.busy_timeout)
+        .map_err(|e| map_sqlite(e, path))?;
+    Ok(conn)
+}

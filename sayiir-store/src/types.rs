@@ -1,0 +1,447 @@
+//! Values the store persists and returns. The store never sees user types: state, outputs and
+//! history payloads are opaque bytes owned by the runtime's codec.
+
+use std::fmt;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use crate::error::InvalidId;
+
+/// Longest instance id accepted, in bytes.
+pub const MAX_INSTANCE_ID_LEN: usize = 255;
+
+/// A validated instance id: 1 to [`MAX_INSTANCE_ID_LEN`] bytes of UTF-8 with no control
+/// characters and no leading or trailing whitespace.
+#[derive(Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct InstanceId(String);
+
+impl InstanceId {
+    /// Validates `id`.
+    pub fn new(id: impl Into<String>) -> Result<Self, InvalidId> {
+        let id = id.into();
+        if id.is_empty() {
+            return Err(InvalidId::Empty);
+        }
+        if id.len() > MAX_INSTANCE_ID_LEN {
+            return Err(InvalidId::TooLong {
+                len: id.len(),
+                max: MAX_INSTANCE_ID_LEN,
+            });
+        }
+        if let Some(c) = id.chars().find(|c| c.is_control()) {
+            return Err(InvalidId::ControlCharacter {
+                id: id.escape_debug().to_string(),
+                ch: c,
+            });
+        }
+        if id.trim() != id {
+            return Err(InvalidId::Whitespace { id });
+        }
+        Ok(Self(id))
+    }
+
+    /// The id as a string.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Display for InstanceId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl fmt::Debug for InstanceId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Debug::fmt(&self.0, f)
+    }
+}
+
+impl TryFrom<&str> for InstanceId {
+    type Error = InvalidId;
+    fn try_from(value: &str) -> Result<Self, Self::Error> {
+        Self::new(value)
+    }
+}
+
+impl TryFrom<String> for InstanceId {
+    type Error = InvalidId;
+    fn try_from(value: String) -> Result<Self, Self::Error> {
+        Self::new(value)
+    }
+}
+
+/// The blake3 hash of a workflow definition, computed at compile time.
+#[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct DefinitionHash(pub [u8; 32]);
+
+impl DefinitionHash {
+    /// The first 6 bytes in hex, as shown in logs.
+    pub fn short(&self) -> String {
+        hex(&self.0[..6])
+    }
+}
+
+impl fmt::Display for DefinitionHash {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&hex(&self.0))
+    }
+}
+
+impl fmt::Debug for DefinitionHash {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "DefinitionHash({})", self.short())
+    }
+}
+
+fn hex(bytes: &[u8]) -> String {
+    use fmt::Write;
+    let mut s = String::with_capacity(bytes.len() * 2);
+    for b in bytes {
+        let _ = write!(s, "{b:02x}");
+    }
+    s
+}
+
+/// Milliseconds since the Unix epoch. The runtime owns the clock and passes `now` in, so a
+/// test clock can drive every time-dependent query.
+#[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Debug, Default)]
+pub struct Timestamp(pub i64);
+
+impl Timestamp {
+    /// The current wall-clock time.
+    pub fn now() -> Self {
+        Self::from_system(SystemTime::now())
+    }
+
+    /// Converts a [`SystemTime`], saturating at the representable range.
+    pub fn from_system(t: SystemTime) -> Self {
+        match t.duration_since(UNIX_EPOCH) {
+            Ok(d) => Self(i64::try_from(d.as_millis()).unwrap_or(i64::MAX)),
+            Err(e) => Self(-i64::try_from(e.duration().as_millis()).unwrap_or(i64::MAX)),
+        }
+    }
+
+    /// Milliseconds since the epoch.
+    pub fn as_millis(self) -> i64 {
+        self.0
+    }
+
+    /// `self + d`, saturating.
+    // Not `std::ops::Add`: this saturates and takes a `Duration`, not another `Timestamp`.
+    #[allow(clippy::should_implement_trait)]
+    pub fn add(self, d: Duration) -> Self {
+        Self(
+            self.0
+                .saturating_add(i64::try_from(d.as_millis()).unwrap_or(i64::MAX)),
+        )
+    }
+
+    /// Time from `self` until `later`, zero when `later` is not after `self`.
+    pub fn until(self, later: Timestamp) -> Duration {
+        Duration::from_millis(u64::try_from(later.0.saturating_sub(self.0)).unwrap_or(0))
+    }
+}
+
+/// Identifies one worker (one engine's worker loop in one process) for leases.
+#[derive(Clone, PartialEq, Eq, Hash, Debug)]
+pub struct WorkerId(pub String);
+
+impl fmt::Display for WorkerId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// Lifecycle of an instance. `Running` covers everything that is not finished: runnable now,
+/// waiting for a due time, or waiting for an external event.
+#[derive(Clone, Copy, PartialEq, Eq, Hash, Debug)]
+#[non_exhaustive]
+pub enum Status {
+    /// Not finished.
+    Running,
+    /// Finished with a successful output.
+    Completed,
+    /// Finished with an error output (the workflow returned `Err`).
+    Failed,
+    /// Stopped by a cancel request.
+    Cancelled,
+}
+
+impl Status {
+    /// Stable code used by the SQL backends.
+    pub fn code(self) -> i64 {
+        match self {
+            Status::Running => 0,
+            Status::Completed => 1,
+            Status::Failed => 2,
+            Status::Cancelled => 3,
+        }
+    }
+
+    /// Inverse of [`Status::code`].
+    pub fn from_code(code: i64) -> Option<Self> {
+        Some(match code {
+            0 => Status::Running,
+            1 => Status::Completed,
+            2 => Status::Failed,
+            3 => Status::Cancelled,
+            _ => return None,
+        })
+    }
+
+    /// Whether the instance has finished.
+    pub fn is_terminal(self) -> bool {
+        !matches!(self, Status::Running)
+    }
+}
+
+impl fmt::Display for Status {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Status::Running => "running",
+            Status::Completed => "completed",
+            Status::Failed => "failed",
+            Status::Cancelled => "cancelled",
+        })
+    }
+}
+
+/// Why an instance is kept out of dispatch.
+#[derive(Clone, Copy, PartialEq, Eq, Hash, Debug)]
+#[non_exhaustive]
+pub enum BlockKind {
+    /// Its definition hash is not one this binary knows. Cleared automatically when a worker
+    /// that knows the hash claims it.
+    VersionMismatch,
+    /// Its state blob could not be decoded.
+    CorruptState,
+    /// Workflow or task code panicked while driving it.
+    Panicked,
+}
+
+impl BlockKind {
+    /// Stable code used by the SQL backends.
+    pub fn code(self) -> i64 {
+        match self {
+            BlockKind::VersionMismatch => 1,
+            BlockKind::CorruptState => 2,
+            BlockKind::Panicked => 3,
+        }
+    }
+
+    /// Inverse of [`BlockKind::code`].
+    pub fn from_code(code: i64) -> Option<Self> {
+        Some(match code {
+            1 => BlockKind::VersionMismatch,
+            2 => BlockKind::CorruptState,
+            3 => BlockKind::Panicked,
+            _ => return None,
+        })
+    }
+}
+
+/// A block on an instance: it stays in the store untouched and is not dispatched.
+#[derive(Clone, PartialEq, Eq, Debug)]
+pub struct Blocked {
+    /// Category.
+    pub kind: BlockKind,
+    /// Human-readable explanation.
+    pub reason: String,
+    /// When the block was set.
+    pub at: Timestamp,
+}
+
+/// The `(workflow name, definition hash)` pair a worker can run.
+#[derive(Clone, PartialEq, Eq, Hash, Debug)]
+pub struct WorkflowKey {
+    /// Workflow name.
+    pub workflow: String,
+    /// Definition hash.
+    pub hash: DefinitionHash,
+}
+
+/// The head of an instance: its current state and metadata.
+#[derive(Clone, PartialEq, Eq, Debug)]
+pub struct InstanceRecord {
+    /// Instance id.
+    pub id: InstanceId,
+    /// Workflow name.
+    pub workflow: String,
+    /// Definition hash the instance was started under.
+    pub hash: DefinitionHash,
+    /// Sequence number of the last committed transition (0 after create).
+    pub seq: u64,
+    /// Lifecycle.
+    pub status: Status,
+    /// Encoded state while running; `None` once finished.
+    pub state: Option<Vec<u8>>,
+    /// Encoded output once finished.
+    pub output: Option<Vec<u8>>,
+    /// When the instance is next runnable; `None` when it waits for an external event or is
+    /// finished.
+    pub due_at: Option<Timestamp>,
+    /// Set when the instance is kept out of dispatch.
+    pub blocked: Option<Blocked>,
+    /// Creation time.
+    pub created_at: Timestamp,
+    /// Time of the last commit.
+    pub updated_at: Timestamp,
+}
+
+/// An instance without its blobs, as returned by listings.
+#[derive(Clone, PartialEq, Eq, Debug)]
+pub struct InstanceSummary {
+    /// Instance id.
+    pub id: InstanceId,
+    /// Workflow name.
+    pub workflow: String,
+    /// Definition hash.
+    pub hash: DefinitionHash,
+    /// Sequence number of the last committed transition.
+    pub seq: u64,
+    /// Lifecycle.
+    pub status: Status,
+    /// Next due time.
+    pub due_at: Option<Timestamp>,
+    /// Block, if any.
+    pub blocked: Option<Blocked>,
+    /// Creation time.
+    pub created_at: Timestamp,
+    /// Time of the last commit.
+    pub updated_at: Timestamp,
+}
+
+impl From<&InstanceRecord> for InstanceSummary {
+    fn from(r: &InstanceRecord) -> Self {
+        Self {
+            id: r.id.clone(),
+            workflow: r.workflow.clone(),
+            hash: r.hash,
+            seq: r.seq,
+            status: r.status,
+            due_at: r.due_at,
+            blocked: r.blocked.clone(),
+            created_at: r.created_at,
+            updated_at: r.updated_at,
+        }
+    }
+}
+
+/// A new instance. It is created with sequence number 0 and a history entry 0 holding `event`.
+#[derive(Clone, PartialEq, Eq, Debug)]
+pub struct NewInstance {
+    /// Instance id.
+    pub id: InstanceId,
+    /// Workflow name.
+    pub workflow: String,
+    /// Definition hash.
+    pub hash: DefinitionHash,
+    /// Encoded initial state.
+    pub state: Vec<u8>,
+    /// When it is first runnable.
+    pub due_at: Option<Timestamp>,
+    /// History entry 0.
+    pub event: Event,
+    /// Creation time.
+    pub now: Timestamp,
+}
+
+/// Result of [`Store::create`](crate::Store::create).
+#[derive(Clone, PartialEq, Eq, Debug)]
+pub enum Created {
+    /// The instance was inserted.
+    New(InstanceRecord),
+    /// An instance with that id already existed; it is returned unchanged.
+    Existing(InstanceRecord),
+}
+
+/// What a transition leaves behind.
+#[derive(Clone, PartialEq, Eq, Debug)]
+pub enum Next {
+    /// The instance keeps running with a new state.
+    Running {
+        /// Encoded state.
+        state: Vec<u8>,
+        /// Next due time (`None`: wait for an external event).
+        due_at: Option<Timestamp>,
+    },
+    /// The instance finishes. Its lease is released.
+    Finished {
+        /// `Completed`, `Failed` or `Cancelled`.
+        status: Status,
+        /// Encoded output.
+        output: Vec<u8>,
+    },
+}
+
+/// One history entry, appended by each transition.
+#[derive(Clone, PartialEq, Eq, Debug)]
+pub struct Event {
+    /// Short runtime-defined kind, e.g. `started`, `task`.
+    pub kind: String,
+    /// Runtime-encoded payload (what caused the transition, not a copy of the state).
+    pub payload: Vec<u8>,
+}
+
+/// One atomic step of an instance: compare-and-swap on `expected_seq`, then write the new head
+/// and append history entry `expected_seq + 1`, all in one store transaction.
+#[derive(Clone, PartialEq, Eq, Debug)]
+pub struct Transition {
+    /// Instance id.
+    pub id: InstanceId,
+    /// The sequence number the writer last saw; the commit fails with
+    /// [`StoreError::Conflict`](crate::StoreError::Conflict) if the head moved on.
+    pub expected_seq: u64,
+    /// The new head.
+    pub next: Next,
+    /// The history entry.
+    pub event: Event,
+    /// Release the writer's lease in the same commit (it stops driving the instance).
+    pub release_lease: bool,
+    /// Commit time.
+    pub now: Timestamp,
+}
+
+/// A history entry as stored.
+#[derive(Clone, PartialEq, Eq, Debug)]
+pub struct HistoryEntry {
+    /// Sequence number (0 is the creation).
+    pub seq: u64,
+    /// Commit time.
+    pub at: Timestamp,
+    /// Kind.
+    pub kind: String,
+    /// Payload.
+    pub payload: Vec<u8>,
+}
+
+/// Parameters of [`Store::claim`](crate::Store::claim).
+#[derive(Clone, PartialEq, Eq, Debug)]
+pub struct ClaimRequest {
+    /// The claiming worker.
+    pub owner: WorkerId,
+    /// Current time: instances with `due_at <= now` and no live lease are claimable.
+    pub now: Timestamp,
+    /// Lease expiry to set.
+    pub lease_until: Timestamp,
+    /// At most this many.
+    pub limit: usize,
+    /// Only instances of these `(workflow, hash)` pairs.
+    pub known: Vec<WorkflowKey>,
+}
+
+/// Filter for [`Store::list`](crate::Store::list). Results are ordered by id.
+#[derive(Clone, PartialEq, Eq, Debug, Default)]
+pub struct ListQuery {
+    /// Only this workflow.
+    pub workflow: Option<String>,
+    /// Only this status.
+    pub status: Option<Status>,
+    /// Only blocked (`Some(true)`) or unblocked (`Some(false)`) instances.
+    pub blocked: Option<bool>,
+    /// Keyset cursor: ids strictly greater than this.
+    pub after: Option<InstanceId>,
+    /// At most this many (0 means no limit).
+    pub limit: usize,
+}
