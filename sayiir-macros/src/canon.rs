@@ -23,7 +23,9 @@ const TAG_NODE: u8 = 8;
 impl Canon {
     /// Starts an encoding of the given domain and format version.
     pub(crate) fn new(domain: &str, version: u32) -> Self {
-        let mut c = Self { buf: Vec::with_capacity(256) };
+        let mut c = Self {
+            buf: Vec::with_capacity(256),
+        };
         c.str(domain);
         c.u32(version);
         c
@@ -66,7 +68,8 @@ impl Canon {
                 }
                 TokenTree::Punct(p) => {
                     self.buf.push(TAG_PUNCT);
-                    self.buf.extend_from_slice(&u32::from(p.as_char()).to_le_bytes());
+                    self.buf
+                        .extend_from_slice(&u32::from(p.as_char()).to_le_bytes());
                 }
                 TokenTree::Literal(l) => {
                     self.buf.push(TAG_LIT);
@@ -88,7 +91,8 @@ impl Canon {
     }
 
     fn len(&mut self, n: usize) {
-        self.buf.extend_from_slice(&u32::try_from(n).unwrap_or(u32::MAX).to_le_bytes());
+        self.buf
+            .extend_from_slice(&u32::try_from(n).unwrap_or(u32::MAX).to_le_bytes());
     }
 
     pub(crate) fn into_bytes(self) -> Vec<u8> {
@@ -118,8 +122,17 @@ mod tests {
 
     #[test]
     fn different_types_differ() {
-        assert_ne!(ty_bytes(parse_quote!(Vec<u8>)), ty_bytes(parse_quote!(Vec<u16>)));
-        assert_ne!(ty_bytes(parse_quote!((A, B))), ty_bytes(parse_quote!((A, (B)))));
-        assert_ne!(ty_bytes(parse_quote!([u8; 4])), ty_bytes(parse_quote!([u8; 5])));
+        assert_ne!(
+            ty_bytes(parse_quote!(Vec<u8>)),
+            ty_bytes(parse_quote!(Vec<u16>))
+        );
+        assert_ne!(
+            ty_bytes(parse_quote!((A, B))),
+            ty_bytes(parse_quote!((A, (B))))
+        );
+        assert_ne!(
+            ty_bytes(parse_quote!([u8; 4])),
+            ty_bytes(parse_quote!([u8; 5]))
+        );
     }
 }

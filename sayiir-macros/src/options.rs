@@ -51,13 +51,20 @@ pub(crate) fn check_keys<'a>(
     for opt in raw {
         let key = opt.key.to_string();
         if !accepted.contains(&key.as_str()) {
-            let list = accepted.iter().map(|k| format!("`{k}`")).collect::<Vec<_>>().join(", ");
+            let list = accepted
+                .iter()
+                .map(|k| format!("`{k}`"))
+                .collect::<Vec<_>>()
+                .join(", ");
             diag.error(
                 opt.key.span(),
                 format_args!("unknown `#[{attr}]` option `{key}`; expected one of {list}"),
             );
         } else if let Some(first) = seen.iter().find(|o| o.key == opt.key) {
-            diag.error(opt.key.span(), format_args!("duplicate `#[{attr}]` option `{key}`"));
+            diag.error(
+                opt.key.span(),
+                format_args!("duplicate `#[{attr}]` option `{key}`"),
+            );
             diag.error(first.key.span(), format_args!("`{key}` is first set here"));
         } else {
             seen.push(opt);
@@ -69,11 +76,16 @@ pub(crate) fn check_keys<'a>(
 /// A string literal value.
 pub(crate) fn lit_str(opt: &RawOption, diag: &mut Diagnostics) -> Option<LitStr> {
     match &opt.value {
-        Expr::Lit(ExprLit { lit: Lit::Str(s), .. }) => Some(s.clone()),
+        Expr::Lit(ExprLit {
+            lit: Lit::Str(s), ..
+        }) => Some(s.clone()),
         other => {
             diag.error_spanned(
                 other,
-                format_args!("`{}` takes a string literal, e.g. `{} = \"...\"`", opt.key, opt.key),
+                format_args!(
+                    "`{}` takes a string literal, e.g. `{} = \"...\"`",
+                    opt.key, opt.key
+                ),
             );
             None
         }
@@ -82,10 +94,16 @@ pub(crate) fn lit_str(opt: &RawOption, diag: &mut Diagnostics) -> Option<LitStr>
 
 /// An unsigned integer literal value within `min..=max`.
 pub(crate) fn lit_u32(opt: &RawOption, min: u32, max: u32, diag: &mut Diagnostics) -> Option<u32> {
-    let Expr::Lit(ExprLit { lit: Lit::Int(i), .. }) = &opt.value else {
+    let Expr::Lit(ExprLit {
+        lit: Lit::Int(i), ..
+    }) = &opt.value
+    else {
         diag.error_spanned(
             &opt.value,
-            format_args!("`{}` takes an integer literal, e.g. `{} = {min}`", opt.key, opt.key),
+            format_args!(
+                "`{}` takes an integer literal, e.g. `{} = {min}`",
+                opt.key, opt.key
+            ),
         );
         return None;
     };
@@ -107,7 +125,8 @@ pub(crate) fn stable_name(opt: &RawOption, diag: &mut Diagnostics) -> Option<Str
     let v = lit.value();
     let ok = !v.is_empty()
         && v.len() <= 128
-        && v.chars().all(|c| c.is_ascii_alphanumeric() || "_.:-".contains(c));
+        && v.chars()
+            .all(|c| c.is_ascii_alphanumeric() || "_.:-".contains(c));
     if ok {
         Some(v)
     } else {
@@ -123,7 +142,9 @@ pub(crate) fn stable_name(opt: &RawOption, diag: &mut Diagnostics) -> Option<Str
 pub(crate) fn crate_path(opt: &RawOption, diag: &mut Diagnostics) -> Option<syn::Path> {
     match &opt.value {
         Expr::Path(p) if p.qself.is_none() => Some(p.path.clone()),
-        Expr::Lit(ExprLit { lit: Lit::Str(s), .. }) => match s.parse::<syn::Path>() {
+        Expr::Lit(ExprLit {
+            lit: Lit::Str(s), ..
+        }) => match s.parse::<syn::Path>() {
             Ok(p) => Some(p),
             Err(_) => {
                 diag.error(s.span(), "`crate` takes a path, e.g. `crate = my_sayiir`");
@@ -150,7 +171,10 @@ pub(crate) fn duration_ms(opt: &RawOption, diag: &mut Diagnostics) -> Option<u64
     let lit = lit_str(opt, diag)?;
     match parse_duration_ms(&lit.value()) {
         Ok(0) => {
-            diag.error(lit.span(), format_args!("`{}` must be greater than zero", opt.key));
+            diag.error(
+                lit.span(),
+                format_args!("`{}` must be greater than zero", opt.key),
+            );
             None
         }
         Ok(ms) => Some(ms),
@@ -176,13 +200,19 @@ pub(crate) fn parse_duration_ms(text: &str) -> Result<u64, String> {
     let mut total: u64 = 0;
     let mut rest = text;
     while !rest.is_empty() {
-        let digits = rest.find(|c: char| !c.is_ascii_digit()).unwrap_or(rest.len());
+        let digits = rest
+            .find(|c: char| !c.is_ascii_digit())
+            .unwrap_or(rest.len());
         if digits == 0 {
             return Err(format!("expected a number at `{rest}`"));
         }
-        let number: u64 = rest[..digits].parse().map_err(|_| "the number is too large".to_string())?;
+        let number: u64 = rest[..digits]
+            .parse()
+            .map_err(|_| "the number is too large".to_string())?;
         rest = &rest[digits..];
-        let unit_len = rest.find(|c: char| c.is_ascii_digit()).unwrap_or(rest.len());
+        let unit_len = rest
+            .find(|c: char| c.is_ascii_digit())
+            .unwrap_or(rest.len());
         let unit = &rest[..unit_len];
         let factor = match unit {
             "ms" => 1,
@@ -222,7 +252,13 @@ mod tests {
 
     #[test]
     fn raw_options_and_keys() {
-        let raw = parse_raw(quote!(name = "a", retries = 3, crate = my::path, retries = 4)).unwrap();
+        let raw = parse_raw(quote!(
+            name = "a",
+            retries = 3,
+            crate = my::path,
+            retries = 4
+        ))
+        .unwrap();
         assert_eq!(raw.len(), 4);
         let mut diag = Diagnostics::new();
         let kept = check_keys(&raw, "task", &["name", "retries", "crate"], &mut diag);

@@ -2,7 +2,7 @@
 //! a type implementing `Task` and `Callee` so workflows can call it and the runtime can run it.
 
 use proc_macro2::{Span, TokenStream};
-use quote::{format_ident, quote, quote_spanned, ToTokens};
+use quote::{ToTokens, format_ident, quote, quote_spanned};
 use syn::spanned::Spanned;
 use syn::{FnArg, ItemFn, ReturnType, Type};
 
@@ -20,7 +20,12 @@ pub(crate) struct TaskOptions {
 
 impl TaskOptions {
     fn parse(args: TokenStream, diag: &mut Diagnostics) -> Self {
-        let mut out = Self { name: None, retries: 0, timeout_ms: None, krate: None };
+        let mut out = Self {
+            name: None,
+            retries: 0,
+            timeout_ms: None,
+            krate: None,
+        };
         let raw: Vec<RawOption> = match options::parse_raw(args) {
             Ok(r) => r,
             Err(e) => {
@@ -70,7 +75,9 @@ pub(crate) fn unstorable(ty: &Type) -> Option<(Span, String)> {
                 };
                 self.0 = Some((
                     r.span(),
-                    format!("a borrowed value cannot be stored and restored; use an owned type such as `{owned}`"),
+                    format!(
+                        "a borrowed value cannot be stored and restored; use an owned type such as `{owned}`"
+                    ),
                 ));
             }
         }
@@ -78,18 +85,26 @@ pub(crate) fn unstorable(ty: &Type) -> Option<(Span, String)> {
             if self.0.is_none() && l.ident != "static" {
                 self.0 = Some((
                     l.span(),
-                    format!("a type that borrows for `{l}` cannot be stored and restored; use an owned type"),
+                    format!(
+                        "a type that borrows for `{l}` cannot be stored and restored; use an owned type"
+                    ),
                 ));
             }
         }
         fn visit_type_impl_trait(&mut self, t: &'ast syn::TypeImplTrait) {
             if self.0.is_none() {
-                self.0 = Some((t.span(), "`impl Trait` cannot be stored; name a concrete type".into()));
+                self.0 = Some((
+                    t.span(),
+                    "`impl Trait` cannot be stored; name a concrete type".into(),
+                ));
             }
         }
         fn visit_type_trait_object(&mut self, t: &'ast syn::TypeTraitObject) {
             if self.0.is_none() {
-                self.0 = Some((t.span(), "a trait object cannot be stored; name a concrete type".into()));
+                self.0 = Some((
+                    t.span(),
+                    "a trait object cannot be stored; name a concrete type".into(),
+                ));
             }
         }
     }
@@ -116,7 +131,10 @@ fn check_signature(func: &ItemFn, diag: &mut Diagnostics) -> (TaskSig, bool) {
         diag.error(c.span, "a `#[task]` cannot be `const`");
     }
     if let Some(u) = &sig.unsafety {
-        diag.error(u.span, "a `#[task]` cannot be `unsafe`: the runtime calls it with stored arguments");
+        diag.error(
+            u.span,
+            "a `#[task]` cannot be `unsafe`: the runtime calls it with stored arguments",
+        );
     }
     if let Some(abi) = &sig.abi {
         diag.error_spanned(abi, "a `#[task]` cannot have an `extern` ABI");
@@ -149,7 +167,10 @@ fn check_signature(func: &ItemFn, diag: &mut Diagnostics) -> (TaskSig, bool) {
         ReturnType::Default => syn::parse_quote!(()),
         ReturnType::Type(_, ty) => {
             if let Some((span, why)) = unstorable(ty) {
-                diag.error(span, format_args!("the return value of a `#[task]` is stored: {why}"));
+                diag.error(
+                    span,
+                    format_args!("the return value of a `#[task]` is stored: {why}"),
+                );
                 syn::parse_quote!(())
             } else {
                 (**ty).clone()
@@ -161,7 +182,14 @@ fn check_signature(func: &ItemFn, diag: &mut Diagnostics) -> (TaskSig, bool) {
         diag_outer.push(e);
     }
     let fallible = is_result_type(&ret);
-    (TaskSig { args, ret, fallible }, ok)
+    (
+        TaskSig {
+            args,
+            ret,
+            fallible,
+        },
+        ok,
+    )
 }
 
 /// Canonical signature bytes: name, argument types, return type.
@@ -213,16 +241,27 @@ pub(crate) fn expand(args: TokenStream, item: TokenStream) -> TokenStream {
         None => quote!(#p::Option::None),
     };
     let ret = &sig.ret;
-    let arg_names: Vec<_> = (0..sig.args.len()).map(|i| format_ident!("__sayiir_a{}", i)).collect();
-    let reads = sig.args.iter().zip(&arg_names).map(|(ty, a)| {
-        quote_spanned!(ty.span()=> let #a = #p::read_arg::<#ty>(&mut __sayiir_reader)?;)
-    });
+    let arg_names: Vec<_> = (0..sig.args.len())
+        .map(|i| format_ident!("__sayiir_a{}", i))
+        .collect();
+    let reads = sig.args.iter().zip(&arg_names).map(
+        |(ty, a)| quote_spanned!(ty.span()=> let #a = #p::read_arg::<#ty>(&mut __sayiir_reader)?;),
+    );
     let writes = sig.args.iter().zip(&arg_names).map(|(ty, a)| {
         quote_spanned!(ty.span()=> #p::write_arg::<#ty>(__sayiir_cx, &mut __sayiir_args, &#a);)
     });
-    let params = sig.args.iter().zip(&arg_names).map(|(ty, a)| quote!(#a: #ty));
-    let is_err = if sig.fallible { quote!(#p::is_err) } else { quote!(#p::never_err) };
-    let encode_ret = quote_spanned!(ret.span()=> #p::task_output::<#ret>(&__sayiir_ret, #is_err(&__sayiir_ret)));
+    let params = sig
+        .args
+        .iter()
+        .zip(&arg_names)
+        .map(|(ty, a)| quote!(#a: #ty));
+    let is_err = if sig.fallible {
+        quote!(#p::is_err)
+    } else {
+        quote!(#p::never_err)
+    };
+    let encode_ret =
+        quote_spanned!(ret.span()=> #p::task_output::<#ret>(&__sayiir_ret, #is_err(&__sayiir_ret)));
     let decode_ret = quote_spanned!(ret.span()=> #p::decode_value::<#ret>(__sayiir_bytes));
     let boxed = quote_spanned!(ident.span()=> #p::box_task);
     quote! {
@@ -316,49 +355,99 @@ mod tests {
         match d.finish() {
             Ok(()) if ok => Ok(s),
             Ok(()) => Err("not ok without errors".into()),
-            Err(e) => Err(e.into_iter().map(|e| e.to_string()).collect::<Vec<_>>().join("\n")),
+            Err(e) => Err(e
+                .into_iter()
+                .map(|e| e.to_string())
+                .collect::<Vec<_>>()
+                .join("\n")),
         }
     }
 
     #[test]
     fn accepts_owned_async_fn() {
-        let s = check(parse_quote!(async fn charge(o: Order, n: u32) -> Result<Receipt, E> { todo!() }))
-            .unwrap();
+        let s = check(parse_quote!(
+            async fn charge(o: Order, n: u32) -> Result<Receipt, E> {
+                todo!()
+            }
+        ))
+        .unwrap();
         assert_eq!(s.args.len(), 2);
         assert!(s.fallible);
-        let s = check(parse_quote!(async fn plain() {})).unwrap();
+        let s = check(parse_quote!(
+            async fn plain() {}
+        ))
+        .unwrap();
         assert!(!s.fallible);
     }
 
     #[test]
     fn rejects_bad_signatures() {
-        let e = check(parse_quote!(fn f(x: u32) -> u32 { x })).unwrap_err();
+        let e = check(parse_quote!(
+            fn f(x: u32) -> u32 {
+                x
+            }
+        ))
+        .unwrap_err();
         assert!(e.contains("needs an `async fn`"), "{e}");
-        let e = check(parse_quote!(async fn f(&self) {})).unwrap_err();
+        let e = check(parse_quote!(
+            async fn f(&self) {}
+        ))
+        .unwrap_err();
         assert!(e.contains("cannot take `self`"), "{e}");
-        let e = check(parse_quote!(async fn f(s: &str) {})).unwrap_err();
+        let e = check(parse_quote!(
+            async fn f(s: &str) {}
+        ))
+        .unwrap_err();
         assert!(e.contains("`String`"), "{e}");
-        let e = check(parse_quote!(async fn f<T>(t: T) {})).unwrap_err();
+        let e = check(parse_quote!(
+            async fn f<T>(t: T) {}
+        ))
+        .unwrap_err();
         assert!(e.contains("cannot be generic"), "{e}");
-        let e = check(parse_quote!(async fn f(c: Cow<'a, str>) {})).unwrap_err();
+        let e = check(parse_quote!(
+            async fn f(c: Cow<'a, str>) {}
+        ))
+        .unwrap_err();
         assert!(e.contains("borrows for `'a`"), "{e}");
-        let e = check(parse_quote!(async fn f() -> impl Sized {})).unwrap_err();
+        let e = check(parse_quote!(
+            async fn f() -> impl Sized {}
+        ))
+        .unwrap_err();
         assert!(e.contains("`impl Trait`"), "{e}");
     }
 
     #[test]
     fn signature_bytes_ignore_options_and_formatting() {
-        let a = check(parse_quote!(async fn f(x: Vec<u8>) -> u32 { 1 })).unwrap();
-        let b = check(syn::parse_str("async fn f(x: Vec < u8 >) -> u32 { /* */ 2 }").unwrap()).unwrap();
+        let a = check(parse_quote!(
+            async fn f(x: Vec<u8>) -> u32 {
+                1
+            }
+        ))
+        .unwrap();
+        let b =
+            check(syn::parse_str("async fn f(x: Vec < u8 >) -> u32 { /* */ 2 }").unwrap()).unwrap();
         assert_eq!(signature_bytes("f", &a), signature_bytes("f", &b));
         assert_ne!(signature_bytes("f", &a), signature_bytes("g", &a));
-        let c = check(parse_quote!(async fn f(x: Vec<u16>) -> u32 { 1 })).unwrap();
+        let c = check(parse_quote!(
+            async fn f(x: Vec<u16>) -> u32 {
+                1
+            }
+        ))
+        .unwrap();
         assert_ne!(signature_bytes("f", &a), signature_bytes("f", &c));
     }
 
     #[test]
     fn expansion_never_panics_on_garbage() {
-        for item in [quote!(struct S;), quote!(fn), quote!(async fn f(self: Box<Self>) {})] {
+        for item in [
+            quote!(
+                struct S;
+            ),
+            quote!(fn),
+            quote!(
+                async fn f(self: Box<Self>) {}
+            ),
+        ] {
             let out = expand(quote!(retries = "x", nope = 1), item);
             assert!(out.to_string().contains("compile_error"));
         }

@@ -4,12 +4,11 @@
 //! whose type argument carries the span of the user's type, so a type that cannot be stored is
 //! reported once, at that type, in sayiir's words (rustc merges identical diagnostics).
 
+use serde::Serialize;
 use serde::de::{DeserializeOwned, Error as _, SeqAccess};
 use serde::ser::SerializeTuple;
-use serde::Serialize;
 
 use crate::codec;
-
 
 pub use crate::hash::{blake3, blake3_parts};
 pub use crate::inline::run_inline;
@@ -52,12 +51,15 @@ pub fn de_field<'de, T: Restored, A: SeqAccess<'de>>(seq: &mut A) -> Result<T, A
 pub fn de_next<'de, T: serde::Deserialize<'de>, A: SeqAccess<'de>>(
     seq: &mut A,
 ) -> Result<T, A::Error> {
-    seq.next_element()?.ok_or_else(|| A::Error::custom("state blob ends before the state's last field"))
+    seq.next_element()?
+        .ok_or_else(|| A::Error::custom("state blob ends before the state's last field"))
 }
 
 /// Error for a state blob whose variant index is unknown.
 pub fn unknown_variant<E: serde::de::Error>(workflow: &str, index: u32) -> E {
-    E::custom(format_args!("workflow `{workflow}` has no state number {index}"))
+    E::custom(format_args!(
+        "workflow `{workflow}` has no state number {index}"
+    ))
 }
 
 /// Encodes a value the workflow stores.
@@ -89,7 +91,10 @@ pub fn args_reader(bytes: &[u8]) -> codec::RawReader<'_> {
 
 /// Encodes a task's return value.
 pub fn task_output<T: Stored>(value: &T, is_error: bool) -> Result<TaskOutput, CodecError> {
-    Ok(TaskOutput { bytes: codec::encode(value)?, is_error })
+    Ok(TaskOutput {
+        bytes: codec::encode(value)?,
+        is_error,
+    })
 }
 
 /// Boxes a task future; the bound names what is wrong when a task's future is not `Send`.
@@ -110,8 +115,8 @@ pub fn never_err<R>(_: &R) -> bool {
     false
 }
 
-pub use crate::machine::{BoxFuture, StepCx, TaskOutput};
 pub use crate::codec::CodecError;
+pub use crate::machine::{BoxFuture, StepCx, TaskOutput};
 pub use core::fmt;
 pub use core::option::Option;
 pub use core::result::Result;

@@ -37,7 +37,9 @@ pub enum CodecError {
         tag: u8,
     },
     /// The checksum does not match the payload.
-    #[error("blob checksum mismatch (stored {stored:#010x}, computed {computed:#010x}): the data is corrupt")]
+    #[error(
+        "blob checksum mismatch (stored {stored:#010x}, computed {computed:#010x}): the data is corrupt"
+    )]
     Checksum {
         /// Stored checksum.
         stored: u32,
@@ -74,7 +76,10 @@ pub enum CodecError {
 pub fn encode<T: Serialize + ?Sized>(value: &T) -> Result<Vec<u8>, CodecError> {
     let mut out = vec![FORMAT_BINCODE2, 0, 0, 0, 0];
     bincode::serde::encode_into_std_write(value, &mut out, config()).map_err(|e| {
-        CodecError::Encode { ty: std::any::type_name::<T>(), detail: e.to_string() }
+        CodecError::Encode {
+            ty: std::any::type_name::<T>(),
+            detail: e.to_string(),
+        }
     })?;
     let crc = crc32fast::hash(&out[HEADER..]);
     out[1..HEADER].copy_from_slice(&crc.to_le_bytes());
@@ -85,10 +90,18 @@ pub fn encode<T: Serialize + ?Sized>(value: &T) -> Result<Vec<u8>, CodecError> {
 pub fn decode<T: DeserializeOwned>(blob: &[u8]) -> Result<T, CodecError> {
     let ty = std::any::type_name::<T>();
     let payload = payload(blob)?;
-    let (value, read) = bincode::serde::decode_from_slice::<T, _>(payload, config())
-        .map_err(|e| CodecError::Malformed { ty, detail: e.to_string() })?;
+    let (value, read) =
+        bincode::serde::decode_from_slice::<T, _>(payload, config()).map_err(|e| {
+            CodecError::Malformed {
+                ty,
+                detail: e.to_string(),
+            }
+        })?;
     if read != payload.len() {
-        return Err(CodecError::TrailingBytes { ty, extra: payload.len() - read });
+        return Err(CodecError::TrailingBytes {
+            ty,
+            extra: payload.len() - read,
+        });
     }
     Ok(value)
 }
@@ -117,7 +130,10 @@ pub fn payload(blob: &[u8]) -> Result<&[u8], CodecError> {
 pub fn append_raw<T: Serialize + ?Sized>(buf: &mut Vec<u8>, value: &T) -> Result<(), CodecError> {
     bincode::serde::encode_into_std_write(value, buf, config())
         .map(drop)
-        .map_err(|e| CodecError::Encode { ty: std::any::type_name::<T>(), detail: e.to_string() })
+        .map_err(|e| CodecError::Encode {
+            ty: std::any::type_name::<T>(),
+            detail: e.to_string(),
+        })
 }
 
 /// Reads values written one after another by [`append_raw`].
@@ -136,7 +152,10 @@ impl<'a> RawReader<'a> {
     pub fn next<T: DeserializeOwned>(&mut self) -> Result<T, CodecError> {
         let ty = std::any::type_name::<T>();
         let (value, read) = bincode::serde::decode_from_slice::<T, _>(self.rest, config())
-            .map_err(|e| CodecError::Malformed { ty, detail: e.to_string() })?;
+            .map_err(|e| CodecError::Malformed {
+                ty,
+                detail: e.to_string(),
+            })?;
         self.rest = &self.rest[read..];
         Ok(value)
     }
@@ -146,7 +165,10 @@ impl<'a> RawReader<'a> {
         if self.rest.is_empty() {
             Ok(())
         } else {
-            Err(CodecError::TrailingBytes { ty: "argument list", extra: self.rest.len() })
+            Err(CodecError::TrailingBytes {
+                ty: "argument list",
+                extra: self.rest.len(),
+            })
         }
     }
 }
@@ -164,7 +186,11 @@ mod tests {
     }
 
     fn sample() -> S {
-        S { a: 7, b: "héllo".into(), c: vec![Some(-1), None, Some(1 << 40)] }
+        S {
+            a: 7,
+            b: "héllo".into(),
+            c: vec![Some(-1), None, Some(1 << 40)],
+        }
     }
 
     #[test]
@@ -178,7 +204,10 @@ mod tests {
     fn every_truncation_is_an_error() {
         let blob = encode(&sample()).unwrap();
         for len in 0..blob.len() {
-            assert!(decode::<S>(&blob[..len]).is_err(), "prefix of {len} bytes decoded");
+            assert!(
+                decode::<S>(&blob[..len]).is_err(),
+                "prefix of {len} bytes decoded"
+            );
         }
     }
 
@@ -195,9 +224,18 @@ mod tests {
     #[test]
     fn wrong_type_and_trailing_bytes() {
         let blob = encode(&(1u8, 2u8)).unwrap();
-        assert!(matches!(decode::<u8>(&blob), Err(CodecError::TrailingBytes { extra: 1, .. })));
+        assert!(matches!(
+            decode::<u8>(&blob),
+            Err(CodecError::TrailingBytes { extra: 1, .. })
+        ));
         let blob = encode(&"text").unwrap();
-        assert!(matches!(decode::<Vec<u64>>(&blob), Err(CodecError::Malformed { .. })));
-        assert!(matches!(decode::<u8>(&[9, 0, 0, 0, 0]), Err(CodecError::UnknownFormat { tag: 9 })));
+        assert!(matches!(
+            decode::<Vec<u64>>(&blob),
+            Err(CodecError::Malformed { .. })
+        ));
+        assert!(matches!(
+            decode::<u8>(&[9, 0, 0, 0, 0]),
+            Err(CodecError::UnknownFormat { tag: 9 })
+        ));
     }
 }

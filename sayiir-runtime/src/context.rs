@@ -34,7 +34,13 @@ impl TaskContext {
         for s in slot {
             let _ = write!(key, ".{s}");
         }
-        Self { workflow, instance: instance.to_owned(), task, attempt, idempotency_key: key }
+        Self {
+            workflow,
+            instance: instance.to_owned(),
+            task,
+            attempt,
+            idempotency_key: key,
+        }
     }
 
     /// The context of the task running on this tokio task, if any.

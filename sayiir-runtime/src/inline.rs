@@ -42,10 +42,22 @@ async fn drive<W: Workflow>(input: W::Input) -> Result<W::Output, crate::Machine
         for item in sink.into_items() {
             match item.kind {
                 WorkKind::Immediate => immediate = Some(item.slot),
-                WorkKind::Task { name, attempt, origin, .. } if !busy.contains(&item.slot) => {
+                WorkKind::Task {
+                    name,
+                    attempt,
+                    origin,
+                    ..
+                } if !busy.contains(&item.slot) => {
                     let copy: W::State = codec::decode(&codec::encode(&state)?)?;
                     let run = W::run(copy, &item.slot)?;
-                    let cx = TaskContext::new(W::NAME, INLINE_INSTANCE, name, attempt, origin, &item.slot);
+                    let cx = TaskContext::new(
+                        W::NAME,
+                        INLINE_INSTANCE,
+                        name,
+                        attempt,
+                        origin,
+                        &item.slot,
+                    );
                     let slot = item.slot.clone();
                     busy.insert(item.slot);
                     running.push(Box::pin(async move { (slot, cx.scope(run.future).await) }));

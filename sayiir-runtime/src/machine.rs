@@ -34,7 +34,10 @@ pub struct TaskOptions {
 
 impl TaskOptions {
     /// No retries, no timeout.
-    pub const DEFAULT: TaskOptions = TaskOptions { retries: 0, timeout: None };
+    pub const DEFAULT: TaskOptions = TaskOptions {
+        retries: 0,
+        timeout: None,
+    };
 }
 
 /// An async function marked `#[task]`. Implemented by the macro on a type with the function's
@@ -122,7 +125,10 @@ impl WorkSink {
 
     /// Records work at the current prefix.
     pub fn push(&mut self, kind: WorkKind) {
-        self.items.push(WorkItem { slot: self.prefix.clone(), kind });
+        self.items.push(WorkItem {
+            slot: self.prefix.clone(),
+            kind,
+        });
     }
 
     /// Runs `f` with `index` appended to the prefix (descending into a sub-wait).
@@ -166,14 +172,19 @@ pub struct StepCx {
 
 impl std::fmt::Debug for StepCx {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("StepCx").field("seq", &self.seq).finish_non_exhaustive()
+        f.debug_struct("StepCx")
+            .field("seq", &self.seq)
+            .finish_non_exhaustive()
     }
 }
 
 impl StepCx {
     /// Context of the transition that will commit as `seq`.
     pub fn new(seq: u64) -> Self {
-        Self { seq, error: std::cell::Cell::new(None) }
+        Self {
+            seq,
+            error: std::cell::Cell::new(None),
+        }
     }
 
     /// The sequence number this transition will commit as.
@@ -227,7 +238,10 @@ pub struct TaskRun {
 
 impl std::fmt::Debug for TaskRun {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("TaskRun").field("name", &self.name).field("attempt", &self.attempt).finish()
+        f.debug_struct("TaskRun")
+            .field("name", &self.name)
+            .field("attempt", &self.attempt)
+            .finish()
     }
 }
 
@@ -267,12 +281,19 @@ pub enum MachineError {
 impl MachineError {
     /// Builds [`MachineError::UnexpectedEvent`].
     pub fn unexpected(state: &'static str, input: &Input<'_>, slot: &[u32]) -> Self {
-        MachineError::UnexpectedEvent { state, event: input.describe(), slot: slot.to_vec() }
+        MachineError::UnexpectedEvent {
+            state,
+            event: input.describe(),
+            slot: slot.to_vec(),
+        }
     }
 
     /// Builds [`MachineError::NoSuchSlot`].
     pub fn no_slot(state: &'static str, slot: &[u32]) -> Self {
-        MachineError::NoSuchSlot { state, slot: slot.to_vec() }
+        MachineError::NoSuchSlot {
+            state,
+            slot: slot.to_vec(),
+        }
     }
 }
 
@@ -308,7 +329,12 @@ pub struct TaskWait<T: Task> {
 impl<T: Task> TaskWait<T> {
     /// A first attempt of `T` with encoded `args`, issued by the transition in `cx`.
     pub fn new(cx: &StepCx, args: Vec<u8>) -> Self {
-        Self { args, origin: cx.seq(), attempt: 1, _task: PhantomData }
+        Self {
+            args,
+            origin: cx.seq(),
+            attempt: 1,
+            _task: PhantomData,
+        }
     }
 }
 
@@ -338,7 +364,11 @@ impl<T: Task> Wait for TaskWait<T> {
         if !slot.is_empty() {
             return Err(MachineError::no_slot(T::NAME, slot));
         }
-        Ok(TaskRun { name: T::NAME, attempt: self.attempt, future: T::call_encoded(&self.args)? })
+        Ok(TaskRun {
+            name: T::NAME,
+            attempt: self.attempt,
+            future: T::call_encoded(&self.args)?,
+        })
     }
 
     fn resume(
@@ -365,7 +395,9 @@ pub struct ChildWait<W: Workflow> {
 impl<W: Workflow> ChildWait<W> {
     /// The child at its start state.
     pub fn new(input: W::Input) -> Self {
-        Self { state: W::start(input) }
+        Self {
+            state: W::start(input),
+        }
     }
 }
 

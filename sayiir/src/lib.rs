@@ -31,8 +31,15 @@
 //! See `docs/workflow-rules.md` for what a workflow body may contain and how it is lowered.
 
 pub use sayiir_macros::{task, workflow};
-pub use sayiir_runtime::{Callee, CodecError, MachineError, Task, TaskContext, TaskOptions, Workflow};
+pub use sayiir_runtime::{
+    Callee, CodecError, Engine, EngineBuilder, EngineError, Handle, InstanceInfo, InstanceStatus,
+    MachineError, Metrics, Task, TaskContext, TaskOptions, VersionMismatch, WorkerConfig,
+    WorkerHandle, Workflow,
+};
 pub use sayiir_store as store;
+pub use sayiir_store::{InstanceId, ListQuery, MemoryStore};
+#[cfg(feature = "sqlite")]
+pub use sayiir_store::{SqliteOptions, SqliteStore, Synchronous};
 
 #[doc(hidden)]
 pub use sayiir_runtime::__private;

@@ -10,7 +10,11 @@ struct Order {
 
 #[sayiir::task]
 async fn validate(order: Order) -> Result<Order, String> {
-    if order.total == 0 { Err("empty order".into()) } else { Ok(order) }
+    if order.total == 0 {
+        Err("empty order".into())
+    } else {
+        Ok(order)
+    }
 }
 
 #[sayiir::task(name = "payments.charge", retries = 2, timeout = "5s")]
@@ -34,6 +38,12 @@ async fn checkout(order: Order) -> Result<String, String> {
 
 #[tokio::test]
 async fn direct_call_runs_every_step() {
-    assert_eq!(checkout(Order { id: 7, total: 3 }).await, Ok("#7: 301c".to_string()));
-    assert_eq!(checkout(Order { id: 7, total: 0 }).await, Err("empty order".to_string()));
+    assert_eq!(
+        checkout(Order { id: 7, total: 3 }).await,
+        Ok("#7: 301c".to_string())
+    );
+    assert_eq!(
+        checkout(Order { id: 7, total: 0 }).await,
+        Err("empty order".to_string())
+    );
 }

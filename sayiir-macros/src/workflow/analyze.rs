@@ -11,7 +11,10 @@ use crate::diag::Diagnostics;
 
 /// Analyzes a workflow body.
 pub(crate) fn analyze(body: &syn::Block, diag: &mut Diagnostics) -> Body {
-    let mut out = Body { nodes: Vec::new(), points: Vec::new() };
+    let mut out = Body {
+        nodes: Vec::new(),
+        points: Vec::new(),
+    };
     let n = body.stmts.len();
     for (i, stmt) in body.stmts.iter().enumerate() {
         let tail = i + 1 == n && matches!(stmt, Stmt::Expr(_, None));
@@ -85,13 +88,24 @@ fn postfix_of(init: &Expr) -> Postfix {
 
 fn analyze_stmt(stmt: &Stmt, tail: bool, points: &mut Vec<Point>, diag: &mut Diagnostics) -> Node {
     let head = head_expr(stmt).and_then(find_head);
-    let mut checker = Checker { head, diag: &mut *diag, closures: 0, constructs: Vec::new() };
+    let mut checker = Checker {
+        head,
+        diag: &mut *diag,
+        closures: 0,
+        constructs: Vec::new(),
+    };
     checker.visit_stmt(stmt);
     let Some(head) = head else {
-        return Node::Plain { stmt: stmt.clone(), tail };
+        return Node::Plain {
+            stmt: stmt.clone(),
+            tail,
+        };
     };
     let Some(call) = call_of(head, diag) else {
-        return Node::Plain { stmt: stmt.clone(), tail };
+        return Node::Plain {
+            stmt: stmt.clone(),
+            tail,
+        };
     };
     let binding = match stmt {
         Stmt::Local(l) => {
@@ -99,7 +113,10 @@ fn analyze_stmt(stmt: &Stmt, tail: bool, points: &mut Vec<Point>, diag: &mut Dia
                 Pat::Type(t) => ((*t.pat).clone(), Some((*t.ty).clone())),
                 p => (p.clone(), None),
             };
-            let postfix = l.init.as_ref().map_or(Postfix::Other, |i| postfix_of(&i.expr));
+            let postfix = l
+                .init
+                .as_ref()
+                .map_or(Postfix::Other, |i| postfix_of(&i.expr));
             Some(LetBinding { pat, ty, postfix })
         }
         _ => None,
@@ -115,8 +132,16 @@ fn analyze_stmt(stmt: &Stmt, tail: bool, points: &mut Vec<Point>, diag: &mut Dia
         replace_head(e, &hole);
     }
     let point = points.len();
-    points.push(Point { what: Suspension::Call(call), binding });
-    Node::Await { point, stmt: resumed, original: stmt.clone(), tail }
+    points.push(Point {
+        what: Suspension::Call(call),
+        binding,
+    });
+    Node::Await {
+        point,
+        stmt: resumed,
+        original: stmt.clone(),
+        tail,
+    }
 }
 
 fn call_of(head: &ExprAwait, diag: &mut Diagnostics) -> Option<Call> {
@@ -130,7 +155,10 @@ fn call_of(head: &ExprAwait, diag: &mut Diagnostics) -> Option<Call> {
                     );
                     return None;
                 }
-                Some(Call { callee: p.path.clone(), args: c.args.iter().cloned().collect() })
+                Some(Call {
+                    callee: p.path.clone(),
+                    args: c.args.iter().cloned().collect(),
+                })
             }
             other => {
                 diag.error_spanned(
@@ -296,7 +324,12 @@ mod tests {
     fn run(b: syn::Block) -> (Body, Result<(), String>) {
         let mut d = Diagnostics::new();
         let body = analyze(&b, &mut d);
-        let r = d.finish().map_err(|e| e.into_iter().map(|e| e.to_string()).collect::<Vec<_>>().join("\n"));
+        let r = d.finish().map_err(|e| {
+            e.into_iter()
+                .map(|e| e.to_string())
+                .collect::<Vec<_>>()
+                .join("\n")
+        });
         (body, r)
     }
 
@@ -311,20 +344,37 @@ mod tests {
         }));
         r.unwrap();
         assert_eq!(body.points.len(), 4);
-        let names: Vec<String> =
-            body.points.iter().map(|p| p.callee().to_token_stream().to_string()).collect();
+        let names: Vec<String> = body
+            .points
+            .iter()
+            .map(|p| p.callee().to_token_stream().to_string())
+            .collect();
         assert_eq!(names, ["first", "second", "third", "fourth"]);
-        assert_eq!(body.points[0].binding.as_ref().unwrap().postfix, Postfix::Try);
-        assert_eq!(body.points[1].binding.as_ref().unwrap().postfix, Postfix::Other);
+        assert_eq!(
+            body.points[0].binding.as_ref().unwrap().postfix,
+            Postfix::Try
+        );
+        assert_eq!(
+            body.points[1].binding.as_ref().unwrap().postfix,
+            Postfix::Other
+        );
         assert!(body.points[1].binding.as_ref().unwrap().ty.is_some());
         assert!(matches!(body.nodes[2], Node::Plain { .. }));
-        let Node::Await { stmt, .. } = &body.nodes[0] else { panic!() };
-        assert_eq!(stmt.to_token_stream().to_string(), "let a = __sayiir_resumed ? ;");
+        let Node::Await { stmt, .. } = &body.nodes[0] else {
+            panic!()
+        };
+        assert_eq!(
+            stmt.to_token_stream().to_string(),
+            "let a = __sayiir_resumed ? ;"
+        );
     }
 
     #[test]
     fn tail_await() {
-        let (body, r) = run(parse_quote!({ let x = a().await; b(x).await }));
+        let (body, r) = run(parse_quote!({
+            let x = a().await;
+            b(x).await
+        }));
         r.unwrap();
         assert!(matches!(body.nodes[1], Node::Await { tail: true, .. }));
     }
@@ -332,15 +382,64 @@ mod tests {
     #[test]
     fn rejects_what_cannot_be_checkpointed() {
         let cases: Vec<(syn::Block, &str)> = vec![
-            (parse_quote!({ let x = f(a().await); }), "must start its statement"),
-            (parse_quote!({ items.iter().for_each(|i| { t(i).await; }); }), "inside a closure"),
-            (parse_quote!({ let f = async { t().await }; }), "`async` block"),
-            (parse_quote!({ if c { t().await; } }), "inside `if`"),
-            (parse_quote!({ client.get(url).await; }), "a method call cannot be awaited"),
-            (parse_quote!({ fut.await; }), "a future held in a variable"),
-            (parse_quote!({ println!("{}", t().await); }), "macro invocation"),
-            (parse_quote!({ t::<u8>().await; }), "not generic"),
-            (parse_quote!({ a().await.await; }), "must start its statement"),
+            (
+                parse_quote!({
+                    let x = f(a().await);
+                }),
+                "must start its statement",
+            ),
+            (
+                parse_quote!({
+                    items.iter().for_each(|i| {
+                        t(i).await;
+                    });
+                }),
+                "inside a closure",
+            ),
+            (
+                parse_quote!({
+                    let f = async { t().await };
+                }),
+                "`async` block",
+            ),
+            (
+                parse_quote!({
+                    if c {
+                        t().await;
+                    }
+                }),
+                "inside `if`",
+            ),
+            (
+                parse_quote!({
+                    client.get(url).await;
+                }),
+                "a method call cannot be awaited",
+            ),
+            (
+                parse_quote!({
+                    fut.await;
+                }),
+                "a future held in a variable",
+            ),
+            (
+                parse_quote!({
+                    println!("{}", t().await);
+                }),
+                "macro invocation",
+            ),
+            (
+                parse_quote!({
+                    t::<u8>().await;
+                }),
+                "not generic",
+            ),
+            (
+                parse_quote!({
+                    a().await.await;
+                }),
+                "must start its statement",
+            ),
         ];
         for (block, expected) in cases {
             let text = block.to_token_stream().to_string();

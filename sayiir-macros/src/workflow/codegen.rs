@@ -46,13 +46,19 @@ impl Gen<'_> {
         let run_arms = self.run_arms();
         let advance_body = self.advance_body();
         let definition = proc_macro2::Literal::byte_string(&self.definition);
-        let callees = self.l.callees.iter().map(|c| quote!(&<#c as #p::Callee>::HASH));
+        let callees = self
+            .l
+            .callees
+            .iter()
+            .map(|c| quote!(&<#c as #p::Callee>::HASH));
         let is_failure = match wf.output_kind {
             OutputKind::Result => quote!(#p::is_err(__sayiir_output)),
             _ => quote!(#p::never_err(__sayiir_output)),
         };
-        let encode_output = quote_spanned!(output.span()=> #p::encode_value::<#output>(__sayiir_output));
-        let decode_output = quote_spanned!(output.span()=> #p::decode_value::<#output>(__sayiir_bytes));
+        let encode_output =
+            quote_spanned!(output.span()=> #p::encode_value::<#output>(__sayiir_output));
+        let decode_output =
+            quote_spanned!(output.span()=> #p::decode_value::<#output>(__sayiir_bytes));
         quote! {
             #(#attrs)*
             #[allow(dead_code)]
@@ -196,7 +202,11 @@ impl Gen<'_> {
         let st = state_ident();
         let name = &self.wf.name;
         let variants = self.variants();
-        let max_len = variants.iter().map(|(_, f, w)| 1 + f.len() + usize::from(w.is_some())).max().unwrap_or(1);
+        let max_len = variants
+            .iter()
+            .map(|(_, f, w)| 1 + f.len() + usize::from(w.is_some()))
+            .max()
+            .unwrap_or(1);
         let mut ser_arms = Vec::new();
         let mut de_arms = Vec::new();
         for (index, (v, fields, wait)) in variants.iter().enumerate() {
@@ -279,7 +289,8 @@ impl Gen<'_> {
     fn work_arms(&self) -> Vec<TokenStream> {
         let p = &self.p;
         let st = state_ident();
-        let mut arms = vec![quote!(#st::Start { .. } => __sayiir_sink.push(#p::WorkKind::Immediate),)];
+        let mut arms =
+            vec![quote!(#st::Start { .. } => __sayiir_sink.push(#p::WorkKind::Immediate),)];
         for s in &self.l.states {
             let v = &s.variant;
             arms.push(quote!(#st::#v { __sayiir_wait, .. } => #p::Wait::work(__sayiir_wait, __sayiir_sink),));
@@ -374,8 +385,10 @@ impl Gen<'_> {
             let id = &f.ident;
             quote!(#id: #value)
         });
-        let begin = quote_spanned!(callee.span()=> #callee::__sayiir_begin(__sayiir_cx, #(#args),*));
-        let suspended = self.wrap(quote!(#p::Advance::Suspend(#st::#v { #(#fields,)* __sayiir_wait })));
+        let begin =
+            quote_spanned!(callee.span()=> #callee::__sayiir_begin(__sayiir_cx, #(#args),*));
+        let suspended =
+            self.wrap(quote!(#p::Advance::Suspend(#st::#v { #(#fields,)* __sayiir_wait })));
         quote! {
             let __sayiir_wait = #begin;
             return #suspended;

@@ -72,5 +72,8 @@ fn len(n: usize) -> u32 {
 
 fn callee(l: &Lowered, p: &syn::Path) -> usize {
     let key = p.to_token_stream().to_string();
-    l.callees.iter().position(|c| c.to_token_stream().to_string() == key).unwrap_or(usize::MAX)
+    l.callees
+        .iter()
+        .position(|c| c.to_token_stream().to_string() == key)
+        .unwrap_or(usize::MAX)
 }

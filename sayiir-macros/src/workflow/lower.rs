@@ -85,7 +85,9 @@ impl Env {
                 (Some(t), _) => t
                     .iter()
                     .find(|(n, _)| *n == b.ident)
-                    .map_or(VarTy::Unknown, |(_, t)| VarTy::Known(FieldTy::Written(t.clone()))),
+                    .map_or(VarTy::Unknown, |(_, t)| {
+                        VarTy::Known(FieldTy::Written(t.clone()))
+                    }),
                 (None, Some(f)) if matches!(pat, syn::Pat::Ident(_)) => VarTy::Known(f.clone()),
                 _ => VarTy::Unknown,
             };
@@ -100,7 +102,9 @@ fn typed_bindings(pat: &syn::Pat, ty: Option<&Type>) -> Option<Vec<(Ident, Type)
     let mut out = Vec::new();
     fn walk(pat: &syn::Pat, ty: &Type, out: &mut Vec<(Ident, Type)>) {
         match (pat, ty) {
-            (syn::Pat::Ident(p), _) if p.subpat.is_none() => out.push((p.ident.clone(), ty.clone())),
+            (syn::Pat::Ident(p), _) if p.subpat.is_none() => {
+                out.push((p.ident.clone(), ty.clone()))
+            }
             (syn::Pat::Tuple(pt), Type::Tuple(tt)) if pt.elems.len() == tt.elems.len() => {
                 for (p, t) in pt.elems.iter().zip(&tt.elems) {
                     walk(p, t, out);
@@ -117,7 +121,10 @@ fn typed_bindings(pat: &syn::Pat, ty: Option<&Type>) -> Option<Vec<(Ident, Type)
 
 fn callee_index(callees: &mut Vec<Path>, path: &Path) -> usize {
     let key = path.to_token_stream().to_string();
-    if let Some(i) = callees.iter().position(|c| c.to_token_stream().to_string() == key) {
+    if let Some(i) = callees
+        .iter()
+        .position(|c| c.to_token_stream().to_string() == key)
+    {
         return i;
     }
     callees.push(path.clone());
@@ -129,14 +136,21 @@ pub(crate) fn lower(wf: &WorkflowFn, body: &Body, diag: &mut Diagnostics) -> Low
     let mut env = Env::default();
     let mut start = Vec::new();
     for p in &wf.params {
-        let binding = Binding { ident: p.ident.clone(), mutable: p.mutable, by_ref: false };
+        let binding = Binding {
+            ident: p.ident.clone(),
+            mutable: p.mutable,
+            by_ref: false,
+        };
         start.push(Field {
             ident: p.ident.clone(),
             use_span: p.ident.span(),
             ty: FieldTy::Written(p.ty.clone()),
             mutable: p.mutable,
         });
-        env.declare(Var { binding, ty: VarTy::Known(FieldTy::Written(p.ty.clone())) });
+        env.declare(Var {
+            binding,
+            ty: VarTy::Known(FieldTy::Written(p.ty.clone())),
+        });
     }
     let mut callees = Vec::new();
     let mut states = Vec::new();
@@ -161,7 +175,9 @@ pub(crate) fn lower(wf: &WorkflowFn, body: &Body, diag: &mut Diagnostics) -> Low
                 let mut fields = Vec::new();
                 for var in &env.vars {
                     let name = var.binding.ident.to_string();
-                    let Some(use_span) = live.get(&name) else { continue };
+                    let Some(use_span) = live.get(&name) else {
+                        continue;
+                    };
                     if let Some(field) = carried(var, *use_span, p, &mut reported, diag) {
                         fields.push(field);
                     }
@@ -183,7 +199,11 @@ pub(crate) fn lower(wf: &WorkflowFn, body: &Body, diag: &mut Diagnostics) -> Low
             }
         }
     }
-    Lowered { start, states, callees }
+    Lowered {
+        start,
+        states,
+        callees,
+    }
 }
 
 /// A statement as it reads in the source, for liveness.
@@ -202,7 +222,11 @@ fn carried(
     diag: &mut Diagnostics,
 ) -> Option<Field> {
     let b = &var.binding;
-    let callee = point.callee().to_token_stream().to_string().replace(' ', "");
+    let callee = point
+        .callee()
+        .to_token_stream()
+        .to_string()
+        .replace(' ', "");
     let name = b.ident.to_string();
     let first_report = || !reported.contains(&name);
     let fail = |msg: String, reported: &mut Vec<String>, diag: &mut Diagnostics| {
@@ -212,7 +236,10 @@ fn carried(
     if b.by_ref {
         if first_report() {
             fail(
-                format!("`{}` is a `ref` binding used after `{callee}(..).await`: a borrow cannot be stored in the workflow state; bind it by value", b.ident),
+                format!(
+                    "`{}` is a `ref` binding used after `{callee}(..).await`: a borrow cannot be stored in the workflow state; bind it by value",
+                    b.ident
+                ),
                 reported,
                 diag,
             );
@@ -238,7 +265,10 @@ fn carried(
                 if let Some((_, why)) = unstorable(t) {
                     if first_report() {
                         fail(
-                            format!("`{}` is used after `{callee}(..).await`, so it is stored in the workflow state, but {why}", b.ident),
+                            format!(
+                                "`{}` is used after `{callee}(..).await`, so it is stored in the workflow state, but {why}",
+                                b.ident
+                            ),
                             reported,
                             diag,
                         );
@@ -246,7 +276,12 @@ fn carried(
                     return None;
                 }
             }
-            Some(Field { ident: b.ident.clone(), use_span, ty: ty.clone(), mutable: b.mutable })
+            Some(Field {
+                ident: b.ident.clone(),
+                use_span,
+                ty: ty.clone(),
+                mutable: b.mutable,
+            })
         }
     }
 }
@@ -259,11 +294,20 @@ mod tests {
 
     fn lowered(f: syn::ItemFn) -> (Lowered, Result<(), String>) {
         let mut d = Diagnostics::new();
-        let opts = parse::WorkflowOptions { name: None, version: 1, krate: None };
+        let opts = parse::WorkflowOptions {
+            name: None,
+            version: 1,
+            krate: None,
+        };
         let wf = parse::parse(f, &opts, &mut d);
         let body = analyze::analyze(&wf.body, &mut d);
         let l = lower(&wf, &body, &mut d);
-        let r = d.finish().map_err(|e| e.into_iter().map(|e| e.to_string()).collect::<Vec<_>>().join("\n"));
+        let r = d.finish().map_err(|e| {
+            e.into_iter()
+                .map(|e| e.to_string())
+                .collect::<Vec<_>>()
+                .join("\n")
+        });
         (l, r)
     }
 

@@ -39,7 +39,13 @@ pub(crate) fn expand(args: TokenStream, item: TokenStream) -> TokenStream {
         let lowered = lower::lower(&wf, &body, &mut checks);
         if !checks.has_errors() {
             let definition = hash::definition_bytes(&wf, &body, &lowered);
-            let generator = codegen::Gen { p, wf: &wf, body: &body, l: &lowered, definition };
+            let generator = codegen::Gen {
+                p,
+                wf: &wf,
+                body: &body,
+                l: &lowered,
+                definition,
+            };
             let code = generator.generate();
             let errors = diag.into_compile_errors();
             return quote!(#errors #code);

@@ -17,7 +17,11 @@ pub(crate) struct WorkflowOptions {
 
 impl WorkflowOptions {
     pub(crate) fn parse(args: TokenStream, diag: &mut Diagnostics) -> Self {
-        let mut out = Self { name: None, version: 1, krate: None };
+        let mut out = Self {
+            name: None,
+            version: 1,
+            krate: None,
+        };
         let raw: Vec<RawOption> = match options::parse_raw(args) {
             Ok(r) => r,
             Err(e) => {
@@ -130,7 +134,10 @@ pub(crate) fn parse(func: ItemFn, opts: &WorkflowOptions, diag: &mut Diagnostics
         ReturnType::Default => syn::parse_quote!(()),
         ReturnType::Type(_, ty) => {
             if let Some((span, why)) = unstorable(ty) {
-                diag.error(span, format_args!("the output of a `#[workflow]` is stored: {why}"));
+                diag.error(
+                    span,
+                    format_args!("the output of a `#[workflow]` is stored: {why}"),
+                );
                 syn::parse_quote!(())
             } else {
                 (**ty).clone()

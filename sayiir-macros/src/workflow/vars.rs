@@ -18,14 +18,20 @@ pub(crate) struct Binding {
 
 /// Identifiers that look like constants or enum variants rather than bindings (`None`, `MAX`).
 fn looks_like_constant(ident: &Ident) -> bool {
-    ident.to_string().chars().next().is_some_and(|c| c.is_ascii_uppercase())
+    ident
+        .to_string()
+        .chars()
+        .next()
+        .is_some_and(|c| c.is_ascii_uppercase())
 }
 
 /// The names `pat` binds, in order.
 pub(crate) fn pat_bindings(pat: &Pat, out: &mut Vec<Binding>) {
     match pat {
         Pat::Ident(p) => {
-            if p.subpat.is_none() && p.mutability.is_none() && p.by_ref.is_none()
+            if p.subpat.is_none()
+                && p.mutability.is_none()
+                && p.by_ref.is_none()
                 && looks_like_constant(&p.ident)
             {
                 return;
@@ -65,7 +71,10 @@ pub(crate) struct FreeVars {
 
 impl FreeVars {
     pub(crate) fn new() -> Self {
-        Self { scopes: vec![HashSet::new()], free: BTreeMap::new() }
+        Self {
+            scopes: vec![HashSet::new()],
+            free: BTreeMap::new(),
+        }
     }
 
     fn bind_pat(&mut self, pat: &Pat) {
@@ -95,11 +104,12 @@ impl FreeVars {
         for (i, tt) in tts.iter().enumerate() {
             match tt {
                 TokenTree::Ident(id) => {
-                    let after_dot = i > 0
-                        && matches!(&tts[i - 1], TokenTree::Punct(p) if p.as_char() == '.');
-                    let before_bang = matches!(tts.get(i + 1), Some(TokenTree::Punct(p)) if p.as_char() == '!');
-                    let path_tail = i > 0
-                        && matches!(&tts[i - 1], TokenTree::Punct(p) if p.as_char() == ':');
+                    let after_dot =
+                        i > 0 && matches!(&tts[i - 1], TokenTree::Punct(p) if p.as_char() == '.');
+                    let before_bang =
+                        matches!(tts.get(i + 1), Some(TokenTree::Punct(p)) if p.as_char() == '!');
+                    let path_tail =
+                        i > 0 && matches!(&tts[i - 1], TokenTree::Punct(p) if p.as_char() == ':');
                     if !after_dot && !before_bang && !path_tail {
                         self.use_name(id.to_string(), id.span());
                     }
@@ -134,7 +144,10 @@ fn format_captures(lit: &str) -> Vec<String> {
         let rest = &body[i + 1..];
         let end = rest.find(['}', ':']).unwrap_or(0);
         let name = &rest[..end];
-        let ident_like = name.chars().next().is_some_and(|c| c.is_alphabetic() || c == '_')
+        let ident_like = name
+            .chars()
+            .next()
+            .is_some_and(|c| c.is_alphabetic() || c == '_')
             && name.chars().all(|c| c.is_alphanumeric() || c == '_');
         if ident_like {
             out.push(name.to_owned());
@@ -233,7 +246,6 @@ pub(crate) fn free_in(stmts: &[&syn::Stmt]) -> BTreeMap<String, Span> {
     v.free
 }
 
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -249,7 +261,9 @@ mod tests {
         let f = free(parse_quote!({
             let y = x + 1;
             let x = y;
-            { let z = w; }
+            {
+                let z = w;
+            }
             z + x
         }));
         assert_eq!(f, ["w", "x", "z"]);
@@ -259,8 +273,13 @@ mod tests {
     fn closures_matches_and_loops_bind() {
         let f = free(parse_quote!({
             let v: Vec<u32> = items.iter().map(|i| i + k).collect();
-            match v.first() { Some(a) => a + b, None => c }
-            for e in list { e + d; }
+            match v.first() {
+                Some(a) => a + b,
+                None => c,
+            }
+            for e in list {
+                e + d;
+            }
             if let Some(q) = opt { q } else { r }
         }));
         assert_eq!(f, ["b", "c", "d", "items", "k", "list", "opt", "r"]);
@@ -279,8 +298,14 @@ mod tests {
     #[test]
     fn patterns_bind_names_not_constants() {
         let mut b = Vec::new();
-        pat_bindings(&parse_quote!((mut a, Some(ref b), Point { x, y: [c, ..] }, None, _)), &mut b);
-        let names: Vec<_> = b.iter().map(|b| (b.ident.to_string(), b.mutable, b.by_ref)).collect();
+        pat_bindings(
+            &parse_quote!((mut a, Some(ref b), Point { x, y: [c, ..] }, None, _)),
+            &mut b,
+        );
+        let names: Vec<_> = b
+            .iter()
+            .map(|b| (b.ident.to_string(), b.mutable, b.by_ref))
+            .collect();
         assert_eq!(
             names,
             [

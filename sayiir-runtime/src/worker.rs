@@ -1,0 +1,287 @@
+//! The worker loop: claim runnable instances under a lease, drive each one in its own tokio task,
+//! renew the leases, and sleep until the next due time or a wake-up when there is nothing to do.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+use sayiir_store::{BlockKind, Blocked, ClaimRequest, InstanceId, WorkerId};
+use tokio::sync::watch;
+use tokio::task::{AbortHandle, JoinSet};
+use tracing::Instrument;
+
+use crate::committer::Committer;
+use crate::driver;
+use crate::engine::Inner;
+use crate::error::{EngineError, VersionMismatch};
+
+/// Worker settings.
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub struct WorkerConfig {
+    /// Instances driven at once by one worker.
+    pub max_instances: usize,
+    /// Instances claimed per store round trip.
+    pub claim_batch: usize,
+    /// Lease on a claimed instance; renewed every third of it while the worker drives it.
+    pub lease: Duration,
+    /// Longest sleep while idle (work may be started by another process).
+    pub idle_poll: Duration,
+    /// How often to look for instances of unknown definition hashes.
+    pub version_check: Duration,
+    /// Most transitions committed in one store transaction.
+    pub max_commit_batch: usize,
+}
+
+impl Default for WorkerConfig {
+    fn default() -> Self {
+        Self {
+            max_instances: 1024,
+            claim_batch: 128,
+            lease: Duration::from_secs(15),
+            idle_poll: Duration::from_secs(1),
+            version_check: Duration::from_secs(30),
+            max_commit_batch: 512,
+        }
+    }
+}
+
+impl WorkerConfig {
+    /// Sets [`WorkerConfig::max_instances`].
+    pub fn max_instances(mut self, n: usize) -> Self {
+        self.max_instances = n.max(1);
+        self
+    }
+
+    /// Sets [`WorkerConfig::lease`].
+    pub fn lease(mut self, d: Duration) -> Self {
+        self.lease = d;
+        self
+    }
+
+    /// Sets [`WorkerConfig::idle_poll`].
+    pub fn idle_poll(mut self, d: Duration) -> Self {
+        self.idle_poll = d;
+        self
+    }
+
+    /// Sets [`WorkerConfig::max_commit_batch`].
+    pub fn max_commit_batch(mut self, n: usize) -> Self {
+        self.max_commit_batch = n.max(1);
+        self
+    }
+}
+
+/// A running worker.
+pub struct WorkerHandle {
+    id: WorkerId,
+    stop: watch::Sender<bool>,
+    task: tokio::task::JoinHandle<Result<(), EngineError>>,
+}
+
+impl WorkerHandle {
+    /// The worker's lease owner id.
+    pub fn id(&self) -> &WorkerId {
+        &self.id
+    }
+
+    /// Stops claiming, abandons the running task attempts (they run again on the next claim,
+    /// which is why tasks are at-least-once), releases the leases and returns the loop's result.
+    pub async fn shutdown(self) -> Result<(), EngineError> {
+        let _ = self.stop.send(true);
+        self.join().await
+    }
+
+    /// Waits for the worker to stop by itself (it only does on a fatal error, e.g. the store
+    /// refused to register it).
+    pub async fn join(self) -> Result<(), EngineError> {
+        match self.task.await {
+            Ok(r) => r,
+            Err(e) => Err(EngineError::Store(sayiir_store::StoreError::Backend {
+                detail: format!("worker task ended abnormally: {e}"),
+            })),
+        }
+    }
+}
+
+fn new_worker_id() -> WorkerId {
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.subsec_nanos())
+        .unwrap_or(0);
+    let host = std::env::var("HOSTNAME").unwrap_or_else(|_| "host".into());
+    WorkerId(format!("{host}:{}:{nanos:08x}", std::process::id()))
+}
+
+pub(crate) fn spawn(inner: Arc<Inner>) -> WorkerHandle {
+    let id = new_worker_id();
+    let (stop, stop_rx) = watch::channel(false);
+    let span = tracing::info_span!("sayiir.worker", worker = %id.0);
+    let task = tokio::spawn(run(inner, id.clone(), stop_rx).instrument(span));
+    WorkerHandle { id, stop, task }
+}
+
+/// What every driver of one worker shares.
+pub(crate) struct WorkerCtx {
+    pub(crate) inner: Arc<Inner>,
+    pub(crate) owner: WorkerId,
+    pub(crate) committer: Committer,
+}
+
+async fn run(
+    inner: Arc<Inner>,
+    owner: WorkerId,
+    mut stop: watch::Receiver<bool>,
+) -> Result<(), EngineError> {
+    let store = inner.store.clone();
+    store.register_worker(&owner).await?;
+    let cfg = inner.config.clone();
+    let ctx = Arc::new(WorkerCtx {
+        inner: inner.clone(),
+        owner: owner.clone(),
+        committer: Committer::spawn(store.clone(), cfg.max_commit_batch, inner.metrics.clone()),
+    });
+    let known = inner.registry.known();
+    if let Err(e) = report_version_mismatches(&inner).await {
+        tracing::warn!(error = %e, "could not check for instances of unknown definitions");
+    }
+    let mut drivers: JoinSet<InstanceId> = JoinSet::new();
+    let mut inflight: HashMap<InstanceId, AbortHandle> = HashMap::new();
+    let mut next_renew = tokio::time::Instant::now() + cfg.lease / 3;
+    let mut next_version_check = tokio::time::Instant::now() + cfg.version_check;
+    let mut store_backoff = Duration::from_millis(50);
+    while !*stop.borrow() {
+        while let Some(done) = drivers.try_join_next() {
+            if let Ok(id) = done {
+                inflight.remove(&id);
+            }
+        }
+        inflight.retain(|_, h| !h.is_finished());
+        let capacity = cfg.max_instances.saturating_sub(inflight.len());
+        let mut more = false;
+        if capacity > 0 && !known.is_empty() {
+            let limit = capacity.min(cfg.claim_batch);
+            let now = inner.now();
+            let req = ClaimRequest {
+                owner: owner.clone(),
+                now,
+                lease_until: now.add(cfg.lease),
+                limit,
+                known: known.clone(),
+            };
+            match store.claim(req).await {
+                Ok(records) => {
+                    store_backoff = Duration::from_millis(50);
+                    more = records.len() == limit;
+                    for r in records {
+                        let id = r.id.clone();
+                        let span = tracing::info_span!("sayiir.instance", workflow = %r.workflow, instance = %id);
+                        let h = drivers.spawn(driver::drive(ctx.clone(), r).instrument(span));
+                        inflight.insert(id, h);
+                    }
+                }
+                Err(e) => {
+                    tracing::warn!(error = %e, "claim failed; retrying");
+                    tokio::time::sleep(store_backoff).await;
+                    store_backoff = (store_backoff * 2).min(Duration::from_secs(5));
+                    continue;
+                }
+            }
+        }
+        let now = tokio::time::Instant::now();
+        if now >= next_renew && !inflight.is_empty() {
+            renew(&inner, &owner, &mut inflight).await;
+            next_renew = now + cfg.lease / 3;
+        }
+        if now >= next_version_check {
+            if let Err(e) = report_version_mismatches(&inner).await {
+                tracing::warn!(error = %e, "could not check for instances of unknown definitions");
+            }
+            next_version_check = now + cfg.version_check;
+        }
+        if more {
+            tokio::task::yield_now().await;
+            continue;
+        }
+        let mut wait = cfg.idle_poll.min(
+            next_renew
+                .saturating_duration_since(now)
+                .max(Duration::from_millis(1)),
+        );
+        if capacity > 0 {
+            match store.next_due(&known).await {
+                Ok(Some(due)) => wait = wait.min(inner.now().until(due)),
+                Ok(None) => {}
+                Err(e) => tracing::warn!(error = %e, "next due time unavailable"),
+            }
+        }
+        if wait.is_zero() {
+            tokio::task::yield_now().await;
+            continue;
+        }
+        tokio::select! {
+            _ = inner.wake.notified() => {}
+            _ = tokio::time::sleep(wait) => {}
+            Some(done) = drivers.join_next(), if !drivers.is_empty() => {
+                if let Ok(id) = done {
+                    inflight.remove(&id);
+                }
+            }
+            _ = stop.changed() => {}
+        }
+    }
+    drivers.shutdown().await;
+    store.unregister_worker(&owner).await?;
+    Ok(())
+}
+
+async fn renew(inner: &Inner, owner: &WorkerId, inflight: &mut HashMap<InstanceId, AbortHandle>) {
+    let ids: Vec<InstanceId> = inflight.keys().cloned().collect();
+    let until = inner.now().add(inner.config.lease);
+    match inner.store.renew(owner, &ids, until).await {
+        Ok(lost) => {
+            for id in lost {
+                if let Some(h) = inflight.remove(&id) {
+                    tracing::warn!(instance = %id, "lease lost; abandoning the instance");
+                    h.abort();
+                }
+            }
+        }
+        Err(e) => tracing::warn!(error = %e, "lease renewal failed"),
+    }
+}
+
+/// Marks blocked the running instances of served workflows whose hash is unknown.
+pub(crate) async fn report_version_mismatches(
+    inner: &Inner,
+) -> Result<Vec<VersionMismatch>, EngineError> {
+    let served = inner.registry.served();
+    if served.is_empty() {
+        return Ok(Vec::new());
+    }
+    let found = inner
+        .store
+        .find_version_mismatches(&served, &inner.registry.known())
+        .await?;
+    let mut out = Vec::new();
+    for s in found {
+        let Some(m) = inner.mismatch(&s) else {
+            continue;
+        };
+        tracing::error!(
+            instance = %m.instance,
+            workflow = %m.workflow,
+            stored = %m.stored,
+            "{m}"
+        );
+        let blocked = Blocked {
+            kind: BlockKind::VersionMismatch,
+            reason: m.to_string(),
+            at: inner.now(),
+        };
+        inner.store.set_blocked(&m.instance, Some(blocked)).await?;
+        inner.metrics.blocked();
+        out.push(m);
+    }
+    Ok(out)
+}
