@@ -213,7 +213,7 @@ pub(crate) fn parse_duration_ms(text: &str) -> Result<u64, String> {
         let unit_len = rest
             .find(|c: char| c.is_ascii_digit())
             .unwrap_or(rest.len());
-        let unit = &rest[..unit_len];
+        let unit = rest[..unit_len].trim();
         let factor = match unit {
             "ms" => 1,
             "s" => 1_000,

@@ -61,9 +61,10 @@ pub(crate) fn is_result_type(ty: &Type) -> bool {
         && p.path.segments.last().is_some_and(|s| s.ident == "Result"))
 }
 
-/// Why a type cannot be stored, if it visibly cannot: borrowed, `impl Trait`, trait object.
-pub(crate) fn unstorable(ty: &Type) -> Option<(Span, String)> {
-    struct Finder(Option<(Span, String)>);
+/// Why a type cannot be stored, if it visibly cannot (borrowed, `impl Trait`, trait object),
+/// with the offending tokens.
+pub(crate) fn unstorable(ty: &Type) -> Option<(TokenStream, String)> {
+    struct Finder(Option<(TokenStream, String)>);
     impl<'ast> syn::visit::Visit<'ast> for Finder {
         fn visit_type_reference(&mut self, r: &'ast syn::TypeReference) {
             if self.0.is_none() {
@@ -74,7 +75,7 @@ pub(crate) fn unstorable(ty: &Type) -> Option<(Span, String)> {
                     other => other.to_token_stream().to_string(),
                 };
                 self.0 = Some((
-                    r.span(),
+                    r.to_token_stream(),
                     format!(
                         "a borrowed value cannot be stored and restored; use an owned type such as `{owned}`"
                     ),
@@ -84,7 +85,7 @@ pub(crate) fn unstorable(ty: &Type) -> Option<(Span, String)> {
         fn visit_lifetime(&mut self, l: &'ast syn::Lifetime) {
             if self.0.is_none() && l.ident != "static" {
                 self.0 = Some((
-                    l.span(),
+                    l.to_token_stream(),
                     format!(
                         "a type that borrows for `{l}` cannot be stored and restored; use an owned type"
                     ),
@@ -94,7 +95,7 @@ pub(crate) fn unstorable(ty: &Type) -> Option<(Span, String)> {
         fn visit_type_impl_trait(&mut self, t: &'ast syn::TypeImplTrait) {
             if self.0.is_none() {
                 self.0 = Some((
-                    t.span(),
+                    t.to_token_stream(),
                     "`impl Trait` cannot be stored; name a concrete type".into(),
                 ));
             }
@@ -102,7 +103,7 @@ pub(crate) fn unstorable(ty: &Type) -> Option<(Span, String)> {
         fn visit_type_trait_object(&mut self, t: &'ast syn::TypeTraitObject) {
             if self.0.is_none() {
                 self.0 = Some((
-                    t.span(),
+                    t.to_token_stream(),
                     "a trait object cannot be stored; name a concrete type".into(),
                 ));
             }
@@ -156,8 +157,8 @@ fn check_signature(func: &ItemFn, diag: &mut Diagnostics) -> (TaskSig, bool) {
                 "a `#[task]` cannot take `self`: tasks are free functions whose arguments are stored; pass the data as an owned argument",
             ),
             FnArg::Typed(t) => {
-                if let Some((span, why)) = unstorable(&t.ty) {
-                    diag.error(span, format_args!("task arguments must be owned: {why}"));
+                if let Some((tokens, why)) = unstorable(&t.ty) {
+                    diag.error_spanned(tokens, format_args!("task arguments must be owned: {why}"));
                 }
                 args.push((*t.ty).clone());
             }
@@ -166,9 +167,9 @@ fn check_signature(func: &ItemFn, diag: &mut Diagnostics) -> (TaskSig, bool) {
     let ret: Type = match &sig.output {
         ReturnType::Default => syn::parse_quote!(()),
         ReturnType::Type(_, ty) => {
-            if let Some((span, why)) = unstorable(ty) {
-                diag.error(
-                    span,
+            if let Some((tokens, why)) = unstorable(ty) {
+                diag.error_spanned(
+                    tokens,
                     format_args!("the return value of a `#[task]` is stored: {why}"),
                 );
                 syn::parse_quote!(())
@@ -229,6 +230,15 @@ pub(crate) fn expand(args: TokenStream, item: TokenStream) -> TokenStream {
         #[allow(non_camel_case_types, dead_code)]
         #vis struct #ident {}
     };
+    let in_impl = func
+        .sig
+        .inputs
+        .iter()
+        .any(|a| matches!(a, FnArg::Receiver(_)));
+    if in_impl {
+        // A method: the items that make it a task cannot live in an `impl` block.
+        return quote!(#errors #func);
+    }
     if !sig_ok {
         let stubs = stubs(&p, ident, vis, &sig);
         return quote!(#errors #func #twin #stubs);

@@ -30,7 +30,7 @@ impl<T: Serialize + ?Sized> Stored for T {}
 
 /// Types a workflow can store: the deserializing half.
 #[diagnostic::on_unimplemented(
-    message = "`{Self}` cannot be restored by a workflow: it does not implement `serde::Deserialize` for every lifetime",
+    message = "`{Self}` cannot be restored by a workflow: it does not implement `serde::Deserialize`",
     label = "task arguments, task outputs and values kept across an `.await` are restored from storage",
     note = "derive it: `#[derive(serde::Serialize, serde::Deserialize)]`; borrowed data (`&str`, `Cow<'a, _>`) cannot be restored, use owned types"
 )]
@@ -81,7 +81,7 @@ pub fn write_arg<T: Stored>(cx: &StepCx, args: &mut Vec<u8>, value: &T) {
 
 /// Reads the next task argument.
 pub fn read_arg<T: Restored>(reader: &mut codec::RawReader<'_>) -> Result<T, CodecError> {
-    reader.next()
+    reader.read()
 }
 
 /// Starts reading an encoded argument list.

@@ -149,7 +149,7 @@ impl<'a> RawReader<'a> {
     }
 
     /// Decodes the next value.
-    pub fn next<T: DeserializeOwned>(&mut self) -> Result<T, CodecError> {
+    pub fn read<T: DeserializeOwned>(&mut self) -> Result<T, CodecError> {
         let ty = std::any::type_name::<T>();
         let (value, read) = bincode::serde::decode_from_slice::<T, _>(self.rest, config())
             .map_err(|e| CodecError::Malformed {
@@ -228,9 +228,10 @@ mod tests {
             decode::<u8>(&blob),
             Err(CodecError::TrailingBytes { extra: 1, .. })
         ));
-        let blob = encode(&"text").unwrap();
+        // A huge length prefix: refused by the size limit, not allocated.
+        let blob = encode(&u64::MAX).unwrap();
         assert!(matches!(
-            decode::<Vec<u64>>(&blob),
+            decode::<String>(&blob),
             Err(CodecError::Malformed { .. })
         ));
         assert!(matches!(

@@ -250,13 +250,14 @@ impl Driver {
     ) -> Result<bool, Stop> {
         let inner = self.ctx.inner.clone();
         let next_seq = self.seq + 1;
-        let task = event.as_ref().map_or("", |(t, ..)| *t);
+        let (task, attempt) = event.as_ref().map_or(("", 0), |(t, a, _)| (*t, *a));
         let span = tracing::info_span!(
             "sayiir.transition",
             workflow = self.wf.name(),
             instance = %self.id,
             seq = next_seq,
             task,
+            attempt,
             worker = %self.ctx.owner,
         );
         let _entered = span.enter();

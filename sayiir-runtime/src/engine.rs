@@ -169,7 +169,7 @@ impl InstanceInfo {
             (Status::Running, None, None) => InstanceStatus::Running,
             (Status::Completed, ..) => InstanceStatus::Completed,
             (Status::Failed, ..) => InstanceStatus::Failed,
-            (_, ..) => InstanceStatus::Cancelled,
+            (..) => InstanceStatus::Cancelled,
         };
         Self {
             id: s.id,

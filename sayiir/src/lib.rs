@@ -43,3 +43,8 @@ pub use sayiir_store::{SqliteOptions, SqliteStore, Synchronous};
 
 #[doc(hidden)]
 pub use sayiir_runtime::__private;
+
+/// The README's examples, compiled as doctests so they stay true.
+#[doc = include_str!("../../README.md")]
+#[cfg(doctest)]
+pub struct ReadmeDoctests;

@@ -1,6 +1,8 @@
 //! Bad input gets a typed error and loses nothing: corrupt and truncated state blobs, corrupt
 //! outputs, databases from a newer schema, files that are not databases, bad ids.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 use std::path::Path;
 
 use sayiir::store::{BlockKind, InstanceId, Store, StoreError};
@@ -64,11 +66,9 @@ async fn assert_blocked_and_untouched(db: &Path, id: &str, damaged: &[u8]) {
         4,
         "other instances keep running"
     );
-    let err = loop {
-        match engine.result::<twice>(id).await {
-            Err(e @ EngineError::Blocked { .. }) => break e,
-            other => panic!("expected a blocked instance, got {other:?}"),
-        }
+    let err = match engine.result::<twice>(id).await {
+        Err(e @ EngineError::Blocked { .. }) => e,
+        other => panic!("expected a blocked instance, got {other:?}"),
     };
     let EngineError::Blocked { kind, reason, .. } = &err else {
         unreachable!()

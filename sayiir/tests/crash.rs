@@ -7,6 +7,8 @@
 //! per process lifetime, and never after the run whose result was committed (a re-run happens
 //! only when a kill fell between a run and its commit).
 
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 use std::collections::{BTreeMap, BTreeSet};
 use std::io::Write;
 use std::path::{Path, PathBuf};

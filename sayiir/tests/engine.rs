@@ -1,5 +1,7 @@
 //! The engine on real stores: start, run, status, list, history, idempotency.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 use std::time::Duration;
 
 use sayiir::store::Status;
@@ -186,4 +188,48 @@ async fn bad_ids_are_typed_errors() {
             .unwrap()
             .is_empty()
     );
+}
+
+#[sayiir::workflow]
+async fn price(order: Order) -> Result<u64, String> {
+    let order = validate(order).await?;
+    let cents = charge(order).await?;
+    Ok(cents)
+}
+
+/// A parent awaiting a child workflow twice: the child's state nests in the parent's.
+#[sayiir::workflow]
+async fn two_orders(a: Order, b: Order) -> Result<String, String> {
+    let first = price(a).await?;
+    let second = price(b).await?;
+    let text = label(first, second).await;
+    Ok(text)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn child_workflows_nest_and_commit_each_step() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = SqliteStore::open(dir.path().join("child.db")).unwrap();
+    let engine = Engine::builder(store).register::<two_orders>().build();
+    let worker = engine.spawn_worker();
+    let input = (Order { id: 1, total: 2 }, Order { id: 3, total: 4 });
+    let h = engine
+        .start::<two_orders>("parent", input.clone())
+        .await
+        .unwrap();
+    assert_eq!(h.result().await.unwrap(), Ok("#200: 400c".to_string()));
+    // start, then per child: start + validate + charge, then label.
+    assert_eq!(
+        engine.history("parent").await.unwrap().len(),
+        1 + 1 + 3 + 3 + 1
+    );
+    let bad = (Order { id: 1, total: 2 }, Order { id: 3, total: 0 });
+    let h = engine.start::<two_orders>("parent-bad", bad).await.unwrap();
+    assert_eq!(h.result().await.unwrap(), Err("empty order".to_string()));
+    worker.shutdown().await.unwrap();
+    assert_eq!(
+        two_orders(input.0, input.1).await,
+        Ok("#200: 400c".to_string())
+    );
+    assert_ne!(two_orders::DEFINITION_HASH, price::DEFINITION_HASH);
 }

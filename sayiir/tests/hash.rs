@@ -1,6 +1,7 @@
 //! The definition hash: stable across formatting, comments and the plain code between
 //! suspension points; different when what a stored state means changes.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)]
 #![allow(clippy::let_and_return)]
 
 #[sayiir::task]

@@ -1,5 +1,7 @@
 //! Workflows called directly run in memory with the same transitions as under an engine.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 use serde::{Deserialize, Serialize};
 
 #[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]

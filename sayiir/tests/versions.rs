@@ -1,6 +1,8 @@
 //! An instance started under one definition is never resumed by another: it is reported, blocked
 //! and left untouched until a binary that knows its definition runs it.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 use sayiir::store::{BlockKind, DefinitionHash, InstanceId, Store};
 use sayiir::{Engine, EngineError, InstanceStatus, SqliteStore, Workflow};
 use std::time::Duration;

@@ -386,7 +386,7 @@ impl Gen<'_> {
             quote!(#id: #value)
         });
         let begin =
-            quote_spanned!(callee.span()=> #callee::__sayiir_begin(__sayiir_cx, #(#args),*));
+            quote_spanned!(callee.span()=> <#callee>::__sayiir_begin(__sayiir_cx, #(#args),*));
         let suspended =
             self.wrap(quote!(#p::Advance::Suspend(#st::#v { #(#fields,)* __sayiir_wait })));
         quote! {

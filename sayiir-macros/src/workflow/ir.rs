@@ -16,6 +16,7 @@ pub(crate) struct Body {
 }
 
 /// One statement of the body.
+#[allow(clippy::large_enum_variant)] // built once per statement at compile time
 pub(crate) enum Node {
     /// No suspension point inside: runs as part of a transition.
     Plain {

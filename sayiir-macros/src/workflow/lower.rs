@@ -52,6 +52,7 @@ pub(crate) struct Lowered {
 }
 
 #[derive(Clone)]
+#[allow(clippy::large_enum_variant)] // built once per binding at compile time
 enum VarTy {
     Known(FieldTy),
     Unknown,
@@ -182,6 +183,15 @@ pub(crate) fn lower(wf: &WorkflowFn, body: &Body, diag: &mut Diagnostics) -> Low
                         fields.push(field);
                     }
                 }
+                if p.callee().is_ident(&wf.ident) {
+                    diag.error_spanned(
+                        p.callee(),
+                        format_args!(
+                            "a workflow cannot await itself: its state would contain itself without end; use a loop in the body instead of calling `{}` again",
+                            wf.ident
+                        ),
+                    );
+                }
                 let callee = callee_index(&mut callees, p.callee());
                 states.push(StateDef {
                     variant: Ident::new(&format!("S{}", point + 1), Span::call_site()),
@@ -261,20 +271,20 @@ fn carried(
             None
         }
         VarTy::Known(ty) => {
-            if let FieldTy::Written(t) = ty {
-                if let Some((_, why)) = unstorable(t) {
-                    if first_report() {
-                        fail(
-                            format!(
-                                "`{}` is used after `{callee}(..).await`, so it is stored in the workflow state, but {why}",
-                                b.ident
-                            ),
-                            reported,
-                            diag,
-                        );
-                    }
-                    return None;
+            if let FieldTy::Written(t) = ty
+                && let Some((_, why)) = unstorable(t)
+            {
+                if first_report() {
+                    fail(
+                        format!(
+                            "`{}` is used after `{callee}(..).await`, so it is stored in the workflow state, but {why}",
+                            b.ident
+                        ),
+                        reported,
+                        diag,
+                    );
                 }
+                return None;
             }
             Some(Field {
                 ident: b.ident.clone(),

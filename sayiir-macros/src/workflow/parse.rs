@@ -123,8 +123,8 @@ pub(crate) fn parse(func: ItemFn, opts: &WorkflowOptions, diag: &mut Diagnostics
                     }
                 };
                 let ty = (*t.ty).clone();
-                if let Some((span, why)) = unstorable(&ty) {
-                    diag.error(span, format_args!("workflow inputs are stored: {why}"));
+                if let Some((tokens, why)) = unstorable(&ty) {
+                    diag.error_spanned(tokens, format_args!("workflow inputs are stored: {why}"));
                 }
                 params.push(Param { ident, mutable, ty });
             }
@@ -133,9 +133,9 @@ pub(crate) fn parse(func: ItemFn, opts: &WorkflowOptions, diag: &mut Diagnostics
     let output: Type = match &sig.output {
         ReturnType::Default => syn::parse_quote!(()),
         ReturnType::Type(_, ty) => {
-            if let Some((span, why)) = unstorable(ty) {
-                diag.error(
-                    span,
+            if let Some((tokens, why)) = unstorable(ty) {
+                diag.error_spanned(
+                    tokens,
                     format_args!("the output of a `#[workflow]` is stored: {why}"),
                 );
                 syn::parse_quote!(())

@@ -1,0 +1,48 @@
+// User code with `#![deny(warnings, missing_docs)]` compiles: generated items add no warnings
+// and need no docs.
+#![deny(warnings, missing_docs, unused, rust_2018_idioms, nonstandard_style)]
+//! A documented crate.
+
+use serde::{Deserialize, Serialize};
+
+/// An order.
+#[derive(Serialize, Deserialize, Clone, Debug)]
+pub struct Order {
+    /// Id.
+    pub id: u64,
+    /// Amount.
+    pub amount: u64,
+}
+
+/// Charges an order.
+#[sayiir::task(retries = 3, timeout = "30s")]
+pub async fn charge(order: Order) -> Result<u64, String> {
+    Ok(order.amount)
+}
+
+/// A private task.
+#[sayiir::task(name = "notify.email")]
+async fn notify(id: u64, mut text: String) {
+    text.push('!');
+    let _ = (id, text);
+}
+
+/// Checks an order out.
+#[sayiir::workflow(version = 3)]
+pub async fn checkout(order: Order) -> Result<u64, String> {
+    let mut total: u64 = 0;
+    let paid = charge(order.clone()).await?;
+    total += paid;
+    notify(order.id, format!("paid {total}")).await;
+    Ok(total)
+}
+
+/// A private workflow with no input and no output.
+#[sayiir::workflow]
+async fn housekeeping() {
+    notify(0, String::new()).await;
+}
+
+fn main() {
+    let _ = housekeeping;
+}
