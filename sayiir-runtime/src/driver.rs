@@ -71,6 +71,8 @@ pub(crate) async fn drive(ctx: Arc<WorkerCtx>, record: InstanceRecord) -> Instan
         Stop::Lost => {
             inner.metrics.conflict();
             tracing::info!("another writer moved the instance on; stopping");
+            // Releases only a lease this worker still holds.
+            release(&ctx, &id).await;
         }
         Stop::Waiting => release(&ctx, &id).await,
         Stop::Blocked(kind, reason) => {

@@ -65,6 +65,18 @@ impl WorkerConfig {
         self
     }
 
+    /// Sets [`WorkerConfig::claim_batch`].
+    pub fn claim_batch(mut self, n: usize) -> Self {
+        self.claim_batch = n.max(1);
+        self
+    }
+
+    /// Sets [`WorkerConfig::version_check`].
+    pub fn version_check(mut self, d: Duration) -> Self {
+        self.version_check = d;
+        self
+    }
+
     /// Sets [`WorkerConfig::max_commit_batch`].
     pub fn max_commit_batch(mut self, n: usize) -> Self {
         self.max_commit_batch = n.max(1);

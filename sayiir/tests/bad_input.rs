@@ -3,6 +3,8 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod common;
+
 use std::path::Path;
 
 use sayiir::store::{BlockKind, InstanceId, Store, StoreError};
@@ -119,16 +121,7 @@ async fn a_corrupt_output_is_a_typed_error() {
         .register::<twice>()
         .build();
     let worker = engine.spawn_worker();
-    assert_eq!(
-        engine
-            .start::<twice>("done", 3)
-            .await
-            .unwrap()
-            .result()
-            .await
-            .unwrap(),
-        12
-    );
+    assert_eq!(common::run_to_end::<twice>(&engine, "done", 3).await, 12);
     worker.shutdown().await.unwrap();
     set_blob(&db, "output", "done", &[1, 0, 0]);
     match engine.result::<twice>("done").await {

@@ -2,6 +2,8 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod common;
+
 use std::time::Duration;
 
 use sayiir::store::Status;
@@ -45,6 +47,48 @@ async fn checkout(order: Order) -> Result<String, String> {
 #[sayiir::workflow]
 async fn other(n: u32) -> u32 {
     n
+}
+
+/// A `mut` variable kept across awaits and changed in several transitions.
+#[sayiir::workflow]
+async fn tally(order: Order) -> Result<u64, String> {
+    let mut cents: u64 = 1;
+    let order = validate(order).await?;
+    cents += order.total;
+    let charged = charge(order.clone()).await?;
+    cents += charged;
+    let again = charge(order).await?;
+    cents *= again;
+    Ok(cents)
+}
+
+#[tokio::test]
+async fn direct_call_runs_every_step() {
+    assert_eq!(
+        checkout(Order { id: 7, total: 3 }).await,
+        Ok("#7: 300c".to_string())
+    );
+    assert_eq!(
+        checkout(Order { id: 7, total: 0 }).await,
+        Err("empty order".to_string())
+    );
+    assert_eq!(
+        tally(Order { id: 1, total: 2 }).await,
+        Ok((1 + 2 + 200) * 200)
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn mutable_variables_survive_transitions() {
+    let engine = Engine::builder(MemoryStore::new())
+        .register::<tally>()
+        .build();
+    let worker = engine.spawn_worker();
+    assert_eq!(
+        common::run_to_end::<tally>(&engine, "t", Order { id: 1, total: 2 }).await,
+        Ok(203 * 200)
+    );
+    worker.shutdown().await.unwrap();
 }
 
 async fn exercise(engine: Engine) {

@@ -3,6 +3,8 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod common;
+
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
 
@@ -83,16 +85,7 @@ fn transitions_and_tasks_are_spans_with_their_identity() {
             .register::<traced>()
             .build();
         let worker = engine.spawn_worker();
-        assert_eq!(
-            engine
-                .start::<traced>("t-1", 4)
-                .await
-                .unwrap()
-                .result()
-                .await
-                .unwrap(),
-            10
-        );
+        assert_eq!(common::run_to_end::<traced>(&engine, "t-1", 4).await, 10);
         worker.shutdown().await.unwrap();
     });
     let spans = spans.lock().unwrap();

@@ -526,3 +526,131 @@ impl VisitMut for ReturnRewriter<'_, '_> {
 
     fn visit_item_mut(&mut self, _: &mut syn::Item) {}
 }
+
+#[cfg(test)]
+mod tests {
+    use super::super::{analyze, hash, lower, parse};
+    use super::*;
+    use quote::ToTokens;
+    use syn::parse_quote;
+
+    fn generate(f: syn::ItemFn) -> syn::File {
+        let mut d = crate::diag::Diagnostics::new();
+        let opts = parse::WorkflowOptions {
+            name: None,
+            version: 1,
+            krate: None,
+        };
+        let wf = parse::parse(f, &opts, &mut d);
+        let body = analyze::analyze(&wf.body, &mut d);
+        let l = lower::lower(&wf, &body, &mut d);
+        assert!(!d.has_errors());
+        let definition = hash::definition_bytes(&wf, &body, &l);
+        let g = Gen {
+            p: quote!(::sayiir::__private),
+            wf: &wf,
+            body: &body,
+            l: &l,
+            definition,
+        };
+        syn::parse2(g.generate()).expect("generated code parses")
+    }
+
+    fn fixture() -> syn::ItemFn {
+        parse_quote! {
+            pub async fn checkout(order: Order) -> Result<String, E> {
+                let order = validate(order).await?;
+                let cents = charge(order.clone()).await?;
+                if cents == 0 { return Err(E::Free); }
+                ship(order.id, cents).await?;
+                Ok(order.name)
+            }
+        }
+    }
+
+    fn find<'a>(items: &'a [syn::Item], pred: impl Fn(&syn::Item) -> bool) -> &'a syn::Item {
+        items.iter().find(|i| pred(i)).expect("item present")
+    }
+
+    #[test]
+    fn emits_the_fn_the_type_and_the_impls() {
+        let file = generate(fixture());
+        let f = find(&file.items, |i| matches!(i, syn::Item::Fn(_)));
+        let syn::Item::Fn(f) = f else { unreachable!() };
+        assert_eq!(f.sig.ident, "checkout");
+        assert!(f.sig.asyncness.is_some());
+        assert!(
+            f.block
+                .to_token_stream()
+                .to_string()
+                .contains("run_inline :: < checkout >")
+        );
+        assert!(
+            matches!(find(&file.items, |i| matches!(i, syn::Item::Struct(_))), syn::Item::Struct(s) if s.ident == "checkout")
+        );
+        let code = file.to_token_stream().to_string();
+        for needle in [
+            "impl :: sayiir :: __private :: Workflow for checkout",
+            "impl :: sayiir :: __private :: Callee for checkout",
+            "const DEFINITION_HASH",
+        ] {
+            assert!(code.contains(needle), "missing `{needle}`");
+        }
+    }
+
+    #[test]
+    fn one_variant_per_suspension_point_with_its_fields() {
+        let file = generate(fixture());
+        let syn::Item::Const(c) = find(&file.items, |i| matches!(i, syn::Item::Const(_))) else {
+            unreachable!()
+        };
+        let syn::Expr::Block(b) = &*c.expr else {
+            panic!("const block")
+        };
+        let e = b.block.stmts.iter().find_map(|s| match s {
+            syn::Stmt::Item(syn::Item::Enum(e)) => Some(e),
+            _ => None,
+        });
+        let e = e.expect("state enum");
+        let shape: Vec<(String, Vec<String>)> = e
+            .variants
+            .iter()
+            .map(|v| {
+                let fields = v
+                    .fields
+                    .iter()
+                    .map(|f| {
+                        f.ident
+                            .as_ref()
+                            .map(ToString::to_string)
+                            .unwrap_or_default()
+                    })
+                    .collect();
+                (v.ident.to_string(), fields)
+            })
+            .collect();
+        let expect = |v: &str, f: &[&str]| {
+            (
+                v.to_string(),
+                f.iter().map(|s| s.to_string()).collect::<Vec<_>>(),
+            )
+        };
+        assert_eq!(
+            shape,
+            [
+                expect("Start", &["order"]),
+                expect("S1", &["__sayiir_wait"]),
+                expect("S2", &["order", "__sayiir_wait"]),
+                expect("S3", &["order", "__sayiir_wait"]),
+            ]
+        );
+    }
+
+    #[test]
+    fn returns_and_tails_become_done() {
+        let code = generate(fixture()).to_token_stream().to_string();
+        assert!(code.contains("return :: sayiir :: __private :: Result :: Ok (:: sayiir :: __private :: Advance :: Done (Err (E :: Free)))"), "{code}");
+        assert!(code.contains("Advance :: Done (Ok (order . name))"));
+        assert!(code.contains("< charge > :: __sayiir_begin (__sayiir_cx , order . clone ())"));
+    }
+}

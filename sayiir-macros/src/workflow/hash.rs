@@ -77,3 +77,44 @@ fn callee(l: &Lowered, p: &syn::Path) -> usize {
         .position(|c| c.to_token_stream().to_string() == key)
         .unwrap_or(usize::MAX)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::super::{analyze, lower, parse};
+    use super::*;
+
+    fn bytes(src: &str, version: u32) -> Vec<u8> {
+        let f: syn::ItemFn = syn::parse_str(src).expect("fixture parses");
+        let mut d = crate::diag::Diagnostics::new();
+        let opts = parse::WorkflowOptions {
+            name: Some("w".into()),
+            version,
+            krate: None,
+        };
+        let wf = parse::parse(f, &opts, &mut d);
+        let body = analyze::analyze(&wf.body, &mut d);
+        let l = lower::lower(&wf, &body, &mut d);
+        assert!(!d.has_errors());
+        definition_bytes(&wf, &body, &l)
+    }
+
+    const BASE: &str = "async fn a(n: u64) -> u64 { let k: u32 = 7; let x: u64 = one(n).await; let y = n + 1; two(x, y + k as u64).await }";
+
+    #[test]
+    fn formatting_comments_and_plain_code_are_not_hashed() {
+        let other = "async fn b( n : u64 )->u64{ // c\n let k : u32 = 9 ; let x : u64 = one( n ).await ; let y = n + 2 ; two( x , y * k as u64 ).await }";
+        assert_eq!(bytes(BASE, 1), bytes(other, 1));
+    }
+
+    #[test]
+    fn structure_types_and_version_are_hashed() {
+        let base = bytes(BASE, 1);
+        assert_ne!(base, bytes(BASE, 2));
+        // `k` is kept across `one(n).await`: its type is part of the stored state.
+        assert_ne!(base, bytes(&BASE.replace("k: u32", "k: u64"), 1));
+        // `x` is produced and consumed in one transition: never stored, not hashed.
+        assert_eq!(base, bytes(&BASE.replace("x: u64", "x: u32"), 1));
+        assert_ne!(base, bytes(&BASE.replace("one(n)", "two(n)"), 1));
+        assert_ne!(base, bytes(&BASE.replace("n: u64)", "n: u32)"), 1));
+    }
+}

@@ -167,3 +167,166 @@ pub(crate) fn parse(func: ItemFn, opts: &WorkflowOptions, diag: &mut Diagnostics
         body_end,
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use quote::quote;
+    use syn::parse_quote;
+
+    fn run(args: TokenStream, f: ItemFn) -> (WorkflowFn, Result<(), String>) {
+        let mut d = Diagnostics::new();
+        let opts = WorkflowOptions::parse(args, &mut d);
+        let wf = parse(f, &opts, &mut d);
+        let r = d.finish().map_err(|e| {
+            e.into_iter()
+                .map(|e| e.to_string())
+                .collect::<Vec<_>>()
+                .join("\n")
+        });
+        (wf, r)
+    }
+
+    #[test]
+    fn options_and_defaults() {
+        let (wf, r) = run(
+            quote!(name = "orders.checkout", version = 3),
+            parse_quote!(
+                async fn checkout() {}
+            ),
+        );
+        r.unwrap();
+        assert_eq!((wf.name.as_str(), wf.version), ("orders.checkout", 3));
+        let (wf, r) = run(
+            quote!(),
+            parse_quote!(
+                async fn checkout() {}
+            ),
+        );
+        r.unwrap();
+        assert_eq!((wf.name.as_str(), wf.version), ("checkout", 1));
+        let (_, r) = run(
+            quote!(version = 0),
+            parse_quote!(
+                async fn checkout() {}
+            ),
+        );
+        assert!(r.unwrap_err().contains("from 1 to"));
+        let (_, r) = run(
+            quote!(name = "has space"),
+            parse_quote!(
+                async fn checkout() {}
+            ),
+        );
+        assert!(r.unwrap_err().contains("a name must be"));
+    }
+
+    #[test]
+    fn output_kinds() {
+        let kind = |f: ItemFn| run(quote!(), f).0.output_kind;
+        assert_eq!(
+            kind(parse_quote!(
+                async fn f() -> Result<u8, E> {
+                    todo!()
+                }
+            )),
+            OutputKind::Result
+        );
+        assert_eq!(
+            kind(parse_quote!(
+                async fn f() -> anyhow::Result<u8> {
+                    todo!()
+                }
+            )),
+            OutputKind::Result
+        );
+        assert_eq!(
+            kind(parse_quote!(
+                async fn f() -> Option<u8> {
+                    todo!()
+                }
+            )),
+            OutputKind::Option
+        );
+        assert_eq!(
+            kind(parse_quote!(
+                async fn f() -> u8 {
+                    1
+                }
+            )),
+            OutputKind::Plain
+        );
+        assert_eq!(
+            kind(parse_quote!(
+                async fn f() {}
+            )),
+            OutputKind::Plain
+        );
+    }
+
+    #[test]
+    fn parameters() {
+        let (wf, r) = run(
+            quote!(),
+            parse_quote!(
+                async fn f(a: u8, mut b: String) {}
+            ),
+        );
+        r.unwrap();
+        let names: Vec<_> = wf
+            .params
+            .iter()
+            .map(|p| (p.ident.to_string(), p.mutable))
+            .collect();
+        assert_eq!(names, [("a".to_string(), false), ("b".to_string(), true)]);
+    }
+
+    #[test]
+    fn rejects_bad_signatures() {
+        for (f, expected) in [
+            (
+                parse_quote!(
+                    fn f() {}
+                ),
+                "needs an `async fn`",
+            ),
+            (
+                parse_quote!(
+                    async fn f<T>(t: T) {}
+                ),
+                "cannot be generic",
+            ),
+            (
+                parse_quote!(
+                    async fn f(&self) {}
+                ),
+                "cannot take `self`",
+            ),
+            (
+                parse_quote!(
+                    async fn f((a, b): (u8, u8)) {}
+                ),
+                "plain names",
+            ),
+            (
+                parse_quote!(
+                    async fn f(s: &str) {}
+                ),
+                "workflow inputs are stored",
+            ),
+            (
+                parse_quote!(
+                    async fn f() -> impl Sized {
+                        1
+                    }
+                ),
+                "the output of a `#[workflow]` is stored",
+            ),
+        ] {
+            let f: ItemFn = f;
+            let (_, r) = run(quote!(), f);
+            let e = r.unwrap_err();
+            assert!(e.contains(expected), "{e}");
+        }
+    }
+}
