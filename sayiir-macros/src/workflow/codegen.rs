@@ -568,7 +568,7 @@ mod tests {
         }
     }
 
-    fn find<'a>(items: &'a [syn::Item], pred: impl Fn(&syn::Item) -> bool) -> &'a syn::Item {
+    fn find(items: &[syn::Item], pred: impl Fn(&syn::Item) -> bool) -> &syn::Item {
         items.iter().find(|i| pred(i)).expect("item present")
     }
 
