@@ -201,8 +201,10 @@ async fn run(
             }
         }
         let now = tokio::time::Instant::now();
-        if now >= next_renew && !inflight.is_empty() {
-            renew(&inner, &owner, &mut inflight).await;
+        if now >= next_renew {
+            if !inflight.is_empty() {
+                renew(&inner, &owner, &mut inflight).await;
+            }
             next_renew = now + cfg.lease / 3;
         }
         if now >= next_version_check {
@@ -215,11 +217,12 @@ async fn run(
             tokio::task::yield_now().await;
             continue;
         }
-        let mut wait = cfg.idle_poll.min(
-            next_renew
-                .saturating_duration_since(now)
-                .max(Duration::from_millis(1)),
-        );
+        let mut wait = cfg.idle_poll;
+        if !inflight.is_empty() {
+            // Wake for the next renewal only when there are leases to renew.
+            let to_renew = next_renew.saturating_duration_since(now);
+            wait = wait.min(to_renew.max(Duration::from_millis(1)));
+        }
         if capacity > 0 {
             match store.next_due(&known).await {
                 Ok(Some(due)) => wait = wait.min(inner.now().until(due)),
