@@ -4,11 +4,11 @@
 //! failed and what differed. Time never comes from the wall clock: every check passes explicit
 //! [`Timestamp`]s, so the results do not depend on how fast the backend is.
 //!
-//! ```ignore
-//! #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-//! async fn memory_store_conforms() {
-//!     sayiir_store::conformance::run_all(|| async { sayiir_store::MemoryStore::new() }).await;
-//! }
+//! ```no_run
+//! # async fn example() {
+//! // In a backend's tests, under `#[tokio::test(flavor = "multi_thread")]`:
+//! sayiir_store::conformance::run_all(|| async { sayiir_store::MemoryStore::new() }).await;
+//! # }
 //! ```
 //!
 //! The suite pins the behaviour of [`MemoryStore`](crate::MemoryStore), the reference
