@@ -273,6 +273,7 @@ pub(crate) fn expand(args: TokenStream, item: TokenStream) -> TokenStream {
     let encode_ret =
         quote_spanned!(ret.span()=> #p::task_output::<#ret>(&__sayiir_ret, #is_err(&__sayiir_ret)));
     let decode_ret = quote_spanned!(ret.span()=> #p::decode_value::<#ret>(__sayiir_bytes));
+    let encode_value = quote_spanned!(ret.span()=> #p::encode_value::<#ret>(__sayiir_value));
     let boxed = quote_spanned!(ident.span()=> #p::box_task);
     quote! {
         #errors
@@ -297,6 +298,9 @@ pub(crate) fn expand(args: TokenStream, item: TokenStream) -> TokenStream {
                 }
                 fn decode_return(__sayiir_bytes: &[u8]) -> #p::Result<#ret, #p::CodecError> {
                     #decode_ret
+                }
+                fn encode_return(__sayiir_value: &#ret) -> #p::Result<#p::Vec<u8>, #p::CodecError> {
+                    #encode_value
                 }
             }
             impl #p::Callee for #ident {
@@ -335,6 +339,9 @@ fn stubs(p: &TokenStream, ident: &syn::Ident, vis: &syn::Visibility, sig: &TaskS
                     ::core::unreachable!()
                 }
                 fn decode_return(_: &[u8]) -> #p::Result<#ret, #p::CodecError> {
+                    ::core::unreachable!()
+                }
+                fn encode_return(_: &#ret) -> #p::Result<#p::Vec<u8>, #p::CodecError> {
                     ::core::unreachable!()
                 }
             }

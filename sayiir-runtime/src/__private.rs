@@ -12,6 +12,10 @@ use crate::codec;
 
 pub use crate::hash::{blake3, blake3_parts};
 pub use crate::inline::run_inline;
+pub use crate::join::{
+    Branch, ForIter, Join2, Join3, Join4, Join5, Join6, Join7, Join8, JoinAll, TryJoin2, TryJoin3,
+    TryJoin4, TryJoin5, TryJoin6, TryJoin7, TryJoin8, TryJoinAll, TryOutput,
+};
 pub use crate::machine::{
     Advance, Callee, ChildWait, Input, MachineError, ResultOutput, Resumed, Task, TaskOptions,
     TaskRun, TaskWait, Unwrap, Wait, WorkKind, WorkSink, Workflow,
@@ -120,4 +124,35 @@ pub use crate::machine::{BoxFuture, StepCx, TaskOutput};
 pub use core::fmt;
 pub use core::option::Option;
 pub use core::result::Result;
+pub use futures_util;
 pub use std::vec::Vec;
+pub use tokio;
+
+/// Names the type of field `I` of a tuple type: types destructured from a join's result.
+pub trait TupleField<const I: usize> {
+    /// The field's type.
+    type Ty;
+}
+
+macro_rules! tuple_field {
+    (($($all:ident),+), $i:literal, $t:ident) => {
+        impl<$($all),+> TupleField<$i> for ($($all,)+) {
+            type Ty = $t;
+        }
+    };
+}
+
+macro_rules! tuple_fields {
+    ($all:tt; $($i:literal $t:ident),+) => {
+        $(tuple_field!($all, $i, $t);)+
+    };
+}
+
+tuple_fields!((A); 0 A);
+tuple_fields!((A, B); 0 A, 1 B);
+tuple_fields!((A, B, C); 0 A, 1 B, 2 C);
+tuple_fields!((A, B, C, D); 0 A, 1 B, 2 C, 3 D);
+tuple_fields!((A, B, C, D, E); 0 A, 1 B, 2 C, 3 D, 4 E);
+tuple_fields!((A, B, C, D, E, F); 0 A, 1 B, 2 C, 3 D, 4 E, 5 F);
+tuple_fields!((A, B, C, D, E, F, G); 0 A, 1 B, 2 C, 3 D, 4 E, 5 F, 6 G);
+tuple_fields!((A, B, C, D, E, F, G, H); 0 A, 1 B, 2 C, 3 D, 4 E, 5 F, 6 G, 7 H);

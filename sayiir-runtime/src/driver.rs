@@ -18,7 +18,7 @@ use tracing::Instrument;
 use crate::codec::{self, CodecError};
 use crate::committer::CommitError;
 use crate::context::TaskContext;
-use crate::machine::{Input, SlotPath, TaskOutput, WorkItem, WorkKind};
+use crate::machine::{Input, MachineError, SlotPath, TaskOutput, WorkItem, WorkKind};
 use crate::registry::{AdvanceFailure, Advanced, DynWorkflow, panic_message};
 use crate::worker::WorkerCtx;
 
@@ -299,6 +299,9 @@ impl Driver {
                     BlockKind::Panicked,
                     format!("workflow code panicked: {m}"),
                 ));
+            }
+            Err(AdvanceFailure::Machine(e @ MachineError::IterationLimit { .. })) => {
+                return Err(Stop::Blocked(BlockKind::IterationLimit, e.to_string()));
             }
             Err(AdvanceFailure::Machine(e)) => {
                 return Err(Stop::Blocked(

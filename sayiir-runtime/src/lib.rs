@@ -9,6 +9,7 @@ mod engine;
 mod error;
 mod hash;
 mod inline;
+pub mod join;
 pub mod machine;
 mod metrics;
 mod registry;

@@ -56,6 +56,8 @@ pub trait Task: Sized + 'static {
     fn call_encoded(args: &[u8]) -> Result<BoxFuture<Result<TaskOutput, CodecError>>, CodecError>;
     /// Decodes a return value produced by [`Task::call_encoded`].
     fn decode_return(bytes: &[u8]) -> Result<Self::Return, CodecError>;
+    /// Encodes a return value as [`Task::call_encoded`] does.
+    fn encode_return(value: &Self::Return) -> Result<Vec<u8>, CodecError>;
 }
 
 /// The encoded return value of one task run.
@@ -167,7 +169,7 @@ impl Input<'_> {
 #[derive(Default)]
 pub struct StepCx {
     seq: u64,
-    error: std::cell::Cell<Option<CodecError>>,
+    error: std::cell::Cell<Option<MachineError>>,
 }
 
 impl std::fmt::Debug for StepCx {
@@ -195,15 +197,22 @@ impl StepCx {
     /// Records an encoding failure inside generated code that cannot return it directly; the
     /// transition then fails with it.
     pub fn fail(&self, error: CodecError) {
-        if let Some(first) = self.error.take() {
-            self.error.set(Some(first));
-        } else {
-            self.error.set(Some(error));
-        }
+        self.record(MachineError::Codec(error));
+    }
+
+    /// Records that a loop of the workflow ran more iterations than its limit; the transition
+    /// then fails with [`MachineError::IterationLimit`].
+    pub fn iteration_limit(&self, workflow: &'static str, limit: u64) {
+        self.record(MachineError::IterationLimit { workflow, limit });
+    }
+
+    fn record(&self, error: MachineError) {
+        let first = self.error.take();
+        self.error.set(Some(first.unwrap_or(error)));
     }
 
     /// Takes the recorded failure.
-    pub fn take_error(&self) -> Option<CodecError> {
+    pub fn take_error(&self) -> Option<MachineError> {
         self.error.take()
     }
 }
@@ -260,6 +269,15 @@ pub enum MachineError {
         /// Slot path.
         slot: SlotPath,
     },
+    /// A loop ran more iterations than `#[workflow(max_iterations = N)]` (or its loop's
+    /// `#[sayiir::max_iterations(N)]`) allows.
+    #[error("a loop of workflow `{workflow}` exceeded its limit of {limit} iterations")]
+    IterationLimit {
+        /// Workflow name.
+        workflow: &'static str,
+        /// The limit.
+        limit: u64,
+    },
     /// A state waits for nothing that can make progress here.
     #[error("workflow `{workflow}` waits for nothing that can make progress")]
     Stalled {
@@ -312,6 +330,10 @@ pub trait Wait: Serialize + DeserializeOwned + Send + 'static {
         input: Input<'_>,
         cx: &StepCx,
     ) -> Result<Resumed<Self, Self::Output>, MachineError>;
+    /// Encodes an output (joins keep finished branches' outputs as bytes).
+    fn encode_output(output: &Self::Output) -> Result<Vec<u8>, CodecError>;
+    /// Decodes an output encoded by [`Wait::encode_output`].
+    fn decode_output(bytes: &[u8]) -> Result<Self::Output, CodecError>;
 }
 
 /// A pending task call. The arguments are stored encoded, so a wait is self-contained: any
@@ -382,6 +404,14 @@ impl<T: Task> Wait for TaskWait<T> {
             _ => Err(MachineError::unexpected(T::NAME, &input, slot)),
         }
     }
+
+    fn encode_output(output: &T::Return) -> Result<Vec<u8>, CodecError> {
+        T::encode_return(output)
+    }
+
+    fn decode_output(bytes: &[u8]) -> Result<T::Return, CodecError> {
+        T::decode_return(bytes)
+    }
 }
 
 /// A child workflow running as part of its parent: the child's whole state nests in the
@@ -422,6 +452,14 @@ impl<W: Workflow> Wait for ChildWait<W> {
             Advance::Suspend(state) => Resumed::Pending(Self { state }),
             Advance::Done(output) => Resumed::Ready(output),
         })
+    }
+
+    fn encode_output(output: &W::Output) -> Result<Vec<u8>, CodecError> {
+        W::encode_output(output)
+    }
+
+    fn decode_output(bytes: &[u8]) -> Result<W::Output, CodecError> {
+        W::decode_output(bytes)
     }
 }
 

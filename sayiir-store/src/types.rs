@@ -218,6 +218,8 @@ pub enum BlockKind {
     CorruptState,
     /// Workflow or task code panicked while driving it.
     Panicked,
+    /// A loop ran more iterations than its limit (`max_iterations`).
+    IterationLimit,
 }
 
 impl BlockKind {
@@ -227,6 +229,7 @@ impl BlockKind {
             BlockKind::VersionMismatch => 1,
             BlockKind::CorruptState => 2,
             BlockKind::Panicked => 3,
+            BlockKind::IterationLimit => 4,
         }
     }
 
@@ -236,6 +239,7 @@ impl BlockKind {
             1 => BlockKind::VersionMismatch,
             2 => BlockKind::CorruptState,
             3 => BlockKind::Panicked,
+            4 => BlockKind::IterationLimit,
             _ => return None,
         })
     }

@@ -44,6 +44,58 @@ pub use sayiir_store::{SqliteOptions, SqliteStore, Synchronous};
 #[doc(hidden)]
 pub use sayiir_runtime::__private;
 
+/// Runs calls concurrently and yields every result, as a tuple.
+///
+/// In a `#[workflow]` body, `sayiir::join!(a(..), b(..)).await` is a fork/join point: every
+/// branch runs concurrently (in one worker or several), each branch's result is committed as it
+/// arrives, and the await yields `(a's return value, b's return value, ...)`. Up to 8 branches,
+/// each a call of a `#[task]` or `#[workflow]` function. Outside workflows it joins the futures.
+#[macro_export]
+macro_rules! join {
+    ($($call:expr),+ $(,)?) => {
+        async { $crate::__private::tokio::join!($($call),+) }
+    };
+}
+
+/// Runs fallible calls concurrently: `Ok` of every success value, or an error.
+///
+/// In a `#[workflow]` body every branch runs to the end (none is abandoned), then the await
+/// yields `Ok((a, b, ...))` or the error of the first failed branch **in argument order**. All
+/// branches must return `Result` with the same error type. Outside workflows it is
+/// `tokio::try_join!`, which stops at the first error.
+#[macro_export]
+macro_rules! try_join {
+    ($($call:expr),+ $(,)?) => {
+        async { $crate::__private::tokio::try_join!($($call),+) }
+    };
+}
+
+/// Runs a dynamic number of calls concurrently and yields their results in order.
+///
+/// In a `#[workflow]` body write `sayiir::join_all(items.into_iter().map(|x| task(x))).await`:
+/// every call becomes a branch that runs concurrently and commits as it finishes.
+pub async fn join_all<I>(calls: I) -> Vec<<I::Item as std::future::Future>::Output>
+where
+    I: IntoIterator,
+    I::Item: std::future::Future,
+{
+    __private::futures_util::future::join_all(calls).await
+}
+
+/// Like [`join_all`] for fallible calls: `Ok` of every success value, or the first error in
+/// argument order once every branch has finished (in a workflow body).
+pub async fn try_join_all<I, T, E>(calls: I) -> Result<Vec<T>, E>
+where
+    I: IntoIterator,
+    I::Item: std::future::Future<Output = Result<T, E>>,
+{
+    let mut out = Vec::new();
+    for r in join_all(calls).await {
+        out.push(r?);
+    }
+    Ok(out)
+}
+
 /// The README's examples, compiled as doctests so they stay true.
 #[doc = include_str!("../../README.md")]
 #[cfg(doctest)]

@@ -1,51 +1,92 @@
-//! Stage 2: find the suspension points of the body and reject what cannot be checkpointed.
+//! Stage 2: find the suspension points of the body, build the tree of constructs around them,
+//! and reject what cannot be checkpointed.
+//!
+//! A suspension point must start its statement (`let x = call(..).await?;`). An await at the
+//! head of an `if` condition, a `match` scrutinee, a `while` condition or a `for` iterator is
+//! desugared into a `let` of a synthetic variable just before the construct (or at the top of the
+//! loop body for `while`), which puts it at the start of its statement.
 
-use proc_macro2::Span;
-use quote::ToTokens;
+use proc_macro2::{Span, TokenStream};
+use quote::{ToTokens, format_ident, quote};
 use syn::spanned::Spanned;
-use syn::visit::{self, Visit};
 use syn::{Expr, ExprAwait, Ident, Pat, Stmt};
 
-use super::ir::{Body, Call, HOLE, LetBinding, Node, Point, Postfix, Suspension};
+use super::check::{Checker, has_suspension};
+use super::ir::{
+    Arm, Block, Body, Consumer, HOLE, LetBinding, LoopInfo, LoopKind, Node, NodeKind, Point,
+    Postfix, Suspension,
+};
 use crate::diag::Diagnostics;
 
 /// Analyzes a workflow body.
 pub(crate) fn analyze(body: &syn::Block, diag: &mut Diagnostics) -> Body {
-    let mut out = Body {
-        nodes: Vec::new(),
+    let mut a = Analyzer {
+        diag,
         points: Vec::new(),
+        loops: Vec::new(),
+        synthetic: 0,
     };
-    let n = body.stmts.len();
-    for (i, stmt) in body.stmts.iter().enumerate() {
-        let tail = i + 1 == n && matches!(stmt, Stmt::Expr(_, None));
-        let node = analyze_stmt(stmt, tail, &mut out.points, diag);
-        out.nodes.push(node);
+    let block = a.block(&body.stmts, body.brace_token.span.close());
+    Body {
+        block,
+        points: a.points,
+        loops: a.loops,
     }
-    out
+}
+
+struct Analyzer<'d> {
+    diag: &'d mut Diagnostics,
+    points: Vec<Point>,
+    loops: Vec<LoopInfo>,
+    synthetic: usize,
 }
 
 /// The expression of a statement where a suspension may start it.
+/// Whether a binary operator is a compound assignment (`+=`, `-=`, ...).
+fn is_assign_op(op: &syn::BinOp) -> bool {
+    use syn::BinOp::*;
+    matches!(
+        op,
+        AddAssign(_)
+            | SubAssign(_)
+            | MulAssign(_)
+            | DivAssign(_)
+            | RemAssign(_)
+            | BitXorAssign(_)
+            | BitAndAssign(_)
+            | BitOrAssign(_)
+            | ShlAssign(_)
+            | ShrAssign(_)
+    )
+}
+
 fn head_expr(stmt: &Stmt) -> Option<&Expr> {
     match stmt {
         Stmt::Local(l) => l.init.as_ref().map(|i| &*i.expr),
         Stmt::Expr(Expr::Return(r), _) => r.expr.as_deref(),
+        Stmt::Expr(Expr::Assign(a), _) => Some(&a.right),
+        Stmt::Expr(Expr::Binary(b), _) if is_assign_op(&b.op) => Some(&b.right),
         Stmt::Expr(e, _) => Some(e),
         _ => None,
     }
 }
 
 fn head_expr_mut(stmt: &mut Stmt) -> Option<&mut Expr> {
-    match stmt {
-        Stmt::Local(l) => l.init.as_mut().map(|i| &mut *i.expr),
-        Stmt::Expr(Expr::Return(r), _) => r.expr.as_deref_mut(),
-        Stmt::Expr(e, _) => Some(e),
+    // Decided first, so the match below needs no guard (a guard would keep `stmt` borrowed).
+    let compound = matches!(stmt, Stmt::Expr(Expr::Binary(b), _) if is_assign_op(&b.op));
+    match (compound, stmt) {
+        (_, Stmt::Local(l)) => l.init.as_mut().map(|i| &mut *i.expr),
+        (_, Stmt::Expr(Expr::Return(r), _)) => r.expr.as_deref_mut(),
+        (_, Stmt::Expr(Expr::Assign(a), _)) => Some(&mut a.right),
+        (true, Stmt::Expr(Expr::Binary(b), _)) => Some(&mut b.right),
+        (_, Stmt::Expr(e, _)) => Some(e),
         _ => None,
     }
 }
 
 /// The `.await` evaluated first in `expr`: at the bottom of its chain of `?`, method calls,
 /// field accesses, casts and parentheses.
-fn find_head(expr: &Expr) -> Option<&ExprAwait> {
+pub(crate) fn find_head(expr: &Expr) -> Option<&ExprAwait> {
     match expr {
         Expr::Await(a) => find_head(&a.base).or(Some(a)),
         Expr::Try(t) => find_head(&t.expr),
@@ -86,366 +127,455 @@ fn postfix_of(init: &Expr) -> Postfix {
     }
 }
 
-fn analyze_stmt(stmt: &Stmt, tail: bool, points: &mut Vec<Point>, diag: &mut Diagnostics) -> Node {
-    let head = head_expr(stmt).and_then(find_head);
-    let mut checker = Checker {
-        head,
-        diag: &mut *diag,
-        closures: 0,
-        constructs: Vec::new(),
-    };
-    checker.visit_stmt(stmt);
-    let Some(head) = head else {
-        return Node::Plain {
-            stmt: stmt.clone(),
-            tail,
-        };
-    };
-    let Some(call) = call_of(head, diag) else {
-        return Node::Plain {
-            stmt: stmt.clone(),
-            tail,
-        };
-    };
-    let binding = match stmt {
-        Stmt::Local(l) => {
-            let (pat, ty) = match &l.pat {
-                Pat::Type(t) => ((*t.pat).clone(), Some((*t.ty).clone())),
-                p => (p.clone(), None),
-            };
-            let postfix = l
-                .init
-                .as_ref()
-                .map_or(Postfix::Other, |i| postfix_of(&i.expr));
-            Some(LetBinding { pat, ty, postfix })
-        }
-        _ => None,
-    };
-    let span = head.span();
-    let hole = Expr::Path(syn::ExprPath {
+fn path_expr(ident: &Ident) -> Expr {
+    Expr::Path(syn::ExprPath {
         attrs: Vec::new(),
         qself: None,
-        path: Ident::new(HOLE, span).into(),
-    });
-    let mut resumed = stmt.clone();
-    if let Some(e) = head_expr_mut(&mut resumed) {
-        replace_head(e, &hole);
-    }
-    let point = points.len();
-    points.push(Point {
-        what: Suspension::Call(call),
-        binding,
-    });
-    Node::Await {
-        point,
-        stmt: resumed,
-        original: stmt.clone(),
-        tail,
+        path: ident.clone().into(),
+    })
+}
+
+fn parse_stmt(tokens: TokenStream) -> Stmt {
+    // Only called on statements built here from valid pieces.
+    syn::parse2(tokens).unwrap_or_else(|e| Stmt::Expr(Expr::Verbatim(e.to_compile_error()), None))
+}
+
+/// Whether an expression is a construct the analyzer lowers (when it contains suspensions).
+fn is_construct(e: &Expr) -> bool {
+    match e {
+        Expr::If(_) | Expr::Match(_) | Expr::Loop(_) | Expr::While(_) | Expr::ForLoop(_) => true,
+        Expr::Block(b) => b.label.is_none(),
+        _ => false,
     }
 }
 
-fn call_of(head: &ExprAwait, diag: &mut Diagnostics) -> Option<Call> {
-    match &*head.base {
-        Expr::Call(c) => match &*c.func {
-            Expr::Path(p) if p.qself.is_none() => {
-                if let Some(seg) = p.path.segments.iter().find(|s| !s.arguments.is_none()) {
-                    diag.error_spanned(
-                        &seg.arguments,
-                        "tasks and workflows are not generic: remove the `::<...>` from this call",
+impl Analyzer<'_> {
+    fn block(&mut self, stmts: &[Stmt], end: Span) -> Block {
+        let mut nodes = Vec::new();
+        let n = stmts.len();
+        for (i, stmt) in stmts.iter().enumerate() {
+            let tail = i + 1 == n && matches!(stmt, Stmt::Expr(_, None));
+            self.stmt(stmt, tail, &mut nodes);
+        }
+        Block { nodes, end }
+    }
+
+    /// A block made of one expression (a `match` arm without braces).
+    fn expr_block(&mut self, e: &Expr) -> Block {
+        match e {
+            Expr::Block(b) if b.label.is_none() && b.attrs.is_empty() => {
+                self.block(&b.block.stmts, b.block.brace_token.span.close())
+            }
+            other => {
+                let mut nodes = Vec::new();
+                self.stmt(&Stmt::Expr(other.clone(), None), true, &mut nodes);
+                Block {
+                    nodes,
+                    end: other.span(),
+                }
+            }
+        }
+    }
+
+    fn synthetic(&mut self, what: &str, span: Span) -> Ident {
+        self.synthetic += 1;
+        let mut id = format_ident!("__sayiir_{}_{}", what, self.synthetic);
+        id.set_span(span);
+        id
+    }
+
+    fn plain(&mut self, stmt: &Stmt, tail: bool, out: &mut Vec<Node>) {
+        let mut stmt = stmt.clone();
+        super::check::strip_loop_attributes(&mut stmt, self.diag);
+        Checker::new(None, self.diag).visit(&stmt);
+        out.push(Node {
+            kind: NodeKind::Plain {
+                stmt: stmt.clone(),
+                tail,
+            },
+            original: stmt,
+        });
+    }
+
+    fn stmt(&mut self, stmt: &Stmt, tail: bool, out: &mut Vec<Node>) {
+        let head = head_expr(stmt);
+        if let Some(head_await) = head.and_then(find_head) {
+            self.await_stmt(stmt, head_await, tail, out);
+            return;
+        }
+        let construct = match (stmt, head) {
+            (Stmt::Local(l), Some(e)) if is_construct(e) && has_suspension(e) => {
+                if let Some(init) = &l.init
+                    && let Some((_, diverge)) = &init.diverge
+                {
+                    self.diag.error_spanned(
+                        diverge,
+                        "`let ... else` around a construct that awaits is not supported; bind the value with a plain `let` and `match` on it",
+                    );
+                    return;
+                }
+                let (pat, ty) = match &l.pat {
+                    Pat::Type(t) => ((*t.pat).clone(), Some((*t.ty).clone())),
+                    p => (p.clone(), None),
+                };
+                Some((e, Consumer::Let { pat, ty }))
+            }
+            (Stmt::Expr(Expr::Return(_), _), Some(e)) if is_construct(e) && has_suspension(e) => {
+                Some((e, Consumer::Return))
+            }
+            (Stmt::Expr(Expr::Assign(a), _), Some(e)) if is_construct(e) && has_suspension(e) => {
+                Some((
+                    e,
+                    Consumer::Assign {
+                        place: (*a.left).clone(),
+                    },
+                ))
+            }
+            (Stmt::Expr(e, _), _) if is_construct(e) && has_suspension(e) => Some((
+                e,
+                if tail {
+                    Consumer::Tail
+                } else {
+                    Consumer::Discard
+                },
+            )),
+            _ => None,
+        };
+        match construct {
+            Some((e, consumer)) => self.construct(e, consumer, stmt, out),
+            None => self.plain(stmt, tail, out),
+        }
+    }
+
+    fn await_stmt(&mut self, stmt: &Stmt, head: &ExprAwait, tail: bool, out: &mut Vec<Node>) {
+        Checker::new(Some(head), self.diag).visit(stmt);
+        let Some(what) = self.suspension_of(head) else {
+            out.push(Node {
+                kind: NodeKind::Plain {
+                    stmt: stmt.clone(),
+                    tail,
+                },
+                original: stmt.clone(),
+            });
+            return;
+        };
+        let binding = match stmt {
+            Stmt::Local(l) => {
+                let (pat, ty) = match &l.pat {
+                    Pat::Type(t) => ((*t.pat).clone(), Some((*t.ty).clone())),
+                    p => (p.clone(), None),
+                };
+                let postfix = l
+                    .init
+                    .as_ref()
+                    .map_or(Postfix::Other, |i| postfix_of(&i.expr));
+                if let Some(init) = &l.init
+                    && let Some((_, diverge)) = &init.diverge
+                    && has_suspension(diverge)
+                {
+                    self.diag.error_spanned(
+                        diverge,
+                        "the `else` of a `let ... else` cannot await; bind the value with a plain `let` and `match` on it",
+                    );
+                }
+                Some(LetBinding { pat, ty, postfix })
+            }
+            _ => None,
+        };
+        let hole = path_expr(&Ident::new(HOLE, head.span()));
+        let mut resumed = stmt.clone();
+        if let Some(e) = head_expr_mut(&mut resumed) {
+            replace_head(e, &hole);
+        }
+        let point = self.points.len();
+        self.points.push(Point { what, binding });
+        out.push(Node {
+            kind: NodeKind::Await {
+                point,
+                stmt: resumed,
+                tail,
+            },
+            original: stmt.clone(),
+        });
+    }
+
+    /// Splits an awaiting head expression off into `let <synthetic> = <expr>;` (pushed to
+    /// `out`) and returns the synthetic variable, or the expression unchanged.
+    fn hoist(&mut self, e: &Expr, what: &str, out: &mut Vec<Node>) -> Expr {
+        if find_head(e).is_none() {
+            if has_suspension(e) {
+                Checker::new(None, self.diag).visit_expr(e);
+            }
+            return e.clone();
+        }
+        let var = self.synthetic(what, e.span());
+        let stmt = parse_stmt(quote!(let #var = #e;));
+        self.stmt(&stmt, false, out);
+        path_expr(&var)
+    }
+
+    fn construct(&mut self, e: &Expr, consumer: Consumer, stmt: &Stmt, out: &mut Vec<Node>) {
+        match e {
+            Expr::If(i) => {
+                let cond = match &*i.cond {
+                    Expr::Let(l) => {
+                        let scrutinee = self.hoist(&l.expr, "scrutinee", out);
+                        Expr::Let(syn::ExprLet {
+                            expr: Box::new(scrutinee),
+                            ..l.clone()
+                        })
+                    }
+                    c => self.hoist(c, "condition", out),
+                };
+                let then = self.block(&i.then_branch.stmts, i.then_branch.brace_token.span.close());
+                let else_ = i.else_branch.as_ref().map(|(_, e)| self.expr_block(e));
+                let then_written = &i.then_branch;
+                let else_written = else_tokens(i);
+                let original = parse_stmt(quote!(if #cond #then_written #else_written));
+                out.push(Node {
+                    kind: NodeKind::If {
+                        cond,
+                        then,
+                        else_,
+                        consumer,
+                    },
+                    original,
+                });
+            }
+            Expr::Match(m) => {
+                let scrutinee = self.hoist(&m.expr, "scrutinee", out);
+                let arms: Vec<Arm> = m
+                    .arms
+                    .iter()
+                    .map(|a| {
+                        if let Some((_, g)) = &a.guard
+                            && has_suspension(g)
+                        {
+                            Checker::new(None, self.diag).visit_expr(g);
+                        }
+                        Arm {
+                            pat: a.pat.clone(),
+                            guard: a.guard.as_ref().map(|(_, g)| (**g).clone()),
+                            body: self.expr_block(&a.body),
+                        }
+                    })
+                    .collect();
+                let user_arms = &m.arms;
+                let original = parse_stmt(quote!(match #scrutinee { #(#user_arms)* }));
+                out.push(Node {
+                    kind: NodeKind::Match {
+                        scrutinee,
+                        arms,
+                        consumer,
+                    },
+                    original,
+                });
+            }
+            Expr::Block(b) => {
+                if let Some(u) = b.attrs.first() {
+                    self.diag
+                        .error_spanned(u, "attributes on a block that awaits are not supported");
+                }
+                let block = self.block(&b.block.stmts, b.block.brace_token.span.close());
+                out.push(Node {
+                    kind: NodeKind::Scope { block, consumer },
+                    original: stmt.clone(),
+                });
+            }
+            Expr::Loop(_) | Expr::While(_) | Expr::ForLoop(_) => self.loop_(e, consumer, out),
+            other => self.plain(&Stmt::Expr(other.clone(), None), false, out),
+        }
+    }
+
+    fn loop_(&mut self, e: &Expr, consumer: Consumer, out: &mut Vec<Node>) {
+        let id = self.loops.len();
+        let (attrs, label, body, span) = match e {
+            Expr::Loop(l) => (
+                &l.attrs,
+                l.label.as_ref().map(|l| l.name.clone()),
+                &l.body,
+                l.loop_token.span,
+            ),
+            Expr::While(w) => (
+                &w.attrs,
+                w.label.as_ref().map(|l| l.name.clone()),
+                &w.body,
+                w.while_token.span,
+            ),
+            Expr::ForLoop(f) => (
+                &f.attrs,
+                f.label.as_ref().map(|l| l.name.clone()),
+                &f.body,
+                f.for_token.span,
+            ),
+            _ => return,
+        };
+        let limit = super::check::loop_limit(attrs, self.diag);
+        let mut prologue: Vec<Node> = Vec::new();
+        let kind = match e {
+            Expr::While(w) => {
+                super::check::reject_break_values(&w.body, label.as_ref(), "while", self.diag);
+                match &*w.cond {
+                    Expr::Let(l) => {
+                        let scrutinee = self.hoist(&l.expr, "scrutinee", &mut prologue);
+                        let pat = &l.pat;
+                        self.plain(
+                            &parse_stmt(quote!(let #pat = #scrutinee else { break };)),
+                            false,
+                            &mut prologue,
+                        );
+                    }
+                    c => {
+                        let cond = self.hoist(c, "condition", &mut prologue);
+                        self.plain(
+                            &parse_stmt(quote!(if !(#cond) { break; })),
+                            false,
+                            &mut prologue,
+                        );
+                    }
+                }
+                LoopKind::While
+            }
+            Expr::ForLoop(f) => {
+                super::check::reject_break_values(&f.body, label.as_ref(), "for", self.diag);
+                let iter = self.hoist(&f.expr, "items", out);
+                let pat = (*f.pat).clone();
+                let var = iter_var(id);
+                let original = parse_stmt(
+                    quote!(let #pat = match #var.next() { Some(v) => v, None => break };),
+                );
+                prologue.push(Node {
+                    kind: NodeKind::ForItem {
+                        id,
+                        pat: pat.clone(),
+                    },
+                    original,
+                });
+                LoopKind::For { pat, iter }
+            }
+            _ => LoopKind::Loop,
+        };
+        // Registered before the body so nested loops get later ids.
+        self.loops.push(LoopInfo {
+            label: label.clone(),
+            kind,
+            limit,
+            span,
+        });
+        let mut body_block = self.block(&body.stmts, body.brace_token.span.close());
+        prologue.append(&mut body_block.nodes);
+        body_block.nodes = prologue;
+        let count = count_var(id);
+        let originals: Vec<&Stmt> = body_block.nodes.iter().map(|n| &n.original).collect();
+        let init = match &self.loops[id].kind {
+            LoopKind::For { iter, .. } => {
+                let var = iter_var(id);
+                quote!(let mut #var = ::sayiir_for_iter(#iter);)
+            }
+            _ => quote!(),
+        };
+        let label_tokens = label.as_ref().map(|l| quote!(#l:));
+        let original = parse_stmt(quote!({
+            #init
+            let mut #count = 0u64;
+            #label_tokens loop { #count += 1; #(#originals)* }
+        };));
+        out.push(Node {
+            kind: NodeKind::Loop {
+                id,
+                body: body_block,
+                consumer,
+            },
+            original,
+        });
+    }
+
+    fn suspension_of(&mut self, head: &ExprAwait) -> Option<Suspension> {
+        match &*head.base {
+            Expr::Macro(m) => {
+                let name = m
+                    .mac
+                    .path
+                    .segments
+                    .last()
+                    .map(|s| s.ident.to_string())
+                    .unwrap_or_default();
+                if name != "join" && name != "try_join" {
+                    self.diag.error_spanned(
+                        &m.mac.path,
+                        "only calls of `#[task]` and `#[workflow]` functions, `sayiir::join!`, `sayiir::try_join!` and `sayiir::join_all` can be awaited in a workflow",
                     );
                     return None;
                 }
-                Some(Call {
-                    callee: p.path.clone(),
-                    args: c.args.iter().cloned().collect(),
-                })
+                super::check::join_calls(&m.mac, name == "try_join", self.diag)
             }
-            other => {
-                diag.error_spanned(
-                    other,
-                    "only calls of `#[task]` and `#[workflow]` functions by name can be awaited in a workflow, e.g. `charge(order).await`",
+            Expr::Call(c) => {
+                let Expr::Path(p) = &*c.func else {
+                    self.diag.error_spanned(
+                        &c.func,
+                        "only calls of `#[task]` and `#[workflow]` functions by name can be awaited in a workflow, e.g. `charge(order).await`",
+                    );
+                    return None;
+                };
+                let last = p
+                    .path
+                    .segments
+                    .last()
+                    .map(|s| s.ident.to_string())
+                    .unwrap_or_default();
+                if p.qself.is_none() && (last == "join_all" || last == "try_join_all") {
+                    return super::check::join_all_call(c, last == "try_join_all", self.diag);
+                }
+                super::check::call(c, self.diag).map(Suspension::Call)
+            }
+            Expr::MethodCall(m) => {
+                self.diag.error(
+                    m.method.span(),
+                    format_args!(
+                        "a method call cannot be awaited in a workflow: `.{}(..)` is not a `#[task]`; move it into a `#[task]` function and call that",
+                        m.method
+                    ),
                 );
                 None
             }
-        },
-        Expr::MethodCall(m) => {
-            diag.error(
-                m.method.span(),
-                format_args!(
-                    "a method call cannot be awaited in a workflow: `.{}(..)` is not a `#[task]`; move it into a `#[task]` function and call that",
-                    m.method
-                ),
-            );
-            None
-        }
-        Expr::Path(p) => {
-            diag.error_spanned(
-                p,
-                format_args!(
-                    "`{}` is awaited here, but a workflow can only await calls of `#[task]` and `#[workflow]` functions: a future held in a variable cannot be checkpointed",
-                    p.to_token_stream()
-                ),
-            );
-            None
-        }
-        other => {
-            diag.error_spanned(
-                other,
-                "only calls of `#[task]` and `#[workflow]` functions can be awaited in a workflow, e.g. `charge(order).await`",
-            );
-            None
-        }
-    }
-}
-
-/// Reports every construct of a statement that cannot be checkpointed.
-struct Checker<'a, 'd> {
-    head: Option<&'a ExprAwait>,
-    diag: &'d mut Diagnostics,
-    closures: usize,
-    constructs: Vec<&'static str>,
-}
-
-impl Checker<'_, '_> {
-    fn within(&mut self, construct: &'static str, f: impl FnOnce(&mut Self)) {
-        self.constructs.push(construct);
-        f(self);
-        self.constructs.pop();
-    }
-
-    fn misplaced_await(&mut self, span: Span) {
-        if self.closures > 0 {
-            self.diag.error(
-                span,
-                "`.await` inside a closure cannot be checkpointed: the closure runs outside the workflow's state machine; use a `for` loop, or move the work into a `#[task]`",
-            );
-        } else if let Some(c) = self.constructs.last() {
-            self.diag.error(
-                span,
-                format_args!(
-                    "`.await` inside {c} is not supported in a workflow body yet: only straight-line sequences of calls can suspend; move this part into a `#[task]` or a child `#[workflow]`"
-                ),
-            );
-        } else {
-            self.diag.error(
-                span,
-                "`.await` must start its statement so the workflow can checkpoint there; bind the value first: `let value = task(..).await;`, then use `value`",
-            );
-        }
-    }
-}
-
-fn has_await_token(tokens: proc_macro2::TokenStream) -> Option<Span> {
-    let mut prev_dot = false;
-    for tt in tokens {
-        match tt {
-            proc_macro2::TokenTree::Ident(i) if prev_dot && i == "await" => return Some(i.span()),
-            proc_macro2::TokenTree::Group(g) => {
-                if let Some(s) = has_await_token(g.stream()) {
-                    return Some(s);
-                }
-                prev_dot = false;
+            Expr::Path(p) => {
+                self.diag.error_spanned(
+                    p,
+                    format_args!(
+                        "`{}` is awaited here, but a workflow can only await calls of `#[task]` and `#[workflow]` functions: a future held in a variable cannot be checkpointed",
+                        p.to_token_stream()
+                    ),
+                );
+                None
             }
-            proc_macro2::TokenTree::Punct(p) => prev_dot = p.as_char() == '.',
-            _ => prev_dot = false,
+            other => {
+                self.diag.error_spanned(
+                    other,
+                    "only calls of `#[task]` and `#[workflow]` functions can be awaited in a workflow, e.g. `charge(order).await`",
+                );
+                None
+            }
         }
     }
-    None
 }
 
-impl<'ast> Visit<'ast> for Checker<'_, '_> {
-    fn visit_expr_await(&mut self, a: &'ast ExprAwait) {
-        let is_head = self.head.is_some_and(|h| std::ptr::eq(h, a)) && self.closures == 0;
-        if !is_head {
-            self.misplaced_await(a.await_token.span);
-        }
-        self.visit_expr(&a.base);
+fn else_tokens(i: &syn::ExprIf) -> TokenStream {
+    match &i.else_branch {
+        Some((_, e)) => quote!(else #e),
+        None => quote!(),
     }
+}
 
-    fn visit_expr_async(&mut self, a: &'ast syn::ExprAsync) {
-        self.diag.error(
-            a.async_token.span,
-            "an `async` block cannot be checkpointed: its future lives only in memory; move the work into a `#[task]`",
-        );
-    }
+/// The variable holding a `for` loop's remaining items.
+pub(crate) fn iter_var(id: usize) -> Ident {
+    format_ident!("__sayiir_iter_{}", id)
+}
 
-    fn visit_expr_closure(&mut self, c: &'ast syn::ExprClosure) {
-        if let Some(a) = &c.asyncness {
-            self.diag.error(
-                a.span,
-                "an `async` closure cannot be checkpointed: its future lives only in memory; move the work into a `#[task]`",
-            );
-            return;
-        }
-        self.closures += 1;
-        visit::visit_expr_closure(self, c);
-        self.closures -= 1;
-    }
-
-    fn visit_macro(&mut self, m: &'ast syn::Macro) {
-        if let Some(span) = has_await_token(m.tokens.clone()) {
-            self.diag.error(
-                span,
-                "`.await` inside a macro invocation cannot be checkpointed; bind the value with `let` first and pass the variable",
-            );
-        }
-    }
-
-    fn visit_item(&mut self, _: &'ast syn::Item) {}
-
-    fn visit_expr_if(&mut self, e: &'ast syn::ExprIf) {
-        self.within("`if`", |s| visit::visit_expr_if(s, e));
-    }
-    fn visit_expr_match(&mut self, e: &'ast syn::ExprMatch) {
-        self.within("`match`", |s| visit::visit_expr_match(s, e));
-    }
-    fn visit_expr_loop(&mut self, e: &'ast syn::ExprLoop) {
-        self.within("`loop`", |s| visit::visit_expr_loop(s, e));
-    }
-    fn visit_expr_while(&mut self, e: &'ast syn::ExprWhile) {
-        self.within("`while`", |s| visit::visit_expr_while(s, e));
-    }
-    fn visit_expr_for_loop(&mut self, e: &'ast syn::ExprForLoop) {
-        self.within("`for`", |s| visit::visit_expr_for_loop(s, e));
-    }
-    fn visit_expr_block(&mut self, e: &'ast syn::ExprBlock) {
-        self.within("a block", |s| visit::visit_expr_block(s, e));
-    }
-    fn visit_expr_unsafe(&mut self, e: &'ast syn::ExprUnsafe) {
-        self.within("an `unsafe` block", |s| visit::visit_expr_unsafe(s, e));
-    }
+/// The variable counting a loop's iterations.
+pub(crate) fn count_var(id: usize) -> Ident {
+    format_ident!("__sayiir_count_{}", id)
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use syn::parse_quote;
-
-    fn run(b: syn::Block) -> (Body, Result<(), String>) {
-        let mut d = Diagnostics::new();
-        let body = analyze(&b, &mut d);
-        let r = d.finish().map_err(|e| {
-            e.into_iter()
-                .map(|e| e.to_string())
-                .collect::<Vec<_>>()
-                .join("\n")
-        });
-        (body, r)
-    }
-
-    #[test]
-    fn finds_points_in_order_and_binds_postfix() {
-        let (body, r) = run(parse_quote!({
-            let a = first(x).await?;
-            let b: u32 = second(a.clone()).await.unwrap_or(0);
-            log(&a);
-            third(b).await;
-            return fourth().await;
-        }));
-        r.unwrap();
-        assert_eq!(body.points.len(), 4);
-        let names: Vec<String> = body
-            .points
-            .iter()
-            .map(|p| p.callee().to_token_stream().to_string())
-            .collect();
-        assert_eq!(names, ["first", "second", "third", "fourth"]);
-        assert_eq!(
-            body.points[0].binding.as_ref().unwrap().postfix,
-            Postfix::Try
-        );
-        assert_eq!(
-            body.points[1].binding.as_ref().unwrap().postfix,
-            Postfix::Other
-        );
-        assert!(body.points[1].binding.as_ref().unwrap().ty.is_some());
-        assert!(matches!(body.nodes[2], Node::Plain { .. }));
-        let Node::Await { stmt, .. } = &body.nodes[0] else {
-            panic!()
-        };
-        assert_eq!(
-            stmt.to_token_stream().to_string(),
-            "let a = __sayiir_resumed ? ;"
-        );
-    }
-
-    #[test]
-    fn tail_await() {
-        let (body, r) = run(parse_quote!({
-            let x = a().await;
-            b(x).await
-        }));
-        r.unwrap();
-        assert!(matches!(body.nodes[1], Node::Await { tail: true, .. }));
-    }
-
-    #[test]
-    fn rejects_what_cannot_be_checkpointed() {
-        let cases: Vec<(syn::Block, &str)> = vec![
-            (
-                parse_quote!({
-                    let x = f(a().await);
-                }),
-                "must start its statement",
-            ),
-            (
-                parse_quote!({
-                    items.iter().for_each(|i| {
-                        t(i).await;
-                    });
-                }),
-                "inside a closure",
-            ),
-            (
-                parse_quote!({
-                    let f = async { t().await };
-                }),
-                "`async` block",
-            ),
-            (
-                parse_quote!({
-                    if c {
-                        t().await;
-                    }
-                }),
-                "inside `if`",
-            ),
-            (
-                parse_quote!({
-                    client.get(url).await;
-                }),
-                "a method call cannot be awaited",
-            ),
-            (
-                parse_quote!({
-                    fut.await;
-                }),
-                "a future held in a variable",
-            ),
-            (
-                parse_quote!({
-                    println!("{}", t().await);
-                }),
-                "macro invocation",
-            ),
-            (
-                parse_quote!({
-                    t::<u8>().await;
-                }),
-                "not generic",
-            ),
-            (
-                parse_quote!({
-                    a().await.await;
-                }),
-                "must start its statement",
-            ),
-        ];
-        for (block, expected) in cases {
-            let text = block.to_token_stream().to_string();
-            let (_, r) = run(block);
-            let err = r.expect_err(&text);
-            assert!(err.contains(expected), "{text}: {err}");
-        }
-    }
-}
+#[path = "analyze_tests.rs"]
+mod tests;

@@ -1,15 +1,18 @@
 //! Stage 4: the state enum, its serde impls, the `Workflow` impl with one transition per state,
 //! and the items that let the workflow be called and named.
 
-use proc_macro2::{Span, TokenStream};
+use proc_macro2::TokenStream;
 use quote::{format_ident, quote, quote_spanned};
+use syn::Ident;
 use syn::spanned::Spanned;
-use syn::visit_mut::{self, VisitMut};
-use syn::{Expr, Ident, Stmt};
 
-use super::ir::{Body, Node, Suspension};
-use super::lower::{Field, FieldTy, Lowered};
+use super::emit::Frame;
+use super::ir::{Body, Suspension};
+use super::lower::{Field, FieldTy, Lowered, ty_tokens};
 use super::parse::{OutputKind, WorkflowFn};
+
+/// Loop iterations allowed per loop run when neither the workflow nor the loop sets a limit.
+pub(crate) const DEFAULT_MAX_ITERATIONS: u64 = 100_000;
 
 /// Everything codegen needs.
 pub(crate) struct Gen<'a> {
@@ -18,10 +21,38 @@ pub(crate) struct Gen<'a> {
     pub(crate) body: &'a Body,
     pub(crate) l: &'a Lowered,
     pub(crate) definition: Vec<u8>,
+    /// The wait type of each suspension point.
+    pub(crate) waits: Vec<TokenStream>,
+    pub(crate) max_iterations: u64,
 }
 
-fn state_ident() -> Ident {
+pub(crate) fn state_ident() -> Ident {
     format_ident!("__SayiirState")
+}
+
+/// The wait type of a suspension point.
+pub(crate) fn wait_type(p: &TokenStream, what: &Suspension) -> TokenStream {
+    let wait_of = |c: &super::ir::Call| {
+        let callee = &c.callee;
+        quote_spanned!(callee.span()=> <#callee as #p::Callee>::Wait)
+    };
+    match what {
+        Suspension::Call(c) => wait_of(c),
+        Suspension::Join { calls, try_ } => {
+            let ty = format_ident!("{}{}", if *try_ { "TryJoin" } else { "Join" }, calls.len());
+            let waits = calls.iter().map(wait_of);
+            quote!(#p::#ty<#(#waits),*>)
+        }
+        Suspension::JoinAll { call, try_, .. } => {
+            let ty = if *try_ {
+                quote!(TryJoinAll)
+            } else {
+                quote!(JoinAll)
+            };
+            let w = wait_of(call);
+            quote!(#p::#ty<#w>)
+        }
+    }
 }
 
 impl Gen<'_> {
@@ -100,12 +131,20 @@ impl Gen<'_> {
 
                     #[allow(
                         unused_mut,
+                        unused_variables,
+                        unused_assignments,
                         unreachable_code,
                         path_statements,
                         clippy::redundant_closure_call,
                         clippy::needless_return,
                         clippy::let_unit_value,
-                        clippy::unused_unit
+                        clippy::unused_unit,
+                        unused_labels,
+                        unused_braces,
+                        clippy::never_loop,
+                        clippy::diverging_sub_expression,
+                        clippy::unit_arg,
+                        clippy::match_single_binding
                     )]
                     fn advance(
                         __sayiir_state: #st,
@@ -157,24 +196,16 @@ impl Gen<'_> {
     }
 
     fn field_ty(&self, ty: &FieldTy) -> TokenStream {
-        let p = &self.p;
-        match ty {
-            FieldTy::Written(t) => quote!(#t),
-            FieldTy::Return(c) => quote_spanned!(c.span()=> <#c as #p::Callee>::Return),
-            FieldTy::Ok(c) => {
-                quote_spanned!(c.span()=> <<#c as #p::Callee>::Return as #p::Unwrap>::Ok)
-            }
-        }
+        ty_tokens(ty, &self.p, &self.waits)
     }
 
     /// `(variant, fields, wait type)` of every state, the start state first.
     fn variants(&self) -> Vec<(Ident, &[Field], Option<TokenStream>)> {
         let p = &self.p;
+        let _ = p;
         let mut out = vec![(format_ident!("Start"), self.l.start.as_slice(), None)];
-        for s in &self.l.states {
-            let c = &self.l.callees[s.callee];
-            let wait = quote_spanned!(c.span()=> <#c as #p::Callee>::Wait);
-            out.push((s.variant.clone(), s.fields.as_slice(), Some(wait)));
+        for (s, wait) in self.l.states.iter().zip(&self.waits) {
+            out.push((s.variant.clone(), s.fields.as_slice(), Some(wait.clone())));
         }
         out
     }
@@ -193,7 +224,11 @@ impl Gen<'_> {
         quote! {
             #[doc(hidden)]
             #[allow(non_camel_case_types, non_snake_case, clippy::large_enum_variant)]
-            pub enum #st { #(#variants),* }
+            pub enum #st {
+                #(#variants,)*
+                /// Never stored: the value a transition returns when it aborts.
+                __SayiirAborted,
+            }
         }
     }
 
@@ -255,7 +290,12 @@ impl Gen<'_> {
                     &self,
                     __sayiir_s: __S,
                 ) -> #p::Result<__S::Ok, __S::Error> {
-                    match self { #(#ser_arms)* }
+                    match self {
+                        #(#ser_arms)*
+                        #st::__SayiirAborted => #p::Result::Err(
+                            <__S::Error as #p::serde::ser::Error>::custom("an aborted transition is never stored"),
+                        ),
+                    }
                 }
             }
 
@@ -295,6 +335,7 @@ impl Gen<'_> {
             let v = &s.variant;
             arms.push(quote!(#st::#v { __sayiir_wait, .. } => #p::Wait::work(__sayiir_wait, __sayiir_sink),));
         }
+        arms.push(quote!(#st::__SayiirAborted => {}));
         arms
     }
 
@@ -308,6 +349,9 @@ impl Gen<'_> {
             let v = &s.variant;
             arms.push(quote!(#st::#v { __sayiir_wait, .. } => #p::Wait::run(__sayiir_wait, __sayiir_slot),));
         }
+        arms.push(quote! {
+            #st::__SayiirAborted => #p::Result::Err(#p::MachineError::no_slot("aborted", __sayiir_slot)),
+        });
         arms
     }
 
@@ -325,7 +369,7 @@ impl Gen<'_> {
         }
     }
 
-    fn wrap(&self, advance: TokenStream) -> TokenStream {
+    pub(crate) fn wrap(&self, advance: TokenStream) -> TokenStream {
         let p = &self.p;
         match self.wf.output_kind {
             OutputKind::Result => quote!(#p::Result::Ok(#advance)),
@@ -334,7 +378,7 @@ impl Gen<'_> {
         }
     }
 
-    fn wrap_done(&self, value: TokenStream) -> TokenStream {
+    pub(crate) fn wrap_done(&self, value: TokenStream) -> TokenStream {
         let p = &self.p;
         self.wrap(quote!(#p::Advance::Done(#value)))
     }
@@ -358,71 +402,6 @@ impl Gen<'_> {
         }
     }
 
-    /// A user statement inside a segment: `return`s produce the output, a tail returns it.
-    fn user_stmt(&self, stmt: &Stmt, tail: bool) -> TokenStream {
-        let mut stmt = stmt.clone();
-        ReturnRewriter { codegen: self }.visit_stmt_mut(&mut stmt);
-        match (&stmt, tail) {
-            (Stmt::Expr(e, None), true) => {
-                let done = self.wrap_done(quote!(#e));
-                quote!(return #done;)
-            }
-            _ => quote!(#stmt),
-        }
-    }
-
-    /// Evaluates the call's arguments, then stores the live variables and the pending call.
-    fn suspend(&self, point: usize) -> TokenStream {
-        let p = &self.p;
-        let st = state_ident();
-        let state = &self.l.states[point];
-        let v = &state.variant;
-        let Suspension::Call(call) = &self.body.points[point].what;
-        let callee = &call.callee;
-        let args = &call.args;
-        let fields = state.fields.iter().map(|f| {
-            let value = Ident::new(&f.ident.to_string(), f.use_span);
-            let id = &f.ident;
-            quote!(#id: #value)
-        });
-        let begin =
-            quote_spanned!(callee.span()=> <#callee>::__sayiir_begin(__sayiir_cx, #(#args),*));
-        let suspended =
-            self.wrap(quote!(#p::Advance::Suspend(#st::#v { #(#fields,)* __sayiir_wait })));
-        quote! {
-            let __sayiir_wait = #begin;
-            return #suspended;
-        }
-    }
-
-    /// The code run from node `from` on; `resumed` is the statement of the point being resumed.
-    fn segment(&self, from: usize, resumed: bool) -> TokenStream {
-        let mut out = TokenStream::new();
-        for (i, node) in self.body.nodes.iter().enumerate().skip(from) {
-            match node {
-                Node::Plain { stmt, tail } => {
-                    out.extend(self.user_stmt(stmt, *tail));
-                    if *tail {
-                        return out;
-                    }
-                }
-                Node::Await { stmt, tail, .. } if resumed && i == from => {
-                    out.extend(self.user_stmt(stmt, *tail));
-                    if *tail {
-                        return out;
-                    }
-                }
-                Node::Await { point, .. } => {
-                    out.extend(self.suspend(*point));
-                    return out;
-                }
-            }
-        }
-        let unit = self.wrap_done(quote_spanned!(self.wf.body_end=> ()));
-        out.extend(quote_spanned!(self.wf.body_end=> return #unit;));
-        out
-    }
-
     fn rebind_mutable(fields: &[Field]) -> TokenStream {
         let lets = fields.iter().filter(|f| f.mutable).map(|f| {
             let id = &f.ident;
@@ -437,7 +416,8 @@ impl Gen<'_> {
         let seg_ty = self.segment_type();
         let start_names: Vec<&Ident> = self.l.start.iter().map(|f| &f.ident).collect();
         let start_rebind = Self::rebind_mutable(&self.l.start);
-        let seg0 = self.segment(0, false);
+        let block = &self.body.block;
+        let seg0 = self.nodes(&block.nodes, block.end, &[], &[]);
         let mut arms = vec![quote! {
             #st::Start { #(#start_names),* } => {
                 if !__sayiir_slot.is_empty() || !::core::matches!(__sayiir_input, #p::Input::Start) {
@@ -450,15 +430,9 @@ impl Gen<'_> {
         for (k, s) in self.l.states.iter().enumerate() {
             let v = &s.variant;
             let names: Vec<&Ident> = s.fields.iter().map(|f| &f.ident).collect();
-            let node = self
-                .body
-                .nodes
-                .iter()
-                .position(|n| matches!(n, Node::Await { point, .. } if *point == k))
-                .unwrap_or(self.body.nodes.len());
-            let seg = self.segment(node, true);
+            let seg = self.resume_point(k);
             let rebind = Self::rebind_mutable(&s.fields);
-            let hole = Ident::new(super::ir::HOLE, Span::call_site());
+            let hole = Ident::new(super::ir::HOLE, proc_macro2::Span::call_site());
             arms.push(quote! {
                 #st::#v { #(#names,)* __sayiir_wait } => {
                     match #p::Wait::resume(__sayiir_wait, __sayiir_slot, __sayiir_input, __sayiir_cx)? {
@@ -473,14 +447,34 @@ impl Gen<'_> {
                 }
             });
         }
+        arms.push(quote! {
+            #st::__SayiirAborted => {
+                return #p::Result::Err(#p::MachineError::unexpected("aborted", &__sayiir_input, __sayiir_slot));
+            }
+        });
         let finish = self.finish();
         quote! {
             let __sayiir_step: #seg_ty = match __sayiir_state { #(#arms)* };
             if let #p::Option::Some(__sayiir_e) = __sayiir_cx.take_error() {
-                return #p::Result::Err(#p::MachineError::from(__sayiir_e));
+                return #p::Result::Err(__sayiir_e);
             }
             #p::Result::Ok(#finish)
         }
+    }
+
+    /// The transition that resumes at point `k`.
+    fn resume_point(&self, k: usize) -> TokenStream {
+        let mut levels = Vec::new();
+        let mut block = &self.body.block;
+        for step in self.body.block.path_to(k).unwrap_or_default() {
+            levels.push((block, step));
+            match block.child(step) {
+                Some(next) => block = next,
+                None => break,
+            }
+        }
+        let frames: [Frame<'_>; 0] = [];
+        self.resume(&levels, &frames, &[])
     }
 }
 
@@ -501,32 +495,6 @@ pub(crate) fn input_expr(idents: &[&Ident]) -> TokenStream {
     }
 }
 
-/// Turns `return e` in user code into `return <done>(e)`, leaving closures and items alone.
-struct ReturnRewriter<'a, 'g> {
-    codegen: &'a Gen<'g>,
-}
-
-impl VisitMut for ReturnRewriter<'_, '_> {
-    fn visit_expr_mut(&mut self, e: &mut Expr) {
-        match e {
-            Expr::Closure(_) | Expr::Async(_) => {}
-            Expr::Return(r) => {
-                if let Some(inner) = &mut r.expr {
-                    self.visit_expr_mut(inner);
-                }
-                let value = match r.expr.take() {
-                    Some(v) => quote!(#v),
-                    None => quote_spanned!(r.return_token.span=> ()),
-                };
-                r.expr = Some(Box::new(Expr::Verbatim(self.codegen.wrap_done(value))));
-            }
-            _ => visit_mut::visit_expr_mut(self, e),
-        }
-    }
-
-    fn visit_item_mut(&mut self, _: &mut syn::Item) {}
-}
-
 #[cfg(test)]
 mod tests {
     use super::super::{analyze, hash, lower, parse};
@@ -540,18 +508,27 @@ mod tests {
             name: None,
             version: 1,
             krate: None,
+            max_iterations: None,
         };
         let wf = parse::parse(f, &opts, &mut d);
         let body = analyze::analyze(&wf.body, &mut d);
         let l = lower::lower(&wf, &body, &mut d);
         assert!(!d.has_errors());
         let definition = hash::definition_bytes(&wf, &body, &l);
+        let p = quote!(::sayiir::__private);
+        let waits = body
+            .points
+            .iter()
+            .map(|pt| wait_type(&p, &pt.what))
+            .collect();
         let g = Gen {
-            p: quote!(::sayiir::__private),
+            p,
             wf: &wf,
             body: &body,
             l: &l,
             definition,
+            waits,
+            max_iterations: DEFAULT_MAX_ITERATIONS,
         };
         syn::parse2(g.generate()).expect("generated code parses")
     }
@@ -642,6 +619,7 @@ mod tests {
                 expect("S1", &["__sayiir_wait"]),
                 expect("S2", &["order", "__sayiir_wait"]),
                 expect("S3", &["order", "__sayiir_wait"]),
+                expect("__SayiirAborted", &[]),
             ]
         );
     }

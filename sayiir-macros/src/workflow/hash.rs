@@ -2,19 +2,19 @@
 //!
 //! It covers what decides whether a stored state can be resumed by this code: the name and
 //! declared version, input and output types, every state with its stored fields and their types,
-//! the structure of the body around its suspension points, and (appended in const evaluation)
-//! the hashes of every callee. It leaves out spans, formatting, comments, the plain code between
-//! suspension points, and task options such as retries and timeouts.
+//! the structure of the body around its suspension points (which constructs, which arms and
+//! patterns, which points inside which branch or loop), and (appended in const evaluation) the
+//! hashes of every callee. It leaves out spans, formatting, comments, the plain code between
+//! suspension points (conditions, guards, expressions) and options that may change under
+//! running instances (retries, timeouts, iteration limits).
 
-use quote::ToTokens;
-
-use super::ir::{Body, Node};
-use super::lower::{FieldTy, Lowered};
+use super::ir::{Block, Body, Consumer, LoopKind, NodeKind, Suspension};
+use super::lower::{Base, FieldTy, Lowered, Proj};
 use super::parse::WorkflowFn;
 use crate::canon::Canon;
 
 /// Format version of this encoding; bump it whenever the encoding changes.
-const FORMAT: u32 = 1;
+const FORMAT: u32 = 2;
 
 pub(crate) fn definition_bytes(wf: &WorkflowFn, body: &Body, l: &Lowered) -> Vec<u8> {
     let mut c = Canon::new("sayiir/workflow-definition", FORMAT);
@@ -32,35 +32,18 @@ pub(crate) fn definition_bytes(wf: &WorkflowFn, body: &Body, l: &Lowered) -> Vec
     c.u32(len(l.states.len()));
     for s in &l.states {
         c.str(&s.variant.to_string());
-        c.u32(len(s.callee));
+        c.u32(len(s.callees.len()));
+        for i in &s.callees {
+            c.u32(len(*i));
+        }
         c.u32(len(s.fields.len()));
         for f in &s.fields {
             c.str(&f.ident.to_string());
-            match &f.ty {
-                FieldTy::Written(t) => {
-                    c.node("type");
-                    c.tokens(t);
-                }
-                FieldTy::Return(p) => {
-                    c.node("return-of");
-                    c.u32(len(callee(l, p)));
-                }
-                FieldTy::Ok(p) => {
-                    c.node("ok-of");
-                    c.u32(len(callee(l, p)));
-                }
-            }
+            field_ty(&mut c, &f.ty);
         }
     }
     c.node("body");
-    for node in &body.nodes {
-        if let Node::Await { point, tail, .. } = node {
-            c.node("await");
-            c.u32(len(*point));
-            c.u32(u32::from(*tail));
-        }
-    }
-    c.end();
+    block(&mut c, &body.block, body);
     c.node("callees");
     c.u32(len(l.callees.len()));
     c.into_bytes()
@@ -70,51 +53,138 @@ fn len(n: usize) -> u32 {
     u32::try_from(n).unwrap_or(u32::MAX)
 }
 
-fn callee(l: &Lowered, p: &syn::Path) -> usize {
-    let key = p.to_token_stream().to_string();
-    l.callees
-        .iter()
-        .position(|c| c.to_token_stream().to_string() == key)
-        .unwrap_or(usize::MAX)
+fn field_ty(c: &mut Canon, t: &FieldTy) {
+    match &t.base {
+        Base::Written(ty) => {
+            c.node("type");
+            c.tokens(ty);
+        }
+        Base::Point(k) => {
+            c.node("output-of");
+            c.u32(len(*k));
+        }
+        Base::Count => c.node("loop-count"),
+        Base::ForIter(item) => {
+            c.node("for-items");
+            field_ty(c, item);
+        }
+    }
+    for p in &t.proj {
+        match p {
+            Proj::Ok => c.node("ok"),
+            Proj::Err => c.node("err"),
+            Proj::Item => c.node("item"),
+            Proj::Field(i) => {
+                c.node("field");
+                c.u32(len(*i));
+            }
+        }
+    }
+    c.end();
+}
+
+fn consumer(c: &mut Canon, k: &Consumer) {
+    match k {
+        Consumer::Discard => c.node("discard"),
+        Consumer::Tail => c.node("tail"),
+        Consumer::Return => c.node("return"),
+        Consumer::Let { pat, ty } => {
+            c.node("let");
+            c.tokens(pat);
+            if let Some(t) = ty {
+                c.tokens(t);
+            }
+        }
+        Consumer::Assign { .. } => c.node("assign"),
+    }
+}
+
+fn block(c: &mut Canon, b: &Block, body: &Body) {
+    c.node("{");
+    for node in &b.nodes {
+        match &node.kind {
+            NodeKind::Plain { .. } => {}
+            NodeKind::Await { point, tail, .. } => {
+                c.node("await");
+                c.u32(len(*point));
+                c.u32(u32::from(*tail));
+                match body.points.get(*point).map(|p| &p.what) {
+                    Some(Suspension::Call(_)) => c.node("call"),
+                    Some(Suspension::Join { calls, try_ }) => {
+                        c.node(if *try_ { "try-join" } else { "join" });
+                        c.u32(len(calls.len()));
+                    }
+                    Some(Suspension::JoinAll { try_, .. }) => {
+                        c.node(if *try_ { "try-join-all" } else { "join-all" })
+                    }
+                    None => {}
+                }
+            }
+            NodeKind::If {
+                cond,
+                then,
+                else_,
+                consumer: k,
+            } => {
+                c.node("if");
+                match cond {
+                    syn::Expr::Let(l) => {
+                        c.node("if-let");
+                        c.tokens(&l.pat);
+                    }
+                    _ => c.node("cond"),
+                }
+                block(c, then, body);
+                match else_ {
+                    Some(e) => block(c, e, body),
+                    None => c.node("no-else"),
+                }
+                consumer(c, k);
+            }
+            NodeKind::Match {
+                arms, consumer: k, ..
+            } => {
+                c.node("match");
+                c.u32(len(arms.len()));
+                for arm in arms {
+                    c.tokens(&arm.pat);
+                    c.u32(u32::from(arm.guard.is_some()));
+                    block(c, &arm.body, body);
+                }
+                consumer(c, k);
+            }
+            NodeKind::Loop {
+                id,
+                body: inner,
+                consumer: k,
+            } => {
+                c.node("loop");
+                match body.loops.get(*id).map(|l| &l.kind) {
+                    Some(LoopKind::Loop) => c.node("loop"),
+                    Some(LoopKind::While) => c.node("while"),
+                    Some(LoopKind::For { pat, .. }) => {
+                        c.node("for");
+                        c.tokens(pat);
+                    }
+                    None => {}
+                }
+                block(c, inner, body);
+                consumer(c, k);
+            }
+            NodeKind::Scope {
+                block: inner,
+                consumer: k,
+            } => {
+                c.node("scope");
+                block(c, inner, body);
+                consumer(c, k);
+            }
+            NodeKind::ForItem { .. } => c.node("for-item"),
+        }
+    }
+    c.end();
 }
 
 #[cfg(test)]
-mod tests {
-    use super::super::{analyze, lower, parse};
-    use super::*;
-
-    fn bytes(src: &str, version: u32) -> Vec<u8> {
-        let f: syn::ItemFn = syn::parse_str(src).expect("fixture parses");
-        let mut d = crate::diag::Diagnostics::new();
-        let opts = parse::WorkflowOptions {
-            name: Some("w".into()),
-            version,
-            krate: None,
-        };
-        let wf = parse::parse(f, &opts, &mut d);
-        let body = analyze::analyze(&wf.body, &mut d);
-        let l = lower::lower(&wf, &body, &mut d);
-        assert!(!d.has_errors());
-        definition_bytes(&wf, &body, &l)
-    }
-
-    const BASE: &str = "async fn a(n: u64) -> u64 { let k: u32 = 7; let x: u64 = one(n).await; let y = n + 1; two(x, y + k as u64).await }";
-
-    #[test]
-    fn formatting_comments_and_plain_code_are_not_hashed() {
-        let other = "async fn b( n : u64 )->u64{ // c\n let k : u32 = 9 ; let x : u64 = one( n ).await ; let y = n + 2 ; two( x , y * k as u64 ).await }";
-        assert_eq!(bytes(BASE, 1), bytes(other, 1));
-    }
-
-    #[test]
-    fn structure_types_and_version_are_hashed() {
-        let base = bytes(BASE, 1);
-        assert_ne!(base, bytes(BASE, 2));
-        // `k` is kept across `one(n).await`: its type is part of the stored state.
-        assert_ne!(base, bytes(&BASE.replace("k: u32", "k: u64"), 1));
-        // `x` is produced and consumed in one transition: never stored, not hashed.
-        assert_eq!(base, bytes(&BASE.replace("x: u64", "x: u32"), 1));
-        assert_ne!(base, bytes(&BASE.replace("one(n)", "two(n)"), 1));
-        assert_ne!(base, bytes(&BASE.replace("n: u64)", "n: u32)"), 1));
-    }
-}
+#[path = "hash_tests.rs"]
+mod tests;

@@ -1,27 +1,41 @@
-//! The analyzed body: statements that suspend, and everything else.
-//!
-//! New kinds of suspension (joins, sleeps, signals) become new [`Suspension`] variants; new
-//! control flow around suspension points (branches, loops) becomes new [`Node`] variants whose
-//! children are [`Node`] lists, so lowering and codegen grow by cases rather than by rewrites.
+//! The analyzed body: a tree of blocks whose nodes are plain statements, statements that start
+//! with a suspension point, and the control-flow constructs that contain suspension points
+//! (branches, matches, loops, nested blocks). Constructs without suspension points stay plain
+//! statements: they run inside one transition as ordinary Rust.
 
-use syn::{Expr, Pat, Path, Stmt, Type};
+use proc_macro2::Span;
+use syn::{Expr, Lifetime, Pat, Path, Stmt, Type};
 
 /// Name of the variable holding the resumed value in generated code.
 pub(crate) const HOLE: &str = "__sayiir_resumed";
 
 /// An analyzed workflow body.
 pub(crate) struct Body {
-    pub(crate) nodes: Vec<Node>,
+    pub(crate) block: Block,
     pub(crate) points: Vec<Point>,
+    pub(crate) loops: Vec<LoopInfo>,
 }
 
-/// One statement of the body.
+/// A block: its nodes and where it ends (for errors about its value).
+pub(crate) struct Block {
+    pub(crate) nodes: Vec<Node>,
+    pub(crate) end: Span,
+}
+
+/// One statement of a block.
+pub(crate) struct Node {
+    pub(crate) kind: NodeKind,
+    /// What the statement reads as written (after desugaring), for liveness.
+    pub(crate) original: Stmt,
+}
+
+/// The kinds of statements.
 #[allow(clippy::large_enum_variant)] // built once per statement at compile time
-pub(crate) enum Node {
+pub(crate) enum NodeKind {
     /// No suspension point inside: runs as part of a transition.
     Plain {
         stmt: Stmt,
-        /// The body's final expression (its value is the workflow's output).
+        /// The block's final expression.
         tail: bool,
     },
     /// Starts with a suspension point; `stmt` is the statement with the awaited expression
@@ -29,16 +43,59 @@ pub(crate) enum Node {
     Await {
         point: usize,
         stmt: Stmt,
-        /// The statement as written, for liveness of the code before this point resumes.
-        original: Stmt,
         tail: bool,
     },
+    /// `if cond { then } else { else_ }` with suspension points in a branch.
+    If {
+        cond: Expr,
+        then: Block,
+        else_: Option<Block>,
+        consumer: Consumer,
+    },
+    /// `match scrutinee { arms }` with suspension points in an arm.
+    Match {
+        scrutinee: Expr,
+        arms: Vec<Arm>,
+        consumer: Consumer,
+    },
+    /// A loop (`loop`, `while`, `for` desugared) with suspension points in its body.
+    Loop {
+        id: usize,
+        body: Block,
+        consumer: Consumer,
+    },
+    /// A nested `{ ... }` block with suspension points.
+    Scope { block: Block, consumer: Consumer },
+    /// The first statement of a `for` loop's body: takes the next item (or leaves the loop).
+    ForItem { id: usize, pat: Pat },
+}
+
+/// One arm of a `match`.
+pub(crate) struct Arm {
+    pub(crate) pat: Pat,
+    pub(crate) guard: Option<Expr>,
+    pub(crate) body: Block,
+}
+
+/// What happens to the value of a construct.
+#[derive(Clone)]
+pub(crate) enum Consumer {
+    /// `construct;` or a statement-like construct.
+    Discard,
+    /// The final expression of its block: the value is the block's value.
+    Tail,
+    /// `return construct;`
+    Return,
+    /// `let pat[: ty] = construct;`
+    Let { pat: Pat, ty: Option<Type> },
+    /// `place = construct;`
+    Assign { place: Expr },
 }
 
 /// A suspension point: where the instance is checkpointed and waits.
 pub(crate) struct Point {
     pub(crate) what: Suspension,
-    /// How the resumed value is bound, for typing carried variables.
+    /// How the resumed value is bound, for typing the variables it introduces.
     pub(crate) binding: Option<LetBinding>,
 }
 
@@ -46,6 +103,15 @@ pub(crate) struct Point {
 pub(crate) enum Suspension {
     /// A call of a `#[task]` or `#[workflow]` function.
     Call(Call),
+    /// `sayiir::join!(calls..)` / `sayiir::try_join!(calls..)`.
+    Join { calls: Vec<Call>, try_: bool },
+    /// `sayiir::join_all(iter.map(|pat| call))` / `sayiir::try_join_all(..)`.
+    JoinAll {
+        iter: Expr,
+        pat: Pat,
+        call: Call,
+        try_: bool,
+    },
 }
 
 /// `callee(args)`.
@@ -54,10 +120,13 @@ pub(crate) struct Call {
     pub(crate) args: Vec<Expr>,
 }
 
-impl Point {
-    pub(crate) fn callee(&self) -> &Path {
-        match &self.what {
-            Suspension::Call(c) => &c.callee,
+impl Suspension {
+    /// Every call this point makes, in order.
+    pub(crate) fn calls(&self) -> Vec<&Call> {
+        match self {
+            Suspension::Call(c) => vec![c],
+            Suspension::Join { calls, .. } => calls.iter().collect(),
+            Suspension::JoinAll { call, .. } => vec![call],
         }
     }
 }
@@ -72,10 +141,99 @@ pub(crate) struct LetBinding {
 /// What follows the `.await` in a `let` initializer.
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
 pub(crate) enum Postfix {
-    /// Nothing: the binding has the callee's return type.
+    /// Nothing: the binding has the point's output type.
     None,
-    /// `?`: the binding has the callee's success type.
+    /// `?`: the binding has the output's success type.
     Try,
     /// Anything else: the type is not known without an annotation.
     Other,
+}
+
+/// The kind of a loop with suspension points.
+pub(crate) enum LoopKind {
+    /// `loop { .. }`
+    Loop,
+    /// `while cond { .. }` / `while let pat = expr { .. }`
+    While,
+    /// `for pat in iter { .. }`: `iter` is a variable (or a desugared await) whose items are
+    /// visited in order; the remaining items are stored in the state.
+    For { pat: Pat, iter: Expr },
+}
+
+/// A loop with suspension points.
+pub(crate) struct LoopInfo {
+    pub(crate) label: Option<Lifetime>,
+    pub(crate) kind: LoopKind,
+    /// `#[sayiir::max_iterations(N)]` on the loop.
+    pub(crate) limit: Option<u64>,
+    pub(crate) span: Span,
+}
+
+/// How to reach a node from the body's block.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Enter {
+    /// The node is the suspension point itself.
+    Here,
+    Then,
+    Else,
+    Arm(usize),
+    LoopBody,
+    Scope,
+}
+
+/// One step of a path: the node at `index` of the current block, entered as `into`.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Step {
+    pub(crate) index: usize,
+    pub(crate) into: Enter,
+}
+
+impl Block {
+    /// The block entered by `into` from node `index`.
+    pub(crate) fn child(&self, step: Step) -> Option<&Block> {
+        match (&self.nodes.get(step.index)?.kind, step.into) {
+            (NodeKind::If { then, .. }, Enter::Then) => Some(then),
+            (NodeKind::If { else_, .. }, Enter::Else) => else_.as_ref(),
+            (NodeKind::Match { arms, .. }, Enter::Arm(i)) => arms.get(i).map(|a| &a.body),
+            (NodeKind::Loop { body, .. }, Enter::LoopBody) => Some(body),
+            (NodeKind::Scope { block, .. }, Enter::Scope) => Some(block),
+            _ => None,
+        }
+    }
+
+    /// The path from this block to suspension point `point`.
+    pub(crate) fn path_to(&self, point: usize) -> Option<Vec<Step>> {
+        for (index, node) in self.nodes.iter().enumerate() {
+            let inner: Vec<(Enter, &Block)> = match &node.kind {
+                NodeKind::Await { point: p, .. } if *p == point => {
+                    return Some(vec![Step {
+                        index,
+                        into: Enter::Here,
+                    }]);
+                }
+                NodeKind::If { then, else_, .. } => {
+                    let mut v = vec![(Enter::Then, then)];
+                    if let Some(e) = else_ {
+                        v.push((Enter::Else, e));
+                    }
+                    v
+                }
+                NodeKind::Match { arms, .. } => arms
+                    .iter()
+                    .enumerate()
+                    .map(|(i, a)| (Enter::Arm(i), &a.body))
+                    .collect(),
+                NodeKind::Loop { body, .. } => vec![(Enter::LoopBody, body)],
+                NodeKind::Scope { block, .. } => vec![(Enter::Scope, block)],
+                _ => Vec::new(),
+            };
+            for (into, block) in inner {
+                if let Some(mut rest) = block.path_to(point) {
+                    rest.insert(0, Step { index, into });
+                    return Some(rest);
+                }
+            }
+        }
+        None
+    }
 }

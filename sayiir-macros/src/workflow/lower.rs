@@ -1,25 +1,70 @@
 //! Stage 3: one state per suspension point, carrying exactly the variables that are in scope
-//! there and read afterwards, each with a type the compiler can name.
+//! there and read by the code that can run after it, each with a type the compiler can name.
+//!
+//! "The code that can run after it" is the continuation of the point: the rest of its block,
+//! then, for each construct around it, what consumes the construct's value and the rest of the
+//! enclosing block; for a loop, the whole loop again. Its free variables are computed over that
+//! code as written, with ordinary scoping.
 
-use proc_macro2::Span;
-use quote::ToTokens;
-use syn::{Ident, Path, Stmt, Type};
+use proc_macro2::{Span, TokenStream};
+use quote::{ToTokens, format_ident, quote};
+use syn::{Expr, Ident, Pat, Path, Stmt, Type};
 
-use super::ir::{Body, Node, Point, Postfix};
+use super::analyze::{count_var, iter_var};
+use super::ir::{
+    Block, Body, Consumer, Enter, LoopKind, Node, NodeKind, Point, Postfix, Step, Suspension,
+};
 use super::parse::WorkflowFn;
 use super::vars::{self, Binding};
 use crate::diag::Diagnostics;
 use crate::task::unstorable;
 
-/// The type of a stored variable.
+/// Where a stored type comes from.
 #[derive(Clone)]
-pub(crate) enum FieldTy {
+pub(crate) enum Base {
     /// Written by the user (parameter or annotation).
     Written(Type),
-    /// What `callee(..).await` yields.
-    Return(Path),
-    /// What `callee(..).await?` yields.
-    Ok(Path),
+    /// What suspension point `k` yields.
+    Point(usize),
+    /// A loop's iteration counter (`u64`).
+    Count,
+    /// A `for` loop's remaining items of the given type.
+    ForIter(Box<FieldTy>),
+}
+
+/// A projection applied to a type.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub(crate) enum Proj {
+    /// The success type (`Ok(x)`, `Some(x)`, `?`).
+    Ok,
+    /// The error type (`Err(e)`).
+    Err,
+    /// The item type of a collection (`for x in items`).
+    Item,
+    /// Field `i` of a tuple (`let (a, b) = join!(..).await`).
+    Field(usize),
+}
+
+/// The type of a stored variable.
+#[derive(Clone)]
+pub(crate) struct FieldTy {
+    pub(crate) base: Base,
+    pub(crate) proj: Vec<Proj>,
+}
+
+impl FieldTy {
+    fn written(t: Type) -> Self {
+        Self {
+            base: Base::Written(t),
+            proj: Vec::new(),
+        }
+    }
+
+    fn then(&self, p: Proj) -> Self {
+        let mut t = self.clone();
+        t.proj.push(p);
+        t
+    }
 }
 
 /// A variable stored in a state.
@@ -37,8 +82,8 @@ pub(crate) struct Field {
 pub(crate) struct StateDef {
     pub(crate) variant: Ident,
     pub(crate) fields: Vec<Field>,
-    /// Index into [`Lowered::callees`].
-    pub(crate) callee: usize,
+    /// Indices into [`Lowered::callees`] of the calls this point makes.
+    pub(crate) callees: Vec<usize>,
 }
 
 /// The lowered workflow.
@@ -49,19 +94,14 @@ pub(crate) struct Lowered {
     pub(crate) states: Vec<StateDef>,
     /// Distinct callees, in order of first use.
     pub(crate) callees: Vec<Path>,
-}
-
-#[derive(Clone)]
-#[allow(clippy::large_enum_variant)] // built once per binding at compile time
-enum VarTy {
-    Known(FieldTy),
-    Unknown,
+    /// Per loop id: the item type of a `for` loop.
+    pub(crate) loop_items: Vec<Option<FieldTy>>,
 }
 
 #[derive(Clone)]
 struct Var {
     binding: Binding,
-    ty: VarTy,
+    ty: Option<FieldTy>,
 }
 
 /// Variables in scope, latest declaration of each name last.
@@ -71,53 +111,95 @@ struct Env {
 }
 
 impl Env {
-    fn declare(&mut self, var: Var) {
-        let name = var.binding.ident.to_string();
-        self.vars.retain(|v| v.binding.ident != name);
-        self.vars.push(var);
+    fn declare(&mut self, binding: Binding, ty: Option<FieldTy>) {
+        self.vars.retain(|v| v.binding.ident != binding.ident);
+        self.vars.push(Var { binding, ty });
     }
 
-    fn declare_pat(&mut self, pat: &syn::Pat, ty: Option<&Type>, inferred: Option<FieldTy>) {
-        let mut bindings = Vec::new();
-        vars::pat_bindings(pat, &mut bindings);
-        let types = typed_bindings(pat, ty);
-        for b in bindings {
-            let ty = match (&types, &inferred) {
-                (Some(t), _) => t
-                    .iter()
-                    .find(|(n, _)| *n == b.ident)
-                    .map_or(VarTy::Unknown, |(_, t)| {
-                        VarTy::Known(FieldTy::Written(t.clone()))
-                    }),
-                (None, Some(f)) if matches!(pat, syn::Pat::Ident(_)) => VarTy::Known(f.clone()),
-                _ => VarTy::Unknown,
-            };
-            self.declare(Var { binding: b, ty });
+    fn lookup(&self, name: &Ident) -> Option<&Var> {
+        self.vars.iter().rev().find(|v| v.binding.ident == *name)
+    }
+
+    /// The type of a simple expression over known variables: `x`, `x?`, `x.clone()`, `(x)`.
+    fn type_of(&self, e: &Expr) -> Option<FieldTy> {
+        match e {
+            Expr::Path(p) if p.qself.is_none() => self.lookup(p.path.get_ident()?)?.ty.clone(),
+            Expr::Paren(p) => self.type_of(&p.expr),
+            Expr::Try(t) => Some(self.type_of(&t.expr)?.then(Proj::Ok)),
+            Expr::MethodCall(m) if m.method == "clone" && m.args.is_empty() => {
+                self.type_of(&m.receiver)
+            }
+            _ => None,
+        }
+    }
+
+    /// Declares the names of `pat`, typed as far as `ty` (the matched value's type) allows.
+    fn declare_pat(&mut self, pat: &Pat, ty: Option<FieldTy>) {
+        let mut typed = Vec::new();
+        pattern_types(pat, ty, &mut typed);
+        let mut all = Vec::new();
+        vars::pat_bindings(pat, &mut all);
+        for b in all {
+            let ty = typed
+                .iter()
+                .find(|(n, _)| *n == b.ident)
+                .and_then(|(_, t)| t.clone());
+            self.declare(b, ty);
         }
     }
 }
 
-/// Pairs the names of a pattern with the parts of an annotation: `x: T`, `(a, b): (A, B)`.
-fn typed_bindings(pat: &syn::Pat, ty: Option<&Type>) -> Option<Vec<(Ident, Type)>> {
-    let ty = ty?;
-    let mut out = Vec::new();
-    fn walk(pat: &syn::Pat, ty: &Type, out: &mut Vec<(Ident, Type)>) {
-        match (pat, ty) {
-            (syn::Pat::Ident(p), _) if p.subpat.is_none() => {
-                out.push((p.ident.clone(), ty.clone()))
+/// Types of the names a pattern binds when it matches a value of type `ty`.
+fn pattern_types(pat: &Pat, ty: Option<FieldTy>, out: &mut Vec<(Ident, Option<FieldTy>)>) {
+    match pat {
+        Pat::Ident(p) => {
+            out.push((p.ident.clone(), ty.clone()));
+            if let Some((_, sub)) = &p.subpat {
+                pattern_types(sub, ty, out);
             }
-            (syn::Pat::Tuple(pt), Type::Tuple(tt)) if pt.elems.len() == tt.elems.len() => {
-                for (p, t) in pt.elems.iter().zip(&tt.elems) {
-                    walk(p, t, out);
-                }
-            }
-            (syn::Pat::Paren(p), _) => walk(&p.pat, ty, out),
-            (_, Type::Paren(t)) => walk(pat, &t.elem, out),
-            _ => {}
         }
+        Pat::Type(t) => pattern_types(&t.pat, Some(FieldTy::written((*t.ty).clone())), out),
+        Pat::Paren(p) => pattern_types(&p.pat, ty, out),
+        Pat::TupleStruct(ts) if ts.elems.len() == 1 => {
+            let name = ts
+                .path
+                .segments
+                .last()
+                .map(|s| s.ident.to_string())
+                .unwrap_or_default();
+            let proj = match name.as_str() {
+                "Ok" | "Some" => Some(Proj::Ok),
+                "Err" => Some(Proj::Err),
+                _ => None,
+            };
+            let inner = match (proj, ty) {
+                (Some(p), Some(t)) => Some(t.then(p)),
+                _ => None,
+            };
+            pattern_types(&ts.elems[0], inner, out);
+        }
+        Pat::Tuple(pt) => {
+            let parts: Option<Vec<Type>> = match &ty {
+                Some(FieldTy {
+                    base: Base::Written(Type::Tuple(tt)),
+                    proj,
+                }) if proj.is_empty() => {
+                    (tt.elems.len() == pt.elems.len()).then(|| tt.elems.iter().cloned().collect())
+                }
+                _ => None,
+            };
+            let has_rest = pt.elems.iter().any(|p| matches!(p, Pat::Rest(_)));
+            for (i, p) in pt.elems.iter().enumerate() {
+                let t = match (&parts, &ty) {
+                    (Some(v), _) => Some(FieldTy::written(v[i].clone())),
+                    (None, Some(t)) if !has_rest => Some(t.then(Proj::Field(i))),
+                    _ => None,
+                };
+                pattern_types(p, t, out);
+            }
+        }
+        _ => {}
     }
-    walk(pat, ty, &mut out);
-    Some(out)
 }
 
 fn callee_index(callees: &mut Vec<Path>, path: &Path) -> usize {
@@ -132,95 +214,313 @@ fn callee_index(callees: &mut Vec<Path>, path: &Path) -> usize {
     callees.len() - 1
 }
 
+/// The type a point's resumed value has under `postfix`.
+fn point_type(point: usize, postfix: Postfix) -> Option<FieldTy> {
+    let base = FieldTy {
+        base: Base::Point(point),
+        proj: Vec::new(),
+    };
+    match postfix {
+        Postfix::None => Some(base),
+        Postfix::Try => Some(base.then(Proj::Ok)),
+        Postfix::Other => None,
+    }
+}
+
+struct Lowerer<'a> {
+    body: &'a Body,
+    loop_items: Vec<Option<FieldTy>>,
+}
+
+impl Lowerer<'_> {
+    /// Declares what `node` (a sibling before the path) leaves in scope.
+    fn declare(&self, env: &mut Env, node: &Node) {
+        match &node.kind {
+            NodeKind::Plain {
+                stmt: Stmt::Local(l),
+                ..
+            } => {
+                let (pat, ty) = match &l.pat {
+                    Pat::Type(t) => (&*t.pat, Some(FieldTy::written((*t.ty).clone()))),
+                    p => (p, l.init.as_ref().and_then(|i| env.type_of(&i.expr))),
+                };
+                env.declare_pat(pat, ty);
+            }
+            NodeKind::Await { point, .. } => {
+                if let Some(b) = &self.body.points[*point].binding {
+                    let ty = match &b.ty {
+                        Some(t) => Some(FieldTy::written(t.clone())),
+                        None => point_type(*point, b.postfix),
+                    };
+                    env.declare_pat(&b.pat, ty);
+                }
+            }
+            NodeKind::If {
+                consumer: Consumer::Let { pat, ty },
+                ..
+            }
+            | NodeKind::Match {
+                consumer: Consumer::Let { pat, ty },
+                ..
+            }
+            | NodeKind::Loop {
+                consumer: Consumer::Let { pat, ty },
+                ..
+            }
+            | NodeKind::Scope {
+                consumer: Consumer::Let { pat, ty },
+                ..
+            } => {
+                env.declare_pat(pat, ty.clone().map(FieldTy::written));
+            }
+            NodeKind::ForItem { id, pat } => {
+                env.declare_pat(pat, self.loop_items.get(*id).cloned().flatten());
+            }
+            _ => {}
+        }
+    }
+
+    /// Declares what entering `node` by `into` puts in scope.
+    fn enter(&mut self, env: &mut Env, node: &Node, into: Enter) {
+        match (&node.kind, into) {
+            (
+                NodeKind::If {
+                    cond: Expr::Let(l), ..
+                },
+                Enter::Then,
+            ) => {
+                let ty = env.type_of(&l.expr);
+                env.declare_pat(&l.pat, ty);
+            }
+            (
+                NodeKind::Match {
+                    scrutinee, arms, ..
+                },
+                Enter::Arm(i),
+            ) => {
+                let ty = env.type_of(scrutinee);
+                if let Some(arm) = arms.get(i) {
+                    env.declare_pat(&arm.pat, ty);
+                }
+            }
+            (NodeKind::Loop { id, .. }, Enter::LoopBody) => {
+                let count = FieldTy {
+                    base: Base::Count,
+                    proj: Vec::new(),
+                };
+                env.declare(
+                    Binding {
+                        ident: count_var(*id),
+                        mutable: true,
+                        by_ref: false,
+                    },
+                    Some(count),
+                );
+                if let LoopKind::For { iter, .. } = &self.body.loops[*id].kind {
+                    let item = env.type_of(iter).map(|t| t.then(Proj::Item));
+                    self.loop_items[*id] = item.clone();
+                    let ty = item.map(|i| FieldTy {
+                        base: Base::ForIter(Box::new(i)),
+                        proj: Vec::new(),
+                    });
+                    env.declare(
+                        Binding {
+                            ident: iter_var(*id),
+                            mutable: true,
+                            by_ref: false,
+                        },
+                        ty,
+                    );
+                }
+            }
+            _ => {}
+        }
+    }
+}
+
+/// The tokens of a stored type. `waits` are the wait types of the points, for `Base::Point`.
+pub(crate) fn ty_tokens(t: &FieldTy, p: &TokenStream, waits: &[TokenStream]) -> TokenStream {
+    let mut out = match &t.base {
+        Base::Written(ty) => quote!(#ty),
+        Base::Point(k) => {
+            let w = waits.get(*k).cloned().unwrap_or_else(|| quote!(()));
+            quote!(<#w as #p::Wait>::Output)
+        }
+        Base::Count => quote!(u64),
+        Base::ForIter(item) => {
+            let item = ty_tokens(item, p, waits);
+            quote!(#p::ForIter<#item>)
+        }
+    };
+    for proj in &t.proj {
+        out = match proj {
+            Proj::Ok => quote!(<#out as #p::Unwrap>::Ok),
+            Proj::Err => quote!(<#out as #p::ResultOutput>::Err),
+            Proj::Item => quote!(<#out as ::core::iter::IntoIterator>::Item),
+            Proj::Field(i) => {
+                let i = proc_macro2::Literal::usize_unsuffixed(*i);
+                quote!(<#out as #p::TupleField<#i>>::Ty)
+            }
+        };
+    }
+    out
+}
+
+fn block_stmt(stmts: Vec<Stmt>) -> Stmt {
+    Stmt::Expr(
+        Expr::Block(syn::ExprBlock {
+            attrs: Vec::new(),
+            label: None,
+            block: syn::Block {
+                brace_token: Default::default(),
+                stmts,
+            },
+        }),
+        Some(Default::default()),
+    )
+}
+
+fn originals(nodes: &[Node]) -> Vec<Stmt> {
+    nodes.iter().map(|n| n.original.clone()).collect()
+}
+
+/// `loop { count += 1; body }` as written: what another iteration reads.
+fn loop_again(id: usize, body: &Block) -> Stmt {
+    let count = count_var(id);
+    let stmts = originals(&body.nodes);
+    syn::parse2(quote!(loop { #count += 1; #(#stmts)* })).unwrap_or_else(|_| block_stmt(stmts))
+}
+
+/// What consuming a construct's value reads and binds, as a statement.
+fn consumer_stmt(c: &Consumer) -> Option<Stmt> {
+    let value = format_ident!("__sayiir_value");
+    match c {
+        Consumer::Let { pat, .. } => syn::parse2(quote!(let #pat = #value;)).ok(),
+        Consumer::Assign { place } => syn::parse2(quote!(#place = #value;)).ok(),
+        _ => None,
+    }
+}
+
 /// Lowers the analyzed body.
 pub(crate) fn lower(wf: &WorkflowFn, body: &Body, diag: &mut Diagnostics) -> Lowered {
-    let mut env = Env::default();
+    let mut root = Env::default();
     let mut start = Vec::new();
-    for p in &wf.params {
+    for param in &wf.params {
         let binding = Binding {
-            ident: p.ident.clone(),
-            mutable: p.mutable,
+            ident: param.ident.clone(),
+            mutable: param.mutable,
             by_ref: false,
         };
+        let ty = FieldTy::written(param.ty.clone());
         start.push(Field {
-            ident: p.ident.clone(),
-            use_span: p.ident.span(),
-            ty: FieldTy::Written(p.ty.clone()),
-            mutable: p.mutable,
+            ident: param.ident.clone(),
+            use_span: param.ident.span(),
+            ty: ty.clone(),
+            mutable: param.mutable,
         });
-        env.declare(Var {
-            binding,
-            ty: VarTy::Known(FieldTy::Written(p.ty.clone())),
-        });
+        root.declare(binding, Some(ty));
     }
+    let mut lw = Lowerer {
+        body,
+        loop_items: vec![None; body.loops.len()],
+    };
     let mut callees = Vec::new();
     let mut states = Vec::new();
     let mut reported: Vec<String> = Vec::new();
-    for (i, node) in body.nodes.iter().enumerate() {
-        match node {
-            Node::Plain { stmt, .. } => {
-                if let Stmt::Local(l) = stmt {
-                    let (pat, ty) = match &l.pat {
-                        syn::Pat::Type(t) => (&*t.pat, Some(&*t.ty)),
-                        p => (p, None),
-                    };
-                    env.declare_pat(pat, ty, None);
-                }
+    for (k, point) in body.points.iter().enumerate() {
+        let Some(path) = body.block.path_to(k) else {
+            continue;
+        };
+        let mut env = root.clone();
+        // Walk down, collecting the blocks and nodes on the way.
+        let mut levels: Vec<(&Block, Step)> = Vec::new();
+        let mut block = &body.block;
+        for step in &path {
+            for node in &block.nodes[..step.index] {
+                lw.declare(&mut env, node);
             }
-            Node::Await { point, stmt, .. } => {
-                let p = &body.points[*point];
-                let continuation: Vec<&Stmt> = std::iter::once(stmt)
-                    .chain(body.nodes[i + 1..].iter().map(node_stmt))
-                    .collect();
-                let live = vars::free_in(&continuation);
-                let mut fields = Vec::new();
-                for var in &env.vars {
-                    let name = var.binding.ident.to_string();
-                    let Some(use_span) = live.get(&name) else {
-                        continue;
-                    };
-                    if let Some(field) = carried(var, *use_span, p, &mut reported, diag) {
-                        fields.push(field);
-                    }
-                }
-                if p.callee().is_ident(&wf.ident) {
-                    diag.error_spanned(
-                        p.callee(),
-                        format_args!(
-                            "a workflow cannot await itself: its state would contain itself without end; use a loop in the body instead of calling `{}` again",
-                            wf.ident
-                        ),
-                    );
-                }
-                let callee = callee_index(&mut callees, p.callee());
-                states.push(StateDef {
-                    variant: Ident::new(&format!("S{}", point + 1), Span::call_site()),
-                    fields,
-                    callee,
-                });
-                if let Some(b) = &p.binding {
-                    let inferred = match b.postfix {
-                        Postfix::None => Some(FieldTy::Return(p.callee().clone())),
-                        Postfix::Try => Some(FieldTy::Ok(p.callee().clone())),
-                        Postfix::Other => None,
-                    };
-                    env.declare_pat(&b.pat, b.ty.as_ref(), inferred);
-                }
+            levels.push((block, *step));
+            let node = &block.nodes[step.index];
+            lw.enter(&mut env, node, step.into);
+            match block.child(*step) {
+                Some(next) => block = next,
+                None => break,
             }
+        }
+        let live = vars::free_in(&continuation(&levels).iter().collect::<Vec<_>>());
+        let mut fields = Vec::new();
+        for var in &env.vars {
+            let name = var.binding.ident.to_string();
+            let Some(use_span) = live.get(&name) else {
+                continue;
+            };
+            if let Some(field) = carried(var, *use_span, point, &mut reported, diag) {
+                fields.push(field);
+            }
+        }
+        let mut point_callees = Vec::new();
+        for call in point.what.calls() {
+            if call.callee.is_ident(&wf.ident) {
+                diag.error_spanned(
+                    &call.callee,
+                    format_args!(
+                        "a workflow cannot await itself: its state would contain itself without end; use a loop in the body instead of calling `{}` again",
+                        wf.ident
+                    ),
+                );
+            }
+            point_callees.push(callee_index(&mut callees, &call.callee));
+        }
+        states.push(StateDef {
+            variant: format_ident!("S{}", k + 1),
+            fields,
+            callees: point_callees,
+        });
+    }
+    for (id, l) in body.loops.iter().enumerate() {
+        if let (LoopKind::For { iter, .. }, None) = (&l.kind, &lw.loop_items[id]) {
+            diag.error_spanned(
+                iter,
+                "the items of a `for` loop that awaits are stored with the loop's position, so their type must be known: loop over a variable of a known type (`let items: Vec<Item> = ...;` then `for item in items`), or over a task's result",
+            );
         }
     }
     Lowered {
         start,
         states,
         callees,
+        loop_items: lw.loop_items,
     }
 }
 
-/// A statement as it reads in the source, for liveness.
-fn node_stmt(node: &Node) -> &Stmt {
-    match node {
-        Node::Plain { stmt, .. } | Node::Await { original: stmt, .. } => stmt,
+/// The code that can run after the point at the end of `levels`, as written.
+fn continuation(levels: &[(&Block, Step)]) -> Vec<Stmt> {
+    let Some(((block, step), outer)) = levels.split_last() else {
+        return Vec::new();
+    };
+    let mut inner: Vec<Stmt> = match &block.nodes[step.index].kind {
+        NodeKind::Await { stmt, .. } => vec![stmt.clone()],
+        _ => Vec::new(),
+    };
+    inner.extend(originals(&block.nodes[step.index + 1..]));
+    for (block, step) in outer.iter().rev() {
+        let node = &block.nodes[step.index];
+        let mut next = vec![block_stmt(inner)];
+        let consumer = match &node.kind {
+            NodeKind::Loop { id, body, consumer } => {
+                next.push(loop_again(*id, body));
+                Some(consumer)
+            }
+            NodeKind::If { consumer, .. }
+            | NodeKind::Match { consumer, .. }
+            | NodeKind::Scope { consumer, .. } => Some(consumer),
+            _ => None,
+        };
+        next.extend(consumer.and_then(consumer_stmt));
+        next.extend(originals(&block.nodes[step.index + 1..]));
+        inner = next;
     }
+    inner
 }
 
 /// The field for a variable carried across `point`, or an error if it cannot be stored.
@@ -232,159 +532,54 @@ fn carried(
     diag: &mut Diagnostics,
 ) -> Option<Field> {
     let b = &var.binding;
-    let callee = point
-        .callee()
-        .to_token_stream()
-        .to_string()
-        .replace(' ', "");
     let name = b.ident.to_string();
-    let first_report = || !reported.contains(&name);
-    let fail = |msg: String, reported: &mut Vec<String>, diag: &mut Diagnostics| {
-        diag.error(b.ident.span(), msg);
-        reported.push(b.ident.to_string());
+    let after = match &point.what {
+        Suspension::Call(c) => format!(
+            "`{}(..).await`",
+            c.callee.to_token_stream().to_string().replace(' ', "")
+        ),
+        Suspension::Join { .. } => "the join".to_string(),
+        Suspension::JoinAll { .. } => "the `join_all`".to_string(),
     };
-    if b.by_ref {
-        if first_report() {
-            fail(
-                format!(
-                    "`{}` is a `ref` binding used after `{callee}(..).await`: a borrow cannot be stored in the workflow state; bind it by value",
-                    b.ident
-                ),
-                reported,
-                diag,
-            );
-        }
+    if reported.contains(&name) || (var.ty.is_none() && name.starts_with("__sayiir_")) {
+        // Synthetic variables of unknown type are reported by the construct that made them.
         return None;
     }
-    match &var.ty {
-        VarTy::Unknown => {
-            if first_report() {
-                fail(
-                    format!(
-                        "cannot tell the type of `{name}`, which is used after `{callee}(..).await` and so is stored in the workflow state; annotate it: `let {name}: Type = ...`",
-                        name = b.ident
-                    ),
-                    reported,
-                    diag,
-                );
-            }
-            None
+    let message = if b.by_ref {
+        format!(
+            "`{name}` is a `ref` binding used after {after}: a borrow cannot be stored in the workflow state; bind it by value"
+        )
+    } else {
+        match &var.ty {
+            None => format!(
+                "cannot tell the type of `{name}`, which is used after {after} and so is stored in the workflow state; annotate it: `let {name}: Type = ...`"
+            ),
+            Some(FieldTy {
+                base: Base::Written(t),
+                proj,
+            }) if proj.is_empty() => match unstorable(t) {
+                Some((_, why)) => format!(
+                    "`{name}` is used after {after}, so it is stored in the workflow state, but {why}"
+                ),
+                None => String::new(),
+            },
+            Some(_) => String::new(),
         }
-        VarTy::Known(ty) => {
-            if let FieldTy::Written(t) = ty
-                && let Some((_, why)) = unstorable(t)
-            {
-                if first_report() {
-                    fail(
-                        format!(
-                            "`{}` is used after `{callee}(..).await`, so it is stored in the workflow state, but {why}",
-                            b.ident
-                        ),
-                        reported,
-                        diag,
-                    );
-                }
-                return None;
-            }
-            Some(Field {
-                ident: b.ident.clone(),
-                use_span,
-                ty: ty.clone(),
-                mutable: b.mutable,
-            })
-        }
+    };
+    if message.is_empty() {
+        let ty = var.ty.clone()?;
+        return Some(Field {
+            ident: b.ident.clone(),
+            use_span,
+            ty,
+            mutable: b.mutable,
+        });
     }
+    diag.error(b.ident.span(), message);
+    reported.push(name);
+    None
 }
 
 #[cfg(test)]
-mod tests {
-    use super::super::{analyze, parse};
-    use super::*;
-    use syn::parse_quote;
-
-    fn lowered(f: syn::ItemFn) -> (Lowered, Result<(), String>) {
-        let mut d = Diagnostics::new();
-        let opts = parse::WorkflowOptions {
-            name: None,
-            version: 1,
-            krate: None,
-        };
-        let wf = parse::parse(f, &opts, &mut d);
-        let body = analyze::analyze(&wf.body, &mut d);
-        let l = lower(&wf, &body, &mut d);
-        let r = d.finish().map_err(|e| {
-            e.into_iter()
-                .map(|e| e.to_string())
-                .collect::<Vec<_>>()
-                .join("\n")
-        });
-        (l, r)
-    }
-
-    fn field_names(s: &StateDef) -> Vec<String> {
-        s.fields.iter().map(|f| f.ident.to_string()).collect()
-    }
-
-    #[test]
-    fn carries_exactly_the_live_variables() {
-        let (l, r) = lowered(parse_quote! {
-            async fn checkout(order: Order, note: String) -> Result<Receipt, E> {
-                let order = validate(order).await?;
-                let receipt = charge(order.clone()).await?;
-                let label: String = format!("{}", order.id);
-                ship(receipt.clone(), label).await?;
-                println!("{note}");
-                Ok(receipt)
-            }
-        });
-        r.unwrap();
-        assert_eq!(l.start.len(), 2);
-        assert_eq!(l.states.len(), 3);
-        assert_eq!(field_names(&l.states[0]), ["note"]);
-        assert_eq!(field_names(&l.states[1]), ["note", "order"]);
-        assert_eq!(field_names(&l.states[2]), ["note", "receipt"]);
-        assert!(matches!(l.states[1].fields[1].ty, FieldTy::Ok(_)));
-        assert_eq!(l.callees.len(), 3);
-    }
-
-    #[test]
-    fn arguments_of_later_calls_keep_variables_alive() {
-        let (l, r) = lowered(parse_quote! {
-            async fn w(order: Order) {
-                let a = first(order.clone()).await;
-                let b = second(a).await;
-                third(order.id, b).await;
-            }
-        });
-        r.unwrap();
-        assert_eq!(field_names(&l.states[0]), ["order"]);
-        assert_eq!(field_names(&l.states[1]), ["order"]);
-        assert_eq!(field_names(&l.states[2]), Vec::<String>::new());
-    }
-
-    #[test]
-    fn same_callee_twice_is_one_callee() {
-        let (l, r) = lowered(parse_quote! {
-            async fn w() { step(1).await; step(2).await; }
-        });
-        r.unwrap();
-        assert_eq!(l.states.len(), 2);
-        assert_eq!(l.callees.len(), 1);
-    }
-
-    #[test]
-    fn unknown_and_borrowed_carried_values_are_errors() {
-        let (_, r) = lowered(parse_quote! {
-            async fn w(n: u32) { let x = n + 1; step(n).await; use_it(x); }
-        });
-        assert!(r.unwrap_err().contains("cannot tell the type of `x`"));
-        let (_, r) = lowered(parse_quote! {
-            async fn w(n: String) { let x: &str = &n; step(1).await; use_it(x); }
-        });
-        assert!(r.unwrap_err().contains("a borrowed value"));
-        let (_, r) = lowered(parse_quote! {
-            async fn w(n: u32) { let x = n + 1; step(x).await; }
-        });
-        r.unwrap();
-    }
-}
+#[path = "lower_tests.rs"]
+mod tests;

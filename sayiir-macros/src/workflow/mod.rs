@@ -1,7 +1,10 @@
 //! `#[workflow]`: parse → analyze → lower → codegen.
 
 mod analyze;
+mod check;
 mod codegen;
+mod emit;
+mod flow;
 mod hash;
 mod ir;
 mod lower;
@@ -39,12 +42,19 @@ pub(crate) fn expand(args: TokenStream, item: TokenStream) -> TokenStream {
         let lowered = lower::lower(&wf, &body, &mut checks);
         if !checks.has_errors() {
             let definition = hash::definition_bytes(&wf, &body, &lowered);
+            let waits = body
+                .points
+                .iter()
+                .map(|pt| codegen::wait_type(&p, &pt.what))
+                .collect();
             let generator = codegen::Gen {
                 p,
                 wf: &wf,
                 body: &body,
                 l: &lowered,
                 definition,
+                waits,
+                max_iterations: wf.max_iterations.unwrap_or(codegen::DEFAULT_MAX_ITERATIONS),
             };
             let code = generator.generate();
             let errors = diag.into_compile_errors();

@@ -1,6 +1,6 @@
 //! Stage 1: the attribute options and the function signature, checked.
 
-use proc_macro2::{Span, TokenStream};
+use proc_macro2::TokenStream;
 use syn::spanned::Spanned;
 use syn::{FnArg, Ident, ItemFn, Pat, ReturnType, Type, Visibility};
 
@@ -13,6 +13,8 @@ pub(crate) struct WorkflowOptions {
     pub(crate) name: Option<String>,
     pub(crate) version: u32,
     pub(crate) krate: Option<syn::Path>,
+    /// Iterations allowed per run of each loop that awaits.
+    pub(crate) max_iterations: Option<u64>,
 }
 
 impl WorkflowOptions {
@@ -21,6 +23,7 @@ impl WorkflowOptions {
             name: None,
             version: 1,
             krate: None,
+            max_iterations: None,
         };
         let raw: Vec<RawOption> = match options::parse_raw(args) {
             Ok(r) => r,
@@ -29,10 +32,14 @@ impl WorkflowOptions {
                 return out;
             }
         };
-        for opt in options::check_keys(&raw, "workflow", &["name", "version", "crate"], diag) {
+        let keys = ["name", "version", "max_iterations", "crate"];
+        for opt in options::check_keys(&raw, "workflow", &keys, diag) {
             match opt.key.to_string().as_str() {
                 "name" => out.name = options::stable_name(opt, diag),
                 "version" => out.version = options::lit_u32(opt, 1, u32::MAX, diag).unwrap_or(1),
+                "max_iterations" => {
+                    out.max_iterations = options::lit_u32(opt, 1, u32::MAX, diag).map(u64::from)
+                }
                 _ => out.krate = options::crate_path(opt, diag),
             }
         }
@@ -65,12 +72,11 @@ pub(crate) struct WorkflowFn {
     pub(crate) ident: Ident,
     pub(crate) name: String,
     pub(crate) version: u32,
+    pub(crate) max_iterations: Option<u64>,
     pub(crate) params: Vec<Param>,
     pub(crate) output: Type,
     pub(crate) output_kind: OutputKind,
     pub(crate) body: syn::Block,
-    /// The closing brace of the body, where an implicit `()` result is reported.
-    pub(crate) body_end: Span,
 }
 
 /// Checks the signature. Always returns the function (with stand-ins where it was wrong) so
@@ -153,18 +159,17 @@ pub(crate) fn parse(func: ItemFn, opts: &WorkflowOptions, diag: &mut Diagnostics
     } else {
         OutputKind::Plain
     };
-    let body_end = func.block.brace_token.span.close();
     WorkflowFn {
         attrs: func.attrs,
         vis: func.vis,
         name: opts.name.clone().unwrap_or_else(|| ident.to_string()),
         ident,
         version: opts.version,
+        max_iterations: opts.max_iterations,
         params,
         output,
         output_kind,
         body: *func.block,
-        body_end,
     }
 }
 

@@ -1,0 +1,137 @@
+use super::super::{analyze, parse};
+use super::*;
+use syn::parse_quote;
+
+fn lowered(f: syn::ItemFn) -> (Lowered, Result<(), String>) {
+    let mut d = Diagnostics::new();
+    let opts = parse::WorkflowOptions {
+        name: None,
+        version: 1,
+        krate: None,
+        max_iterations: None,
+    };
+    let wf = parse::parse(f, &opts, &mut d);
+    let body = analyze::analyze(&wf.body, &mut d);
+    let l = lower(&wf, &body, &mut d);
+    let r = d.finish().map_err(|e| {
+        e.into_iter()
+            .map(|e| e.to_string())
+            .collect::<Vec<_>>()
+            .join("\n")
+    });
+    (l, r)
+}
+
+fn field_names(s: &StateDef) -> Vec<String> {
+    s.fields.iter().map(|f| f.ident.to_string()).collect()
+}
+
+#[test]
+fn carries_exactly_the_live_variables() {
+    let (l, r) = lowered(parse_quote! {
+        async fn checkout(order: Order, note: String) -> Result<Receipt, E> {
+            let order = validate(order).await?;
+            let receipt = charge(order.clone()).await?;
+            let label: String = format!("{}", order.id);
+            ship(receipt.clone(), label).await?;
+            println!("{note}");
+            Ok(receipt)
+        }
+    });
+    r.unwrap();
+    assert_eq!(l.states.len(), 3);
+    assert_eq!(field_names(&l.states[0]), ["note"]);
+    assert_eq!(field_names(&l.states[1]), ["note", "order"]);
+    assert_eq!(field_names(&l.states[2]), ["note", "receipt"]);
+    assert!(matches!(l.states[1].fields[1].ty.base, Base::Point(0)));
+    assert_eq!(l.states[1].fields[1].ty.proj, [Proj::Ok]);
+    assert_eq!(l.callees.len(), 3);
+}
+
+#[test]
+fn branches_carry_what_their_continuation_reads() {
+    let (l, r) = lowered(parse_quote! {
+        async fn w(n: u64, tag: String) -> u64 {
+            let k: u64 = 3;
+            let v = if n > 1 { a(n).await } else { b(k).await };
+            let out = c(v).await;
+            out + k
+        }
+    });
+    r.unwrap();
+    // In either branch, `k` is read after the join point; `tag` is never read.
+    assert_eq!(field_names(&l.states[0]), ["k"]);
+    assert_eq!(field_names(&l.states[1]), ["k"]);
+    assert_eq!(field_names(&l.states[2]), ["k"]);
+}
+
+#[test]
+fn match_arm_bindings_are_typed_from_the_scrutinee() {
+    let (l, r) = lowered(parse_quote! {
+        async fn saga(n: u64) -> Result<u64, E> {
+            match charge(n).await {
+                Ok(receipt) => { ship(n).await; Ok(receipt) }
+                Err(e) => { refund(n).await; Err(e) }
+            }
+        }
+    });
+    r.unwrap();
+    assert_eq!(field_names(&l.states[1]), ["receipt"]);
+    assert_eq!(l.states[1].fields[0].ty.proj, [Proj::Ok]);
+    assert_eq!(field_names(&l.states[2]), ["e"]);
+    assert_eq!(l.states[2].fields[0].ty.proj, [Proj::Err]);
+}
+
+#[test]
+fn loops_carry_their_position_and_counter() {
+    let (l, r) = lowered(parse_quote! {
+        async fn w(items: Vec<u64>) -> u64 {
+            let mut total: u64 = 0;
+            for x in items {
+                total += step(x).await;
+            }
+            total
+        }
+    });
+    r.unwrap();
+    assert_eq!(
+        field_names(&l.states[0]),
+        ["total", "__sayiir_count_0", "__sayiir_iter_0"]
+    );
+    assert!(matches!(&l.loop_items[0], Some(t) if t.proj == [Proj::Item]));
+}
+
+#[test]
+fn for_over_an_unknown_collection_is_an_error() {
+    let (_, r) = lowered(parse_quote! {
+        async fn w(n: u64) { for i in 0..n { step(i).await; } }
+    });
+    assert!(
+        r.unwrap_err()
+            .contains("the items of a `for` loop that awaits")
+    );
+}
+
+#[test]
+fn unknown_and_borrowed_carried_values_are_errors() {
+    let (_, r) = lowered(parse_quote! {
+        async fn w(n: u32) { let x = n + 1; step(n).await; use_it(x); }
+    });
+    assert!(r.unwrap_err().contains("cannot tell the type of `x`"));
+    let (_, r) = lowered(parse_quote! {
+        async fn w(n: String) { let x: &str = &n; step(1).await; use_it(x); }
+    });
+    assert!(r.unwrap_err().contains("a borrowed value"));
+    let (_, r) = lowered(parse_quote! {
+        async fn w(n: u64) { let x = n.clone(); step(1).await; use_it(x); }
+    });
+    r.unwrap();
+}
+
+#[test]
+fn recursion_is_an_error() {
+    let (_, r) = lowered(parse_quote! {
+        async fn w(n: u64) -> u64 { w(n).await }
+    });
+    assert!(r.unwrap_err().contains("cannot await itself"));
+}
