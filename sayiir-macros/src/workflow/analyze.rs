@@ -462,10 +462,14 @@ impl Analyzer<'_> {
             limit,
             span,
         });
+        let count = count_var(id);
+        prologue.push(Node {
+            kind: NodeKind::LoopCount { id },
+            original: parse_stmt(quote!(#count += 1;)),
+        });
         let mut body_block = self.block(&body.stmts, body.brace_token.span.close());
         prologue.append(&mut body_block.nodes);
         body_block.nodes = prologue;
-        let count = count_var(id);
         let originals: Vec<&Stmt> = body_block.nodes.iter().map(|n| &n.original).collect();
         let init = match &self.loops[id].kind {
             LoopKind::For { iter, .. } => {
@@ -478,7 +482,7 @@ impl Analyzer<'_> {
         let original = parse_stmt(quote!({
             #init
             let mut #count = 0u64;
-            #label_tokens loop { #count += 1; #(#originals)* }
+            #label_tokens loop { #(#originals)* }
         };));
         out.push(Node {
             kind: NodeKind::Loop {

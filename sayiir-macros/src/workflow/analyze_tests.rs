@@ -24,6 +24,7 @@ fn kinds(b: &Block) -> Vec<&'static str> {
             NodeKind::Loop { .. } => "loop",
             NodeKind::Scope { .. } => "scope",
             NodeKind::ForItem { .. } => "for-item",
+            NodeKind::LoopCount { .. } => "count",
         })
         .collect()
 }
@@ -107,14 +108,14 @@ fn constructs_with_awaits_become_nodes_and_others_stay_plain() {
     let NodeKind::Loop { body: for_body, .. } = &body.block.nodes[3].kind else {
         panic!()
     };
-    assert_eq!(kinds(for_body), ["for-item", "await"]);
+    assert_eq!(kinds(for_body), ["for-item", "count", "await"]);
     let NodeKind::Loop {
         body: while_body, ..
     } = &body.block.nodes[4].kind
     else {
         panic!()
     };
-    assert_eq!(kinds(while_body), ["plain", "await"]);
+    assert_eq!(kinds(while_body), ["plain", "count", "await"]);
     let NodeKind::Match {
         scrutinee,
         consumer: Consumer::Let { .. },

@@ -39,6 +39,26 @@ pub(crate) enum Frame<'a> {
     LoopRest,
 }
 
+/// Whether a statement visibly ends the block: `return`, `break`, `continue`, or a panic.
+fn diverges(stmt: &Stmt) -> bool {
+    let e = match stmt {
+        Stmt::Expr(e, _) => e,
+        Stmt::Macro(m) => return is_panic(&m.mac),
+        _ => return false,
+    };
+    match e {
+        Expr::Return(_) | Expr::Break(_) | Expr::Continue(_) => true,
+        Expr::Macro(m) => is_panic(&m.mac),
+        _ => false,
+    }
+}
+
+fn is_panic(m: &syn::Macro) -> bool {
+    m.path.segments.last().is_some_and(|s| {
+        ["panic", "unreachable", "todo", "unimplemented"].contains(&s.ident.to_string().as_str())
+    })
+}
+
 fn push<'a>(frame: Frame<'a>, frames: &[Frame<'a>]) -> Vec<Frame<'a>> {
     let mut v = Vec::with_capacity(frames.len() + 1);
     v.push(frame);
@@ -74,7 +94,13 @@ impl Gen<'_> {
         frames: &[Frame<'_>],
         loops: &[LoopCx],
     ) -> (TokenStream, bool) {
+        let diverges = diverges(stmt);
         let stmt = self.rewrite_stmt(stmt, loops);
+        if diverges && (tail || last) {
+            // Nothing follows a `return`, `break`, `continue` or panic: do not hand a value of
+            // type `!` to the code after the construct (it would be typed `!` there).
+            return (quote!(#stmt;), true);
+        }
         match (&stmt, tail) {
             (Stmt::Expr(e, None), true) => (self.value(quote!(#e), frames, loops), true),
             _ if last => (
@@ -111,6 +137,13 @@ impl Gen<'_> {
                 }
                 NodeKind::ForItem { id, pat } => {
                     out.extend(self.for_item(*id, pat));
+                    if last {
+                        out.extend(self.value(quote!(()), frames, loops));
+                        return out;
+                    }
+                }
+                NodeKind::LoopCount { id } => {
+                    out.extend(self.loop_count(*id));
                     if last {
                         out.extend(self.value(quote!(()), frames, loops));
                         return out;
@@ -247,16 +280,28 @@ impl Gen<'_> {
         }
     }
 
-    /// `label: loop { count += 1; limit check; body }`.
+    /// `label: loop { body }` (the body counts its own runs).
     fn full_loop(&self, id: usize, body: &Block, loops: &[LoopCx]) -> TokenStream {
-        let p = &self.p;
-        let st = state_ident();
         let label = self.loop_label(id);
         let mut inner = loops.to_vec();
         inner.push(LoopCx {
             label: label.clone(),
             mode: LoopMode::Native,
         });
+        let span = self
+            .body
+            .loops
+            .get(id)
+            .map_or_else(Span::call_site, |l| l.span);
+        let body = self.nodes(&body.nodes, body.end, &[Frame::LoopFull], &inner);
+        let label = label.map(|l| quote!(#l:));
+        quote_spanned!(span=> #label loop { #body })
+    }
+
+    /// Counts a run of loop `id`'s body; past the limit the transition aborts.
+    fn loop_count(&self, id: usize) -> TokenStream {
+        let p = &self.p;
+        let st = state_ident();
         let count = count_var(id);
         let limit = self
             .body
@@ -266,21 +311,11 @@ impl Gen<'_> {
             .unwrap_or(self.max_iterations);
         let name = &self.wf.name;
         let aborted = self.wrap(quote!(#p::Advance::Suspend(#st::__SayiirAborted)));
-        let span = self
-            .body
-            .loops
-            .get(id)
-            .map_or_else(Span::call_site, |l| l.span);
-        let body = self.nodes(&body.nodes, body.end, &[Frame::LoopFull], &inner);
-        let label = label.map(|l| quote!(#l:));
-        quote_spanned! {span=>
-            #label loop {
-                #count += 1;
-                if #count > #limit {
-                    __sayiir_cx.iteration_limit(#name, #limit);
-                    return #aborted;
-                }
-                #body
+        quote! {
+            #count += 1;
+            if #count > #limit {
+                __sayiir_cx.iteration_limit(#name, #limit);
+                return #aborted;
             }
         }
     }

@@ -180,6 +180,7 @@ fn block(c: &mut Canon, b: &Block, body: &Body) {
                 consumer(c, k);
             }
             NodeKind::ForItem { .. } => c.node("for-item"),
+            NodeKind::LoopCount { .. } => c.node("loop-count"),
         }
     }
     c.end();

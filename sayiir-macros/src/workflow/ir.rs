@@ -68,6 +68,9 @@ pub(crate) enum NodeKind {
     Scope { block: Block, consumer: Consumer },
     /// The first statement of a `for` loop's body: takes the next item (or leaves the loop).
     ForItem { id: usize, pat: Pat },
+    /// Counts one run of a loop's body and enforces the loop's iteration limit; placed after the
+    /// `while` condition or the `for` item, so a loop whose body runs N times counts N.
+    LoopCount { id: usize },
 }
 
 /// One arm of a `match`.

@@ -384,11 +384,10 @@ fn originals(nodes: &[Node]) -> Vec<Stmt> {
     nodes.iter().map(|n| n.original.clone()).collect()
 }
 
-/// `loop { count += 1; body }` as written: what another iteration reads.
-fn loop_again(id: usize, body: &Block) -> Stmt {
-    let count = count_var(id);
+/// `loop { body }` as written: what another iteration reads.
+fn loop_again(body: &Block) -> Stmt {
     let stmts = originals(&body.nodes);
-    syn::parse2(quote!(loop { #count += 1; #(#stmts)* })).unwrap_or_else(|_| block_stmt(stmts))
+    syn::parse2(quote!(loop { #(#stmts)* })).unwrap_or_else(|_| block_stmt(stmts))
 }
 
 /// What consuming a construct's value reads and binds, as a statement.
@@ -507,8 +506,8 @@ fn continuation(levels: &[(&Block, Step)]) -> Vec<Stmt> {
         let node = &block.nodes[step.index];
         let mut next = vec![block_stmt(inner)];
         let consumer = match &node.kind {
-            NodeKind::Loop { id, body, consumer } => {
-                next.push(loop_again(*id, body));
+            NodeKind::Loop { body, consumer, .. } => {
+                next.push(loop_again(body));
                 Some(consumer)
             }
             NodeKind::If { consumer, .. }
