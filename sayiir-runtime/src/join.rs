@@ -78,7 +78,7 @@ fn split(slot: &[u32]) -> Option<(usize, &[u32])> {
 /// A `Result`-like branch output, for `try_join!` / `try_join_all`.
 #[diagnostic::on_unimplemented(
     message = "`try_join!` and `try_join_all` need calls returning `Result`, but one returns `{Self}`",
-    label = "this branch does not return a `Result`",
+    label = "a branch of this join does not return a `Result`",
     note = "use `sayiir::join!` / `sayiir::join_all` to get every branch's value as it is"
 )]
 pub trait TryOutput {

@@ -19,14 +19,15 @@ use sayiir::store::{InstanceId, ListQuery, Status, Store};
 use sayiir::{Engine, SqliteStore, TaskContext, WorkerConfig};
 use serde::{Deserialize, Serialize};
 
-const STEPS: u64 = 6;
 const MIN_KILLS: usize = 20;
 
-/// What a step returns: its value, and the process generation that computed it.
+/// What a step returns: its value, the process generation that computed it, and the call's
+/// idempotency key (unique per call within an instance).
 #[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]
 struct Stepped {
     value: u64,
     generation: u32,
+    key: String,
 }
 
 fn env(name: &str) -> String {
@@ -34,15 +35,9 @@ fn env(name: &str) -> String {
 }
 
 /// The side effect: one line per run, appended with `O_APPEND` (survives SIGKILL of the writer).
-fn record_run(step: u64) {
+fn record_run(key: &str) {
     let cx = TaskContext::current().expect("tasks run with a context");
-    let line = format!(
-        "{} {} {} {}\n",
-        env("CRASH_GEN"),
-        cx.instance(),
-        step,
-        cx.idempotency_key()
-    );
+    let line = format!("{} {} {}\n", env("CRASH_GEN"), cx.instance(), key);
     let mut f = std::fs::OpenOptions::new()
         .create(true)
         .append(true)
@@ -54,40 +49,61 @@ fn record_run(step: u64) {
 #[sayiir::task]
 async fn step(n: u64, index: u64) -> Stepped {
     tokio::time::sleep(Duration::from_millis(10 + (n * 7 + index * 13) % 25)).await;
-    record_run(index);
+    let key = TaskContext::current()
+        .expect("context")
+        .idempotency_key()
+        .to_string();
+    record_run(&key);
     Stepped {
         value: n * 3 + index,
         generation: env("CRASH_GEN").parse().unwrap(),
+        key,
     }
 }
 
+/// A loop with a branch, a two-way join in one arm, and a three-way `join_all` at the end.
 #[sayiir::workflow]
 async fn pipeline(seed: u64) -> Vec<Stepped> {
     let mut done: Vec<Stepped> = Vec::new();
-    let a = step(seed, 0).await;
-    let next = a.value % 1000;
-    done.push(a);
-    let b = step(next, 1).await;
-    done.push(b.clone());
-    let c = step(b.value % 1000, 2).await;
-    done.push(c.clone());
-    let d = step(c.value % 1000, 3).await;
-    done.push(d.clone());
-    let e = step(d.value % 1000, 4).await;
-    done.push(e.clone());
-    let f = step(e.value % 1000, 5).await;
-    done.push(f);
+    let first = step(seed, 0).await;
+    let mut n: u64 = first.value % 1000;
+    done.push(first);
+    let rounds: Vec<u64> = vec![1, 2, 3];
+    for r in rounds {
+        if (n + r) % 2 == 0 {
+            let s = step(n, r).await;
+            n = s.value % 1000;
+            done.push(s);
+        } else {
+            let (a, b) = sayiir::join!(step(n, 10 + r), step(n + 1, 20 + r)).await;
+            n = (a.value + b.value) % 1000;
+            done.push(a);
+            done.push(b);
+        }
+    }
+    let fan: Vec<u64> = vec![n, n + 1, n + 2];
+    let all = sayiir::join_all(fan.into_iter().map(|x| step(x, 30))).await;
+    done.extend(all);
     done
 }
 
+/// The values `pipeline` must produce, computed in plain Rust.
 fn expected_values(seed: u64) -> Vec<u64> {
-    let mut out = Vec::new();
-    let mut n = seed;
-    for i in 0..STEPS {
-        let v = n * 3 + i;
-        out.push(v);
-        n = v % 1000;
+    let f = |n: u64, i: u64| n * 3 + i;
+    let mut out = vec![f(seed, 0)];
+    let mut n = out[0] % 1000;
+    for r in [1, 2, 3] {
+        if (n + r) % 2 == 0 {
+            let v = f(n, r);
+            out.push(v);
+            n = v % 1000;
+        } else {
+            let (a, b) = (f(n, 10 + r), f(n + 1, 20 + r));
+            out.extend([a, b]);
+            n = (a + b) % 1000;
+        }
     }
+    out.extend([n, n + 1, n + 2].map(|x| f(x, 30)));
     out
 }
 
@@ -242,21 +258,19 @@ fn verify(db: &Path, log: &PathBuf, ids: &[String], kills: usize, generations: u
         .build()
         .unwrap();
     let store = SqliteStore::open(db).unwrap();
-    // (instance, step) -> generations in which the task ran.
-    let mut runs: BTreeMap<(String, u64), Vec<u32>> = BTreeMap::new();
-    let mut keys: BTreeMap<(String, u64), BTreeSet<String>> = BTreeMap::new();
+    // (instance, call key) -> generations in which the call ran.
+    let mut runs: BTreeMap<(String, String), Vec<u32>> = BTreeMap::new();
     for line in std::fs::read_to_string(log).unwrap().lines() {
         let parts: Vec<&str> = line.split(' ').collect();
-        let key = (parts[1].to_string(), parts[2].parse::<u64>().unwrap());
-        runs.entry(key.clone())
-            .or_default()
-            .push(parts[0].parse().unwrap());
-        keys.entry(key).or_default().insert(parts[3].to_string());
+        let key = (parts[1].to_string(), parts[2].to_string());
+        runs.entry(key).or_default().push(parts[0].parse().unwrap());
     }
     let mut reruns = 0;
+    let mut calls = 0;
     rt.block_on(async {
         let listed = store.list(&ListQuery::default()).await.unwrap();
         assert_eq!(listed.len(), ids.len(), "no instance lost, none invented");
+        let mut committed_keys: BTreeSet<(String, String)> = BTreeSet::new();
         for id in ids {
             let iid = InstanceId::new(id.as_str()).unwrap();
             let record = store.load(&iid).await.unwrap();
@@ -269,44 +283,57 @@ fn verify(db: &Path, log: &PathBuf, ids: &[String], kills: usize, generations: u
 
             let history = store.history(&iid, None, 0).await.unwrap();
             let seqs: Vec<u64> = history.iter().map(|h| h.seq).collect();
-            let expected: Vec<u64> = (0..=STEPS + 1).collect();
+            let transitions = output.len() as u64 + 1; // the first transition, then one per call
+            let expected: Vec<u64> = (0..=transitions).collect();
             assert_eq!(
                 seqs, expected,
                 "{id}: one gapless history entry per transition"
             );
-            assert_eq!(record.seq, STEPS + 1);
+            assert_eq!(record.seq, transitions);
 
-            for (step, committed) in output.iter().enumerate() {
-                let key = (id.clone(), step as u64);
+            for committed in &output {
+                let key = (id.clone(), committed.key.clone());
+                assert!(
+                    committed_keys.insert(key.clone()),
+                    "{id}: two calls share the key {}",
+                    committed.key
+                );
                 let gens = runs
                     .get(&key)
-                    .unwrap_or_else(|| panic!("{id} step {step} never ran"));
+                    .unwrap_or_else(|| panic!("{id} call {} never ran", committed.key));
                 let distinct: BTreeSet<u32> = gens.iter().copied().collect();
                 assert_eq!(
                     distinct.len(),
                     gens.len(),
-                    "{id} step {step} ran twice in one process: {gens:?}"
+                    "{id} call {} ran twice in one process: {gens:?}",
+                    committed.key
                 );
                 assert!(
                     gens.contains(&committed.generation),
-                    "{id} step {step}: committed run not logged"
+                    "{id} call {}: committed run not logged",
+                    committed.key
                 );
                 assert_eq!(
                     *gens.iter().max().unwrap(),
                     committed.generation,
-                    "{id} step {step} ran again after its result was committed: {gens:?}"
-                );
-                assert_eq!(
-                    keys[&key].len(),
-                    1,
-                    "{id} step {step}: idempotency key changed across runs"
+                    "{id} call {} ran again after its result was committed: {gens:?}",
+                    committed.key
                 );
                 reruns += gens.len() - 1;
+                calls += 1;
             }
         }
+        let orphans: Vec<_> = runs
+            .keys()
+            .filter(|k| !committed_keys.contains(*k))
+            .collect();
+        assert!(
+            orphans.is_empty(),
+            "calls ran that no committed transition accounts for: {orphans:?}"
+        );
     });
     eprintln!(
-        "kill_and_resume: {kills} kills over {generations} process generations, {} instances x {STEPS} steps, {reruns} task re-runs (each after a kill between run and commit)",
+        "kill_and_resume: {kills} kills over {generations} process generations, {} instances, {calls} task calls (loops, branches, joins), {reruns} task re-runs (each after a kill between run and commit)",
         ids.len()
     );
     assert!(kills >= MIN_KILLS, "only {kills} kills landed");

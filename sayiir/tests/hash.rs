@@ -154,3 +154,95 @@ async fn variants_still_run() {
     assert!(!reordered(0).await);
     assert!(version_bumped(1).await);
 }
+
+#[sayiir::task]
+async fn pick(n: u64) -> Option<u64> {
+    Some(n)
+}
+
+#[sayiir::workflow(name = "flow")]
+async fn flow_base(n: u64) -> u64 {
+    let total: u64 = match pick(n).await {
+        Some(v) if v > 10 => fetch(v).await,
+        Some(v) => v,
+        None => 0,
+    };
+    let items: Vec<u64> = vec![total];
+    for i in items {
+        store_it(i).await;
+    }
+    total
+}
+
+#[sayiir::workflow(name = "flow")]
+#[rustfmt::skip]
+async fn flow_reformatted(n: u64) -> u64 {
+    // Same structure; other guard expression, other plain code, other layout.
+    let total : u64 = match pick( n ).await { Some(v) if v > 99 => fetch( v ).await, Some(v) => v + 0, None => 0 };
+    let items : Vec<u64> = vec![ total , ];
+    for i in items { store_it( i ).await ; }
+    total
+}
+
+#[sayiir::workflow(name = "flow")]
+async fn flow_arm_added(n: u64) -> u64 {
+    let total: u64 = match pick(n).await {
+        Some(v) if v > 10 => fetch(v).await,
+        Some(0) => 0,
+        Some(v) => v,
+        None => 0,
+    };
+    let items: Vec<u64> = vec![total];
+    for i in items {
+        store_it(i).await;
+    }
+    total
+}
+
+#[sayiir::workflow(name = "flow")]
+async fn flow_task_moved(n: u64) -> u64 {
+    let total: u64 = match pick(n).await {
+        Some(v) if v > 10 => v,
+        Some(v) => fetch(v).await,
+        None => 0,
+    };
+    let items: Vec<u64> = vec![total];
+    for i in items {
+        store_it(i).await;
+    }
+    total
+}
+
+#[sayiir::workflow(name = "flow")]
+async fn flow_loop_body_changed(n: u64) -> u64 {
+    let total: u64 = match pick(n).await {
+        Some(v) if v > 10 => fetch(v).await,
+        Some(v) => v,
+        None => 0,
+    };
+    let items: Vec<u64> = vec![total];
+    for i in items {
+        store_it(i).await;
+        store_it(i + 1).await;
+    }
+    total
+}
+
+#[test]
+fn control_flow_structure_enters_the_hash_and_formatting_does_not() {
+    assert_eq!(
+        flow_base::DEFINITION_HASH,
+        flow_reformatted::DEFINITION_HASH
+    );
+    let all = [
+        ("base", flow_base::DEFINITION_HASH),
+        ("arm added", flow_arm_added::DEFINITION_HASH),
+        ("task moved between arms", flow_task_moved::DEFINITION_HASH),
+        ("loop body changed", flow_loop_body_changed::DEFINITION_HASH),
+    ];
+    for (i, (a, ha)) in all.iter().enumerate() {
+        for (b, hb) in &all[i + 1..] {
+            assert_ne!(ha, hb, "`{a}` and `{b}` must hash differently");
+        }
+    }
+}

@@ -141,10 +141,10 @@ fn joins_and_join_all() {
     }));
     r.unwrap();
     assert!(
-        matches!(&body.points[0].what, Suspension::Join { calls, try_: false } if calls.len() == 2)
+        matches!(&body.points[0].what, Suspension::Join { calls, try_: false, .. } if calls.len() == 2)
     );
     assert!(
-        matches!(&body.points[1].what, Suspension::Join { calls, try_: true } if calls.len() == 3)
+        matches!(&body.points[1].what, Suspension::Join { calls, try_: true, .. } if calls.len() == 3)
     );
     assert!(matches!(
         &body.points[2].what,

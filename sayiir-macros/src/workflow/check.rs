@@ -347,7 +347,8 @@ pub(crate) fn join_calls(
     for a in &args {
         calls.push(branch_call(a, name, diag)?);
     }
-    Some(Suspension::Join { calls, try_ })
+    let span = syn::spanned::Spanned::span(&mac.path);
+    Some(Suspension::Join { calls, try_, span })
 }
 
 /// `join_all(iter.map(|pat| call(..)))`.
@@ -383,10 +384,12 @@ pub(crate) fn join_all_call(
         e => e,
     };
     let call = branch_call(body, name, diag)?;
+    let span = syn::spanned::Spanned::span(&c.func);
     Some(Suspension::JoinAll {
         iter: (*m.receiver).clone(),
         pat: pat.clone(),
         call,
         try_,
+        span,
     })
 }

@@ -38,10 +38,10 @@ pub(crate) fn wait_type(p: &TokenStream, what: &Suspension) -> TokenStream {
     };
     match what {
         Suspension::Call(c) => wait_of(c),
-        Suspension::Join { calls, try_ } => {
+        Suspension::Join { calls, try_, span } => {
             let ty = format_ident!("{}{}", if *try_ { "TryJoin" } else { "Join" }, calls.len());
             let waits = calls.iter().map(wait_of);
-            quote!(#p::#ty<#(#waits),*>)
+            quote_spanned!(*span=> #p::#ty<#(#waits),*>)
         }
         Suspension::JoinAll { call, try_, .. } => {
             let ty = if *try_ {
@@ -331,9 +331,11 @@ impl Gen<'_> {
         let st = state_ident();
         let mut arms =
             vec![quote!(#st::Start { .. } => __sayiir_sink.push(#p::WorkKind::Immediate),)];
-        for s in &self.l.states {
+        for (s, point) in self.l.states.iter().zip(&self.body.points) {
             let v = &s.variant;
-            arms.push(quote!(#st::#v { __sayiir_wait, .. } => #p::Wait::work(__sayiir_wait, __sayiir_sink),));
+            let work =
+                quote_spanned!(point.what.span()=> #p::Wait::work(__sayiir_wait, __sayiir_sink));
+            arms.push(quote!(#st::#v { __sayiir_wait, .. } => #work,));
         }
         arms.push(quote!(#st::__SayiirAborted => {}));
         arms
@@ -345,9 +347,11 @@ impl Gen<'_> {
         let mut arms = vec![quote! {
             #st::Start { .. } => #p::Result::Err(#p::MachineError::no_slot("Start", __sayiir_slot)),
         }];
-        for s in &self.l.states {
+        for (s, point) in self.l.states.iter().zip(&self.body.points) {
             let v = &s.variant;
-            arms.push(quote!(#st::#v { __sayiir_wait, .. } => #p::Wait::run(__sayiir_wait, __sayiir_slot),));
+            let run =
+                quote_spanned!(point.what.span()=> #p::Wait::run(__sayiir_wait, __sayiir_slot));
+            arms.push(quote!(#st::#v { __sayiir_wait, .. } => #run,));
         }
         arms.push(quote! {
             #st::__SayiirAborted => #p::Result::Err(#p::MachineError::no_slot("aborted", __sayiir_slot)),
@@ -433,9 +437,12 @@ impl Gen<'_> {
             let seg = self.resume_point(k);
             let rebind = Self::rebind_mutable(&s.fields);
             let hole = Ident::new(super::ir::HOLE, proc_macro2::Span::call_site());
+            let resume = quote_spanned!(self.body.points[k].what.span()=>
+                #p::Wait::resume(__sayiir_wait, __sayiir_slot, __sayiir_input, __sayiir_cx)
+            );
             arms.push(quote! {
                 #st::#v { #(#names,)* __sayiir_wait } => {
-                    match #p::Wait::resume(__sayiir_wait, __sayiir_slot, __sayiir_input, __sayiir_cx)? {
+                    match #resume? {
                         #p::Resumed::Pending(__sayiir_wait) => {
                             return #p::Result::Ok(#p::Advance::Suspend(#st::#v { #(#names,)* __sayiir_wait }));
                         }

@@ -353,7 +353,7 @@ impl Gen<'_> {
         };
         let wait = match &self.body.points[point].what {
             Suspension::Call(c) => begin(c),
-            Suspension::Join { calls, try_ } => {
+            Suspension::Join { calls, try_, .. } => {
                 let ty = format_ident!("{}{}", if *try_ { "TryJoin" } else { "Join" }, calls.len());
                 let begins = calls.iter().map(begin);
                 quote!(#p::#ty::new(#(#begins),*))
@@ -363,6 +363,7 @@ impl Gen<'_> {
                 pat,
                 call,
                 try_,
+                ..
             } => {
                 let ty = if *try_ {
                     quote!(TryJoinAll)

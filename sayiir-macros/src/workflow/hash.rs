@@ -110,7 +110,7 @@ fn block(c: &mut Canon, b: &Block, body: &Body) {
                 c.u32(u32::from(*tail));
                 match body.points.get(*point).map(|p| &p.what) {
                     Some(Suspension::Call(_)) => c.node("call"),
-                    Some(Suspension::Join { calls, try_ }) => {
+                    Some(Suspension::Join { calls, try_, .. }) => {
                         c.node(if *try_ { "try-join" } else { "join" });
                         c.u32(len(calls.len()));
                     }

@@ -107,13 +107,18 @@ pub(crate) enum Suspension {
     /// A call of a `#[task]` or `#[workflow]` function.
     Call(Call),
     /// `sayiir::join!(calls..)` / `sayiir::try_join!(calls..)`.
-    Join { calls: Vec<Call>, try_: bool },
+    Join {
+        calls: Vec<Call>,
+        try_: bool,
+        span: Span,
+    },
     /// `sayiir::join_all(iter.map(|pat| call))` / `sayiir::try_join_all(..)`.
     JoinAll {
         iter: Expr,
         pat: Pat,
         call: Call,
         try_: bool,
+        span: Span,
     },
 }
 
@@ -124,6 +129,14 @@ pub(crate) struct Call {
 }
 
 impl Suspension {
+    /// Where errors about the point's wait are reported.
+    pub(crate) fn span(&self) -> Span {
+        match self {
+            Suspension::Call(c) => syn::spanned::Spanned::span(&c.callee),
+            Suspension::Join { span, .. } | Suspension::JoinAll { span, .. } => *span,
+        }
+    }
+
     /// Every call this point makes, in order.
     pub(crate) fn calls(&self) -> Vec<&Call> {
         match self {

@@ -102,6 +102,8 @@ pub(crate) struct Lowered {
 struct Var {
     binding: Binding,
     ty: Option<FieldTy>,
+    /// Bound by a `match`/`if let`/`for` pattern rather than a `let`.
+    from_pattern: bool,
 }
 
 /// Variables in scope, latest declaration of each name last.
@@ -113,7 +115,24 @@ struct Env {
 impl Env {
     fn declare(&mut self, binding: Binding, ty: Option<FieldTy>) {
         self.vars.retain(|v| v.binding.ident != binding.ident);
-        self.vars.push(Var { binding, ty });
+        self.vars.push(Var {
+            binding,
+            ty,
+            from_pattern: false,
+        });
+    }
+
+    /// Marks the latest declarations of `pat`'s names as pattern bindings.
+    fn mark_pattern(&mut self, pat: &Pat) {
+        let mut names = Vec::new();
+        vars::pat_bindings(pat, &mut names);
+        for v in self
+            .vars
+            .iter_mut()
+            .filter(|v| names.iter().any(|n| n.ident == v.binding.ident))
+        {
+            v.from_pattern = true;
+        }
     }
 
     fn lookup(&self, name: &Ident) -> Option<&Var> {
@@ -291,6 +310,7 @@ impl Lowerer<'_> {
             ) => {
                 let ty = env.type_of(&l.expr);
                 env.declare_pat(&l.pat, ty);
+                env.mark_pattern(&l.pat);
             }
             (
                 NodeKind::Match {
@@ -301,6 +321,7 @@ impl Lowerer<'_> {
                 let ty = env.type_of(scrutinee);
                 if let Some(arm) = arms.get(i) {
                     env.declare_pat(&arm.pat, ty);
+                    env.mark_pattern(&arm.pat);
                 }
             }
             (NodeKind::Loop { id, .. }, Enter::LoopBody) => {
@@ -550,6 +571,9 @@ fn carried(
         )
     } else {
         match &var.ty {
+            None if var.from_pattern => format!(
+                "cannot tell the type of `{name}`, which is used after {after} and so is stored in the workflow state; rebind it with a type before the `.await`: `let {name}: Type = {name};`"
+            ),
             None => format!(
                 "cannot tell the type of `{name}`, which is used after {after} and so is stored in the workflow state; annotate it: `let {name}: Type = ...`"
             ),

@@ -80,7 +80,7 @@ fn stubs(p: &TokenStream, wf: &parse::WorkflowFn, sig: &syn::Signature) -> Token
     let param_tys: Vec<_> = wf.params.iter().map(|p| &p.ty).collect();
     quote! {
         #(#attrs)*
-        #[allow(dead_code, unused_variables)]
+        #[allow(dead_code, unused_variables, unused_mut)]
         #vis #sig {
             ::core::unreachable!()
         }
