@@ -83,7 +83,7 @@ async fn drive<W: Workflow>(input: W::Input) -> Result<W::Output, crate::Machine
         };
         let next = W::advance(state, &slot, input, &cx)?;
         if let Some(e) = cx.take_error() {
-            return Err(e.into());
+            return Err(e);
         }
         match next {
             Advance::Suspend(s) => state = s,

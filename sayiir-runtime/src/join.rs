@@ -180,56 +180,21 @@ macro_rules! tuple_join {
             }
         }
 
-        /// A fixed-arity join of fallible calls: `Ok` of every success value, or the first
-        /// error in argument order, once every branch has finished.
-        #[derive(Serialize, Deserialize)]
-        #[serde(bound = "")]
-        pub struct $try_join<$($w: Wait),+>(pub $join<$($w),+>);
-
-        impl<$($w: Wait),+> $try_join<$($w),+> {
-            /// All branches pending.
-            #[allow(clippy::too_many_arguments, non_snake_case)]
-            pub fn new($($w: $w),+) -> Self {
-                Self($join::new($($w),+))
+        impl<E, $($w: TryOutput<Err = E>),+> TryCollect for ($($w,)+) {
+            type Output = Result<($(<$w as TryOutput>::Ok,)+), E>;
+            fn try_collect(self) -> Self::Output {
+                Ok(($(self.$i.into_result()?,)+))
             }
         }
 
-        impl<E, $($w: Wait),+> Wait for $try_join<$($w),+>
-        where
-            $($w::Output: TryOutput<Err = E>,)+
-            E: 'static,
-        {
-            type Output = Result<($(<$w::Output as TryOutput>::Ok,)+), E>;
+        /// [`Try`] over this join.
+        pub type $try_join<$($w),+> = Try<$join<$($w),+>>;
 
-            fn work(&self, sink: &mut WorkSink) {
-                self.0.work(sink)
-            }
-
-            fn run(self, slot: &[u32]) -> Result<TaskRun, MachineError> {
-                self.0.run(slot)
-            }
-
-            fn resume(
-                self,
-                slot: &[u32],
-                input: Input<'_>,
-                cx: &StepCx,
-            ) -> Result<Resumed<Self, Self::Output>, MachineError> {
-                Ok(match self.0.resume(slot, input, cx)? {
-                    Resumed::Pending(j) => Resumed::Pending(Self(j)),
-                    Resumed::Ready(all) => {
-                        let first_error = || -> Self::Output { Ok(($(all.$i.into_result()?,)+)) };
-                        Resumed::Ready(first_error())
-                    }
-                })
-            }
-
-            fn encode_output(_: &Self::Output) -> Result<Vec<u8>, CodecError> {
-                Err(CodecError::Encode { ty: stringify!($try_join), detail: "a try-join's output is never stored".into() })
-            }
-
-            fn decode_output(_: &[u8]) -> Result<Self::Output, CodecError> {
-                Err(CodecError::Malformed { ty: stringify!($try_join), detail: "a try-join's output is never stored".into() })
+        impl<$($w: Wait),+> Try<$join<$($w),+>> {
+            /// All branches pending.
+            #[allow(clippy::too_many_arguments, non_snake_case)]
+            pub fn new($($w: $w),+) -> Self {
+                Try($join::new($($w),+))
             }
         }
     };
@@ -314,24 +279,43 @@ impl<W: Wait> Wait for JoinAll<W> {
     }
 }
 
-/// [`JoinAll`] of fallible calls: `Ok` of every success value, or the first error in argument
-/// order, once every branch has finished.
-#[derive(Serialize, Deserialize)]
-#[serde(bound = "")]
-pub struct TryJoinAll<W: Wait>(pub JoinAll<W>);
+/// [`Try`] over a [`JoinAll`].
+pub type TryJoinAll<W> = Try<JoinAll<W>>;
 
-impl<W: Wait> TryJoinAll<W> {
+impl<W: Wait> Try<JoinAll<W>> {
     /// All branches pending.
     pub fn new(waits: impl IntoIterator<Item = W>) -> Self {
-        Self(JoinAll::new(waits))
+        Try(JoinAll::new(waits))
     }
 }
 
-impl<W: Wait> Wait for TryJoinAll<W>
+impl<R: TryOutput> TryCollect for Vec<R> {
+    type Output = Result<Vec<R::Ok>, R::Err>;
+    fn try_collect(self) -> Self::Output {
+        self.into_iter().map(TryOutput::into_result).collect()
+    }
+}
+
+/// The outputs of a join, settled into one `Result`: `Ok` of every success value, or the first
+/// error in argument order.
+pub trait TryCollect {
+    /// The settled result.
+    type Output;
+    /// Settles the outputs.
+    fn try_collect(self) -> Self::Output;
+}
+
+/// A join of fallible calls (`try_join!`, `try_join_all`): waits for every branch, then yields
+/// `Ok` of every success value or the first error in argument order.
+#[derive(Serialize, Deserialize)]
+#[serde(bound = "")]
+pub struct Try<J: Wait>(pub J);
+
+impl<J: Wait> Wait for Try<J>
 where
-    W::Output: TryOutput,
+    J::Output: TryCollect,
 {
-    type Output = Result<Vec<<W::Output as TryOutput>::Ok>, <W::Output as TryOutput>::Err>;
+    type Output = <J::Output as TryCollect>::Output;
 
     fn work(&self, sink: &mut WorkSink) {
         self.0.work(sink)
@@ -348,23 +332,22 @@ where
         cx: &StepCx,
     ) -> Result<Resumed<Self, Self::Output>, MachineError> {
         Ok(match self.0.resume(slot, input, cx)? {
-            Resumed::Pending(j) => Resumed::Pending(Self(j)),
-            Resumed::Ready(all) => {
-                Resumed::Ready(all.into_iter().map(TryOutput::into_result).collect())
-            }
+            Resumed::Pending(j) => Resumed::Pending(Try(j)),
+            Resumed::Ready(all) => Resumed::Ready(all.try_collect()),
         })
     }
 
     fn encode_output(_: &Self::Output) -> Result<Vec<u8>, CodecError> {
+        // A join is the whole wait of a state, never a branch of another join.
         Err(CodecError::Encode {
-            ty: "TryJoinAll",
+            ty: "Try",
             detail: "a try-join's output is never stored".into(),
         })
     }
 
     fn decode_output(_: &[u8]) -> Result<Self::Output, CodecError> {
         Err(CodecError::Malformed {
-            ty: "TryJoinAll",
+            ty: "Try",
             detail: "a try-join's output is never stored".into(),
         })
     }

@@ -87,7 +87,7 @@ impl<W: Workflow> DynWorkflow for Entry<W> {
             .map_err(|p| AdvanceFailure::Panicked(panic_message(&*p)))?
             .map_err(AdvanceFailure::Machine)?;
         if let Some(e) = cx.take_error() {
-            return Err(AdvanceFailure::Machine(e.into()));
+            return Err(AdvanceFailure::Machine(e));
         }
         let enc = |e| AdvanceFailure::Machine(MachineError::Codec(e));
         Ok(match next {

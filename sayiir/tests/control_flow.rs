@@ -17,7 +17,7 @@ async fn double(n: u64) -> u64 {
 
 #[sayiir::task]
 async fn check(n: u64) -> Result<u64, String> {
-    if n % 7 == 0 {
+    if n.is_multiple_of(7) {
         Err(format!("{n} is a multiple of 7"))
     } else {
         Ok(n)
@@ -46,7 +46,11 @@ async fn branches(n: u64) -> u64 {
     } else {
         acc += 1;
     }
-    let label: u64 = if acc % 2 == 0 { add(acc, 100).await } else { 7 };
+    let label: u64 = if acc.is_multiple_of(2) {
+        add(acc, 100).await
+    } else {
+        7
+    };
     match check(label).await {
         Ok(v) if v > 200 => add(v, acc).await,
         Ok(v) => {
@@ -65,8 +69,8 @@ fn branches_ref(n: u64) -> u64 {
     } else {
         n + 1
     };
-    let label = if acc % 2 == 0 { acc + 100 } else { 7 };
-    if label % 7 == 0 {
+    let label = if acc.is_multiple_of(2) { acc + 100 } else { 7 };
+    if label.is_multiple_of(7) {
         format!("{label} is a multiple of 7").len() as u64
     } else if label > 200 {
         label + acc
@@ -118,7 +122,7 @@ fn loops_ref(items: Vec<u64>, limit: u64) -> (u64, u64, Vec<u64>) {
         seen.push(x);
     }
     let mut n = 3;
-    while (total + n) % 7 == 0 {
+    while (total + n).is_multiple_of(7) {
         n += 1;
     }
     (total + n, n, seen)

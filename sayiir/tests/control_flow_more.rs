@@ -64,7 +64,11 @@ async fn saga(order: String, fail: bool) -> Result<u64, String> {
 
 #[sayiir::task]
 async fn lookup(n: u64) -> Option<u64> {
-    if n % 2 == 0 { Some(n / 2) } else { None }
+    if n.is_multiple_of(2) {
+        Some(n / 2)
+    } else {
+        None
+    }
 }
 
 #[sayiir::task]
@@ -89,7 +93,7 @@ async fn grid(rows: Vec<u64>) -> Vec<(u64, u64)> {
         let cols: Vec<u64> = vec![1, 2, 3, 4];
         for c in cols {
             let v = bump(r * c).await;
-            if v % 5 == 0 {
+            if v.is_multiple_of(5) {
                 continue 'outer;
             }
             if v > 30 {
@@ -106,7 +110,7 @@ fn grid_ref(rows: Vec<u64>) -> Vec<(u64, u64)> {
     'outer: for r in rows {
         for c in [1, 2, 3, 4] {
             let v = r * c + 1;
-            if v % 5 == 0 {
+            if v.is_multiple_of(5) {
                 continue 'outer;
             }
             if v > 30 {

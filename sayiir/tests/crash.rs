@@ -70,7 +70,7 @@ async fn pipeline(seed: u64) -> Vec<Stepped> {
     done.push(first);
     let rounds: Vec<u64> = vec![1, 2, 3];
     for r in rounds {
-        if (n + r) % 2 == 0 {
+        if (n + r).is_multiple_of(2) {
             let s = step(n, r).await;
             n = s.value % 1000;
             done.push(s);
@@ -93,7 +93,7 @@ fn expected_values(seed: u64) -> Vec<u64> {
     let mut out = vec![f(seed, 0)];
     let mut n = out[0] % 1000;
     for r in [1, 2, 3] {
-        if (n + r) % 2 == 0 {
+        if (n + r).is_multiple_of(2) {
             let v = f(n, r);
             out.push(v);
             n = v % 1000;

@@ -178,7 +178,7 @@ async fn flow_base(n: u64) -> u64 {
 #[rustfmt::skip]
 async fn flow_reformatted(n: u64) -> u64 {
     // Same structure; other guard expression, other plain code, other layout.
-    let total : u64 = match pick( n ).await { Some(v) if v > 99 => fetch( v ).await, Some(v) => v + 0, None => 0 };
+    let total : u64 = match pick( n ).await { Some(v) if v > 99 => fetch( v ).await, Some(v) => v.saturating_sub(1) + 1, None => 0 };
     let items : Vec<u64> = vec![ total , ];
     for i in items { store_it( i ).await ; }
     total

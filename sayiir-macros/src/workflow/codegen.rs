@@ -23,11 +23,23 @@ pub(crate) struct Gen<'a> {
     pub(crate) definition: Vec<u8>,
     /// The wait type of each suspension point.
     pub(crate) waits: Vec<TokenStream>,
+    /// The type each suspension point yields, spanned at the point.
+    pub(crate) outputs: Vec<TokenStream>,
     pub(crate) max_iterations: u64,
 }
 
 pub(crate) fn state_ident() -> Ident {
     format_ident!("__SayiirState")
+}
+
+/// `<wait as Wait>::Output` for each point, spanned at the point so a failed bound is reported
+/// there (once).
+pub(crate) fn outputs(p: &TokenStream, body: &Body, waits: &[TokenStream]) -> Vec<TokenStream> {
+    body.points
+        .iter()
+        .zip(waits)
+        .map(|(pt, w)| quote_spanned!(pt.what.span()=> <#w as #p::Wait>::Output))
+        .collect()
 }
 
 /// The wait type of a suspension point.
@@ -144,7 +156,9 @@ impl Gen<'_> {
                         clippy::never_loop,
                         clippy::diverging_sub_expression,
                         clippy::unit_arg,
-                        clippy::match_single_binding
+                        clippy::match_single_binding,
+                        clippy::while_let_loop,
+                        clippy::needless_continue
                     )]
                     fn advance(
                         __sayiir_state: #st,
@@ -196,7 +210,7 @@ impl Gen<'_> {
     }
 
     fn field_ty(&self, ty: &FieldTy) -> TokenStream {
-        ty_tokens(ty, &self.p, &self.waits)
+        ty_tokens(ty, &self.p, &self.outputs)
     }
 
     /// `(variant, fields, wait type)` of every state, the start state first.
@@ -436,19 +450,22 @@ impl Gen<'_> {
             let names: Vec<&Ident> = s.fields.iter().map(|f| &f.ident).collect();
             let seg = self.resume_point(k);
             let rebind = Self::rebind_mutable(&s.fields);
-            let hole = Ident::new(super::ir::HOLE, proc_macro2::Span::call_site());
+            let point_span = self.body.points[k].what.span();
+            let hole = Ident::new(super::ir::HOLE, point_span);
+            // Spanned at the point: a bound on what the point yields is reported there.
+            let segment = quote_spanned!(point_span=> (move || -> #seg_ty { #seg })());
             let resume = quote_spanned!(self.body.points[k].what.span()=>
-                #p::Wait::resume(__sayiir_wait, __sayiir_slot, __sayiir_input, __sayiir_cx)
+                #p::Wait::resume(__sayiir_wait, __sayiir_slot, __sayiir_input, __sayiir_cx)?
             );
             arms.push(quote! {
                 #st::#v { #(#names,)* __sayiir_wait } => {
-                    match #resume? {
+                    match #resume {
                         #p::Resumed::Pending(__sayiir_wait) => {
                             return #p::Result::Ok(#p::Advance::Suspend(#st::#v { #(#names,)* __sayiir_wait }));
                         }
                         #p::Resumed::Ready(#hole) => {
                             #rebind
-                            (move || -> #seg_ty { #seg })()
+                            #segment
                         }
                     }
                 }
@@ -504,30 +521,23 @@ pub(crate) fn input_expr(idents: &[&Ident]) -> TokenStream {
 
 #[cfg(test)]
 mod tests {
-    use super::super::{analyze, hash, lower, parse};
+    use super::super::hash;
     use super::*;
     use quote::ToTokens;
     use syn::parse_quote;
 
     fn generate(f: syn::ItemFn) -> syn::File {
-        let mut d = crate::diag::Diagnostics::new();
-        let opts = parse::WorkflowOptions {
-            name: None,
-            version: 1,
-            krate: None,
-            max_iterations: None,
-        };
-        let wf = parse::parse(f, &opts, &mut d);
-        let body = analyze::analyze(&wf.body, &mut d);
-        let l = lower::lower(&wf, &body, &mut d);
-        assert!(!d.has_errors());
+        let (wf, body, l, r) =
+            super::super::fixtures::lowered(f, &super::super::fixtures::options(None, 1));
+        assert!(r.is_ok(), "{r:?}");
         let definition = hash::definition_bytes(&wf, &body, &l);
         let p = quote!(::sayiir::__private);
-        let waits = body
+        let waits: Vec<TokenStream> = body
             .points
             .iter()
             .map(|pt| wait_type(&p, &pt.what))
             .collect();
+        let outputs = outputs(&p, &body, &waits);
         let g = Gen {
             p,
             wf: &wf,
@@ -535,6 +545,7 @@ mod tests {
             l: &l,
             definition,
             waits,
+            outputs,
             max_iterations: DEFAULT_MAX_ITERATIONS,
         };
         syn::parse2(g.generate()).expect("generated code parses")

@@ -53,15 +53,25 @@ fn diverges(stmt: &Stmt) -> bool {
     }
 }
 
-fn is_panic(m: &syn::Macro) -> bool {
+pub(crate) fn is_panic(m: &syn::Macro) -> bool {
     m.path.segments.last().is_some_and(|s| {
         ["panic", "unreachable", "todo", "unimplemented"].contains(&s.ident.to_string().as_str())
     })
 }
 
-fn push<'a>(frame: Frame<'a>, frames: &[Frame<'a>]) -> Vec<Frame<'a>> {
+/// `frames` with a construct's own frame in front: its consumer and the rest of its block.
+fn after<'a>(
+    consumer: &'a Consumer,
+    rest: &'a [Node],
+    end: Span,
+    frames: &[Frame<'a>],
+) -> Vec<Frame<'a>> {
     let mut v = Vec::with_capacity(frames.len() + 1);
-    v.push(frame);
+    v.push(Frame::Rest {
+        consumer,
+        rest,
+        end,
+    });
     v.extend_from_slice(frames);
     v
 }
@@ -153,14 +163,7 @@ impl Gen<'_> {
                 | NodeKind::Match { consumer, .. }
                 | NodeKind::Scope { consumer, .. }
                 | NodeKind::Loop { consumer, .. } => {
-                    let frames = push(
-                        Frame::Rest {
-                            consumer,
-                            rest: &nodes[i + 1..],
-                            end,
-                        },
-                        frames,
-                    );
+                    let frames = after(consumer, &nodes[i + 1..], end, frames);
                     out.extend(self.construct(node, &frames, loops));
                     return out;
                 }
@@ -273,7 +276,7 @@ impl Gen<'_> {
         let var = iter_var(id);
         match self.l.loop_items.get(id).cloned().flatten() {
             Some(item) => {
-                let item = ty_tokens(&item, p, &self.waits);
+                let item = ty_tokens(&item, p, &self.outputs);
                 quote!(let mut #var: #p::ForIter<#item> = #p::ForIter::new(#iter);)
             }
             None => quote!(let mut #var = #p::ForIter::new(#iter);),
@@ -324,7 +327,7 @@ impl Gen<'_> {
         let p = &self.p;
         let var = iter_var(id);
         let ty = self.l.loop_items.get(id).cloned().flatten().map(|t| {
-            let t = ty_tokens(&t, p, &self.waits);
+            let t = ty_tokens(&t, p, &self.outputs);
             quote!(: #t)
         });
         quote! {
@@ -407,14 +410,7 @@ impl Gen<'_> {
             NodeKind::If { consumer, .. }
             | NodeKind::Match { consumer, .. }
             | NodeKind::Scope { consumer, .. } => {
-                let frames = push(
-                    Frame::Rest {
-                        consumer,
-                        rest,
-                        end: block.end,
-                    },
-                    frames,
-                );
+                let frames = after(consumer, rest, block.end, frames);
                 self.resume(inner, &frames, loops)
             }
             NodeKind::Loop { id, body, consumer } => {
@@ -431,14 +427,7 @@ impl Gen<'_> {
                 let iteration = self.resume(inner, &[Frame::LoopRest], &rest_loops);
                 let full = self.full_loop(*id, body, loops);
                 let value = quote!(#outer: { #once: { #iteration } #full });
-                let frames = push(
-                    Frame::Rest {
-                        consumer,
-                        rest,
-                        end: block.end,
-                    },
-                    frames,
-                );
+                let frames = after(consumer, rest, block.end, frames);
                 self.value(value, &frames, loops)
             }
             _ => TokenStream::new(),

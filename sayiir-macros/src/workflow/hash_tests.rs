@@ -1,19 +1,10 @@
-use super::super::{analyze, lower, parse};
 use super::*;
 
 fn bytes(src: &str, version: u32) -> Vec<u8> {
     let f: syn::ItemFn = syn::parse_str(src).expect("fixture parses");
-    let mut d = crate::diag::Diagnostics::new();
-    let opts = parse::WorkflowOptions {
-        name: Some("w".into()),
-        version,
-        krate: None,
-        max_iterations: None,
-    };
-    let wf = parse::parse(f, &opts, &mut d);
-    let body = analyze::analyze(&wf.body, &mut d);
-    let l = lower::lower(&wf, &body, &mut d);
-    assert!(!d.has_errors(), "{src}");
+    let opts = super::super::fixtures::options(Some("w"), version);
+    let (wf, body, l, r) = super::super::fixtures::lowered(f, &opts);
+    assert!(r.is_ok(), "{src}: {r:?}");
     definition_bytes(&wf, &body, &l)
 }
 

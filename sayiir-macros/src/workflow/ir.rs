@@ -3,6 +3,9 @@
 //! (branches, matches, loops, nested blocks). Constructs without suspension points stay plain
 //! statements: they run inside one transition as ordinary Rust.
 
+// Syntax data built once per macro call: variant sizes do not matter.
+#![allow(clippy::large_enum_variant)]
+
 use proc_macro2::Span;
 use syn::{Expr, Lifetime, Pat, Path, Stmt, Type};
 
@@ -30,7 +33,6 @@ pub(crate) struct Node {
 }
 
 /// The kinds of statements.
-#[allow(clippy::large_enum_variant)] // built once per statement at compile time
 pub(crate) enum NodeKind {
     /// No suspension point inside: runs as part of a transition.
     Plain {

@@ -6,6 +6,9 @@
 //! enclosing block; for a loop, the whole loop again. Its free variables are computed over that
 //! code as written, with ordinary scoping.
 
+// Syntax data built once per macro call: variant sizes do not matter.
+#![allow(clippy::large_enum_variant)]
+
 use proc_macro2::{Span, TokenStream};
 use quote::{ToTokens, format_ident, quote};
 use syn::{Expr, Ident, Pat, Path, Stmt, Type};
@@ -290,12 +293,92 @@ impl Lowerer<'_> {
                 consumer: Consumer::Let { pat, ty },
                 ..
             } => {
-                env.declare_pat(pat, ty.clone().map(FieldTy::written));
+                let ty = match ty {
+                    Some(t) => Some(FieldTy::written(t.clone())),
+                    None => self.infer_value(env, node),
+                };
+                env.declare_pat(pat, ty);
             }
             NodeKind::ForItem { id, pat } => {
                 env.declare_pat(pat, self.loop_items.get(*id).cloned().flatten());
             }
             _ => {}
+        }
+    }
+
+    /// The type of a construct's value, from any branch whose value the macro can type (Rust
+    /// gives every branch the same type).
+    fn infer_value(&self, env: &Env, node: &Node) -> Option<FieldTy> {
+        let mut branches: Vec<(Env, &Block)> = Vec::new();
+        match &node.kind {
+            NodeKind::If {
+                cond, then, else_, ..
+            } => {
+                let mut then_env = env.clone();
+                if let Expr::Let(l) = cond {
+                    let ty = env.type_of(&l.expr);
+                    then_env.declare_pat(&l.pat, ty);
+                }
+                branches.push((then_env, then));
+                if let Some(e) = else_ {
+                    branches.push((env.clone(), e));
+                }
+            }
+            NodeKind::Match {
+                scrutinee, arms, ..
+            } => {
+                let ty = env.type_of(scrutinee);
+                for arm in arms {
+                    let mut arm_env = env.clone();
+                    arm_env.declare_pat(&arm.pat, ty.clone());
+                    branches.push((arm_env, &arm.body));
+                }
+            }
+            NodeKind::Scope { block, .. } => branches.push((env.clone(), block)),
+            _ => {}
+        }
+        branches
+            .into_iter()
+            .find_map(|(mut env, block)| self.block_value(&mut env, block))
+    }
+
+    /// The type of a block's final value, if the macro can tell it.
+    fn block_value(&self, env: &mut Env, block: &Block) -> Option<FieldTy> {
+        let (last, init) = block.nodes.split_last()?;
+        for n in init {
+            self.declare(env, n);
+        }
+        match &last.kind {
+            NodeKind::Plain {
+                stmt: Stmt::Expr(e, None),
+                tail: true,
+            } => env.type_of(e),
+            NodeKind::Await {
+                point,
+                stmt: Stmt::Expr(e, None),
+                tail: true,
+            } => {
+                let hole = Binding {
+                    ident: format_ident!("{}", super::ir::HOLE),
+                    mutable: false,
+                    by_ref: false,
+                };
+                env.declare(hole, point_type(*point, Postfix::None));
+                env.type_of(e)
+            }
+            NodeKind::If {
+                consumer: Consumer::Tail,
+                ..
+            }
+            | NodeKind::Match {
+                consumer: Consumer::Tail,
+                ..
+            }
+            | NodeKind::Scope {
+                consumer: Consumer::Tail,
+                ..
+            } => self.infer_value(env, last),
+            _ => None,
         }
     }
 
@@ -359,17 +442,14 @@ impl Lowerer<'_> {
     }
 }
 
-/// The tokens of a stored type. `waits` are the wait types of the points, for `Base::Point`.
-pub(crate) fn ty_tokens(t: &FieldTy, p: &TokenStream, waits: &[TokenStream]) -> TokenStream {
+/// The tokens of a stored type. `outputs` are the types the points yield, for `Base::Point`.
+pub(crate) fn ty_tokens(t: &FieldTy, p: &TokenStream, outputs: &[TokenStream]) -> TokenStream {
     let mut out = match &t.base {
         Base::Written(ty) => quote!(#ty),
-        Base::Point(k) => {
-            let w = waits.get(*k).cloned().unwrap_or_else(|| quote!(()));
-            quote!(<#w as #p::Wait>::Output)
-        }
+        Base::Point(k) => outputs.get(*k).cloned().unwrap_or_else(|| quote!(())),
         Base::Count => quote!(u64),
         Base::ForIter(item) => {
-            let item = ty_tokens(item, p, waits);
+            let item = ty_tokens(item, p, outputs);
             quote!(#p::ForIter<#item>)
         }
     };
@@ -513,7 +593,39 @@ pub(crate) fn lower(wf: &WorkflowFn, body: &Body, diag: &mut Diagnostics) -> Low
     }
 }
 
-/// The code that can run after the point at the end of `levels`, as written.
+/// How control leaves a statement list, as far as its top-level statements show.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Exit {
+    /// Falls through to what follows.
+    Normal,
+    /// `return` or a panic: nothing after it in the workflow runs.
+    Return,
+    /// `break`: the innermost loop ends.
+    Break,
+    /// `continue`: the innermost loop starts its next iteration.
+    Continue,
+}
+
+fn exit_of(stmts: &[Stmt]) -> Exit {
+    for s in stmts {
+        let e = match s {
+            Stmt::Expr(e, _) => e,
+            Stmt::Macro(m) if super::emit::is_panic(&m.mac) => return Exit::Return,
+            _ => continue,
+        };
+        match e {
+            Expr::Return(_) => return Exit::Return,
+            Expr::Macro(m) if super::emit::is_panic(&m.mac) => return Exit::Return,
+            Expr::Break(_) => return Exit::Break,
+            Expr::Continue(_) => return Exit::Continue,
+            _ => {}
+        }
+    }
+    Exit::Normal
+}
+
+/// The code that can run after the point at the end of `levels`, as written: the rest of its
+/// block, then what follows each enclosing construct, as far as control can reach it.
 fn continuation(levels: &[(&Block, Step)]) -> Vec<Stmt> {
     let Some(((block, step), outer)) = levels.split_last() else {
         return Vec::new();
@@ -523,21 +635,44 @@ fn continuation(levels: &[(&Block, Step)]) -> Vec<Stmt> {
         _ => Vec::new(),
     };
     inner.extend(originals(&block.nodes[step.index + 1..]));
+    let mut exit = exit_of(&inner);
     for (block, step) in outer.iter().rev() {
+        if exit == Exit::Return {
+            break;
+        }
         let node = &block.nodes[step.index];
+        let is_loop = matches!(node.kind, NodeKind::Loop { .. });
         let mut next = vec![block_stmt(inner)];
-        let consumer = match &node.kind {
-            NodeKind::Loop { body, consumer, .. } => {
-                next.push(loop_again(body));
-                Some(consumer)
-            }
-            NodeKind::If { consumer, .. }
-            | NodeKind::Match { consumer, .. }
-            | NodeKind::Scope { consumer, .. } => Some(consumer),
-            _ => None,
+        let reaches_rest = match (exit, is_loop) {
+            (Exit::Normal, _) => true,
+            // Leaving a branch by `break`/`continue` skips what follows the branch, up to the loop.
+            (Exit::Break | Exit::Continue, false) => false,
+            (Exit::Break | Exit::Continue, true) => true,
+            (Exit::Return, _) => false,
         };
-        next.extend(consumer.and_then(consumer_stmt));
-        next.extend(originals(&block.nodes[step.index + 1..]));
+        if reaches_rest {
+            let consumer = match &node.kind {
+                NodeKind::Loop { body, consumer, .. } => {
+                    if exit != Exit::Break {
+                        next.push(loop_again(body));
+                    }
+                    Some(consumer)
+                }
+                NodeKind::If { consumer, .. }
+                | NodeKind::Match { consumer, .. }
+                | NodeKind::Scope { consumer, .. } => Some(consumer),
+                _ => None,
+            };
+            next.extend(consumer.and_then(consumer_stmt));
+            let rest = originals(&block.nodes[step.index + 1..]);
+            let rest_exit = exit_of(&rest);
+            next.extend(rest);
+            exit = if is_loop || exit == Exit::Normal {
+                rest_exit
+            } else {
+                exit
+            };
+        }
         inner = next;
     }
     inner

@@ -1,24 +1,9 @@
-use super::super::{analyze, parse};
 use super::*;
 use syn::parse_quote;
 
 fn lowered(f: syn::ItemFn) -> (Lowered, Result<(), String>) {
-    let mut d = Diagnostics::new();
-    let opts = parse::WorkflowOptions {
-        name: None,
-        version: 1,
-        krate: None,
-        max_iterations: None,
-    };
-    let wf = parse::parse(f, &opts, &mut d);
-    let body = analyze::analyze(&wf.body, &mut d);
-    let l = lower(&wf, &body, &mut d);
-    let r = d.finish().map_err(|e| {
-        e.into_iter()
-            .map(|e| e.to_string())
-            .collect::<Vec<_>>()
-            .join("\n")
-    });
+    let (_, _, l, r) =
+        super::super::fixtures::lowered(f, &super::super::fixtures::options(None, 1));
     (l, r)
 }
 
@@ -134,4 +119,51 @@ fn recursion_is_an_error() {
         async fn w(n: u64) -> u64 { w(n).await }
     });
     assert!(r.unwrap_err().contains("cannot await itself"));
+}
+
+#[test]
+fn a_branch_that_returns_does_not_keep_what_follows_alive() {
+    let (l, r) = lowered(parse_quote! {
+        async fn saga(order: String) -> Result<u64, E> {
+            let hold: String = reserve(order.clone()).await?;
+            let amount = match charge(order.clone()).await {
+                Ok(amount) => amount,
+                Err(e) => {
+                    release(hold).await?;
+                    return Err(e);
+                }
+            };
+            ship(order, hold.clone()).await?;
+            Ok(amount)
+        }
+    });
+    r.unwrap();
+    // After `release`, only `e` is needed: `hold` and `order` were for the code the `return` skips.
+    assert_eq!(field_names(&l.states[2]), ["e"]);
+    // `amount` was typed from the `Ok(amount)` arm and is kept across `ship`.
+    assert_eq!(field_names(&l.states[3]), ["amount"]);
+}
+
+#[test]
+fn continue_skips_the_rest_of_the_iteration_but_not_the_loop() {
+    let (l, r) = lowered(parse_quote! {
+        async fn w(items: Vec<u64>) -> u64 {
+            let mut total: u64 = 0;
+            let tail_only: u64 = 5;
+            for x in items {
+                if x == 0 {
+                    skip(x).await;
+                    continue;
+                }
+                total += add(x).await;
+            }
+            total + tail_only
+        }
+    });
+    r.unwrap();
+    // After `skip`, the loop goes on: `total`, the position and `tail_only` are still needed.
+    assert_eq!(
+        field_names(&l.states[0]),
+        ["total", "tail_only", "__sayiir_count_0", "__sayiir_iter_0"]
+    );
 }

@@ -4,6 +4,8 @@ mod analyze;
 mod check;
 mod codegen;
 mod emit;
+#[cfg(test)]
+mod fixtures;
 mod flow;
 mod hash;
 mod ir;
@@ -42,11 +44,12 @@ pub(crate) fn expand(args: TokenStream, item: TokenStream) -> TokenStream {
         let lowered = lower::lower(&wf, &body, &mut checks);
         if !checks.has_errors() {
             let definition = hash::definition_bytes(&wf, &body, &lowered);
-            let waits = body
+            let waits: Vec<TokenStream> = body
                 .points
                 .iter()
                 .map(|pt| codegen::wait_type(&p, &pt.what))
                 .collect();
+            let outputs = codegen::outputs(&p, &body, &waits);
             let generator = codegen::Gen {
                 p,
                 wf: &wf,
@@ -54,9 +57,22 @@ pub(crate) fn expand(args: TokenStream, item: TokenStream) -> TokenStream {
                 l: &lowered,
                 definition,
                 waits,
+                outputs,
                 max_iterations: wf.max_iterations.unwrap_or(codegen::DEFAULT_MAX_ITERATIONS),
             };
             let code = generator.generate();
+            let size = token_count(&code);
+            if size > MAX_EXPANSION {
+                diag.error(
+                    wf.ident.span(),
+                    format_args!(
+                        "this workflow expands to {size} tokens (the limit is {MAX_EXPANSION}): code after each branch that awaits is copied into every path that reaches it; move parts of the body into child workflows"
+                    ),
+                );
+                let errors = diag.into_compile_errors();
+                let stubs = stubs(&quote!(#krate::__private), &wf, &original_sig);
+                return quote!(#errors #stubs);
+            }
             let errors = diag.into_compile_errors();
             return quote!(#errors #code);
         }
@@ -67,6 +83,19 @@ pub(crate) fn expand(args: TokenStream, item: TokenStream) -> TokenStream {
     let errors = diag.into_compile_errors();
     let stubs = stubs(&p, &wf, &original_sig);
     quote!(#errors #stubs)
+}
+
+/// Largest expansion accepted: well past any reasonable workflow, well before rustc struggles.
+const MAX_EXPANSION: usize = 2_000_000;
+
+fn token_count(ts: &TokenStream) -> usize {
+    ts.clone()
+        .into_iter()
+        .map(|tt| match tt {
+            proc_macro2::TokenTree::Group(g) => 1 + token_count(&g.stream()),
+            _ => 1,
+        })
+        .sum()
 }
 
 /// The items of a rejected workflow with the right shape and no behaviour, so code that starts
