@@ -154,6 +154,14 @@ async fn parent(n: u64) -> (u64, u64, Vec<u64>) {
     (x, y, zs)
 }
 
+/// A second parent of `child`: the same child workflow used by several parents.
+#[sayiir::workflow]
+async fn other_parent(n: u64) -> u64 {
+    let a = child(n).await;
+    let b = bump(a).await;
+    child(b).await
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn direct_calls() {
     assert_eq!(saga("o-1".into(), false).await, Ok(107));
@@ -175,12 +183,13 @@ async fn direct_calls() {
         );
     }
     assert_eq!(parent(1).await, (3, 13, vec![3, 4, 5]));
+    assert_eq!(other_parent(1).await, 6);
     assert_eq!(bounded_loop(3).await, 3);
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn on_the_engine() {
-    let engine = Engine::builder(MemoryStore::new())
+async fn on_the_engine(store: impl sayiir::store::Store, tag: &str) {
+    let engine = Engine::builder(store)
+        .register::<other_parent>()
         .register::<saga>()
         .register::<if_let>()
         .register::<grid>()
@@ -190,16 +199,21 @@ async fn on_the_engine() {
         .build();
     let worker = engine.spawn_worker();
     assert_eq!(
-        common::run_to_end::<saga>(&engine, "s-ok", ("e-1".into(), false)).await,
+        common::run_to_end::<saga>(&engine, "s-ok", (format!("e-1-{tag}"), false)).await,
         Ok(107)
     );
     assert_eq!(
-        common::run_to_end::<saga>(&engine, "s-fail", ("e-2".into(), true)).await,
+        common::run_to_end::<saga>(&engine, "s-fail", (format!("e-2-{tag}"), true)).await,
         Err("card declined (slot 7 released)".to_string())
     );
+    let order = format!("e-2-{tag}");
     assert_eq!(
-        ledger_for("e-2"),
-        ["reserve e-2", "charge-failed e-2", "release e-2"]
+        ledger_for(&order),
+        [
+            format!("reserve {order}"),
+            format!("charge-failed {order}"),
+            format!("release {order}")
+        ]
     );
     assert_eq!(common::run_to_end::<if_let>(&engine, "il", 8).await, 50);
     let rows = vec![4, 9, 2, 1];
@@ -242,4 +256,19 @@ async fn on_the_engine() {
         })
     ));
     worker.shutdown().await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn on_memory() {
+    on_the_engine(MemoryStore::new(), "mem").await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn on_sqlite() {
+    let dir = tempfile::tempdir().unwrap();
+    on_the_engine(
+        sayiir::SqliteStore::open(dir.path().join("more.db")).unwrap(),
+        "sqlite",
+    )
+    .await;
 }
