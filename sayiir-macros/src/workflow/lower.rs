@@ -585,6 +585,7 @@ pub(crate) fn lower(wf: &WorkflowFn, body: &Body, diag: &mut Diagnostics) -> Low
             );
         }
     }
+    check_shadowing(body, diag);
     Lowered {
         start,
         states,
@@ -627,13 +628,44 @@ fn exit_of(stmts: &[Stmt]) -> Exit {
 /// The code that can run after the point at the end of `levels`, as written: the rest of its
 /// block, then what follows each enclosing construct, as far as control can reach it.
 fn continuation(levels: &[(&Block, Step)]) -> Vec<Stmt> {
-    let Some(((block, step), outer)) = levels.split_last() else {
+    let Some(((block, step), _)) = levels.split_last() else {
         return Vec::new();
     };
-    let mut inner: Vec<Stmt> = match &block.nodes[step.index].kind {
+    let first: Vec<Stmt> = match &block.nodes[step.index].kind {
         NodeKind::Await { stmt, .. } => vec![stmt.clone()],
         _ => Vec::new(),
     };
+    continue_from(levels, first)
+}
+
+/// The code that runs after the construct at the end of `levels` has produced its value.
+fn after_construct(levels: &[(&Block, Step)]) -> Vec<Stmt> {
+    let Some(((block, step), _)) = levels.split_last() else {
+        return Vec::new();
+    };
+    let first = construct_consumer(&block.nodes[step.index])
+        .and_then(consumer_stmt)
+        .into_iter()
+        .collect();
+    continue_from(levels, first)
+}
+
+fn construct_consumer(node: &Node) -> Option<&Consumer> {
+    match &node.kind {
+        NodeKind::If { consumer, .. }
+        | NodeKind::Match { consumer, .. }
+        | NodeKind::Scope { consumer, .. }
+        | NodeKind::Loop { consumer, .. } => Some(consumer),
+        _ => None,
+    }
+}
+
+/// `first`, the rest of the innermost block, then what follows each enclosing construct.
+fn continue_from(levels: &[(&Block, Step)], first: Vec<Stmt>) -> Vec<Stmt> {
+    let Some(((block, step), outer)) = levels.split_last() else {
+        return first;
+    };
+    let mut inner = first;
     inner.extend(originals(&block.nodes[step.index + 1..]));
     let mut exit = exit_of(&inner);
     for (block, step) in outer.iter().rev() {
@@ -676,6 +708,89 @@ fn continuation(levels: &[(&Block, Step)]) -> Vec<Stmt> {
         inner = next;
     }
     inner
+}
+
+/// Rejects a name declared at the top of a branch (or bound by its pattern) that the code after
+/// the construct reads from an outer binding: that code is emitted inside each branch, where the
+/// branch's binding would shadow the outer one.
+/// A branch of a construct: how it is entered, its block, the names its pattern binds.
+type Branch<'a> = (Enter, &'a Block, Vec<Binding>);
+
+fn check_shadowing(body: &Body, diag: &mut Diagnostics) {
+    fn walk<'a>(block: &'a Block, levels: &mut Vec<(&'a Block, Step)>, diag: &mut Diagnostics) {
+        for (index, node) in block.nodes.iter().enumerate() {
+            let (kind, branches): (&str, Vec<Branch<'a>>) = match &node.kind {
+                NodeKind::If {
+                    cond, then, else_, ..
+                } => {
+                    let mut bound = Vec::new();
+                    if let Expr::Let(l) = cond {
+                        vars::pat_bindings(&l.pat, &mut bound);
+                    }
+                    let mut v = vec![(Enter::Then, then, bound)];
+                    if let Some(e) = else_ {
+                        v.push((Enter::Else, e, Vec::new()));
+                    }
+                    ("if", v)
+                }
+                NodeKind::Match { arms, .. } => {
+                    let v = arms
+                        .iter()
+                        .enumerate()
+                        .map(|(i, a)| {
+                            let mut bound = Vec::new();
+                            vars::pat_bindings(&a.pat, &mut bound);
+                            (Enter::Arm(i), &a.body, bound)
+                        })
+                        .collect();
+                    ("match", v)
+                }
+                NodeKind::Scope { block, .. } => ("block", vec![(Enter::Scope, block, Vec::new())]),
+                NodeKind::Loop { body, .. } => ("loop", vec![(Enter::LoopBody, body, Vec::new())]),
+                _ => continue,
+            };
+            levels.push((
+                block,
+                Step {
+                    index,
+                    into: Enter::Here,
+                },
+            ));
+            if kind != "loop" {
+                let after = vars::free_in(&after_construct(levels).iter().collect::<Vec<_>>());
+                for (_, branch, mut bound) in branches.iter().map(|(e, b, v)| (*e, *b, v.clone())) {
+                    for n in &branch.nodes {
+                        if let NodeKind::Plain {
+                            stmt: Stmt::Local(l),
+                            ..
+                        } = &n.kind
+                        {
+                            vars::pat_bindings(&l.pat, &mut bound);
+                        }
+                    }
+                    for b in bound
+                        .iter()
+                        .filter(|b| after.contains_key(&b.ident.to_string()))
+                    {
+                        diag.error(
+                            b.ident.span(),
+                            format_args!(
+                                "`{name}` here shadows the `{name}` that the code after this `{kind}` reads; in a workflow that code runs inside each branch, where this `{name}` would be seen instead; rename one of them",
+                                name = b.ident
+                            ),
+                        );
+                    }
+                }
+            }
+            levels.pop();
+            for (into, branch, _) in branches {
+                levels.push((block, Step { index, into }));
+                walk(branch, levels, diag);
+                levels.pop();
+            }
+        }
+    }
+    walk(&body.block, &mut Vec::new(), diag);
 }
 
 /// The field for a variable carried across `point`, or an error if it cannot be stored.

@@ -167,3 +167,24 @@ fn continue_skips_the_rest_of_the_iteration_but_not_the_loop() {
         ["total", "tail_only", "__sayiir_count_0", "__sayiir_iter_0"]
     );
 }
+
+#[test]
+fn a_branch_binding_that_shadows_what_follows_is_an_error() {
+    let (_, r) = lowered(parse_quote! {
+        async fn w(c: bool, v: Option<u64>) -> u64 {
+            let x: u64 = 1;
+            match v { Some(x) => { step(x).await; } None => {} }
+            x
+        }
+    });
+    assert!(r.unwrap_err().contains("`x` here shadows the `x`"));
+    // Rebinding after the construct is fine: the later code reads the new binding.
+    let (_, r) = lowered(parse_quote! {
+        async fn w(c: bool) -> u64 {
+            if c { let y: u64 = 2; step(y).await; }
+            let y: u64 = 3;
+            y
+        }
+    });
+    r.unwrap();
+}
