@@ -169,7 +169,13 @@ async fn direct_calls_match_plain_rust() {
     );
 }
 
-async fn on_engine(engine: Engine) {
+async fn on_engine(store: impl sayiir::store::Store) {
+    let engine = Engine::builder(store)
+        .register::<branches>()
+        .register::<loops>()
+        .register::<fan_out>()
+        .register::<concurrent>()
+        .build();
     let worker = engine.spawn_worker();
     for n in [0, 3, 6, 8, 11, 12, 50, 96] {
         let out = common::run_to_end::<branches>(&engine, &format!("b-{n}"), n).await;
@@ -206,28 +212,12 @@ async fn on_engine(engine: Engine) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn engine_on_memory() {
-    on_engine(
-        Engine::builder(MemoryStore::new())
-            .register::<branches>()
-            .register::<loops>()
-            .register::<fan_out>()
-            .register::<concurrent>()
-            .build(),
-    )
-    .await;
+    on_engine(MemoryStore::new()).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn engine_on_sqlite() {
     let dir = tempfile::tempdir().unwrap();
     let store = SqliteStore::open(dir.path().join("flow.db")).unwrap();
-    on_engine(
-        Engine::builder(store)
-            .register::<branches>()
-            .register::<loops>()
-            .register::<fan_out>()
-            .register::<concurrent>()
-            .build(),
-    )
-    .await;
+    on_engine(store).await;
 }

@@ -186,7 +186,7 @@ impl Analyzer<'_> {
 
     fn plain(&mut self, stmt: &Stmt, tail: bool, out: &mut Vec<Node>) {
         let mut stmt = stmt.clone();
-        super::check::strip_loop_attributes(&mut stmt, self.diag);
+        super::check::strip_loop_attributes(&mut stmt);
         Checker::new(None, self.diag).visit(&stmt);
         out.push(Node {
             kind: NodeKind::Plain {

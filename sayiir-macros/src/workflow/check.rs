@@ -186,7 +186,7 @@ pub(crate) fn loop_limit(attrs: &[syn::Attribute], diag: &mut Diagnostics) -> Op
 
 /// Removes `max_iterations` attributes from loops that do not await (they run inside one
 /// transition, where the limit does not apply); the attribute is not a real one.
-pub(crate) fn strip_loop_attributes(stmt: &mut Stmt, _diag: &mut Diagnostics) {
+pub(crate) fn strip_loop_attributes(stmt: &mut Stmt) {
     struct Strip;
     impl VisitMut for Strip {
         fn visit_expr_loop_mut(&mut self, e: &mut syn::ExprLoop) {

@@ -215,8 +215,6 @@ impl Gen<'_> {
 
     /// `(variant, fields, wait type)` of every state, the start state first.
     fn variants(&self) -> Vec<(Ident, &[Field], Option<TokenStream>)> {
-        let p = &self.p;
-        let _ = p;
         let mut out = vec![(format_ident!("Start"), self.l.start.as_slice(), None)];
         for (s, wait) in self.l.states.iter().zip(&self.waits) {
             out.push((s.variant.clone(), s.fields.as_slice(), Some(wait.clone())));

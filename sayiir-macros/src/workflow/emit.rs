@@ -20,7 +20,7 @@ use syn::{Expr, Lifetime, Stmt};
 use super::analyze::{count_var, iter_var};
 use super::codegen::{Gen, state_ident};
 use super::flow::{FlowRewriter, LoopCx, LoopMode};
-use super::ir::{Block, Consumer, LoopKind, Node, NodeKind, Step, Suspension};
+use super::ir::{Block, Consumer, Exit, LoopKind, Node, NodeKind, Step, Suspension, exit_of};
 use super::lower::ty_tokens;
 
 /// What happens when the code being emitted reaches the end of its block with a value.
@@ -37,26 +37,6 @@ pub(crate) enum Frame<'a> {
     LoopFull,
     /// The block is the rest of a resumed iteration: the real loop follows.
     LoopRest,
-}
-
-/// Whether a statement visibly ends the block: `return`, `break`, `continue`, or a panic.
-fn diverges(stmt: &Stmt) -> bool {
-    let e = match stmt {
-        Stmt::Expr(e, _) => e,
-        Stmt::Macro(m) => return is_panic(&m.mac),
-        _ => return false,
-    };
-    match e {
-        Expr::Return(_) | Expr::Break(_) | Expr::Continue(_) => true,
-        Expr::Macro(m) => is_panic(&m.mac),
-        _ => false,
-    }
-}
-
-pub(crate) fn is_panic(m: &syn::Macro) -> bool {
-    m.path.segments.last().is_some_and(|s| {
-        ["panic", "unreachable", "todo", "unimplemented"].contains(&s.ident.to_string().as_str())
-    })
 }
 
 /// `frames` with a construct's own frame in front: its consumer and the rest of its block.
@@ -104,7 +84,7 @@ impl Gen<'_> {
         frames: &[Frame<'_>],
         loops: &[LoopCx],
     ) -> (TokenStream, bool) {
-        let diverges = diverges(stmt);
+        let diverges = exit_of(std::slice::from_ref(stmt)) != Exit::Normal;
         let stmt = self.rewrite_stmt(stmt, loops);
         if diverges && (tail || last) {
             // Nothing follows a `return`, `break`, `continue` or panic: do not hand a value of

@@ -255,3 +255,41 @@ impl Block {
         None
     }
 }
+
+/// How control leaves a statement list, as far as its top-level statements show.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub(crate) enum Exit {
+    /// Falls through to what follows.
+    Normal,
+    /// `return` or a panic: nothing after it in the workflow runs.
+    Return,
+    /// `break`: the innermost loop ends.
+    Break,
+    /// `continue`: the innermost loop starts its next iteration.
+    Continue,
+}
+
+pub(crate) fn exit_of(stmts: &[Stmt]) -> Exit {
+    for s in stmts {
+        let e = match s {
+            Stmt::Expr(e, _) => e,
+            Stmt::Macro(m) if is_panic(&m.mac) => return Exit::Return,
+            _ => continue,
+        };
+        match e {
+            Expr::Return(_) => return Exit::Return,
+            Expr::Macro(m) if is_panic(&m.mac) => return Exit::Return,
+            Expr::Break(_) => return Exit::Break,
+            Expr::Continue(_) => return Exit::Continue,
+            _ => {}
+        }
+    }
+    Exit::Normal
+}
+
+/// Whether a macro call is `panic!`, `unreachable!`, `todo!` or `unimplemented!`.
+fn is_panic(m: &syn::Macro) -> bool {
+    m.path.segments.last().is_some_and(|s| {
+        ["panic", "unreachable", "todo", "unimplemented"].contains(&s.ident.to_string().as_str())
+    })
+}

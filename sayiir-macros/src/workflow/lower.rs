@@ -15,7 +15,8 @@ use syn::{Expr, Ident, Pat, Path, Stmt, Type};
 
 use super::analyze::{count_var, iter_var};
 use super::ir::{
-    Block, Body, Consumer, Enter, LoopKind, Node, NodeKind, Point, Postfix, Step, Suspension,
+    Block, Body, Consumer, Enter, Exit, LoopKind, Node, NodeKind, Point, Postfix, Step, Suspension,
+    exit_of,
 };
 use super::parse::WorkflowFn;
 use super::vars::{self, Binding};
@@ -592,37 +593,6 @@ pub(crate) fn lower(wf: &WorkflowFn, body: &Body, diag: &mut Diagnostics) -> Low
         callees,
         loop_items: lw.loop_items,
     }
-}
-
-/// How control leaves a statement list, as far as its top-level statements show.
-#[derive(Clone, Copy, PartialEq, Eq)]
-enum Exit {
-    /// Falls through to what follows.
-    Normal,
-    /// `return` or a panic: nothing after it in the workflow runs.
-    Return,
-    /// `break`: the innermost loop ends.
-    Break,
-    /// `continue`: the innermost loop starts its next iteration.
-    Continue,
-}
-
-fn exit_of(stmts: &[Stmt]) -> Exit {
-    for s in stmts {
-        let e = match s {
-            Stmt::Expr(e, _) => e,
-            Stmt::Macro(m) if super::emit::is_panic(&m.mac) => return Exit::Return,
-            _ => continue,
-        };
-        match e {
-            Expr::Return(_) => return Exit::Return,
-            Expr::Macro(m) if super::emit::is_panic(&m.mac) => return Exit::Return,
-            Expr::Break(_) => return Exit::Break,
-            Expr::Continue(_) => return Exit::Continue,
-            _ => {}
-        }
-    }
-    Exit::Normal
 }
 
 /// The code that can run after the point at the end of `levels`, as written: the rest of its
