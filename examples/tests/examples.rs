@@ -11,6 +11,9 @@ mod control_flow;
 #[path = "../child_workflows.rs"]
 mod child_workflows;
 
+#[path = "../expense_approval.rs"]
+mod expense_approval;
+
 use std::time::Duration;
 
 use order_saga::OrderError;
@@ -91,4 +94,21 @@ async fn quickstart_workflow_runs_to_the_end() {
         String::from_utf8_lossy(&status.stderr)
     );
     assert!(stdout.contains("result: Ok(\"account"), "{stdout}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn expense_approval_uses_signals_context_sleep_and_retries() {
+    use expense_approval::ExpenseError;
+    let dir = tempfile::tempdir().unwrap();
+    let results = expense_approval::run(&dir.path().join("expense.db"))
+        .await
+        .unwrap();
+    assert_eq!(results.len(), 3);
+    let paid = results[0].as_ref().unwrap();
+    assert!(
+        paid.starts_with("entry-exp-1/") && paid.ends_with("from research-q4, approved by grace"),
+        "{paid}"
+    );
+    assert_eq!(results[1], Err(ExpenseError::Rejected("linus".into())));
+    assert_eq!(results[2], Err(ExpenseError::OverLimit(100_000)));
 }

@@ -15,8 +15,21 @@ pub(crate) struct TaskOptions {
     name: Option<String>,
     retries: u32,
     timeout_ms: Option<u64>,
+    /// Where `timeout` is written (a task with a timeout must return `Result`).
+    timeout_key: Option<Span>,
+    backoff_ms: Option<u64>,
+    max_backoff_ms: Option<u64>,
     krate: Option<syn::Path>,
 }
+
+const TASK_OPTIONS: [&str; 6] = [
+    "name",
+    "retries",
+    "timeout",
+    "backoff",
+    "max_backoff",
+    "crate",
+];
 
 impl TaskOptions {
     fn parse(args: TokenStream, diag: &mut Diagnostics) -> Self {
@@ -24,6 +37,9 @@ impl TaskOptions {
             name: None,
             retries: 0,
             timeout_ms: None,
+            timeout_key: None,
+            backoff_ms: None,
+            max_backoff_ms: None,
             krate: None,
         };
         let raw: Vec<RawOption> = match options::parse_raw(args) {
@@ -33,16 +49,80 @@ impl TaskOptions {
                 return out;
             }
         };
-        for opt in options::check_keys(&raw, "task", &["name", "retries", "timeout", "crate"], diag)
-        {
+        let mut backoff_opts: Vec<&RawOption> = Vec::new();
+        for opt in options::check_keys(&raw, "task", &TASK_OPTIONS, diag) {
             match opt.key.to_string().as_str() {
                 "name" => out.name = options::stable_name(opt, diag),
                 "retries" => out.retries = options::lit_u32(opt, 0, 10_000, diag).unwrap_or(0),
-                "timeout" => out.timeout_ms = options::duration_ms(opt, diag),
+                "timeout" => {
+                    out.timeout_key = Some(opt.key.span());
+                    out.timeout_ms = options::duration_ms(opt, diag);
+                }
+                "backoff" => {
+                    out.backoff_ms = options::duration_ms(opt, diag);
+                    backoff_opts.push(opt);
+                }
+                "max_backoff" => {
+                    out.max_backoff_ms = options::duration_ms(opt, diag);
+                    backoff_opts.push(opt);
+                }
                 _ => out.krate = options::crate_path(opt, diag),
             }
         }
+        if out.retries == 0 {
+            for opt in &backoff_opts {
+                diag.error(
+                    opt.key.span(),
+                    format_args!(
+                        "`{}` sets the delay between attempts, but this task is not retried: add `retries = N` (N >= 1) or remove `{}`",
+                        opt.key, opt.key
+                    ),
+                );
+            }
+        }
+        if let (Some(b), Some(m)) = (out.backoff_ms, out.max_backoff_ms)
+            && m < b
+        {
+            let written = |key: &str| {
+                backoff_opts
+                    .iter()
+                    .find(|o| o.key == key)
+                    .map(|o| (o.value.to_token_stream().to_string(), o.value.span()))
+            };
+            if let (Some((b, _)), Some((m, span))) = (written("backoff"), written("max_backoff")) {
+                diag.error(
+                    span,
+                    format_args!(
+                        "`max_backoff = {m}` is shorter than `backoff = {b}`: the delay between attempts starts at `backoff` and doubles up to `max_backoff`"
+                    ),
+                );
+            }
+        }
         out
+    }
+
+    /// The `TaskOptions` constant of the task.
+    fn tokens(&self, p: &TokenStream) -> TokenStream {
+        let retries = self.retries;
+        let timeout = match self.timeout_ms {
+            Some(ms) => quote!(#p::Option::Some(#p::Duration::from_millis(#ms))),
+            None => quote!(#p::Option::None),
+        };
+        let backoff = self
+            .backoff_ms
+            .map(|ms| quote!(backoff: #p::Duration::from_millis(#ms),));
+        let max_backoff = self
+            .max_backoff_ms
+            .map(|ms| quote!(max_backoff: #p::Duration::from_millis(#ms),));
+        quote! {
+            #p::TaskOptions {
+                retries: #retries,
+                timeout: #timeout,
+                #backoff
+                #max_backoff
+                ..#p::TaskOptions::DEFAULT
+            }
+        }
     }
 }
 
@@ -221,7 +301,17 @@ pub(crate) fn expand(args: TokenStream, item: TokenStream) -> TokenStream {
     };
     let krate = options::sayiir_path(opts.krate.as_ref());
     let p = quote!(#krate::__private);
-    let (sig, sig_ok) = check_signature(&func, &mut diag);
+    let (sig, mut sig_ok) = check_signature(&func, &mut diag);
+    if let Some(key) = opts.timeout_key
+        && sig_ok
+        && !sig.fallible
+    {
+        diag.error(
+            key,
+            "a task with a `timeout` must return `Result<T, E>` with `E: From<sayiir::TaskTimeout>`: an attempt that runs past its timeout returns `Err(E::from(timeout))`",
+        );
+        sig_ok = false;
+    }
     let errors = diag.into_compile_errors();
     let ident = &func.sig.ident;
     let vis = &func.vis;
@@ -245,11 +335,7 @@ pub(crate) fn expand(args: TokenStream, item: TokenStream) -> TokenStream {
     }
     let name = opts.name.clone().unwrap_or_else(|| ident.to_string());
     let sig_bytes = proc_macro2::Literal::byte_string(&signature_bytes(&name, &sig));
-    let retries = opts.retries;
-    let timeout = match opts.timeout_ms {
-        Some(ms) => quote!(#p::Option::Some(#p::Duration::from_millis(#ms))),
-        None => quote!(#p::Option::None),
-    };
+    let options = opts.tokens(&p);
     let ret = &sig.ret;
     let arg_names: Vec<_> = (0..sig.args.len())
         .map(|i| format_ident!("__sayiir_a{}", i))
@@ -265,13 +351,8 @@ pub(crate) fn expand(args: TokenStream, item: TokenStream) -> TokenStream {
         .iter()
         .zip(&arg_names)
         .map(|(ty, a)| quote!(#a: #ty));
-    let is_err = if sig.fallible {
-        quote!(#p::is_err)
-    } else {
-        quote!(#p::never_err)
-    };
-    let encode_ret =
-        quote_spanned!(ret.span()=> #p::task_output::<#ret>(&__sayiir_ret, #is_err(&__sayiir_ret)));
+    let encode_ret = encode_output(&p, &sig);
+    let timed_out = timed_out_body(&p, &sig, &name, opts.timeout_ms.is_some(), &encode_ret);
     let decode_ret = quote_spanned!(ret.span()=> #p::decode_value::<#ret>(__sayiir_bytes));
     let encode_value = quote_spanned!(ret.span()=> #p::encode_value::<#ret>(__sayiir_value));
     let boxed = quote_spanned!(ident.span()=> #p::box_task);
@@ -284,7 +365,8 @@ pub(crate) fn expand(args: TokenStream, item: TokenStream) -> TokenStream {
                 type Return = #ret;
                 const NAME: &'static str = #name;
                 const SIGNATURE_HASH: [u8; 32] = #p::blake3(#sig_bytes);
-                const OPTIONS: #p::TaskOptions = #p::TaskOptions { retries: #retries, timeout: #timeout };
+                #[allow(clippy::needless_update)]
+                const OPTIONS: #p::TaskOptions = #options;
                 fn call_encoded(
                     __sayiir_bytes: &[u8],
                 ) -> #p::Result<#p::BoxFuture<#p::Result<#p::TaskOutput, #p::CodecError>>, #p::CodecError> {
@@ -302,6 +384,11 @@ pub(crate) fn expand(args: TokenStream, item: TokenStream) -> TokenStream {
                 fn encode_return(__sayiir_value: &#ret) -> #p::Result<#p::Vec<u8>, #p::CodecError> {
                     #encode_value
                 }
+                fn timed_out(
+                    __sayiir_timeout: #p::TaskTimeout,
+                ) -> #p::Result<#p::TaskOutput, #p::CodecError> {
+                    #timed_out
+                }
             }
             impl #p::Callee for #ident {
                 type Return = #ret;
@@ -318,6 +405,72 @@ pub(crate) fn expand(args: TokenStream, item: TokenStream) -> TokenStream {
                 }
             }
         };
+    }
+}
+
+/// Encodes `__sayiir_ret` (in scope) as a `TaskOutput`: whether it is an `Err`, and whether the
+/// error's `RetryPolicy` (if its type has one) calls it permanent.
+fn encode_output(p: &TokenStream, sig: &TaskSig) -> TokenStream {
+    let ret = &sig.ret;
+    if !sig.fallible {
+        return quote_spanned!(ret.span()=>
+            #p::task_output_with::<#ret>(&__sayiir_ret, false, false)
+        );
+    }
+    let encode = quote_spanned!(ret.span()=>
+        #p::task_output_with::<#ret>(&__sayiir_ret, #p::is_err(&__sayiir_ret), __sayiir_permanent)
+    );
+    quote! {
+        let __sayiir_permanent: bool = match &__sayiir_ret {
+            #p::Result::Err(__sayiir_e) => {
+                #[allow(unused_imports)]
+                use #p::{ViaDefault as _, ViaPolicy as _};
+                (&#p::PermanentProbe(__sayiir_e)).sayiir_permanent()
+            }
+            _ => false,
+        };
+        #encode
+    }
+}
+
+/// The body of `Task::timed_out`: `Err(E::from(timeout))` encoded like a return value, or an
+/// error for a task without a timeout (the runtime never asks it).
+fn timed_out_body(
+    p: &TokenStream,
+    sig: &TaskSig,
+    name: &str,
+    has_timeout: bool,
+    encode_ret: &TokenStream,
+) -> TokenStream {
+    if !has_timeout {
+        let detail = format!("task `{name}` has no timeout");
+        return quote! {
+            let _ = __sayiir_timeout;
+            #p::Result::Err(#p::CodecError::Malformed { ty: "TaskTimeout", detail: #detail.into() })
+        };
+    }
+    let ret = &sig.ret;
+    let from = match error_type(ret) {
+        Some(e) => quote_spanned!(e.span()=> #p::from_timeout::<#e>(__sayiir_timeout)),
+        None => quote_spanned!(ret.span()=>
+            #p::from_timeout::<<#ret as #p::ResultOutput>::Err>(__sayiir_timeout)
+        ),
+    };
+    quote! {
+        let __sayiir_ret: #ret = #p::Result::Err(#from);
+        #encode_ret
+    }
+}
+
+/// `E` of a return type written `Result<T, E>`.
+fn error_type(ret: &Type) -> Option<&Type> {
+    let Type::Path(tp) = ret else { return None };
+    let syn::PathArguments::AngleBracketed(args) = &tp.path.segments.last()?.arguments else {
+        return None;
+    };
+    match args.args.iter().collect::<Vec<_>>()[..] {
+        [syn::GenericArgument::Type(_), syn::GenericArgument::Type(e)] => Some(e),
+        _ => None,
     }
 }
 
@@ -342,6 +495,9 @@ fn stubs(p: &TokenStream, ident: &syn::Ident, vis: &syn::Visibility, sig: &TaskS
                     ::core::unreachable!()
                 }
                 fn encode_return(_: &#ret) -> #p::Result<#p::Vec<u8>, #p::CodecError> {
+                    ::core::unreachable!()
+                }
+                fn timed_out(_: #p::TaskTimeout) -> #p::Result<#p::TaskOutput, #p::CodecError> {
                     ::core::unreachable!()
                 }
             }
@@ -452,6 +608,121 @@ mod tests {
         ))
         .unwrap();
         assert_ne!(signature_bytes("f", &a), signature_bytes("f", &c));
+    }
+
+    fn option_errors(args: TokenStream) -> String {
+        let mut d = Diagnostics::new();
+        TaskOptions::parse(args, &mut d);
+        d.finish().err().map(|e| e.to_string()).unwrap_or_default()
+    }
+
+    #[test]
+    fn backoff_options() {
+        let mut d = Diagnostics::new();
+        let o = TaskOptions::parse(
+            quote!(retries = 3, backoff = "250ms", max_backoff = "1m"),
+            &mut d,
+        );
+        assert!(!d.has_errors());
+        assert_eq!((o.backoff_ms, o.max_backoff_ms), (Some(250), Some(60_000)));
+        let code = o.tokens(&quote!(p)).to_string();
+        assert!(
+            code.contains("backoff : p :: Duration :: from_millis (250u64)"),
+            "{code}"
+        );
+        assert!(code.contains(".. p :: TaskOptions :: DEFAULT"), "{code}");
+        let code = TaskOptions::parse(quote!(retries = 1), &mut d)
+            .tokens(&quote!(p))
+            .to_string();
+        assert!(!code.contains("backoff"), "{code}");
+        let e = option_errors(quote!(backoff = "1s"));
+        assert!(e.contains("this task is not retried"), "{e}");
+        let e = option_errors(quote!(retries = 0, max_backoff = "1s"));
+        assert!(e.contains("`max_backoff` sets the delay"), "{e}");
+        let e = option_errors(quote!(retries = 2, backoff = "2s", max_backoff = "1s"));
+        assert!(
+            e.contains("`max_backoff = \"1s\"` is shorter than `backoff = \"2s\"`"),
+            "{e}"
+        );
+        assert_eq!(
+            option_errors(quote!(retries = 2, backoff = "1s", max_backoff = "1s")),
+            ""
+        );
+        let e = option_errors(quote!(retries = 2, backoff = "fast"));
+        assert!(e.contains("invalid duration `fast`"), "{e}");
+    }
+
+    fn expanded(args: TokenStream, item: TokenStream) -> String {
+        expand(args, item).to_string()
+    }
+
+    #[test]
+    fn timeout_needs_a_result() {
+        let code = expanded(
+            quote!(timeout = "5s"),
+            quote!(
+                async fn f() -> u64 {
+                    1
+                }
+            ),
+        );
+        assert!(
+            code.contains("a task with a `timeout` must return `Result<T, E>`"),
+            "{code}"
+        );
+        // Stubs only: the real impl is not emitted.
+        assert!(!code.contains("from_timeout"), "{code}");
+        assert!(code.contains("fn timed_out"), "{code}");
+    }
+
+    #[test]
+    fn timed_out_and_permanent() {
+        let code = expanded(
+            quote!(retries = 2, timeout = "5s"),
+            quote!(
+                async fn f(n: u64) -> Result<u64, MyError> {
+                    Ok(n)
+                }
+            ),
+        );
+        assert!(!code.contains("compile_error"), "{code}");
+        assert!(
+            code.contains("from_timeout :: < MyError > (__sayiir_timeout)"),
+            "{code}"
+        );
+        assert!(
+            code.contains("PermanentProbe (__sayiir_e)) . sayiir_permanent ()"),
+            "{code}"
+        );
+        assert!(
+            code.contains("timeout : :: sayiir :: __private :: Option :: Some"),
+            "{code}"
+        );
+        // An alias names its error type through `ResultOutput`.
+        let code = expanded(
+            quote!(timeout = "5s"),
+            quote!(
+                async fn f() -> anyhow::Result<u64> {
+                    Ok(1)
+                }
+            ),
+        );
+        assert!(
+            code.contains("from_timeout :: << anyhow :: Result < u64 > as :: sayiir :: __private :: ResultOutput > :: Err >"),
+            "{code}"
+        );
+        // Without a timeout: an error the runtime never asks for; never permanent when not a
+        // `Result`.
+        let code = expanded(
+            quote!(),
+            quote!(
+                async fn f() -> u64 {
+                    1
+                }
+            ),
+        );
+        assert!(code.contains("task `f` has no timeout"), "{code}");
+        assert!(code.contains("(& __sayiir_ret , false , false)"), "{code}");
     }
 
     #[test]

@@ -12,14 +12,48 @@ use crate::codec;
 
 pub use crate::hash::{blake3, blake3_parts};
 pub use crate::inline::run_inline;
+pub use crate::inline::run_inline_with;
 pub use crate::join::{
     Branch, ForIter, Join2, Join3, Join4, Join5, Join6, Join7, Join8, JoinAll, TryJoin2, TryJoin3,
     TryJoin4, TryJoin5, TryJoin6, TryJoin7, TryJoin8, TryJoinAll, TryOutput,
 };
 pub use crate::machine::{
-    Advance, Callee, ChildWait, Input, MachineError, ResultOutput, Resumed, Task, TaskOptions,
-    TaskRun, TaskWait, Unwrap, Wait, WorkKind, WorkSink, Workflow,
+    Advance, Callee, ChildWait, Input, MachineError, ResultOutput, Resumed, RetryPolicy, SignalSet,
+    Task, TaskOptions, TaskRun, TaskTimeout, TaskWait, TimeoutCallee, Unwrap, Wait, WorkKind,
+    WorkSink, Workflow,
 };
+pub use crate::shared::Context;
+pub use crate::waits::ContinueWait;
+
+/// `(&PermanentProbe(&error)).sayiir_permanent()`, with [`ViaPolicy`] and [`ViaDefault`] in
+/// scope, asks the error's [`RetryPolicy`] when its type implements it and says "not
+/// permanent" otherwise (method resolution prefers the by-value impl; the fallback needs an
+/// autoref).
+pub struct PermanentProbe<'a, E>(pub &'a E);
+
+/// The [`RetryPolicy`] arm of [`PermanentProbe`].
+pub trait ViaPolicy {
+    /// Whether the error is permanent.
+    fn sayiir_permanent(&self) -> bool;
+}
+
+impl<E: RetryPolicy> ViaPolicy for PermanentProbe<'_, E> {
+    fn sayiir_permanent(&self) -> bool {
+        self.0.is_permanent()
+    }
+}
+
+/// The fallback arm of [`PermanentProbe`]: errors without a policy are retried.
+pub trait ViaDefault {
+    /// Always `false`.
+    fn sayiir_permanent(&self) -> bool;
+}
+
+impl<E> ViaDefault for &PermanentProbe<'_, E> {
+    fn sayiir_permanent(&self) -> bool {
+        false
+    }
+}
 pub use serde;
 pub use std::time::Duration;
 
@@ -95,9 +129,19 @@ pub fn args_reader(bytes: &[u8]) -> codec::RawReader<'_> {
 
 /// Encodes a task's return value.
 pub fn task_output<T: Stored>(value: &T, is_error: bool) -> Result<TaskOutput, CodecError> {
+    task_output_with(value, is_error, false)
+}
+
+/// Encodes a task's return value, saying whether an error is permanent ([`RetryPolicy`]).
+pub fn task_output_with<T: Stored>(
+    value: &T,
+    is_error: bool,
+    permanent: bool,
+) -> Result<TaskOutput, CodecError> {
     Ok(TaskOutput {
         bytes: codec::encode(value)?,
         is_error,
+        permanent,
     })
 }
 
@@ -156,3 +200,17 @@ tuple_fields!((A, B, C, D, E); 0 A, 1 B, 2 C, 3 D, 4 E);
 tuple_fields!((A, B, C, D, E, F); 0 A, 1 B, 2 C, 3 D, 4 E, 5 F);
 tuple_fields!((A, B, C, D, E, F, G); 0 A, 1 B, 2 C, 3 D, 4 E, 5 F, 6 G);
 tuple_fields!((A, B, C, D, E, F, G, H); 0 A, 1 B, 2 C, 3 D, 4 E, 5 F, 6 G, 7 H);
+
+/// Task error types a timed-out attempt converts into (`#[task(timeout = ..)]`).
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` cannot hold a task timeout: implement `From<sayiir::TaskTimeout>` for it",
+    label = "the error type of a task with a `timeout`",
+    note = "an attempt that runs past its timeout returns `Err(E::from(timeout))`, retried like any other error"
+)]
+pub trait FromTimeout: From<TaskTimeout> {}
+impl<E: From<TaskTimeout>> FromTimeout for E {}
+
+/// The error a timed-out attempt returns.
+pub fn from_timeout<E: FromTimeout>(timeout: TaskTimeout) -> E {
+    E::from(timeout)
+}

@@ -2,6 +2,9 @@
 
 use std::fmt::Write as _;
 use std::future::Future;
+use std::sync::Arc;
+
+use crate::shared::Context;
 
 tokio::task_local! {
     static CURRENT: TaskContext;
@@ -19,6 +22,7 @@ pub struct TaskContext {
     task: &'static str,
     attempt: u32,
     idempotency_key: String,
+    shared: Arc<Context>,
 }
 
 impl TaskContext {
@@ -29,6 +33,7 @@ impl TaskContext {
         attempt: u32,
         origin: u64,
         slot: &[u32],
+        shared: Arc<Context>,
     ) -> Self {
         let mut key = format!("{instance}/{origin}");
         for s in slot {
@@ -40,6 +45,7 @@ impl TaskContext {
             task,
             attempt,
             idempotency_key: key,
+            shared,
         }
     }
 
@@ -69,9 +75,16 @@ impl TaskContext {
     }
 
     /// `instance/origin[.slot…]`: identical for every run of the same call of the same instance,
-    /// different for every other call (including the same task called again later).
+    /// whatever the attempt (a retry after an attempt whose outcome was lost must not charge
+    /// twice), different for every other call (including the same task called again later).
     pub fn idempotency_key(&self) -> &str {
         &self.idempotency_key
+    }
+
+    /// The workflow's shared state as it was when this attempt started (read-only: tasks
+    /// report through their return value; the workflow writes the context).
+    pub fn shared(&self) -> &Context {
+        &self.shared
     }
 
     pub(crate) fn scope<F: Future>(self, f: F) -> impl Future<Output = F::Output> {

@@ -1,25 +1,30 @@
 //! Drives one claimed instance: runs the tasks its state waits for (concurrently, each in its own
-//! tokio task), feeds each result to a transition as it arrives, and commits every transition
-//! before acting on it. Stops when the instance finishes, waits for nothing runnable here, or
-//! loses the sequence-number race to another writer.
+//! tokio task), fires due timers, delivers buffered signals, schedules retries, and commits every
+//! transition before acting on it. Stops when the instance finishes, waits for nothing it can
+//! do now (the last commit stored when it is next due), is cancelled or paused, or loses the
+//! sequence-number race to another writer.
 
-use std::collections::HashSet;
+use std::collections::HashMap;
 use std::panic::AssertUnwindSafe;
 use std::sync::Arc;
 
 use futures_util::FutureExt;
 use sayiir_store::{
-    BlockKind, Blocked, Event, InstanceId, InstanceRecord, Next, Status, StoreError, Transition,
+    BlockKind, Blocked, InstanceId, InstanceRecord, Next, Status, StoreError, Timestamp, Transition,
 };
-use serde::Serialize;
+use tokio::sync::Notify;
 use tokio::task::JoinSet;
 use tracing::Instrument;
 
-use crate::codec::{self, CodecError};
+use crate::codec::CodecError;
 use crate::committer::CommitError;
 use crate::context::TaskContext;
-use crate::machine::{Input, MachineError, SlotPath, TaskOutput, WorkItem, WorkKind};
+use crate::feed::{Feed, history_event};
+use crate::machine::{
+    MachineError, SlotPath, TaskOptions, TaskOutput, TaskTimeout, WorkItem, WorkKind,
+};
 use crate::registry::{AdvanceFailure, Advanced, DynWorkflow, panic_message};
+use crate::retry;
 use crate::worker::WorkerCtx;
 
 /// Outcome of one task run.
@@ -30,13 +35,10 @@ enum TaskFailure {
 
 type TaskResult = (SlotPath, &'static str, u32, Result<TaskOutput, TaskFailure>);
 
-/// History payload of a task transition.
-#[derive(Serialize)]
-struct TaskEvent<'a> {
-    slot: &'a [u32],
-    task: &'a str,
-    attempt: u32,
-    output: &'a [u8],
+/// A running task: its options and the origin of the call (for the retry decision).
+struct Busy {
+    options: TaskOptions,
+    origin: u64,
 }
 
 struct Driver {
@@ -47,7 +49,8 @@ struct Driver {
     state: Vec<u8>,
     work: Vec<WorkItem>,
     running: JoinSet<TaskResult>,
-    busy: HashSet<SlotPath>,
+    busy: HashMap<SlotPath, Busy>,
+    poke: Arc<Notify>,
 }
 
 /// Why the driver stopped.
@@ -55,13 +58,45 @@ enum Stop {
     Finished,
     Waiting,
     Lost,
+    Paused,
     Blocked(BlockKind, String),
     Failed(String),
 }
 
-pub(crate) async fn drive(ctx: Arc<WorkerCtx>, record: InstanceRecord) -> InstanceId {
+/// A driver about to run: counted as busy and reachable by pokes from its creation (by the
+/// worker, before it spawns the driver) until it is dropped, also when the driver's task is
+/// aborted (a lost lease) before or while it runs.
+pub(crate) struct Active {
+    ctx: Arc<WorkerCtx>,
+    id: InstanceId,
+    poke: Arc<Notify>,
+}
+
+impl Active {
+    pub(crate) fn new(ctx: &Arc<WorkerCtx>, id: &InstanceId) -> Self {
+        ctx.inner.busy_add(1);
+        Self {
+            poke: ctx.inner.controls.register(id),
+            ctx: ctx.clone(),
+            id: id.clone(),
+        }
+    }
+}
+
+impl Drop for Active {
+    fn drop(&mut self) {
+        self.ctx.inner.controls.unregister(&self.id);
+        self.ctx.inner.busy_sub(1);
+    }
+}
+
+pub(crate) async fn drive(
+    ctx: Arc<WorkerCtx>,
+    record: InstanceRecord,
+    active: Active,
+) -> InstanceId {
     let id = record.id.clone();
-    let stop = match start(&ctx, record) {
+    let stop = match start(&ctx, record, active.poke.clone()) {
         Ok(mut d) => d.run().await,
         Err(stop) => stop,
     };
@@ -70,11 +105,15 @@ pub(crate) async fn drive(ctx: Arc<WorkerCtx>, record: InstanceRecord) -> Instan
         Stop::Finished => {}
         Stop::Lost => {
             inner.metrics.conflict();
-            tracing::info!("another writer moved the instance on; stopping");
+            tracing::info!("another writer moved the instance on (or cancelled it); stopping");
             // Releases only a lease this worker still holds.
             release(&ctx, &id).await;
         }
         Stop::Waiting => release(&ctx, &id).await,
+        Stop::Paused => {
+            tracing::info!("the instance is paused; stopping");
+            release(&ctx, &id).await;
+        }
         Stop::Blocked(kind, reason) => {
             tracing::error!(
                 ?kind,
@@ -97,6 +136,7 @@ pub(crate) async fn drive(ctx: Arc<WorkerCtx>, record: InstanceRecord) -> Instan
             release(&ctx, &id).await;
         }
     }
+    drop(active);
     id
 }
 
@@ -111,10 +151,13 @@ async fn release(ctx: &WorkerCtx, id: &InstanceId) {
     }
 }
 
-fn start(ctx: &Arc<WorkerCtx>, record: InstanceRecord) -> Result<Driver, Stop> {
+fn start(ctx: &Arc<WorkerCtx>, record: InstanceRecord, poke: Arc<Notify>) -> Result<Driver, Stop> {
     let Some(state) = record.state else {
         return Err(Stop::Finished);
     };
+    if record.status != Status::Running {
+        return Err(Stop::Finished);
+    }
     let Some(wf) = ctx.inner.registry.get(&record.workflow, record.hash) else {
         return Err(Stop::Blocked(
             BlockKind::VersionMismatch,
@@ -139,60 +182,223 @@ fn start(ctx: &Arc<WorkerCtx>, record: InstanceRecord) -> Result<Driver, Stop> {
         state,
         work,
         running: JoinSet::new(),
-        busy: HashSet::new(),
+        busy: HashMap::new(),
+        poke,
     })
 }
 
 impl Driver {
     async fn run(&mut self) -> Stop {
         loop {
-            let mut immediate = None;
-            for item in std::mem::take(&mut self.work) {
-                match item.kind {
-                    WorkKind::Immediate => immediate = Some(item.slot),
-                    WorkKind::Task { .. } if self.busy.contains(&item.slot) => {}
-                    WorkKind::Task {
-                        name,
-                        attempt,
-                        origin,
-                        ..
-                    } => {
-                        if let Err(stop) = self.start_task(item.slot, name, attempt, origin) {
-                            return stop;
-                        }
+            let now = self.ctx.inner.now();
+            let (ready, next_due) = match self.plan(now).await {
+                Ok(p) => p,
+                Err(stop) => return stop,
+            };
+            let (slot, feed) = match ready {
+                Some(r) => r,
+                None => {
+                    if self.running.is_empty() {
+                        // The last commit stored when this instance is next due.
+                        return Stop::Waiting;
+                    }
+                    match self.wait(next_due).await {
+                        Ok(Some(r)) => r,
+                        Ok(None) => continue,
+                        Err(stop) => return stop,
                     }
                 }
-            }
-            let (slot, event) = match immediate {
-                Some(slot) => (slot, None),
-                None => match self.running.join_next().await {
-                    None => return Stop::Waiting,
-                    Some(Err(e)) => return Stop::Failed(format!("task runner failed: {e}")),
-                    Some(Ok((slot, task, attempt, result))) => match result {
-                        Ok(output) => (slot, Some((task, attempt, output))),
-                        Err(TaskFailure::Panicked { task, message }) => {
-                            self.ctx.inner.metrics.task_panicked();
-                            return Stop::Blocked(
-                                BlockKind::Panicked,
-                                format!("task `{task}` panicked: {message}"),
-                            );
-                        }
-                        Err(TaskFailure::Codec(e)) => {
-                            return Stop::Blocked(
-                                BlockKind::CorruptState,
-                                format!("a task's arguments or output do not encode: {e}"),
-                            );
-                        }
-                    },
-                },
             };
-            self.busy.remove(&slot);
-            match self.step(&slot, event).await {
+            match self.step(&slot, feed).await {
                 Ok(true) => {}
                 Ok(false) => return Stop::Finished,
                 Err(stop) => return stop,
             }
         }
+    }
+
+    /// Starts what can start and picks the next event that is ready now; otherwise returns the
+    /// earliest time something becomes ready.
+    async fn plan(
+        &mut self,
+        now: Timestamp,
+    ) -> Result<(Option<(SlotPath, Feed)>, Option<Timestamp>), Stop> {
+        let mut ready = None;
+        let mut next_due: Option<Timestamp> = None;
+        let due_at = |t: Timestamp, next: &mut Option<Timestamp>| {
+            *next = Some(next.map_or(t, |n| n.min(t)));
+        };
+        let mut listening: Vec<(SlotPath, String)> = Vec::new();
+        let mut expired: Option<SlotPath> = None;
+        for item in self.work.clone() {
+            let slot = item.slot;
+            match item.kind {
+                WorkKind::Immediate => ready = Some((slot, Feed::Start)),
+                WorkKind::Task { .. } if self.busy.contains_key(&slot) => {}
+                WorkKind::Task {
+                    not_before: Some(t),
+                    ..
+                } if t > now => due_at(t, &mut next_due),
+                WorkKind::Task {
+                    options:
+                        TaskOptions {
+                            timeout: Some(after),
+                            ..
+                        },
+                    deadline: None,
+                    ..
+                } => {
+                    // Persist the attempt's deadline before it runs, so a crash does not give
+                    // the attempt a fresh budget.
+                    ready = Some((
+                        slot,
+                        Feed::Started {
+                            deadline: now.add(after),
+                        },
+                    ));
+                }
+                WorkKind::Task {
+                    name,
+                    attempt,
+                    origin,
+                    options,
+                    deadline,
+                    ..
+                } => self.start_task(slot, name, attempt, origin, options, deadline)?,
+                WorkKind::Timer { due } if due <= now => ready = Some((slot, Feed::Timer)),
+                WorkKind::Timer { due } => due_at(due, &mut next_due),
+                WorkKind::Signal { name, deadline } => {
+                    match deadline {
+                        Some(d) if d <= now => expired = Some(slot.clone()),
+                        Some(d) => due_at(d, &mut next_due),
+                        None => {}
+                    }
+                    listening.push((slot, name));
+                }
+                WorkKind::Continue { .. } => {
+                    return Err(Stop::Blocked(
+                        BlockKind::CorruptState,
+                        "a committed state restarts its workflow (continue_as_new must be \
+                         applied in the transition that reaches it)"
+                            .into(),
+                    ));
+                }
+            }
+        }
+        if ready.is_none() && !listening.is_empty() {
+            ready = self.signal_for(&listening).await?;
+        }
+        if ready.is_none() {
+            ready = expired.map(|slot| (slot, Feed::Timer));
+        }
+        Ok((ready, next_due))
+    }
+
+    /// The first buffered signal some listening slot takes (slots in state order, signals in
+    /// send order).
+    async fn signal_for(
+        &self,
+        listening: &[(SlotPath, String)],
+    ) -> Result<Option<(SlotPath, Feed)>, Stop> {
+        let pending = match self.ctx.inner.store.signals(&self.id).await {
+            Ok(p) => p,
+            Err(StoreError::NotFound { .. }) => return Err(Stop::Lost),
+            Err(e) => return Err(Stop::Failed(format!("cannot read signals: {e}"))),
+        };
+        for (slot, name) in listening {
+            if let Some(s) = pending.iter().find(|s| &s.name == name) {
+                return Ok(Some((slot.clone(), Feed::Signal(s.clone()))));
+            }
+        }
+        Ok(None)
+    }
+
+    /// Waits for a task to end, the next due time, or a poke (signal, cancel, pause).
+    async fn wait(
+        &mut self,
+        next_due: Option<Timestamp>,
+    ) -> Result<Option<(SlotPath, Feed)>, Stop> {
+        let clock = self.ctx.inner.clock.clone();
+        let timer = async {
+            match next_due {
+                Some(t) => clock.sleep_until(t).await,
+                None => std::future::pending().await,
+            }
+        };
+        tokio::select! {
+            joined = self.running.join_next() => match joined {
+                None => Ok(None),
+                Some(Err(e)) => Err(Stop::Failed(format!("task runner failed: {e}"))),
+                Some(Ok((slot, task, attempt, result))) => self.task_done(slot, task, attempt, result).map(Some),
+            },
+            _ = timer => Ok(None),
+            _ = self.poke.notified() => {
+                self.check_control().await?;
+                Ok(None)
+            }
+        }
+    }
+
+    /// After a poke: stop if the instance was cancelled or paused meanwhile.
+    async fn check_control(&self) -> Result<(), Stop> {
+        match self.ctx.inner.store.load(&self.id).await {
+            Ok(r) if r.status.is_terminal() || r.seq != self.seq => Err(Stop::Lost),
+            Ok(r)
+                if r.blocked
+                    .as_ref()
+                    .is_some_and(|b| b.kind == BlockKind::Paused) =>
+            {
+                Err(Stop::Paused)
+            }
+            Ok(_) => Ok(()),
+            Err(StoreError::NotFound { .. }) => Err(Stop::Lost),
+            Err(e) => Err(Stop::Failed(format!("cannot reload the instance: {e}"))),
+        }
+    }
+
+    fn task_done(
+        &mut self,
+        slot: SlotPath,
+        task: &'static str,
+        attempt: u32,
+        result: Result<TaskOutput, TaskFailure>,
+    ) -> Result<(SlotPath, Feed), Stop> {
+        let busy = self.busy.remove(&slot);
+        let output = match result {
+            Ok(output) => output,
+            Err(TaskFailure::Panicked { task, message }) => {
+                self.ctx.inner.metrics.task_panicked();
+                return Err(Stop::Blocked(
+                    BlockKind::Panicked,
+                    format!("task `{task}` panicked: {message}"),
+                ));
+            }
+            Err(TaskFailure::Codec(e)) => {
+                return Err(Stop::Blocked(
+                    BlockKind::CorruptState,
+                    format!("a task's arguments or output do not encode: {e}"),
+                ));
+            }
+        };
+        if let Some(Busy { options, origin }) = busy
+            && retry::should_retry(&options, attempt, &output)
+        {
+            let seed = format!("{}/{origin}/{slot:?}", self.id);
+            let delay = retry::delay(&options, attempt, &seed);
+            self.ctx.inner.metrics.task_retried();
+            tracing::info!(task, attempt, ?delay, "task attempt failed; retrying");
+            let not_before = self.ctx.inner.now().add(delay);
+            return Ok((
+                slot,
+                Feed::Retry {
+                    task,
+                    failed: attempt,
+                    not_before,
+                    error: output.bytes,
+                },
+            ));
+        }
+        Ok((slot, Feed::Task(task, attempt, output)))
     }
 
     fn start_task(
@@ -201,8 +407,10 @@ impl Driver {
         name: &'static str,
         attempt: u32,
         origin: u64,
+        options: TaskOptions,
+        deadline: Option<Timestamp>,
     ) -> Result<(), Stop> {
-        let run = self.wf.run(&self.state, &slot).map_err(|e| {
+        let (run, shared) = self.wf.run(&self.state, &slot).map_err(|e| {
             Stop::Blocked(
                 BlockKind::CorruptState,
                 format!("cannot start task `{name}`: {e}"),
@@ -217,6 +425,7 @@ impl Driver {
             attempt,
             origin,
             &slot,
+            Arc::new(shared),
         );
         let span = tracing::info_span!(
             "sayiir.task",
@@ -229,15 +438,37 @@ impl Driver {
         let future = tcx
             .scope(AssertUnwindSafe(run.future).catch_unwind())
             .instrument(span);
-        self.busy.insert(slot.clone());
+        let clock = inner.clock.clone();
+        let timed_out = run.timed_out;
+        self.busy.insert(slot.clone(), Busy { options, origin });
         self.running.spawn(async move {
-            let result = match future.await {
-                Ok(Ok(output)) => Ok(output),
-                Ok(Err(e)) => Err(TaskFailure::Codec(e)),
-                Err(p) => Err(TaskFailure::Panicked {
+            let limit = async {
+                match (deadline, options.timeout) {
+                    (Some(d), Some(_)) => clock.sleep_until(d).await,
+                    _ => std::future::pending().await,
+                }
+            };
+            let outcome = tokio::select! {
+                out = future => Some(out),
+                _ = limit => None,
+            };
+            let result = match outcome {
+                Some(Ok(Ok(output))) => Ok(output),
+                Some(Ok(Err(e))) => Err(TaskFailure::Codec(e)),
+                Some(Err(p)) => Err(TaskFailure::Panicked {
                     task: name,
                     message: panic_message(&*p),
                 }),
+                None => {
+                    let after = options.timeout.unwrap_or_default();
+                    tracing::warn!(task = name, attempt, ?after, "task timed out");
+                    timed_out(TaskTimeout {
+                        task: name.to_owned(),
+                        after,
+                        attempt,
+                    })
+                    .map_err(TaskFailure::Codec)
+                }
             };
             (slot, name, attempt, result)
         });
@@ -245,79 +476,52 @@ impl Driver {
     }
 
     /// Runs and commits one transition. `Ok(false)` when the instance finished.
-    async fn step(
-        &mut self,
-        slot: &[u32],
-        event: Option<(&'static str, u32, TaskOutput)>,
-    ) -> Result<bool, Stop> {
+    async fn step(&mut self, slot: &[u32], feed: Feed) -> Result<bool, Stop> {
         let inner = self.ctx.inner.clone();
         let next_seq = self.seq + 1;
-        let (task, attempt) = event.as_ref().map_or(("", 0), |(t, a, _)| (*t, *a));
         let span = tracing::info_span!(
             "sayiir.transition",
             workflow = self.wf.name(),
             instance = %self.id,
             seq = next_seq,
-            task,
-            attempt,
+            task = feed.task(),
+            attempt = feed.attempt(),
+            event = feed.kind(),
             worker = %self.ctx.owner,
         );
-        let _entered = span.enter();
-        let (input, history) = match &event {
-            Some((task, attempt, out)) => {
-                let payload = codec::encode(&TaskEvent {
-                    slot,
-                    task,
-                    attempt: *attempt,
-                    output: &out.bytes,
-                })
-                .map_err(|e| Stop::Failed(format!("cannot encode history: {e}")))?;
-                (
-                    Input::Task(&out.bytes),
-                    Event {
-                        kind: "task".into(),
-                        payload,
-                    },
-                )
-            }
-            None => {
-                let payload = codec::encode(&slot)
-                    .map_err(|e| Stop::Failed(format!("cannot encode history: {e}")))?;
-                (
-                    Input::Start,
-                    Event {
-                        kind: "start".into(),
-                        payload,
-                    },
-                )
-            }
-        };
-        let advanced = match self.wf.advance(&self.state, slot, input, next_seq) {
-            Ok(a) => a,
-            Err(AdvanceFailure::Panicked(m)) => {
-                return Err(Stop::Blocked(
-                    BlockKind::Panicked,
-                    format!("workflow code panicked: {m}"),
-                ));
-            }
-            Err(AdvanceFailure::Machine(e @ MachineError::IterationLimit { .. })) => {
-                return Err(Stop::Blocked(BlockKind::IterationLimit, e.to_string()));
-            }
-            Err(AdvanceFailure::Machine(e)) => {
-                return Err(Stop::Blocked(
-                    BlockKind::CorruptState,
-                    format!("transition failed: {e}"),
-                ));
-            }
-        };
-        drop(_entered);
+        let entered = span.enter();
         let now = inner.now();
+        let history = history_event(slot, &feed)
+            .map_err(|e| Stop::Failed(format!("cannot encode history: {e}")))?;
+        let mut advanced = self
+            .wf
+            .advance(&self.state, slot, feed.input(), next_seq, now)
+            .map_err(blocked)?;
+        // `continue_as_new`: a run that reaches it restarts in the same commit.
+        let mut restarted = false;
+        while let Advanced::Suspend { state, work } = &advanced {
+            let Some(item) = work
+                .iter()
+                .find(|w| matches!(w.kind, WorkKind::Continue { .. }))
+            else {
+                break;
+            };
+            let WorkKind::Continue { input } = &item.kind else {
+                break;
+            };
+            advanced = if item.slot.is_empty() {
+                restarted = true;
+                self.wf.restart(state, input)
+            } else {
+                let restart = crate::machine::Input::Restart(input);
+                self.wf.advance(state, &item.slot, restart, next_seq, now)
+            }
+            .map_err(blocked)?;
+        }
+        drop(entered);
         let (next, new_state, work, finished) = match advanced {
             Advanced::Suspend { state, work } => {
-                let runnable = work
-                    .iter()
-                    .any(|w| matches!(w.kind, WorkKind::Immediate | WorkKind::Task { .. }));
-                let due_at = runnable.then_some(now);
+                let due_at = work.iter().filter_map(|w| w.kind.due(now)).min();
                 (
                     Next::Running {
                         state: state.clone(),
@@ -348,10 +552,13 @@ impl Driver {
             next,
             event: history,
             release_lease: false,
+            consume_signals: feed.consumed_signal().into_iter().collect(),
+            truncate_history: restarted,
             now,
         };
         match self.ctx.committer.commit(transition).instrument(span).await {
             Ok(()) => {}
+            Err(CommitError::Own(StoreError::Paused { .. })) => return Err(Stop::Paused),
             Err(CommitError::Own(
                 StoreError::Conflict { .. }
                 | StoreError::Finished { .. }
@@ -365,6 +572,12 @@ impl Driver {
         self.seq = next_seq;
         match (new_state, finished) {
             (Some(state), _) => {
+                if restarted {
+                    // Tasks of the previous run cannot be running: continue_as_new is never
+                    // inside a join.
+                    self.running.abort_all();
+                    self.busy.clear();
+                }
                 self.state = state;
                 self.work = work;
                 Ok(true)
@@ -374,6 +587,20 @@ impl Driver {
                 inner.finished(&self.id);
                 Ok(false)
             }
+        }
+    }
+}
+
+fn blocked(f: AdvanceFailure) -> Stop {
+    match f {
+        AdvanceFailure::Panicked(m) => {
+            Stop::Blocked(BlockKind::Panicked, format!("workflow code panicked: {m}"))
+        }
+        AdvanceFailure::Machine(e @ MachineError::IterationLimit { .. }) => {
+            Stop::Blocked(BlockKind::IterationLimit, e.to_string())
+        }
+        AdvanceFailure::Machine(e) => {
+            Stop::Blocked(BlockKind::CorruptState, format!("transition failed: {e}"))
         }
     }
 }

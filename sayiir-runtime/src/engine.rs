@@ -11,11 +11,13 @@ use sayiir_store::{
 };
 use tokio::sync::Notify;
 
+use crate::clock::{Clock, SystemClock};
 use crate::codec;
+use crate::control::Controls;
 use crate::error::{EngineError, VersionMismatch};
 use crate::machine::Workflow;
 use crate::metrics::Metrics;
-use crate::registry::Registry;
+use crate::registry::{Registry, initial_state};
 use crate::worker::{self, WorkerConfig, WorkerHandle};
 
 /// The durable workflow engine. Cheap to clone; every clone shares the store, the registered
@@ -32,12 +34,28 @@ pub(crate) struct Inner {
     pub(crate) metrics: Arc<Metrics>,
     /// Wakes idle workers of this engine when there is new runnable work.
     pub(crate) wake: Notify,
+    pub(crate) clock: Arc<dyn Clock>,
+    pub(crate) controls: Controls,
+    /// Claims in flight plus drivers running in this process (the test engine's idle test).
+    busy: std::sync::atomic::AtomicUsize,
     waiters: Mutex<HashMap<InstanceId, Arc<Notify>>>,
 }
 
 impl Inner {
+    pub(crate) fn busy(&self) -> usize {
+        self.busy.load(std::sync::atomic::Ordering::SeqCst)
+    }
+
+    pub(crate) fn busy_add(&self, n: usize) {
+        self.busy.fetch_add(n, std::sync::atomic::Ordering::SeqCst);
+    }
+
+    pub(crate) fn busy_sub(&self, n: usize) {
+        self.busy.fetch_sub(n, std::sync::atomic::Ordering::SeqCst);
+    }
+
     pub(crate) fn now(&self) -> Timestamp {
-        Timestamp::now()
+        self.clock.now()
     }
 
     /// Wakes everything waiting for `id` to finish.
@@ -82,6 +100,7 @@ pub struct EngineBuilder {
     store: Arc<dyn Store>,
     registry: Registry,
     config: WorkerConfig,
+    clock: Arc<dyn Clock>,
 }
 
 impl EngineBuilder {
@@ -98,6 +117,12 @@ impl EngineBuilder {
         self
     }
 
+    /// Replaces the wall clock (the test engine uses a virtual one).
+    pub fn clock(mut self, clock: Arc<dyn Clock>) -> Self {
+        self.clock = clock;
+        self
+    }
+
     /// The engine.
     pub fn build(self) -> Engine {
         Engine {
@@ -107,6 +132,9 @@ impl EngineBuilder {
                 config: self.config,
                 metrics: Arc::new(Metrics::default()),
                 wake: Notify::new(),
+                clock: self.clock,
+                controls: Controls::default(),
+                busy: std::sync::atomic::AtomicUsize::new(0),
                 waiters: Mutex::new(HashMap::new()),
             }),
         }
@@ -243,6 +271,7 @@ impl Engine {
             store,
             registry: Registry::default(),
             config: WorkerConfig::default(),
+            clock: Arc::new(SystemClock),
         }
     }
 
@@ -264,7 +293,7 @@ impl Engine {
         input: W::Input,
     ) -> Result<Handle<W>, EngineError> {
         let id = InstanceId::new(id)?;
-        let state = codec::encode(&W::start(input)).map_err(|source| EngineError::Encode {
+        let state = initial_state::<W>(input).map_err(|source| EngineError::Encode {
             what: "initial state",
             source,
         })?;
@@ -367,7 +396,14 @@ impl Engine {
                         source,
                     })
             }
-            Status::Cancelled => Err(EngineError::Cancelled { id: r.id }),
+            Status::Cancelled => {
+                let reason = r
+                    .output
+                    .as_deref()
+                    .and_then(|b| codec::decode::<String>(b).ok())
+                    .unwrap_or_default();
+                Err(EngineError::Cancelled { id: r.id, reason })
+            }
             _ => {
                 let summary = InstanceSummary::from(&r);
                 if let Some(m) = self.inner.mismatch(&summary) {
@@ -376,7 +412,8 @@ impl Engine {
                 if let Some(Blocked { kind, reason, .. }) = r.blocked {
                     let runnable_here = kind == BlockKind::VersionMismatch
                         && self.inner.registry.get(&r.workflow, r.hash).is_some();
-                    if runnable_here {
+                    // A paused instance is not done: `result` keeps waiting for its resume.
+                    if runnable_here || kind == BlockKind::Paused {
                         // A worker that knows the definition clears the block when it claims it.
                         return Ok(None);
                     }

@@ -79,8 +79,64 @@ pub enum EngineError {
         reason: String,
     },
     /// The instance was cancelled.
-    #[error("instance `{id}` was cancelled")]
+    #[error("instance `{id}` was cancelled: {reason}")]
     Cancelled {
+        /// The id.
+        id: InstanceId,
+        /// The reason given to `Engine::cancel`.
+        reason: String,
+    },
+    /// The instance has finished; it takes no signals, cancellation or pause.
+    #[error("instance `{id}` has already finished ({status})")]
+    Finished {
+        /// The id.
+        id: InstanceId,
+        /// How it finished.
+        status: sayiir_store::Status,
+    },
+    /// The instance's workflow waits for no signal of that name.
+    #[error(
+        "workflow `{workflow}` (instance `{id}`) receives no signal `{name}`; it receives {}",
+        if declared.is_empty() { "none".to_string() } else { declared.join(", ") }
+    )]
+    UnknownSignal {
+        /// The id.
+        id: InstanceId,
+        /// Its workflow.
+        workflow: String,
+        /// The signal name sent.
+        name: String,
+        /// The signals it declares (`name: Type`).
+        declared: Vec<String>,
+    },
+    /// The payload's type is not the one the workflow waits for under that name.
+    #[error(
+        "signal `{name}` of instance `{id}` carries `{expected}`, not `{found}`; nothing was sent"
+    )]
+    SignalType {
+        /// The id.
+        id: InstanceId,
+        /// Signal name.
+        name: String,
+        /// The type the workflow declares.
+        expected: &'static str,
+        /// The type sent.
+        found: &'static str,
+    },
+    /// This engine does not have the instance's workflow definition registered, so it cannot
+    /// check what the instance accepts.
+    #[error(
+        "instance `{id}` runs workflow `{workflow}` under a definition this engine has not registered; register it to send it signals"
+    )]
+    UnknownDefinition {
+        /// The id.
+        id: InstanceId,
+        /// Its workflow.
+        workflow: String,
+    },
+    /// `resume` of an instance that is not paused.
+    #[error("instance `{id}` is not paused")]
+    NotPaused {
         /// The id.
         id: InstanceId,
     },

@@ -1,93 +1,207 @@
 //! Running a workflow directly, in memory, without a store: what calling a `#[workflow]`
-//! function as a plain async fn does.
+//! function as a plain async fn does. Same machine, same task context, real time: sleeps and
+//! backoffs wait with tokio, timeouts cut tasks off; signals cannot reach such a run, so a wait
+//! for one ends at its timeout or fails the run as stalled.
 
 use std::collections::HashSet;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use futures_util::stream::{FuturesUnordered, StreamExt};
+use sayiir_store::Timestamp;
 
 use crate::codec::{self, CodecError};
 use crate::context::TaskContext;
 use crate::machine::{
-    Advance, BoxFuture, Input, SlotPath, StepCx, TaskOutput, WorkKind, WorkSink, Workflow,
+    Advance, BoxFuture, Input, MachineError, SlotPath, StepCx, TaskOutput, TaskTimeout, WorkKind,
+    WorkSink, Workflow,
 };
+use crate::retry;
+use crate::shared::Context;
 
-/// Instance id reported by [`TaskContext`] for direct calls.
-pub(crate) const INLINE_INSTANCE: &str = "inline";
-
-/// Runs workflow `W` to completion in this task: same transitions and task runs as under an
-/// engine, concurrent join branches included, but nothing is persisted.
-///
-/// # Panics
-///
-/// A direct call has no error channel besides the workflow's own output, so it panics when a
-/// state or value fails to encode or decode (a bug in a type's serde implementation).
+/// Runs `W` to its end with an empty shared context.
 pub async fn run_inline<W: Workflow>(input: W::Input) -> W::Output {
-    match drive::<W>(input).await {
+    let mut ctx = Context::default();
+    run_inline_with::<W>(&mut ctx, input).await
+}
+
+/// Runs `W` to its end with the shared context `ctx` (what a workflow taking
+/// `ctx: &mut Context` does when called directly). Panics if the run cannot go on: a stored
+/// value that does not round-trip, or a wait for a signal without a timeout.
+pub async fn run_inline_with<W: Workflow>(ctx: &mut Context, input: W::Input) -> W::Output {
+    match drive::<W>(ctx, input).await {
         Ok(output) => output,
         Err(e) => panic!("workflow `{}` run directly failed: {e}", W::NAME),
     }
 }
 
-type Running = FuturesUnordered<BoxFuture<(SlotPath, Result<TaskOutput, CodecError>)>>;
+type Done = (SlotPath, u32, Result<TaskOutput, CodecError>);
+type Running = FuturesUnordered<BoxFuture<Done>>;
 
-async fn drive<W: Workflow>(input: W::Input) -> Result<W::Output, crate::MachineError> {
+/// A distinct instance name per direct run, so idempotency keys of two runs never collide.
+fn instance_name() -> String {
+    static NEXT: AtomicU64 = AtomicU64::new(1);
+    format!(
+        "inline-{}-{}",
+        std::process::id(),
+        NEXT.fetch_add(1, Ordering::Relaxed)
+    )
+}
+
+fn copy<W: Workflow>(state: &W::State) -> Result<W::State, CodecError> {
+    codec::decode(&codec::encode(state)?)
+}
+
+enum Event {
+    Start,
+    Task(u32, TaskOutput),
+    Timer,
+}
+
+async fn drive<W: Workflow>(ctx: &mut Context, input: W::Input) -> Result<W::Output, MachineError> {
+    let instance = instance_name();
     let mut state = W::start(input);
     let mut seq = 0u64;
     let mut running: Running = FuturesUnordered::new();
     let mut busy: HashSet<SlotPath> = HashSet::new();
-    loop {
+    'outer: loop {
         let mut sink = WorkSink::new();
         W::work(&state, &mut sink);
-        let mut immediate = None;
+        let now = Timestamp::now();
+        let mut ready = None;
+        let mut next_due: Option<(Timestamp, SlotPath, bool)> = None;
         for item in sink.into_items() {
+            let slot = item.slot;
             match item.kind {
-                WorkKind::Immediate => immediate = Some(item.slot),
+                WorkKind::Immediate => ready = Some((slot, Event::Start)),
+                WorkKind::Continue { input } => {
+                    if slot.is_empty() {
+                        state = codec::decode(&input)?;
+                        running.clear();
+                        busy.clear();
+                        continue 'outer;
+                    }
+                    let cx = step(seq, ctx);
+                    state = match W::advance(state, &slot, Input::Restart(&input), &cx)? {
+                        Advance::Suspend(s) => s,
+                        Advance::Done(o) => return Ok(o),
+                    };
+                    continue 'outer;
+                }
+                WorkKind::Timer { due }
+                | WorkKind::Signal {
+                    deadline: Some(due),
+                    ..
+                } => {
+                    if due <= now {
+                        ready = Some((slot, Event::Timer));
+                    } else if next_due.as_ref().is_none_or(|(d, ..)| due < *d) {
+                        next_due = Some((due, slot, false));
+                    }
+                }
+                WorkKind::Signal { deadline: None, .. } => {}
+                WorkKind::Task { .. } if busy.contains(&slot) => {}
+                WorkKind::Task {
+                    not_before: Some(t),
+                    ..
+                } if t > now => {
+                    if next_due.as_ref().is_none_or(|(d, ..)| t < *d) {
+                        next_due = Some((t, slot, true));
+                    }
+                }
                 WorkKind::Task {
                     name,
                     attempt,
                     origin,
+                    options,
                     ..
-                } if !busy.contains(&item.slot) => {
-                    let copy: W::State = codec::decode(&codec::encode(&state)?)?;
-                    let run = W::run(copy, &item.slot)?;
-                    let cx = TaskContext::new(
-                        W::NAME,
-                        INLINE_INSTANCE,
-                        name,
-                        attempt,
-                        origin,
-                        &item.slot,
-                    );
-                    let slot = item.slot.clone();
-                    busy.insert(item.slot);
-                    running.push(Box::pin(async move { (slot, cx.scope(run.future).await) }));
+                } => {
+                    let run = W::run(copy::<W>(&state)?, &slot)?;
+                    let shared = Arc::new(ctx.clone());
+                    let tcx =
+                        TaskContext::new(W::NAME, &instance, name, attempt, origin, &slot, shared);
+                    busy.insert(slot.clone());
+                    let timed_out = run.timed_out;
+                    running.push(Box::pin(async move {
+                        let fut = tcx.scope(run.future);
+                        let out = match options.timeout {
+                            None => fut.await,
+                            Some(after) => match tokio::time::timeout(after, fut).await {
+                                Ok(out) => out,
+                                Err(_) => timed_out(TaskTimeout {
+                                    task: name.to_owned(),
+                                    after,
+                                    attempt,
+                                }),
+                            },
+                        };
+                        (slot, attempt, out)
+                    }));
                 }
-                _ => {}
             }
         }
-        let (slot, output) = match immediate {
-            Some(slot) => (slot, None),
-            None => match running.next().await {
-                Some((slot, output)) => (slot, Some(output?)),
-                None => {
-                    return Err(crate::MachineError::Stalled { workflow: W::NAME });
+        let (slot, event) = match ready {
+            Some(r) => r,
+            None => {
+                let timer = async {
+                    match &next_due {
+                        Some((due, ..)) => tokio::time::sleep(Timestamp::now().until(*due)).await,
+                        None => std::future::pending().await,
+                    }
+                };
+                if running.is_empty() && next_due.is_none() {
+                    return Err(MachineError::Stalled { workflow: W::NAME });
                 }
-            },
+                tokio::select! {
+                    Some((slot, attempt, out)) = running.next() => (slot, Event::Task(attempt, out?)),
+                    _ = timer => match next_due.take() {
+                        Some((_, _, true)) => continue,
+                        Some((_, slot, false)) => (slot, Event::Timer),
+                        None => continue,
+                    },
+                }
+            }
         };
         busy.remove(&slot);
         seq += 1;
-        let cx = StepCx::new(seq);
-        let input = match &output {
-            Some(out) => Input::Task(&out.bytes),
-            None => Input::Start,
+        let cx = step(seq, ctx);
+        let next = match &event {
+            Event::Start => W::advance(state, &slot, Input::Start, &cx)?,
+            Event::Timer => W::advance(state, &slot, Input::Timer, &cx)?,
+            Event::Task(attempt, out) => {
+                let mut sink = WorkSink::new();
+                W::work(&state, &mut sink);
+                let options = sink.into_items().into_iter().find_map(|w| match w.kind {
+                    WorkKind::Task {
+                        options, origin, ..
+                    } if w.slot == slot => Some((options, origin)),
+                    _ => None,
+                });
+                match options {
+                    Some((o, origin)) if retry::should_retry(&o, *attempt, out) => {
+                        let seed = format!("{instance}/{origin}/{slot:?}");
+                        let not_before = Timestamp::now().add(retry::delay(&o, *attempt, &seed));
+                        let input = Input::Retry {
+                            attempt: attempt + 1,
+                            not_before,
+                        };
+                        W::advance(state, &slot, input, &cx)?
+                    }
+                    _ => W::advance(state, &slot, Input::Task(&out.bytes), &cx)?,
+                }
+            }
         };
-        let next = W::advance(state, &slot, input, &cx)?;
         if let Some(e) = cx.take_error() {
             return Err(e);
         }
+        *ctx = cx.into_context();
         match next {
             Advance::Suspend(s) => state = s,
             Advance::Done(output) => return Ok(output),
         }
     }
+}
+
+fn step(seq: u64, ctx: &Context) -> StepCx {
+    StepCx::new(seq, Timestamp::now(), ctx.clone())
 }

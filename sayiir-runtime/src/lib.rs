@@ -1,18 +1,25 @@
 //! The sayiir runtime: the state-machine interface generated code implements, the codec, and the
 //! engine that drives instances against a store. Users depend on the `sayiir` facade.
 
+pub mod clock;
 pub mod codec;
 mod committer;
 mod context;
+mod control;
 mod driver;
 mod engine;
 mod error;
+mod feed;
 mod hash;
 mod inline;
 pub mod join;
 pub mod machine;
 mod metrics;
 mod registry;
+mod retry;
+mod shared;
+pub mod testing;
+pub mod waits;
 mod worker;
 
 #[doc(hidden)]
@@ -22,6 +29,11 @@ pub use codec::CodecError;
 pub use context::TaskContext;
 pub use engine::{Engine, EngineBuilder, Handle, InstanceInfo, InstanceStatus};
 pub use error::{EngineError, VersionMismatch};
-pub use machine::{Callee, MachineError, Task, TaskOptions, Workflow};
+pub use machine::{
+    Callee, MachineError, RetryPolicy, SignalDecl, SignalSet, Task, TaskOptions, TaskTimeout,
+    Workflow,
+};
 pub use metrics::Metrics;
+pub use shared::{Context, ContextError};
+pub use waits::{SignalTimeout, continue_as_new, signal, sleep, sleep_until};
 pub use worker::{WorkerConfig, WorkerHandle};

@@ -19,6 +19,8 @@ use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 
 use crate::codec::CodecError;
+use crate::shared::Context;
+use sayiir_store::Timestamp;
 
 /// A boxed, sendable future.
 pub type BoxFuture<T> = Pin<Box<dyn Future<Output = T> + Send + 'static>>;
@@ -30,14 +32,49 @@ pub struct TaskOptions {
     pub retries: u32,
     /// Deadline of one attempt.
     pub timeout: Option<Duration>,
+    /// Delay before the first retry; each further retry doubles it (with jitter).
+    pub backoff: Duration,
+    /// Upper bound of the delay between attempts.
+    pub max_backoff: Duration,
 }
 
 impl TaskOptions {
-    /// No retries, no timeout.
+    /// No retries, no timeout; 100 ms first backoff, capped at 60 s.
     pub const DEFAULT: TaskOptions = TaskOptions {
         retries: 0,
         timeout: None,
+        backoff: Duration::from_millis(100),
+        max_backoff: Duration::from_secs(60),
     };
+}
+
+/// What a task that ran past its `timeout` returns: converted into the task's error type with
+/// `From<TaskTimeout>` (a task with a `timeout` option must return `Result<T, E>` with such an
+/// `E`). It retries like any other error unless `E`'s [`RetryPolicy`] says it is permanent.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, thiserror::Error)]
+#[error("task `{task}` timed out after {after:?} (attempt {attempt})")]
+pub struct TaskTimeout {
+    /// Task name.
+    pub task: String,
+    /// The task's timeout.
+    pub after: Duration,
+    /// The attempt that timed out.
+    pub attempt: u32,
+}
+
+/// Tasks whose error type is `String` can have a `timeout`: the error is the timeout's message.
+impl From<TaskTimeout> for String {
+    fn from(t: TaskTimeout) -> String {
+        t.to_string()
+    }
+}
+
+/// Implemented by task error types that can tell a permanent failure (not worth retrying)
+/// from a transient one. Error types that do not implement it are always retried (up to the
+/// task's `retries`).
+pub trait RetryPolicy {
+    /// Whether this error must not be retried.
+    fn is_permanent(&self) -> bool;
 }
 
 /// An async function marked `#[task]`. Implemented by the macro on a type with the function's
@@ -58,6 +95,9 @@ pub trait Task: Sized + 'static {
     fn decode_return(bytes: &[u8]) -> Result<Self::Return, CodecError>;
     /// Encodes a return value as [`Task::call_encoded`] does.
     fn encode_return(value: &Self::Return) -> Result<Vec<u8>, CodecError>;
+    /// The return value of an attempt that ran past the task's timeout: `Err(E::from(t))`.
+    /// Only called for tasks with a `timeout` option.
+    fn timed_out(timeout: TaskTimeout) -> Result<TaskOutput, CodecError>;
 }
 
 /// The encoded return value of one task run.
@@ -67,6 +107,8 @@ pub struct TaskOutput {
     pub bytes: Vec<u8>,
     /// Whether it is an `Err` (for retries).
     pub is_error: bool,
+    /// Whether the error says it must not be retried ([`RetryPolicy`]).
+    pub permanent: bool,
 }
 
 /// Something a workflow body can call and `.await`: a task or another workflow.
@@ -77,6 +119,56 @@ pub trait Callee: 'static {
     type Wait: Wait<Output = Self::Return>;
     /// Hash that enters the caller's definition hash.
     const HASH: [u8; 32];
+    /// Declares the signals this call can receive, given the call's first argument when it is
+    /// a string literal. Signals declare themselves; child workflows declare theirs.
+    fn declare(_out: &mut SignalSet, _first_literal: Option<&'static str>) {}
+}
+
+/// A callee that `.timeout(d)` applies to inside a workflow (signals).
+#[diagnostic::on_unimplemented(
+    message = "`.timeout(..)` applies to `sayiir::signal` waits only",
+    label = "this call has no `.timeout`",
+    note = "a task's deadline is an option of the task: `#[task(timeout = \"30s\")]`"
+)]
+pub trait TimeoutCallee: Callee {
+    /// The pending call with a deadline.
+    type Wait: Wait;
+}
+
+/// One signal a workflow can receive: its name and payload type.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SignalDecl {
+    /// Signal name.
+    pub name: &'static str,
+    /// Payload type.
+    pub type_id: std::any::TypeId,
+    /// Payload type name, for messages.
+    pub type_name: &'static str,
+}
+
+/// The signals a workflow declares (its own and its children's).
+#[derive(Debug, Default, Clone)]
+pub struct SignalSet {
+    decls: Vec<SignalDecl>,
+}
+
+impl SignalSet {
+    /// Adds a declaration (duplicates are kept once).
+    pub fn push(&mut self, decl: SignalDecl) {
+        if !self.decls.contains(&decl) {
+            self.decls.push(decl);
+        }
+    }
+
+    /// Declarations of `name` (several if different waits expect different types).
+    pub fn of<'a>(&'a self, name: &'a str) -> impl Iterator<Item = &'a SignalDecl> + 'a {
+        self.decls.iter().filter(move |d| d.name == name)
+    }
+
+    /// Every declaration.
+    pub fn all(&self) -> &[SignalDecl] {
+        &self.decls
+    }
 }
 
 /// Where a piece of work sits inside a state: indices from the state's wait down to one leaf.
@@ -109,7 +201,45 @@ pub enum WorkKind {
         origin: u64,
         /// Options of the task as compiled into this binary.
         options: TaskOptions,
+        /// The attempt must not start before this time (backoff after a failed attempt).
+        not_before: Option<Timestamp>,
+        /// Deadline of the attempt, persisted when it started (tasks with a timeout).
+        deadline: Option<Timestamp>,
     },
+    /// A durable timer (`sayiir::sleep`): fire it with [`Input::Timer`] once `due` has passed.
+    Timer {
+        /// When it fires.
+        due: Timestamp,
+    },
+    /// A wait for a signal: feed it with [`Input::Signal`]; when `deadline` passes first, fire
+    /// it with [`Input::Timer`].
+    Signal {
+        /// Signal name.
+        name: String,
+        /// Deadline (`.timeout(d)`), if any.
+        deadline: Option<Timestamp>,
+    },
+    /// The workflow ends this run and starts again from this encoded start state
+    /// (`continue_as_new`).
+    Continue {
+        /// Encoded start state of the next run.
+        input: Vec<u8>,
+    },
+}
+
+impl WorkKind {
+    /// When this work can next make progress by itself: `now` for runnable work, the due time
+    /// of a timer or backoff, `None` for work that waits for an outside event or is started
+    /// by the transition itself.
+    pub fn due(&self, now: Timestamp) -> Option<Timestamp> {
+        match self {
+            WorkKind::Immediate => Some(now),
+            WorkKind::Task { not_before, .. } => Some(not_before.map_or(now, |t| t.max(now))),
+            WorkKind::Timer { due } => Some(*due),
+            WorkKind::Signal { deadline, .. } => *deadline,
+            WorkKind::Continue { .. } => Some(now),
+        }
+    }
 }
 
 /// Collects work items, prefixing slot paths as it descends into nested waits.
@@ -154,6 +284,26 @@ pub enum Input<'a> {
     Start,
     /// The encoded return value of the task at the slot.
     Task(&'a [u8]),
+    /// The task at the slot failed and will run again as attempt `attempt` not before
+    /// `not_before`.
+    Retry {
+        /// The next attempt number.
+        attempt: u32,
+        /// Earliest start of that attempt.
+        not_before: Timestamp,
+    },
+    /// The task at the slot starts its current attempt with this deadline.
+    Started {
+        /// Deadline of the attempt.
+        deadline: Timestamp,
+    },
+    /// The timer (or the signal's deadline) at the slot has passed.
+    Timer,
+    /// The encoded payload of a signal for the wait at the slot.
+    Signal(&'a [u8]),
+    /// A child workflow at the slot starts a new run from this encoded start state (its
+    /// `continue_as_new`).
+    Restart(&'a [u8]),
 }
 
 impl Input<'_> {
@@ -161,6 +311,11 @@ impl Input<'_> {
         match self {
             Input::Start => "start",
             Input::Task(_) => "task result",
+            Input::Retry { .. } => "retry",
+            Input::Started { .. } => "task start",
+            Input::Timer => "timer",
+            Input::Signal(_) => "signal",
+            Input::Restart(_) => "restart",
         }
     }
 }
@@ -169,6 +324,8 @@ impl Input<'_> {
 #[derive(Default)]
 pub struct StepCx {
     seq: u64,
+    now: Timestamp,
+    context: std::cell::RefCell<Context>,
     error: std::cell::Cell<Option<MachineError>>,
 }
 
@@ -181,10 +338,13 @@ impl std::fmt::Debug for StepCx {
 }
 
 impl StepCx {
-    /// Context of the transition that will commit as `seq`.
-    pub fn new(seq: u64) -> Self {
+    /// Context of the transition that will commit as `seq` at time `now`, with the
+    /// workflow's shared state.
+    pub fn new(seq: u64, now: Timestamp, context: Context) -> Self {
         Self {
             seq,
+            now,
+            context: std::cell::RefCell::new(context),
             error: std::cell::Cell::new(None),
         }
     }
@@ -192,6 +352,23 @@ impl StepCx {
     /// The sequence number this transition will commit as.
     pub fn seq(&self) -> u64 {
         self.seq
+    }
+
+    /// The time of this transition (virtual under the test engine). Deadlines of sleeps and
+    /// signal timeouts are computed from it and stored, so a replay sees the same ones.
+    pub fn now(&self) -> Timestamp {
+        self.now
+    }
+
+    /// The workflow's shared state, borrowed for the user code of one transition. Generated
+    /// code borrows it only around user code, which never runs a nested transition.
+    pub fn context(&self) -> std::cell::RefMut<'_, Context> {
+        self.context.borrow_mut()
+    }
+
+    /// Takes the shared state back after the transition.
+    pub fn into_context(self) -> Context {
+        self.context.into_inner()
     }
 
     /// Records an encoding failure inside generated code that cannot return it directly; the
@@ -243,6 +420,8 @@ pub struct TaskRun {
     pub attempt: u32,
     /// The future.
     pub future: BoxFuture<Result<TaskOutput, CodecError>>,
+    /// The return value of this attempt when it runs past its timeout.
+    pub timed_out: fn(TaskTimeout) -> Result<TaskOutput, CodecError>,
 }
 
 impl std::fmt::Debug for TaskRun {
@@ -337,13 +516,17 @@ pub trait Wait: Serialize + DeserializeOwned + Send + 'static {
 }
 
 /// A pending task call. The arguments are stored encoded, so a wait is self-contained: any
-/// worker can run it from the bytes alone.
+/// worker can run it from the bytes alone. The attempt number, the backoff time of the next
+/// attempt and the deadline of the current one are part of the state, so a crash neither
+/// resets nor skips attempts and a restarted attempt keeps its deadline.
 #[derive(Serialize, Deserialize)]
 #[serde(bound = "")]
 pub struct TaskWait<T: Task> {
     args: Vec<u8>,
     origin: u64,
     attempt: u32,
+    not_before: Option<i64>,
+    deadline: Option<i64>,
     #[serde(skip)]
     _task: PhantomData<fn() -> T>,
 }
@@ -355,6 +538,8 @@ impl<T: Task> TaskWait<T> {
             args,
             origin: cx.seq(),
             attempt: 1,
+            not_before: None,
+            deadline: None,
             _task: PhantomData,
         }
     }
@@ -366,6 +551,8 @@ impl<T: Task> std::fmt::Debug for TaskWait<T> {
             .field("task", &T::NAME)
             .field("origin", &self.origin)
             .field("attempt", &self.attempt)
+            .field("not_before", &self.not_before)
+            .field("deadline", &self.deadline)
             .finish()
     }
 }
@@ -379,6 +566,8 @@ impl<T: Task> Wait for TaskWait<T> {
             attempt: self.attempt,
             origin: self.origin,
             options: T::OPTIONS,
+            not_before: self.not_before.map(Timestamp),
+            deadline: self.deadline.map(Timestamp),
         });
     }
 
@@ -390,17 +579,34 @@ impl<T: Task> Wait for TaskWait<T> {
             name: T::NAME,
             attempt: self.attempt,
             future: T::call_encoded(&self.args)?,
+            timed_out: T::timed_out,
         })
     }
 
     fn resume(
-        self,
+        mut self,
         slot: &[u32],
         input: Input<'_>,
         _cx: &StepCx,
     ) -> Result<Resumed<Self, T::Return>, MachineError> {
+        if !slot.is_empty() {
+            return Err(MachineError::unexpected(T::NAME, &input, slot));
+        }
         match input {
-            Input::Task(bytes) if slot.is_empty() => Ok(Resumed::Ready(T::decode_return(bytes)?)),
+            Input::Task(bytes) => Ok(Resumed::Ready(T::decode_return(bytes)?)),
+            Input::Retry {
+                attempt,
+                not_before,
+            } if attempt > self.attempt => {
+                self.attempt = attempt;
+                self.not_before = Some(not_before.as_millis());
+                self.deadline = None;
+                Ok(Resumed::Pending(self))
+            }
+            Input::Started { deadline } if self.deadline.is_none() => {
+                self.deadline = Some(deadline.as_millis());
+                Ok(Resumed::Pending(self))
+            }
             _ => Err(MachineError::unexpected(T::NAME, &input, slot)),
         }
     }
@@ -448,6 +654,11 @@ impl<W: Workflow> Wait for ChildWait<W> {
         input: Input<'_>,
         cx: &StepCx,
     ) -> Result<Resumed<Self, W::Output>, MachineError> {
+        if let (Input::Restart(start), []) = (input, slot) {
+            return Ok(Resumed::Pending(Self {
+                state: crate::codec::decode(start)?,
+            }));
+        }
         Ok(match W::advance(self.state, slot, input, cx)? {
             Advance::Suspend(state) => Resumed::Pending(Self { state }),
             Advance::Done(output) => Resumed::Ready(output),
@@ -497,6 +708,8 @@ pub trait Workflow: Sized + Send + Sync + 'static {
     fn encode_output(output: &Self::Output) -> Result<Vec<u8>, CodecError>;
     /// Decodes an output.
     fn decode_output(bytes: &[u8]) -> Result<Self::Output, CodecError>;
+    /// Declares the signals the workflow (and its children) can receive.
+    fn signals(out: &mut SignalSet);
 }
 
 /// Types `?` can unwrap in a workflow body; names the type of `call(..).await?`.

@@ -15,6 +15,7 @@ pub struct Metrics {
     commit_batch_transitions: AtomicU64,
     commit_conflicts: AtomicU64,
     instances_blocked: AtomicU64,
+    task_retries: AtomicU64,
 }
 
 fn inc(c: &AtomicU64, n: u64) {
@@ -48,11 +49,19 @@ impl Metrics {
             u64::try_from(n).unwrap_or(u64::MAX),
         );
     }
+    pub(crate) fn task_retried(&self) {
+        inc(&self.task_retries, 1);
+    }
     pub(crate) fn conflict(&self) {
         inc(&self.commit_conflicts, 1);
     }
     pub(crate) fn blocked(&self) {
         inc(&self.instances_blocked, 1);
+    }
+
+    /// Failed task attempts that were scheduled for a retry.
+    pub fn task_retries(&self) -> u64 {
+        self.task_retries.load(Ordering::Relaxed)
     }
 
     /// Committed transitions.
@@ -76,7 +85,7 @@ impl Metrics {
     /// The counters in the OpenMetrics text format.
     pub fn render(&self) -> String {
         let mut out = String::new();
-        let rows: [(&str, &str, &AtomicU64); 9] = [
+        let rows: [(&str, &str, &AtomicU64); 10] = [
             (
                 "sayiir_transitions",
                 "committed transitions",
@@ -121,6 +130,11 @@ impl Metrics {
                 "sayiir_instances_blocked",
                 "instances marked blocked",
                 &self.instances_blocked,
+            ),
+            (
+                "sayiir_task_retries",
+                "failed task attempts scheduled for a retry",
+                &self.task_retries,
             ),
         ];
         for (name, help, v) in rows {

@@ -5,10 +5,27 @@ use std::marker::PhantomData;
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::sync::Arc;
 
-use sayiir_store::{DefinitionHash, WorkflowKey};
+use sayiir_store::{DefinitionHash, Timestamp, WorkflowKey};
 
-use crate::codec;
-use crate::machine::{Advance, Input, MachineError, StepCx, TaskRun, WorkItem, WorkSink, Workflow};
+use crate::codec::{self, CodecError};
+use crate::machine::{
+    Advance, Input, MachineError, SignalSet, StepCx, TaskRun, WorkItem, WorkSink, Workflow,
+};
+use crate::shared::Context;
+
+/// The stored form of a running instance: its shared context and its state, in one blob.
+fn encode_stored<S: serde::Serialize>(ctx: &Context, state: &S) -> Result<Vec<u8>, CodecError> {
+    codec::encode(&(ctx, state))
+}
+
+fn decode_stored<W: Workflow>(blob: &[u8]) -> Result<(Context, W::State), CodecError> {
+    codec::decode(blob)
+}
+
+/// The stored blob of a new instance of `W`.
+pub(crate) fn initial_state<W: Workflow>(input: W::Input) -> Result<Vec<u8>, CodecError> {
+    encode_stored(&Context::default(), &W::start(input))
+}
 
 /// What a transition produced.
 pub(crate) enum Advanced {
@@ -30,17 +47,27 @@ pub(crate) enum AdvanceFailure {
 pub(crate) trait DynWorkflow: Send + Sync + 'static {
     fn name(&self) -> &'static str;
     fn work(&self, state: &[u8]) -> Result<Vec<WorkItem>, MachineError>;
-    fn run(&self, state: &[u8], slot: &[u32]) -> Result<TaskRun, MachineError>;
+    /// Starts the task at `slot`; also returns the shared context (the task's snapshot).
+    fn run(&self, state: &[u8], slot: &[u32]) -> Result<(TaskRun, Context), MachineError>;
     fn advance(
         &self,
         state: &[u8],
         slot: &[u32],
         input: Input<'_>,
         seq: u64,
+        now: Timestamp,
     ) -> Result<Advanced, AdvanceFailure>;
+    /// The blob of a new run (`continue_as_new`) with encoded `input`, keeping the context of
+    /// `state`.
+    fn restart(&self, state: &[u8], input: &[u8]) -> Result<Advanced, AdvanceFailure>;
+    /// The signals the workflow declares.
+    fn signals(&self) -> &SignalSet;
 }
 
-struct Entry<W>(PhantomData<fn() -> W>);
+struct Entry<W> {
+    signals: SignalSet,
+    _w: PhantomData<fn() -> W>,
+}
 
 fn work_of<W: Workflow>(state: &W::State) -> Vec<WorkItem> {
     let mut sink = WorkSink::new();
@@ -65,12 +92,13 @@ impl<W: Workflow> DynWorkflow for Entry<W> {
     }
 
     fn work(&self, state: &[u8]) -> Result<Vec<WorkItem>, MachineError> {
-        let state: W::State = codec::decode(state)?;
+        let (_, state) = decode_stored::<W>(state)?;
         Ok(work_of::<W>(&state))
     }
 
-    fn run(&self, state: &[u8], slot: &[u32]) -> Result<TaskRun, MachineError> {
-        W::run(codec::decode(state)?, slot)
+    fn run(&self, state: &[u8], slot: &[u32]) -> Result<(TaskRun, Context), MachineError> {
+        let (ctx, state) = decode_stored::<W>(state)?;
+        Ok((W::run(state, slot)?, ctx))
     }
 
     fn advance(
@@ -79,22 +107,24 @@ impl<W: Workflow> DynWorkflow for Entry<W> {
         slot: &[u32],
         input: Input<'_>,
         seq: u64,
+        now: Timestamp,
     ) -> Result<Advanced, AdvanceFailure> {
-        let state: W::State =
-            codec::decode(state).map_err(|e| AdvanceFailure::Machine(e.into()))?;
-        let cx = StepCx::new(seq);
+        let (ctx, state) =
+            decode_stored::<W>(state).map_err(|e| AdvanceFailure::Machine(e.into()))?;
+        let cx = StepCx::new(seq, now, ctx);
         let next = catch_unwind(AssertUnwindSafe(|| W::advance(state, slot, input, &cx)))
             .map_err(|p| AdvanceFailure::Panicked(panic_message(&*p)))?
             .map_err(AdvanceFailure::Machine)?;
         if let Some(e) = cx.take_error() {
             return Err(AdvanceFailure::Machine(e));
         }
+        let ctx = cx.into_context();
         let enc = |e| AdvanceFailure::Machine(MachineError::Codec(e));
         Ok(match next {
             Advance::Suspend(state) => {
                 let work = work_of::<W>(&state);
                 Advanced::Suspend {
-                    state: codec::encode(&state).map_err(enc)?,
+                    state: encode_stored(&ctx, &state).map_err(enc)?,
                     work,
                 }
             }
@@ -103,6 +133,21 @@ impl<W: Workflow> DynWorkflow for Entry<W> {
                 output: W::encode_output(&output).map_err(enc)?,
             },
         })
+    }
+
+    fn restart(&self, state: &[u8], input: &[u8]) -> Result<Advanced, AdvanceFailure> {
+        let m = |e: CodecError| AdvanceFailure::Machine(MachineError::Codec(e));
+        let (ctx, _) = decode_stored::<W>(state).map_err(m)?;
+        let state: W::State = codec::decode(input).map_err(m)?;
+        let work = work_of::<W>(&state);
+        Ok(Advanced::Suspend {
+            state: encode_stored(&ctx, &state).map_err(m)?,
+            work,
+        })
+    }
+
+    fn signals(&self) -> &SignalSet {
+        &self.signals
     }
 }
 
@@ -115,7 +160,15 @@ pub(crate) struct Registry {
 impl Registry {
     pub(crate) fn register<W: Workflow>(&mut self) {
         let key = (W::NAME.to_string(), DefinitionHash(W::DEFINITION_HASH));
-        self.entries.insert(key, Arc::new(Entry::<W>(PhantomData)));
+        let mut signals = SignalSet::default();
+        W::signals(&mut signals);
+        self.entries.insert(
+            key,
+            Arc::new(Entry::<W> {
+                signals,
+                _w: PhantomData,
+            }),
+        );
     }
 
     pub(crate) fn get(&self, name: &str, hash: DefinitionHash) -> Option<Arc<dyn DynWorkflow>> {

@@ -104,6 +104,12 @@ impl WorkerHandle {
         self.join().await
     }
 
+    /// Stops the worker at once, without waiting (its drivers' task futures are dropped and
+    /// its leases expire).
+    pub fn abort(self) {
+        self.task.abort();
+    }
+
     /// Waits for the worker to stop by itself (it only does on a fatal error, e.g. the store
     /// refused to register it).
     pub async fn join(self) -> Result<(), EngineError> {
@@ -181,16 +187,23 @@ async fn run(
                 limit,
                 known: known.clone(),
             };
-            match store.claim(req).await {
+            // A claim in flight counts as busy until its drivers count themselves.
+            inner.busy_add(1);
+            let claimed = store.claim(req).await;
+            inner.busy_sub(usize::from(claimed.is_err()));
+            match claimed {
                 Ok(records) => {
                     store_backoff = Duration::from_millis(50);
                     more = records.len() == limit;
                     for r in records {
                         let id = r.id.clone();
+                        let active = driver::Active::new(&ctx, &id);
                         let span = tracing::info_span!("sayiir.instance", workflow = %r.workflow, instance = %id);
-                        let h = drivers.spawn(driver::drive(ctx.clone(), r).instrument(span));
+                        let h =
+                            drivers.spawn(driver::drive(ctx.clone(), r, active).instrument(span));
                         inflight.insert(id, h);
                     }
+                    inner.busy_sub(1);
                 }
                 Err(e) => {
                     tracing::warn!(error = %e, "claim failed; retrying");

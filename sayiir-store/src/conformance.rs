@@ -20,7 +20,14 @@
 //! - [`Store::claim`] orders by due time, then by id;
 //! - [`Store::list`] and [`Store::find_version_mismatches`] order ids by their bytes (UTF-8, as
 //!   [`InstanceId`]'s `Ord`), not by a locale's collation;
-//! - a worker cannot claim an instance it already holds a live lease on.
+//! - a worker cannot claim an instance it already holds a live lease on;
+//! - a commit checks, in this order: the instance exists, the sequence number
+//!   ([`StoreError::Conflict`]), finished ([`StoreError::Finished`]), paused
+//!   ([`StoreError::Paused`], not for a finishing transition), then the consumed signals
+//!   ([`StoreError::Conflict`] with `actual == expected`);
+//! - an id listed twice in [`Transition::consume_signals`] is consumed once;
+//! - a finishing transition leaves the instance's block as it was;
+//! - signal ids are never reused, even after the newest signal was consumed.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
@@ -28,6 +35,7 @@ mod commits;
 mod concurrency;
 mod leases;
 mod listing;
+mod signals;
 
 use std::future::Future;
 use std::pin::Pin;
@@ -78,6 +86,14 @@ fn checks<S: Store>() -> Vec<(&'static str, Check<S>)> {
         check!(concurrency::concurrent_same_seq),
         check!(concurrency::concurrent_distinct_instances),
         check!(concurrency::concurrent_claims),
+        check!(signals::signal_send_not_found_and_finished),
+        check!(signals::signal_send_makes_due),
+        check!(signals::signal_order_preserved),
+        check!(signals::signal_consume_in_commit),
+        check!(signals::signal_consume_race),
+        check!(signals::signal_finish_deletes_pending),
+        check!(signals::paused_refuses_running_commits),
+        check!(signals::truncate_history_keeps_new_entry),
     ]
 }
 
@@ -188,6 +204,8 @@ fn running(i: &str, expected_seq: u64, state: &[u8], due_at: Option<i64>, now: i
         },
         event: event("step", state),
         release_lease: false,
+        consume_signals: Vec::new(),
+        truncate_history: false,
         now: Timestamp(now),
     }
 }
@@ -202,6 +220,8 @@ fn finished(i: &str, expected_seq: u64, status: Status, output: &[u8], now: i64)
         },
         event: event("finished", output),
         release_lease: false,
+        consume_signals: Vec::new(),
+        truncate_history: false,
         now: Timestamp(now),
     }
 }

@@ -63,6 +63,12 @@ pub enum StoreError {
         /// The id.
         id: InstanceId,
     },
+    /// The instance is paused; it takes no transitions until it is resumed.
+    #[error("instance `{id}` is paused; it takes no transitions until it is resumed")]
+    Paused {
+        /// The id.
+        id: InstanceId,
+    },
     /// The database was written by a newer version of sayiir.
     #[error(
         "the database schema is version {found} but this build supports up to {supported}; upgrade sayiir to open it"

@@ -24,8 +24,8 @@ pub use memory::MemoryStore;
 pub use sqlite::{SqliteOptions, SqliteStore, Synchronous};
 pub use types::{
     BlockKind, Blocked, ClaimRequest, Created, DefinitionHash, Event, HistoryEntry, InstanceId,
-    InstanceRecord, InstanceSummary, ListQuery, MAX_INSTANCE_ID_LEN, NewInstance, Next, Status,
-    Timestamp, Transition, WorkerId, WorkflowKey,
+    InstanceRecord, InstanceSummary, ListQuery, MAX_INSTANCE_ID_LEN, NewInstance, NewSignal, Next,
+    SignalRecord, Status, Timestamp, Transition, WorkerId, WorkflowKey,
 };
 
 /// Result of one transition within a [`Store::commit_batch`].
@@ -46,8 +46,12 @@ pub trait Store: Send + Sync + 'static {
     async fn load(&self, id: &InstanceId) -> Result<InstanceRecord, StoreError>;
 
     /// Commits one transition: fails with [`StoreError::Conflict`] unless the instance is at
-    /// `expected_seq`, with [`StoreError::Finished`] if it has finished; otherwise writes the new
-    /// head and appends history entry `expected_seq + 1` atomically.
+    /// `expected_seq`, with [`StoreError::Finished`] if it has finished, with
+    /// [`StoreError::Paused`] if it is blocked with [`BlockKind::Paused`] (unless the
+    /// transition finishes it: cancelling a paused instance works); otherwise writes the new
+    /// head, consumes the transition's signals (see [`Transition::consume_signals`]) and
+    /// appends history entry `expected_seq + 1` atomically. A finishing transition also
+    /// deletes the instance's remaining buffered signals.
     async fn commit(&self, transition: Transition) -> Result<(), StoreError>;
 
     /// Commits many transitions (of distinct instances) in one backend transaction. Each one is
@@ -114,4 +118,14 @@ pub trait Store: Send + Sync + 'static {
 
     /// Undoes [`Store::register_worker`]: releases `owner`'s leases and locks.
     async fn unregister_worker(&self, owner: &WorkerId) -> Result<(), StoreError>;
+
+    /// Buffers a signal for a running instance and makes the instance due now (its due time
+    /// becomes `min(due_at, now)`; a `NULL` due time becomes `now`), so a worker looks at it.
+    /// Touches neither the state, nor the sequence number, nor the history, nor a block.
+    /// Fails with [`StoreError::NotFound`] for an unknown instance and
+    /// [`StoreError::Finished`] for a finished one. Returns the signal's id.
+    async fn send_signal(&self, signal: NewSignal) -> Result<u64, StoreError>;
+
+    /// The signals buffered for an instance and not yet consumed, in send order.
+    async fn signals(&self, id: &InstanceId) -> Result<Vec<SignalRecord>, StoreError>;
 }

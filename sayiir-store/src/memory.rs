@@ -1,13 +1,14 @@
 //! An in-memory store with the same contract as the persistent backends. For tests and for
 //! workflows that need no durability.
 
-use std::collections::{BTreeMap, HashSet};
+use std::collections::{BTreeMap, BTreeSet, HashSet};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Mutex, MutexGuard};
 
 use crate::{
     BlockKind, Blocked, ClaimRequest, CommitResult, Created, HistoryEntry, InstanceId,
-    InstanceRecord, InstanceSummary, ListQuery, NewInstance, Next, Status, Store, StoreError,
-    Timestamp, Transition, WorkerId, WorkflowKey,
+    InstanceRecord, InstanceSummary, ListQuery, NewInstance, NewSignal, Next, SignalRecord, Status,
+    Store, StoreError, Timestamp, Transition, WorkerId, WorkflowKey,
 };
 
 #[derive(Debug)]
@@ -15,12 +16,17 @@ struct Row {
     record: InstanceRecord,
     lease: Option<(WorkerId, Timestamp)>,
     history: Vec<HistoryEntry>,
+    /// Pending signals, in send order (increasing ids).
+    signals: Vec<SignalRecord>,
 }
 
 /// In-memory [`Store`]. Cloning is not supported; share it behind an `Arc`.
 #[derive(Debug, Default)]
 pub struct MemoryStore {
     rows: Mutex<BTreeMap<InstanceId, Row>>,
+    /// The last signal id handed out; only changed while `rows` is locked, so ids increase in
+    /// send order.
+    last_signal_id: AtomicU64,
 }
 
 impl MemoryStore {
@@ -64,7 +70,44 @@ fn apply(rows: &mut BTreeMap<InstanceId, Row>, t: Transition) -> CommitResult {
     if row.record.status.is_terminal() {
         return Err(StoreError::Finished { id: t.id });
     }
-    let seq = t.expected_seq + 1;
+    let finishing = matches!(t.next, Next::Finished { .. });
+    let paused = row
+        .record
+        .blocked
+        .as_ref()
+        .is_some_and(|b| b.kind == BlockKind::Paused);
+    if paused && !finishing {
+        return Err(StoreError::Paused { id: t.id });
+    }
+    // Every consumed signal must still be pending; duplicates in the list count once.
+    let consume: BTreeSet<u64> = t.consume_signals.iter().copied().collect();
+    let pending = row
+        .signals
+        .iter()
+        .filter(|s| consume.contains(&s.signal_id))
+        .count();
+    if pending != consume.len() {
+        return Err(StoreError::Conflict {
+            id: t.id,
+            expected: t.expected_seq,
+            actual: row.record.seq,
+        });
+    }
+    let seq = t
+        .expected_seq
+        .checked_add(1)
+        .ok_or_else(|| StoreError::Backend {
+            detail: "sequence number overflow".into(),
+        })?;
+    // All checks passed: from here on nothing fails.
+    if finishing {
+        row.signals.clear();
+    } else {
+        row.signals.retain(|s| !consume.contains(&s.signal_id));
+    }
+    if t.truncate_history {
+        row.history.retain(|h| h.seq > t.expected_seq);
+    }
     let r = &mut row.record;
     match t.next {
         Next::Running { state, due_at } => {
@@ -129,6 +172,7 @@ impl Store for MemoryStore {
                 record: record.clone(),
                 lease: None,
                 history,
+                signals: Vec::new(),
             },
         );
         Ok(Created::New(record))
@@ -323,5 +367,34 @@ impl Store for MemoryStore {
             }
         }
         Ok(())
+    }
+
+    async fn send_signal(&self, signal: NewSignal) -> Result<u64, StoreError> {
+        let mut rows = self.rows();
+        let row = rows
+            .get_mut(&signal.id)
+            .ok_or_else(|| StoreError::NotFound {
+                id: signal.id.clone(),
+            })?;
+        if row.record.status.is_terminal() {
+            return Err(StoreError::Finished { id: signal.id });
+        }
+        let signal_id = self.last_signal_id.fetch_add(1, Ordering::Relaxed) + 1;
+        row.signals.push(SignalRecord {
+            signal_id,
+            name: signal.name,
+            payload: signal.payload,
+            sent_at: signal.now,
+        });
+        let due = &mut row.record.due_at;
+        *due = Some(due.map_or(signal.now, |d| d.min(signal.now)));
+        Ok(signal_id)
+    }
+
+    async fn signals(&self, id: &InstanceId) -> Result<Vec<SignalRecord>, StoreError> {
+        self.rows()
+            .get(id)
+            .map(|r| r.signals.clone())
+            .ok_or_else(|| StoreError::NotFound { id: id.clone() })
     }
 }

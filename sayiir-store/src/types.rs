@@ -14,6 +14,13 @@ pub const MAX_INSTANCE_ID_LEN: usize = 255;
 #[derive(Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct InstanceId(String);
 
+impl std::str::FromStr for InstanceId {
+    type Err = InvalidId;
+    fn from_str(s: &str) -> Result<Self, InvalidId> {
+        InstanceId::new(s)
+    }
+}
+
 impl InstanceId {
     /// Validates `id`.
     pub fn new(id: impl Into<String>) -> Result<Self, InvalidId> {
@@ -220,6 +227,8 @@ pub enum BlockKind {
     Panicked,
     /// A loop ran more iterations than its limit (`max_iterations`).
     IterationLimit,
+    /// Paused by a user (`Engine::pause`); cleared by `Engine::resume`.
+    Paused,
 }
 
 impl BlockKind {
@@ -230,6 +239,7 @@ impl BlockKind {
             BlockKind::CorruptState => 2,
             BlockKind::Panicked => 3,
             BlockKind::IterationLimit => 4,
+            BlockKind::Paused => 5,
         }
     }
 
@@ -240,6 +250,7 @@ impl BlockKind {
             2 => BlockKind::CorruptState,
             3 => BlockKind::Panicked,
             4 => BlockKind::IterationLimit,
+            5 => BlockKind::Paused,
             _ => return None,
         })
     }
@@ -403,8 +414,42 @@ pub struct Transition {
     pub event: Event,
     /// Release the writer's lease in the same commit (it stops driving the instance).
     pub release_lease: bool,
+    /// Buffered signals (ids from [`Store::signals`](crate::Store::signals)) this transition
+    /// consumes: deleted in the same store transaction. If any of them is no longer pending
+    /// (consumed by another writer, or not a signal of this instance) the whole transition
+    /// fails with [`StoreError::Conflict`](crate::StoreError::Conflict) and nothing is written.
+    pub consume_signals: Vec<u64>,
+    /// Start a new run (`continue_as_new`): delete the history entries up to `expected_seq`
+    /// before appending entry `expected_seq + 1`, so history kept stays bounded by one run.
+    pub truncate_history: bool,
     /// Commit time.
     pub now: Timestamp,
+}
+
+/// A signal sent to an instance, buffered until a transition consumes it.
+#[derive(Clone, PartialEq, Eq, Debug)]
+pub struct NewSignal {
+    /// Target instance.
+    pub id: InstanceId,
+    /// Signal name.
+    pub name: String,
+    /// Runtime-encoded payload.
+    pub payload: Vec<u8>,
+    /// Send time.
+    pub now: Timestamp,
+}
+
+/// A buffered signal.
+#[derive(Clone, PartialEq, Eq, Debug)]
+pub struct SignalRecord {
+    /// Store-assigned id, increasing in send order within a store.
+    pub signal_id: u64,
+    /// Signal name.
+    pub name: String,
+    /// Payload.
+    pub payload: Vec<u8>,
+    /// Send time.
+    pub sent_at: Timestamp,
 }
 
 /// A history entry as stored.

@@ -7,9 +7,9 @@ use std::time::Duration;
 
 use rusqlite::Connection;
 use sayiir_store::{
-    ClaimRequest, Created, DefinitionHash, Event, InstanceId, ListQuery, NewInstance, Next,
-    SqliteOptions, SqliteStore, Status, Store, StoreError, Synchronous, Timestamp, Transition,
-    WorkerId, WorkflowKey,
+    ClaimRequest, Created, DefinitionHash, Event, InstanceId, ListQuery, NewInstance, NewSignal,
+    Next, SqliteOptions, SqliteStore, Status, Store, StoreError, Synchronous, Timestamp,
+    Transition, WorkerId, WorkflowKey,
 };
 use tempfile::TempDir;
 
@@ -52,6 +52,8 @@ fn step(i: &str, expected_seq: u64, state: Vec<u8>) -> Transition {
             due_at: Some(Timestamp(100)),
         },
         release_lease: false,
+        consume_signals: Vec::new(),
+        truncate_history: false,
         now: Timestamp(200 + i64::try_from(expected_seq).unwrap()),
     }
 }
@@ -107,7 +109,7 @@ async fn data_survives_close_and_reopen() {
     let version: i64 = conn
         .pragma_query_value(None, "user_version", |r| r.get(0))
         .unwrap();
-    assert_eq!(version, 1, "reopening does not migrate again");
+    assert_eq!(version, 2, "reopening does not migrate again");
 }
 
 #[tokio::test]
@@ -131,7 +133,7 @@ async fn wal_mode_and_application_id_are_set() {
     let version: i64 = conn
         .pragma_query_value(None, "user_version", |r| r.get(0))
         .unwrap();
-    assert_eq!(version, 1);
+    assert_eq!(version, 2);
 }
 
 #[tokio::test]
@@ -147,14 +149,14 @@ async fn schema_newer_than_supported_is_refused_and_the_file_is_unchanged() {
     match SqliteStore::open(&path) {
         Err(StoreError::SchemaTooNew {
             found: 999,
-            supported: 1,
+            supported: 2,
         }) => {}
         other => panic!("expected SchemaTooNew, got {other:?}"),
     }
     assert_eq!(std::fs::read(&path).unwrap(), before, "the file changed");
     let err = SqliteStore::open(&path).unwrap_err().to_string();
     assert!(
-        err.contains("version 999") && err.contains("supports up to 1"),
+        err.contains("version 999") && err.contains("supports up to 2"),
         "{err}"
     );
 }
@@ -477,4 +479,112 @@ async fn undecodable_rows_are_invalid_data() {
     );
     assert!(results[1].is_ok(), "{results:?}");
     assert_eq!(store.load(&id("b")).await.unwrap().status, Status::Running);
+}
+
+#[tokio::test]
+async fn a_version_1_database_is_upgraded_in_place() {
+    let dir = TempDir::new().unwrap();
+    let path = db(&dir);
+    {
+        // A database as written by a build that knew only version 1, with one instance.
+        let conn = raw(&path);
+        conn.execute_batch(include_str!("../migrations/sqlite/0001_init.sql"))
+            .unwrap();
+        conn.execute(
+            "INSERT INTO sayiir_instances (id, workflow, definition_hash, seq, status, state, \
+             due_at, created_at, updated_at) VALUES ('old', 'wf', ?1, 0, 0, x'01', NULL, 100, 100)",
+            [[1u8; 32].as_slice()],
+        )
+        .unwrap();
+        conn.execute(
+            "INSERT INTO sayiir_history (instance_id, seq, at, kind, payload) \
+             VALUES ('old', 0, 100, 'started', x'02')",
+            [],
+        )
+        .unwrap();
+        conn.pragma_update(None, "user_version", 1).unwrap();
+        conn.pragma_update(None, "application_id", 0x5359_5952)
+            .unwrap();
+    }
+
+    let store = SqliteStore::open(&path).unwrap();
+    let version: i64 = raw(&path)
+        .pragma_query_value(None, "user_version", |r| r.get(0))
+        .unwrap();
+    assert_eq!(version, 2, "the version-1 file was upgraded");
+    let head = store.load(&id("old")).await.unwrap();
+    assert_eq!(
+        (head.seq, head.state, head.due_at),
+        (0, Some(vec![1]), None)
+    );
+    assert!(store.signals(&id("old")).await.unwrap().is_empty());
+
+    let sig = store
+        .send_signal(NewSignal {
+            id: id("old"),
+            name: "go".into(),
+            payload: b"x".to_vec(),
+            now: Timestamp(500),
+        })
+        .await
+        .unwrap();
+    assert_eq!(
+        store.load(&id("old")).await.unwrap().due_at,
+        Some(Timestamp(500))
+    );
+    let mut t = step("old", 0, b"s1".to_vec());
+    t.consume_signals = vec![sig];
+    store.commit(t).await.unwrap();
+    assert!(store.signals(&id("old")).await.unwrap().is_empty());
+    drop(store);
+
+    // Reopening neither migrates again nor loses anything.
+    let store = SqliteStore::open(&path).unwrap();
+    assert_eq!(store.load(&id("old")).await.unwrap().seq, 1);
+    let seqs: Vec<u64> = store
+        .history(&id("old"), None, 0)
+        .await
+        .unwrap()
+        .iter()
+        .map(|h| h.seq)
+        .collect();
+    assert_eq!(seqs, [0, 1]);
+}
+
+#[tokio::test]
+async fn signals_survive_close_and_reopen_and_ids_are_not_reused() {
+    let dir = TempDir::new().unwrap();
+    let path = db(&dir);
+    let signal = |n: i64| NewSignal {
+        id: id("a"),
+        name: format!("s{n}"),
+        payload: n.to_le_bytes().to_vec(),
+        now: Timestamp(200 + n),
+    };
+    let (first, second) = {
+        let store = SqliteStore::open(&path).unwrap();
+        create(&store, "a").await;
+        let first = store.send_signal(signal(1)).await.unwrap();
+        let second = store.send_signal(signal(2)).await.unwrap();
+        let mut t = step("a", 0, b"s1".to_vec());
+        t.consume_signals = vec![second];
+        store.commit(t).await.unwrap();
+        (first, second)
+    };
+    let store = SqliteStore::open(&path).unwrap();
+    let pending = store.signals(&id("a")).await.unwrap();
+    assert_eq!(pending.len(), 1);
+    assert_eq!(
+        (
+            pending[0].signal_id,
+            pending[0].name.as_str(),
+            pending[0].sent_at
+        ),
+        (first, "s1", Timestamp(201))
+    );
+    let third = store.send_signal(signal(3)).await.unwrap();
+    assert!(
+        third > second,
+        "id {third} reused after reopening (consumed {second})"
+    );
 }

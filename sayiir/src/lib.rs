@@ -31,10 +31,12 @@
 //! See `docs/workflow-rules.md` for what a workflow body may contain and how it is lowered.
 
 pub use sayiir_macros::{task, workflow};
+pub use sayiir_runtime::testing;
 pub use sayiir_runtime::{
-    Callee, CodecError, Engine, EngineBuilder, EngineError, Handle, InstanceInfo, InstanceStatus,
-    MachineError, Metrics, Task, TaskContext, TaskOptions, VersionMismatch, WorkerConfig,
-    WorkerHandle, Workflow,
+    Callee, CodecError, Context, ContextError, Engine, EngineBuilder, EngineError, Handle,
+    InstanceInfo, InstanceStatus, MachineError, Metrics, RetryPolicy, SignalTimeout, Task,
+    TaskContext, TaskOptions, TaskTimeout, VersionMismatch, WorkerConfig, WorkerHandle, Workflow,
+    continue_as_new, signal, sleep, sleep_until,
 };
 pub use sayiir_store as store;
 pub use sayiir_store::{InstanceId, ListQuery, MemoryStore};

@@ -19,7 +19,7 @@ async fn fetch_other_name(id: u64) -> u64 {
     id
 }
 
-#[sayiir::task(retries = 9, timeout = "1h")]
+#[sayiir::task(retries = 9, backoff = "1s", max_backoff = "1h")]
 async fn fetch_with_options(id: u64) -> u64 {
     id
 }
@@ -115,7 +115,7 @@ fn task_options_do_not_change_the_hash() {
         <fetch_with_options as Task>::OPTIONS,
         <fetch as Task>::OPTIONS
     );
-    #[sayiir::task(name = "fetch", retries = 3, timeout = "10s")]
+    #[sayiir::task(name = "fetch", retries = 3, backoff = "10s")]
     async fn fetch_again(id: u64) -> u64 {
         id
     }

@@ -80,6 +80,12 @@ impl Store for Counting {
     async fn unregister_worker(&self, o: &WorkerId) -> Result<(), StoreError> {
         self.inner.unregister_worker(o).await
     }
+    async fn send_signal(&self, s: NewSignal) -> Result<u64, StoreError> {
+        self.inner.send_signal(s).await
+    }
+    async fn signals(&self, id: &InstanceId) -> Result<Vec<SignalRecord>, StoreError> {
+        self.inner.signals(id).await
+    }
 }
 
 #[sayiir::task]

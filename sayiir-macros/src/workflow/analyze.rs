@@ -530,7 +530,13 @@ impl Analyzer<'_> {
                 if p.qself.is_none() && (last == "join_all" || last == "try_join_all") {
                     return super::check::join_all_call(c, last == "try_join_all", self.diag);
                 }
+                if p.qself.is_none() && last == "continue_as_new" {
+                    return super::check::continue_call(c, self.diag);
+                }
                 super::check::call(c, self.diag).map(Suspension::Call)
+            }
+            Expr::MethodCall(m) if m.method == "timeout" => {
+                super::check::timed_call(m, self.diag).map(Suspension::Call)
             }
             Expr::MethodCall(m) => {
                 self.diag.error(

@@ -271,3 +271,125 @@ fn loop_limits_are_read_from_attributes() {
     }));
     assert!(r.unwrap_err().contains("positive integer"));
 }
+
+#[test]
+fn timeouts_and_continue_as_new() {
+    let (body, r) = run(parse_quote!({
+        let a = sayiir::signal::<Approval>("approve").await;
+        let b = sayiir::signal::<Approval>("approve")
+            .timeout(Duration::from_secs(60))
+            .await?;
+        let (c, d) = join!(signal::<u8>("x").timeout(t), one(1)).await;
+        let e = join_all(names.into_iter().map(|n| signal::<u8>(n).timeout(t))).await;
+        return sayiir::continue_as_new(next).await;
+    }));
+    r.unwrap();
+    let Suspension::Call(a) = &body.points[0].what else {
+        panic!()
+    };
+    assert!(a.timeout.is_none());
+    assert_eq!(
+        a.first_literal().map(|s| s.value()).as_deref(),
+        Some("approve")
+    );
+    let Suspension::Call(b) = &body.points[1].what else {
+        panic!()
+    };
+    assert_eq!(
+        b.timeout.to_token_stream().to_string(),
+        "Duration :: from_secs (60)"
+    );
+    assert_eq!(
+        body.points[1].binding.as_ref().unwrap().postfix,
+        Postfix::Try
+    );
+    let Suspension::Join { calls, .. } = &body.points[2].what else {
+        panic!()
+    };
+    assert!(calls[0].timeout.is_some() && calls[1].timeout.is_none());
+    let Suspension::JoinAll { call, .. } = &body.points[3].what else {
+        panic!()
+    };
+    assert!(call.timeout.is_some() && call.first_literal().is_none());
+    let Suspension::Continue(c) = &body.points[4].what else {
+        panic!()
+    };
+    assert_eq!(c.args.len(), 1);
+    assert!(body.points[4].what.calls().is_empty());
+    // Imported under its own name.
+    let (body, r) = run(parse_quote!({ continue_as_new((a, b)).await }));
+    r.unwrap();
+    assert!(matches!(body.points[0].what, Suspension::Continue(_)));
+}
+
+#[test]
+fn rejects_misplaced_timeouts_and_continue_as_new() {
+    let cases: Vec<(syn::Block, &str)> = vec![
+        (
+            parse_quote!({
+                join!(a(), b()).timeout(d).await;
+            }),
+            "joins have no `.timeout`",
+        ),
+        (
+            parse_quote!({
+                join_all(xs.into_iter().map(|x| a(x))).timeout(d).await;
+            }),
+            "joins have no `.timeout`",
+        ),
+        (
+            parse_quote!({
+                signal::<u8>("x").timeout(a, b).await;
+            }),
+            "takes one `Duration`",
+        ),
+        (
+            parse_quote!({
+                continue_as_new(n).timeout(d).await;
+            }),
+            "`continue_as_new` has no `.timeout(..)`",
+        ),
+        (
+            parse_quote!({
+                sayiir::continue_as_new().await;
+            }),
+            "one argument (0 given)",
+        ),
+        (
+            parse_quote!({
+                continue_as_new(a, b).await;
+            }),
+            "one argument (2 given)",
+        ),
+        (
+            parse_quote!({
+                join!(a(), continue_as_new(n)).await;
+            }),
+            "cannot be a branch of `join!`",
+        ),
+        (
+            parse_quote!({
+                join_all(xs.into_iter().map(|x| continue_as_new(x))).await;
+            }),
+            "cannot be a branch of `join_all(..)`",
+        ),
+        (
+            parse_quote!({
+                client.get(url).timeout(d).await;
+            }),
+            "`.timeout(..)` applies to one call",
+        ),
+        (
+            parse_quote!({
+                charge(order).timeout(d).await;
+            }),
+            "applies to `sayiir::signal` waits only",
+        ),
+    ];
+    for (block, expected) in cases {
+        let text = block.to_token_stream().to_string();
+        let (_, r) = run(block);
+        let err = r.expect_err(&text);
+        assert!(err.contains(expected), "{text}: {err}");
+    }
+}

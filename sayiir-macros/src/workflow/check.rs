@@ -9,7 +9,7 @@ use syn::visit::{self, Visit};
 use syn::visit_mut::{self, VisitMut};
 use syn::{Expr, ExprAwait, Lifetime, Stmt, Token};
 
-use super::ir::{Call, Suspension};
+use super::ir::{Call, Suspension, is_continue};
 use crate::diag::Diagnostics;
 
 /// Whether `e` contains an `.await` (outside closures, async blocks and nested items).
@@ -280,7 +280,15 @@ pub(crate) fn call(c: &syn::ExprCall, diag: &mut Diagnostics) -> Option<Call> {
         );
         return None;
     }
-    if let Some(seg) = p.path.segments.iter().find(|s| !s.arguments.is_none()) {
+    // `signal::<T>(..)` names its payload type; `continue_as_new` is a generic function.
+    let generic_ok = p
+        .path
+        .segments
+        .last()
+        .is_some_and(|s| s.ident == "signal" || s.ident == "continue_as_new");
+    if let Some(seg) = p.path.segments.iter().find(|s| !s.arguments.is_none())
+        && !generic_ok
+    {
         diag.error_spanned(
             &seg.arguments,
             "tasks and workflows are not generic: remove the `::<...>` from this call",
@@ -290,12 +298,97 @@ pub(crate) fn call(c: &syn::ExprCall, diag: &mut Diagnostics) -> Option<Call> {
     Some(Call {
         callee: p.path.clone(),
         args: c.args.iter().cloned().collect(),
+        timeout: None,
     })
+}
+
+/// `continue_as_new(input)`: exactly one argument.
+pub(crate) fn continue_call(c: &syn::ExprCall, diag: &mut Diagnostics) -> Option<Suspension> {
+    if c.args.len() != 1 {
+        diag.error_spanned(
+            &c.func,
+            format_args!(
+                "`continue_as_new` takes the workflow's next input as its one argument ({} given); pass several inputs as a tuple: `continue_as_new((a, b))`",
+                c.args.len()
+            ),
+        );
+        return None;
+    }
+    call(c, diag).map(Suspension::Continue)
+}
+
+/// `call(..).timeout(d)`: a call with a deadline.
+pub(crate) fn timed_call(m: &syn::ExprMethodCall, diag: &mut Diagnostics) -> Option<Call> {
+    let receiver = match &*m.receiver {
+        Expr::Call(c) => match &*c.func {
+            Expr::Path(p) if is_continue(&p.path) => {
+                diag.error(
+                    m.method.span(),
+                    "`continue_as_new` has no `.timeout(..)`: it ends the run at once",
+                );
+                return None;
+            }
+            Expr::Path(p)
+                if p.path
+                    .segments
+                    .last()
+                    .is_some_and(|s| s.ident == "join_all" || s.ident == "try_join_all") =>
+            {
+                None
+            }
+            _ => Some(c),
+        },
+        _ => None,
+    };
+    let Some(c) = receiver else {
+        diag.error(
+            m.method.span(),
+            "`.timeout(..)` applies to one call, e.g. `sayiir::signal::<T>(\"name\").timeout(d).await`; joins have no `.timeout`",
+        );
+        return None;
+    };
+    let [d] = m.args.iter().collect::<Vec<_>>()[..] else {
+        diag.error(
+            m.paren_token.span.join(),
+            "`.timeout(..)` takes one `Duration`, e.g. `.timeout(Duration::from_secs(60))`",
+        );
+        return None;
+    };
+    let mut call = call(c, diag)?;
+    // Decided here by name rather than by `TimeoutCallee` alone: an unmet bound on a type stored
+    // in the state would be reported again by every bound on the state type.
+    if call
+        .callee
+        .segments
+        .last()
+        .is_none_or(|s| s.ident != "signal")
+    {
+        diag.error(
+            m.method.span(),
+            "`.timeout(..)` applies to `sayiir::signal` waits only; a task's deadline is an option of the task: `#[sayiir::task(timeout = \"30s\")]`",
+        );
+        return None;
+    }
+    call.timeout = Some(d.clone());
+    Some(call)
 }
 
 fn branch_call(e: &Expr, macro_name: &str, diag: &mut Diagnostics) -> Option<Call> {
     match e {
+        Expr::Call(c) if matches!(&*c.func, Expr::Path(p) if is_continue(&p.path)) => {
+            let shown = if macro_name.ends_with("_all") {
+                format!("{macro_name}(..)")
+            } else {
+                format!("{macro_name}!")
+            };
+            diag.error_spanned(
+                &c.func,
+                format_args!("`continue_as_new` cannot be a branch of `{shown}`: it ends the run; await it on its own: `return sayiir::continue_as_new(next).await;`"),
+            );
+            None
+        }
         Expr::Call(c) => call(c, diag),
+        Expr::MethodCall(m) if m.method == "timeout" => timed_call(m, diag),
         Expr::Return(r) => {
             diag.error(
                 r.return_token.span,

@@ -43,13 +43,23 @@ pub(crate) fn outputs(p: &TokenStream, body: &Body, waits: &[TokenStream]) -> Ve
 }
 
 /// The wait type of a suspension point.
-pub(crate) fn wait_type(p: &TokenStream, what: &Suspension) -> TokenStream {
+pub(crate) fn wait_type(p: &TokenStream, wf: &WorkflowFn, what: &Suspension) -> TokenStream {
     let wait_of = |c: &super::ir::Call| {
         let callee = &c.callee;
-        quote_spanned!(callee.span()=> <#callee as #p::Callee>::Wait)
+        if c.timeout.is_some() {
+            quote_spanned!(callee.span()=> <#callee as #p::TimeoutCallee>::Wait)
+        } else {
+            quote_spanned!(callee.span()=> <#callee as #p::Callee>::Wait)
+        }
     };
     match what {
         Suspension::Call(c) => wait_of(c),
+        Suspension::Continue(c) => {
+            // Holds the next run's start state, encoded.
+            let st = state_ident();
+            let output = &wf.output;
+            quote_spanned!(c.callee.span()=> #p::ContinueWait<#st, #output>)
+        }
         Suspension::Join { calls, try_, span } => {
             let ty = format_ident!("{}{}", if *try_ { "TryJoin" } else { "Join" }, calls.len());
             let waits = calls.iter().map(wait_of);
@@ -81,6 +91,17 @@ impl Gen<'_> {
         let param_idents: Vec<&Ident> = wf.params.iter().map(|p| &p.ident).collect();
         let param_tys: Vec<_> = wf.params.iter().map(|p| &p.ty).collect();
         let input_expr = input_expr(&param_idents);
+        let (ctx_param, run_inline) = match &wf.ctx {
+            Some(c) => {
+                let (id, ty) = (&c.ident, &c.ty);
+                (
+                    quote!(#id: #ty,),
+                    quote!(#p::run_inline_with::<#ident>(#id, #input_expr)),
+                )
+            }
+            None => (quote!(), quote!(#p::run_inline::<#ident>(#input_expr))),
+        };
+        let signals = self.signals();
         let attrs = &wf.attrs;
         let enum_def = self.state_enum();
         let serde_impls = self.serde_impls();
@@ -105,8 +126,8 @@ impl Gen<'_> {
         quote! {
             #(#attrs)*
             #[allow(dead_code)]
-            #vis async fn #ident(#(#param_idents: #param_tys),*) -> #output {
-                #p::run_inline::<#ident>(#input_expr).await
+            #vis async fn #ident(#ctx_param #(#param_idents: #param_tys),*) -> #output {
+                #run_inline.await
             }
 
             #[doc(hidden)]
@@ -158,7 +179,8 @@ impl Gen<'_> {
                         clippy::unit_arg,
                         clippy::match_single_binding,
                         clippy::while_let_loop,
-                        clippy::needless_continue
+                        clippy::needless_continue,
+                        clippy::explicit_auto_deref
                     )]
                     fn advance(
                         __sayiir_state: #st,
@@ -180,12 +202,19 @@ impl Gen<'_> {
                     fn decode_output(__sayiir_bytes: &[u8]) -> #p::Result<#output, #p::CodecError> {
                         #decode_output
                     }
+
+                    fn signals(__sayiir_out: &mut #p::SignalSet) {
+                        #signals
+                    }
                 }
 
                 impl #p::Callee for #ident {
                     type Return = #output;
                     type Wait = #p::ChildWait<#ident>;
                     const HASH: [u8; 32] = <#ident as #p::Workflow>::DEFINITION_HASH;
+                    fn declare(__sayiir_out: &mut #p::SignalSet, _: #p::Option<&'static str>) {
+                        <Self as #p::Workflow>::signals(__sayiir_out)
+                    }
                 }
 
                 impl #ident {
@@ -207,6 +236,36 @@ impl Gen<'_> {
 
     fn input_type(&self) -> TokenStream {
         input_type(self.wf)
+    }
+
+    /// The body of `Workflow::signals`: every call declares what it receives (signals their
+    /// name and payload type, child workflows their own signals).
+    fn signals(&self) -> TokenStream {
+        let p = &self.p;
+        let calls = self.body.points.iter().flat_map(|pt| pt.what.calls());
+        let declares = calls.map(|c| {
+            let callee = &c.callee;
+            let lit = match c.first_literal() {
+                Some(s) => quote!(#p::Option::Some(#s)),
+                None => quote!(#p::Option::None),
+            };
+            quote_spanned!(callee.span()=> <#callee as #p::Callee>::declare(__sayiir_out, #lit);)
+        });
+        quote!(#(#declares)*)
+    }
+
+    /// Lends the shared context to the user code of one transition, under the parameter's name.
+    fn bind_ctx(&self) -> TokenStream {
+        let p = &self.p;
+        let Some(c) = &self.wf.ctx else {
+            return TokenStream::new();
+        };
+        let id = &c.ident;
+        let mutability = c.mutable.then(|| quote!(mut));
+        quote! {
+            let mut __sayiir_ctx_guard = __sayiir_cx.context();
+            let #mutability #id: &mut #p::Context = &mut *__sayiir_ctx_guard;
+        }
     }
 
     fn field_ty(&self, ty: &FieldTy) -> TokenStream {
@@ -434,13 +493,14 @@ impl Gen<'_> {
         let start_rebind = Self::rebind_mutable(&self.l.start);
         let block = &self.body.block;
         let seg0 = self.nodes(&block.nodes, block.end, &[], &[]);
+        let bind_ctx = self.bind_ctx();
         let mut arms = vec![quote! {
             #st::Start { #(#start_names),* } => {
                 if !__sayiir_slot.is_empty() || !::core::matches!(__sayiir_input, #p::Input::Start) {
                     return #p::Result::Err(#p::MachineError::unexpected("Start", &__sayiir_input, __sayiir_slot));
                 }
                 #start_rebind
-                (move || -> #seg_ty { #seg0 })()
+                (move || -> #seg_ty { #bind_ctx #seg0 })()
             }
         }];
         for (k, s) in self.l.states.iter().enumerate() {
@@ -451,7 +511,7 @@ impl Gen<'_> {
             let point_span = self.body.points[k].what.span();
             let hole = Ident::new(super::ir::HOLE, point_span);
             // Spanned at the point: a bound on what the point yields is reported there.
-            let segment = quote_spanned!(point_span=> (move || -> #seg_ty { #seg })());
+            let segment = quote_spanned!(point_span=> (move || -> #seg_ty { #bind_ctx #seg })());
             let resume = quote_spanned!(self.body.points[k].what.span()=>
                 #p::Wait::resume(__sayiir_wait, __sayiir_slot, __sayiir_input, __sayiir_cx)?
             );
@@ -518,133 +578,5 @@ pub(crate) fn input_expr(idents: &[&Ident]) -> TokenStream {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::super::hash;
-    use super::*;
-    use quote::ToTokens;
-    use syn::parse_quote;
-
-    fn generate(f: syn::ItemFn) -> syn::File {
-        let (wf, body, l, r) =
-            super::super::fixtures::lowered(f, &super::super::fixtures::options(None, 1));
-        assert!(r.is_ok(), "{r:?}");
-        let definition = hash::definition_bytes(&wf, &body, &l);
-        let p = quote!(::sayiir::__private);
-        let waits: Vec<TokenStream> = body
-            .points
-            .iter()
-            .map(|pt| wait_type(&p, &pt.what))
-            .collect();
-        let outputs = outputs(&p, &body, &waits);
-        let g = Gen {
-            p,
-            wf: &wf,
-            body: &body,
-            l: &l,
-            definition,
-            waits,
-            outputs,
-            max_iterations: DEFAULT_MAX_ITERATIONS,
-        };
-        syn::parse2(g.generate()).expect("generated code parses")
-    }
-
-    fn fixture() -> syn::ItemFn {
-        parse_quote! {
-            pub async fn checkout(order: Order) -> Result<String, E> {
-                let order = validate(order).await?;
-                let cents = charge(order.clone()).await?;
-                if cents == 0 { return Err(E::Free); }
-                ship(order.id, cents).await?;
-                Ok(order.name)
-            }
-        }
-    }
-
-    fn find(items: &[syn::Item], pred: impl Fn(&syn::Item) -> bool) -> &syn::Item {
-        items.iter().find(|i| pred(i)).expect("item present")
-    }
-
-    #[test]
-    fn emits_the_fn_the_type_and_the_impls() {
-        let file = generate(fixture());
-        let f = find(&file.items, |i| matches!(i, syn::Item::Fn(_)));
-        let syn::Item::Fn(f) = f else { unreachable!() };
-        assert_eq!(f.sig.ident, "checkout");
-        assert!(f.sig.asyncness.is_some());
-        assert!(
-            f.block
-                .to_token_stream()
-                .to_string()
-                .contains("run_inline :: < checkout >")
-        );
-        assert!(
-            matches!(find(&file.items, |i| matches!(i, syn::Item::Struct(_))), syn::Item::Struct(s) if s.ident == "checkout")
-        );
-        let code = file.to_token_stream().to_string();
-        for needle in [
-            "impl :: sayiir :: __private :: Workflow for checkout",
-            "impl :: sayiir :: __private :: Callee for checkout",
-            "const DEFINITION_HASH",
-        ] {
-            assert!(code.contains(needle), "missing `{needle}`");
-        }
-    }
-
-    #[test]
-    fn one_variant_per_suspension_point_with_its_fields() {
-        let file = generate(fixture());
-        let syn::Item::Const(c) = find(&file.items, |i| matches!(i, syn::Item::Const(_))) else {
-            unreachable!()
-        };
-        let syn::Expr::Block(b) = &*c.expr else {
-            panic!("const block")
-        };
-        let e = b.block.stmts.iter().find_map(|s| match s {
-            syn::Stmt::Item(syn::Item::Enum(e)) => Some(e),
-            _ => None,
-        });
-        let e = e.expect("state enum");
-        let shape: Vec<(String, Vec<String>)> = e
-            .variants
-            .iter()
-            .map(|v| {
-                let fields = v
-                    .fields
-                    .iter()
-                    .map(|f| {
-                        f.ident
-                            .as_ref()
-                            .map(ToString::to_string)
-                            .unwrap_or_default()
-                    })
-                    .collect();
-                (v.ident.to_string(), fields)
-            })
-            .collect();
-        let expect = |v: &str, f: &[&str]| {
-            (
-                v.to_string(),
-                f.iter().map(|s| s.to_string()).collect::<Vec<_>>(),
-            )
-        };
-        assert_eq!(
-            shape,
-            [
-                expect("Start", &["order"]),
-                expect("S1", &["__sayiir_wait"]),
-                expect("S2", &["order", "__sayiir_wait"]),
-                expect("S3", &["order", "__sayiir_wait"]),
-                expect("__SayiirAborted", &[]),
-            ]
-        );
-    }
-
-    #[test]
-    fn returns_and_tails_become_done() {
-        let code = generate(fixture()).to_token_stream().to_string();
-        assert!(code.contains("return :: sayiir :: __private :: Result :: Ok (:: sayiir :: __private :: Advance :: Done (Err (E :: Free)))"), "{code}");
-        assert!(code.contains("Advance :: Done (Ok (order . name))"));
-        assert!(code.contains("< charge > :: __sayiir_begin (__sayiir_cx , order . clone ())"));
-    }
-}
+#[path = "codegen_tests.rs"]
+mod tests;

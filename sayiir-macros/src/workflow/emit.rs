@@ -332,10 +332,31 @@ impl Gen<'_> {
         let begin = |c: &super::ir::Call| {
             let callee = &c.callee;
             let args = &c.args;
-            quote_spanned!(callee.span()=> <#callee>::__sayiir_begin(__sayiir_cx, #(#args),*))
+            match &c.timeout {
+                Some(d) => quote_spanned!(callee.span()=>
+                    <#callee>::__sayiir_begin_timeout(__sayiir_cx, #(#args,)* #d)
+                ),
+                None => {
+                    quote_spanned!(callee.span()=> <#callee>::__sayiir_begin(__sayiir_cx, #(#args),*))
+                }
+            }
         };
         let wait = match &self.body.points[point].what {
             Suspension::Call(c) => begin(c),
+            Suspension::Continue(c) => {
+                // The user's `continue_as_new` is called (so its import counts as used) and its
+                // input goes through `Workflow::start`, which checks its type.
+                let ident = &self.wf.ident;
+                let output = &self.wf.output;
+                let callee = &c.callee;
+                let args = &c.args;
+                quote_spanned!(callee.span()=>
+                    #p::ContinueWait::<#st, #output>::new(
+                        __sayiir_cx,
+                        <#ident as #p::Workflow>::start(#callee(#(#args),*).__sayiir_input()),
+                    )
+                )
+            }
             Suspension::Join { calls, try_, .. } => {
                 let ty = format_ident!("{}{}", if *try_ { "TryJoin" } else { "Join" }, calls.len());
                 let begins = calls.iter().map(begin);

@@ -6,9 +6,11 @@
 //! patterns, which points inside which branch or loop), and (appended in const evaluation) the
 //! hashes of every callee. It leaves out spans, formatting, comments, the plain code between
 //! suspension points (conditions, guards, expressions) and options that may change under
-//! running instances (retries, timeouts, iteration limits).
+//! running instances (retries, timeouts, backoffs, iteration limits). A `.timeout(..)` on a call
+//! is hashed as a marker (it changes what the state stores), its duration is not; a shared
+//! context parameter is hashed as a marker.
 
-use super::ir::{Block, Body, Consumer, LoopKind, NodeKind, Suspension};
+use super::ir::{Block, Body, Call, Consumer, LoopKind, NodeKind, Suspension};
 use super::lower::{Base, FieldTy, Lowered, Proj};
 use super::parse::WorkflowFn;
 use crate::canon::Canon;
@@ -25,6 +27,10 @@ pub(crate) fn definition_bytes(wf: &WorkflowFn, body: &Body, l: &Lowered) -> Vec
     for p in &wf.params {
         c.str(&p.ident.to_string());
         c.tokens(&p.ty);
+    }
+    if wf.ctx.is_some() {
+        // Only whether the workflow takes the shared context, not its name or path.
+        c.node("context");
     }
     c.node("output");
     c.tokens(&wf.output);
@@ -83,6 +89,15 @@ fn field_ty(c: &mut Canon, t: &FieldTy) {
     c.end();
 }
 
+/// Marks the call at `index` of a point as having a `.timeout(..)` (which changes its wait);
+/// the duration itself is plain code. Nothing is written for calls without one.
+fn timeout(c: &mut Canon, call: &Call, index: usize) {
+    if call.timeout.is_some() {
+        c.node("timeout");
+        c.u32(len(index));
+    }
+}
+
 fn consumer(c: &mut Canon, k: &Consumer) {
     match k {
         Consumer::Discard => c.node("discard"),
@@ -109,14 +124,22 @@ fn block(c: &mut Canon, b: &Block, body: &Body) {
                 c.u32(len(*point));
                 c.u32(u32::from(*tail));
                 match body.points.get(*point).map(|p| &p.what) {
-                    Some(Suspension::Call(_)) => c.node("call"),
+                    Some(Suspension::Call(call)) => {
+                        c.node("call");
+                        timeout(c, call, 0);
+                    }
                     Some(Suspension::Join { calls, try_, .. }) => {
                         c.node(if *try_ { "try-join" } else { "join" });
                         c.u32(len(calls.len()));
+                        for (i, call) in calls.iter().enumerate() {
+                            timeout(c, call, i);
+                        }
                     }
-                    Some(Suspension::JoinAll { try_, .. }) => {
-                        c.node(if *try_ { "try-join-all" } else { "join-all" })
+                    Some(Suspension::JoinAll { try_, call, .. }) => {
+                        c.node(if *try_ { "try-join-all" } else { "join-all" });
+                        timeout(c, call, 0);
                     }
+                    Some(Suspension::Continue(_)) => c.node("continue-as-new"),
                     None => {}
                 }
             }

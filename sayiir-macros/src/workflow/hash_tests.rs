@@ -72,3 +72,48 @@ fn control_flow_structure_is_hashed() {
         )
     );
 }
+
+const WAITS: &str = "async fn a(ctx: &mut sayiir::Context, n: u64) -> u64 {
+    let v = sayiir::signal::<u64>(\"go\").timeout(Duration::from_secs(5)).await;
+    let (x, y) = sayiir::join!(signal::<u64>(\"a\"), signal::<u64>(\"b\")).await;
+    return sayiir::continue_as_new(n + x + y).await;
+}";
+
+#[test]
+fn timeouts_context_and_continue_are_marked() {
+    let base = bytes(WAITS, 1);
+    // The duration and the context's name and path are not hashed.
+    assert_eq!(
+        base,
+        bytes(&WAITS.replace("from_secs(5)", "from_secs(9)"), 1)
+    );
+    assert_eq!(
+        base,
+        bytes(
+            &WAITS.replace("ctx: &mut sayiir::Context", "c: &mut Context"),
+            1
+        )
+    );
+    // Whether there is a timeout, where, and whether there is a context are.
+    assert_ne!(
+        base,
+        bytes(&WAITS.replace(".timeout(Duration::from_secs(5))", ""), 1)
+    );
+    assert_ne!(
+        base,
+        bytes(&WAITS.replace("(\"b\")", "(\"b\").timeout(d)"), 1)
+    );
+    assert_ne!(
+        bytes(&WAITS.replace("(\"b\")", "(\"b\").timeout(d)"), 1),
+        bytes(&WAITS.replace("(\"a\")", "(\"a\").timeout(d)"), 1)
+    );
+    assert_ne!(
+        base,
+        bytes(&WAITS.replace("ctx: &mut sayiir::Context, ", ""), 1)
+    );
+    // `continue_as_new` is its own kind of point.
+    assert_ne!(
+        base,
+        bytes(&WAITS.replace("sayiir::continue_as_new(", "three("), 1)
+    );
+}

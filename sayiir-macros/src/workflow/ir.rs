@@ -122,29 +122,56 @@ pub(crate) enum Suspension {
         try_: bool,
         span: Span,
     },
+    /// `continue_as_new(input)` (any path ending in `continue_as_new`; one argument, no
+    /// `.timeout`): ends the run and starts the workflow again with `input`.
+    Continue(Call),
 }
 
-/// `callee(args)`.
+/// `callee(args)`, or `callee(args).timeout(d)`.
 pub(crate) struct Call {
     pub(crate) callee: Path,
     pub(crate) args: Vec<Expr>,
+    /// The deadline of `.timeout(d)`: plain code, evaluated where the call is made.
+    pub(crate) timeout: Option<Expr>,
+}
+
+impl Call {
+    /// The first argument when it is a string literal (a signal's name).
+    pub(crate) fn first_literal(&self) -> Option<&syn::LitStr> {
+        match self.args.first() {
+            Some(Expr::Lit(syn::ExprLit {
+                lit: syn::Lit::Str(s),
+                ..
+            })) => Some(s),
+            _ => None,
+        }
+    }
+}
+
+/// Whether a callee path names `continue_as_new` (by its last segment, so imports count).
+pub(crate) fn is_continue(path: &Path) -> bool {
+    path.segments
+        .last()
+        .is_some_and(|s| s.ident == "continue_as_new")
 }
 
 impl Suspension {
     /// Where errors about the point's wait are reported.
     pub(crate) fn span(&self) -> Span {
         match self {
-            Suspension::Call(c) => syn::spanned::Spanned::span(&c.callee),
+            Suspension::Call(c) | Suspension::Continue(c) => syn::spanned::Spanned::span(&c.callee),
             Suspension::Join { span, .. } | Suspension::JoinAll { span, .. } => *span,
         }
     }
 
-    /// Every call this point makes, in order.
+    /// Every call of a `Callee` this point makes, in order (not
+    /// `continue_as_new`, which is a function of the runtime).
     pub(crate) fn calls(&self) -> Vec<&Call> {
         match self {
             Suspension::Call(c) => vec![c],
             Suspension::Join { calls, .. } => calls.iter().collect(),
             Suspension::JoinAll { call, .. } => vec![call],
+            Suspension::Continue(_) => Vec::new(),
         }
     }
 }

@@ -152,6 +152,19 @@ impl Env {
             Expr::MethodCall(m) if m.method == "clone" && m.args.is_empty() => {
                 self.type_of(&m.receiver)
             }
+            // A `match` in plain code: the type of any arm the macro can type (they agree).
+            Expr::Match(m) => {
+                let scrutinee = self.type_of(&m.expr);
+                m.arms.iter().find_map(|arm| {
+                    let mut env = self.clone();
+                    env.declare_pat(&arm.pat, scrutinee.clone());
+                    env.type_of(&arm.body)
+                })
+            }
+            Expr::Block(b) if b.label.is_none() => match b.block.stmts.as_slice() {
+                [Stmt::Expr(e, None)] => self.type_of(e),
+                _ => None,
+            },
             _ => None,
         }
     }
@@ -570,6 +583,14 @@ pub(crate) fn lower(wf: &WorkflowFn, body: &Body, diag: &mut Diagnostics) -> Low
                     ),
                 );
             }
+            if let (Some(ctx), Some(syn::Expr::Path(arg))) = (&wf.ctx, call.args.first())
+                && arg.path.is_ident(&ctx.ident)
+            {
+                diag.error_spanned(
+                    arg,
+                    "the shared context is not passed to calls: a child workflow shares its parent's context at run time; call it with its inputs only, e.g. `child(input).await`",
+                );
+            }
             point_callees.push(callee_index(&mut callees, &call.callee));
         }
         states.push(StateDef {
@@ -586,7 +607,7 @@ pub(crate) fn lower(wf: &WorkflowFn, body: &Body, diag: &mut Diagnostics) -> Low
             );
         }
     }
-    check_shadowing(body, diag);
+    super::shadow::check_shadowing(body, diag);
     Lowered {
         start,
         states,
@@ -609,7 +630,7 @@ fn continuation(levels: &[(&Block, Step)]) -> Vec<Stmt> {
 }
 
 /// The code that runs after the construct at the end of `levels` has produced its value.
-fn after_construct(levels: &[(&Block, Step)]) -> Vec<Stmt> {
+pub(crate) fn after_construct(levels: &[(&Block, Step)]) -> Vec<Stmt> {
     let Some(((block, step), _)) = levels.split_last() else {
         return Vec::new();
     };
@@ -680,89 +701,6 @@ fn continue_from(levels: &[(&Block, Step)], first: Vec<Stmt>) -> Vec<Stmt> {
     inner
 }
 
-/// Rejects a name declared at the top of a branch (or bound by its pattern) that the code after
-/// the construct reads from an outer binding: that code is emitted inside each branch, where the
-/// branch's binding would shadow the outer one.
-/// A branch of a construct: how it is entered, its block, the names its pattern binds.
-type Branch<'a> = (Enter, &'a Block, Vec<Binding>);
-
-fn check_shadowing(body: &Body, diag: &mut Diagnostics) {
-    fn walk<'a>(block: &'a Block, levels: &mut Vec<(&'a Block, Step)>, diag: &mut Diagnostics) {
-        for (index, node) in block.nodes.iter().enumerate() {
-            let (kind, branches): (&str, Vec<Branch<'a>>) = match &node.kind {
-                NodeKind::If {
-                    cond, then, else_, ..
-                } => {
-                    let mut bound = Vec::new();
-                    if let Expr::Let(l) = cond {
-                        vars::pat_bindings(&l.pat, &mut bound);
-                    }
-                    let mut v = vec![(Enter::Then, then, bound)];
-                    if let Some(e) = else_ {
-                        v.push((Enter::Else, e, Vec::new()));
-                    }
-                    ("if", v)
-                }
-                NodeKind::Match { arms, .. } => {
-                    let v = arms
-                        .iter()
-                        .enumerate()
-                        .map(|(i, a)| {
-                            let mut bound = Vec::new();
-                            vars::pat_bindings(&a.pat, &mut bound);
-                            (Enter::Arm(i), &a.body, bound)
-                        })
-                        .collect();
-                    ("match", v)
-                }
-                NodeKind::Scope { block, .. } => ("block", vec![(Enter::Scope, block, Vec::new())]),
-                NodeKind::Loop { body, .. } => ("loop", vec![(Enter::LoopBody, body, Vec::new())]),
-                _ => continue,
-            };
-            levels.push((
-                block,
-                Step {
-                    index,
-                    into: Enter::Here,
-                },
-            ));
-            if kind != "loop" {
-                let after = vars::free_in(&after_construct(levels).iter().collect::<Vec<_>>());
-                for (_, branch, mut bound) in branches.iter().map(|(e, b, v)| (*e, *b, v.clone())) {
-                    for n in &branch.nodes {
-                        if let NodeKind::Plain {
-                            stmt: Stmt::Local(l),
-                            ..
-                        } = &n.kind
-                        {
-                            vars::pat_bindings(&l.pat, &mut bound);
-                        }
-                    }
-                    for b in bound
-                        .iter()
-                        .filter(|b| after.contains_key(&b.ident.to_string()))
-                    {
-                        diag.error(
-                            b.ident.span(),
-                            format_args!(
-                                "`{name}` here shadows the `{name}` that the code after this `{kind}` reads; in a workflow that code runs inside each branch, where this `{name}` would be seen instead; rename one of them",
-                                name = b.ident
-                            ),
-                        );
-                    }
-                }
-            }
-            levels.pop();
-            for (into, branch, _) in branches {
-                levels.push((block, Step { index, into }));
-                walk(branch, levels, diag);
-                levels.pop();
-            }
-        }
-    }
-    walk(&body.block, &mut Vec::new(), diag);
-}
-
 /// The field for a variable carried across `point`, or an error if it cannot be stored.
 fn carried(
     var: &Var,
@@ -780,6 +718,7 @@ fn carried(
         ),
         Suspension::Join { .. } => "the join".to_string(),
         Suspension::JoinAll { .. } => "the `join_all`".to_string(),
+        Suspension::Continue(_) => "`continue_as_new(..).await`".to_string(),
     };
     if reported.contains(&name) || (var.ty.is_none() && name.starts_with("__sayiir_")) {
         // Synthetic variables of unknown type are reported by the construct that made them.

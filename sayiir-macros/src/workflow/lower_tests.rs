@@ -188,3 +188,64 @@ fn a_branch_binding_that_shadows_what_follows_is_an_error() {
     });
     r.unwrap();
 }
+
+#[test]
+fn the_shared_context_is_never_carried() {
+    let (l, r) = lowered(parse_quote! {
+        async fn w(ctx: &mut sayiir::Context, n: u64) -> u64 {
+            ctx.set("a", &n).unwrap();
+            let x = step(n).await;
+            ctx.set("b", &x).unwrap();
+            let y = sayiir::signal::<u64>("more").timeout(Duration::from_secs(1)).await;
+            ctx.set("c", &y).unwrap();
+            x
+        }
+    });
+    r.unwrap();
+    let names: Vec<String> = l.start.iter().map(|f| f.ident.to_string()).collect();
+    assert_eq!(names, ["n"]);
+    assert_eq!(field_names(&l.states[0]), Vec::<String>::new());
+    assert_eq!(field_names(&l.states[1]), ["x"]);
+    // `signal` is a callee like any other; `continue_as_new` is not.
+    assert_eq!(l.callees.len(), 2);
+    let (l, r) = lowered(parse_quote! {
+        async fn w(n: u64) -> u64 {
+            let k: u64 = 2;
+            if n > 10 { return n; }
+            return sayiir::continue_as_new(n + k).await;
+        }
+    });
+    r.unwrap();
+    assert!(l.callees.is_empty() && l.states[0].callees.is_empty());
+}
+
+#[test]
+fn the_shared_context_is_not_passed_to_calls() {
+    let (_, r) = lowered(parse_quote! {
+        async fn w(ctx: &mut Context, n: u64) -> u64 { child(ctx, n).await }
+    });
+    assert!(
+        r.unwrap_err()
+            .contains("the shared context is not passed to calls")
+    );
+}
+
+#[test]
+fn a_plain_match_is_typed_from_its_arms() {
+    let (l, r) = lowered(parse_quote! {
+        async fn w(n: u64) -> Result<u64, E> {
+            let decision = sayiir::signal::<Decision>("d").timeout(Duration::from_secs(1)).await;
+            let decision = match decision {
+                Err(_) => return Err(E::NoDecision),
+                Ok(d) => { d }
+            };
+            sayiir::sleep(Duration::from_secs(1)).await;
+            Ok(decision.n + n)
+        }
+    });
+    r.unwrap();
+    assert_eq!(field_names(&l.states[1]), ["n", "decision"]);
+    let ty = &l.states[1].fields[1].ty;
+    assert!(matches!(ty.base, Base::Point(0)));
+    assert_eq!(ty.proj, [Proj::Ok]);
+}

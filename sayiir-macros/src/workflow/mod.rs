@@ -11,6 +11,7 @@ mod hash;
 mod ir;
 mod lower;
 mod parse;
+mod shadow;
 mod vars;
 
 use proc_macro2::{Span, TokenStream};
@@ -47,7 +48,7 @@ pub(crate) fn expand(args: TokenStream, item: TokenStream) -> TokenStream {
             let waits: Vec<TokenStream> = body
                 .points
                 .iter()
-                .map(|pt| codegen::wait_type(&p, &pt.what))
+                .map(|pt| codegen::wait_type(&p, &wf, &pt.what))
                 .collect();
             let outputs = codegen::outputs(&p, &body, &waits);
             let generator = codegen::Gen {
@@ -106,7 +107,8 @@ fn stubs(p: &TokenStream, wf: &parse::WorkflowFn, sig: &syn::Signature) -> Token
     let attrs = &wf.attrs;
     let output = &wf.output;
     let input_ty = codegen::input_type(wf);
-    let param_tys: Vec<_> = wf.params.iter().map(|p| &p.ty).collect();
+    // A child workflow is called with its inputs only: it shares the instance's context.
+    let param_tys: Vec<syn::Type> = wf.params.iter().map(|p| p.ty.clone()).collect();
     quote! {
         #(#attrs)*
         #[allow(dead_code, unused_variables, unused_mut)]
@@ -148,11 +150,15 @@ fn stubs(p: &TokenStream, wf: &parse::WorkflowFn, sig: &syn::Signature) -> Token
                 fn decode_output(_: &[u8]) -> #p::Result<#output, #p::CodecError> {
                     ::core::unreachable!()
                 }
+                fn signals(_: &mut #p::SignalSet) {}
             }
             impl #p::Callee for #ident {
                 type Return = #output;
                 type Wait = #p::ChildWait<#ident>;
                 const HASH: [u8; 32] = [0; 32];
+                fn declare(__sayiir_out: &mut #p::SignalSet, _: #p::Option<&'static str>) {
+                    <Self as #p::Workflow>::signals(__sayiir_out)
+                }
             }
             impl #ident {
                 /// blake3 hash of this workflow's definition (unavailable: the workflow has errors).

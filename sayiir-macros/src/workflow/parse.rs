@@ -65,6 +65,42 @@ pub(crate) struct Param {
     pub(crate) ty: Type,
 }
 
+/// The shared context parameter: `name: &mut sayiir::Context`, first. Not an input: it is
+/// lent to the user code of every transition and never stored in a state.
+pub(crate) struct CtxParam {
+    pub(crate) ident: Ident,
+    pub(crate) mutable: bool,
+    /// As written (`&mut sayiir::Context`).
+    pub(crate) ty: Type,
+}
+
+/// How a parameter's type relates to the shared context (a path ending in `Context`).
+enum ContextUse {
+    No,
+    MutRef,
+    SharedRef,
+    ByValue,
+}
+
+fn context_use(ty: &Type) -> ContextUse {
+    let is_context = |t: &Type| {
+        matches!(t, Type::Path(p) if p.qself.is_none()
+            && p.path.segments.last().is_some_and(|s| s.ident == "Context" && s.arguments.is_none()))
+    };
+    match ty {
+        Type::Reference(r) if is_context(&r.elem) => {
+            if r.mutability.is_some() {
+                ContextUse::MutRef
+            } else {
+                ContextUse::SharedRef
+            }
+        }
+        Type::Paren(p) => context_use(&p.elem),
+        t if is_context(t) => ContextUse::ByValue,
+        _ => ContextUse::No,
+    }
+}
+
 /// A checked workflow function.
 pub(crate) struct WorkflowFn {
     pub(crate) attrs: Vec<syn::Attribute>,
@@ -74,6 +110,8 @@ pub(crate) struct WorkflowFn {
     pub(crate) version: u32,
     pub(crate) max_iterations: Option<u64>,
     pub(crate) params: Vec<Param>,
+    /// The shared context parameter, if the workflow takes one.
+    pub(crate) ctx: Option<CtxParam>,
     pub(crate) output: Type,
     pub(crate) output_kind: OutputKind,
     pub(crate) body: syn::Block,
@@ -109,6 +147,7 @@ pub(crate) fn parse(func: ItemFn, opts: &WorkflowOptions, diag: &mut Diagnostics
         diag.error_spanned(v, "a `#[workflow]` cannot be variadic");
     }
     let mut params = Vec::new();
+    let mut ctx = None;
     for (i, input) in sig.inputs.iter().enumerate() {
         match input {
             FnArg::Receiver(r) => diag.error_spanned(
@@ -129,6 +168,34 @@ pub(crate) fn parse(func: ItemFn, opts: &WorkflowOptions, diag: &mut Diagnostics
                     }
                 };
                 let ty = (*t.ty).clone();
+                match context_use(&ty) {
+                    ContextUse::No => {}
+                    ContextUse::MutRef if i == 0 => {
+                        ctx = Some(CtxParam { ident, mutable, ty });
+                        continue;
+                    }
+                    ContextUse::MutRef => {
+                        diag.error_spanned(
+                            t,
+                            "the shared context must be the first parameter: `async fn name(ctx: &mut sayiir::Context, input: Input)`",
+                        );
+                        continue;
+                    }
+                    ContextUse::SharedRef => {
+                        diag.error_spanned(
+                            &ty,
+                            "take the shared context as `&mut sayiir::Context`: a workflow's shared context is lent to it mutably",
+                        );
+                        continue;
+                    }
+                    ContextUse::ByValue => {
+                        diag.error_spanned(
+                            &ty,
+                            "the shared context is lent to the workflow, not passed by value: take it as the first parameter, `ctx: &mut sayiir::Context` (a workflow input type cannot be named `Context`)",
+                        );
+                        continue;
+                    }
+                }
                 if let Some((tokens, why)) = unstorable(&ty) {
                     diag.error_spanned(tokens, format_args!("workflow inputs are stored: {why}"));
                 }
@@ -167,6 +234,7 @@ pub(crate) fn parse(func: ItemFn, opts: &WorkflowOptions, diag: &mut Diagnostics
         version: opts.version,
         max_iterations: opts.max_iterations,
         params,
+        ctx,
         output,
         output_kind,
         body: *func.block,
@@ -176,7 +244,7 @@ pub(crate) fn parse(func: ItemFn, opts: &WorkflowOptions, diag: &mut Diagnostics
 #[cfg(test)]
 mod tests {
     use super::*;
-    use quote::quote;
+    use quote::{ToTokens, quote};
     use syn::parse_quote;
 
     fn run(args: TokenStream, f: ItemFn) -> (WorkflowFn, Result<(), String>) {
@@ -284,6 +352,60 @@ mod tests {
             .map(|p| (p.ident.to_string(), p.mutable))
             .collect();
         assert_eq!(names, [("a".to_string(), false), ("b".to_string(), true)]);
+    }
+
+    #[test]
+    fn context_parameter() {
+        let (wf, r) = run(
+            quote!(),
+            parse_quote!(
+                async fn f(ctx: &mut sayiir::Context, a: u8) {}
+            ),
+        );
+        r.unwrap();
+        let ctx = wf.ctx.as_ref().unwrap();
+        assert_eq!(ctx.ident, "ctx");
+        assert_eq!(
+            ctx.ty.to_token_stream().to_string(),
+            "& mut sayiir :: Context"
+        );
+        let names: Vec<_> = wf.params.iter().map(|p| p.ident.to_string()).collect();
+        assert_eq!(names, ["a"]);
+        let (wf, r) = run(
+            quote!(),
+            parse_quote!(
+                async fn f(a: u8) {}
+            ),
+        );
+        r.unwrap();
+        assert!(wf.ctx.is_none());
+        for (f, expected) in [
+            (
+                parse_quote!(
+                    async fn f(a: u8, ctx: &mut Context) {}
+                ),
+                "must be the first parameter",
+            ),
+            (
+                parse_quote!(
+                    async fn f(ctx: &sayiir::Context) {}
+                ),
+                "as `&mut sayiir::Context`",
+            ),
+            (
+                parse_quote!(
+                    async fn f(ctx: Context) {}
+                ),
+                "not passed by value",
+            ),
+        ] {
+            let f: ItemFn = f;
+            let (wf, r) = run(quote!(), f);
+            let e = r.unwrap_err();
+            assert!(e.contains(expected), "{e}");
+            assert!(!e.contains("stored"), "{e}");
+            assert!(wf.ctx.is_none());
+        }
     }
 
     #[test]

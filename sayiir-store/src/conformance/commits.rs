@@ -326,7 +326,7 @@ pub(super) async fn commit_batch_mixed<S: Store>(s: Arc<S>) {
 
 /// `Result<(), StoreError>` is not `Clone`; this moves the error out of a shared reference for
 /// the assertion helpers.
-trait CloneErr {
+pub(super) trait CloneErr {
     fn clone_err(&self) -> Result<(), StoreError>;
 }
 
@@ -345,6 +345,7 @@ impl CloneErr for Result<(), StoreError> {
             }),
             Err(StoreError::NotFound { id }) => Err(StoreError::NotFound { id: id.clone() }),
             Err(StoreError::Finished { id }) => Err(StoreError::Finished { id: id.clone() }),
+            Err(StoreError::Paused { id }) => Err(StoreError::Paused { id: id.clone() }),
             Err(other) => Err(StoreError::Backend {
                 detail: format!("{other:?}"),
             }),

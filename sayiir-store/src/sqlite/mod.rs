@@ -24,11 +24,11 @@ use rusqlite::Connection;
 
 use self::fail::Fail;
 use self::lock::WorkerLock;
-use self::ops::{lease, read, write};
+use self::ops::{lease, read, signals, write};
 use crate::{
     Blocked, ClaimRequest, CommitResult, Created, HistoryEntry, InstanceId, InstanceRecord,
-    InstanceSummary, ListQuery, NewInstance, Store, StoreError, Timestamp, Transition, WorkerId,
-    WorkflowKey,
+    InstanceSummary, ListQuery, NewInstance, NewSignal, SignalRecord, Store, StoreError, Timestamp,
+    Transition, WorkerId, WorkflowKey,
 };
 
 /// Durability of a commit (`PRAGMA synchronous`).
@@ -346,5 +346,14 @@ impl Store for SqliteStore {
         let owner = owner.clone();
         self.blocking(move |inner| inner.unregister_worker(&owner))
             .await
+    }
+
+    async fn send_signal(&self, signal: NewSignal) -> Result<u64, StoreError> {
+        self.write(move |conn| signals::send(conn, signal)).await
+    }
+
+    async fn signals(&self, id: &InstanceId) -> Result<Vec<SignalRecord>, StoreError> {
+        let id = id.clone();
+        self.read(move |conn| signals::list(conn, &id)).await
     }
 }

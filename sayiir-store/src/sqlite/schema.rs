@@ -18,8 +18,10 @@ pub(super) const APPLICATION_ID: i64 = 0x5359_5952;
 
 /// The migrations, oldest first: `(version, sql)`. Version `n` turns a database at version
 /// `n - 1` into one at version `n`.
-pub(super) const MIGRATIONS: &[(i64, &str)] =
-    &[(1, include_str!("../../migrations/sqlite/0001_init.sql"))];
+pub(super) const MIGRATIONS: &[(i64, &str)] = &[
+    (1, include_str!("../../migrations/sqlite/0001_init.sql")),
+    (2, include_str!("../../migrations/sqlite/0002_signals.sql")),
+];
 
 /// The newest schema version this build knows.
 pub(super) fn newest() -> i64 {

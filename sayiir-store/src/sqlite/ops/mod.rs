@@ -2,4 +2,5 @@
 
 pub(super) mod lease;
 pub(super) mod read;
+pub(super) mod signals;
 pub(super) mod write;

@@ -3,11 +3,13 @@
 
 use rusqlite::{Connection, ErrorCode, OptionalExtension, Transaction, TransactionBehavior};
 
+use super::signals;
+
 use crate::sqlite::decode::{self, record_cols, seq_from_db, seq_to_db, status_from_db};
 use crate::sqlite::fail::{Fail, code, invalid, is_conversion};
 use crate::{
-    Blocked, CommitResult, Created, InstanceId, InstanceRecord, NewInstance, Next, Status,
-    StoreError, Transition,
+    BlockKind, Blocked, CommitResult, Created, InstanceId, InstanceRecord, NewInstance, Next,
+    Status, StoreError, Transition,
 };
 
 fn immediate(conn: &mut Connection) -> Result<Transaction<'_>, Fail> {
@@ -87,9 +89,10 @@ pub(in crate::sqlite) fn commit(conn: &mut Connection, t: Transition) -> Result<
 
 /// Commits many transitions in one transaction, each checked on its own.
 ///
-/// A transition that fails its checks (not found, conflict, finished, inconsistent history)
-/// writes nothing: the checks come before the writes, and the first write (the history row) is
-/// the only one that can fail on a constraint, which undoes just that statement. Any other
+/// A transition that fails its checks (not found, conflict, finished, paused, a consumed signal
+/// that is not pending, inconsistent history) writes nothing: the checks come before the writes,
+/// and the first write (the history row) is the only one that can fail on a constraint, which
+/// undoes just that statement. Any other
 /// SQLite error (disk full, I/O) aborts the whole batch: the transaction is rolled back and the
 /// outer error is returned.
 pub(in crate::sqlite) fn commit_batch(
@@ -116,18 +119,18 @@ pub(in crate::sqlite) fn commit_batch(
 /// was written for it.
 fn apply(tx: &Transaction<'_>, t: Transition) -> Result<(), Fail> {
     let id = t.id.as_str();
-    let head: Option<(i64, i64)> = tx
-        .prepare_cached("SELECT seq, status FROM sayiir_instances WHERE id = ?1")?
-        .query_row([id], |row| Ok((row.get(0)?, row.get(1)?)))
+    let head: Option<(i64, i64, Option<i64>)> = tx
+        .prepare_cached("SELECT seq, status, blocked_kind FROM sayiir_instances WHERE id = ?1")?
+        .query_row([id], |row| Ok((row.get(0)?, row.get(1)?, row.get(2)?)))
         .optional()
         .map_err(|e| {
             if is_conversion(&e) {
-                invalid(id, format!("seq or status: {e}"))
+                invalid(id, format!("seq, status or blocked_kind: {e}"))
             } else {
                 Fail::Sql(e)
             }
         })?;
-    let Some((seq, status)) = head else {
+    let Some((seq, status, blocked_kind)) = head else {
         return Err(Fail::Store(StoreError::NotFound { id: t.id }));
     };
     let seq = seq_from_db(seq, id)?;
@@ -142,6 +145,17 @@ fn apply(tx: &Transaction<'_>, t: Transition) -> Result<(), Fail> {
     if status.is_terminal() {
         return Err(Fail::Store(StoreError::Finished { id: t.id }));
     }
+    let finishing = matches!(t.next, Next::Finished { .. });
+    if blocked_kind == Some(BlockKind::Paused.code()) && !finishing {
+        return Err(Fail::Store(StoreError::Paused { id: t.id }));
+    }
+    let Some(consumed) = signals::all_pending(tx, id, &t.consume_signals)? else {
+        return Err(Fail::Store(StoreError::Conflict {
+            id: t.id,
+            expected: t.expected_seq,
+            actual: seq,
+        }));
+    };
     let next_seq = t.expected_seq.checked_add(1).ok_or_else(|| {
         Fail::Store(StoreError::Backend {
             detail: "sequence number overflow".into(),
@@ -172,6 +186,11 @@ fn apply(tx: &Transaction<'_>, t: Transition) -> Result<(), Fail> {
         }
         Err(e) => return Err(Fail::Sql(e)),
     }
+    if t.truncate_history {
+        tx.prepare_cached("DELETE FROM sayiir_history WHERE instance_id = ?1 AND seq < ?2")?
+            .execute(rusqlite::params![id, next_seq])?;
+    }
+    signals::consume(tx, id, &consumed, finishing)?;
     match t.next {
         Next::Running { state, due_at } => {
             tx.prepare_cached(

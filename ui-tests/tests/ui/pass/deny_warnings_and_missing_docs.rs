@@ -15,7 +15,7 @@ pub struct Order {
 }
 
 /// Charges an order.
-#[sayiir::task(retries = 3, timeout = "30s")]
+#[sayiir::task(retries = 3, backoff = "1s", max_backoff = "30s")]
 pub async fn charge(order: Order) -> Result<u64, String> {
     Ok(order.amount)
 }

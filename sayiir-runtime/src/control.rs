@@ -1,0 +1,216 @@
+//! Acting on instances from outside: signals, cancellation, pause and resume.
+//!
+//! Each one is a store operation first (so it works whatever process runs the instance, and
+//! on an instance no worker holds), then a poke to this process's driver of the instance, if
+//! any, so it reacts at once: a driver stops (dropping its running tasks' futures) when the
+//! instance was cancelled or paused, and looks for buffered signals otherwise. A driver in
+//! another process finds out when its next commit is refused or its lease renewal fails.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+
+use sayiir_store::{
+    BlockKind, Blocked, Event, InstanceId, NewSignal, Next, Status, StoreError, Transition,
+};
+use serde::Serialize;
+use tokio::sync::Notify;
+
+use crate::codec;
+use crate::engine::Engine;
+use crate::error::EngineError;
+
+/// Pokes for the drivers running in this process, by instance.
+#[derive(Default)]
+pub(crate) struct Controls {
+    drivers: Mutex<HashMap<InstanceId, Arc<Notify>>>,
+}
+
+impl Controls {
+    pub(crate) fn register(&self, id: &InstanceId) -> Arc<Notify> {
+        let mut d = self.drivers.lock().unwrap_or_else(|e| e.into_inner());
+        d.entry(id.clone()).or_default().clone()
+    }
+
+    pub(crate) fn unregister(&self, id: &InstanceId) {
+        let mut d = self.drivers.lock().unwrap_or_else(|e| e.into_inner());
+        d.remove(id);
+    }
+
+    /// Wakes the driver of `id` (a permit is stored if it is not waiting right now).
+    pub(crate) fn poke(&self, id: &InstanceId) {
+        let d = self.drivers.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(n) = d.get(id) {
+            n.notify_one();
+        }
+    }
+}
+
+impl Engine {
+    /// Sends signal `name` with `payload` to instance `id`. The payload's type is checked
+    /// against what the instance's workflow waits for under that name (this engine must have
+    /// the instance's definition registered); a mismatch is an error here and nothing is sent.
+    /// The signal is buffered durably until the workflow consumes it; signals are consumed in
+    /// the order they were sent. Errors: unknown instance, finished instance, unknown signal
+    /// name, wrong payload type.
+    pub async fn signal<T: Serialize + 'static>(
+        &self,
+        id: &str,
+        name: &str,
+        payload: &T,
+    ) -> Result<(), EngineError> {
+        let id = InstanceId::new(id)?;
+        let record = self.inner.store.load(&id).await?;
+        if record.status.is_terminal() {
+            return Err(EngineError::Finished {
+                id,
+                status: record.status,
+            });
+        }
+        let Some(wf) = self.inner.registry.get(&record.workflow, record.hash) else {
+            return Err(EngineError::UnknownDefinition {
+                id,
+                workflow: record.workflow,
+            });
+        };
+        let decls: Vec<_> = wf.signals().of(name).copied().collect();
+        if decls.is_empty() {
+            let declared = wf
+                .signals()
+                .all()
+                .iter()
+                .map(|d| format!("{}: {}", d.name, d.type_name))
+                .collect();
+            return Err(EngineError::UnknownSignal {
+                id,
+                workflow: record.workflow,
+                name: name.to_owned(),
+                declared,
+            });
+        }
+        let sent = std::any::TypeId::of::<T>();
+        if let Some(d) = decls.iter().find(|d| d.type_id != sent) {
+            return Err(EngineError::SignalType {
+                id,
+                name: name.to_owned(),
+                expected: d.type_name,
+                found: std::any::type_name::<T>(),
+            });
+        }
+        let payload = codec::encode(payload).map_err(|source| EngineError::Encode {
+            what: "signal payload",
+            source,
+        })?;
+        let signal = NewSignal {
+            id: id.clone(),
+            name: name.to_owned(),
+            payload,
+            now: self.inner.now(),
+        };
+        match self.inner.store.send_signal(signal).await {
+            Ok(_) => {}
+            Err(StoreError::Finished { .. }) => return Err(self.finished(id).await),
+            Err(e) => return Err(e.into()),
+        }
+        self.inner.controls.poke(&id);
+        self.inner.wake.notify_one();
+        Ok(())
+    }
+
+    /// Cancels instance `id`: it ends `Cancelled` with `reason` (what `result` reports), in one
+    /// commit that fences off any worker still running it; a task running in this process has
+    /// its future dropped, a sleeping or waiting instance is finished without waking anyone.
+    /// Buffered signals are dropped. Errors on an unknown or already finished instance.
+    pub async fn cancel(&self, id: &str, reason: &str) -> Result<(), EngineError> {
+        let id = InstanceId::new(id)?;
+        let output = codec::encode(reason).map_err(|source| EngineError::Encode {
+            what: "cancel reason",
+            source,
+        })?;
+        loop {
+            let record = self.inner.store.load(&id).await?;
+            if record.status.is_terminal() {
+                return Err(EngineError::Finished {
+                    id,
+                    status: record.status,
+                });
+            }
+            let event = Event {
+                kind: "cancelled".into(),
+                payload: output.clone(),
+            };
+            let t = Transition {
+                id: id.clone(),
+                expected_seq: record.seq,
+                next: Next::Finished {
+                    status: Status::Cancelled,
+                    output: output.clone(),
+                },
+                event,
+                release_lease: true,
+                consume_signals: Vec::new(),
+                truncate_history: false,
+                now: self.inner.now(),
+            };
+            match self.inner.store.commit(t).await {
+                Ok(()) => break,
+                // A worker committed meanwhile: try again on the new head.
+                Err(StoreError::Conflict { .. }) => continue,
+                Err(StoreError::Finished { .. }) => return Err(self.finished(id).await),
+                Err(e) => return Err(e.into()),
+            }
+        }
+        self.inner.controls.poke(&id);
+        self.inner.finished(&id);
+        Ok(())
+    }
+
+    /// Pauses instance `id`: no further transition is committed until [`Engine::resume`]; a
+    /// driver in this process stops at once (a running task's future is dropped and its
+    /// attempt runs again after resume, with the same idempotency key).
+    pub async fn pause(&self, id: &str) -> Result<(), EngineError> {
+        let id = InstanceId::new(id)?;
+        let record = self.inner.store.load(&id).await?;
+        if record.status.is_terminal() {
+            return Err(EngineError::Finished {
+                id,
+                status: record.status,
+            });
+        }
+        let blocked = Blocked {
+            kind: BlockKind::Paused,
+            reason: "paused by Engine::pause".into(),
+            at: self.inner.now(),
+        };
+        self.inner.store.set_blocked(&id, Some(blocked)).await?;
+        self.inner.controls.poke(&id);
+        Ok(())
+    }
+
+    /// Resumes a paused instance: it is dispatched again from where it stopped.
+    pub async fn resume(&self, id: &str) -> Result<(), EngineError> {
+        let id = InstanceId::new(id)?;
+        let record = self.inner.store.load(&id).await?;
+        if record.status.is_terminal() {
+            return Err(EngineError::Finished {
+                id,
+                status: record.status,
+            });
+        }
+        if record.blocked.as_ref().map(|b| b.kind) != Some(BlockKind::Paused) {
+            return Err(EngineError::NotPaused { id });
+        }
+        self.inner.store.set_blocked(&id, None).await?;
+        self.inner.wake.notify_one();
+        Ok(())
+    }
+
+    async fn finished(&self, id: InstanceId) -> EngineError {
+        match self.inner.store.load(&id).await {
+            Ok(r) => EngineError::Finished {
+                id,
+                status: r.status,
+            },
+            Err(e) => e.into(),
+        }
+    }
+}

@@ -1,0 +1,205 @@
+//! The test engine: the real engine, worker and store code, driven by a virtual clock, so a
+//! workflow that sleeps for 30 days or waits a day for a signal runs in milliseconds in a unit
+//! test. See `docs/testing.md`.
+//!
+//! Time moves only when the test says so ([`TestEngine::advance`]) or, in
+//! [`TestEngine::run_until_done`], when the engine is idle: then the clock jumps to the next
+//! due time (a sleep, a backoff, a signal's deadline). Time does not move while tasks run:
+//! a task that never ends under a `timeout` needs an explicit [`TestEngine::advance`].
+
+use std::sync::Arc;
+use std::time::{Duration, SystemTime};
+
+use sayiir_store::{MemoryStore, Store, Timestamp};
+
+use crate::clock::VirtualClock;
+use crate::engine::{Engine, EngineBuilder};
+use crate::error::EngineError;
+use crate::machine::Workflow;
+use crate::worker::{WorkerConfig, WorkerHandle};
+
+/// Why [`TestEngine::run_until_done`] stopped without an output.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum TestError {
+    /// The engine returned an error (cancelled, blocked, wrong workflow…).
+    #[error(transparent)]
+    Engine(#[from] EngineError),
+    /// Nothing is due and the instance has not finished: it waits for something only the
+    /// test can provide (a signal without a timeout, a resume).
+    #[error(
+        "instance `{id}` waits for an outside event (a signal or a resume) and nothing else is due"
+    )]
+    Waiting {
+        /// The instance.
+        id: String,
+    },
+}
+
+/// Builds a [`TestEngine`].
+pub struct TestEngineBuilder {
+    builder: EngineBuilder,
+    start: SystemTime,
+}
+
+impl TestEngineBuilder {
+    /// Serves workflow `W`.
+    pub fn register<W: Workflow>(mut self) -> Self {
+        self.builder = self.builder.register::<W>();
+        self
+    }
+
+    /// Sets the virtual time at which the test starts (default: the real time at build).
+    pub fn start_at(mut self, t: SystemTime) -> Self {
+        self.start = t;
+        self
+    }
+
+    /// Starts the engine and its worker (inside a tokio runtime).
+    pub fn build(self) -> TestEngine {
+        let clock = Arc::new(VirtualClock::new(Timestamp::from_system(self.start)));
+        let config = WorkerConfig::default().idle_poll(Duration::from_millis(20));
+        let engine = self
+            .builder
+            .clock(Arc::new(clock.clone()))
+            .worker_config(config)
+            .build();
+        let worker = engine.spawn_worker();
+        TestEngine {
+            engine,
+            clock,
+            worker: Some(worker),
+        }
+    }
+}
+
+/// An engine on a virtual clock with one worker. Derefs to [`Engine`]: start instances, send
+/// signals, cancel, read results as usual.
+pub struct TestEngine {
+    engine: Engine,
+    clock: Arc<VirtualClock>,
+    worker: Option<WorkerHandle>,
+}
+
+impl std::ops::Deref for TestEngine {
+    type Target = Engine;
+    fn deref(&self) -> &Engine {
+        &self.engine
+    }
+}
+
+impl TestEngine {
+    /// A test engine over a fresh [`MemoryStore`].
+    pub fn builder() -> TestEngineBuilder {
+        Self::builder_with(MemoryStore::new())
+    }
+
+    /// A test engine over `store` (e.g. a `SqliteStore` on a temporary file).
+    pub fn builder_with(store: impl Store) -> TestEngineBuilder {
+        TestEngineBuilder {
+            builder: Engine::builder(store),
+            start: SystemTime::now(),
+        }
+    }
+
+    /// The engine.
+    pub fn engine(&self) -> &Engine {
+        &self.engine
+    }
+
+    /// The virtual time.
+    pub fn now(&self) -> SystemTime {
+        let ms = self.clock.now().as_millis();
+        let since = Duration::from_millis(u64::try_from(ms).unwrap_or(0));
+        SystemTime::UNIX_EPOCH + since
+    }
+
+    /// Moves virtual time forward by `d` (firing every sleep, backoff and deadline that falls
+    /// within it, in order) and returns once the engine is idle.
+    pub async fn advance(&self, d: Duration) {
+        let target = self.clock.now().add(d);
+        loop {
+            let next = self.settle_due().await;
+            match next {
+                Some(t) if t <= target => self.jump(t),
+                _ => break,
+            }
+        }
+        self.jump(target);
+        self.settle_due().await;
+    }
+
+    /// Returns once the engine is idle at the current virtual time: nothing runs and nothing
+    /// is due.
+    pub async fn settle(&self) {
+        self.settle_due().await;
+    }
+
+    /// Runs instance `id` of `W` to its end, jumping the clock to the next due time whenever
+    /// the engine is idle.
+    pub async fn run_until_done<W: Workflow>(&self, id: &str) -> Result<W::Output, TestError> {
+        loop {
+            let next = self.settle_due().await;
+            if let Some(out) = self.engine.try_result::<W>(id).await? {
+                return Ok(out);
+            }
+            match next {
+                Some(t) => self.jump(t),
+                None => return Err(TestError::Waiting { id: id.to_owned() }),
+            }
+        }
+    }
+
+    /// Stops the worker.
+    pub async fn shutdown(mut self) -> Result<(), EngineError> {
+        match self.worker.take() {
+            Some(w) => w.shutdown().await,
+            None => Ok(()),
+        }
+    }
+
+    fn jump(&self, t: Timestamp) {
+        self.clock.set(t);
+        self.engine.inner.wake.notify_one();
+    }
+
+    /// Waits until no driver runs, no claim is in flight and nothing is due now; returns the
+    /// next due time.
+    async fn settle_due(&self) -> Option<Timestamp> {
+        let inner = &self.engine.inner;
+        let known = inner.registry.known();
+        let mut quiet = 0;
+        loop {
+            tokio::time::sleep(Duration::from_millis(1)).await;
+            if inner.busy() > 0 {
+                quiet = 0;
+                continue;
+            }
+            let next = match inner.store.next_due(&known).await {
+                Ok(n) => n,
+                Err(e) => {
+                    tracing::warn!(error = %e, "test engine: next due time unavailable");
+                    continue;
+                }
+            };
+            if next.is_some_and(|t| t <= self.clock.now()) {
+                quiet = 0;
+                inner.wake.notify_one();
+                continue;
+            }
+            // Twice in a row, so a claim that was about to start is seen.
+            quiet += 1;
+            if quiet >= 2 && inner.busy() == 0 {
+                return next;
+            }
+        }
+    }
+}
+
+impl Drop for TestEngine {
+    fn drop(&mut self) {
+        if let Some(w) = self.worker.take() {
+            w.abort();
+        }
+    }
+}

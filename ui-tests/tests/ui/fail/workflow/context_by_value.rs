@@ -1,0 +1,10 @@
+// The shared context is lent, not passed by value.
+use sayiir::Context;
+
+#[sayiir::workflow]
+async fn flow(ctx: Context, n: u64) -> u64 {
+    let _ = ctx.get::<u64>("n");
+    n
+}
+
+fn main() {}

@@ -1,0 +1,15 @@
+// A child workflow shares its parent's context: it is not passed to the call.
+use sayiir::Context;
+
+#[sayiir::workflow]
+async fn child(ctx: &mut Context, n: u64) -> u64 {
+    let _ = ctx.set("child", &n);
+    n
+}
+
+#[sayiir::workflow]
+async fn parent(ctx: &mut Context, n: u64) -> u64 {
+    child(ctx, n).await
+}
+
+fn main() {}
