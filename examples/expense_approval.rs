@@ -64,11 +64,8 @@ fn say(line: String) {
 }
 
 fn department() -> String {
-    let cx = TaskContext::current().expect("tasks run with a context");
-    cx.shared()
-        .get::<String>("department")
-        .ok()
-        .flatten()
+    TaskContext::current()
+        .and_then(|cx| cx.shared().get::<String>("department").ok().flatten())
         .unwrap_or_default()
 }
 
@@ -95,8 +92,13 @@ static LEDGER_CALLS: AtomicU32 = AtomicU32::new(0);
 /// A flaky ledger: every other call fails; the engine retries it.
 #[sayiir::task(retries = 3, backoff = "50ms", max_backoff = "1s", timeout = "5s")]
 async fn post_to_ledger(id: String, cents: u64) -> Result<String, ExpenseError> {
-    let cx = TaskContext::current().expect("context");
-    if LEDGER_CALLS.fetch_add(1, Ordering::SeqCst) % 2 == 0 {
+    let Some(cx) = TaskContext::current() else {
+        return Err(ExpenseError::Ledger("not run by the engine".into()));
+    };
+    if LEDGER_CALLS
+        .fetch_add(1, Ordering::SeqCst)
+        .is_multiple_of(2)
+    {
         say(format!("ledger busy for {id} (attempt {})", cx.attempt()));
         return Err(ExpenseError::Ledger("busy".into()));
     }
