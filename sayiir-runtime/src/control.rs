@@ -10,7 +10,8 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
 use sayiir_store::{
-    BlockKind, Blocked, Event, InstanceId, NewSignal, Next, Status, StoreError, Transition,
+    BlockKind, Blocked, Event, InstanceId, InstanceRecord, NewSignal, Next, Status, StoreError,
+    Transition,
 };
 use serde::Serialize;
 use tokio::sync::Notify;
@@ -58,14 +59,7 @@ impl Engine {
         name: &str,
         payload: &T,
     ) -> Result<(), EngineError> {
-        let id = InstanceId::new(id)?;
-        let record = self.inner.store.load(&id).await?;
-        if record.status.is_terminal() {
-            return Err(EngineError::Finished {
-                id,
-                status: record.status,
-            });
-        }
+        let (id, record) = self.load_running(id).await?;
         let Some(wf) = self.inner.registry.get(&record.workflow, record.hash) else {
             return Err(EngineError::UnknownDefinition {
                 id,
@@ -127,13 +121,7 @@ impl Engine {
             source,
         })?;
         loop {
-            let record = self.inner.store.load(&id).await?;
-            if record.status.is_terminal() {
-                return Err(EngineError::Finished {
-                    id,
-                    status: record.status,
-                });
-            }
+            let (_, record) = self.load_running(id.as_str()).await?;
             let event = Event {
                 kind: "cancelled".into(),
                 payload: output.clone(),
@@ -168,14 +156,7 @@ impl Engine {
     /// driver in this process stops at once (a running task's future is dropped and its
     /// attempt runs again after resume, with the same idempotency key).
     pub async fn pause(&self, id: &str) -> Result<(), EngineError> {
-        let id = InstanceId::new(id)?;
-        let record = self.inner.store.load(&id).await?;
-        if record.status.is_terminal() {
-            return Err(EngineError::Finished {
-                id,
-                status: record.status,
-            });
-        }
+        let (id, _) = self.load_running(id).await?;
         let blocked = Blocked {
             kind: BlockKind::Paused,
             reason: "paused by Engine::pause".into(),
@@ -188,6 +169,17 @@ impl Engine {
 
     /// Resumes a paused instance: it is dispatched again from where it stopped.
     pub async fn resume(&self, id: &str) -> Result<(), EngineError> {
+        let (id, record) = self.load_running(id).await?;
+        if record.blocked.as_ref().map(|b| b.kind) != Some(BlockKind::Paused) {
+            return Err(EngineError::NotPaused { id });
+        }
+        self.inner.store.set_blocked(&id, None).await?;
+        self.inner.wake.notify_one();
+        Ok(())
+    }
+
+    /// The head of instance `id`, which must exist and not have finished.
+    async fn load_running(&self, id: &str) -> Result<(InstanceId, InstanceRecord), EngineError> {
         let id = InstanceId::new(id)?;
         let record = self.inner.store.load(&id).await?;
         if record.status.is_terminal() {
@@ -196,12 +188,7 @@ impl Engine {
                 status: record.status,
             });
         }
-        if record.blocked.as_ref().map(|b| b.kind) != Some(BlockKind::Paused) {
-            return Err(EngineError::NotPaused { id });
-        }
-        self.inner.store.set_blocked(&id, None).await?;
-        self.inner.wake.notify_one();
-        Ok(())
+        Ok((id, record))
     }
 
     async fn finished(&self, id: InstanceId) -> EngineError {

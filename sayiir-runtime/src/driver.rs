@@ -506,14 +506,17 @@ impl Driver {
             else {
                 break;
             };
-            let WorkKind::Continue { input } = &item.kind else {
+            let WorkKind::Continue { input, depth } = &item.kind else {
                 break;
             };
-            advanced = if item.slot.is_empty() {
+            advanced = if *depth == 0 {
                 restarted = true;
                 self.wf.restart(state, input)
             } else {
-                let restart = crate::machine::Input::Restart(input);
+                let restart = crate::machine::Input::Restart {
+                    start: input,
+                    depth: *depth,
+                };
                 self.wf.advance(state, &item.slot, restart, next_seq, now)
             }
             .map_err(blocked)?;

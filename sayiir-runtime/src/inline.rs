@@ -74,15 +74,19 @@ async fn drive<W: Workflow>(ctx: &mut Context, input: W::Input) -> Result<W::Out
             let slot = item.slot;
             match item.kind {
                 WorkKind::Immediate => ready = Some((slot, Event::Start)),
-                WorkKind::Continue { input } => {
-                    if slot.is_empty() {
+                WorkKind::Continue { input, depth } => {
+                    if depth == 0 {
                         state = codec::decode(&input)?;
                         running.clear();
                         busy.clear();
                         continue 'outer;
                     }
                     let cx = step(seq, ctx);
-                    state = match W::advance(state, &slot, Input::Restart(&input), &cx)? {
+                    let restart = Input::Restart {
+                        start: &input,
+                        depth,
+                    };
+                    state = match W::advance(state, &slot, restart, &cx)? {
                         Advance::Suspend(s) => s,
                         Advance::Done(o) => return Ok(o),
                     };

@@ -224,6 +224,9 @@ pub enum WorkKind {
     Continue {
         /// Encoded start state of the next run.
         input: Vec<u8>,
+        /// 0 for the workflow itself, `n` for a child `n` levels down (child calls share
+        /// their parent's slot paths, so the slot alone does not say whose run restarts).
+        depth: u32,
     },
 }
 
@@ -261,6 +264,13 @@ impl WorkSink {
             slot: self.prefix.clone(),
             kind,
         });
+    }
+
+    /// Records work at `slot` below the current prefix.
+    pub fn push_at(&mut self, slot: &[u32], kind: WorkKind) {
+        let mut full = self.prefix.clone();
+        full.extend_from_slice(slot);
+        self.items.push(WorkItem { slot: full, kind });
     }
 
     /// Runs `f` with `index` appended to the prefix (descending into a sub-wait).
@@ -301,9 +311,14 @@ pub enum Input<'a> {
     Timer,
     /// The encoded payload of a signal for the wait at the slot.
     Signal(&'a [u8]),
-    /// A child workflow at the slot starts a new run from this encoded start state (its
-    /// `continue_as_new`).
-    Restart(&'a [u8]),
+    /// The child workflow `depth` levels below the wait at the slot starts a new run from this
+    /// encoded start state (its `continue_as_new`).
+    Restart {
+        /// Encoded start state.
+        start: &'a [u8],
+        /// Child levels down, from 1.
+        depth: u32,
+    },
 }
 
 impl Input<'_> {
@@ -315,7 +330,7 @@ impl Input<'_> {
             Input::Started { .. } => "task start",
             Input::Timer => "timer",
             Input::Signal(_) => "signal",
-            Input::Restart(_) => "restart",
+            Input::Restart { .. } => "restart",
         }
     }
 }
@@ -641,7 +656,18 @@ impl<W: Workflow> Wait for ChildWait<W> {
     type Output = W::Output;
 
     fn work(&self, sink: &mut WorkSink) {
-        W::work(&self.state, sink);
+        let mut child = WorkSink::new();
+        W::work(&self.state, &mut child);
+        for item in child.into_items() {
+            let kind = match item.kind {
+                WorkKind::Continue { input, depth } => WorkKind::Continue {
+                    input,
+                    depth: depth + 1,
+                },
+                other => other,
+            };
+            sink.push_at(&item.slot, kind);
+        }
     }
 
     fn run(self, slot: &[u32]) -> Result<TaskRun, MachineError> {
@@ -654,10 +680,20 @@ impl<W: Workflow> Wait for ChildWait<W> {
         input: Input<'_>,
         cx: &StepCx,
     ) -> Result<Resumed<Self, W::Output>, MachineError> {
-        if let (Input::Restart(start), []) = (input, slot) {
-            return Ok(Resumed::Pending(Self {
-                state: crate::codec::decode(start)?,
-            }));
+        if let Input::Restart { start, depth } = input {
+            if depth <= 1 {
+                return Ok(Resumed::Pending(Self {
+                    state: crate::codec::decode(start)?,
+                }));
+            }
+            let input = Input::Restart {
+                start,
+                depth: depth - 1,
+            };
+            return Ok(match W::advance(self.state, slot, input, cx)? {
+                Advance::Suspend(state) => Resumed::Pending(Self { state }),
+                Advance::Done(output) => Resumed::Ready(output),
+            });
         }
         Ok(match W::advance(self.state, slot, input, cx)? {
             Advance::Suspend(state) => Resumed::Pending(Self { state }),

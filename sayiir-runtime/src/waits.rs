@@ -365,6 +365,7 @@ impl<S: Send + 'static, O: Send + 'static> Wait for ContinueWait<S, O> {
     fn work(&self, sink: &mut WorkSink) {
         sink.push(WorkKind::Continue {
             input: self.input.clone(),
+            depth: 0,
         });
     }
 

@@ -63,3 +63,30 @@ async fn ten_thousand_runs_under_one_id_keep_state_and_history_bounded() {
     assert!(history.len() <= 3, "{history:?}");
     worker.shutdown().await.unwrap();
 }
+
+/// A child that continues as new restarts only itself, inside its parent's state.
+#[sayiir::workflow]
+async fn outer(times: u64) -> (u64, u64) {
+    let first = counter(0, times).await;
+    let second = counter(first, first + 3).await;
+    (first, second)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_child_workflow_continues_as_new_inside_its_parent() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = SqliteStore::open(dir.path().join("child.db")).unwrap();
+    let engine = Engine::builder(store).register::<outer>().build();
+    let worker = engine.spawn_worker();
+    let out = engine
+        .start::<outer>("outer", 5)
+        .await
+        .unwrap()
+        .result()
+        .await
+        .unwrap();
+    assert_eq!(out, (5, 8));
+    // Called directly, the same machine runs in memory.
+    assert_eq!(outer(2).await, (2, 5));
+    worker.shutdown().await.unwrap();
+}
