@@ -219,3 +219,67 @@ async fn a_task_past_its_timeout_is_cut_off_and_retried_like_any_error() {
     );
     worker.shutdown().await.unwrap();
 }
+
+#[sayiir::task(timeout = "2s")]
+async fn hangs() -> Result<u64, PayError> {
+    record();
+    tokio::time::sleep(Duration::from_secs(3600)).await;
+    Ok(0)
+}
+
+#[sayiir::workflow]
+async fn pay_hangs() -> Result<u64, PayError> {
+    hangs().await
+}
+
+/// The deadline is committed before the attempt runs: a worker that takes the instance over
+/// after the first one stopped mid-attempt cuts the re-run off at the same deadline, not a
+/// fresh two seconds later.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_rerun_attempt_keeps_the_committed_deadline() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("deadline.db");
+    let engine = Engine::builder(SqliteStore::open(&db).unwrap())
+        .register::<pay_hangs>()
+        .build();
+    let worker = engine.spawn_worker();
+    engine.start::<pay_hangs>("deadline", ()).await.unwrap();
+    for _ in 0..300 {
+        if !attempts_of("deadline").is_empty() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    assert_eq!(attempts_of("deadline").values().next().unwrap(), &vec![1]);
+    // The attempt is abandoned mid-run, as by a crash; its deadline is already committed.
+    worker.shutdown().await.unwrap();
+    drop(engine);
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    let engine = Engine::builder(SqliteStore::open(&db).unwrap())
+        .register::<pay_hangs>()
+        .build();
+    let worker = engine.spawn_worker();
+    assert_eq!(
+        engine.result::<pay_hangs>("deadline").await.unwrap(),
+        Err(PayError::TimedOut(1))
+    );
+    assert_eq!(
+        attempts_of("deadline").values().next().unwrap(),
+        &vec![1, 1],
+        "the same attempt ran again"
+    );
+    let history = engine.history("deadline").await.unwrap();
+    let at = |kind: &str| {
+        history
+            .iter()
+            .find(|h| h.kind == kind)
+            .map(|h| h.at.as_millis())
+            .unwrap()
+    };
+    let budget = at("task") - at("task-started");
+    assert!(
+        (2000..3000).contains(&budget),
+        "cut off {budget} ms after the committed start, the timeout is 2000 ms"
+    );
+    worker.shutdown().await.unwrap();
+}
