@@ -1,4 +1,5 @@
-//! Every example runs here, on a real SQLite file, with its results checked.
+//! Every example runs here, with its results checked: the SQLite ones on a real file, the
+//! distributed one on a fresh PostgreSQL database with real worker processes.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
@@ -14,6 +15,11 @@ mod child_workflows;
 #[path = "../expense_approval.rs"]
 mod expense_approval;
 
+#[path = "../distributed.rs"]
+mod distributed;
+
+use std::collections::HashSet;
+use std::path::PathBuf;
 use std::time::Duration;
 
 use order_saga::OrderError;
@@ -111,4 +117,72 @@ async fn expense_approval_uses_signals_context_sleep_and_retries() {
     );
     assert_eq!(results[1], Err(ExpenseError::Rejected("linus".into())));
     assert_eq!(results[2], Err(ExpenseError::OverLimit(100_000)));
+}
+
+/// The example `name`, built by cargo (a no-op when it is up to date; `cargo test --test
+/// examples` alone does not build examples, and a binary left by an older build would run
+/// other code), found next to this test binary: `target/<profile>/deps/examples-…` →
+/// `target/<profile>/examples/name`.
+fn example_binary(name: &str) -> PathBuf {
+    let exe = std::env::current_exe().unwrap();
+    let profile_dir = exe.parent().and_then(|deps| deps.parent()).unwrap();
+    let mut cargo = std::process::Command::new(env!("CARGO"));
+    cargo.args(["build", "-q", "-p", "sayiir-examples", "--example", name]);
+    if profile_dir.ends_with("release") {
+        cargo.arg("--release");
+    }
+    let status = cargo.status().unwrap();
+    assert!(status.success(), "cargo build --example {name} failed");
+    let path = profile_dir
+        .join("examples")
+        .join(format!("{name}{}", std::env::consts::EXE_SUFFIX));
+    assert!(path.exists(), "{} not found", path.display());
+    path
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn distributed_workers_share_one_postgres_database_and_take_over() {
+    let Some(db) = sayiir_store::pg_harness::fresh_database("distributed").await else {
+        return; // the harness printed a SKIPPED banner
+    };
+    let exe = example_binary("distributed");
+    let count = 24;
+    let report = distributed::demo(db.url(), &exe, 3, count).await.unwrap();
+
+    assert_eq!(report.workers.len(), 3);
+    assert_eq!(report.results.len(), count as usize);
+    for (i, (n, b)) in report.results.iter().enumerate() {
+        assert_eq!(*n as usize, i + 1);
+        assert!(b.id.ends_with(&format!("-{n:03}")), "{b:?}");
+        let prices: Vec<u64> = distributed::SUPPLIERS
+            .iter()
+            .map(|s| distributed::price(*n, s))
+            .collect();
+        assert_eq!(b.cents, *prices.iter().min().unwrap(), "{b:?}");
+        assert_eq!((b.supplier.clone(), b.cents), distributed::best_offer(*n));
+        assert_eq!(b.quoted_by.len(), distributed::SUPPLIERS.len());
+        for pid in b.quoted_by.iter().chain([&b.booked_by]) {
+            assert!(
+                report.workers.contains(pid),
+                "{b:?} ran outside the workers"
+            );
+        }
+    }
+    let finishers: HashSet<u32> = report.results.iter().map(|(_, b)| b.booked_by).collect();
+    assert!(
+        finishers.len() > 1,
+        "one process did all the work: {finishers:?}"
+    );
+
+    // The worker killed in the middle of a booking: another one finished that instance, keeping
+    // the quotes the dead one had committed.
+    let killed = report.killed.expect("a worker was killed mid-way");
+    assert!(!report.resumed_after_quotes.is_empty(), "{report:?}");
+    for id in &report.resumed_after_quotes {
+        let (_, b) = report.results.iter().find(|(_, b)| &b.id == id).unwrap();
+        assert!(
+            b.quoted_by.contains(&killed) && b.booked_by != killed,
+            "{b:?}"
+        );
+    }
 }

@@ -137,6 +137,7 @@ impl Engine {
                 release_lease: true,
                 consume_signals: Vec::new(),
                 truncate_history: false,
+                listening: Vec::new(),
                 now: self.inner.now(),
             };
             match self.inner.store.commit(t).await {

@@ -51,6 +51,8 @@ struct Driver {
     running: JoinSet<TaskResult>,
     busy: HashMap<SlotPath, Busy>,
     poke: Arc<Notify>,
+    /// The due time the store holds for the instance, as far as this driver knows.
+    stored_due: Option<Timestamp>,
 }
 
 /// Why the driver stopped.
@@ -177,13 +179,14 @@ fn start(ctx: &Arc<WorkerCtx>, record: InstanceRecord, poke: Arc<Notify>) -> Res
     Ok(Driver {
         ctx: ctx.clone(),
         wf,
-        id: record.id,
+        id: record.id.clone(),
         seq: record.seq,
         state,
         work,
         running: JoinSet::new(),
         busy: HashMap::new(),
         poke,
+        stored_due: record.due_at,
     })
 }
 
@@ -199,6 +202,15 @@ impl Driver {
                 Some(r) => r,
                 None => {
                     if self.running.is_empty() {
+                        // The store says the instance is due but nothing here is (a signal
+                        // for a wait not reached yet woke it): store the real due time, or
+                        // workers would claim it again and again until then.
+                        if self.stored_due.is_some_and(|d| d <= now)
+                            && next_due.is_none_or(|d| d > now)
+                            && let Err(stop) = self.reschedule(next_due).await
+                        {
+                            return stop;
+                        }
                         // The last commit stored when this instance is next due.
                         return Stop::Waiting;
                     }
@@ -549,6 +561,10 @@ impl Driver {
                 )
             }
         };
+        let stored_due = match &next {
+            Next::Running { due_at, .. } => *due_at,
+            Next::Finished { .. } => None,
+        };
         let transition = Transition {
             id: self.id.clone(),
             expected_seq: self.seq,
@@ -557,6 +573,7 @@ impl Driver {
             release_lease: false,
             consume_signals: feed.consumed_signal().into_iter().collect(),
             truncate_history: restarted,
+            listening: listening(&work),
             now,
         };
         match self.ctx.committer.commit(transition).instrument(span).await {
@@ -573,6 +590,7 @@ impl Driver {
         }
         inner.metrics.transition();
         self.seq = next_seq;
+        self.stored_due = stored_due;
         match (new_state, finished) {
             (Some(state), _) => {
                 if restarted {
@@ -590,6 +608,57 @@ impl Driver {
                 inner.finished(&self.id);
                 Ok(false)
             }
+        }
+    }
+}
+
+/// The names of the signals `work` waits for.
+fn listening(work: &[WorkItem]) -> Vec<String> {
+    work.iter()
+        .filter_map(|w| match &w.kind {
+            WorkKind::Signal { name, .. } => Some(name.clone()),
+            _ => None,
+        })
+        .collect()
+}
+
+impl Driver {
+    /// Commits the unchanged state with its real due time (`due`), replacing an earlier due
+    /// time the store holds (set by a signal send). One history entry, `rescheduled`.
+    async fn reschedule(&mut self, due: Option<Timestamp>) -> Result<(), Stop> {
+        let payload = crate::codec::encode(&due.map(Timestamp::as_millis))
+            .map_err(|e| Stop::Failed(format!("cannot encode history: {e}")))?;
+        let transition = Transition {
+            id: self.id.clone(),
+            expected_seq: self.seq,
+            next: Next::Running {
+                state: self.state.clone(),
+                due_at: due,
+            },
+            event: sayiir_store::Event {
+                kind: "rescheduled".into(),
+                payload,
+            },
+            release_lease: false,
+            consume_signals: Vec::new(),
+            truncate_history: false,
+            listening: listening(&self.work),
+            now: self.ctx.inner.now(),
+        };
+        match self.ctx.committer.commit(transition).await {
+            Ok(()) => {
+                self.seq += 1;
+                self.stored_due = due;
+                self.ctx.inner.metrics.transition();
+                Ok(())
+            }
+            Err(CommitError::Own(StoreError::Paused { .. })) => Err(Stop::Paused),
+            Err(CommitError::Own(
+                StoreError::Conflict { .. }
+                | StoreError::Finished { .. }
+                | StoreError::NotFound { .. },
+            )) => Err(Stop::Lost),
+            Err(e) => Err(Stop::Failed(format!("commit failed: {e}"))),
         }
     }
 }

@@ -429,7 +429,8 @@ impl Engine {
     }
 
     /// Waits for an instance of `W` to finish and returns its output. Fails at once if the
-    /// instance is blocked.
+    /// instance is blocked; keeps waiting through a store that is temporarily unavailable
+    /// (a retryable error, e.g. a database restart).
     pub async fn result<W: Workflow>(&self, id: &str) -> Result<W::Output, EngineError> {
         let id = InstanceId::new(id)?;
         let notify = self.inner.subscribe(&id);
@@ -438,7 +439,15 @@ impl Engine {
                 let notified = notify.notified();
                 tokio::pin!(notified);
                 notified.as_mut().enable();
-                let record = self.inner.store.load(&id).await?;
+                let record = match self.inner.store.load(&id).await {
+                    Ok(r) => r,
+                    Err(e) if e.is_retryable() => {
+                        tracing::debug!(error = %e, "store unavailable; still waiting for the result");
+                        tokio::time::sleep(RESULT_POLL).await;
+                        continue;
+                    }
+                    Err(e) => return Err(e.into()),
+                };
                 if let Some(output) = self.output_of::<W>(record)? {
                     return Ok(output);
                 }

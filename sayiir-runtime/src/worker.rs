@@ -6,7 +6,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use sayiir_store::{BlockKind, Blocked, ClaimRequest, InstanceId, WorkerId};
-use tokio::sync::watch;
+use tokio::sync::{broadcast, watch};
 use tokio::task::{AbortHandle, JoinSet};
 use tracing::Instrument;
 
@@ -24,6 +24,9 @@ pub struct WorkerConfig {
     /// Instances claimed per store round trip.
     pub claim_batch: usize,
     /// Lease on a claimed instance; renewed every third of it while the worker drives it.
+    /// Default 5 s: when a worker process dies, another one takes its instances over once
+    /// their leases expire, so within about this long (SQLite, with one worker process per
+    /// file, takes them over at once when the worker restarts).
     pub lease: Duration,
     /// Longest sleep while idle (work may be started by another process).
     pub idle_poll: Duration,
@@ -38,7 +41,7 @@ impl Default for WorkerConfig {
         Self {
             max_instances: 1024,
             claim_batch: 128,
-            lease: Duration::from_secs(15),
+            lease: Duration::from_secs(5),
             idle_poll: Duration::from_secs(1),
             version_check: Duration::from_secs(30),
             max_commit_batch: 512,
@@ -160,6 +163,7 @@ async fn run(
         committer: Committer::spawn(store.clone(), cfg.max_commit_batch, inner.metrics.clone()),
     });
     let known = inner.registry.known();
+    let mut wakeups = store.wakeups();
     if let Err(e) = report_version_mismatches(&inner).await {
         tracing::warn!(error = %e, "could not check for instances of unknown definitions");
     }
@@ -247,8 +251,22 @@ async fn run(
             tokio::task::yield_now().await;
             continue;
         }
+        let hinted = async {
+            match wakeups.as_mut() {
+                Some(rx) => match rx.recv().await {
+                    Ok(()) | Err(broadcast::error::RecvError::Lagged(_)) => true,
+                    Err(broadcast::error::RecvError::Closed) => false,
+                },
+                None => std::future::pending().await,
+            }
+        };
         tokio::select! {
             _ = inner.wake.notified() => {}
+            open = hinted => {
+                if !open {
+                    wakeups = None;
+                }
+            }
             _ = tokio::time::sleep(wait) => {}
             Some(done) = drivers.join_next(), if !drivers.is_empty() => {
                 if let Ok(id) = done {

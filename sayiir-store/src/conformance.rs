@@ -94,6 +94,7 @@ fn checks<S: Store>() -> Vec<(&'static str, Check<S>)> {
         check!(signals::signal_finish_deletes_pending),
         check!(signals::paused_refuses_running_commits),
         check!(signals::truncate_history_keeps_new_entry),
+        check!(signals::listened_signal_keeps_instance_due),
     ]
 }
 
@@ -206,6 +207,7 @@ fn running(i: &str, expected_seq: u64, state: &[u8], due_at: Option<i64>, now: i
         release_lease: false,
         consume_signals: Vec::new(),
         truncate_history: false,
+        listening: Vec::new(),
         now: Timestamp(now),
     }
 }
@@ -222,6 +224,7 @@ fn finished(i: &str, expected_seq: u64, status: Status, output: &[u8], now: i64)
         release_lease: false,
         consume_signals: Vec::new(),
         truncate_history: false,
+        listening: Vec::new(),
         now: Timestamp(now),
     }
 }

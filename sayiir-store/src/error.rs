@@ -69,7 +69,9 @@ pub enum StoreError {
         /// The id.
         id: InstanceId,
     },
-    /// The database was written by a newer version of sayiir.
+    /// The database was written by a newer version of sayiir: it has schema migrations this
+    /// build does not know (SQLite: `PRAGMA user_version`; PostgreSQL: the `sayiir_migrations`
+    /// table).
     #[error(
         "the database schema is version {found} but this build supports up to {supported}; upgrade sayiir to open it"
     )]
@@ -110,6 +112,22 @@ pub enum StoreError {
         /// What the backend said.
         detail: String,
     },
+    /// The store refused the connection for a reason that retrying will not fix: invalid
+    /// connection settings (a malformed URL), failed authentication, missing privileges, a TLS
+    /// misconfiguration.
+    #[error("cannot connect to the store: {detail}")]
+    Connect {
+        /// What went wrong (never includes a password).
+        detail: String,
+    },
+    /// The database named in the connection settings does not exist on the server.
+    #[error(
+        "the database `{name}` does not exist on the server; create it first (`CREATE DATABASE \"{name}\"`)"
+    )]
+    DatabaseMissing {
+        /// The database name.
+        name: String,
+    },
     /// The database is busy or temporarily unreachable; the operation can be retried.
     #[error("the store is temporarily unavailable: {detail}")]
     Unavailable {
@@ -142,7 +160,10 @@ pub enum StoreError {
 }
 
 impl StoreError {
-    /// Whether retrying the same operation later may succeed.
+    /// Whether retrying the same operation later may succeed: only for
+    /// [`StoreError::Unavailable`] (a busy database, an unreachable server, a lost connection, a
+    /// serialization failure). Refused credentials ([`StoreError::Connect`]), a missing
+    /// database and the other errors need a change before a retry can pass.
     pub fn is_retryable(&self) -> bool {
         matches!(self, StoreError::Unavailable { .. })
     }

@@ -6,7 +6,9 @@
 //! number ([`Store::commit`]); a batch form ([`Store::commit_batch`]) commits many instances'
 //! transitions in one backend transaction while checking each one separately.
 //!
-//! Backends: [`MemoryStore`] (tests) and, with the `sqlite` feature, [`SqliteStore`].
+//! Backends: [`MemoryStore`] (tests), with the `sqlite` feature [`SqliteStore`] (one worker
+//! process per database file) and with the `postgres` feature [`PgStore`] (any number of worker
+//! processes).
 
 mod error;
 mod memory;
@@ -15,11 +17,19 @@ mod types;
 #[cfg(feature = "sqlite")]
 pub mod sqlite;
 
+#[cfg(feature = "postgres")]
+pub mod postgres;
+
 #[cfg(feature = "conformance")]
 pub mod conformance;
 
+#[cfg(feature = "pg-harness")]
+pub mod pg_harness;
+
 pub use error::{InvalidId, StoreError};
 pub use memory::MemoryStore;
+#[cfg(feature = "postgres")]
+pub use postgres::{PgOptions, PgStore};
 #[cfg(feature = "sqlite")]
 pub use sqlite::{SqliteOptions, SqliteStore, Synchronous};
 pub use types::{
@@ -128,4 +138,11 @@ pub trait Store: Send + Sync + 'static {
 
     /// The signals buffered for an instance and not yet consumed, in send order.
     async fn signals(&self, id: &InstanceId) -> Result<Vec<SignalRecord>, StoreError>;
+
+    /// Hints that new work may be due (an instance created, signalled, released or given an
+    /// earlier due time, possibly by another process). Workers still poll as a fallback, so a
+    /// backend without notifications returns `None`; a lagging receiver only means "look now".
+    fn wakeups(&self) -> Option<tokio::sync::broadcast::Receiver<()>> {
+        None
+    }
 }

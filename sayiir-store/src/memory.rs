@@ -108,11 +108,16 @@ fn apply(rows: &mut BTreeMap<InstanceId, Row>, t: Transition) -> CommitResult {
     if t.truncate_history {
         row.history.retain(|h| h.seq > t.expected_seq);
     }
+    let heard = row.signals.iter().any(|s| t.listening.contains(&s.name));
     let r = &mut row.record;
     match t.next {
         Next::Running { state, due_at } => {
             r.state = Some(state);
-            r.due_at = due_at;
+            r.due_at = if heard {
+                Some(due_at.map_or(t.now, |d| d.min(t.now)))
+            } else {
+                due_at
+            };
             if t.release_lease {
                 row.lease = None;
             }

@@ -422,6 +422,11 @@ pub struct Transition {
     /// Start a new run (`continue_as_new`): delete the history entries up to `expected_seq`
     /// before appending entry `expected_seq + 1`, so history kept stays bounded by one run.
     pub truncate_history: bool,
+    /// Names of the signals the new state waits for. When a signal with one of these names
+    /// is still buffered after the commit (sent before it and not consumed by it), the
+    /// instance is made due now whatever `due_at` says, so no buffered signal is left behind
+    /// by a writer that dies before it looks again.
+    pub listening: Vec<String>,
     /// Commit time.
     pub now: Timestamp,
 }

@@ -39,3 +39,29 @@ async fn sqlite_store_conforms_on_a_current_thread_runtime() {
     })
     .await;
 }
+
+/// Every check on a database of its own (the harness skips, loudly, without PostgreSQL).
+#[cfg(feature = "pg-harness")]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn postgres_conforms() {
+    use std::sync::{Arc, Mutex};
+
+    use sayiir_store::PgStore;
+    use sayiir_store::pg_harness::fresh_database;
+
+    if fresh_database("conformance probe").await.is_none() {
+        return;
+    }
+    // The databases live until the end of the run (dropping one drops the database).
+    let dbs = Arc::new(Mutex::new(Vec::new()));
+    run_all(|| {
+        let dbs = Arc::clone(&dbs);
+        async move {
+            let db = fresh_database("conformance").await.unwrap();
+            let store = PgStore::connect(db.url()).await.unwrap();
+            dbs.lock().unwrap().push(db);
+            store
+        }
+    })
+    .await;
+}

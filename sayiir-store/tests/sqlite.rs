@@ -54,6 +54,7 @@ fn step(i: &str, expected_seq: u64, state: Vec<u8>) -> Transition {
         release_lease: false,
         consume_signals: Vec::new(),
         truncate_history: false,
+        listening: Vec::new(),
         now: Timestamp(200 + i64::try_from(expected_seq).unwrap()),
     }
 }

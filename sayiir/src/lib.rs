@@ -40,6 +40,8 @@ pub use sayiir_runtime::{
 };
 pub use sayiir_store as store;
 pub use sayiir_store::{InstanceId, ListQuery, MemoryStore};
+#[cfg(feature = "postgres")]
+pub use sayiir_store::{PgOptions, PgStore};
 #[cfg(feature = "sqlite")]
 pub use sayiir_store::{SqliteOptions, SqliteStore, Synchronous};
 

@@ -550,7 +550,14 @@ fn verify(parent: &Parent, log: &Path, seed: u64, rounds: usize) {
                 .collect();
             assert_eq!(timers.len(), 2, "{id}: sleep and timeout");
             for (&i, ms) in timers.iter().zip([sleep_ms(s), STOP_MS]) {
-                let (from, fired) = (history[i - 1].at.as_millis(), history[i].at.as_millis());
+                // The transition that set the timer: the last one before it that is not a
+                // `rescheduled` entry (an early signal woke the sleeping instance).
+                let set = history[..i]
+                    .iter()
+                    .rev()
+                    .find(|h| h.kind != "rescheduled")
+                    .expect("a transition set the timer");
+                let (from, fired) = (set.at.as_millis(), history[i].at.as_millis());
                 assert!(
                     fired - from >= ms as i64,
                     "{id}: a {ms} ms timer set at {from} fired after {} ms",

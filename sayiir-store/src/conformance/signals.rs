@@ -587,3 +587,40 @@ pub(super) async fn truncate_history_keeps_new_entry<S: Store>(s: Arc<S>) {
         "a refused truncating commit changed `r`"
     );
 }
+
+/// A commit whose new state listens for a signal that is already buffered leaves the instance
+/// due now, whatever due time it asks for: a writer that dies right after the commit cannot
+/// strand that signal. Signals of other names, and the signals it consumes, do not count.
+pub(super) async fn listened_signal_keeps_instance_due<S: Store>(s: Arc<S>) {
+    create(&*s, "listen", Some(100)).await;
+    let a = send(&*s, "listen", "approve", b"yes", 150).await;
+    send(&*s, "listen", "note", b"hi", 160).await;
+
+    // Waits for `approve` only (no due time): `approve` is buffered, so it stays due now.
+    let mut t = running("listen", 0, b"s1", None, 200);
+    t.listening = vec!["approve".to_owned()];
+    commit(&*s, t).await;
+    assert_eq!(load(&*s, "listen").await.due_at, Some(Timestamp(200)));
+
+    // Consumes `approve` and waits for it again: nothing of that name left, no due time.
+    let mut t = consuming(running("listen", 1, b"s2", None, 300), &[a]);
+    t.listening = vec!["approve".to_owned()];
+    commit(&*s, t).await;
+    assert_eq!(
+        load(&*s, "listen").await.due_at,
+        None,
+        "only `note` is buffered"
+    );
+
+    // A later due time is pulled in to now when a listened signal is buffered.
+    let mut t = running("listen", 2, b"s3", Some(10_000), 400);
+    t.listening = vec!["other".to_owned(), "note".to_owned()];
+    commit(&*s, t).await;
+    assert_eq!(load(&*s, "listen").await.due_at, Some(Timestamp(400)));
+
+    // An earlier due time is kept.
+    let mut t = running("listen", 3, b"s4", Some(450), 500);
+    t.listening = vec!["note".to_owned()];
+    commit(&*s, t).await;
+    assert_eq!(load(&*s, "listen").await.due_at, Some(Timestamp(450)));
+}

@@ -114,6 +114,25 @@ pub(in crate::sqlite) fn all_pending(
 
 /// Deletes the signals `ids` (checked by [`all_pending`]), or every signal of `instance` when it
 /// is `finishing`.
+/// Whether a signal named one of `names` is buffered for `instance`.
+pub(in crate::sqlite) fn any_named(
+    tx: &Transaction<'_>,
+    instance: &str,
+    names: &[String],
+) -> Result<bool, Fail> {
+    if names.is_empty() {
+        return Ok(false);
+    }
+    let mut stmt =
+        tx.prepare_cached("SELECT 1 FROM sayiir_signals WHERE instance_id = ?1 AND name = ?2")?;
+    for name in names {
+        if stmt.exists(rusqlite::params![instance, name])? {
+            return Ok(true);
+        }
+    }
+    Ok(false)
+}
+
 pub(in crate::sqlite) fn consume(
     tx: &Transaction<'_>,
     instance: &str,

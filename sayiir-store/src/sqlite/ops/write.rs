@@ -193,6 +193,11 @@ fn apply(tx: &Transaction<'_>, t: Transition) -> Result<(), Fail> {
     signals::consume(tx, id, &consumed, finishing)?;
     match t.next {
         Next::Running { state, due_at } => {
+            let due_at = if signals::any_named(tx, id, &t.listening)? {
+                Some(due_at.map_or(t.now, |d| d.min(t.now)))
+            } else {
+                due_at
+            };
             tx.prepare_cached(
                 "UPDATE sayiir_instances SET seq = ?2, state = ?3, due_at = ?4, updated_at = ?5, \
                  lease_owner = CASE WHEN ?6 THEN NULL ELSE lease_owner END, \

@@ -1,0 +1,185 @@
+//! Reading rows back into the store's types, and the conversions of values the store's types
+//! and PostgreSQL's disagree on. Anything that does not decode (an unknown status code, a hash
+//! that is not 32 bytes, an invalid id, a negative sequence number) is
+//! [`StoreError::InvalidData`] naming the instance.
+
+use sqlx::postgres::{PgRow, Postgres};
+use sqlx::{Decode, Row, Type};
+
+use super::fail::{Fail, invalid};
+use crate::{
+    BlockKind, Blocked, DefinitionHash, HistoryEntry, InstanceId, InstanceRecord, InstanceSummary,
+    SignalRecord, Status, StoreError, Timestamp, WorkflowKey,
+};
+
+/// Columns of an [`InstanceSummary`], read by name by [`summary`].
+macro_rules! summary_cols {
+    () => {
+        "id, workflow, definition_hash, seq, status, due_at, blocked_kind, blocked_reason, \
+         blocked_at, created_at, updated_at"
+    };
+}
+pub(super) use summary_cols;
+
+/// Columns of an [`InstanceRecord`], read by name by [`record`].
+macro_rules! record_cols {
+    () => {
+        concat!($crate::postgres::decode::summary_cols!(), ", state, output")
+    };
+}
+pub(super) use record_cols;
+
+/// Reads column `col` of a row of instance `id`.
+pub(super) fn get<'r, T>(row: &'r PgRow, col: &str, id: &str) -> Result<T, Fail>
+where
+    T: Decode<'r, Postgres> + Type<Postgres>,
+{
+    row.try_get(col).map_err(|e| match e {
+        sqlx::Error::ColumnDecode { .. } | sqlx::Error::Decode(_) => {
+            invalid(id, format!("column `{col}`: {e}"))
+        }
+        e => Fail::Sql(e),
+    })
+}
+
+/// Reads the `id` column and validates it.
+fn id(row: &PgRow) -> Result<InstanceId, Fail> {
+    let raw: String = get(row, "id", "<unreadable id>")?;
+    InstanceId::new(raw.as_str()).map_err(|e| invalid(&raw, e.to_string()))
+}
+
+/// A sequence number as stored (PostgreSQL integers are signed).
+pub(super) fn seq_from_db(raw: i64, id: &str) -> Result<u64, Fail> {
+    u64::try_from(raw).map_err(|_| invalid(id, format!("negative sequence number {raw}")))
+}
+
+/// A sequence number to store; fails past `i64::MAX`, which no instance reaches in practice.
+pub(super) fn seq_to_db(seq: u64, id: &str) -> Result<i64, Fail> {
+    i64::try_from(seq).map_err(|_| {
+        Fail::Store(StoreError::Backend {
+            detail: format!(
+                "sequence number {seq} of instance `{id}` does not fit in a PostgreSQL BIGINT"
+            ),
+        })
+    })
+}
+
+/// A status code as stored.
+pub(super) fn status_from_db(code: i16, id: &str) -> Result<Status, Fail> {
+    Status::from_code(i64::from(code))
+        .ok_or_else(|| invalid(id, format!("unknown status code {code}")))
+}
+
+/// A count or limit for SQL: `None` (no limit) for 0, saturated at `i64::MAX`.
+pub(super) fn sql_limit(limit: usize) -> Option<i64> {
+    (limit != 0).then(|| i64::try_from(limit).unwrap_or(i64::MAX))
+}
+
+/// The known `(workflow, hash)` pairs as two parallel arrays, for
+/// `(workflow, definition_hash) IN (SELECT * FROM UNNEST($a::text[], $b::bytea[]))`.
+pub(super) fn key_arrays(known: &[WorkflowKey]) -> (Vec<&str>, Vec<&[u8]>) {
+    known
+        .iter()
+        .map(|k| (k.workflow.as_str(), k.hash.0.as_slice()))
+        .unzip()
+}
+
+/// Decodes the columns of [`summary_cols`].
+pub(super) fn summary(row: &PgRow) -> Result<InstanceSummary, Fail> {
+    let id = id(row)?;
+    let s = id.as_str();
+    let hash: Vec<u8> = get(row, "definition_hash", s)?;
+    let hash = <[u8; 32]>::try_from(hash.as_slice()).map_err(|_| {
+        invalid(
+            s,
+            format!("definition hash is {} bytes long, not 32", hash.len()),
+        )
+    })?;
+    let seq = seq_from_db(get(row, "seq", s)?, s)?;
+    let status = status_from_db(get(row, "status", s)?, s)?;
+    let due_at: Option<i64> = get(row, "due_at", s)?;
+    let blocked = blocked(row, s)?;
+    Ok(InstanceSummary {
+        workflow: get(row, "workflow", s)?,
+        hash: DefinitionHash(hash),
+        seq,
+        status,
+        due_at: due_at.map(Timestamp),
+        blocked,
+        created_at: Timestamp(get(row, "created_at", s)?),
+        updated_at: Timestamp(get(row, "updated_at", s)?),
+        id,
+    })
+}
+
+/// Decodes the block columns.
+fn blocked(row: &PgRow, id: &str) -> Result<Option<Blocked>, Fail> {
+    let Some(code) = get::<Option<i16>>(row, "blocked_kind", id)? else {
+        return Ok(None);
+    };
+    let kind = BlockKind::from_code(i64::from(code))
+        .ok_or_else(|| invalid(id, format!("unknown block kind code {code}")))?;
+    let reason: Option<String> = get(row, "blocked_reason", id)?;
+    let at: Option<i64> = get(row, "blocked_at", id)?;
+    match (reason, at) {
+        (Some(reason), Some(at)) => Ok(Some(Blocked {
+            kind,
+            reason,
+            at: Timestamp(at),
+        })),
+        _ => Err(invalid(id, "blocked without a reason or a time")),
+    }
+}
+
+/// Decodes the columns of [`record_cols`].
+pub(super) fn record(row: &PgRow) -> Result<InstanceRecord, Fail> {
+    let s = summary(row)?;
+    let id = s.id.as_str();
+    let state: Option<Vec<u8>> = get(row, "state", id)?;
+    let output: Option<Vec<u8>> = get(row, "output", id)?;
+    Ok(InstanceRecord {
+        state,
+        output,
+        id: s.id,
+        workflow: s.workflow,
+        hash: s.hash,
+        seq: s.seq,
+        status: s.status,
+        due_at: s.due_at,
+        blocked: s.blocked,
+        created_at: s.created_at,
+        updated_at: s.updated_at,
+    })
+}
+
+/// Decodes a row of `seq, at, kind, payload` of the history of `id`; `None` for the row of
+/// NULLs an outer join yields for an instance without matching entries.
+pub(super) fn history_entry(row: &PgRow, id: &str) -> Result<Option<HistoryEntry>, Fail> {
+    let Some(seq) = get::<Option<i64>>(row, "seq", id)? else {
+        return Ok(None);
+    };
+    let entry = || -> Result<HistoryEntry, Fail> {
+        Ok(HistoryEntry {
+            seq: seq_from_db(seq, id)?,
+            at: Timestamp(get(row, "at", id)?),
+            kind: get(row, "kind", id)?,
+            payload: get(row, "payload", id)?,
+        })
+    };
+    entry().map(Some)
+}
+
+/// Decodes a row of `signal_id, name, payload, sent_at` of the signals of `id`; `None` for the
+/// row of NULLs an outer join yields for an instance without signals.
+pub(super) fn signal(row: &PgRow, id: &str) -> Result<Option<SignalRecord>, Fail> {
+    let Some(raw) = get::<Option<i64>>(row, "signal_id", id)? else {
+        return Ok(None);
+    };
+    Ok(Some(SignalRecord {
+        signal_id: u64::try_from(raw)
+            .map_err(|_| invalid(id, format!("negative signal id {raw}")))?,
+        name: get(row, "name", id)?,
+        payload: get(row, "payload", id)?,
+        sent_at: Timestamp(get(row, "sent_at", id)?),
+    }))
+}

@@ -1,0 +1,158 @@
+//! Error plumbing: operations fail with either a raw sqlx error or a finished [`StoreError`];
+//! raw errors are mapped once, at the boundary, where the server and database are known.
+
+use std::fmt;
+
+use sqlx::error::DatabaseError;
+use sqlx::postgres::PgConnectOptions;
+
+use crate::StoreError;
+
+/// The error of an operation.
+#[derive(Debug)]
+pub(super) enum Fail {
+    /// An error from sqlx, mapped by [`Fail::into_store`].
+    Sql(sqlx::Error),
+    /// An error that is already typed.
+    Store(StoreError),
+}
+
+impl From<sqlx::Error> for Fail {
+    fn from(e: sqlx::Error) -> Self {
+        Fail::Sql(e)
+    }
+}
+
+impl From<StoreError> for Fail {
+    fn from(e: StoreError) -> Self {
+        Fail::Store(e)
+    }
+}
+
+impl Fail {
+    /// The typed error.
+    pub(super) fn into_store(self, target: &Target) -> StoreError {
+        match self {
+            Fail::Sql(e) => map_sqlx(e, target),
+            Fail::Store(e) => e,
+        }
+    }
+}
+
+/// What a store connects to, for error messages. Never holds the password.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(super) struct Target {
+    /// `host:port`, or the Unix socket directory.
+    pub(super) server: String,
+    /// The database name.
+    pub(super) database: String,
+    /// The user name.
+    pub(super) user: String,
+}
+
+impl Target {
+    pub(super) fn new(options: &PgConnectOptions) -> Self {
+        let server = match options.get_socket() {
+            Some(socket) => socket.display().to_string(),
+            None => format!("{}:{}", options.get_host(), options.get_port()),
+        };
+        let user = options.get_username().to_owned();
+        // PostgreSQL's default database is the user's name.
+        let database = options.get_database().unwrap_or(&user).to_owned();
+        Self {
+            server,
+            database,
+            user,
+        }
+    }
+}
+
+impl fmt::Display for Target {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "PostgreSQL at {} (database `{}`, user `{}`)",
+            self.server, self.database, self.user
+        )
+    }
+}
+
+/// Maps an error of an operation on an established store.
+pub(super) fn map_sqlx(e: sqlx::Error, target: &Target) -> StoreError {
+    match e {
+        sqlx::Error::Database(db) => map_database(db.as_ref(), target),
+        sqlx::Error::Io(io) => StoreError::Unavailable {
+            detail: format!("lost contact with {target}: {io}"),
+        },
+        sqlx::Error::PoolTimedOut => StoreError::Unavailable {
+            detail: format!(
+                "no connection to {target} became free within the acquire timeout (the pool is \
+                 exhausted or the server does not answer)"
+            ),
+        },
+        sqlx::Error::Tls(e) => StoreError::Connect {
+            detail: format!("TLS with {target} failed: {e}"),
+        },
+        sqlx::Error::Configuration(e) => StoreError::Connect {
+            detail: format!("invalid PostgreSQL connection settings: {e}"),
+        },
+        other => StoreError::Backend {
+            detail: format!("{target}: {other}"),
+        },
+    }
+}
+
+/// Maps an error of establishing the first connection: like [`map_sqlx`], but an I/O error
+/// says the server could not be reached and a refused permission is a connection error.
+pub(super) fn map_connect(e: sqlx::Error, target: &Target) -> StoreError {
+    match e {
+        sqlx::Error::Io(io) => StoreError::Unavailable {
+            detail: format!("cannot reach {target}: {io}"),
+        },
+        sqlx::Error::Database(db) if db.code().as_deref() == Some("42501") => StoreError::Connect {
+            detail: format!("{target} refused the connection: {}", db.message()),
+        },
+        other => map_sqlx(other, target),
+    }
+}
+
+/// Maps an error reported by the server, by SQLSTATE.
+fn map_database(e: &dyn DatabaseError, target: &Target) -> StoreError {
+    let code = e.code().map(|c| c.into_owned()).unwrap_or_default();
+    let message = e.message();
+    let class = code.get(..2).unwrap_or("");
+    match (class, code.as_str()) {
+        (_, "3D000") => StoreError::DatabaseMissing {
+            name: target.database.clone(),
+        },
+        ("28", _) => StoreError::Connect {
+            detail: format!("{target} refused the credentials: {message}"),
+        },
+        (_, "53100") => StoreError::DiskFull,
+        (_, "XX001" | "XX002") => StoreError::Corrupt {
+            detail: format!("{message} (SQLSTATE {code})"),
+        },
+        // Serialization failure and deadlock: the transaction was rolled back, a retry may pass.
+        ("40", _)
+        // Connection exceptions, insufficient resources (too many connections, memory).
+        | ("08" | "53", _)
+        // Shutdown, crash recovery, start-up, a cancelled statement, a lock timeout, a read-only
+        // standby (during a failover).
+        | (_, "57P01" | "57P02" | "57P03" | "57014" | "55P03" | "25006") => {
+            StoreError::Unavailable {
+                detail: format!("{target}: {message} (SQLSTATE {code})"),
+            }
+        }
+        _ => StoreError::Backend {
+            detail: format!("{target}: {message} (SQLSTATE {code})"),
+        },
+    }
+}
+
+/// A value read back from the database that does not decode.
+pub(super) fn invalid(id: &str, detail: impl Into<String>) -> Fail {
+    Fail::Store(StoreError::InvalidData {
+        id: id.to_owned(),
+        detail: detail.into(),
+    })
+}

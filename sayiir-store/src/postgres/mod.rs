@@ -1,0 +1,272 @@
+//! The PostgreSQL backend: any number of worker processes share one database.
+//!
+//! Every operation is one transaction on a connection of a pool. A commit locks its instance's
+//! row (`SELECT … FOR UPDATE`) and compares sequence numbers under that lock; a claim leases due
+//! rows with `FOR UPDATE SKIP LOCKED`, so concurrent claims (of this process or others) never
+//! wait for each other nor take the same instance. Transactions that make an instance claimable
+//! send `NOTIFY sayiir_wake`, which [`Store::wakeups`] turns into hints for idle workers.
+//!
+//! An operation whose future is dropped before it completes may still commit: the server does
+//! not learn that the caller stopped waiting. The compare-and-swap on the sequence number makes
+//! that safe to retry.
+
+mod decode;
+mod fail;
+mod ops;
+mod schema;
+mod wake;
+
+use std::fmt;
+use std::str::FromStr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
+use tokio::sync::broadcast;
+
+use self::fail::{Fail, Target};
+use self::ops::{lease, read, signals, write};
+use self::wake::Wakeups;
+use crate::{
+    Blocked, ClaimRequest, CommitResult, Created, HistoryEntry, InstanceId, InstanceRecord,
+    InstanceSummary, ListQuery, NewInstance, NewSignal, SignalRecord, Store, StoreError, Timestamp,
+    Transition, WorkerId, WorkflowKey,
+};
+
+/// Options of [`PgStore::connect_with`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct PgOptions {
+    /// Most connections the store's pool opens. Default: 16. The wake-up listener, once
+    /// started, uses one more connection of its own.
+    pub max_connections: u32,
+    /// How long an operation waits for a connection of the pool (including opening a new one)
+    /// before failing with [`StoreError::Unavailable`]. At connect, it also bounds the wait for
+    /// another process that is migrating the schema. Default: 30 seconds.
+    pub acquire_timeout: Duration,
+    /// How long [`PgStore::connect`] waits for the server to accept its first connection
+    /// before failing with [`StoreError::Unavailable`]. Default: 10 seconds.
+    pub connect_timeout: Duration,
+}
+
+impl Default for PgOptions {
+    fn default() -> Self {
+        Self {
+            max_connections: 16,
+            acquire_timeout: Duration::from_secs(30),
+            connect_timeout: Duration::from_secs(10),
+        }
+    }
+}
+
+impl PgOptions {
+    /// Sets [`PgOptions::max_connections`] (at least 1).
+    #[must_use]
+    pub fn max_connections(mut self, max_connections: u32) -> Self {
+        self.max_connections = max_connections.max(1);
+        self
+    }
+
+    /// Sets [`PgOptions::acquire_timeout`].
+    #[must_use]
+    pub fn acquire_timeout(mut self, acquire_timeout: Duration) -> Self {
+        self.acquire_timeout = acquire_timeout;
+        self
+    }
+
+    /// Sets [`PgOptions::connect_timeout`].
+    #[must_use]
+    pub fn connect_timeout(mut self, connect_timeout: Duration) -> Self {
+        self.connect_timeout = connect_timeout;
+        self
+    }
+}
+
+/// A [`Store`] in a PostgreSQL database, shared by any number of processes.
+///
+/// [`PgStore::connect`] checks that the server answers and the database exists, then creates
+/// or migrates the schema (tables `sayiir_instances`, `sayiir_history`, `sayiir_signals`,
+/// `sayiir_migrations` in the connection's default schema); processes connecting at once
+/// migrate it once. A database migrated by a newer sayiir is refused with
+/// [`StoreError::SchemaTooNew`].
+///
+/// Workers of several processes claim instances concurrently under leases; a worker that dies
+/// leaves leases that expire. [`Store::register_worker`] therefore does nothing, and
+/// [`Store::unregister_worker`] releases the leases of the stopping owner only.
+///
+/// Share it behind an `Arc`; it is not `Clone`.
+pub struct PgStore {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    pool: PgPool,
+    target: Target,
+    wakeups: Wakeups,
+}
+
+impl PgStore {
+    /// Connects with the default options. See [`PgStore::connect_with`].
+    pub async fn connect(url: &str) -> Result<Self, StoreError> {
+        Self::connect_with(url, PgOptions::default()).await
+    }
+
+    /// Connects to the database at `url` (`postgres://user:password@host:port/database`, with
+    /// the parameters libpq's URLs take, e.g. `?sslmode=require`) and migrates its schema.
+    ///
+    /// Fails with [`StoreError::Connect`] for a malformed URL, refused credentials or missing
+    /// privileges, [`StoreError::DatabaseMissing`] when the database does not exist,
+    /// [`StoreError::Unavailable`] (retryable) when the server cannot be reached or does not
+    /// answer in time, and [`StoreError::SchemaTooNew`] for a database of a newer sayiir.
+    pub async fn connect_with(url: &str, options: PgOptions) -> Result<Self, StoreError> {
+        let scheme = url.split_once("://").map(|(s, _)| s.to_ascii_lowercase());
+        if !matches!(scheme.as_deref(), Some("postgres" | "postgresql")) {
+            return Err(StoreError::Connect {
+                detail: "invalid PostgreSQL URL: it must start with `postgres://` or \
+                         `postgresql://`"
+                    .into(),
+            });
+        }
+        // sqlx's messages about the URL do not repeat it, so no password ends up in the error.
+        let connect = PgConnectOptions::from_str(url).map_err(|e| StoreError::Connect {
+            detail: format!("invalid PostgreSQL URL: {e}"),
+        })?;
+        let connect = if connect.get_application_name().is_none() {
+            connect.application_name("sayiir")
+        } else {
+            connect
+        };
+        let target = Target::new(&connect);
+        schema::prepare(&connect, &options, &target).await?;
+        let pool = PgPoolOptions::new()
+            .max_connections(options.max_connections)
+            .acquire_timeout(options.acquire_timeout)
+            .connect_lazy_with(connect.clone());
+        Ok(Self {
+            inner: Arc::new(Inner {
+                pool,
+                target,
+                wakeups: Wakeups::new(connect, options.connect_timeout),
+            }),
+        })
+    }
+
+    /// The newest schema version this build knows (the highest migration it applies).
+    pub fn schema_version() -> i64 {
+        schema::newest()
+    }
+
+    fn map<T>(&self, result: Result<T, Fail>) -> Result<T, StoreError> {
+        result.map_err(|e| e.into_store(&self.inner.target))
+    }
+}
+
+impl fmt::Debug for PgStore {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("PgStore")
+            .field("target", &self.inner.target.to_string())
+            .finish_non_exhaustive()
+    }
+}
+
+#[async_trait::async_trait]
+impl Store for PgStore {
+    fn backend(&self) -> &'static str {
+        "postgres"
+    }
+
+    async fn create(&self, new: NewInstance) -> Result<Created, StoreError> {
+        self.map(write::create(&self.inner.pool, new).await)
+    }
+
+    async fn load(&self, id: &InstanceId) -> Result<InstanceRecord, StoreError> {
+        self.map(read::load(&self.inner.pool, id).await)
+    }
+
+    async fn commit(&self, transition: Transition) -> Result<(), StoreError> {
+        self.map(write::commit(&self.inner.pool, transition).await)
+    }
+
+    async fn commit_batch(
+        &self,
+        transitions: Vec<Transition>,
+    ) -> Result<Vec<CommitResult>, StoreError> {
+        self.map(write::commit_batch(&self.inner.pool, transitions).await)
+    }
+
+    async fn claim(&self, request: ClaimRequest) -> Result<Vec<InstanceRecord>, StoreError> {
+        self.map(lease::claim(&self.inner.pool, request).await)
+    }
+
+    async fn renew(
+        &self,
+        owner: &WorkerId,
+        ids: &[InstanceId],
+        until: Timestamp,
+    ) -> Result<Vec<InstanceId>, StoreError> {
+        self.map(lease::renew(&self.inner.pool, owner, ids, until).await)
+    }
+
+    async fn release(&self, owner: &WorkerId, ids: &[InstanceId]) -> Result<(), StoreError> {
+        self.map(lease::release(&self.inner.pool, owner, ids).await)
+    }
+
+    async fn next_due(&self, known: &[WorkflowKey]) -> Result<Option<Timestamp>, StoreError> {
+        self.map(read::next_due(&self.inner.pool, known).await)
+    }
+
+    async fn find_version_mismatches(
+        &self,
+        served: &[String],
+        known: &[WorkflowKey],
+    ) -> Result<Vec<InstanceSummary>, StoreError> {
+        self.map(read::find_version_mismatches(&self.inner.pool, served, known).await)
+    }
+
+    async fn set_blocked(
+        &self,
+        id: &InstanceId,
+        blocked: Option<Blocked>,
+    ) -> Result<(), StoreError> {
+        self.map(write::set_blocked(&self.inner.pool, id, blocked).await)
+    }
+
+    async fn list(&self, query: &ListQuery) -> Result<Vec<InstanceSummary>, StoreError> {
+        self.map(read::list(&self.inner.pool, query).await)
+    }
+
+    async fn history(
+        &self,
+        id: &InstanceId,
+        after: Option<u64>,
+        limit: usize,
+    ) -> Result<Vec<HistoryEntry>, StoreError> {
+        self.map(read::history(&self.inner.pool, id, after, limit).await)
+    }
+
+    /// Does nothing: several worker processes may share a PostgreSQL database, so the leases
+    /// of other workers are live (or expire on their own).
+    async fn register_worker(&self, _owner: &WorkerId) -> Result<(), StoreError> {
+        Ok(())
+    }
+
+    async fn unregister_worker(&self, owner: &WorkerId) -> Result<(), StoreError> {
+        self.map(lease::release_owner(&self.inner.pool, owner).await)
+    }
+
+    async fn send_signal(&self, signal: NewSignal) -> Result<u64, StoreError> {
+        self.map(signals::send(&self.inner.pool, signal).await)
+    }
+
+    async fn signals(&self, id: &InstanceId) -> Result<Vec<SignalRecord>, StoreError> {
+        self.map(signals::list(&self.inner.pool, id).await)
+    }
+
+    /// Hints from `LISTEN sayiir_wake`, on a connection of its own that a background task
+    /// opens on the first call (on the current tokio runtime) and keeps open, reconnecting
+    /// after errors, until the store is dropped. A hint is also sent after each (re)connection,
+    /// since notifications sent meanwhile are lost. `None` outside a tokio runtime.
+    fn wakeups(&self) -> Option<broadcast::Receiver<()>> {
+        self.inner.wakeups.subscribe()
+    }
+}

@@ -1,0 +1,155 @@
+//! Leases: claim, renew, release, and releasing a worker's leases when it stops.
+//!
+//! A claim is one statement: it picks the due instances with `FOR UPDATE SKIP LOCKED` (rows
+//! another transaction is writing or claiming are skipped, never waited for) and leases them.
+//! Rows are re-checked after they are locked, so two claims never take the same instance.
+
+use std::collections::HashSet;
+
+use sqlx::PgConnection;
+use sqlx::postgres::{PgPool, PgRow};
+
+use crate::postgres::decode::{self, get, key_arrays, record_cols, status_from_db};
+use crate::postgres::fail::Fail;
+use crate::postgres::wake::notify;
+use crate::{BlockKind, ClaimRequest, InstanceId, InstanceRecord, Status, Timestamp, WorkerId};
+
+/// Leases up to `req.limit` runnable instances, earliest due first (then by id).
+pub(in crate::postgres) async fn claim(
+    pool: &PgPool,
+    req: ClaimRequest,
+) -> Result<Vec<InstanceRecord>, Fail> {
+    if req.known.is_empty() || req.limit == 0 {
+        return Ok(Vec::new());
+    }
+    let (workflows, hashes) = key_arrays(&req.known);
+    let limit = i64::try_from(req.limit).unwrap_or(i64::MAX);
+    let rows = sqlx::query(concat!(
+        "WITH due AS (SELECT id AS due_id FROM sayiir_instances \
+           WHERE status = 0 AND due_at IS NOT NULL AND due_at <= $1 \
+           AND (blocked_kind IS NULL OR blocked_kind = $2) \
+           AND (lease_owner IS NULL OR lease_until <= $1) \
+           AND (workflow, definition_hash) IN (SELECT * FROM UNNEST($3::text[], $4::bytea[])) \
+           ORDER BY due_at, id LIMIT $5 FOR UPDATE SKIP LOCKED) \
+         UPDATE sayiir_instances SET lease_owner = $6, lease_until = $7, \
+           blocked_kind = NULL, blocked_reason = NULL, blocked_at = NULL \
+         FROM due WHERE id = due.due_id RETURNING ",
+        record_cols!()
+    ))
+    .bind(req.now.0)
+    .bind(BlockKind::VersionMismatch.code())
+    .bind(&workflows)
+    .bind(&hashes)
+    .bind(limit)
+    .bind(&req.owner.0)
+    .bind(req.lease_until.0)
+    .fetch_all(pool)
+    .await?;
+    let mut claimed = rows
+        .iter()
+        .map(decode::record)
+        .collect::<Result<Vec<_>, _>>()?;
+    // `RETURNING` has no order.
+    claimed.sort_by(|a, b| (a.due_at, &a.id).cmp(&(b.due_at, &b.id)));
+    Ok(claimed)
+}
+
+/// The ids of `rows` (column `id`).
+fn ids(rows: &[PgRow]) -> Result<HashSet<String>, Fail> {
+    rows.iter()
+        .map(|row| get::<String>(row, "id", "<unreadable id>"))
+        .collect()
+}
+
+/// Extends `owner`'s leases on `ids`; returns the ids whose lease it does not hold.
+pub(in crate::postgres) async fn renew(
+    pool: &PgPool,
+    owner: &WorkerId,
+    ids: &[InstanceId],
+    until: Timestamp,
+) -> Result<Vec<InstanceId>, Fail> {
+    if ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    let wanted: Vec<&str> = ids.iter().map(InstanceId::as_str).collect();
+    let rows = sqlx::query(
+        "WITH held AS (SELECT id AS held_id FROM sayiir_instances \
+           WHERE id = ANY($1) AND lease_owner = $2 ORDER BY id FOR UPDATE) \
+         UPDATE sayiir_instances SET lease_until = $3 FROM held WHERE id = held.held_id \
+         RETURNING id",
+    )
+    .bind(&wanted)
+    .bind(&owner.0)
+    .bind(until.0)
+    .fetch_all(pool)
+    .await?;
+    let renewed = self::ids(&rows)?;
+    Ok(ids
+        .iter()
+        .filter(|id| !renewed.contains(id.as_str()))
+        .cloned()
+        .collect())
+}
+
+/// Wakes idle workers (on `conn`'s transaction) if one of the instances whose lease was just
+/// dropped (`rows` of `id, status, due_at`) is running and has a due time: it is claimable now
+/// or at that time.
+async fn wake_if_due(conn: &mut PgConnection, rows: Vec<PgRow>) -> Result<(), Fail> {
+    let mut due = false;
+    for row in &rows {
+        let id: String = get(row, "id", "<unreadable id>")?;
+        let status = status_from_db(get(row, "status", &id)?, &id)?;
+        let due_at: Option<i64> = get(row, "due_at", &id)?;
+        due |= status == Status::Running && due_at.is_some();
+    }
+    if due {
+        notify(conn).await?;
+    }
+    Ok(())
+}
+
+/// Drops `owner`'s leases on `ids`.
+pub(in crate::postgres) async fn release(
+    pool: &PgPool,
+    owner: &WorkerId,
+    ids: &[InstanceId],
+) -> Result<(), Fail> {
+    if ids.is_empty() {
+        return Ok(());
+    }
+    let wanted: Vec<&str> = ids.iter().map(InstanceId::as_str).collect();
+    let mut tx = pool.begin().await?;
+    let rows = sqlx::query(
+        "WITH held AS (SELECT id AS held_id FROM sayiir_instances \
+           WHERE id = ANY($1) AND lease_owner = $2 ORDER BY id FOR UPDATE) \
+         UPDATE sayiir_instances SET lease_owner = NULL, lease_until = NULL \
+         FROM held WHERE id = held.held_id RETURNING id, status, due_at",
+    )
+    .bind(&wanted)
+    .bind(&owner.0)
+    .fetch_all(&mut *tx)
+    .await?;
+    wake_if_due(&mut tx, rows).await?;
+    tx.commit().await?;
+    Ok(())
+}
+
+/// Drops every lease `owner` holds.
+pub(in crate::postgres) async fn release_owner(
+    pool: &PgPool,
+    owner: &WorkerId,
+) -> Result<(), Fail> {
+    let mut tx = pool.begin().await?;
+    let rows = sqlx::query(
+        "WITH held AS (SELECT id AS held_id FROM sayiir_instances \
+           WHERE lease_owner = $1 ORDER BY id FOR UPDATE) \
+         UPDATE sayiir_instances SET lease_owner = NULL, lease_until = NULL \
+         FROM held WHERE id = held.held_id RETURNING id, status, due_at",
+    )
+    .bind(&owner.0)
+    .fetch_all(&mut *tx)
+    .await?;
+    wake_if_due(&mut tx, rows).await?;
+    tx.commit().await?;
+    Ok(())
+}

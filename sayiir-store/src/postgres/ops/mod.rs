@@ -1,0 +1,8 @@
+//! The SQL of each [`Store`](crate::Store) operation, as plain functions over a pool. Each
+//! operation is one transaction (or one statement); rows of several instances are always
+//! locked in id order, so two operations never deadlock on each other's row locks.
+
+pub(super) mod lease;
+pub(super) mod read;
+pub(super) mod signals;
+pub(super) mod write;

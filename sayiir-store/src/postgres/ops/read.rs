@@ -1,0 +1,187 @@
+//! Queries. Each is one statement, so it sees one snapshot.
+
+use sqlx::postgres::{PgPool, PgRow};
+use sqlx::{AssertSqlSafe, PgConnection};
+
+use crate::postgres::decode::{self, key_arrays, record_cols, sql_limit, summary_cols};
+use crate::postgres::fail::Fail;
+use crate::{
+    BlockKind, HistoryEntry, InstanceId, InstanceRecord, InstanceSummary, ListQuery, StoreError,
+    Timestamp, WorkflowKey,
+};
+
+const LOAD: &str = concat!(
+    "SELECT ",
+    record_cols!(),
+    " FROM sayiir_instances WHERE id = $1"
+);
+
+fn found(row: Option<PgRow>, id: &InstanceId) -> Result<InstanceRecord, Fail> {
+    match row {
+        Some(row) => decode::record(&row),
+        None => Err(Fail::Store(StoreError::NotFound { id: id.clone() })),
+    }
+}
+
+/// The head of `id`.
+pub(in crate::postgres) async fn load(
+    pool: &PgPool,
+    id: &InstanceId,
+) -> Result<InstanceRecord, Fail> {
+    let row = sqlx::query(LOAD)
+        .bind(id.as_str())
+        .fetch_optional(pool)
+        .await?;
+    found(row, id)
+}
+
+/// The head of `id`, read on `conn` (inside a transaction).
+pub(in crate::postgres) async fn load_in(
+    conn: &mut PgConnection,
+    id: &InstanceId,
+) -> Result<InstanceRecord, Fail> {
+    let row = sqlx::query(LOAD)
+        .bind(id.as_str())
+        .fetch_optional(conn)
+        .await?;
+    found(row, id)
+}
+
+fn summaries(rows: &[PgRow]) -> Result<Vec<InstanceSummary>, Fail> {
+    rows.iter().map(decode::summary).collect()
+}
+
+/// Instances matching `query`, ordered by id (byte order: the column's collation is "C").
+pub(in crate::postgres) async fn list(
+    pool: &PgPool,
+    query: &ListQuery,
+) -> Result<Vec<InstanceSummary>, Fail> {
+    // Only placeholders are formatted into the text, never values.
+    let mut sql = String::from(concat!(
+        "SELECT ",
+        summary_cols!(),
+        " FROM sayiir_instances WHERE TRUE"
+    ));
+    let mut n = 0;
+    let mut next = || {
+        n += 1;
+        n
+    };
+    if query.after.is_some() {
+        sql.push_str(&format!(" AND id > ${}", next()));
+    }
+    if query.workflow.is_some() {
+        sql.push_str(&format!(" AND workflow = ${}", next()));
+    }
+    if query.status.is_some() {
+        sql.push_str(&format!(" AND status = ${}", next()));
+    }
+    match query.blocked {
+        Some(true) => sql.push_str(" AND blocked_kind IS NOT NULL"),
+        Some(false) => sql.push_str(" AND blocked_kind IS NULL"),
+        None => {}
+    }
+    // `LIMIT NULL` is no limit.
+    sql.push_str(&format!(" ORDER BY id LIMIT ${}", next()));
+    let mut q = sqlx::query(AssertSqlSafe(sql));
+    if let Some(after) = &query.after {
+        q = q.bind(after.as_str());
+    }
+    if let Some(workflow) = &query.workflow {
+        q = q.bind(workflow.as_str());
+    }
+    if let Some(status) = query.status {
+        q = q.bind(status.code());
+    }
+    let rows = q.bind(sql_limit(query.limit)).fetch_all(pool).await?;
+    summaries(&rows)
+}
+
+/// History entries of `id` with `seq > after`, in order, at most `limit` (0: all).
+pub(in crate::postgres) async fn history(
+    pool: &PgPool,
+    id: &InstanceId,
+    after: Option<u64>,
+    limit: usize,
+) -> Result<Vec<HistoryEntry>, Fail> {
+    // `seq > -1` selects everything; an `after` past `i64::MAX` selects nothing.
+    let after = after.map_or(-1, |a| i64::try_from(a).unwrap_or(i64::MAX));
+    // One statement, so that the existence check and the entries are one snapshot: no row for
+    // an unknown instance, one row of NULLs for an instance without matching entries.
+    let rows = sqlx::query(
+        "SELECT h.seq, h.at, h.kind, h.payload FROM sayiir_instances i \
+         LEFT JOIN LATERAL (SELECT seq, at, kind, payload FROM sayiir_history \
+           WHERE instance_id = i.id AND seq > $2 ORDER BY seq LIMIT $3) h ON TRUE \
+         WHERE i.id = $1 ORDER BY h.seq",
+    )
+    .bind(id.as_str())
+    .bind(after)
+    .bind(sql_limit(limit))
+    .fetch_all(pool)
+    .await?;
+    if rows.is_empty() {
+        return Err(Fail::Store(StoreError::NotFound { id: id.clone() }));
+    }
+    let mut out = Vec::with_capacity(rows.len());
+    for row in &rows {
+        if let Some(entry) = decode::history_entry(row, id.as_str())? {
+            out.push(entry);
+        }
+    }
+    Ok(out)
+}
+
+/// The earliest time an instance of `known` becomes claimable: its due time, or its lease
+/// expiry when it is leased and that is later.
+pub(in crate::postgres) async fn next_due(
+    pool: &PgPool,
+    known: &[WorkflowKey],
+) -> Result<Option<Timestamp>, Fail> {
+    if known.is_empty() {
+        return Ok(None);
+    }
+    let (workflows, hashes) = key_arrays(known);
+    let row = sqlx::query(
+        "SELECT MIN(CASE WHEN lease_owner IS NOT NULL AND lease_until > due_at \
+         THEN lease_until ELSE due_at END) AS next FROM sayiir_instances \
+         WHERE status = 0 AND due_at IS NOT NULL \
+         AND (blocked_kind IS NULL OR blocked_kind = $1) \
+         AND (workflow, definition_hash) IN (SELECT * FROM UNNEST($2::text[], $3::bytea[]))",
+    )
+    .bind(BlockKind::VersionMismatch.code())
+    .bind(&workflows)
+    .bind(&hashes)
+    .fetch_one(pool)
+    .await?;
+    let next: Option<i64> = decode::get(&row, "next", "<next_due>")?;
+    Ok(next.map(Timestamp))
+}
+
+/// Running, unblocked instances of the `served` workflows whose `(workflow, hash)` is not in
+/// `known`, ordered by id.
+pub(in crate::postgres) async fn find_version_mismatches(
+    pool: &PgPool,
+    served: &[String],
+    known: &[WorkflowKey],
+) -> Result<Vec<InstanceSummary>, Fail> {
+    if served.is_empty() {
+        return Ok(Vec::new());
+    }
+    let (workflows, hashes) = key_arrays(known);
+    let rows = sqlx::query(concat!(
+        "SELECT ",
+        summary_cols!(),
+        " FROM sayiir_instances WHERE status = 0 AND blocked_kind IS NULL \
+         AND workflow = ANY($1) \
+         AND NOT EXISTS (SELECT 1 FROM UNNEST($2::text[], $3::bytea[]) AS k(workflow, hash) \
+           WHERE k.workflow = sayiir_instances.workflow \
+           AND k.hash = sayiir_instances.definition_hash) \
+         ORDER BY id"
+    ))
+    .bind(served)
+    .bind(&workflows)
+    .bind(&hashes)
+    .fetch_all(pool)
+    .await?;
+    summaries(&rows)
+}
