@@ -14,8 +14,11 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod common;
+#[path = "common/events.rs"]
+mod events;
 
 use common::Rng;
+use events::{RetryEvent, SignalEvent, TaskEvent, decode};
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
 use std::io::Write;
 use std::path::Path;
@@ -349,42 +352,12 @@ fn retries_sleeps_and_signals_survive_kills() {
     verify(&parent, &log, seed, round);
 }
 
-#[derive(Deserialize)]
-struct TaskEvent {
-    slot: Vec<u32>,
-    task: String,
-    attempt: u32,
-    output: Vec<u8>,
-}
-
-#[derive(Deserialize)]
-struct RetryEvent {
-    slot: Vec<u32>,
-    task: String,
-    failed_attempt: u32,
-    not_before: i64,
-    error: Vec<u8>,
-}
-
-#[derive(Deserialize)]
-struct SignalEvent {
-    #[allow(dead_code)]
-    slot: Vec<u32>,
-    name: String,
-    signal_id: u64,
-    payload: Vec<u8>,
-}
-
 /// One call as its history tells it: the committed failures (attempt, not_before, error) and
 /// the committed success.
 struct Call {
     slot: Vec<u32>,
     retries: Vec<(u32, i64, Failed)>,
     done: Option<(u32, Ran)>,
-}
-
-fn decode<T: serde::de::DeserializeOwned + 'static>(bytes: &[u8]) -> T {
-    sayiir::__private::decode_value(bytes).unwrap()
 }
 
 /// The calls of `history`, in order (retries and results of one call share its slot).

@@ -19,6 +19,8 @@
 #[path = "common/children.rs"]
 mod children;
 mod common;
+#[path = "common/events.rs"]
+mod events;
 #[path = "pg_chaos_parts/verify.rs"]
 mod verify;
 

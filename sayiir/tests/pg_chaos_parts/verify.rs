@@ -1,37 +1,7 @@
 //! Verification of the chaos run: decoding the history and checking every instance.
 
 use super::*;
-
-#[derive(Deserialize)]
-struct TaskEvent {
-    slot: Vec<u32>,
-    task: String,
-    attempt: u32,
-    output: Vec<u8>,
-}
-
-#[derive(Deserialize)]
-struct RetryEvent {
-    slot: Vec<u32>,
-    task: String,
-    failed_attempt: u32,
-    #[allow(dead_code)]
-    not_before: i64,
-    error: Vec<u8>,
-}
-
-#[derive(Deserialize)]
-struct SignalEvent {
-    #[allow(dead_code)]
-    slot: Vec<u32>,
-    name: String,
-    signal_id: u64,
-    payload: Vec<u8>,
-}
-
-fn decode<T: serde::de::DeserializeOwned + 'static>(bytes: &[u8]) -> T {
-    sayiir::__private::decode_value(bytes).unwrap()
-}
+use crate::events::{RetryEvent, SignalEvent, TaskEvent, decode};
 
 /// A retried call as its history tells it: failed attempts, then the success.
 struct Call {
