@@ -132,7 +132,8 @@ pub(crate) async fn run(args: &Args) -> Result<Baseline, BoxError> {
     // Single commits cost one sync each: a prefix of the instances is enough. Batched passes go
     // round the instances until they have committed at least `BATCHED_OPS` transitions.
     let single = n.min(SINGLE_OPS);
-    let rounds = BATCHED_OPS.div_ceil(n).max(1);
+    let batched_ops = if args.smoke { 2_048 } else { BATCHED_OPS };
+    let rounds = batched_ops.div_ceil(n).max(1);
     let mut seq = vec![0u64; n];
     for batch in [1, 100, max_batch] {
         let name = if batch == 1 {
