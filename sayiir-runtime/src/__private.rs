@@ -214,3 +214,16 @@ impl<E: From<TaskTimeout>> FromTimeout for E {}
 pub fn from_timeout<E: FromTimeout>(timeout: TaskTimeout) -> E {
     E::from(timeout)
 }
+
+/// Two `signal::<T>("name")` waits of one workflow name the same signal: their payload types
+/// must be the same type, or a sender could not know which one to send.
+#[diagnostic::on_unimplemented(
+    message = "this signal was awaited earlier in this workflow with payload type `{A}`, here with `{Self}`",
+    label = "a signal name carries one payload type",
+    note = "use one payload type per signal name (an enum if the values differ), or another name"
+)]
+pub trait SameSignalType<A> {}
+impl<T> SameSignalType<T> for T {}
+
+/// Compiles only when `A` and `B` are the same type (see [`SameSignalType`]).
+pub fn same_signal_type<A, B: SameSignalType<A>>() {}

@@ -4,87 +4,23 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod common;
+#[path = "common/hooked.rs"]
+mod hooked;
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
+use hooked::{Hooked, Hooks};
 use sayiir::store::*;
 use sayiir::{Engine, MemoryStore, WorkerConfig};
 
-/// Counts claim calls, delegating everything to a memory store.
-struct Counting {
-    inner: MemoryStore,
-    claims: Arc<AtomicU64>,
-}
+/// Counts claim calls.
+struct CountClaims(Arc<AtomicU64>);
 
-#[async_trait::async_trait]
-impl Store for Counting {
-    fn backend(&self) -> &'static str {
-        "counting"
-    }
-    async fn create(&self, n: NewInstance) -> Result<Created, StoreError> {
-        self.inner.create(n).await
-    }
-    async fn load(&self, id: &InstanceId) -> Result<InstanceRecord, StoreError> {
-        self.inner.load(id).await
-    }
-    async fn commit(&self, t: Transition) -> Result<(), StoreError> {
-        self.inner.commit(t).await
-    }
-    async fn commit_batch(&self, t: Vec<Transition>) -> Result<Vec<CommitResult>, StoreError> {
-        self.inner.commit_batch(t).await
-    }
-    async fn claim(&self, r: ClaimRequest) -> Result<Vec<InstanceRecord>, StoreError> {
-        self.claims.fetch_add(1, Ordering::Relaxed);
-        self.inner.claim(r).await
-    }
-    async fn renew(
-        &self,
-        o: &WorkerId,
-        ids: &[InstanceId],
-        u: Timestamp,
-    ) -> Result<Vec<InstanceId>, StoreError> {
-        self.inner.renew(o, ids, u).await
-    }
-    async fn release(&self, o: &WorkerId, ids: &[InstanceId]) -> Result<(), StoreError> {
-        self.inner.release(o, ids).await
-    }
-    async fn next_due(&self, k: &[WorkflowKey]) -> Result<Option<Timestamp>, StoreError> {
-        self.inner.next_due(k).await
-    }
-    async fn find_version_mismatches(
-        &self,
-        s: &[String],
-        k: &[WorkflowKey],
-    ) -> Result<Vec<InstanceSummary>, StoreError> {
-        self.inner.find_version_mismatches(s, k).await
-    }
-    async fn set_blocked(&self, id: &InstanceId, b: Option<Blocked>) -> Result<(), StoreError> {
-        self.inner.set_blocked(id, b).await
-    }
-    async fn list(&self, q: &ListQuery) -> Result<Vec<InstanceSummary>, StoreError> {
-        self.inner.list(q).await
-    }
-    async fn history(
-        &self,
-        id: &InstanceId,
-        a: Option<u64>,
-        l: usize,
-    ) -> Result<Vec<HistoryEntry>, StoreError> {
-        self.inner.history(id, a, l).await
-    }
-    async fn register_worker(&self, o: &WorkerId) -> Result<(), StoreError> {
-        self.inner.register_worker(o).await
-    }
-    async fn unregister_worker(&self, o: &WorkerId) -> Result<(), StoreError> {
-        self.inner.unregister_worker(o).await
-    }
-    async fn send_signal(&self, s: NewSignal) -> Result<u64, StoreError> {
-        self.inner.send_signal(s).await
-    }
-    async fn signals(&self, id: &InstanceId) -> Result<Vec<SignalRecord>, StoreError> {
-        self.inner.signals(id).await
+impl Hooks for CountClaims {
+    fn claimed(&self, _: &Result<Vec<InstanceRecord>, StoreError>) {
+        self.0.fetch_add(1, Ordering::Relaxed);
     }
 }
 
@@ -101,9 +37,9 @@ async fn once(n: u64) -> u64 {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_idle_worker_sleeps_and_wakes_on_start() {
     let claims = Arc::new(AtomicU64::new(0));
-    let store = Counting {
-        inner: MemoryStore::new(),
-        claims: claims.clone(),
+    let store = Hooked {
+        inner: Arc::new(MemoryStore::new()),
+        hooks: CountClaims(claims.clone()),
     };
     let config = WorkerConfig::default()
         .idle_poll(Duration::from_millis(500))

@@ -255,15 +255,11 @@ fn restart_mid_run(label: &str, worker_options: PgOptions) {
             assert_eq!(kinds, want, "{id}: history kinds");
         }
     });
-    // Commits the worker saw succeed beyond those in the histories were lost by the crash:
-    // the harness's clusters run with `synchronous_commit=off`, so an immediate stop may drop
-    // the last acknowledged commits, which the engine then redid.
+    // Not asserted either way: a commit whose reply was lost when the server stopped counts
+    // as failed here though it is in the history (the instance was then resumed from it), and
+    // the histories above already show every transition exactly once.
     let all = ids.len() as u64 * per_instance;
     let acknowledged = working.metrics().transitions();
-    assert!(
-        acknowledged >= all,
-        "{acknowledged} commits for {all} transitions"
-    );
     eprintln!(
         "pg_faults ({label}): {} instances of {per_instance} transitions; server stopped (immediate) after {committed_at_stop} of {all} commits, down {:.1} s; a start made during the outage returned Ok {:.1} s after the stop; all done {:.1} s after the restart ({retried_results} failed result polls; the worker's commits: {acknowledged} acknowledged for {all} in the histories, {} refused)",
         ids.len(),

@@ -13,113 +13,52 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+#[path = "common/hooked.rs"]
+mod hooked;
+
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
+use hooked::{Hooked, Hooks};
 use sayiir::Engine;
-use sayiir::store::{
-    Blocked, ClaimRequest, CommitResult, Created, HistoryEntry, InstanceId, InstanceRecord,
-    InstanceSummary, ListQuery, NewInstance, NewSignal, PgStore, SignalRecord, Store, StoreError,
-    Timestamp, Transition, WorkerId, WorkflowKey,
-};
+use sayiir::store::{InstanceId, InstanceRecord, PgStore, Store, StoreError};
 use sayiir_store::pg_harness;
 
-/// A store that counts claimed instances and fails the `fail_read`-th `signals()` call.
+/// Counts claimed instances and fails the `fail_read`-th `signals()` call.
 struct Probe {
-    inner: Arc<dyn Store>,
     claimed: AtomicUsize,
     reads: AtomicUsize,
     fail_read: usize,
 }
 
 impl Probe {
-    fn new(inner: Arc<dyn Store>, fail_read: usize) -> Arc<Self> {
-        Arc::new(Self {
+    fn new(inner: Arc<dyn Store>, fail_read: usize) -> Arc<Hooked<Probe>> {
+        Arc::new(Hooked {
             inner,
-            claimed: AtomicUsize::new(0),
-            reads: AtomicUsize::new(0),
-            fail_read,
+            hooks: Probe {
+                claimed: AtomicUsize::new(0),
+                reads: AtomicUsize::new(0),
+                fail_read,
+            },
         })
     }
 }
 
-#[async_trait::async_trait]
-impl Store for Probe {
-    fn backend(&self) -> &'static str {
-        self.inner.backend()
+impl Hooks for Probe {
+    fn claimed(&self, outcome: &Result<Vec<InstanceRecord>, StoreError>) {
+        if let Ok(out) = outcome {
+            self.claimed.fetch_add(out.len(), Ordering::SeqCst);
+        }
     }
-    async fn create(&self, n: NewInstance) -> Result<Created, StoreError> {
-        self.inner.create(n).await
-    }
-    async fn load(&self, id: &InstanceId) -> Result<InstanceRecord, StoreError> {
-        self.inner.load(id).await
-    }
-    async fn commit(&self, t: Transition) -> Result<(), StoreError> {
-        self.inner.commit(t).await
-    }
-    async fn commit_batch(&self, t: Vec<Transition>) -> Result<Vec<CommitResult>, StoreError> {
-        self.inner.commit_batch(t).await
-    }
-    async fn claim(&self, r: ClaimRequest) -> Result<Vec<InstanceRecord>, StoreError> {
-        let out = self.inner.claim(r).await?;
-        self.claimed.fetch_add(out.len(), Ordering::SeqCst);
-        Ok(out)
-    }
-    async fn renew(
-        &self,
-        o: &WorkerId,
-        ids: &[InstanceId],
-        u: Timestamp,
-    ) -> Result<Vec<InstanceId>, StoreError> {
-        self.inner.renew(o, ids, u).await
-    }
-    async fn release(&self, o: &WorkerId, ids: &[InstanceId]) -> Result<(), StoreError> {
-        self.inner.release(o, ids).await
-    }
-    async fn next_due(&self, k: &[WorkflowKey]) -> Result<Option<Timestamp>, StoreError> {
-        self.inner.next_due(k).await
-    }
-    async fn find_version_mismatches(
-        &self,
-        s: &[String],
-        k: &[WorkflowKey],
-    ) -> Result<Vec<InstanceSummary>, StoreError> {
-        self.inner.find_version_mismatches(s, k).await
-    }
-    async fn set_blocked(&self, id: &InstanceId, b: Option<Blocked>) -> Result<(), StoreError> {
-        self.inner.set_blocked(id, b).await
-    }
-    async fn list(&self, q: &ListQuery) -> Result<Vec<InstanceSummary>, StoreError> {
-        self.inner.list(q).await
-    }
-    async fn history(
-        &self,
-        id: &InstanceId,
-        a: Option<u64>,
-        l: usize,
-    ) -> Result<Vec<HistoryEntry>, StoreError> {
-        self.inner.history(id, a, l).await
-    }
-    async fn register_worker(&self, o: &WorkerId) -> Result<(), StoreError> {
-        self.inner.register_worker(o).await
-    }
-    async fn unregister_worker(&self, o: &WorkerId) -> Result<(), StoreError> {
-        self.inner.unregister_worker(o).await
-    }
-    async fn send_signal(&self, s: NewSignal) -> Result<u64, StoreError> {
-        self.inner.send_signal(s).await
-    }
-    async fn signals(&self, id: &InstanceId) -> Result<Vec<SignalRecord>, StoreError> {
+
+    fn before_signals(&self) -> Result<(), StoreError> {
         if self.reads.fetch_add(1, Ordering::SeqCst) + 1 == self.fail_read {
             return Err(StoreError::Unavailable {
                 detail: "injected: one failed read".into(),
             });
         }
-        self.inner.signals(id).await
-    }
-    fn wakeups(&self) -> Option<tokio::sync::broadcast::Receiver<()>> {
-        self.inner.wakeups()
+        Ok(())
     }
 }
 
@@ -199,10 +138,10 @@ async fn an_early_signal_does_not_make_a_sleeping_instance_spin() {
         let worker = engine.spawn_worker();
         engine.start::<nap_then_signal>("p", 3000).await.unwrap();
         tokio::time::sleep(Duration::from_millis(500)).await;
-        let before = probe.claimed.load(Ordering::SeqCst);
+        let before = probe.hooks.claimed.load(Ordering::SeqCst);
         engine.signal("p", "x", &7u64).await.unwrap();
         tokio::time::sleep(Duration::from_secs(2)).await;
-        let claims = probe.claimed.load(Ordering::SeqCst) - before;
+        let claims = probe.hooks.claimed.load(Ordering::SeqCst) - before;
         assert_eq!(engine.result::<nap_then_signal>("p").await.unwrap(), 7);
         worker.shutdown().await.unwrap();
         assert!(

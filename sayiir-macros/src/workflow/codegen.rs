@@ -251,7 +251,31 @@ impl Gen<'_> {
             };
             quote_spanned!(callee.span()=> <#callee as #p::Callee>::declare(__sayiir_out, #lit);)
         });
-        quote!(#(#declares)*)
+        // One name, one payload type: every later `signal::<T>("name")` of a name must carry
+        // the type of the first one (checked by rustc, reported at the later call).
+        let mut first: Vec<(String, &super::ir::Call)> = Vec::new();
+        let mut same_types = Vec::new();
+        let signals = self.body.points.iter().flat_map(|pt| pt.what.calls());
+        for c in signals.filter(|c| {
+            c.callee
+                .segments
+                .last()
+                .is_some_and(|s| s.ident == "signal")
+        }) {
+            let Some(name) = c.first_literal().map(|l| l.value()) else {
+                continue;
+            };
+            match first.iter().find(|(n, _)| *n == name) {
+                None => first.push((name, c)),
+                Some((_, earlier)) => {
+                    let (a, b) = (&earlier.callee, &c.callee);
+                    same_types.push(quote_spanned!(b.span()=>
+                        #p::same_signal_type::<<#a as #p::Callee>::Return, <#b as #p::Callee>::Return>();
+                    ));
+                }
+            }
+        }
+        quote!(#(#declares)* #(#same_types)*)
     }
 
     /// Lends the shared context to the user code of one transition, under the parameter's name.

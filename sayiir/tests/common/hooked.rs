@@ -1,0 +1,102 @@
+//! A store that delegates every call to another and lets a test watch or fail some of them.
+
+#![allow(dead_code)]
+
+use std::sync::Arc;
+
+use sayiir::store::{
+    Blocked, ClaimRequest, CommitResult, Created, HistoryEntry, InstanceId, InstanceRecord,
+    InstanceSummary, ListQuery, NewInstance, NewSignal, SignalRecord, Store, StoreError, Timestamp,
+    Transition, WorkerId, WorkflowKey,
+};
+
+/// What a test watches. Every hook defaults to doing nothing.
+pub(crate) trait Hooks: Send + Sync + 'static {
+    /// Sees the outcome of every `claim` call.
+    fn claimed(&self, _outcome: &Result<Vec<InstanceRecord>, StoreError>) {}
+    /// Runs before every `signals` call; an error is returned instead of reading.
+    fn before_signals(&self) -> Result<(), StoreError> {
+        Ok(())
+    }
+}
+
+/// `inner`, with `hooks` on some calls.
+pub(crate) struct Hooked<H> {
+    pub(crate) inner: Arc<dyn Store>,
+    pub(crate) hooks: H,
+}
+
+#[async_trait::async_trait]
+impl<H: Hooks> Store for Hooked<H> {
+    fn backend(&self) -> &'static str {
+        self.inner.backend()
+    }
+    async fn create(&self, n: NewInstance) -> Result<Created, StoreError> {
+        self.inner.create(n).await
+    }
+    async fn load(&self, id: &InstanceId) -> Result<InstanceRecord, StoreError> {
+        self.inner.load(id).await
+    }
+    async fn commit(&self, t: Transition) -> Result<(), StoreError> {
+        self.inner.commit(t).await
+    }
+    async fn commit_batch(&self, t: Vec<Transition>) -> Result<Vec<CommitResult>, StoreError> {
+        self.inner.commit_batch(t).await
+    }
+    async fn claim(&self, r: ClaimRequest) -> Result<Vec<InstanceRecord>, StoreError> {
+        let out = self.inner.claim(r).await;
+        self.hooks.claimed(&out);
+        out
+    }
+    async fn renew(
+        &self,
+        o: &WorkerId,
+        ids: &[InstanceId],
+        u: Timestamp,
+    ) -> Result<Vec<InstanceId>, StoreError> {
+        self.inner.renew(o, ids, u).await
+    }
+    async fn release(&self, o: &WorkerId, ids: &[InstanceId]) -> Result<(), StoreError> {
+        self.inner.release(o, ids).await
+    }
+    async fn next_due(&self, k: &[WorkflowKey]) -> Result<Option<Timestamp>, StoreError> {
+        self.inner.next_due(k).await
+    }
+    async fn find_version_mismatches(
+        &self,
+        s: &[String],
+        k: &[WorkflowKey],
+    ) -> Result<Vec<InstanceSummary>, StoreError> {
+        self.inner.find_version_mismatches(s, k).await
+    }
+    async fn set_blocked(&self, id: &InstanceId, b: Option<Blocked>) -> Result<(), StoreError> {
+        self.inner.set_blocked(id, b).await
+    }
+    async fn list(&self, q: &ListQuery) -> Result<Vec<InstanceSummary>, StoreError> {
+        self.inner.list(q).await
+    }
+    async fn history(
+        &self,
+        id: &InstanceId,
+        a: Option<u64>,
+        l: usize,
+    ) -> Result<Vec<HistoryEntry>, StoreError> {
+        self.inner.history(id, a, l).await
+    }
+    async fn register_worker(&self, o: &WorkerId) -> Result<(), StoreError> {
+        self.inner.register_worker(o).await
+    }
+    async fn unregister_worker(&self, o: &WorkerId) -> Result<(), StoreError> {
+        self.inner.unregister_worker(o).await
+    }
+    async fn send_signal(&self, s: NewSignal) -> Result<u64, StoreError> {
+        self.inner.send_signal(s).await
+    }
+    async fn signals(&self, id: &InstanceId) -> Result<Vec<SignalRecord>, StoreError> {
+        self.hooks.before_signals()?;
+        self.inner.signals(id).await
+    }
+    fn wakeups(&self) -> Option<tokio::sync::broadcast::Receiver<()>> {
+        self.inner.wakeups()
+    }
+}
