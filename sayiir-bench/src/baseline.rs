@@ -1,18 +1,22 @@
-//! `baseline`: the store alone, no engine. On a fresh SQLite file opened with the engine's
-//! options, creates instances, then commits the writes of one transition per instance (a
-//! compare-and-swap on the sequence number, a new head, a history row) in three passes: one
-//! transition per store transaction, then batches of 100, then batches of the engine's largest
-//! commit batch.
+//! `baseline`: the store alone, no engine. On a fresh store opened with the engine's options
+//! (same file system or server, same durability), creates instances, then commits the writes
+//! of one transition per instance (a compare-and-swap on the sequence number, a new head, a
+//! history row — `Store::commit`, exactly what the engine sends) in passes: one transition per
+//! store transaction (with each commit's latency), batches of 100, batches of the engine's
+//! largest commit batch, and on PostgreSQL also that from as many connections as there are
+//! worker processes.
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use sayiir::WorkerConfig;
 use sayiir_store::{
-    DefinitionHash, Event, InstanceId, NewInstance, Next, SqliteStore, Store, Timestamp, Transition,
+    DefinitionHash, Event, InstanceId, NewInstance, Next, Store, Timestamp, Transition,
 };
 
-use crate::{Args, BoxError, Scratch};
+use crate::BoxError;
+use crate::args::Args;
+use crate::figures::Row;
+use crate::target::{Place, StoreKind};
 
 /// Size of the state blob written by each transition (the order of magnitude of a small
 /// workflow's encoded state).
@@ -22,42 +26,15 @@ const EVENT_BYTES: usize = 32;
 /// Transitions of the `single` pass (at most one per instance).
 const SINGLE_OPS: usize = 1_000;
 /// Transitions (at least) of each batched pass.
-const BATCHED_OPS: usize = 20_480;
+const BATCHED_OPS: usize = 40_960;
 
-/// One measured pass.
-#[derive(Debug, Clone)]
-pub(crate) struct Pass {
-    /// `create`, `single`, `batch-100`, `batch-512`...
-    pub(crate) name: String,
-    /// Transitions (or creations) per store transaction.
-    pub(crate) batch: usize,
-    /// Rows-changing operations performed.
-    pub(crate) ops: usize,
-    pub(crate) elapsed: Duration,
-}
-
-impl Pass {
-    pub(crate) fn per_sec(&self) -> f64 {
-        rate(self.ops, self.elapsed)
-    }
-}
-
-/// Result of the baseline scenario.
-#[derive(Debug, Clone)]
-pub(crate) struct Baseline {
-    pub(crate) instances: usize,
-    pub(crate) passes: Vec<Pass>,
-}
-
-impl Baseline {
-    /// The best batched transitions/s: what the engine's group commit is compared with.
-    pub(crate) fn batched_ceiling(&self) -> f64 {
-        self.passes
-            .iter()
-            .filter(|p| p.name.starts_with("batch"))
-            .map(Pass::per_sec)
-            .fold(0.0, f64::max)
-    }
+/// What later scenarios of the same run are compared with.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Ceiling {
+    /// The best batched transitions/s.
+    pub(crate) batched: f64,
+    /// Median latency of a transition committed alone, in milliseconds.
+    pub(crate) single_ms: f64,
 }
 
 pub(crate) fn rate(n: usize, d: Duration) -> f64 {
@@ -65,8 +42,34 @@ pub(crate) fn rate(n: usize, d: Duration) -> f64 {
     if s > 0.0 { n as f64 / s } else { 0.0 }
 }
 
+/// The `q` quantile (0..=1) of `xs` in milliseconds, sorting `xs`.
+pub(crate) fn quantile_ms(xs: &mut [Duration], q: f64) -> f64 {
+    if xs.is_empty() {
+        return f64::NAN;
+    }
+    xs.sort_unstable();
+    let i = ((xs.len() - 1) as f64 * q).round() as usize;
+    xs[i.min(xs.len() - 1)].as_secs_f64() * 1e3
+}
+
 fn id(i: usize) -> Result<InstanceId, BoxError> {
     Ok(InstanceId::new(format!("bench-{i:08}"))?)
+}
+
+fn new_instance(i: usize) -> Result<NewInstance, BoxError> {
+    let now = Timestamp::now();
+    Ok(NewInstance {
+        id: id(i)?,
+        workflow: "bench".into(),
+        hash: DefinitionHash([7; 32]),
+        state: vec![0; STATE_BYTES],
+        due_at: Some(now),
+        event: Event {
+            kind: "started".into(),
+            payload: vec![0; EVENT_BYTES],
+        },
+        now,
+    })
 }
 
 fn transition(i: usize, seq: u64) -> Result<Transition, BoxError> {
@@ -89,109 +92,109 @@ fn transition(i: usize, seq: u64) -> Result<Transition, BoxError> {
     })
 }
 
-/// Runs the scenario.
-pub(crate) async fn run(args: &Args) -> Result<Baseline, BoxError> {
-    let scratch = Scratch::new("baseline")?;
-    let store: Arc<dyn Store> = Arc::new(SqliteStore::open_with(
-        scratch.db(),
-        args.store.sqlite_options(),
-    )?);
+/// Runs the scenario on a fresh store of `kind`.
+pub(crate) async fn run(args: &Args, kind: StoreKind) -> Result<(Row, Ceiling), BoxError> {
+    let place = Place::new(kind, args.pg_url.as_deref(), "baseline").await?;
+    let store = place.open(kind).await?;
     let n = args.baseline_instances;
-    let max_batch = WorkerConfig::default().max_commit_batch;
-    let mut passes = Vec::new();
+    let label = format!("baseline [{}]", kind.name());
+    let mut row = Row::new("baseline", kind.name());
 
-    eprintln!("baseline [{}]: creating {n} instances", args.store.name());
+    eprintln!("{label}: creating {n} instances");
     let start = Instant::now();
     for i in 0..n {
-        let now = Timestamp::now();
-        store
-            .create(NewInstance {
-                id: id(i)?,
-                workflow: "bench".into(),
-                hash: DefinitionHash([7; 32]),
-                state: vec![0; STATE_BYTES],
-                due_at: Some(now),
-                event: Event {
-                    kind: "started".into(),
-                    payload: vec![0; EVENT_BYTES],
-                },
-                now,
-            })
-            .await?;
+        store.create(new_instance(i)?).await?;
     }
-    passes.push(done(
-        Pass {
-            name: "create".into(),
-            batch: 1,
-            ops: n,
-            elapsed: start.elapsed(),
-        },
-        args,
-    ));
+    row.set("create_per_s", rate(n, start.elapsed()));
 
-    // Single commits cost one sync each: a prefix of the instances is enough. Batched passes go
-    // round the instances until they have committed at least `BATCHED_OPS` transitions.
-    let single = n.min(SINGLE_OPS);
-    let batched_ops = if args.smoke { 2_048 } else { BATCHED_OPS };
-    let rounds = batched_ops.div_ceil(n).max(1);
+    // Single commits cost one sync each: a prefix of the instances is enough.
     let mut seq = vec![0u64; n];
-    for batch in [1, 100, max_batch] {
-        let name = if batch == 1 {
-            "single".to_string()
-        } else {
-            format!("batch-{batch}")
-        };
-        eprintln!("baseline [{}]: {name}", args.store.name());
-        let start = Instant::now();
-        let mut ops = 0;
-        if batch == 1 {
-            for (i, s) in seq.iter_mut().enumerate().take(single) {
-                store.commit(transition(i, *s)?).await?;
-                *s += 1;
-                ops += 1;
-            }
-        } else {
-            for _ in 0..rounds {
-                let mut i = 0;
-                while i < n {
-                    let end = (i + batch).min(n);
-                    let ts = (i..end)
-                        .map(|j| transition(j, seq[j]))
-                        .collect::<Result<Vec<_>, _>>()?;
-                    for r in store.commit_batch(ts).await? {
-                        r?;
-                    }
-                    seq[i..end].iter_mut().for_each(|s| *s += 1);
-                    ops += end - i;
-                    i = end;
-                }
-            }
-        }
-        passes.push(done(
-            Pass {
-                name,
-                batch,
-                ops,
-                elapsed: start.elapsed(),
-            },
-            args,
-        ));
+    let single = n.min(SINGLE_OPS);
+    let mut latencies = Vec::with_capacity(single);
+    let start = Instant::now();
+    for (i, s) in seq.iter_mut().enumerate().take(single) {
+        let t = Instant::now();
+        store.commit(transition(i, *s)?).await?;
+        latencies.push(t.elapsed());
+        *s += 1;
     }
+    let single_per_s = rate(single, start.elapsed());
+    eprintln!("{label}: single      {single_per_s:>10.0} transitions/s");
+    row.set("single_per_s", single_per_s);
+    row.set("p50_ms", quantile_ms(&mut latencies, 0.50));
+    row.set("p95_ms", quantile_ms(&mut latencies, 0.95));
+    row.set("p99_ms", quantile_ms(&mut latencies, 0.99));
+
+    // Batched passes go round the instances until they have committed about `batched_ops`
+    // transitions; on PostgreSQL also from as many connections at once as the engine's
+    // worker processes.
+    let batched_ops = if args.smoke { 2_048 } else { BATCHED_OPS };
+    let mut passes = vec![(100, 1), (args.max_commit_batch, 1)];
+    if kind == StoreKind::Postgres && args.workers > 1 {
+        passes.push((args.max_commit_batch, args.workers));
+    }
+    let mut best: f64 = 0.0;
+    for (batch, parallel) in passes {
+        let name = if parallel == 1 {
+            format!("batch_{batch}_per_s")
+        } else {
+            format!("batch_{batch}x{parallel}_per_s")
+        };
+        let start = Instant::now();
+        let mut tasks = tokio::task::JoinSet::new();
+        let share = n.div_ceil(parallel);
+        for p in 0..parallel {
+            let range = (p * share)..((p + 1) * share).min(n);
+            let seqs = seq[range.clone()].to_vec();
+            let store = store.clone();
+            let rounds = (batched_ops / parallel).div_ceil(range.len().max(1)).max(1);
+            tasks.spawn(batched_pass(store, range, seqs, batch, rounds));
+        }
+        let mut ops = 0;
+        while let Some(done) = tasks.join_next().await {
+            let (range, seqs, n_ops) = done??;
+            seq[range].copy_from_slice(&seqs);
+            ops += n_ops;
+        }
+        let per_s = rate(ops, start.elapsed());
+        eprintln!("{label}: {name:<22} {per_s:>10.0} transitions/s");
+        row.set(&name, per_s);
+        best = best.max(per_s);
+    }
+    row.set("steps_per_s", best);
+    let ceiling = Ceiling {
+        batched: best,
+        single_ms: row.get("p50_ms").unwrap_or(f64::NAN),
+    };
     drop(store);
-    Ok(Baseline {
-        instances: n,
-        passes,
-    })
+    Ok((row, ceiling))
 }
 
-fn done(p: Pass, args: &Args) -> Pass {
-    eprintln!(
-        "baseline [{}]: {:<10} {:>8} ops in {:>7.3} s = {:>10.0}/s",
-        args.store.name(),
-        p.name,
-        p.ops,
-        p.elapsed.as_secs_f64(),
-        p.per_sec()
-    );
-    p
+type PassResult = Result<(std::ops::Range<usize>, Vec<u64>, usize), BoxError>;
+
+/// Commits `rounds` transitions of each instance of `range`, `batch` per store transaction.
+async fn batched_pass(
+    store: Arc<dyn Store>,
+    range: std::ops::Range<usize>,
+    mut seqs: Vec<u64>,
+    batch: usize,
+    rounds: usize,
+) -> PassResult {
+    let mut ops = 0;
+    for _ in 0..rounds {
+        let mut i = 0;
+        while i < seqs.len() {
+            let end = (i + batch).min(seqs.len());
+            let ts = (i..end)
+                .map(|j| transition(range.start + j, seqs[j]))
+                .collect::<Result<Vec<_>, _>>()?;
+            for r in store.commit_batch(ts).await? {
+                r?;
+            }
+            seqs[i..end].iter_mut().for_each(|s| *s += 1);
+            ops += end - i;
+            i = end;
+        }
+    }
+    Ok((range, seqs, ops))
 }

@@ -2,10 +2,13 @@
 //! store in one backend transaction, each still compare-and-swap checked, and each caller is
 //! answered only after that transaction is committed.
 //!
-//! There is no timer window: while one batch is being written, new transitions queue up, and the
-//! next batch takes all of them (up to a limit). One transition alone is written at once.
+//! While one batch is being written, new transitions queue up, and the next batch takes all of
+//! them (up to a limit). By default there is no timer window, so one transition alone is written
+//! at once; a non-zero `window` makes the committer wait that long for company after the first
+//! transition of a batch arrives (fewer, larger store transactions for more latency per step).
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use sayiir_store::{Store, StoreError, Transition};
 use tokio::sync::{mpsc, oneshot};
@@ -44,12 +47,26 @@ impl Committer {
     pub(crate) fn spawn(
         store: Arc<dyn Store>,
         max_batch: usize,
+        window: Duration,
         metrics: Arc<crate::Metrics>,
     ) -> Self {
         let (tx, mut rx) = mpsc::unbounded_channel::<Request>();
+        let max_batch = max_batch.max(1);
         tokio::spawn(async move {
             let mut batch: Vec<Request> = Vec::new();
-            while rx.recv_many(&mut batch, max_batch.max(1)).await > 0 {
+            while rx.recv_many(&mut batch, max_batch).await > 0 {
+                if !window.is_zero() && batch.len() < max_batch {
+                    let deadline = tokio::time::Instant::now() + window;
+                    while batch.len() < max_batch {
+                        let room = max_batch - batch.len();
+                        let more = rx.recv_many(&mut batch, room);
+                        match tokio::time::timeout_at(deadline, more).await {
+                            Ok(n) if n > 0 => {}
+                            // Closed (the batch in hand is still written) or the window is over.
+                            _ => break,
+                        }
+                    }
+                }
                 let (transitions, replies): (Vec<_>, Vec<_>) = batch.drain(..).unzip();
                 metrics.batch(transitions.len());
                 let results: Vec<Result<(), CommitError>> = if transitions.len() == 1 {

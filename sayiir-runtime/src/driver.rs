@@ -7,6 +7,7 @@
 use std::collections::HashMap;
 use std::panic::AssertUnwindSafe;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use futures_util::FutureExt;
 use sayiir_store::{
@@ -51,6 +52,8 @@ struct Driver {
     running: JoinSet<TaskResult>,
     busy: HashMap<SlotPath, Busy>,
     poke: Arc<Notify>,
+    /// Set once this driver is about to give its lease up (see [`Active::leaving`]).
+    leaving: Arc<AtomicBool>,
     /// The due time the store holds for the instance, as far as this driver knows.
     stored_due: Option<Timestamp>,
 }
@@ -72,6 +75,11 @@ pub(crate) struct Active {
     ctx: Arc<WorkerCtx>,
     id: InstanceId,
     poke: Arc<Notify>,
+    /// Set before the driver commits a finishing transition or stops (and so releases its
+    /// lease): from then on a lease found lost at renewal is the driver's own doing, and the
+    /// worker must not abort it (that could cut it off between a commit's acknowledgement and
+    /// its bookkeeping: counters, result waiters).
+    pub(crate) leaving: Arc<AtomicBool>,
 }
 
 impl Active {
@@ -79,6 +87,7 @@ impl Active {
         ctx.inner.busy_add(1);
         Self {
             poke: ctx.inner.controls.register(id),
+            leaving: Arc::new(AtomicBool::new(false)),
             ctx: ctx.clone(),
             id: id.clone(),
         }
@@ -98,10 +107,11 @@ pub(crate) async fn drive(
     active: Active,
 ) -> InstanceId {
     let id = record.id.clone();
-    let stop = match start(&ctx, record, active.poke.clone()) {
+    let stop = match start(&ctx, record, &active) {
         Ok(mut d) => d.run().await,
         Err(stop) => stop,
     };
+    active.leaving.store(true, Ordering::Relaxed);
     let inner = &ctx.inner;
     match stop {
         Stop::Finished => {}
@@ -153,7 +163,7 @@ async fn release(ctx: &WorkerCtx, id: &InstanceId) {
     }
 }
 
-fn start(ctx: &Arc<WorkerCtx>, record: InstanceRecord, poke: Arc<Notify>) -> Result<Driver, Stop> {
+fn start(ctx: &Arc<WorkerCtx>, record: InstanceRecord, active: &Active) -> Result<Driver, Stop> {
     let Some(state) = record.state else {
         return Err(Stop::Finished);
     };
@@ -185,7 +195,8 @@ fn start(ctx: &Arc<WorkerCtx>, record: InstanceRecord, poke: Arc<Notify>) -> Res
         work,
         running: JoinSet::new(),
         busy: HashMap::new(),
-        poke,
+        poke: active.poke.clone(),
+        leaving: active.leaving.clone(),
         stored_due: record.due_at,
     })
 }
@@ -563,7 +574,10 @@ impl Driver {
         };
         let stored_due = match &next {
             Next::Running { due_at, .. } => *due_at,
-            Next::Finished { .. } => None,
+            Next::Finished { .. } => {
+                self.leaving.store(true, Ordering::Relaxed);
+                None
+            }
         };
         let transition = Transition {
             id: self.id.clone(),

@@ -69,6 +69,11 @@ impl Metrics {
         self.transitions.load(Ordering::Relaxed)
     }
 
+    /// Instances this engine's workers drove to completion (output committed).
+    pub fn instances_completed(&self) -> u64 {
+        self.instances_completed.load(Ordering::Relaxed)
+    }
+
     /// Instances this engine has marked blocked.
     pub fn instances_blocked(&self) -> u64 {
         self.instances_blocked.load(Ordering::Relaxed)

@@ -3,6 +3,7 @@
 
 use std::collections::HashMap;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use sayiir_store::{BlockKind, Blocked, ClaimRequest, InstanceId, WorkerId};
@@ -34,6 +35,12 @@ pub struct WorkerConfig {
     pub version_check: Duration,
     /// Most transitions committed in one store transaction.
     pub max_commit_batch: usize,
+    /// How long the committer waits for more transitions after the first one of a batch
+    /// arrives, when fewer than `max_commit_batch` are queued. Zero (the default) writes what
+    /// is queued at once: transitions that finish while a batch is being written still form
+    /// the next batch, so batches grow with the load without adding latency to a lone step.
+    /// See docs/performance.md for the measurements behind the default.
+    pub commit_window: Duration,
 }
 
 impl Default for WorkerConfig {
@@ -45,6 +52,7 @@ impl Default for WorkerConfig {
             idle_poll: Duration::from_secs(1),
             version_check: Duration::from_secs(30),
             max_commit_batch: 512,
+            commit_window: Duration::ZERO,
         }
     }
 }
@@ -83,6 +91,12 @@ impl WorkerConfig {
     /// Sets [`WorkerConfig::max_commit_batch`].
     pub fn max_commit_batch(mut self, n: usize) -> Self {
         self.max_commit_batch = n.max(1);
+        self
+    }
+
+    /// Sets [`WorkerConfig::commit_window`].
+    pub fn commit_window(mut self, d: Duration) -> Self {
+        self.commit_window = d;
         self
     }
 }
@@ -160,7 +174,12 @@ async fn run(
     let ctx = Arc::new(WorkerCtx {
         inner: inner.clone(),
         owner: owner.clone(),
-        committer: Committer::spawn(store.clone(), cfg.max_commit_batch, inner.metrics.clone()),
+        committer: Committer::spawn(
+            store.clone(),
+            cfg.max_commit_batch,
+            cfg.commit_window,
+            inner.metrics.clone(),
+        ),
     });
     let known = inner.registry.known();
     let mut wakeups = store.wakeups();
@@ -168,20 +187,24 @@ async fn run(
         tracing::warn!(error = %e, "could not check for instances of unknown definitions");
     }
     let mut drivers: JoinSet<InstanceId> = JoinSet::new();
-    let mut inflight: HashMap<InstanceId, AbortHandle> = HashMap::new();
+    let mut inflight: HashMap<InstanceId, Inflight> = HashMap::new();
     let mut next_renew = tokio::time::Instant::now() + cfg.lease / 3;
     let mut next_version_check = tokio::time::Instant::now() + cfg.version_check;
     let mut store_backoff = Duration::from_millis(50);
+    let refill = (cfg.claim_batch.min(cfg.max_instances) / 4).max(1);
     while !*stop.borrow() {
         while let Some(done) = drivers.try_join_next() {
             if let Ok(id) = done {
                 inflight.remove(&id);
             }
         }
-        inflight.retain(|_, h| !h.is_finished());
+        inflight.retain(|_, (h, _)| !h.is_finished());
         let capacity = cfg.max_instances.saturating_sub(inflight.len());
+        // A busy worker waits until a few slots are free before it claims again: one claim per
+        // finished driver would cost a store write (and a due-time query) per instance.
+        let can_claim = capacity > 0 && (capacity >= refill || inflight.is_empty());
         let mut more = false;
-        if capacity > 0 && !known.is_empty() {
+        if can_claim && !known.is_empty() {
             let limit = capacity.min(cfg.claim_batch);
             let now = inner.now();
             let req = ClaimRequest {
@@ -202,10 +225,11 @@ async fn run(
                     for r in records {
                         let id = r.id.clone();
                         let active = driver::Active::new(&ctx, &id);
+                        let leaving = active.leaving.clone();
                         let span = tracing::info_span!("sayiir.instance", workflow = %r.workflow, instance = %id);
                         let h =
                             drivers.spawn(driver::drive(ctx.clone(), r, active).instrument(span));
-                        inflight.insert(id, h);
+                        inflight.insert(id, (h, leaving));
                     }
                     inner.busy_sub(1);
                 }
@@ -240,7 +264,7 @@ async fn run(
             let to_renew = next_renew.saturating_duration_since(now);
             wait = wait.min(to_renew.max(Duration::from_millis(1)));
         }
-        if capacity > 0 {
+        if can_claim {
             match store.next_due(&known).await {
                 Ok(Some(due)) => wait = wait.min(inner.now().until(due)),
                 Ok(None) => {}
@@ -281,13 +305,24 @@ async fn run(
     Ok(())
 }
 
-async fn renew(inner: &Inner, owner: &WorkerId, inflight: &mut HashMap<InstanceId, AbortHandle>) {
+/// A driver's task and its [`driver::Active::leaving`] flag.
+type Inflight = (AbortHandle, Arc<AtomicBool>);
+
+async fn renew(inner: &Inner, owner: &WorkerId, inflight: &mut HashMap<InstanceId, Inflight>) {
     let ids: Vec<InstanceId> = inflight.keys().cloned().collect();
     let until = inner.now().add(inner.config.lease);
     match inner.store.renew(owner, &ids, until).await {
         Ok(lost) => {
             for id in lost {
-                if let Some(h) = inflight.remove(&id) {
+                // A driver that finished the instance or is stopping gave the lease up itself:
+                // it ends on its own and is reaped like any other.
+                let mine = inflight
+                    .get(&id)
+                    .is_some_and(|(_, leaving)| leaving.load(Ordering::Relaxed));
+                if mine {
+                    continue;
+                }
+                if let Some((h, _)) = inflight.remove(&id) {
                     tracing::warn!(instance = %id, "lease lost; abandoning the instance");
                     h.abort();
                 }

@@ -1,0 +1,156 @@
+//! The workflows the scenarios run, and the engine they run on.
+
+use std::sync::Mutex;
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use sayiir::{Engine, WorkerConfig};
+use sayiir_store::Store;
+
+use crate::args::Args;
+
+/// Tasks of `linear10` and `latency10`.
+pub(crate) const STEPS: u64 = 10;
+/// Parallel tasks of `fanout100`.
+pub(crate) const FANOUT: u64 = 100;
+
+#[sayiir::task]
+async fn noop(n: u64) -> u64 {
+    n + 1
+}
+
+/// Ten no-op steps in sequence: returns `n + 10`.
+#[sayiir::workflow]
+pub(crate) async fn linear10(n: u64) -> u64 {
+    let n = noop(n).await;
+    let n = noop(n).await;
+    let n = noop(n).await;
+    let n = noop(n).await;
+    let n = noop(n).await;
+    let n = noop(n).await;
+    let n = noop(n).await;
+    let n = noop(n).await;
+    let n = noop(n).await;
+    noop(n).await
+}
+
+/// A hundred no-op tasks at once: returns `100 n + 5050`.
+#[sayiir::workflow]
+pub(crate) async fn fanout100(n: u64) -> u64 {
+    let outs = sayiir::join_all((0..100u64).map(|i| noop(n + i))).await;
+    outs.into_iter().sum()
+}
+
+/// When each `stamp` task ran (the `latency` scenario runs one instance at a time).
+pub(crate) static STAMPS: Mutex<Vec<Instant>> = Mutex::new(Vec::new());
+
+#[sayiir::task]
+async fn stamp(n: u64) -> u64 {
+    if let Ok(mut s) = STAMPS.lock() {
+        s.push(Instant::now());
+    }
+    n + 1
+}
+
+/// Ten steps that note when they run: returns `n + 10`.
+#[sayiir::workflow]
+pub(crate) async fn latency10(n: u64) -> u64 {
+    let n = stamp(n).await;
+    let n = stamp(n).await;
+    let n = stamp(n).await;
+    let n = stamp(n).await;
+    let n = stamp(n).await;
+    let n = stamp(n).await;
+    let n = stamp(n).await;
+    let n = stamp(n).await;
+    let n = stamp(n).await;
+    stamp(n).await
+}
+
+/// How late each sleeper's task ran after its wake-up time, in milliseconds.
+pub(crate) static LAGS: Mutex<Vec<u32>> = Mutex::new(Vec::new());
+
+/// Milliseconds since the Unix epoch.
+pub(crate) fn now_ms() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
+}
+
+#[sayiir::task]
+async fn woke(wake_at_ms: u64) -> u64 {
+    let lag = now_ms().saturating_sub(wake_at_ms);
+    if let Ok(mut l) = LAGS.lock() {
+        l.push(u32::try_from(lag).unwrap_or(u32::MAX));
+    }
+    lag
+}
+
+/// Sleeps until `wake_at_ms` (ms since the epoch), then runs one task: returns its lag.
+#[sayiir::workflow]
+pub(crate) async fn sleeper(wake_at_ms: u64) -> u64 {
+    sayiir::sleep_until(UNIX_EPOCH + Duration::from_millis(wake_at_ms)).await;
+    woke(wake_at_ms).await
+}
+
+/// An engine over `store` with every workflow above and the worker settings of `args`.
+pub(crate) fn engine(store: std::sync::Arc<dyn Store>, args: &Args) -> Engine {
+    let config = WorkerConfig::default()
+        .max_instances(args.in_flight)
+        .commit_window(args.commit_window)
+        .max_commit_batch(args.max_commit_batch);
+    Engine::builder_shared(store)
+        .register::<linear10>()
+        .register::<fanout100>()
+        .register::<latency10>()
+        .register::<sleeper>()
+        .worker_config(config)
+        .build()
+}
+
+/// Resident and peak resident memory of this process in MiB (`/proc/self/status`), or NaN
+/// where there is no procfs.
+pub(crate) fn rss_mib() -> (f64, f64) {
+    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
+    let field = |name: &str| {
+        status
+            .lines()
+            .find(|l| l.starts_with(name))
+            .and_then(|l| l.split_whitespace().nth(1))
+            .and_then(|v| v.parse::<f64>().ok())
+            .map_or(f64::NAN, |kib| kib / 1024.0)
+    };
+    (field("VmRSS:"), field("VmHWM:"))
+}
+
+/// Starts `n` instances from `starters` tasks at once (handles dropped), returning the time
+/// it took. `start(engine, i)` starts instance `i`.
+pub(crate) async fn start_all<F, Fut>(
+    engine: &Engine,
+    n: usize,
+    starters: usize,
+    start: F,
+) -> Result<Duration, crate::BoxError>
+where
+    F: Fn(Engine, usize) -> Fut + Send + Sync + Clone + 'static,
+    Fut: std::future::Future<Output = Result<(), sayiir::EngineError>> + Send,
+{
+    let t = Instant::now();
+    let mut set = tokio::task::JoinSet::new();
+    let starters = starters.clamp(1, n.max(1));
+    for s in 0..starters {
+        let engine = engine.clone();
+        let start = start.clone();
+        set.spawn(async move {
+            let mut i = s;
+            while i < n {
+                start(engine.clone(), i).await?;
+                i += starters;
+            }
+            Ok::<(), sayiir::EngineError>(())
+        });
+    }
+    while let Some(r) = set.join_next().await {
+        r??;
+    }
+    Ok(t.elapsed())
+}

@@ -1,0 +1,260 @@
+//! `linear` and `fanout`: many instances created first, then driven by the worker(s) as fast as
+//! they go. The clock runs from the workers' start to the last instance's completion.
+//!
+//! On SQLite (one worker process per file) the worker runs in this process. On PostgreSQL,
+//! `--workers P` child processes of this program each run a worker over the same database; this
+//! process only creates the instances, says go, and watches for the end.
+
+use std::process::Stdio;
+use std::time::{Duration, Instant};
+
+use sayiir::Engine;
+use sayiir::store::{ListQuery, Status};
+use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
+use tokio::process::{Child, Command};
+
+use crate::BoxError;
+use crate::args::Args;
+use crate::baseline::{Ceiling, rate};
+use crate::figures::Row;
+use crate::flows::{self, FANOUT, STEPS, fanout100, linear10};
+use crate::target::{Place, StoreKind};
+
+/// Which workflow.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Shape {
+    /// `linear10`: ten tasks in sequence.
+    Linear,
+    /// `fanout100`: a hundred tasks at once.
+    Fanout,
+}
+
+impl Shape {
+    fn name(self) -> &'static str {
+        match self {
+            Shape::Linear => "linear",
+            Shape::Fanout => "fanout",
+        }
+    }
+
+    fn expected(self, i: u64) -> u64 {
+        match self {
+            Shape::Linear => i + STEPS,
+            Shape::Fanout => FANOUT * i + FANOUT * (FANOUT + 1) / 2,
+        }
+    }
+}
+
+/// Runs `shape` on a fresh store of `kind`.
+pub(crate) async fn run(
+    args: &Args,
+    kind: StoreKind,
+    shape: Shape,
+    ceiling: Option<Ceiling>,
+) -> Result<Row, BoxError> {
+    let n = match shape {
+        Shape::Linear => args.instances,
+        Shape::Fanout => args.fanout_instances,
+    };
+    let processes = if kind == StoreKind::Postgres {
+        args.workers
+    } else {
+        1
+    };
+    let label = format!("{} [{}]", shape.name(), kind.name());
+    let place = Place::new(kind, args.pg_url.as_deref(), shape.name()).await?;
+    let engine = flows::engine(place.open(kind).await?, args);
+
+    eprintln!("{label}: creating {n} instances");
+    let created = flows::start_all(&engine, n, 64, move |e, i| async move {
+        let id = format!("{}-{i:08}", shape.name());
+        match shape {
+            Shape::Linear => e.start::<linear10>(&id, i as u64).await.map(drop),
+            Shape::Fanout => e.start::<fanout100>(&id, i as u64).await.map(drop),
+        }
+    })
+    .await?;
+
+    let (elapsed, transitions, batches, batched) = if processes > 1 {
+        drive_in_children(args, &place, &engine, processes, &label).await?
+    } else {
+        drive_here(&engine, n, &label).await?
+    };
+
+    // Every instance finished with the right output (checked after the clock stopped).
+    for i in 0..n {
+        let id = format!("{}-{i:08}", shape.name());
+        let out = match shape {
+            Shape::Linear => engine.try_result::<linear10>(&id).await?,
+            Shape::Fanout => engine.try_result::<fanout100>(&id).await?,
+        };
+        let want = shape.expected(i as u64);
+        if out != Some(want) {
+            return Err(format!("{id}: got {out:?}, expected {want}").into());
+        }
+    }
+
+    let mut row = Row::new(shape.name(), kind.name());
+    let steps_per_s = rate(usize::try_from(transitions).unwrap_or(usize::MAX), elapsed);
+    row.set("workflows_per_s", rate(n, elapsed))
+        .set("steps_per_s", steps_per_s)
+        .set("create_per_s", rate(n, created))
+        .set("instances", n as f64)
+        .set("transitions", transitions as f64)
+        .set("seconds", elapsed.as_secs_f64())
+        .set("processes", processes as f64)
+        .set(
+            "avg_batch",
+            if batches == 0 {
+                0.0
+            } else {
+                batched as f64 / batches as f64
+            },
+        );
+    if let Some(c) = ceiling.filter(|c| c.batched > 0.0) {
+        row.set("ratio", steps_per_s / c.batched);
+    }
+    eprintln!(
+        "{label}: {n} workflows in {:.3} s: {:.0} workflows/s, {steps_per_s:.0} steps/s",
+        elapsed.as_secs_f64(),
+        rate(n, elapsed)
+    );
+    Ok(row)
+}
+
+/// Elapsed time, transitions, commit batches and the transitions they carried.
+type Driven = (Duration, u64, u64, u64);
+
+async fn drive_here(engine: &Engine, n: usize, label: &str) -> Result<Driven, BoxError> {
+    let m = engine.metrics();
+    let (t0, c0, (b0, bt0)) = (m.transitions(), m.instances_completed(), m.commit_batches());
+    let start = Instant::now();
+    let worker = engine.spawn_worker();
+    let mut last_print = Instant::now();
+    while m.instances_completed().saturating_sub(c0) < n as u64 {
+        tokio::time::sleep(Duration::from_millis(2)).await;
+        if last_print.elapsed() >= Duration::from_millis(500) {
+            last_print = Instant::now();
+            let done = m.instances_completed().saturating_sub(c0);
+            eprint!("\r{label}: {done}/{n} workflows done   ");
+        }
+    }
+    let elapsed = start.elapsed();
+    eprintln!("\r{label}: {n}/{n} workflows done   ");
+    worker.shutdown().await?;
+    let (b1, bt1) = m.commit_batches();
+    Ok((
+        elapsed,
+        m.transitions().saturating_sub(t0),
+        b1.saturating_sub(b0),
+        bt1.saturating_sub(bt0),
+    ))
+}
+
+/// Starts `processes` worker processes over the database, says go once all are ready, and
+/// waits until no instance is running.
+async fn drive_in_children(
+    args: &Args,
+    place: &Place,
+    engine: &Engine,
+    processes: usize,
+    label: &str,
+) -> Result<Driven, BoxError> {
+    let exe = std::env::current_exe()?;
+    let mut children: Vec<(Child, BufReader<tokio::process::ChildStdout>)> = Vec::new();
+    for _ in 0..processes {
+        let mut child = Command::new(&exe)
+            .arg("--child-worker")
+            .arg(place.locator())
+            .args(["--in-flight", &args.in_flight.to_string()])
+            .args([
+                "--commit-window",
+                &args.commit_window.as_micros().to_string(),
+            ])
+            .args(["--commit-batch", &args.max_commit_batch.to_string()])
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .kill_on_drop(true)
+            .spawn()?;
+        let stdout = child.stdout.take().ok_or("child without stdout")?;
+        let mut out = BufReader::new(stdout);
+        let mut line = String::new();
+        out.read_line(&mut line).await?;
+        if line.trim() != "ready" {
+            return Err(format!("worker process did not start: `{}`", line.trim()).into());
+        }
+        children.push((child, out));
+    }
+    let start = Instant::now();
+    for (child, _) in &mut children {
+        if let Some(stdin) = child.stdin.as_mut() {
+            stdin.write_all(b"go\n").await?;
+            stdin.flush().await?;
+        }
+    }
+    let running = ListQuery {
+        status: Some(Status::Running),
+        limit: 1,
+        ..ListQuery::default()
+    };
+    let mut last_print = Instant::now();
+    loop {
+        if engine.store().list(&running).await?.is_empty() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+        if last_print.elapsed() >= Duration::from_millis(500) {
+            last_print = Instant::now();
+            eprint!(
+                "\r{label}: running for {:.1} s   ",
+                start.elapsed().as_secs_f64()
+            );
+        }
+    }
+    let elapsed = start.elapsed();
+    eprintln!();
+    let (mut transitions, mut batches, mut batched) = (0.0, 0.0, 0.0);
+    for (mut child, mut out) in children {
+        // Closing stdin tells the worker to stop; it then reports its counters.
+        drop(child.stdin.take());
+        let mut line = String::new();
+        out.read_line(&mut line).await?;
+        let row = Row::parse_line("worker", "postgres", &line)
+            .ok_or_else(|| format!("worker process reported `{}`", line.trim()))?;
+        transitions += row.get("transitions").unwrap_or(0.0);
+        batches += row.get("batches").unwrap_or(0.0);
+        batched += row.get("batched").unwrap_or(0.0);
+        let status = child.wait().await?;
+        if !status.success() {
+            return Err(format!("worker process failed: {status}").into());
+        }
+    }
+    Ok((elapsed, transitions as u64, batches as u64, batched as u64))
+}
+
+/// The body of a `--child-worker` process: a worker over the PostgreSQL database at `url`
+/// that starts on `go` and stops when stdin closes, then prints its counters.
+pub(crate) async fn child_worker(args: &Args, url: &str) -> Result<(), BoxError> {
+    let engine = flows::engine(crate::target::open(StoreKind::Postgres, url).await?, args);
+    let mut stdin = BufReader::new(tokio::io::stdin());
+    let mut stdout = tokio::io::stdout();
+    stdout.write_all(b"ready\n").await?;
+    stdout.flush().await?;
+    let mut line = String::new();
+    stdin.read_line(&mut line).await?;
+    let worker = engine.spawn_worker();
+    // Until stdin closes.
+    while stdin.read_line(&mut line).await? > 0 {}
+    worker.shutdown().await?;
+    let m = engine.metrics();
+    let (b, bt) = m.commit_batches();
+    let mut row = Row::new("worker", "postgres");
+    row.set("transitions", m.transitions() as f64)
+        .set("batches", b as f64)
+        .set("batched", bt as f64);
+    stdout
+        .write_all(format!("{}\n", row.to_line()).as_bytes())
+        .await?;
+    stdout.flush().await?;
+    Ok(())
+}
