@@ -26,11 +26,15 @@
 //!   ([`StoreError::Paused`], not for a finishing transition), then the consumed signals
 //!   ([`StoreError::Conflict`] with `actual == expected`);
 //! - an id listed twice in [`Transition::consume_signals`] is consumed once;
+//! - an instance listed more than once in [`Store::commit_batch`] (which the trait does not
+//!   ask for) gets its transitions applied in batch order, each checked against the head the
+//!   ones before it left;
 //! - a finishing transition leaves the instance's block as it was;
 //! - signal ids are never reused, even after the newest signal was consumed.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod batches;
 mod commits;
 mod concurrency;
 mod leases;
@@ -71,6 +75,7 @@ fn checks<S: Store>() -> Vec<(&'static str, Check<S>)> {
         check!(commits::commit_finished),
         check!(commits::commit_release_lease),
         check!(commits::commit_batch_mixed),
+        check!(batches::commit_batch_large_mixed),
         check!(commits::history_gapless_and_paged),
         check!(commits::set_blocked_touches_nothing_else),
         check!(leases::claim_due_order_limit),

@@ -12,7 +12,7 @@ use std::time::{Duration, Instant};
 use sayiir_store::pg_harness::{PgTestDb, fresh_database};
 use sayiir_store::{
     ClaimRequest, Created, DefinitionHash, Event, InstanceId, NewInstance, NewSignal, Next,
-    PgOptions, PgStore, Store, StoreError, Timestamp, Transition, WorkerId, WorkflowKey,
+    PgOptions, PgStore, Status, Store, StoreError, Timestamp, Transition, WorkerId, WorkflowKey,
 };
 use sqlx::Connection;
 use sqlx::postgres::PgConnectOptions;
@@ -458,4 +458,163 @@ async fn wakeups_survive_a_lost_connection() {
 
     create(&client, "x", Some(100)).await;
     hint(&mut rx, "create after the reconnection", SOON).await;
+}
+
+fn finish(i: &str, expected_seq: u64, now: i64) -> Transition {
+    Transition {
+        next: Next::Finished {
+            status: Status::Completed,
+            output: format!("output of {i}").into_bytes(),
+        },
+        ..step(i, expected_seq, None, now)
+    }
+}
+
+/// Writes history entry `seq` of `i` behind the store's back, as a damaged database could hold.
+async fn stray_entry(db: &PgTestDb, i: &str, seq: i64) {
+    sqlx::query(
+        "INSERT INTO sayiir_history (instance_id, seq, at, kind, payload) \
+         VALUES ($1, $2, 50, 'stray', '\\x00')",
+    )
+    .bind(i)
+    .bind(seq)
+    .execute(&mut raw(db).await)
+    .await
+    .unwrap();
+}
+
+/// A transition whose history entry already exists writes nothing and is refused on its own,
+/// whether the batch writes it with the others (plain running and finishing transitions) or on
+/// its own (one that consumes signals); the rest of the batch commits.
+#[tokio::test]
+async fn a_batch_refuses_the_transitions_whose_history_entry_exists() {
+    let Some(db) = fresh_database("pg batch history exists").await else {
+        return;
+    };
+    let store = PgStore::connect(db.url()).await.unwrap();
+    for i in ["a", "b", "c", "d", "e"] {
+        create(&store, i, Some(100)).await;
+    }
+    let mut signals = Vec::new();
+    for i in ["c", "d"] {
+        let signal = NewSignal {
+            id: id(i),
+            name: "go".into(),
+            payload: b"x".to_vec(),
+            now: Timestamp(150),
+        };
+        signals.push(store.send_signal(signal).await.unwrap());
+    }
+    for i in ["a", "c", "d"] {
+        stray_entry(&db, i, 1).await;
+    }
+    let mut before = Vec::new();
+    for i in ["a", "c", "d"] {
+        let head = store.load(&id(i)).await.unwrap();
+        let history = store.history(&id(i), None, 0).await.unwrap();
+        let pending = store.signals(&id(i)).await.unwrap();
+        before.push((head, history, pending));
+    }
+
+    let mut consume = step("d", 0, None, 200);
+    consume.consume_signals = vec![signals[1]];
+    let results = store
+        .commit_batch(vec![
+            step("a", 0, Some(300), 200),
+            step("b", 0, Some(300), 200),
+            finish("c", 0, 200),
+            consume,
+            finish("e", 0, 200),
+        ])
+        .await
+        .unwrap();
+    assert_eq!(results.len(), 5);
+    for (n, i) in [(0, "a"), (2, "c"), (3, "d")] {
+        match &results[n] {
+            Err(StoreError::InvalidData { id, detail }) => {
+                assert_eq!(id, i);
+                assert!(
+                    detail.contains("history entry 1 already exists"),
+                    "{i}: {detail}"
+                );
+            }
+            other => panic!("result of `{i}`: expected InvalidData, got {other:?}"),
+        }
+    }
+    assert!(results[1].is_ok(), "{results:?}");
+    assert!(results[4].is_ok(), "{results:?}");
+    for (i, before) in ["a", "c", "d"].into_iter().zip(before) {
+        let head = store.load(&id(i)).await.unwrap();
+        let history = store.history(&id(i), None, 0).await.unwrap();
+        let pending = store.signals(&id(i)).await.unwrap();
+        assert_eq!(
+            (head, history, pending),
+            before,
+            "the refused `{i}` changed"
+        );
+    }
+    assert_eq!(store.load(&id("b")).await.unwrap().seq, 1);
+    let e = store.load(&id("e")).await.unwrap();
+    assert_eq!((e.seq, e.status), (1, Status::Completed));
+}
+
+/// Waits until no hint came for a while, dropping the ones that came.
+async fn settle(rx: &mut broadcast::Receiver<()>) {
+    while tokio::time::timeout(Duration::from_millis(400), rx.recv())
+        .await
+        .is_ok()
+    {}
+}
+
+/// A batch wakes idle workers when one of its committed transitions leaves an instance due
+/// and claimable, and only then.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn batches_wake_for_the_instances_they_make_claimable() {
+    let Some(db) = fresh_database("pg batch wakeups").await else {
+        return;
+    };
+    let worker = PgStore::connect(db.url()).await.unwrap();
+    let client = PgStore::connect(db.url()).await.unwrap();
+    let mut rx = worker.wakeups().unwrap();
+    hint(&mut rx, "listening", SOON).await;
+    for i in ["x", "y", "z", "h"] {
+        create(&client, i, Some(100)).await;
+    }
+    assert_eq!(
+        claim_ids(&worker, claim("W", 100, 10_000, 10)).await.len(),
+        4
+    );
+    settle(&mut rx).await;
+
+    let results = worker
+        .commit_batch(vec![step("x", 0, Some(200), 150), finish("y", 0, 150)])
+        .await
+        .unwrap();
+    assert!(results.iter().all(Result::is_ok), "{results:?}");
+    quiet(&mut rx, "a batch keeping its leases, and a finish").await;
+
+    let mut waiting = step("x", 1, None, 160);
+    waiting.release_lease = true;
+    let results = worker.commit_batch(vec![waiting]).await.unwrap();
+    assert!(results[0].is_ok(), "{results:?}");
+    quiet(&mut rx, "a release without a due time").await;
+
+    stray_entry(&db, "h", 1).await;
+    let mut refused = step("h", 0, Some(200), 170);
+    refused.release_lease = true;
+    let results = worker.commit_batch(vec![refused]).await.unwrap();
+    assert!(
+        matches!(results[0], Err(StoreError::InvalidData { .. })),
+        "{results:?}"
+    );
+    quiet(&mut rx, "a refused release").await;
+
+    let mut released = step("z", 0, Some(200), 180);
+    released.release_lease = true;
+    let results = worker
+        .commit_batch(vec![step("x", 2, Some(300), 180), released])
+        .await
+        .unwrap();
+    assert!(results.iter().all(Result::is_ok), "{results:?}");
+    hint(&mut rx, "a batch releasing a due instance", SOON).await;
 }

@@ -22,7 +22,13 @@ fn signal(i: &str, name: &str, payload: &[u8], now: i64) -> NewSignal {
 }
 
 /// Sends a signal, which must succeed, and returns its id.
-async fn send<S: Store>(store: &S, i: &str, name: &str, payload: &[u8], now: i64) -> u64 {
+pub(super) async fn send<S: Store>(
+    store: &S,
+    i: &str,
+    name: &str,
+    payload: &[u8],
+    now: i64,
+) -> u64 {
     store
         .send_signal(signal(i, name, payload, now))
         .await
@@ -30,7 +36,7 @@ async fn send<S: Store>(store: &S, i: &str, name: &str, payload: &[u8], now: i64
 }
 
 /// The pending signals of `i`, which must exist.
-async fn pending<S: Store>(store: &S, i: &str) -> Vec<SignalRecord> {
+pub(super) async fn pending<S: Store>(store: &S, i: &str) -> Vec<SignalRecord> {
     store
         .signals(&id(i))
         .await
@@ -38,7 +44,7 @@ async fn pending<S: Store>(store: &S, i: &str) -> Vec<SignalRecord> {
 }
 
 /// The ids of the pending signals of `i`.
-async fn pending_ids<S: Store>(store: &S, i: &str) -> Vec<u64> {
+pub(super) async fn pending_ids<S: Store>(store: &S, i: &str) -> Vec<u64> {
     pending(store, i)
         .await
         .iter()
@@ -46,17 +52,17 @@ async fn pending_ids<S: Store>(store: &S, i: &str) -> Vec<u64> {
         .collect()
 }
 
-fn consuming(mut t: Transition, ids: &[u64]) -> Transition {
+pub(super) fn consuming(mut t: Transition, ids: &[u64]) -> Transition {
     t.consume_signals = ids.to_vec();
     t
 }
 
-fn truncating(mut t: Transition) -> Transition {
+pub(super) fn truncating(mut t: Transition) -> Transition {
     t.truncate_history = true;
     t
 }
 
-fn pause(at: i64) -> Blocked {
+pub(super) fn pause(at: i64) -> Blocked {
     Blocked {
         kind: BlockKind::Paused,
         reason: "paused by a user".to_owned(),
@@ -65,7 +71,11 @@ fn pause(at: i64) -> Blocked {
 }
 
 /// Asserts that `result` is `Err(StoreError::Paused)` for `i`.
-fn assert_paused<T: std::fmt::Debug>(result: Result<T, StoreError>, i: &str, what: &str) {
+pub(super) fn assert_paused<T: std::fmt::Debug>(
+    result: Result<T, StoreError>,
+    i: &str,
+    what: &str,
+) {
     match result {
         Err(StoreError::Paused { id: got }) if got.as_str() == i => {}
         other => panic!("{what}: got {other:?}, expected Paused {{ id: {i:?} }}"),
@@ -73,7 +83,7 @@ fn assert_paused<T: std::fmt::Debug>(result: Result<T, StoreError>, i: &str, wha
 }
 
 /// Everything a refused operation must leave unchanged.
-async fn snapshot<S: Store>(
+pub(super) async fn snapshot<S: Store>(
     store: &S,
     i: &str,
 ) -> (InstanceRecord, Vec<HistoryEntry>, Vec<SignalRecord>) {

@@ -3,13 +3,16 @@
 //! A commit locks the instance's row (`SELECT … FOR UPDATE`), checks it, then writes. Every
 //! check comes before the first write and no write can fail on a constraint (the history row
 //! is inserted with `ON CONFLICT DO NOTHING` and a conflict refuses the transition), so a
-//! refused transition of a batch has written nothing and needs no savepoint.
+//! refused transition of a batch has written nothing and needs no savepoint. A batch writes
+//! its common transitions together (see [`bulk`]), in a number of statements that does not
+//! grow with its size.
 
 use std::collections::HashMap;
 
 use sqlx::PgConnection;
 use sqlx::postgres::PgPool;
 
+use super::bulk::{self, Bulk};
 use super::read::load_in;
 use super::signals;
 use crate::postgres::decode::{get, seq_from_db, seq_to_db, status_from_db};
@@ -17,7 +20,7 @@ use crate::postgres::fail::Fail;
 use crate::postgres::wake::notify;
 use crate::{
     BlockKind, Blocked, CommitResult, Created, InstanceId, InstanceRecord, NewInstance, Next,
-    Status, StoreError, Transition,
+    Status, StoreError, Timestamp, Transition,
 };
 
 /// Inserts `new` with history entry 0, or returns the existing instance with its id.
@@ -129,6 +132,13 @@ pub(in crate::postgres) async fn commit(pool: &PgPool, t: Transition) -> Result<
 /// Commits many transitions in one transaction, each checked on its own. A refused transition
 /// writes nothing; any database error aborts the whole batch (the transaction rolls back and
 /// the outer error is returned).
+///
+/// The cost in round trips does not grow with the batch: the heads are locked and read in one
+/// statement, the transitions that [`bulk::fits`] are checked in memory and written together
+/// in one more ([`Bulk`]). The others (consuming signals, truncating history, listening for
+/// signals), and every transition of an instance listed more than once, go one by one through
+/// [`apply`], in batch order, before the bulk write; they are of other instances than the bulk
+/// ones, so the order between the two does not matter.
 pub(in crate::postgres) async fn commit_batch(
     pool: &PgPool,
     transitions: Vec<Transition>,
@@ -137,16 +147,23 @@ pub(in crate::postgres) async fn commit_batch(
         return Ok(Vec::new());
     }
     let mut tx = pool.begin().await?;
-    let ids: Vec<String> = transitions
-        .iter()
-        .map(|t| t.id.as_str().to_owned())
-        .collect();
-    let ids: Vec<&str> = ids.iter().map(String::as_str).collect();
+    let ids: Vec<&str> = transitions.iter().map(|t| t.id.as_str()).collect();
     let mut heads = lock_heads(&mut tx, &ids).await?;
+    let mut listed: HashMap<&str, usize> = HashMap::with_capacity(ids.len());
+    for id in &ids {
+        *listed.entry(id).or_default() += 1;
+    }
+    let once: Vec<bool> = ids.iter().map(|id| listed.get(id) == Some(&1)).collect();
     let mut results = Vec::with_capacity(transitions.len());
+    let mut bulk = Bulk::default();
     let mut wake = false;
-    for t in transitions {
-        match apply(&mut tx, &mut heads, t).await {
+    for ((index, t), once) in transitions.into_iter().enumerate().zip(once) {
+        let outcome = if once && bulk::fits(&t) {
+            stage(&heads, t, index, &mut bulk).map(|()| false)
+        } else {
+            apply(&mut tx, &mut heads, t).await
+        };
+        match outcome {
             Ok(w) => {
                 wake |= w;
                 results.push(Ok(()));
@@ -155,11 +172,78 @@ pub(in crate::postgres) async fn commit_batch(
             Err(e @ Fail::Sql(_)) => return Err(e),
         }
     }
+    wake |= bulk.write(&mut tx, &mut results).await?;
     if wake {
         notify(&mut tx).await?;
     }
     tx.commit().await?;
     Ok(results)
+}
+
+/// Checks `t`, the transition at `index` of a batch, against its locked head and adds it to
+/// `bulk`, which writes it later. Fails with [`Fail::Store`] as [`apply`] would. The head in
+/// `heads` stays as it is: no other transition of the batch is of this instance.
+fn stage(
+    heads: &HashMap<String, Head>,
+    t: Transition,
+    index: usize,
+    bulk: &mut Bulk,
+) -> Result<(), Fail> {
+    let Some(head) = heads.get(t.id.as_str()) else {
+        return Err(Fail::Store(StoreError::NotFound { id: t.id }));
+    };
+    check(head, &t)?;
+    let seqs = next_seq(&t)?;
+    let wakes = matches!(
+        t.next,
+        Next::Running {
+            due_at: Some(_),
+            ..
+        }
+    ) && claimable_after(head, t.release_lease, t.now);
+    bulk.push(index, t, seqs, head.seq, wakes);
+    Ok(())
+}
+
+/// The checks of `t` against the locked head of its instance that need no query, in the
+/// contract's order: the sequence number, finished, paused (not for a finishing transition).
+fn check(head: &Head, t: &Transition) -> Result<(), Fail> {
+    if head.seq != t.expected_seq {
+        return Err(Fail::Store(StoreError::Conflict {
+            id: t.id.clone(),
+            expected: t.expected_seq,
+            actual: head.seq,
+        }));
+    }
+    if head.status.is_terminal() {
+        return Err(Fail::Store(StoreError::Finished { id: t.id.clone() }));
+    }
+    if head.paused && !matches!(t.next, Next::Finished { .. }) {
+        return Err(Fail::Store(StoreError::Paused { id: t.id.clone() }));
+    }
+    Ok(())
+}
+
+/// The sequence number of the history entry `t` appends, and the same as stored.
+fn next_seq(t: &Transition) -> Result<(u64, i64), Fail> {
+    let next_seq = t.expected_seq.checked_add(1).ok_or_else(|| {
+        Fail::Store(StoreError::Backend {
+            detail: "sequence number overflow".into(),
+        })
+    })?;
+    Ok((next_seq, seq_to_db(next_seq, t.id.as_str())?))
+}
+
+/// Whether an instance with `head`'s lease that keeps running is claimable (by anyone) after
+/// a commit at `now` that releases the lease if `release`. A lease holder that keeps its lease
+/// drives the instance on; anyone else may claim it only when no live lease is left.
+fn claimable_after(head: &Head, release: bool, now: Timestamp) -> bool {
+    release || head.lease.as_ref().is_none_or(|(_, until)| *until <= now.0)
+}
+
+/// The detail of the refusal of a transition whose history entry `next_seq` already exists.
+pub(super) fn history_exists(next_seq: u64, head_seq: u64) -> String {
+    format!("history entry {next_seq} already exists though the head is at {head_seq}")
 }
 
 /// Checks and writes one transition of an instance whose row `heads` holds locked. Fails with
@@ -174,20 +258,8 @@ async fn apply(
     let Some(head) = heads.get_mut(id) else {
         return Err(Fail::Store(StoreError::NotFound { id: t.id }));
     };
-    if head.seq != t.expected_seq {
-        return Err(Fail::Store(StoreError::Conflict {
-            id: t.id,
-            expected: t.expected_seq,
-            actual: head.seq,
-        }));
-    }
-    if head.status.is_terminal() {
-        return Err(Fail::Store(StoreError::Finished { id: t.id }));
-    }
+    check(head, &t)?;
     let finishing = matches!(t.next, Next::Finished { .. });
-    if head.paused && !finishing {
-        return Err(Fail::Store(StoreError::Paused { id: t.id }));
-    }
     let Some(consumed) = signals::all_pending(conn, id, &t.consume_signals).await? else {
         return Err(Fail::Store(StoreError::Conflict {
             id: t.id,
@@ -195,12 +267,7 @@ async fn apply(
             actual: head.seq,
         }));
     };
-    let next_seq = t.expected_seq.checked_add(1).ok_or_else(|| {
-        Fail::Store(StoreError::Backend {
-            detail: "sequence number overflow".into(),
-        })
-    })?;
-    let db_seq = seq_to_db(next_seq, id)?;
+    let (next_seq, db_seq) = next_seq(&t)?;
     let inserted = sqlx::query(
         "INSERT INTO sayiir_history (instance_id, seq, at, kind, payload) \
          VALUES ($1, $2, $3, $4, $5) ON CONFLICT DO NOTHING",
@@ -216,10 +283,7 @@ async fn apply(
     if inserted == 0 {
         return Err(Fail::Store(StoreError::InvalidData {
             id: id.to_owned(),
-            detail: format!(
-                "history entry {next_seq} already exists though the head is at {}",
-                head.seq
-            ),
+            detail: history_exists(next_seq, head.seq),
         }));
     }
     // From here on, nothing refuses the transition.
@@ -253,15 +317,10 @@ async fn apply(
             .bind(t.release_lease)
             .execute(&mut *conn)
             .await?;
+            let claimable = claimable_after(head, t.release_lease, t.now);
             if t.release_lease {
                 head.lease = None;
             }
-            // A lease holder that keeps its lease drives the instance on; anyone else may
-            // claim it only when no live lease is left.
-            let claimable = head
-                .lease
-                .as_ref()
-                .is_none_or(|(_, until)| *until <= t.now.0);
             Ok(due_at.is_some() && claimable)
         }
         Next::Finished { status, output } => {
