@@ -171,7 +171,7 @@ pub(crate) fn parse(mut it: impl Iterator<Item = String>) -> Result<Args, BoxErr
         fanout_instances: pick(fanout, 4, 400),
         latency_instances: pick(latency, 5, 200),
         sleepers: pick(sleepers, 200, 100_000),
-        sleep_secs,
+        sleep_secs: sleep_secs.or(smoke.then_some(1)),
         in_flight,
         workers,
         baseline_instances: if smoke { 300 } else { 2_048 },
