@@ -34,6 +34,11 @@ pub struct WorkerConfig {
     pub version_check: Duration,
     /// Most transitions committed in one store transaction.
     pub max_commit_batch: usize,
+    /// Most instances created in one store transaction by concurrent [`Engine::start`] calls
+    /// (they are batched whether or not a worker runs).
+    ///
+    /// [`Engine::start`]: crate::Engine::start
+    pub max_start_batch: usize,
 }
 
 impl Default for WorkerConfig {
@@ -45,6 +50,7 @@ impl Default for WorkerConfig {
             idle_poll: Duration::from_secs(1),
             version_check: Duration::from_secs(30),
             max_commit_batch: 512,
+            max_start_batch: 1024,
         }
     }
 }
@@ -83,6 +89,12 @@ impl WorkerConfig {
     /// Sets [`WorkerConfig::max_commit_batch`].
     pub fn max_commit_batch(mut self, n: usize) -> Self {
         self.max_commit_batch = n.max(1);
+        self
+    }
+
+    /// Sets [`WorkerConfig::max_start_batch`].
+    pub fn max_start_batch(mut self, n: usize) -> Self {
+        self.max_start_batch = n.max(1);
         self
     }
 }
