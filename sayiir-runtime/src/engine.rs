@@ -14,6 +14,7 @@ use tokio::sync::Notify;
 use crate::clock::{Clock, SystemClock};
 use crate::codec;
 use crate::control::Controls;
+use crate::creator::Creator;
 use crate::error::{EngineError, VersionMismatch};
 use crate::machine::Workflow;
 use crate::metrics::Metrics;
@@ -36,6 +37,8 @@ pub(crate) struct Inner {
     pub(crate) wake: Notify,
     pub(crate) clock: Arc<dyn Clock>,
     pub(crate) controls: Controls,
+    /// Batches the creations of concurrent starts.
+    creator: Creator,
     /// Claims in flight plus drivers running in this process (the test engine's idle test).
     busy: std::sync::atomic::AtomicUsize,
     waiters: Mutex<HashMap<InstanceId, Arc<Notify>>>,
@@ -125,12 +128,19 @@ impl EngineBuilder {
 
     /// The engine.
     pub fn build(self) -> Engine {
+        let metrics = Arc::new(Metrics::default());
+        let creator = Creator::new(
+            Arc::clone(&self.store),
+            self.config.max_start_batch,
+            Arc::clone(&metrics),
+        );
         Engine {
             inner: Arc::new(Inner {
                 store: self.store,
                 registry: self.registry,
                 config: self.config,
-                metrics: Arc::new(Metrics::default()),
+                metrics,
+                creator,
                 wake: Notify::new(),
                 clock: self.clock,
                 controls: Controls::default(),
@@ -287,6 +297,10 @@ impl Engine {
 
     /// Starts an instance of `W` with id `id`. Idempotent: if an instance with this id exists
     /// and belongs to `W`'s workflow name, it is returned unchanged (its input is not replaced).
+    ///
+    /// Starts made concurrently (from any number of tasks) are created together, in one store
+    /// transaction of up to [`WorkerConfig::max_start_batch`] instances; each one still gets
+    /// its own outcome, and returns once its instance is durably stored.
     pub async fn start<W: Workflow>(
         &self,
         id: &str,
@@ -310,7 +324,8 @@ impl Engine {
             },
             now,
         };
-        let record = match self.inner.store.create(new).await? {
+        // Queued with the concurrent starts, and created in one store transaction with them.
+        let record = match self.inner.creator.create(new).await? {
             Created::New(r) => {
                 self.inner.wake.notify_one();
                 r

@@ -6,6 +6,7 @@ pub mod codec;
 mod committer;
 mod context;
 mod control;
+mod creator;
 mod driver;
 mod engine;
 mod error;

@@ -14,6 +14,8 @@ pub struct Metrics {
     commit_batches: AtomicU64,
     commit_batch_transitions: AtomicU64,
     commit_conflicts: AtomicU64,
+    create_batches: AtomicU64,
+    create_batch_instances: AtomicU64,
     instances_blocked: AtomicU64,
     task_retries: AtomicU64,
 }
@@ -46,6 +48,13 @@ impl Metrics {
         inc(&self.commit_batches, 1);
         inc(
             &self.commit_batch_transitions,
+            u64::try_from(n).unwrap_or(u64::MAX),
+        );
+    }
+    pub(crate) fn create_batch(&self, n: usize) {
+        inc(&self.create_batches, 1);
+        inc(
+            &self.create_batch_instances,
             u64::try_from(n).unwrap_or(u64::MAX),
         );
     }
@@ -87,10 +96,20 @@ impl Metrics {
         )
     }
 
+    /// Store transactions used by [`Engine::start`](crate::Engine::start) to create instances,
+    /// and the creations they carried (new or existing; starts outside a tokio runtime are
+    /// not counted).
+    pub fn create_batches(&self) -> (u64, u64) {
+        (
+            self.create_batches.load(Ordering::Relaxed),
+            self.create_batch_instances.load(Ordering::Relaxed),
+        )
+    }
+
     /// The counters in the OpenMetrics text format.
     pub fn render(&self) -> String {
         let mut out = String::new();
-        let rows: [(&str, &str, &AtomicU64); 10] = [
+        let rows: [(&str, &str, &AtomicU64); 12] = [
             (
                 "sayiir_transitions",
                 "committed transitions",
@@ -125,6 +144,16 @@ impl Metrics {
                 "sayiir_commit_batch_transitions",
                 "transitions committed in those transactions",
                 &self.commit_batch_transitions,
+            ),
+            (
+                "sayiir_create_batches",
+                "store transactions used to create started instances",
+                &self.create_batches,
+            ),
+            (
+                "sayiir_create_batch_instances",
+                "creations carried by those transactions",
+                &self.create_batch_instances,
             ),
             (
                 "sayiir_commit_conflicts",

@@ -41,6 +41,11 @@ pub struct WorkerConfig {
     /// the next batch, so batches grow with the load without adding latency to a lone step.
     /// See docs/performance.md for the measurements behind the default.
     pub commit_window: Duration,
+    /// Most instances created in one store transaction by concurrent [`Engine::start`] calls
+    /// (they are batched whether or not a worker runs).
+    ///
+    /// [`Engine::start`]: crate::Engine::start
+    pub max_start_batch: usize,
 }
 
 impl Default for WorkerConfig {
@@ -53,6 +58,7 @@ impl Default for WorkerConfig {
             version_check: Duration::from_secs(30),
             max_commit_batch: 512,
             commit_window: Duration::ZERO,
+            max_start_batch: 1024,
         }
     }
 }
@@ -97,6 +103,12 @@ impl WorkerConfig {
     /// Sets [`WorkerConfig::commit_window`].
     pub fn commit_window(mut self, d: Duration) -> Self {
         self.commit_window = d;
+        self
+    }
+
+    /// Sets [`WorkerConfig::max_start_batch`].
+    pub fn max_start_batch(mut self, n: usize) -> Self {
+        self.max_start_batch = n.max(1);
         self
     }
 }

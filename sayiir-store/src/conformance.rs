@@ -30,13 +30,16 @@
 //!   ask for) gets its transitions applied in batch order, each checked against the head the
 //!   ones before it left;
 //! - a finishing transition leaves the instance's block as it was;
-//! - signal ids are never reused, even after the newest signal was consumed.
+//! - signal ids are never reused, even after the newest signal was consumed;
+//! - an id repeated in one [`Store::create_batch`] is created (or found) by its first
+//!   occurrence; the later ones return that instance as [`Created::Existing`].
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod batches;
 mod commits;
 mod concurrency;
+mod creates;
 mod leases;
 mod listing;
 mod signals;
@@ -70,6 +73,10 @@ macro_rules! check {
 fn checks<S: Store>() -> Vec<(&'static str, Check<S>)> {
     vec![
         check!(commits::create_new_and_existing),
+        check!(creates::create_batch_new),
+        check!(creates::create_batch_existing),
+        check!(creates::create_batch_repeated_id),
+        check!(creates::create_batch_concurrent),
         check!(commits::load_not_found),
         check!(commits::commit_compare_and_swap),
         check!(commits::commit_finished),

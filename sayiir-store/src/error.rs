@@ -159,6 +159,62 @@ pub enum StoreError {
     },
 }
 
+/// One error can be the answer of several callers (a batch that failed as a whole). A clone of
+/// [`StoreError::Io`] keeps the I/O error's kind and message, not its inner source.
+impl Clone for StoreError {
+    fn clone(&self) -> Self {
+        match self {
+            Self::NotFound { id } => Self::NotFound { id: id.clone() },
+            Self::Conflict {
+                id,
+                expected,
+                actual,
+            } => Self::Conflict {
+                id: id.clone(),
+                expected: *expected,
+                actual: *actual,
+            },
+            Self::Finished { id } => Self::Finished { id: id.clone() },
+            Self::Paused { id } => Self::Paused { id: id.clone() },
+            Self::SchemaTooNew { found, supported } => Self::SchemaTooNew {
+                found: *found,
+                supported: *supported,
+            },
+            Self::NotADatabase { path, detail } => Self::NotADatabase {
+                path: path.clone(),
+                detail: detail.clone(),
+            },
+            Self::ForeignDatabase { path } => Self::ForeignDatabase { path: path.clone() },
+            Self::Locked { path, lock } => Self::Locked {
+                path: path.clone(),
+                lock: lock.clone(),
+            },
+            Self::DiskFull => Self::DiskFull,
+            Self::Corrupt { detail } => Self::Corrupt {
+                detail: detail.clone(),
+            },
+            Self::Connect { detail } => Self::Connect {
+                detail: detail.clone(),
+            },
+            Self::DatabaseMissing { name } => Self::DatabaseMissing { name: name.clone() },
+            Self::Unavailable { detail } => Self::Unavailable {
+                detail: detail.clone(),
+            },
+            Self::InvalidData { id, detail } => Self::InvalidData {
+                id: id.clone(),
+                detail: detail.clone(),
+            },
+            Self::Io { context, source } => Self::Io {
+                context: context.clone(),
+                source: std::io::Error::new(source.kind(), source.to_string()),
+            },
+            Self::Backend { detail } => Self::Backend {
+                detail: detail.clone(),
+            },
+        }
+    }
+}
+
 impl StoreError {
     /// Whether retrying the same operation later may succeed: only for
     /// [`StoreError::Unavailable`] (a busy database, an unreachable server, a lost connection, a

@@ -4,7 +4,8 @@
 //! lease) and an append-only history of their transitions. It stores opaque bytes: encoding is the
 //! runtime's business. Every transition is one atomic compare-and-swap on the instance's sequence
 //! number ([`Store::commit`]); a batch form ([`Store::commit_batch`]) commits many instances'
-//! transitions in one backend transaction while checking each one separately.
+//! transitions in one backend transaction while checking each one separately, and
+//! [`Store::create_batch`] likewise creates many instances in one backend transaction.
 //!
 //! Backends: [`MemoryStore`] (tests), with the `sqlite` feature [`SqliteStore`] (one worker
 //! process per database file) and with the `postgres` feature [`PgStore`] (any number of worker
@@ -41,6 +42,9 @@ pub use types::{
 /// Result of one transition within a [`Store::commit_batch`].
 pub type CommitResult = Result<(), StoreError>;
 
+/// Result of one creation within a [`Store::create_batch`].
+pub type CreateResult = Result<Created, StoreError>;
+
 /// The storage contract. Every method is one atomic operation; a method that fails has changed
 /// nothing.
 #[async_trait::async_trait]
@@ -51,6 +55,14 @@ pub trait Store: Send + Sync + 'static {
     /// Inserts a new instance at sequence 0 with history entry 0, or returns the existing
     /// instance with that id unchanged.
     async fn create(&self, new: NewInstance) -> Result<Created, StoreError>;
+
+    /// Creates many instances in one backend transaction. Each one is handled as in
+    /// [`Store::create`] and gets its own result, at the same index as its input: inserted at
+    /// sequence 0 with history entry 0 ([`Created::New`]), or the existing instance returned
+    /// unchanged ([`Created::Existing`]). An id may appear more than once: its first occurrence
+    /// is handled first, and the later ones see the instance it created or found as existing.
+    /// The outer error means nothing was created.
+    async fn create_batch(&self, news: Vec<NewInstance>) -> Result<Vec<CreateResult>, StoreError>;
 
     /// The head of an instance.
     async fn load(&self, id: &InstanceId) -> Result<InstanceRecord, StoreError>;

@@ -6,9 +6,9 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Mutex, MutexGuard};
 
 use crate::{
-    BlockKind, Blocked, ClaimRequest, CommitResult, Created, HistoryEntry, InstanceId,
-    InstanceRecord, InstanceSummary, ListQuery, NewInstance, NewSignal, Next, SignalRecord, Status,
-    Store, StoreError, Timestamp, Transition, WorkerId, WorkflowKey,
+    BlockKind, Blocked, ClaimRequest, CommitResult, CreateResult, Created, HistoryEntry,
+    InstanceId, InstanceRecord, InstanceSummary, ListQuery, NewInstance, NewSignal, Next,
+    SignalRecord, Status, Store, StoreError, Timestamp, Transition, WorkerId, WorkflowKey,
 };
 
 #[derive(Debug)]
@@ -54,6 +54,41 @@ fn lease_free(row: &Row, owner: Option<&WorkerId>, now: Timestamp) -> bool {
         None => true,
         Some((o, until)) => *until <= now || Some(o) == owner,
     }
+}
+
+fn create(rows: &mut BTreeMap<InstanceId, Row>, new: NewInstance) -> Created {
+    if let Some(row) = rows.get(&new.id) {
+        return Created::Existing(row.record.clone());
+    }
+    let record = InstanceRecord {
+        id: new.id.clone(),
+        workflow: new.workflow,
+        hash: new.hash,
+        seq: 0,
+        status: Status::Running,
+        state: Some(new.state),
+        output: None,
+        due_at: new.due_at,
+        blocked: None,
+        created_at: new.now,
+        updated_at: new.now,
+    };
+    let history = vec![HistoryEntry {
+        seq: 0,
+        at: new.now,
+        kind: new.event.kind,
+        payload: new.event.payload,
+    }];
+    rows.insert(
+        new.id,
+        Row {
+            record: record.clone(),
+            lease: None,
+            history,
+            signals: Vec::new(),
+        },
+    );
+    Created::New(record)
 }
 
 fn apply(rows: &mut BTreeMap<InstanceId, Row>, t: Transition) -> CommitResult {
@@ -148,39 +183,15 @@ impl Store for MemoryStore {
     }
 
     async fn create(&self, new: NewInstance) -> Result<Created, StoreError> {
+        Ok(create(&mut self.rows(), new))
+    }
+
+    async fn create_batch(&self, news: Vec<NewInstance>) -> Result<Vec<CreateResult>, StoreError> {
         let mut rows = self.rows();
-        if let Some(row) = rows.get(&new.id) {
-            return Ok(Created::Existing(row.record.clone()));
-        }
-        let record = InstanceRecord {
-            id: new.id.clone(),
-            workflow: new.workflow,
-            hash: new.hash,
-            seq: 0,
-            status: Status::Running,
-            state: Some(new.state),
-            output: None,
-            due_at: new.due_at,
-            blocked: None,
-            created_at: new.now,
-            updated_at: new.now,
-        };
-        let history = vec![HistoryEntry {
-            seq: 0,
-            at: new.now,
-            kind: new.event.kind,
-            payload: new.event.payload,
-        }];
-        rows.insert(
-            new.id,
-            Row {
-                record: record.clone(),
-                lease: None,
-                history,
-                signals: Vec::new(),
-            },
-        );
-        Ok(Created::New(record))
+        Ok(news
+            .into_iter()
+            .map(|new| Ok(create(&mut rows, new)))
+            .collect())
     }
 
     async fn load(&self, id: &InstanceId) -> Result<InstanceRecord, StoreError> {

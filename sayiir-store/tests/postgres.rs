@@ -434,6 +434,85 @@ async fn wakeups_arrive_from_another_store() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn creation_batches_wake_and_report_a_bad_instance_on_their_own() {
+    let Some(db) = fresh_database("pg create batches").await else {
+        return;
+    };
+    let worker = PgStore::connect(db.url()).await.unwrap();
+    let client = PgStore::connect(db.url()).await.unwrap();
+    let mut rx = worker.wakeups().expect("PgStore has wake-ups");
+    hint(&mut rx, "listening", SOON).await;
+
+    let results = client
+        .create_batch(vec![new_instance("w1", None), new_instance("w2", None)])
+        .await
+        .unwrap();
+    assert!(results.iter().all(|r| matches!(r, Ok(Created::New(_)))));
+    quiet(&mut rx, "create_batch without due times").await;
+    let results = client
+        .create_batch(vec![
+            new_instance("w1", Some(1)),
+            new_instance("d", Some(1)),
+        ])
+        .await
+        .unwrap();
+    assert!(
+        matches!(results[0], Ok(Created::Existing(_))),
+        "{results:?}"
+    );
+    assert!(matches!(results[1], Ok(Created::New(_))), "{results:?}");
+    hint(&mut rx, "create_batch with a due time", SOON).await;
+
+    let mut conn = raw(&db).await;
+    sqlx::query("UPDATE sayiir_instances SET status = 42 WHERE id = 'w2'")
+        .execute(&mut conn)
+        .await
+        .unwrap();
+    // History entry 0 of an instance that does not exist.
+    sqlx::query(
+        "INSERT INTO sayiir_history (instance_id, seq, at, kind, payload) \
+         VALUES ('ghost', 0, 1, 'started', '\\x00')",
+    )
+    .execute(&mut conn)
+    .await
+    .unwrap();
+    let results = client
+        .create_batch(vec![
+            new_instance("n1", Some(1)),
+            new_instance("ghost", Some(1)),
+            new_instance("w2", Some(1)),
+            new_instance("ghost", Some(1)),
+            new_instance("n1", Some(1)),
+        ])
+        .await
+        .unwrap();
+    let Ok(Created::New(n1)) = &results[0] else {
+        panic!("expected `n1` created: {results:?}");
+    };
+    assert!(
+        matches!(&results[1], Err(StoreError::InvalidData { id, .. }) if id == "ghost"),
+        "{results:?}"
+    );
+    assert!(
+        matches!(&results[2], Err(StoreError::InvalidData { id, detail }) if id == "w2" && detail.contains("status")),
+        "{results:?}"
+    );
+    assert!(
+        matches!(&results[3], Err(StoreError::InvalidData { id, .. }) if id == "ghost"),
+        "{results:?}"
+    );
+    assert!(
+        matches!(&results[4], Ok(Created::Existing(r)) if r == n1),
+        "{results:?}"
+    );
+    assert!(matches!(
+        client.load(&id("ghost")).await,
+        Err(StoreError::NotFound { .. })
+    ));
+    assert_eq!(client.history(&id("n1"), None, 0).await.unwrap().len(), 1);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn wakeups_survive_a_lost_connection() {
     let Some(db) = fresh_database("pg wakeups reconnect").await else {
         return;

@@ -483,6 +483,56 @@ async fn undecodable_rows_are_invalid_data() {
 }
 
 #[tokio::test]
+async fn a_creation_batch_reports_a_bad_instance_on_its_own() {
+    let dir = TempDir::new().unwrap();
+    let path = db(&dir);
+    let store = SqliteStore::open(&path).unwrap();
+    create(&store, "bad").await;
+    let conn = raw(&path);
+    conn.execute(
+        "UPDATE sayiir_instances SET status = 42 WHERE id = 'bad'",
+        [],
+    )
+    .unwrap();
+    // History entry 0 of an instance that does not exist.
+    conn.execute(
+        "INSERT INTO sayiir_history (instance_id, seq, at, kind, payload) \
+         VALUES ('ghost', 0, 1, 'started', x'00')",
+        [],
+    )
+    .unwrap();
+    let results = store
+        .create_batch(vec![
+            new_instance("n1", 100),
+            new_instance("ghost", 100),
+            new_instance("bad", 100),
+            new_instance("n2", 100),
+        ])
+        .await
+        .unwrap();
+    assert!(matches!(results[0], Ok(Created::New(_))), "{results:?}");
+    match &results[1] {
+        Err(StoreError::InvalidData { id, .. }) => assert_eq!(id, "ghost"),
+        other => panic!("expected InvalidData for `ghost`, got {other:?}"),
+    }
+    match &results[2] {
+        Err(StoreError::InvalidData { id, detail }) => {
+            assert_eq!(id, "bad");
+            assert!(detail.contains("status"), "{detail}");
+        }
+        other => panic!("expected InvalidData for `bad`, got {other:?}"),
+    }
+    assert!(matches!(results[3], Ok(Created::New(_))), "{results:?}");
+    assert!(matches!(
+        store.load(&id("ghost")).await,
+        Err(StoreError::NotFound { .. })
+    ));
+    for i in ["n1", "n2"] {
+        assert_eq!(store.history(&id(i), None, 0).await.unwrap().len(), 1);
+    }
+}
+
+#[tokio::test]
 async fn a_version_1_database_is_upgraded_in_place() {
     let dir = TempDir::new().unwrap();
     let path = db(&dir);

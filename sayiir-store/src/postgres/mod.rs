@@ -25,12 +25,12 @@ use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
 use tokio::sync::broadcast;
 
 use self::fail::{Fail, Target};
-use self::ops::{lease, read, signals, write};
+use self::ops::{create, lease, read, signals, write};
 use self::wake::Wakeups;
 use crate::{
-    Blocked, ClaimRequest, CommitResult, Created, HistoryEntry, InstanceId, InstanceRecord,
-    InstanceSummary, ListQuery, NewInstance, NewSignal, SignalRecord, Store, StoreError, Timestamp,
-    Transition, WorkerId, WorkflowKey,
+    Blocked, ClaimRequest, CommitResult, CreateResult, Created, HistoryEntry, InstanceId,
+    InstanceRecord, InstanceSummary, ListQuery, NewInstance, NewSignal, SignalRecord, Store,
+    StoreError, Timestamp, Transition, WorkerId, WorkflowKey,
 };
 
 /// Options of [`PgStore::connect_with`].
@@ -177,6 +177,10 @@ impl Store for PgStore {
 
     async fn create(&self, new: NewInstance) -> Result<Created, StoreError> {
         self.map(write::create(&self.inner.pool, new).await)
+    }
+
+    async fn create_batch(&self, news: Vec<NewInstance>) -> Result<Vec<CreateResult>, StoreError> {
+        self.map(create::create_batch(&self.inner.pool, news).await)
     }
 
     async fn load(&self, id: &InstanceId) -> Result<InstanceRecord, StoreError> {

@@ -24,11 +24,11 @@ use rusqlite::Connection;
 
 use self::fail::Fail;
 use self::lock::WorkerLock;
-use self::ops::{lease, read, signals, write};
+use self::ops::{create, lease, read, signals, write};
 use crate::{
-    Blocked, ClaimRequest, CommitResult, Created, HistoryEntry, InstanceId, InstanceRecord,
-    InstanceSummary, ListQuery, NewInstance, NewSignal, SignalRecord, Store, StoreError, Timestamp,
-    Transition, WorkerId, WorkflowKey,
+    Blocked, ClaimRequest, CommitResult, CreateResult, Created, HistoryEntry, InstanceId,
+    InstanceRecord, InstanceSummary, ListQuery, NewInstance, NewSignal, SignalRecord, Store,
+    StoreError, Timestamp, Transition, WorkerId, WorkflowKey,
 };
 
 /// Durability of a commit (`PRAGMA synchronous`).
@@ -235,7 +235,15 @@ impl Store for SqliteStore {
     }
 
     async fn create(&self, new: NewInstance) -> Result<Created, StoreError> {
-        self.write(move |conn| write::create(conn, new)).await
+        self.write(move |conn| create::create(conn, new)).await
+    }
+
+    async fn create_batch(&self, news: Vec<NewInstance>) -> Result<Vec<CreateResult>, StoreError> {
+        if news.is_empty() {
+            return Ok(Vec::new());
+        }
+        self.write(move |conn| create::create_batch(conn, news))
+            .await
     }
 
     async fn load(&self, id: &InstanceId) -> Result<InstanceRecord, StoreError> {

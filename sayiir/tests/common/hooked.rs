@@ -5,9 +5,9 @@
 use std::sync::Arc;
 
 use sayiir::store::{
-    Blocked, ClaimRequest, CommitResult, Created, HistoryEntry, InstanceId, InstanceRecord,
-    InstanceSummary, ListQuery, NewInstance, NewSignal, SignalRecord, Store, StoreError, Timestamp,
-    Transition, WorkerId, WorkflowKey,
+    Blocked, ClaimRequest, CommitResult, CreateResult, Created, HistoryEntry, InstanceId,
+    InstanceRecord, InstanceSummary, ListQuery, NewInstance, NewSignal, SignalRecord, Store,
+    StoreError, Timestamp, Transition, WorkerId, WorkflowKey,
 };
 
 /// What a test watches. Every hook defaults to doing nothing.
@@ -33,6 +33,9 @@ impl<H: Hooks> Store for Hooked<H> {
     }
     async fn create(&self, n: NewInstance) -> Result<Created, StoreError> {
         self.inner.create(n).await
+    }
+    async fn create_batch(&self, n: Vec<NewInstance>) -> Result<Vec<CreateResult>, StoreError> {
+        self.inner.create_batch(n).await
     }
     async fn load(&self, id: &InstanceId) -> Result<InstanceRecord, StoreError> {
         self.inner.load(id).await

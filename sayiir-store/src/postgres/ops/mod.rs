@@ -3,6 +3,7 @@
 //! locked in id order, so two operations never deadlock on each other's row locks.
 
 mod bulk;
+pub(super) mod create;
 pub(super) mod lease;
 pub(super) mod read;
 pub(super) mod signals;

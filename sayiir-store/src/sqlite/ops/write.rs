@@ -1,82 +1,16 @@
-//! Writes of instance heads and history: create, commit, commit_batch, set_blocked. Each runs
-//! in one `BEGIN IMMEDIATE` transaction on the writer connection.
+//! Writes of instance heads and history: commit, commit_batch, set_blocked. Each runs in one
+//! `BEGIN IMMEDIATE` transaction on the writer connection.
 
 use rusqlite::{Connection, ErrorCode, OptionalExtension, Transaction, TransactionBehavior};
 
 use super::signals;
 
-use crate::sqlite::decode::{self, record_cols, seq_from_db, seq_to_db, status_from_db};
+use crate::sqlite::decode::{seq_from_db, seq_to_db, status_from_db};
 use crate::sqlite::fail::{Fail, code, invalid, is_conversion};
-use crate::{
-    BlockKind, Blocked, CommitResult, Created, InstanceId, InstanceRecord, NewInstance, Next,
-    Status, StoreError, Transition,
-};
+use crate::{BlockKind, Blocked, CommitResult, InstanceId, Next, StoreError, Transition};
 
 fn immediate(conn: &mut Connection) -> Result<Transaction<'_>, Fail> {
     Ok(conn.transaction_with_behavior(TransactionBehavior::Immediate)?)
-}
-
-/// Inserts `new` with history entry 0, or returns the existing instance with its id.
-pub(in crate::sqlite) fn create(conn: &mut Connection, new: NewInstance) -> Result<Created, Fail> {
-    let tx = immediate(conn)?;
-    let inserted = tx
-        .prepare_cached(
-            "INSERT INTO sayiir_instances (id, workflow, definition_hash, seq, status, state, \
-             due_at, created_at, updated_at) VALUES (?1, ?2, ?3, 0, ?4, ?5, ?6, ?7, ?7) \
-             ON CONFLICT (id) DO NOTHING",
-        )?
-        .execute(rusqlite::params![
-            new.id.as_str(),
-            new.workflow,
-            new.hash.0.as_slice(),
-            Status::Running.code(),
-            new.state,
-            new.due_at.map(|t| t.0),
-            new.now.0,
-        ])?;
-    if inserted == 0 {
-        let existing = load_in(&tx, &new.id)?;
-        // Nothing was written; the transaction ends without a commit.
-        return Ok(Created::Existing(existing));
-    }
-    tx.prepare_cached(
-        "INSERT INTO sayiir_history (instance_id, seq, at, kind, payload) \
-         VALUES (?1, 0, ?2, ?3, ?4)",
-    )?
-    .execute(rusqlite::params![
-        new.id.as_str(),
-        new.now.0,
-        new.event.kind,
-        new.event.payload
-    ])?;
-    tx.commit()?;
-    Ok(Created::New(InstanceRecord {
-        id: new.id,
-        workflow: new.workflow,
-        hash: new.hash,
-        seq: 0,
-        status: Status::Running,
-        state: Some(new.state),
-        output: None,
-        due_at: new.due_at,
-        blocked: None,
-        created_at: new.now,
-        updated_at: new.now,
-    }))
-}
-
-/// The head of `id` read inside a write transaction.
-fn load_in(conn: &Connection, id: &InstanceId) -> Result<InstanceRecord, Fail> {
-    let mut stmt = conn.prepare_cached(concat!(
-        "SELECT ",
-        record_cols!(),
-        " FROM sayiir_instances WHERE id = ?1"
-    ))?;
-    let mut rows = stmt.query([id.as_str()])?;
-    match rows.next()? {
-        Some(row) => decode::record(row),
-        None => Err(Fail::Store(StoreError::NotFound { id: id.clone() })),
-    }
 }
 
 /// Commits one transition.

@@ -1,0 +1,127 @@
+//! Creations: create and create_batch. Each runs in one `BEGIN IMMEDIATE` transaction on the
+//! writer connection.
+
+use rusqlite::{Connection, ErrorCode, Transaction, TransactionBehavior};
+
+use crate::sqlite::decode::{self, record_cols};
+use crate::sqlite::fail::{Fail, code};
+use crate::{CreateResult, Created, InstanceId, InstanceRecord, NewInstance, Status, StoreError};
+
+/// Inserts `new` with history entry 0, or returns the existing instance with its id.
+pub(in crate::sqlite) fn create(conn: &mut Connection, new: NewInstance) -> Result<Created, Fail> {
+    let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+    let created = insert(&tx, new)?;
+    if matches!(created, Created::New(_)) {
+        tx.commit()?;
+    }
+    // Otherwise nothing was written; the transaction ends without a commit.
+    Ok(created)
+}
+
+/// Creates many instances in one transaction, each handled as by [`create`], in order (so a
+/// repeated id finds the instance its first occurrence created).
+///
+/// An instance that cannot be created for a reason of its own (history entry 0 already exists,
+/// its existing head does not decode) gets its own error and has written nothing; any other
+/// SQLite error (disk full, I/O) aborts the whole batch: the transaction is rolled back and
+/// the outer error is returned.
+pub(in crate::sqlite) fn create_batch(
+    conn: &mut Connection,
+    news: Vec<NewInstance>,
+) -> Result<Vec<CreateResult>, Fail> {
+    if news.is_empty() {
+        return Ok(Vec::new());
+    }
+    let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+    let mut results = Vec::with_capacity(news.len());
+    let mut inserted = false;
+    for new in news {
+        match insert(&tx, new) {
+            Ok(created) => {
+                inserted |= matches!(created, Created::New(_));
+                results.push(Ok(created));
+            }
+            Err(Fail::Store(e)) => results.push(Err(e)),
+            Err(e @ Fail::Sql(_)) => return Err(e),
+        }
+    }
+    if inserted {
+        tx.commit()?;
+    }
+    Ok(results)
+}
+
+/// Inserts `new` (head at sequence 0 and history entry 0) inside `tx`, or reads the existing
+/// head with its id. Fails with [`Fail::Store`] only when nothing was written for it.
+fn insert(tx: &Transaction<'_>, new: NewInstance) -> Result<Created, Fail> {
+    let inserted = tx
+        .prepare_cached(
+            "INSERT INTO sayiir_instances (id, workflow, definition_hash, seq, status, state, \
+             due_at, created_at, updated_at) VALUES (?1, ?2, ?3, 0, ?4, ?5, ?6, ?7, ?7) \
+             ON CONFLICT (id) DO NOTHING",
+        )?
+        .execute(rusqlite::params![
+            new.id.as_str(),
+            new.workflow,
+            new.hash.0.as_slice(),
+            Status::Running.code(),
+            new.state,
+            new.due_at.map(|t| t.0),
+            new.now.0,
+        ])?;
+    if inserted == 0 {
+        return Ok(Created::Existing(load_in(tx, &new.id)?));
+    }
+    let history = tx
+        .prepare_cached(
+            "INSERT INTO sayiir_history (instance_id, seq, at, kind, payload) \
+             VALUES (?1, 0, ?2, ?3, ?4)",
+        )?
+        .execute(rusqlite::params![
+            new.id.as_str(),
+            new.now.0,
+            new.event.kind,
+            new.event.payload
+        ]);
+    match history {
+        Ok(_) => {}
+        // A history without a head: the failed statement was undone by SQLite; undo the head
+        // too, so that this instance writes nothing.
+        Err(e) if code(&e) == Some(ErrorCode::ConstraintViolation) => {
+            tx.prepare_cached("DELETE FROM sayiir_instances WHERE id = ?1")?
+                .execute([new.id.as_str()])?;
+            return Err(Fail::Store(StoreError::InvalidData {
+                id: new.id.as_str().to_owned(),
+                detail: "history entry 0 already exists though the instance does not".into(),
+            }));
+        }
+        Err(e) => return Err(Fail::Sql(e)),
+    }
+    Ok(Created::New(InstanceRecord {
+        id: new.id,
+        workflow: new.workflow,
+        hash: new.hash,
+        seq: 0,
+        status: Status::Running,
+        state: Some(new.state),
+        output: None,
+        due_at: new.due_at,
+        blocked: None,
+        created_at: new.now,
+        updated_at: new.now,
+    }))
+}
+
+/// The head of `id` read inside a write transaction.
+fn load_in(conn: &Connection, id: &InstanceId) -> Result<InstanceRecord, Fail> {
+    let mut stmt = conn.prepare_cached(concat!(
+        "SELECT ",
+        record_cols!(),
+        " FROM sayiir_instances WHERE id = ?1"
+    ))?;
+    let mut rows = stmt.query([id.as_str()])?;
+    match rows.next()? {
+        Some(row) => decode::record(row),
+        None => Err(Fail::Store(StoreError::NotFound { id: id.clone() })),
+    }
+}
