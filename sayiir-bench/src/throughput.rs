@@ -9,9 +9,8 @@ use std::process::Stdio;
 use std::time::{Duration, Instant};
 
 use sayiir::Engine;
-use sayiir::store::{ListQuery, Status};
-use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
-use tokio::process::{Child, Command};
+use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader, Lines};
+use tokio::process::{Child, ChildStdout, Command};
 
 use crate::BoxError;
 use crate::args::Args;
@@ -76,7 +75,7 @@ pub(crate) async fn run(
     .await?;
 
     let (elapsed, transitions, batches, batched) = if processes > 1 {
-        drive_in_children(args, &place, &engine, processes, &label).await?
+        drive_in_children(args, &place, n, processes, &label).await?
     } else {
         drive_here(&engine, n, &label).await?
     };
@@ -152,16 +151,17 @@ async fn drive_here(engine: &Engine, n: usize, label: &str) -> Result<Driven, Bo
 }
 
 /// Starts `processes` worker processes over the database, says go once all are ready, and
-/// waits until no instance is running.
+/// waits until they report (on stdout, `done N` lines) that all `n` instances are complete;
+/// watching the database instead would load the server being measured.
 async fn drive_in_children(
     args: &Args,
     place: &Place,
-    engine: &Engine,
+    n: usize,
     processes: usize,
     label: &str,
 ) -> Result<Driven, BoxError> {
     let exe = std::env::current_exe()?;
-    let mut children: Vec<(Child, BufReader<tokio::process::ChildStdout>)> = Vec::new();
+    let mut children: Vec<(Child, Lines<BufReader<ChildStdout>>)> = Vec::new();
     for _ in 0..processes {
         let mut child = Command::new(&exe)
             .arg("--child-worker")
@@ -177,13 +177,12 @@ async fn drive_in_children(
             .kill_on_drop(true)
             .spawn()?;
         let stdout = child.stdout.take().ok_or("child without stdout")?;
-        let mut out = BufReader::new(stdout);
-        let mut line = String::new();
-        out.read_line(&mut line).await?;
-        if line.trim() != "ready" {
-            return Err(format!("worker process did not start: `{}`", line.trim()).into());
+        let mut lines = BufReader::new(stdout).lines();
+        let first = lines.next_line().await?.unwrap_or_default();
+        if first.trim() != "ready" {
+            return Err(format!("worker process did not start: `{}`", first.trim()).into());
         }
-        children.push((child, out));
+        children.push((child, lines));
     }
     let start = Instant::now();
     for (child, _) in &mut children {
@@ -192,35 +191,46 @@ async fn drive_in_children(
             stdin.flush().await?;
         }
     }
-    let running = ListQuery {
-        status: Some(Status::Running),
-        limit: 1,
-        ..ListQuery::default()
-    };
+    let mut done = vec![0u64; processes];
     let mut last_print = Instant::now();
-    loop {
-        if engine.store().list(&running).await?.is_empty() {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(10)).await;
+    while done.iter().sum::<u64>() < n as u64 {
+        // Whichever child speaks first.
+        let reads = children
+            .iter_mut()
+            .map(|(_, lines)| Box::pin(lines.next_line()));
+        // `next_line` is cancel safe: the reads not chosen lose nothing.
+        let (line, i) = futures_select(reads).await;
+        let line = line?.ok_or("a worker process exited early")?;
+        let count = line
+            .strip_prefix("done ")
+            .and_then(|c| c.trim().parse().ok())
+            .ok_or_else(|| format!("worker process said `{line}`"))?;
+        done[i] = count;
         if last_print.elapsed() >= Duration::from_millis(500) {
             last_print = Instant::now();
             eprint!(
-                "\r{label}: running for {:.1} s   ",
-                start.elapsed().as_secs_f64()
+                "\r{label}: {}/{n} workflows done   ",
+                done.iter().sum::<u64>()
             );
         }
     }
     let elapsed = start.elapsed();
-    eprintln!();
+    eprintln!("\r{label}: {n}/{n} workflows done   ");
     let (mut transitions, mut batches, mut batched) = (0.0, 0.0, 0.0);
-    for (mut child, mut out) in children {
+    for (mut child, mut lines) in children {
         // Closing stdin tells the worker to stop; it then reports its counters.
         drop(child.stdin.take());
-        let mut line = String::new();
-        out.read_line(&mut line).await?;
-        let row = Row::parse_line("worker", "postgres", &line)
-            .ok_or_else(|| format!("worker process reported `{}`", line.trim()))?;
+        let row = loop {
+            let line = lines
+                .next_line()
+                .await?
+                .ok_or("a worker process said nothing")?;
+            if line.starts_with("done ") {
+                continue;
+            }
+            break Row::parse_line("worker", "postgres", &line)
+                .ok_or_else(|| format!("worker process reported `{line}`"))?;
+        };
         transitions += row.get("transitions").unwrap_or(0.0);
         batches += row.get("batches").unwrap_or(0.0);
         batched += row.get("batched").unwrap_or(0.0);
@@ -232,8 +242,25 @@ async fn drive_in_children(
     Ok((elapsed, transitions as u64, batches as u64, batched as u64))
 }
 
+/// The first of `futures` to finish: its output and index.
+async fn futures_select<F: std::future::Future + Unpin>(
+    futures: impl IntoIterator<Item = F>,
+) -> (F::Output, usize) {
+    let mut futures: Vec<F> = futures.into_iter().collect();
+    std::future::poll_fn(|cx| {
+        for (i, f) in futures.iter_mut().enumerate() {
+            if let std::task::Poll::Ready(out) = std::pin::Pin::new(f).poll(cx) {
+                return std::task::Poll::Ready((out, i));
+            }
+        }
+        std::task::Poll::Pending
+    })
+    .await
+}
+
 /// The body of a `--child-worker` process: a worker over the PostgreSQL database at `url`
-/// that starts on `go` and stops when stdin closes, then prints its counters.
+/// that starts on `go`, prints `done N` whenever its count of completed instances changes
+/// (at most every 2 ms), stops when stdin closes, then prints its counters.
 pub(crate) async fn child_worker(args: &Args, url: &str) -> Result<(), BoxError> {
     let engine = flows::engine(crate::target::open(StoreKind::Postgres, url).await?, args);
     let mut stdin = BufReader::new(tokio::io::stdin());
@@ -243,10 +270,28 @@ pub(crate) async fn child_worker(args: &Args, url: &str) -> Result<(), BoxError>
     let mut line = String::new();
     stdin.read_line(&mut line).await?;
     let worker = engine.spawn_worker();
-    // Until stdin closes.
-    while stdin.read_line(&mut line).await? > 0 {}
-    worker.shutdown().await?;
     let m = engine.metrics();
+    let mut told = 0;
+    let mut tick = tokio::time::interval(Duration::from_millis(2));
+    loop {
+        tokio::select! {
+            read = stdin.read_line(&mut line) => {
+                // Until stdin closes.
+                if read? == 0 {
+                    break;
+                }
+            }
+            _ = tick.tick() => {
+                let done = m.instances_completed();
+                if done != told {
+                    told = done;
+                    stdout.write_all(format!("done {done}\n").as_bytes()).await?;
+                    stdout.flush().await?;
+                }
+            }
+        }
+    }
+    worker.shutdown().await?;
     let (b, bt) = m.commit_batches();
     let mut row = Row::new("worker", "postgres");
     row.set("transitions", m.transitions() as f64)

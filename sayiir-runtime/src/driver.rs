@@ -548,6 +548,14 @@ impl Driver {
         let (next, new_state, work, finished) = match advanced {
             Advanced::Suspend { state, work } => {
                 let due_at = work.iter().filter_map(|w| w.kind.due(now)).min();
+                // A stored due time in the past stays while the new one is past too: both say
+                // "runnable now" (the older one only ranks the instance earlier for a claim
+                // after a crash), and an unchanged value spares the store an index update per
+                // step (on PostgreSQL, it keeps the head's update a HOT one).
+                let due_at = match (due_at, self.stored_due) {
+                    (Some(d), Some(s)) if d <= now && s <= d => Some(s),
+                    _ => due_at,
+                };
                 (
                     Next::Running {
                         state: state.clone(),

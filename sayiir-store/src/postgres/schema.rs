@@ -18,11 +18,18 @@ use super::fail::{Target, map_connect, map_sqlx};
 use crate::StoreError;
 
 /// The migrations, oldest first: `(version, description, sql)`.
-const MIGRATIONS: &[(i64, &str, &str)] = &[(
-    1,
-    "instances, history and signals",
-    include_str!("../../migrations/postgres/0001_init.sql"),
-)];
+const MIGRATIONS: &[(i64, &str, &str)] = &[
+    (
+        1,
+        "instances, history and signals",
+        include_str!("../../migrations/postgres/0001_init.sql"),
+    ),
+    (
+        2,
+        "free space for HOT updates of instance heads",
+        include_str!("../../migrations/postgres/0002_fillfactor.sql"),
+    ),
+];
 
 /// The table recording the applied migrations.
 const TABLE: &str = "sayiir_migrations";
