@@ -110,7 +110,7 @@ async fn data_survives_close_and_reopen() {
     let version: i64 = conn
         .pragma_query_value(None, "user_version", |r| r.get(0))
         .unwrap();
-    assert_eq!(version, 2, "reopening does not migrate again");
+    assert_eq!(version, 3, "reopening does not migrate again");
 }
 
 #[tokio::test]
@@ -134,7 +134,7 @@ async fn wal_mode_and_application_id_are_set() {
     let version: i64 = conn
         .pragma_query_value(None, "user_version", |r| r.get(0))
         .unwrap();
-    assert_eq!(version, 2);
+    assert_eq!(version, 3);
 }
 
 #[tokio::test]
@@ -150,14 +150,14 @@ async fn schema_newer_than_supported_is_refused_and_the_file_is_unchanged() {
     match SqliteStore::open(&path) {
         Err(StoreError::SchemaTooNew {
             found: 999,
-            supported: 2,
+            supported: 3,
         }) => {}
         other => panic!("expected SchemaTooNew, got {other:?}"),
     }
     assert_eq!(std::fs::read(&path).unwrap(), before, "the file changed");
     let err = SqliteStore::open(&path).unwrap_err().to_string();
     assert!(
-        err.contains("version 999") && err.contains("supports up to 2"),
+        err.contains("version 999") && err.contains("supports up to 3"),
         "{err}"
     );
 }
@@ -562,7 +562,7 @@ async fn a_version_1_database_is_upgraded_in_place() {
     let version: i64 = raw(&path)
         .pragma_query_value(None, "user_version", |r| r.get(0))
         .unwrap();
-    assert_eq!(version, 2, "the version-1 file was upgraded");
+    assert_eq!(version, 3, "the version-1 file was upgraded");
     let head = store.load(&id("old")).await.unwrap();
     assert_eq!(
         (head.seq, head.state, head.due_at),

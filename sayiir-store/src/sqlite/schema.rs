@@ -21,6 +21,10 @@ pub(super) const APPLICATION_ID: i64 = 0x5359_5952;
 pub(super) const MIGRATIONS: &[(i64, &str)] = &[
     (1, include_str!("../../migrations/sqlite/0001_init.sql")),
     (2, include_str!("../../migrations/sqlite/0002_signals.sql")),
+    (
+        3,
+        include_str!("../../migrations/sqlite/0003_due_index.sql"),
+    ),
 ];
 
 /// The newest schema version this build knows.

@@ -141,12 +141,24 @@ pub(in crate::postgres) async fn next_due(
         return Ok(None);
     }
     let (workflows, hashes) = key_arrays(known);
+    // An instance is next due at its due time, or when its live lease ends if that is later:
+    // the earliest free due time (a walk of the due index that stops at its first row) and the
+    // earliest end of a lease past its due time (over the leased rows only), not one pass over
+    // every due instance. LEAST ignores NULLs.
     let row = sqlx::query(
-        "SELECT MIN(CASE WHEN lease_owner IS NOT NULL AND lease_until > due_at \
-         THEN lease_until ELSE due_at END) AS next FROM sayiir_instances \
-         WHERE status = 0 AND due_at IS NOT NULL \
-         AND (blocked_kind IS NULL OR blocked_kind = $1) \
-         AND (workflow, definition_hash) IN (SELECT * FROM UNNEST($2::text[], $3::bytea[]))",
+        "SELECT LEAST( \
+           (SELECT due_at FROM sayiir_instances \
+            WHERE status = 0 AND due_at IS NOT NULL \
+            AND (lease_owner IS NULL OR lease_until <= due_at) \
+            AND (blocked_kind IS NULL OR blocked_kind = $1) \
+            AND (workflow, definition_hash) IN (SELECT * FROM UNNEST($2::text[], $3::bytea[])) \
+            ORDER BY due_at LIMIT 1), \
+           (SELECT MIN(lease_until) FROM sayiir_instances \
+            WHERE lease_owner IS NOT NULL AND lease_until > due_at \
+            AND status = 0 AND due_at IS NOT NULL \
+            AND (blocked_kind IS NULL OR blocked_kind = $1) \
+            AND (workflow, definition_hash) IN (SELECT * FROM UNNEST($2::text[], $3::bytea[])))) \
+         AS next",
     )
     .bind(BlockKind::VersionMismatch.code())
     .bind(&workflows)

@@ -40,7 +40,7 @@ pub(in crate::sqlite) fn claim(
         concat!(
             "SELECT ",
             record_cols!(),
-            " FROM sayiir_instances \
+            " FROM sayiir_instances INDEXED BY sayiir_instances_due \
              WHERE status = 0 AND due_at IS NOT NULL AND due_at <= ?1 \
              AND (blocked_kind IS NULL OR blocked_kind = {mismatch}) \
              AND (lease_owner IS NULL OR lease_until <= ?1) \

@@ -119,14 +119,28 @@ pub(in crate::sqlite) fn next_due(
     if known.is_empty() {
         return Ok(None);
     }
+    // An instance is next due at its due time, or when its live lease ends if that is later.
+    // Two index walks that stop at their first row (the earliest free due time; the earliest
+    // end of a lease past its due time) instead of one pass over every due instance.
     let sql = format!(
-        "SELECT MIN(CASE WHEN lease_owner IS NOT NULL AND lease_until > due_at \
-         THEN lease_until ELSE due_at END) FROM sayiir_instances \
-         WHERE status = 0 AND due_at IS NOT NULL \
-         AND (blocked_kind IS NULL OR blocked_kind = {mismatch}) \
-         AND (workflow, definition_hash) IN ({keys})",
-        mismatch = BlockKind::VersionMismatch.code(),
-        keys = key_values(known, 1),
+        "SELECT MIN(t) FROM ( \
+           SELECT * FROM (SELECT due_at AS t FROM sayiir_instances \
+             INDEXED BY sayiir_instances_due \
+             WHERE status = 0 AND due_at IS NOT NULL \
+             AND (lease_owner IS NULL OR lease_until <= due_at) {filter} \
+             ORDER BY due_at LIMIT 1) \
+           UNION ALL \
+           SELECT * FROM (SELECT lease_until AS t FROM sayiir_instances \
+             INDEXED BY sayiir_instances_leased \
+             WHERE lease_owner IS NOT NULL AND lease_until > due_at \
+             AND status = 0 AND due_at IS NOT NULL {filter} \
+             ORDER BY lease_until LIMIT 1))",
+        filter = format_args!(
+            "AND (blocked_kind IS NULL OR blocked_kind = {mismatch}) \
+             AND (workflow, definition_hash) IN ({keys})",
+            mismatch = BlockKind::VersionMismatch.code(),
+            keys = key_values(known, 1),
+        ),
     );
     let mut stmt = conn.prepare_cached(&sql)?;
     let min: Option<i64> = stmt
