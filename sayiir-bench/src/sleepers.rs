@@ -124,9 +124,6 @@ pub(crate) async fn child(args: &Args, locator: &str) -> Result<(), BoxError> {
                 "\r{label}: {woken}/{m} woken, {} completed   ",
                 metrics.instances_completed()
             );
-            if std::env::var_os("SAYIIR_BENCH_DEBUG").is_some() {
-                eprintln!("{}", metrics.render());
-            }
         }
     }
     let all_done = now_ms();
