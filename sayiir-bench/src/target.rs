@@ -142,22 +142,7 @@ impl Drop for Place {
                 let _ = std::fs::remove_dir_all(dir);
             }
             Place::Postgres { admin, name, .. } => {
-                let admin = admin.clone();
-                let sql = format!("DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)");
-                // Drop may run inside the runtime: use a thread with its own.
-                let _ = std::thread::spawn(move || {
-                    let rt = tokio::runtime::Builder::new_current_thread()
-                        .enable_all()
-                        .build();
-                    if let Ok(rt) = rt {
-                        rt.block_on(async {
-                            if let Ok(mut c) = sqlx::PgConnection::connect(&admin).await {
-                                let _ = sqlx::query(sqlx::AssertSqlSafe(sql)).execute(&mut c).await;
-                            }
-                        });
-                    }
-                })
-                .join();
+                sayiir_store::pg_harness::drop_database(admin, name);
             }
             // Dropping the harness's handle drops its database.
             Place::Throwaway(_) => {}

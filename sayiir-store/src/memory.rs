@@ -56,31 +56,19 @@ fn lease_free(row: &Row, owner: Option<&WorkerId>, now: Timestamp) -> bool {
     }
 }
 
-fn create(rows: &mut BTreeMap<InstanceId, Row>, new: NewInstance) -> Created {
+fn create(rows: &mut BTreeMap<InstanceId, Row>, mut new: NewInstance) -> Created {
     if let Some(row) = rows.get(&new.id) {
         return Created::Existing(row.record.clone());
     }
-    let record = InstanceRecord {
-        id: new.id.clone(),
-        workflow: new.workflow,
-        hash: new.hash,
-        seq: 0,
-        status: Status::Running,
-        state: Some(new.state),
-        output: None,
-        due_at: new.due_at,
-        blocked: None,
-        created_at: new.now,
-        updated_at: new.now,
-    };
     let history = vec![HistoryEntry {
         seq: 0,
         at: new.now,
-        kind: new.event.kind,
-        payload: new.event.payload,
+        kind: std::mem::take(&mut new.event.kind),
+        payload: std::mem::take(&mut new.event.payload),
     }];
+    let record = new.into_record();
     rows.insert(
-        new.id,
+        record.id.clone(),
         Row {
             record: record.clone(),
             lease: None,

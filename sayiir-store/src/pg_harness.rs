@@ -38,24 +38,29 @@ impl PgTestDb {
 
 impl Drop for PgTestDb {
     fn drop(&mut self) {
-        let admin = self.admin_url.clone();
-        let sql = format!("DROP DATABASE IF EXISTS \"{}\" WITH (FORCE)", self.name);
-        // The name is made of ASCII letters, digits and `_` (see `fresh_database`).
-        // Drop runs outside any runtime guarantee: use a thread with its own runtime.
-        let _ = std::thread::spawn(move || {
-            let rt = tokio::runtime::Builder::new_current_thread()
-                .enable_all()
-                .build();
-            if let Ok(rt) = rt {
-                rt.block_on(async {
-                    if let Ok(mut c) = sqlx::PgConnection::connect(&admin).await {
-                        let _ = sqlx::query(sqlx::AssertSqlSafe(sql)).execute(&mut c).await;
-                    }
-                });
-            }
-        })
-        .join();
+        drop_database(&self.admin_url, &self.name);
     }
+}
+
+/// Drops database `name` (made of ASCII letters, digits and `_`) on the server of `admin_url`,
+/// best effort, forcing its connections closed. Runs on a thread with its own runtime, so it
+/// may be called from `Drop`, inside or outside a runtime.
+pub fn drop_database(admin_url: &str, name: &str) {
+    let admin = admin_url.to_owned();
+    let sql = format!("DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)");
+    let _ = std::thread::spawn(move || {
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build();
+        if let Ok(rt) = rt {
+            rt.block_on(async {
+                if let Ok(mut c) = sqlx::PgConnection::connect(&admin).await {
+                    let _ = sqlx::query(sqlx::AssertSqlSafe(sql)).execute(&mut c).await;
+                }
+            });
+        }
+    })
+    .join();
 }
 
 /// A URL with its database name replaced.

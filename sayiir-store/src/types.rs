@@ -362,6 +362,25 @@ pub struct NewInstance {
     pub now: Timestamp,
 }
 
+impl NewInstance {
+    /// The head it has once created (its history entry 0, `event`, is not part of it).
+    pub fn into_record(self) -> InstanceRecord {
+        InstanceRecord {
+            id: self.id,
+            workflow: self.workflow,
+            hash: self.hash,
+            seq: 0,
+            status: Status::Running,
+            state: Some(self.state),
+            output: None,
+            due_at: self.due_at,
+            blocked: None,
+            created_at: self.now,
+            updated_at: self.now,
+        }
+    }
+}
+
 /// Result of [`Store::create`](crate::Store::create).
 #[derive(Clone, PartialEq, Eq, Debug)]
 pub enum Created {

@@ -17,7 +17,7 @@ use sqlx::postgres::PgPool;
 use crate::postgres::decode::{self, get, record_cols};
 use crate::postgres::fail::Fail;
 use crate::postgres::wake::notify;
-use crate::{CreateResult, Created, InstanceRecord, NewInstance, Status, StoreError};
+use crate::{CreateResult, Created, NewInstance, Status, StoreError};
 
 const INSERT_HEADS: &str = "INSERT INTO sayiir_instances (id, workflow, definition_hash, seq, \
      status, state, due_at, created_at, updated_at) \
@@ -211,19 +211,7 @@ fn assemble(
         }
         let key = new.id.as_str().to_owned();
         let result = match outcomes.get(&key) {
-            Some(Outcome::Inserted) => Ok(Created::New(InstanceRecord {
-                id: new.id,
-                workflow: new.workflow,
-                hash: new.hash,
-                seq: 0,
-                status: Status::Running,
-                state: Some(new.state),
-                output: None,
-                due_at: new.due_at,
-                blocked: None,
-                created_at: new.now,
-                updated_at: new.now,
-            })),
+            Some(Outcome::Inserted) => Ok(Created::New(new.into_record())),
             Some(Outcome::Orphaned) => Err(StoreError::InvalidData {
                 id: key.clone(),
                 detail: "history entry 0 already exists though the instance does not".into(),

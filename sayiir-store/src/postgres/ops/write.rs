@@ -19,8 +19,8 @@ use crate::postgres::decode::{get, seq_from_db, seq_to_db, status_from_db};
 use crate::postgres::fail::Fail;
 use crate::postgres::wake::notify;
 use crate::{
-    BlockKind, Blocked, CommitResult, Created, InstanceId, InstanceRecord, NewInstance, Next,
-    Status, StoreError, Timestamp, Transition,
+    BlockKind, Blocked, CommitResult, Created, InstanceId, NewInstance, Next, Status, StoreError,
+    Timestamp, Transition,
 };
 
 /// Inserts `new` with history entry 0, or returns the existing instance with its id.
@@ -62,19 +62,7 @@ pub(in crate::postgres) async fn create(pool: &PgPool, new: NewInstance) -> Resu
         notify(&mut tx).await?;
     }
     tx.commit().await?;
-    Ok(Created::New(InstanceRecord {
-        id: new.id,
-        workflow: new.workflow,
-        hash: new.hash,
-        seq: 0,
-        status: Status::Running,
-        state: Some(new.state),
-        output: None,
-        due_at: new.due_at,
-        blocked: None,
-        created_at: new.now,
-        updated_at: new.now,
-    }))
+    Ok(Created::New(new.into_record()))
 }
 
 /// What a commit checks of an instance, read under its row lock and kept up to date by the

@@ -3,9 +3,8 @@
 
 use rusqlite::{Connection, ErrorCode, Transaction, TransactionBehavior};
 
-use crate::sqlite::decode::{self, record_cols};
 use crate::sqlite::fail::{Fail, code};
-use crate::{CreateResult, Created, InstanceId, InstanceRecord, NewInstance, Status, StoreError};
+use crate::{CreateResult, Created, NewInstance, Status, StoreError};
 
 /// Inserts `new` with history entry 0, or returns the existing instance with its id.
 pub(in crate::sqlite) fn create(conn: &mut Connection, new: NewInstance) -> Result<Created, Fail> {
@@ -70,7 +69,7 @@ fn insert(tx: &Transaction<'_>, new: NewInstance) -> Result<Created, Fail> {
             new.now.0,
         ])?;
     if inserted == 0 {
-        return Ok(Created::Existing(load_in(tx, &new.id)?));
+        return Ok(Created::Existing(super::read::load(tx, &new.id)?));
     }
     let history = tx
         .prepare_cached(
@@ -97,31 +96,5 @@ fn insert(tx: &Transaction<'_>, new: NewInstance) -> Result<Created, Fail> {
         }
         Err(e) => return Err(Fail::Sql(e)),
     }
-    Ok(Created::New(InstanceRecord {
-        id: new.id,
-        workflow: new.workflow,
-        hash: new.hash,
-        seq: 0,
-        status: Status::Running,
-        state: Some(new.state),
-        output: None,
-        due_at: new.due_at,
-        blocked: None,
-        created_at: new.now,
-        updated_at: new.now,
-    }))
-}
-
-/// The head of `id` read inside a write transaction.
-fn load_in(conn: &Connection, id: &InstanceId) -> Result<InstanceRecord, Fail> {
-    let mut stmt = conn.prepare_cached(concat!(
-        "SELECT ",
-        record_cols!(),
-        " FROM sayiir_instances WHERE id = ?1"
-    ))?;
-    let mut rows = stmt.query([id.as_str()])?;
-    match rows.next()? {
-        Some(row) => decode::record(row),
-        None => Err(Fail::Store(StoreError::NotFound { id: id.clone() })),
-    }
+    Ok(Created::New(new.into_record()))
 }
