@@ -42,14 +42,17 @@ pub(crate) fn rate(n: usize, d: Duration) -> f64 {
     if s > 0.0 { n as f64 / s } else { 0.0 }
 }
 
-/// The `q` quantile (0..=1) of `xs` in milliseconds, sorting `xs`.
-pub(crate) fn quantile_ms(xs: &mut [Duration], q: f64) -> f64 {
-    if xs.is_empty() {
-        return f64::NAN;
-    }
+/// The `q` quantile (0..=1) of `xs`, sorting `xs`; `None` when empty.
+pub(crate) fn quantile<T: Ord + Copy>(xs: &mut [T], q: f64) -> Option<T> {
     xs.sort_unstable();
-    let i = ((xs.len() - 1) as f64 * q).round() as usize;
-    xs[i.min(xs.len() - 1)].as_secs_f64() * 1e3
+    let last = xs.len().checked_sub(1)?;
+    let i = (last as f64 * q).round() as usize;
+    Some(xs[i.min(last)])
+}
+
+/// The `q` quantile of `xs` in milliseconds (NaN when empty), sorting `xs`.
+pub(crate) fn quantile_ms(xs: &mut [Duration], q: f64) -> f64 {
+    quantile(xs, q).map_or(f64::NAN, |d| d.as_secs_f64() * 1e3)
 }
 
 fn id(i: usize) -> Result<InstanceId, BoxError> {

@@ -15,7 +15,7 @@ use tokio::process::Command;
 
 use crate::BoxError;
 use crate::args::Args;
-use crate::baseline::rate;
+use crate::baseline::{quantile, rate};
 use crate::figures::Row;
 use crate::flows::{self, LAGS, now_ms, rss_mib, sleeper};
 use crate::target::{Place, StoreKind};
@@ -53,12 +53,8 @@ pub(crate) async fn run(args: &Args, kind: StoreKind) -> Result<Row, BoxError> {
         .ok_or_else(|| format!("sleepers process reported `{}`", line.trim()).into())
 }
 
-fn lag_ms(lags: &[u32], q: f64) -> f64 {
-    if lags.is_empty() {
-        return f64::NAN;
-    }
-    let i = ((lags.len() - 1) as f64 * q).round() as usize;
-    f64::from(lags[i.min(lags.len() - 1)])
+fn lag_ms(lags: &mut [u32], q: f64) -> f64 {
+    quantile(lags, q).map_or(f64::NAN, f64::from)
 }
 
 /// The body of a `--child-sleepers` process over the store at `locator`.
@@ -131,7 +127,6 @@ pub(crate) async fn child(args: &Args, locator: &str) -> Result<(), BoxError> {
     worker.shutdown().await?;
     let (_, peak) = rss_mib();
     let mut lags = LAGS.lock().map(|l| l.clone()).unwrap_or_default();
-    lags.sort_unstable();
     let wake_span = Duration::from_millis(all_done.saturating_sub(wake_at.max(parked_at)));
     let mut row = Row::new("sleepers", kind.name());
     row.set("workflows_per_s", rate(m, wake_span))
@@ -139,9 +134,9 @@ pub(crate) async fn child(args: &Args, locator: &str) -> Result<(), BoxError> {
         .set("rss_asleep_mib", rss_asleep)
         .set("create_per_s", rate(m, created))
         .set("instances", m as f64)
-        .set("lag_p50_ms", lag_ms(&lags, 0.50))
-        .set("lag_p99_ms", lag_ms(&lags, 0.99))
-        .set("lag_max_ms", lag_ms(&lags, 1.0))
+        .set("lag_p50_ms", lag_ms(&mut lags, 0.50))
+        .set("lag_p99_ms", lag_ms(&mut lags, 0.99))
+        .set("lag_max_ms", lag_ms(&mut lags, 1.0))
         .set("late", if late { 1.0 } else { 0.0 })
         .set(
             "parked_before_wake_s",

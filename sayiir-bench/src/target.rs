@@ -2,12 +2,10 @@
 
 use std::path::PathBuf;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU32, Ordering};
-use std::time::{SystemTime, UNIX_EPOCH};
 
 use sayiir::{PgOptions, PgStore, SqliteOptions, SqliteStore, Synchronous};
 use sayiir_store::Store;
-use sqlx::Connection;
+use sayiir_store::pg_harness::{self, PgTestDb};
 
 use crate::BoxError;
 
@@ -45,75 +43,52 @@ impl StoreKind {
     }
 }
 
-/// Where a fresh store lives: removed (file) or dropped (database) when this is dropped.
+/// Where a fresh store lives: removed (directory) or dropped (database) with this value.
 pub(crate) enum Place {
-    Sqlite {
-        dir: PathBuf,
-    },
-    Postgres {
-        url: String,
-        admin: String,
-        name: String,
-    },
-    /// A database of the throwaway cluster this program started (no `--pg-url`).
-    Throwaway(sayiir_store::pg_harness::PgTestDb),
+    Sqlite(tempfile::TempDir),
+    Postgres(PgTestDb),
 }
 
 impl Place {
-    /// A fresh place for `kind` named after `label`.
+    /// A fresh place for `kind` named after `label`: a directory under `$SAYIIR_BENCH_DIR`
+    /// (default: the temp dir), or a database on the server of `pg_url` (default: a throwaway
+    /// local cluster).
     pub(crate) async fn new(
         kind: StoreKind,
         pg_url: Option<&str>,
         label: &str,
     ) -> Result<Self, BoxError> {
-        static N: AtomicU32 = AtomicU32::new(0);
-        let n = N.fetch_add(1, Ordering::Relaxed);
-        let nanos = SystemTime::now()
-            .duration_since(UNIX_EPOCH)
-            .map(|d| d.subsec_nanos())
-            .unwrap_or(0);
-        let unique = format!("{label}_{}_{n}_{nanos}", std::process::id());
         match kind {
             StoreKind::SqliteFull | StoreKind::SqliteNormal => {
-                let dir = std::env::var_os("SAYIIR_BENCH_DIR")
+                let base = std::env::var_os("SAYIIR_BENCH_DIR")
                     .map(PathBuf::from)
-                    .unwrap_or_else(std::env::temp_dir)
-                    .join(format!("sayiir-bench-{unique}"));
-                std::fs::create_dir_all(&dir)?;
-                Ok(Place::Sqlite { dir })
+                    .unwrap_or_else(std::env::temp_dir);
+                let dir = tempfile::Builder::new()
+                    .prefix(&format!("sayiir-bench-{label}-"))
+                    .tempdir_in(base)?;
+                Ok(Place::Sqlite(dir))
             }
-            StoreKind::Postgres => {
-                let Some(admin) = pg_url.map(str::to_owned) else {
-                    return sayiir_store::pg_harness::fresh_database(label)
-                        .await
-                        .map(Place::Throwaway)
-                        .ok_or_else(|| {
-                            "no --pg-url given and no PostgreSQL binaries found to start a \
-                             throwaway server"
-                                .into()
-                        });
-                };
-                let name = format!("sayiir_bench_{unique}");
-                let mut conn = sqlx::PgConnection::connect(&admin)
+            StoreKind::Postgres => match pg_url {
+                Some(admin) => Ok(Place::Postgres(
+                    pg_harness::create_database(admin, &format!("bench_{label}")).await?,
+                )),
+                None => pg_harness::fresh_database(&format!("bench_{label}"))
                     .await
-                    .map_err(|e| format!("cannot connect to PostgreSQL at {admin}: {e}"))?;
-                // The name is made of ASCII letters, digits and `_`.
-                sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE \"{name}\"")))
-                    .execute(&mut conn)
-                    .await
-                    .map_err(|e| format!("cannot create database {name}: {e}"))?;
-                let url = sayiir_store::pg_harness::with_database(&admin, &name);
-                Ok(Place::Postgres { url, admin, name })
-            }
+                    .map(Place::Postgres)
+                    .ok_or_else(|| {
+                        "no --pg-url given and no PostgreSQL binaries found to start a \
+                         throwaway server"
+                            .into()
+                    }),
+            },
         }
     }
 
     /// What a child process opens: the SQLite file's path or the database's URL.
     pub(crate) fn locator(&self) -> String {
         match self {
-            Place::Sqlite { dir } => dir.join("bench.db").display().to_string(),
-            Place::Postgres { url, .. } => url.clone(),
-            Place::Throwaway(db) => db.url().to_owned(),
+            Place::Sqlite(dir) => dir.path().join("bench.db").display().to_string(),
+            Place::Postgres(db) => db.url().to_owned(),
         }
     }
 
@@ -133,19 +108,4 @@ pub(crate) async fn open(kind: StoreKind, locator: &str) -> Result<Arc<dyn Store
             Arc::new(PgStore::connect_with(locator, PgOptions::default()).await?)
         }
     })
-}
-
-impl Drop for Place {
-    fn drop(&mut self) {
-        match self {
-            Place::Sqlite { dir } => {
-                let _ = std::fs::remove_dir_all(dir);
-            }
-            Place::Postgres { admin, name, .. } => {
-                sayiir_store::pg_harness::drop_database(admin, name);
-            }
-            // Dropping the harness's handle drops its database.
-            Place::Throwaway(_) => {}
-        }
-    }
 }

@@ -199,7 +199,7 @@ async fn drive_in_children(
             .iter_mut()
             .map(|(_, lines)| Box::pin(lines.next_line()));
         // `next_line` is cancel safe: the reads not chosen lose nothing.
-        let (line, i) = futures_select(reads).await;
+        let (line, i, _) = futures_util::future::select_all(reads).await;
         let line = line?.ok_or("a worker process exited early")?;
         let count = line
             .strip_prefix("done ")
@@ -240,22 +240,6 @@ async fn drive_in_children(
         }
     }
     Ok((elapsed, transitions as u64, batches as u64, batched as u64))
-}
-
-/// The first of `futures` to finish: its output and index.
-async fn futures_select<F: std::future::Future + Unpin>(
-    futures: impl IntoIterator<Item = F>,
-) -> (F::Output, usize) {
-    let mut futures: Vec<F> = futures.into_iter().collect();
-    std::future::poll_fn(|cx| {
-        for (i, f) in futures.iter_mut().enumerate() {
-            if let std::task::Poll::Ready(out) = std::pin::Pin::new(f).poll(cx) {
-                return std::task::Poll::Ready((out, i));
-            }
-        }
-        std::task::Poll::Pending
-    })
-    .await
 }
 
 /// The body of a `--child-worker` process: a worker over the PostgreSQL database at `url`

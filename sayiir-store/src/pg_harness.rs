@@ -45,7 +45,7 @@ impl Drop for PgTestDb {
 /// Drops database `name` (made of ASCII letters, digits and `_`) on the server of `admin_url`,
 /// best effort, forcing its connections closed. Runs on a thread with its own runtime, so it
 /// may be called from `Drop`, inside or outside a runtime.
-pub fn drop_database(admin_url: &str, name: &str) {
+fn drop_database(admin_url: &str, name: &str) {
     let admin = admin_url.to_owned();
     let sql = format!("DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)");
     let _ = std::thread::spawn(move || {
@@ -86,6 +86,15 @@ pub fn with_database(url: &str, db: &str) -> String {
 /// PostgreSQL is available. Panics when `SAYIIR_REQUIRE_PG=1` and none is.
 pub async fn fresh_database(label: &str) -> Option<PgTestDb> {
     let admin = server()?;
+    match create_database(admin, label).await {
+        Ok(db) => Some(db),
+        Err(why) => panic!("{why}"),
+    }
+}
+
+/// Creates a fresh, empty database named after `label` on the server of `admin_url` (whose
+/// user may create databases); it is dropped with the returned value.
+pub async fn create_database(admin_url: &str, label: &str) -> Result<PgTestDb, String> {
     static N: AtomicU32 = AtomicU32::new(0);
     let clean: String = label
         .chars()
@@ -103,19 +112,16 @@ pub async fn fresh_database(label: &str) -> Option<PgTestDb> {
         std::process::id(),
         N.fetch_add(1, Ordering::Relaxed)
     );
-    let mut conn = match sqlx::PgConnection::connect(admin).await {
-        Ok(c) => c,
-        Err(e) => panic!("the PostgreSQL test server at {admin} refused a connection: {e}"),
-    };
-    if let Err(e) = sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE \"{name}\"")))
+    let mut conn = sqlx::PgConnection::connect(admin_url)
+        .await
+        .map_err(|e| format!("the PostgreSQL server at {admin_url} refused a connection: {e}"))?;
+    sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE \"{name}\"")))
         .execute(&mut conn)
         .await
-    {
-        panic!("cannot create test database {name}: {e}");
-    }
-    Some(PgTestDb {
-        url: with_database(admin, &name),
-        admin_url: admin.to_owned(),
+        .map_err(|e| format!("cannot create database {name}: {e}"))?;
+    Ok(PgTestDb {
+        url: with_database(admin_url, &name),
+        admin_url: admin_url.to_owned(),
         name,
     })
 }

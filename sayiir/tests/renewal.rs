@@ -51,3 +51,31 @@ async fn renewals_do_not_abort_drivers_that_gave_their_lease_up() {
     assert_eq!(m.transitions(), committed);
     assert_eq!(m.instances_completed(), n);
 }
+
+#[sayiir::workflow]
+async fn nap(n: u64) -> u64 {
+    sayiir::sleep(Duration::from_millis(200)).await;
+    step(n).await
+}
+
+/// A sleeping instance holds no lease (design promise 5): the commit that parks it gives the
+/// lease up. With a one-hour lease, an instance whose lease stayed held would not be claimed
+/// again when its sleep ends, not even by the same worker.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_parked_instance_holds_no_lease() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = SqliteStore::open(dir.path().join("parked.db")).unwrap();
+    let config = WorkerConfig::default().lease(Duration::from_secs(3600));
+    let engine = Engine::builder(store)
+        .register::<nap>()
+        .worker_config(config)
+        .build();
+    let worker = engine.spawn_worker();
+    let handle = engine.start::<nap>("nap", 1).await.unwrap();
+    let out = tokio::time::timeout(Duration::from_secs(30), handle.result())
+        .await
+        .expect("the instance was claimed again after its sleep")
+        .unwrap();
+    assert_eq!(out, 2);
+    worker.shutdown().await.unwrap();
+}
