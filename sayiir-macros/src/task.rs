@@ -351,6 +351,7 @@ pub(crate) fn expand(args: TokenStream, item: TokenStream) -> TokenStream {
         .iter()
         .zip(&arg_names)
         .map(|(ty, a)| quote!(#a: #ty));
+    let describe = describe_fn(&p, &func, &sig, &name);
     let encode_ret = encode_output(&p, &sig);
     let timed_out = timed_out_body(&p, &sig, &name, opts.timeout_ms.is_some(), &encode_ret);
     let decode_ret = quote_spanned!(ret.span()=> #p::decode_value::<#ret>(__sayiir_bytes));
@@ -389,6 +390,7 @@ pub(crate) fn expand(args: TokenStream, item: TokenStream) -> TokenStream {
                 ) -> #p::Result<#p::TaskOutput, #p::CodecError> {
                     #timed_out
                 }
+                #describe
             }
             impl #p::Callee for #ident {
                 type Return = #ret;
@@ -405,6 +407,29 @@ pub(crate) fn expand(args: TokenStream, item: TokenStream) -> TokenStream {
                 }
             }
         };
+    }
+}
+
+/// `Task::describe`: the shapes of the arguments (named as in the signature) and of the return
+/// type, each bound spanned at the user's type.
+fn describe_fn(p: &TokenStream, func: &ItemFn, sig: &TaskSig, name: &str) -> TokenStream {
+    let names = func.sig.inputs.iter().enumerate().map(|(i, a)| match a {
+        FnArg::Typed(t) => match &*t.pat {
+            syn::Pat::Ident(id) => id.ident.to_string(),
+            _ => format!("arg{i}"),
+        },
+        FnArg::Receiver(_) => format!("arg{i}"),
+    });
+    let args = sig.args.iter().zip(names).map(|(ty, arg)| {
+        let place = format!("argument `{arg}`");
+        quote_spanned!(ty.span()=> .arg(#arg, #p::shape_of::<#ty>(__sayiir_d, #place)))
+    });
+    let ret = &sig.ret;
+    let returns = quote_spanned!(ret.span()=> .returns(#p::shape_of::<#ret>(__sayiir_d, "output")));
+    quote! {
+        fn describe(__sayiir_d: &mut #p::Describe<'_>) -> #p::TaskShape {
+            #p::TaskShape::new(#name) #(#args)* #returns
+        }
     }
 }
 
@@ -499,6 +524,9 @@ fn stubs(p: &TokenStream, ident: &syn::Ident, vis: &syn::Visibility, sig: &TaskS
                 }
                 fn timed_out(_: #p::TaskTimeout) -> #p::Result<#p::TaskOutput, #p::CodecError> {
                     ::core::unreachable!()
+                }
+                fn describe(_: &mut #p::Describe<'_>) -> #p::TaskShape {
+                    #p::TaskShape::new("")
                 }
             }
             impl #p::Callee for #ident {

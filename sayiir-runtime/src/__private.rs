@@ -22,6 +22,8 @@ pub use crate::machine::{
     Task, TaskOptions, TaskRun, TaskTimeout, TaskWait, TimeoutCallee, Unwrap, Wait, WorkKind,
     WorkSink, Workflow,
 };
+pub use crate::describe::{Describe, TaskShape, TypeShape, WaitShape, WorkflowShape};
+pub use crate::parts::StateParts;
 pub use crate::shared::Context;
 pub use crate::waits::ContinueWait;
 
@@ -74,6 +76,11 @@ impl<T: Serialize + ?Sized> Stored for T {}
 )]
 pub trait Restored: DeserializeOwned {}
 impl<T: DeserializeOwned> Restored for T {}
+
+/// The shape of a stored type at `place`, for a workflow's or task's description.
+pub fn shape_of<T: Restored>(d: &mut Describe<'_>, place: &str) -> TypeShape {
+    d.ty::<T>(place)
+}
 
 /// Serializes one field of a state variant.
 pub fn ser_field<T: Stored, S: SerializeTuple>(tuple: &mut S, value: &T) -> Result<(), S::Error> {
@@ -169,6 +176,7 @@ pub use core::fmt;
 pub use core::option::Option;
 pub use core::result::Result;
 pub use futures_util;
+pub use std::string::String;
 pub use std::vec::Vec;
 pub use tokio;
 

@@ -14,6 +14,7 @@ use std::collections::VecDeque;
 use serde::{Deserialize, Serialize};
 
 use crate::codec::CodecError;
+use crate::describe::{Describe, WaitShape};
 use crate::machine::{Input, MachineError, Resumed, StepCx, TaskRun, Wait, WorkSink};
 
 /// One branch of a join.
@@ -178,6 +179,10 @@ macro_rules! tuple_join {
                 }
                 Ok(($($w::decode_output(&parts[$i])?,)+))
             }
+
+            fn describe(d: &mut Describe<'_>) -> WaitShape {
+                WaitShape::Join(vec![$($w::describe(d)),+])
+            }
         }
 
         impl<E, $($w: TryOutput<Err = E>),+> TryCollect for ($($w,)+) {
@@ -277,6 +282,10 @@ impl<W: Wait> Wait for JoinAll<W> {
         let parts: Vec<Vec<u8>> = crate::codec::decode(bytes)?;
         parts.iter().map(|p| W::decode_output(p)).collect()
     }
+
+    fn describe(d: &mut Describe<'_>) -> WaitShape {
+        WaitShape::JoinAll(Box::new(W::describe(d)))
+    }
 }
 
 /// [`Try`] over a [`JoinAll`].
@@ -350,6 +359,10 @@ where
             ty: "Try",
             detail: "a try-join's output is never stored".into(),
         })
+    }
+
+    fn describe(d: &mut Describe<'_>) -> WaitShape {
+        J::describe(d)
     }
 }
 

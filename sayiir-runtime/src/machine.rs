@@ -19,6 +19,8 @@ use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 
 use crate::codec::CodecError;
+use crate::describe::{Describe, TaskShape, WaitShape, WorkflowShape};
+use crate::parts::StateParts;
 use crate::shared::Context;
 use sayiir_store::Timestamp;
 
@@ -98,6 +100,8 @@ pub trait Task: Sized + 'static {
     /// The return value of an attempt that ran past the task's timeout: `Err(E::from(t))`.
     /// Only called for tasks with a `timeout` option.
     fn timed_out(timeout: TaskTimeout) -> Result<TaskOutput, CodecError>;
+    /// The shapes of the arguments and the return type (what a state stores of a call).
+    fn describe(d: &mut Describe<'_>) -> TaskShape;
 }
 
 /// The encoded return value of one task run.
@@ -478,6 +482,30 @@ pub enum MachineError {
         /// Workflow name.
         workflow: &'static str,
     },
+    /// A migration addressed a state this version does not have.
+    #[error("workflow `{workflow}` has no state `{state}`")]
+    NoSuchState {
+        /// Workflow name.
+        workflow: &'static str,
+        /// The state's stable identity.
+        state: String,
+    },
+    /// A migration function failed.
+    #[error("the migration of state `{state}` failed: {detail}")]
+    Migration {
+        /// The old state's id.
+        state: String,
+        /// What went wrong.
+        detail: String,
+    },
+    /// A migration did not provide a part of the state it builds.
+    #[error("state `{state}` needs its {part}, which the migration did not provide")]
+    MissingPart {
+        /// The state's stable identity.
+        state: String,
+        /// Which part (`field `x``, `wait`).
+        part: String,
+    },
     /// An event of the wrong kind for the slot.
     #[error("state `{state}` cannot take a {event} event at slot {slot:?}")]
     UnexpectedEvent {
@@ -528,6 +556,8 @@ pub trait Wait: Serialize + DeserializeOwned + Send + 'static {
     fn encode_output(output: &Self::Output) -> Result<Vec<u8>, CodecError>;
     /// Decodes an output encoded by [`Wait::encode_output`].
     fn decode_output(bytes: &[u8]) -> Result<Self::Output, CodecError>;
+    /// What this wait stores, for the definition's shape.
+    fn describe(d: &mut Describe<'_>) -> WaitShape;
 }
 
 /// A pending task call. The arguments are stored encoded, so a wait is self-contained: any
@@ -633,6 +663,10 @@ impl<T: Task> Wait for TaskWait<T> {
     fn decode_output(bytes: &[u8]) -> Result<T::Return, CodecError> {
         T::decode_return(bytes)
     }
+
+    fn describe(d: &mut Describe<'_>) -> WaitShape {
+        WaitShape::Task(d.task::<T>())
+    }
 }
 
 /// A child workflow running as part of its parent: the child's whole state nests in the
@@ -708,6 +742,10 @@ impl<W: Workflow> Wait for ChildWait<W> {
     fn decode_output(bytes: &[u8]) -> Result<W::Output, CodecError> {
         W::decode_output(bytes)
     }
+
+    fn describe(d: &mut Describe<'_>) -> WaitShape {
+        WaitShape::Child(Box::new(d.workflow::<W>()))
+    }
 }
 
 /// A workflow compiled by `#[workflow]`. Implemented by the macro on a type with the workflow
@@ -746,6 +784,15 @@ pub trait Workflow: Sized + Send + Sync + 'static {
     fn decode_output(bytes: &[u8]) -> Result<Self::Output, CodecError>;
     /// Declares the signals the workflow (and its children) can receive.
     fn signals(out: &mut SignalSet);
+    /// What the workflow stores, state by state (see [`WorkflowShape`]).
+    fn describe(d: &mut Describe<'_>) -> WorkflowShape;
+    /// The stable identity of `state` (`start`, `charge#1`, or a `#[sayiir::state]` label).
+    fn state_id(state: &Self::State) -> &'static str;
+    /// Takes `state` apart: its identity, each carried field and its wait encoded on their own
+    /// (for migrations to another version).
+    fn dissect(state: &Self::State) -> Result<StateParts, CodecError>;
+    /// Builds the state `parts.id()` from parts (each part decoded as this version's type).
+    fn assemble(parts: StateParts) -> Result<Self::State, MachineError>;
 }
 
 /// Types `?` can unwrap in a workflow body; names the type of `call(..).await?`.

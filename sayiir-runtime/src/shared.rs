@@ -1,6 +1,10 @@
 //! Workflow-level shared state: a typed key-value map persisted with the instance's state,
 //! written by workflow code (`ctx: &mut sayiir::Context`) and read by tasks through
 //! [`TaskContext::shared`](crate::TaskContext::shared) as a snapshot taken when the task starts.
+//!
+//! Each value carries a type tag: the fingerprint of its type's [shape](crate::shape::Shape),
+//! so reading it as another type (a `u32` as a `u64`, a struct as a same-shaped tuple, a struct
+//! whose fields changed) is an error, never a silently wrong value.
 
 use std::collections::BTreeMap;
 
@@ -8,24 +12,68 @@ use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 
 use crate::codec::{self, CodecError};
+use crate::shape;
 
 /// A value of the shared state could not be read or written.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("shared state key `{key}`: {source}")]
-pub struct ContextError {
-    /// The key.
-    pub key: String,
-    /// What went wrong (a value stored under another type decodes as `Malformed` or
-    /// `Checksum`-checked bytes of the wrong shape).
-    #[source]
-    pub source: CodecError,
+#[non_exhaustive]
+pub enum ContextError {
+    /// The value does not encode or decode.
+    #[error("shared state key `{key}`: {source}")]
+    Codec {
+        /// The key.
+        key: String,
+        /// What went wrong.
+        #[source]
+        source: CodecError,
+    },
+    /// The key holds a value of another type (or of a type whose structure changed since it
+    /// was stored).
+    #[error(
+        "shared state key `{key}` holds a `{stored}`, not a `{requested}`: read it as the type it was stored as, or store it again"
+    )]
+    WrongType {
+        /// The key.
+        key: String,
+        /// The type the value was stored as (its Rust name when stored).
+        stored: String,
+        /// The type asked for.
+        requested: &'static str,
+    },
+    /// The type's structure cannot be traced, so its values cannot be tagged.
+    #[error("shared state key `{key}`: `{ty}` cannot be stored: {why}")]
+    Untraceable {
+        /// The key.
+        key: String,
+        /// The type.
+        ty: &'static str,
+        /// Why.
+        why: String,
+    },
+}
+
+/// One stored value: its type tag, its type's name when stored (for messages) and its bytes.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+struct Tagged {
+    shape: [u8; 32],
+    ty: String,
+    bytes: Vec<u8>,
 }
 
 /// The shared state of one workflow instance. Values are stored encoded (with the codec's
-/// format tag and checksum), so each key may hold a different type.
+/// format tag and checksum) and tagged with their type's fingerprint, so each key may hold a
+/// different type and is read back only as that type.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Context {
-    values: BTreeMap<String, Vec<u8>>,
+    values: BTreeMap<String, Tagged>,
+}
+
+fn tag_of<T: DeserializeOwned>(key: &str) -> Result<[u8; 32], ContextError> {
+    shape::fingerprint_of::<T>().map_err(|why| ContextError::Untraceable {
+        key: key.to_owned(),
+        ty: std::any::type_name::<T>(),
+        why,
+    })
 }
 
 impl Context {
@@ -34,27 +82,47 @@ impl Context {
         Self::default()
     }
 
-    /// The value under `key`, if any. A value stored under a different type is an error,
-    /// never a silently wrong value.
+    /// The value under `key`, if any. A value stored as another type (by structure: field
+    /// names, order and types, enum variants) is [`ContextError::WrongType`], never a silently
+    /// wrong value.
     pub fn get<T: DeserializeOwned>(&self, key: &str) -> Result<Option<T>, ContextError> {
-        match self.values.get(key) {
-            None => Ok(None),
-            Some(bytes) => codec::decode(bytes)
-                .map(Some)
-                .map_err(|source| ContextError {
-                    key: key.to_owned(),
-                    source,
-                }),
+        let Some(v) = self.values.get(key) else {
+            return Ok(None);
+        };
+        if v.shape != tag_of::<T>(key)? {
+            return Err(ContextError::WrongType {
+                key: key.to_owned(),
+                stored: v.ty.clone(),
+                requested: std::any::type_name::<T>(),
+            });
         }
+        codec::decode(&v.bytes)
+            .map(Some)
+            .map_err(|source| ContextError::Codec {
+                key: key.to_owned(),
+                source,
+            })
     }
 
-    /// Stores `value` under `key`, replacing what was there.
-    pub fn set<T: Serialize + ?Sized>(&mut self, key: &str, value: &T) -> Result<(), ContextError> {
-        let bytes = codec::encode(value).map_err(|source| ContextError {
+    /// Stores `value` under `key`, replacing what was there (whatever its type).
+    pub fn set<T: Serialize + DeserializeOwned>(
+        &mut self,
+        key: &str,
+        value: &T,
+    ) -> Result<(), ContextError> {
+        let shape = tag_of::<T>(key)?;
+        let bytes = codec::encode(value).map_err(|source| ContextError::Codec {
             key: key.to_owned(),
             source,
         })?;
-        self.values.insert(key.to_owned(), bytes);
+        self.values.insert(
+            key.to_owned(),
+            Tagged {
+                shape,
+                ty: std::any::type_name::<T>().to_owned(),
+                bytes,
+            },
+        );
         Ok(())
     }
 
@@ -86,12 +154,19 @@ impl Context {
 
 #[cfg(test)]
 mod tests {
+    #![allow(clippy::unwrap_used)]
     use super::*;
+
+    #[derive(Serialize, Deserialize, Debug, PartialEq)]
+    struct Pair {
+        a: u64,
+        b: u64,
+    }
 
     #[test]
     fn typed_get_and_set() {
         let mut c = Context::new();
-        c.set("region", "eu-west").unwrap();
+        c.set("region", &"eu-west".to_string()).unwrap();
         c.set("limit", &42u64).unwrap();
         assert_eq!(
             c.get::<String>("region").unwrap().as_deref(),
@@ -104,5 +179,25 @@ mod tests {
         assert_eq!(c.keys().collect::<Vec<_>>(), ["region"]);
         let round: Context = codec::decode(&codec::encode(&c).unwrap()).unwrap();
         assert_eq!(round, c);
+    }
+
+    #[test]
+    fn a_value_read_as_another_type_is_an_error() {
+        let mut c = Context::new();
+        c.set("n", &7u32).unwrap();
+        match c.get::<u64>("n") {
+            Err(ContextError::WrongType {
+                stored, requested, ..
+            }) => {
+                assert_eq!((stored.as_str(), requested), ("u32", "u64"));
+            }
+            other => panic!("expected WrongType, got {other:?}"),
+        }
+        c.set("p", &Pair { a: 1, b: 2 }).unwrap();
+        assert!(matches!(
+            c.get::<(u64, u64)>("p"),
+            Err(ContextError::WrongType { .. })
+        ));
+        assert_eq!(c.get::<Pair>("p").unwrap(), Some(Pair { a: 1, b: 2 }));
     }
 }

@@ -13,6 +13,7 @@ use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 
 use crate::codec::{self, CodecError};
+use crate::describe::{Describe, WaitShape};
 use crate::hash::blake3;
 use crate::machine::{
     Callee, Input, MachineError, Resumed, SignalDecl, SignalSet, StepCx, TaskRun, TimeoutCallee,
@@ -76,6 +77,10 @@ impl Wait for TimerWait {
 
     fn decode_output(bytes: &[u8]) -> Result<(), CodecError> {
         codec::decode(bytes)
+    }
+
+    fn describe(_: &mut Describe<'_>) -> WaitShape {
+        WaitShape::Timer
     }
 }
 
@@ -256,6 +261,13 @@ impl<T: Payload> Wait for SignalWait<T> {
     fn decode_output(bytes: &[u8]) -> Result<T, CodecError> {
         codec::decode(bytes)
     }
+
+    fn describe(d: &mut Describe<'_>) -> WaitShape {
+        WaitShape::Signal {
+            payload: d.ty::<T>("signal payload"),
+            timeout: false,
+        }
+    }
 }
 
 /// A wait for a signal with a deadline.
@@ -307,6 +319,13 @@ impl<T: Payload> Wait for SignalTimeoutWait<T> {
 
     fn decode_output(bytes: &[u8]) -> Result<Self::Output, CodecError> {
         codec::decode(bytes)
+    }
+
+    fn describe(d: &mut Describe<'_>) -> WaitShape {
+        WaitShape::Signal {
+            payload: d.ty::<T>("signal payload"),
+            timeout: true,
+        }
     }
 }
 
@@ -388,5 +407,9 @@ impl<S: Send + 'static, O: Send + 'static> Wait for ContinueWait<S, O> {
 
     fn decode_output(_: &[u8]) -> Result<O, CodecError> {
         Err(never_joined("continue_as_new"))
+    }
+
+    fn describe(_: &mut Describe<'_>) -> WaitShape {
+        WaitShape::Continue
     }
 }

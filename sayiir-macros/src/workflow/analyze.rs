@@ -27,10 +27,18 @@ pub(crate) fn analyze(body: &syn::Block, diag: &mut Diagnostics) -> Body {
         synthetic: 0,
     };
     let block = a.block(&body.stmts, body.brace_token.span.close());
+    let Analyzer {
+        mut points, loops, ..
+    } = a;
+    let named: Vec<_> = points.iter().map(|p| (&p.what, p.label.as_ref())).collect();
+    let ids = super::ids::assign(&named, diag);
+    for (p, id) in points.iter_mut().zip(ids) {
+        p.id = id;
+    }
     Body {
         block,
-        points: a.points,
-        loops: a.loops,
+        points,
+        loops,
     }
 }
 
@@ -198,10 +206,19 @@ impl Analyzer<'_> {
     }
 
     fn stmt(&mut self, stmt: &Stmt, tail: bool, out: &mut Vec<Node>) {
+        let mut owned = stmt.clone();
+        let label = super::ids::take_label(&mut owned, self.diag);
+        let stmt = &owned;
         let head = head_expr(stmt);
         if let Some(head_await) = head.and_then(find_head) {
-            self.await_stmt(stmt, head_await, tail, out);
+            self.await_stmt(stmt, head_await, tail, label, out);
             return;
+        }
+        if let Some(l) = &label {
+            self.diag.error_spanned(
+                l,
+                "`#[sayiir::state(..)]` names the state of an await: put it on a statement that starts with one, e.g. `#[sayiir::state(\"pay\")] let receipt = charge(order).await?;`",
+            );
         }
         let construct = match (stmt, head) {
             (Stmt::Local(l), Some(e)) if is_construct(e) && has_suspension(e) => {
@@ -247,7 +264,14 @@ impl Analyzer<'_> {
         }
     }
 
-    fn await_stmt(&mut self, stmt: &Stmt, head: &ExprAwait, tail: bool, out: &mut Vec<Node>) {
+    fn await_stmt(
+        &mut self,
+        stmt: &Stmt,
+        head: &ExprAwait,
+        tail: bool,
+        label: Option<syn::LitStr>,
+        out: &mut Vec<Node>,
+    ) {
         Checker::new(Some(head), self.diag).visit(stmt);
         let Some(what) = self.suspension_of(head) else {
             out.push(Node {
@@ -288,7 +312,12 @@ impl Analyzer<'_> {
             replace_head(e, &hole);
         }
         let point = self.points.len();
-        self.points.push(Point { what, binding });
+        self.points.push(Point {
+            what,
+            binding,
+            label,
+            id: String::new(),
+        });
         out.push(Node {
             kind: NodeKind::Await {
                 point,

@@ -102,6 +102,7 @@ impl Gen<'_> {
             None => (quote!(), quote!(#p::run_inline::<#ident>(#input_expr))),
         };
         let signals = self.signals();
+        let reflect = self.reflect_items();
         let attrs = &wf.attrs;
         let enum_def = self.state_enum();
         let serde_impls = self.serde_impls();
@@ -206,6 +207,8 @@ impl Gen<'_> {
                     fn signals(__sayiir_out: &mut #p::SignalSet) {
                         #signals
                     }
+
+                    #reflect
                 }
 
                 impl #p::Callee for #ident {
@@ -294,6 +297,11 @@ impl Gen<'_> {
 
     fn field_ty(&self, ty: &FieldTy) -> TokenStream {
         ty_tokens(ty, &self.p, &self.outputs)
+    }
+
+    /// The tokens of a stored field's type.
+    pub(crate) fn field_tokens(&self, ty: &FieldTy) -> TokenStream {
+        self.field_ty(ty)
     }
 
     /// `(variant, fields, wait type)` of every state, the start state first.

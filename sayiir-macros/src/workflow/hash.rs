@@ -16,7 +16,8 @@ use super::parse::WorkflowFn;
 use crate::canon::Canon;
 
 /// Format version of this encoding; bump it whenever the encoding changes.
-const FORMAT: u32 = 2;
+/// 3: states carry their stable ids, and signal names enter the hash.
+const FORMAT: u32 = 3;
 
 pub(crate) fn definition_bytes(wf: &WorkflowFn, body: &Body, l: &Lowered) -> Vec<u8> {
     let mut c = Canon::new("sayiir/workflow-definition", FORMAT);
@@ -36,8 +37,18 @@ pub(crate) fn definition_bytes(wf: &WorkflowFn, body: &Body, l: &Lowered) -> Vec
     c.tokens(&wf.output);
     c.node("states");
     c.u32(len(l.states.len()));
-    for s in &l.states {
+    for (k, s) in l.states.iter().enumerate() {
         c.str(&s.variant.to_string());
+        c.str(&s.id);
+        // The names of the signals the state waits for (a renamed signal is another state).
+        for call in body.points.get(k).map(|p| p.what.calls()).unwrap_or_default() {
+            if let (Some(last), Some(name)) = (call.callee.segments.last(), call.first_literal())
+                && last.ident == "signal"
+            {
+                c.node("signal");
+                c.str(&name.value());
+            }
+        }
         c.u32(len(s.callees.len()));
         for i in &s.callees {
             c.u32(len(*i));

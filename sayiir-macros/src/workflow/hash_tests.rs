@@ -117,3 +117,73 @@ fn timeouts_context_and_continue_are_marked() {
         bytes(&WAITS.replace("sayiir::continue_as_new(", "three("), 1)
     );
 }
+
+#[test]
+fn signal_names_and_state_labels_are_hashed() {
+    let base = bytes(WAITS, 1);
+    // A renamed signal is another state, also inside a join.
+    assert_ne!(base, bytes(&WAITS.replace("(\"go\")", "(\"went\")"), 1));
+    assert_ne!(base, bytes(&WAITS.replace("(\"b\")", "(\"c\")"), 1));
+    // A label renames the state.
+    let labelled = BASE.replace("let x: u64 = one(n)", "#[sayiir::state(\"first\")] let x: u64 = one(n)");
+    assert_ne!(bytes(BASE, 1), bytes(&labelled, 1));
+    assert_eq!(bytes(&labelled, 1), bytes(&labelled.replace("  ", " "), 1));
+}
+
+fn ids(src: &str) -> Result<Vec<String>, String> {
+    let f: syn::ItemFn = syn::parse_str(src).expect("fixture parses");
+    let opts = super::super::fixtures::options(Some("w"), 1);
+    let (_, body, _, r) = super::super::fixtures::lowered(f, &opts);
+    r.map(|()| body.points.iter().map(|p| p.id.clone()).collect())
+}
+
+#[test]
+fn states_are_named_after_what_they_await_and_its_occurrence() {
+    let got = ids(
+        "async fn a(n: u64) -> u64 {
+            let x = one(n).await;
+            sayiir::sleep(d).await;
+            let y = one(x).await;
+            let (p, q) = sayiir::join!(one(x), two(y)).await;
+            let v: Vec<u64> = sayiir::join_all(items.into_iter().map(|i| two(i))).await;
+            let s: u64 = sayiir::signal::<u64>(\"go\").await;
+            #[sayiir::state(\"final\")]
+            let z = one(p + q + s).await;
+            two(z).await
+        }",
+    )
+    .unwrap();
+    assert_eq!(
+        got,
+        [
+            "one#1",
+            "sleep#1",
+            "one#2",
+            "join(one,two)#1",
+            "join_all(two)#1",
+            "signal:go#1",
+            "final",
+            "two#1"
+        ]
+    );
+    // Inserting an await of another callee renames nothing else.
+    let more = ids(
+        "async fn a(n: u64) -> u64 { let w = three(n).await; let x = one(w).await; let y = one(x).await; two(y).await }",
+    )
+    .unwrap();
+    assert_eq!(more, ["three#1", "one#1", "one#2", "two#1"]);
+}
+
+#[test]
+fn bad_labels_are_reported() {
+    let e = ids("async fn a(n: u64) -> u64 { #[sayiir::state(\"x\")] let a = one(n).await; #[sayiir::state(\"x\")] two(a).await }").unwrap_err();
+    assert!(e.contains("state label `x` is used twice"), "{e}");
+    let e = ids("async fn a(n: u64) -> u64 { #[sayiir::state(\"start\")] one(n).await }").unwrap_err();
+    assert!(e.contains("`start` is the id"), "{e}");
+    let e = ids("async fn a(n: u64) -> u64 { #[sayiir::state(\"a#1\")] one(n).await }").unwrap_err();
+    assert!(e.contains("cannot contain `#`"), "{e}");
+    let e = ids("async fn a(n: u64) -> u64 { #[sayiir::state(\"x\")] let k = 1; one(n + k).await }").unwrap_err();
+    assert!(e.contains("names the state of an await"), "{e}");
+    let e = ids("async fn a(n: u64) -> u64 { #[sayiir::state(x)] one(n).await }").unwrap_err();
+    assert!(e.contains("with the state's stable name as a string"), "{e}");
+}

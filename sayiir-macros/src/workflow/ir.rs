@@ -102,6 +102,10 @@ pub(crate) struct Point {
     pub(crate) what: Suspension,
     /// How the resumed value is bound, for typing the variables it introduces.
     pub(crate) binding: Option<LetBinding>,
+    /// `#[sayiir::state("label")]` on the awaiting statement.
+    pub(crate) label: Option<syn::LitStr>,
+    /// The stable identity of the point's state (see `ids.rs`).
+    pub(crate) id: String,
 }
 
 /// What a suspension point waits for.

@@ -85,6 +85,8 @@ pub(crate) struct Field {
 /// The state of one suspension point.
 pub(crate) struct StateDef {
     pub(crate) variant: Ident,
+    /// Stable identity (see `ids.rs`).
+    pub(crate) id: String,
     pub(crate) fields: Vec<Field>,
     /// Indices into [`Lowered::callees`] of the calls this point makes.
     pub(crate) callees: Vec<usize>,
@@ -595,6 +597,7 @@ pub(crate) fn lower(wf: &WorkflowFn, body: &Body, diag: &mut Diagnostics) -> Low
         }
         states.push(StateDef {
             variant: format_ident!("S{}", k + 1),
+            id: point.id.clone(),
             fields,
             callees: point_callees,
         });

@@ -8,9 +8,11 @@ mod emit;
 mod fixtures;
 mod flow;
 mod hash;
+mod ids;
 mod ir;
 mod lower;
 mod parse;
+mod reflect;
 mod shadow;
 mod vars;
 
@@ -151,6 +153,18 @@ fn stubs(p: &TokenStream, wf: &parse::WorkflowFn, sig: &syn::Signature) -> Token
                     ::core::unreachable!()
                 }
                 fn signals(_: &mut #p::SignalSet) {}
+                fn describe(_: &mut #p::Describe<'_>) -> #p::WorkflowShape {
+                    #p::WorkflowShape::new("", 0, &[0; 32])
+                }
+                fn state_id(_: &()) -> &'static str {
+                    ""
+                }
+                fn dissect(_: &()) -> #p::Result<#p::StateParts, #p::CodecError> {
+                    ::core::unreachable!()
+                }
+                fn assemble(_: #p::StateParts) -> #p::Result<(), #p::MachineError> {
+                    ::core::unreachable!()
+                }
             }
             impl #p::Callee for #ident {
                 type Return = #output;

@@ -1,0 +1,110 @@
+//! A state taken apart into its stable identity, its carried fields and its wait, each encoded
+//! on its own: how an instance's state moves from one version's state enum to another's.
+//!
+//! The encoding is positional, so a field's bytes mean the same under another type only when
+//! both types have the same shape; migrations check shapes before they move bytes.
+
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+
+use crate::codec::{self, CodecError, RawReader};
+use crate::machine::MachineError;
+
+/// A state's identity and parts.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StateParts {
+    id: String,
+    fields: Vec<(String, Vec<u8>)>,
+    wait: Option<Vec<u8>>,
+}
+
+impl StateParts {
+    /// No parts yet, for state `id`.
+    pub fn new(id: &str) -> Self {
+        Self {
+            id: id.to_string(),
+            fields: Vec::new(),
+            wait: None,
+        }
+    }
+
+    /// The state's stable identity.
+    pub fn id(&self) -> &str {
+        &self.id
+    }
+
+    /// Names the state these parts build.
+    pub(crate) fn set_id(&mut self, id: &str) {
+        id.clone_into(&mut self.id);
+    }
+
+    /// Adds (or replaces) field `name`.
+    pub fn put<T: Serialize>(&mut self, name: &str, value: &T) -> Result<(), CodecError> {
+        let mut bytes = Vec::new();
+        codec::append_raw(&mut bytes, value)?;
+        self.put_bytes(name, bytes);
+        Ok(())
+    }
+
+    pub(crate) fn put_bytes(&mut self, name: &str, bytes: Vec<u8>) {
+        match self.fields.iter_mut().find(|(n, _)| n == name) {
+            Some((_, b)) => *b = bytes,
+            None => self.fields.push((name.to_string(), bytes)),
+        }
+    }
+
+    /// Sets the wait.
+    pub fn put_wait<T: Serialize>(&mut self, value: &T) -> Result<(), CodecError> {
+        let mut bytes = Vec::new();
+        codec::append_raw(&mut bytes, value)?;
+        self.wait = Some(bytes);
+        Ok(())
+    }
+
+    pub(crate) fn set_wait_bytes(&mut self, bytes: Option<Vec<u8>>) {
+        self.wait = bytes;
+    }
+
+    /// The encoded field `name`.
+    pub(crate) fn field_bytes(&self, name: &str) -> Option<&[u8]> {
+        self.fields
+            .iter()
+            .find(|(n, _)| n == name)
+            .map(|(_, b)| b.as_slice())
+    }
+
+    /// The encoded wait.
+    pub(crate) fn wait_bytes(&self) -> Option<&[u8]> {
+        self.wait.as_deref()
+    }
+
+    /// Decodes field `name` as `T`.
+    pub fn take<T: DeserializeOwned>(&mut self, name: &str) -> Result<T, MachineError> {
+        let Some(bytes) = self.field_bytes(name) else {
+            return Err(MachineError::MissingPart {
+                state: self.id.clone(),
+                part: format!("field `{name}`"),
+            });
+        };
+        Ok(read_one(bytes)?)
+    }
+
+    /// Decodes the wait as `T`.
+    pub fn take_wait<T: DeserializeOwned>(&mut self) -> Result<T, MachineError> {
+        let Some(bytes) = self.wait.as_deref() else {
+            return Err(MachineError::MissingPart {
+                state: self.id.clone(),
+                part: "wait".into(),
+            });
+        };
+        Ok(read_one(bytes)?)
+    }
+}
+
+/// Decodes one raw value that must use every byte.
+pub(crate) fn read_one<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, CodecError> {
+    let mut r = RawReader::new(bytes);
+    let value = r.read()?;
+    r.finish()?;
+    Ok(value)
+}

@@ -1,0 +1,145 @@
+//! What changed between two shapes, in words: one line per change, each naming where it is
+//! (`Order.lines[].sku`) and what it was and is.
+
+use std::collections::BTreeSet;
+
+use super::{Named, Shape, Variant, VariantFields};
+
+/// The changes from `old` to `new`, one line each (empty when they encode alike and mean the
+/// same). Renamed containers are not changes: their bytes are the same.
+pub fn diff(old: &Shape, new: &Shape) -> Vec<String> {
+    let mut out = Vec::new();
+    walk(old, new, "", &mut out);
+    out
+}
+
+fn at(path: &str, shape: &Shape) -> String {
+    if !path.is_empty() {
+        return path.to_string();
+    }
+    shape
+        .container_name()
+        .map_or_else(|| shape.to_string(), str::to_string)
+}
+
+fn changed(out: &mut Vec<String>, path: &str, old: &Shape, new: &Shape) {
+    if path.is_empty() {
+        out.push(format!("`{old}` is now `{new}`"));
+    } else {
+        out.push(format!("`{path}`: `{old}` is now `{new}`"));
+    }
+}
+
+fn walk(old: &Shape, new: &Shape, path: &str, out: &mut Vec<String>) {
+    if old.fingerprint() == new.fingerprint() {
+        return;
+    }
+    match (old, new) {
+        (Shape::Struct { fields: a, .. }, Shape::Struct { fields: b, .. }) => {
+            fields(a, b, &at(path, new), out);
+        }
+        (Shape::Enum { variants: a, .. }, Shape::Enum { variants: b, .. }) => {
+            variants(a, b, &at(path, new), out);
+        }
+        (Shape::Newtype { inner: a, .. }, Shape::Newtype { inner: b, .. }) => {
+            walk(a, b, &format!("{}.0", at(path, new)), out);
+        }
+        (Shape::TupleStruct { fields: a, .. }, Shape::TupleStruct { fields: b, .. })
+        | (Shape::Tuple(a), Shape::Tuple(b))
+            if a.len() == b.len() =>
+        {
+            let base = at(path, new);
+            for (i, (x, y)) in a.iter().zip(b).enumerate() {
+                walk(x, y, &format!("{base}.{i}"), out);
+            }
+        }
+        (Shape::Option(a), Shape::Option(b)) | (Shape::Seq(a), Shape::Seq(b)) => {
+            walk(a, b, &format!("{}[]", at(path, new)), out);
+        }
+        (
+            Shape::Map {
+                key: ka,
+                value: va,
+            },
+            Shape::Map {
+                key: kb,
+                value: vb,
+            },
+        ) => {
+            let base = at(path, new);
+            walk(ka, kb, &format!("{base}.key"), out);
+            walk(va, vb, &format!("{base}[]"), out);
+        }
+        _ => changed(out, path, old, new),
+    }
+}
+
+fn fields(a: &[Named], b: &[Named], path: &str, out: &mut Vec<String>) {
+    let old_names: Vec<&str> = a.iter().map(|f| f.name.as_str()).collect();
+    let new_names: Vec<&str> = b.iter().map(|f| f.name.as_str()).collect();
+    for f in a.iter().filter(|f| !new_names.contains(&f.name.as_str())) {
+        out.push(format!("`{path}`: field `{f}` removed"));
+    }
+    for f in b.iter().filter(|f| !old_names.contains(&f.name.as_str())) {
+        out.push(format!("`{path}`: field `{f}` added"));
+    }
+    let common: BTreeSet<&str> = old_names
+        .iter()
+        .copied()
+        .filter(|n| new_names.contains(n))
+        .collect();
+    let old_order: Vec<&str> = old_names
+        .iter()
+        .copied()
+        .filter(|n| common.contains(n))
+        .collect();
+    let new_order: Vec<&str> = new_names
+        .iter()
+        .copied()
+        .filter(|n| common.contains(n))
+        .collect();
+    if old_order != new_order {
+        out.push(format!(
+            "`{path}`: fields reordered (`{}` is now `{}`): the format is positional, so stored values would land in other fields",
+            old_order.join(", "),
+            new_order.join(", ")
+        ));
+    }
+    for f in a {
+        if let Some(g) = b.iter().find(|g| g.name == f.name) {
+            walk(&f.shape, &g.shape, &format!("{path}.{}", f.name), out);
+        }
+    }
+}
+
+fn variants(a: &[Variant], b: &[Variant], path: &str, out: &mut Vec<String>) {
+    for v in a.iter().filter(|v| !b.iter().any(|w| w.name == v.name)) {
+        out.push(format!("`{path}`: variant `{v}` removed"));
+    }
+    for w in b.iter().filter(|w| !a.iter().any(|v| v.name == w.name)) {
+        out.push(format!("`{path}`: variant `{w}` added"));
+    }
+    for v in a {
+        let Some(w) = b.iter().find(|w| w.name == v.name) else {
+            continue;
+        };
+        if v.index != w.index {
+            out.push(format!(
+                "`{path}`: variant `{}` is now number {}, was {}: stored values would decode as another variant",
+                v.name, w.index, v.index
+            ));
+        }
+        let vpath = format!("{path}::{}", v.name);
+        match (&v.fields, &w.fields) {
+            (VariantFields::Unit, VariantFields::Unit) => {}
+            (VariantFields::Newtype(x), VariantFields::Newtype(y)) => walk(x, y, &vpath, out),
+            (VariantFields::Tuple(x), VariantFields::Tuple(y)) if x.len() == y.len() => {
+                for (i, (p, q)) in x.iter().zip(y).enumerate() {
+                    walk(p, q, &format!("{vpath}.{i}"), out);
+                }
+            }
+            (VariantFields::Struct(x), VariantFields::Struct(y)) => fields(x, y, &vpath, out),
+            _ => out.push(format!("`{path}`: variant `{v}` is now `{w}`")),
+        }
+    }
+}
