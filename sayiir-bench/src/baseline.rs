@@ -10,7 +10,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use sayiir_store::{
-    DefinitionHash, Event, InstanceId, NewInstance, Next, Store, Timestamp, Transition,
+    DefinitionHash, Event, Fingerprint, InstanceId, NewInstance, Next, Store, Timestamp, Transition,
 };
 
 use crate::BoxError;
@@ -64,7 +64,11 @@ fn new_instance(i: usize) -> Result<NewInstance, BoxError> {
     Ok(NewInstance {
         id: id(i)?,
         workflow: "bench".into(),
+        version: 1,
         hash: DefinitionHash([7; 32]),
+        fingerprint: Fingerprint::UNKNOWN,
+        state_id: "start".into(),
+        input: Vec::new(),
         state: vec![0; STATE_BYTES],
         due_at: Some(now),
         event: Event {
@@ -82,6 +86,7 @@ fn transition(i: usize, seq: u64) -> Result<Transition, BoxError> {
         next: Next::Running {
             state: vec![(seq & 0xff) as u8; STATE_BYTES],
             due_at: Some(Timestamp::now()),
+            state_id: String::new(),
         },
         event: Event {
             kind: "task".into(),
@@ -90,6 +95,7 @@ fn transition(i: usize, seq: u64) -> Result<Transition, BoxError> {
         release_lease: false,
         consume_signals: Vec::new(),
         truncate_history: false,
+        redefine: None,
         listening: Vec::new(),
         now: Timestamp::now(),
     })

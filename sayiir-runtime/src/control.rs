@@ -137,6 +137,7 @@ impl Engine {
                 release_lease: true,
                 consume_signals: Vec::new(),
                 truncate_history: false,
+                redefine: None,
                 listening: Vec::new(),
                 now: self.inner.now(),
             };

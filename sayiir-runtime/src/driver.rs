@@ -565,6 +565,7 @@ impl Driver {
                     Next::Running {
                         state: state.clone(),
                         due_at,
+                        state_id: String::new(),
                     },
                     Some(state),
                     work,
@@ -609,6 +610,7 @@ impl Driver {
             release_lease: parks,
             consume_signals: feed.consumed_signal().into_iter().collect(),
             truncate_history: restarted,
+            redefine: None,
             listening: listening(&work),
             now,
         };
@@ -673,6 +675,7 @@ impl Driver {
             next: Next::Running {
                 state: self.state.clone(),
                 due_at: due,
+                state_id: String::new(),
             },
             event: sayiir_store::Event {
                 kind: "rescheduled".into(),
@@ -681,6 +684,7 @@ impl Driver {
             release_lease: false,
             consume_signals: Vec::new(),
             truncate_history: false,
+            redefine: None,
             listening: listening(&self.work),
             now: self.ctx.inner.now(),
         };

@@ -6,8 +6,8 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use sayiir_store::{
-    BlockKind, Blocked, Created, DefinitionHash, Event, HistoryEntry, InstanceId, InstanceRecord,
-    InstanceSummary, ListQuery, NewInstance, Status, Store, Timestamp,
+    BlockKind, Blocked, Created, DefinitionHash, Event, Fingerprint, HistoryEntry, InstanceId,
+    InstanceRecord, InstanceSummary, ListQuery, NewInstance, Status, Store, Timestamp,
 };
 use tokio::sync::Notify;
 
@@ -315,7 +315,11 @@ impl Engine {
         let new = NewInstance {
             id: id.clone(),
             workflow: W::NAME.to_string(),
+            version: W::VERSION,
             hash: DefinitionHash(W::DEFINITION_HASH),
+            fingerprint: Fingerprint::UNKNOWN,
+            state_id: "start".into(),
+            input: Vec::new(),
             state: state.clone(),
             due_at: Some(now),
             event: Event {

@@ -5,7 +5,7 @@ use std::marker::PhantomData;
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::sync::Arc;
 
-use sayiir_store::{DefinitionHash, Timestamp, WorkflowKey};
+use sayiir_store::{DefinitionHash, Fingerprint, Timestamp, WorkflowKey};
 
 use crate::codec::{self, CodecError};
 use crate::machine::{
@@ -181,6 +181,7 @@ impl Registry {
             .map(|(workflow, hash)| WorkflowKey {
                 workflow: workflow.clone(),
                 hash: *hash,
+                fingerprint: Fingerprint::UNKNOWN,
             })
             .collect()
     }

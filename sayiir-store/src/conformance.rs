@@ -32,7 +32,12 @@
 //! - a finishing transition leaves the instance's block as it was;
 //! - signal ids are never reused, even after the newest signal was consumed;
 //! - an id repeated in one [`Store::create_batch`] is created (or found) by its first
-//!   occurrence; the later ones return that instance as [`Created::Existing`].
+//!   occurrence; the later ones return that instance as [`Created::Existing`];
+//! - a finishing transition may carry [`Transition::redefine`] too, and applies it;
+//! - a restart checks the instance exists, then the sequence number; it does not make the
+//!   instance due for its buffered signals (its `due_at` is stored as given);
+//! - [`Store::load_input`] returns `Some(vec![])` for an instance created with an empty input;
+//! - a key repeated in one [`Store::save_definitions`] call is stored by its first occurrence.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
@@ -42,15 +47,17 @@ mod concurrency;
 mod creates;
 mod leases;
 mod listing;
+mod restarts;
 mod signals;
+mod versions;
 
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
 
 use crate::{
-    ClaimRequest, Created, DefinitionHash, Event, InstanceId, InstanceRecord, NewInstance, Next,
-    Status, Store, StoreError, Timestamp, Transition, WorkerId, WorkflowKey,
+    ClaimRequest, Created, DefinitionHash, Event, Fingerprint, InstanceId, InstanceRecord,
+    NewInstance, Next, Status, Store, StoreError, Timestamp, Transition, WorkerId, WorkflowKey,
 };
 
 /// One check: takes a fresh store and panics on a difference.
@@ -107,6 +114,18 @@ fn checks<S: Store>() -> Vec<(&'static str, Check<S>)> {
         check!(signals::paused_refuses_running_commits),
         check!(signals::truncate_history_keeps_new_entry),
         check!(signals::listened_signal_keeps_instance_due),
+        check!(versions::claim_filter_by_fingerprint),
+        check!(versions::create_stores_version_and_input),
+        check!(versions::commit_writes_state_id),
+        check!(versions::commit_redefine),
+        check!(versions::commit_batch_versions),
+        check!(versions::list_filters_versions),
+        check!(restarts::restart_running),
+        check!(restarts::restart_blocked),
+        check!(restarts::restart_finished),
+        check!(restarts::restart_conflict_and_not_found),
+        check!(restarts::definitions_first_registration_wins),
+        check!(restarts::version_counts_grouped),
     ]
 }
 
@@ -167,7 +186,16 @@ where
     }
 }
 
-// Builders shared by the checks. Every instance has workflow `wf` and hash `[h; 32]`.
+// Builders shared by the checks. Unless a check says otherwise, an instance has version
+// `VERSION`, hash `[h; 32]` and fingerprint `[FP; 32]` (neither the schema's defaults nor equal
+// to the hash, so a column left out or swapped shows), state id `start`, and each running
+// commit moves it to state `step#<new seq>`.
+
+/// The version of the builders' instances.
+const VERSION: u32 = 2;
+
+/// The fingerprint byte of the builders' instances and keys.
+const FP: u8 = 0xf0;
 
 fn id(s: &str) -> InstanceId {
     InstanceId::new(s).expect("valid test id")
@@ -177,10 +205,19 @@ fn hash(h: u8) -> DefinitionHash {
     DefinitionHash([h; 32])
 }
 
+fn fingerprint(f: u8) -> Fingerprint {
+    Fingerprint([f; 32])
+}
+
 fn key(workflow: &str, h: u8) -> WorkflowKey {
+    key_fp(workflow, h, FP)
+}
+
+fn key_fp(workflow: &str, h: u8, f: u8) -> WorkflowKey {
     WorkflowKey {
         workflow: workflow.to_owned(),
         hash: hash(h),
+        fingerprint: fingerprint(f),
     }
 }
 
@@ -199,7 +236,11 @@ fn new_instance(i: &str, workflow: &str, h: u8, due_at: Option<i64>, now: i64) -
     NewInstance {
         id: id(i),
         workflow: workflow.to_owned(),
+        version: VERSION,
         hash: hash(h),
+        fingerprint: fingerprint(FP),
+        state_id: "start".to_owned(),
+        input: format!("input of {i}").into_bytes(),
         state: format!("state of {i}").into_bytes(),
         due_at: due_at.map(Timestamp),
         event: event("started", format!("input of {i}").as_bytes()),
@@ -214,11 +255,13 @@ fn running(i: &str, expected_seq: u64, state: &[u8], due_at: Option<i64>, now: i
         next: Next::Running {
             state: state.to_vec(),
             due_at: due_at.map(Timestamp),
+            state_id: format!("step#{}", expected_seq + 1),
         },
         event: event("step", state),
         release_lease: false,
         consume_signals: Vec::new(),
         truncate_history: false,
+        redefine: None,
         listening: Vec::new(),
         now: Timestamp(now),
     }
@@ -236,6 +279,7 @@ fn finished(i: &str, expected_seq: u64, status: Status, output: &[u8], now: i64)
         release_lease: false,
         consume_signals: Vec::new(),
         truncate_history: false,
+        redefine: None,
         listening: Vec::new(),
         now: Timestamp(now),
     }

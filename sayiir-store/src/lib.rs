@@ -34,9 +34,10 @@ pub use postgres::{PgOptions, PgStore};
 #[cfg(feature = "sqlite")]
 pub use sqlite::{SqliteOptions, SqliteStore, Synchronous};
 pub use types::{
-    BlockKind, Blocked, ClaimRequest, Created, DefinitionHash, Event, HistoryEntry, InstanceId,
-    InstanceRecord, InstanceSummary, ListQuery, MAX_INSTANCE_ID_LEN, NewInstance, NewSignal, Next,
-    SignalRecord, Status, Timestamp, Transition, WorkerId, WorkflowKey,
+    BlockKind, Blocked, ClaimRequest, Created, DefinitionHash, DefinitionRecord, DefinitionRef,
+    Event, Fingerprint, HistoryEntry, InstanceId, InstanceRecord, InstanceSummary, ListQuery,
+    MAX_INSTANCE_ID_LEN, NewInstance, NewSignal, Next, Restart, SignalRecord, Status, Timestamp,
+    Transition, VersionCount, WorkerId, WorkflowKey,
 };
 
 /// Result of one transition within a [`Store::commit_batch`].
@@ -52,8 +53,8 @@ pub trait Store: Send + Sync + 'static {
     /// Short backend name for logs (`memory`, `sqlite`, `postgres`).
     fn backend(&self) -> &'static str;
 
-    /// Inserts a new instance at sequence 0 with history entry 0, or returns the existing
-    /// instance with that id unchanged.
+    /// Inserts a new instance at sequence 0 with history entry 0 (keeping its input for
+    /// [`Store::load_input`]), or returns the existing instance with that id unchanged.
     async fn create(&self, new: NewInstance) -> Result<Created, StoreError>;
 
     /// Creates many instances in one backend transaction. Each one is handled as in
@@ -71,9 +72,10 @@ pub trait Store: Send + Sync + 'static {
     /// `expected_seq`, with [`StoreError::Finished`] if it has finished, with
     /// [`StoreError::Paused`] if it is blocked with [`BlockKind::Paused`] (unless the
     /// transition finishes it: cancelling a paused instance works); otherwise writes the new
-    /// head, consumes the transition's signals (see [`Transition::consume_signals`]) and
-    /// appends history entry `expected_seq + 1` atomically. A finishing transition also
-    /// deletes the instance's remaining buffered signals.
+    /// head (with its state id, and the definition of [`Transition::redefine`] if set),
+    /// consumes the transition's signals (see [`Transition::consume_signals`]) and appends
+    /// history entry `expected_seq + 1` atomically. A finishing transition also deletes the
+    /// instance's remaining buffered signals and clears its state id.
     async fn commit(&self, transition: Transition) -> Result<(), StoreError>;
 
     /// Commits many transitions (of distinct instances) in one backend transaction. Each one is
@@ -85,8 +87,9 @@ pub trait Store: Send + Sync + 'static {
     ) -> Result<Vec<CommitResult>, StoreError>;
 
     /// Leases up to `limit` runnable instances (running, due, not blocked except by a version
-    /// mismatch the caller now knows, lease free or expired) of the known workflow versions,
-    /// earliest due first. Claiming clears a version-mismatch block.
+    /// mismatch the caller now knows, lease free or expired) of the known definitions (the
+    /// whole `(workflow, hash, fingerprint)` key must match), earliest due first. Claiming
+    /// clears a version-mismatch block.
     async fn claim(&self, request: ClaimRequest) -> Result<Vec<InstanceRecord>, StoreError>;
 
     /// Extends the leases `owner` holds on `ids`. Returns the ids whose lease `owner` no longer
@@ -105,8 +108,9 @@ pub trait Store: Send + Sync + 'static {
     /// time, or its lease expiry if later), if any.
     async fn next_due(&self, known: &[WorkflowKey]) -> Result<Option<Timestamp>, StoreError>;
 
-    /// Running, unblocked instances of the `served` workflow names whose definition hash is not
-    /// among `known`: the instances this binary must report as blocked.
+    /// Running, unblocked instances of the `served` workflow names whose
+    /// `(workflow, hash, fingerprint)` is not among `known`: the instances this binary must
+    /// report as blocked.
     async fn find_version_mismatches(
         &self,
         served: &[String],
@@ -150,6 +154,37 @@ pub trait Store: Send + Sync + 'static {
 
     /// The signals buffered for an instance and not yet consumed, in send order.
     async fn signals(&self, id: &InstanceId) -> Result<Vec<SignalRecord>, StoreError>;
+
+    /// Restarts an instance as a new run, whatever its status (running, blocked, paused or
+    /// finished): compare-and-swap on `expected_seq` ([`StoreError::NotFound`] for an unknown
+    /// id, [`StoreError::Conflict`] if the head moved on), then, atomically: the instance runs
+    /// under `restart.definition` (version, hash, fingerprint) with the new input, state,
+    /// state id and due time, status [`Status::Running`], sequence number `expected_seq + 1`;
+    /// its output, block (of any kind) and lease are cleared; history entry
+    /// `expected_seq + 1` is appended. Earlier history entries and buffered signals are kept.
+    /// Wakes idle workers as a creation does.
+    async fn restart(&self, restart: Restart) -> Result<(), StoreError>;
+
+    /// The input an instance was created (or last restarted) with; `None` for instances
+    /// stored before inputs were kept. Fails with [`StoreError::NotFound`] for an unknown id.
+    async fn load_input(&self, id: &InstanceId) -> Result<Option<Vec<u8>>, StoreError>;
+
+    /// Registers definitions, in one backend transaction: each one whose key
+    /// `(workflow, hash, fingerprint)` is not stored yet is inserted; a stored one is left
+    /// unchanged (the first registration wins, also within one call).
+    async fn save_definitions(&self, definitions: Vec<DefinitionRecord>) -> Result<(), StoreError>;
+
+    /// The registered definitions (of `workflow` only, if given), ordered by workflow, version,
+    /// hash and fingerprint.
+    async fn definitions(
+        &self,
+        workflow: Option<&str>,
+    ) -> Result<Vec<DefinitionRecord>, StoreError>;
+
+    /// The number of instances per definition `(workflow, version, hash, fingerprint)`,
+    /// status and block kind, ordered by those (status and block kind by their codes, not
+    /// blocked first). Groups without instances are absent.
+    async fn version_counts(&self) -> Result<Vec<VersionCount>, StoreError>;
 
     /// Hints that new work may be due (an instance created, signalled, released or given an
     /// earlier due time, possibly by another process). Workers still poll as a fallback, so a

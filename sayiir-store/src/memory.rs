@@ -6,14 +6,17 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Mutex, MutexGuard};
 
 use crate::{
-    BlockKind, Blocked, ClaimRequest, CommitResult, CreateResult, Created, HistoryEntry,
-    InstanceId, InstanceRecord, InstanceSummary, ListQuery, NewInstance, NewSignal, Next,
-    SignalRecord, Status, Store, StoreError, Timestamp, Transition, WorkerId, WorkflowKey,
+    BlockKind, Blocked, ClaimRequest, CommitResult, CreateResult, Created, DefinitionRecord,
+    HistoryEntry, InstanceId, InstanceRecord, InstanceSummary, ListQuery, NewInstance, NewSignal,
+    Next, Restart, SignalRecord, Status, Store, StoreError, Timestamp, Transition, VersionCount,
+    WorkerId, WorkflowKey,
 };
 
 #[derive(Debug)]
 struct Row {
     record: InstanceRecord,
+    /// The input it was created or last restarted with.
+    input: Option<Vec<u8>>,
     lease: Option<(WorkerId, Timestamp)>,
     history: Vec<HistoryEntry>,
     /// Pending signals, in send order (increasing ids).
@@ -27,7 +30,11 @@ pub struct MemoryStore {
     /// The last signal id handed out; only changed while `rows` is locked, so ids increase in
     /// send order.
     last_signal_id: AtomicU64,
+    /// Registered definitions by `(workflow, hash, fingerprint)`.
+    definitions: Mutex<BTreeMap<DefinitionKey, DefinitionRecord>>,
 }
+
+type DefinitionKey = (String, [u8; 32], [u8; 32]);
 
 impl MemoryStore {
     /// An empty store.
@@ -40,13 +47,25 @@ impl MemoryStore {
         // is computed first and assigned last, so the data behind a poisoned lock is consistent.
         self.rows.lock().unwrap_or_else(|e| e.into_inner())
     }
+
+    fn definitions(&self) -> MutexGuard<'_, BTreeMap<DefinitionKey, DefinitionRecord>> {
+        // Every mutation is a single insert.
+        self.definitions.lock().unwrap_or_else(|e| e.into_inner())
+    }
 }
 
-fn known_set(known: &[WorkflowKey]) -> HashSet<(&str, [u8; 32])> {
+type KnownKey<'a> = (&'a str, [u8; 32], [u8; 32]);
+
+fn known_set(known: &[WorkflowKey]) -> HashSet<KnownKey<'_>> {
     known
         .iter()
-        .map(|k| (k.workflow.as_str(), k.hash.0))
+        .map(|k| (k.workflow.as_str(), k.hash.0, k.fingerprint.0))
         .collect()
+}
+
+/// The key of `r` as [`known_set`] holds them.
+fn key_of(r: &InstanceRecord) -> KnownKey<'_> {
+    (r.workflow.as_str(), r.hash.0, r.fingerprint.0)
 }
 
 fn lease_free(row: &Row, owner: Option<&WorkerId>, now: Timestamp) -> bool {
@@ -66,11 +85,13 @@ fn create(rows: &mut BTreeMap<InstanceId, Row>, mut new: NewInstance) -> Created
         kind: std::mem::take(&mut new.event.kind),
         payload: std::mem::take(&mut new.event.payload),
     }];
+    let input = Some(std::mem::take(&mut new.input));
     let record = new.into_record();
     rows.insert(
         record.id.clone(),
         Row {
             record: record.clone(),
+            input,
             lease: None,
             history,
             signals: Vec::new(),
@@ -133,9 +154,19 @@ fn apply(rows: &mut BTreeMap<InstanceId, Row>, t: Transition) -> CommitResult {
     }
     let heard = row.signals.iter().any(|s| t.listening.contains(&s.name));
     let r = &mut row.record;
+    if let Some(d) = t.redefine {
+        r.version = d.version;
+        r.hash = d.hash;
+        r.fingerprint = d.fingerprint;
+    }
     match t.next {
-        Next::Running { state, due_at } => {
+        Next::Running {
+            state,
+            due_at,
+            state_id,
+        } => {
             r.state = Some(state);
+            r.state_id = Some(state_id);
             r.due_at = if heard {
                 Some(due_at.map_or(t.now, |d| d.min(t.now)))
             } else {
@@ -148,6 +179,7 @@ fn apply(rows: &mut BTreeMap<InstanceId, Row>, t: Transition) -> CommitResult {
         Next::Finished { status, output } => {
             r.status = status;
             r.state = None;
+            r.state_id = None;
             r.output = Some(output);
             r.due_at = None;
             row.lease = None;
@@ -160,6 +192,48 @@ fn apply(rows: &mut BTreeMap<InstanceId, Row>, t: Transition) -> CommitResult {
         at: t.now,
         kind: t.event.kind,
         payload: t.event.payload,
+    });
+    Ok(())
+}
+
+fn restart(rows: &mut BTreeMap<InstanceId, Row>, restart: Restart) -> Result<(), StoreError> {
+    let row = rows
+        .get_mut(&restart.id)
+        .ok_or_else(|| StoreError::NotFound {
+            id: restart.id.clone(),
+        })?;
+    if row.record.seq != restart.expected_seq {
+        return Err(StoreError::Conflict {
+            id: restart.id,
+            expected: restart.expected_seq,
+            actual: row.record.seq,
+        });
+    }
+    let seq = restart
+        .expected_seq
+        .checked_add(1)
+        .ok_or_else(|| StoreError::Backend {
+            detail: "sequence number overflow".into(),
+        })?;
+    let r = &mut row.record;
+    r.version = restart.definition.version;
+    r.hash = restart.definition.hash;
+    r.fingerprint = restart.definition.fingerprint;
+    r.seq = seq;
+    r.status = Status::Running;
+    r.state_id = Some(restart.state_id);
+    r.state = Some(restart.state);
+    r.output = None;
+    r.due_at = restart.due_at;
+    r.blocked = None;
+    r.updated_at = restart.now;
+    row.input = Some(restart.input);
+    row.lease = None;
+    row.history.push(HistoryEntry {
+        seq,
+        at: restart.now,
+        kind: restart.event.kind,
+        payload: restart.event.payload,
     });
     Ok(())
 }
@@ -216,7 +290,7 @@ impl Store for MemoryStore {
                     && r.blocked
                         .as_ref()
                         .is_none_or(|b| b.kind == BlockKind::VersionMismatch)
-                    && known.contains(&(r.workflow.as_str(), r.hash.0))
+                    && known.contains(&key_of(r))
                     && lease_free(row, None, req.now)
             })
             .filter_map(|row| Some((row.record.due_at?, row.record.id.clone())))
@@ -274,7 +348,7 @@ impl Store for MemoryStore {
                     && r.blocked
                         .as_ref()
                         .is_none_or(|b| b.kind == BlockKind::VersionMismatch)
-                    && known.contains(&(r.workflow.as_str(), r.hash.0))
+                    && known.contains(&key_of(r))
             })
             .filter_map(|row| {
                 let due = row.record.due_at?;
@@ -301,7 +375,7 @@ impl Store for MemoryStore {
                 r.status == Status::Running
                     && r.blocked.is_none()
                     && served.contains(r.workflow.as_str())
-                    && !known.contains(&(r.workflow.as_str(), r.hash.0))
+                    && !known.contains(&key_of(r))
             })
             .map(InstanceSummary::from)
             .collect())
@@ -332,7 +406,14 @@ impl Store for MemoryStore {
             .map(|row| &row.record)
             .filter(|r| query.after.as_ref().is_none_or(|a| r.id > *a))
             .filter(|r| query.workflow.as_ref().is_none_or(|w| r.workflow == *w))
+            .filter(|r| query.version.is_none_or(|v| r.version == v))
             .filter(|r| query.status.is_none_or(|s| r.status == s))
+            .filter(|r| {
+                query
+                    .state_id
+                    .as_ref()
+                    .is_none_or(|s| r.state_id.as_ref() == Some(s))
+            })
             .filter(|r| query.blocked.is_none_or(|b| r.blocked.is_some() == b))
             .take(limit)
             .map(InstanceSummary::from)
@@ -400,5 +481,76 @@ impl Store for MemoryStore {
             .get(id)
             .map(|r| r.signals.clone())
             .ok_or_else(|| StoreError::NotFound { id: id.clone() })
+    }
+
+    async fn restart(&self, r: Restart) -> Result<(), StoreError> {
+        restart(&mut self.rows(), r)
+    }
+
+    async fn load_input(&self, id: &InstanceId) -> Result<Option<Vec<u8>>, StoreError> {
+        self.rows()
+            .get(id)
+            .map(|r| r.input.clone())
+            .ok_or_else(|| StoreError::NotFound { id: id.clone() })
+    }
+
+    async fn save_definitions(&self, definitions: Vec<DefinitionRecord>) -> Result<(), StoreError> {
+        let mut stored = self.definitions();
+        for d in definitions {
+            let key = (d.workflow.clone(), d.hash.0, d.fingerprint.0);
+            stored.entry(key).or_insert(d);
+        }
+        Ok(())
+    }
+
+    async fn definitions(
+        &self,
+        workflow: Option<&str>,
+    ) -> Result<Vec<DefinitionRecord>, StoreError> {
+        let mut found: Vec<DefinitionRecord> = self
+            .definitions()
+            .values()
+            .filter(|d| workflow.is_none_or(|w| d.workflow == w))
+            .cloned()
+            .collect();
+        found.sort_by(|a, b| {
+            (&a.workflow, a.version, a.hash, a.fingerprint).cmp(&(
+                &b.workflow,
+                b.version,
+                b.hash,
+                b.fingerprint,
+            ))
+        });
+        Ok(found)
+    }
+
+    async fn version_counts(&self) -> Result<Vec<VersionCount>, StoreError> {
+        type Group = (String, u32, [u8; 32], [u8; 32], i64, Option<i64>);
+        let mut groups: BTreeMap<Group, VersionCount> = BTreeMap::new();
+        for row in self.rows().values() {
+            let r = &row.record;
+            let blocked = r.blocked.as_ref().map(|b| b.kind);
+            let group = (
+                r.workflow.clone(),
+                r.version,
+                r.hash.0,
+                r.fingerprint.0,
+                r.status.code(),
+                blocked.map(BlockKind::code),
+            );
+            groups
+                .entry(group)
+                .or_insert_with(|| VersionCount {
+                    workflow: r.workflow.clone(),
+                    version: r.version,
+                    hash: r.hash,
+                    fingerprint: r.fingerprint,
+                    status: r.status,
+                    blocked,
+                    count: 0,
+                })
+                .count += 1;
+        }
+        Ok(groups.into_values().collect())
     }
 }

@@ -101,6 +101,47 @@ impl fmt::Debug for DefinitionHash {
     }
 }
 
+/// Structural fingerprint of the types a workflow definition stores (blake3, computed by the
+/// runtime): inputs, outputs, carried fields, task arguments and returns, signal payloads,
+/// context values. Two definitions with the same hash store the same bytes only if their
+/// fingerprints match too.
+#[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct Fingerprint(pub [u8; 32]);
+
+impl Fingerprint {
+    /// The fingerprint of instances stored before fingerprints existed (the schema migration's
+    /// default): it matches no definition.
+    pub const UNKNOWN: Fingerprint = Fingerprint([0; 32]);
+
+    /// The first 6 bytes in hex, as shown in logs.
+    pub fn short(&self) -> String {
+        hex(&self.0[..6])
+    }
+}
+
+impl fmt::Display for Fingerprint {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&hex(&self.0))
+    }
+}
+
+impl fmt::Debug for Fingerprint {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "Fingerprint({})", self.short())
+    }
+}
+
+/// The definition an instance runs under: declared version, definition hash, fingerprint.
+#[derive(Clone, Copy, PartialEq, Eq, Hash, Debug)]
+pub struct DefinitionRef {
+    /// Declared version (`#[workflow(version = N)]`).
+    pub version: u32,
+    /// Definition hash.
+    pub hash: DefinitionHash,
+    /// Structural fingerprint of the stored types.
+    pub fingerprint: Fingerprint,
+}
+
 fn hex(bytes: &[u8]) -> String {
     use fmt::Write;
     let mut s = String::with_capacity(bytes.len() * 2);
@@ -229,6 +270,8 @@ pub enum BlockKind {
     IterationLimit,
     /// Paused by a user (`Engine::pause`); cleared by `Engine::resume`.
     Paused,
+    /// A migration of its state to a newer version failed; its data is untouched.
+    MigrationFailed,
 }
 
 impl BlockKind {
@@ -240,6 +283,7 @@ impl BlockKind {
             BlockKind::Panicked => 3,
             BlockKind::IterationLimit => 4,
             BlockKind::Paused => 5,
+            BlockKind::MigrationFailed => 6,
         }
     }
 
@@ -251,6 +295,7 @@ impl BlockKind {
             3 => BlockKind::Panicked,
             4 => BlockKind::IterationLimit,
             5 => BlockKind::Paused,
+            6 => BlockKind::MigrationFailed,
             _ => return None,
         })
     }
@@ -267,13 +312,17 @@ pub struct Blocked {
     pub at: Timestamp,
 }
 
-/// The `(workflow name, definition hash)` pair a worker can run.
+/// A definition a worker can run: `(workflow name, definition hash, fingerprint)`. Claims and
+/// version checks compare all three: an instance whose hash matches but whose fingerprint
+/// differs is not of this definition.
 #[derive(Clone, PartialEq, Eq, Hash, Debug)]
 pub struct WorkflowKey {
     /// Workflow name.
     pub workflow: String,
     /// Definition hash.
     pub hash: DefinitionHash,
+    /// Structural fingerprint.
+    pub fingerprint: Fingerprint,
 }
 
 /// The head of an instance: its current state and metadata.
@@ -283,12 +332,21 @@ pub struct InstanceRecord {
     pub id: InstanceId,
     /// Workflow name.
     pub workflow: String,
-    /// Definition hash the instance was started under.
+    /// Declared version of the definition the instance runs under (1 for instances stored
+    /// before versions were recorded).
+    pub version: u32,
+    /// Definition hash the instance runs under.
     pub hash: DefinitionHash,
+    /// Fingerprint of the definition the instance runs under ([`Fingerprint::UNKNOWN`] for
+    /// instances stored before fingerprints were recorded).
+    pub fingerprint: Fingerprint,
     /// Sequence number of the last committed transition (0 after create).
     pub seq: u64,
     /// Lifecycle.
     pub status: Status,
+    /// Stable identity of the state the instance is in (e.g. `charge#1`); `None` once
+    /// finished (and for instances stored before state ids were recorded).
+    pub state_id: Option<String>,
     /// Encoded state while running; `None` once finished.
     pub state: Option<Vec<u8>>,
     /// Encoded output once finished.
@@ -311,12 +369,18 @@ pub struct InstanceSummary {
     pub id: InstanceId,
     /// Workflow name.
     pub workflow: String,
+    /// Declared version.
+    pub version: u32,
     /// Definition hash.
     pub hash: DefinitionHash,
+    /// Fingerprint.
+    pub fingerprint: Fingerprint,
     /// Sequence number of the last committed transition.
     pub seq: u64,
     /// Lifecycle.
     pub status: Status,
+    /// Stable identity of the current state; `None` once finished.
+    pub state_id: Option<String>,
     /// Next due time.
     pub due_at: Option<Timestamp>,
     /// Block, if any.
@@ -332,9 +396,12 @@ impl From<&InstanceRecord> for InstanceSummary {
         Self {
             id: r.id.clone(),
             workflow: r.workflow.clone(),
+            version: r.version,
             hash: r.hash,
+            fingerprint: r.fingerprint,
             seq: r.seq,
             status: r.status,
+            state_id: r.state_id.clone(),
             due_at: r.due_at,
             blocked: r.blocked.clone(),
             created_at: r.created_at,
@@ -350,8 +417,17 @@ pub struct NewInstance {
     pub id: InstanceId,
     /// Workflow name.
     pub workflow: String,
+    /// Declared version.
+    pub version: u32,
     /// Definition hash.
     pub hash: DefinitionHash,
+    /// Fingerprint.
+    pub fingerprint: Fingerprint,
+    /// Id of the initial state (e.g. `start`).
+    pub state_id: String,
+    /// Runtime-encoded input the instance is created with, kept for restarts
+    /// ([`Store::load_input`](crate::Store::load_input)).
+    pub input: Vec<u8>,
     /// Encoded initial state.
     pub state: Vec<u8>,
     /// When it is first runnable.
@@ -363,14 +439,18 @@ pub struct NewInstance {
 }
 
 impl NewInstance {
-    /// The head it has once created (its history entry 0, `event`, is not part of it).
+    /// The head it has once created (its history entry 0, `event`, and its input are not part
+    /// of it).
     pub fn into_record(self) -> InstanceRecord {
         InstanceRecord {
             id: self.id,
             workflow: self.workflow,
+            version: self.version,
             hash: self.hash,
+            fingerprint: self.fingerprint,
             seq: 0,
             status: Status::Running,
+            state_id: Some(self.state_id),
             state: Some(self.state),
             output: None,
             due_at: self.due_at,
@@ -399,8 +479,10 @@ pub enum Next {
         state: Vec<u8>,
         /// Next due time (`None`: wait for an external event).
         due_at: Option<Timestamp>,
+        /// Stable identity of the new state.
+        state_id: String,
     },
-    /// The instance finishes. Its lease is released.
+    /// The instance finishes. Its lease is released and its state id cleared.
     Finished {
         /// `Completed`, `Failed` or `Cancelled`.
         status: Status,
@@ -441,6 +523,10 @@ pub struct Transition {
     /// Start a new run (`continue_as_new`): delete the history entries up to `expected_seq`
     /// before appending entry `expected_seq + 1`, so history kept stays bounded by one run.
     pub truncate_history: bool,
+    /// Move the instance to another definition of the same workflow in the same commit: its
+    /// version, hash and fingerprint become these (a migration in place to a newer version).
+    /// The workflow name never changes.
+    pub redefine: Option<DefinitionRef>,
     /// Names of the signals the new state waits for. When a signal with one of these names
     /// is still buffered after the commit (sent before it and not consumed by it), the
     /// instance is made due now whatever `due_at` says, so no buffered signal is left behind
@@ -500,7 +586,7 @@ pub struct ClaimRequest {
     pub lease_until: Timestamp,
     /// At most this many.
     pub limit: usize,
-    /// Only instances of these `(workflow, hash)` pairs.
+    /// Only instances of these `(workflow, hash, fingerprint)` definitions.
     pub known: Vec<WorkflowKey>,
 }
 
@@ -509,12 +595,78 @@ pub struct ClaimRequest {
 pub struct ListQuery {
     /// Only this workflow.
     pub workflow: Option<String>,
+    /// Only this declared version.
+    pub version: Option<u32>,
     /// Only this status.
     pub status: Option<Status>,
+    /// Only instances in the state with this id.
+    pub state_id: Option<String>,
     /// Only blocked (`Some(true)`) or unblocked (`Some(false)`) instances.
     pub blocked: Option<bool>,
     /// Keyset cursor: ids strictly greater than this.
     pub after: Option<InstanceId>,
     /// At most this many (0 means no limit).
     pub limit: usize,
+}
+
+/// Restart of an instance as a new run (see [`Store::restart`](crate::Store::restart)).
+#[derive(Clone, PartialEq, Eq, Debug)]
+pub struct Restart {
+    /// Instance id.
+    pub id: InstanceId,
+    /// The sequence number the caller last saw; the restart fails with
+    /// [`StoreError::Conflict`](crate::StoreError::Conflict) if the head moved on.
+    pub expected_seq: u64,
+    /// The (possibly newer) definition the new run runs under.
+    pub definition: DefinitionRef,
+    /// The new run's encoded input (replaces the stored one).
+    pub input: Vec<u8>,
+    /// Its encoded initial state.
+    pub state: Vec<u8>,
+    /// Id of its initial state.
+    pub state_id: String,
+    /// When it is first runnable.
+    pub due_at: Option<Timestamp>,
+    /// History entry `expected_seq + 1` (kind `restarted`).
+    pub event: Event,
+    /// Restart time.
+    pub now: Timestamp,
+}
+
+/// A workflow definition as registered by some binary: its identity and the runtime-encoded
+/// description of its states and types.
+#[derive(Clone, PartialEq, Eq, Debug)]
+pub struct DefinitionRecord {
+    /// Workflow name.
+    pub workflow: String,
+    /// Declared version.
+    pub version: u32,
+    /// Definition hash.
+    pub hash: DefinitionHash,
+    /// Fingerprint.
+    pub fingerprint: Fingerprint,
+    /// Opaque description of the definition (the runtime's encoding).
+    pub shape: Vec<u8>,
+    /// When it was first registered.
+    pub created_at: Timestamp,
+}
+
+/// The number of instances of one definition in one status and block kind, for drain
+/// monitoring ([`Store::version_counts`](crate::Store::version_counts)).
+#[derive(Clone, PartialEq, Eq, Debug)]
+pub struct VersionCount {
+    /// Workflow name.
+    pub workflow: String,
+    /// Declared version.
+    pub version: u32,
+    /// Definition hash.
+    pub hash: DefinitionHash,
+    /// Fingerprint.
+    pub fingerprint: Fingerprint,
+    /// Status.
+    pub status: Status,
+    /// Block kind (`None`: not blocked).
+    pub blocked: Option<BlockKind>,
+    /// Number of instances.
+    pub count: u64,
 }

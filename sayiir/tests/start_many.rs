@@ -14,7 +14,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use sayiir::store::{
-    DefinitionHash, Event, ListQuery, NewInstance, PgStore, Status, Store, Timestamp,
+    DefinitionHash, Event, Fingerprint, ListQuery, NewInstance, PgStore, Status, Store, Timestamp,
 };
 use sayiir::{Engine, InstanceId, SqliteOptions, SqliteStore, Synchronous};
 
@@ -41,7 +41,11 @@ fn new_instance(i: u64) -> NewInstance {
     NewInstance {
         id: InstanceId::new(format!("i-{i:07}")).unwrap(),
         workflow: "started".into(),
+        version: 1,
         hash: DefinitionHash([0; 32]),
+        fingerprint: Fingerprint::UNKNOWN,
+        state_id: "start".into(),
+        input: Vec::new(),
         state: vec![7; 24],
         due_at: Some(now),
         event: Event {

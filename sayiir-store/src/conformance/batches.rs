@@ -291,6 +291,7 @@ pub(super) async fn commit_batch_large_mixed<S: Store>(s: Arc<S>) {
         let expected = InstanceRecord {
             seq: 1,
             state: Some(state.clone()),
+            state_id: Some("step#1".to_owned()),
             due_at: due,
             updated_at: Timestamp(NOW),
             ..before
@@ -334,6 +335,7 @@ pub(super) async fn commit_batch_large_mixed<S: Store>(s: Arc<S>) {
             seq: 1,
             status: [Status::Completed, Status::Failed, Status::Cancelled][i % 3],
             state: None,
+            state_id: None,
             output: Some(output.clone()),
             due_at: None,
             updated_at: Timestamp(NOW),
@@ -370,6 +372,7 @@ pub(super) async fn commit_batch_large_mixed<S: Store>(s: Arc<S>) {
         seq: 1,
         status: Status::Cancelled,
         state: None,
+        state_id: None,
         output: Some(b"pf".to_vec()),
         due_at: None,
         updated_at: Timestamp(NOW),

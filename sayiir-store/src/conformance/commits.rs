@@ -3,8 +3,9 @@
 use std::sync::Arc;
 
 use super::{
-    assert_conflict, assert_finished, assert_not_found, claim_ids, claim_req, commit, create,
-    create_with, event, finished, hash, id, key, load, new_instance, running, worker,
+    FP, VERSION, assert_conflict, assert_finished, assert_not_found, claim_ids, claim_req, commit,
+    create, create_with, event, fingerprint, finished, hash, id, key, load, new_instance, running,
+    worker,
 };
 use crate::{
     BlockKind, Blocked, Created, HistoryEntry, InstanceRecord, Status, Store, StoreError, Timestamp,
@@ -16,9 +17,12 @@ pub(super) async fn create_new_and_existing<S: Store>(s: Arc<S>) {
     let expected = InstanceRecord {
         id: id("order-1"),
         workflow: "orders".to_owned(),
+        version: VERSION,
         hash: hash(7),
+        fingerprint: fingerprint(FP),
         seq: 0,
         status: Status::Running,
+        state_id: Some("start".to_owned()),
         state: Some(new.state.clone()),
         output: None,
         due_at: Some(Timestamp(150)),
@@ -90,6 +94,7 @@ pub(super) async fn commit_compare_and_swap<S: Store>(s: Arc<S>) {
     let expected = InstanceRecord {
         seq: 1,
         state: Some(b"s1".to_vec()),
+        state_id: Some("step#1".to_owned()),
         due_at: Some(Timestamp(200)),
         updated_at: Timestamp(110),
         ..created
@@ -143,6 +148,7 @@ pub(super) async fn commit_finished<S: Store>(s: Arc<S>) {
     let expected = InstanceRecord {
         seq: 1,
         status: Status::Completed,
+        state_id: None,
         state: None,
         output: Some(b"out".to_vec()),
         due_at: None,

@@ -13,9 +13,12 @@ fn record_of(new: &NewInstance) -> InstanceRecord {
     InstanceRecord {
         id: new.id.clone(),
         workflow: new.workflow.clone(),
+        version: new.version,
         hash: new.hash,
+        fingerprint: new.fingerprint,
         seq: 0,
         status: Status::Running,
+        state_id: Some(new.state_id.clone()),
         state: Some(new.state.clone()),
         output: None,
         due_at: new.due_at,

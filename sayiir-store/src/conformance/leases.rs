@@ -8,7 +8,7 @@ use super::{
 };
 use crate::{BlockKind, Blocked, InstanceSummary, Status, Store, Timestamp};
 
-fn block(kind: BlockKind) -> Blocked {
+pub(super) fn block(kind: BlockKind) -> Blocked {
     Blocked {
         kind,
         reason: format!("{kind:?}"),

@@ -518,6 +518,7 @@ pub(super) async fn truncate_history_keeps_new_entry<S: Store>(s: Arc<S>) {
         InstanceRecord {
             seq: 4,
             state: Some(b"new run".to_vec()),
+            state_id: Some("step#4".to_owned()),
             updated_at: Timestamp(300),
             ..before
         },

@@ -8,15 +8,16 @@ use sqlx::{Decode, Row, Type};
 
 use super::fail::{Fail, invalid};
 use crate::{
-    BlockKind, Blocked, DefinitionHash, HistoryEntry, InstanceId, InstanceRecord, InstanceSummary,
-    SignalRecord, Status, StoreError, Timestamp, WorkflowKey,
+    BlockKind, Blocked, DefinitionHash, DefinitionRecord, Fingerprint, HistoryEntry, InstanceId,
+    InstanceRecord, InstanceSummary, SignalRecord, Status, StoreError, Timestamp, VersionCount,
+    WorkflowKey,
 };
 
 /// Columns of an [`InstanceSummary`], read by name by [`summary`].
 macro_rules! summary_cols {
     () => {
         "id, workflow, definition_hash, seq, status, due_at, blocked_kind, blocked_reason, \
-         blocked_at, created_at, updated_at"
+         blocked_at, created_at, updated_at, version, fingerprint, state_id"
     };
 }
 pub(super) use summary_cols;
@@ -75,13 +76,32 @@ pub(super) fn sql_limit(limit: usize) -> Option<i64> {
     (limit != 0).then(|| i64::try_from(limit).unwrap_or(i64::MAX))
 }
 
-/// The known `(workflow, hash)` pairs as two parallel arrays, for
-/// `(workflow, definition_hash) IN (SELECT * FROM UNNEST($a::text[], $b::bytea[]))`.
-pub(super) fn key_arrays(known: &[WorkflowKey]) -> (Vec<&str>, Vec<&[u8]>) {
-    known
-        .iter()
-        .map(|k| (k.workflow.as_str(), k.hash.0.as_slice()))
-        .unzip()
+/// The known `(workflow, hash, fingerprint)` keys as three parallel arrays, for
+/// `(workflow, definition_hash, fingerprint) IN
+/// (SELECT * FROM UNNEST($a::text[], $b::bytea[], $c::bytea[]))`.
+pub(super) fn key_arrays(known: &[WorkflowKey]) -> (Vec<&str>, Vec<&[u8]>, Vec<&[u8]>) {
+    let mut arrays = (
+        Vec::with_capacity(known.len()),
+        Vec::with_capacity(known.len()),
+        Vec::with_capacity(known.len()),
+    );
+    for k in known {
+        arrays.0.push(k.workflow.as_str());
+        arrays.1.push(k.hash.0.as_slice());
+        arrays.2.push(k.fingerprint.0.as_slice());
+    }
+    arrays
+}
+
+/// A 32-byte hash or fingerprint (`what`, for messages) as stored.
+fn bytes32(raw: &[u8], id: &str, what: &str) -> Result<[u8; 32], Fail> {
+    <[u8; 32]>::try_from(raw)
+        .map_err(|_| invalid(id, format!("{what} is {} bytes long, not 32", raw.len())))
+}
+
+/// A declared version as stored.
+fn version_from_db(raw: i64, id: &str) -> Result<u32, Fail> {
+    u32::try_from(raw).map_err(|_| invalid(id, format!("version {raw} is not a u32")))
 }
 
 /// Decodes the columns of [`summary_cols`].
@@ -89,21 +109,21 @@ pub(super) fn summary(row: &PgRow) -> Result<InstanceSummary, Fail> {
     let id = id(row)?;
     let s = id.as_str();
     let hash: Vec<u8> = get(row, "definition_hash", s)?;
-    let hash = <[u8; 32]>::try_from(hash.as_slice()).map_err(|_| {
-        invalid(
-            s,
-            format!("definition hash is {} bytes long, not 32", hash.len()),
-        )
-    })?;
+    let hash = bytes32(&hash, s, "definition hash")?;
+    let fingerprint: Vec<u8> = get(row, "fingerprint", s)?;
+    let fingerprint = bytes32(&fingerprint, s, "fingerprint")?;
     let seq = seq_from_db(get(row, "seq", s)?, s)?;
     let status = status_from_db(get(row, "status", s)?, s)?;
     let due_at: Option<i64> = get(row, "due_at", s)?;
     let blocked = blocked(row, s)?;
     Ok(InstanceSummary {
         workflow: get(row, "workflow", s)?,
+        version: version_from_db(get(row, "version", s)?, s)?,
         hash: DefinitionHash(hash),
+        fingerprint: Fingerprint(fingerprint),
         seq,
         status,
+        state_id: get(row, "state_id", s)?,
         due_at: due_at.map(Timestamp),
         blocked,
         created_at: Timestamp(get(row, "created_at", s)?),
@@ -112,13 +132,18 @@ pub(super) fn summary(row: &PgRow) -> Result<InstanceSummary, Fail> {
     })
 }
 
+/// A block kind code as stored.
+fn block_kind(code: i16, id: &str) -> Result<BlockKind, Fail> {
+    BlockKind::from_code(i64::from(code))
+        .ok_or_else(|| invalid(id, format!("unknown block kind code {code}")))
+}
+
 /// Decodes the block columns.
 fn blocked(row: &PgRow, id: &str) -> Result<Option<Blocked>, Fail> {
     let Some(code) = get::<Option<i16>>(row, "blocked_kind", id)? else {
         return Ok(None);
     };
-    let kind = BlockKind::from_code(i64::from(code))
-        .ok_or_else(|| invalid(id, format!("unknown block kind code {code}")))?;
+    let kind = block_kind(code, id)?;
     let reason: Option<String> = get(row, "blocked_reason", id)?;
     let at: Option<i64> = get(row, "blocked_at", id)?;
     match (reason, at) {
@@ -142,9 +167,12 @@ pub(super) fn record(row: &PgRow) -> Result<InstanceRecord, Fail> {
         output,
         id: s.id,
         workflow: s.workflow,
+        version: s.version,
         hash: s.hash,
+        fingerprint: s.fingerprint,
         seq: s.seq,
         status: s.status,
+        state_id: s.state_id,
         due_at: s.due_at,
         blocked: s.blocked,
         created_at: s.created_at,
@@ -182,4 +210,43 @@ pub(super) fn signal(row: &PgRow, id: &str) -> Result<Option<SignalRecord>, Fail
         payload: get(row, "payload", id)?,
         sent_at: Timestamp(get(row, "sent_at", id)?),
     }))
+}
+
+/// Decodes a row of `workflow, version, definition_hash, fingerprint, shape, created_at`.
+pub(super) fn definition(row: &PgRow) -> Result<DefinitionRecord, Fail> {
+    let workflow: String = get(row, "workflow", "<definition>")?;
+    let w = format!("<definition of `{workflow}`>");
+    let hash: Vec<u8> = get(row, "definition_hash", &w)?;
+    let fingerprint: Vec<u8> = get(row, "fingerprint", &w)?;
+    Ok(DefinitionRecord {
+        version: version_from_db(get(row, "version", &w)?, &w)?,
+        hash: DefinitionHash(bytes32(&hash, &w, "definition hash")?),
+        fingerprint: Fingerprint(bytes32(&fingerprint, &w, "fingerprint")?),
+        shape: get(row, "shape", &w)?,
+        created_at: Timestamp(get(row, "created_at", &w)?),
+        workflow,
+    })
+}
+
+/// Decodes a row of `workflow, version, definition_hash, fingerprint, status, blocked_kind,
+/// count`.
+pub(super) fn version_count(row: &PgRow) -> Result<VersionCount, Fail> {
+    let workflow: String = get(row, "workflow", "<version count>")?;
+    let w = format!("<instances of `{workflow}`>");
+    let hash: Vec<u8> = get(row, "definition_hash", &w)?;
+    let fingerprint: Vec<u8> = get(row, "fingerprint", &w)?;
+    let blocked = match get::<Option<i16>>(row, "blocked_kind", &w)? {
+        Some(code) => Some(block_kind(code, &w)?),
+        None => None,
+    };
+    let count: i64 = get(row, "count", &w)?;
+    Ok(VersionCount {
+        version: version_from_db(get(row, "version", &w)?, &w)?,
+        hash: DefinitionHash(bytes32(&hash, &w, "definition hash")?),
+        fingerprint: Fingerprint(bytes32(&fingerprint, &w, "fingerprint")?),
+        status: status_from_db(get(row, "status", &w)?, &w)?,
+        blocked,
+        count: u64::try_from(count).unwrap_or(0),
+        workflow,
+    })
 }

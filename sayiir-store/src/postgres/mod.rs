@@ -25,12 +25,12 @@ use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
 use tokio::sync::broadcast;
 
 use self::fail::{Fail, Target};
-use self::ops::{create, lease, read, signals, write};
+use self::ops::{create, lease, read, signals, versions, write};
 use self::wake::Wakeups;
 use crate::{
-    Blocked, ClaimRequest, CommitResult, CreateResult, Created, HistoryEntry, InstanceId,
-    InstanceRecord, InstanceSummary, ListQuery, NewInstance, NewSignal, SignalRecord, Store,
-    StoreError, Timestamp, Transition, WorkerId, WorkflowKey,
+    Blocked, ClaimRequest, CommitResult, CreateResult, Created, DefinitionRecord, HistoryEntry,
+    InstanceId, InstanceRecord, InstanceSummary, ListQuery, NewInstance, NewSignal, Restart,
+    SignalRecord, Store, StoreError, Timestamp, Transition, VersionCount, WorkerId, WorkflowKey,
 };
 
 /// Options of [`PgStore::connect_with`].
@@ -86,7 +86,7 @@ impl PgOptions {
 ///
 /// [`PgStore::connect`] checks that the server answers and the database exists, then creates
 /// or migrates the schema (tables `sayiir_instances`, `sayiir_history`, `sayiir_signals`,
-/// `sayiir_migrations` in the connection's default schema); processes connecting at once
+/// `sayiir_definitions`, `sayiir_migrations` in the connection's default schema); processes connecting at once
 /// migrate it once. A database migrated by a newer sayiir is refused with
 /// [`StoreError::SchemaTooNew`].
 ///
@@ -264,6 +264,29 @@ impl Store for PgStore {
 
     async fn signals(&self, id: &InstanceId) -> Result<Vec<SignalRecord>, StoreError> {
         self.map(signals::list(&self.inner.pool, id).await)
+    }
+
+    async fn restart(&self, restart: Restart) -> Result<(), StoreError> {
+        self.map(versions::restart(&self.inner.pool, restart).await)
+    }
+
+    async fn load_input(&self, id: &InstanceId) -> Result<Option<Vec<u8>>, StoreError> {
+        self.map(versions::load_input(&self.inner.pool, id).await)
+    }
+
+    async fn save_definitions(&self, definitions: Vec<DefinitionRecord>) -> Result<(), StoreError> {
+        self.map(versions::save_definitions(&self.inner.pool, definitions).await)
+    }
+
+    async fn definitions(
+        &self,
+        workflow: Option<&str>,
+    ) -> Result<Vec<DefinitionRecord>, StoreError> {
+        self.map(versions::definitions(&self.inner.pool, workflow).await)
+    }
+
+    async fn version_counts(&self) -> Result<Vec<VersionCount>, StoreError> {
+        self.map(versions::version_counts(&self.inner.pool).await)
     }
 
     /// Hints from `LISTEN sayiir_wake`, on a connection of its own that a background task

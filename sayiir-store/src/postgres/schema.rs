@@ -29,6 +29,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         "free space for HOT updates of instance heads",
         include_str!("../../migrations/postgres/0002_fillfactor.sql"),
     ),
+    (
+        3,
+        "workflow versions: version, fingerprint, state id, input, definitions",
+        include_str!("../../migrations/postgres/0003_versions.sql"),
+    ),
 ];
 
 /// The table recording the applied migrations.

@@ -7,15 +7,15 @@ use rusqlite::types::FromSql;
 
 use super::fail::{Fail, invalid, is_conversion};
 use crate::{
-    BlockKind, Blocked, DefinitionHash, HistoryEntry, InstanceId, InstanceRecord, InstanceSummary,
-    Status, StoreError, Timestamp,
+    BlockKind, Blocked, DefinitionHash, DefinitionRecord, Fingerprint, HistoryEntry, InstanceId,
+    InstanceRecord, InstanceSummary, Status, StoreError, Timestamp, VersionCount, WorkflowKey,
 };
 
 /// Columns of an [`InstanceSummary`], in the order [`summary`] reads them.
 macro_rules! summary_cols {
     () => {
         "id, workflow, definition_hash, seq, status, due_at, blocked_kind, blocked_reason, \
-         blocked_at, created_at, updated_at"
+         blocked_at, created_at, updated_at, version, fingerprint, state_id"
     };
 }
 pub(super) use summary_cols;
@@ -29,9 +29,9 @@ macro_rules! record_cols {
 pub(super) use record_cols;
 
 /// Index of `state` in [`record_cols`].
-const STATE: usize = 11;
+const STATE: usize = 14;
 /// Index of `output` in [`record_cols`].
-const OUTPUT: usize = 12;
+const OUTPUT: usize = 15;
 
 /// Reads column `idx` (named `col`) of the row of instance `id`.
 fn get<T: FromSql>(row: &Row<'_>, idx: usize, id: &str, col: &str) -> Result<T, Fail> {
@@ -69,26 +69,37 @@ pub(super) fn status_from_db(code: i64, id: &str) -> Result<Status, Fail> {
     Status::from_code(code).ok_or_else(|| invalid(id, format!("unknown status code {code}")))
 }
 
-/// Decodes columns 0..=10 ([`summary_cols`]).
+/// A 32-byte hash or fingerprint (`what`, for messages) as stored.
+fn bytes32(raw: &[u8], id: &str, what: &str) -> Result<[u8; 32], Fail> {
+    <[u8; 32]>::try_from(raw)
+        .map_err(|_| invalid(id, format!("{what} is {} bytes long, not 32", raw.len())))
+}
+
+/// A declared version as stored.
+pub(super) fn version_from_db(raw: i64, id: &str) -> Result<u32, Fail> {
+    u32::try_from(raw).map_err(|_| invalid(id, format!("version {raw} is not a u32")))
+}
+
+/// Decodes columns 0..=13 ([`summary_cols`]).
 pub(super) fn summary(row: &Row<'_>) -> Result<InstanceSummary, Fail> {
     let id = id(row)?;
     let s = id.as_str();
     let hash: Vec<u8> = get(row, 2, s, "definition_hash")?;
-    let hash = <[u8; 32]>::try_from(hash.as_slice()).map_err(|_| {
-        invalid(
-            s,
-            format!("definition hash is {} bytes long, not 32", hash.len()),
-        )
-    })?;
+    let hash = bytes32(&hash, s, "definition hash")?;
+    let fingerprint: Vec<u8> = get(row, 12, s, "fingerprint")?;
+    let fingerprint = bytes32(&fingerprint, s, "fingerprint")?;
     let seq = seq_from_db(get(row, 3, s, "seq")?, s)?;
     let status = status_from_db(get(row, 4, s, "status")?, s)?;
     let due_at: Option<i64> = get(row, 5, s, "due_at")?;
     let blocked = blocked(row, s)?;
     Ok(InstanceSummary {
         workflow: get(row, 1, s, "workflow")?,
+        version: version_from_db(get(row, 11, s, "version")?, s)?,
         hash: DefinitionHash(hash),
+        fingerprint: Fingerprint(fingerprint),
         seq,
         status,
+        state_id: get(row, 13, s, "state_id")?,
         due_at: due_at.map(Timestamp),
         blocked,
         created_at: Timestamp(get(row, 9, s, "created_at")?),
@@ -127,9 +138,12 @@ pub(super) fn record(row: &Row<'_>) -> Result<InstanceRecord, Fail> {
         output,
         id: s.id,
         workflow: s.workflow,
+        version: s.version,
         hash: s.hash,
+        fingerprint: s.fingerprint,
         seq: s.seq,
         status: s.status,
+        state_id: s.state_id,
         due_at: s.due_at,
         blocked: s.blocked,
         created_at: s.created_at,
@@ -147,16 +161,58 @@ pub(super) fn history_entry(row: &Row<'_>, id: &str) -> Result<HistoryEntry, Fai
     })
 }
 
-/// The SQL text `VALUES (?a, ?b), …` with one pair of placeholders per key of `known`, numbered
-/// from `first`, for `(workflow, definition_hash) IN (…)`.
-pub(super) fn key_values(known: &[crate::WorkflowKey], first: usize) -> String {
+/// The SQL text `VALUES (?a, ?b, ?c), …` with one triple of placeholders per key of `known`,
+/// numbered from `first`, for `(workflow, definition_hash, fingerprint) IN (…)`.
+pub(super) fn key_values(known: &[WorkflowKey], first: usize) -> String {
     let mut sql = String::from("VALUES ");
     for i in 0..known.len() {
         if i > 0 {
             sql.push_str(", ");
         }
-        let n = first + 2 * i;
-        sql.push_str(&format!("(?{n}, ?{})", n + 1));
+        let n = first + 3 * i;
+        sql.push_str(&format!("(?{n}, ?{}, ?{})", n + 1, n + 2));
     }
     sql
+}
+
+/// Decodes a row of `workflow, version, definition_hash, fingerprint, shape, created_at`.
+pub(super) fn definition(row: &Row<'_>) -> Result<DefinitionRecord, Fail> {
+    let workflow: String = get(row, 0, "<definition>", "sayiir_definitions.workflow")?;
+    let w = format!("<definition of `{workflow}`>");
+    let hash: Vec<u8> = get(row, 2, &w, "sayiir_definitions.definition_hash")?;
+    let fingerprint: Vec<u8> = get(row, 3, &w, "sayiir_definitions.fingerprint")?;
+    Ok(DefinitionRecord {
+        version: version_from_db(get(row, 1, &w, "sayiir_definitions.version")?, &w)?,
+        hash: DefinitionHash(bytes32(&hash, &w, "definition hash")?),
+        fingerprint: Fingerprint(bytes32(&fingerprint, &w, "fingerprint")?),
+        shape: get(row, 4, &w, "sayiir_definitions.shape")?,
+        created_at: Timestamp(get(row, 5, &w, "sayiir_definitions.created_at")?),
+        workflow,
+    })
+}
+
+/// Decodes a row of `workflow, version, definition_hash, fingerprint, status, blocked_kind,
+/// count(*)`.
+pub(super) fn version_count(row: &Row<'_>) -> Result<VersionCount, Fail> {
+    let workflow: String = get(row, 0, "<version count>", "workflow")?;
+    let w = format!("<instances of `{workflow}`>");
+    let hash: Vec<u8> = get(row, 2, &w, "definition_hash")?;
+    let fingerprint: Vec<u8> = get(row, 3, &w, "fingerprint")?;
+    let blocked = match get::<Option<i64>>(row, 5, &w, "blocked_kind")? {
+        None => None,
+        Some(code) => Some(
+            BlockKind::from_code(code)
+                .ok_or_else(|| invalid(&w, format!("unknown block kind code {code}")))?,
+        ),
+    };
+    let count: i64 = get(row, 6, &w, "count")?;
+    Ok(VersionCount {
+        version: version_from_db(get(row, 1, &w, "version")?, &w)?,
+        hash: DefinitionHash(bytes32(&hash, &w, "definition hash")?),
+        fingerprint: Fingerprint(bytes32(&fingerprint, &w, "fingerprint")?),
+        status: status_from_db(get(row, 4, &w, "status")?, &w)?,
+        blocked,
+        count: u64::try_from(count).unwrap_or(0),
+        workflow,
+    })
 }

@@ -24,11 +24,11 @@ use rusqlite::Connection;
 
 use self::fail::Fail;
 use self::lock::WorkerLock;
-use self::ops::{create, lease, read, signals, write};
+use self::ops::{create, lease, read, signals, versions, write};
 use crate::{
-    Blocked, ClaimRequest, CommitResult, CreateResult, Created, HistoryEntry, InstanceId,
-    InstanceRecord, InstanceSummary, ListQuery, NewInstance, NewSignal, SignalRecord, Store,
-    StoreError, Timestamp, Transition, WorkerId, WorkflowKey,
+    Blocked, ClaimRequest, CommitResult, CreateResult, Created, DefinitionRecord, HistoryEntry,
+    InstanceId, InstanceRecord, InstanceSummary, ListQuery, NewInstance, NewSignal, Restart,
+    SignalRecord, Store, StoreError, Timestamp, Transition, VersionCount, WorkerId, WorkflowKey,
 };
 
 /// Durability of a commit (`PRAGMA synchronous`).
@@ -180,6 +180,16 @@ impl SqliteStore {
             Ok(u64::try_from(n).unwrap_or(0))
         })
         .await
+    }
+
+    /// Test hook: the `EXPLAIN QUERY PLAN` details of the claim query for `known`, so that
+    /// tests can check that claims walk the due index.
+    #[doc(hidden)]
+    pub async fn claim_plan_for_tests(
+        &self,
+        known: Vec<WorkflowKey>,
+    ) -> Result<Vec<String>, StoreError> {
+        self.read(move |conn| lease::claim_plan(conn, &known)).await
     }
 
     /// Runs `f` on the blocking pool.
@@ -363,5 +373,36 @@ impl Store for SqliteStore {
     async fn signals(&self, id: &InstanceId) -> Result<Vec<SignalRecord>, StoreError> {
         let id = id.clone();
         self.read(move |conn| signals::list(conn, &id)).await
+    }
+
+    async fn restart(&self, restart: Restart) -> Result<(), StoreError> {
+        self.write(move |conn| versions::restart(conn, restart))
+            .await
+    }
+
+    async fn load_input(&self, id: &InstanceId) -> Result<Option<Vec<u8>>, StoreError> {
+        let id = id.clone();
+        self.read(move |conn| versions::load_input(conn, &id)).await
+    }
+
+    async fn save_definitions(&self, definitions: Vec<DefinitionRecord>) -> Result<(), StoreError> {
+        if definitions.is_empty() {
+            return Ok(());
+        }
+        self.write(move |conn| versions::save_definitions(conn, definitions))
+            .await
+    }
+
+    async fn definitions(
+        &self,
+        workflow: Option<&str>,
+    ) -> Result<Vec<DefinitionRecord>, StoreError> {
+        let workflow = workflow.map(str::to_owned);
+        self.read(move |conn| versions::definitions(conn, workflow.as_deref()))
+            .await
+    }
+
+    async fn version_counts(&self) -> Result<Vec<VersionCount>, StoreError> {
+        self.read(|conn| versions::version_counts(conn)).await
     }
 }

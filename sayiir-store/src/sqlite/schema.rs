@@ -25,6 +25,7 @@ pub(super) const MIGRATIONS: &[(i64, &str)] = &[
         3,
         include_str!("../../migrations/sqlite/0003_due_index.sql"),
     ),
+    (4, include_str!("../../migrations/sqlite/0004_versions.sql")),
 ];
 
 /// The newest schema version this build knows.

@@ -5,9 +5,9 @@
 use std::sync::Arc;
 
 use sayiir::store::{
-    Blocked, ClaimRequest, CommitResult, CreateResult, Created, HistoryEntry, InstanceId,
-    InstanceRecord, InstanceSummary, ListQuery, NewInstance, NewSignal, SignalRecord, Store,
-    StoreError, Timestamp, Transition, WorkerId, WorkflowKey,
+    Blocked, ClaimRequest, CommitResult, CreateResult, Created, DefinitionRecord, HistoryEntry,
+    InstanceId, InstanceRecord, InstanceSummary, ListQuery, NewInstance, NewSignal, Restart,
+    SignalRecord, Store, StoreError, Timestamp, Transition, VersionCount, WorkerId, WorkflowKey,
 };
 
 /// What a test watches. Every hook defaults to doing nothing.
@@ -98,6 +98,21 @@ impl<H: Hooks> Store for Hooked<H> {
     async fn signals(&self, id: &InstanceId) -> Result<Vec<SignalRecord>, StoreError> {
         self.hooks.before_signals()?;
         self.inner.signals(id).await
+    }
+    async fn restart(&self, r: Restart) -> Result<(), StoreError> {
+        self.inner.restart(r).await
+    }
+    async fn load_input(&self, id: &InstanceId) -> Result<Option<Vec<u8>>, StoreError> {
+        self.inner.load_input(id).await
+    }
+    async fn save_definitions(&self, d: Vec<DefinitionRecord>) -> Result<(), StoreError> {
+        self.inner.save_definitions(d).await
+    }
+    async fn definitions(&self, w: Option<&str>) -> Result<Vec<DefinitionRecord>, StoreError> {
+        self.inner.definitions(w).await
+    }
+    async fn version_counts(&self) -> Result<Vec<VersionCount>, StoreError> {
+        self.inner.version_counts().await
     }
     fn wakeups(&self) -> Option<tokio::sync::broadcast::Receiver<()>> {
         self.inner.wakeups()

@@ -1,7 +1,7 @@
 //! The common case of a batch, written in one statement whatever the batch's size.
 //!
-//! A transition that consumes no signals, keeps its history and listens for no signal needs no
-//! query of its own: its checks against the locked head are made in memory (see
+//! A transition that consumes no signals, keeps its history, listens for no signal and keeps its
+//! definition needs no query of its own: its checks against the locked head are made in memory (see
 //! `write::commit_batch`), and what it writes (a history entry, a new head, and for a finishing
 //! transition the deletion of its buffered signals) is the same for every such transition up
 //! to the values. [`Bulk`] collects those values into arrays and writes all the transitions at
@@ -20,12 +20,16 @@ use crate::{CommitResult, Next, StoreError, Transition};
 
 /// Whether `t` may go through [`Bulk`]: it needs no per-transition query.
 pub(super) fn fits(t: &Transition) -> bool {
-    t.consume_signals.is_empty() && !t.truncate_history && t.listening.is_empty()
+    t.consume_signals.is_empty()
+        && !t.truncate_history
+        && t.listening.is_empty()
+        && t.redefine.is_none()
 }
 
 /// One statement for the whole bulk part of a batch. `t` holds one row per transition (of
 /// distinct instances); `status` is `NULL` for a transition that keeps the instance running,
-/// `body` is the new state of a running one and the output of a finishing one. The heads are
+/// `body` is the new state of a running one and the output of a finishing one; `state_id` is
+/// `NULL` for a finishing one. The heads are
 /// updated, and a finishing instance's signals deleted, only for the rows of `appended`: the
 /// transitions whose history entry was inserted. The sub-statements touch disjoint rows (a row
 /// is either running or finishing), and the updates need not see the insert. The signals are
@@ -34,8 +38,8 @@ pub(super) fn fits(t: &Transition) -> bool {
 const WRITE: &str = "\
 WITH t AS (
     SELECT * FROM UNNEST($1::text[], $2::bigint[], $3::bigint[], $4::text[], $5::bytea[],
-                         $6::bigint[], $7::bytea[], $8::bigint[], $9::bool[])
-        AS t(id, seq, at, kind, payload, status, body, due_at, release)
+                         $6::bigint[], $7::bytea[], $8::bigint[], $9::bool[], $10::text[])
+        AS t(id, seq, at, kind, payload, status, body, due_at, release, state_id)
 ),
 appended AS (
     INSERT INTO sayiir_history (instance_id, seq, at, kind, payload)
@@ -48,7 +52,7 @@ done AS (
 ),
 running AS (
     UPDATE sayiir_instances i SET seq = d.seq, state = d.body, due_at = d.due_at,
-        updated_at = d.at,
+        updated_at = d.at, state_id = d.state_id,
         lease_owner = CASE WHEN d.release THEN NULL ELSE i.lease_owner END,
         lease_until = CASE WHEN d.release THEN NULL ELSE i.lease_until END
     FROM done d WHERE i.id = d.id AND d.status IS NULL
@@ -56,7 +60,7 @@ running AS (
 finished AS (
     UPDATE sayiir_instances i SET seq = d.seq, status = d.status, state = NULL,
         output = d.body, due_at = NULL, lease_owner = NULL, lease_until = NULL,
-        updated_at = d.at
+        updated_at = d.at, state_id = NULL
     FROM done d WHERE i.id = d.id AND d.status IS NOT NULL
 ),
 dropped AS (
@@ -90,6 +94,7 @@ pub(super) struct Bulk {
     bodies: Vec<Vec<u8>>,
     due_ats: Vec<Option<i64>>,
     releases: Vec<bool>,
+    state_ids: Vec<Option<String>>,
     staged: Vec<Staged>,
 }
 
@@ -111,11 +116,16 @@ impl Bulk {
         self.kinds.push(t.event.kind);
         self.payloads.push(t.event.payload);
         match t.next {
-            Next::Running { state, due_at } => {
+            Next::Running {
+                state,
+                due_at,
+                state_id,
+            } => {
                 self.statuses.push(None);
                 self.bodies.push(state);
                 self.due_ats.push(due_at.map(|d| d.0));
                 self.releases.push(t.release_lease);
+                self.state_ids.push(Some(state_id));
             }
             Next::Finished { status, output } => {
                 self.statuses.push(Some(status.code()));
@@ -123,6 +133,7 @@ impl Bulk {
                 self.due_ats.push(None);
                 // Finishing always releases the lease.
                 self.releases.push(true);
+                self.state_ids.push(None);
             }
         }
         self.staged.push(Staged {
@@ -154,6 +165,7 @@ impl Bulk {
             .bind(&self.bodies)
             .bind(&self.due_ats)
             .bind(&self.releases)
+            .bind(&self.state_ids)
             .fetch_all(&mut *conn)
             .await?;
         let mut appended = HashSet::with_capacity(rows.len());

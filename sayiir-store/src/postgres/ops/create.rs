@@ -20,10 +20,12 @@ use crate::postgres::wake::notify;
 use crate::{CreateResult, Created, NewInstance, Status, StoreError};
 
 const INSERT_HEADS: &str = "INSERT INTO sayiir_instances (id, workflow, definition_hash, seq, \
-     status, state, due_at, created_at, updated_at) \
-     SELECT t.id, t.workflow, t.hash, 0, $7, t.state, t.due_at, t.now, t.now \
-     FROM UNNEST($1::text[], $2::text[], $3::bytea[], $4::bytea[], $5::int8[], $6::int8[]) \
-     AS t(id, workflow, hash, state, due_at, now) \
+     status, state, due_at, created_at, updated_at, version, fingerprint, state_id, input) \
+     SELECT t.id, t.workflow, t.hash, 0, $7, t.state, t.due_at, t.now, t.now, t.version, \
+     t.fingerprint, t.state_id, t.input \
+     FROM UNNEST($1::text[], $2::text[], $3::bytea[], $4::bytea[], $5::int8[], $6::int8[], \
+     $8::int8[], $9::bytea[], $10::text[], $11::bytea[]) \
+     AS t(id, workflow, hash, state, due_at, now, version, fingerprint, state_id, input) \
      ON CONFLICT (id) DO NOTHING RETURNING id";
 
 const INSERT_HISTORY: &str = "INSERT INTO sayiir_history (instance_id, seq, at, kind, payload) \
@@ -97,8 +99,27 @@ pub(in crate::postgres) async fn create_batch(
                 .map(|n| n.due_at.map(|t| t.0))
                 .collect::<Vec<_>>(),
         )
-        .bind(heads.map(|n| n.now.0).collect::<Vec<_>>())
+        .bind(heads.clone().map(|n| n.now.0).collect::<Vec<_>>())
         .bind(Status::Running.code())
+        .bind(
+            heads
+                .clone()
+                .map(|n| i64::from(n.version))
+                .collect::<Vec<_>>(),
+        )
+        .bind(
+            heads
+                .clone()
+                .map(|n| n.fingerprint.0.as_slice())
+                .collect::<Vec<_>>(),
+        )
+        .bind(
+            heads
+                .clone()
+                .map(|n| n.state_id.as_str())
+                .collect::<Vec<_>>(),
+        )
+        .bind(heads.map(|n| n.input.as_slice()).collect::<Vec<_>>())
         .fetch_all(&mut *tx)
         .await?;
     let inserted: HashSet<String> = inserted.into_iter().collect();

@@ -22,14 +22,15 @@ pub(in crate::postgres) async fn claim(
     if req.known.is_empty() || req.limit == 0 {
         return Ok(Vec::new());
     }
-    let (workflows, hashes) = key_arrays(&req.known);
+    let (workflows, hashes, fingerprints) = key_arrays(&req.known);
     let limit = i64::try_from(req.limit).unwrap_or(i64::MAX);
     let rows = sqlx::query(concat!(
         "WITH due AS (SELECT id AS due_id FROM sayiir_instances \
            WHERE status = 0 AND due_at IS NOT NULL AND due_at <= $1 \
            AND (blocked_kind IS NULL OR blocked_kind = $2) \
            AND (lease_owner IS NULL OR lease_until <= $1) \
-           AND (workflow, definition_hash) IN (SELECT * FROM UNNEST($3::text[], $4::bytea[])) \
+           AND (workflow, definition_hash, fingerprint) IN \
+             (SELECT * FROM UNNEST($3::text[], $4::bytea[], $8::bytea[])) \
            ORDER BY due_at, id LIMIT $5 FOR UPDATE SKIP LOCKED) \
          UPDATE sayiir_instances SET lease_owner = $6, lease_until = $7, \
            blocked_kind = NULL, blocked_reason = NULL, blocked_at = NULL \
@@ -43,6 +44,7 @@ pub(in crate::postgres) async fn claim(
     .bind(limit)
     .bind(&req.owner.0)
     .bind(req.lease_until.0)
+    .bind(&fingerprints)
     .fetch_all(pool)
     .await?;
     let mut claimed = rows

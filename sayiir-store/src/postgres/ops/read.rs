@@ -73,8 +73,14 @@ pub(in crate::postgres) async fn list(
     if query.workflow.is_some() {
         sql.push_str(&format!(" AND workflow = ${}", next()));
     }
+    if query.version.is_some() {
+        sql.push_str(&format!(" AND version = ${}", next()));
+    }
     if query.status.is_some() {
         sql.push_str(&format!(" AND status = ${}", next()));
+    }
+    if query.state_id.is_some() {
+        sql.push_str(&format!(" AND state_id = ${}", next()));
     }
     match query.blocked {
         Some(true) => sql.push_str(" AND blocked_kind IS NOT NULL"),
@@ -90,8 +96,14 @@ pub(in crate::postgres) async fn list(
     if let Some(workflow) = &query.workflow {
         q = q.bind(workflow.as_str());
     }
+    if let Some(version) = query.version {
+        q = q.bind(i64::from(version));
+    }
     if let Some(status) = query.status {
         q = q.bind(status.code());
+    }
+    if let Some(state_id) = &query.state_id {
+        q = q.bind(state_id.as_str());
     }
     let rows = q.bind(sql_limit(query.limit)).fetch_all(pool).await?;
     summaries(&rows)
@@ -140,7 +152,7 @@ pub(in crate::postgres) async fn next_due(
     if known.is_empty() {
         return Ok(None);
     }
-    let (workflows, hashes) = key_arrays(known);
+    let (workflows, hashes, fingerprints) = key_arrays(known);
     // An instance is next due at its due time, or when its live lease ends if that is later:
     // the earliest free due time (a walk of the due index that stops at its first row) and the
     // earliest end of a lease past its due time (over the leased rows only), not one pass over
@@ -151,26 +163,29 @@ pub(in crate::postgres) async fn next_due(
             WHERE status = 0 AND due_at IS NOT NULL \
             AND (lease_owner IS NULL OR lease_until <= due_at) \
             AND (blocked_kind IS NULL OR blocked_kind = $1) \
-            AND (workflow, definition_hash) IN (SELECT * FROM UNNEST($2::text[], $3::bytea[])) \
+            AND (workflow, definition_hash, fingerprint) IN \
+              (SELECT * FROM UNNEST($2::text[], $3::bytea[], $4::bytea[])) \
             ORDER BY due_at LIMIT 1), \
            (SELECT MIN(lease_until) FROM sayiir_instances \
             WHERE lease_owner IS NOT NULL AND lease_until > due_at \
             AND status = 0 AND due_at IS NOT NULL \
             AND (blocked_kind IS NULL OR blocked_kind = $1) \
-            AND (workflow, definition_hash) IN (SELECT * FROM UNNEST($2::text[], $3::bytea[])))) \
+            AND (workflow, definition_hash, fingerprint) IN \
+              (SELECT * FROM UNNEST($2::text[], $3::bytea[], $4::bytea[])))) \
          AS next",
     )
     .bind(BlockKind::VersionMismatch.code())
     .bind(&workflows)
     .bind(&hashes)
+    .bind(&fingerprints)
     .fetch_one(pool)
     .await?;
     let next: Option<i64> = decode::get(&row, "next", "<next_due>")?;
     Ok(next.map(Timestamp))
 }
 
-/// Running, unblocked instances of the `served` workflows whose `(workflow, hash)` is not in
-/// `known`, ordered by id.
+/// Running, unblocked instances of the `served` workflows whose `(workflow, hash, fingerprint)`
+/// is not in `known`, ordered by id.
 pub(in crate::postgres) async fn find_version_mismatches(
     pool: &PgPool,
     served: &[String],
@@ -179,20 +194,23 @@ pub(in crate::postgres) async fn find_version_mismatches(
     if served.is_empty() {
         return Ok(Vec::new());
     }
-    let (workflows, hashes) = key_arrays(known);
+    let (workflows, hashes, fingerprints) = key_arrays(known);
     let rows = sqlx::query(concat!(
         "SELECT ",
         summary_cols!(),
         " FROM sayiir_instances WHERE status = 0 AND blocked_kind IS NULL \
          AND workflow = ANY($1) \
-         AND NOT EXISTS (SELECT 1 FROM UNNEST($2::text[], $3::bytea[]) AS k(workflow, hash) \
+         AND NOT EXISTS (SELECT 1 \
+           FROM UNNEST($2::text[], $3::bytea[], $4::bytea[]) AS k(workflow, hash, fingerprint) \
            WHERE k.workflow = sayiir_instances.workflow \
-           AND k.hash = sayiir_instances.definition_hash) \
+           AND k.hash = sayiir_instances.definition_hash \
+           AND k.fingerprint = sayiir_instances.fingerprint) \
          ORDER BY id"
     ))
     .bind(served)
     .bind(&workflows)
     .bind(&hashes)
+    .bind(&fingerprints)
     .fetch_all(pool)
     .await?;
     summaries(&rows)

@@ -30,7 +30,8 @@ pub(in crate::postgres) async fn create(pool: &PgPool, new: NewInstance) -> Resu
     // primary key, then does nothing.
     let inserted = sqlx::query(
         "INSERT INTO sayiir_instances (id, workflow, definition_hash, seq, status, state, \
-         due_at, created_at, updated_at) VALUES ($1, $2, $3, 0, $4, $5, $6, $7, $7) \
+         due_at, created_at, updated_at, version, fingerprint, state_id, input) \
+         VALUES ($1, $2, $3, 0, $4, $5, $6, $7, $7, $8, $9, $10, $11) \
          ON CONFLICT (id) DO NOTHING",
     )
     .bind(new.id.as_str())
@@ -40,6 +41,10 @@ pub(in crate::postgres) async fn create(pool: &PgPool, new: NewInstance) -> Resu
     .bind(&new.state)
     .bind(new.due_at.map(|t| t.0))
     .bind(new.now.0)
+    .bind(i64::from(new.version))
+    .bind(new.fingerprint.0.as_slice())
+    .bind(&new.state_id)
+    .bind(&new.input)
     .execute(&mut *tx)
     .await?
     .rows_affected();
@@ -124,7 +129,7 @@ pub(in crate::postgres) async fn commit(pool: &PgPool, t: Transition) -> Result<
 /// The cost in round trips does not grow with the batch: the heads are locked and read in one
 /// statement, the transitions that [`bulk::fits`] are checked in memory and written together
 /// in one more ([`Bulk`]). The others (consuming signals, truncating history, listening for
-/// signals), and every transition of an instance listed more than once, go one by one through
+/// signals, moving to another definition), and every transition of an instance listed more than once, go one by one through
 /// [`apply`], in batch order, before the bulk write; they are of other instances than the bulk
 /// ones, so the order between the two does not matter.
 pub(in crate::postgres) async fn commit_batch(
@@ -284,8 +289,20 @@ async fn apply(
     }
     signals::consume(conn, id, &consumed, finishing).await?;
     head.seq = next_seq;
+    let (version, hash, fingerprint) = match &t.redefine {
+        Some(d) => (
+            Some(i64::from(d.version)),
+            Some(d.hash.0.as_slice()),
+            Some(d.fingerprint.0.as_slice()),
+        ),
+        None => (None, None, None),
+    };
     match t.next {
-        Next::Running { state, due_at } => {
+        Next::Running {
+            state,
+            due_at,
+            state_id,
+        } => {
             let due_at = if signals::any_named(conn, id, &t.listening).await? {
                 Some(due_at.map_or(t.now, |d| d.min(t.now)))
             } else {
@@ -294,7 +311,10 @@ async fn apply(
             sqlx::query(
                 "UPDATE sayiir_instances SET seq = $2, state = $3, due_at = $4, updated_at = $5, \
                  lease_owner = CASE WHEN $6 THEN NULL ELSE lease_owner END, \
-                 lease_until = CASE WHEN $6 THEN NULL ELSE lease_until END \
+                 lease_until = CASE WHEN $6 THEN NULL ELSE lease_until END, state_id = $7, \
+                 version = COALESCE($8, version), \
+                 definition_hash = COALESCE($9, definition_hash), \
+                 fingerprint = COALESCE($10, fingerprint) \
                  WHERE id = $1",
             )
             .bind(id)
@@ -303,6 +323,10 @@ async fn apply(
             .bind(due_at.map(|d| d.0))
             .bind(t.now.0)
             .bind(t.release_lease)
+            .bind(&state_id)
+            .bind(version)
+            .bind(hash)
+            .bind(fingerprint)
             .execute(&mut *conn)
             .await?;
             let claimable = claimable_after(head, t.release_lease, t.now);
@@ -314,7 +338,10 @@ async fn apply(
         Next::Finished { status, output } => {
             sqlx::query(
                 "UPDATE sayiir_instances SET seq = $2, status = $3, state = NULL, output = $4, \
-                 due_at = NULL, lease_owner = NULL, lease_until = NULL, updated_at = $5 \
+                 due_at = NULL, lease_owner = NULL, lease_until = NULL, updated_at = $5, \
+                 state_id = NULL, version = COALESCE($6, version), \
+                 definition_hash = COALESCE($7, definition_hash), \
+                 fingerprint = COALESCE($8, fingerprint) \
                  WHERE id = $1",
             )
             .bind(id)
@@ -322,6 +349,9 @@ async fn apply(
             .bind(status.code())
             .bind(&output)
             .bind(t.now.0)
+            .bind(version)
+            .bind(hash)
+            .bind(fingerprint)
             .execute(&mut *conn)
             .await?;
             head.status = status;

@@ -56,7 +56,8 @@ fn insert(tx: &Transaction<'_>, new: NewInstance) -> Result<Created, Fail> {
     let inserted = tx
         .prepare_cached(
             "INSERT INTO sayiir_instances (id, workflow, definition_hash, seq, status, state, \
-             due_at, created_at, updated_at) VALUES (?1, ?2, ?3, 0, ?4, ?5, ?6, ?7, ?7) \
+             due_at, created_at, updated_at, version, fingerprint, state_id, input) \
+             VALUES (?1, ?2, ?3, 0, ?4, ?5, ?6, ?7, ?7, ?8, ?9, ?10, ?11) \
              ON CONFLICT (id) DO NOTHING",
         )?
         .execute(rusqlite::params![
@@ -67,6 +68,10 @@ fn insert(tx: &Transaction<'_>, new: NewInstance) -> Result<Created, Fail> {
             new.state,
             new.due_at.map(|t| t.0),
             new.now.0,
+            new.version,
+            new.fingerprint.0.as_slice(),
+            new.state_id,
+            new.input,
         ])?;
     if inserted == 0 {
         return Ok(Created::Existing(super::read::load(tx, &new.id)?));

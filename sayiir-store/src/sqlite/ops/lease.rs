@@ -17,6 +17,7 @@ pub(in crate::sqlite) fn key_params(known: &[WorkflowKey]) -> Vec<Value> {
             [
                 Value::Text(k.workflow.clone()),
                 Value::Blob(k.hash.0.to_vec()),
+                Value::Blob(k.fingerprint.0.to_vec()),
             ]
         })
         .collect()
@@ -25,6 +26,40 @@ pub(in crate::sqlite) fn key_params(known: &[WorkflowKey]) -> Vec<Value> {
 /// SQLite's `LIMIT` for a count; `-1` (no limit) past `i64::MAX`.
 pub(in crate::sqlite) fn sql_limit(limit: usize) -> i64 {
     i64::try_from(limit).unwrap_or(-1)
+}
+
+/// The query of [`claim`]: `?1` is now, `?2` the limit, then the keys of `known`.
+fn claim_sql(known: &[WorkflowKey]) -> String {
+    format!(
+        concat!(
+            "SELECT ",
+            record_cols!(),
+            " FROM sayiir_instances INDEXED BY sayiir_instances_due \
+             WHERE status = 0 AND due_at IS NOT NULL AND due_at <= ?1 \
+             AND (blocked_kind IS NULL OR blocked_kind = {mismatch}) \
+             AND (lease_owner IS NULL OR lease_until <= ?1) \
+             AND (workflow, definition_hash, fingerprint) IN ({keys}) \
+             ORDER BY due_at, id LIMIT ?2"
+        ),
+        mismatch = BlockKind::VersionMismatch.code(),
+        keys = key_values(known, 3),
+    )
+}
+
+/// The `EXPLAIN QUERY PLAN` lines (details) of [`claim`]'s query for `known`.
+pub(in crate::sqlite) fn claim_plan(
+    conn: &Connection,
+    known: &[WorkflowKey],
+) -> Result<Vec<String>, Fail> {
+    let mut params = vec![Value::Integer(0), Value::Integer(1)];
+    params.extend(key_params(known));
+    let mut stmt = conn.prepare(&format!("EXPLAIN QUERY PLAN {}", claim_sql(known)))?;
+    let mut rows = stmt.query(rusqlite::params_from_iter(params))?;
+    let mut plan = Vec::new();
+    while let Some(row) = rows.next()? {
+        plan.push(row.get::<_, String>(3)?);
+    }
+    Ok(plan)
 }
 
 /// Leases up to `req.limit` runnable instances, earliest due first (then by id).
@@ -36,20 +71,7 @@ pub(in crate::sqlite) fn claim(
         return Ok(Vec::new());
     }
     let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-    let sql = format!(
-        concat!(
-            "SELECT ",
-            record_cols!(),
-            " FROM sayiir_instances INDEXED BY sayiir_instances_due \
-             WHERE status = 0 AND due_at IS NOT NULL AND due_at <= ?1 \
-             AND (blocked_kind IS NULL OR blocked_kind = {mismatch}) \
-             AND (lease_owner IS NULL OR lease_until <= ?1) \
-             AND (workflow, definition_hash) IN ({keys}) \
-             ORDER BY due_at, id LIMIT ?2"
-        ),
-        mismatch = BlockKind::VersionMismatch.code(),
-        keys = key_values(&req.known, 3),
-    );
+    let sql = claim_sql(&req.known);
     let mut params = vec![
         Value::Integer(req.now.0),
         Value::Integer(sql_limit(req.limit)),

@@ -4,4 +4,5 @@ pub(super) mod create;
 pub(super) mod lease;
 pub(super) mod read;
 pub(super) mod signals;
+pub(super) mod versions;
 pub(super) mod write;

@@ -44,9 +44,17 @@ pub(in crate::sqlite) fn list(
         params.push(Value::Text(workflow.clone()));
         sql.push_str(&format!(" AND workflow = ?{}", params.len()));
     }
+    if let Some(version) = query.version {
+        params.push(Value::Integer(i64::from(version)));
+        sql.push_str(&format!(" AND version = ?{}", params.len()));
+    }
     if let Some(status) = query.status {
         params.push(Value::Integer(status.code()));
         sql.push_str(&format!(" AND status = ?{}", params.len()));
+    }
+    if let Some(state_id) = &query.state_id {
+        params.push(Value::Text(state_id.clone()));
+        sql.push_str(&format!(" AND state_id = ?{}", params.len()));
     }
     match query.blocked {
         Some(true) => sql.push_str(" AND blocked_kind IS NOT NULL"),
@@ -137,7 +145,7 @@ pub(in crate::sqlite) fn next_due(
              ORDER BY lease_until LIMIT 1))",
         filter = format_args!(
             "AND (blocked_kind IS NULL OR blocked_kind = {mismatch}) \
-             AND (workflow, definition_hash) IN ({keys})",
+             AND (workflow, definition_hash, fingerprint) IN ({keys})",
             mismatch = BlockKind::VersionMismatch.code(),
             keys = key_values(known, 1),
         ),
@@ -150,8 +158,8 @@ pub(in crate::sqlite) fn next_due(
     Ok(min.map(Timestamp))
 }
 
-/// Running, unblocked instances of the `served` workflows whose `(workflow, hash)` is not in
-/// `known`, ordered by id.
+/// Running, unblocked instances of the `served` workflows whose `(workflow, hash, fingerprint)`
+/// is not in `known`, ordered by id.
 pub(in crate::sqlite) fn find_version_mismatches(
     conn: &Connection,
     served: &[String],
@@ -175,7 +183,7 @@ pub(in crate::sqlite) fn find_version_mismatches(
     );
     if !known.is_empty() {
         sql.push_str(&format!(
-            " AND (workflow, definition_hash) NOT IN ({})",
+            " AND (workflow, definition_hash, fingerprint) NOT IN ({})",
             key_values(known, served.len() + 1)
         ));
     }

@@ -7,9 +7,11 @@ use super::signals;
 
 use crate::sqlite::decode::{seq_from_db, seq_to_db, status_from_db};
 use crate::sqlite::fail::{Fail, code, invalid, is_conversion};
-use crate::{BlockKind, Blocked, CommitResult, InstanceId, Next, StoreError, Transition};
+use crate::{
+    BlockKind, Blocked, CommitResult, Event, InstanceId, Next, StoreError, Timestamp, Transition,
+};
 
-fn immediate(conn: &mut Connection) -> Result<Transaction<'_>, Fail> {
+pub(super) fn immediate(conn: &mut Connection) -> Result<Transaction<'_>, Fail> {
     Ok(conn.transaction_with_behavior(TransactionBehavior::Immediate)?)
 }
 
@@ -47,6 +49,53 @@ pub(in crate::sqlite) fn commit_batch(
     }
     tx.commit()?;
     Ok(results)
+}
+
+/// The sequence number after `seq`, as stored.
+pub(super) fn next_seq(seq: u64, id: &str) -> Result<i64, Fail> {
+    let next = seq.checked_add(1).ok_or_else(|| {
+        Fail::Store(StoreError::Backend {
+            detail: "sequence number overflow".into(),
+        })
+    })?;
+    seq_to_db(next, id)
+}
+
+/// Appends history entry `next_seq` of `id`, whose head is at `head_seq`. This is the first
+/// write of a transition: if the entry already exists, the failed statement was undone by
+/// SQLite and nothing was written.
+pub(super) fn append_history(
+    tx: &Transaction<'_>,
+    id: &str,
+    next_seq: i64,
+    head_seq: u64,
+    now: Timestamp,
+    event: &Event,
+) -> Result<(), Fail> {
+    let inserted = tx
+        .prepare_cached(
+            "INSERT INTO sayiir_history (instance_id, seq, at, kind, payload) \
+             VALUES (?1, ?2, ?3, ?4, ?5)",
+        )?
+        .execute(rusqlite::params![
+            id,
+            next_seq,
+            now.0,
+            event.kind,
+            event.payload
+        ]);
+    match inserted {
+        Ok(_) => Ok(()),
+        Err(e) if code(&e) == Some(ErrorCode::ConstraintViolation) => {
+            Err(Fail::Store(StoreError::InvalidData {
+                id: id.to_owned(),
+                detail: format!(
+                    "history entry {next_seq} already exists though the head is at {head_seq}"
+                ),
+            }))
+        }
+        Err(e) => Err(Fail::Sql(e)),
+    }
 }
 
 /// Checks and writes one transition inside `tx`. Fails with [`Fail::Store`] only when nothing
@@ -90,43 +139,27 @@ fn apply(tx: &Transaction<'_>, t: Transition) -> Result<(), Fail> {
             actual: seq,
         }));
     };
-    let next_seq = t.expected_seq.checked_add(1).ok_or_else(|| {
-        Fail::Store(StoreError::Backend {
-            detail: "sequence number overflow".into(),
-        })
-    })?;
-    let next_seq = seq_to_db(next_seq, id)?;
-    let inserted = tx
-        .prepare_cached(
-            "INSERT INTO sayiir_history (instance_id, seq, at, kind, payload) \
-             VALUES (?1, ?2, ?3, ?4, ?5)",
-        )?
-        .execute(rusqlite::params![
-            id,
-            next_seq,
-            t.now.0,
-            t.event.kind,
-            t.event.payload
-        ]);
-    match inserted {
-        Ok(_) => {}
-        Err(e) if code(&e) == Some(ErrorCode::ConstraintViolation) => {
-            return Err(Fail::Store(StoreError::InvalidData {
-                id: id.to_owned(),
-                detail: format!(
-                    "history entry {next_seq} already exists though the head is at {seq}"
-                ),
-            }));
-        }
-        Err(e) => return Err(Fail::Sql(e)),
-    }
+    let next_seq = next_seq(t.expected_seq, id)?;
+    append_history(tx, id, next_seq, seq, t.now, &t.event)?;
     if t.truncate_history {
         tx.prepare_cached("DELETE FROM sayiir_history WHERE instance_id = ?1 AND seq < ?2")?
             .execute(rusqlite::params![id, next_seq])?;
     }
     signals::consume(tx, id, &consumed, finishing)?;
+    let (version, hash, fingerprint) = match &t.redefine {
+        Some(d) => (
+            Some(d.version),
+            Some(d.hash.0.as_slice()),
+            Some(d.fingerprint.0.as_slice()),
+        ),
+        None => (None, None, None),
+    };
     match t.next {
-        Next::Running { state, due_at } => {
+        Next::Running {
+            state,
+            due_at,
+            state_id,
+        } => {
             let due_at = if signals::any_named(tx, id, &t.listening)? {
                 Some(due_at.map_or(t.now, |d| d.min(t.now)))
             } else {
@@ -135,7 +168,10 @@ fn apply(tx: &Transaction<'_>, t: Transition) -> Result<(), Fail> {
             tx.prepare_cached(
                 "UPDATE sayiir_instances SET seq = ?2, state = ?3, due_at = ?4, updated_at = ?5, \
                  lease_owner = CASE WHEN ?6 THEN NULL ELSE lease_owner END, \
-                 lease_until = CASE WHEN ?6 THEN NULL ELSE lease_until END \
+                 lease_until = CASE WHEN ?6 THEN NULL ELSE lease_until END, state_id = ?7, \
+                 version = COALESCE(?8, version), \
+                 definition_hash = COALESCE(?9, definition_hash), \
+                 fingerprint = COALESCE(?10, fingerprint) \
                  WHERE id = ?1",
             )?
             .execute(rusqlite::params![
@@ -144,13 +180,20 @@ fn apply(tx: &Transaction<'_>, t: Transition) -> Result<(), Fail> {
                 state,
                 due_at.map(|d| d.0),
                 t.now.0,
-                t.release_lease
+                t.release_lease,
+                state_id,
+                version,
+                hash,
+                fingerprint,
             ])?;
         }
         Next::Finished { status, output } => {
             tx.prepare_cached(
                 "UPDATE sayiir_instances SET seq = ?2, status = ?3, state = NULL, output = ?4, \
-                 due_at = NULL, lease_owner = NULL, lease_until = NULL, updated_at = ?5 \
+                 due_at = NULL, lease_owner = NULL, lease_until = NULL, updated_at = ?5, \
+                 state_id = NULL, version = COALESCE(?6, version), \
+                 definition_hash = COALESCE(?7, definition_hash), \
+                 fingerprint = COALESCE(?8, fingerprint) \
                  WHERE id = ?1",
             )?
             .execute(rusqlite::params![
@@ -158,7 +201,10 @@ fn apply(tx: &Transaction<'_>, t: Transition) -> Result<(), Fail> {
                 next_seq,
                 status.code(),
                 output,
-                t.now.0
+                t.now.0,
+                version,
+                hash,
+                fingerprint,
             ])?;
         }
     }

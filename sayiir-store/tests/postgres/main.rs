@@ -11,12 +11,15 @@ use std::time::{Duration, Instant};
 
 use sayiir_store::pg_harness::{PgTestDb, fresh_database};
 use sayiir_store::{
-    ClaimRequest, Created, DefinitionHash, Event, InstanceId, NewInstance, NewSignal, Next,
-    PgOptions, PgStore, Status, Store, StoreError, Timestamp, Transition, WorkerId, WorkflowKey,
+    ClaimRequest, Created, DefinitionHash, Event, Fingerprint, InstanceId, NewInstance, NewSignal,
+    Next, PgOptions, PgStore, Status, Store, StoreError, Timestamp, Transition, WorkerId,
+    WorkflowKey,
 };
 use sqlx::Connection;
 use sqlx::postgres::PgConnectOptions;
 use tokio::sync::broadcast;
+
+mod versions;
 
 fn id(s: &str) -> InstanceId {
     InstanceId::new(s).unwrap()
@@ -26,6 +29,7 @@ fn key() -> WorkflowKey {
     WorkflowKey {
         workflow: "wf".into(),
         hash: DefinitionHash([1; 32]),
+        fingerprint: Fingerprint([2; 32]),
     }
 }
 
@@ -33,7 +37,11 @@ fn new_instance(i: &str, due: Option<i64>) -> NewInstance {
     NewInstance {
         id: id(i),
         workflow: "wf".into(),
+        version: 1,
         hash: DefinitionHash([1; 32]),
+        fingerprint: Fingerprint([2; 32]),
+        state_id: "start".into(),
+        input: b"input".to_vec(),
         state: format!("state of {i}").into_bytes(),
         due_at: due.map(Timestamp),
         event: Event {
@@ -55,10 +63,12 @@ fn step(i: &str, expected_seq: u64, due: Option<i64>, now: i64) -> Transition {
         next: Next::Running {
             state: format!("{i} after {expected_seq}").into_bytes(),
             due_at: due.map(Timestamp),
+            state_id: format!("step#{}", expected_seq + 1),
         },
         release_lease: false,
         consume_signals: Vec::new(),
         truncate_history: false,
+        redefine: None,
         listening: Vec::new(),
         now: Timestamp(now),
     }

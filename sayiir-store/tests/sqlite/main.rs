@@ -7,11 +7,13 @@ use std::time::Duration;
 
 use rusqlite::Connection;
 use sayiir_store::{
-    ClaimRequest, Created, DefinitionHash, Event, InstanceId, ListQuery, NewInstance, NewSignal,
-    Next, SqliteOptions, SqliteStore, Status, Store, StoreError, Synchronous, Timestamp,
+    ClaimRequest, Created, DefinitionHash, Event, Fingerprint, InstanceId, ListQuery, NewInstance,
+    NewSignal, Next, SqliteOptions, SqliteStore, Status, Store, StoreError, Synchronous, Timestamp,
     Transition, WorkerId, WorkflowKey,
 };
 use tempfile::TempDir;
+
+mod versions;
 
 fn id(s: &str) -> InstanceId {
     InstanceId::new(s).unwrap()
@@ -21,6 +23,7 @@ fn key() -> WorkflowKey {
     WorkflowKey {
         workflow: "wf".into(),
         hash: DefinitionHash([1; 32]),
+        fingerprint: Fingerprint([2; 32]),
     }
 }
 
@@ -28,7 +31,11 @@ fn new_instance(i: &str, due: i64) -> NewInstance {
     NewInstance {
         id: id(i),
         workflow: "wf".into(),
+        version: 1,
         hash: DefinitionHash([1; 32]),
+        fingerprint: Fingerprint([2; 32]),
+        state_id: "start".into(),
+        input: b"input".to_vec(),
         state: format!("state of {i}").into_bytes(),
         due_at: Some(Timestamp(due)),
         event: Event {
@@ -50,10 +57,12 @@ fn step(i: &str, expected_seq: u64, state: Vec<u8>) -> Transition {
         next: Next::Running {
             state,
             due_at: Some(Timestamp(100)),
+            state_id: format!("step#{}", expected_seq + 1),
         },
         release_lease: false,
         consume_signals: Vec::new(),
         truncate_history: false,
+        redefine: None,
         listening: Vec::new(),
         now: Timestamp(200 + i64::try_from(expected_seq).unwrap()),
     }
@@ -110,7 +119,7 @@ async fn data_survives_close_and_reopen() {
     let version: i64 = conn
         .pragma_query_value(None, "user_version", |r| r.get(0))
         .unwrap();
-    assert_eq!(version, 3, "reopening does not migrate again");
+    assert_eq!(version, 4, "reopening does not migrate again");
 }
 
 #[tokio::test]
@@ -134,7 +143,7 @@ async fn wal_mode_and_application_id_are_set() {
     let version: i64 = conn
         .pragma_query_value(None, "user_version", |r| r.get(0))
         .unwrap();
-    assert_eq!(version, 3);
+    assert_eq!(version, 4);
 }
 
 #[tokio::test]
@@ -150,14 +159,14 @@ async fn schema_newer_than_supported_is_refused_and_the_file_is_unchanged() {
     match SqliteStore::open(&path) {
         Err(StoreError::SchemaTooNew {
             found: 999,
-            supported: 3,
+            supported: 4,
         }) => {}
         other => panic!("expected SchemaTooNew, got {other:?}"),
     }
     assert_eq!(std::fs::read(&path).unwrap(), before, "the file changed");
     let err = SqliteStore::open(&path).unwrap_err().to_string();
     assert!(
-        err.contains("version 999") && err.contains("supports up to 3"),
+        err.contains("version 999") && err.contains("supports up to 4"),
         "{err}"
     );
 }
@@ -539,7 +548,7 @@ async fn a_version_1_database_is_upgraded_in_place() {
     {
         // A database as written by a build that knew only version 1, with one instance.
         let conn = raw(&path);
-        conn.execute_batch(include_str!("../migrations/sqlite/0001_init.sql"))
+        conn.execute_batch(include_str!("../../migrations/sqlite/0001_init.sql"))
             .unwrap();
         conn.execute(
             "INSERT INTO sayiir_instances (id, workflow, definition_hash, seq, status, state, \
@@ -562,7 +571,7 @@ async fn a_version_1_database_is_upgraded_in_place() {
     let version: i64 = raw(&path)
         .pragma_query_value(None, "user_version", |r| r.get(0))
         .unwrap();
-    assert_eq!(version, 3, "the version-1 file was upgraded");
+    assert_eq!(version, 4, "the version-1 file was upgraded");
     let head = store.load(&id("old")).await.unwrap();
     assert_eq!(
         (head.seq, head.state, head.due_at),

@@ -1,0 +1,190 @@
+//! Versions: restart, load_input, and the registered definitions and instance counts per
+//! definition.
+
+use std::collections::BTreeMap;
+
+use sqlx::postgres::PgPool;
+
+use super::write::history_exists;
+use crate::postgres::decode::{self, get, seq_from_db, seq_to_db};
+use crate::postgres::fail::Fail;
+use crate::postgres::wake::notify;
+use crate::{DefinitionRecord, InstanceId, Restart, Status, StoreError, VersionCount};
+
+/// Restarts `r.id` as a new run under `r.definition`, whatever its status.
+pub(in crate::postgres) async fn restart(pool: &PgPool, r: Restart) -> Result<(), Fail> {
+    let mut tx = pool.begin().await?;
+    let id = r.id.as_str();
+    let row = sqlx::query("SELECT seq FROM sayiir_instances WHERE id = $1 FOR UPDATE")
+        .bind(id)
+        .fetch_optional(&mut *tx)
+        .await?;
+    let Some(row) = row else {
+        return Err(Fail::Store(StoreError::NotFound { id: r.id }));
+    };
+    let seq = seq_from_db(get(&row, "seq", id)?, id)?;
+    if seq != r.expected_seq {
+        return Err(Fail::Store(StoreError::Conflict {
+            id: r.id,
+            expected: r.expected_seq,
+            actual: seq,
+        }));
+    }
+    let next_seq = seq.checked_add(1).ok_or_else(|| {
+        Fail::Store(StoreError::Backend {
+            detail: "sequence number overflow".into(),
+        })
+    })?;
+    let db_seq = seq_to_db(next_seq, id)?;
+    // On a refusal the transaction is dropped, which rolls it back.
+    let inserted = sqlx::query(
+        "INSERT INTO sayiir_history (instance_id, seq, at, kind, payload) \
+         VALUES ($1, $2, $3, $4, $5) ON CONFLICT DO NOTHING",
+    )
+    .bind(id)
+    .bind(db_seq)
+    .bind(r.now.0)
+    .bind(&r.event.kind)
+    .bind(&r.event.payload)
+    .execute(&mut *tx)
+    .await?
+    .rows_affected();
+    if inserted == 0 {
+        return Err(Fail::Store(StoreError::InvalidData {
+            id: id.to_owned(),
+            detail: history_exists(next_seq, seq),
+        }));
+    }
+    let d = r.definition;
+    sqlx::query(
+        "UPDATE sayiir_instances SET version = $2, definition_hash = $3, fingerprint = $4, \
+         input = $5, state = $6, state_id = $7, status = $8, due_at = $9, seq = $10, \
+         updated_at = $11, output = NULL, blocked_kind = NULL, blocked_reason = NULL, \
+         blocked_at = NULL, lease_owner = NULL, lease_until = NULL \
+         WHERE id = $1",
+    )
+    .bind(id)
+    .bind(i64::from(d.version))
+    .bind(d.hash.0.as_slice())
+    .bind(d.fingerprint.0.as_slice())
+    .bind(&r.input)
+    .bind(&r.state)
+    .bind(&r.state_id)
+    .bind(Status::Running.code())
+    .bind(r.due_at.map(|t| t.0))
+    .bind(db_seq)
+    .bind(r.now.0)
+    .execute(&mut *tx)
+    .await?;
+    if r.due_at.is_some() {
+        notify(&mut tx).await?;
+    }
+    tx.commit().await?;
+    Ok(())
+}
+
+/// The stored input of `id` (`None` for a row from before inputs were kept).
+pub(in crate::postgres) async fn load_input(
+    pool: &PgPool,
+    id: &InstanceId,
+) -> Result<Option<Vec<u8>>, Fail> {
+    let row = sqlx::query("SELECT input FROM sayiir_instances WHERE id = $1")
+        .bind(id.as_str())
+        .fetch_optional(pool)
+        .await?;
+    match row {
+        Some(row) => get(&row, "input", id.as_str()),
+        None => Err(Fail::Store(StoreError::NotFound { id: id.clone() })),
+    }
+}
+
+/// Inserts the definitions whose `(workflow, hash, fingerprint)` is not stored yet, in one
+/// statement. The first of a repeated key wins; the keys are inserted in key order, so that
+/// two registrations at once wait for each other's rows in the same order and never deadlock.
+pub(in crate::postgres) async fn save_definitions(
+    pool: &PgPool,
+    definitions: Vec<DefinitionRecord>,
+) -> Result<(), Fail> {
+    let mut firsts = BTreeMap::new();
+    for d in &definitions {
+        firsts
+            .entry((d.workflow.as_str(), d.hash.0, d.fingerprint.0))
+            .or_insert(d);
+    }
+    if firsts.is_empty() {
+        return Ok(());
+    }
+    let firsts = firsts.values();
+    sqlx::query(
+        "INSERT INTO sayiir_definitions (workflow, version, definition_hash, fingerprint, shape, \
+         created_at) \
+         SELECT * FROM UNNEST($1::text[], $2::int8[], $3::bytea[], $4::bytea[], $5::bytea[], \
+         $6::int8[]) \
+         ON CONFLICT DO NOTHING",
+    )
+    .bind(
+        firsts
+            .clone()
+            .map(|d| d.workflow.as_str())
+            .collect::<Vec<_>>(),
+    )
+    .bind(
+        firsts
+            .clone()
+            .map(|d| i64::from(d.version))
+            .collect::<Vec<_>>(),
+    )
+    .bind(
+        firsts
+            .clone()
+            .map(|d| d.hash.0.as_slice())
+            .collect::<Vec<_>>(),
+    )
+    .bind(
+        firsts
+            .clone()
+            .map(|d| d.fingerprint.0.as_slice())
+            .collect::<Vec<_>>(),
+    )
+    .bind(
+        firsts
+            .clone()
+            .map(|d| d.shape.as_slice())
+            .collect::<Vec<_>>(),
+    )
+    .bind(firsts.map(|d| d.created_at.0).collect::<Vec<_>>())
+    .execute(pool)
+    .await?;
+    Ok(())
+}
+
+/// The registered definitions (of `workflow` only, if given), ordered by workflow, version,
+/// hash and fingerprint.
+pub(in crate::postgres) async fn definitions(
+    pool: &PgPool,
+    workflow: Option<&str>,
+) -> Result<Vec<DefinitionRecord>, Fail> {
+    let rows = sqlx::query(
+        "SELECT workflow, version, definition_hash, fingerprint, shape, created_at \
+         FROM sayiir_definitions WHERE $1::text IS NULL OR workflow = $1 \
+         ORDER BY workflow, version, definition_hash, fingerprint",
+    )
+    .bind(workflow)
+    .fetch_all(pool)
+    .await?;
+    rows.iter().map(decode::definition).collect()
+}
+
+/// Instance counts per definition, status and block kind, not blocked first.
+pub(in crate::postgres) async fn version_counts(pool: &PgPool) -> Result<Vec<VersionCount>, Fail> {
+    let rows = sqlx::query(
+        "SELECT workflow, version, definition_hash, fingerprint, status, blocked_kind, \
+         count(*) AS count FROM sayiir_instances \
+         GROUP BY workflow, version, definition_hash, fingerprint, status, blocked_kind \
+         ORDER BY workflow, version, definition_hash, fingerprint, status, \
+         blocked_kind NULLS FIRST",
+    )
+    .fetch_all(pool)
+    .await?;
+    rows.iter().map(decode::version_count).collect()
+}

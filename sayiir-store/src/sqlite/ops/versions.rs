@@ -1,0 +1,140 @@
+//! Versions: restart, load_input, and the registered definitions and instance counts per
+//! definition.
+
+use rusqlite::{Connection, OptionalExtension};
+
+use super::write::{append_history, immediate, next_seq};
+use crate::sqlite::decode::{self, seq_from_db};
+use crate::sqlite::fail::{Fail, invalid, is_conversion};
+use crate::{DefinitionRecord, InstanceId, Restart, Status, StoreError, VersionCount};
+
+/// Restarts `r.id` as a new run under `r.definition`, whatever its status.
+pub(in crate::sqlite) fn restart(conn: &mut Connection, r: Restart) -> Result<(), Fail> {
+    let tx = immediate(conn)?;
+    let id = r.id.as_str();
+    let seq: Option<i64> = tx
+        .prepare_cached("SELECT seq FROM sayiir_instances WHERE id = ?1")?
+        .query_row([id], |row| row.get(0))
+        .optional()
+        .map_err(|e| conversion(e, id, "seq"))?;
+    let Some(seq) = seq else {
+        return Err(Fail::Store(StoreError::NotFound { id: r.id }));
+    };
+    let seq = seq_from_db(seq, id)?;
+    if seq != r.expected_seq {
+        return Err(Fail::Store(StoreError::Conflict {
+            id: r.id,
+            expected: r.expected_seq,
+            actual: seq,
+        }));
+    }
+    let next_seq = next_seq(seq, id)?;
+    append_history(&tx, id, next_seq, seq, r.now, &r.event)?;
+    let d = r.definition;
+    tx.prepare_cached(
+        "UPDATE sayiir_instances SET version = ?2, definition_hash = ?3, fingerprint = ?4, \
+         input = ?5, state = ?6, state_id = ?7, status = ?8, due_at = ?9, seq = ?10, \
+         updated_at = ?11, output = NULL, blocked_kind = NULL, blocked_reason = NULL, \
+         blocked_at = NULL, lease_owner = NULL, lease_until = NULL \
+         WHERE id = ?1",
+    )?
+    .execute(rusqlite::params![
+        id,
+        d.version,
+        d.hash.0.as_slice(),
+        d.fingerprint.0.as_slice(),
+        r.input,
+        r.state,
+        r.state_id,
+        Status::Running.code(),
+        r.due_at.map(|t| t.0),
+        next_seq,
+        r.now.0,
+    ])?;
+    tx.commit()?;
+    Ok(())
+}
+
+/// The stored input of `id` (`None` for a row from before inputs were kept).
+pub(in crate::sqlite) fn load_input(
+    conn: &Connection,
+    id: &InstanceId,
+) -> Result<Option<Vec<u8>>, Fail> {
+    let input: Option<Option<Vec<u8>>> = conn
+        .prepare_cached("SELECT input FROM sayiir_instances WHERE id = ?1")?
+        .query_row([id.as_str()], |row| row.get(0))
+        .optional()
+        .map_err(|e| conversion(e, id.as_str(), "input"))?;
+    input.ok_or_else(|| Fail::Store(StoreError::NotFound { id: id.clone() }))
+}
+
+/// Inserts the definitions whose `(workflow, hash, fingerprint)` is not stored yet, in order
+/// (so the first of a repeated key wins).
+pub(in crate::sqlite) fn save_definitions(
+    conn: &mut Connection,
+    definitions: Vec<DefinitionRecord>,
+) -> Result<(), Fail> {
+    let tx = immediate(conn)?;
+    {
+        let mut stmt = tx.prepare_cached(
+            "INSERT INTO sayiir_definitions (workflow, version, definition_hash, fingerprint, \
+             shape, created_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6) ON CONFLICT DO NOTHING",
+        )?;
+        for d in &definitions {
+            stmt.execute(rusqlite::params![
+                d.workflow,
+                d.version,
+                d.hash.0.as_slice(),
+                d.fingerprint.0.as_slice(),
+                d.shape,
+                d.created_at.0,
+            ])?;
+        }
+    }
+    tx.commit()?;
+    Ok(())
+}
+
+/// The registered definitions (of `workflow` only, if given), ordered by workflow, version,
+/// hash and fingerprint.
+pub(in crate::sqlite) fn definitions(
+    conn: &Connection,
+    workflow: Option<&str>,
+) -> Result<Vec<DefinitionRecord>, Fail> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT workflow, version, definition_hash, fingerprint, shape, created_at \
+         FROM sayiir_definitions WHERE ?1 IS NULL OR workflow = ?1 \
+         ORDER BY workflow, version, definition_hash, fingerprint",
+    )?;
+    let mut rows = stmt.query([workflow])?;
+    let mut out = Vec::new();
+    while let Some(row) = rows.next()? {
+        out.push(decode::definition(row)?);
+    }
+    Ok(out)
+}
+
+/// Instance counts per definition, status and block kind (not blocked first: SQLite sorts
+/// NULL first).
+pub(in crate::sqlite) fn version_counts(conn: &Connection) -> Result<Vec<VersionCount>, Fail> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT workflow, version, definition_hash, fingerprint, status, blocked_kind, \
+         count(*) FROM sayiir_instances \
+         GROUP BY workflow, version, definition_hash, fingerprint, status, blocked_kind \
+         ORDER BY workflow, version, definition_hash, fingerprint, status, blocked_kind",
+    )?;
+    let mut rows = stmt.query([])?;
+    let mut out = Vec::new();
+    while let Some(row) = rows.next()? {
+        out.push(decode::version_count(row)?);
+    }
+    Ok(out)
+}
+
+fn conversion(e: rusqlite::Error, id: &str, col: &str) -> Fail {
+    if is_conversion(&e) {
+        invalid(id, format!("column `{col}`: {e}"))
+    } else {
+        Fail::Sql(e)
+    }
+}
