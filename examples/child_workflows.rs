@@ -43,7 +43,7 @@ pub(crate) async fn publish(image: String) -> Result<Vec<String>, String> {
 pub(crate) async fn run(db: &Path) -> Result<Vec<String>, Box<dyn std::error::Error>> {
     let engine = Engine::builder(SqliteStore::open(db)?)
         .register::<publish>()
-        .build();
+        .build()?;
     let worker = engine.spawn_worker();
     let urls = engine
         .start::<publish>("cat.png", "cat.png".into())

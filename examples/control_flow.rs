@@ -68,7 +68,7 @@ pub(crate) async fn review(threshold: u64) -> Result<String, String> {
 pub(crate) async fn run(db: &Path) -> Result<(String, Duration), Box<dyn std::error::Error>> {
     let engine = Engine::builder(SqliteStore::open(db)?)
         .register::<review>()
-        .build();
+        .build()?;
     let worker = engine.spawn_worker();
     let started = Instant::now();
     let out = engine

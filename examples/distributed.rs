@@ -172,7 +172,7 @@ pub(crate) async fn worker(url: &str, opts: &WorkerOpts) -> Result<(), BoxError>
                 .max_instances(opts.concurrency)
                 .lease(opts.lease),
         )
-        .build();
+        .build()?;
     let handle = engine.spawn_worker();
     say(format!(
         "ready: up to {} instances at once, lease {:?}",
@@ -255,7 +255,7 @@ pub(crate) async fn submit(
 ) -> Result<Vec<(u32, Booked)>, BoxError> {
     let engine = Engine::builder(PgStore::connect(url).await?)
         .register::<ship>()
-        .build();
+        .build()?;
     let ids = start_all(&engine, batch, count).await?;
     println!("waiting for workers (start some with `-- worker --url ...`)");
     let mut set = wait_all(&engine, &ids);
@@ -350,7 +350,7 @@ pub(crate) async fn demo(
     // Connecting first creates the schema before the workers race to.
     let engine = Engine::builder(PgStore::connect(url).await?)
         .register::<ship>()
-        .build();
+        .build()?;
     let (tx, mut lines) = mpsc::unbounded_channel();
     let mut procs = spawn_workers(exe, url, workers, &tx).await?;
     drop(tx);

@@ -140,7 +140,7 @@ pub(crate) async fn run(
 ) -> Result<Vec<Result<String, ExpenseError>>, Box<dyn std::error::Error>> {
     let engine = Engine::builder(SqliteStore::open(db)?)
         .register::<expense>()
-        .build();
+        .build()?;
     let worker = engine.spawn_worker();
     let claim = |id: &str, cents: u64, department: &str| Expense {
         id: id.into(),

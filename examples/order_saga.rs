@@ -103,7 +103,7 @@ pub(crate) async fn run(
 ) -> Result<Vec<Result<String, OrderError>>, Box<dyn std::error::Error>> {
     let engine = Engine::builder(SqliteStore::open(db)?)
         .register::<order_saga>()
-        .build();
+        .build()?;
     let worker = engine.spawn_worker();
     let order = |id: &str, item: &str, card: &str| Order {
         id: id.into(),

@@ -101,7 +101,7 @@ async fn onboard(signup: Signup) -> Result<String, String> {
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let path = std::env::var("QUICKSTART_DB").unwrap_or_else(|_| "quickstart.db".into());
     let store = SqliteStore::open(&path)?;
-    let engine = Engine::builder(store).register::<onboard>().build();
+    let engine = Engine::builder(store).register::<onboard>().build()?;
     let id = "onboard-ada";
 
     match engine.status(id).await {

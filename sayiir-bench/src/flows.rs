@@ -93,7 +93,10 @@ pub(crate) async fn sleeper(wake_at_ms: u64) -> u64 {
 }
 
 /// An engine over `store` with every workflow above and the worker settings of `args`.
-pub(crate) fn engine(store: std::sync::Arc<dyn Store>, args: &Args) -> Engine {
+pub(crate) fn engine(
+    store: std::sync::Arc<dyn Store>,
+    args: &Args,
+) -> Result<Engine, sayiir::BuildError> {
     let config = WorkerConfig::default()
         .max_instances(args.in_flight)
         .commit_window(args.commit_window)

@@ -19,7 +19,7 @@ pub(crate) async fn run(
 ) -> Result<Row, BoxError> {
     let label = format!("latency [{}]", kind.name());
     let place = Place::new(kind, args.pg_url.as_deref(), "latency").await?;
-    let engine = flows::engine(place.open(kind).await?, args);
+    let engine = flows::engine(place.open(kind).await?, args)?;
     let worker = engine.spawn_worker();
     let n = args.latency_instances;
     let mut steps: Vec<Duration> = Vec::with_capacity(n * STEPS as usize);

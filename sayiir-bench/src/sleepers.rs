@@ -62,7 +62,7 @@ pub(crate) async fn child(args: &Args, locator: &str) -> Result<(), BoxError> {
     let kind = *args.stores.first().ok_or("no store given")?;
     let label = format!("sleepers [{}]", kind.name());
     let m = args.sleepers;
-    let engine = flows::engine(crate::target::open(kind, locator).await?, args);
+    let engine = flows::engine(crate::target::open(kind, locator).await?, args)?;
     let worker = engine.spawn_worker();
     let metrics = engine.metrics();
     let sleep_secs = args

@@ -62,7 +62,7 @@ pub(crate) async fn run(
     };
     let label = format!("{} [{}]", shape.name(), kind.name());
     let place = Place::new(kind, args.pg_url.as_deref(), shape.name()).await?;
-    let engine = flows::engine(place.open(kind).await?, args);
+    let engine = flows::engine(place.open(kind).await?, args)?;
 
     eprintln!("{label}: creating {n} instances");
     let created = flows::start_all(&engine, n, 64, move |e, i| async move {
@@ -246,7 +246,7 @@ async fn drive_in_children(
 /// that starts on `go`, prints `done N` whenever its count of completed instances changes
 /// (at most every 2 ms), stops when stdin closes, then prints its counters.
 pub(crate) async fn child_worker(args: &Args, url: &str) -> Result<(), BoxError> {
-    let engine = flows::engine(crate::target::open(StoreKind::Postgres, url).await?, args);
+    let engine = flows::engine(crate::target::open(StoreKind::Postgres, url).await?, args)?;
     let mut stdin = BufReader::new(tokio::io::stdin());
     let mut stdout = tokio::io::stdout();
     stdout.write_all(b"ready\n").await?;

@@ -10,6 +10,7 @@ use serde::ser::SerializeTuple;
 
 use crate::codec;
 
+pub use crate::describe::{Describe, TaskShape, TypeShape, WaitShape, WorkflowShape};
 pub use crate::hash::{blake3, blake3_parts};
 pub use crate::inline::run_inline;
 pub use crate::inline::run_inline_with;
@@ -22,7 +23,6 @@ pub use crate::machine::{
     Task, TaskOptions, TaskRun, TaskTimeout, TaskWait, TimeoutCallee, Unwrap, Wait, WorkKind,
     WorkSink, Workflow,
 };
-pub use crate::describe::{Describe, TaskShape, TypeShape, WaitShape, WorkflowShape};
 pub use crate::parts::StateParts;
 pub use crate::shared::Context;
 pub use crate::waits::ContinueWait;

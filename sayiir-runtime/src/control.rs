@@ -11,7 +11,7 @@ use std::sync::{Arc, Mutex};
 
 use sayiir_store::{
     BlockKind, Blocked, Event, InstanceId, InstanceRecord, NewSignal, Next, Status, StoreError,
-    Transition,
+    Transition, WorkflowKey,
 };
 use serde::Serialize;
 use tokio::sync::Notify;
@@ -60,12 +60,20 @@ impl Engine {
         payload: &T,
     ) -> Result<(), EngineError> {
         let (id, record) = self.load_running(id).await?;
-        let Some(wf) = self.inner.registry.get(&record.workflow, record.hash) else {
+        let key = WorkflowKey {
+            workflow: record.workflow.clone(),
+            hash: record.hash,
+            fingerprint: record.fingerprint,
+        };
+        // An instance of an older version that a migration takes over receives what the
+        // version it moves to declares: it moves before its next transition.
+        let Some(entry) = self.inner.registry.runs_on(&key) else {
             return Err(EngineError::UnknownDefinition {
                 id,
                 workflow: record.workflow,
             });
         };
+        let wf = &entry.wf;
         let decls: Vec<_> = wf.signals().of(name).copied().collect();
         if decls.is_empty() {
             let declared = wf

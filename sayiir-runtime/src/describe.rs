@@ -310,8 +310,9 @@ impl<'a> Describe<'a> {
             Ok(shape) => TypeShape { rust, shape },
             Err(why) => {
                 let at = self.path.join(", ");
-                self.errors
-                    .push(format!("{at}: {place}: cannot trace the structure of `{rust}`: {why}"));
+                self.errors.push(format!(
+                    "{at}: {place}: cannot trace the structure of `{rust}`: {why}"
+                ));
                 TypeShape {
                     rust,
                     shape: Shape::Unit,

@@ -11,7 +11,8 @@ use std::sync::atomic::{AtomicBool, Ordering};
 
 use futures_util::FutureExt;
 use sayiir_store::{
-    BlockKind, Blocked, InstanceId, InstanceRecord, Next, Status, StoreError, Timestamp, Transition,
+    BlockKind, Blocked, InstanceId, InstanceRecord, InstanceSummary, Next, Status, StoreError,
+    Timestamp, Transition, WorkflowKey,
 };
 use tokio::sync::Notify;
 use tokio::task::JoinSet;
@@ -48,6 +49,8 @@ struct Driver {
     id: InstanceId,
     seq: u64,
     state: Vec<u8>,
+    /// The stable id of `state`.
+    state_id: String,
     work: Vec<WorkItem>,
     running: JoinSet<TaskResult>,
     busy: HashMap<SlotPath, Busy>,
@@ -59,7 +62,7 @@ struct Driver {
 }
 
 /// Why the driver stopped.
-enum Stop {
+pub(crate) enum Stop {
     Finished,
     /// Nothing to do until a due time or a signal; the lease is still to be released.
     Waiting,
@@ -106,13 +109,20 @@ impl Drop for Active {
 
 pub(crate) async fn drive(
     ctx: Arc<WorkerCtx>,
-    record: InstanceRecord,
+    mut record: InstanceRecord,
     active: Active,
 ) -> InstanceId {
     let id = record.id.clone();
-    let stop = match start(&ctx, record, &active) {
-        Ok(mut d) => d.run().await,
+    let stop = match crate::takeover::take_over(&ctx, &mut record).await {
         Err(stop) => stop,
+        Ok(()) => match start(&ctx, record).await {
+            Ok(mut d) => {
+                d.poke = active.poke.clone();
+                d.leaving = active.leaving.clone();
+                d.run().await
+            }
+            Err(stop) => stop,
+        },
     };
     active.leaving.store(true, Ordering::Relaxed);
     let inner = &ctx.inner;
@@ -168,40 +178,55 @@ async fn release(ctx: &WorkerCtx, id: &InstanceId) {
     }
 }
 
-fn start(ctx: &Arc<WorkerCtx>, record: InstanceRecord, active: &Active) -> Result<Driver, Stop> {
+async fn start(ctx: &Arc<WorkerCtx>, record: InstanceRecord) -> Result<Driver, Stop> {
+    let key = WorkflowKey {
+        workflow: record.workflow.clone(),
+        hash: record.hash,
+        fingerprint: record.fingerprint,
+    };
+    let summary = InstanceSummary::from(&record);
     let Some(state) = record.state else {
         return Err(Stop::Finished);
     };
     if record.status != Status::Running {
         return Err(Stop::Finished);
     }
-    let Some(wf) = ctx.inner.registry.get(&record.workflow, record.hash) else {
-        return Err(Stop::Blocked(
-            BlockKind::VersionMismatch,
-            format!(
-                "definition {} of `{}` is not known to this worker",
+    let Some(wf) = ctx.inner.registry.get(&key).map(|e| e.wf.clone()) else {
+        let reason = match ctx.inner.mismatch(&summary) {
+            Some(m) => ctx.inner.explain(m).await.to_string(),
+            None => format!(
+                "version {} of `{}` (definition {}, fingerprint {}) is not known to this worker",
+                record.version,
+                record.workflow,
                 record.hash.short(),
-                record.workflow
+                record.fingerprint.short()
             ),
-        ));
+        };
+        return Err(Stop::Blocked(BlockKind::VersionMismatch, reason));
     };
-    let work = wf.work(&state).map_err(|e| {
+    let corrupt = |e: MachineError| {
         Stop::Blocked(
             BlockKind::CorruptState,
             format!("the stored state does not decode: {e}"),
         )
-    })?;
+    };
+    let work = wf.work(&state).map_err(corrupt)?;
+    let state_id = match record.state_id {
+        Some(s) => s,
+        None => wf.state_id(&state).map_err(corrupt)?.to_string(),
+    };
     Ok(Driver {
         ctx: ctx.clone(),
         wf,
         id: record.id.clone(),
         seq: record.seq,
         state,
+        state_id,
         work,
         running: JoinSet::new(),
         busy: HashMap::new(),
-        poke: active.poke.clone(),
-        leaving: active.leaving.clone(),
+        poke: Arc::new(Notify::new()),
+        leaving: Arc::new(AtomicBool::new(false)),
         stored_due: record.due_at,
     })
 }
@@ -527,7 +552,7 @@ impl Driver {
             .map_err(blocked)?;
         // `continue_as_new`: a run that reaches it restarts in the same commit.
         let mut restarted = false;
-        while let Advanced::Suspend { state, work } = &advanced {
+        while let Advanced::Suspend { state, work, .. } = &advanced {
             let Some(item) = work
                 .iter()
                 .find(|w| matches!(w.kind, WorkKind::Continue { .. }))
@@ -551,7 +576,11 @@ impl Driver {
         }
         drop(entered);
         let (next, new_state, work, finished) = match advanced {
-            Advanced::Suspend { state, work } => {
+            Advanced::Suspend {
+                state,
+                work,
+                state_id,
+            } => {
                 let due_at = work.iter().filter_map(|w| w.kind.due(now)).min();
                 // A stored due time in the past stays while the new one is past too: both say
                 // "runnable now" (the older one only ranks the instance earlier for a claim
@@ -565,9 +594,9 @@ impl Driver {
                     Next::Running {
                         state: state.clone(),
                         due_at,
-                        state_id: String::new(),
+                        state_id: state_id.to_string(),
                     },
-                    Some(state),
+                    Some((state, state_id)),
                     work,
                     None,
                 )
@@ -614,23 +643,17 @@ impl Driver {
             listening: listening(&work),
             now,
         };
-        match self.ctx.committer.commit(transition).instrument(span).await {
-            Ok(()) => {}
-            Err(CommitError::Own(StoreError::Paused { .. })) => return Err(Stop::Paused),
-            Err(CommitError::Own(
-                StoreError::Conflict { .. }
-                | StoreError::Finished { .. }
-                | StoreError::NotFound { .. },
-            )) => {
-                return Err(Stop::Lost);
-            }
-            Err(e) => return Err(Stop::Failed(format!("commit failed: {e}"))),
-        }
+        self.ctx
+            .committer
+            .commit(transition)
+            .instrument(span)
+            .await
+            .map_err(commit_failure)?;
         inner.metrics.transition();
         self.seq = next_seq;
         self.stored_due = stored_due;
         match (new_state, finished) {
-            (Some(state), _) => {
+            (Some((state, state_id)), _) => {
                 if restarted {
                     // Tasks of the previous run cannot be running: continue_as_new is never
                     // inside a join.
@@ -638,6 +661,7 @@ impl Driver {
                     self.busy.clear();
                 }
                 self.state = state;
+                state_id.clone_into(&mut self.state_id);
                 self.work = work;
                 if parks {
                     return Err(Stop::Parked);
@@ -654,7 +678,7 @@ impl Driver {
 }
 
 /// The names of the signals `work` waits for.
-fn listening(work: &[WorkItem]) -> Vec<String> {
+pub(crate) fn listening(work: &[WorkItem]) -> Vec<String> {
     work.iter()
         .filter_map(|w| match &w.kind {
             WorkKind::Signal { name, .. } => Some(name.clone()),
@@ -675,7 +699,7 @@ impl Driver {
             next: Next::Running {
                 state: self.state.clone(),
                 due_at: due,
-                state_id: String::new(),
+                state_id: self.state_id.clone(),
             },
             event: sayiir_store::Event {
                 kind: "rescheduled".into(),
@@ -688,21 +712,27 @@ impl Driver {
             listening: listening(&self.work),
             now: self.ctx.inner.now(),
         };
-        match self.ctx.committer.commit(transition).await {
-            Ok(()) => {
-                self.seq += 1;
-                self.stored_due = due;
-                self.ctx.inner.metrics.transition();
-                Ok(())
-            }
-            Err(CommitError::Own(StoreError::Paused { .. })) => Err(Stop::Paused),
-            Err(CommitError::Own(
-                StoreError::Conflict { .. }
-                | StoreError::Finished { .. }
-                | StoreError::NotFound { .. },
-            )) => Err(Stop::Lost),
-            Err(e) => Err(Stop::Failed(format!("commit failed: {e}"))),
-        }
+        self.ctx
+            .committer
+            .commit(transition)
+            .await
+            .map_err(commit_failure)?;
+        self.seq += 1;
+        self.stored_due = due;
+        self.ctx.inner.metrics.transition();
+        Ok(())
+    }
+}
+
+/// What a refused commit means for the driver: paused, moved on by another writer (or
+/// cancelled, or gone), or a store failure.
+pub(crate) fn commit_failure(e: CommitError) -> Stop {
+    match e {
+        CommitError::Own(StoreError::Paused { .. }) => Stop::Paused,
+        CommitError::Own(
+            StoreError::Conflict { .. } | StoreError::Finished { .. } | StoreError::NotFound { .. },
+        ) => Stop::Lost,
+        e => Stop::Failed(format!("commit failed: {e}")),
     }
 }
 

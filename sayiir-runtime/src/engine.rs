@@ -6,19 +6,22 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use sayiir_store::{
-    BlockKind, Blocked, Created, DefinitionHash, Event, Fingerprint, HistoryEntry, InstanceId,
-    InstanceRecord, InstanceSummary, ListQuery, NewInstance, Status, Store, Timestamp,
+    BlockKind, Blocked, Created, DefinitionHash, DefinitionRecord, DefinitionRef, Event,
+    Fingerprint, HistoryEntry, InstanceId, InstanceRecord, InstanceSummary, ListQuery, NewInstance,
+    Status, Store, Timestamp, WorkflowKey,
 };
-use tokio::sync::Notify;
+use tokio::sync::{Notify, OnceCell};
 
+use crate::builder::EngineBuilder;
 use crate::clock::{Clock, SystemClock};
 use crate::codec;
 use crate::control::Controls;
 use crate::creator::Creator;
+use crate::describe::{WorkflowShape, workflow_changes};
 use crate::error::{EngineError, VersionMismatch};
 use crate::machine::Workflow;
 use crate::metrics::Metrics;
-use crate::registry::{Registry, initial_state};
+use crate::registry::{Entry, Registry, START, initial_state};
 use crate::worker::{self, WorkerConfig, WorkerHandle};
 
 /// The durable workflow engine. Cheap to clone; every clone shares the store, the registered
@@ -42,9 +45,41 @@ pub(crate) struct Inner {
     /// Claims in flight plus drivers running in this process (the test engine's idle test).
     busy: std::sync::atomic::AtomicUsize,
     waiters: Mutex<HashMap<InstanceId, Arc<Notify>>>,
+    /// Set once the registered definitions are saved in the store.
+    saved: OnceCell<()>,
+    /// Descriptions of definitions read back from the store (for version-mismatch messages).
+    stored: Mutex<HashMap<WorkflowKey, Option<Arc<WorkflowShape>>>>,
 }
 
 impl Inner {
+    pub(crate) fn new(
+        store: Arc<dyn Store>,
+        registry: Registry,
+        config: WorkerConfig,
+        clock: Arc<dyn Clock>,
+    ) -> Self {
+        let metrics = Arc::new(Metrics::default());
+        let creator = Creator::new(
+            Arc::clone(&store),
+            config.max_start_batch,
+            Arc::clone(&metrics),
+        );
+        Self {
+            store,
+            registry,
+            config,
+            metrics,
+            creator,
+            wake: Notify::new(),
+            clock,
+            controls: Controls::default(),
+            busy: std::sync::atomic::AtomicUsize::new(0),
+            waiters: Mutex::new(HashMap::new()),
+            saved: OnceCell::new(),
+            stored: Mutex::new(HashMap::new()),
+        }
+    }
+
     pub(crate) fn busy(&self) -> usize {
         self.busy.load(std::sync::atomic::Ordering::SeqCst)
     }
@@ -82,72 +117,175 @@ impl Inner {
         }
     }
 
-    /// The version mismatch of a running instance, if this binary serves its workflow under
-    /// other hashes only.
+    /// The version mismatch of a running instance of a workflow this binary serves, if it runs
+    /// none of its versions (directly or after a migration). Without the description of what
+    /// changed: see [`Inner::explain`].
     pub(crate) fn mismatch(&self, r: &InstanceSummary) -> Option<VersionMismatch> {
-        let known = self.registry.hashes_of(&r.workflow);
-        if r.status != Status::Running || known.is_empty() || known.contains(&r.hash) {
+        let known: Vec<DefinitionRef> = self
+            .registry
+            .versions_of(&r.workflow)
+            .iter()
+            .map(|e| e.def)
+            .collect();
+        if r.status != Status::Running || known.is_empty() || self.registry.knows(r) {
             return None;
         }
         Some(VersionMismatch {
             instance: r.id.clone(),
             workflow: r.workflow.clone(),
-            stored: r.hash,
+            stored: DefinitionRef {
+                version: r.version,
+                hash: r.hash,
+                fingerprint: r.fingerprint,
+            },
             known,
+            changes: Vec::new(),
         })
     }
-}
 
-/// Builds an [`Engine`].
-pub struct EngineBuilder {
-    store: Arc<dyn Store>,
-    registry: Registry,
-    config: WorkerConfig,
-    clock: Arc<dyn Clock>,
-}
-
-impl EngineBuilder {
-    /// Serves workflow `W`: workers run its instances. Register every version whose instances
-    /// may still be running; [`Engine::start`] starts the version it is given.
-    pub fn register<W: Workflow>(mut self) -> Self {
-        self.registry.register::<W>();
-        self
-    }
-
-    /// Worker settings.
-    pub fn worker_config(mut self, config: WorkerConfig) -> Self {
-        self.config = config;
-        self
-    }
-
-    /// Replaces the wall clock (the test engine uses a virtual one).
-    pub fn clock(mut self, clock: Arc<dyn Clock>) -> Self {
-        self.clock = clock;
-        self
-    }
-
-    /// The engine.
-    pub fn build(self) -> Engine {
-        let metrics = Arc::new(Metrics::default());
-        let creator = Creator::new(
-            Arc::clone(&self.store),
-            self.config.max_start_batch,
-            Arc::clone(&metrics),
-        );
-        Engine {
-            inner: Arc::new(Inner {
-                store: self.store,
-                registry: self.registry,
-                config: self.config,
-                metrics,
-                creator,
-                wake: Notify::new(),
-                clock: self.clock,
-                controls: Controls::default(),
-                busy: std::sync::atomic::AtomicUsize::new(0),
-                waiters: Mutex::new(HashMap::new()),
-            }),
+    /// Fills in what changed from the instance's stored definition (its description, saved in
+    /// the store by the binary that registered it) to the closest registered one.
+    pub(crate) async fn explain(&self, mut m: VersionMismatch) -> VersionMismatch {
+        let key = WorkflowKey {
+            workflow: m.workflow.clone(),
+            hash: m.stored.hash,
+            fingerprint: m.stored.fingerprint,
+        };
+        let Some(stored) = self.stored_shape(&key).await else {
+            return m;
+        };
+        let versions = self.registry.versions_of(&m.workflow);
+        let closest = versions
+            .iter()
+            .find(|e| e.def.version == m.stored.version)
+            .or(versions.last());
+        if let Some(e) = closest {
+            m.changes = workflow_changes(&stored, &e.shape);
         }
+        m
+    }
+
+    /// The description of a definition as saved in the store.
+    pub(crate) async fn stored_shape(&self, key: &WorkflowKey) -> Option<Arc<WorkflowShape>> {
+        if let Some(s) = self
+            .stored
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .get(key)
+        {
+            return s.clone();
+        }
+        let found = match self.store.definitions(Some(&key.workflow)).await {
+            Ok(defs) => defs
+                .into_iter()
+                .find(|d| d.hash == key.hash && d.fingerprint == key.fingerprint)
+                .and_then(|d| codec::decode::<WorkflowShape>(&d.shape).ok())
+                .map(Arc::new),
+            Err(e) => {
+                tracing::warn!(error = %e, "cannot read stored definitions");
+                return None;
+            }
+        };
+        self.stored
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .insert(key.clone(), found.clone());
+        found
+    }
+
+    /// Saves the descriptions of the registered definitions (and migration sources) in the
+    /// store, once per engine, so later binaries can say what changed.
+    pub(crate) async fn save_definitions(&self) -> Result<(), EngineError> {
+        self.saved
+            .get_or_try_init(|| async {
+                let now = self.now();
+                let records = self
+                    .registry
+                    .shapes()
+                    .into_iter()
+                    .map(|(shape, def)| {
+                        codec::encode(&*shape)
+                            .map(|bytes| DefinitionRecord {
+                                workflow: shape.name.clone(),
+                                version: def.version,
+                                hash: def.hash,
+                                fingerprint: def.fingerprint,
+                                shape: bytes,
+                                created_at: now,
+                            })
+                            .map_err(|source| EngineError::Encode {
+                                what: "definition description",
+                                source,
+                            })
+                    })
+                    .collect::<Result<Vec<_>, _>>()?;
+                if !records.is_empty() {
+                    self.store.save_definitions(records).await?;
+                }
+                Ok::<(), EngineError>(())
+            })
+            .await
+            .map(drop)
+    }
+
+    /// The registered entry of `W`.
+    pub(crate) fn registered<W: Workflow>(&self) -> Result<&Entry, EngineError> {
+        self.registry
+            .versions_of(W::NAME)
+            .into_iter()
+            .find(|e| e.def.hash == DefinitionHash(W::DEFINITION_HASH))
+            .ok_or_else(|| EngineError::NotRegistered {
+                workflow: W::NAME.to_string(),
+                version: W::VERSION,
+                type_name: std::any::type_name::<W>(),
+            })
+    }
+
+    /// Checks that the instance `r` runs `W`'s definition (or one that a registered migration
+    /// moves to it, while it runs; once finished, only if its output has `W`'s output shape).
+    pub(crate) fn check_definition<W: Workflow>(
+        &self,
+        r: &InstanceRecord,
+    ) -> Result<(), EngineError> {
+        if r.workflow != W::NAME {
+            return Err(EngineError::WrongWorkflow {
+                id: r.id.clone(),
+                expected: W::NAME,
+                found: r.workflow.clone(),
+            });
+        }
+        let entry = self.registered::<W>()?;
+        let key = WorkflowKey {
+            workflow: r.workflow.clone(),
+            hash: r.hash,
+            fingerprint: r.fingerprint,
+        };
+        if (key.hash, key.fingerprint) == (entry.def.hash, entry.def.fingerprint) {
+            return Ok(());
+        }
+        let migrates_here = self
+            .registry
+            .runs_on(&key)
+            .is_some_and(|e| e.def == entry.def);
+        let output_fits = || {
+            self.registry.route(&key).is_some_and(|route| {
+                route.from.output.shape.fingerprint() == entry.shape.output.shape.fingerprint()
+            })
+        };
+        if migrates_here && (r.status == Status::Running || output_fits()) {
+            return Ok(());
+        }
+        Err(EngineError::WrongDefinition {
+            id: r.id.clone(),
+            workflow: r.workflow.clone(),
+            expected: entry.def,
+            found: DefinitionRef {
+                version: r.version,
+                hash: r.hash,
+                fingerprint: r.fingerprint,
+            },
+            type_name: std::any::type_name::<W>(),
+        })
     }
 }
 
@@ -179,8 +317,14 @@ pub struct InstanceInfo {
     pub id: InstanceId,
     /// Workflow name.
     pub workflow: String,
+    /// Declared version of the definition it runs under.
+    pub version: u32,
     /// Definition hash it runs under.
     pub hash: DefinitionHash,
+    /// Fingerprint of the stored types of that definition.
+    pub fingerprint: Fingerprint,
+    /// The stable identity of the state it is in (`start`, `charge#1`, a label), while it runs.
+    pub state: Option<String>,
     /// Status.
     pub status: InstanceStatus,
     /// Number of committed transitions.
@@ -212,7 +356,10 @@ impl InstanceInfo {
         Self {
             id: s.id,
             workflow: s.workflow,
+            version: s.version,
             hash: s.hash,
+            fingerprint: s.fingerprint,
+            state: s.state_id,
             status,
             seq: s.seq,
             due_at: s.due_at,
@@ -277,12 +424,7 @@ impl Engine {
 
     /// An engine over a shared store.
     pub fn builder_shared(store: Arc<dyn Store>) -> EngineBuilder {
-        EngineBuilder {
-            store,
-            registry: Registry::default(),
-            config: WorkerConfig::default(),
-            clock: Arc::new(SystemClock),
-        }
+        EngineBuilder::new(store, Arc::new(SystemClock))
     }
 
     /// The store.
@@ -295,8 +437,10 @@ impl Engine {
         &self.inner.metrics
     }
 
-    /// Starts an instance of `W` with id `id`. Idempotent: if an instance with this id exists
-    /// and belongs to `W`'s workflow name, it is returned unchanged (its input is not replaced).
+    /// Starts an instance of `W` (which must be registered) with id `id`. Idempotent: if an
+    /// instance with this id exists and runs `W`'s definition, it is returned unchanged (its
+    /// input is not replaced); one of another workflow or another definition of this one is an
+    /// error ([`EngineError::WrongWorkflow`], [`EngineError::WrongDefinition`]).
     ///
     /// Starts made concurrently (from any number of tasks) are created together, in one store
     /// transaction of up to [`WorkerConfig::max_start_batch`] instances; each one still gets
@@ -307,24 +451,26 @@ impl Engine {
         input: W::Input,
     ) -> Result<Handle<W>, EngineError> {
         let id = InstanceId::new(id)?;
-        let state = initial_state::<W>(input).map_err(|source| EngineError::Encode {
+        let def = self.inner.registered::<W>()?.def;
+        let (state, input) = initial_state::<W>(input).map_err(|source| EngineError::Encode {
             what: "initial state",
             source,
         })?;
+        self.inner.save_definitions().await?;
         let now = self.inner.now();
         let new = NewInstance {
             id: id.clone(),
             workflow: W::NAME.to_string(),
-            version: W::VERSION,
-            hash: DefinitionHash(W::DEFINITION_HASH),
-            fingerprint: Fingerprint::UNKNOWN,
-            state_id: "start".into(),
-            input: Vec::new(),
-            state: state.clone(),
+            version: def.version,
+            hash: def.hash,
+            fingerprint: def.fingerprint,
+            state_id: START.into(),
+            input: input.clone(),
+            state,
             due_at: Some(now),
             event: Event {
                 kind: "started".into(),
-                payload: state,
+                payload: input,
             },
             now,
         };
@@ -336,13 +482,7 @@ impl Engine {
             }
             Created::Existing(r) => r,
         };
-        if record.workflow != W::NAME {
-            return Err(EngineError::WrongWorkflow {
-                id,
-                expected: W::NAME,
-                found: record.workflow,
-            });
-        }
+        self.inner.check_definition::<W>(&record)?;
         Ok(Handle {
             engine: self.clone(),
             id,
@@ -350,11 +490,14 @@ impl Engine {
         })
     }
 
-    /// A handle to an existing instance of `W` (not checked until used).
-    pub fn handle<W: Workflow>(&self, id: &str) -> Result<Handle<W>, EngineError> {
+    /// A handle to the existing instance `id`, checked to run `W`'s definition.
+    pub async fn handle<W: Workflow>(&self, id: &str) -> Result<Handle<W>, EngineError> {
+        let id = InstanceId::new(id)?;
+        let record = self.inner.store.load(&id).await?;
+        self.inner.check_definition::<W>(&record)?;
         Ok(Handle {
             engine: self.clone(),
-            id: InstanceId::new(id)?,
+            id,
             _workflow: PhantomData,
         })
     }
@@ -393,17 +536,17 @@ impl Engine {
     ) -> Result<Option<W::Output>, EngineError> {
         let id = InstanceId::new(id)?;
         let record = self.inner.store.load(&id).await?;
-        self.output_of::<W>(record)
+        self.output_of::<W>(record).await
     }
 
-    fn output_of<W: Workflow>(&self, r: InstanceRecord) -> Result<Option<W::Output>, EngineError> {
-        if r.workflow != W::NAME {
-            return Err(EngineError::WrongWorkflow {
-                id: r.id,
-                expected: W::NAME,
-                found: r.workflow,
-            });
+    async fn output_of<W: Workflow>(
+        &self,
+        r: InstanceRecord,
+    ) -> Result<Option<W::Output>, EngineError> {
+        if let Some(m) = self.inner.mismatch(&InstanceSummary::from(&r)) {
+            return Err(EngineError::VersionMismatch(self.inner.explain(m).await));
         }
+        self.inner.check_definition::<W>(&r)?;
         match r.status {
             Status::Completed | Status::Failed => {
                 let bytes = r.output.unwrap_or_default();
@@ -424,13 +567,9 @@ impl Engine {
                 Err(EngineError::Cancelled { id: r.id, reason })
             }
             _ => {
-                let summary = InstanceSummary::from(&r);
-                if let Some(m) = self.inner.mismatch(&summary) {
-                    return Err(EngineError::VersionMismatch(m));
-                }
+                let known_here = self.inner.registry.knows(&InstanceSummary::from(&r));
                 if let Some(Blocked { kind, reason, .. }) = r.blocked {
-                    let runnable_here = kind == BlockKind::VersionMismatch
-                        && self.inner.registry.get(&r.workflow, r.hash).is_some();
+                    let runnable_here = kind == BlockKind::VersionMismatch && known_here;
                     // A paused instance is not done: `result` keeps waiting for its resume.
                     if runnable_here || kind == BlockKind::Paused {
                         // A worker that knows the definition clears the block when it claims it.
@@ -467,7 +606,7 @@ impl Engine {
                     }
                     Err(e) => return Err(e.into()),
                 };
-                if let Some(output) = self.output_of::<W>(record)? {
+                if let Some(output) = self.output_of::<W>(record).await? {
                     return Ok(output);
                 }
                 let _ = tokio::time::timeout(RESULT_POLL, notified).await;

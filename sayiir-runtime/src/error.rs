@@ -2,40 +2,65 @@
 
 use std::fmt;
 
-use sayiir_store::{BlockKind, DefinitionHash, InstanceId, InvalidId, StoreError};
+use sayiir_store::{BlockKind, DefinitionRef, InstanceId, InvalidId, StoreError};
 
 use crate::codec::CodecError;
 
-/// An instance whose stored definition hash is not one this binary knows for its workflow.
+/// A definition in words: `version 2 (definition 3fa1c2aa04b1, fingerprint 9b0e11c2d3e4)`.
+pub(crate) fn describe_def(d: &DefinitionRef) -> String {
+    format!(
+        "version {} (definition {}, fingerprint {})",
+        d.version,
+        d.hash.short(),
+        d.fingerprint.short()
+    )
+}
+
+/// An instance whose stored definition (version, definition hash, fingerprint of its stored
+/// types) is not one this binary runs.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct VersionMismatch {
     /// The instance.
     pub instance: InstanceId,
     /// Its workflow name.
     pub workflow: String,
-    /// The hash it was started under.
-    pub stored: DefinitionHash,
-    /// The hashes this binary has compiled in for that workflow name.
-    pub known: Vec<DefinitionHash>,
+    /// The definition it was started under (or last migrated to).
+    pub stored: DefinitionRef,
+    /// The definitions this binary has registered for that workflow name.
+    pub known: Vec<DefinitionRef>,
+    /// What changed from the stored definition to the closest registered one (the same
+    /// version if registered, else the newest), one line each; empty when the stored
+    /// definition's description was never saved (an instance from an older sayiir).
+    pub changes: Vec<String>,
 }
 
 impl fmt::Display for VersionMismatch {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let known: Vec<String> = self.known.iter().map(|h| h.short()).collect();
+        let known: Vec<String> = self.known.iter().map(describe_def).collect();
         write!(
             f,
-            "instance `{}` of workflow `{}` was started under definition {} but this binary only knows {}; \
-             it is left untouched and blocked until a binary with that definition runs it \
-             (keep the old `#[workflow]` compiled in under a new fn name with `name = \"{}\"`) or it is restarted",
+            "instance `{}` of workflow `{}` was started under {}, but this binary has {}",
             self.instance,
             self.workflow,
-            self.stored.short(),
+            describe_def(&self.stored),
             if known.is_empty() {
-                "no definition".to_string()
+                "no definition of it".to_string()
             } else {
-                known.join(", ")
+                known.join(" and ")
             },
-            self.workflow,
+        )?;
+        if self.changes.is_empty() {
+            f.write_str("; the stored definition was not recorded, so what changed is not known")?;
+        } else {
+            f.write_str("; what changed:")?;
+            for c in &self.changes {
+                write!(f, "\n    {c}")?;
+            }
+        }
+        write!(
+            f,
+            "\nit is left untouched and blocked: keep version {} compiled in and registered to drain it, declare a `Migration` from it to a newer version, or restart it on the newest version (`Engine::restart`)",
+            self.stored.version
         )
     }
 }
@@ -64,6 +89,60 @@ pub enum EngineError {
         expected: &'static str,
         /// Workflow of the instance.
         found: String,
+    },
+    /// The instance runs another definition of the workflow than the type the call names
+    /// (another version, or the same version with other stored types): its values are not
+    /// read as that type's.
+    #[error(
+        "instance `{id}` of workflow `{workflow}` runs {}, not {} which `{type_name}` is; its state and output are not read as another definition's types",
+        crate::error::describe_def(found),
+        crate::error::describe_def(expected)
+    )]
+    WrongDefinition {
+        /// The id.
+        id: InstanceId,
+        /// The workflow name.
+        workflow: String,
+        /// The definition of the type the call names.
+        expected: DefinitionRef,
+        /// The instance's definition.
+        found: DefinitionRef,
+        /// The Rust path of the workflow type the call names.
+        type_name: &'static str,
+    },
+    /// The workflow type is not registered with this engine.
+    #[error(
+        "workflow `{workflow}` version {version} (`{type_name}`) is not registered with this engine: add `.register::<{type_name}>()` to the engine builder"
+    )]
+    NotRegistered {
+        /// The workflow name.
+        workflow: String,
+        /// Its version.
+        version: u32,
+        /// The Rust path of the type.
+        type_name: &'static str,
+    },
+    /// No version of the workflow name is registered with this engine.
+    #[error("no version of workflow `{workflow}` is registered with this engine")]
+    UnknownWorkflow {
+        /// The workflow name.
+        workflow: String,
+    },
+    /// A restart or start cannot use the given or stored input: its shape is not the one the
+    /// target version's input has.
+    #[error(
+        "the input of instance `{id}` does not fit version {version} of `{workflow}`: {}; restart it with an input of the new type (`Engine::restart_with`)",
+        changes.join("; ")
+    )]
+    InputChanged {
+        /// The id.
+        id: InstanceId,
+        /// The workflow.
+        workflow: String,
+        /// The target version.
+        version: u32,
+        /// What differs, one line each.
+        changes: Vec<String>,
     },
     /// The instance's definition hash is not known to this binary.
     #[error(transparent)]

@@ -1,6 +1,7 @@
 //! The sayiir runtime: the state-machine interface generated code implements, the codec, and the
 //! engine that drives instances against a store. Users depend on the `sayiir` facade.
 
+mod builder;
 pub mod clock;
 pub mod codec;
 mod committer;
@@ -14,8 +15,8 @@ mod error;
 mod feed;
 mod hash;
 mod inline;
-pub mod lock;
 pub mod join;
+pub mod lock;
 pub mod machine;
 mod metrics;
 pub mod migrate;
@@ -24,17 +25,21 @@ mod registry;
 mod retry;
 pub mod shape;
 mod shared;
+mod takeover;
 pub mod testing;
+mod versions;
 pub mod waits;
 mod worker;
 
 #[doc(hidden)]
 pub mod __private;
 
+pub use builder::{BuildError, BuildProblem, EngineBuilder};
 pub use codec::CodecError;
 pub use context::TaskContext;
-pub use engine::{Engine, EngineBuilder, Handle, InstanceInfo, InstanceStatus};
+pub use engine::{Engine, Handle, InstanceInfo, InstanceStatus};
 pub use error::{EngineError, VersionMismatch};
+pub use lock::{LockError, LockOutcome, StaleLock};
 pub use machine::{
     Callee, MachineError, RetryPolicy, SignalDecl, SignalSet, Task, TaskOptions, TaskTimeout,
     Workflow,
@@ -43,5 +48,6 @@ pub use metrics::Metrics;
 pub use migrate::{Migrate, MigrateError, Migration};
 pub use parts::StateParts;
 pub use shared::{Context, ContextError};
+pub use versions::{RestartFilter, Restarted, VersionStats};
 pub use waits::{SignalTimeout, continue_as_new, signal, sleep, sleep_until};
 pub use worker::{WorkerConfig, WorkerHandle};

@@ -102,9 +102,7 @@ pub enum LockError {
         detail: String,
     },
     /// There is no lock file, under CI.
-    #[error(
-        "there is no lock file {path}: run `{UPDATE_VAR}=1 cargo test` and check the file in"
-    )]
+    #[error("there is no lock file {path}: run `{UPDATE_VAR}=1 cargo test` and check the file in")]
     Missing {
         /// The file.
         path: PathBuf,
@@ -242,7 +240,10 @@ fn env_on(name: &str) -> bool {
 }
 
 /// Checks the lock file at `path` against `definitions` (see the module documentation).
-pub fn check(definitions: &[WorkflowShape], path: impl AsRef<Path>) -> Result<LockOutcome, LockError> {
+pub fn check(
+    definitions: &[WorkflowShape],
+    path: impl AsRef<Path>,
+) -> Result<LockOutcome, LockError> {
     let path = path.as_ref();
     let mut current: Vec<Entry> = definitions.iter().map(Entry::of).collect();
     current.sort_by(|a, b| key(a).cmp(&key(b)));

@@ -16,8 +16,10 @@ use std::sync::Arc;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
+use sayiir_store::DefinitionHash;
+
 use crate::codec::{self, CodecError};
-use crate::describe::{StateShape, WorkflowShape};
+use crate::describe::{Describe, StateShape, WorkflowShape};
 use crate::machine::{MachineError, Workflow};
 use crate::parts::{StateParts, read_one};
 use crate::shape::{self, Shape};
@@ -170,10 +172,13 @@ impl Migrate<'_> {
             });
         };
         checked::<T>(field, &f.ty.shape)?;
-        let bytes = self.old.field_bytes(field).ok_or_else(|| MigrateError::NoField {
-            state: self.old.id().to_string(),
-            field: field.to_string(),
-        })?;
+        let bytes = self
+            .old
+            .field_bytes(field)
+            .ok_or_else(|| MigrateError::NoField {
+                state: self.old.id().to_string(),
+                field: field.to_string(),
+            })?;
         Ok(read_one(bytes)?)
     }
 
@@ -230,6 +235,9 @@ pub(crate) trait DynMigration: Send + Sync {
 pub(crate) trait PendingMigration: Send + Sync {
     fn from(&self) -> (&'static str, u32);
     fn to(&self) -> (&'static str, u32);
+    fn from_hash(&self) -> DefinitionHash;
+    /// Describes the version migrated from.
+    fn describe_from(&self, d: &mut Describe<'_>) -> WorkflowShape;
     /// Checks every old state against the shapes and returns the migration, or the problems.
     fn check(
         self: Box<Self>,
@@ -245,6 +253,14 @@ impl<Old: Workflow, New: Workflow> PendingMigration for Migration<Old, New> {
 
     fn to(&self) -> (&'static str, u32) {
         (New::NAME, New::VERSION)
+    }
+
+    fn from_hash(&self) -> DefinitionHash {
+        DefinitionHash(Old::DEFINITION_HASH)
+    }
+
+    fn describe_from(&self, d: &mut Describe<'_>) -> WorkflowShape {
+        d.workflow::<Old>()
     }
 
     fn check(
@@ -303,7 +319,10 @@ pub(crate) fn auto_match(s: &StateShape, new: &WorkflowShape) -> Result<(), Stri
     let mut why = Vec::new();
     for f in &t.fields {
         match s.fields.iter().find(|o| o.name == f.name) {
-            None => why.push(format!("new field `{}: {}` has no old value", f.name, f.ty.shape)),
+            None => why.push(format!(
+                "new field `{}: {}` has no old value",
+                f.name, f.ty.shape
+            )),
             Some(o) if o.ty.shape.fingerprint() != f.ty.shape.fingerprint() => why.extend(
                 shape::diff(&o.ty.shape, &f.ty.shape)
                     .into_iter()
@@ -344,10 +363,13 @@ impl<Old: Workflow, New: Workflow> DynMigration for Checked<Old, New> {
         let (ctx, state): (Context, Old::State) = codec::decode(blob)?;
         let parts = Old::dissect(&state)?;
         let from = parts.id().to_string();
-        let old_shape = self.old.state_by_id(&from).ok_or_else(|| MachineError::NoSuchState {
-            workflow: Old::NAME,
-            state: from.clone(),
-        })?;
+        let old_shape = self
+            .old
+            .state_by_id(&from)
+            .ok_or_else(|| MachineError::NoSuchState {
+                workflow: Old::NAME,
+                state: from.clone(),
+            })?;
         let parts = match self.states.get(&from) {
             None => parts,
             Some(f) => {

@@ -28,6 +28,20 @@ impl StateParts {
         }
     }
 
+    /// Parts of state `id` with these encoded fields.
+    pub(crate) fn from_fields(id: &str, fields: Vec<(String, Vec<u8>)>) -> Self {
+        Self {
+            id: id.to_string(),
+            fields,
+            wait: None,
+        }
+    }
+
+    /// The encoded fields, by name.
+    pub(crate) fn fields(&self) -> &[(String, Vec<u8>)] {
+        &self.fields
+    }
+
     /// The state's stable identity.
     pub fn id(&self) -> &str {
         &self.id

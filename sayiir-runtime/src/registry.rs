@@ -1,17 +1,23 @@
 //! Workflows an engine serves, behind a byte-level interface the worker drives.
 
-use std::collections::{BTreeMap, BTreeSet};
 use std::marker::PhantomData;
 use std::panic::{AssertUnwindSafe, catch_unwind};
-use std::sync::Arc;
 
-use sayiir_store::{DefinitionHash, Fingerprint, Timestamp, WorkflowKey};
+use sayiir_store::Timestamp;
 
 use crate::codec::{self, CodecError};
 use crate::machine::{
     Advance, Input, MachineError, SignalSet, StepCx, TaskRun, WorkItem, WorkSink, Workflow,
 };
+use crate::parts::StateParts;
 use crate::shared::Context;
+
+mod set;
+
+pub(crate) use set::{Entry, Registry, Route};
+
+/// The id of the start state (before the first transition).
+pub(crate) const START: &str = "start";
 
 /// The stored form of a running instance: its shared context and its state, in one blob.
 fn encode_stored<S: serde::Serialize>(ctx: &Context, state: &S) -> Result<Vec<u8>, CodecError> {
@@ -22,15 +28,40 @@ fn decode_stored<W: Workflow>(blob: &[u8]) -> Result<(Context, W::State), CodecE
     codec::decode(blob)
 }
 
-/// The stored blob of a new instance of `W`.
-pub(crate) fn initial_state<W: Workflow>(input: W::Input) -> Result<Vec<u8>, CodecError> {
-    encode_stored(&Context::default(), &W::start(input))
+/// The stored blob of a new instance of `W`, and its encoded input: the start state's fields
+/// (the parameters) by name, each encoded on its own, so that a later version can start again
+/// from them ([`DynWorkflow::start_from`]) after checking their shapes.
+pub(crate) fn initial_state<W: Workflow>(
+    input: W::Input,
+) -> Result<(Vec<u8>, Vec<u8>), CodecError> {
+    let state = W::start(input);
+    let parts = W::dissect(&state)?;
+    Ok((
+        encode_stored(&Context::default(), &state)?,
+        encode_input(&parts),
+    ))
+}
+
+/// The stored form of an instance's input: its start state's fields by name.
+pub(crate) fn encode_input(parts: &StateParts) -> Vec<u8> {
+    // Names and byte strings only: encoding cannot fail.
+    codec::encode(parts.fields()).unwrap_or_default()
+}
+
+/// The start state's parts from a stored input.
+pub(crate) fn decode_input(blob: &[u8]) -> Result<StateParts, CodecError> {
+    let fields: Vec<(String, Vec<u8>)> = codec::decode(blob)?;
+    Ok(StateParts::from_fields(START, fields))
 }
 
 /// What a transition produced.
 pub(crate) enum Advanced {
-    /// The instance suspends in `state` and waits for `work`.
-    Suspend { state: Vec<u8>, work: Vec<WorkItem> },
+    /// The instance suspends in `state` (stable id `state_id`) and waits for `work`.
+    Suspend {
+        state: Vec<u8>,
+        work: Vec<WorkItem>,
+        state_id: &'static str,
+    },
     /// The instance finished.
     Done { output: Vec<u8>, failed: bool },
 }
@@ -62,11 +93,28 @@ pub(crate) trait DynWorkflow: Send + Sync + 'static {
     fn restart(&self, state: &[u8], input: &[u8]) -> Result<Advanced, AdvanceFailure>;
     /// The signals the workflow declares.
     fn signals(&self) -> &SignalSet;
+    /// The stored blob of a run starting from the start state `input` (see [`decode_input`]),
+    /// with an empty shared context, and its state id.
+    fn start_from(&self, input: StateParts) -> Result<(Vec<u8>, &'static str), MachineError>;
+    /// The stable id of the state in a stored blob.
+    fn state_id(&self, state: &[u8]) -> Result<&'static str, MachineError>;
 }
 
-struct Entry<W> {
+/// The byte-level face of workflow `W`.
+pub(crate) struct Typed<W> {
     signals: SignalSet,
     _w: PhantomData<fn() -> W>,
+}
+
+impl<W: Workflow> Typed<W> {
+    pub(crate) fn new() -> Self {
+        let mut signals = SignalSet::default();
+        W::signals(&mut signals);
+        Self {
+            signals,
+            _w: PhantomData,
+        }
+    }
 }
 
 fn work_of<W: Workflow>(state: &W::State) -> Vec<WorkItem> {
@@ -86,7 +134,7 @@ pub(crate) fn panic_message(payload: &(dyn std::any::Any + Send)) -> String {
     }
 }
 
-impl<W: Workflow> DynWorkflow for Entry<W> {
+impl<W: Workflow> DynWorkflow for Typed<W> {
     fn name(&self) -> &'static str {
         W::NAME
     }
@@ -126,6 +174,7 @@ impl<W: Workflow> DynWorkflow for Entry<W> {
                 Advanced::Suspend {
                     state: encode_stored(&ctx, &state).map_err(enc)?,
                     work,
+                    state_id: W::state_id(&state),
                 }
             }
             Advance::Done(output) => Advanced::Done {
@@ -143,63 +192,24 @@ impl<W: Workflow> DynWorkflow for Entry<W> {
         Ok(Advanced::Suspend {
             state: encode_stored(&ctx, &state).map_err(m)?,
             work,
+            state_id: W::state_id(&state),
         })
     }
 
     fn signals(&self) -> &SignalSet {
         &self.signals
     }
-}
 
-/// The workflows of one engine, by name and definition hash.
-#[derive(Default, Clone)]
-pub(crate) struct Registry {
-    entries: BTreeMap<(String, DefinitionHash), Arc<dyn DynWorkflow>>,
-}
-
-impl Registry {
-    pub(crate) fn register<W: Workflow>(&mut self) {
-        let key = (W::NAME.to_string(), DefinitionHash(W::DEFINITION_HASH));
-        let mut signals = SignalSet::default();
-        W::signals(&mut signals);
-        self.entries.insert(
-            key,
-            Arc::new(Entry::<W> {
-                signals,
-                _w: PhantomData,
-            }),
-        );
+    fn start_from(&self, input: StateParts) -> Result<(Vec<u8>, &'static str), MachineError> {
+        let state = W::assemble(input)?;
+        Ok((
+            encode_stored(&Context::default(), &state)?,
+            W::state_id(&state),
+        ))
     }
 
-    pub(crate) fn get(&self, name: &str, hash: DefinitionHash) -> Option<Arc<dyn DynWorkflow>> {
-        self.entries.get(&(name.to_string(), hash)).cloned()
-    }
-
-    pub(crate) fn known(&self) -> Vec<WorkflowKey> {
-        self.entries
-            .keys()
-            .map(|(workflow, hash)| WorkflowKey {
-                workflow: workflow.clone(),
-                hash: *hash,
-                fingerprint: Fingerprint::UNKNOWN,
-            })
-            .collect()
-    }
-
-    pub(crate) fn served(&self) -> Vec<String> {
-        self.entries
-            .keys()
-            .map(|(n, _)| n.clone())
-            .collect::<BTreeSet<_>>()
-            .into_iter()
-            .collect()
-    }
-
-    pub(crate) fn hashes_of(&self, name: &str) -> Vec<DefinitionHash> {
-        self.entries
-            .keys()
-            .filter(|(n, _)| n == name)
-            .map(|(_, h)| *h)
-            .collect()
+    fn state_id(&self, state: &[u8]) -> Result<&'static str, MachineError> {
+        let (_, state) = decode_stored::<W>(state)?;
+        Ok(W::state_id(&state))
     }
 }

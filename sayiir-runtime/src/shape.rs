@@ -16,9 +16,9 @@ use std::fmt;
 use serde::{Deserialize, Serialize};
 
 pub use diff::diff;
-pub(crate) use trace::{Placeholders, trace};
 #[cfg(test)]
 pub(crate) use trace::trace_shape;
+pub(crate) use trace::{Placeholders, trace};
 
 /// The shape of `T` as sayiir stores it (traced once per type and cached). An error says why
 /// `T` cannot be traced: its `Deserialize` needs a self-describing format, or rejects every
@@ -200,11 +200,6 @@ impl Canon {
         self.buf.extend_from_slice(s.as_bytes());
     }
 
-    pub(crate) fn bytes(&mut self, b: &[u8]) {
-        self.len(b.len());
-        self.buf.extend_from_slice(b);
-    }
-
     pub(crate) fn finish(self) -> [u8; 32] {
         crate::hash::blake3(&self.buf)
     }
@@ -317,7 +312,11 @@ impl Shape {
             }
             Shape::Recursive { name } => {
                 c.tag(28);
-                let depth = open.iter().rev().position(|n| n == name).unwrap_or(usize::MAX);
+                let depth = open
+                    .iter()
+                    .rev()
+                    .position(|n| n == name)
+                    .unwrap_or(usize::MAX);
                 c.len(depth);
             }
         }

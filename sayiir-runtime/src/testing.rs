@@ -12,10 +12,12 @@ use std::time::{Duration, SystemTime};
 
 use sayiir_store::{MemoryStore, Store, Timestamp};
 
+use crate::builder::{BuildError, EngineBuilder};
 use crate::clock::VirtualClock;
-use crate::engine::{Engine, EngineBuilder};
+use crate::engine::Engine;
 use crate::error::EngineError;
 use crate::machine::Workflow;
+use crate::migrate::Migration;
 use crate::worker::{WorkerConfig, WorkerHandle};
 
 /// Why [`TestEngine::run_until_done`] stopped without an output.
@@ -55,21 +57,28 @@ impl TestEngineBuilder {
         self
     }
 
-    /// Starts the engine and its worker (inside a tokio runtime).
-    pub fn build(self) -> TestEngine {
+    /// Declares a migration (see [`EngineBuilder::migrate`]).
+    pub fn migrate<Old: Workflow, New: Workflow>(mut self, migration: Migration<Old, New>) -> Self {
+        self.builder = self.builder.migrate(migration);
+        self
+    }
+
+    /// Starts the engine and its worker (inside a tokio runtime). Fails as
+    /// [`EngineBuilder::build`] does.
+    pub fn build(self) -> Result<TestEngine, BuildError> {
         let clock = Arc::new(VirtualClock::new(Timestamp::from_system(self.start)));
         let config = WorkerConfig::default().idle_poll(Duration::from_millis(20));
         let engine = self
             .builder
             .clock(Arc::new(clock.clone()))
             .worker_config(config)
-            .build();
+            .build()?;
         let worker = engine.spawn_worker();
-        TestEngine {
+        Ok(TestEngine {
             engine,
             clock,
             worker: Some(worker),
-        }
+        })
     }
 }
 

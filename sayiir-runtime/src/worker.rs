@@ -182,6 +182,9 @@ async fn run(
 ) -> Result<(), EngineError> {
     let store = inner.store.clone();
     store.register_worker(&owner).await?;
+    if let Err(e) = inner.save_definitions().await {
+        tracing::warn!(error = %e, "could not save the registered definitions in the store");
+    }
     let cfg = inner.config.clone();
     let ctx = Arc::new(WorkerCtx {
         inner: inner.clone(),
@@ -361,10 +364,13 @@ pub(crate) async fn report_version_mismatches(
         let Some(m) = inner.mismatch(&s) else {
             continue;
         };
+        let m = inner.explain(m).await;
         tracing::error!(
             instance = %m.instance,
             workflow = %m.workflow,
-            stored = %m.stored,
+            stored_version = m.stored.version,
+            stored_hash = %m.stored.hash,
+            stored_fingerprint = %m.stored.fingerprint,
             "{m}"
         );
         let blocked = Blocked {

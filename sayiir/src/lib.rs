@@ -33,11 +33,14 @@
 pub use sayiir_macros::{task, workflow};
 pub use sayiir_runtime::testing;
 pub use sayiir_runtime::{
-    Callee, CodecError, Context, ContextError, Engine, EngineBuilder, EngineError, Handle,
-    InstanceInfo, InstanceStatus, MachineError, Metrics, RetryPolicy, SignalTimeout, Task,
-    TaskContext, TaskOptions, TaskTimeout, VersionMismatch, WorkerConfig, WorkerHandle, Workflow,
-    continue_as_new, signal, sleep, sleep_until,
+    BuildError, BuildProblem, Callee, CodecError, Context, ContextError, Engine, EngineBuilder,
+    EngineError, Handle, InstanceInfo, InstanceStatus, LockError, LockOutcome, MachineError,
+    Metrics, Migrate, MigrateError, Migration, RestartFilter, Restarted, RetryPolicy,
+    SignalTimeout, StaleLock, Task, TaskContext, TaskOptions, TaskTimeout, VersionMismatch,
+    VersionStats, WorkerConfig, WorkerHandle, Workflow, continue_as_new, signal, sleep,
+    sleep_until,
 };
+pub use sayiir_runtime::{describe, shape};
 pub use sayiir_store as store;
 pub use sayiir_store::{InstanceId, ListQuery, MemoryStore};
 #[cfg(feature = "postgres")]

@@ -48,7 +48,8 @@ fn set_blob(db: &Path, column: &str, id: &str, value: &[u8]) {
 async fn damaged_instance(db: &Path, id: &str, damage: impl Fn(&mut Vec<u8>)) -> Vec<u8> {
     let engine = Engine::builder(SqliteStore::open(db).unwrap())
         .register::<twice>()
-        .build();
+        .build()
+        .unwrap();
     engine.start::<twice>(id, 5).await.unwrap();
     drop(engine);
     let mut state = blob(db, "state", id);
@@ -60,7 +61,8 @@ async fn damaged_instance(db: &Path, id: &str, damage: impl Fn(&mut Vec<u8>)) ->
 async fn assert_blocked_and_untouched(db: &Path, id: &str, damaged: &[u8]) {
     let engine = Engine::builder(SqliteStore::open(db).unwrap())
         .register::<twice>()
-        .build();
+        .build()
+        .unwrap();
     let worker = engine.spawn_worker();
     let healthy = engine.start::<twice>("healthy", 1).await.unwrap();
     assert_eq!(
@@ -119,7 +121,8 @@ async fn a_corrupt_output_is_a_typed_error() {
     let db = dir.path().join("output.db");
     let engine = Engine::builder(SqliteStore::open(&db).unwrap())
         .register::<twice>()
-        .build();
+        .build()
+        .unwrap();
     let worker = engine.spawn_worker();
     assert_eq!(common::run_to_end::<twice>(&engine, "done", 3).await, 12);
     worker.shutdown().await.unwrap();

@@ -62,6 +62,7 @@ fn engine(dir: &tempfile::TempDir) -> Engine {
         .register::<hangs>()
         .register::<naps>()
         .build()
+        .unwrap()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

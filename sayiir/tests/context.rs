@@ -65,7 +65,10 @@ fn expected(runs_after: u32) -> Vec<String> {
 async fn both_branches_of_a_fork_read_the_shared_state_on_sqlite() {
     let dir = tempfile::tempdir().unwrap();
     let store = SqliteStore::open(dir.path().join("ctx.db")).unwrap();
-    let engine = Engine::builder(store).register::<pricing>().build();
+    let engine = Engine::builder(store)
+        .register::<pricing>()
+        .build()
+        .unwrap();
     let worker = engine.spawn_worker();
     let out = common::run_to_end::<pricing>(&engine, "price-1", tenant()).await;
     assert_eq!(out, expected(1));
@@ -84,7 +87,7 @@ async fn called_directly_the_workflow_uses_and_fills_the_given_context() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_test_engine_runs_it_too() {
-    let t = TestEngine::builder().register::<pricing>().build();
+    let t = TestEngine::builder().register::<pricing>().build().unwrap();
     t.start::<pricing>("price-2", tenant()).await.unwrap();
     assert_eq!(
         t.run_until_done::<pricing>("price-2").await.unwrap(),

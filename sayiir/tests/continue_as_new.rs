@@ -24,7 +24,10 @@ async fn ten_thousand_runs_under_one_id_keep_state_and_history_bounded() {
     const RUNS: u64 = 10_000;
     let dir = tempfile::tempdir().unwrap();
     let store = SqliteStore::open(dir.path().join("can.db")).unwrap();
-    let engine = Engine::builder(store).register::<counter>().build();
+    let engine = Engine::builder(store)
+        .register::<counter>()
+        .build()
+        .unwrap();
     let worker = engine.spawn_worker();
     engine.start::<counter>("loop", (0, RUNS)).await.unwrap();
     let id = "loop".parse().unwrap();
@@ -76,7 +79,7 @@ async fn outer(times: u64) -> (u64, u64) {
 async fn a_child_workflow_continues_as_new_inside_its_parent() {
     let dir = tempfile::tempdir().unwrap();
     let store = SqliteStore::open(dir.path().join("child.db")).unwrap();
-    let engine = Engine::builder(store).register::<outer>().build();
+    let engine = Engine::builder(store).register::<outer>().build().unwrap();
     let worker = engine.spawn_worker();
     let out = engine
         .start::<outer>("outer", 5)

@@ -175,7 +175,8 @@ async fn on_engine(store: impl sayiir::store::Store) {
         .register::<loops>()
         .register::<fan_out>()
         .register::<concurrent>()
-        .build();
+        .build()
+        .unwrap();
     let worker = engine.spawn_worker();
     for n in [0, 3, 6, 8, 11, 12, 50, 96] {
         let out = common::run_to_end::<branches>(&engine, &format!("b-{n}"), n).await;

@@ -196,7 +196,8 @@ async fn on_the_engine(store: impl sayiir::store::Store, tag: &str) {
         .register::<runaway>()
         .register::<bounded_loop>()
         .register::<parent>()
-        .build();
+        .build()
+        .unwrap();
     let worker = engine.spawn_worker();
     assert_eq!(
         common::run_to_end::<saga>(&engine, "s-ok", (format!("e-1-{tag}"), false)).await,

@@ -128,7 +128,8 @@ fn crash_child() {
         let engine = Engine::builder(store)
             .register::<pipeline>()
             .worker_config(config)
-            .build();
+            .build()
+            .unwrap();
         let worker = engine.spawn_worker();
         let ids: Vec<String> = env("CRASH_IDS").split(',').map(str::to_owned).collect();
         for id in &ids {

@@ -167,7 +167,8 @@ fn events_child() {
         let engine = Engine::builder(store)
             .register::<evented>()
             .worker_config(config)
-            .build();
+            .build()
+            .unwrap();
         let worker = engine.spawn_worker();
         for id in env("EVENTS_IDS").split(',') {
             engine.result::<evented>(id).await.unwrap().unwrap();
@@ -318,7 +319,10 @@ fn retries_sleeps_and_signals_survive_kills() {
     let engine = {
         let _in_rt = rt.enter();
         let store = SqliteStore::open(&db).unwrap();
-        Engine::builder(store).register::<evented>().build()
+        Engine::builder(store)
+            .register::<evented>()
+            .build()
+            .unwrap()
     };
     let mut parent = Parent {
         rt,

@@ -82,7 +82,8 @@ async fn direct_call_runs_every_step() {
 async fn mutable_variables_survive_transitions() {
     let engine = Engine::builder(MemoryStore::new())
         .register::<tally>()
-        .build();
+        .build()
+        .unwrap();
     let worker = engine.spawn_worker();
     assert_eq!(
         common::run_to_end::<tally>(&engine, "t", Order { id: 1, total: 2 }).await,
@@ -181,7 +182,8 @@ async fn runs_on_memory() {
         Engine::builder(MemoryStore::new())
             .register::<checkout>()
             .register::<other>()
-            .build(),
+            .build()
+            .unwrap(),
     )
     .await;
 }
@@ -194,7 +196,8 @@ async fn runs_on_sqlite() {
         Engine::builder(store)
             .register::<checkout>()
             .register::<other>()
-            .build(),
+            .build()
+            .unwrap(),
     )
     .await;
 }
@@ -203,7 +206,8 @@ async fn runs_on_sqlite() {
 async fn bad_ids_are_typed_errors() {
     let engine = Engine::builder(MemoryStore::new())
         .register::<checkout>()
-        .build();
+        .build()
+        .unwrap();
     let order = Order { id: 1, total: 1 };
     for id in ["", " padded", "nul\0byte"] {
         match engine.start::<checkout>(id, order.clone()).await {
@@ -254,7 +258,10 @@ async fn two_orders(a: Order, b: Order) -> Result<String, String> {
 async fn child_workflows_nest_and_commit_each_step() {
     let dir = tempfile::tempdir().unwrap();
     let store = SqliteStore::open(dir.path().join("child.db")).unwrap();
-    let engine = Engine::builder(store).register::<two_orders>().build();
+    let engine = Engine::builder(store)
+        .register::<two_orders>()
+        .build()
+        .unwrap();
     let worker = engine.spawn_worker();
     let input = (Order { id: 1, total: 2 }, Order { id: 3, total: 4 });
     let h = engine

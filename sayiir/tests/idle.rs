@@ -47,7 +47,8 @@ async fn an_idle_worker_sleeps_and_wakes_on_start() {
     let engine = Engine::builder(store)
         .register::<once>()
         .worker_config(config)
-        .build();
+        .build()
+        .unwrap();
     let worker = engine.spawn_worker();
     // Before and after some work, idle for 1.5 s.
     tokio::time::sleep(Duration::from_millis(1500)).await;

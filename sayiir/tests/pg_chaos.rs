@@ -197,7 +197,8 @@ fn chaos_worker() {
         let engine = Engine::builder(store)
             .register::<chaos>()
             .worker_config(config)
-            .build();
+            .build()
+            .unwrap();
         // The commits this process saw refused, for the figures.
         let counters = engine.clone();
         let path = format!("{}.conflicts.{}", env("CHAOS_LOG"), generation());
@@ -362,7 +363,7 @@ fn chaos_with_real_processes() {
     let log = dir.path().join("runs.log");
     let engine = rt.block_on(async {
         let store = PgStore::connect(db.url()).await.unwrap();
-        Engine::builder(store).register::<chaos>().build()
+        Engine::builder(store).register::<chaos>().build().unwrap()
     });
     let mut rng = Rng(seed);
     let mut plans: Vec<Plan> = (0..INSTANCES)

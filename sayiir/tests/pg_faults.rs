@@ -118,17 +118,24 @@ fn restart_mid_run(label: &str, worker_options: PgOptions) {
             .register::<stepper>()
             .worker_config(config)
             .build()
+            .unwrap()
     });
     let worker = rt.block_on(async { working.spawn_worker() });
     let engine = rt.block_on(async {
         let store = PgStore::connect(db.url()).await.unwrap();
-        Engine::builder(store).register::<stepper>().build()
+        Engine::builder(store)
+            .register::<stepper>()
+            .build()
+            .unwrap()
     });
     // An engine of the same database whose operations give up after 1 s without a connection.
     let impatient = rt.block_on(async {
         let options = PgOptions::default().acquire_timeout(Duration::from_secs(1));
         let store = PgStore::connect_with(db.url(), options).await.unwrap();
-        Engine::builder(store).register::<stepper>().build()
+        Engine::builder(store)
+            .register::<stepper>()
+            .build()
+            .unwrap()
     });
     let began = Instant::now();
     let mut ids: Vec<String> = (0..INSTANCES).map(|i| format!("s-{i}")).collect();

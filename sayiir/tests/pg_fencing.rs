@@ -105,7 +105,8 @@ fn fence_worker() {
             .register::<fenced>()
             .register::<napper>()
             .worker_config(config)
-            .build();
+            .build()
+            .unwrap();
         let metrics = env("FENCE_METRICS");
         if !metrics.is_empty() {
             let engine = engine.clone();
@@ -162,6 +163,7 @@ impl Setup {
                 .register::<fenced>()
                 .register::<napper>()
                 .build()
+                .unwrap()
         });
         Some(Setup {
             rt,

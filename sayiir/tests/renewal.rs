@@ -34,7 +34,8 @@ async fn renewals_do_not_abort_drivers_that_gave_their_lease_up() {
     let engine = Engine::builder(store)
         .register::<three>()
         .worker_config(config)
-        .build();
+        .build()
+        .unwrap();
     let n = 3_000u64;
     for i in 0..n {
         engine.start::<three>(&format!("r-{i}"), i).await.unwrap();
@@ -69,7 +70,8 @@ async fn a_parked_instance_holds_no_lease() {
     let engine = Engine::builder(store)
         .register::<nap>()
         .worker_config(config)
-        .build();
+        .build()
+        .unwrap();
     let worker = engine.spawn_worker();
     let handle = engine.start::<nap>("nap", 1).await.unwrap();
     let out = tokio::time::timeout(Duration::from_secs(30), handle.result())

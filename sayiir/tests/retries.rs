@@ -106,6 +106,7 @@ fn engine(dir: &tempfile::TempDir) -> Engine {
         .register::<pay_declined>()
         .register::<pay_slow>()
         .build()
+        .unwrap()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -241,7 +242,8 @@ async fn a_rerun_attempt_keeps_the_committed_deadline() {
     let db = dir.path().join("deadline.db");
     let engine = Engine::builder(SqliteStore::open(&db).unwrap())
         .register::<pay_hangs>()
-        .build();
+        .build()
+        .unwrap();
     let worker = engine.spawn_worker();
     engine.start::<pay_hangs>("deadline", ()).await.unwrap();
     for _ in 0..300 {
@@ -257,7 +259,8 @@ async fn a_rerun_attempt_keeps_the_committed_deadline() {
     tokio::time::sleep(Duration::from_millis(1500)).await;
     let engine = Engine::builder(SqliteStore::open(&db).unwrap())
         .register::<pay_hangs>()
-        .build();
+        .build()
+        .unwrap();
     let worker = engine.spawn_worker();
     assert_eq!(
         engine.result::<pay_hangs>("deadline").await.unwrap(),

@@ -97,7 +97,8 @@ async fn a_signal_sent_before_the_commit_is_not_orphaned() {
         let probe = Probe::new(store, 2);
         let engine = Engine::builder_shared(probe.clone())
             .register::<two_signals>()
-            .build();
+            .build()
+            .unwrap();
         engine.start::<two_signals>("o", 1).await.unwrap();
         engine.signal("o", "a", &10u64).await.unwrap();
         engine.signal("o", "b", &20u64).await.unwrap();
@@ -134,7 +135,8 @@ async fn an_early_signal_does_not_make_a_sleeping_instance_spin() {
         let probe = Probe::new(store, 0);
         let engine = Engine::builder_shared(probe.clone())
             .register::<nap_then_signal>()
-            .build();
+            .build()
+            .unwrap();
         let worker = engine.spawn_worker();
         engine.start::<nap_then_signal>("p", 3000).await.unwrap();
         tokio::time::sleep(Duration::from_millis(500)).await;

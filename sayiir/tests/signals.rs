@@ -49,7 +49,7 @@ fn approval(by: &str) -> Approval {
 async fn signals_sent_before_the_wait_are_buffered_and_consumed_in_order() {
     let dir = tempfile::tempdir().unwrap();
     let store = SqliteStore::open(dir.path().join("signals.db")).unwrap();
-    let engine = Engine::builder(store).register::<review>().build();
+    let engine = Engine::builder(store).register::<review>().build().unwrap();
     engine
         .start::<review>("doc-1", "spec".into())
         .await
@@ -92,7 +92,8 @@ async fn wrong_sends_are_typed_errors_and_send_nothing() {
     let engine = Engine::builder(store)
         .register::<review>()
         .register::<race>()
-        .build();
+        .build()
+        .unwrap();
     engine
         .start::<review>("doc-2", "spec".into())
         .await
@@ -159,7 +160,7 @@ async fn wrong_sends_are_typed_errors_and_send_nothing() {
 async fn a_signal_wakes_a_waiting_instance_at_once() {
     let dir = tempfile::tempdir().unwrap();
     let store = SqliteStore::open(dir.path().join("signals.db")).unwrap();
-    let engine = Engine::builder(store).register::<race>().build();
+    let engine = Engine::builder(store).register::<race>().build().unwrap();
     let worker = engine.spawn_worker();
     engine.start::<race>("race-2", "memo".into()).await.unwrap();
     // Let it park on the signal (the task branch finishes, the signal branch waits).
@@ -188,7 +189,7 @@ async fn a_signal_wakes_a_waiting_instance_at_once() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_signal_timeout_of_a_day_passes_in_virtual_time() {
-    let t = TestEngine::builder().register::<review>().build();
+    let t = TestEngine::builder().register::<review>().build().unwrap();
     t.start::<review>("doc-3", "plan".into()).await.unwrap();
     t.signal("doc-3", "approve", &approval("ada"))
         .await

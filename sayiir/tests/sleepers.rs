@@ -53,7 +53,8 @@ async fn a_hundred_thousand_sleepers_cost_rows_not_memory() {
     let store = SqliteStore::open_with(dir.path().join("sleepers.db"), options).unwrap();
     let t = TestEngine::builder_with(store)
         .register::<sleeper>()
-        .build();
+        .build()
+        .unwrap();
     let (rss0, _) = rss_kib();
     let started = Instant::now();
     let mut starters = tokio::task::JoinSet::new();

@@ -35,7 +35,8 @@ fn second_worker_child() {
     let code = rt.block_on(async {
         let engine = Engine::builder(SqliteStore::open(env("ONE_WORKER_DB")).unwrap())
             .register::<noop>()
-            .build();
+            .build()
+            .unwrap();
         let worker = engine.spawn_worker();
         let outcome = tokio::select! {
             r = engine.result::<noop>("n-1") => Ok(r.unwrap()),
@@ -129,11 +130,14 @@ fn hold_child() {
         .unwrap();
     rt.block_on(async {
         // Registered with no workflow able to finish it: the instance stays running.
-        let engine = Engine::builder(SqliteStore::open(env("ONE_WORKER_HOLD")).unwrap()).build();
+        let engine = Engine::builder(SqliteStore::open(env("ONE_WORKER_HOLD")).unwrap())
+            .build()
+            .unwrap();
         let _worker = engine.spawn_worker();
         let probe = Engine::builder(SqliteStore::open(env("ONE_WORKER_HOLD")).unwrap())
             .register::<noop>()
-            .build();
+            .build()
+            .unwrap();
         probe.start::<noop>("n-1", ()).await.unwrap();
         // The lock is taken when the worker registers; give it a moment.
         tokio::time::sleep(Duration::from_millis(300)).await;

@@ -90,14 +90,28 @@ async fn concurrent_starts(engine: Engine) {
 
 #[tokio::test(flavor = "current_thread")]
 async fn concurrent_starts_share_transactions_on_memory() {
-    concurrent_starts(Engine::builder(MemoryStore::new()).build()).await;
+    concurrent_starts(
+        Engine::builder(MemoryStore::new())
+            .register::<echo>()
+            .register::<other>()
+            .build()
+            .unwrap(),
+    )
+    .await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn concurrent_starts_share_transactions_on_sqlite() {
     let dir = tempfile::tempdir().unwrap();
     let store = SqliteStore::open(dir.path().join("starts.db")).unwrap();
-    concurrent_starts(Engine::builder(store).build()).await;
+    concurrent_starts(
+        Engine::builder(store)
+            .register::<echo>()
+            .register::<other>()
+            .build()
+            .unwrap(),
+    )
+    .await;
 }
 
 /// Built outside any runtime, used from one runtime, then (that runtime still alive but no
@@ -106,7 +120,11 @@ async fn concurrent_starts_share_transactions_on_sqlite() {
 #[test]
 fn an_engine_built_outside_a_runtime_starts_from_any_runtime() {
     let store: Arc<dyn Store> = Arc::new(MemoryStore::new());
-    let engine = Engine::builder_shared(store).build();
+    let engine = Engine::builder_shared(store)
+        .register::<echo>()
+        .register::<other>()
+        .build()
+        .unwrap();
 
     let first = tokio::runtime::Builder::new_current_thread()
         .build()

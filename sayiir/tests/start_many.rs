@@ -59,7 +59,10 @@ fn new_instance(i: u64) -> NewInstance {
 /// Starts `n` instances from `starters` tasks; returns the elapsed time and the number of
 /// store transactions used. `batched: false` calls `Store::create` once per instance instead.
 async fn start_all(store: Arc<dyn Store>, n: u64, starters: u64, batched: bool) -> (Duration, u64) {
-    let engine = Engine::builder_shared(store).register::<started>().build();
+    let engine = Engine::builder_shared(store)
+        .register::<started>()
+        .build()
+        .unwrap();
     let clock = Instant::now();
     let mut tasks = tokio::task::JoinSet::new();
     for s in 0..starters {

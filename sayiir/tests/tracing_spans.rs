@@ -83,7 +83,8 @@ fn transitions_and_tasks_are_spans_with_their_identity() {
     rt.block_on(async {
         let engine = Engine::builder(MemoryStore::new())
             .register::<traced>()
-            .build();
+            .build()
+            .unwrap();
         let worker = engine.spawn_worker();
         assert_eq!(common::run_to_end::<traced>(&engine, "t-1", 4).await, 10);
         worker.shutdown().await.unwrap();

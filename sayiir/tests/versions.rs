@@ -44,7 +44,10 @@ async fn a_changed_definition_blocks_the_instance_and_touches_nothing() {
 
     // Started by a binary with v1 (no worker runs it here).
     {
-        let engine = Engine::builder(open(&db)).register::<pipeline_v1>().build();
+        let engine = Engine::builder(open(&db))
+            .register::<pipeline_v1>()
+            .build()
+            .unwrap();
         engine.start::<pipeline_v1>("old", 4).await.unwrap();
     }
     let id = InstanceId::new("old").unwrap();
@@ -52,18 +55,27 @@ async fn a_changed_definition_blocks_the_instance_and_touches_nothing() {
     let history_before = open(&db).history(&id, None, 0).await.unwrap();
 
     // Reopened by a binary that only has v2.
-    let engine = Engine::builder(open(&db)).register::<pipeline_v2>().build();
+    let engine = Engine::builder(open(&db))
+        .register::<pipeline_v2>()
+        .build()
+        .unwrap();
     let found = engine.check_versions().await.unwrap();
     assert_eq!(found.len(), 1);
     let m = &found[0];
     assert_eq!(m.instance.as_str(), "old");
-    assert_eq!(m.stored, DefinitionHash(pipeline_v1::DEFINITION_HASH));
-    assert_eq!(m.known, vec![DefinitionHash(pipeline_v2::DEFINITION_HASH)]);
+    assert_eq!(m.stored.hash, DefinitionHash(pipeline_v1::DEFINITION_HASH));
+    assert_eq!(m.stored.version, 1);
+    assert_eq!(m.known.len(), 1);
+    assert_eq!(
+        m.known[0].hash,
+        DefinitionHash(pipeline_v2::DEFINITION_HASH)
+    );
+    assert_eq!(m.known[0].version, 2);
     let text = m.to_string();
     assert!(
         text.contains("`old`")
-            && text.contains(&m.stored.short())
-            && text.contains(&m.known[0].short()),
+            && text.contains(&m.stored.hash.short())
+            && text.contains(&m.known[0].hash.short()),
         "{text}"
     );
 
@@ -107,7 +119,8 @@ async fn a_changed_definition_blocks_the_instance_and_touches_nothing() {
     let engine = Engine::builder(open(&db))
         .register::<pipeline_v1>()
         .register::<pipeline_v2>()
-        .build();
+        .build()
+        .unwrap();
     let worker = engine.spawn_worker();
     assert_eq!(engine.result::<pipeline_v1>("old").await.unwrap(), 50);
     assert_eq!(

@@ -28,7 +28,7 @@ const DAY: Duration = Duration::from_secs(24 * 3600);
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_thirty_day_sleep_completes_in_milliseconds() {
-    let t = TestEngine::builder().register::<trial>().build();
+    let t = TestEngine::builder().register::<trial>().build().unwrap();
     let real = Instant::now();
     let start = t.now();
     t.start::<trial>("ada", "ada".into()).await.unwrap();
@@ -46,7 +46,7 @@ async fn a_thirty_day_sleep_completes_in_milliseconds() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn advance_moves_time_step_by_step() {
-    let t = TestEngine::builder().register::<trial>().build();
+    let t = TestEngine::builder().register::<trial>().build().unwrap();
     t.start::<trial>("bob", "bob".into()).await.unwrap();
     t.settle().await;
     assert_eq!(t.try_result::<trial>("bob").await.unwrap(), None);
@@ -66,7 +66,10 @@ async fn advance_moves_time_step_by_step() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_instance_waiting_for_a_signal_is_reported_not_hung() {
-    let t = TestEngine::builder().register::<wait_forever>().build();
+    let t = TestEngine::builder()
+        .register::<wait_forever>()
+        .build()
+        .unwrap();
     t.start::<wait_forever>("w", ()).await.unwrap();
     let err = t.run_until_done::<wait_forever>("w").await.unwrap_err();
     assert!(matches!(err, TestError::Waiting { .. }), "{err}");
@@ -91,7 +94,8 @@ async fn a_real_sleep_is_a_due_time_in_the_store() {
     let db = dir.path().join("nap.db");
     let engine = sayiir::Engine::builder(sayiir::SqliteStore::open(&db).unwrap())
         .register::<nap>()
-        .build();
+        .build()
+        .unwrap();
     let worker = engine.spawn_worker();
     let started = Instant::now();
     engine.start::<nap>("nap", 700).await.unwrap();
@@ -109,7 +113,8 @@ async fn a_real_sleep_is_a_due_time_in_the_store() {
     drop(engine);
     let engine = sayiir::Engine::builder(sayiir::SqliteStore::open(&db).unwrap())
         .register::<nap>()
-        .build();
+        .build()
+        .unwrap();
     let worker = engine.spawn_worker();
     assert_eq!(
         engine.result::<nap>("nap").await.unwrap(),

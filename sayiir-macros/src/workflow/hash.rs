@@ -41,7 +41,12 @@ pub(crate) fn definition_bytes(wf: &WorkflowFn, body: &Body, l: &Lowered) -> Vec
         c.str(&s.variant.to_string());
         c.str(&s.id);
         // The names of the signals the state waits for (a renamed signal is another state).
-        for call in body.points.get(k).map(|p| p.what.calls()).unwrap_or_default() {
+        for call in body
+            .points
+            .get(k)
+            .map(|p| p.what.calls())
+            .unwrap_or_default()
+        {
             if let (Some(last), Some(name)) = (call.callee.segments.last(), call.first_literal())
                 && last.ident == "signal"
             {

@@ -125,7 +125,10 @@ fn signal_names_and_state_labels_are_hashed() {
     assert_ne!(base, bytes(&WAITS.replace("(\"go\")", "(\"went\")"), 1));
     assert_ne!(base, bytes(&WAITS.replace("(\"b\")", "(\"c\")"), 1));
     // A label renames the state.
-    let labelled = BASE.replace("let x: u64 = one(n)", "#[sayiir::state(\"first\")] let x: u64 = one(n)");
+    let labelled = BASE.replace(
+        "let x: u64 = one(n)",
+        "#[sayiir::state(\"first\")] let x: u64 = one(n)",
+    );
     assert_ne!(bytes(BASE, 1), bytes(&labelled, 1));
     assert_eq!(bytes(&labelled, 1), bytes(&labelled.replace("  ", " "), 1));
 }
@@ -139,8 +142,7 @@ fn ids(src: &str) -> Result<Vec<String>, String> {
 
 #[test]
 fn states_are_named_after_what_they_await_and_its_occurrence() {
-    let got = ids(
-        "async fn a(n: u64) -> u64 {
+    let got = ids("async fn a(n: u64) -> u64 {
             let x = one(n).await;
             sayiir::sleep(d).await;
             let y = one(x).await;
@@ -150,8 +152,7 @@ fn states_are_named_after_what_they_await_and_its_occurrence() {
             #[sayiir::state(\"final\")]
             let z = one(p + q + s).await;
             two(z).await
-        }",
-    )
+        }")
     .unwrap();
     assert_eq!(
         got,
@@ -178,12 +179,19 @@ fn states_are_named_after_what_they_await_and_its_occurrence() {
 fn bad_labels_are_reported() {
     let e = ids("async fn a(n: u64) -> u64 { #[sayiir::state(\"x\")] let a = one(n).await; #[sayiir::state(\"x\")] two(a).await }").unwrap_err();
     assert!(e.contains("state label `x` is used twice"), "{e}");
-    let e = ids("async fn a(n: u64) -> u64 { #[sayiir::state(\"start\")] one(n).await }").unwrap_err();
+    let e =
+        ids("async fn a(n: u64) -> u64 { #[sayiir::state(\"start\")] one(n).await }").unwrap_err();
     assert!(e.contains("`start` is the id"), "{e}");
-    let e = ids("async fn a(n: u64) -> u64 { #[sayiir::state(\"a#1\")] one(n).await }").unwrap_err();
+    let e =
+        ids("async fn a(n: u64) -> u64 { #[sayiir::state(\"a#1\")] one(n).await }").unwrap_err();
     assert!(e.contains("cannot contain `#`"), "{e}");
-    let e = ids("async fn a(n: u64) -> u64 { #[sayiir::state(\"x\")] let k = 1; one(n + k).await }").unwrap_err();
+    let e =
+        ids("async fn a(n: u64) -> u64 { #[sayiir::state(\"x\")] let k = 1; one(n + k).await }")
+            .unwrap_err();
     assert!(e.contains("names the state of an await"), "{e}");
     let e = ids("async fn a(n: u64) -> u64 { #[sayiir::state(x)] one(n).await }").unwrap_err();
-    assert!(e.contains("with the state's stable name as a string"), "{e}");
+    assert!(
+        e.contains("with the state's stable name as a string"),
+        "{e}"
+    );
 }

@@ -133,7 +133,10 @@ fn check_label(label: &LitStr, diag: &mut Diagnostics) -> bool {
 }
 
 /// The stable id of each point (in point order), given each point's suspension and label.
-pub(crate) fn assign(points: &[(&Suspension, Option<&LitStr>)], diag: &mut Diagnostics) -> Vec<String> {
+pub(crate) fn assign(
+    points: &[(&Suspension, Option<&LitStr>)],
+    diag: &mut Diagnostics,
+) -> Vec<String> {
     let mut counts: Vec<(String, u32)> = Vec::new();
     let mut labels: Vec<(String, Span)> = Vec::new();
     let mut ids = Vec::with_capacity(points.len());

@@ -12,7 +12,14 @@ use super::ids::START;
 
 impl Gen<'_> {
     /// `(variant, stable id, fields, wait type)` of every state, the start state first.
-    fn states(&self) -> Vec<(syn::Ident, String, &[super::lower::Field], Option<TokenStream>)> {
+    fn states(
+        &self,
+    ) -> Vec<(
+        syn::Ident,
+        String,
+        &[super::lower::Field],
+        Option<TokenStream>,
+    )> {
         let mut out = vec![(
             quote::format_ident!("Start"),
             START.to_string(),
@@ -101,29 +108,32 @@ impl Gen<'_> {
     fn dissect_fn(&self) -> TokenStream {
         let p = &self.p;
         let st = state_ident();
-        let arms = self.states().into_iter().map(|(variant, id, fields, wait)| {
-            let names: Vec<_> = fields.iter().map(|f| &f.ident).collect();
-            let puts = fields.iter().map(|f| {
-                let (ident, fname) = (&f.ident, f.ident.to_string());
-                let ty = self.field_tokens(&f.ty);
-                quote!(__sayiir_parts.put::<#ty>(#fname, #ident)?;)
-            });
-            let (wait_pat, put_wait) = match wait {
-                Some(_) => (
-                    quote!(__sayiir_wait,),
-                    quote!(__sayiir_parts.put_wait(__sayiir_wait)?;),
-                ),
-                None => (quote!(), quote!()),
-            };
-            quote! {
-                #st::#variant { #(#names,)* #wait_pat } => {
-                    let mut __sayiir_parts = #p::StateParts::new(#id);
-                    #(#puts)*
-                    #put_wait
-                    #p::Result::Ok(__sayiir_parts)
+        let arms = self
+            .states()
+            .into_iter()
+            .map(|(variant, id, fields, wait)| {
+                let names: Vec<_> = fields.iter().map(|f| &f.ident).collect();
+                let puts = fields.iter().map(|f| {
+                    let (ident, fname) = (&f.ident, f.ident.to_string());
+                    let ty = self.field_tokens(&f.ty);
+                    quote!(__sayiir_parts.put::<#ty>(#fname, #ident)?;)
+                });
+                let (wait_pat, put_wait) = match wait {
+                    Some(_) => (
+                        quote!(__sayiir_wait,),
+                        quote!(__sayiir_parts.put_wait(__sayiir_wait)?;),
+                    ),
+                    None => (quote!(), quote!()),
+                };
+                quote! {
+                    #st::#variant { #(#names,)* #wait_pat } => {
+                        let mut __sayiir_parts = #p::StateParts::new(#id);
+                        #(#puts)*
+                        #put_wait
+                        #p::Result::Ok(__sayiir_parts)
+                    }
                 }
-            }
-        });
+            });
         quote! {
             fn dissect(__sayiir_state: &#st) -> #p::Result<#p::StateParts, #p::CodecError> {
                 match __sayiir_state {
@@ -141,15 +151,18 @@ impl Gen<'_> {
         let p = &self.p;
         let st = state_ident();
         let name = &self.wf.name;
-        let arms = self.states().into_iter().map(|(variant, id, fields, wait)| {
-            let takes = fields.iter().map(|f| {
-                let (ident, fname) = (&f.ident, f.ident.to_string());
-                let ty = self.field_tokens(&f.ty);
-                quote!(#ident: __sayiir_parts.take::<#ty>(#fname)?,)
+        let arms = self
+            .states()
+            .into_iter()
+            .map(|(variant, id, fields, wait)| {
+                let takes = fields.iter().map(|f| {
+                    let (ident, fname) = (&f.ident, f.ident.to_string());
+                    let ty = self.field_tokens(&f.ty);
+                    quote!(#ident: __sayiir_parts.take::<#ty>(#fname)?,)
+                });
+                let wait = wait.map(|_| quote!(__sayiir_wait: __sayiir_parts.take_wait()?,));
+                quote!(#id => #p::Result::Ok(#st::#variant { #(#takes)* #wait }),)
             });
-            let wait = wait.map(|_| quote!(__sayiir_wait: __sayiir_parts.take_wait()?,));
-            quote!(#id => #p::Result::Ok(#st::#variant { #(#takes)* #wait }),)
-        });
         quote! {
             fn assemble(
                 mut __sayiir_parts: #p::StateParts,

@@ -161,10 +161,6 @@ fn wait(place: &str, old: &WaitShape, new: &WaitShape, out: &mut Vec<String>) {
             }
             ty(&format!("{place} signal payload"), a, b, out);
         }
-        _ => out.push(format!(
-            "{place} {}, was {}",
-            summary(new),
-            summary(old)
-        )),
+        _ => out.push(format!("{place} {}, was {}", summary(new), summary(old))),
     }
 }

@@ -56,16 +56,7 @@ fn walk(old: &Shape, new: &Shape, path: &str, out: &mut Vec<String>) {
         (Shape::Option(a), Shape::Option(b)) | (Shape::Seq(a), Shape::Seq(b)) => {
             walk(a, b, &format!("{}[]", at(path, new)), out);
         }
-        (
-            Shape::Map {
-                key: ka,
-                value: va,
-            },
-            Shape::Map {
-                key: kb,
-                value: vb,
-            },
-        ) => {
+        (Shape::Map { key: ka, value: va }, Shape::Map { key: kb, value: vb }) => {
             let base = at(path, new);
             walk(ka, kb, &format!("{base}.key"), out);
             walk(va, vb, &format!("{base}[]"), out);

@@ -84,7 +84,10 @@ fn an_added_field_a_swap_and_a_changed_type_all_change_the_fingerprint() {
     let base = shape_of::<v1::Order>().fingerprint();
     assert_ne!(base, shape_of::<v2::Order>().fingerprint());
     assert_ne!(base, shape_of::<swapped::Order>().fingerprint());
-    assert_ne!(shape_of::<u32>().fingerprint(), shape_of::<u64>().fingerprint());
+    assert_ne!(
+        shape_of::<u32>().fingerprint(),
+        shape_of::<u64>().fingerprint()
+    );
     // A same-shaped tuple is not the struct.
     assert_ne!(base, shape_of::<(u64, u64)>().fingerprint());
     // A renamed container keeps its bytes, and its fingerprint.
@@ -99,7 +102,10 @@ fn every_variant_of_nested_enums_is_traced() {
         "enum Status { Open, Paid(u64), Shipped { carrier: String, eta: Option<u32> } }"
     );
     let d = shape_of::<Deep>().to_string();
-    assert!(d.contains("Shipped { carrier: String, eta: Option<u32> }"), "{d}");
+    assert!(
+        d.contains("Shipped { carrier: String, eta: Option<u32> }"),
+        "{d}"
+    );
     assert!(d.contains("Z { z: bool }") && d.contains("Y(u8)"), "{d}");
 }
 
@@ -113,7 +119,10 @@ fn recursive_types_refer_back() {
 #[test]
 fn validating_std_types_are_traced() {
     assert_eq!(shape_of::<std::num::NonZeroU64>(), Shape::U64);
-    assert!(matches!(shape_of::<std::time::Duration>(), Shape::Struct { .. }));
+    assert!(matches!(
+        shape_of::<std::time::Duration>(),
+        Shape::Struct { .. }
+    ));
     assert!(matches!(shape_of::<std::net::IpAddr>(), Shape::Enum { .. }));
 }
 
@@ -185,7 +194,10 @@ enum Untagged {
 #[test]
 fn unsupported_types_are_errors_in_words() {
     let e = trace_shape::<Untagged>(&Placeholders::default()).unwrap_err();
-    assert!(e.contains("deserialize_any") && e.contains("untagged"), "{e}");
+    assert!(
+        e.contains("deserialize_any") && e.contains("untagged"),
+        "{e}"
+    );
 }
 
 #[derive(Deserialize)]
@@ -242,8 +254,14 @@ fn diff_names_each_change() {
     );
     let d = diff(&a, &shape_of::<swapped::Order>());
     assert_eq!(d.len(), 1);
-    assert!(d[0].starts_with("`Order`: fields reordered (`id, total` is now `total, id`)"), "{d:?}");
-    assert_eq!(diff(&shape_of::<u32>(), &shape_of::<u64>()), ["`u32` is now `u64`"]);
+    assert!(
+        d[0].starts_with("`Order`: fields reordered (`id, total` is now `total, id`)"),
+        "{d:?}"
+    );
+    assert_eq!(
+        diff(&shape_of::<u32>(), &shape_of::<u64>()),
+        ["`u32` is now `u64`"]
+    );
     assert!(diff(&a, &shape_of::<renamed::Purchase>()).is_empty());
 }
 

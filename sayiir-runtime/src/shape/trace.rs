@@ -111,7 +111,10 @@ pub(crate) fn trace_shape<T: DeserializeOwned>(extra: &Placeholders) -> Result<S
                     (n < leaf.0.candidates(extra)).then_some((*leaf, n))
                 });
                 let Some((leaf, n)) = next else {
-                    let what = t.trail.last().map_or_else(|| "value".to_string(), |l| l.0.to_string());
+                    let what = t
+                        .trail
+                        .last()
+                        .map_or_else(|| "value".to_string(), |l| l.0.to_string());
                     return Err(format!(
                         "its `Deserialize` rejects every placeholder value for a {what} ({m}); give one it accepts with `EngineBuilder::trace_placeholder(\"..\")`"
                     ));
@@ -122,7 +125,9 @@ pub(crate) fn trace_shape<T: DeserializeOwned>(extra: &Placeholders) -> Result<S
             Err(e) => return Err(e.to_string()),
         }
     }
-    Err(format!("no placeholder values pass its `Deserialize` ({last_error})"))
+    Err(format!(
+        "no placeholder values pass its `Deserialize` ({last_error})"
+    ))
 }
 
 /// Kinds of leaves, for placeholder choices.

@@ -484,7 +484,10 @@ struct Entry<'t, 'a> {
 impl<'de> MapAccess<'de> for Entry<'_, '_> {
     type Error = Error;
 
-    fn next_key_seed<K: DeserializeSeed<'de>>(&mut self, seed: K) -> Result<Option<K::Value>, Error> {
+    fn next_key_seed<K: DeserializeSeed<'de>>(
+        &mut self,
+        seed: K,
+    ) -> Result<Option<K::Value>, Error> {
         match self.key.take() {
             None => Ok(None),
             Some(node) => seed
@@ -583,7 +586,10 @@ impl<'de> VariantAccess<'de> for Choice<'_, '_> {
         fields: &'static [&'static str],
         visitor: V,
     ) -> Result<V::Value, Error> {
-        self.settle(VariantNode::Struct(fields, vec![Node::Unknown; fields.len()]))?;
+        self.settle(VariantNode::Struct(
+            fields,
+            vec![Node::Unknown; fields.len()],
+        ))?;
         match self.slot {
             Some(VariantNode::Struct(_, items)) => visitor.visit_seq(Elems {
                 t: self.t,

@@ -17,7 +17,7 @@ async fn flow(n: u64) -> u64 {
 fn spawnable<F: Future + Send + 'static>(_: F) {}
 
 fn main() {
-    let engine = Engine::builder(MemoryStore::new()).register::<flow>().build();
+    let engine = Engine::builder(MemoryStore::new()).register::<flow>().build().unwrap();
     let e = engine.clone();
     spawnable(async move {
         let handle = e.start::<flow>("id", 1).await.unwrap();
