@@ -1,24 +1,27 @@
 //! The one place that turns values into bytes and back.
 //!
 //! Every blob the runtime writes (states, inputs, outputs, history payloads) is
-//! `[format tag: u8][crc32 of the payload: u32 LE][payload]`. Format tag 1 is bincode 2 with its
-//! standard configuration (varint integers) over serde. The checksum turns a flipped bit in a
-//! stored state into a typed error instead of a silently different state.
+//! `[format tag: u8][crc32 of the payload: u32 LE][payload]`. Format tag 2 is postcard 1.x over
+//! serde; tag 1 was bincode 2, written by earlier sayiir builds, and is refused with a typed
+//! error rather than read as something else. The checksum turns a flipped bit in a stored state
+//! into a typed error instead of a silently different state. `docs/format.md` writes the layout
+//! down as a promise; the golden tests (`codec_golden.rs`) pin its bytes.
 
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
-/// Format tag of bincode 2, standard configuration, serde data model.
-pub const FORMAT_BINCODE2: u8 = 1;
+/// Format tag of postcard 1.x over the serde data model: the format this build writes and reads.
+pub const FORMAT_POSTCARD: u8 = 2;
+
+/// Format tag of bincode 2 (standard configuration), written by earlier sayiir builds; refused.
+const RETIRED_BINCODE2: u8 = 1;
 
 const HEADER: usize = 5;
 
-/// Largest blob the decoder accepts, so a corrupt length prefix cannot trigger a huge allocation.
+/// Largest payload the codec writes or reads (256 MiB). postcard checks every length prefix
+/// against the bytes actually present, so a corrupt prefix cannot cause a huge allocation; this
+/// bound keeps a blob within what every store can hold and read back.
 pub const MAX_BLOB: usize = 256 * 1024 * 1024;
-
-fn config() -> impl bincode::config::Config {
-    bincode::config::standard().with_limit::<MAX_BLOB>()
-}
 
 /// Why a value could not be encoded or decoded.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -31,7 +34,7 @@ pub enum CodecError {
         len: usize,
     },
     /// The format tag is not one this build reads.
-    #[error("blob has format tag {tag}, this build reads only tag {FORMAT_BINCODE2}")]
+    #[error("{}", unknown_format(*tag))]
     UnknownFormat {
         /// Tag found.
         tag: u8,
@@ -45,6 +48,12 @@ pub enum CodecError {
         stored: u32,
         /// Checksum of the payload as read.
         computed: u32,
+    },
+    /// The payload is larger than [`MAX_BLOB`].
+    #[error("blob payload is {len} bytes, more than the limit of {MAX_BLOB} bytes")]
+    TooLarge {
+        /// Payload length.
+        len: usize,
     },
     /// The payload does not decode as the expected type.
     #[error("blob does not decode as `{ty}`: {detail}")]
@@ -72,15 +81,30 @@ pub enum CodecError {
     },
 }
 
+fn unknown_format(tag: u8) -> String {
+    if tag == RETIRED_BINCODE2 {
+        format!(
+            "blob has format tag {RETIRED_BINCODE2}: the bincode 2 format of earlier sayiir \
+             builds, which this build does not read (it reads tag {FORMAT_POSTCARD}, postcard \
+             1.x); drain instances written by an earlier build with that build"
+        )
+    } else {
+        format!(
+            "blob has format tag {tag}, which this build does not know (it reads tag \
+             {FORMAT_POSTCARD}, postcard 1.x): the blob was written by a newer sayiir build or \
+             is not a sayiir blob"
+        )
+    }
+}
+
 /// Encodes `value` into a tagged, checksummed blob.
 pub fn encode<T: Serialize + ?Sized>(value: &T) -> Result<Vec<u8>, CodecError> {
-    let mut out = vec![FORMAT_BINCODE2, 0, 0, 0, 0];
-    bincode::serde::encode_into_std_write(value, &mut out, config()).map_err(|e| {
-        CodecError::Encode {
-            ty: std::any::type_name::<T>(),
-            detail: e.to_string(),
-        }
-    })?;
+    let mut out = vec![FORMAT_POSTCARD, 0, 0, 0, 0];
+    append_raw(&mut out, value)?;
+    let len = out.len() - HEADER;
+    if len > MAX_BLOB {
+        return Err(CodecError::TooLarge { len });
+    }
     let crc = crc32fast::hash(&out[HEADER..]);
     out[1..HEADER].copy_from_slice(&crc.to_le_bytes());
     Ok(out)
@@ -88,19 +112,11 @@ pub fn encode<T: Serialize + ?Sized>(value: &T) -> Result<Vec<u8>, CodecError> {
 
 /// Decodes a blob written by [`encode`].
 pub fn decode<T: DeserializeOwned>(blob: &[u8]) -> Result<T, CodecError> {
-    let ty = std::any::type_name::<T>();
-    let payload = payload(blob)?;
-    let (value, read) =
-        bincode::serde::decode_from_slice::<T, _>(payload, config()).map_err(|e| {
-            CodecError::Malformed {
-                ty,
-                detail: e.to_string(),
-            }
-        })?;
-    if read != payload.len() {
+    let (value, rest) = take::<T>(payload(blob)?)?;
+    if !rest.is_empty() {
         return Err(CodecError::TrailingBytes {
-            ty,
-            extra: payload.len() - read,
+            ty: std::any::type_name::<T>(),
+            extra: rest.len(),
         });
     }
     Ok(value)
@@ -111,12 +127,15 @@ pub fn payload(blob: &[u8]) -> Result<&[u8], CodecError> {
     let Some((&tag, rest)) = blob.split_first() else {
         return Err(CodecError::Truncated { len: 0 });
     };
-    if tag != FORMAT_BINCODE2 {
+    if tag != FORMAT_POSTCARD {
         return Err(CodecError::UnknownFormat { tag });
     }
     let Some((crc, payload)) = rest.split_first_chunk::<4>() else {
         return Err(CodecError::Truncated { len: blob.len() });
     };
+    if payload.len() > MAX_BLOB {
+        return Err(CodecError::TooLarge { len: payload.len() });
+    }
     let stored = u32::from_le_bytes(*crc);
     let computed = crc32fast::hash(payload);
     if stored != computed {
@@ -125,15 +144,49 @@ pub fn payload(blob: &[u8]) -> Result<&[u8], CodecError> {
     Ok(payload)
 }
 
-/// Appends the bare bincode encoding of `value` (no header) to `buf`: used for argument lists,
-/// which travel inside a tagged, checksummed state blob.
+/// Lets postcard append to a borrowed buffer (its `to_extend` takes the writer by value).
+struct Append<'a>(&'a mut Vec<u8>);
+
+impl Extend<u8> for Append<'_> {
+    fn extend<I: IntoIterator<Item = u8>>(&mut self, bytes: I) {
+        self.0.extend(bytes);
+    }
+}
+
+/// Appends the bare postcard encoding of `value` (no header) to `buf`: used for argument lists,
+/// which travel inside a tagged, checksummed state blob. On error `buf` is left as it was.
 pub fn append_raw<T: Serialize + ?Sized>(buf: &mut Vec<u8>, value: &T) -> Result<(), CodecError> {
-    bincode::serde::encode_into_std_write(value, buf, config())
-        .map(drop)
-        .map_err(|e| CodecError::Encode {
-            ty: std::any::type_name::<T>(),
-            detail: e.to_string(),
-        })
+    let start = buf.len();
+    match postcard::to_extend(value, Append(buf)) {
+        Ok(_) => Ok(()),
+        Err(e) => {
+            buf.truncate(start);
+            Err(CodecError::Encode {
+                ty: std::any::type_name::<T>(),
+                detail: detail(&e),
+            })
+        }
+    }
+}
+
+/// postcard's message, except for errors raised by a serde impl: postcard drops their text
+/// (`Error::custom` keeps no message), so say where they came from instead.
+fn detail(e: &postcard::Error) -> String {
+    match e {
+        postcard::Error::SerdeSerCustom => "its `Serialize` impl returned an error".into(),
+        postcard::Error::SerdeDeCustom => {
+            "its `Deserialize` impl rejected the data (a value of another type or shape)".into()
+        }
+        other => other.to_string(),
+    }
+}
+
+/// Decodes one value from the front of `bytes`, returning it and the bytes after it.
+fn take<T: DeserializeOwned>(bytes: &[u8]) -> Result<(T, &[u8]), CodecError> {
+    postcard::take_from_bytes::<T>(bytes).map_err(|e| CodecError::Malformed {
+        ty: std::any::type_name::<T>(),
+        detail: detail(&e),
+    })
 }
 
 /// Reads values written one after another by [`append_raw`].
@@ -150,13 +203,8 @@ impl<'a> RawReader<'a> {
 
     /// Decodes the next value.
     pub fn read<T: DeserializeOwned>(&mut self) -> Result<T, CodecError> {
-        let ty = std::any::type_name::<T>();
-        let (value, read) = bincode::serde::decode_from_slice::<T, _>(self.rest, config())
-            .map_err(|e| CodecError::Malformed {
-                ty,
-                detail: e.to_string(),
-            })?;
-        self.rest = &self.rest[read..];
+        let (value, rest) = take::<T>(self.rest)?;
+        self.rest = rest;
         Ok(value)
     }
 
@@ -172,6 +220,10 @@ impl<'a> RawReader<'a> {
         }
     }
 }
+
+#[cfg(test)]
+#[path = "codec_golden.rs"]
+mod golden;
 
 #[cfg(test)]
 mod tests {
@@ -196,7 +248,7 @@ mod tests {
     #[test]
     fn roundtrip() {
         let blob = encode(&sample()).unwrap();
-        assert_eq!(blob[0], FORMAT_BINCODE2);
+        assert_eq!(blob[0], FORMAT_POSTCARD);
         assert_eq!(decode::<S>(&blob).unwrap(), sample());
     }
 
@@ -228,15 +280,94 @@ mod tests {
             decode::<u8>(&blob),
             Err(CodecError::TrailingBytes { extra: 1, .. })
         ));
-        // A huge length prefix: refused by the size limit, not allocated.
-        let blob = encode(&u64::MAX).unwrap();
-        assert!(matches!(
-            decode::<String>(&blob),
-            Err(CodecError::Malformed { .. })
-        ));
         assert!(matches!(
             decode::<u8>(&[9, 0, 0, 0, 0]),
             Err(CodecError::UnknownFormat { tag: 9 })
         ));
+        let mut reader = RawReader::new(&[1, 2]);
+        assert_eq!(reader.read::<u8>().unwrap(), 1);
+        assert!(matches!(
+            reader.finish(),
+            Err(CodecError::TrailingBytes { extra: 1, .. })
+        ));
+    }
+
+    /// A length prefix far beyond the payload (here up to `u64::MAX`) is checked against the
+    /// bytes present: an error, never an attempt to allocate that much (which would abort).
+    #[test]
+    fn a_huge_length_prefix_is_refused_without_allocating() {
+        use std::collections::{BTreeMap, HashMap};
+        for len in [u64::MAX, 1 << 40, 1 << 31] {
+            let blob = encode(&len).unwrap();
+            assert!(matches!(
+                decode::<String>(&blob),
+                Err(CodecError::Malformed { .. })
+            ));
+            assert!(decode::<Vec<u8>>(&blob).is_err());
+            assert!(decode::<Vec<u64>>(&blob).is_err());
+            assert!(decode::<Vec<String>>(&blob).is_err());
+            assert!(decode::<HashMap<u64, u64>>(&blob).is_err());
+            assert!(decode::<BTreeMap<String, Vec<u8>>>(&blob).is_err());
+            assert!(RawReader::new(&blob[HEADER..]).read::<Vec<u8>>().is_err());
+        }
+    }
+
+    #[test]
+    fn a_bincode_era_blob_is_refused_with_a_clear_error() {
+        // Tag 1 with a valid checksum of a valid bincode payload: still refused by its tag.
+        let bincode_payload = [7u8];
+        let mut blob = vec![1];
+        blob.extend_from_slice(&crc32fast::hash(&bincode_payload).to_le_bytes());
+        blob.extend_from_slice(&bincode_payload);
+        let err = decode::<u8>(&blob).unwrap_err();
+        assert_eq!(err, CodecError::UnknownFormat { tag: 1 });
+        let message = err.to_string();
+        assert!(message.contains("format tag 1"), "{message}");
+        assert!(message.contains("bincode"), "{message}");
+        assert!(message.contains("earlier sayiir builds"), "{message}");
+        assert!(message.contains("does not read"), "{message}");
+        assert_eq!(payload(&blob), Err(CodecError::UnknownFormat { tag: 1 }));
+
+        let other = decode::<u8>(&[200, 0, 0, 0, 0]).unwrap_err();
+        assert_eq!(other, CodecError::UnknownFormat { tag: 200 });
+        let message = other.to_string();
+        assert!(message.contains("format tag 200"), "{message}");
+        assert!(message.contains("does not know"), "{message}");
+        assert!(!message.contains("bincode"), "{message}");
+    }
+
+    #[test]
+    fn a_payload_over_the_limit_is_refused_before_its_checksum() {
+        // Zeroed pages are not touched: only the header is written and read.
+        let mut blob = vec![0u8; HEADER + MAX_BLOB + 1];
+        blob[0] = FORMAT_POSTCARD;
+        assert_eq!(
+            payload(&blob),
+            Err(CodecError::TooLarge { len: MAX_BLOB + 1 })
+        );
+    }
+
+    #[test]
+    fn a_failed_append_leaves_the_buffer_as_it_was() {
+        struct Unencodable;
+        impl Serialize for Unencodable {
+            fn serialize<S: serde::Serializer>(&self, _: S) -> Result<S::Ok, S::Error> {
+                Err(serde::ser::Error::custom("no"))
+            }
+        }
+        let mut buf = vec![1, 2];
+        append_raw(&mut buf, &(7u8, 8u8)).unwrap();
+        let err = append_raw(&mut buf, &(9u8, Unencodable)).unwrap_err();
+        assert!(matches!(err, CodecError::Encode { .. }), "{err:?}");
+        assert!(err.to_string().contains("`Serialize` impl"), "{err}");
+        assert_eq!(buf, [1, 2, 7, 8]);
+    }
+
+    #[test]
+    fn an_error_of_a_serde_impl_says_where_it_came_from() {
+        // `Result` has two variants: index 9 is refused by its `Deserialize` impl.
+        let err = decode::<Result<u8, u8>>(&encode(&9u32).unwrap()).unwrap_err();
+        assert!(matches!(err, CodecError::Malformed { .. }), "{err:?}");
+        assert!(err.to_string().contains("`Deserialize` impl"), "{err}");
     }
 }
