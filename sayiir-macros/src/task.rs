@@ -340,12 +340,16 @@ pub(crate) fn expand(args: TokenStream, item: TokenStream) -> TokenStream {
     let arg_names: Vec<_> = (0..sig.args.len())
         .map(|i| format_ident!("__sayiir_a{}", i))
         .collect();
+    // Argument and return types are named only in `ser_field` / `de_field` calls (see
+    // `__private`), so a type that cannot be stored is reported once at its token.
     let reads = sig.args.iter().zip(&arg_names).map(
-        |(ty, a)| quote_spanned!(ty.span()=> let #a = #p::read_arg::<#ty>(&mut __sayiir_reader)?;),
+        |(ty, a)| quote_spanned!(ty.span()=> let #a = #p::de_field::<#ty, _>(&mut __sayiir_reader)?;),
     );
-    let writes = sig.args.iter().zip(&arg_names).map(|(ty, a)| {
-        quote_spanned!(ty.span()=> #p::write_arg::<#ty>(__sayiir_cx, &mut __sayiir_args, &#a);)
-    });
+    let writes = sig
+        .args
+        .iter()
+        .zip(&arg_names)
+        .map(|(ty, a)| quote_spanned!(ty.span()=> #p::ser_field::<#ty, _>(__sayiir_w, &#a)?;));
     let params = sig
         .args
         .iter()
@@ -354,8 +358,12 @@ pub(crate) fn expand(args: TokenStream, item: TokenStream) -> TokenStream {
     let describe = describe_fn(&p, &func, &sig, &name);
     let encode_ret = encode_output(&p, &sig);
     let timed_out = timed_out_body(&p, &sig, &name, opts.timeout_ms.is_some(), &encode_ret);
-    let decode_ret = quote_spanned!(ret.span()=> #p::decode_value::<#ret>(__sayiir_bytes));
-    let encode_value = quote_spanned!(ret.span()=> #p::encode_value::<#ret>(__sayiir_value));
+    let decode_ret = quote_spanned!(ret.span()=>
+        #p::decode_with(__sayiir_bytes, |__sayiir_r| #p::de_field::<#ret, _>(__sayiir_r))
+    );
+    let encode_value = quote_spanned!(ret.span()=>
+        #p::encode_with(|__sayiir_w| #p::ser_field::<#ret, _>(__sayiir_w, __sayiir_value))
+    );
     let boxed = quote_spanned!(ident.span()=> #p::box_task);
     quote! {
         #errors
@@ -373,7 +381,7 @@ pub(crate) fn expand(args: TokenStream, item: TokenStream) -> TokenStream {
                 ) -> #p::Result<#p::BoxFuture<#p::Result<#p::TaskOutput, #p::CodecError>>, #p::CodecError> {
                     let mut __sayiir_reader = #p::args_reader(__sayiir_bytes);
                     #(#reads)*
-                    __sayiir_reader.finish()?;
+                    __sayiir_reader.finish("argument list")?;
                     #p::Result::Ok(#boxed(async move {
                         let __sayiir_ret: #ret = #ident(#(#arg_names),*).await;
                         #encode_ret
@@ -402,7 +410,10 @@ pub(crate) fn expand(args: TokenStream, item: TokenStream) -> TokenStream {
                 #[allow(clippy::too_many_arguments)]
                 #vis fn __sayiir_begin(__sayiir_cx: &#p::StepCx, #(#params),*) -> #p::TaskWait<#ident> {
                     let mut __sayiir_args = #p::Vec::new();
-                    #(#writes)*
+                    #p::write_args(__sayiir_cx, &mut __sayiir_args, |__sayiir_w| {
+                        #(#writes)*
+                        #p::Result::Ok(())
+                    });
                     #p::TaskWait::new(__sayiir_cx, __sayiir_args)
                 }
             }
@@ -411,7 +422,7 @@ pub(crate) fn expand(args: TokenStream, item: TokenStream) -> TokenStream {
 }
 
 /// `Task::describe`: the shapes of the arguments (named as in the signature) and of the return
-/// type, each bound spanned at the user's type.
+/// type, each type named in a `de_field` call spanned at the user's type.
 fn describe_fn(p: &TokenStream, func: &ItemFn, sig: &TaskSig, name: &str) -> TokenStream {
     let names = func.sig.inputs.iter().enumerate().map(|(i, a)| match a {
         FnArg::Typed(t) => match &*t.pat {
@@ -422,13 +433,16 @@ fn describe_fn(p: &TokenStream, func: &ItemFn, sig: &TaskSig, name: &str) -> Tok
     });
     let args = sig.args.iter().zip(names).map(|(ty, arg)| {
         let place = format!("argument `{arg}`");
-        quote_spanned!(ty.span()=> .arg(#arg, #p::shape_of::<#ty>(__sayiir_d, #place)))
+        let read = quote_spanned!(ty.span()=> #p::de_field::<#ty, _>(__sayiir_s).map(drop));
+        quote!(.arg(#arg, __sayiir_d.traced(#place, &mut |__sayiir_s| #read)))
     });
     let ret = &sig.ret;
-    let returns = quote_spanned!(ret.span()=> .returns(#p::shape_of::<#ret>(__sayiir_d, "output")));
+    let read = quote_spanned!(ret.span()=> #p::de_field::<#ret, _>(__sayiir_s).map(drop));
     quote! {
         fn describe(__sayiir_d: &mut #p::Describe<'_>) -> #p::TaskShape {
-            #p::TaskShape::new(#name) #(#args)* #returns
+            #p::TaskShape::new(#name)
+                #(#args)*
+                .returns(__sayiir_d.traced("output", &mut |__sayiir_s| #read))
         }
     }
 }
@@ -437,14 +451,13 @@ fn describe_fn(p: &TokenStream, func: &ItemFn, sig: &TaskSig, name: &str) -> Tok
 /// error's `RetryPolicy` (if its type has one) calls it permanent.
 fn encode_output(p: &TokenStream, sig: &TaskSig) -> TokenStream {
     let ret = &sig.ret;
-    if !sig.fallible {
-        return quote_spanned!(ret.span()=>
-            #p::task_output_with::<#ret>(&__sayiir_ret, false, false)
-        );
-    }
-    let encode = quote_spanned!(ret.span()=>
-        #p::task_output_with::<#ret>(&__sayiir_ret, #p::is_err(&__sayiir_ret), __sayiir_permanent)
+    let bytes = quote_spanned!(ret.span()=>
+        #p::encode_with(|__sayiir_w| #p::ser_field::<#ret, _>(__sayiir_w, &__sayiir_ret))?
     );
+    if !sig.fallible {
+        return quote!(#p::Result::Ok(#p::task_output(#bytes, false, false)));
+    }
+    let is_err = quote_spanned!(ret.span()=> #p::is_err(&__sayiir_ret));
     quote! {
         let __sayiir_permanent: bool = match &__sayiir_ret {
             #p::Result::Err(__sayiir_e) => {
@@ -454,7 +467,7 @@ fn encode_output(p: &TokenStream, sig: &TaskSig) -> TokenStream {
             }
             _ => false,
         };
-        #encode
+        #p::Result::Ok(#p::task_output(#bytes, #is_err, __sayiir_permanent))
     }
 }
 

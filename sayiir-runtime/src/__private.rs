@@ -10,7 +10,7 @@ use serde::ser::SerializeTuple;
 
 use crate::codec;
 
-pub use crate::describe::{Describe, TaskShape, TypeShape, WaitShape, WorkflowShape};
+pub use crate::describe::{Describe, TaskShape, WaitShape, WorkflowShape};
 pub use crate::hash::{blake3, blake3_parts};
 pub use crate::inline::run_inline;
 pub use crate::inline::run_inline_with;
@@ -19,9 +19,9 @@ pub use crate::join::{
     TryJoin4, TryJoin5, TryJoin6, TryJoin7, TryJoin8, TryJoinAll, TryOutput,
 };
 pub use crate::machine::{
-    Advance, Callee, ChildWait, Input, MachineError, ResultOutput, Resumed, RetryPolicy, SignalSet,
-    Task, TaskOptions, TaskRun, TaskTimeout, TaskWait, TimeoutCallee, Unwrap, Wait, WorkKind,
-    WorkSink, Workflow,
+    Advance, Callee, ChildWait, DescribeWait, Input, MachineError, ResultOutput, Resumed,
+    RetryPolicy, SignalSet, Task, TaskOptions, TaskRun, TaskTimeout, TaskWait, TimeoutCallee,
+    Unwrap, Wait, WorkKind, WorkSink, Workflow,
 };
 pub use crate::parts::StateParts;
 pub use crate::shared::Context;
@@ -77,11 +77,6 @@ impl<T: Serialize + ?Sized> Stored for T {}
 pub trait Restored: DeserializeOwned {}
 impl<T: DeserializeOwned> Restored for T {}
 
-/// The shape of a stored type at `place`, for a workflow's or task's description.
-pub fn shape_of<T: Restored>(d: &mut Describe<'_>, place: &str) -> TypeShape {
-    d.ty::<T>(place)
-}
-
 /// Serializes one field of a state variant.
 pub fn ser_field<T: Stored, S: SerializeTuple>(tuple: &mut S, value: &T) -> Result<(), S::Error> {
     tuple.serialize_element(value)
@@ -107,49 +102,79 @@ pub fn unknown_variant<E: serde::de::Error>(workflow: &str, index: u32) -> E {
     ))
 }
 
-/// Encodes a value the workflow stores.
-pub fn encode_value<T: Stored>(value: &T) -> Result<Vec<u8>, CodecError> {
-    codec::encode(value)
+// Generated code names a stored type only in calls of `ser_field` and `de_field`, so that a
+// type that cannot be stored gets one error of each kind at its token, whatever else the code
+// does with it (rustc merges identical diagnostics; another function would be another one).
+
+/// Encodes the one value `write` writes (with `ser_field`) as a tagged blob.
+pub fn encode_with(
+    write: impl FnOnce(&mut FieldWriter) -> Result<(), CodecError>,
+) -> Result<Vec<u8>, CodecError> {
+    let mut w = FieldWriter::new();
+    write(&mut w)?;
+    codec::seal(&w.into_bytes())
 }
 
-/// Decodes a value the workflow stored.
-pub fn decode_value<T: Restored>(bytes: &[u8]) -> Result<T, CodecError> {
-    codec::decode(bytes)
+/// Decodes the one value `read` reads (with `de_field`) from a tagged blob.
+pub fn decode_with<T>(
+    bytes: &[u8],
+    read: impl FnOnce(&mut FieldReader<'_>) -> Result<T, CodecError>,
+) -> Result<T, CodecError> {
+    let mut r = FieldReader::new(codec::payload(bytes)?);
+    let value = read(&mut r)?;
+    r.finish(std::any::type_name::<T>())?;
+    Ok(value)
 }
 
-/// Appends one task argument to an encoded argument list; a failure is recorded in `cx`.
-pub fn write_arg<T: Stored>(cx: &StepCx, args: &mut Vec<u8>, value: &T) {
-    if let Err(e) = codec::append_raw(args, value) {
-        cx.fail(e);
+/// Appends task arguments written by `write` (with `ser_field`) to an encoded argument list;
+/// a failure is recorded in `cx`.
+pub fn write_args(
+    cx: &StepCx,
+    args: &mut Vec<u8>,
+    write: impl FnOnce(&mut FieldWriter) -> Result<(), CodecError>,
+) {
+    let mut w = FieldWriter::new();
+    match write(&mut w) {
+        Ok(()) => args.extend_from_slice(&w.into_bytes()),
+        Err(e) => cx.fail(e),
     }
 }
 
-/// Reads the next task argument.
-pub fn read_arg<T: Restored>(reader: &mut codec::RawReader<'_>) -> Result<T, CodecError> {
-    reader.read()
+/// Starts reading an encoded argument list (with `de_field`).
+pub fn args_reader(bytes: &[u8]) -> FieldReader<'_> {
+    FieldReader::new(bytes)
 }
 
-/// Starts reading an encoded argument list.
-pub fn args_reader(bytes: &[u8]) -> codec::RawReader<'_> {
-    codec::RawReader::new(bytes)
-}
-
-/// Encodes a task's return value.
-pub fn task_output<T: Stored>(value: &T, is_error: bool) -> Result<TaskOutput, CodecError> {
-    task_output_with(value, is_error, false)
-}
-
-/// Encodes a task's return value, saying whether an error is permanent ([`RetryPolicy`]).
-pub fn task_output_with<T: Stored>(
-    value: &T,
-    is_error: bool,
-    permanent: bool,
-) -> Result<TaskOutput, CodecError> {
-    Ok(TaskOutput {
-        bytes: codec::encode(value)?,
+/// A task's encoded return value (a blob from [`encode_with`]), saying whether it is an error
+/// and whether the error is permanent ([`RetryPolicy`]).
+pub fn task_output(bytes: Vec<u8>, is_error: bool, permanent: bool) -> TaskOutput {
+    TaskOutput {
+        bytes,
         is_error,
         permanent,
-    })
+    }
+}
+
+/// Takes a state apart: `write` writes its fields (with `ser_field`), then its wait.
+pub fn dissect(
+    id: &str,
+    names: &[&str],
+    has_wait: bool,
+    write: impl FnOnce(&mut FieldWriter) -> Result<(), CodecError>,
+) -> Result<StateParts, CodecError> {
+    let mut w = FieldWriter::new();
+    write(&mut w)?;
+    let mut parts = w.into_parts().into_iter();
+    let mut out = StateParts::new(id);
+    for name in names {
+        if let Some(bytes) = parts.next() {
+            out.put_raw(name, bytes);
+        }
+    }
+    if has_wait {
+        out.set_wait_raw(parts.next());
+    }
+    Ok(out)
 }
 
 /// Boxes a task future; the bound names what is wrong when a task's future is not `Send`.
@@ -170,7 +195,7 @@ pub fn never_err<R>(_: &R) -> bool {
     false
 }
 
-pub use crate::codec::CodecError;
+pub use crate::codec::{CodecError, FieldReader, FieldWriter};
 pub use crate::machine::{BoxFuture, StepCx, TaskOutput};
 pub use core::fmt;
 pub use core::option::Option;

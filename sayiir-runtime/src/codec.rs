@@ -110,6 +110,19 @@ pub fn encode<T: Serialize + ?Sized>(value: &T) -> Result<Vec<u8>, CodecError> {
     Ok(out)
 }
 
+/// Wraps the bare encoding of one value (as [`append_raw`] writes it) into a tagged,
+/// checksummed blob: the same bytes [`encode`] gives for the value.
+pub fn seal(raw: &[u8]) -> Result<Vec<u8>, CodecError> {
+    if raw.len() > MAX_BLOB {
+        return Err(CodecError::TooLarge { len: raw.len() });
+    }
+    let mut out = Vec::with_capacity(HEADER + raw.len());
+    out.push(FORMAT_POSTCARD);
+    out.extend_from_slice(&crc32fast::hash(raw).to_le_bytes());
+    out.extend_from_slice(raw);
+    Ok(out)
+}
+
 /// Decodes a blob written by [`encode`].
 pub fn decode<T: DeserializeOwned>(blob: &[u8]) -> Result<T, CodecError> {
     let (value, rest) = take::<T>(payload(blob)?)?;
@@ -217,6 +230,118 @@ impl<'a> RawReader<'a> {
                 ty: "argument list",
                 extra: self.rest.len(),
             })
+        }
+    }
+}
+
+/// Values encoded one after another, as the elements of a tuple: what generated code hands the
+/// values it stores to (through `__private::ser_field`, the one place its serde bounds are
+/// checked, so a type that cannot be stored is reported once).
+#[derive(Debug, Default)]
+pub struct FieldWriter {
+    buf: Vec<u8>,
+    ends: Vec<usize>,
+}
+
+impl FieldWriter {
+    /// An empty writer.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Everything written, back to back.
+    pub fn into_bytes(self) -> Vec<u8> {
+        self.buf
+    }
+
+    /// Each value written, on its own.
+    pub fn into_parts(self) -> Vec<Vec<u8>> {
+        let mut start = 0;
+        self.ends
+            .iter()
+            .map(|&end| {
+                let part = self.buf[start..end].to_vec();
+                start = end;
+                part
+            })
+            .collect()
+    }
+}
+
+impl serde::ser::SerializeTuple for FieldWriter {
+    type Ok = ();
+    type Error = CodecError;
+
+    fn serialize_element<T: Serialize + ?Sized>(&mut self, value: &T) -> Result<(), CodecError> {
+        append_raw(&mut self.buf, value)?;
+        self.ends.push(self.buf.len());
+        Ok(())
+    }
+
+    fn end(self) -> Result<(), CodecError> {
+        Ok(())
+    }
+}
+
+/// Reads values written one after another (by [`append_raw`] or a [`FieldWriter`]), as the
+/// elements of a tuple: what generated code decodes stored values from (through
+/// `__private::de_field`).
+#[derive(Debug)]
+pub struct FieldReader<'a> {
+    rest: &'a [u8],
+}
+
+impl<'a> FieldReader<'a> {
+    /// A reader over `bytes`.
+    pub fn new(bytes: &'a [u8]) -> Self {
+        Self { rest: bytes }
+    }
+
+    /// Checks that every byte was consumed.
+    pub fn finish(self, what: &'static str) -> Result<(), CodecError> {
+        if self.rest.is_empty() {
+            Ok(())
+        } else {
+            Err(CodecError::TrailingBytes {
+                ty: what,
+                extra: self.rest.len(),
+            })
+        }
+    }
+}
+
+impl<'a> serde::de::SeqAccess<'a> for FieldReader<'a> {
+    type Error = CodecError;
+
+    fn next_element_seed<S: serde::de::DeserializeSeed<'a>>(
+        &mut self,
+        seed: S,
+    ) -> Result<Option<S::Value>, CodecError> {
+        let malformed = |e: postcard::Error| CodecError::Malformed {
+            ty: std::any::type_name::<S::Value>(),
+            detail: detail(&e),
+        };
+        let mut de = postcard::Deserializer::from_bytes(self.rest);
+        let value = seed.deserialize(&mut de).map_err(malformed)?;
+        self.rest = de.finalize().map_err(malformed)?;
+        Ok(Some(value))
+    }
+}
+
+impl serde::ser::Error for CodecError {
+    fn custom<T: std::fmt::Display>(msg: T) -> Self {
+        CodecError::Encode {
+            ty: "value",
+            detail: msg.to_string(),
+        }
+    }
+}
+
+impl serde::de::Error for CodecError {
+    fn custom<T: std::fmt::Display>(msg: T) -> Self {
+        CodecError::Malformed {
+            ty: "value",
+            detail: msg.to_string(),
         }
     }
 }

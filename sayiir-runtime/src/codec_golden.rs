@@ -243,6 +243,9 @@ impl Task for Noop {
     fn timed_out(_: TaskTimeout) -> Result<TaskOutput, CodecError> {
         unreachable!("golden tests never run a task")
     }
+    fn describe(_: &mut crate::describe::Describe<'_>) -> crate::describe::TaskShape {
+        crate::describe::TaskShape::new("noop")
+    }
 }
 
 /// The step context of a transition committed as seq 5 at time 1000 ms.

@@ -10,8 +10,8 @@
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 
-use crate::machine::{Task, Wait, Workflow};
-use crate::shape::{self, Canon, Placeholders, Shape};
+use crate::machine::{Task, Workflow};
+use crate::shape::{self, Canon, Placeholders, Shape, TraceError, TraceSeq};
 
 mod changes;
 
@@ -321,6 +321,31 @@ impl<'a> Describe<'a> {
         }
     }
 
+    /// The shape of the value `read` reads (generated code reads it with
+    /// `__private::de_field`, naming its type), stored at `place`.
+    pub fn traced(
+        &mut self,
+        place: &str,
+        read: &mut dyn FnMut(&mut TraceSeq<'_, '_>) -> Result<(), TraceError>,
+    ) -> TypeShape {
+        match shape::trace_seq(self.placeholders, read) {
+            Ok((shape, rust)) => TypeShape {
+                rust: rust.to_string(),
+                shape,
+            },
+            Err(why) => {
+                let at = self.path.join(", ");
+                self.errors.push(format!(
+                    "{at}: {place}: cannot trace the structure of its type: {why}"
+                ));
+                TypeShape {
+                    rust: String::new(),
+                    shape: Shape::Unit,
+                }
+            }
+        }
+    }
+
     /// Describes workflow `W` (a child, or one being registered).
     pub fn workflow<W: Workflow>(&mut self) -> WorkflowShape {
         self.path
@@ -338,10 +363,15 @@ impl<'a> Describe<'a> {
         shape
     }
 
-    /// Describes what wait `W` of the state at `place` stores.
-    pub fn wait<W: Wait>(&mut self, place: &str) -> WaitShape {
+    /// Describes what the wait of the state at `place` stores (`describe` calls its
+    /// [`Wait::describe`](crate::machine::Wait::describe)).
+    pub fn at(
+        &mut self,
+        place: &str,
+        describe: &mut dyn FnMut(&mut Describe<'a>) -> WaitShape,
+    ) -> WaitShape {
         self.path.push(place.to_string());
-        let shape = W::describe(self);
+        let shape = describe(self);
         self.path.pop();
         shape
     }

@@ -15,7 +15,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::codec::CodecError;
 use crate::describe::{Describe, WaitShape};
-use crate::machine::{Input, MachineError, Resumed, StepCx, TaskRun, Wait, WorkSink};
+use crate::machine::{DescribeWait, Input, MachineError, Resumed, StepCx, TaskRun, Wait, WorkSink};
 
 /// One branch of a join.
 #[derive(Serialize, Deserialize)]
@@ -179,7 +179,9 @@ macro_rules! tuple_join {
                 }
                 Ok(($($w::decode_output(&parts[$i])?,)+))
             }
+        }
 
+        impl<$($w: Wait + DescribeWait),+> DescribeWait for $join<$($w),+> {
             fn describe(d: &mut Describe<'_>) -> WaitShape {
                 WaitShape::Join(vec![$($w::describe(d)),+])
             }
@@ -282,7 +284,9 @@ impl<W: Wait> Wait for JoinAll<W> {
         let parts: Vec<Vec<u8>> = crate::codec::decode(bytes)?;
         parts.iter().map(|p| W::decode_output(p)).collect()
     }
+}
 
+impl<W: Wait + DescribeWait> DescribeWait for JoinAll<W> {
     fn describe(d: &mut Describe<'_>) -> WaitShape {
         WaitShape::JoinAll(Box::new(W::describe(d)))
     }
@@ -360,7 +364,11 @@ where
             detail: "a try-join's output is never stored".into(),
         })
     }
+}
 
+/// Described without `Wait`'s bound on the branch outputs: a `try_join!` of calls that do not
+/// return `Result` is reported once, by `Wait`.
+impl<J: Wait + DescribeWait> DescribeWait for Try<J> {
     fn describe(d: &mut Describe<'_>) -> WaitShape {
         J::describe(d)
     }

@@ -556,7 +556,13 @@ pub trait Wait: Serialize + DeserializeOwned + Send + 'static {
     fn encode_output(output: &Self::Output) -> Result<Vec<u8>, CodecError>;
     /// Decodes an output encoded by [`Wait::encode_output`].
     fn decode_output(bytes: &[u8]) -> Result<Self::Output, CodecError>;
-    /// What this wait stores, for the definition's shape.
+}
+
+/// What a wait stores, for the definition's shape. Apart from [`Wait`] so that describing a
+/// wait asks nothing more of its type than the wait's own parts (a `try_join!` of calls that
+/// do not return `Result` is reported once, by `Wait`).
+pub trait DescribeWait {
+    /// What this wait stores.
     fn describe(d: &mut Describe<'_>) -> WaitShape;
 }
 
@@ -663,7 +669,9 @@ impl<T: Task> Wait for TaskWait<T> {
     fn decode_output(bytes: &[u8]) -> Result<T::Return, CodecError> {
         T::decode_return(bytes)
     }
+}
 
+impl<T: Task> DescribeWait for TaskWait<T> {
     fn describe(d: &mut Describe<'_>) -> WaitShape {
         WaitShape::Task(d.task::<T>())
     }
@@ -742,7 +750,9 @@ impl<W: Workflow> Wait for ChildWait<W> {
     fn decode_output(bytes: &[u8]) -> Result<W::Output, CodecError> {
         W::decode_output(bytes)
     }
+}
 
+impl<W: Workflow> DescribeWait for ChildWait<W> {
     fn describe(d: &mut Describe<'_>) -> WaitShape {
         WaitShape::Child(Box::new(d.workflow::<W>()))
     }

@@ -7,7 +7,7 @@
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
-use crate::codec::{self, CodecError, RawReader};
+use crate::codec::{self, CodecError, FieldReader, RawReader};
 use crate::machine::MachineError;
 
 /// A state's identity and parts.
@@ -58,6 +58,26 @@ impl StateParts {
         codec::append_raw(&mut bytes, value)?;
         self.put_bytes(name, bytes);
         Ok(())
+    }
+
+    /// Adds (or replaces) field `name` with its bare encoding.
+    pub fn put_raw(&mut self, name: &str, bytes: Vec<u8>) {
+        self.put_bytes(name, bytes);
+    }
+
+    /// Sets the wait's bare encoding.
+    pub fn set_wait_raw(&mut self, bytes: Option<Vec<u8>>) {
+        self.wait = bytes;
+    }
+
+    /// A reader of field `name` (for `de_field`), or the error for its absence.
+    pub fn reader(&self, name: &str) -> Result<FieldReader<'_>, MachineError> {
+        self.field_bytes(name)
+            .map(FieldReader::new)
+            .ok_or_else(|| MachineError::MissingPart {
+                state: self.id.clone(),
+                part: format!("field `{name}`"),
+            })
     }
 
     pub(crate) fn put_bytes(&mut self, name: &str, bytes: Vec<u8>) {

@@ -18,7 +18,8 @@ use serde::{Deserialize, Serialize};
 pub use diff::diff;
 #[cfg(test)]
 pub(crate) use trace::trace_shape;
-pub(crate) use trace::{Placeholders, trace};
+pub(crate) use trace::{Placeholders, trace, trace_seq};
+pub use trace::{TraceError, TraceSeq};
 
 /// The shape of `T` as sayiir stores it (traced once per type and cached). An error says why
 /// `T` cannot be traced: its `Deserialize` needs a self-describing format, or rejects every

@@ -16,8 +16,8 @@ use crate::codec::{self, CodecError};
 use crate::describe::{Describe, WaitShape};
 use crate::hash::blake3;
 use crate::machine::{
-    Callee, Input, MachineError, Resumed, SignalDecl, SignalSet, StepCx, TaskRun, TimeoutCallee,
-    Wait, WorkKind, WorkSink,
+    Callee, DescribeWait, Input, MachineError, Resumed, SignalDecl, SignalSet, StepCx, TaskRun,
+    TimeoutCallee, Wait, WorkKind, WorkSink,
 };
 use sayiir_store::Timestamp;
 
@@ -78,7 +78,9 @@ impl Wait for TimerWait {
     fn decode_output(bytes: &[u8]) -> Result<(), CodecError> {
         codec::decode(bytes)
     }
+}
 
+impl DescribeWait for TimerWait {
     fn describe(_: &mut Describe<'_>) -> WaitShape {
         WaitShape::Timer
     }
@@ -261,7 +263,9 @@ impl<T: Payload> Wait for SignalWait<T> {
     fn decode_output(bytes: &[u8]) -> Result<T, CodecError> {
         codec::decode(bytes)
     }
+}
 
+impl<T: Payload> DescribeWait for SignalWait<T> {
     fn describe(d: &mut Describe<'_>) -> WaitShape {
         WaitShape::Signal {
             payload: d.ty::<T>("signal payload"),
@@ -320,7 +324,9 @@ impl<T: Payload> Wait for SignalTimeoutWait<T> {
     fn decode_output(bytes: &[u8]) -> Result<Self::Output, CodecError> {
         codec::decode(bytes)
     }
+}
 
+impl<T: Payload> DescribeWait for SignalTimeoutWait<T> {
     fn describe(d: &mut Describe<'_>) -> WaitShape {
         WaitShape::Signal {
             payload: d.ty::<T>("signal payload"),
@@ -408,7 +414,9 @@ impl<S: Send + 'static, O: Send + 'static> Wait for ContinueWait<S, O> {
     fn decode_output(_: &[u8]) -> Result<O, CodecError> {
         Err(never_joined("continue_as_new"))
     }
+}
 
+impl<S: Send + 'static, O: Send + 'static> DescribeWait for ContinueWait<S, O> {
     fn describe(_: &mut Describe<'_>) -> WaitShape {
         WaitShape::Continue
     }

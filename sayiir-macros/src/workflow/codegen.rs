@@ -120,10 +120,12 @@ impl Gen<'_> {
             OutputKind::Result => quote!(#p::is_err(__sayiir_output)),
             _ => quote!(#p::never_err(__sayiir_output)),
         };
-        let encode_output =
-            quote_spanned!(output.span()=> #p::encode_value::<#output>(__sayiir_output));
-        let decode_output =
-            quote_spanned!(output.span()=> #p::decode_value::<#output>(__sayiir_bytes));
+        let encode_output = quote_spanned!(output.span()=>
+            #p::encode_with(|__sayiir_w| #p::ser_field::<#output, _>(__sayiir_w, __sayiir_output))
+        );
+        let decode_output = quote_spanned!(output.span()=>
+            #p::decode_with(__sayiir_bytes, |__sayiir_r| #p::de_field::<#output, _>(__sayiir_r))
+        );
         quote! {
             #(#attrs)*
             #[allow(dead_code)]

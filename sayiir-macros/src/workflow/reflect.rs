@@ -8,30 +8,26 @@ use quote::{quote, quote_spanned};
 use syn::spanned::Spanned;
 
 use super::codegen::{Gen, state_ident};
+
+/// A state's wait type and the span of its suspension point.
+type Waited = (TokenStream, proc_macro2::Span);
 use super::ids::START;
 
 impl Gen<'_> {
     /// `(variant, stable id, fields, wait type)` of every state, the start state first.
-    fn states(
-        &self,
-    ) -> Vec<(
-        syn::Ident,
-        String,
-        &[super::lower::Field],
-        Option<TokenStream>,
-    )> {
+    fn states(&self) -> Vec<(syn::Ident, String, &[super::lower::Field], Option<Waited>)> {
         let mut out = vec![(
             quote::format_ident!("Start"),
             START.to_string(),
             self.l.start.as_slice(),
             None,
         )];
-        for (s, wait) in self.l.states.iter().zip(&self.waits) {
+        for ((s, wait), point) in self.l.states.iter().zip(&self.waits).zip(&self.body.points) {
             out.push((
                 s.variant.clone(),
                 s.id.clone(),
                 s.fields.as_slice(),
-                Some(wait.clone()),
+                Some((wait.clone(), point.what.span())),
             ));
         }
         out
@@ -50,10 +46,14 @@ impl Gen<'_> {
         let p = &self.p;
         let wf = self.wf;
         let (name, version, output) = (&wf.name, wf.version, &wf.output);
-        let inputs = wf.params.iter().map(|param| {
-            let (id, ty) = (param.ident.to_string(), &param.ty);
-            let place = format!("input `{id}`");
-            quote_spanned!(ty.span()=> __sayiir_w.input(#id, #p::shape_of::<#ty>(__sayiir_d, #place));)
+        // Every stored type is named only in a `de_field` call spanned like the state's own
+        // serde impl (see `__private`), so a type that cannot be stored is reported once.
+        let inputs = self.l.start.iter().map(|f| {
+            let fname = f.ident.to_string();
+            let ty = self.field_tokens(&f.ty);
+            let place = format!("input `{fname}`");
+            let read = quote_spanned!(ty.span()=> #p::de_field::<#ty, _>(__sayiir_s).map(drop));
+            quote!(__sayiir_w.input(#fname, __sayiir_d.traced(#place, &mut |__sayiir_s| #read));)
         });
         let states = self.states().into_iter().map(|(variant, id, fields, wait)| {
             let variant = variant.to_string();
@@ -61,11 +61,15 @@ impl Gen<'_> {
                 let fname = f.ident.to_string();
                 let ty = self.field_tokens(&f.ty);
                 let place = format!("state `{id}` field `{fname}`");
-                quote_spanned!(ty.span()=> __sayiir_w.field(#fname, #p::shape_of::<#ty>(__sayiir_d, #place));)
+                let read =
+                    quote_spanned!(ty.span()=> #p::de_field::<#ty, _>(__sayiir_s).map(drop));
+                quote!(__sayiir_w.field(#fname, __sayiir_d.traced(#place, &mut |__sayiir_s| #read));)
             });
-            let wait = wait.map(|w| {
+            let wait = wait.map(|(w, span)| {
                 let place = format!("state `{id}`");
-                quote!(__sayiir_w.wait(__sayiir_d.wait::<#w>(#place));)
+                // Spanned at the point, like the other uses of the wait's `Wait` impl.
+                let describe = quote_spanned!(span=> <#w as #p::DescribeWait>::describe(__sayiir_d));
+                quote!(__sayiir_w.wait(__sayiir_d.at(#place, &mut |__sayiir_d| #describe));)
             });
             quote! {
                 __sayiir_w.state(#variant, #id);
@@ -73,7 +77,7 @@ impl Gen<'_> {
                 #wait
             }
         });
-        let out = quote_spanned!(output.span()=> #p::shape_of::<#output>(__sayiir_d, "output"));
+        let out = quote_spanned!(output.span()=> #p::de_field::<#output, _>(__sayiir_s).map(drop));
         quote! {
             fn describe(__sayiir_d: &mut #p::Describe<'_>) -> #p::WorkflowShape {
                 let mut __sayiir_w = #p::WorkflowShape::new(
@@ -82,7 +86,7 @@ impl Gen<'_> {
                     &<Self as #p::Workflow>::DEFINITION_HASH,
                 );
                 #(#inputs)*
-                __sayiir_w.output(#out);
+                __sayiir_w.output(__sayiir_d.traced("output", &mut |__sayiir_s| #out));
                 #(#states)*
                 __sayiir_w
             }
@@ -108,32 +112,35 @@ impl Gen<'_> {
     fn dissect_fn(&self) -> TokenStream {
         let p = &self.p;
         let st = state_ident();
-        let arms = self
-            .states()
-            .into_iter()
-            .map(|(variant, id, fields, wait)| {
-                let names: Vec<_> = fields.iter().map(|f| &f.ident).collect();
-                let puts = fields.iter().map(|f| {
-                    let (ident, fname) = (&f.ident, f.ident.to_string());
-                    let ty = self.field_tokens(&f.ty);
-                    quote!(__sayiir_parts.put::<#ty>(#fname, #ident)?;)
-                });
-                let (wait_pat, put_wait) = match wait {
-                    Some(_) => (
-                        quote!(__sayiir_wait,),
-                        quote!(__sayiir_parts.put_wait(__sayiir_wait)?;),
-                    ),
-                    None => (quote!(), quote!()),
-                };
-                quote! {
-                    #st::#variant { #(#names,)* #wait_pat } => {
-                        let mut __sayiir_parts = #p::StateParts::new(#id);
-                        #(#puts)*
-                        #put_wait
-                        #p::Result::Ok(__sayiir_parts)
-                    }
-                }
+        let arms = self.states().into_iter().map(|(variant, id, fields, wait)| {
+            let names: Vec<_> = fields.iter().map(|f| &f.ident).collect();
+            let strs: Vec<String> = names.iter().map(ToString::to_string).collect();
+            let writes = fields.iter().map(|f| {
+                let ident = &f.ident;
+                let ty = self.field_tokens(&f.ty);
+                quote_spanned!(ty.span()=> #p::ser_field::<#ty, _>(__sayiir_w, #ident)?;)
             });
+            let has_wait = wait.is_some();
+            let (wait_pat, write_wait) = match wait {
+                Some(_) => (
+                    quote!(__sayiir_wait,),
+                    quote!(#p::serde::ser::SerializeTuple::serialize_element(__sayiir_w, __sayiir_wait)?;),
+                ),
+                None => (quote!(), quote!()),
+            };
+            quote! {
+                #st::#variant { #(#names,)* #wait_pat } => #p::dissect(
+                    #id,
+                    &[#(#strs),*],
+                    #has_wait,
+                    |__sayiir_w| {
+                        #(#writes)*
+                        #write_wait
+                        #p::Result::Ok(())
+                    },
+                ),
+            }
+        });
         quote! {
             fn dissect(__sayiir_state: &#st) -> #p::Result<#p::StateParts, #p::CodecError> {
                 match __sayiir_state {
@@ -158,7 +165,10 @@ impl Gen<'_> {
                 let takes = fields.iter().map(|f| {
                     let (ident, fname) = (&f.ident, f.ident.to_string());
                     let ty = self.field_tokens(&f.ty);
-                    quote!(#ident: __sayiir_parts.take::<#ty>(#fname)?,)
+                    let read = quote_spanned!(ty.span()=>
+                        #p::de_field::<#ty, _>(&mut __sayiir_parts.reader(#fname)?)?
+                    );
+                    quote!(#ident: #read,)
                 });
                 let wait = wait.map(|_| quote!(__sayiir_wait: __sayiir_parts.take_wait()?,));
                 quote!(#id => #p::Result::Ok(#st::#variant { #(#takes)* #wait }),)

@@ -10,34 +10,34 @@ fn shape_of<T: serde::de::DeserializeOwned>() -> Shape {
 
 mod v1 {
     #[derive(serde::Deserialize)]
-    pub struct Order {
-        pub id: u64,
-        pub total: u64,
+    pub(super) struct Order {
+        pub(super) id: u64,
+        pub(super) total: u64,
     }
 }
 
 mod v2 {
     #[derive(serde::Deserialize)]
-    pub struct Order {
-        pub id: u64,
-        pub total: u64,
-        pub note: String,
+    pub(super) struct Order {
+        pub(super) id: u64,
+        pub(super) total: u64,
+        pub(super) note: String,
     }
 }
 
 mod swapped {
     #[derive(serde::Deserialize)]
-    pub struct Order {
-        pub total: u64,
-        pub id: u64,
+    pub(super) struct Order {
+        pub(super) total: u64,
+        pub(super) id: u64,
     }
 }
 
 mod renamed {
     #[derive(serde::Deserialize)]
-    pub struct Purchase {
-        pub id: u64,
-        pub total: u64,
+    pub(super) struct Purchase {
+        pub(super) id: u64,
+        pub(super) total: u64,
     }
 }
 

@@ -96,12 +96,84 @@ pub(crate) fn trace<T: DeserializeOwned>(extra: &Placeholders) -> Result<Shape, 
 
 /// Traces `T` without the cache.
 pub(crate) fn trace_shape<T: DeserializeOwned>(extra: &Placeholders) -> Result<Shape, String> {
+    trace_by(extra, &mut |de| T::deserialize(de).map(drop))
+}
+
+/// One value to trace, handed to generated code as a sequence of one element, so the value's
+/// type is named (and its serde bound checked) only by `__private::de_field`.
+pub struct TraceSeq<'t, 'a> {
+    de: Option<De<'t, 'a>>,
+    ty: &'t mut &'static str,
+}
+
+impl std::fmt::Debug for TraceSeq<'_, '_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TraceSeq").finish_non_exhaustive()
+    }
+}
+
+impl<'de> SeqAccess<'de> for TraceSeq<'_, '_> {
+    type Error = TraceError;
+
+    fn next_element_seed<S: DeserializeSeed<'de>>(
+        &mut self,
+        seed: S,
+    ) -> Result<Option<S::Value>, TraceError> {
+        let Some(de) = self.de.take() else {
+            return Ok(None);
+        };
+        *self.ty = std::any::type_name::<S::Value>();
+        seed.deserialize(de).map(Some).map_err(TraceError)
+    }
+}
+
+/// Why tracing a value failed (the error type of [`TraceSeq`]).
+#[derive(Debug)]
+pub struct TraceError(Error);
+
+impl fmt::Display for TraceError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.0.fmt(f)
+    }
+}
+
+impl std::error::Error for TraceError {}
+
+impl de::Error for TraceError {
+    fn custom<T: fmt::Display>(msg: T) -> Self {
+        TraceError(Error::Custom(msg.to_string()))
+    }
+}
+
+/// Traces the value `read` reads from its [`TraceSeq`]; also returns its type's name.
+pub(crate) fn trace_seq(
+    extra: &Placeholders,
+    read: &mut dyn FnMut(&mut TraceSeq<'_, '_>) -> Result<(), TraceError>,
+) -> Result<(Shape, &'static str), String> {
+    let mut name = "";
+    let shape = trace_by(extra, &mut |de| {
+        let mut seq = TraceSeq {
+            de: Some(de),
+            ty: &mut name,
+        };
+        read(&mut seq).map_err(|e| e.0)
+    })?;
+    Ok((shape, name))
+}
+
+/// Runs passes of `read` (each deserializing the value once from the recording deserializer)
+/// until every enum met has every variant explored, starting over with other placeholders when
+/// the value's deserializer rejects one.
+fn trace_by(
+    extra: &Placeholders,
+    read: &mut dyn FnMut(De<'_, '_>) -> Result<(), Error>,
+) -> Result<Shape, String> {
     let mut choices: HashMap<(Leaf, TypeId), usize> = HashMap::new();
     let mut last_error = String::new();
     for _ in 0..MAX_RESTARTS {
         let mut t = Tracer::new(extra, &choices);
         let mut root = Node::Unknown;
-        match t.run::<T>(&mut root) {
+        match t.run(&mut root, read) {
             Ok(()) => return t.convert(&root, &mut Vec::new()),
             Err(Error::Custom(m)) => {
                 // The leaf read last most likely decided; failing that, an earlier one (a
@@ -276,9 +348,13 @@ impl<'a> Tracer<'a> {
         }
     }
 
-    fn run<T: DeserializeOwned>(&mut self, root: &mut Node) -> Result<(), Error> {
+    fn run(
+        &mut self,
+        root: &mut Node,
+        read: &mut dyn FnMut(De<'_, 'a>) -> Result<(), Error>,
+    ) -> Result<(), Error> {
         for _ in 0..MAX_PASSES {
-            T::deserialize(De {
+            read(De {
                 t: &mut *self,
                 node: &mut *root,
             })?;
