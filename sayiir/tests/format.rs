@@ -29,7 +29,8 @@ async fn head(engine: &Engine, id: &InstanceId) -> InstanceRecord {
 async fn a_workflow_stores_the_documented_bytes() {
     let engine = Engine::builder(MemoryStore::new())
         .register::<gated>()
-        .build();
+        .build()
+        .unwrap();
     let id = InstanceId::new("g-1").unwrap();
     engine.start::<gated>(id.as_str(), 5).await.unwrap();
     #[rustfmt::skip]
