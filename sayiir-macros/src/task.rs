@@ -763,7 +763,8 @@ mod tests {
             ),
         );
         assert!(code.contains("task `f` has no timeout"), "{code}");
-        assert!(code.contains("(& __sayiir_ret , false , false)"), "{code}");
+        assert!(code.contains("task_output ("), "{code}");
+        assert!(code.contains(", false , false)"), "{code}");
     }
 
     #[test]

@@ -95,13 +95,27 @@ fn an_enum_is_its_variant_index_then_its_content() {
     }
 }
 
+/// The fingerprint of the shape of `u64` (`crate::shape::Shape::U64`), the type tag of a
+/// context value of that type.
+#[rustfmt::skip]
+const U64_TAG: [u8; 32] = [
+    0xb7, 0x99, 0x0d, 0xd6, 0x44, 0x79, 0x97, 0xe4, 0xbf, 0xda, 0xc2, 0x81, 0x07, 0xc4, 0xe2, 0x5a,
+    0x0d, 0x76, 0xf4, 0xb6, 0x07, 0xf3, 0xe4, 0x8a, 0x77, 0x2b, 0x56, 0xfd, 0x87, 0x4b, 0xe9, 0x03,
+];
+
 #[rustfmt::skip]
 const STORED: &[u8] = &[
-    0x02, 0xd6, 0x62, 0xe5, 0x8e,
+    0x02, 0x26, 0x77, 0x2b, 0x89,
     0x01,                                           // context: 1 entry
     0x05, 0x6c, 0x69, 0x6d, 0x69, 0x74,             //   key "limit"
-    0x06,                                           //   value: 6 bytes, itself a blob:
-    0x02, 0x5b, 0x26, 0xb9, 0x09, 0x2a,             //     tag 2, crc32, 42u64
+                                                    //   value: { shape, ty, bytes }
+    0xb7, 0x99, 0x0d, 0xd6, 0x44, 0x79, 0x97, 0xe4, //     shape: 32 bytes, no length
+    0xbf, 0xda, 0xc2, 0x81, 0x07, 0xc4, 0xe2, 0x5a,
+    0x0d, 0x76, 0xf4, 0xb6, 0x07, 0xf3, 0xe4, 0x8a,
+    0x77, 0x2b, 0x56, 0xfd, 0x87, 0x4b, 0xe9, 0x03,
+    0x03, 0x75, 0x36, 0x34,                         //     ty: "u64"
+    0x06,                                           //     bytes: 6, itself a blob:
+    0x02, 0x5b, 0x26, 0xb9, 0x09, 0x2a,             //       tag 2, crc32, 42u64
     0x01,                                           // state: variant index 1
     0xac, 0x02,                                     //   a carried u64: 300
     0x01, 0x78,                                     //   a carried String: "x"
@@ -110,10 +124,11 @@ const STORED: &[u8] = &[
 #[test]
 fn a_stored_instance_is_its_context_map_then_its_state_tuple() {
     let limit = encode(&42u64).unwrap();
-    let map = BTreeMap::from([("limit".to_string(), limit)]);
+    assert_eq!(crate::shape::Shape::U64.fingerprint(), U64_TAG);
+    let map = BTreeMap::from([("limit".to_string(), (U64_TAG, "u64".to_string(), limit))]);
     let state = (1u32, 300u64, "x".to_string());
     pin(&(map, state.clone()), STORED);
-    // `Context` is a struct of one field, the map: it encodes as the bare map.
+    // `Context` is a struct of one field, the map of tagged values: it encodes as the bare map.
     let mut ctx = Context::new();
     ctx.set("limit", &42u64).unwrap();
     assert_eq!(encode(&(&ctx, &state)).unwrap(), STORED);

@@ -40,7 +40,7 @@ pub use sayiir_runtime::{
     VersionStats, WorkerConfig, WorkerHandle, Workflow, continue_as_new, signal, sleep,
     sleep_until,
 };
-pub use sayiir_runtime::{describe, shape};
+pub use sayiir_runtime::{codec, describe, shape};
 pub use sayiir_store as store;
 pub use sayiir_store::{InstanceId, ListQuery, MemoryStore};
 #[cfg(feature = "postgres")]
