@@ -39,7 +39,7 @@ pub use codec::CodecError;
 pub use context::TaskContext;
 pub use engine::{Engine, Handle, InstanceInfo, InstanceStatus};
 pub use error::{EngineError, VersionMismatch};
-pub use lock::{LockError, LockOutcome, StaleLock};
+pub use lock::{LockError, LockMode, LockOutcome, StaleLock};
 pub use machine::{
     Callee, MachineError, RetryPolicy, SignalDecl, SignalSet, Task, TaskOptions, TaskTimeout,
     Workflow,

@@ -161,14 +161,26 @@ fn compare(locked: &[Entry], current: &[Entry]) -> Vec<String> {
                 for line in workflow_changes(&l.shape(), &c.shape()) {
                     block.push_str(&format!("\n    {line}"));
                 }
+                let mut ids = Vec::new();
+                if l.hash != c.hash {
+                    ids.push(format!(
+                        "definition {} is now {}",
+                        short(&l.hash),
+                        short(&c.hash)
+                    ));
+                }
+                if l.fingerprint != c.fingerprint {
+                    ids.push(format!(
+                        "fingerprint {} is now {}",
+                        short(&l.fingerprint),
+                        short(&c.fingerprint)
+                    ));
+                }
                 block.push_str(&format!(
-                    "\n    (definition {} is now {}; fingerprint {} is now {})\
+                    "\n    ({})\
                      \n    its running instances would stop as a version mismatch: bump `#[workflow(version = {})]` \
                      and keep version {} registered to drain it (or declare a `Migration` from it)",
-                    short(&l.hash),
-                    short(&c.hash),
-                    short(&l.fingerprint),
-                    short(&c.fingerprint),
+                    ids.join("; "),
                     c.version + 1,
                     c.version,
                 ));
@@ -239,17 +251,53 @@ fn env_on(name: &str) -> bool {
     std::env::var(name).is_ok_and(|v| !v.is_empty() && v != "0" && v != "false")
 }
 
-/// Checks the lock file at `path` against `definitions` (see the module documentation).
+/// What [`check_with`] may do to the file.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum LockMode {
+    /// Compare; write the file only if it does not exist.
+    Check,
+    /// Compare; a missing file is an error too (what CI wants).
+    Strict,
+    /// Write the current definitions whatever the file holds.
+    Update,
+}
+
+impl LockMode {
+    /// From the environment: [`LockMode::Update`] with `SAYIIR_UPDATE_LOCK=1`, else
+    /// [`LockMode::Strict`] under CI (`CI` set), else [`LockMode::Check`].
+    pub fn from_env() -> Self {
+        if env_on(UPDATE_VAR) {
+            LockMode::Update
+        } else if env_on("CI") {
+            LockMode::Strict
+        } else {
+            LockMode::Check
+        }
+    }
+}
+
+/// Checks the lock file at `path` against `definitions` in the mode the environment says
+/// ([`LockMode::from_env`]; see the module documentation).
 pub fn check(
     definitions: &[WorkflowShape],
     path: impl AsRef<Path>,
+) -> Result<LockOutcome, LockError> {
+    check_with(definitions, path, LockMode::from_env())
+}
+
+/// Checks the lock file at `path` against `definitions` in `mode`.
+pub fn check_with(
+    definitions: &[WorkflowShape],
+    path: impl AsRef<Path>,
+    mode: LockMode,
 ) -> Result<LockOutcome, LockError> {
     let path = path.as_ref();
     let mut current: Vec<Entry> = definitions.iter().map(Entry::of).collect();
     current.sort_by(|a, b| key(a).cmp(&key(b)));
     current.dedup_by(|a, b| key(a) == key(b) && a.same(b));
     let Some(locked) = read(path)? else {
-        if env_on("CI") && !env_on(UPDATE_VAR) {
+        if mode == LockMode::Strict {
             return Err(LockError::Missing {
                 path: path.to_path_buf(),
             });
@@ -261,7 +309,7 @@ pub fn check(
     if problems.is_empty() {
         return Ok(LockOutcome::UpToDate);
     }
-    if env_on(UPDATE_VAR) {
+    if mode == LockMode::Update {
         write(path, current)?;
         return Ok(LockOutcome::Updated(problems));
     }

@@ -20,6 +20,16 @@ use crate::machine::Workflow;
 use crate::migrate::Migration;
 use crate::worker::{WorkerConfig, WorkerHandle};
 
+/// Checks the workflows lock file at `path` against `engine`'s registered definitions (see
+/// [`Engine::check_lock`] and `docs/versioning.md`) and panics with the readable diff when they
+/// differ: call it from a `#[test]` with the engine your service builds. Set
+/// `SAYIIR_UPDATE_LOCK=1` to accept the changes (the file is rewritten).
+pub fn assert_lock(engine: &Engine, path: impl AsRef<std::path::Path>) {
+    if let Err(e) = engine.check_lock(path) {
+        panic!("{e}");
+    }
+}
+
 /// Why [`TestEngine::run_until_done`] stopped without an output.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]

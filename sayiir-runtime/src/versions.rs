@@ -13,7 +13,7 @@ use crate::codec;
 use crate::describe::{FieldShape, WorkflowShape};
 use crate::engine::Engine;
 use crate::error::EngineError;
-use crate::lock::{self, LockError, LockOutcome};
+use crate::lock::{self, LockError, LockMode, LockOutcome};
 use crate::machine::Workflow;
 use crate::registry::{Entry, START, decode_input, initial_state};
 use crate::shape;
@@ -154,6 +154,15 @@ impl Engine {
     /// accepts them by rewriting the file.
     pub fn check_lock(&self, path: impl AsRef<Path>) -> Result<LockOutcome, LockError> {
         lock::check(&self.definitions(), path)
+    }
+
+    /// [`Engine::check_lock`] in an explicit mode, whatever the environment says.
+    pub fn check_lock_with(
+        &self,
+        path: impl AsRef<Path>,
+        mode: LockMode,
+    ) -> Result<LockOutcome, LockError> {
+        lock::check_with(&self.definitions(), path, mode)
     }
 
     /// Instance counts per workflow definition and status, to see an old version drain.

@@ -34,8 +34,8 @@ pub use sayiir_macros::{task, workflow};
 pub use sayiir_runtime::testing;
 pub use sayiir_runtime::{
     BuildError, BuildProblem, Callee, CodecError, Context, ContextError, Engine, EngineBuilder,
-    EngineError, Handle, InstanceInfo, InstanceStatus, LockError, LockOutcome, MachineError,
-    Metrics, Migrate, MigrateError, Migration, RestartFilter, Restarted, RetryPolicy,
+    EngineError, Handle, InstanceInfo, InstanceStatus, LockError, LockMode, LockOutcome,
+    MachineError, Metrics, Migrate, MigrateError, Migration, RestartFilter, Restarted, RetryPolicy,
     SignalTimeout, StaleLock, Task, TaskContext, TaskOptions, TaskTimeout, VersionMismatch,
     VersionStats, WorkerConfig, WorkerHandle, Workflow, continue_as_new, signal, sleep,
     sleep_until,

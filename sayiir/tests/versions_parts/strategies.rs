@@ -1,0 +1,300 @@
+//! The three ways an instance of an old version finishes, in one process on a real SQLite
+//! file (the multi-process runs are in `processes.rs`): drain (the old version stays
+//! registered), complete in place (a migration), restart (a new run on the newest version).
+
+use std::path::Path;
+use std::time::Duration;
+
+use sayiir::store::BlockKind;
+use sayiir::{
+    BuildProblem, Engine, EngineError, InstanceStatus, Migration, RestartFilter, SqliteStore,
+};
+
+use super::flows::{Order, to_v3, v1, v2, v3};
+
+fn order(id: u64) -> Order {
+    Order { id, total: 100 }
+}
+
+/// Waits until `id` is parked in state `state`.
+pub(crate) async fn parked(engine: &Engine, id: &str, state: &str) {
+    for _ in 0..1000 {
+        let s = engine.status(id).await.unwrap();
+        if s.state.as_deref() == Some(state) && s.due_at.is_none() {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    let s = engine.status(id).await.unwrap();
+    panic!("{id} never parked at {state}: {s:?}");
+}
+
+/// Starts `ids` under version 1 and parks the even ones at the signal, the odd ones inside
+/// the child workflow (after `go`).
+async fn start_v1(db: &Path, ids: &[&str]) {
+    let engine = Engine::builder(SqliteStore::open(db).unwrap())
+        .register::<v1::checkout>()
+        .build()
+        .unwrap();
+    let worker = engine.spawn_worker();
+    for (i, id) in ids.iter().enumerate() {
+        engine
+            .start::<v1::checkout>(id, order(i as u64))
+            .await
+            .unwrap();
+        if i % 2 == 1 {
+            parked(&engine, id, "signal:go#1").await;
+            engine.signal(id, "go", &true).await.unwrap();
+            parked(&engine, id, "notify#1").await;
+        } else {
+            parked(&engine, id, "signal:go#1").await;
+        }
+    }
+    worker.shutdown().await.unwrap();
+}
+
+async fn finish(engine: &Engine, ids: &[&str]) {
+    for (i, id) in ids.iter().enumerate() {
+        if i % 2 == 0 {
+            engine.signal(id, "go", &true).await.unwrap();
+        }
+    }
+    for id in ids {
+        parked_or_past(engine, id).await;
+        engine
+            .signal(id, "note", &"thanks".to_string())
+            .await
+            .unwrap();
+    }
+}
+
+/// Waits until `id` waits in the child (whatever its version).
+async fn parked_or_past(engine: &Engine, id: &str) {
+    parked(engine, id, "notify#1").await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn drain_runs_old_instances_on_their_own_version() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("drain.db");
+    start_v1(&db, &["d0", "d1"]).await;
+
+    let engine = Engine::builder(SqliteStore::open(&db).unwrap())
+        .register::<v1::checkout>()
+        .register::<v2::checkout>()
+        .build()
+        .unwrap();
+    let worker = engine.spawn_worker();
+    engine.start::<v2::checkout>("new", order(9)).await.unwrap();
+    finish(&engine, &["d0", "d1", "new"]).await;
+    for id in ["d0", "d1"] {
+        let out = engine.result::<v1::checkout>(id).await.unwrap();
+        assert!(out.starts_with("v1: "), "{out}");
+        assert_eq!(engine.status(id).await.unwrap().version, 1);
+    }
+    let out = engine.result::<v2::checkout>("new").await.unwrap();
+    assert!(out.starts_with("v2: "), "{out}");
+    // Version 1 has drained; version 2 ran the new start.
+    let stats = engine.version_stats().await.unwrap();
+    let v1 = stats.iter().find(|s| s.version == 1).unwrap();
+    assert_eq!((v1.completed, v1.running, v1.blocked), (2, 0, 0));
+    assert!(v1.drained());
+    assert_eq!(stats.iter().find(|s| s.version == 2).unwrap().completed, 1);
+    worker.shutdown().await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_migration_completes_instances_in_place() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("migrate.db");
+    start_v1(&db, &["m0", "m1"]).await;
+
+    // Version 2 stores the same things in the same states: no function is needed.
+    let engine = Engine::builder(SqliteStore::open(&db).unwrap())
+        .migrate(Migration::<v1::checkout, v2::checkout>::new())
+        .build()
+        .unwrap();
+    let worker = engine.spawn_worker();
+    finish(&engine, &["m0", "m1"]).await;
+    for id in ["m0", "m1"] {
+        // Typed calls name the new version: the instance runs it now.
+        let out = engine.result::<v2::checkout>(id).await.unwrap();
+        assert!(out.starts_with("v2: "), "{out}");
+        let info = engine.status(id).await.unwrap();
+        assert_eq!(info.version, 2);
+        let history = engine.history(id).await.unwrap();
+        let migrated: Vec<_> = history.iter().filter(|e| e.kind == "migrated").collect();
+        assert_eq!(migrated.len(), 1, "{id}: one move, recorded");
+    }
+    worker.shutdown().await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_state_that_changed_needs_a_migration_function() {
+    let build = Engine::builder(sayiir::MemoryStore::new())
+        .migrate(Migration::<v1::checkout, v3::checkout>::new())
+        .build();
+    let problems = match build {
+        Err(e) => e.problems,
+        Ok(_) => panic!("a migration with unmatched states built"),
+    };
+    let [
+        BuildProblem::Migration {
+            workflow,
+            from: 1,
+            to: 3,
+            problems,
+        },
+    ] = problems.as_slice()
+    else {
+        panic!("{problems:?}");
+    };
+    assert_eq!(workflow, "checkout");
+    let text = problems.join("\n");
+    for state in [
+        "signal:go#1",
+        "charge#1",
+        "join(quote,quote)#1",
+        "notify#1",
+        "ship#1",
+    ] {
+        assert!(
+            text.contains(&format!(
+                "state `{state}`: new field `coupon: Option<String>` has no old value"
+            )),
+            "{text}"
+        );
+    }
+    // The start state stores the same input: it needs nothing.
+    assert!(!text.contains("state `start`"), "{text}");
+    // A function for a state version 1 does not have is refused too.
+    let e = Engine::builder(sayiir::MemoryStore::new())
+        .migrate(to_v3::<v1::checkout>().state("no_such_state", |_| Ok(())))
+        .build()
+        .err()
+        .unwrap();
+    assert!(
+        e.to_string()
+            .contains("state `no_such_state`, which version 1 does not have"),
+        "{e}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn migration_functions_set_the_new_fields() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("migrate3.db");
+    start_v1(&db, &["f0", "f1"]).await;
+    let engine = Engine::builder(SqliteStore::open(&db).unwrap())
+        .migrate(to_v3::<v1::checkout>())
+        .build()
+        .unwrap();
+    let worker = engine.spawn_worker();
+    finish(&engine, &["f0", "f1"]).await;
+    for id in ["f0", "f1"] {
+        let out = engine.result::<v3::checkout>(id).await.unwrap();
+        assert!(
+            out.starts_with("v3: ") && out.ends_with("coupon MIGRATED"),
+            "{out}"
+        );
+    }
+    // Started under version 3: the coupon set by the workflow itself.
+    engine
+        .start::<v3::checkout>("fresh", order(7))
+        .await
+        .unwrap();
+    finish(&engine, &["fresh"]).await;
+    let out = engine.result::<v3::checkout>("fresh").await.unwrap();
+    assert!(out.ends_with("coupon none"), "{out}");
+    worker.shutdown().await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn restart_runs_again_on_the_newest_version_and_keeps_both_histories() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("restart.db");
+    start_v1(&db, &["r0", "r1", "r2"]).await;
+
+    // A binary with version 2 only: the old instances are blocked, not resumed.
+    let engine = Engine::builder(SqliteStore::open(&db).unwrap())
+        .register::<v2::checkout>()
+        .build()
+        .unwrap();
+    assert_eq!(engine.check_versions().await.unwrap().len(), 3);
+    let before = engine.history("r0").await.unwrap();
+    let r = engine.restart("r0", "move to version 2").await.unwrap();
+    assert_eq!((r.from.version, r.to.version), (1, 2));
+    let info = engine.status("r0").await.unwrap();
+    assert_eq!((info.version, info.status), (2, InstanceStatus::Running));
+    // The rest, in bulk: every unfinished instance of version 1.
+    let all = engine
+        .restart_all(&RestartFilter::workflow("checkout").version(1), "bulk")
+        .await
+        .unwrap();
+    let ids: Vec<&str> = all.iter().map(|(id, _)| id.as_str()).collect();
+    assert_eq!(ids, ["r1", "r2"]);
+    assert!(all.iter().all(|(_, r)| r.is_ok()), "{all:?}");
+
+    let worker = engine.spawn_worker();
+    for id in ["r0", "r1", "r2"] {
+        parked(&engine, id, "signal:go#1").await;
+        engine.signal(id, "go", &true).await.unwrap();
+        parked(&engine, id, "notify#1").await;
+        engine
+            .signal(id, "note", &"again".to_string())
+            .await
+            .unwrap();
+        let out = engine.result::<v2::checkout>(id).await.unwrap();
+        assert!(
+            out.starts_with("v2: ") && out.contains("again for"),
+            "{out}"
+        );
+    }
+    // The first run's entries are kept, then the restart, then the new run.
+    let after = engine.history("r0").await.unwrap();
+    assert_eq!(&after[..before.len()], &before[..]);
+    assert_eq!(after[before.len()].kind, "restarted");
+    assert_eq!(after[before.len()].seq, before.len() as u64);
+    assert!(after.len() > before.len() + 3);
+    worker.shutdown().await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_version_mismatch_says_what_changed_and_blocks() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("blocked.db");
+    start_v1(&db, &["b0"]).await;
+    let engine = Engine::builder(SqliteStore::open(&db).unwrap())
+        .register::<v3::checkout>()
+        .build()
+        .unwrap();
+    let found = engine.check_versions().await.unwrap();
+    let [m] = found.as_slice() else {
+        panic!("{found:?}")
+    };
+    assert_eq!(m.stored.version, 1);
+    assert!(
+        m.changes
+            .iter()
+            .any(|c| c == "state `signal:go#1`: field `coupon: Option<String>` added"),
+        "{:?}",
+        m.changes
+    );
+    match engine.status("b0").await.unwrap().status {
+        InstanceStatus::Blocked {
+            kind: BlockKind::VersionMismatch,
+            reason,
+        } => assert!(
+            reason.contains("field `coupon: Option<String>` added"),
+            "{reason}"
+        ),
+        s => panic!("{s:?}"),
+    }
+    match engine.result::<v3::checkout>("b0").await {
+        Err(EngineError::VersionMismatch(e)) => {
+            assert_eq!(&e, m);
+            println!("{e}");
+        }
+        r => panic!("{r:?}"),
+    }
+}
