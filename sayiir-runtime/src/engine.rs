@@ -41,7 +41,7 @@ pub(crate) struct Inner {
     pub(crate) clock: Arc<dyn Clock>,
     pub(crate) controls: Controls,
     /// Batches the creations of concurrent starts.
-    creator: Creator,
+    pub(crate) creator: Creator,
     /// Claims in flight plus drivers running in this process (the test engine's idle test).
     busy: std::sync::atomic::AtomicUsize,
     waiters: Mutex<HashMap<InstanceId, Arc<Notify>>>,
@@ -226,6 +226,13 @@ impl Inner {
             })
             .await
             .map(drop)
+    }
+
+    /// How the engine reports an instance: with a version mismatch if this binary serves its
+    /// workflow but not its definition.
+    pub(crate) fn info(&self, s: InstanceSummary) -> InstanceInfo {
+        let mismatch = self.mismatch(&s);
+        InstanceInfo::from_summary(s, mismatch)
     }
 
     /// The registered entry of `W`.

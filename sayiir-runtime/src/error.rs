@@ -128,6 +128,21 @@ pub enum EngineError {
         /// The workflow name.
         workflow: String,
     },
+    /// The input given to [`Engine::start_by_name`](crate::Engine::start_by_name) does not have
+    /// the structure of the newest version's inputs.
+    #[error(
+        "workflow `{workflow}` version {version} takes `{expected}` (its input, or a tuple of its inputs), not {found}"
+    )]
+    WrongInput {
+        /// The workflow.
+        workflow: String,
+        /// Its newest registered version.
+        version: u32,
+        /// The shape it takes.
+        expected: String,
+        /// What was given.
+        found: String,
+    },
     /// A restart or start cannot use the given or stored input: its shape is not the one the
     /// target version's input has.
     #[error(

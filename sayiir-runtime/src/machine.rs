@@ -803,6 +803,9 @@ pub trait Workflow: Sized + Send + Sync + 'static {
     fn dissect(state: &Self::State) -> Result<StateParts, CodecError>;
     /// Builds the state `parts.id()` from parts (each part decoded as this version's type).
     fn assemble(parts: StateParts) -> Result<Self::State, MachineError>;
+    /// The start state from the inputs encoded one after another (as a tuple of them, or the
+    /// one input, encodes).
+    fn start_raw(bytes: &[u8]) -> Result<Self::State, MachineError>;
 }
 
 /// Types `?` can unwrap in a workflow body; names the type of `call(..).await?`.

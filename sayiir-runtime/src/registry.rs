@@ -98,6 +98,8 @@ pub(crate) trait DynWorkflow: Send + Sync + 'static {
     fn start_from(&self, input: StateParts) -> Result<(Vec<u8>, &'static str), MachineError>;
     /// The stable id of the state in a stored blob.
     fn state_id(&self, state: &[u8]) -> Result<&'static str, MachineError>;
+    /// A new instance's stored blob and stored input from its inputs encoded one after another.
+    fn start_raw(&self, bytes: &[u8]) -> Result<(Vec<u8>, Vec<u8>), MachineError>;
 }
 
 /// The byte-level face of workflow `W`.
@@ -211,5 +213,14 @@ impl<W: Workflow> DynWorkflow for Typed<W> {
     fn state_id(&self, state: &[u8]) -> Result<&'static str, MachineError> {
         let (_, state) = decode_stored::<W>(state)?;
         Ok(W::state_id(&state))
+    }
+
+    fn start_raw(&self, bytes: &[u8]) -> Result<(Vec<u8>, Vec<u8>), MachineError> {
+        let state = W::start_raw(bytes)?;
+        let parts = W::dissect(&state)?;
+        Ok((
+            encode_stored(&Context::default(), &state)?,
+            encode_input(&parts),
+        ))
     }
 }

@@ -4,19 +4,20 @@
 use std::path::Path;
 
 use sayiir_store::{
-    DefinitionHash, DefinitionRef, Event, Fingerprint, InstanceId, InstanceRecord, ListQuery,
-    Restart, Status, StoreError, WorkflowKey,
+    Created, DefinitionHash, DefinitionRef, Event, Fingerprint, InstanceId, InstanceRecord,
+    InstanceSummary, ListQuery, NewInstance, Restart, Status, StoreError, WorkflowKey,
 };
 use serde::Serialize;
+use serde::de::DeserializeOwned;
 
 use crate::codec;
 use crate::describe::{FieldShape, WorkflowShape};
-use crate::engine::Engine;
+use crate::engine::{Engine, InstanceInfo};
 use crate::error::EngineError;
 use crate::lock::{self, LockError, LockMode, LockOutcome};
 use crate::machine::Workflow;
 use crate::registry::{Entry, START, decode_input, initial_state};
-use crate::shape;
+use crate::shape::{self, Shape};
 
 /// Instances of one definition of a workflow, by status.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -163,6 +164,94 @@ impl Engine {
         mode: LockMode,
     ) -> Result<LockOutcome, LockError> {
         lock::check_with(&self.definitions(), path, mode)
+    }
+
+    /// Starts an instance of the newest registered version of workflow `name`, with `input`:
+    /// the value of its one input, or a tuple of its inputs, whose type must have the
+    /// structure of that version's input types ([`EngineError::WrongInput`] otherwise). What
+    /// callers that know a workflow by name only (a queue consumer, an admin tool) use, so that
+    /// new starts go to the newest version while older ones drain. Idempotent on `id`: an
+    /// existing instance of any version of `name` is returned as it is.
+    pub async fn start_by_name<I: Serialize + DeserializeOwned>(
+        &self,
+        name: &str,
+        id: &str,
+        input: &I,
+    ) -> Result<InstanceInfo, EngineError> {
+        let id = InstanceId::new(id)?;
+        let Some(target) = self.inner.registry.latest(name).cloned() else {
+            return Err(EngineError::UnknownWorkflow {
+                workflow: name.to_string(),
+            });
+        };
+        let wants = match target.shape.inputs.as_slice() {
+            [one] => one.ty.shape.clone(),
+            many => Shape::Tuple(many.iter().map(|f| f.ty.shape.clone()).collect()),
+        };
+        let given = shape::shape_of::<I>().map_err(|why| EngineError::WrongInput {
+            workflow: name.to_string(),
+            version: target.def.version,
+            expected: wants.to_string(),
+            found: format!(
+                "`{}`, whose structure cannot be traced: {why}",
+                std::any::type_name::<I>()
+            ),
+        })?;
+        if given.fingerprint() != wants.fingerprint() {
+            return Err(EngineError::WrongInput {
+                workflow: name.to_string(),
+                version: target.def.version,
+                expected: wants.to_string(),
+                found: given.to_string(),
+            });
+        }
+        let mut raw = Vec::new();
+        codec::append_raw(&mut raw, input).map_err(|source| EngineError::Encode {
+            what: "input",
+            source,
+        })?;
+        let (state, input) = target
+            .wf
+            .start_raw(&raw)
+            .map_err(|e| EngineError::WrongInput {
+                workflow: name.to_string(),
+                version: target.def.version,
+                expected: wants.to_string(),
+                found: e.to_string(),
+            })?;
+        self.inner.save_definitions().await?;
+        let now = self.inner.now();
+        let new = NewInstance {
+            id: id.clone(),
+            workflow: target.wf.name().to_string(),
+            version: target.def.version,
+            hash: target.def.hash,
+            fingerprint: target.def.fingerprint,
+            state_id: START.into(),
+            input: input.clone(),
+            state,
+            due_at: Some(now),
+            event: Event {
+                kind: "started".into(),
+                payload: input,
+            },
+            now,
+        };
+        let record = match self.inner.creator.create(new).await? {
+            Created::New(r) => {
+                self.inner.wake.notify_one();
+                r
+            }
+            Created::Existing(r) => r,
+        };
+        if record.workflow != name {
+            return Err(EngineError::WrongWorkflow {
+                id,
+                expected: target.wf.name(),
+                found: record.workflow,
+            });
+        }
+        Ok(self.inner.info(InstanceSummary::from(&record)))
     }
 
     /// Instance counts per workflow definition and status, to see an old version drain.

@@ -165,6 +165,9 @@ fn stubs(p: &TokenStream, wf: &parse::WorkflowFn, sig: &syn::Signature) -> Token
                 fn assemble(_: #p::StateParts) -> #p::Result<(), #p::MachineError> {
                     ::core::unreachable!()
                 }
+                fn start_raw(_: &[u8]) -> #p::Result<(), #p::MachineError> {
+                    ::core::unreachable!()
+                }
             }
             impl #p::Callee for #ident {
                 type Return = #output;

@@ -39,7 +39,29 @@ impl Gen<'_> {
         let state_id = self.state_id_fn();
         let dissect = self.dissect_fn();
         let assemble = self.assemble_fn();
-        quote!(#describe #state_id #dissect #assemble)
+        let start_raw = self.start_raw_fn();
+        quote!(#describe #state_id #dissect #assemble #start_raw)
+    }
+
+    /// `Workflow::start_raw`: the start state from the inputs encoded one after another.
+    fn start_raw_fn(&self) -> TokenStream {
+        let p = &self.p;
+        let st = state_ident();
+        let names: Vec<_> = self.l.start.iter().map(|f| &f.ident).collect();
+        let reads = self.l.start.iter().map(|f| {
+            let ident = &f.ident;
+            let ty = self.field_tokens(&f.ty);
+            let read = quote_spanned!(ty.span()=> #p::de_field::<#ty, _>(&mut __sayiir_r)?);
+            quote!(let #ident = #read;)
+        });
+        quote! {
+            fn start_raw(__sayiir_bytes: &[u8]) -> #p::Result<#st, #p::MachineError> {
+                let mut __sayiir_r = #p::FieldReader::new(__sayiir_bytes);
+                #(#reads)*
+                __sayiir_r.finish("input")?;
+                #p::Result::Ok(#st::Start { #(#names),* })
+            }
+        }
     }
 
     fn describe_fn(&self) -> TokenStream {

@@ -30,21 +30,22 @@ macro_rules! version {
     };
 }
 
-version!(
+version! {
     base,
     #[derive(Serialize, Deserialize, Debug, Clone)]
     pub(crate) struct Order {
         pub(crate) id: u64,
         pub(crate) total: u64,
         pub(crate) status: Option<Vec<Status>>,
-    },
+    }
     #[derive(Serialize, Deserialize, Debug, Clone)]
     pub(crate) enum Status {
         Open,
         Paid(u64),
     }
-);
-version!(
+}
+
+version! {
     added,
     #[derive(Serialize, Deserialize, Debug, Clone)]
     pub(crate) struct Order {
@@ -52,70 +53,75 @@ version!(
         pub(crate) total: u64,
         pub(crate) status: Option<Vec<Status>>,
         pub(crate) note: String,
-    },
+    }
     #[derive(Serialize, Deserialize, Debug, Clone)]
     pub(crate) enum Status {
         Open,
         Paid(u64),
     }
-);
-version!(
+}
+
+version! {
     swapped,
     #[derive(Serialize, Deserialize, Debug, Clone)]
     pub(crate) struct Order {
         pub(crate) total: u64,
         pub(crate) id: u64,
         pub(crate) status: Option<Vec<Status>>,
-    },
+    }
     #[derive(Serialize, Deserialize, Debug, Clone)]
     pub(crate) enum Status {
         Open,
         Paid(u64),
     }
-);
-version!(
+}
+
+version! {
     retyped,
     #[derive(Serialize, Deserialize, Debug, Clone)]
     pub(crate) struct Order {
         pub(crate) id: u64,
         pub(crate) total: u32,
         pub(crate) status: Option<Vec<Status>>,
-    },
+    }
     #[derive(Serialize, Deserialize, Debug, Clone)]
     pub(crate) enum Status {
         Open,
         Paid(u64),
     }
-);
-version!(
+}
+
+version! {
     renamed_field,
     #[derive(Serialize, Deserialize, Debug, Clone)]
     pub(crate) struct Order {
         pub(crate) id: u64,
         pub(crate) amount: u64,
         pub(crate) status: Option<Vec<Status>>,
-    },
+    }
     #[derive(Serialize, Deserialize, Debug, Clone)]
     pub(crate) enum Status {
         Open,
         Paid(u64),
     }
-);
-version!(
+}
+
+version! {
     nested_variant,
     #[derive(Serialize, Deserialize, Debug, Clone)]
     pub(crate) struct Order {
         pub(crate) id: u64,
         pub(crate) total: u64,
         pub(crate) status: Option<Vec<Status>>,
-    },
+    }
     #[derive(Serialize, Deserialize, Debug, Clone)]
     pub(crate) enum Status {
         Open,
         Paid(u64, u64),
     }
-);
-version!(
+}
+
+version! {
     renamed_type,
     #[derive(Serialize, Deserialize, Debug, Clone)]
     #[serde(rename = "Purchase")]
@@ -123,13 +129,13 @@ version!(
         pub(crate) id: u64,
         pub(crate) total: u64,
         pub(crate) status: Option<Vec<Status>>,
-    },
+    }
     #[derive(Serialize, Deserialize, Debug, Clone)]
     pub(crate) enum Status {
         Open,
         Paid(u64),
     }
-);
+}
 
 /// Starts an instance under `base` and parks it at the signal, in `store`.
 async fn park(store: Arc<dyn Store>, id: &str) {

@@ -165,3 +165,46 @@ async fn a_workflow_must_be_registered_to_be_started() {
         r => panic!("{:?}", r.map(drop)),
     }
 }
+
+/// Shared-context values carry their type: read as another type, they are an error in the
+/// workflow's hands, never a silently wrong value.
+#[sayiir::workflow]
+async fn counter(ctx: &mut sayiir::Context, n: u32) -> Result<String, String> {
+    ctx.set("n", &n).map_err(|e| e.to_string())?;
+    ctx.set("pair", &Pair { a: 1, b: 2 })
+        .map_err(|e| e.to_string())?;
+    sayiir::sleep(std::time::Duration::from_millis(1)).await;
+    let wide = ctx.get::<u64>("n").map_err(|e| e.to_string());
+    let tuple = ctx.get::<(u64, u64)>("pair").map_err(|e| e.to_string());
+    let same = ctx.get::<u32>("n").map_err(|e| e.to_string())?;
+    Ok(format!("{wide:?} | {tuple:?} | {same:?}"))
+}
+
+#[derive(serde::Serialize, serde::Deserialize)]
+struct Pair {
+    a: u64,
+    b: u64,
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn context_values_are_read_back_only_as_their_type() {
+    let engine = Engine::builder(MemoryStore::new())
+        .register::<counter>()
+        .build()
+        .unwrap();
+    let worker = engine.spawn_worker();
+    let out = engine
+        .start::<counter>("c", 7)
+        .await
+        .unwrap()
+        .result()
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        out,
+        "Err(\"shared state key `n` holds a `u32`, not a `u64`: read it as the type it was stored as, or store it again\") | \
+         Err(\"shared state key `pair` holds a `versions::identity::Pair`, not a `(u64, u64)`: read it as the type it was stored as, or store it again\") | Some(7)"
+    );
+    worker.shutdown().await.unwrap();
+}

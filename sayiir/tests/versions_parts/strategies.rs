@@ -54,8 +54,16 @@ async fn start_v1(db: &Path, ids: &[&str]) {
 }
 
 async fn finish(engine: &Engine, ids: &[&str]) {
-    for (i, id) in ids.iter().enumerate() {
-        if i % 2 == 0 {
+    for id in ids {
+        // Started and parked at the signal, or already past it (inside the child).
+        for _ in 0..1000 {
+            let s = engine.status(id).await.unwrap();
+            if s.due_at.is_none() && s.state.is_some() {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        if engine.status(id).await.unwrap().state.as_deref() == Some("signal:go#1") {
             engine.signal(id, "go", &true).await.unwrap();
         }
     }
@@ -86,7 +94,35 @@ async fn drain_runs_old_instances_on_their_own_version() {
         .unwrap();
     let worker = engine.spawn_worker();
     engine.start::<v2::checkout>("new", order(9)).await.unwrap();
-    finish(&engine, &["d0", "d1", "new"]).await;
+    // By name, a start goes to the newest version; its input is checked by structure.
+    let by_name = engine
+        .start_by_name("checkout", "named", &order(8))
+        .await
+        .unwrap();
+    assert_eq!(
+        (by_name.version, by_name.workflow.as_str()),
+        (2, "checkout")
+    );
+    match engine.start_by_name("checkout", "bad", &(1u64, 2u64)).await {
+        Err(EngineError::WrongInput {
+            version: 2,
+            expected,
+            found,
+            ..
+        }) => {
+            assert_eq!(expected, "Order { id: u64, total: u64 }");
+            assert_eq!(found, "(u64, u64)");
+        }
+        r => panic!("{r:?}"),
+    }
+    finish(&engine, &["d0", "d1", "new", "named"]).await;
+    assert!(
+        engine
+            .result::<v2::checkout>("named")
+            .await
+            .unwrap()
+            .starts_with("v2: ")
+    );
     for id in ["d0", "d1"] {
         let out = engine.result::<v1::checkout>(id).await.unwrap();
         assert!(out.starts_with("v1: "), "{out}");
@@ -99,7 +135,7 @@ async fn drain_runs_old_instances_on_their_own_version() {
     let v1 = stats.iter().find(|s| s.version == 1).unwrap();
     assert_eq!((v1.completed, v1.running, v1.blocked), (2, 0, 0));
     assert!(v1.drained());
-    assert_eq!(stats.iter().find(|s| s.version == 2).unwrap().completed, 1);
+    assert_eq!(stats.iter().find(|s| s.version == 2).unwrap().completed, 2);
     worker.shutdown().await.unwrap();
 }
 
