@@ -244,10 +244,10 @@ fn resolve(
         registry.insert(name, first.clone());
     }
     for m in migrations {
-        let (name, from) = m.from();
-        let (_, to) = m.to();
-        let old = m.describe_from(&mut d);
-        let from_def = definition_ref(&old, m.from_hash());
+        let (name, from) = m.source();
+        let (_, to) = m.target();
+        let old = m.describe_source(&mut d);
+        let from_def = definition_ref(&old, m.source_hash());
         let Some(target) = registry
             .versions_of(name)
             .into_iter()

@@ -18,7 +18,7 @@ use crate::codec;
 use crate::control::Controls;
 use crate::creator::Creator;
 use crate::describe::{WorkflowShape, workflow_changes};
-use crate::error::{EngineError, VersionMismatch};
+use crate::error::{EngineError, VersionMismatch, WrongDefinition};
 use crate::machine::Workflow;
 use crate::metrics::Metrics;
 use crate::registry::{Entry, Registry, START, initial_state};
@@ -282,7 +282,7 @@ impl Inner {
         if migrates_here && (r.status == Status::Running || output_fits()) {
             return Ok(());
         }
-        Err(EngineError::WrongDefinition {
+        Err(EngineError::WrongDefinition(Box::new(WrongDefinition {
             id: r.id.clone(),
             workflow: r.workflow.clone(),
             expected: entry.def,
@@ -292,7 +292,7 @@ impl Inner {
                 fingerprint: r.fingerprint,
             },
             type_name: std::any::type_name::<W>(),
-        })
+        })))
     }
 }
 
@@ -551,7 +551,9 @@ impl Engine {
         r: InstanceRecord,
     ) -> Result<Option<W::Output>, EngineError> {
         if let Some(m) = self.inner.mismatch(&InstanceSummary::from(&r)) {
-            return Err(EngineError::VersionMismatch(self.inner.explain(m).await));
+            return Err(EngineError::VersionMismatch(Box::new(
+                self.inner.explain(m).await,
+            )));
         }
         self.inner.check_definition::<W>(&r)?;
         match r.status {

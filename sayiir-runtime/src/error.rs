@@ -67,6 +67,26 @@ impl fmt::Display for VersionMismatch {
 
 impl std::error::Error for VersionMismatch {}
 
+/// An instance that runs another definition of its workflow than the type a typed call names.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error(
+    "instance `{id}` of workflow `{workflow}` runs {}, not {} which `{type_name}` is; its state and output are not read as another definition's types",
+    describe_def(found),
+    describe_def(expected)
+)]
+pub struct WrongDefinition {
+    /// The id.
+    pub id: InstanceId,
+    /// The workflow name.
+    pub workflow: String,
+    /// The definition of the type the call names.
+    pub expected: DefinitionRef,
+    /// The instance's definition.
+    pub found: DefinitionRef,
+    /// The Rust path of the workflow type the call names.
+    pub type_name: &'static str,
+}
+
 /// Errors of [`Engine`](crate::Engine) operations.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
@@ -93,23 +113,8 @@ pub enum EngineError {
     /// The instance runs another definition of the workflow than the type the call names
     /// (another version, or the same version with other stored types): its values are not
     /// read as that type's.
-    #[error(
-        "instance `{id}` of workflow `{workflow}` runs {}, not {} which `{type_name}` is; its state and output are not read as another definition's types",
-        crate::error::describe_def(found),
-        crate::error::describe_def(expected)
-    )]
-    WrongDefinition {
-        /// The id.
-        id: InstanceId,
-        /// The workflow name.
-        workflow: String,
-        /// The definition of the type the call names.
-        expected: DefinitionRef,
-        /// The instance's definition.
-        found: DefinitionRef,
-        /// The Rust path of the workflow type the call names.
-        type_name: &'static str,
-    },
+    #[error(transparent)]
+    WrongDefinition(Box<WrongDefinition>),
     /// The workflow type is not registered with this engine.
     #[error(
         "workflow `{workflow}` version {version} (`{type_name}`) is not registered with this engine: add `.register::<{type_name}>()` to the engine builder"
@@ -159,9 +164,9 @@ pub enum EngineError {
         /// What differs, one line each.
         changes: Vec<String>,
     },
-    /// The instance's definition hash is not known to this binary.
+    /// The instance's definition is not one this binary runs.
     #[error(transparent)]
-    VersionMismatch(#[from] VersionMismatch),
+    VersionMismatch(Box<VersionMismatch>),
     /// The instance is blocked (corrupt state, or code that panicked) and is not being run.
     #[error("instance `{id}` is blocked ({kind:?}): {reason}")]
     Blocked {

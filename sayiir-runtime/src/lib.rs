@@ -38,7 +38,7 @@ pub use builder::{BuildError, BuildProblem, EngineBuilder};
 pub use codec::CodecError;
 pub use context::TaskContext;
 pub use engine::{Engine, Handle, InstanceInfo, InstanceStatus};
-pub use error::{EngineError, VersionMismatch};
+pub use error::{EngineError, VersionMismatch, WrongDefinition};
 pub use lock::{LockError, LockMode, LockOutcome, StaleLock};
 pub use machine::{
     Callee, MachineError, RetryPolicy, SignalDecl, SignalSet, Task, TaskOptions, TaskTimeout,

@@ -233,11 +233,11 @@ pub(crate) trait DynMigration: Send + Sync {
 
 /// A declared migration before it is checked (type-erased for the engine builder).
 pub(crate) trait PendingMigration: Send + Sync {
-    fn from(&self) -> (&'static str, u32);
-    fn to(&self) -> (&'static str, u32);
-    fn from_hash(&self) -> DefinitionHash;
+    fn source(&self) -> (&'static str, u32);
+    fn target(&self) -> (&'static str, u32);
+    fn source_hash(&self) -> DefinitionHash;
     /// Describes the version migrated from.
-    fn describe_from(&self, d: &mut Describe<'_>) -> WorkflowShape;
+    fn describe_source(&self, d: &mut Describe<'_>) -> WorkflowShape;
     /// Checks every old state against the shapes and returns the migration, or the problems.
     fn check(
         self: Box<Self>,
@@ -247,19 +247,19 @@ pub(crate) trait PendingMigration: Send + Sync {
 }
 
 impl<Old: Workflow, New: Workflow> PendingMigration for Migration<Old, New> {
-    fn from(&self) -> (&'static str, u32) {
+    fn source(&self) -> (&'static str, u32) {
         (Old::NAME, Old::VERSION)
     }
 
-    fn to(&self) -> (&'static str, u32) {
+    fn target(&self) -> (&'static str, u32) {
         (New::NAME, New::VERSION)
     }
 
-    fn from_hash(&self) -> DefinitionHash {
+    fn source_hash(&self) -> DefinitionHash {
         DefinitionHash(Old::DEFINITION_HASH)
     }
 
-    fn describe_from(&self, d: &mut Describe<'_>) -> WorkflowShape {
+    fn describe_source(&self, d: &mut Describe<'_>) -> WorkflowShape {
         d.workflow::<Old>()
     }
 

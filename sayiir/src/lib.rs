@@ -37,8 +37,8 @@ pub use sayiir_runtime::{
     EngineError, Handle, InstanceInfo, InstanceStatus, LockError, LockMode, LockOutcome,
     MachineError, Metrics, Migrate, MigrateError, Migration, RestartFilter, Restarted, RetryPolicy,
     SignalTimeout, StaleLock, Task, TaskContext, TaskOptions, TaskTimeout, VersionMismatch,
-    VersionStats, WorkerConfig, WorkerHandle, Workflow, continue_as_new, signal, sleep,
-    sleep_until,
+    VersionStats, WorkerConfig, WorkerHandle, Workflow, WrongDefinition, continue_as_new, signal,
+    sleep, sleep_until,
 };
 pub use sayiir_runtime::{codec, describe, shape};
 pub use sayiir_store as store;

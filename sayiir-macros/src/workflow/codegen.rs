@@ -224,6 +224,7 @@ impl Gen<'_> {
 
                 impl #ident {
                     /// blake3 hash of this workflow's definition, computed at compile time.
+                    #[allow(dead_code)]
                     #vis const DEFINITION_HASH: [u8; 32] = <#ident as #p::Workflow>::DEFINITION_HASH;
 
                     #[doc(hidden)]

@@ -114,9 +114,7 @@ async fn typed_calls_check_the_definition_not_the_name() {
         .build()
         .unwrap();
     let wrong = |r: Result<_, EngineError>| match r {
-        Err(EngineError::WrongDefinition {
-            found, expected, ..
-        }) => (found, expected),
+        Err(EngineError::WrongDefinition(w)) => (w.found, w.expected),
         Err(e) => panic!("expected WrongDefinition, got {e}"),
         Ok(_) => panic!("expected WrongDefinition, got a value"),
     };

@@ -328,7 +328,7 @@ async fn a_version_mismatch_says_what_changed_and_blocks() {
     }
     match engine.result::<v3::checkout>("b0").await {
         Err(EngineError::VersionMismatch(e)) => {
-            assert_eq!(&e, m);
+            assert_eq!(&*e, m);
             println!("{e}");
         }
         r => panic!("{r:?}"),
