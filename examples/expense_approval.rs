@@ -110,7 +110,7 @@ async fn post_to_ledger(id: String, cents: u64) -> Result<String, ExpenseError> 
 }
 
 #[sayiir::workflow]
-async fn expense(ctx: &mut Context, claim: Expense) -> Result<String, ExpenseError> {
+pub(crate) async fn expense(ctx: &mut Context, claim: Expense) -> Result<String, ExpenseError> {
     ctx.set("department", &claim.department)
         .map_err(|e| ExpenseError::Ledger(e.to_string()))?;
     let (_, budget) =

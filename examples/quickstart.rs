@@ -15,7 +15,7 @@ use sayiir::{Engine, SqliteStore, TaskContext};
 use serde::{Deserialize, Serialize};
 
 #[derive(Serialize, Deserialize, Clone, Debug)]
-struct Signup {
+pub(crate) struct Signup {
     name: String,
     email: String,
 }
@@ -88,7 +88,7 @@ async fn record_activation(account_id: u64, teammates: u32) -> Result<String, St
 
 /// Onboards a new user: five durable steps.
 #[sayiir::workflow]
-async fn onboard(signup: Signup) -> Result<String, String> {
+pub(crate) async fn onboard(signup: Signup) -> Result<String, String> {
     let account = create_account(signup).await?;
     send_welcome_email(account.email.clone()).await?;
     let workspace = provision_workspace(account.id).await?;
@@ -97,6 +97,7 @@ async fn onboard(signup: Signup) -> Result<String, String> {
     Ok(summary)
 }
 
+#[allow(dead_code)]
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let path = std::env::var("QUICKSTART_DB").unwrap_or_else(|_| "quickstart.db".into());

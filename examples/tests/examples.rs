@@ -18,11 +18,33 @@ mod expense_approval;
 #[path = "../distributed.rs"]
 mod distributed;
 
+#[path = "../quickstart.rs"]
+mod quickstart;
+
 use std::collections::HashSet;
 use std::path::PathBuf;
 use std::time::Duration;
 
 use order_saga::OrderError;
+
+/// The examples' workflows are locked (docs/versioning.md): changing one without bumping its
+/// version fails here with the changes listed; `SAYIIR_UPDATE_LOCK=1` accepts a change.
+#[test]
+fn example_workflows_are_locked() {
+    let engine = sayiir::Engine::builder(sayiir::MemoryStore::new())
+        .register::<quickstart::onboard>()
+        .register::<order_saga::order_saga>()
+        .register::<control_flow::review>()
+        .register::<child_workflows::publish>()
+        .register::<expense_approval::expense>()
+        .register::<distributed::ship>()
+        .build()
+        .unwrap();
+    sayiir::testing::assert_lock(
+        &engine,
+        concat!(env!("CARGO_MANIFEST_DIR"), "/workflows.lock"),
+    );
+}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn order_saga_compensates_failed_steps() {
