@@ -61,6 +61,13 @@ impl TestEngineBuilder {
         self
     }
 
+    /// A string the structure tracer offers to types whose `Deserialize` rejects the built-in
+    /// placeholders (see [`EngineBuilder::trace_placeholder`]).
+    pub fn trace_placeholder(mut self, value: &str) -> Self {
+        self.builder = self.builder.trace_placeholder(value);
+        self
+    }
+
     /// Sets the virtual time at which the test starts (default: the real time at build).
     pub fn start_at(mut self, t: SystemTime) -> Self {
         self.start = t;
