@@ -333,13 +333,13 @@ impl<'a> Describe<'a> {
                 rust: rust.to_string(),
                 shape,
             },
-            Err(why) => {
+            Err((why, rust)) => {
                 let at = self.path.join(", ");
                 self.errors.push(format!(
-                    "{at}: {place}: cannot trace the structure of its type: {why}"
+                    "{at}: {place}: cannot trace the structure of `{rust}`: {why}"
                 ));
                 TypeShape {
-                    rust: String::new(),
+                    rust: rust.to_string(),
                     shape: Shape::Unit,
                 }
             }

@@ -145,11 +145,12 @@ impl de::Error for TraceError {
     }
 }
 
-/// Traces the value `read` reads from its [`TraceSeq`]; also returns its type's name.
+/// Traces the value `read` reads from its [`TraceSeq`]; also returns its type's name (with
+/// the error too, when it was read).
 pub(crate) fn trace_seq(
     extra: &Placeholders,
     read: &mut dyn FnMut(&mut TraceSeq<'_, '_>) -> Result<(), TraceError>,
-) -> Result<(Shape, &'static str), String> {
+) -> Result<(Shape, &'static str), (String, &'static str)> {
     let mut name = "";
     let shape = trace_by(extra, &mut |de| {
         let mut seq = TraceSeq {
@@ -157,8 +158,11 @@ pub(crate) fn trace_seq(
             ty: &mut name,
         };
         read(&mut seq).map_err(|e| e.0)
-    })?;
-    Ok((shape, name))
+    });
+    match shape {
+        Ok(shape) => Ok((shape, name)),
+        Err(why) => Err((why, name)),
+    }
 }
 
 /// Runs passes of `read` (each deserializing the value once from the recording deserializer)

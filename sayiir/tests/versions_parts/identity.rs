@@ -206,3 +206,40 @@ async fn context_values_are_read_back_only_as_their_type() {
     );
     worker.shutdown().await.unwrap();
 }
+
+#[derive(serde::Serialize, serde::Deserialize)]
+#[serde(untagged)]
+enum Loose {
+    Number(u64),
+    Text(String),
+}
+
+#[sayiir::task]
+async fn loosen(n: u64) -> u64 {
+    n
+}
+
+#[sayiir::workflow]
+async fn loose(value: Loose) -> u64 {
+    let n = loosen(1).await;
+    match value {
+        Loose::Number(v) => v + n,
+        Loose::Text(t) => t.len() as u64 + n,
+    }
+}
+
+#[test]
+fn a_type_the_format_cannot_store_is_refused_at_build() {
+    let e = Engine::builder(MemoryStore::new())
+        .register::<loose>()
+        .build()
+        .err()
+        .expect("an untagged enum cannot be stored");
+    let text = e.to_string();
+    assert!(
+        text.contains("workflow `loose` version 1: input `value`: cannot trace the structure of `versions::identity::Loose`")
+            && text.contains("`untagged`"),
+        "{text}"
+    );
+    assert!(matches!(e.problems[0], BuildProblem::Untraceable(_)));
+}
