@@ -4,6 +4,8 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+#[path = "common/children.rs"]
+mod children;
 mod common;
 
 #[path = "versions_parts/fingerprints.rs"]
@@ -16,5 +18,9 @@ mod golden;
 mod identity;
 #[path = "versions_parts/lock.rs"]
 mod lock;
+#[path = "versions_parts/process_kit.rs"]
+mod process_kit;
+#[path = "versions_parts/processes.rs"]
+mod processes;
 #[path = "versions_parts/strategies.rs"]
 mod strategies;

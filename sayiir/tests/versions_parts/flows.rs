@@ -1,5 +1,8 @@
 //! The workflows of the versioning tests: three versions of `checkout`, which park at a
-//! signal, a task, a sleep, a join and a child workflow.
+//! signal, a task, a join and a child workflow.
+
+use std::path::Path;
+use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
@@ -9,18 +12,51 @@ pub(crate) struct Order {
     pub(crate) total: u64,
 }
 
+/// Environment of the worker processes of `processes.rs`: a directory of gate files.
+pub(crate) const GATES: &str = "SAYIIR_TEST_GATES";
+/// Environment of the worker processes of `processes.rs`: milliseconds every task takes.
+pub(crate) const TASK_MS: &str = "SAYIIR_TEST_TASK_MS";
+
+/// Lets `processes.rs` park instances inside tasks from outside the worker process: when
+/// [`GATES`] names a directory, the task of instance `i` waits while the file `<i>.<what>`
+/// exists there (after creating `<i>.<what>.waiting`, so the test knows the task is held),
+/// and [`TASK_MS`] makes every task take that long, so that kills land in the middle of work.
+/// Without these variables (the in-process tests) it does nothing.
+async fn hold(what: &str) {
+    if let Some(ms) = std::env::var(TASK_MS).ok().and_then(|v| v.parse().ok()) {
+        tokio::time::sleep(Duration::from_millis(ms)).await;
+    }
+    let (Ok(dir), Some(cx)) = (std::env::var(GATES), sayiir::TaskContext::current()) else {
+        return;
+    };
+    let gate = Path::new(&dir).join(format!("{}.{what}", cx.instance()));
+    if gate.exists() {
+        std::fs::write(
+            Path::new(&dir).join(format!("{}.{what}.waiting", cx.instance())),
+            "",
+        )
+        .unwrap();
+    }
+    while gate.exists() {
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+}
+
 #[sayiir::task]
 pub(crate) async fn charge(order: Order) -> u64 {
+    hold("charge").await;
     order.total
 }
 
 #[sayiir::task]
 pub(crate) async fn ship(order: Order, paid: u64) -> String {
+    hold("ship").await;
     format!("order {} shipped, {paid} paid", order.id)
 }
 
 #[sayiir::task]
 pub(crate) async fn quote(carrier: String) -> u64 {
+    hold(&format!("quote.{carrier}")).await;
     carrier.len() as u64
 }
 
