@@ -228,9 +228,16 @@ impl Inner {
             .map(drop)
     }
 
-    /// How the engine reports an instance: with a version mismatch if this binary serves its
-    /// workflow but not its definition.
-    pub(crate) fn info(&self, s: InstanceSummary) -> InstanceInfo {
+    /// How this engine reports an instance: with a version mismatch if it serves the workflow
+    /// but not the instance's definition; without one if it runs that definition (a binary of
+    /// another version may have marked it during a rolling deploy: the mark does not keep this
+    /// engine's workers from claiming it).
+    pub(crate) fn info(&self, mut s: InstanceSummary) -> InstanceInfo {
+        if s.blocked.as_ref().map(|b| b.kind) == Some(BlockKind::VersionMismatch)
+            && self.registry.knows(&s)
+        {
+            s.blocked = None;
+        }
         let mismatch = self.mismatch(&s);
         InstanceInfo::from_summary(s, mismatch)
     }
@@ -513,21 +520,13 @@ impl Engine {
     pub async fn status(&self, id: &str) -> Result<InstanceInfo, EngineError> {
         let id = InstanceId::new(id)?;
         let record = self.inner.store.load(&id).await?;
-        let summary = InstanceSummary::from(&record);
-        let mismatch = self.inner.mismatch(&summary);
-        Ok(InstanceInfo::from_summary(summary, mismatch))
+        Ok(self.inner.info(InstanceSummary::from(&record)))
     }
 
     /// Instances matching `query`, ordered by id.
     pub async fn list(&self, query: &ListQuery) -> Result<Vec<InstanceInfo>, EngineError> {
         let rows = self.inner.store.list(query).await?;
-        Ok(rows
-            .into_iter()
-            .map(|s| {
-                let m = self.inner.mismatch(&s);
-                InstanceInfo::from_summary(s, m)
-            })
-            .collect())
+        Ok(rows.into_iter().map(|s| self.inner.info(s)).collect())
     }
 
     /// The committed transitions of an instance, in order.
@@ -626,8 +625,11 @@ impl Engine {
         outcome
     }
 
-    /// Finds running instances of the workflows this engine serves whose definition hash it
-    /// does not know, marks them blocked (leaving their data untouched) and returns them.
+    /// Finds running instances of the workflows this engine serves whose definition it does not
+    /// run (or migrate), marks them blocked as a version mismatch (leaving their data untouched)
+    /// and returns them, each with what changed. Only instances not marked yet are returned: a
+    /// worker does the same when it starts and every [`WorkerConfig::version_check`], and
+    /// [`Engine::list`] with `blocked: Some(true)` shows all of them.
     pub async fn check_versions(&self) -> Result<Vec<VersionMismatch>, EngineError> {
         worker::report_version_mismatches(&self.inner).await
     }

@@ -4,8 +4,9 @@
 use std::path::Path;
 
 use sayiir_store::{
-    Created, DefinitionHash, DefinitionRef, Event, Fingerprint, InstanceId, InstanceRecord,
-    InstanceSummary, ListQuery, NewInstance, Restart, Status, StoreError, WorkflowKey,
+    BlockKind, Created, DefinitionHash, DefinitionRef, Event, Fingerprint, InstanceId,
+    InstanceRecord, InstanceSummary, ListQuery, NewInstance, Restart, Status, StoreError,
+    WorkflowKey,
 };
 use serde::Serialize;
 use serde::de::DeserializeOwned;
@@ -280,7 +281,22 @@ impl Engine {
                 }
             };
             let s = &mut out[i];
-            match (r.status, r.blocked) {
+            // A version-mismatch mark from another binary does not keep this engine from
+            // running the instance (see `Inner::info`).
+            let runs_here = self
+                .inner
+                .registry
+                .runs_on(&WorkflowKey {
+                    workflow: r.workflow.clone(),
+                    hash: r.hash,
+                    fingerprint: r.fingerprint,
+                })
+                .is_some();
+            let blocked = match r.blocked {
+                Some(BlockKind::VersionMismatch) if runs_here => None,
+                b => b,
+            };
+            match (r.status, blocked) {
                 (Status::Running, None) => s.running += r.count,
                 (Status::Running, Some(_)) => s.blocked += r.count,
                 (Status::Completed, _) => s.completed += r.count,

@@ -334,3 +334,45 @@ async fn a_version_mismatch_says_what_changed_and_blocks() {
         r => panic!("{r:?}"),
     }
 }
+
+/// During a rolling deploy, a binary of the old version marks instances of the new one as
+/// version mismatches; the new binary still runs them and reports them as running.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_mark_from_an_older_binary_does_not_hide_a_healthy_instance() {
+    let store: std::sync::Arc<dyn sayiir::store::Store> =
+        std::sync::Arc::new(sayiir::MemoryStore::new());
+    let new = Engine::builder_shared(store.clone())
+        .register::<v2::checkout>()
+        .build()
+        .unwrap();
+    let worker = new.spawn_worker();
+    new.start::<v2::checkout>("n", order(1)).await.unwrap();
+    parked(&new, "n", "signal:go#1").await;
+    let old = Engine::builder_shared(store.clone())
+        .register::<v1::checkout>()
+        .build()
+        .unwrap();
+    assert_eq!(old.check_versions().await.unwrap().len(), 1);
+    assert!(matches!(
+        old.status("n").await.unwrap().status,
+        InstanceStatus::Blocked {
+            kind: BlockKind::VersionMismatch,
+            ..
+        }
+    ));
+    // The binary that runs version 2 reports and counts it as running, and runs it.
+    assert_eq!(
+        new.status("n").await.unwrap().status,
+        InstanceStatus::Running
+    );
+    let stats = new.version_stats().await.unwrap();
+    assert_eq!((stats[0].running, stats[0].blocked), (1, 0));
+    finish(&new, &["n"]).await;
+    assert!(
+        new.result::<v2::checkout>("n")
+            .await
+            .unwrap()
+            .starts_with("v2: ")
+    );
+    worker.shutdown().await.unwrap();
+}
