@@ -168,7 +168,7 @@ pub fn dissect(
     let mut out = StateParts::new(id);
     for name in names {
         if let Some(bytes) = parts.next() {
-            out.put_raw(name, bytes);
+            out.put_bytes(name, bytes);
         }
     }
     if has_wait {

@@ -433,7 +433,7 @@ fn carry(
         _ => false,
     };
     if same_wait {
-        set.set_wait_bytes(old.wait_bytes().map(<[u8]>::to_vec));
+        set.set_wait_raw(old.wait_bytes().map(<[u8]>::to_vec));
     }
     Ok(set)
 }

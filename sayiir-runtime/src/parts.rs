@@ -53,20 +53,15 @@ impl StateParts {
     }
 
     /// Adds (or replaces) field `name`.
-    pub fn put<T: Serialize>(&mut self, name: &str, value: &T) -> Result<(), CodecError> {
+    pub(crate) fn put<T: Serialize>(&mut self, name: &str, value: &T) -> Result<(), CodecError> {
         let mut bytes = Vec::new();
         codec::append_raw(&mut bytes, value)?;
         self.put_bytes(name, bytes);
         Ok(())
     }
 
-    /// Adds (or replaces) field `name` with its bare encoding.
-    pub fn put_raw(&mut self, name: &str, bytes: Vec<u8>) {
-        self.put_bytes(name, bytes);
-    }
-
     /// Sets the wait's bare encoding.
-    pub fn set_wait_raw(&mut self, bytes: Option<Vec<u8>>) {
+    pub(crate) fn set_wait_raw(&mut self, bytes: Option<Vec<u8>>) {
         self.wait = bytes;
     }
 
@@ -80,23 +75,12 @@ impl StateParts {
             })
     }
 
+    /// Adds (or replaces) field `name` with its bare encoding.
     pub(crate) fn put_bytes(&mut self, name: &str, bytes: Vec<u8>) {
         match self.fields.iter_mut().find(|(n, _)| n == name) {
             Some((_, b)) => *b = bytes,
             None => self.fields.push((name.to_string(), bytes)),
         }
-    }
-
-    /// Sets the wait.
-    pub fn put_wait<T: Serialize>(&mut self, value: &T) -> Result<(), CodecError> {
-        let mut bytes = Vec::new();
-        codec::append_raw(&mut bytes, value)?;
-        self.wait = Some(bytes);
-        Ok(())
-    }
-
-    pub(crate) fn set_wait_bytes(&mut self, bytes: Option<Vec<u8>>) {
-        self.wait = bytes;
     }
 
     /// The encoded field `name`.
@@ -112,19 +96,8 @@ impl StateParts {
         self.wait.as_deref()
     }
 
-    /// Decodes field `name` as `T`.
-    pub fn take<T: DeserializeOwned>(&mut self, name: &str) -> Result<T, MachineError> {
-        let Some(bytes) = self.field_bytes(name) else {
-            return Err(MachineError::MissingPart {
-                state: self.id.clone(),
-                part: format!("field `{name}`"),
-            });
-        };
-        Ok(read_one(bytes)?)
-    }
-
     /// Decodes the wait as `T`.
-    pub fn take_wait<T: DeserializeOwned>(&mut self) -> Result<T, MachineError> {
+    pub fn take_wait<T: DeserializeOwned>(&self) -> Result<T, MachineError> {
         let Some(bytes) = self.wait.as_deref() else {
             return Err(MachineError::MissingPart {
                 state: self.id.clone(),

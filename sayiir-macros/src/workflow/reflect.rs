@@ -197,7 +197,7 @@ impl Gen<'_> {
             });
         quote! {
             fn assemble(
-                mut __sayiir_parts: #p::StateParts,
+                __sayiir_parts: #p::StateParts,
             ) -> #p::Result<#st, #p::MachineError> {
                 let __sayiir_id = #p::String::from(__sayiir_parts.id());
                 match __sayiir_id.as_str() {
