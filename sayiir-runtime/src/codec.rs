@@ -18,9 +18,10 @@ const RETIRED_BINCODE2: u8 = 1;
 
 const HEADER: usize = 5;
 
-/// Largest payload the codec writes or reads (256 MiB). postcard checks every length prefix
-/// against the bytes actually present, so a corrupt prefix cannot cause a huge allocation; this
-/// bound keeps a blob within what every store can hold and read back.
+/// Largest payload the codec writes or reads (256 MiB). A corrupt length prefix cannot cause a
+/// huge allocation (postcard takes a string only when all its bytes are present, and hints a
+/// sequence's length to serde only when that many bytes are left); this bound keeps a blob
+/// within what every store can hold and read back.
 pub const MAX_BLOB: usize = 256 * 1024 * 1024;
 
 /// Why a value could not be encoded or decoded.
