@@ -82,4 +82,23 @@ async fn a_workflow_stores_the_documented_bytes() {
         0x06, 0x02, 0xe9, 0xff, 0xb5, 0xcf, 0x10,   // output: a blob of 16u64
     ];
     assert_eq!(task.payload, task_event);
+
+    // The input, kept for restarts: the start state's fields by name, each encoded alone. The
+    // `started` entry (entry 0) holds the same bytes.
+    #[rustfmt::skip]
+    let input: &[u8] = &[
+        0x02, 0x2c, 0x9a, 0xc6, 0x68,
+        0x01,                                       // one input
+        0x01, 0x6e,                                 //   named "n"
+        0x01, 0x05,                                 //   its bytes: 5u64
+    ];
+    assert_eq!(
+        engine.store().load_input(&id).await.unwrap().as_deref(),
+        Some(input)
+    );
+    assert_eq!(
+        (history[0].kind.as_str(), history[0].payload.as_slice()),
+        ("started", input)
+    );
+    assert_eq!(done.state_id, None, "a finished instance is in no state");
 }
