@@ -110,9 +110,9 @@ pub fn unknown_variant<E: serde::de::Error>(workflow: &str, index: u32) -> E {
 pub fn encode_with(
     write: impl FnOnce(&mut FieldWriter) -> Result<(), CodecError>,
 ) -> Result<Vec<u8>, CodecError> {
-    let mut w = FieldWriter::new();
+    let mut w = FieldWriter::blob();
     write(&mut w)?;
-    codec::seal(&w.into_bytes())
+    w.into_blob()
 }
 
 /// Decodes the one value `read` reads (with `de_field`) from a tagged blob.
@@ -133,10 +133,13 @@ pub fn write_args(
     args: &mut Vec<u8>,
     write: impl FnOnce(&mut FieldWriter) -> Result<(), CodecError>,
 ) {
-    let mut w = FieldWriter::new();
-    match write(&mut w) {
-        Ok(()) => args.extend_from_slice(&w.into_bytes()),
-        Err(e) => cx.fail(e),
+    let start = args.len();
+    let mut w = FieldWriter::over(std::mem::take(args));
+    let result = write(&mut w);
+    *args = w.into_bytes();
+    if let Err(e) = result {
+        args.truncate(start);
+        cx.fail(e);
     }
 }
 
@@ -162,7 +165,7 @@ pub fn dissect(
     has_wait: bool,
     write: impl FnOnce(&mut FieldWriter) -> Result<(), CodecError>,
 ) -> Result<StateParts, CodecError> {
-    let mut w = FieldWriter::new();
+    let mut w = FieldWriter::parts();
     write(&mut w)?;
     let mut parts = w.into_parts().into_iter();
     let mut out = StateParts::new(id);

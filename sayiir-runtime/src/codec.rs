@@ -111,19 +111,6 @@ pub fn encode<T: Serialize + ?Sized>(value: &T) -> Result<Vec<u8>, CodecError> {
     Ok(out)
 }
 
-/// Wraps the bare encoding of one value (as [`append_raw`] writes it) into a tagged,
-/// checksummed blob: the same bytes [`encode`] gives for the value.
-pub fn seal(raw: &[u8]) -> Result<Vec<u8>, CodecError> {
-    if raw.len() > MAX_BLOB {
-        return Err(CodecError::TooLarge { len: raw.len() });
-    }
-    let mut out = Vec::with_capacity(HEADER + raw.len());
-    out.push(FORMAT_POSTCARD);
-    out.extend_from_slice(&crc32fast::hash(raw).to_le_bytes());
-    out.extend_from_slice(raw);
-    Ok(out)
-}
-
 /// Decodes a blob written by [`encode`].
 pub fn decode<T: DeserializeOwned>(blob: &[u8]) -> Result<T, CodecError> {
     let (value, rest) = take::<T>(payload(blob)?)?;
@@ -241,7 +228,8 @@ impl<'a> RawReader<'a> {
 #[derive(Debug, Default)]
 pub struct FieldWriter {
     buf: Vec<u8>,
-    ends: Vec<usize>,
+    /// Where each value ends, when the values are wanted apart (`into_parts`).
+    ends: Option<Vec<usize>>,
 }
 
 impl FieldWriter {
@@ -250,15 +238,49 @@ impl FieldWriter {
         Self::default()
     }
 
-    /// Everything written, back to back.
+    /// A writer appending to `buf` (what it holds is kept).
+    pub fn over(buf: Vec<u8>) -> Self {
+        Self { buf, ends: None }
+    }
+
+    /// A writer whose values are wanted apart ([`FieldWriter::into_parts`]).
+    pub fn parts() -> Self {
+        Self {
+            buf: Vec::new(),
+            ends: Some(Vec::new()),
+        }
+    }
+
+    /// A writer whose one value becomes a blob ([`FieldWriter::into_blob`]): room for the
+    /// header comes first, so the blob is not copied.
+    pub fn blob() -> Self {
+        Self::over(vec![FORMAT_POSTCARD, 0, 0, 0, 0])
+    }
+
+    /// Everything written, back to back (after what the buffer held).
     pub fn into_bytes(self) -> Vec<u8> {
         self.buf
     }
 
-    /// Each value written, on its own.
+    /// The blob of what a [`FieldWriter::blob`] writer holds.
+    pub fn into_blob(self) -> Result<Vec<u8>, CodecError> {
+        let mut out = self.buf;
+        let len = out.len().saturating_sub(HEADER);
+        if len > MAX_BLOB {
+            return Err(CodecError::TooLarge { len });
+        }
+        let crc = crc32fast::hash(out.get(HEADER..).unwrap_or_default());
+        if let Some(header) = out.get_mut(1..HEADER) {
+            header.copy_from_slice(&crc.to_le_bytes());
+        }
+        Ok(out)
+    }
+
+    /// Each value written, on its own (for a [`FieldWriter::parts`] writer; empty otherwise).
     pub fn into_parts(self) -> Vec<Vec<u8>> {
         let mut start = 0;
         self.ends
+            .unwrap_or_default()
             .iter()
             .map(|&end| {
                 let part = self.buf[start..end].to_vec();
@@ -275,7 +297,9 @@ impl serde::ser::SerializeTuple for FieldWriter {
 
     fn serialize_element<T: Serialize + ?Sized>(&mut self, value: &T) -> Result<(), CodecError> {
         append_raw(&mut self.buf, value)?;
-        self.ends.push(self.buf.len());
+        if let Some(ends) = &mut self.ends {
+            ends.push(self.buf.len());
+        }
         Ok(())
     }
 

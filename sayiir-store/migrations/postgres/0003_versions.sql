@@ -8,8 +8,15 @@ ALTER TABLE sayiir_instances
   ADD COLUMN version BIGINT NOT NULL DEFAULT 1,
   ADD COLUMN fingerprint BYTEA NOT NULL                 -- 32 bytes
     DEFAULT '\x0000000000000000000000000000000000000000000000000000000000000000'::bytea,
-  ADD COLUMN state_id TEXT,                             -- NULL once finished
-  ADD COLUMN input BYTEA;                               -- kept for restarts
+  ADD COLUMN state_id TEXT;                             -- NULL once finished
+
+-- The input each instance was created (or last restarted) with, kept for restarts. Apart from
+-- the head row, of which every step writes a new version: a large input is not copied by each
+-- step.
+CREATE TABLE sayiir_inputs (
+  instance_id TEXT COLLATE "C" PRIMARY KEY,
+  input BYTEA NOT NULL
+);
 
 -- Listings by workflow and version (drain monitoring) and version-mismatch scans by workflow.
 DROP INDEX sayiir_instances_workflow;

@@ -8,7 +8,13 @@ ALTER TABLE sayiir_instances ADD COLUMN version INTEGER NOT NULL DEFAULT 1;
 ALTER TABLE sayiir_instances ADD COLUMN fingerprint BLOB NOT NULL   -- 32 bytes
   DEFAULT x'0000000000000000000000000000000000000000000000000000000000000000';
 ALTER TABLE sayiir_instances ADD COLUMN state_id TEXT;               -- NULL once finished
-ALTER TABLE sayiir_instances ADD COLUMN input BLOB;                  -- kept for restarts
+
+-- The input each instance was created (or last restarted) with, kept for restarts. Apart from
+-- the head row, which every step rewrites whole: a large input is not copied by each step.
+CREATE TABLE sayiir_inputs (
+  instance_id TEXT PRIMARY KEY NOT NULL,
+  input BLOB NOT NULL
+) WITHOUT ROWID;
 
 -- Listings by workflow and version (drain monitoring) and version-mismatch scans by workflow.
 DROP INDEX sayiir_instances_workflow;

@@ -20,18 +20,24 @@ use crate::postgres::wake::notify;
 use crate::{CreateResult, Created, NewInstance, Status, StoreError};
 
 const INSERT_HEADS: &str = "INSERT INTO sayiir_instances (id, workflow, definition_hash, seq, \
-     status, state, due_at, created_at, updated_at, version, fingerprint, state_id, input) \
+     status, state, due_at, created_at, updated_at, version, fingerprint, state_id) \
      SELECT t.id, t.workflow, t.hash, 0, $7, t.state, t.due_at, t.now, t.now, t.version, \
-     t.fingerprint, t.state_id, t.input \
+     t.fingerprint, t.state_id \
      FROM UNNEST($1::text[], $2::text[], $3::bytea[], $4::bytea[], $5::int8[], $6::int8[], \
-     $8::int8[], $9::bytea[], $10::text[], $11::bytea[]) \
-     AS t(id, workflow, hash, state, due_at, now, version, fingerprint, state_id, input) \
+     $8::int8[], $9::bytea[], $10::text[]) \
+     AS t(id, workflow, hash, state, due_at, now, version, fingerprint, state_id) \
      ON CONFLICT (id) DO NOTHING RETURNING id";
 
-const INSERT_HISTORY: &str = "INSERT INTO sayiir_history (instance_id, seq, at, kind, payload) \
-     SELECT t.id, 0, t.at, t.kind, t.payload \
-     FROM UNNEST($1::text[], $2::int8[], $3::text[], $4::bytea[]) AS t(id, at, kind, payload) \
-     ON CONFLICT (instance_id, seq) DO NOTHING RETURNING instance_id";
+/// History entry 0 of each new head and, for those written, its input: one round trip.
+const INSERT_HISTORY: &str = "WITH t AS (SELECT * FROM UNNEST($1::text[], $2::int8[], \
+     $3::text[], $4::bytea[], $5::bytea[]) AS t(id, at, kind, payload, input)), \
+     h AS (INSERT INTO sayiir_history (instance_id, seq, at, kind, payload) \
+     SELECT t.id, 0, t.at, t.kind, t.payload FROM t \
+     ON CONFLICT (instance_id, seq) DO NOTHING RETURNING instance_id), \
+     i AS (INSERT INTO sayiir_inputs (instance_id, input) \
+     SELECT t.id, t.input FROM t JOIN h ON h.instance_id = t.id \
+     ON CONFLICT (instance_id) DO UPDATE SET input = excluded.input) \
+     SELECT instance_id FROM h";
 
 const LOAD_MANY: &str = concat!(
     "SELECT ",
@@ -113,13 +119,7 @@ pub(in crate::postgres) async fn create_batch(
                 .map(|n| n.fingerprint.0.as_slice())
                 .collect::<Vec<_>>(),
         )
-        .bind(
-            heads
-                .clone()
-                .map(|n| n.state_id.as_str())
-                .collect::<Vec<_>>(),
-        )
-        .bind(heads.map(|n| n.input.as_slice()).collect::<Vec<_>>())
+        .bind(heads.map(|n| n.state_id.as_str()).collect::<Vec<_>>())
         .fetch_all(&mut *tx)
         .await?;
     let inserted: HashSet<String> = inserted.into_iter().collect();
@@ -152,9 +152,11 @@ pub(in crate::postgres) async fn create_batch(
             )
             .bind(
                 entries
+                    .clone()
                     .map(|n| n.event.payload.as_slice())
                     .collect::<Vec<_>>(),
             )
+            .bind(entries.map(|n| n.input.as_slice()).collect::<Vec<_>>())
             .fetch_all(&mut *tx)
             .await?;
         if written.len() != inserted.len() {

@@ -3,6 +3,7 @@
 
 use std::collections::BTreeMap;
 
+use sqlx::PgConnection;
 use sqlx::postgres::PgPool;
 
 use super::write::history_exists;
@@ -58,8 +59,8 @@ pub(in crate::postgres) async fn restart(pool: &PgPool, r: Restart) -> Result<()
     let d = r.definition;
     sqlx::query(
         "UPDATE sayiir_instances SET version = $2, definition_hash = $3, fingerprint = $4, \
-         input = $5, state = $6, state_id = $7, status = $8, due_at = $9, seq = $10, \
-         updated_at = $11, output = NULL, blocked_kind = NULL, blocked_reason = NULL, \
+         state = $5, state_id = $6, status = $7, due_at = $8, seq = $9, \
+         updated_at = $10, output = NULL, blocked_kind = NULL, blocked_reason = NULL, \
          blocked_at = NULL, lease_owner = NULL, lease_until = NULL \
          WHERE id = $1",
     )
@@ -67,7 +68,6 @@ pub(in crate::postgres) async fn restart(pool: &PgPool, r: Restart) -> Result<()
     .bind(i64::from(d.version))
     .bind(d.hash.0.as_slice())
     .bind(d.fingerprint.0.as_slice())
-    .bind(&r.input)
     .bind(&r.state)
     .bind(&r.state_id)
     .bind(Status::Running.code())
@@ -76,10 +76,32 @@ pub(in crate::postgres) async fn restart(pool: &PgPool, r: Restart) -> Result<()
     .bind(r.now.0)
     .execute(&mut *tx)
     .await?;
+    put_inputs(&mut tx, &[id], &[r.input.as_slice()]).await?;
     if r.due_at.is_some() {
         notify(&mut tx).await?;
     }
     tx.commit().await?;
+    Ok(())
+}
+
+/// Stores (or replaces) the inputs of `ids`, in one statement.
+pub(in crate::postgres) async fn put_inputs(
+    conn: &mut PgConnection,
+    ids: &[&str],
+    inputs: &[&[u8]],
+) -> Result<(), Fail> {
+    if ids.is_empty() {
+        return Ok(());
+    }
+    sqlx::query(
+        "INSERT INTO sayiir_inputs (instance_id, input) \
+         SELECT * FROM UNNEST($1::text[], $2::bytea[]) \
+         ON CONFLICT (instance_id) DO UPDATE SET input = excluded.input",
+    )
+    .bind(ids)
+    .bind(inputs)
+    .execute(conn)
+    .await?;
     Ok(())
 }
 
@@ -88,10 +110,13 @@ pub(in crate::postgres) async fn load_input(
     pool: &PgPool,
     id: &InstanceId,
 ) -> Result<Option<Vec<u8>>, Fail> {
-    let row = sqlx::query("SELECT input FROM sayiir_instances WHERE id = $1")
-        .bind(id.as_str())
-        .fetch_optional(pool)
-        .await?;
+    let row = sqlx::query(
+        "SELECT n.input FROM sayiir_instances i \
+         LEFT JOIN sayiir_inputs n ON n.instance_id = i.id WHERE i.id = $1",
+    )
+    .bind(id.as_str())
+    .fetch_optional(pool)
+    .await?;
     match row {
         Some(row) => get(&row, "input", id.as_str()),
         None => Err(Fail::Store(StoreError::NotFound { id: id.clone() })),

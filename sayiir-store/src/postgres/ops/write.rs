@@ -30,8 +30,8 @@ pub(in crate::postgres) async fn create(pool: &PgPool, new: NewInstance) -> Resu
     // primary key, then does nothing.
     let inserted = sqlx::query(
         "INSERT INTO sayiir_instances (id, workflow, definition_hash, seq, status, state, \
-         due_at, created_at, updated_at, version, fingerprint, state_id, input) \
-         VALUES ($1, $2, $3, 0, $4, $5, $6, $7, $7, $8, $9, $10, $11) \
+         due_at, created_at, updated_at, version, fingerprint, state_id) \
+         VALUES ($1, $2, $3, 0, $4, $5, $6, $7, $7, $8, $9, $10) \
          ON CONFLICT (id) DO NOTHING",
     )
     .bind(new.id.as_str())
@@ -44,7 +44,6 @@ pub(in crate::postgres) async fn create(pool: &PgPool, new: NewInstance) -> Resu
     .bind(i64::from(new.version))
     .bind(new.fingerprint.0.as_slice())
     .bind(&new.state_id)
-    .bind(&new.input)
     .execute(&mut *tx)
     .await?
     .rows_affected();
@@ -63,6 +62,7 @@ pub(in crate::postgres) async fn create(pool: &PgPool, new: NewInstance) -> Resu
     .bind(&new.event.payload)
     .execute(&mut *tx)
     .await?;
+    super::versions::put_inputs(&mut tx, &[new.id.as_str()], &[new.input.as_slice()]).await?;
     if new.due_at.is_some() {
         notify(&mut tx).await?;
     }

@@ -56,8 +56,8 @@ fn insert(tx: &Transaction<'_>, new: NewInstance) -> Result<Created, Fail> {
     let inserted = tx
         .prepare_cached(
             "INSERT INTO sayiir_instances (id, workflow, definition_hash, seq, status, state, \
-             due_at, created_at, updated_at, version, fingerprint, state_id, input) \
-             VALUES (?1, ?2, ?3, 0, ?4, ?5, ?6, ?7, ?7, ?8, ?9, ?10, ?11) \
+             due_at, created_at, updated_at, version, fingerprint, state_id) \
+             VALUES (?1, ?2, ?3, 0, ?4, ?5, ?6, ?7, ?7, ?8, ?9, ?10) \
              ON CONFLICT (id) DO NOTHING",
         )?
         .execute(rusqlite::params![
@@ -71,7 +71,6 @@ fn insert(tx: &Transaction<'_>, new: NewInstance) -> Result<Created, Fail> {
             new.version,
             new.fingerprint.0.as_slice(),
             new.state_id,
-            new.input,
         ])?;
     if inserted == 0 {
         return Ok(Created::Existing(super::read::load(tx, &new.id)?));
@@ -101,5 +100,10 @@ fn insert(tx: &Transaction<'_>, new: NewInstance) -> Result<Created, Fail> {
         }
         Err(e) => return Err(Fail::Sql(e)),
     }
+    tx.prepare_cached(
+        "INSERT INTO sayiir_inputs (instance_id, input) VALUES (?1, ?2) \
+         ON CONFLICT (instance_id) DO UPDATE SET input = excluded.input",
+    )?
+    .execute(rusqlite::params![new.id.as_str(), new.input])?;
     Ok(Created::New(new.into_record()))
 }

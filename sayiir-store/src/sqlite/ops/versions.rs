@@ -33,8 +33,8 @@ pub(in crate::sqlite) fn restart(conn: &mut Connection, r: Restart) -> Result<()
     let d = r.definition;
     tx.prepare_cached(
         "UPDATE sayiir_instances SET version = ?2, definition_hash = ?3, fingerprint = ?4, \
-         input = ?5, state = ?6, state_id = ?7, status = ?8, due_at = ?9, seq = ?10, \
-         updated_at = ?11, output = NULL, blocked_kind = NULL, blocked_reason = NULL, \
+         state = ?5, state_id = ?6, status = ?7, due_at = ?8, seq = ?9, \
+         updated_at = ?10, output = NULL, blocked_kind = NULL, blocked_reason = NULL, \
          blocked_at = NULL, lease_owner = NULL, lease_until = NULL \
          WHERE id = ?1",
     )?
@@ -43,7 +43,6 @@ pub(in crate::sqlite) fn restart(conn: &mut Connection, r: Restart) -> Result<()
         d.version,
         d.hash.0.as_slice(),
         d.fingerprint.0.as_slice(),
-        r.input,
         r.state,
         r.state_id,
         Status::Running.code(),
@@ -51,6 +50,11 @@ pub(in crate::sqlite) fn restart(conn: &mut Connection, r: Restart) -> Result<()
         next_seq,
         r.now.0,
     ])?;
+    tx.prepare_cached(
+        "INSERT INTO sayiir_inputs (instance_id, input) VALUES (?1, ?2) \
+         ON CONFLICT (instance_id) DO UPDATE SET input = excluded.input",
+    )?
+    .execute(rusqlite::params![id, r.input])?;
     tx.commit()?;
     Ok(())
 }
@@ -61,7 +65,10 @@ pub(in crate::sqlite) fn load_input(
     id: &InstanceId,
 ) -> Result<Option<Vec<u8>>, Fail> {
     let input: Option<Option<Vec<u8>>> = conn
-        .prepare_cached("SELECT input FROM sayiir_instances WHERE id = ?1")?
+        .prepare_cached(
+            "SELECT n.input FROM sayiir_instances i \
+             LEFT JOIN sayiir_inputs n ON n.instance_id = i.id WHERE i.id = ?1",
+        )?
         .query_row([id.as_str()], |row| row.get(0))
         .optional()
         .map_err(|e| conversion(e, id.as_str(), "input"))?;

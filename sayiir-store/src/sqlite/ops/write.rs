@@ -168,10 +168,7 @@ fn apply(tx: &Transaction<'_>, t: Transition) -> Result<(), Fail> {
             tx.prepare_cached(
                 "UPDATE sayiir_instances SET seq = ?2, state = ?3, due_at = ?4, updated_at = ?5, \
                  lease_owner = CASE WHEN ?6 THEN NULL ELSE lease_owner END, \
-                 lease_until = CASE WHEN ?6 THEN NULL ELSE lease_until END, state_id = ?7, \
-                 version = COALESCE(?8, version), \
-                 definition_hash = COALESCE(?9, definition_hash), \
-                 fingerprint = COALESCE(?10, fingerprint) \
+                 lease_until = CASE WHEN ?6 THEN NULL ELSE lease_until END, state_id = ?7 \
                  WHERE id = ?1",
             )?
             .execute(rusqlite::params![
@@ -182,10 +179,17 @@ fn apply(tx: &Transaction<'_>, t: Transition) -> Result<(), Fail> {
                 t.now.0,
                 t.release_lease,
                 state_id,
-                version,
-                hash,
-                fingerprint,
             ])?;
+            // Apart, because SQLite updates an index whenever the statement assigns one of its
+            // columns (whatever the value): an ordinary step must not touch the listing index
+            // (`workflow, version, status`).
+            if t.redefine.is_some() {
+                tx.prepare_cached(
+                    "UPDATE sayiir_instances SET version = ?2, definition_hash = ?3, \
+                     fingerprint = ?4 WHERE id = ?1",
+                )?
+                .execute(rusqlite::params![id, version, hash, fingerprint])?;
+            }
         }
         Next::Finished { status, output } => {
             tx.prepare_cached(
