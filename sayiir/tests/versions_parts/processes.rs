@@ -165,6 +165,18 @@ async fn drain(place: &mut Place) {
     assert_eq!(of(1).completed, parked.len() as u64, "{stats:?}");
     assert!(of(1).drained(), "{stats:?}");
     assert_eq!(of(2).completed, news.len() as u64, "{stats:?}");
+    for v in &stats {
+        eprintln!(
+            "versions across processes ({}): drain: {} version {}: {} running, {} blocked, {} completed, drained: {}",
+            place.label,
+            v.workflow,
+            v.version,
+            v.running,
+            v.blocked,
+            v.completed,
+            v.drained()
+        );
+    }
     worker.kill();
 }
 
@@ -290,6 +302,17 @@ async fn migrate(place: &mut Place, rng: &mut Rng) -> Kills {
             "{}: {m:?}",
             p.id
         );
+        if p.spot != Spot::Start && p.version == 1 {
+            eprintln!(
+                "versions across processes ({}): complete in place: {} parked at `{}` under version {}, then {} -> {:?}",
+                place.label,
+                p.id,
+                p.spot.state(),
+                p.version,
+                later.join(", "),
+                out,
+            );
+        }
     }
     Kills {
         landed: kills,
@@ -433,6 +456,15 @@ async fn restart(place: &mut Place) {
         // The first run's entries, then the restart, then the new run.
         assert_eq!(later[0], "restarted", "{}: {later:?}", p.id);
         assert!(later.len() > 3, "{}: {later:?}", p.id);
+        if p.id == expected_ids[0] {
+            eprintln!(
+                "versions across processes ({}): restart: {} (version 1, blocked as a mismatch) -> {} -> {:?}",
+                place.label,
+                p.id,
+                later.join(", "),
+                out,
+            );
+        }
         assert!(
             !later[1..]
                 .iter()
