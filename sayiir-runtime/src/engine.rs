@@ -228,6 +228,44 @@ impl Inner {
             .map(drop)
     }
 
+    /// Creates instance `id` of `workflow` under `def` at its start state (or finds the one
+    /// that exists: the caller checks it is the one it meant). Queued with the concurrent
+    /// creations and stored in one store transaction with them; wakes a worker when new.
+    pub(crate) async fn create(
+        &self,
+        id: InstanceId,
+        workflow: &str,
+        def: DefinitionRef,
+        input: Vec<u8>,
+        state: Vec<u8>,
+    ) -> Result<InstanceRecord, EngineError> {
+        self.save_definitions().await?;
+        let now = self.now();
+        let new = NewInstance {
+            id,
+            workflow: workflow.to_string(),
+            version: def.version,
+            hash: def.hash,
+            fingerprint: def.fingerprint,
+            state_id: START.into(),
+            input: input.clone(),
+            state,
+            due_at: Some(now),
+            event: Event {
+                kind: "started".into(),
+                payload: input,
+            },
+            now,
+        };
+        Ok(match self.creator.create(new).await? {
+            Created::New(r) => {
+                self.wake.notify_one();
+                r
+            }
+            Created::Existing(r) => r,
+        })
+    }
+
     /// How this engine reports an instance: with a version mismatch if it serves the workflow
     /// but not the instance's definition; without one if it runs that definition (a binary of
     /// another version may have marked it during a rolling deploy: the mark does not keep this
@@ -470,32 +508,10 @@ impl Engine {
             what: "initial state",
             source,
         })?;
-        self.inner.save_definitions().await?;
-        let now = self.inner.now();
-        let new = NewInstance {
-            id: id.clone(),
-            workflow: W::NAME.to_string(),
-            version: def.version,
-            hash: def.hash,
-            fingerprint: def.fingerprint,
-            state_id: START.into(),
-            input: input.clone(),
-            state,
-            due_at: Some(now),
-            event: Event {
-                kind: "started".into(),
-                payload: input,
-            },
-            now,
-        };
-        // Queued with the concurrent starts, and created in one store transaction with them.
-        let record = match self.inner.creator.create(new).await? {
-            Created::New(r) => {
-                self.inner.wake.notify_one();
-                r
-            }
-            Created::Existing(r) => r,
-        };
+        let record = self
+            .inner
+            .create(id.clone(), W::NAME, def, input, state)
+            .await?;
         self.inner.check_definition::<W>(&record)?;
         Ok(Handle {
             engine: self.clone(),

@@ -4,9 +4,8 @@
 use std::path::Path;
 
 use sayiir_store::{
-    BlockKind, Created, DefinitionHash, DefinitionRef, Event, Fingerprint, InstanceId,
-    InstanceRecord, InstanceSummary, ListQuery, NewInstance, Restart, Status, StoreError,
-    WorkflowKey,
+    BlockKind, DefinitionHash, DefinitionRef, Event, Fingerprint, InstanceId, InstanceRecord,
+    InstanceSummary, ListQuery, Restart, Status, StoreError, WorkflowKey,
 };
 use serde::Serialize;
 use serde::de::DeserializeOwned;
@@ -220,31 +219,10 @@ impl Engine {
                 expected: wants.to_string(),
                 found: e.to_string(),
             })?;
-        self.inner.save_definitions().await?;
-        let now = self.inner.now();
-        let new = NewInstance {
-            id: id.clone(),
-            workflow: target.wf.name().to_string(),
-            version: target.def.version,
-            hash: target.def.hash,
-            fingerprint: target.def.fingerprint,
-            state_id: START.into(),
-            input: input.clone(),
-            state,
-            due_at: Some(now),
-            event: Event {
-                kind: "started".into(),
-                payload: input,
-            },
-            now,
-        };
-        let record = match self.inner.creator.create(new).await? {
-            Created::New(r) => {
-                self.inner.wake.notify_one();
-                r
-            }
-            Created::Existing(r) => r,
-        };
+        let record = self
+            .inner
+            .create(id.clone(), target.wf.name(), target.def, input, state)
+            .await?;
         if record.workflow != name {
             return Err(EngineError::WrongWorkflow {
                 id,

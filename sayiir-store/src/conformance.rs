@@ -49,7 +49,10 @@ mod leases;
 mod listing;
 mod restarts;
 mod signals;
+mod upgrade;
 mod versions;
+
+pub use upgrade::after_upgrade_from_unversioned;
 
 use std::future::Future;
 use std::pin::Pin;

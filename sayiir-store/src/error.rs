@@ -224,3 +224,10 @@ impl StoreError {
         matches!(self, StoreError::Unavailable { .. })
     }
 }
+
+/// The sequence number after `seq`, or a backend error when `seq` is the last one.
+pub(crate) fn seq_after(seq: u64) -> Result<u64, StoreError> {
+    seq.checked_add(1).ok_or_else(|| StoreError::Backend {
+        detail: "sequence number overflow".into(),
+    })
+}

@@ -1,6 +1,7 @@
 //! An in-memory store with the same contract as the persistent backends. For tests and for
 //! workflows that need no durability.
 
+use crate::error::seq_after;
 use std::collections::{BTreeMap, BTreeSet, HashSet};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Mutex, MutexGuard};
@@ -137,12 +138,7 @@ fn apply(rows: &mut BTreeMap<InstanceId, Row>, t: Transition) -> CommitResult {
             actual: row.record.seq,
         });
     }
-    let seq = t
-        .expected_seq
-        .checked_add(1)
-        .ok_or_else(|| StoreError::Backend {
-            detail: "sequence number overflow".into(),
-        })?;
+    let seq = seq_after(t.expected_seq)?;
     // All checks passed: from here on nothing fails.
     if finishing {
         row.signals.clear();
@@ -209,12 +205,7 @@ fn restart(rows: &mut BTreeMap<InstanceId, Row>, restart: Restart) -> Result<(),
             actual: row.record.seq,
         });
     }
-    let seq = restart
-        .expected_seq
-        .checked_add(1)
-        .ok_or_else(|| StoreError::Backend {
-            detail: "sequence number overflow".into(),
-        })?;
+    let seq = seq_after(restart.expected_seq)?;
     let r = &mut row.record;
     r.version = restart.definition.version;
     r.hash = restart.definition.hash;

@@ -2,15 +2,15 @@
 
 use std::borrow::Cow;
 
+use sayiir_store::conformance::after_upgrade_from_unversioned;
 use sayiir_store::pg_harness::fresh_database;
 use sayiir_store::{
-    ClaimRequest, DefinitionHash, DefinitionRecord, DefinitionRef, Event, Fingerprint, ListQuery,
-    PgStore, Restart, Status, Store, Timestamp, WorkflowKey,
+    DefinitionHash, DefinitionRef, Event, Fingerprint, PgStore, Restart, Store, Timestamp,
 };
 use sqlx::SqlSafeStr;
 use sqlx::migrate::{Migrate, Migration, MigrationType};
 
-use super::{SOON, claim, claim_ids, create, hint, id, key, quiet, raw, step};
+use super::{SOON, create, hint, id, quiet, raw};
 
 fn restart(i: &str, expected_seq: u64, due: Option<i64>) -> Restart {
     Restart {
@@ -112,91 +112,7 @@ async fn a_version_2_database_is_upgraded_in_place() {
             .await
             .unwrap();
     assert_eq!(applied, [1, 2, 3], "migration 3 applied on top of 1 and 2");
-    for i in ["old", "done"] {
-        let head = store.load(&id(i)).await.unwrap();
-        assert_eq!(
-            (head.version, head.fingerprint, head.state_id),
-            (1, Fingerprint::UNKNOWN, None),
-            "`{i}` after the upgrade"
-        );
-        assert_eq!(store.load_input(&id(i)).await.unwrap(), None);
-    }
-    let listed = store
-        .list(&ListQuery {
-            version: Some(1),
-            ..ListQuery::default()
-        })
-        .await
-        .unwrap();
-    assert_eq!(listed.len(), 2, "{listed:?}");
-    let counts = store.version_counts().await.unwrap();
-    assert_eq!(
-        counts
-            .iter()
-            .map(|c| (c.version, c.fingerprint, c.status, c.count))
-            .collect::<Vec<_>>(),
-        [
-            (1, Fingerprint::UNKNOWN, Status::Running, 1),
-            (1, Fingerprint::UNKNOWN, Status::Completed, 1)
-        ]
-    );
-
-    // Stored before fingerprints: a version mismatch for a binary that knows the real one,
-    // claimable by a key with the unknown fingerprint.
-    let found = store
-        .find_version_mismatches(&["wf".to_owned()], &[key()])
-        .await
-        .unwrap();
-    assert_eq!(found.len(), 1);
-    assert_eq!(found[0].id, id("old"));
-    assert!(
-        claim_ids(&store, claim("w", 200, 9000, 10))
-            .await
-            .is_empty()
-    );
-    let unknown = WorkflowKey {
-        fingerprint: Fingerprint::UNKNOWN,
-        ..key()
-    };
-    let by_unknown = ClaimRequest {
-        known: vec![unknown],
-        ..claim("w", 200, 9000, 10)
-    };
-    assert_eq!(claim_ids(&store, by_unknown).await, ["old"]);
-
-    // Migrated in place to the real definition: claimable by it from then on.
-    let mut t = step("old", 0, Some(100), 300);
-    t.release_lease = true;
-    t.redefine = Some(DefinitionRef {
-        version: 1,
-        hash: DefinitionHash([1; 32]),
-        fingerprint: Fingerprint([2; 32]),
-    });
-    store.commit(t).await.unwrap();
-    let head = store.load(&id("old")).await.unwrap();
-    assert_eq!(
-        (head.fingerprint, head.state_id.as_deref()),
-        (Fingerprint([2; 32]), Some("step#1"))
-    );
-    assert_eq!(claim_ids(&store, claim("w", 300, 9000, 10)).await, ["old"]);
-
-    // The finished one restarts, and the definitions table exists.
-    store.restart(restart("done", 1, Some(400))).await.unwrap();
-    assert_eq!(
-        store.load_input(&id("done")).await.unwrap(),
-        Some(b"in".to_vec())
-    );
-    let history = store.history(&id("done"), None, 0).await.unwrap();
-    assert_eq!(history.iter().map(|h| h.seq).collect::<Vec<_>>(), [0, 1, 2]);
-    let def = DefinitionRecord {
-        workflow: "wf".into(),
-        version: 2,
-        hash: DefinitionHash([3; 32]),
-        fingerprint: Fingerprint([4; 32]),
-        shape: b"shape".to_vec(),
-        created_at: Timestamp(400),
-    };
-    store.save_definitions(vec![def.clone()]).await.unwrap();
+    let def = after_upgrade_from_unversioned(&store).await;
     drop(store);
 
     // Connecting again migrates nothing and loses nothing.

@@ -1,12 +1,10 @@
 //! Workflow versions on SQLite: upgrading a database of schema 3, and the claim's query plan.
 
-use sayiir_store::{
-    ClaimRequest, DefinitionHash, DefinitionRecord, DefinitionRef, Event, Fingerprint, ListQuery,
-    Restart, SqliteStore, Status, Store, Timestamp, WorkflowKey,
-};
+use sayiir_store::conformance::after_upgrade_from_unversioned;
+use sayiir_store::{SqliteStore, Store};
 use tempfile::TempDir;
 
-use super::{claim, db, id, key, raw, step};
+use super::{db, id, key, raw};
 
 #[tokio::test]
 async fn a_version_3_database_is_upgraded_in_place() {
@@ -52,110 +50,7 @@ async fn a_version_3_database_is_upgraded_in_place() {
         .pragma_query_value(None, "user_version", |r| r.get(0))
         .unwrap();
     assert_eq!(version, 4, "the version-3 file was upgraded");
-    for i in ["old", "done"] {
-        let head = store.load(&id(i)).await.unwrap();
-        assert_eq!(
-            (head.version, head.fingerprint, head.state_id),
-            (1, Fingerprint::UNKNOWN, None),
-            "`{i}` after the upgrade"
-        );
-        assert_eq!(store.load_input(&id(i)).await.unwrap(), None);
-    }
-    let listed = store
-        .list(&ListQuery {
-            version: Some(1),
-            ..ListQuery::default()
-        })
-        .await
-        .unwrap();
-    assert_eq!(listed.len(), 2, "{listed:?}");
-    let counts = store.version_counts().await.unwrap();
-    assert_eq!(
-        counts
-            .iter()
-            .map(|c| (c.version, c.fingerprint, c.status, c.count))
-            .collect::<Vec<_>>(),
-        [
-            (1, Fingerprint::UNKNOWN, Status::Running, 1),
-            (1, Fingerprint::UNKNOWN, Status::Completed, 1)
-        ]
-    );
-
-    // Stored before fingerprints: a version mismatch for a binary that knows the real one,
-    // claimable by a key with the unknown fingerprint.
-    let found = store
-        .find_version_mismatches(&["wf".to_owned()], &[key()])
-        .await
-        .unwrap();
-    assert_eq!(found.len(), 1);
-    assert_eq!(found[0].id, id("old"));
-    let unknown = WorkflowKey {
-        fingerprint: Fingerprint::UNKNOWN,
-        ..key()
-    };
-    assert!(store.claim(claim("w", 200)).await.unwrap().is_empty());
-    let claimed = store
-        .claim(ClaimRequest {
-            known: vec![unknown],
-            ..claim("w", 200)
-        })
-        .await
-        .unwrap();
-    assert_eq!(claimed.len(), 1);
-
-    // Migrated in place to the real definition: claimable by it from then on.
-    let mut t = step("old", 0, b"s1".to_vec());
-    t.release_lease = true;
-    t.redefine = Some(DefinitionRef {
-        version: 1,
-        hash: DefinitionHash([1; 32]),
-        fingerprint: Fingerprint([2; 32]),
-    });
-    store.commit(t).await.unwrap();
-    let head = store.load(&id("old")).await.unwrap();
-    assert_eq!(
-        (head.fingerprint, head.state_id.as_deref()),
-        (Fingerprint([2; 32]), Some("step#1"))
-    );
-    assert_eq!(store.claim(claim("w", 300)).await.unwrap().len(), 1);
-
-    // The finished one restarts, and the definitions table exists.
-    store
-        .restart(Restart {
-            id: id("done"),
-            expected_seq: 1,
-            definition: DefinitionRef {
-                version: 2,
-                hash: DefinitionHash([3; 32]),
-                fingerprint: Fingerprint([4; 32]),
-            },
-            input: b"in".to_vec(),
-            state: b"st".to_vec(),
-            state_id: "start".into(),
-            due_at: Some(Timestamp(400)),
-            event: Event {
-                kind: "restarted".into(),
-                payload: Vec::new(),
-            },
-            now: Timestamp(400),
-        })
-        .await
-        .unwrap();
-    assert_eq!(
-        store.load_input(&id("done")).await.unwrap(),
-        Some(b"in".to_vec())
-    );
-    let history = store.history(&id("done"), None, 0).await.unwrap();
-    assert_eq!(history.iter().map(|h| h.seq).collect::<Vec<_>>(), [0, 1, 2]);
-    let def = DefinitionRecord {
-        workflow: "wf".into(),
-        version: 2,
-        hash: DefinitionHash([3; 32]),
-        fingerprint: Fingerprint([4; 32]),
-        shape: b"shape".to_vec(),
-        created_at: Timestamp(400),
-    };
-    store.save_definitions(vec![def.clone()]).await.unwrap();
+    let def = after_upgrade_from_unversioned(&store).await;
     drop(store);
 
     // Reopening neither migrates again nor loses anything.

@@ -1,6 +1,7 @@
 //! Versions: restart, load_input, and the registered definitions and instance counts per
 //! definition.
 
+use crate::error::seq_after;
 use std::collections::BTreeMap;
 
 use sqlx::PgConnection;
@@ -31,11 +32,7 @@ pub(in crate::postgres) async fn restart(pool: &PgPool, r: Restart) -> Result<()
             actual: seq,
         }));
     }
-    let next_seq = seq.checked_add(1).ok_or_else(|| {
-        Fail::Store(StoreError::Backend {
-            detail: "sequence number overflow".into(),
-        })
-    })?;
+    let next_seq = seq_after(seq).map_err(Fail::Store)?;
     let db_seq = seq_to_db(next_seq, id)?;
     // On a refusal the transaction is dropped, which rolls it back.
     let inserted = sqlx::query(

@@ -7,6 +7,7 @@
 //! its common transitions together (see [`bulk`]), in a number of statements that does not
 //! grow with its size.
 
+use crate::error::seq_after;
 use std::collections::HashMap;
 
 use sqlx::PgConnection;
@@ -219,11 +220,7 @@ fn check(head: &Head, t: &Transition) -> Result<(), Fail> {
 
 /// The sequence number of the history entry `t` appends, and the same as stored.
 fn next_seq(t: &Transition) -> Result<(u64, i64), Fail> {
-    let next_seq = t.expected_seq.checked_add(1).ok_or_else(|| {
-        Fail::Store(StoreError::Backend {
-            detail: "sequence number overflow".into(),
-        })
-    })?;
+    let next_seq = seq_after(t.expected_seq).map_err(Fail::Store)?;
     Ok((next_seq, seq_to_db(next_seq, t.id.as_str())?))
 }
 

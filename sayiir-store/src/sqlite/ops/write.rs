@@ -1,6 +1,7 @@
 //! Writes of instance heads and history: commit, commit_batch, set_blocked. Each runs in one
 //! `BEGIN IMMEDIATE` transaction on the writer connection.
 
+use crate::error::seq_after;
 use rusqlite::{Connection, ErrorCode, OptionalExtension, Transaction, TransactionBehavior};
 
 use super::signals;
@@ -53,11 +54,7 @@ pub(in crate::sqlite) fn commit_batch(
 
 /// The sequence number after `seq`, as stored.
 pub(super) fn next_seq(seq: u64, id: &str) -> Result<i64, Fail> {
-    let next = seq.checked_add(1).ok_or_else(|| {
-        Fail::Store(StoreError::Backend {
-            detail: "sequence number overflow".into(),
-        })
-    })?;
+    let next = seq_after(seq).map_err(Fail::Store)?;
     seq_to_db(next, id)
 }
 
