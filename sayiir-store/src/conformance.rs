@@ -60,7 +60,8 @@ use std::sync::Arc;
 
 use crate::{
     ClaimRequest, Created, DefinitionHash, Event, Fingerprint, InstanceId, InstanceRecord,
-    NewInstance, Next, Status, Store, StoreError, Timestamp, Transition, WorkerId, WorkflowKey,
+    InstanceSummary, ListQuery, NewInstance, Next, Status, Store, StoreError, Timestamp,
+    Transition, WorkerId, WorkflowKey,
 };
 
 /// One check: takes a fresh store and panics on a difference.
@@ -334,6 +335,24 @@ async fn claim_ids<S: Store>(store: &S, req: ClaimRequest) -> Vec<String> {
         .await
         .unwrap_or_else(|e| panic!("{what} failed: {e:?}"));
     claimed.iter().map(|r| r.id.as_str().to_owned()).collect()
+}
+
+/// Lists with `query`, checks every summary against the head, and returns the ids.
+async fn list_ids<S: Store>(s: &S, query: ListQuery) -> Vec<String> {
+    let found = s
+        .list(&query)
+        .await
+        .unwrap_or_else(|e| panic!("list {query:?} failed: {e:?}"));
+    for summary in &found {
+        let head = load(s, summary.id.as_str()).await;
+        assert_eq!(
+            *summary,
+            InstanceSummary::from(&head),
+            "summary of `{}`",
+            summary.id
+        );
+    }
+    found.iter().map(|r| r.id.as_str().to_owned()).collect()
 }
 
 /// Loads `i`, which must exist.

@@ -2,8 +2,8 @@
 
 use std::sync::Arc;
 
-use super::{commit, create_with, finished, id, load, new_instance};
-use crate::{BlockKind, Blocked, InstanceSummary, ListQuery, Status, Store, Timestamp};
+use super::{commit, create_with, finished, id, list_ids, new_instance};
+use crate::{BlockKind, Blocked, ListQuery, Status, Store, Timestamp};
 
 /// Ids in an order that differs from both insertion order and a locale's collation: bytewise,
 /// `B` < `a`, `a-10` < `a-9`, and `é` comes after `z`.
@@ -45,24 +45,6 @@ async fn populate<S: Store>(s: &S) {
             s.set_blocked(&id(i), Some(b)).await.unwrap();
         }
     }
-}
-
-/// Lists with `query`, checks every summary against the head, and returns the ids.
-async fn list_ids<S: Store>(s: &S, query: ListQuery) -> Vec<String> {
-    let found = s
-        .list(&query)
-        .await
-        .unwrap_or_else(|e| panic!("list {query:?} failed: {e:?}"));
-    for summary in &found {
-        let head = load(s, summary.id.as_str()).await;
-        assert_eq!(
-            *summary,
-            InstanceSummary::from(&head),
-            "summary of `{}`",
-            summary.id
-        );
-    }
-    found.iter().map(|r| r.id.as_str().to_owned()).collect()
 }
 
 /// The ids of [`SORTED`] whose entry in [`IDS`] satisfies `keep`.

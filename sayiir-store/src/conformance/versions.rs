@@ -9,7 +9,8 @@ use super::commits::CloneErr;
 use super::signals::{assert_paused, consuming, pause, send, snapshot};
 use super::{
     FP, VERSION, assert_conflict, assert_not_found, claim_ids, claim_req, commit, create,
-    create_with, fingerprint, finished, hash, id, key, key_fp, load, new_instance, running,
+    create_with, fingerprint, finished, hash, id, key, key_fp, list_ids, load, new_instance,
+    running,
 };
 use crate::{
     Created, DefinitionRef, Fingerprint, InstanceRecord, InstanceSummary, ListQuery, NewInstance,
@@ -53,24 +54,6 @@ fn def_of(r: &InstanceRecord) -> DefinitionRef {
         hash: r.hash,
         fingerprint: r.fingerprint,
     }
-}
-
-/// Lists with `query`, checks every summary against its head, and returns the ids.
-async fn list_ids<S: Store>(s: &S, query: ListQuery) -> Vec<String> {
-    let found = s
-        .list(&query)
-        .await
-        .unwrap_or_else(|e| panic!("list {query:?} failed: {e:?}"));
-    for summary in &found {
-        let head = load(s, summary.id.as_str()).await;
-        assert_eq!(
-            *summary,
-            InstanceSummary::from(&head),
-            "summary of `{}`",
-            summary.id
-        );
-    }
-    found.iter().map(|r| r.id.as_str().to_owned()).collect()
 }
 
 /// An instance whose hash matches a known key but whose fingerprint does not is of another
