@@ -11,7 +11,7 @@ use std::sync::{Arc, Mutex};
 
 use sayiir_store::{
     BlockKind, Blocked, Event, InstanceId, InstanceRecord, NewSignal, Next, Status, StoreError,
-    Transition, WorkflowKey,
+    Transition,
 };
 use serde::Serialize;
 use tokio::sync::Notify;
@@ -60,11 +60,7 @@ impl Engine {
         payload: &T,
     ) -> Result<(), EngineError> {
         let (id, record) = self.load_running(id).await?;
-        let key = WorkflowKey {
-            workflow: record.workflow.clone(),
-            hash: record.hash,
-            fingerprint: record.fingerprint,
-        };
+        let key = record.key();
         // An instance of an older version that a migration takes over receives what the
         // version it moves to declares: it moves before its next transition.
         let Some(entry) = self.inner.registry.runs_on(&key) else {

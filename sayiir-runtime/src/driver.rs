@@ -12,7 +12,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use futures_util::FutureExt;
 use sayiir_store::{
     BlockKind, Blocked, InstanceId, InstanceRecord, InstanceSummary, Next, Status, StoreError,
-    Timestamp, Transition, WorkflowKey,
+    Timestamp, Transition,
 };
 use tokio::sync::Notify;
 use tokio::task::JoinSet;
@@ -179,20 +179,11 @@ async fn release(ctx: &WorkerCtx, id: &InstanceId) {
 }
 
 async fn start(ctx: &Arc<WorkerCtx>, record: InstanceRecord) -> Result<Driver, Stop> {
-    let key = WorkflowKey {
-        workflow: record.workflow.clone(),
-        hash: record.hash,
-        fingerprint: record.fingerprint,
-    };
-    let summary = InstanceSummary::from(&record);
-    let Some(state) = record.state else {
-        return Err(Stop::Finished);
-    };
-    if record.status != Status::Running {
+    if record.state.is_none() || record.status != Status::Running {
         return Err(Stop::Finished);
     }
-    let Some(wf) = ctx.inner.registry.get(&key).map(|e| e.wf.clone()) else {
-        let reason = match ctx.inner.mismatch(&summary) {
+    let Some(wf) = ctx.inner.registry.get(&record.key()).map(|e| e.wf.clone()) else {
+        let reason = match ctx.inner.mismatch(&InstanceSummary::from(&record)) {
             Some(m) => ctx.inner.explain(m).await.to_string(),
             None => format!(
                 "version {} of `{}` (definition {}, fingerprint {}) is not known to this worker",
@@ -203,6 +194,9 @@ async fn start(ctx: &Arc<WorkerCtx>, record: InstanceRecord) -> Result<Driver, S
             ),
         };
         return Err(Stop::Blocked(BlockKind::VersionMismatch, reason));
+    };
+    let Some(state) = record.state else {
+        return Err(Stop::Finished);
     };
     let corrupt = |e: MachineError| {
         Stop::Blocked(

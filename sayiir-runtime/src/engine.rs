@@ -133,11 +133,7 @@ impl Inner {
         Some(VersionMismatch {
             instance: r.id.clone(),
             workflow: r.workflow.clone(),
-            stored: DefinitionRef {
-                version: r.version,
-                hash: r.hash,
-                fingerprint: r.fingerprint,
-            },
+            stored: r.definition(),
             known,
             changes: Vec::new(),
         })
@@ -307,11 +303,7 @@ impl Inner {
             });
         }
         let entry = self.registered::<W>()?;
-        let key = WorkflowKey {
-            workflow: r.workflow.clone(),
-            hash: r.hash,
-            fingerprint: r.fingerprint,
-        };
+        let key = r.key();
         if (key.hash, key.fingerprint) == (entry.def.hash, entry.def.fingerprint) {
             return Ok(());
         }
@@ -331,11 +323,7 @@ impl Inner {
             id: r.id.clone(),
             workflow: r.workflow.clone(),
             expected: entry.def,
-            found: DefinitionRef {
-                version: r.version,
-                hash: r.hash,
-                fingerprint: r.fingerprint,
-            },
+            found: r.definition(),
             type_name: std::any::type_name::<W>(),
         })))
     }

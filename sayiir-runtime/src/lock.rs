@@ -247,8 +247,9 @@ fn write(path: &Path, entries: Vec<Entry>) -> Result<(), LockError> {
     std::fs::write(path, text).map_err(io)
 }
 
-fn env_on(name: &str) -> bool {
-    std::env::var(name).is_ok_and(|v| !v.is_empty() && v != "0" && v != "false")
+/// Whether a variable's value turns its setting on: set, not empty, not `0`, not `false`.
+fn on(value: Option<String>) -> bool {
+    value.is_some_and(|v| !v.is_empty() && v != "0" && v != "false")
 }
 
 /// What [`check_with`] may do to the file.
@@ -267,9 +268,14 @@ impl LockMode {
     /// From the environment: [`LockMode::Update`] with `SAYIIR_UPDATE_LOCK=1`, else
     /// [`LockMode::Strict`] under CI (`CI` set), else [`LockMode::Check`].
     pub fn from_env() -> Self {
-        if env_on(UPDATE_VAR) {
+        Self::from_vars(|name| std::env::var(name).ok())
+    }
+
+    /// [`LockMode::from_env`] over the variables `var` returns.
+    fn from_vars(var: impl Fn(&str) -> Option<String>) -> Self {
+        if on(var(UPDATE_VAR)) {
             LockMode::Update
-        } else if env_on("CI") {
+        } else if on(var("CI")) {
             LockMode::Strict
         } else {
             LockMode::Check
@@ -317,4 +323,35 @@ pub fn check_with(
         path: path.to_path_buf(),
         problems,
     }))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{LockMode, UPDATE_VAR};
+
+    fn mode(vars: &[(&str, &str)]) -> LockMode {
+        LockMode::from_vars(|name| {
+            vars.iter()
+                .find(|(n, _)| *n == name)
+                .map(|(_, v)| v.to_string())
+        })
+    }
+
+    #[test]
+    fn the_environment_picks_the_mode() {
+        assert_eq!(mode(&[]), LockMode::Check);
+        assert_eq!(mode(&[("CI", "true")]), LockMode::Strict);
+        assert_eq!(mode(&[("CI", "1")]), LockMode::Strict);
+        for off in ["", "0", "false"] {
+            assert_eq!(mode(&[("CI", off)]), LockMode::Check, "CI={off:?}");
+            assert_eq!(
+                mode(&[(UPDATE_VAR, off)]),
+                LockMode::Check,
+                "update={off:?}"
+            );
+        }
+        assert_eq!(mode(&[(UPDATE_VAR, "1")]), LockMode::Update);
+        // Accepting changes wins over CI's strictness.
+        assert_eq!(mode(&[("CI", "true"), (UPDATE_VAR, "1")]), LockMode::Update);
+    }
 }

@@ -8,7 +8,7 @@
 //! renamed struct keeps its bytes); field and variant names do count (swapping two `u64` fields
 //! keeps the bytes but not their meaning).
 
-mod diff;
+pub(crate) mod diff;
 mod trace;
 
 use std::fmt;

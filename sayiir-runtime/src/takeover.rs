@@ -7,7 +7,7 @@
 
 use std::sync::Arc;
 
-use sayiir_store::{BlockKind, Event, InstanceRecord, Next, Status, Transition, WorkflowKey};
+use sayiir_store::{BlockKind, Event, InstanceRecord, Next, Status, Transition};
 use serde::Serialize;
 
 use crate::codec;
@@ -34,11 +34,7 @@ pub(crate) async fn take_over(
     record: &mut InstanceRecord,
 ) -> Result<(), Stop> {
     let registry = &ctx.inner.registry;
-    let mut key = WorkflowKey {
-        workflow: record.workflow.clone(),
-        hash: record.hash,
-        fingerprint: record.fingerprint,
-    };
+    let mut key = record.key();
     let (Some(mut route), Some(blob), Status::Running) =
         (registry.route(&key), record.state.as_ref(), record.status)
     else {

@@ -5,7 +5,7 @@ use std::path::Path;
 
 use sayiir_store::{
     BlockKind, DefinitionHash, DefinitionRef, Event, Fingerprint, InstanceId, InstanceRecord,
-    InstanceSummary, ListQuery, Restart, Status, StoreError, WorkflowKey,
+    InstanceSummary, ListQuery, Restart, Status, StoreError,
 };
 use serde::Serialize;
 use serde::de::DeserializeOwned;
@@ -108,14 +108,6 @@ struct RestartedEvent<'a> {
     from_seq: u64,
     to_version: u32,
     reason: &'a str,
-}
-
-fn def_of(r: &InstanceRecord) -> DefinitionRef {
-    DefinitionRef {
-        version: r.version,
-        hash: r.hash,
-        fingerprint: r.fingerprint,
-    }
 }
 
 /// The changes between two input lists (the start states' fields, matched by name).
@@ -261,15 +253,7 @@ impl Engine {
             let s = &mut out[i];
             // A version-mismatch mark from another binary does not keep this engine from
             // running the instance (see `Inner::info`).
-            let runs_here = self
-                .inner
-                .registry
-                .runs_on(&WorkflowKey {
-                    workflow: r.workflow.clone(),
-                    hash: r.hash,
-                    fingerprint: r.fingerprint,
-                })
-                .is_some();
+            let runs_here = self.inner.registry.runs_on(&r.key()).is_some();
             let blocked = match r.blocked {
                 Some(BlockKind::VersionMismatch) if runs_here => None,
                 b => b,
@@ -424,11 +408,7 @@ impl Engine {
 
     /// The inputs of the definition `r` runs under: from the registry, else from the store.
     async fn inputs_of(&self, r: &InstanceRecord) -> Option<Vec<FieldShape>> {
-        let key = WorkflowKey {
-            workflow: r.workflow.clone(),
-            hash: r.hash,
-            fingerprint: r.fingerprint,
-        };
+        let key = r.key();
         if let Some(e) = self.inner.registry.get(&key) {
             return Some(e.shape.inputs.clone());
         }
@@ -497,7 +477,7 @@ impl Engine {
         self.inner.wake.notify_one();
         Ok(Some(Restarted {
             id: record.id.clone(),
-            from: def_of(record),
+            from: record.definition(),
             to: target.def,
         }))
     }

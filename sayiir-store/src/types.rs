@@ -391,6 +391,33 @@ pub struct InstanceSummary {
     pub updated_at: Timestamp,
 }
 
+/// The definition an instance runs under and the key that claims it, from its head, its
+/// summary or a count of instances.
+macro_rules! definition_accessors {
+    ($($t:ty),*) => {$(
+        impl $t {
+            /// The definition it runs under.
+            pub fn definition(&self) -> DefinitionRef {
+                DefinitionRef {
+                    version: self.version,
+                    hash: self.hash,
+                    fingerprint: self.fingerprint,
+                }
+            }
+
+            /// The key a worker must know to claim it: workflow, hash, fingerprint.
+            pub fn key(&self) -> WorkflowKey {
+                WorkflowKey {
+                    workflow: self.workflow.clone(),
+                    hash: self.hash,
+                    fingerprint: self.fingerprint,
+                }
+            }
+        }
+    )*};
+}
+definition_accessors!(InstanceRecord, InstanceSummary, VersionCount);
+
 impl From<&InstanceRecord> for InstanceSummary {
     fn from(r: &InstanceRecord) -> Self {
         Self {

@@ -22,5 +22,7 @@ mod lock;
 mod process_kit;
 #[path = "versions_parts/processes.rs"]
 mod processes;
+#[path = "versions_parts/restarts.rs"]
+mod restarts;
 #[path = "versions_parts/strategies.rs"]
 mod strategies;

@@ -4,6 +4,7 @@
 
 use super::{FieldShape, StateShape, TypeShape, WaitShape, WorkflowShape};
 use crate::shape;
+use crate::shape::diff::by_name;
 
 /// The changes from `old` to `new`, one line each. Empty when they store the same things in the
 /// same places; when only the definition hash differs, one line says so.
@@ -68,30 +69,22 @@ fn ty(place: &str, old: &TypeShape, new: &TypeShape, out: &mut Vec<String>) {
 }
 
 fn fields(kind: &str, old: &[FieldShape], new: &[FieldShape], out: &mut Vec<String>) {
-    for f in old.iter().filter(|f| !new.iter().any(|g| g.name == f.name)) {
+    let m = by_name(old, new, |f| f.name.as_str());
+    for f in &m.removed {
         out.push(format!("{kind} `{}: {}` removed", f.name, f.ty.shape));
     }
-    for g in new.iter().filter(|g| !old.iter().any(|f| f.name == g.name)) {
+    for g in &m.added {
         out.push(format!("{kind} `{}: {}` added", g.name, g.ty.shape));
     }
-    let kept = |list: &[FieldShape], other: &[FieldShape]| -> Vec<String> {
-        list.iter()
-            .filter(|f| other.iter().any(|g| g.name == f.name))
-            .map(|f| f.name.clone())
-            .collect()
-    };
-    let (a, b) = (kept(old, new), kept(new, old));
-    if a != b {
+    if m.old_order != m.new_order {
         out.push(format!(
             "{kind}s reordered: `{}` is now `{}`",
-            a.join(", "),
-            b.join(", ")
+            m.old_order.join(", "),
+            m.new_order.join(", ")
         ));
     }
-    for f in old {
-        if let Some(g) = new.iter().find(|g| g.name == f.name) {
-            ty(&format!("{kind} `{}`", f.name), &f.ty, &g.ty, out);
-        }
+    for (f, g) in m.pairs {
+        ty(&format!("{kind} `{}`", f.name), &f.ty, &g.ty, out);
     }
 }
 

@@ -137,11 +137,6 @@ impl Registry {
     /// Whether an instance summarised by `s` is one this engine knows how to run (directly or
     /// after a migration).
     pub(crate) fn knows(&self, s: &InstanceSummary) -> bool {
-        let key = WorkflowKey {
-            workflow: s.workflow.clone(),
-            hash: s.hash,
-            fingerprint: s.fingerprint,
-        };
-        self.runs_on(&key).is_some()
+        self.runs_on(&s.key()).is_some()
     }
 }

@@ -1,8 +1,6 @@
 //! What changed between two shapes, in words: one line per change, each naming where it is
 //! (`Order.lines[].sku`) and what it was and is.
 
-use std::collections::BTreeSet;
-
 use super::{Named, Shape, Variant, VariantFields};
 
 /// The changes from `old` to `new`, one line each (empty when they encode alike and mean the
@@ -65,55 +63,70 @@ fn walk(old: &Shape, new: &Shape, path: &str, out: &mut Vec<String>) {
     }
 }
 
+/// Two lists of named items matched by name: what only the old one has, what only the new one
+/// has, the names both have (in each list's order) and the matched pairs (in the old order).
+pub(crate) struct ByName<'a, T> {
+    pub(crate) removed: Vec<&'a T>,
+    pub(crate) added: Vec<&'a T>,
+    pub(crate) old_order: Vec<&'a str>,
+    pub(crate) new_order: Vec<&'a str>,
+    pub(crate) pairs: Vec<(&'a T, &'a T)>,
+}
+
+pub(crate) fn by_name<'a, T>(old: &'a [T], new: &'a [T], name: fn(&T) -> &str) -> ByName<'a, T> {
+    let find = |list: &'a [T], n: &str| list.iter().find(|x| name(x) == n);
+    let pairs: Vec<(&T, &T)> = old
+        .iter()
+        .filter_map(|o| find(new, name(o)).map(|n| (o, n)))
+        .collect();
+    ByName {
+        removed: old
+            .iter()
+            .filter(|o| find(new, name(o)).is_none())
+            .collect(),
+        added: new
+            .iter()
+            .filter(|n| find(old, name(n)).is_none())
+            .collect(),
+        old_order: pairs.iter().map(|(o, _)| name(o)).collect(),
+        new_order: new
+            .iter()
+            .filter(|n| find(old, name(n)).is_some())
+            .map(name)
+            .collect(),
+        pairs,
+    }
+}
+
 fn fields(a: &[Named], b: &[Named], path: &str, out: &mut Vec<String>) {
-    let old_names: Vec<&str> = a.iter().map(|f| f.name.as_str()).collect();
-    let new_names: Vec<&str> = b.iter().map(|f| f.name.as_str()).collect();
-    for f in a.iter().filter(|f| !new_names.contains(&f.name.as_str())) {
+    let m = by_name(a, b, |f| f.name.as_str());
+    for f in &m.removed {
         out.push(format!("`{path}`: field `{f}` removed"));
     }
-    for f in b.iter().filter(|f| !old_names.contains(&f.name.as_str())) {
+    for f in &m.added {
         out.push(format!("`{path}`: field `{f}` added"));
     }
-    let common: BTreeSet<&str> = old_names
-        .iter()
-        .copied()
-        .filter(|n| new_names.contains(n))
-        .collect();
-    let old_order: Vec<&str> = old_names
-        .iter()
-        .copied()
-        .filter(|n| common.contains(n))
-        .collect();
-    let new_order: Vec<&str> = new_names
-        .iter()
-        .copied()
-        .filter(|n| common.contains(n))
-        .collect();
-    if old_order != new_order {
+    if m.old_order != m.new_order {
         out.push(format!(
             "`{path}`: fields reordered (`{}` is now `{}`): the format is positional, so stored values would land in other fields",
-            old_order.join(", "),
-            new_order.join(", ")
+            m.old_order.join(", "),
+            m.new_order.join(", ")
         ));
     }
-    for f in a {
-        if let Some(g) = b.iter().find(|g| g.name == f.name) {
-            walk(&f.shape, &g.shape, &format!("{path}.{}", f.name), out);
-        }
+    for (f, g) in m.pairs {
+        walk(&f.shape, &g.shape, &format!("{path}.{}", f.name), out);
     }
 }
 
 fn variants(a: &[Variant], b: &[Variant], path: &str, out: &mut Vec<String>) {
-    for v in a.iter().filter(|v| !b.iter().any(|w| w.name == v.name)) {
+    let m = by_name(a, b, |v| v.name.as_str());
+    for v in &m.removed {
         out.push(format!("`{path}`: variant `{v}` removed"));
     }
-    for w in b.iter().filter(|w| !a.iter().any(|v| v.name == w.name)) {
+    for w in &m.added {
         out.push(format!("`{path}`: variant `{w}` added"));
     }
-    for v in a {
-        let Some(w) = b.iter().find(|w| w.name == v.name) else {
-            continue;
-        };
+    for (v, w) in m.pairs {
         if v.index != w.index {
             out.push(format!(
                 "`{path}`: variant `{}` is now number {}, was {}: stored values would decode as another variant",

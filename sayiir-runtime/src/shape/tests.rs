@@ -273,3 +273,69 @@ fn golden_fingerprints() {
         "d0f7a10ca74acabf7fe783fc75dca7d7079b00043b370910472f6e2c167e745f"
     );
 }
+
+/// Traces `T` and stores `value` through the codec: the tracer accepts the type as it is, and
+/// the value comes back equal.
+fn traced_and_stored<T>(value: T) -> String
+where
+    T: Serialize + serde::de::DeserializeOwned + PartialEq + std::fmt::Debug,
+{
+    let shape = super::shape_of::<T>()
+        .unwrap_or_else(|e| panic!("`{}` does not trace: {e}", std::any::type_name::<T>()));
+    let blob = crate::codec::encode(&value).unwrap();
+    assert_eq!(crate::codec::decode::<T>(&blob).unwrap(), value);
+    shape.to_string()
+}
+
+#[test]
+fn common_date_id_and_url_types_trace_as_they_are() {
+    let at = chrono::DateTime::from_timestamp(1_700_000_000, 5).unwrap();
+    let shapes = [
+        traced_and_stored(at),
+        traced_and_stored(at.date_naive()),
+        traced_and_stored(at.naive_utc()),
+        traced_and_stored(jiff::Timestamp::from_second(1_700_000_000).unwrap()),
+        traced_and_stored(jiff::civil::date(2026, 12, 7)),
+        traced_and_stored(time::OffsetDateTime::from_unix_timestamp(1_700_000_000).unwrap()),
+        traced_and_stored(time::Date::from_ordinal_date(2026, 341).unwrap()),
+        traced_and_stored(uuid::Uuid::from_u128(
+            0x1234_5678_9abc_def0_0fed_cba9_8765_4321,
+        )),
+        traced_and_stored(url::Url::parse("https://example.com/a?b=c").unwrap()),
+    ];
+    // In a struct, behind an Option: the fingerprint tells a changed one apart.
+    #[derive(Serialize, Deserialize, PartialEq, Debug)]
+    struct Stamped {
+        id: uuid::Uuid,
+        at: Option<chrono::DateTime<chrono::Utc>>,
+    }
+    #[derive(Serialize, Deserialize, PartialEq, Debug)]
+    struct StampedDay {
+        id: uuid::Uuid,
+        at: Option<chrono::NaiveDate>,
+    }
+    traced_and_stored(Stamped {
+        id: uuid::Uuid::nil(),
+        at: Some(at),
+    });
+    // Both store a string: the fingerprint sees the data model, not what a string must parse
+    // as (docs/versioning.md says so).
+    assert_eq!(
+        shape_of::<Stamped>().fingerprint(),
+        shape_of::<StampedDay>().fingerprint()
+    );
+    assert_eq!(
+        shapes,
+        [
+            "String",
+            "String",
+            "String",
+            "String",
+            "String",
+            "(i32, u16, u8, u8, u8, u32, i8, i8, i8)",
+            "(i32, u16)",
+            "bytes",
+            "String"
+        ],
+    );
+}

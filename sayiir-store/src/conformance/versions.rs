@@ -48,14 +48,6 @@ fn redefining(mut t: Transition, to: DefinitionRef) -> Transition {
 }
 
 /// The definition an instance runs under, as loaded.
-fn def_of(r: &InstanceRecord) -> DefinitionRef {
-    DefinitionRef {
-        version: r.version,
-        hash: r.hash,
-        fingerprint: r.fingerprint,
-    }
-}
-
 /// An instance whose hash matches a known key but whose fingerprint does not is of another
 /// definition: not claimed, not counted by next_due, reported as a version mismatch.
 pub(super) async fn claim_filter_by_fingerprint<S: Store>(s: Arc<S>) {
@@ -120,7 +112,7 @@ pub(super) async fn create_stores_version_and_input<S: Store>(s: Arc<S>) {
     assert_eq!(
         (
             created.version,
-            def_of(&created),
+            created.definition(),
             created.state_id.as_deref()
         ),
         (7, def(7, 3, 0x33), Some("begin#0")),
@@ -169,7 +161,7 @@ pub(super) async fn create_stores_version_and_input<S: Store>(s: Arc<S>) {
         other => panic!("create_batch of `b` returned {other:?}"),
     };
     assert_eq!(
-        (b.version, def_of(&b), b.state_id.as_deref()),
+        (b.version, b.definition(), b.state_id.as_deref()),
         (9, def(9, 5, 0x55), Some("start"))
     );
     assert_eq!(load(&*s, "b").await, b, "load after create_batch");
@@ -201,8 +193,8 @@ pub(super) async fn commit_writes_state_id<S: Store>(s: Arc<S>) {
     let head = load(&*s, "a").await;
     assert_eq!(head.state_id.as_deref(), Some("step#1"), "state id after 1");
     assert_eq!(
-        def_of(&head),
-        def_of(&created),
+        head.definition(),
+        created.definition(),
         "no redefine: same definition"
     );
     commit(&*s, running("a", 1, b"s2", None, 120)).await;
@@ -216,7 +208,7 @@ pub(super) async fn commit_writes_state_id<S: Store>(s: Arc<S>) {
         done.state_id, None,
         "a finishing commit clears the state id"
     );
-    assert_eq!(def_of(&done), def_of(&created));
+    assert_eq!(done.definition(), created.definition());
     assert_eq!(
         s.load_input(&id("a")).await.unwrap(),
         Some(b"input of a".to_vec()),
@@ -293,7 +285,7 @@ pub(super) async fn commit_redefine<S: Store>(s: Arc<S>) {
     commit(&*s, t).await;
     let done = load(&*s, "a").await;
     assert_eq!(
-        (def_of(&done), done.status, done.state_id),
+        (done.definition(), done.status, done.state_id),
         (def(5, 6, 7), Status::Failed, None),
         "head after a redefining finishing commit"
     );
@@ -355,13 +347,13 @@ pub(super) async fn commit_batch_versions<S: Store>(s: Arc<S>) {
 
     let plain = load(&*s, "plain").await;
     assert_eq!(
-        (plain.state_id.as_deref(), def_of(&plain)),
+        (plain.state_id.as_deref(), plain.definition()),
         (Some("step#1"), def(VERSION, 1, FP)),
         "plain transition in a batch"
     );
     let redef = load(&*s, "redef").await;
     assert_eq!(
-        (redef.state_id.as_deref(), def_of(&redef), redef.state),
+        (redef.state_id.as_deref(), redef.definition(), redef.state),
         (Some("step#1"), def(3, 3, 3), Some(b"redef1".to_vec())),
         "redefining transition in a batch"
     );
@@ -378,13 +370,13 @@ pub(super) async fn commit_batch_versions<S: Store>(s: Arc<S>) {
     );
     let redef_finish = load(&*s, "redef-finish").await;
     assert_eq!(
-        (redef_finish.state_id.clone(), def_of(&redef_finish)),
+        (redef_finish.state_id.clone(), redef_finish.definition()),
         (None, def(4, 4, 4)),
         "redefining finishing transition in a batch"
     );
     let finish = load(&*s, "finish").await;
     assert_eq!(
-        (finish.state_id.clone(), finish.status, def_of(&finish)),
+        (finish.state_id.clone(), finish.status, finish.definition()),
         (None, Status::Cancelled, def(VERSION, 1, FP)),
         "finishing transition in a batch"
     );
@@ -395,7 +387,7 @@ pub(super) async fn commit_batch_versions<S: Store>(s: Arc<S>) {
     );
     let twice = load(&*s, "twice").await;
     assert_eq!(
-        (twice.seq, twice.state_id.as_deref(), def_of(&twice)),
+        (twice.seq, twice.state_id.as_deref(), twice.definition()),
         (2, Some("step#2"), def(6, 6, 6)),
         "redefined then stepped in one batch"
     );

@@ -309,6 +309,24 @@ async fn a_version_mismatch_says_what_changed_and_blocks() {
         panic!("{found:?}")
     };
     assert_eq!(m.stored.version, 1);
+    // Named with the definitions this binary knows, counted, and listed as blocked.
+    assert_eq!(
+        m.known.iter().map(|d| d.version).collect::<Vec<_>>(),
+        [3],
+        "{m:?}"
+    );
+    assert_eq!(engine.metrics().instances_blocked(), 1);
+    assert!(
+        engine
+            .metrics()
+            .render()
+            .contains("sayiir_instances_blocked_total 1"),
+        "{}",
+        engine.metrics().render()
+    );
+    let stats = engine.version_stats().await.unwrap();
+    let v1 = stats.iter().find(|s| s.version == 1).unwrap();
+    assert_eq!((v1.running, v1.blocked, v1.drained()), (0, 1, false));
     assert!(
         m.changes
             .iter()
@@ -374,5 +392,75 @@ async fn a_mark_from_an_older_binary_does_not_hide_a_healthy_instance() {
             .unwrap()
             .starts_with("v2: ")
     );
+    worker.shutdown().await.unwrap();
+}
+
+/// A migration function that fails on an instance's data blocks that instance as
+/// `MigrationFailed`, its state, version and history as they were; the others move on.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_failing_migration_blocks_the_instance_untouched() {
+    use sayiir::store::Store as _;
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("migration-fails.db");
+    start_v1(&db, &["x0", "x1"]).await;
+    let store = SqliteStore::open(&db).unwrap();
+    let id = sayiir::store::InstanceId::new("x0").unwrap();
+    let before = store.load(&id).await.unwrap();
+    let mut m = to_v3::<v1::checkout>();
+    m = m.state("signal:go#1", |m| {
+        let order: Order = m.get("order")?;
+        Err(sayiir::MigrateError::custom(format!(
+            "order {} has no coupon rule",
+            order.id
+        )))
+    });
+    let engine = Engine::builder(SqliteStore::open(&db).unwrap())
+        .migrate(m)
+        .build()
+        .unwrap();
+    let history = engine.history("x0").await.unwrap();
+    let worker = engine.spawn_worker();
+    // The signal makes x0 due: the worker claims it and tries to move it.
+    engine.signal("x0", "go", &true).await.unwrap();
+    let mut reason = String::new();
+    for _ in 0..1000 {
+        if let InstanceStatus::Blocked {
+            kind: BlockKind::MigrationFailed,
+            reason: r,
+        } = engine.status("x0").await.unwrap().status
+        {
+            reason = r;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    assert!(
+        reason.contains("order 0 has no coupon rule") && reason.contains("left as it was"),
+        "{reason:?}"
+    );
+    let after = store.load(&id).await.unwrap();
+    assert_eq!(
+        (
+            &after.state,
+            &after.state_id,
+            after.seq,
+            after.version,
+            after.hash,
+            after.fingerprint
+        ),
+        (
+            &before.state,
+            &before.state_id,
+            before.seq,
+            before.version,
+            before.hash,
+            before.fingerprint
+        )
+    );
+    assert_eq!(engine.history("x0").await.unwrap(), history);
+    // x1 (in the child, whose migration works) moves on and finishes on version 3.
+    finish(&engine, &["x1"]).await;
+    let out = engine.result::<v3::checkout>("x1").await.unwrap();
+    assert!(out.ends_with("coupon MIGRATED"), "{out}");
     worker.shutdown().await.unwrap();
 }
