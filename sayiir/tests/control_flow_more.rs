@@ -1,8 +1,11 @@
-//! Compensation, `if let`, labeled nested loops, iteration limits and child workflows in joins.
+//! Compensation, `if let`, labeled nested loops, iteration limits and child workflows in joins;
+//! `rules`: bodies the macro once compiled wrongly or refused (issue 12).
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod common;
+#[path = "control_flow_parts/rules.rs"]
+mod rules;
 
 use std::sync::Mutex;
 

@@ -148,6 +148,18 @@ fn parse_stmt(tokens: TokenStream) -> Stmt {
     syn::parse2(tokens).unwrap_or_else(|e| Stmt::Expr(Expr::Verbatim(e.to_compile_error()), None))
 }
 
+/// A construct's value as its statement consumes it, for what the statement reads and binds:
+/// `let pat = <value>;`, `place = <value>;`, `return <value>;`, or the value itself.
+fn consumed(value: TokenStream, consumer: &Consumer) -> Stmt {
+    match consumer {
+        Consumer::Let { pat, ty: Some(ty) } => parse_stmt(quote!(let #pat: #ty = #value;)),
+        Consumer::Let { pat, ty: None } => parse_stmt(quote!(let #pat = #value;)),
+        Consumer::Assign { place } => parse_stmt(quote!(#place = #value;)),
+        Consumer::Return => parse_stmt(quote!(return #value;)),
+        Consumer::Tail | Consumer::Discard => parse_stmt(value),
+    }
+}
+
 /// Whether an expression is a construct the analyzer lowers (when it contains suspensions).
 fn is_construct(e: &Expr) -> bool {
     match e {
@@ -360,7 +372,7 @@ impl Analyzer<'_> {
                 let else_ = i.else_branch.as_ref().map(|(_, e)| self.expr_block(e));
                 let then_written = &i.then_branch;
                 let else_written = else_tokens(i);
-                let original = parse_stmt(quote!(if #cond #then_written #else_written));
+                let original = consumed(quote!(if #cond #then_written #else_written), &consumer);
                 out.push(Node {
                     kind: NodeKind::If {
                         cond,
@@ -390,7 +402,7 @@ impl Analyzer<'_> {
                     })
                     .collect();
                 let user_arms = &m.arms;
-                let original = parse_stmt(quote!(match #scrutinee { #(#user_arms)* }));
+                let original = consumed(quote!(match #scrutinee { #(#user_arms)* }), &consumer);
                 out.push(Node {
                     kind: NodeKind::Match {
                         scrutinee,
@@ -508,11 +520,14 @@ impl Analyzer<'_> {
             _ => quote!(),
         };
         let label_tokens = label.as_ref().map(|l| quote!(#l:));
-        let original = parse_stmt(quote!({
-            #init
-            let mut #count = 0u64;
-            #label_tokens loop { #(#originals)* }
-        };));
+        let original = consumed(
+            quote!({
+                #init
+                let mut #count = 0u64;
+                #label_tokens loop { #(#originals)* }
+            }),
+            &consumer,
+        );
         out.push(Node {
             kind: NodeKind::Loop {
                 id,

@@ -7,7 +7,7 @@ use syn::Ident;
 use syn::spanned::Spanned;
 
 use super::emit::Frame;
-use super::ir::{Body, Suspension};
+use super::ir::{Block, Body, NodeKind, Suspension};
 use super::lower::{Field, FieldTy, Lowered, ty_tokens};
 use super::parse::{OutputKind, WorkflowFn};
 
@@ -101,6 +101,7 @@ impl Gen<'_> {
             }
             None => (quote!(), quote!(#p::run_inline::<#ident>(#input_expr))),
         };
+        let items = self.items();
         let signals = self.signals();
         let reflect = self.reflect_items();
         let attrs = &wf.attrs;
@@ -138,6 +139,7 @@ impl Gen<'_> {
             #vis struct #ident {}
 
             const _: () = {
+                #(#items)*
                 #enum_def
                 #serde_impls
 
@@ -238,6 +240,37 @@ impl Gen<'_> {
                 }
             };
         }
+    }
+
+    /// Items declared in the body (`const`, `fn`, `struct`, `use`, ..) at the level of its
+    /// statements that awaits split: Rust makes them visible in their whole block, and the
+    /// block is cut into transitions, so they are declared once beside the state enum, where
+    /// every transition (and a stored field's type) sees them. Items in blocks that do not await
+    /// stay where they are.
+    fn items(&self) -> Vec<&syn::Item> {
+        fn walk<'b>(block: &'b Block, out: &mut Vec<&'b syn::Item>) {
+            for node in &block.nodes {
+                match &node.kind {
+                    NodeKind::Plain {
+                        stmt: syn::Stmt::Item(item),
+                        ..
+                    } => out.push(item),
+                    NodeKind::If { then, else_, .. } => {
+                        walk(then, out);
+                        if let Some(e) = else_ {
+                            walk(e, out);
+                        }
+                    }
+                    NodeKind::Match { arms, .. } => arms.iter().for_each(|a| walk(&a.body, out)),
+                    NodeKind::Loop { body, .. } => walk(body, out),
+                    NodeKind::Scope { block, .. } => walk(block, out),
+                    _ => {}
+                }
+            }
+        }
+        let mut out = Vec::new();
+        walk(&self.body.block, &mut out);
+        out
     }
 
     fn input_type(&self) -> TokenStream {
@@ -546,7 +579,17 @@ impl Gen<'_> {
             let point_span = self.body.points[k].what.span();
             let hole = Ident::new(super::ir::HOLE, point_span);
             // Spanned at the point: a bound on what the point yields is reported there.
-            let segment = quote_spanned!(point_span=> (move || -> #seg_ty { #bind_ctx #seg })());
+            let uninit = s.uninit.iter().map(|u| {
+                let id = &u.ident;
+                let m = u.mutable.then(|| quote!(mut));
+                let ty = u.ty.as_ref().map(|t| {
+                    let t = self.field_tokens(t);
+                    quote!(: #t)
+                });
+                quote!(#[allow(unused_mut)] let #m #id #ty;)
+            });
+            let segment =
+                quote_spanned!(point_span=> (move || -> #seg_ty { #bind_ctx #(#uninit)* #seg })());
             let resume = quote_spanned!(self.body.points[k].what.span()=>
                 #p::Wait::resume(__sayiir_wait, __sayiir_slot, __sayiir_input, __sayiir_cx)?
             );

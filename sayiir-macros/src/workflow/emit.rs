@@ -84,6 +84,28 @@ impl Gen<'_> {
         frames: &[Frame<'_>],
         loops: &[LoopCx],
     ) -> (TokenStream, bool) {
+        if let Stmt::Item(_) = stmt {
+            // Declared once for every transition (see `Gen::items`).
+            return match last {
+                true => (self.value(quote_spanned!(end=> ()), frames, loops), true),
+                false => (TokenStream::new(), false),
+            };
+        }
+        let typed;
+        let stmt = match stmt {
+            Stmt::Local(l)
+                if l.init.is_none()
+                    && let syn::Pat::Ident(p) = &l.pat
+                    && let Some((_, ty)) = self.l.deferred.iter().find(|(n, _)| *n == p.ident) =>
+            {
+                // `let x;` with the type of its first assignment: this transition may end
+                // before that assignment, leaving rustc nothing to infer it from.
+                let ty = self.field_tokens(ty);
+                typed = syn::parse2(quote!(let #p: #ty;)).unwrap_or_else(|_| stmt.clone());
+                &typed
+            }
+            _ => stmt,
+        };
         let diverges = exit_of(std::slice::from_ref(stmt)) != Exit::Normal;
         let stmt = self.rewrite_stmt(stmt, loops);
         if diverges && (tail || last) {

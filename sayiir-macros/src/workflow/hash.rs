@@ -90,6 +90,21 @@ fn field_ty(c: &mut Canon, t: &FieldTy) {
             c.node("for-items");
             field_ty(c, item);
         }
+        Base::Apply(g, args) => {
+            c.node("apply");
+            c.str(g.name());
+            for a in args {
+                field_ty(c, a);
+            }
+            c.end();
+        }
+        Base::Tuple(items) => {
+            c.node("tuple");
+            for a in items {
+                field_ty(c, a);
+            }
+            c.end();
+        }
     }
     for p in &t.proj {
         match p {

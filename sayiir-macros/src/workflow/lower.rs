@@ -9,11 +9,12 @@
 // Syntax data built once per macro call: variant sizes do not matter.
 #![allow(clippy::large_enum_variant)]
 
-use proc_macro2::{Span, TokenStream};
+use proc_macro2::Span;
 use quote::{ToTokens, format_ident, quote};
-use syn::{Expr, Ident, Pat, Path, Stmt, Type};
+use syn::{Expr, Ident, Pat, Path, Stmt};
 
 use super::analyze::{count_var, iter_var};
+use super::collections;
 use super::ir::{
     Block, Body, Consumer, Enter, Exit, LoopKind, Node, NodeKind, Point, Postfix, Step, Suspension,
     exit_of,
@@ -23,53 +24,8 @@ use super::vars::{self, Binding};
 use crate::diag::Diagnostics;
 use crate::task::unstorable;
 
-/// Where a stored type comes from.
-#[derive(Clone)]
-pub(crate) enum Base {
-    /// Written by the user (parameter or annotation).
-    Written(Type),
-    /// What suspension point `k` yields.
-    Point(usize),
-    /// A loop's iteration counter (`u64`).
-    Count,
-    /// A `for` loop's remaining items of the given type.
-    ForIter(Box<FieldTy>),
-}
-
-/// A projection applied to a type.
-#[derive(Clone, Copy, PartialEq, Eq, Debug)]
-pub(crate) enum Proj {
-    /// The success type (`Ok(x)`, `Some(x)`, `?`).
-    Ok,
-    /// The error type (`Err(e)`).
-    Err,
-    /// The item type of a collection (`for x in items`).
-    Item,
-    /// Field `i` of a tuple (`let (a, b) = join!(..).await`).
-    Field(usize),
-}
-
-/// The type of a stored variable.
-#[derive(Clone)]
-pub(crate) struct FieldTy {
-    pub(crate) base: Base,
-    pub(crate) proj: Vec<Proj>,
-}
-
-impl FieldTy {
-    fn written(t: Type) -> Self {
-        Self {
-            base: Base::Written(t),
-            proj: Vec::new(),
-        }
-    }
-
-    fn then(&self, p: Proj) -> Self {
-        let mut t = self.clone();
-        t.proj.push(p);
-        t
-    }
-}
+pub(crate) use super::types::{Base, FieldTy, Proj, ty_tokens};
+use super::types::{Env, Var, point_type};
 
 /// A variable stored in a state.
 #[derive(Clone)]
@@ -90,6 +46,16 @@ pub(crate) struct StateDef {
     pub(crate) fields: Vec<Field>,
     /// Indices into [`Lowered::callees`] of the calls this point makes.
     pub(crate) callees: Vec<usize>,
+    /// Variables declared without a value (`let x: T;`) and not yet assigned on the way to this
+    /// point: not stored, declared again (still without a value) when the point resumes.
+    pub(crate) uninit: Vec<Uninit>,
+}
+
+/// A variable declared without a value, as the resuming transition declares it.
+pub(crate) struct Uninit {
+    pub(crate) ident: Ident,
+    pub(crate) ty: Option<FieldTy>,
+    pub(crate) mutable: bool,
 }
 
 /// The lowered workflow.
@@ -102,142 +68,9 @@ pub(crate) struct Lowered {
     pub(crate) callees: Vec<Path>,
     /// Per loop id: the item type of a `for` loop.
     pub(crate) loop_items: Vec<Option<FieldTy>>,
-}
-
-#[derive(Clone)]
-struct Var {
-    binding: Binding,
-    ty: Option<FieldTy>,
-    /// Bound by a `match`/`if let`/`for` pattern rather than a `let`.
-    from_pattern: bool,
-}
-
-/// Variables in scope, latest declaration of each name last.
-#[derive(Default, Clone)]
-struct Env {
-    vars: Vec<Var>,
-}
-
-impl Env {
-    fn declare(&mut self, binding: Binding, ty: Option<FieldTy>) {
-        self.vars.retain(|v| v.binding.ident != binding.ident);
-        self.vars.push(Var {
-            binding,
-            ty,
-            from_pattern: false,
-        });
-    }
-
-    /// Marks the latest declarations of `pat`'s names as pattern bindings.
-    fn mark_pattern(&mut self, pat: &Pat) {
-        let mut names = Vec::new();
-        vars::pat_bindings(pat, &mut names);
-        for v in self
-            .vars
-            .iter_mut()
-            .filter(|v| names.iter().any(|n| n.ident == v.binding.ident))
-        {
-            v.from_pattern = true;
-        }
-    }
-
-    fn lookup(&self, name: &Ident) -> Option<&Var> {
-        self.vars.iter().rev().find(|v| v.binding.ident == *name)
-    }
-
-    /// The type of a simple expression over known variables: `x`, `x?`, `x.clone()`, `(x)`.
-    fn type_of(&self, e: &Expr) -> Option<FieldTy> {
-        match e {
-            Expr::Path(p) if p.qself.is_none() => self.lookup(p.path.get_ident()?)?.ty.clone(),
-            Expr::Paren(p) => self.type_of(&p.expr),
-            Expr::Try(t) => Some(self.type_of(&t.expr)?.then(Proj::Ok)),
-            Expr::MethodCall(m) if m.method == "clone" && m.args.is_empty() => {
-                self.type_of(&m.receiver)
-            }
-            // A `match` in plain code: the type of any arm the macro can type (they agree).
-            Expr::Match(m) => {
-                let scrutinee = self.type_of(&m.expr);
-                m.arms.iter().find_map(|arm| {
-                    let mut env = self.clone();
-                    env.declare_pat(&arm.pat, scrutinee.clone());
-                    env.type_of(&arm.body)
-                })
-            }
-            Expr::Block(b) if b.label.is_none() => match b.block.stmts.as_slice() {
-                [Stmt::Expr(e, None)] => self.type_of(e),
-                _ => None,
-            },
-            _ => None,
-        }
-    }
-
-    /// Declares the names of `pat`, typed as far as `ty` (the matched value's type) allows.
-    fn declare_pat(&mut self, pat: &Pat, ty: Option<FieldTy>) {
-        let mut typed = Vec::new();
-        pattern_types(pat, ty, &mut typed);
-        let mut all = Vec::new();
-        vars::pat_bindings(pat, &mut all);
-        for b in all {
-            let ty = typed
-                .iter()
-                .find(|(n, _)| *n == b.ident)
-                .and_then(|(_, t)| t.clone());
-            self.declare(b, ty);
-        }
-    }
-}
-
-/// Types of the names a pattern binds when it matches a value of type `ty`.
-fn pattern_types(pat: &Pat, ty: Option<FieldTy>, out: &mut Vec<(Ident, Option<FieldTy>)>) {
-    match pat {
-        Pat::Ident(p) => {
-            out.push((p.ident.clone(), ty.clone()));
-            if let Some((_, sub)) = &p.subpat {
-                pattern_types(sub, ty, out);
-            }
-        }
-        Pat::Type(t) => pattern_types(&t.pat, Some(FieldTy::written((*t.ty).clone())), out),
-        Pat::Paren(p) => pattern_types(&p.pat, ty, out),
-        Pat::TupleStruct(ts) if ts.elems.len() == 1 => {
-            let name = ts
-                .path
-                .segments
-                .last()
-                .map(|s| s.ident.to_string())
-                .unwrap_or_default();
-            let proj = match name.as_str() {
-                "Ok" | "Some" => Some(Proj::Ok),
-                "Err" => Some(Proj::Err),
-                _ => None,
-            };
-            let inner = match (proj, ty) {
-                (Some(p), Some(t)) => Some(t.then(p)),
-                _ => None,
-            };
-            pattern_types(&ts.elems[0], inner, out);
-        }
-        Pat::Tuple(pt) => {
-            let parts: Option<Vec<Type>> = match &ty {
-                Some(FieldTy {
-                    base: Base::Written(Type::Tuple(tt)),
-                    proj,
-                }) if proj.is_empty() => {
-                    (tt.elems.len() == pt.elems.len()).then(|| tt.elems.iter().cloned().collect())
-                }
-                _ => None,
-            };
-            let has_rest = pt.elems.iter().any(|p| matches!(p, Pat::Rest(_)));
-            for (i, p) in pt.elems.iter().enumerate() {
-                let t = match (&parts, &ty) {
-                    (Some(v), _) => Some(FieldTy::written(v[i].clone())),
-                    (None, Some(t)) if !has_rest => Some(t.then(Proj::Field(i))),
-                    _ => None,
-                };
-                pattern_types(p, t, out);
-            }
-        }
-        _ => {}
-    }
+    /// The types of `let x;` declarations the macro found from their first assignment: a
+    /// transition that declares `x` and suspends before assigning it is given the type.
+    pub(crate) deferred: Vec<(Ident, FieldTy)>,
 }
 
 fn callee_index(callees: &mut Vec<Path>, path: &Path) -> usize {
@@ -252,25 +85,122 @@ fn callee_index(callees: &mut Vec<Path>, path: &Path) -> usize {
     callees.len() - 1
 }
 
-/// The type a point's resumed value has under `postfix`.
-fn point_type(point: usize, postfix: Postfix) -> Option<FieldTy> {
-    let base = FieldTy {
-        base: Base::Point(point),
-        proj: Vec::new(),
-    };
-    match postfix {
-        Postfix::None => Some(base),
-        Postfix::Try => Some(base.then(Proj::Ok)),
-        Postfix::Other => None,
-    }
-}
-
 struct Lowerer<'a> {
     body: &'a Body,
+    output: &'a syn::Type,
     loop_items: Vec<Option<FieldTy>>,
+    /// Types found for `let x;` declarations (see [`Lowered::deferred`]).
+    deferred: std::cell::RefCell<Vec<(Ident, FieldTy)>>,
 }
 
 impl Lowerer<'_> {
+    /// Declares what `nodes[i]` leaves in scope; an empty collection without a written type
+    /// takes its element type from what the code after it pushes (or from the return type).
+    fn declare_in(&self, env: &mut Env, nodes: &[Node], i: usize, top: bool) {
+        let node = &nodes[i];
+        self.declare(env, node);
+        let NodeKind::Plain {
+            stmt: Stmt::Local(l),
+            ..
+        } = &node.kind
+        else {
+            return;
+        };
+        if let (Pat::Ident(p), None) = (&l.pat, &l.init) {
+            // `let y;` assigned later: the type of the first value assigned to it.
+            if let Some(t) = self.assigned_type(env, &nodes[i + 1..], &p.ident)
+                && let Some(v) = env
+                    .vars
+                    .iter_mut()
+                    .rev()
+                    .find(|v| v.binding.ident == p.ident)
+            {
+                v.ty = Some(t.clone());
+                let mut known = self.deferred.borrow_mut();
+                if !known.iter().any(|(n, _)| *n == p.ident) {
+                    known.push((p.ident.clone(), t));
+                }
+            }
+            return;
+        }
+        let (Pat::Ident(p), Some(init)) = (&l.pat, &l.init) else {
+            return;
+        };
+        let Some(g) = collections::empty_collection(&init.expr) else {
+            return;
+        };
+        if env.lookup(&p.ident).is_some_and(|v| v.ty.is_some()) {
+            return;
+        }
+        let mut later = env.clone();
+        let rest = &nodes[i + 1..];
+        for (j, n) in rest.iter().enumerate() {
+            let tail = top && j + 1 == rest.len();
+            let found = collections::pushed(&later, &n.original, &p.ident, g)
+                .or_else(|| collections::returned(&n.original, &p.ident, tail, self.output));
+            if let Some(t) = found {
+                if let Some(v) = env
+                    .vars
+                    .iter_mut()
+                    .rev()
+                    .find(|v| v.binding.ident == p.ident)
+                {
+                    v.ty = Some(t);
+                }
+                return;
+            }
+            self.declare(&mut later, n);
+            if later.lookup(&p.ident).is_some_and(|v| v.ty.is_some()) {
+                // Declared again: later code is about another variable.
+                return;
+            }
+        }
+    }
+
+    /// The type of the first value `nodes` assign to `name` that the macro can type: an
+    /// awaited value (`name = task(..).await;`) or a plain one (`name = 0u64;`), also inside
+    /// the blocks of later constructs.
+    fn assigned_type(&self, env: &Env, nodes: &[Node], name: &Ident) -> Option<FieldTy> {
+        let mut env = env.clone();
+        for n in nodes {
+            let found = match &n.kind {
+                NodeKind::Await {
+                    point,
+                    stmt: Stmt::Expr(Expr::Assign(a), _),
+                    ..
+                } if matches!(&*a.left, Expr::Path(p) if p.path.is_ident(name)) => {
+                    match &*a.right {
+                        Expr::Path(h) if h.path.is_ident(super::ir::HOLE) => {
+                            point_type(*point, Postfix::None)
+                        }
+                        Expr::Try(t) if matches!(&*t.expr, Expr::Path(h) if h.path.is_ident(super::ir::HOLE)) => {
+                            point_type(*point, Postfix::Try)
+                        }
+                        _ => None,
+                    }
+                }
+                NodeKind::Plain { stmt, .. } => {
+                    vars::assigned_value(stmt, name).and_then(|e| env.type_of(e))
+                }
+                NodeKind::If { then, else_, .. } => self
+                    .assigned_type(&env, &then.nodes, name)
+                    .or_else(|| self.assigned_type(&env, &else_.as_ref()?.nodes, name)),
+                NodeKind::Match { arms, .. } => arms
+                    .iter()
+                    .find_map(|a| self.assigned_type(&env, &a.body.nodes, name)),
+                NodeKind::Scope { block, .. } | NodeKind::Loop { body: block, .. } => {
+                    self.assigned_type(&env, &block.nodes, name)
+                }
+                _ => None,
+            };
+            if found.is_some() {
+                return found;
+            }
+            self.declare(&mut env, n);
+        }
+        None
+    }
+
     /// Declares what `node` (a sibling before the path) leaves in scope.
     fn declare(&self, env: &mut Env, node: &Node) {
         match &node.kind {
@@ -283,6 +213,28 @@ impl Lowerer<'_> {
                     p => (p, l.init.as_ref().and_then(|i| env.type_of(&i.expr))),
                 };
                 env.declare_pat(pat, ty);
+                if !matches!(pat, Pat::Ident(_)) {
+                    // `let (a, b) = ..`, `let S { a, .. } = ..`, a `while let`: annotating the
+                    // binding in place is not possible, rebinding it is.
+                    env.mark_pattern(pat);
+                }
+                if let Some(init) = &l.init
+                    && let Expr::Closure(_) = &*init.expr
+                    && let Some(v) = env.vars.last_mut()
+                {
+                    v.closure = true;
+                }
+                if l.init.is_none() {
+                    let mut names = Vec::new();
+                    vars::pat_bindings(pat, &mut names);
+                    for v in env
+                        .vars
+                        .iter_mut()
+                        .filter(|v| names.iter().any(|n| n.ident == v.binding.ident))
+                    {
+                        v.deferred = true;
+                    }
+                }
             }
             NodeKind::Await { point, .. } => {
                 if let Some(b) = &self.body.points[*point].binding {
@@ -291,6 +243,9 @@ impl Lowerer<'_> {
                         None => point_type(*point, b.postfix),
                     };
                     env.declare_pat(&b.pat, ty);
+                    if !matches!(b.pat, Pat::Ident(_)) {
+                        env.mark_pattern(&b.pat);
+                    }
                 }
             }
             NodeKind::If {
@@ -361,8 +316,8 @@ impl Lowerer<'_> {
     /// The type of a block's final value, if the macro can tell it.
     fn block_value(&self, env: &mut Env, block: &Block) -> Option<FieldTy> {
         let (last, init) = block.nodes.split_last()?;
-        for n in init {
-            self.declare(env, n);
+        for i in 0..init.len() {
+            self.declare_in(env, &block.nodes, i, false);
         }
         match &last.kind {
             NodeKind::Plain {
@@ -458,31 +413,6 @@ impl Lowerer<'_> {
     }
 }
 
-/// The tokens of a stored type. `outputs` are the types the points yield, for `Base::Point`.
-pub(crate) fn ty_tokens(t: &FieldTy, p: &TokenStream, outputs: &[TokenStream]) -> TokenStream {
-    let mut out = match &t.base {
-        Base::Written(ty) => quote!(#ty),
-        Base::Point(k) => outputs.get(*k).cloned().unwrap_or_else(|| quote!(())),
-        Base::Count => quote!(u64),
-        Base::ForIter(item) => {
-            let item = ty_tokens(item, p, outputs);
-            quote!(#p::ForIter<#item>)
-        }
-    };
-    for proj in &t.proj {
-        out = match proj {
-            Proj::Ok => quote!(<#out as #p::Unwrap>::Ok),
-            Proj::Err => quote!(<#out as #p::ResultOutput>::Err),
-            Proj::Item => quote!(<#out as ::core::iter::IntoIterator>::Item),
-            Proj::Field(i) => {
-                let i = proc_macro2::Literal::usize_unsuffixed(*i);
-                quote!(<#out as #p::TupleField<#i>>::Ty)
-            }
-        };
-    }
-    out
-}
-
 fn block_stmt(stmts: Vec<Stmt>) -> Stmt {
     Stmt::Expr(
         Expr::Block(syn::ExprBlock {
@@ -538,7 +468,9 @@ pub(crate) fn lower(wf: &WorkflowFn, body: &Body, diag: &mut Diagnostics) -> Low
     }
     let mut lw = Lowerer {
         body,
+        output: &wf.output,
         loop_items: vec![None; body.loops.len()],
+        deferred: Default::default(),
     };
     let mut callees = Vec::new();
     let mut states = Vec::new();
@@ -551,9 +483,12 @@ pub(crate) fn lower(wf: &WorkflowFn, body: &Body, diag: &mut Diagnostics) -> Low
         // Walk down, collecting the blocks and nodes on the way.
         let mut levels: Vec<(&Block, Step)> = Vec::new();
         let mut block = &body.block;
+        let mut assigned = vars::Assigned::default();
         for step in &path {
-            for node in &block.nodes[..step.index] {
-                lw.declare(&mut env, node);
+            let top = std::ptr::eq(block, &body.block);
+            for (i, node) in block.nodes[..step.index].iter().enumerate() {
+                lw.declare_in(&mut env, &block.nodes, i, top);
+                syn::visit::Visit::visit_stmt(&mut assigned, &node.original);
             }
             levels.push((block, *step));
             let node = &block.nodes[step.index];
@@ -565,12 +500,34 @@ pub(crate) fn lower(wf: &WorkflowFn, body: &Body, diag: &mut Diagnostics) -> Low
         }
         let live = vars::free_in(&continuation(&levels).iter().collect::<Vec<_>>());
         let mut fields = Vec::new();
+        let mut uninit = Vec::new();
         for var in &env.vars {
             let name = var.binding.ident.to_string();
             let Some(use_span) = live.get(&name) else {
                 continue;
             };
-            if let Some(field) = carried(var, *use_span, point, &mut reported, diag) {
+            if var.deferred && !assigned.0.contains(&name) {
+                if var.ty.is_none() && !reported.contains(&name) {
+                    diag.error(
+                        var.binding.ident.span(),
+                        format_args!(
+                            "cannot tell the type of `{}`, which is declared without a value and assigned after an `.await`; annotate it: `let {}: Type;`",
+                            wf.written_name(&var.binding.ident),
+                            wf.written_name(&var.binding.ident)
+                        ),
+                    );
+                    reported.push(name);
+                    continue;
+                }
+                uninit.push(Uninit {
+                    ident: var.binding.ident.clone(),
+                    ty: var.ty.clone(),
+                    mutable: var.binding.mutable,
+                });
+                continue;
+            }
+            let written = wf.written_name(&var.binding.ident);
+            if let Some(field) = carried(var, &written, *use_span, point, &mut reported, diag) {
                 fields.push(field);
             }
         }
@@ -600,6 +557,7 @@ pub(crate) fn lower(wf: &WorkflowFn, body: &Body, diag: &mut Diagnostics) -> Low
             id: point.id.clone(),
             fields,
             callees: point_callees,
+            uninit,
         });
     }
     for (id, l) in body.loops.iter().enumerate() {
@@ -610,11 +568,11 @@ pub(crate) fn lower(wf: &WorkflowFn, body: &Body, diag: &mut Diagnostics) -> Low
             );
         }
     }
-    super::shadow::check_shadowing(body, diag);
     Lowered {
         start,
         states,
         callees,
+        deferred: lw.deferred.into_inner(),
         loop_items: lw.loop_items,
     }
 }
@@ -630,28 +588,6 @@ fn continuation(levels: &[(&Block, Step)]) -> Vec<Stmt> {
         _ => Vec::new(),
     };
     continue_from(levels, first)
-}
-
-/// The code that runs after the construct at the end of `levels` has produced its value.
-pub(crate) fn after_construct(levels: &[(&Block, Step)]) -> Vec<Stmt> {
-    let Some(((block, step), _)) = levels.split_last() else {
-        return Vec::new();
-    };
-    let first = construct_consumer(&block.nodes[step.index])
-        .and_then(consumer_stmt)
-        .into_iter()
-        .collect();
-    continue_from(levels, first)
-}
-
-fn construct_consumer(node: &Node) -> Option<&Consumer> {
-    match &node.kind {
-        NodeKind::If { consumer, .. }
-        | NodeKind::Match { consumer, .. }
-        | NodeKind::Scope { consumer, .. }
-        | NodeKind::Loop { consumer, .. } => Some(consumer),
-        _ => None,
-    }
 }
 
 /// `first`, the rest of the innermost block, then what follows each enclosing construct.
@@ -707,13 +643,14 @@ fn continue_from(levels: &[(&Block, Step)], first: Vec<Stmt>) -> Vec<Stmt> {
 /// The field for a variable carried across `point`, or an error if it cannot be stored.
 fn carried(
     var: &Var,
+    written: &str,
     use_span: Span,
     point: &Point,
     reported: &mut Vec<String>,
     diag: &mut Diagnostics,
 ) -> Option<Field> {
     let b = &var.binding;
-    let name = b.ident.to_string();
+    let key = b.ident.to_string();
     let after = match &point.what {
         Suspension::Call(c) => format!(
             "`{}(..).await`",
@@ -723,16 +660,20 @@ fn carried(
         Suspension::JoinAll { .. } => "the `join_all`".to_string(),
         Suspension::Continue(_) => "`continue_as_new(..).await`".to_string(),
     };
-    if reported.contains(&name) || (var.ty.is_none() && name.starts_with("__sayiir_")) {
+    if reported.contains(&key) || (var.ty.is_none() && key.starts_with("__sayiir_")) {
         // Synthetic variables of unknown type are reported by the construct that made them.
         return None;
     }
+    let name = written;
     let message = if b.by_ref {
         format!(
             "`{name}` is a `ref` binding used after {after}: a borrow cannot be stored in the workflow state; bind it by value"
         )
     } else {
         match &var.ty {
+            None if var.closure => format!(
+                "`{name}` is a closure used after {after}, so it would be stored in the workflow state, but a closure cannot be stored; define it after the `.await`, or make it an `fn`"
+            ),
             None if var.from_pattern => format!(
                 "cannot tell the type of `{name}`, which is used after {after} and so is stored in the workflow state; rebind it with a type before the `.await`: `let {name}: Type = {name};`"
             ),
@@ -761,7 +702,7 @@ fn carried(
         });
     }
     diag.error(b.ident.span(), message);
-    reported.push(name);
+    reported.push(key);
     None
 }
 

@@ -3,17 +3,19 @@
 mod analyze;
 mod check;
 mod codegen;
+mod collections;
 mod emit;
 #[cfg(test)]
 mod fixtures;
 mod flow;
 mod hash;
+mod hygiene;
 mod ids;
 mod ir;
 mod lower;
 mod parse;
 mod reflect;
-mod shadow;
+mod types;
 mod vars;
 
 use proc_macro2::{Span, TokenStream};

@@ -115,6 +115,17 @@ pub(crate) struct WorkflowFn {
     pub(crate) output: Type,
     pub(crate) output_kind: OutputKind,
     pub(crate) body: syn::Block,
+    /// Bindings renamed so that their scope ends where Rust ends it (`hygiene.rs`): new name →
+    /// name as written, for messages.
+    pub(crate) renamed: super::hygiene::Renamed,
+}
+
+impl WorkflowFn {
+    /// A variable's name as the user wrote it.
+    pub(crate) fn written_name(&self, ident: &Ident) -> String {
+        let name = ident.to_string();
+        self.renamed.get(&name).cloned().unwrap_or(name)
+    }
 }
 
 /// Checks the signature. Always returns the function (with stand-ins where it was wrong) so
@@ -226,6 +237,9 @@ pub(crate) fn parse(func: ItemFn, opts: &WorkflowOptions, diag: &mut Diagnostics
     } else {
         OutputKind::Plain
     };
+    let mut body = *func.block;
+    let param_idents: Vec<&Ident> = params.iter().map(|p| &p.ident).collect();
+    let renamed = super::hygiene::rename_leaking(&mut body, &param_idents);
     WorkflowFn {
         attrs: func.attrs,
         vis: func.vis,
@@ -237,7 +251,8 @@ pub(crate) fn parse(func: ItemFn, opts: &WorkflowOptions, diag: &mut Diagnostics
         ctx,
         output,
         output_kind,
-        body: *func.block,
+        body,
+        renamed,
     }
 }
 

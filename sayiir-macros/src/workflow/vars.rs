@@ -126,11 +126,17 @@ impl FreeVars {
     }
 }
 
-/// `{name}` and `{name:…}` captures of a format string literal.
-fn format_captures(lit: &str) -> Vec<String> {
-    let Some(body) = lit.strip_prefix('"').or_else(|| lit.strip_prefix("r\"")) else {
+/// `{name}` and `{name:…}` captures of a format string literal (its source text), with the
+/// byte range of each name in that text.
+fn capture_ranges(lit: &str) -> Vec<(usize, usize)> {
+    let offset = if lit.starts_with('"') {
+        1
+    } else if lit.starts_with("r\"") || lit.starts_with("r#") {
+        lit.find('"').map_or(lit.len(), |i| i + 1)
+    } else {
         return Vec::new();
     };
+    let body = &lit[offset..];
     let mut out = Vec::new();
     let mut chars = body.char_indices().peekable();
     while let Some((i, c)) = chars.next() {
@@ -150,10 +156,39 @@ fn format_captures(lit: &str) -> Vec<String> {
             .is_some_and(|c| c.is_alphabetic() || c == '_')
             && name.chars().all(|c| c.is_alphanumeric() || c == '_');
         if ident_like {
-            out.push(name.to_owned());
+            let start = offset + i + 1;
+            out.push((start, start + end));
         }
     }
     out
+}
+
+/// `{name}` and `{name:…}` captures of a format string literal.
+pub(crate) fn format_captures(lit: &str) -> Vec<String> {
+    capture_ranges(lit)
+        .into_iter()
+        .map(|(a, b)| lit[a..b].to_owned())
+        .collect()
+}
+
+/// The literal's source text with its `{from}` captures renamed to `to`, if it has any.
+pub(crate) fn rename_capture(lit: &str, from: &str, to: &str) -> Option<String> {
+    let ranges: Vec<_> = capture_ranges(lit)
+        .into_iter()
+        .filter(|&(a, b)| &lit[a..b] == from)
+        .collect();
+    if ranges.is_empty() {
+        return None;
+    }
+    let mut out = String::with_capacity(lit.len() + ranges.len() * 4);
+    let mut at = 0;
+    for (a, b) in ranges {
+        out.push_str(&lit[at..a]);
+        out.push_str(to);
+        at = b;
+    }
+    out.push_str(&lit[at..]);
+    Some(out)
 }
 
 impl<'ast> Visit<'ast> for FreeVars {
@@ -235,6 +270,48 @@ impl<'ast> Visit<'ast> for FreeVars {
     }
 
     fn visit_item(&mut self, _: &'ast syn::Item) {}
+}
+
+/// Names assigned (`x = ..`) somewhere in the code visited: a variable declared without a
+/// value (`let x: T;`) holds one after such code.
+#[derive(Default)]
+pub(crate) struct Assigned(pub(crate) HashSet<String>);
+
+impl<'ast> Visit<'ast> for Assigned {
+    fn visit_expr_assign(&mut self, a: &'ast syn::ExprAssign) {
+        if let syn::Expr::Path(p) = &*a.left
+            && let Some(id) = p.path.get_ident()
+        {
+            self.0.insert(id.to_string());
+        }
+        syn::visit::visit_expr_assign(self, a);
+    }
+
+    fn visit_item(&mut self, _: &'ast syn::Item) {}
+}
+
+/// The value of the first `name = value` in `stmt` (closures and items aside).
+pub(crate) fn assigned_value<'a>(stmt: &'a syn::Stmt, name: &Ident) -> Option<&'a syn::Expr> {
+    struct Find<'a, 'n> {
+        name: &'n Ident,
+        found: Option<&'a syn::Expr>,
+    }
+    impl<'a> Visit<'a> for Find<'a, '_> {
+        fn visit_expr_assign(&mut self, a: &'a syn::ExprAssign) {
+            if self.found.is_none()
+                && let syn::Expr::Path(p) = &*a.left
+                && p.path.is_ident(self.name)
+            {
+                self.found = Some(&a.right);
+            }
+            syn::visit::visit_expr_assign(self, a);
+        }
+        fn visit_expr_closure(&mut self, _: &'a syn::ExprClosure) {}
+        fn visit_item(&mut self, _: &'a syn::Item) {}
+    }
+    let mut f = Find { name, found: None };
+    f.visit_stmt(stmt);
+    f.found
 }
 
 /// Free variables of a statement list followed by an optional expression.
