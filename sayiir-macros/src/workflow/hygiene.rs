@@ -376,10 +376,11 @@ impl<'a> Renamer<'a> {
                             .is_some_and(|t| matches!(t, TokenTree::Punct(p) if p.as_char() == c))
                     };
                     let after_dot = punct(i.checked_sub(1), '.');
-                    let path_tail = punct(i.checked_sub(1), ':');
+                    let path_tail = punct(i.checked_sub(1), ':') && punct(i.checked_sub(2), ':');
                     let before_bang = punct(Some(i + 1), '!');
-                    let path_head = punct(Some(i + 1), ':') && punct(Some(i + 2), ':');
-                    if after_dot || path_tail || before_bang || path_head {
+                    // `x::..` is a path; `x: ..` a field name or a named argument.
+                    let before_colon = punct(Some(i + 1), ':');
+                    if after_dot || path_tail || before_bang || before_colon {
                         tt.clone()
                     } else {
                         TokenTree::Ident(self.ident(id.span()))
@@ -477,7 +478,30 @@ impl VisitMut for Renamer<'_> {
     }
 
     fn visit_macro_mut(&mut self, m: &mut syn::Macro) {
+        // Arguments that parse as expressions (`format!`, `assert_eq!`, `vec![a, b]`, ..) are
+        // renamed as expressions, which knows `S { x }` from a block; other token trees by
+        // token.
+        let parser = syn::punctuated::Punctuated::<Expr, syn::Token![,]>::parse_terminated;
+        if let Ok(mut args) = syn::parse::Parser::parse2(parser, m.tokens.clone()) {
+            for a in args.iter_mut() {
+                self.visit_expr_mut(a);
+            }
+            m.tokens = quote::ToTokens::into_token_stream(args);
+            return;
+        }
         m.tokens = self.tokens(std::mem::take(&mut m.tokens));
+    }
+
+    fn visit_lit_str_mut(&mut self, l: &mut syn::LitStr) {
+        // A format string's `{x}` captures.
+        if let Some(new) = vars::rename_capture(&l.token().to_string(), self.from, self.to)
+            && let Ok(mut lit) = new.parse::<Literal>()
+        {
+            lit.set_span(l.span());
+            if let Ok(renamed) = syn::parse2::<syn::LitStr>(TokenTree::Literal(lit).into()) {
+                *l = renamed;
+            }
+        }
     }
 
     fn visit_pat_mut(&mut self, _: &mut Pat) {}

@@ -149,3 +149,32 @@ fn a_binding_the_statement_itself_makes_again_is_not_renamed() {
     });
     assert_eq!(renamed(body.clone()), same(body));
 }
+
+#[test]
+fn macro_arguments_are_renamed_as_expressions() {
+    let got = renamed(parse_quote!({
+        if c {
+            let x = t().await;
+            log(
+                format!("{x} {}", P { x }),
+                vec![P { x: x }; 2],
+                other!(x, x::y, a.x),
+            )
+            .await;
+        }
+        x
+    }));
+    let want = same(parse_quote!({
+        if c {
+            let x_1 = t().await;
+            log(
+                format!("{x_1} {}", P { x: x_1 }),
+                vec![P { x: x_1 }; 2],
+                other!(x_1, x::y, a.x),
+            )
+            .await;
+        }
+        x
+    }));
+    assert_eq!(got, want);
+}

@@ -108,9 +108,12 @@ impl FreeVars {
                         i > 0 && matches!(&tts[i - 1], TokenTree::Punct(p) if p.as_char() == '.');
                     let before_bang =
                         matches!(tts.get(i + 1), Some(TokenTree::Punct(p)) if p.as_char() == '!');
-                    let path_tail =
-                        i > 0 && matches!(&tts[i - 1], TokenTree::Punct(p) if p.as_char() == ':');
-                    if !after_dot && !before_bang && !path_tail {
+                    let colon =
+                        |j: usize| matches!(&tts[j], TokenTree::Punct(p) if p.as_char() == ':');
+                    // `a::x` is a path; `S { f: x }` reads `x`; `f: ..` names a field.
+                    let path_tail = i > 1 && colon(i - 1) && colon(i - 2);
+                    let field_name = i + 1 < tts.len() && colon(i + 1);
+                    if !after_dot && !before_bang && !path_tail && !field_name {
                         self.use_name(id.to_string(), id.span());
                     }
                 }
