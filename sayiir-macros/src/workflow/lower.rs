@@ -236,11 +236,18 @@ impl Lowerer<'_> {
                     }
                 }
             }
-            NodeKind::Await { point, .. } => {
+            NodeKind::Await { point, stmt, .. } => {
                 if let Some(b) = &self.body.points[*point].binding {
-                    let ty = match &b.ty {
-                        Some(t) => Some(FieldTy::written(t.clone())),
-                        None => point_type(*point, b.postfix),
+                    let ty = match (&b.ty, stmt) {
+                        (Some(t), _) => Some(FieldTy::written(t.clone())),
+                        // `let n = task(..).await.len();`: the resumed expression over the
+                        // point's value.
+                        (None, Stmt::Local(l)) if b.postfix == Postfix::Other => {
+                            let mut with_hole = env.clone();
+                            with_hole.declare(hole_binding(), point_type(*point, Postfix::None));
+                            l.init.as_ref().and_then(|i| with_hole.type_of(&i.expr))
+                        }
+                        (None, _) => point_type(*point, b.postfix),
                     };
                     env.declare_pat(&b.pat, ty);
                     if !matches!(b.pat, Pat::Ident(_)) {
@@ -329,12 +336,7 @@ impl Lowerer<'_> {
                 stmt: Stmt::Expr(e, None),
                 tail: true,
             } => {
-                let hole = Binding {
-                    ident: format_ident!("{}", super::ir::HOLE),
-                    mutable: false,
-                    by_ref: false,
-                };
-                env.declare(hole, point_type(*point, Postfix::None));
+                env.declare(hole_binding(), point_type(*point, Postfix::None));
                 env.type_of(e)
             }
             NodeKind::If {
@@ -410,6 +412,15 @@ impl Lowerer<'_> {
             }
             _ => {}
         }
+    }
+}
+
+/// The variable holding a point's resumed value in generated code.
+fn hole_binding() -> Binding {
+    Binding {
+        ident: format_ident!("{}", super::ir::HOLE),
+        mutable: false,
+        by_ref: false,
     }
 }
 
