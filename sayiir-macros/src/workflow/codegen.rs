@@ -112,6 +112,7 @@ impl Gen<'_> {
             }
             None => (quote!(), quote!(#p::run_inline::<#ident>(#input_expr))),
         };
+        let (input_item, output_item, return_item) = interface_items(wf, &input_ty);
         let signals = self.signals();
         let reflect = self.reflect_items();
         let attrs = &wf.attrs;
@@ -153,8 +154,8 @@ impl Gen<'_> {
                 #serde_impls
 
                 impl #p::Workflow for #ident {
-                    type Input = #input_ty;
-                    type Output = #output;
+                    #input_item
+                    #output_item
                     type State = #m;
                     const NAME: &'static str = #name;
                     const VERSION: u32 = #version;
@@ -225,7 +226,7 @@ impl Gen<'_> {
                 }
 
                 impl #p::Callee for #ident {
-                    type Return = #output;
+                    #return_item
                     type Wait = #p::ChildWait<#ident>;
                     const HASH: [u8; 32] = <#ident as #p::Workflow>::DEFINITION_HASH;
                     fn declare(__sayiir_out: &mut #p::SignalSet, _: #p::Option<&'static str>) {
@@ -612,6 +613,26 @@ impl Gen<'_> {
         let frames: [Frame<'_>; 0] = [];
         self.resume(&levels, &frames, &[])
     }
+}
+
+/// `type Input`, `type Output` (of `Workflow`) and `type Return` (of `Callee`), spanned at the
+/// types they name (the single parameter's type, or the workflow's name for several): a public
+/// workflow whose input or output type is private is reported there by rustc (E0446, private
+/// type in public interface), once.
+pub(crate) fn interface_items(
+    wf: &WorkflowFn,
+    input_ty: &TokenStream,
+) -> (TokenStream, TokenStream, TokenStream) {
+    let output = &wf.output;
+    let input_span = match wf.params.as_slice() {
+        [one] => one.ty.span(),
+        _ => wf.ident.span(),
+    };
+    (
+        quote_spanned!(input_span=> type Input = #input_ty;),
+        quote_spanned!(output.span()=> type Output = #output;),
+        quote_spanned!(output.span()=> type Return = #output;),
+    )
 }
 
 /// `Input` of the workflow: `()`, the single parameter's type, or a tuple.

@@ -184,6 +184,7 @@ fn stubs(
         [one] => one.clone(),
         many => quote!((#(#many,)*)),
     };
+    let (input_item, output_item, return_item) = codegen::interface_items(wf, &input_ty);
     // A child workflow is called with its inputs only: it shares the instance's context.
     let param_tys: Vec<syn::Type> = wf.params.iter().map(|p| p.ty.clone()).collect();
     quote! {
@@ -203,8 +204,8 @@ fn stubs(
 
         const _: () = {
             impl #p::Workflow for #ident {
-                type Input = #input_ty;
-                type Output = #output;
+                #input_item
+                #output_item
                 type State = ();
                 const NAME: &'static str = "";
                 const VERSION: u32 = 0;
@@ -249,7 +250,7 @@ fn stubs(
                 }
             }
             impl #p::Callee for #ident {
-                type Return = #output;
+                #return_item
                 type Wait = #p::ChildWait<#ident>;
                 const HASH: [u8; 32] = [0; 32];
                 fn declare(__sayiir_out: &mut #p::SignalSet, _: #p::Option<&'static str>) {
