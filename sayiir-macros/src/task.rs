@@ -301,10 +301,12 @@ mod source {
     /// each attribute's path.
     type Summary = Vec<(String, bool, Vec<String>)>;
 
+    /// A file read: its path, length and modification time, and its summary.
+    type Read = (PathBuf, u64, Option<std::time::SystemTime>, Summary);
+
     thread_local! {
-        /// Files already read in this process, by path, length and modification time.
-        static FILES: RefCell<Vec<(PathBuf, u64, Option<std::time::SystemTime>, Summary)>> =
-            const { RefCell::new(Vec::new()) };
+        /// Files already read in this process.
+        static FILES: RefCell<Vec<Read>> = const { RefCell::new(Vec::new()) };
     }
 
     pub(super) fn associated(name: &str) -> bool {

@@ -572,7 +572,10 @@ impl Analyzer<'_> {
                 None
             }
             Expr::Path(p) => {
-                if p.path.get_ident().is_some_and(|i| self.futures.contains(&i.to_string())) {
+                if p.path
+                    .get_ident()
+                    .is_some_and(|i| self.futures.contains(&i.to_string()))
+                {
                     return None;
                 }
                 self.diag.error_spanned(

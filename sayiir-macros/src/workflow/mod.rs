@@ -127,7 +127,8 @@ fn rewritten_body(body: &syn::Block) -> Option<(Span, String)> {
         let source = first.span().source_text()?;
         (!source.starts_with(&text)).then(|| first.span())
     });
-    let span = foreign.or_else(|| tracing_ident(body.stmts.iter().map(|s| s.to_token_stream()).collect()))?;
+    let span = foreign
+        .or_else(|| tracing_ident(body.stmts.iter().map(|s| s.to_token_stream()).collect()))?;
     let attribute = span
         .source_text()
         .and_then(|s| {
@@ -405,4 +406,66 @@ fn imported_names(sig: &syn::Signature, body: &syn::Block) -> Vec<syn::Ident> {
         .into_iter()
         .filter(|n| !bound.contains(&n.to_string()))
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use syn::parse_quote;
+
+    fn names(f: ItemFn) -> Vec<String> {
+        imported_names(&f.sig, &f.block)
+            .iter()
+            .map(ToString::to_string)
+            .collect()
+    }
+
+    #[test]
+    fn a_stub_names_what_the_body_may_import() {
+        let f: ItemFn = parse_quote! {
+            async fn flow<T>(n: u64, ctx: &mut Context) -> u64 {
+                let x: Order = reserve(n).await;
+                let (a, b) = sayiir::join!(ship(x), notify(n)).await;
+                let v = <Vec<Item>>::new();
+                let later = |k: u64| tasks::step(k);
+                fn helper() -> u64 { inner_only() }
+                use more::{extra as renamed};
+                match a { Some(y) => y + b + renamed(helper()), None => T::default() }
+            }
+        };
+        let got = names(f);
+        for name in [
+            "Order", "reserve", "sayiir", "ship", "notify", "Vec", "Item", "tasks",
+        ] {
+            assert!(
+                got.contains(&name.to_string()),
+                "{name} missing from {got:?}"
+            );
+        }
+        // Bound by the body or the signature, or not a name on its own.
+        for name in [
+            "n",
+            "x",
+            "a",
+            "b",
+            "v",
+            "later",
+            "k",
+            "y",
+            "ctx",
+            "T",
+            "helper",
+            "renamed",
+            "inner_only",
+            "new",
+            "Context",
+        ] {
+            assert!(!got.contains(&name.to_string()), "{name} in {got:?}");
+        }
+        // A glob brings in unknown names: nothing is named.
+        let f: ItemFn = parse_quote! {
+            async fn flow() { use tasks::*; step(1).await; }
+        };
+        assert!(names(f).is_empty());
+    }
 }

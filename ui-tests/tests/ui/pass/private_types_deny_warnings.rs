@@ -94,6 +94,29 @@ mod private {
         total + k
     }
 
+    #[sayiir::task]
+    async fn make_n(n: u64) -> Hidden {
+        Hidden(n)
+    }
+
+    /// `pub`, with the shared context, `join_all` of private outputs kept across an await, a
+    /// durable sleep and `continue_as_new`.
+    #[sayiir::workflow]
+    pub async fn rounds(ctx: &mut sayiir::Context, round: u64) -> u64 {
+        let _ = ctx.set("round", &round);
+        let ns: Vec<u64> = vec![1, 2, round];
+        let all = sayiir::join_all(ns.into_iter().map(|k| make_n(k))).await;
+        sayiir::sleep(std::time::Duration::from_millis(1)).await;
+        let mut total: u64 = 0;
+        for h in all {
+            total += take(h).await;
+        }
+        if round < 3 {
+            return sayiir::continue_as_new(round + 1).await;
+        }
+        total
+    }
+
     /// `pub(super)`, calling a task of the parent module.
     #[sayiir::workflow]
     pub(super) async fn parent_visible() -> u64 {
@@ -164,6 +187,7 @@ fn main() {
         private::in_private_module,
         private::crate_in_module,
         private::parent_visible,
+        private::rounds,
         public::exported,
         public::parent,
     );
