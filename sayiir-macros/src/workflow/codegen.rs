@@ -341,7 +341,7 @@ impl Gen<'_> {
         });
         let m = machine_ident();
         quote! {
-            #[allow(non_camel_case_types, non_snake_case, clippy::large_enum_variant)]
+            #[allow(non_camel_case_types, non_snake_case, clippy::large_enum_variant, dead_code)]
             enum #st {
                 #(#variants,)*
                 /// Never stored: the value a transition returns when it aborts.

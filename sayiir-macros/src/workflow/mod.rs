@@ -129,20 +129,17 @@ fn rewritten_body(body: &syn::Block) -> Option<(Span, String)> {
     });
     let span = foreign
         .or_else(|| tracing_ident(body.stmts.iter().map(|s| s.to_token_stream()).collect()))?;
-    let attribute = span
-        .source_text()
-        .and_then(|s| {
-            let path = s.strip_prefix("#[")?.strip_suffix(']')?;
-            let path = path.split('(').next()?.trim();
-            Some(format!("`#[{path}]`"))
-        })
-        .unwrap_or_else(|| "an attribute macro".to_string());
-    Some((
-        span,
-        format!(
-            "{attribute} is written above `#[sayiir::workflow]`, so it runs first and `#[sayiir::workflow]` sees the body it rewrote, not the body written here; put `#[sayiir::workflow]` first, above {attribute}"
+    let attribute = span.source_text().and_then(|s| {
+        let path = s.strip_prefix("#[")?.strip_suffix(']')?;
+        Some(path.split('(').next()?.trim().to_string())
+    });
+    let message = match attribute {
+        Some(path) => format!(
+            "`#[{path}]` is written above `#[sayiir::workflow]`, so it runs first and `#[sayiir::workflow]` sees the body it rewrote, not the body written here; put `#[sayiir::workflow]` first, above `#[{path}]`"
         ),
-    ))
+        None => "the body of this workflow was not written here: another macro rewrote it before `#[sayiir::workflow]` saw it (an attribute macro written above `#[sayiir::workflow]` runs first); put `#[sayiir::workflow]` above other attribute macros".to_string(),
+    };
+    Some((span, message))
 }
 
 /// Largest expansion accepted: well past any reasonable workflow, well before rustc struggles.
