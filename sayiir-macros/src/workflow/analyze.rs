@@ -21,6 +21,7 @@ use crate::diag::Diagnostics;
 /// Analyzes a workflow body.
 pub(crate) fn analyze(body: &syn::Block, diag: &mut Diagnostics) -> Body {
     let mut a = Analyzer {
+        futures: super::check::async_bindings(body),
         diag,
         points: Vec::new(),
         loops: Vec::new(),
@@ -43,6 +44,8 @@ pub(crate) fn analyze(body: &syn::Block, diag: &mut Diagnostics) -> Body {
 }
 
 struct Analyzer<'d> {
+    /// Names bound to an `async` block or closure (already reported).
+    futures: Vec<String>,
     diag: &'d mut Diagnostics,
     points: Vec<Point>,
     loops: Vec<LoopInfo>,
@@ -305,15 +308,6 @@ impl Analyzer<'_> {
                     .init
                     .as_ref()
                     .map_or(Postfix::Other, |i| postfix_of(&i.expr));
-                if let Some(init) = &l.init
-                    && let Some((_, diverge)) = &init.diverge
-                    && has_suspension(diverge)
-                {
-                    self.diag.error_spanned(
-                        diverge,
-                        "the `else` of a `let ... else` cannot await; bind the value with a plain `let` and `match` on it",
-                    );
-                }
                 Some(LetBinding { pat, ty, postfix })
             }
             _ => None,
@@ -593,6 +587,12 @@ impl Analyzer<'_> {
                 None
             }
             Expr::Path(p) => {
+                if p.path
+                    .get_ident()
+                    .is_some_and(|i| self.futures.contains(&i.to_string()))
+                {
+                    return None;
+                }
                 self.diag.error_spanned(
                     p,
                     format_args!(

@@ -28,6 +28,35 @@ pub(crate) fn has_suspension(e: &Expr) -> bool {
     f.0
 }
 
+/// The names a body binds to an `async` block or closure (`let later = async { .. };`), each
+/// reported where it is written: awaiting one later is not reported again.
+pub(crate) fn async_bindings(body: &syn::Block) -> Vec<String> {
+    struct Find(Vec<String>);
+    impl<'ast> Visit<'ast> for Find {
+        fn visit_local(&mut self, l: &'ast syn::Local) {
+            let pat = match &l.pat {
+                syn::Pat::Type(t) => &*t.pat,
+                p => p,
+            };
+            if let (syn::Pat::Ident(p), Some(init)) = (pat, &l.init) {
+                let is_async = match &*init.expr {
+                    Expr::Async(_) => true,
+                    Expr::Closure(c) => c.asyncness.is_some(),
+                    _ => false,
+                };
+                if is_async {
+                    self.0.push(p.ident.to_string());
+                }
+            }
+            visit::visit_local(self, l);
+        }
+        fn visit_item(&mut self, _: &'ast syn::Item) {}
+    }
+    let mut f = Find(Vec::new());
+    f.visit_block(body);
+    f.0
+}
+
 /// Reports every construct of a statement that cannot be checkpointed. Awaits inside the
 /// constructs the analyzer lowers are not visited here: the analyzer recurses into them.
 pub(crate) struct Checker<'a, 'd> {
@@ -127,6 +156,22 @@ impl<'ast> Visit<'ast> for Checker<'_, '_> {
     }
 
     fn visit_item(&mut self, _: &'ast syn::Item) {}
+
+    /// The `else` of a `let ... else` that awaits is reported once, as such: its awaits are not
+    /// misplaced awaits of the statement.
+    fn visit_local_init(&mut self, init: &'ast syn::LocalInit) {
+        Visit::visit_expr(self, &init.expr);
+        if let Some((_, diverge)) = &init.diverge {
+            if has_suspension(diverge) {
+                self.diag.error_spanned(
+                    diverge,
+                    "the `else` of a `let ... else` cannot await; bind the value with a plain `let` and `match` on it",
+                );
+            } else {
+                Visit::visit_expr(self, diverge);
+            }
+        }
+    }
 
     fn visit_expr_block(&mut self, b: &'ast syn::ExprBlock) {
         if b.label.is_some() && b.block.stmts.iter().any(stmt_awaits) {

@@ -28,8 +28,18 @@ pub(crate) struct Gen<'a> {
     pub(crate) max_iterations: u64,
 }
 
+/// The enum of a workflow's states: private, so the types it holds (which may be private to the
+/// user's module) are no part of any public interface.
 pub(crate) fn state_ident() -> Ident {
     format_ident!("__SayiirState")
+}
+
+/// `Workflow::State`: a public newtype over the private state enum. It must be public (it is an
+/// associated type of the workflow's `impl Workflow`); its field is private, so the values a
+/// public workflow keeps across an `.await` may have private types without `private_interfaces`
+/// warnings. It serializes exactly as the enum.
+pub(crate) fn machine_ident() -> Ident {
+    format_ident!("__SayiirMachine")
 }
 
 /// `<wait as Wait>::Output` for each point, spanned at the point so a failed bound is reported
@@ -56,9 +66,9 @@ pub(crate) fn wait_type(p: &TokenStream, wf: &WorkflowFn, what: &Suspension) -> 
         Suspension::Call(c) => wait_of(c),
         Suspension::Continue(c) => {
             // Holds the next run's start state, encoded.
-            let st = state_ident();
+            let m = machine_ident();
             let output = &wf.output;
-            quote_spanned!(c.callee.span()=> #p::ContinueWait<#st, #output>)
+            quote_spanned!(c.callee.span()=> #p::ContinueWait<#m, #output>)
         }
         Suspension::Join { calls, try_, span } => {
             let ty = format_ident!("{}{}", if *try_ { "TryJoin" } else { "Join" }, calls.len());
@@ -87,6 +97,7 @@ impl Gen<'_> {
         let name = &wf.name;
         let version = wf.version;
         let st = state_ident();
+        let m = machine_ident();
         let input_ty = self.input_type();
         let param_idents: Vec<&Ident> = wf.params.iter().map(|p| &p.ident).collect();
         let param_tys: Vec<_> = wf.params.iter().map(|p| &p.ty).collect();
@@ -102,6 +113,7 @@ impl Gen<'_> {
             None => (quote!(), quote!(#p::run_inline::<#ident>(#input_expr))),
         };
         let items = self.items();
+        let (input_item, output_item, return_item) = interface_items(wf, &input_ty);
         let signals = self.signals();
         let reflect = self.reflect_items();
         let attrs = &wf.attrs;
@@ -144,27 +156,27 @@ impl Gen<'_> {
                 #serde_impls
 
                 impl #p::Workflow for #ident {
-                    type Input = #input_ty;
-                    type Output = #output;
-                    type State = #st;
+                    #input_item
+                    #output_item
+                    type State = #m;
                     const NAME: &'static str = #name;
                     const VERSION: u32 = #version;
                     const DEFINITION_HASH: [u8; 32] = #p::blake3_parts(&[#definition, #(#callees),*]);
 
-                    fn start(__sayiir_input: #input_ty) -> #st {
+                    fn start(__sayiir_input: #input_ty) -> #m {
                         let #input_expr = __sayiir_input;
-                        #st::Start { #(#start_names),* }
+                        #m(#st::Start { #(#start_names),* })
                     }
 
-                    fn work(__sayiir_state: &#st, __sayiir_sink: &mut #p::WorkSink) {
-                        match __sayiir_state { #(#work_arms)* }
+                    fn work(__sayiir_state: &#m, __sayiir_sink: &mut #p::WorkSink) {
+                        match &__sayiir_state.0 { #(#work_arms)* }
                     }
 
                     fn run(
-                        __sayiir_state: #st,
+                        __sayiir_state: #m,
                         __sayiir_slot: &[u32],
                     ) -> #p::Result<#p::TaskRun, #p::MachineError> {
-                        match __sayiir_state { #(#run_arms)* }
+                        match __sayiir_state.0 { #(#run_arms)* }
                     }
 
                     #[allow(
@@ -188,11 +200,11 @@ impl Gen<'_> {
                         clippy::explicit_auto_deref
                     )]
                     fn advance(
-                        __sayiir_state: #st,
+                        __sayiir_state: #m,
                         __sayiir_slot: &[u32],
                         __sayiir_input: #p::Input<'_>,
                         __sayiir_cx: &#p::StepCx,
-                    ) -> #p::Result<#p::Advance<#st, #output>, #p::MachineError> {
+                    ) -> #p::Result<#p::Advance<#m, #output>, #p::MachineError> {
                         #advance_body
                     }
 
@@ -216,7 +228,7 @@ impl Gen<'_> {
                 }
 
                 impl #p::Callee for #ident {
-                    type Return = #output;
+                    #return_item
                     type Wait = #p::ChildWait<#ident>;
                     const HASH: [u8; 32] = <#ident as #p::Workflow>::DEFINITION_HASH;
                     fn declare(__sayiir_out: &mut #p::SignalSet, _: #p::Option<&'static str>) {
@@ -360,20 +372,24 @@ impl Gen<'_> {
             let wait = wait.map(|w| quote!(__sayiir_wait: #w));
             quote!(#v { #(#fields,)* #wait })
         });
+        let m = machine_ident();
         quote! {
-            #[doc(hidden)]
-            #[allow(non_camel_case_types, non_snake_case, clippy::large_enum_variant)]
-            pub enum #st {
+            #[allow(non_camel_case_types, non_snake_case, clippy::large_enum_variant, dead_code)]
+            enum #st {
                 #(#variants,)*
                 /// Never stored: the value a transition returns when it aborts.
                 __SayiirAborted,
             }
+
+            #[doc(hidden)]
+            pub struct #m(#st);
         }
     }
 
     fn serde_impls(&self) -> TokenStream {
         let p = &self.p;
         let st = state_ident();
+        let m = machine_ident();
         let name = &self.wf.name;
         let variants = self.variants();
         let max_len = variants
@@ -419,17 +435,17 @@ impl Gen<'_> {
                 #index => {
                     #(#de_fields)*
                     #de_wait
-                    #p::Result::Ok(#st::#v { #(#names,)* #wait_pat })
+                    #p::Result::Ok(#m(#st::#v { #(#names,)* #wait_pat }))
                 }
             });
         }
         quote! {
-            impl #p::serde::Serialize for #st {
+            impl #p::serde::Serialize for #m {
                 fn serialize<__S: #p::serde::Serializer>(
                     &self,
                     __sayiir_s: __S,
                 ) -> #p::Result<__S::Ok, __S::Error> {
-                    match self {
+                    match &self.0 {
                         #(#ser_arms)*
                         #st::__SayiirAborted => #p::Result::Err(
                             <__S::Error as #p::serde::ser::Error>::custom("an aborted transition is never stored"),
@@ -438,20 +454,20 @@ impl Gen<'_> {
                 }
             }
 
-            impl<'de> #p::serde::Deserialize<'de> for #st {
+            impl<'de> #p::serde::Deserialize<'de> for #m {
                 fn deserialize<__D: #p::serde::Deserializer<'de>>(
                     __sayiir_d: __D,
                 ) -> #p::Result<Self, __D::Error> {
                     struct __SayiirVisitor;
                     impl<'de> #p::serde::de::Visitor<'de> for __SayiirVisitor {
-                        type Value = #st;
+                        type Value = #m;
                         fn expecting(&self, f: &mut #p::fmt::Formatter<'_>) -> #p::fmt::Result {
                             f.write_str(::core::concat!("a state of workflow `", #name, "`"))
                         }
                         fn visit_seq<__A: #p::serde::de::SeqAccess<'de>>(
                             self,
                             mut __sayiir_seq: __A,
-                        ) -> #p::Result<#st, __A::Error> {
+                        ) -> #p::Result<#m, __A::Error> {
                             let __sayiir_index: u32 = #p::de_next(&mut __sayiir_seq)?;
                             match __sayiir_index {
                                 #(#de_arms)*
@@ -556,6 +572,7 @@ impl Gen<'_> {
     fn advance_body(&self) -> TokenStream {
         let p = &self.p;
         let st = state_ident();
+        let m = machine_ident();
         let seg_ty = self.segment_type();
         let start_names: Vec<&Ident> = self.l.start.iter().map(|f| &f.ident).collect();
         let start_rebind = Self::rebind_mutable(&self.l.start);
@@ -597,7 +614,7 @@ impl Gen<'_> {
                 #st::#v { #(#names,)* __sayiir_wait } => {
                     match #resume {
                         #p::Resumed::Pending(__sayiir_wait) => {
-                            return #p::Result::Ok(#p::Advance::Suspend(#st::#v { #(#names,)* __sayiir_wait }));
+                            return #p::Result::Ok(#p::Advance::Suspend(#m(#st::#v { #(#names,)* __sayiir_wait })));
                         }
                         #p::Resumed::Ready(#hole) => {
                             #rebind
@@ -614,11 +631,14 @@ impl Gen<'_> {
         });
         let finish = self.finish();
         quote! {
-            let __sayiir_step: #seg_ty = match __sayiir_state { #(#arms)* };
+            let __sayiir_step: #seg_ty = match __sayiir_state.0 { #(#arms)* };
             if let #p::Option::Some(__sayiir_e) = __sayiir_cx.take_error() {
                 return #p::Result::Err(__sayiir_e);
             }
-            #p::Result::Ok(#finish)
+            #p::Result::Ok(match #finish {
+                #p::Advance::Suspend(__sayiir_next) => #p::Advance::Suspend(#m(__sayiir_next)),
+                #p::Advance::Done(__sayiir_output) => #p::Advance::Done(__sayiir_output),
+            })
         }
     }
 
@@ -636,6 +656,26 @@ impl Gen<'_> {
         let frames: [Frame<'_>; 0] = [];
         self.resume(&levels, &frames, &[])
     }
+}
+
+/// `type Input`, `type Output` (of `Workflow`) and `type Return` (of `Callee`), spanned at the
+/// types they name (the single parameter's type, or the workflow's name for several): a public
+/// workflow whose input or output type is private is reported there by rustc (E0446, private
+/// type in public interface), once.
+pub(crate) fn interface_items(
+    wf: &WorkflowFn,
+    input_ty: &TokenStream,
+) -> (TokenStream, TokenStream, TokenStream) {
+    let output = &wf.output;
+    let input_span = match wf.params.as_slice() {
+        [one] => one.ty.span(),
+        _ => wf.ident.span(),
+    };
+    (
+        quote_spanned!(input_span=> type Input = #input_ty;),
+        quote_spanned!(output.span()=> type Output = #output;),
+        quote_spanned!(output.span()=> type Return = #output;),
+    )
 }
 
 /// `Input` of the workflow: `()`, the single parameter's type, or a tuple.

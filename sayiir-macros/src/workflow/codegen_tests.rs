@@ -184,9 +184,9 @@ fn timeouts_and_continue_as_new_have_their_own_waits() {
         format!(
             "{p} :: Join2 < < child as {p} :: Callee > :: Wait , < sayiir :: signal :: < u8 > as {p} :: TimeoutCallee > :: Wait >"
         ),
-        format!("__sayiir_wait : {p} :: ContinueWait < __SayiirState , Result < u64 , E > >"),
+        format!("__sayiir_wait : {p} :: ContinueWait < __SayiirMachine , Result < u64 , E > >"),
         format!(
-            "{p} :: ContinueWait :: < __SayiirState , Result < u64 , E > > :: new (__sayiir_cx , < approve as {p} :: Workflow > :: start (sayiir :: continue_as_new (req) . __sayiir_input ()) ,)"
+            "{p} :: ContinueWait :: < __SayiirMachine , Result < u64 , E > > :: new (__sayiir_cx , < approve as {p} :: Workflow > :: start (sayiir :: continue_as_new (req) . __sayiir_input ()) ,)"
         ),
     ] {
         assert!(code.contains(&needle), "missing `{needle}` in {code}");

@@ -369,11 +369,12 @@ impl Gen<'_> {
                 // The user's `continue_as_new` is called (so its import counts as used) and its
                 // input goes through `Workflow::start`, which checks its type.
                 let ident = &self.wf.ident;
+                let m = super::codegen::machine_ident();
                 let output = &self.wf.output;
                 let callee = &c.callee;
                 let args = &c.args;
                 quote_spanned!(callee.span()=>
-                    #p::ContinueWait::<#st, #output>::new(
+                    #p::ContinueWait::<#m, #output>::new(
                         __sayiir_cx,
                         <#ident as #p::Workflow>::start(#callee(#(#args),*).__sayiir_input()),
                     )

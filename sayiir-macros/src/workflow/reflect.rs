@@ -7,7 +7,7 @@ use proc_macro2::TokenStream;
 use quote::{quote, quote_spanned};
 use syn::spanned::Spanned;
 
-use super::codegen::{Gen, state_ident};
+use super::codegen::{Gen, machine_ident, state_ident};
 
 /// A state's wait type and the span of its suspension point.
 type Waited = (TokenStream, proc_macro2::Span);
@@ -47,6 +47,7 @@ impl Gen<'_> {
     fn start_raw_fn(&self) -> TokenStream {
         let p = &self.p;
         let st = state_ident();
+        let m = machine_ident();
         let names: Vec<_> = self.l.start.iter().map(|f| &f.ident).collect();
         let reads = self.l.start.iter().map(|f| {
             let ident = &f.ident;
@@ -55,11 +56,11 @@ impl Gen<'_> {
             quote!(let #ident = #read;)
         });
         quote! {
-            fn start_raw(__sayiir_bytes: &[u8]) -> #p::Result<#st, #p::MachineError> {
+            fn start_raw(__sayiir_bytes: &[u8]) -> #p::Result<#m, #p::MachineError> {
                 let mut __sayiir_r = #p::FieldReader::new(__sayiir_bytes);
                 #(#reads)*
                 __sayiir_r.finish("input")?;
-                #p::Result::Ok(#st::Start { #(#names),* })
+                #p::Result::Ok(#m(#st::Start { #(#names),* }))
             }
         }
     }
@@ -117,13 +118,14 @@ impl Gen<'_> {
 
     fn state_id_fn(&self) -> TokenStream {
         let st = state_ident();
+        let m = machine_ident();
         let arms = self
             .states()
             .into_iter()
             .map(|(variant, id, ..)| quote!(#st::#variant { .. } => #id,));
         quote! {
-            fn state_id(__sayiir_state: &#st) -> &'static str {
-                match __sayiir_state {
+            fn state_id(__sayiir_state: &#m) -> &'static str {
+                match &__sayiir_state.0 {
                     #(#arms)*
                     #st::__SayiirAborted => "aborted",
                 }
@@ -134,6 +136,7 @@ impl Gen<'_> {
     fn dissect_fn(&self) -> TokenStream {
         let p = &self.p;
         let st = state_ident();
+        let m = machine_ident();
         let arms = self.states().into_iter().map(|(variant, id, fields, wait)| {
             let names: Vec<_> = fields.iter().map(|f| &f.ident).collect();
             let strs: Vec<String> = names.iter().map(ToString::to_string).collect();
@@ -164,8 +167,8 @@ impl Gen<'_> {
             }
         });
         quote! {
-            fn dissect(__sayiir_state: &#st) -> #p::Result<#p::StateParts, #p::CodecError> {
-                match __sayiir_state {
+            fn dissect(__sayiir_state: &#m) -> #p::Result<#p::StateParts, #p::CodecError> {
+                match &__sayiir_state.0 {
                     #(#arms)*
                     #st::__SayiirAborted => #p::Result::Err(#p::CodecError::Encode {
                         ty: "state",
@@ -179,6 +182,7 @@ impl Gen<'_> {
     fn assemble_fn(&self) -> TokenStream {
         let p = &self.p;
         let st = state_ident();
+        let m = machine_ident();
         let name = &self.wf.name;
         let arms = self
             .states()
@@ -193,12 +197,12 @@ impl Gen<'_> {
                     quote!(#ident: #read,)
                 });
                 let wait = wait.map(|_| quote!(__sayiir_wait: __sayiir_parts.take_wait()?,));
-                quote!(#id => #p::Result::Ok(#st::#variant { #(#takes)* #wait }),)
+                quote!(#id => #p::Result::Ok(#m(#st::#variant { #(#takes)* #wait })),)
             });
         quote! {
             fn assemble(
                 __sayiir_parts: #p::StateParts,
-            ) -> #p::Result<#st, #p::MachineError> {
+            ) -> #p::Result<#m, #p::MachineError> {
                 let __sayiir_id = #p::String::from(__sayiir_parts.id());
                 match __sayiir_id.as_str() {
                     #(#arms)*
