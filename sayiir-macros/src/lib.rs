@@ -3,6 +3,7 @@
 
 mod canon;
 mod diag;
+mod impl_block;
 mod options;
 mod task;
 mod workflow;
