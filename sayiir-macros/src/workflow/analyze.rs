@@ -26,10 +26,14 @@ pub(crate) fn analyze(body: &syn::Block, diag: &mut Diagnostics) -> Body {
         points: Vec::new(),
         loops: Vec::new(),
         synthetic: 0,
+        lets: 0,
     };
     let block = a.block(&body.stmts, body.brace_token.span.close());
     let Analyzer {
-        mut points, loops, ..
+        mut points,
+        loops,
+        lets,
+        ..
     } = a;
     let named: Vec<_> = points.iter().map(|p| (&p.what, p.label.as_ref())).collect();
     let ids = super::ids::assign(&named, diag);
@@ -40,6 +44,7 @@ pub(crate) fn analyze(body: &syn::Block, diag: &mut Diagnostics) -> Body {
         block,
         points,
         loops,
+        lets,
     }
 }
 
@@ -49,6 +54,8 @@ struct Analyzer<'d> {
     diag: &'d mut Diagnostics,
     points: Vec<Point>,
     loops: Vec<LoopInfo>,
+    /// `let` consumers so far.
+    lets: usize,
     synthetic: usize,
 }
 
@@ -155,8 +162,10 @@ fn parse_stmt(tokens: TokenStream) -> Stmt {
 /// `let pat = <value>;`, `place = <value>;`, `return <value>;`, or the value itself.
 fn consumed(value: TokenStream, consumer: &Consumer) -> Stmt {
     match consumer {
-        Consumer::Let { pat, ty: Some(ty) } => parse_stmt(quote!(let #pat: #ty = #value;)),
-        Consumer::Let { pat, ty: None } => parse_stmt(quote!(let #pat = #value;)),
+        Consumer::Let {
+            pat, ty: Some(ty), ..
+        } => parse_stmt(quote!(let #pat: #ty = #value;)),
+        Consumer::Let { pat, ty: None, .. } => parse_stmt(quote!(let #pat = #value;)),
         Consumer::Assign { place } => parse_stmt(quote!(#place = #value;)),
         Consumer::Return => parse_stmt(quote!(return #value;)),
         Consumer::Tail | Consumer::Discard => parse_stmt(value),
@@ -250,7 +259,15 @@ impl Analyzer<'_> {
                     Pat::Type(t) => ((*t.pat).clone(), Some((*t.ty).clone())),
                     p => (p.clone(), None),
                 };
-                Some((e, Consumer::Let { pat, ty }))
+                self.lets += 1;
+                Some((
+                    e,
+                    Consumer::Let {
+                        pat,
+                        ty,
+                        id: self.lets - 1,
+                    },
+                ))
             }
             (Stmt::Expr(Expr::Return(_), _), Some(e)) if is_construct(e) && has_suspension(e) => {
                 Some((e, Consumer::Return))

@@ -44,46 +44,92 @@ pub(crate) fn pushed(env: &Env, stmt: &Stmt, name: &Ident, g: Generic) -> Option
         Generic::VecDeque => &["push_back", "push_front"],
         Generic::Option => return None,
     };
-    let mut f = Pushes {
+    let pick = |env: &Env, e: &Expr, _: usize| match e {
+        Expr::MethodCall(m)
+            if matches!(&*m.receiver, Expr::Path(p) if p.path.is_ident(name))
+                && methods.contains(&m.method.to_string().as_str())
+                && m.args.len() == 1 =>
+        {
+            env.type_of(&m.args[0])
+        }
+        _ => None,
+    };
+    first_typed(env, stmt, &pick).map(|item| FieldTy::base(Base::Apply(g, vec![item])))
+}
+
+/// The type of the first value `stmt` breaks out of a loop with (`break v`, unlabeled at the
+/// loop's own level, or `break 'label v`).
+/// In a loop `nested` in the one whose value is asked, only labeled breaks count.
+pub(crate) fn broken(
+    env: &Env,
+    stmt: &Stmt,
+    label: Option<&syn::Lifetime>,
+    nested: bool,
+) -> Option<FieldTy> {
+    let pick = |env: &Env, e: &Expr, depth: usize| match e {
+        Expr::Break(b) => {
+            let ours = match (&b.label, label) {
+                (Some(l), Some(own)) => l.ident == own.ident,
+                (Some(_), None) => false,
+                (None, _) => depth == 0 && !nested,
+            };
+            if ours {
+                env.type_of(b.expr.as_deref()?)
+            } else {
+                None
+            }
+        }
+        _ => None,
+    };
+    first_typed(env, stmt, &pick)
+}
+
+/// What a `pick` finds first in `stmt`, walked in order with the variables it declares (and
+/// the depth of loops nested in it).
+type Pick<'p> = dyn Fn(&Env, &Expr, usize) -> Option<FieldTy> + 'p;
+
+fn first_typed(env: &Env, stmt: &Stmt, pick: &Pick<'_>) -> Option<FieldTy> {
+    let mut f = Walk {
         env: env.clone(),
-        name,
-        methods,
+        pick,
+        depth: 0,
         found: None,
     };
     f.visit_stmt(stmt);
     f.found
-        .map(|item| FieldTy::base(Base::Apply(g, vec![item])))
 }
 
-/// Walks code in order, declaring what it binds, and types the first push it can.
-struct Pushes<'a> {
+struct Walk<'p> {
     env: Env,
-    name: &'a Ident,
-    methods: &'a [&'a str],
+    pick: &'p Pick<'p>,
+    /// Loops entered inside the statement.
+    depth: usize,
     found: Option<FieldTy>,
 }
 
-impl Pushes<'_> {
+impl Walk<'_> {
     fn scoped(&mut self, f: impl FnOnce(&mut Self)) {
         let saved = self.env.clone();
         f(self);
         self.env = saved;
     }
+
+    fn nested_loop(&mut self, f: impl FnOnce(&mut Self)) {
+        self.depth += 1;
+        self.scoped(f);
+        self.depth -= 1;
+    }
 }
 
-impl<'ast> Visit<'ast> for Pushes<'_> {
-    fn visit_expr_method_call(&mut self, m: &'ast syn::ExprMethodCall) {
+impl<'ast> Visit<'ast> for Walk<'_> {
+    fn visit_expr(&mut self, e: &'ast Expr) {
         if self.found.is_some() {
             return;
         }
-        if let Expr::Path(p) = &*m.receiver
-            && p.path.is_ident(self.name)
-            && self.methods.contains(&m.method.to_string().as_str())
-            && m.args.len() == 1
-        {
-            self.found = self.env.type_of(&m.args[0]);
+        self.found = (self.pick)(&self.env, e, self.depth);
+        if self.found.is_none() {
+            syn::visit::visit_expr(self, e);
         }
-        syn::visit::visit_expr_method_call(self, m);
     }
 
     fn visit_block(&mut self, b: &'ast syn::Block) {
@@ -104,9 +150,20 @@ impl<'ast> Visit<'ast> for Pushes<'_> {
     fn visit_expr_for_loop(&mut self, f: &'ast syn::ExprForLoop) {
         self.visit_expr(&f.expr);
         let item = self.env.type_of(&f.expr).map(|t| t.then(Proj::Item));
-        self.scoped(|s| {
+        self.nested_loop(|s| {
             s.env.declare_pat(&f.pat, item);
             s.visit_block(&f.body);
+        });
+    }
+
+    fn visit_expr_loop(&mut self, l: &'ast syn::ExprLoop) {
+        self.nested_loop(|s| s.visit_block(&l.body));
+    }
+
+    fn visit_expr_while(&mut self, w: &'ast syn::ExprWhile) {
+        self.nested_loop(|s| {
+            s.visit_expr(&w.cond);
+            s.visit_block(&w.body);
         });
     }
 
@@ -137,13 +194,8 @@ impl<'ast> Visit<'ast> for Pushes<'_> {
         }
     }
 
-    fn visit_expr_closure(&mut self, c: &'ast syn::ExprClosure) {
-        self.scoped(|s| {
-            for p in &c.inputs {
-                s.env.declare_pat(p, None);
-            }
-            s.visit_expr(&c.body);
-        });
+    fn visit_expr_closure(&mut self, _: &'ast syn::ExprClosure) {
+        // A closure's `break`s and pushes run when it is called: not followed.
     }
 
     fn visit_item(&mut self, _: &'ast syn::Item) {}

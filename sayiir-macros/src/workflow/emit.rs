@@ -198,8 +198,20 @@ impl Gen<'_> {
                         return quote!(return #done;);
                     }
                     Consumer::Discard => quote!(#value;),
-                    Consumer::Let { pat, ty: Some(ty) } => quote!(let #pat: #ty = #value;),
-                    Consumer::Let { pat, ty: None } => quote!(let #pat = #value;),
+                    Consumer::Let {
+                        pat, ty: Some(ty), ..
+                    } => quote!(let #pat: #ty = #value;),
+                    // The type the lowering found: this transition may hold only some of the
+                    // branches (or none of a loop's `break`s) that let rustc infer it.
+                    Consumer::Let { pat, ty: None, id } => {
+                        match self.l.let_types.get(*id).and_then(Option::as_ref) {
+                            Some(t) => {
+                                let t = self.field_tokens(t);
+                                quote!(let #pat: #t = #value;)
+                            }
+                            None => quote!(let #pat = #value;),
+                        }
+                    }
                     Consumer::Assign { place } => {
                         let place = self.rewrite_expr(place, loops);
                         quote!(#place = #value;)

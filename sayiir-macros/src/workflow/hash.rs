@@ -105,6 +105,12 @@ fn field_ty(c: &mut Canon, t: &FieldTy) {
             }
             c.end();
         }
+        Base::Op(op, l, r) => {
+            c.node("op");
+            c.str(op);
+            field_ty(c, l);
+            field_ty(c, r);
+        }
     }
     for p in &t.proj {
         match p {
@@ -134,7 +140,7 @@ fn consumer(c: &mut Canon, k: &Consumer) {
         Consumer::Discard => c.node("discard"),
         Consumer::Tail => c.node("tail"),
         Consumer::Return => c.node("return"),
-        Consumer::Let { pat, ty } => {
+        Consumer::Let { pat, ty, .. } => {
             c.node("let");
             c.tokens(pat);
             if let Some(t) = ty {

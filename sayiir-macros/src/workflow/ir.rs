@@ -17,6 +17,8 @@ pub(crate) struct Body {
     pub(crate) block: Block,
     pub(crate) points: Vec<Point>,
     pub(crate) loops: Vec<LoopInfo>,
+    /// How many `let` consumers the body has.
+    pub(crate) lets: usize,
 }
 
 /// A block: its nodes and where it ends (for errors about its value).
@@ -91,8 +93,13 @@ pub(crate) enum Consumer {
     Tail,
     /// `return construct;`
     Return,
-    /// `let pat[: ty] = construct;`
-    Let { pat: Pat, ty: Option<Type> },
+    /// `let pat[: ty] = construct;`; `id` numbers the body's `let` consumers (the lowering
+    /// types each one, see `Lowered::let_types`).
+    Let {
+        pat: Pat,
+        ty: Option<Type>,
+        id: usize,
+    },
     /// `place = construct;`
     Assign { place: Expr },
 }

@@ -13,6 +13,9 @@ use proc_macro2::Span;
 use quote::{ToTokens, format_ident, quote};
 use syn::{Expr, Ident, Pat, Path, Stmt};
 
+#[path = "lower_values.rs"]
+mod values;
+
 use super::analyze::{count_var, iter_var};
 use super::collections;
 use super::ir::{
@@ -68,6 +71,9 @@ pub(crate) struct Lowered {
     pub(crate) callees: Vec<Path>,
     /// Per loop id: the item type of a `for` loop.
     pub(crate) loop_items: Vec<Option<FieldTy>>,
+    /// Per `let` consumer id: the type of a construct's value bound without a written type,
+    /// when the macro can tell it (`lower_values.rs`).
+    pub(crate) let_types: Vec<Option<FieldTy>>,
     /// The types of `let x;` declarations the macro found from their first assignment: a
     /// transition that declares `x` and suspends before assigning it is given the type.
     pub(crate) deferred: Vec<(Ident, FieldTy)>,
@@ -256,19 +262,19 @@ impl Lowerer<'_> {
                 }
             }
             NodeKind::If {
-                consumer: Consumer::Let { pat, ty },
+                consumer: Consumer::Let { pat, ty, .. },
                 ..
             }
             | NodeKind::Match {
-                consumer: Consumer::Let { pat, ty },
+                consumer: Consumer::Let { pat, ty, .. },
                 ..
             }
             | NodeKind::Loop {
-                consumer: Consumer::Let { pat, ty },
+                consumer: Consumer::Let { pat, ty, .. },
                 ..
             }
             | NodeKind::Scope {
-                consumer: Consumer::Let { pat, ty },
+                consumer: Consumer::Let { pat, ty, .. },
                 ..
             } => {
                 let ty = match ty {
@@ -313,6 +319,7 @@ impl Lowerer<'_> {
                 }
             }
             NodeKind::Scope { block, .. } => branches.push((env.clone(), block)),
+            NodeKind::Loop { id, body, .. } => return self.loop_value(env, *id, &body.nodes),
             _ => {}
         }
         branches
@@ -579,10 +586,13 @@ pub(crate) fn lower(wf: &WorkflowFn, body: &Body, diag: &mut Diagnostics) -> Low
             );
         }
     }
+    let mut let_types = vec![None; body.lets];
+    lw.type_lets((wf, diag), &root, &body.block.nodes, true, &mut let_types);
     Lowered {
         start,
         states,
         callees,
+        let_types,
         deferred: lw.deferred.into_inner(),
         loop_items: lw.loop_items,
     }

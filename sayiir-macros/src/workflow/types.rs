@@ -30,6 +30,8 @@ pub(crate) enum Base {
     Apply(Generic, Vec<FieldTy>),
     /// A tuple of known types.
     Tuple(Vec<FieldTy>),
+    /// The output of an operator on known types: `<L as core::ops::Add<R>>::Output`.
+    Op(&'static str, Box<FieldTy>, Box<FieldTy>),
 }
 
 /// The standard generic types the macro builds from known element types.
@@ -99,6 +101,19 @@ const PRIMITIVES: &[&str] = &[
     "u8", "u16", "u32", "u64", "u128", "usize", "i8", "i16", "i32", "i64", "i128", "isize", "f32",
     "f64", "bool", "char",
 ];
+
+/// An integer or float literal without a suffix (its type comes from its context).
+fn is_untyped_number(e: &Expr) -> bool {
+    match e {
+        Expr::Lit(l) => match &l.lit {
+            syn::Lit::Int(i) => i.suffix().is_empty(),
+            syn::Lit::Float(f) => f.suffix().is_empty(),
+            _ => false,
+        },
+        Expr::Paren(p) => is_untyped_number(&p.expr),
+        _ => false,
+    }
+}
 
 /// The type of a literal whose type is written in it: a suffixed number, `true`, `'c'`, `"s"`.
 fn literal_type(lit: &syn::Lit) -> Option<Type> {
@@ -474,16 +489,34 @@ impl Env {
             }
             Add(_) | Sub(_) | Mul(_) | Div(_) | Rem(_) | BitAnd(_) | BitOr(_) | BitXor(_)
             | Shl(_) | Shr(_) => {
-                let t = self.type_of(&b.left)?;
-                match t.primitive() {
+                let op = match b.op {
+                    Add(_) => "Add",
+                    Sub(_) => "Sub",
+                    Mul(_) => "Mul",
+                    Div(_) => "Div",
+                    Rem(_) => "Rem",
+                    BitAnd(_) => "BitAnd",
+                    BitOr(_) => "BitOr",
+                    BitXor(_) => "BitXor",
+                    Shl(_) => "Shl",
+                    _ => "Shr",
+                };
+                let (left, right) = (self.type_of(&b.left), self.type_of(&b.right));
+                // An unsuffixed number takes the other operand's type.
+                let (left, right) = match (left, right) {
+                    (Some(l), None) if is_untyped_number(&b.right) => (l.clone(), l),
+                    (None, Some(r)) if is_untyped_number(&b.left) => (r.clone(), r),
+                    (Some(l), Some(r)) => (l, r),
+                    _ => return None,
+                };
+                match left.primitive() {
                     Some("bool") if !matches!(b.op, BitAnd(_) | BitOr(_) | BitXor(_)) => None,
-                    Some(_) => Some(t),
-                    None if matches!(b.op, Add(_))
-                        && t.written_head().as_deref() == Some("String") =>
-                    {
-                        Some(t)
+                    // A primitive with itself (or shifted by any integer) gives itself.
+                    Some(_) => Some(left),
+                    None if op == "Add" && left.written_head().as_deref() == Some("String") => {
+                        Some(left)
                     }
-                    None => None,
+                    None => Some(FieldTy::base(Base::Op(op, Box::new(left), Box::new(right)))),
                 }
             }
             _ => None,
@@ -593,6 +626,11 @@ pub(crate) fn ty_tokens(t: &FieldTy, p: &TokenStream, outputs: &[TokenStream]) -
         Base::Tuple(items) => {
             let items = items.iter().map(|a| ty_tokens(a, p, outputs));
             quote!((#(#items,)*))
+        }
+        Base::Op(op, l, r) => {
+            let op = proc_macro2::Ident::new(op, proc_macro2::Span::call_site());
+            let (l, r) = (ty_tokens(l, p, outputs), ty_tokens(r, p, outputs));
+            quote!(<#l as ::core::ops::#op<#r>>::Output)
         }
     };
     for proj in &t.proj {

@@ -2,6 +2,10 @@
 //! run directly, on the test engine (virtual time) and on SQLite, against the same logic in
 //! plain Rust.
 
+// The bodies are written the way users write them: a `Vec::new()` filled by `push` and a
+// slice collected are what the type inference of carried values is tested on.
+#![allow(clippy::vec_init_then_push, clippy::iter_cloned_collect)]
+
 use std::collections::VecDeque;
 use std::sync::Mutex;
 
@@ -61,7 +65,7 @@ async fn charge(order: Order) -> Result<u64, String> {
 
 #[sayiir::task]
 async fn tag_of(id: u64) -> Option<String> {
-    (id % 3 != 0).then(|| format!("tag-{id}"))
+    (!id.is_multiple_of(3)).then(|| format!("tag-{id}"))
 }
 
 // 1. A shadowing `let` inside a construct ends with the construct: in a branch, a plain block,
@@ -195,11 +199,103 @@ async fn if_else_none(id: u64) -> String {
 }
 
 fn if_else_none_ref(id: u64) -> String {
-    if id.is_multiple_of(2) && id % 3 != 0 {
+    if id.is_multiple_of(2) && !id.is_multiple_of(3) {
         format!("tag-{id}")
     } else {
         String::new()
     }
+}
+
+// 1b. Shadowing at every depth: labeled loops, `while`, `if let`, `while let`, arms that rebind.
+
+#[sayiir::workflow]
+async fn shadow_everywhere(x: u64, items: Vec<u64>) -> u64 {
+    let mut total = 0u64;
+    'outer: for i in items.clone() {
+        let x = add(x, i).await;
+        let mut k = 0u64;
+        while k < 3 {
+            let x = add(x, k).await;
+            k += 1;
+            if x > 50 {
+                continue 'outer;
+            }
+            total += x;
+        }
+        if let Some(x) = Some(x * 2) {
+            let x = inc(x).await;
+            total += x;
+        }
+    }
+    let mut stack = vec![x, x + 1];
+    while let Some(x) = stack.pop() {
+        let x = double(x).await;
+        total += x;
+    }
+    total + x
+}
+
+fn shadow_everywhere_ref(x: u64, items: Vec<u64>) -> u64 {
+    let mut total = 0u64;
+    'outer: for i in items {
+        let x = x + i;
+        for k in 0..3 {
+            let x = x + k;
+            if x > 50 {
+                continue 'outer;
+            }
+            total += x;
+        }
+        total += x * 2 + 1;
+    }
+    total + x * 2 + (x + 1) * 2 + x
+}
+
+#[sayiir::workflow]
+async fn rebinding_arms(x: u64) -> u64 {
+    let y = match x % 3 {
+        0 => {
+            let x = double(x).await;
+            let x = inc(x).await;
+            x
+        }
+        1 => {
+            let y = x;
+            let x = inc(y).await;
+            x + y
+        }
+        _ => x,
+    };
+    let r = loop {
+        let x = inc(y).await;
+        if x > 0 {
+            break x + x;
+        }
+    };
+    r + x + y
+}
+
+fn rebinding_arms_ref(x: u64) -> u64 {
+    let y = match x % 3 {
+        0 => x * 2 + 1,
+        1 => x + 1 + x,
+        _ => x,
+    };
+    (y + 1) * 2 + x + y
+}
+
+// 5b. A construct's value keeps the type the whole body gives it in every transition: in the
+//     transition of the `else` branch alone, `200` would be an `i32` (400, not 144).
+
+#[sayiir::task]
+async fn small() -> u8 {
+    7
+}
+
+#[sayiir::workflow]
+async fn value_type_across_transitions(c: bool) -> String {
+    let v = if c { small().await } else { 200 };
+    format!("{}", v << 1)
 }
 
 // 7. Carried values typed without annotations.
@@ -279,6 +375,9 @@ macro_rules! engine_with_all {
             .register::<if_else_none>()
             .register::<inferred>()
             .register::<collected>()
+            .register::<shadow_everywhere>()
+            .register::<rebinding_arms>()
+            .register::<value_type_across_transitions>()
     };
 }
 
@@ -303,6 +402,16 @@ macro_rules! check_all {
                 inferred_ref(x, vec![5, 4])
             );
         }
+        for x in [0u64, 1, 2, 20, 49] {
+            assert_eq!(
+                $run!(shadow_everywhere, (x, vec![1, 5, 30])),
+                shadow_everywhere_ref(x, vec![1, 5, 30]),
+                "{x}"
+            );
+            assert_eq!($run!(rebinding_arms, x), rebinding_arms_ref(x), "{x}");
+        }
+        assert_eq!($run!(value_type_across_transitions, false), "144");
+        assert_eq!($run!(value_type_across_transitions, true), "14");
         assert_eq!($run!(if_else_none, 4), "tag-4");
         for (id, owner) in [(0, "ann"), (7, "bo")] {
             let o = Order {
@@ -330,6 +439,10 @@ async fn issue_12_cases_run_directly() {
         (shadow_in_for, $i:expr) => {{
             let (a, b) = $i;
             shadow_in_for(a, b).await
+        }};
+        (shadow_everywhere, $i:expr) => {{
+            let (a, b) = $i;
+            shadow_everywhere(a, b).await
         }};
         (inferred, $i:expr) => {{
             let (a, b) = $i;
