@@ -21,7 +21,7 @@ use super::analyze::{count_var, iter_var};
 use super::codegen::{Gen, state_ident};
 use super::flow::{FlowRewriter, LoopCx, LoopMode};
 use super::ir::{Block, Consumer, Exit, LoopKind, Node, NodeKind, Step, Suspension, exit_of};
-use super::lower::ty_tokens;
+use super::lower::{continuation_exit, ty_tokens};
 
 /// What happens when the code being emitted reaches the end of its block with a value.
 #[derive(Clone, Copy)]
@@ -461,7 +461,12 @@ impl Gen<'_> {
                     },
                 });
                 let iteration = self.resume(inner, &[Frame::LoopRest], &rest_loops);
-                let full = self.full_loop(*id, body, loops);
+                // When the rest of the iteration always leaves the loop (`break`, `return`), the
+                // loop does not run again in this transition, and its variables were not kept.
+                let full = match continuation_exit(inner) {
+                    Exit::Break | Exit::Return => TokenStream::new(),
+                    Exit::Normal | Exit::Continue => self.full_loop(*id, body, loops),
+                };
                 let value = quote!(#outer: { #once: { #iteration } #full });
                 let frames = after(consumer, rest, block.end, frames);
                 self.value(value, &frames, loops)

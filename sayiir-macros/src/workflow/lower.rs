@@ -578,6 +578,9 @@ pub(crate) fn lower(wf: &WorkflowFn, body: &Body, diag: &mut Diagnostics) -> Low
             uninit,
         });
     }
+    // Also enters every loop, so a `for` loop without points in its body has its item type.
+    let mut let_types = vec![None; body.lets];
+    lw.type_lets((wf, diag), &root, &body.block.nodes, true, &mut let_types);
     for (id, l) in body.loops.iter().enumerate() {
         if let (LoopKind::For { iter, .. }, None) = (&l.kind, &lw.loop_items[id]) {
             diag.error_spanned(
@@ -586,8 +589,6 @@ pub(crate) fn lower(wf: &WorkflowFn, body: &Body, diag: &mut Diagnostics) -> Low
             );
         }
     }
-    let mut let_types = vec![None; body.lets];
-    lw.type_lets((wf, diag), &root, &body.block.nodes, true, &mut let_types);
     Lowered {
         start,
         states,
@@ -601,20 +602,32 @@ pub(crate) fn lower(wf: &WorkflowFn, body: &Body, diag: &mut Diagnostics) -> Low
 /// The code that can run after the point at the end of `levels`, as written: the rest of its
 /// block, then what follows each enclosing construct, as far as control can reach it.
 fn continuation(levels: &[(&Block, Step)]) -> Vec<Stmt> {
+    continue_from(levels, resumed(levels)).0
+}
+
+/// How the code after the point at the end of `levels` leaves the outermost of those levels
+/// (for a loop's body: whether the resumed iteration can go on to another one).
+pub(crate) fn continuation_exit(levels: &[(&Block, Step)]) -> Exit {
+    continue_from(levels, resumed(levels)).1
+}
+
+/// The point's statement as it runs when the point resumes.
+fn resumed(levels: &[(&Block, Step)]) -> Vec<Stmt> {
     let Some(((block, step), _)) = levels.split_last() else {
         return Vec::new();
     };
-    let first: Vec<Stmt> = match &block.nodes[step.index].kind {
+    match &block.nodes[step.index].kind {
         NodeKind::Await { stmt, .. } => vec![stmt.clone()],
         _ => Vec::new(),
-    };
-    continue_from(levels, first)
+    }
 }
 
-/// `first`, the rest of the innermost block, then what follows each enclosing construct.
-fn continue_from(levels: &[(&Block, Step)], first: Vec<Stmt>) -> Vec<Stmt> {
+/// `first`, the rest of the innermost block, then what follows each enclosing construct; and
+/// how that code leaves the outermost level.
+fn continue_from(levels: &[(&Block, Step)], first: Vec<Stmt>) -> (Vec<Stmt>, Exit) {
     let Some(((block, step), outer)) = levels.split_last() else {
-        return first;
+        let exit = exit_of(&first);
+        return (first, exit);
     };
     let mut inner = first;
     inner.extend(originals(&block.nodes[step.index + 1..]));
@@ -658,7 +671,7 @@ fn continue_from(levels: &[(&Block, Step)], first: Vec<Stmt>) -> Vec<Stmt> {
         }
         inner = next;
     }
-    inner
+    (inner, exit)
 }
 
 /// The field for a variable carried across `point`, or an error if it cannot be stored.

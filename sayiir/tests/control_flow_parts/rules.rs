@@ -298,6 +298,53 @@ async fn value_type_across_transitions(c: bool) -> String {
     format!("{}", v << 1)
 }
 
+// Found by the differential generator (difftest/): an await followed by `break` in a loop (the
+// resumed iteration never runs the loop again, whose counters were not kept), and a `for` loop
+// over a task's result whose body does not await.
+
+#[sayiir::task]
+async fn items_of(n: u64) -> Vec<u64> {
+    vec![n, n + 1]
+}
+
+#[sayiir::workflow]
+async fn await_then_break(x: u64) -> u64 {
+    let mut v = x;
+    let mut g = 0u64;
+    loop {
+        g += 1;
+        if g > 3 {
+            break;
+        }
+        if v > 5 {
+            v = add(v, 1).await;
+            break;
+        }
+        v += 2;
+    }
+    v
+}
+
+fn await_then_break_ref(x: u64) -> u64 {
+    let mut v = x;
+    for _ in 0..3 {
+        if v > 5 {
+            return v + 1;
+        }
+        v += 2;
+    }
+    v
+}
+
+#[sayiir::workflow]
+async fn for_over_task_result(x: u64) -> u64 {
+    let mut t = 0u64;
+    for i in items_of(x).await {
+        t += i;
+    }
+    t
+}
+
 // 7. Carried values typed without annotations.
 
 #[derive(serde::Serialize, serde::Deserialize, Clone, Debug, PartialEq)]
@@ -378,6 +425,8 @@ macro_rules! engine_with_all {
             .register::<shadow_everywhere>()
             .register::<rebinding_arms>()
             .register::<value_type_across_transitions>()
+            .register::<await_then_break>()
+            .register::<for_over_task_result>()
     };
 }
 
@@ -409,6 +458,10 @@ macro_rules! check_all {
                 "{x}"
             );
             assert_eq!($run!(rebinding_arms, x), rebinding_arms_ref(x), "{x}");
+        }
+        for x in [0u64, 1, 6, 7] {
+            assert_eq!($run!(await_then_break, x), await_then_break_ref(x), "{x}");
+            assert_eq!($run!(for_over_task_result, x), 2 * x + 1);
         }
         assert_eq!($run!(value_type_across_transitions, false), "144");
         assert_eq!($run!(value_type_across_transitions, true), "14");
