@@ -4,7 +4,7 @@
 //! always infer the binding's type from that transition's code: each transition states the
 //! type the whole body gives it.
 
-use syn::{Expr, Stmt};
+use syn::{Expr, Pat, Stmt};
 
 use super::collections;
 use super::{Block, Consumer, Enter, Env, FieldTy, Lowerer, Node, NodeKind};
@@ -89,7 +89,16 @@ impl Lowerer<'_> {
             if let Some(Consumer::Let { ty: None, id, pat }) = consumer
                 && let Some(slot) = out.get_mut(*id)
             {
-                *slot = self.infer_value(&env, n);
+                *slot = self.infer_value(&env, n).or_else(|| {
+                    // `let mut w = loop { .. break 11; .. }; .. w += x;`: from a later
+                    // assignment, as Rust does.
+                    let Pat::Ident(p) = pat else {
+                        return None;
+                    };
+                    let mut after = env.clone();
+                    self.declare(&mut after, n);
+                    self.assigned_type(&after, &nodes[i + 1..], &p.ident)
+                });
                 if slot.is_none()
                     && let Some(number) = bare_number_value(n)
                 {

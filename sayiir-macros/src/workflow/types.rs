@@ -387,15 +387,17 @@ impl Env {
                 }
             }
             _ => {
-                // Methods of the primitive numbers that return the receiver's own type.
+                // Methods of the numbers that return the receiver's own type (also `Ord::min`,
+                // `max`, `clamp`). The receiver's type need not be seen to be a number: these
+                // names return `Self` wherever they exist, and if a type of your own returned
+                // something else, the stored field's type would be a compile error.
                 let t = self.type_of(&m.receiver)?;
-                let prim = t.primitive()?;
                 if SAME_TYPE_METHODS.contains(&name.as_str())
                     || name.starts_with("wrapping_")
                     || name.starts_with("saturating_")
                 {
                     Some(t)
-                } else if name.starts_with("checked_") && prim != "bool" {
+                } else if name.starts_with("checked_") && t.primitive() != Some("bool") {
                     Some(FieldTy::base(Base::Apply(Generic::Option, vec![t])))
                 } else {
                     None

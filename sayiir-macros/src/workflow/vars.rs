@@ -293,7 +293,9 @@ impl<'ast> Visit<'ast> for Assigned {
     fn visit_item(&mut self, _: &'ast syn::Item) {}
 }
 
-/// The value of the first `name = value` in `stmt` (closures and items aside).
+/// The value of the first `name = value` in `stmt` (closures and items aside), or of a
+/// compound assignment (`name += value`: for the numbers, and most types, `x += v` takes a `v`
+/// of `x`'s type; where it does not, the guess is a compile error, not another program).
 pub(crate) fn assigned_value<'a>(stmt: &'a syn::Stmt, name: &Ident) -> Option<&'a syn::Expr> {
     struct Find<'a, 'n> {
         name: &'n Ident,
@@ -308,6 +310,21 @@ pub(crate) fn assigned_value<'a>(stmt: &'a syn::Stmt, name: &Ident) -> Option<&'
                 self.found = Some(&a.right);
             }
             syn::visit::visit_expr_assign(self, a);
+        }
+        fn visit_expr_binary(&mut self, b: &'a syn::ExprBinary) {
+            use syn::BinOp::*;
+            let compound = matches!(
+                b.op,
+                AddAssign(_) | SubAssign(_) | MulAssign(_) | DivAssign(_) | RemAssign(_)
+            );
+            if compound
+                && self.found.is_none()
+                && let syn::Expr::Path(p) = &*b.left
+                && p.path.is_ident(self.name)
+            {
+                self.found = Some(&b.right);
+            }
+            syn::visit::visit_expr_binary(self, b);
         }
         fn visit_expr_closure(&mut self, _: &'a syn::ExprClosure) {}
         fn visit_item(&mut self, _: &'a syn::Item) {}
