@@ -100,7 +100,7 @@ impl Lowerer<'_> {
                     self.assigned_type(&after, &nodes[i + 1..], &p.ident)
                 });
                 if slot.is_none()
-                    && let Some(number) = bare_number_value(n)
+                    && let (Some(number), true) = number_values(n)
                 {
                     let mut names = Vec::new();
                     super::vars::pat_bindings(pat, &mut names);
@@ -148,16 +148,31 @@ impl Lowerer<'_> {
     }
 }
 
-/// A value of the construct `node` (a branch's final expression, or a loop's `break` value)
-/// that is a bare number, or made only of bare numbers: its type comes from its context.
-fn bare_number_value(node: &Node) -> Option<Expr> {
-    fn tail(block: &Block) -> Option<Expr> {
-        let last = block.nodes.last()?;
+/// The values of the construct `node` (its branches' final expressions, or a loop's `break`
+/// values): the first that is a bare number (its type comes from its context), and whether
+/// another one is not. Only both together are a risk: a transition that holds the number's
+/// branch alone does not see the other value that gives the number its type in Rust (when all
+/// values are bare numbers, the code that types them follows the construct, in every
+/// transition alike).
+fn number_values(node: &Node) -> (Option<Expr>, bool) {
+    let mut bare = None;
+    let mut other = false;
+    let mut value = |e: &Expr| {
+        if bare_number(e) {
+            bare.get_or_insert_with(|| e.clone());
+        } else if !diverges(e) {
+            other = true;
+        }
+    };
+    fn tails<'n>(block: &'n Block, out: &mut Vec<&'n Expr>, nested: &mut Vec<&'n Node>) {
+        let Some(last) = block.nodes.last() else {
+            return;
+        };
         match &last.kind {
             NodeKind::Plain {
                 stmt: Stmt::Expr(e, None),
                 tail: true,
-            } => bare_number(e).then(|| e.clone()),
+            } => out.push(e),
             NodeKind::If {
                 consumer: Consumer::Tail,
                 ..
@@ -169,33 +184,66 @@ fn bare_number_value(node: &Node) -> Option<Expr> {
             | NodeKind::Scope {
                 consumer: Consumer::Tail,
                 ..
-            } => bare_number_value(last),
-            _ => None,
+            }
+            | NodeKind::Loop {
+                consumer: Consumer::Tail,
+                ..
+            } => nested.push(last),
+            _ => {}
         }
     }
+    let mut exprs = Vec::new();
+    let mut nested = Vec::new();
     match &node.kind {
-        NodeKind::If { then, else_, .. } => tail(then).or_else(|| tail(else_.as_ref()?)),
-        NodeKind::Match { arms, .. } => arms.iter().find_map(|a| tail(&a.body)),
-        NodeKind::Scope { block, .. } => tail(block),
-        NodeKind::Loop { body, .. } => body.nodes.iter().find_map(|n| {
-            struct Breaks(Option<Expr>);
-            impl<'ast> syn::visit::Visit<'ast> for Breaks {
+        NodeKind::If { then, else_, .. } => {
+            tails(then, &mut exprs, &mut nested);
+            if let Some(e) = else_ {
+                tails(e, &mut exprs, &mut nested);
+            }
+        }
+        NodeKind::Match { arms, .. } => {
+            for a in arms {
+                tails(&a.body, &mut exprs, &mut nested);
+            }
+        }
+        NodeKind::Scope { block, .. } => tails(block, &mut exprs, &mut nested),
+        NodeKind::Loop { body, .. } => {
+            struct Breaks<'a>(Vec<&'a Expr>);
+            impl<'ast> syn::visit::Visit<'ast> for Breaks<'ast> {
                 fn visit_expr_break(&mut self, b: &'ast syn::ExprBreak) {
-                    if let Some(e) = &b.expr
-                        && bare_number(e)
-                    {
-                        self.0.get_or_insert_with(|| (**e).clone());
+                    if let Some(e) = &b.expr {
+                        self.0.push(e);
                     }
                 }
                 fn visit_expr_closure(&mut self, _: &'ast syn::ExprClosure) {}
                 fn visit_item(&mut self, _: &'ast syn::Item) {}
             }
-            let mut b = Breaks(None);
-            syn::visit::Visit::visit_stmt(&mut b, &n.original);
-            b.0
-        }),
-        _ => None,
+            let mut b = Breaks(Vec::new());
+            for n in &body.nodes {
+                syn::visit::Visit::visit_stmt(&mut b, &n.original);
+            }
+            exprs.extend(b.0);
+        }
+        _ => {}
     }
+    for e in exprs {
+        value(e);
+    }
+    let mut nested_other = false;
+    for n in nested {
+        let (b, o) = number_values(n);
+        if let Some(b) = b {
+            value(&b);
+        }
+        nested_other |= o;
+    }
+    (bare, other || nested_other)
+}
+
+/// Whether an expression never yields a value (`return`, `break`, `continue`, a panic).
+fn diverges(e: &Expr) -> bool {
+    let stmt = Stmt::Expr(e.clone(), None);
+    super::exit_of(std::slice::from_ref(&stmt)) != super::Exit::Normal
 }
 
 /// Whether an expression's type is only what its context makes of a number literal: `200`,
