@@ -462,10 +462,15 @@ impl Gen<'_> {
                 });
                 let iteration = self.resume(inner, &[Frame::LoopRest], &rest_loops);
                 // When the rest of the iteration always leaves the loop (`break`, `return`), the
-                // loop does not run again in this transition, and its variables were not kept.
-                let full = match continuation_exit(inner) {
-                    Exit::Break | Exit::Return => TokenStream::new(),
-                    Exit::Normal | Exit::Continue => self.full_loop(*id, body, loops),
+                // loop does not run again in this transition, and its variables were not kept;
+                // after a `return`, neither does the code after the loop.
+                let exit = continuation_exit(inner);
+                if exit == Exit::Return {
+                    return quote!(#outer: { #once: { #iteration } });
+                }
+                let full = match exit {
+                    Exit::Break => TokenStream::new(),
+                    _ => self.full_loop(*id, body, loops),
                 };
                 let value = quote!(#outer: { #once: { #iteration } #full });
                 let frames = after(consumer, rest, block.end, frames);

@@ -307,22 +307,72 @@ pub(crate) enum Exit {
     Continue,
 }
 
+/// The first statement that always leaves, unless an earlier one may leave the loop another
+/// way (`if c { break; }` before a `return`): then `Normal`, which reaches everything (what the
+/// lowering keeps for the code after a point must include every way on).
 pub(crate) fn exit_of(stmts: &[Stmt]) -> Exit {
+    let mut may_leave = false;
     for s in stmts {
-        let e = match s {
-            Stmt::Expr(e, _) => e,
-            Stmt::Macro(m) if is_panic(&m.mac) => return Exit::Return,
-            _ => continue,
+        let definite = match s {
+            Stmt::Macro(m) if is_panic(&m.mac) => Some(Exit::Return),
+            Stmt::Expr(e, _) => match e {
+                Expr::Return(_) => Some(Exit::Return),
+                Expr::Macro(m) if is_panic(&m.mac) => Some(Exit::Return),
+                Expr::Break(_) => Some(Exit::Break),
+                Expr::Continue(_) => Some(Exit::Continue),
+                _ => None,
+            },
+            _ => None,
         };
-        match e {
-            Expr::Return(_) => return Exit::Return,
-            Expr::Macro(m) if is_panic(&m.mac) => return Exit::Return,
-            Expr::Break(_) => return Exit::Break,
-            Expr::Continue(_) => return Exit::Continue,
-            _ => {}
+        if let Some(exit) = definite {
+            return if may_leave { Exit::Normal } else { exit };
         }
+        may_leave |= leaves_loop(s);
     }
     Exit::Normal
+}
+
+/// Whether a statement may `break` or `continue` out of the loop around it (an unlabeled one not
+/// inside a loop of its own, or any labeled one).
+fn leaves_loop(stmt: &Stmt) -> bool {
+    use syn::visit::Visit;
+    struct Leaves {
+        depth: usize,
+        found: bool,
+    }
+    impl<'ast> Visit<'ast> for Leaves {
+        fn visit_expr_break(&mut self, b: &'ast syn::ExprBreak) {
+            self.found |= b.label.is_some() || self.depth == 0;
+            syn::visit::visit_expr_break(self, b);
+        }
+        fn visit_expr_continue(&mut self, c: &'ast syn::ExprContinue) {
+            self.found |= c.label.is_some() || self.depth == 0;
+        }
+        fn visit_expr_loop(&mut self, l: &'ast syn::ExprLoop) {
+            self.depth += 1;
+            syn::visit::visit_expr_loop(self, l);
+            self.depth -= 1;
+        }
+        fn visit_expr_while(&mut self, w: &'ast syn::ExprWhile) {
+            self.depth += 1;
+            syn::visit::visit_expr_while(self, w);
+            self.depth -= 1;
+        }
+        fn visit_expr_for_loop(&mut self, f: &'ast syn::ExprForLoop) {
+            self.depth += 1;
+            syn::visit::visit_expr_for_loop(self, f);
+            self.depth -= 1;
+        }
+        fn visit_expr_closure(&mut self, _: &'ast syn::ExprClosure) {}
+        fn visit_expr_async(&mut self, _: &'ast syn::ExprAsync) {}
+        fn visit_item(&mut self, _: &'ast syn::Item) {}
+    }
+    let mut l = Leaves {
+        depth: 0,
+        found: false,
+    };
+    l.visit_stmt(stmt);
+    l.found
 }
 
 /// Whether a macro call is `panic!`, `unreachable!`, `todo!` or `unimplemented!`.
