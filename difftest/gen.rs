@@ -57,9 +57,9 @@ pub(crate) const FEATURES: &[Feature] = &[
     Feature { name: "shadow_top", default: true, about: "re-binding a name in the same block it was declared in (`let x = add(x, 1).await;`)" },
     Feature { name: "shadow_nested", default: false, about: "OFF: a `let` (or a pattern binding) in a branch / block / loop body shadowing an outer name that is read after the construct; the macro rejects it or the shadow leaks out" },
     Feature { name: "items", default: false, about: "OFF: `const K: u64 = ..;` / `fn h(a: u64) -> u64 { .. }` declared in the body and used after an await; the macro drops them after the first await" },
-    Feature { name: "match_return_err", default: false, about: "OFF: `let v = match check(..).await { Ok(o) => o, Err(e) => return Err(e) };`; spurious use-after-move" },
+    Feature { name: "match_return_err", default: true, about: "`let v = match check(..).await { Ok(o) => o, Err(e) => return Err(e) };` (also on `split`, a `Result<Vec<u64>, String>`)" },
     Feature { name: "deferred_init", default: false, about: "OFF: `let v: u64; if c { v = add(..).await; } else { v = e; }`; refused" },
-    Feature { name: "if_else_none", default: false, about: "OFF: `let o = if c { maybe(..).await } else { None };`; cannot be typed" },
+    Feature { name: "if_else_none", default: true, about: "`let o: Option<u64> = if c { maybe(..).await } else { None };` (un-annotated with `infer_lets`)" },
     Feature { name: "infer_lets", default: false, about: "OFF: carried variables without a type annotation (`let v = e;`, value `if`s, arm bindings on plain values); the macro asks for annotations" },
 ];
 
@@ -324,7 +324,8 @@ impl Gen<'_> {
     fn atom(&mut self) -> String {
         let mut choices: Vec<String> = Vec::new();
         let dflt = self.rng.range(0, 9);
-        for v in self.vars() {
+        let infer = self.has("infer_lets");
+        for v in self.vars().filter(|v| v.typed || infer) {
             match v.ty {
                 Ty::U64 => {
                     choices.push(v.name.clone());
@@ -583,7 +584,11 @@ impl Gen<'_> {
 
     fn let_pure(&mut self) {
         let annotate = self.annotate_plain();
-        let e = self.expr();
+        let mut e = self.expr();
+        if !annotate && e.bytes().all(|c| c.is_ascii_digit()) {
+            // `let v = 5;` would leave `v` an ambiguous integer for `v.wrapping_add(..)`.
+            e.push_str("u64");
+        }
         let (head, var) = self.let_head(Ty::U64, "v", annotate, false);
         self.line(&format!("{head} = {e};"));
         self.declare(var);
@@ -639,7 +644,14 @@ impl Gen<'_> {
     }
 
     fn let_list(&mut self) {
-        if self.can_await() && self.rng.chance(1, 2) {
+        if self.can_await() && self.has("try") && self.rng.chance(1, 4) {
+            self.spend_await();
+            let e = self.expr();
+            let annotate = self.rng.chance(1, 3);
+            let (head, var) = self.let_head(Ty::List, "l", annotate, true);
+            self.line(&format!("{head} = split({e}).await?;"));
+            self.declare(var);
+        } else if self.can_await() && self.rng.chance(1, 2) {
             self.spend_await();
             let e = self.expr();
             let annotate = self.rng.chance(1, 3);
@@ -751,7 +763,40 @@ impl Gen<'_> {
         let which = self.rng.range(0, 3);
         let mut arms = Vec::new();
         let scrut;
-        if (which == 0 && self.can_await() && self.has("try")) || (which == 1 && self.can_await()) {
+        if which == 0 && self.can_await() && self.has("list_vars") && self.rng.chance(1, 3) {
+            // A non-`Copy` binding: `Ok(l)` of a `Result<Vec<u64>, String>`.
+            self.spend_await();
+            let e = self.expr();
+            scrut = format!("split({e}).await");
+            let l = self.pattern_name(Ty::List, "k");
+            let b = Var {
+                name: l.clone(),
+                ty: Ty::List,
+                mutable: false,
+                guard: false,
+                typed: true,
+            };
+            if self.rng.chance(1, 2) {
+                let l2 = self.pattern_name(Ty::List, "k");
+                let b2 = Var {
+                    name: l2.clone(),
+                    ..b.clone()
+                };
+                arms.push((format!("Ok({l2}) if {l2}.len() > 1"), vec![b2]));
+            }
+            arms.push((format!("Ok({l})"), vec![b]));
+            let e = self.pattern_name(Ty::Str, "e");
+            let b = Var {
+                name: e.clone(),
+                ty: Ty::Str,
+                mutable: false,
+                guard: false,
+                typed: true,
+            };
+            arms.push((format!("Err({e})"), vec![b]));
+        } else if (which == 0 && self.can_await() && self.has("try"))
+            || (which == 1 && self.can_await())
+        {
             self.spend_await();
             let e = self.expr();
             let (ok, err, task) = if which == 0 {
@@ -800,19 +845,15 @@ impl Gen<'_> {
                 arms.push(("1 | 2".into(), Vec::new()));
             }
             // A binding on a plain value: the macro cannot name its type, so without
-            // `infer_lets` it is read in the guard only.
+            // `infer_lets` it is read in the guard only (it still hides an outer name).
             let n = self.pattern_name(Ty::U64, "n");
-            let bound = if self.has("infer_lets") {
-                vec![Var {
-                    name: n.clone(),
-                    ty: Ty::U64,
-                    mutable: false,
-                    guard: false,
-                    typed: false,
-                }]
-            } else {
-                Vec::new()
-            };
+            let bound = vec![Var {
+                name: n.clone(),
+                ty: Ty::U64,
+                mutable: false,
+                guard: false,
+                typed: false,
+            }];
             let outer = self.atom();
             arms.push((format!("{n} if {n} > {outer} % 4"), bound));
             arms.push(("_".into(), Vec::new()));
@@ -1196,11 +1237,16 @@ impl Gen<'_> {
         self.spend_await();
         let e = self.expr();
         let annotate = self.rng.chance(1, 2);
-        let (head, var) = self.let_head(Ty::U64, "v", annotate, true);
+        let (ty, task) = if self.has("list_vars") && self.rng.chance(1, 3) {
+            (Ty::List, "split")
+        } else {
+            (Ty::U64, "check")
+        };
+        let (head, var) = self.let_head(ty, if ty == Ty::List { "l" } else { "v" }, annotate, true);
         let o = self.fresh("o");
         let er = self.fresh("e");
         self.line(&format!(
-            "{head} = match check({e}).await {{ Ok({o}) => {o}, Err({er}) => return Err({er}) }};"
+            "{head} = match {task}({e}).await {{ Ok({o}) => {o}, Err({er}) => return Err({er}) }};"
         ));
         self.declare(var);
     }

@@ -175,6 +175,13 @@ mod logic {
     pub(crate) fn items(n: u64) -> Vec<u64> {
         (0..n % 4).map(|i| (n + 17 * i) % 100).collect()
     }
+    pub(crate) fn split(n: u64) -> Result<Vec<u64>, String> {
+        if n % 7 == 5 {
+            Err(format!("split({n}) failed"))
+        } else {
+            Ok(items(n / 3))
+        }
+    }
 }
 
 /// In a crash child, tasks take a few milliseconds so kills land between runs and commits.
@@ -224,6 +231,13 @@ mod wt {
         note("items", &[n]);
         logic::items(n)
     }
+
+    #[sayiir::task]
+    pub(crate) async fn split(n: u64) -> Result<Vec<u64>, String> {
+        pause(&[n]).await;
+        note("split", &[n]);
+        logic::split(n)
+    }
 }
 
 /// The plain side: async fns that never suspend (so joins complete in argument order).
@@ -254,6 +268,11 @@ mod pt {
     pub(crate) async fn items(n: u64) -> Vec<u64> {
         note("items", &[n]);
         logic::items(n)
+    }
+
+    pub(crate) async fn split(n: u64) -> Result<Vec<u64>, String> {
+        note("split", &[n]);
+        logic::split(n)
     }
 }
 
@@ -541,7 +560,7 @@ fn crash_id(i: usize, x: u64) -> String {
 
 fn sample_engine(store: SqliteStore, runs: &[(usize, u64)]) -> sayiir::EngineBuilder {
     let programs: BTreeSet<usize> = runs.iter().map(|r| r.0).collect();
-    let config = WorkerConfig::default().max_instances(8);
+    let config = WorkerConfig::default().max_instances(4);
     programs
         .into_iter()
         .fold(Engine::builder(store).worker_config(config), register_one)
@@ -602,7 +621,7 @@ fn run_children(
             .env("DIFF_DB", db)
             .env("DIFF_LOG", log)
             .env("DIFF_GEN", generation.to_string())
-            .env("DIFF_TASK_MS", "4")
+            .env("DIFF_TASK_MS", "12")
             .env("DIFF_RUNS", spec.join(","))
             .stdin(Stdio::null())
             .stdout(Stdio::null())
@@ -610,7 +629,7 @@ fn run_children(
             .spawn()
             .unwrap();
         let begun = Instant::now();
-        let kill_after = Duration::from_millis(40 + splitmix(rng) % 400);
+        let kill_after = Duration::from_millis(30 + splitmix(rng) % 130);
         loop {
             if let Some(status) = child.try_wait().unwrap() {
                 assert!(
@@ -698,12 +717,23 @@ fn crash_sample() {
     }
     let runs: Vec<(usize, u64)> = reference.keys().copied().collect();
 
+    // Kill moments vary from run to run (timing does anyway); the seed is printed.
+    let mut kill_rng = std::env::var("SAYIIR_DIFF_KILL_SEED")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or_else(|| {
+            std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .unwrap()
+                .as_nanos() as u64
+        });
+    eprintln!("crash_sample: kill seed {kill_rng} (SAYIIR_DIFF_KILL_SEED)");
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("diff.db");
     let log = dir.path().join("calls.log");
     let kills = 8;
     let begun = Instant::now();
-    let (generations, landed) = run_children(&db, &log, &runs, &mut rng, kills);
+    let (generations, landed) = run_children(&db, &log, &runs, &mut kill_rng, kills);
 
     // Outputs from the store, calls from the children's log.
     let engine = sample_engine(SqliteStore::open(&db).unwrap(), &runs)
