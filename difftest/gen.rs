@@ -41,7 +41,7 @@ pub(crate) const FEATURES: &[Feature] = &[
     Feature { name: "for_task_plain_body", default: false, about: "OFF: `for i in items(..).await { .. }` whose body may have no await; refused (\"the items of a `for` loop that awaits .. type must be known\")" },
     Feature { name: "labels", default: true, about: "labeled loops, `break 'l` / `continue 'l` from inner loops, across awaits" },
     Feature { name: "break_continue", default: true, about: "`if c { break; }` / `if c { continue; }` inside loops" },
-    Feature { name: "await_then_exit", default: false, about: "OFF: an await followed by `break` / `return` in the same block inside a loop (`if c { v = add(..).await; break; }`); the generated resume code names undefined `__sayiir_count_N` / `__sayiir_iter_N`" },
+    Feature { name: "await_then_exit", default: false, about: "OFF: an await followed by `break` / `return` in the same block inside a loop (`if c { v = add(..).await; break; }`, `return check(..).await;`); the generated resume code names undefined `__sayiir_count_N` / `__sayiir_iter_N`" },
     Feature { name: "block", default: true, about: "nested plain `{ .. }` blocks around awaits" },
     Feature { name: "return", default: true, about: "early `return Ok(..)` / `return Err(..)` inside branches and loops" },
     Feature { name: "try", default: true, about: "`?` on `check(..).await`" },
@@ -52,6 +52,11 @@ pub(crate) const FEATURES: &[Feature] = &[
     Feature { name: "compound_assign", default: true, about: "`v += e;` / `v += mul(..).await;` / `v += check(..).await?;`" },
     Feature { name: "value_exprs", default: true, about: "`let v: u64 = if .. { add(..).await } else { .. };`, value `match` and value blocks" },
     Feature { name: "await_chain", default: true, about: "`let v: u64 = add(..).await.wrapping_mul(3).rem_euclid(1000);`, `check(..).await.unwrap_or(5)`" },
+    Feature { name: "await_heads", default: true, about: "awaits at the head of conditions and scrutinees: `if check(..).await.is_ok()`, `while maybe(..).await.is_some()`, `match add(..).await.rem_euclid(4)`" },
+    Feature { name: "value_await", default: true, about: "a value `if`/`match`/block whose value is an await: `if c { add(..).await } else { .. }`, `.. => check(..).await?`" },
+    Feature { name: "await_stmt", default: true, about: "awaits as statements: `add(..).await;`, `check(..).await?;`" },
+    Feature { name: "return_await", default: true, about: "`if c { return check(..).await; }` (outside loops unless `await_then_exit`)" },
+    Feature { name: "tail_await", default: true, about: "the body ends with `check(..).await` instead of `Ok(..)`" },
     Feature { name: "option_vars", default: true, about: "`let o = maybe(..).await;` variables, read later with `unwrap_or` / `if let`" },
     Feature { name: "list_vars", default: true, about: "`let l = items(..).await;` and `let l: Vec<u64> = vec![..];` variables" },
     Feature { name: "shadow_top", default: true, about: "re-binding a name in the same block it was declared in (`let x = add(x, 1).await;`)" },
@@ -228,7 +233,11 @@ pub(crate) fn generate(seed: u64, index: usize, f: &Features) -> String {
         g.stmt(0);
     }
     let tail = g.combine_all();
-    g.line(&format!("Ok({tail})"));
+    if g.has("tail_await") && g.rng.chance(1, 4) {
+        g.line(&format!("check({tail} % 1000).await"));
+    } else {
+        g.line(&format!("Ok({tail})"));
+    }
     g.out
 }
 
@@ -458,7 +467,17 @@ impl Gen<'_> {
         for _ in 0..n {
             self.stmt(depth);
         }
-        let v = self.expr();
+        let v = if self.has("value_await") && self.can_await() && self.rng.chance(1, 3) {
+            self.spend_await();
+            if self.has("try") && self.rng.chance(1, 3) {
+                let e = self.expr();
+                format!("check({e}).await?")
+            } else {
+                format!("{}.await", self.task_call())
+            }
+        } else {
+            self.expr()
+        };
         self.line(&v);
         self.ind -= 1;
         self.items.pop();
@@ -503,6 +522,7 @@ impl Gen<'_> {
         add("block", 2, nest && self.has("block"));
         add("exit", 3, in_loop && self.has("break_continue"));
         add("return", 1, self.has("return") && depth > 0);
+        add("await_stmt", 2, aw && self.has("await_stmt"));
         add("join", 3, aw && self.has("join"));
         add("try_join", 2, aw && self.has("try_join"));
         add("join_all", 3, aw && self.has("join_all"));
@@ -544,6 +564,7 @@ impl Gen<'_> {
             "join" => self.join(),
             "try_join" => self.try_join(),
             "join_all" => self.join_all(),
+            "await_stmt" => self.await_stmt(),
             "items" => self.item_decl(),
             "match_return_err" => self.match_return_err(),
             "deferred_init" => self.deferred_init(depth),
@@ -678,7 +699,11 @@ impl Gen<'_> {
             return self.let_pure();
         }
         let t = self.rng.pick(&targets).clone();
-        let op = if compound { "+=" } else { "=" };
+        let op = match (compound, self.rng.chance(1, 4)) {
+            (false, _) => "=",
+            (true, false) => "+=",
+            (true, true) => "^=",
+        };
         let rhs = match self.rng.range(0, 3) {
             0 | 1 if self.can_await() => {
                 self.spend_await();
@@ -694,8 +719,29 @@ impl Gen<'_> {
         self.line(&format!("{t} {op} {rhs};"));
     }
 
+    /// A condition whose head is an await (`check(..).await.is_ok()`), if the dice say so.
+    fn await_cond(&mut self) -> Option<String> {
+        if !(self.has("await_heads") && self.can_await() && self.rng.chance(1, 4)) {
+            return None;
+        }
+        self.spend_await();
+        let e = self.expr();
+        Some(match self.rng.range(0, 3) {
+            0 => format!("check({e}).await.is_ok()"),
+            1 => format!("maybe({e}).await.is_some()"),
+            2 => format!("maybe({e}).await.is_some_and(|v| v % 2 == 0)"),
+            _ => {
+                let call = self.task_call();
+                format!("{call}.await.gt(&{})", self.rng.range(100, 900))
+            }
+        })
+    }
+
     fn if_(&mut self, depth: usize) {
-        let c = self.cond();
+        let c = match self.await_cond() {
+            Some(c) => c,
+            None => self.cond(),
+        };
         self.line(&format!("if {c} {{"));
         let n = self.nested_len();
         self.body(depth + 1, Vec::new(), n);
@@ -838,8 +884,14 @@ impl Gen<'_> {
             arms.push((format!("Some({v})"), vec![b]));
             arms.push(("None".into(), Vec::new()));
         } else {
-            let e = self.atom();
-            scrut = format!("{e} % 4");
+            scrut = if self.has("await_heads") && self.can_await() && self.rng.chance(1, 3) {
+                self.spend_await();
+                let call = self.task_call();
+                format!("{call}.await.rem_euclid(4)")
+            } else {
+                let e = self.atom();
+                format!("{e} % 4")
+            };
             arms.push(("0".into(), Vec::new()));
             if self.rng.chance(1, 2) {
                 arms.push(("1 | 2".into(), Vec::new()));
@@ -1002,13 +1054,23 @@ impl Gen<'_> {
         let (g, k) = self.guard();
         let label = self.label();
         let lab = label.as_ref().map(|l| format!("{l}: ")).unwrap_or_default();
-        let c = self.cond();
-        self.line(&format!("{lab}while {g} < {k} && {c} {{"));
         let lp = Loop {
             label,
             value: false,
         };
-        self.loop_body(depth, lp, Vec::new(), vec![format!("{g} += 1;")]);
+        if self.has("await_heads") && self.can_await() && self.rng.chance(1, 3) {
+            self.spend_await();
+            let e = self.expr();
+            self.line(&format!(
+                "{lab}while maybe({g}.wrapping_add({e}) % 1000).await.is_some() {{"
+            ));
+            let first = vec![format!("{g} += 1;"), format!("if {g} > {k} {{ break; }}")];
+            self.loop_body(depth, lp, Vec::new(), first);
+        } else {
+            let c = self.cond();
+            self.line(&format!("{lab}while {g} < {k} && {c} {{"));
+            self.loop_body(depth, lp, Vec::new(), vec![format!("{g} += 1;")]);
+        }
         self.line("}");
     }
 
@@ -1129,6 +1191,19 @@ impl Gen<'_> {
             self.line("}");
             return;
         }
+        // In a loop, `return check(..).await` is an await followed by an exit.
+        let in_loop = !self.loops.is_empty();
+        if self.has("return_await")
+            && (!in_loop || self.has("await_then_exit"))
+            && self.can_await()
+            && self.rng.chance(1, 3)
+        {
+            self.spend_await();
+            let c = self.cond();
+            let e = self.expr();
+            self.line(&format!("if {c} {{ return check({e}).await; }}"));
+            return;
+        }
         let c = self.cond();
         let e = self.expr();
         let what = if self.rng.chance(2, 3) {
@@ -1137,6 +1212,17 @@ impl Gen<'_> {
             format!("return Err(format!(\"r{{}}\", {e}));")
         };
         self.line(&format!("if {c} {{ {what} }}"));
+    }
+
+    fn await_stmt(&mut self) {
+        self.spend_await();
+        if self.has("try") && self.rng.chance(1, 2) {
+            let e = self.expr();
+            self.line(&format!("check({e}).await?;"));
+        } else {
+            let call = self.task_call();
+            self.line(&format!("{call}.await;"));
+        }
     }
 
     fn join(&mut self) {
