@@ -12,6 +12,9 @@
 //! - `SAYIIR_DIFF_BODIES`: a file of bodies written by hand (separated by `// ---` lines),
 //!   used instead of generated ones.
 
+// A build script reports a broken setting or an unwritable OUT_DIR by panicking.
+#![allow(clippy::expect_used, clippy::unwrap_used)]
+
 #[path = "gen.rs"]
 mod generator;
 
@@ -45,6 +48,8 @@ fn parse<T: std::str::FromStr>(name: &str, default: T) -> T {
 fn main() {
     println!("cargo:rerun-if-changed=build.rs");
     println!("cargo:rerun-if-changed=gen.rs");
+    println!("cargo:rerun-if-changed=gen_stmts.rs");
+    println!("cargo:rerun-if-changed=gen_loops.rs");
     let count: usize = parse("SAYIIR_DIFF_PROGRAMS", DEFAULT_PROGRAMS);
     let first: usize = parse("SAYIIR_DIFF_FIRST", 0);
     let seed: u64 = parse("SAYIIR_DIFF_SEED", DEFAULT_SEED);
@@ -148,7 +153,7 @@ fn emit(seed: u64, features: &generator::Features, programs: &[(usize, String)])
 
     let _ = writeln!(
         w,
-        "pub(crate) fn register_test(b: sayiir::testing::TestEngineBuilder) -> sayiir::testing::TestEngineBuilder {{"
+        "#[allow(clippy::let_and_return)]\npub(crate) fn register_test(b: sayiir::testing::TestEngineBuilder) -> sayiir::testing::TestEngineBuilder {{"
     );
     for (i, _) in programs {
         let _ = writeln!(w, "    let b = b.register::<wf::p{i}>();");

@@ -170,7 +170,7 @@ mod logic {
         }
     }
     pub(crate) fn maybe(n: u64) -> Option<u64> {
-        (n % 3 != 0).then_some(n / 3 % 1000)
+        (!n.is_multiple_of(3)).then_some(n / 3 % 1000)
     }
     pub(crate) fn items(n: u64) -> Vec<u64> {
         (0..n % 4).map(|i| (n + 17 * i) % 100).collect()
@@ -465,7 +465,13 @@ async fn lowering_matches_plain_rust() {
                 Ok(None) => still.push((i, x)),
                 Ok(Some(out)) => {
                     let calls = issue_order(take_log(&id));
-                    engine.insert((i, x), Outcome { output: Ok(out), calls });
+                    engine.insert(
+                        (i, x),
+                        Outcome {
+                            output: Ok(out),
+                            calls,
+                        },
+                    );
                 }
                 Err(e) => {
                     let calls = issue_order(take_log(&id));
@@ -665,7 +671,8 @@ fn splitmix(state: &mut u64) -> u64 {
 /// when a kill fell between its run and its commit; every run of a key must be the same call),
 /// in issue order.
 fn crash_calls(lines: &[(u32, String, String, Call)]) -> Result<Vec<Call>, String> {
-    let mut by_key: BTreeMap<(u64, Vec<u32>), (&Call, Vec<u32>)> = BTreeMap::new();
+    type Runs<'a> = BTreeMap<(u64, Vec<u32>), (&'a Call, Vec<u32>)>;
+    let mut by_key: Runs<'_> = BTreeMap::new();
     for (generation, _, key, call) in lines {
         let e = by_key.entry(parse_key(key)).or_insert((call, Vec::new()));
         if e.0 != call {

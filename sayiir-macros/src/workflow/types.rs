@@ -285,6 +285,19 @@ impl Env {
                     .or_else(|| self.type_of(&i.else_branch.as_ref()?.1))
             }
             Expr::Block(b) if b.label.is_none() => self.block_type(&b.block),
+            // A loop in plain code: its first typed `break` value.
+            Expr::Loop(l) => {
+                let body = Stmt::Expr(
+                    Expr::Block(syn::ExprBlock {
+                        attrs: Vec::new(),
+                        label: None,
+                        block: l.body.clone(),
+                    }),
+                    None,
+                );
+                let label = l.label.as_ref().map(|l| &l.name);
+                super::collections::broken(self, &body, label, false)
+            }
             Expr::Cast(c) => Some(FieldTy::written((*c.ty).clone())),
             Expr::Lit(l) => literal_type(&l.lit).map(FieldTy::written),
             Expr::Macro(m) => self.macro_type(&m.mac),
