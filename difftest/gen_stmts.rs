@@ -201,27 +201,29 @@ impl Gen<'_> {
         format!("{t}({a}, {b})")
     }
 
+    /// `let <name> = <rhs>;` of an awaited value of type `ty`, annotated or not.
+    fn let_awaited(&mut self, ty: Ty, prefix: &str, annotate: bool, rhs: &str) {
+        let (head, var) = self.let_head(ty, prefix, annotate, true);
+        self.line(&format!("{head} = {rhs};"));
+        self.declare(var);
+    }
+
     pub(super) fn let_task(&mut self) {
         self.spend_await();
         let call = self.task_call();
         let annotate = self.rng.chance(1, 3);
-        let (head, var) = self.let_head(Ty::U64, "v", annotate, true);
-        self.line(&format!("{head} = {call}.await;"));
-        self.declare(var);
+        self.let_awaited(Ty::U64, "v", annotate, &format!("{call}.await"));
     }
 
     pub(super) fn let_try(&mut self) {
         self.spend_await();
         let e = self.expr();
         let annotate = self.rng.chance(1, 3);
-        let (head, var) = self.let_head(Ty::U64, "v", annotate, true);
-        self.line(&format!("{head} = check({e}).await?;"));
-        self.declare(var);
+        self.let_awaited(Ty::U64, "v", annotate, &format!("check({e}).await?"));
     }
 
     pub(super) fn let_chain(&mut self) {
         self.spend_await();
-        let annotate = true;
         let rhs = if self.rng.chance(1, 2) {
             let call = self.task_call();
             format!(
@@ -232,18 +234,14 @@ impl Gen<'_> {
             let e = self.expr();
             format!("check({e}).await.unwrap_or({})", self.rng.range(0, 9))
         };
-        let (head, var) = self.let_head(Ty::U64, "v", annotate, true);
-        self.line(&format!("{head} = {rhs};"));
-        self.declare(var);
+        self.let_awaited(Ty::U64, "v", true, &rhs);
     }
 
     pub(super) fn let_opt(&mut self) {
         self.spend_await();
         let e = self.expr();
         let annotate = self.rng.chance(1, 3);
-        let (head, var) = self.let_head(Ty::Opt, "o", annotate, true);
-        self.line(&format!("{head} = maybe({e}).await;"));
-        self.declare(var);
+        self.let_awaited(Ty::Opt, "o", annotate, &format!("maybe({e}).await"));
     }
 
     pub(super) fn let_list(&mut self) {

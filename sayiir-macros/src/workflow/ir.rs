@@ -77,6 +77,19 @@ pub(crate) enum NodeKind {
     LoopCount { id: usize },
 }
 
+impl Node {
+    /// What consumes the value of a construct (`None` for other statements).
+    pub(crate) fn consumer(&self) -> Option<&Consumer> {
+        match &self.kind {
+            NodeKind::If { consumer, .. }
+            | NodeKind::Match { consumer, .. }
+            | NodeKind::Scope { consumer, .. }
+            | NodeKind::Loop { consumer, .. } => Some(consumer),
+            _ => None,
+        }
+    }
+}
+
 /// One arm of a `match`.
 pub(crate) struct Arm {
     pub(crate) pat: Pat,

@@ -346,18 +346,11 @@ impl Lowerer<'_> {
                 env.declare(hole_binding(), point_type(*point, Postfix::None));
                 env.type_of(e)
             }
-            NodeKind::If {
-                consumer: Consumer::Tail,
-                ..
+            NodeKind::If { .. } | NodeKind::Match { .. } | NodeKind::Scope { .. }
+                if matches!(last.consumer(), Some(Consumer::Tail)) =>
+            {
+                self.infer_value(env, last)
             }
-            | NodeKind::Match {
-                consumer: Consumer::Tail,
-                ..
-            }
-            | NodeKind::Scope {
-                consumer: Consumer::Tail,
-                ..
-            } => self.infer_value(env, last),
             _ => None,
         }
     }
@@ -422,6 +415,39 @@ impl Lowerer<'_> {
     }
 }
 
+/// The `const` / `static` items declared at the levels of the body that awaits split (the ones
+/// emitted beside the state enum, visible in every transition), with their types.
+fn body_consts(block: &Block) -> Vec<(Ident, syn::Type)> {
+    let mut out = Vec::new();
+    for node in &block.nodes {
+        match &node.kind {
+            NodeKind::Plain {
+                stmt: Stmt::Item(syn::Item::Const(c)),
+                ..
+            } => out.push((c.ident.clone(), (*c.ty).clone())),
+            NodeKind::Plain {
+                stmt: Stmt::Item(syn::Item::Static(s)),
+                ..
+            } if matches!(s.mutability, syn::StaticMutability::None) => {
+                out.push((s.ident.clone(), (*s.ty).clone()))
+            }
+            _ => {}
+        }
+        let inner: Vec<&Block> = match &node.kind {
+            NodeKind::If { then, else_, .. } => {
+                std::iter::once(then).chain(else_.as_ref()).collect()
+            }
+            NodeKind::Match { arms, .. } => arms.iter().map(|a| &a.body).collect(),
+            NodeKind::Loop { body, .. } | NodeKind::Scope { block: body, .. } => vec![body],
+            _ => Vec::new(),
+        };
+        for b in inner {
+            out.extend(body_consts(b));
+        }
+    }
+    out
+}
+
 /// The variable holding a point's resumed value in generated code.
 fn hole_binding() -> Binding {
     Binding {
@@ -467,7 +493,10 @@ fn consumer_stmt(c: &Consumer) -> Option<Stmt> {
 
 /// Lowers the analyzed body.
 pub(crate) fn lower(wf: &WorkflowFn, body: &Body, diag: &mut Diagnostics) -> Lowered {
-    let mut root = Env::default();
+    let mut root = Env {
+        consts: std::rc::Rc::new(body_consts(&body.block)),
+        ..Env::default()
+    };
     let mut start = Vec::new();
     for param in &wf.params {
         let binding = Binding {

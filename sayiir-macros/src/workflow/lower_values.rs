@@ -79,14 +79,7 @@ impl Lowerer<'_> {
         let mut env = env.clone();
         for i in 0..nodes.len() {
             let n = &nodes[i];
-            let consumer = match &n.kind {
-                NodeKind::If { consumer, .. }
-                | NodeKind::Match { consumer, .. }
-                | NodeKind::Scope { consumer, .. }
-                | NodeKind::Loop { consumer, .. } => Some(consumer),
-                _ => None,
-            };
-            if let Some(Consumer::Let { ty: None, id, pat }) = consumer
+            if let Some(Consumer::Let { ty: None, id, pat }) = n.consumer()
                 && let Some(slot) = out.get_mut(*id)
             {
                 *slot = self.infer_value(&env, n).or_else(|| {
@@ -173,22 +166,7 @@ fn number_values(node: &Node) -> (Option<Expr>, bool) {
                 stmt: Stmt::Expr(e, None),
                 tail: true,
             } => out.push(e),
-            NodeKind::If {
-                consumer: Consumer::Tail,
-                ..
-            }
-            | NodeKind::Match {
-                consumer: Consumer::Tail,
-                ..
-            }
-            | NodeKind::Scope {
-                consumer: Consumer::Tail,
-                ..
-            }
-            | NodeKind::Loop {
-                consumer: Consumer::Tail,
-                ..
-            } => nested.push(last),
+            _ if matches!(last.consumer(), Some(Consumer::Tail)) => nested.push(last),
             _ => {}
         }
     }

@@ -225,6 +225,9 @@ pub(crate) struct Var {
 #[derive(Default, Clone)]
 pub(crate) struct Env {
     pub(crate) vars: Vec<Var>,
+    /// `const` and `static` items declared in the body, with their written types: readable
+    /// everywhere in it, never stored.
+    pub(crate) consts: std::rc::Rc<Vec<(Ident, Type)>>,
 }
 
 impl Env {
@@ -261,7 +264,17 @@ impl Env {
     /// values") for the list.
     pub(crate) fn type_of(&self, e: &Expr) -> Option<FieldTy> {
         match e {
-            Expr::Path(p) if p.qself.is_none() => self.lookup(p.path.get_ident()?)?.ty.clone(),
+            Expr::Path(p) if p.qself.is_none() => {
+                let name = p.path.get_ident()?;
+                match self.lookup(name) {
+                    Some(v) => v.ty.clone(),
+                    None => self
+                        .consts
+                        .iter()
+                        .find(|(c, _)| c == name)
+                        .map(|(_, t)| FieldTy::written(t.clone())),
+                }
+            }
             Expr::Paren(p) => self.type_of(&p.expr),
             Expr::Group(g) => self.type_of(&g.expr),
             Expr::Try(t) => Some(self.type_of(&t.expr)?.then(Proj::Ok)),

@@ -135,9 +135,10 @@ async fn items_in_body(x: u64) -> String {
         n.min(MAX)
     }
     let local = Local { n: x };
+    let limit = MAX;
     let d = double(x).await;
     let mut out = String::new();
-    write!(out, "{}-{}-{}", cap(d), local.n, MAX).unwrap();
+    write!(out, "{}-{}-{}", cap(d), local.n, limit).unwrap();
     out
 }
 
