@@ -412,6 +412,25 @@ async fn collected(ids: Vec<u64>) -> Vec<u64> {
     acc
 }
 
+/// More of the documented inference list: turbofish constructors, `T::default()`, `sum`,
+/// `Some`, `vec![..]`, tuple fields, string methods, and an empty `Vec` typed by the return type.
+#[sayiir::workflow]
+async fn inferred_more(id: u64) -> Vec<u64> {
+    let mut typed = Vec::<u64>::new();
+    typed.push(id);
+    let zero = u64::default();
+    let total = typed.iter().copied().sum::<u64>();
+    let some = Some(id);
+    let listed = vec![id, 1];
+    let pair = (id, 2u8);
+    let loud = "abc".to_owned().to_uppercase();
+    let mut out = Vec::new();
+    double(id).await;
+    out.extend(typed);
+    out.push(zero + total + some.unwrap_or(0) + listed[1] + pair.0 + loud.len() as u64);
+    out
+}
+
 macro_rules! engine_with_all {
     ($b:expr) => {
         $b.register::<shadow_in_branch>()
@@ -423,6 +442,7 @@ macro_rules! engine_with_all {
             .register::<if_else_none>()
             .register::<inferred>()
             .register::<collected>()
+            .register::<inferred_more>()
             .register::<shadow_everywhere>()
             .register::<rebinding_arms>()
             .register::<value_type_across_transitions>()
@@ -477,6 +497,7 @@ macro_rules! check_all {
         assert_eq!($run!(deferred_init, true), deferred_init_ref(true));
         assert_eq!($run!(deferred_init, false), deferred_init_ref(false));
         assert_eq!($run!(collected, vec![1, 2, 3]), vec![2, 4, 6]);
+        assert_eq!($run!(inferred_more, 5), vec![5, 5 + 5 + 1 + 5 + 3]);
         let _ = $tag;
     }};
 }
