@@ -94,10 +94,10 @@ impl Engine {
                 found: std::any::type_name::<T>(),
             });
         }
-        let payload = codec::encode(payload).map_err(|source| EngineError::Encode {
-            what: "signal payload",
-            source,
-        })?;
+        let limit = self.inner.config.max_payload;
+        let payload = codec::encode(payload)
+            .map_err(|e| crate::limits::encode_error("signal payload", e, limit))?;
+        crate::limits::check("signal payload", payload.len(), limit)?;
         let signal = NewSignal {
             id: id.clone(),
             name: name.to_owned(),
@@ -120,10 +120,10 @@ impl Engine {
     /// Buffered signals are dropped. Errors on an unknown or already finished instance.
     pub async fn cancel(&self, id: &str, reason: &str) -> Result<(), EngineError> {
         let id = InstanceId::new(id)?;
-        let output = codec::encode(reason).map_err(|source| EngineError::Encode {
-            what: "cancel reason",
-            source,
-        })?;
+        let limit = self.inner.config.max_payload;
+        let output = codec::encode(reason)
+            .map_err(|e| crate::limits::encode_error("cancel reason", e, limit))?;
+        crate::limits::check("cancel reason", output.len(), limit)?;
         loop {
             let (_, record) = self.load_running(id.as_str()).await?;
             let event = Event {

@@ -427,6 +427,17 @@ impl Driver {
                 ));
             }
         };
+        let limit = self.ctx.inner.config.max_payload;
+        if output.bytes.len() > limit {
+            return Err(Stop::Blocked(
+                BlockKind::PayloadTooLarge,
+                crate::limits::block_reason(
+                    &format!("the return value of task `{task}` (attempt {attempt})"),
+                    output.bytes.len(),
+                    limit,
+                ),
+            ));
+        }
         if let Some(Busy { options, origin }) = busy
             && retry::should_retry(&options, attempt, &output)
         {
@@ -569,6 +580,17 @@ impl Driver {
             .map_err(blocked)?;
         }
         drop(entered);
+        let limit = inner.config.max_payload;
+        let (what, len) = match &advanced {
+            Advanced::Suspend { state, .. } => ("the next state", state.len()),
+            Advanced::Done { output, .. } => ("the output", output.len()),
+        };
+        if len > limit {
+            return Err(Stop::Blocked(
+                BlockKind::PayloadTooLarge,
+                crate::limits::block_reason(what, len, limit),
+            ));
+        }
         let (next, new_state, work, finished) = match advanced {
             Advanced::Suspend {
                 state,

@@ -235,6 +235,9 @@ impl Inner {
         input: Vec<u8>,
         state: Vec<u8>,
     ) -> Result<InstanceRecord, EngineError> {
+        let limit = self.config.max_payload;
+        crate::limits::check("input", input.len(), limit)?;
+        crate::limits::check("start state (the input)", state.len(), limit)?;
         self.save_definitions().await?;
         let now = self.now();
         let new = NewInstance {
@@ -492,10 +495,8 @@ impl Engine {
     ) -> Result<Handle<W>, EngineError> {
         let id = InstanceId::new(id)?;
         let def = self.inner.registered::<W>()?.def;
-        let (state, input) = initial_state::<W>(input).map_err(|source| EngineError::Encode {
-            what: "initial state",
-            source,
-        })?;
+        let (state, input) = initial_state::<W>(input)
+            .map_err(|e| crate::limits::encode_error("input", e, self.inner.config.max_payload))?;
         let record = self
             .inner
             .create(id.clone(), W::NAME, def, input, state)

@@ -259,6 +259,19 @@ pub enum EngineError {
         #[source]
         source: CodecError,
     },
+    /// A value encodes to more bytes than the payload limit
+    /// ([`WorkerConfig::max_payload`](crate::WorkerConfig::max_payload)); nothing was written.
+    #[error(
+        "the {what} encodes to {size} bytes, more than the payload limit of {limit} bytes (`WorkerConfig::max_payload`); nothing was written"
+    )]
+    TooLarge {
+        /// Which value (`input`, `signal payload`, ...).
+        what: &'static str,
+        /// Its encoded size in bytes.
+        size: usize,
+        /// The limit in bytes.
+        limit: usize,
+    },
     /// The store failed.
     #[error(transparent)]
     Store(StoreError),

@@ -15,6 +15,7 @@ mod error;
 mod feed;
 mod hash;
 mod inline;
+mod limits;
 pub mod join;
 pub mod lock;
 pub mod machine;
@@ -39,6 +40,7 @@ pub use codec::CodecError;
 pub use context::TaskContext;
 pub use engine::{Engine, Handle, InstanceInfo, InstanceStatus};
 pub use error::{EngineError, VersionMismatch, WrongDefinition};
+pub use limits::DEFAULT_MAX_PAYLOAD;
 pub use lock::{LockError, LockMode, LockOutcome, StaleLock};
 pub use machine::{
     Callee, MachineError, RetryPolicy, SignalDecl, SignalSet, Task, TaskOptions, TaskTimeout,

@@ -38,14 +38,14 @@ pub(crate) fn initial_state<W: Workflow>(
     let parts = W::dissect(&state)?;
     Ok((
         encode_stored(&Context::default(), &state)?,
-        encode_input(&parts),
+        encode_input(&parts)?,
     ))
 }
 
-/// The stored form of an instance's input: its start state's fields by name.
-pub(crate) fn encode_input(parts: &StateParts) -> Vec<u8> {
-    // Names and byte strings only: encoding cannot fail.
-    codec::encode(parts.fields()).unwrap_or_default()
+/// The stored form of an instance's input: its start state's fields by name. Names and byte
+/// strings only: the one possible failure is a size over the format's limit.
+pub(crate) fn encode_input(parts: &StateParts) -> Result<Vec<u8>, CodecError> {
+    codec::encode(parts.fields())
 }
 
 /// The start state's parts from a stored input.
@@ -220,7 +220,7 @@ impl<W: Workflow> DynWorkflow for Typed<W> {
         let parts = W::dissect(&state)?;
         Ok((
             encode_stored(&Context::default(), &state)?,
-            encode_input(&parts),
+            encode_input(&parts)?,
         ))
     }
 }

@@ -10,12 +10,12 @@ use sayiir_store::{
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
-use crate::codec;
+use crate::codec::{self, CodecError};
 use crate::describe::{FieldShape, WorkflowShape};
 use crate::engine::{Engine, InstanceInfo};
 use crate::error::EngineError;
 use crate::lock::{self, LockError, LockMode, LockOutcome};
-use crate::machine::Workflow;
+use crate::machine::{MachineError, Workflow};
 use crate::registry::{Entry, START, decode_input, initial_state};
 use crate::shape::{self, Shape};
 
@@ -202,14 +202,21 @@ impl Engine {
             what: "input",
             source,
         })?;
+        let limit = self.inner.config.max_payload;
+        crate::limits::check("input", raw.len(), limit)?;
         let (state, input) = target
             .wf
             .start_raw(&raw)
-            .map_err(|e| EngineError::WrongInput {
+            .map_err(|e| match e {
+                MachineError::Codec(e @ CodecError::TooLarge { .. }) => {
+                    crate::limits::encode_error("input", e, limit)
+                }
+                e => EngineError::WrongInput {
                 workflow: name.to_string(),
                 version: target.def.version,
-                expected: wants.to_string(),
-                found: e.to_string(),
+                    expected: wants.to_string(),
+                    found: e.to_string(),
+                },
             })?;
         let record = self
             .inner
@@ -346,10 +353,8 @@ impl Engine {
     ) -> Result<Restarted, EngineError> {
         let id = InstanceId::new(id)?;
         let target = self.inner.registered::<W>()?.clone();
-        let (state, input) = initial_state::<W>(input).map_err(|source| EngineError::Encode {
-            what: "initial state",
-            source,
-        })?;
+        let (state, input) = initial_state::<W>(input)
+            .map_err(|e| crate::limits::encode_error("input", e, self.inner.config.max_payload))?;
         loop {
             let record = self.inner.store.load(&id).await?;
             if record.workflow != W::NAME {
@@ -432,6 +437,9 @@ impl Engine {
         state_id: &str,
         reason: &str,
     ) -> Result<Option<Restarted>, EngineError> {
+        let limit = self.inner.config.max_payload;
+        crate::limits::check("input", input.len(), limit)?;
+        crate::limits::check("start state (the input)", state.len(), limit)?;
         self.inner.save_definitions().await?;
         let now = self.inner.now();
         let payload = codec::encode(&RestartedEvent {

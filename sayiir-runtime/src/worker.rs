@@ -46,6 +46,19 @@ pub struct WorkerConfig {
     ///
     /// [`Engine::start`]: crate::Engine::start
     pub max_start_batch: usize,
+    /// Largest encoded value the engine writes, in bytes: an instance's input, a signal's
+    /// payload, a task's return value, a state, an output. Checked where the value is made
+    /// (engine-wide, not only for workers): [`Engine::start`] and [`Engine::signal`] fail with
+    /// [`EngineError::TooLarge`] and write nothing; a task return value, state or output over
+    /// it blocks its instance ([`BlockKind::PayloadTooLarge`]) at its previous state. Default
+    /// 16 MiB ([`DEFAULT_MAX_PAYLOAD`]); at most [`MAX_BLOB`] (256 MiB, the most the stored
+    /// format reads).
+    ///
+    /// [`Engine::start`]: crate::Engine::start
+    /// [`Engine::signal`]: crate::Engine::signal
+    /// [`DEFAULT_MAX_PAYLOAD`]: crate::DEFAULT_MAX_PAYLOAD
+    /// [`MAX_BLOB`]: crate::codec::MAX_BLOB
+    pub max_payload: usize,
 }
 
 impl Default for WorkerConfig {
@@ -59,6 +72,7 @@ impl Default for WorkerConfig {
             max_commit_batch: 512,
             commit_window: Duration::ZERO,
             max_start_batch: 1024,
+            max_payload: crate::limits::DEFAULT_MAX_PAYLOAD,
         }
     }
 }
@@ -109,6 +123,13 @@ impl WorkerConfig {
     /// Sets [`WorkerConfig::max_start_batch`].
     pub fn max_start_batch(mut self, n: usize) -> Self {
         self.max_start_batch = n.max(1);
+        self
+    }
+
+    /// Sets [`WorkerConfig::max_payload`], in bytes (at most
+    /// [`MAX_BLOB`](crate::codec::MAX_BLOB); larger values are lowered to it).
+    pub fn max_payload(mut self, bytes: usize) -> Self {
+        self.max_payload = bytes.min(crate::codec::MAX_BLOB);
         self
     }
 }

@@ -272,6 +272,10 @@ pub enum BlockKind {
     Paused,
     /// A migration of its state to a newer version failed; its data is untouched.
     MigrationFailed,
+    /// A value it produced (a task's return value, its next state or its output) encodes to
+    /// more bytes than the engine's payload limit; nothing of it was written, the instance is
+    /// at its previous state.
+    PayloadTooLarge,
 }
 
 impl BlockKind {
@@ -284,6 +288,7 @@ impl BlockKind {
             BlockKind::IterationLimit => 4,
             BlockKind::Paused => 5,
             BlockKind::MigrationFailed => 6,
+            BlockKind::PayloadTooLarge => 7,
         }
     }
 
@@ -296,6 +301,7 @@ impl BlockKind {
             4 => BlockKind::IterationLimit,
             5 => BlockKind::Paused,
             6 => BlockKind::MigrationFailed,
+            7 => BlockKind::PayloadTooLarge,
             _ => return None,
         })
     }

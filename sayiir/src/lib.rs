@@ -33,7 +33,8 @@
 pub use sayiir_macros::{task, workflow};
 pub use sayiir_runtime::testing;
 pub use sayiir_runtime::{
-    BuildError, BuildProblem, Callee, CodecError, Context, ContextError, Engine, EngineBuilder,
+    BuildError, BuildProblem, Callee, CodecError, Context, ContextError, DEFAULT_MAX_PAYLOAD, Engine,
+    EngineBuilder,
     EngineError, Handle, InstanceInfo, InstanceStatus, LockError, LockMode, LockOutcome,
     MachineError, Metrics, Migrate, MigrateError, Migration, RestartFilter, Restarted, RetryPolicy,
     SignalTimeout, StaleLock, Task, TaskContext, TaskOptions, TaskTimeout, VersionMismatch,

@@ -3,6 +3,8 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod common;
+#[path = "engine_parts/limits.rs"]
+mod limits;
 
 use std::time::Duration;
 
