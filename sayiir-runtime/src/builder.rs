@@ -119,6 +119,9 @@ pub struct EngineBuilder {
     pub(crate) config: WorkerConfig,
     pub(crate) clock: Arc<dyn Clock>,
     registrations: Vec<Box<dyn Registration>>,
+    /// The types registered with [`EngineBuilder::register`] or as a migration's target (the
+    /// others were registered to start only).
+    runs: Vec<TypeId>,
     migrations: Vec<Box<dyn PendingMigration>>,
     placeholders: Placeholders,
 }
@@ -130,6 +133,7 @@ impl EngineBuilder {
             config: WorkerConfig::default(),
             clock,
             registrations: Vec::new(),
+            runs: Vec::new(),
             migrations: Vec::new(),
             placeholders: Placeholders::default(),
         }
@@ -140,6 +144,23 @@ impl EngineBuilder {
     /// its own version); [`Engine::start`] starts the version it is given.
     pub fn register<W: Workflow>(mut self) -> Self {
         self.registrations.push(Reg::<W>::boxed());
+        self.runs.push(TypeId::of::<W>());
+        self
+    }
+
+    /// Lets this engine start workflow `W`, send its instances signals and read their status
+    /// and results, while **other processes run them**: its workers never claim instances of
+    /// `W` (a client-only service that hands work to a pool of workers). [`Engine::start`]
+    /// refuses a workflow registered neither way ([`EngineError::NotRegistered`]), so that
+    /// starting work nobody here runs is always an explicit choice. Whether a live worker
+    /// anywhere runs an instance's definition shows in [`InstanceInfo::no_live_worker`].
+    /// Registering `W` with [`register`](Self::register) too makes it run here as well.
+    ///
+    /// [`Engine::start`]: crate::Engine::start
+    /// [`EngineError::NotRegistered`]: crate::EngineError::NotRegistered
+    /// [`InstanceInfo::no_live_worker`]: crate::InstanceInfo::no_live_worker
+    pub fn start_only<W: Workflow>(mut self) -> Self {
+        self.registrations.push(Reg::<W>::boxed());
         self
     }
 
@@ -149,6 +170,7 @@ impl EngineBuilder {
     /// state is checked at [`build`](Self::build).
     pub fn migrate<Old: Workflow, New: Workflow>(mut self, migration: Migration<Old, New>) -> Self {
         self.registrations.push(Reg::<New>::boxed());
+        self.runs.push(TypeId::of::<New>());
         self.migrations.push(Box::new(migration));
         self
     }
@@ -178,7 +200,12 @@ impl EngineBuilder {
     /// workflows registered under one name and version, a migration that leaves a state of
     /// the older version unmatched.
     pub fn build(self) -> Result<Engine, BuildError> {
-        let (registry, problems) = resolve(self.registrations, self.migrations, &self.placeholders);
+        let (registry, problems) = resolve(
+            self.registrations,
+            &self.runs,
+            self.migrations,
+            &self.placeholders,
+        );
         if !problems.is_empty() {
             return Err(BuildError { problems });
         }
@@ -199,6 +226,7 @@ fn definition_ref(shape: &WorkflowShape, hash: DefinitionHash) -> DefinitionRef 
 /// Describes every registration and migration and builds the registry, or says what is wrong.
 fn resolve(
     registrations: Vec<Box<dyn Registration>>,
+    runs: &[TypeId],
     migrations: Vec<Box<dyn PendingMigration>>,
     placeholders: &Placeholders,
 ) -> (Registry, Vec<BuildProblem>) {
@@ -218,6 +246,7 @@ fn resolve(
             def: definition_ref(&shape, r.hash()),
             shape: Arc::new(shape),
             type_name: r.type_name(),
+            runs: runs.contains(&r.type_id()),
         };
         by_version
             .entry((r.name(), r.version()))

@@ -1,6 +1,6 @@
 //! The engine: starts instances, answers questions about them, and runs workers.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::marker::PhantomData;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -8,7 +8,7 @@ use std::time::Duration;
 use sayiir_store::{
     BlockKind, Blocked, Created, DefinitionHash, DefinitionRecord, DefinitionRef, Event,
     Fingerprint, HistoryEntry, InstanceId, InstanceRecord, InstanceSummary, ListQuery, NewInstance,
-    Status, Store, Timestamp, WorkflowKey,
+    Status, Store, Timestamp, WorkerId, WorkflowKey,
 };
 use tokio::sync::{Notify, OnceCell};
 
@@ -378,6 +378,12 @@ pub struct InstanceInfo {
     pub created_at: Timestamp,
     /// Last commit time.
     pub updated_at: Timestamp,
+    /// Set by [`Engine::status`] and [`Engine::list`] for an instance that is running (not
+    /// blocked) while no live worker, in any process using the store, runs its definition
+    /// (workflow, definition hash and fingerprint): it waits until one starts. Workers record
+    /// what they run in the store when they start and keep that alive every third of their
+    /// lease ([`Engine::workers`]); one that stops or dies no longer counts after its lease.
+    pub no_live_worker: bool,
 }
 
 impl InstanceInfo {
@@ -408,8 +414,26 @@ impl InstanceInfo {
             due_at: s.due_at,
             created_at: s.created_at,
             updated_at: s.updated_at,
+            no_live_worker: false,
         }
     }
+}
+
+/// A worker recorded in the store ([`Engine::workers`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct WorkerInfo {
+    /// Its id (`host:pid:…`).
+    pub id: WorkerId,
+    /// When it started.
+    pub started_at: Timestamp,
+    /// When it last recorded itself.
+    pub seen_at: Timestamp,
+    /// Whether it counts as alive now (it recorded itself within its lease and has not
+    /// stopped).
+    pub alive: bool,
+    /// The definitions it runs.
+    pub runs: Vec<WorkflowKey>,
 }
 
 /// A typed handle to an instance of `W`.
@@ -521,17 +545,69 @@ impl Engine {
         })
     }
 
-    /// The status of an instance.
+    /// The status of an instance (with [`InstanceInfo::no_live_worker`]).
     pub async fn status(&self, id: &str) -> Result<InstanceInfo, EngineError> {
         let id = InstanceId::new(id)?;
         let record = self.inner.store.load(&id).await?;
-        Ok(self.inner.info(InstanceSummary::from(&record)))
+        let mut info = [self.inner.info(InstanceSummary::from(&record))];
+        self.mark_unserved(&mut info).await?;
+        let [info] = info;
+        Ok(info)
     }
 
-    /// Instances matching `query`, ordered by id.
+    /// Instances matching `query`, ordered by id (with [`InstanceInfo::no_live_worker`]).
     pub async fn list(&self, query: &ListQuery) -> Result<Vec<InstanceInfo>, EngineError> {
         let rows = self.inner.store.list(query).await?;
-        Ok(rows.into_iter().map(|s| self.inner.info(s)).collect())
+        let mut infos: Vec<InstanceInfo> = rows.into_iter().map(|s| self.inner.info(s)).collect();
+        self.mark_unserved(&mut infos).await?;
+        Ok(infos)
+    }
+
+    /// The workers recorded in the store by any process, alive or stopped recently (a
+    /// worker's record is deleted a day after it stopped), ordered by id.
+    pub async fn workers(&self) -> Result<Vec<WorkerInfo>, EngineError> {
+        let now = Timestamp::now();
+        Ok(self
+            .inner
+            .store
+            .workers()
+            .await?
+            .into_iter()
+            .map(|w| WorkerInfo {
+                alive: w.alive_at(now),
+                id: w.id,
+                started_at: w.started_at,
+                seen_at: w.seen_at,
+                runs: w.runs,
+            })
+            .collect())
+    }
+
+    /// Sets [`InstanceInfo::no_live_worker`] on the running, unblocked ones.
+    async fn mark_unserved(&self, infos: &mut [InstanceInfo]) -> Result<(), EngineError> {
+        let waiting = |i: &InstanceInfo| i.status == InstanceStatus::Running;
+        if !infos.iter().any(waiting) {
+            return Ok(());
+        }
+        let now = Timestamp::now();
+        let live: HashSet<WorkflowKey> = self
+            .inner
+            .store
+            .workers()
+            .await?
+            .into_iter()
+            .filter(|w| w.alive_at(now))
+            .flat_map(|w| w.runs)
+            .collect();
+        for i in infos.iter_mut().filter(|i| waiting(i)) {
+            let key = WorkflowKey {
+                workflow: i.workflow.clone(),
+                hash: i.hash,
+                fingerprint: i.fingerprint,
+            };
+            i.no_live_worker = !live.contains(&key);
+        }
+        Ok(())
     }
 
     /// The committed transitions of an instance, in order.

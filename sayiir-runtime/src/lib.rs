@@ -38,7 +38,7 @@ pub mod __private;
 pub use builder::{BuildError, BuildProblem, EngineBuilder};
 pub use codec::CodecError;
 pub use context::TaskContext;
-pub use engine::{Engine, Handle, InstanceInfo, InstanceStatus};
+pub use engine::{Engine, Handle, InstanceInfo, InstanceStatus, WorkerInfo};
 pub use error::{EngineError, VersionMismatch, WrongDefinition};
 pub use limits::DEFAULT_MAX_PAYLOAD;
 pub use lock::{LockError, LockMode, LockOutcome, StaleLock};

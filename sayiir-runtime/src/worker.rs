@@ -6,7 +6,9 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
-use sayiir_store::{BlockKind, Blocked, ClaimRequest, InstanceId, WorkerId};
+use sayiir_store::{
+    BlockKind, Blocked, ClaimRequest, InstanceId, Timestamp, WorkerId, WorkerRecord, WorkflowKey,
+};
 use tokio::sync::{broadcast, watch};
 use tokio::task::{AbortHandle, JoinSet};
 use tracing::Instrument;
@@ -218,6 +220,8 @@ async fn run(
         ),
     });
     let known = inner.registry.known();
+    let started_at = Timestamp::now();
+    heartbeat(&inner, &owner, started_at, &known, true).await;
     let mut wakeups = store.wakeups();
     if let Err(e) = report_version_mismatches(&inner).await {
         tracing::warn!(error = %e, "could not check for instances of unknown definitions");
@@ -282,6 +286,7 @@ async fn run(
             if !inflight.is_empty() {
                 renew(&inner, &owner, &mut inflight).await;
             }
+            heartbeat(&inner, &owner, started_at, &known, true).await;
             next_renew = now + cfg.lease / 3;
         }
         if now >= next_version_check {
@@ -294,12 +299,9 @@ async fn run(
             tokio::task::yield_now().await;
             continue;
         }
-        let mut wait = cfg.idle_poll;
-        if !inflight.is_empty() {
-            // Wake for the next renewal only when there are leases to renew.
-            let to_renew = next_renew.saturating_duration_since(now);
-            wait = wait.min(to_renew.max(Duration::from_millis(1)));
-        }
+        // Wake for the next renewal (and the heartbeat that records this worker as alive).
+        let to_renew = next_renew.saturating_duration_since(now);
+        let mut wait = cfg.idle_poll.min(to_renew.max(Duration::from_millis(1)));
         if can_claim {
             match store.next_due(&known).await {
                 Ok(Some(due)) => wait = wait.min(inner.now().until(due)),
@@ -337,8 +339,43 @@ async fn run(
         }
     }
     drivers.shutdown().await;
+    heartbeat(&inner, &owner, started_at, &known, false).await;
     store.unregister_worker(&owner).await?;
     Ok(())
+}
+
+/// Records this worker in the store ([`Store::heartbeat`]) as alive for one lease, or as
+/// stopped. Wall-clock times: liveness is about processes, whatever clock the engine runs on.
+/// A failure or a store that does not answer within a third of the lease is logged, not
+/// fatal: the record only informs `status`, `list` and `workers`.
+///
+/// [`Store::heartbeat`]: sayiir_store::Store::heartbeat
+async fn heartbeat(
+    inner: &Inner,
+    owner: &WorkerId,
+    started_at: Timestamp,
+    runs: &[WorkflowKey],
+    alive: bool,
+) {
+    let now = Timestamp::now();
+    let record = WorkerRecord {
+        id: owner.clone(),
+        started_at,
+        seen_at: now,
+        alive_until: if alive {
+            now.add(inner.config.lease)
+        } else {
+            now
+        },
+        runs: runs.to_vec(),
+    };
+    // Bounded, so that a store that does not answer does not hold up the worker loop.
+    let limit = (inner.config.lease / 3).max(Duration::from_millis(100));
+    match tokio::time::timeout(limit, inner.store.heartbeat(record)).await {
+        Ok(Ok(())) => {}
+        Ok(Err(e)) => tracing::warn!(error = %e, "could not record this worker in the store"),
+        Err(_) => tracing::warn!("recording this worker in the store timed out"),
+    }
 }
 
 /// A driver's task and its [`driver::Active::leaving`] flag.

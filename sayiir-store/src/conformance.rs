@@ -51,6 +51,7 @@ mod restarts;
 mod signals;
 mod upgrade;
 mod versions;
+mod workers;
 
 pub use upgrade::after_upgrade_from_unversioned;
 
@@ -130,6 +131,8 @@ fn checks<S: Store>() -> Vec<(&'static str, Check<S>)> {
         check!(restarts::restart_conflict_and_not_found),
         check!(restarts::definitions_first_registration_wins),
         check!(restarts::version_counts_grouped),
+        check!(workers::heartbeat_records_and_replaces),
+        check!(workers::heartbeat_prunes_long_dead_workers),
     ]
 }
 

@@ -37,7 +37,7 @@ pub use types::{
     BlockKind, Blocked, ClaimRequest, Created, DefinitionHash, DefinitionRecord, DefinitionRef,
     Event, Fingerprint, HistoryEntry, InstanceId, InstanceRecord, InstanceSummary, ListQuery,
     MAX_INSTANCE_ID_LEN, NewInstance, NewSignal, Next, Restart, SignalRecord, Status, Timestamp,
-    Transition, VersionCount, WorkerId, WorkflowKey,
+    Transition, VersionCount, WorkerId, WorkerRecord, WorkflowKey,
 };
 
 /// Result of one transition within a [`Store::commit_batch`].
@@ -185,6 +185,16 @@ pub trait Store: Send + Sync + 'static {
     /// status and block kind, ordered by those (status and block kind by their codes, not
     /// blocked first). Groups without instances are absent.
     async fn version_counts(&self) -> Result<Vec<VersionCount>, StoreError>;
+
+    /// Records a worker's registration: inserts it, or replaces the one with the same id (its
+    /// times and its keys), in one backend transaction, and deletes the registrations whose
+    /// `alive_until` is more than a day before `worker.seen_at`. A worker records itself when it
+    /// starts, again while it runs, and once with `alive_until = seen_at` when it stops.
+    async fn heartbeat(&self, worker: WorkerRecord) -> Result<(), StoreError>;
+
+    /// The recorded workers, alive or not, ordered by id, each with its keys ordered by
+    /// workflow, hash and fingerprint.
+    async fn workers(&self) -> Result<Vec<WorkerRecord>, StoreError>;
 
     /// Hints that new work may be due (an instance created, signalled, released or given an
     /// earlier due time, possibly by another process). Workers still poll as a fallback, so a

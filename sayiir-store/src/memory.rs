@@ -10,7 +10,7 @@ use crate::{
     BlockKind, Blocked, ClaimRequest, CommitResult, CreateResult, Created, DefinitionRecord,
     HistoryEntry, InstanceId, InstanceRecord, InstanceSummary, ListQuery, NewInstance, NewSignal,
     Next, Restart, SignalRecord, Status, Store, StoreError, Timestamp, Transition, VersionCount,
-    WorkerId, WorkflowKey,
+    WorkerId, WorkerRecord, WorkflowKey,
 };
 
 #[derive(Debug)]
@@ -33,6 +33,8 @@ pub struct MemoryStore {
     last_signal_id: AtomicU64,
     /// Registered definitions by `(workflow, hash, fingerprint)`.
     definitions: Mutex<BTreeMap<DefinitionKey, DefinitionRecord>>,
+    /// Worker registrations by id.
+    workers: Mutex<BTreeMap<String, WorkerRecord>>,
 }
 
 type DefinitionKey = (String, [u8; 32], [u8; 32]);
@@ -443,6 +445,23 @@ impl Store for MemoryStore {
             }
         }
         Ok(())
+    }
+
+    async fn heartbeat(&self, mut worker: WorkerRecord) -> Result<(), StoreError> {
+        let mut workers = self.workers.lock().unwrap_or_else(|e| e.into_inner());
+        let horizon = crate::types::worker_horizon(worker.seen_at);
+        workers.retain(|_, w| w.alive_until >= horizon);
+        worker.runs.sort_by(|a, b| {
+            (&a.workflow, a.hash.0, a.fingerprint.0).cmp(&(&b.workflow, b.hash.0, b.fingerprint.0))
+        });
+        worker.runs.dedup();
+        workers.insert(worker.id.0.clone(), worker);
+        Ok(())
+    }
+
+    async fn workers(&self) -> Result<Vec<WorkerRecord>, StoreError> {
+        let workers = self.workers.lock().unwrap_or_else(|e| e.into_inner());
+        Ok(workers.values().cloned().collect())
     }
 
     async fn send_signal(&self, signal: NewSignal) -> Result<u64, StoreError> {

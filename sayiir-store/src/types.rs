@@ -201,6 +201,37 @@ impl fmt::Display for WorkerId {
     }
 }
 
+/// A worker's registration in the store ([`Store::heartbeat`](crate::Store::heartbeat)): the
+/// definitions it runs and until when it counts as alive.
+#[derive(Clone, PartialEq, Eq, Debug)]
+pub struct WorkerRecord {
+    /// The worker.
+    pub id: WorkerId,
+    /// When it started.
+    pub started_at: Timestamp,
+    /// When it last recorded itself.
+    pub seen_at: Timestamp,
+    /// Until when it counts as alive without recording itself again (a stopped worker records
+    /// `alive_until = seen_at`).
+    pub alive_until: Timestamp,
+    /// The `(workflow, hash, fingerprint)` keys of the definitions it runs, ordered by
+    /// workflow, hash and fingerprint when read back.
+    pub runs: Vec<WorkflowKey>,
+}
+
+/// Registrations of workers that stopped being alive before this (a day before `seen_at`) are
+/// deleted by [`Store::heartbeat`](crate::Store::heartbeat).
+pub(crate) fn worker_horizon(seen_at: Timestamp) -> Timestamp {
+    Timestamp(seen_at.0.saturating_sub(86_400_000))
+}
+
+impl WorkerRecord {
+    /// Whether it counts as alive at `now`.
+    pub fn alive_at(&self, now: Timestamp) -> bool {
+        self.alive_until > now
+    }
+}
+
 /// Lifecycle of an instance. `Running` covers everything that is not finished: runnable now,
 /// waiting for a due time, or waiting for an external event.
 #[derive(Clone, Copy, PartialEq, Eq, Hash, Debug)]

@@ -38,7 +38,7 @@ pub use sayiir_runtime::{
     EngineError, Handle, InstanceInfo, InstanceStatus, LockError, LockMode, LockOutcome,
     MachineError, Metrics, Migrate, MigrateError, Migration, RestartFilter, Restarted, RetryPolicy,
     SignalTimeout, StaleLock, Task, TaskContext, TaskOptions, TaskTimeout, VersionMismatch,
-    VersionStats, WorkerConfig, WorkerHandle, Workflow, WrongDefinition, continue_as_new, signal,
+    VersionStats, WorkerConfig, WorkerHandle, WorkerInfo, Workflow, WrongDefinition, continue_as_new, signal,
     sleep, sleep_until,
 };
 pub use sayiir_runtime::{codec, describe, shape};

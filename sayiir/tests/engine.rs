@@ -5,6 +5,8 @@
 mod common;
 #[path = "engine_parts/limits.rs"]
 mod limits;
+#[path = "engine_parts/workers.rs"]
+mod workers;
 
 use std::time::Duration;
 

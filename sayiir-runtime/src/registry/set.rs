@@ -24,6 +24,9 @@ pub(crate) struct Entry {
     pub(crate) def: DefinitionRef,
     /// The Rust path of the workflow's type, for messages.
     pub(crate) type_name: &'static str,
+    /// Whether this engine's workers run it (`false`: registered with
+    /// [`EngineBuilder::start_only`](crate::EngineBuilder::start_only), another process runs it).
+    pub(crate) runs: bool,
 }
 
 /// An older version whose instances move to `to` when a worker claims them.
@@ -83,10 +86,13 @@ impl Registry {
         None
     }
 
-    /// Every definition this engine can claim instances of.
+    /// Every definition this engine's workers claim instances of (not those registered to
+    /// start only).
     pub(crate) fn known(&self) -> Vec<WorkflowKey> {
         self.entries
-            .keys()
+            .iter()
+            .filter(|(_, e)| e.runs)
+            .map(|(k, _)| k)
             .chain(self.routes.keys())
             .collect::<BTreeSet<_>>()
             .into_iter()
@@ -98,11 +104,13 @@ impl Registry {
             .collect()
     }
 
-    /// The workflow names this engine serves.
+    /// The workflow names this engine's workers serve (whose instances of unknown definitions
+    /// they report).
     pub(crate) fn served(&self) -> Vec<String> {
         self.entries
-            .keys()
-            .map(|(n, ..)| n.clone())
+            .iter()
+            .filter(|(_, e)| e.runs)
+            .map(|((n, ..), _)| n.clone())
             .collect::<BTreeSet<_>>()
             .into_iter()
             .collect()

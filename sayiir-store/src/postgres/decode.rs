@@ -94,7 +94,7 @@ pub(super) fn key_arrays(known: &[WorkflowKey]) -> (Vec<&str>, Vec<&[u8]>, Vec<&
 }
 
 /// A 32-byte hash or fingerprint (`what`, for messages) as stored.
-fn bytes32(raw: &[u8], id: &str, what: &str) -> Result<[u8; 32], Fail> {
+pub(super) fn bytes32(raw: &[u8], id: &str, what: &str) -> Result<[u8; 32], Fail> {
     <[u8; 32]>::try_from(raw)
         .map_err(|_| invalid(id, format!("{what} is {} bytes long, not 32", raw.len())))
 }

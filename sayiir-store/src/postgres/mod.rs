@@ -25,12 +25,12 @@ use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
 use tokio::sync::broadcast;
 
 use self::fail::{Fail, Target};
-use self::ops::{create, lease, read, signals, versions, write};
+use self::ops::{create, lease, read, signals, versions, workers, write};
 use self::wake::Wakeups;
 use crate::{
     Blocked, ClaimRequest, CommitResult, CreateResult, Created, DefinitionRecord, HistoryEntry,
     InstanceId, InstanceRecord, InstanceSummary, ListQuery, NewInstance, NewSignal, Restart,
-    SignalRecord, Store, StoreError, Timestamp, Transition, VersionCount, WorkerId, WorkflowKey,
+    SignalRecord, Store, StoreError, Timestamp, Transition, VersionCount, WorkerId, WorkerRecord, WorkflowKey,
 };
 
 /// Options of [`PgStore::connect_with`].
@@ -256,6 +256,14 @@ impl Store for PgStore {
 
     async fn unregister_worker(&self, owner: &WorkerId) -> Result<(), StoreError> {
         self.map(lease::release_owner(&self.inner.pool, owner).await)
+    }
+
+    async fn heartbeat(&self, worker: WorkerRecord) -> Result<(), StoreError> {
+        self.map(workers::heartbeat(&self.inner.pool, worker).await)
+    }
+
+    async fn workers(&self) -> Result<Vec<WorkerRecord>, StoreError> {
+        self.map(workers::list(&self.inner.pool).await)
     }
 
     async fn send_signal(&self, signal: NewSignal) -> Result<u64, StoreError> {

@@ -34,6 +34,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         "workflow versions: version, fingerprint, state id, input, definitions",
         include_str!("../../migrations/postgres/0003_versions.sql"),
     ),
+    (
+        4,
+        "worker registrations: what each worker runs and until when it is alive",
+        include_str!("../../migrations/postgres/0004_workers.sql"),
+    ),
 ];
 
 /// The table recording the applied migrations.

@@ -34,7 +34,7 @@ const STATE: usize = 14;
 const OUTPUT: usize = 15;
 
 /// Reads column `idx` (named `col`) of the row of instance `id`.
-fn get<T: FromSql>(row: &Row<'_>, idx: usize, id: &str, col: &str) -> Result<T, Fail> {
+pub(super) fn get<T: FromSql>(row: &Row<'_>, idx: usize, id: &str, col: &str) -> Result<T, Fail> {
     row.get(idx).map_err(|e| {
         if is_conversion(&e) {
             invalid(id, format!("column `{col}`: {e}"))
@@ -70,7 +70,7 @@ pub(super) fn status_from_db(code: i64, id: &str) -> Result<Status, Fail> {
 }
 
 /// A 32-byte hash or fingerprint (`what`, for messages) as stored.
-fn bytes32(raw: &[u8], id: &str, what: &str) -> Result<[u8; 32], Fail> {
+pub(super) fn bytes32(raw: &[u8], id: &str, what: &str) -> Result<[u8; 32], Fail> {
     <[u8; 32]>::try_from(raw)
         .map_err(|_| invalid(id, format!("{what} is {} bytes long, not 32", raw.len())))
 }

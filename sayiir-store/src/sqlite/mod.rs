@@ -24,11 +24,12 @@ use rusqlite::Connection;
 
 use self::fail::Fail;
 use self::lock::WorkerLock;
-use self::ops::{create, lease, read, signals, versions, write};
+use self::ops::{create, lease, read, signals, versions, workers, write};
 use crate::{
     Blocked, ClaimRequest, CommitResult, CreateResult, Created, DefinitionRecord, HistoryEntry,
     InstanceId, InstanceRecord, InstanceSummary, ListQuery, NewInstance, NewSignal, Restart,
-    SignalRecord, Store, StoreError, Timestamp, Transition, VersionCount, WorkerId, WorkflowKey,
+    SignalRecord, Store, StoreError, Timestamp, Transition, VersionCount, WorkerId, WorkerRecord,
+    WorkflowKey,
 };
 
 /// Durability of a commit (`PRAGMA synchronous`).
@@ -364,6 +365,15 @@ impl Store for SqliteStore {
         let owner = owner.clone();
         self.blocking(move |inner| inner.unregister_worker(&owner))
             .await
+    }
+
+    async fn heartbeat(&self, worker: WorkerRecord) -> Result<(), StoreError> {
+        self.write(move |conn| workers::heartbeat(conn, worker))
+            .await
+    }
+
+    async fn workers(&self) -> Result<Vec<WorkerRecord>, StoreError> {
+        self.read(|conn| workers::list(conn)).await
     }
 
     async fn send_signal(&self, signal: NewSignal) -> Result<u64, StoreError> {

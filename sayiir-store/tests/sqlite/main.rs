@@ -15,6 +15,9 @@ use tempfile::TempDir;
 
 mod versions;
 
+/// The schema version this build migrates to.
+const NEWEST: i64 = 5;
+
 fn id(s: &str) -> InstanceId {
     InstanceId::new(s).unwrap()
 }
@@ -119,7 +122,7 @@ async fn data_survives_close_and_reopen() {
     let version: i64 = conn
         .pragma_query_value(None, "user_version", |r| r.get(0))
         .unwrap();
-    assert_eq!(version, 4, "reopening does not migrate again");
+    assert_eq!(version, NEWEST, "reopening does not migrate again");
 }
 
 #[tokio::test]
@@ -143,7 +146,7 @@ async fn wal_mode_and_application_id_are_set() {
     let version: i64 = conn
         .pragma_query_value(None, "user_version", |r| r.get(0))
         .unwrap();
-    assert_eq!(version, 4);
+    assert_eq!(version, NEWEST);
 }
 
 #[tokio::test]
@@ -159,14 +162,14 @@ async fn schema_newer_than_supported_is_refused_and_the_file_is_unchanged() {
     match SqliteStore::open(&path) {
         Err(StoreError::SchemaTooNew {
             found: 999,
-            supported: 4,
+            supported: NEWEST,
         }) => {}
         other => panic!("expected SchemaTooNew, got {other:?}"),
     }
     assert_eq!(std::fs::read(&path).unwrap(), before, "the file changed");
     let err = SqliteStore::open(&path).unwrap_err().to_string();
     assert!(
-        err.contains("version 999") && err.contains("supports up to 4"),
+        err.contains("version 999") && err.contains(&format!("supports up to {NEWEST}")),
         "{err}"
     );
 }
@@ -571,7 +574,7 @@ async fn a_version_1_database_is_upgraded_in_place() {
     let version: i64 = raw(&path)
         .pragma_query_value(None, "user_version", |r| r.get(0))
         .unwrap();
-    assert_eq!(version, 4, "the version-1 file was upgraded");
+    assert_eq!(version, NEWEST, "the version-1 file was upgraded");
     let head = store.load(&id("old")).await.unwrap();
     assert_eq!(
         (head.seq, head.state, head.due_at),

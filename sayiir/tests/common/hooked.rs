@@ -7,7 +7,8 @@ use std::sync::Arc;
 use sayiir::store::{
     Blocked, ClaimRequest, CommitResult, CreateResult, Created, DefinitionRecord, HistoryEntry,
     InstanceId, InstanceRecord, InstanceSummary, ListQuery, NewInstance, NewSignal, Restart,
-    SignalRecord, Store, StoreError, Timestamp, Transition, VersionCount, WorkerId, WorkflowKey,
+    SignalRecord, Store, StoreError, Timestamp, Transition, VersionCount, WorkerId, WorkerRecord,
+    WorkflowKey,
 };
 
 /// What a test watches. Every hook defaults to doing nothing.
@@ -74,6 +75,12 @@ impl<H: Hooks> Store for Hooked<H> {
     }
     async fn set_blocked(&self, id: &InstanceId, b: Option<Blocked>) -> Result<(), StoreError> {
         self.inner.set_blocked(id, b).await
+    }
+    async fn heartbeat(&self, w: WorkerRecord) -> Result<(), StoreError> {
+        self.inner.heartbeat(w).await
+    }
+    async fn workers(&self) -> Result<Vec<WorkerRecord>, StoreError> {
+        self.inner.workers().await
     }
     async fn list(&self, q: &ListQuery) -> Result<Vec<InstanceSummary>, StoreError> {
         self.inner.list(q).await

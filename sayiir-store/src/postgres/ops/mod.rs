@@ -8,4 +8,5 @@ pub(super) mod lease;
 pub(super) mod read;
 pub(super) mod signals;
 pub(super) mod versions;
+pub(super) mod workers;
 pub(super) mod write;

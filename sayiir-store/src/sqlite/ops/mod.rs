@@ -5,4 +5,5 @@ pub(super) mod lease;
 pub(super) mod read;
 pub(super) mod signals;
 pub(super) mod versions;
+pub(super) mod workers;
 pub(super) mod write;

@@ -1,0 +1,98 @@
+//! Worker registrations: what each worker runs and until when it counts as alive.
+
+use std::collections::BTreeMap;
+
+use rusqlite::Connection;
+
+use super::write::immediate;
+use crate::sqlite::decode::{bytes32, get};
+use crate::sqlite::fail::Fail;
+use crate::types::worker_horizon;
+use crate::{DefinitionHash, Fingerprint, Timestamp, WorkerId, WorkerRecord, WorkflowKey};
+
+/// Inserts or replaces `w` (times and keys) and deletes registrations dead for over a day.
+pub(in crate::sqlite) fn heartbeat(conn: &mut Connection, w: WorkerRecord) -> Result<(), Fail> {
+    let tx = immediate(conn)?;
+    let id = w.id.0.as_str();
+    tx.prepare_cached(
+        "INSERT INTO sayiir_workers (id, started_at, seen_at, alive_until) \
+         VALUES (?1, ?2, ?3, ?4) ON CONFLICT (id) DO UPDATE SET \
+         started_at = excluded.started_at, seen_at = excluded.seen_at, \
+         alive_until = excluded.alive_until",
+    )?
+    .execute(rusqlite::params![
+        id,
+        w.started_at.0,
+        w.seen_at.0,
+        w.alive_until.0
+    ])?;
+    tx.prepare_cached("DELETE FROM sayiir_worker_runs WHERE worker_id = ?1")?
+        .execute([id])?;
+    {
+        let mut insert = tx.prepare_cached(
+            "INSERT INTO sayiir_worker_runs (worker_id, workflow, definition_hash, fingerprint) \
+             VALUES (?1, ?2, ?3, ?4) ON CONFLICT DO NOTHING",
+        )?;
+        for k in &w.runs {
+            insert.execute(rusqlite::params![
+                id,
+                k.workflow,
+                k.hash.0.as_slice(),
+                k.fingerprint.0.as_slice()
+            ])?;
+        }
+    }
+    let horizon = worker_horizon(w.seen_at).0;
+    tx.prepare_cached(
+        "DELETE FROM sayiir_worker_runs WHERE worker_id IN \
+         (SELECT id FROM sayiir_workers WHERE alive_until < ?1)",
+    )?
+    .execute([horizon])?;
+    tx.prepare_cached("DELETE FROM sayiir_workers WHERE alive_until < ?1")?
+        .execute([horizon])?;
+    tx.commit()?;
+    Ok(())
+}
+
+/// The recorded workers, ordered by id, with their keys.
+pub(in crate::sqlite) fn list(conn: &Connection) -> Result<Vec<WorkerRecord>, Fail> {
+    let mut out: BTreeMap<String, WorkerRecord> = BTreeMap::new();
+    {
+        let mut stmt = conn.prepare_cached(
+            "SELECT id, started_at, seen_at, alive_until FROM sayiir_workers ORDER BY id",
+        )?;
+        let mut rows = stmt.query([])?;
+        while let Some(row) = rows.next()? {
+            let id: String = get(row, 0, "<worker>", "sayiir_workers.id")?;
+            let w = format!("<worker {id:?}>");
+            let record = WorkerRecord {
+                started_at: Timestamp(get(row, 1, &w, "sayiir_workers.started_at")?),
+                seen_at: Timestamp(get(row, 2, &w, "sayiir_workers.seen_at")?),
+                alive_until: Timestamp(get(row, 3, &w, "sayiir_workers.alive_until")?),
+                id: WorkerId(id.clone()),
+                runs: Vec::new(),
+            };
+            out.insert(id, record);
+        }
+    }
+    let mut stmt = conn.prepare_cached(
+        "SELECT worker_id, workflow, definition_hash, fingerprint FROM sayiir_worker_runs \
+         ORDER BY worker_id, workflow, definition_hash, fingerprint",
+    )?;
+    let mut rows = stmt.query([])?;
+    while let Some(row) = rows.next()? {
+        let id: String = get(row, 0, "<worker>", "sayiir_worker_runs.worker_id")?;
+        let w = format!("<worker {id:?}>");
+        let hash: Vec<u8> = get(row, 2, &w, "sayiir_worker_runs.definition_hash")?;
+        let fingerprint: Vec<u8> = get(row, 3, &w, "sayiir_worker_runs.fingerprint")?;
+        let key = WorkflowKey {
+            workflow: get(row, 1, &w, "sayiir_worker_runs.workflow")?,
+            hash: DefinitionHash(bytes32(&hash, &w, "definition hash")?),
+            fingerprint: Fingerprint(bytes32(&fingerprint, &w, "fingerprint")?),
+        };
+        if let Some(record) = out.get_mut(&id) {
+            record.runs.push(key);
+        }
+    }
+    Ok(out.into_values().collect())
+}
