@@ -504,7 +504,11 @@ impl Engine {
         &self.inner.metrics
     }
 
-    /// Starts an instance of `W` (which must be registered) with id `id`. Idempotent: if an
+    /// Starts an instance of `W` with id `id`. `W` must be registered with this engine
+    /// ([`EngineBuilder::register`], or [`EngineBuilder::start_only`] when other processes run
+    /// it); otherwise this fails with [`EngineError::NotRegistered`]. An input that encodes to
+    /// more than [`WorkerConfig::max_payload`] fails with [`EngineError::TooLarge`] and creates
+    /// nothing. Idempotent: if an
     /// instance with this id exists and runs `W`'s definition, it is returned unchanged (its
     /// input is not replaced); one of another workflow or another definition of this one is an
     /// error ([`EngineError::WrongWorkflow`], [`EngineError::WrongDefinition`]).

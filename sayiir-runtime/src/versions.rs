@@ -204,20 +204,17 @@ impl Engine {
         })?;
         let limit = self.inner.config.max_payload;
         crate::limits::check("input", raw.len(), limit)?;
-        let (state, input) = target
-            .wf
-            .start_raw(&raw)
-            .map_err(|e| match e {
-                MachineError::Codec(e @ CodecError::TooLarge { .. }) => {
-                    crate::limits::encode_error("input", e, limit)
-                }
-                e => EngineError::WrongInput {
+        let (state, input) = target.wf.start_raw(&raw).map_err(|e| match e {
+            MachineError::Codec(e @ CodecError::TooLarge { .. }) => {
+                crate::limits::encode_error("input", e, limit)
+            }
+            e => EngineError::WrongInput {
                 workflow: name.to_string(),
                 version: target.def.version,
-                    expected: wants.to_string(),
-                    found: e.to_string(),
-                },
-            })?;
+                expected: wants.to_string(),
+                found: e.to_string(),
+            },
+        })?;
         let record = self
             .inner
             .create(id.clone(), target.wf.name(), target.def, input, state)

@@ -221,7 +221,13 @@ async fn run(
     });
     let known = inner.registry.known();
     let started_at = Timestamp::now();
-    heartbeat(&inner, &owner, started_at, &known, true).await;
+    // Aborted when this loop ends, also when the worker itself is aborted.
+    let beats = AbortOnDrop(tokio::spawn(heartbeats(
+        inner.clone(),
+        owner.clone(),
+        started_at,
+        known.clone(),
+    )));
     let mut wakeups = store.wakeups();
     if let Err(e) = report_version_mismatches(&inner).await {
         tracing::warn!(error = %e, "could not check for instances of unknown definitions");
@@ -286,7 +292,6 @@ async fn run(
             if !inflight.is_empty() {
                 renew(&inner, &owner, &mut inflight).await;
             }
-            heartbeat(&inner, &owner, started_at, &known, true).await;
             next_renew = now + cfg.lease / 3;
         }
         if now >= next_version_check {
@@ -299,9 +304,12 @@ async fn run(
             tokio::task::yield_now().await;
             continue;
         }
-        // Wake for the next renewal (and the heartbeat that records this worker as alive).
-        let to_renew = next_renew.saturating_duration_since(now);
-        let mut wait = cfg.idle_poll.min(to_renew.max(Duration::from_millis(1)));
+        let mut wait = cfg.idle_poll;
+        if !inflight.is_empty() {
+            // Wake for the next renewal only when there are leases to renew.
+            let to_renew = next_renew.saturating_duration_since(now);
+            wait = wait.min(to_renew.max(Duration::from_millis(1)));
+        }
         if can_claim {
             match store.next_due(&known).await {
                 Ok(Some(due)) => wait = wait.min(inner.now().until(due)),
@@ -339,9 +347,34 @@ async fn run(
         }
     }
     drivers.shutdown().await;
+    drop(beats);
     heartbeat(&inner, &owner, started_at, &known, false).await;
     store.unregister_worker(&owner).await?;
     Ok(())
+}
+
+/// Aborts a task when dropped.
+struct AbortOnDrop(tokio::task::JoinHandle<()>);
+
+impl Drop for AbortOnDrop {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
+}
+
+/// Records this worker as alive every third of its lease, until aborted (its own task, so the
+/// claim loop neither wakes for it nor waits for the store on its account).
+async fn heartbeats(
+    inner: Arc<Inner>,
+    owner: WorkerId,
+    started_at: Timestamp,
+    runs: Vec<WorkflowKey>,
+) {
+    let every = (inner.config.lease / 3).max(Duration::from_millis(10));
+    loop {
+        heartbeat(&inner, &owner, started_at, &runs, true).await;
+        tokio::time::sleep(every).await;
+    }
 }
 
 /// Records this worker in the store ([`Store::heartbeat`]) as alive for one lease, or as

@@ -33,13 +33,12 @@
 pub use sayiir_macros::{task, workflow};
 pub use sayiir_runtime::testing;
 pub use sayiir_runtime::{
-    BuildError, BuildProblem, Callee, CodecError, Context, ContextError, DEFAULT_MAX_PAYLOAD, Engine,
-    EngineBuilder,
-    EngineError, Handle, InstanceInfo, InstanceStatus, LockError, LockMode, LockOutcome,
-    MachineError, Metrics, Migrate, MigrateError, Migration, RestartFilter, Restarted, RetryPolicy,
-    SignalTimeout, StaleLock, Task, TaskContext, TaskOptions, TaskTimeout, VersionMismatch,
-    VersionStats, WorkerConfig, WorkerHandle, WorkerInfo, Workflow, WrongDefinition, continue_as_new, signal,
-    sleep, sleep_until,
+    BuildError, BuildProblem, Callee, CodecError, Context, ContextError, DEFAULT_MAX_PAYLOAD,
+    Engine, EngineBuilder, EngineError, Handle, InstanceInfo, InstanceStatus, LockError, LockMode,
+    LockOutcome, MachineError, Metrics, Migrate, MigrateError, Migration, RestartFilter, Restarted,
+    RetryPolicy, SignalTimeout, StaleLock, Task, TaskContext, TaskOptions, TaskTimeout,
+    VersionMismatch, VersionStats, WorkerConfig, WorkerHandle, WorkerInfo, Workflow,
+    WrongDefinition, continue_as_new, signal, sleep, sleep_until,
 };
 pub use sayiir_runtime::{codec, describe, shape};
 pub use sayiir_store as store;

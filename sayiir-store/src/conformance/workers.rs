@@ -18,9 +18,14 @@ fn record(id: &str, seen: i64, alive_until: i64, runs: &[(&str, u8, u8)]) -> Wor
 /// A heartbeat inserts, a later one replaces times and keys; `workers` orders ids and keys.
 pub(super) async fn heartbeat_records_and_replaces<S: Store>(s: Arc<S>) {
     assert!(s.workers().await.unwrap().is_empty());
-    s.heartbeat(record("w-b", 100, 5_100, &[("orders", 2, 1), ("mails", 1, 1)]))
-        .await
-        .unwrap();
+    s.heartbeat(record(
+        "w-b",
+        100,
+        5_100,
+        &[("orders", 2, 1), ("mails", 1, 1)],
+    ))
+    .await
+    .unwrap();
     s.heartbeat(record("w-a", 100, 5_100, &[])).await.unwrap();
     let got = s.workers().await.unwrap();
     assert_eq!(
@@ -69,7 +74,13 @@ pub(super) async fn heartbeat_prunes_long_dead_workers<S: Store>(s: Arc<S>) {
     s.heartbeat(record("now", DAY + 1_001, DAY + 6_000, &[("orders", 1, 1)]))
         .await
         .unwrap();
-    let ids: Vec<String> = s.workers().await.unwrap().into_iter().map(|w| w.id.0).collect();
+    let ids: Vec<String> = s
+        .workers()
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|w| w.id.0)
+        .collect();
     assert_eq!(ids, ["now", "recent"], "`old` died more than a day ago");
     // Its keys went with it: registering `old` again starts from its new keys only.
     s.heartbeat(record("old", DAY + 2_000, DAY + 7_000, &[]))

@@ -74,13 +74,18 @@ fn too_large(r: Result<impl std::fmt::Debug, EngineError>, what: &str) {
 async fn an_input_over_the_limit_is_refused_at_start_and_nothing_is_stored() {
     let dir = tempfile::tempdir().unwrap();
     let engine = engine(&dir.path().join("db.sqlite"));
-    too_large(engine.start::<sized>("big", vec![0; LIMIT + 1]).await, "input");
+    too_large(
+        engine.start::<sized>("big", vec![0; LIMIT + 1]).await,
+        "input",
+    );
     assert!(matches!(
         engine.status("big").await,
         Err(EngineError::NotFound { .. })
     ));
     too_large(
-        engine.start_by_name("sized", "big", &vec![0u8; LIMIT + 1]).await,
+        engine
+            .start_by_name("sized", "big", &vec![0u8; LIMIT + 1])
+            .await,
         "input",
     );
     assert!(matches!(
@@ -167,7 +172,10 @@ async fn a_task_result_or_a_state_over_the_limit_blocks_its_instance_at_the_prev
         .start::<fetch_then_wait>("task", LIMIT as u32 + 1)
         .await
         .unwrap();
-    engine.start::<grows>("state", LIMIT as u32 + 1).await.unwrap();
+    engine
+        .start::<grows>("state", LIMIT as u32 + 1)
+        .await
+        .unwrap();
     let ok = engine.start::<fetch_then_wait>("ok", 100).await.unwrap();
 
     let (reason, seq) = blocked_too_large(&engine, "task").await;

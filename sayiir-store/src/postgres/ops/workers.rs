@@ -55,11 +55,10 @@ pub(in crate::postgres) async fn heartbeat(pool: &PgPool, w: WorkerRecord) -> Re
 /// The recorded workers, ordered by id, with their keys.
 pub(in crate::postgres) async fn list(pool: &PgPool) -> Result<Vec<WorkerRecord>, Fail> {
     let mut out: BTreeMap<String, WorkerRecord> = BTreeMap::new();
-    let rows = sqlx::query(
-        "SELECT id, started_at, seen_at, alive_until FROM sayiir_workers ORDER BY id",
-    )
-    .fetch_all(pool)
-    .await?;
+    let rows =
+        sqlx::query("SELECT id, started_at, seen_at, alive_until FROM sayiir_workers ORDER BY id")
+            .fetch_all(pool)
+            .await?;
     for row in &rows {
         let id: String = get(row, "id", "<worker>")?;
         let w = format!("<worker {id:?}>");
