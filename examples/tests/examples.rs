@@ -1,5 +1,6 @@
 //! Every example runs here, with its results checked: the SQLite ones on a real file, the
-//! distributed one on a fresh PostgreSQL database with real worker processes.
+//! distributed one on a fresh PostgreSQL database with real worker processes, the resources
+//! one on a fresh PostgreSQL database too.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
@@ -21,6 +22,9 @@ mod distributed;
 #[path = "../quickstart.rs"]
 mod quickstart;
 
+#[path = "../resources.rs"]
+mod resources;
+
 use std::collections::HashSet;
 use std::path::PathBuf;
 use std::time::Duration;
@@ -28,9 +32,11 @@ use std::time::Duration;
 use order_saga::OrderError;
 
 /// The examples' workflows are locked (docs/versioning.md): changing one without bumping its
-/// version fails here with the changes listed; `SAYIIR_UPDATE_LOCK=1` accepts a change.
-#[test]
-fn example_workflows_are_locked() {
+/// version fails here with the changes listed; `SAYIIR_UPDATE_LOCK=1` accepts a change. The
+/// engine needs the resources its tasks take: a pool that connects lazily (never, here).
+#[tokio::test]
+async fn example_workflows_are_locked() {
+    let lazy_pool = sqlx::PgPool::connect_lazy("postgres://localhost/unused").unwrap();
     let engine = sayiir::Engine::builder(sayiir::MemoryStore::new())
         .register::<quickstart::onboard>()
         .register::<order_saga::order_saga>()
@@ -38,6 +44,8 @@ fn example_workflows_are_locked() {
         .register::<child_workflows::publish>()
         .register::<expense_approval::expense>()
         .register::<distributed::ship>()
+        .register::<resources::open_account>()
+        .resource(lazy_pool)
         .build()
         .unwrap();
     sayiir::testing::assert_lock(
@@ -207,4 +215,72 @@ async fn distributed_workers_share_one_postgres_database_and_take_over() {
             "{b:?}"
         );
     }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn resources_example_queries_postgres_through_the_pool_its_tasks_are_given() {
+    let Some(db) = sayiir_store::pg_harness::fresh_database("resources").await else {
+        return; // the harness printed a SKIPPED banner
+    };
+    let signups = resources::signups();
+    let report = resources::run(db.url(), &signups).await.unwrap();
+    assert_eq!(report.opened.len(), signups.len());
+    for (account, signup) in report.opened.iter().zip(&signups) {
+        assert_eq!(
+            (account.email.as_str(), account.plan.as_str()),
+            (signup.email.as_str(), signup.plan.as_str())
+        );
+    }
+    // Each workflow's output is the row its task inserted, read back by its other task.
+    assert_eq!(report.rows, report.opened);
+    let ids: HashSet<i64> = report.rows.iter().map(|a| a.id).collect();
+    assert_eq!(ids.len(), signups.len());
+}
+
+/// The task docs/resources.md shows is the example's, word for word.
+#[test]
+fn the_resources_doc_shows_the_example_code() {
+    let doc = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../docs/resources.md"))
+        .unwrap();
+    let example = include_str!("../resources.rs");
+    let start = doc
+        .find("```rust,ignore\n// examples/resources.rs")
+        .expect("docs/resources.md shows examples/resources.rs");
+    let block = &doc[start..];
+    let body = &block[block.find('\n').unwrap() + 1..block.find("\n```\n").unwrap()];
+    let mut shown = 0;
+    for part in body.split("\n// ...\n") {
+        let part = part.trim_start_matches("// examples/resources.rs\n");
+        assert!(
+            example.contains(part),
+            "not in examples/resources.rs:\n{part}"
+        );
+        shown += 1;
+    }
+    assert!(shown >= 2, "{body}");
+}
+
+/// The build error docs/resources.md shows is the one an engine without the pool gives.
+#[test]
+fn the_resources_doc_shows_the_build_error() {
+    let doc = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../docs/resources.md"))
+        .unwrap();
+    let start = doc
+        .find("  ```text\n  the engine cannot be built:")
+        .expect("docs/resources.md shows the build error");
+    let block = &doc[start + "  ```text\n".len()..];
+    let shown: Vec<&str> = block[..block.find("\n  ```").unwrap()]
+        .lines()
+        .map(|l| l.strip_prefix("  ").unwrap())
+        .collect();
+    let err = sayiir::Engine::builder(sayiir::MemoryStore::new())
+        .register::<resources::open_account>()
+        .build()
+        .err()
+        .expect("the pool is missing");
+    // Both tasks take the pool; the doc shows the first.
+    let got = err.to_string();
+    let got: Vec<&str> = got.lines().collect();
+    assert_eq!(got.len(), 3, "{err}");
+    assert_eq!(shown, got[..2]);
 }

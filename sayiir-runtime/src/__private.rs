@@ -24,6 +24,7 @@ pub use crate::machine::{
     Unwrap, Wait, WorkKind, WorkSink, Workflow,
 };
 pub use crate::parts::StateParts;
+pub use crate::resources::{MissingResource, ResourceNeed, ResourceParam};
 pub use crate::shared::Context;
 pub use crate::waits::ContinueWait;
 
@@ -181,11 +182,28 @@ pub fn dissect(
 }
 
 /// Boxes a task future; the bound names what is wrong when a task's future is not `Send`.
-pub fn box_task<F>(future: F) -> BoxFuture<Result<TaskOutput, CodecError>>
+pub fn box_task<F>(future: F) -> BoxFuture<Result<TaskOutput, MachineError>>
 where
-    F: std::future::Future<Output = Result<TaskOutput, CodecError>> + Send + 'static,
+    F: std::future::Future<Output = Result<TaskOutput, MachineError>> + Send + 'static,
 {
     Box::pin(future)
+}
+
+/// The resource parameter `param` (written `Res<..>`, its type `R`) of task `task`, from the
+/// resources of the running task. `R` must be `sayiir::Res<T>` ([`ResourceParam`]).
+pub fn resource<R: ResourceParam>(
+    task: &'static str,
+    param: &'static str,
+) -> Result<R, MachineError> {
+    crate::context::current_resources()
+        .and_then(|set| R::fetch(&set))
+        .ok_or_else(|| {
+            MachineError::MissingResource(MissingResource {
+                task,
+                type_name: R::type_name(),
+                param,
+            })
+        })
 }
 
 /// Whether a `Result` return value is an `Err`.

@@ -1,7 +1,8 @@
-//! Building an engine: registering workflow versions and migrations, and checking them all at
-//! once — every stored type is traced into its shape (the definitions' fingerprints), two
-//! different workflows under one name and version are refused, and every state of a migrated
-//! version is matched — so that a problem is a typed error at `build()`, listing all of them.
+//! Building an engine: registering workflow versions, migrations and resources, and checking
+//! them all at once — every stored type is traced into its shape (the definitions'
+//! fingerprints), two different workflows under one name and version are refused, every state
+//! of a migrated version is matched, and every resource a task of a registered workflow takes
+//! is there — so that a problem is a typed error at `build()`, listing all of them.
 
 use std::any::TypeId;
 use std::collections::BTreeMap;
@@ -16,6 +17,7 @@ use crate::engine::{Engine, Inner};
 use crate::machine::Workflow;
 use crate::migrate::{Migration, PendingMigration};
 use crate::registry::{DynWorkflow, Entry, Registry, Route, Typed};
+use crate::resources::Resources;
 use crate::shape::Placeholders;
 use crate::worker::WorkerConfig;
 
@@ -100,6 +102,28 @@ pub enum BuildProblem {
         /// What does not match, one line each.
         problems: Vec<String>,
     },
+    /// A task of a registered workflow (or of a child workflow it calls) takes a resource the
+    /// engine was not given.
+    #[error(
+        "task `{task}` of workflow `{workflow}` version {version}{} takes `{param}`, but the engine has no resource of type `{resource}`: add it with `.resource(value)` on the engine builder",
+        if via.is_empty() { String::new() } else {
+            format!(" (through child workflow {})", via.iter().map(|v| format!("`{v}`")).collect::<Vec<_>>().join(" → "))
+        }
+    )]
+    MissingResource {
+        /// The registered workflow.
+        workflow: String,
+        /// Its version.
+        version: u32,
+        /// The child workflows the task is reached through, outermost first.
+        via: Vec<String>,
+        /// The task.
+        task: String,
+        /// The parameter as written (`pool: Res<PgPool>`).
+        param: String,
+        /// `std::any::type_name` of the missing resource.
+        resource: String,
+    },
 }
 
 /// Why [`EngineBuilder::build`] failed: every problem found, not only the first.
@@ -124,6 +148,7 @@ pub struct EngineBuilder {
     runs: Vec<TypeId>,
     migrations: Vec<Box<dyn PendingMigration>>,
     placeholders: Placeholders,
+    resources: Resources,
 }
 
 impl EngineBuilder {
@@ -136,6 +161,7 @@ impl EngineBuilder {
             runs: Vec::new(),
             migrations: Vec::new(),
             placeholders: Placeholders::default(),
+            resources: Resources::new(),
         }
     }
 
@@ -175,6 +201,23 @@ impl EngineBuilder {
         self
     }
 
+    /// Gives the engine a resource: tasks with a parameter `Res<T>` receive it (one value per
+    /// type, shared by every task run; a second value of the same type replaces the first).
+    /// Not stored and not part of any definition; [`build`](Self::build) refuses a workflow
+    /// whose tasks take a resource the engine was not given. See `docs/resources.md`.
+    pub fn resource<T: Send + Sync + 'static>(mut self, value: T) -> Self {
+        self.resources.insert_arc(Arc::new(value));
+        self
+    }
+
+    /// Gives the engine an already shared resource, which may be unsized:
+    /// `.resource_arc::<dyn Mailer>(Arc::new(SmtpMailer::new()))` serves parameters
+    /// `Res<dyn Mailer>`. As [`resource`](Self::resource) otherwise.
+    pub fn resource_arc<T: ?Sized + Send + Sync + 'static>(mut self, value: Arc<T>) -> Self {
+        self.resources.insert_arc(value);
+        self
+    }
+
     /// A string the structure tracer offers to types whose `Deserialize` rejects the built-in
     /// placeholder values (a string in a format of your own, like `"SKU-0001"`). See
     /// `docs/versioning.md`.
@@ -198,21 +241,51 @@ impl EngineBuilder {
     /// Checks every registered definition and migration, and builds the engine. Fails with
     /// every problem found: a stored type whose structure cannot be traced, two different
     /// workflows registered under one name and version, a migration that leaves a state of
-    /// the older version unmatched.
+    /// the older version unmatched, a task (of a registered workflow or of a child workflow
+    /// it calls) that takes a resource the engine was not given.
     pub fn build(self) -> Result<Engine, BuildError> {
         let (registry, problems) = resolve(
             self.registrations,
             &self.runs,
             self.migrations,
             &self.placeholders,
+            &self.resources,
         );
         if !problems.is_empty() {
             return Err(BuildError { problems });
         }
+        let inner = Inner::new(
+            self.store,
+            registry,
+            self.config,
+            self.clock,
+            Arc::new(self.resources),
+        );
         Ok(Engine {
-            inner: Arc::new(Inner::new(self.store, registry, self.config, self.clock)),
+            inner: Arc::new(inner),
         })
     }
+}
+
+/// The resources the tasks of a registered workflow take and `resources` lacks. Checked for
+/// the versions this engine runs only: an instance of a migration source moves to its target
+/// before any of its tasks runs, and a version registered with `start_only` runs elsewhere.
+fn missing_resources(
+    shape: &WorkflowShape,
+    resources: &Resources,
+) -> impl Iterator<Item = BuildProblem> {
+    shape
+        .resource_uses()
+        .into_iter()
+        .filter(|u| !resources.contains(u.need.type_id))
+        .map(|u| BuildProblem::MissingResource {
+            workflow: shape.name.clone(),
+            version: shape.version,
+            via: u.via,
+            task: u.task,
+            param: u.need.param.to_string(),
+            resource: u.need.type_name.to_string(),
+        })
 }
 
 fn definition_ref(shape: &WorkflowShape, hash: DefinitionHash) -> DefinitionRef {
@@ -229,6 +302,7 @@ fn resolve(
     runs: &[TypeId],
     migrations: Vec<Box<dyn PendingMigration>>,
     placeholders: &Placeholders,
+    resources: &Resources,
 ) -> (Registry, Vec<BuildProblem>) {
     let mut d = Describe::new(placeholders);
     let mut registry = Registry::default();
@@ -269,6 +343,10 @@ fn resolve(
                 changes: workflow_changes(&first.shape, &other.shape),
             });
             continue;
+        }
+        // A version registered to start only runs no task here: it needs no resource.
+        if first.runs {
+            problems.extend(missing_resources(&first.shape, resources));
         }
         registry.insert(name, first.clone());
     }

@@ -17,7 +17,8 @@ use super::*;
 use crate::feed::{Feed, history_event};
 use crate::join::{Branch, Join2, JoinAll};
 use crate::machine::{
-    BoxFuture, Input, Resumed, StepCx, Task, TaskOptions, TaskOutput, TaskTimeout, TaskWait, Wait,
+    BoxFuture, Input, MachineError, Resumed, StepCx, Task, TaskOptions, TaskOutput, TaskTimeout,
+    TaskWait, Wait,
 };
 use crate::shared::Context;
 use crate::waits::{SignalTimeoutWait, SignalWait, TimerWait, signal, sleep};
@@ -246,7 +247,7 @@ impl Task for Noop {
     const NAME: &'static str = "noop";
     const SIGNATURE_HASH: [u8; 32] = [0; 32];
     const OPTIONS: TaskOptions = TaskOptions::DEFAULT;
-    fn call_encoded(_: &[u8]) -> Result<BoxFuture<Result<TaskOutput, CodecError>>, CodecError> {
+    fn call_encoded(_: &[u8]) -> Result<BoxFuture<Result<TaskOutput, MachineError>>, CodecError> {
         unreachable!("golden tests never run a task")
     }
     fn decode_return(bytes: &[u8]) -> Result<(), CodecError> {

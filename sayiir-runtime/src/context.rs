@@ -4,6 +4,7 @@ use std::fmt::Write as _;
 use std::future::Future;
 use std::sync::Arc;
 
+use crate::resources::{Res, Resources};
 use crate::shared::Context;
 
 tokio::task_local! {
@@ -15,7 +16,7 @@ tokio::task_local! {
 /// Tasks run at least once: a process that dies after a task finished but before its result
 /// was committed runs it again on restart. [`TaskContext::idempotency_key`] is the same for every
 /// run of the same call, so side effects can be de-duplicated with it.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone)]
 pub struct TaskContext {
     workflow: &'static str,
     instance: String,
@@ -23,9 +24,32 @@ pub struct TaskContext {
     attempt: u32,
     idempotency_key: String,
     shared: Arc<Context>,
+    resources: Arc<Resources>,
+}
+
+/// Equal when they describe the same run with the same shared state and the same set of
+/// resources (the same values, not equal ones: resources need not implement `PartialEq`).
+impl PartialEq for TaskContext {
+    fn eq(&self, other: &Self) -> bool {
+        self.workflow == other.workflow
+            && self.instance == other.instance
+            && self.task == other.task
+            && self.attempt == other.attempt
+            && self.idempotency_key == other.idempotency_key
+            && self.shared == other.shared
+            && Arc::ptr_eq(&self.resources, &other.resources)
+    }
+}
+
+impl Eq for TaskContext {}
+
+/// The resources of the task running on this tokio task, if any.
+pub(crate) fn current_resources() -> Option<Arc<Resources>> {
+    CURRENT.try_with(|c| Arc::clone(&c.resources)).ok()
 }
 
 impl TaskContext {
+    #[allow(clippy::too_many_arguments)]
     pub(crate) fn new(
         workflow: &'static str,
         instance: &str,
@@ -34,6 +58,7 @@ impl TaskContext {
         origin: u64,
         slot: &[u32],
         shared: Arc<Context>,
+        resources: Arc<Resources>,
     ) -> Self {
         let mut key = format!("{instance}/{origin}");
         for s in slot {
@@ -46,6 +71,7 @@ impl TaskContext {
             attempt,
             idempotency_key: key,
             shared,
+            resources,
         }
     }
 
@@ -85,6 +111,14 @@ impl TaskContext {
     /// report through their return value; the workflow writes the context).
     pub fn shared(&self) -> &Context {
         &self.shared
+    }
+
+    /// The resource of type `T` the engine was given (`EngineBuilder::resource`), for code
+    /// that runs inside a task without taking it as a `Res<T>` parameter (a helper the task
+    /// calls). `None` when the engine has none of that type. A workflow called directly sees
+    /// the resources of the `Resources::scope` around the call.
+    pub fn resource<T: ?Sized + Send + Sync + 'static>(&self) -> Option<Res<T>> {
+        self.resources.get::<T>()
     }
 
     pub(crate) fn scope<F: Future>(self, f: F) -> impl Future<Output = F::Output> {

@@ -11,6 +11,7 @@ use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 
 use crate::machine::{Task, Workflow};
+use crate::resources::ResourceNeed;
 use crate::shape::{self, Canon, Placeholders, Shape, TraceError, TraceSeq};
 
 mod changes;
@@ -45,6 +46,22 @@ pub struct TaskShape {
     pub args: Vec<FieldShape>,
     /// Return type.
     pub output: TypeShape,
+    /// The resources the task takes (its `Res<T>` parameters). Not stored: no part of the
+    /// fingerprint, the lock file or the saved description (empty when read back).
+    #[serde(skip)]
+    pub resources: Vec<ResourceNeed>,
+}
+
+/// A resource a task of a workflow takes (see [`WorkflowShape::resource_uses`]).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ResourceUse {
+    /// The child workflows the task is reached through, outermost first (empty for a task
+    /// the workflow calls itself).
+    pub via: Vec<String>,
+    /// The task.
+    pub task: String,
+    /// The resource.
+    pub need: ResourceNeed,
 }
 
 /// What a state waits for.
@@ -167,6 +184,14 @@ impl WorkflowShape {
         self.states.iter().find(|s| s.id == id)
     }
 
+    /// Every resource the tasks of this workflow and of its child workflows take, once per
+    /// task and resource type, in state order.
+    pub fn resource_uses(&self) -> Vec<ResourceUse> {
+        let mut out = Vec::new();
+        uses_in(self, &mut Vec::new(), &mut out);
+        out
+    }
+
     /// The structural fingerprint: blake3 over the canonical encoding of every stored type at
     /// its place (inputs, output, each state's fields and wait), with field and state names.
     /// Rust type names and container names do not enter it.
@@ -216,6 +241,45 @@ impl WaitShape {
         let mut c = Canon::new("sayiir/wait-shape", DEFINITION_FORMAT);
         wait(&mut c, self);
         c.finish()
+    }
+}
+
+fn uses_in(w: &WorkflowShape, via: &mut Vec<String>, out: &mut Vec<ResourceUse>) {
+    for s in &w.states {
+        if let Some(wait) = &s.wait {
+            uses_of_wait(wait, via, out);
+        }
+    }
+}
+
+fn uses_of_wait(w: &WaitShape, via: &mut Vec<String>, out: &mut Vec<ResourceUse>) {
+    match w {
+        WaitShape::Task(t) => {
+            for need in &t.resources {
+                let seen = out
+                    .iter()
+                    .any(|u| u.via == *via && u.task == t.name && u.need.type_id == need.type_id);
+                if !seen {
+                    out.push(ResourceUse {
+                        via: via.clone(),
+                        task: t.name.clone(),
+                        need: *need,
+                    });
+                }
+            }
+        }
+        WaitShape::Child(d) => {
+            via.push(d.name.clone());
+            uses_in(d, via, out);
+            via.pop();
+        }
+        WaitShape::Join(ws) => {
+            for w in ws {
+                uses_of_wait(w, via, out);
+            }
+        }
+        WaitShape::JoinAll(w) => uses_of_wait(w, via, out),
+        WaitShape::Timer | WaitShape::Signal { .. } | WaitShape::Continue => {}
     }
 }
 
@@ -358,8 +422,9 @@ impl<'a> Describe<'a> {
     /// Describes task `T`.
     pub fn task<T: Task>(&mut self) -> TaskShape {
         self.path.push(format!("task `{}`", T::NAME));
-        let shape = T::describe(self);
+        let mut shape = T::describe(self);
         self.path.pop();
+        shape.resources = T::resources();
         shape
     }
 
@@ -392,6 +457,7 @@ impl TaskShape {
                 rust: "()".into(),
                 shape: Shape::Unit,
             },
+            resources: Vec::new(),
         }
     }
 

@@ -29,10 +29,12 @@ use crate::registry::{AdvanceFailure, Advanced, DynWorkflow, panic_message};
 use crate::retry;
 use crate::worker::WorkerCtx;
 
-/// Outcome of one task run.
+/// Outcome of one task run (`Run`: it could not run, a resource missing, which `build()` rules
+/// out).
 enum TaskFailure {
     Panicked { task: &'static str, message: String },
     Codec(CodecError),
+    Run(MachineError),
 }
 
 type TaskResult = (SlotPath, &'static str, u32, Result<TaskOutput, TaskFailure>);
@@ -426,6 +428,12 @@ impl Driver {
                     format!("a task's arguments or output do not encode: {e}"),
                 ));
             }
+            Err(TaskFailure::Run(e)) => {
+                return Err(Stop::Blocked(
+                    BlockKind::CorruptState,
+                    format!("task `{task}` cannot run: {e}"),
+                ));
+            }
         };
         let limit = self.ctx.inner.config.max_payload;
         if output.bytes.len() > limit {
@@ -484,6 +492,7 @@ impl Driver {
             origin,
             &slot,
             Arc::new(shared),
+            Arc::clone(&inner.resources),
         );
         let span = tracing::info_span!(
             "sayiir.task",
@@ -512,7 +521,8 @@ impl Driver {
             };
             let result = match outcome {
                 Some(Ok(Ok(output))) => Ok(output),
-                Some(Ok(Err(e))) => Err(TaskFailure::Codec(e)),
+                Some(Ok(Err(MachineError::Codec(e)))) => Err(TaskFailure::Codec(e)),
+                Some(Ok(Err(e))) => Err(TaskFailure::Run(e)),
                 Some(Err(p)) => Err(TaskFailure::Panicked {
                     task: name,
                     message: panic_message(&*p),

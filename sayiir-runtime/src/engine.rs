@@ -22,6 +22,7 @@ use crate::error::{EngineError, VersionMismatch, WrongDefinition};
 use crate::machine::Workflow;
 use crate::metrics::Metrics;
 use crate::registry::{Entry, Registry, START, initial_state};
+use crate::resources::Resources;
 use crate::worker::{self, WorkerConfig, WorkerHandle};
 
 /// The durable workflow engine. Cheap to clone; every clone shares the store, the registered
@@ -49,6 +50,8 @@ pub(crate) struct Inner {
     saved: OnceCell<()>,
     /// Descriptions of definitions read back from the store (for version-mismatch messages).
     stored: Mutex<HashMap<WorkflowKey, Option<Arc<WorkflowShape>>>>,
+    /// What tasks receive as `Res<T>` parameters (`EngineBuilder::resource`).
+    pub(crate) resources: Arc<Resources>,
 }
 
 impl Inner {
@@ -57,6 +60,7 @@ impl Inner {
         registry: Registry,
         config: WorkerConfig,
         clock: Arc<dyn Clock>,
+        resources: Arc<Resources>,
     ) -> Self {
         let metrics = Arc::new(Metrics::default());
         let creator = Creator::new(
@@ -77,6 +81,7 @@ impl Inner {
             waiters: Mutex::new(HashMap::new()),
             saved: OnceCell::new(),
             stored: Mutex::new(HashMap::new()),
+            resources,
         }
     }
 

@@ -1,7 +1,9 @@
 //! Running a workflow directly, in memory, without a store: what calling a `#[workflow]`
 //! function as a plain async fn does. Same machine, same task context, real time: sleeps and
 //! backoffs wait with tokio, timeouts cut tasks off; signals cannot reach such a run, so a wait
-//! for one ends at its timeout or fails the run as stalled.
+//! for one ends at its timeout or fails the run as stalled. Tasks receive the resources of the
+//! `Resources::scope` around the call (or of the task the call is made in); a task that takes
+//! one the run was not given fails the run with `MachineError::MissingResource`.
 
 use std::collections::HashSet;
 use std::sync::Arc;
@@ -16,6 +18,7 @@ use crate::machine::{
     Advance, BoxFuture, Input, MachineError, SlotPath, StepCx, TaskOutput, TaskTimeout, WorkKind,
     WorkSink, Workflow,
 };
+use crate::resources::Resources;
 use crate::retry;
 use crate::shared::Context;
 
@@ -27,7 +30,8 @@ pub async fn run_inline<W: Workflow>(input: W::Input) -> W::Output {
 
 /// Runs `W` to its end with the shared context `ctx` (what a workflow taking
 /// `ctx: &mut Context` does when called directly). Panics if the run cannot go on: a stored
-/// value that does not round-trip, or a wait for a signal without a timeout.
+/// value that does not round-trip, a wait for a signal without a timeout, or a task that takes
+/// a resource the run was not given (see [`Resources::scope`]).
 pub async fn run_inline_with<W: Workflow>(ctx: &mut Context, input: W::Input) -> W::Output {
     match drive::<W>(ctx, input).await {
         Ok(output) => output,
@@ -35,7 +39,7 @@ pub async fn run_inline_with<W: Workflow>(ctx: &mut Context, input: W::Input) ->
     }
 }
 
-type Done = (SlotPath, u32, Result<TaskOutput, CodecError>);
+type Done = (SlotPath, u32, Result<TaskOutput, MachineError>);
 type Running = FuturesUnordered<BoxFuture<Done>>;
 
 /// A distinct instance name per direct run, so idempotency keys of two runs never collide.
@@ -60,6 +64,7 @@ enum Event {
 
 async fn drive<W: Workflow>(ctx: &mut Context, input: W::Input) -> Result<W::Output, MachineError> {
     let instance = instance_name();
+    let resources = Resources::direct();
     let mut state = W::start(input);
     let mut seq = 0u64;
     let mut running: Running = FuturesUnordered::new();
@@ -122,8 +127,16 @@ async fn drive<W: Workflow>(ctx: &mut Context, input: W::Input) -> Result<W::Out
                 } => {
                     let run = W::run(copy::<W>(&state)?, &slot)?;
                     let shared = Arc::new(ctx.clone());
-                    let tcx =
-                        TaskContext::new(W::NAME, &instance, name, attempt, origin, &slot, shared);
+                    let tcx = TaskContext::new(
+                        W::NAME,
+                        &instance,
+                        name,
+                        attempt,
+                        origin,
+                        &slot,
+                        shared,
+                        Arc::clone(&resources),
+                    );
                     busy.insert(slot.clone());
                     let timed_out = run.timed_out;
                     running.push(Box::pin(async move {
@@ -136,7 +149,8 @@ async fn drive<W: Workflow>(ctx: &mut Context, input: W::Input) -> Result<W::Out
                                     task: name.to_owned(),
                                     after,
                                     attempt,
-                                }),
+                                })
+                                .map_err(MachineError::from),
                             },
                         };
                         (slot, attempt, out)

@@ -23,6 +23,7 @@ mod metrics;
 pub mod migrate;
 mod parts;
 mod registry;
+mod resources;
 mod retry;
 pub mod shape;
 mod shared;
@@ -49,6 +50,7 @@ pub use machine::{
 pub use metrics::Metrics;
 pub use migrate::{Migrate, MigrateError, Migration};
 pub use parts::StateParts;
+pub use resources::{MissingResource, Res, ResourceNeed, Resources};
 pub use shared::{Context, ContextError};
 pub use versions::{RestartFilter, Restarted, VersionStats};
 pub use waits::{SignalTimeout, continue_as_new, signal, sleep, sleep_until};

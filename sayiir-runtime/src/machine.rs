@@ -20,6 +20,7 @@ use serde::{Deserialize, Serialize};
 use crate::codec::CodecError;
 use crate::describe::{Describe, TaskShape, WaitShape, WorkflowShape};
 use crate::parts::StateParts;
+use crate::resources::{MissingResource, ResourceNeed};
 use crate::shared::Context;
 
 mod calls;
@@ -94,8 +95,10 @@ pub trait Task: Sized + 'static {
     const SIGNATURE_HASH: [u8; 32];
     /// Retry and timeout options.
     const OPTIONS: TaskOptions;
-    /// Decodes the arguments and starts the function; the future yields the encoded return value.
-    fn call_encoded(args: &[u8]) -> Result<BoxFuture<Result<TaskOutput, CodecError>>, CodecError>;
+    /// Decodes the arguments and starts the function; the future takes the task's resources
+    /// from its [`TaskContext`](crate::TaskContext) and yields the encoded return value.
+    fn call_encoded(args: &[u8])
+    -> Result<BoxFuture<Result<TaskOutput, MachineError>>, CodecError>;
     /// Decodes a return value produced by [`Task::call_encoded`].
     fn decode_return(bytes: &[u8]) -> Result<Self::Return, CodecError>;
     /// Encodes a return value as [`Task::call_encoded`] does.
@@ -105,6 +108,11 @@ pub trait Task: Sized + 'static {
     fn timed_out(timeout: TaskTimeout) -> Result<TaskOutput, CodecError>;
     /// The shapes of the arguments and the return type (what a state stores of a call).
     fn describe(d: &mut Describe<'_>) -> TaskShape;
+    /// The resources the task takes (its `Res<T>` parameters), in parameter order. Not part of
+    /// any hash or fingerprint; checked against the engine's resources at `build()`.
+    fn resources() -> Vec<ResourceNeed> {
+        Vec::new()
+    }
 }
 
 /// The encoded return value of one task run.
@@ -441,7 +449,7 @@ pub struct TaskRun {
     /// Attempt number.
     pub attempt: u32,
     /// The future.
-    pub future: BoxFuture<Result<TaskOutput, CodecError>>,
+    pub future: BoxFuture<Result<TaskOutput, MachineError>>,
     /// The return value of this attempt when it runs past its timeout.
     pub timed_out: fn(TaskTimeout) -> Result<TaskOutput, CodecError>,
 }
@@ -509,6 +517,10 @@ pub enum MachineError {
         /// Which part (`field `x``, `wait`).
         part: String,
     },
+    /// A task needed a resource its run was not given (a workflow called directly, outside a
+    /// `Resources::scope` that has it).
+    #[error(transparent)]
+    MissingResource(#[from] MissingResource),
     /// An event of the wrong kind for the slot.
     #[error("state `{state}` cannot take a {event} event at slot {slot:?}")]
     UnexpectedEvent {

@@ -61,6 +61,21 @@ impl TestEngineBuilder {
         self
     }
 
+    /// Gives the engine a resource, typically a fake of the one production uses (see
+    /// [`EngineBuilder::resource`]).
+    pub fn resource<T: Send + Sync + 'static>(mut self, value: T) -> Self {
+        self.builder = self.builder.resource(value);
+        self
+    }
+
+    /// Gives the engine an already shared, possibly unsized resource: a fake behind the
+    /// trait tasks take (`.resource_arc::<dyn Mailer>(Arc::new(FakeMailer::default()))`; see
+    /// [`EngineBuilder::resource_arc`]).
+    pub fn resource_arc<T: ?Sized + Send + Sync + 'static>(mut self, value: Arc<T>) -> Self {
+        self.builder = self.builder.resource_arc(value);
+        self
+    }
+
     /// A string the structure tracer offers to types whose `Deserialize` rejects the built-in
     /// placeholders (see [`EngineBuilder::trace_placeholder`]).
     pub fn trace_placeholder(mut self, value: &str) -> Self {

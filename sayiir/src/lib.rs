@@ -30,14 +30,59 @@
 //!
 //! See `docs/workflow-rules.md` for what a workflow body may contain and how it is lowered.
 
-pub use sayiir_macros::{task, workflow};
+/// Marks an `async fn` as a task: a unit of work a workflow calls, whose arguments and return
+/// value are stored (see `docs/workflow-rules.md` for the options: `retries`, `backoff`,
+/// `max_backoff`, `timeout`, `name`, `crate`).
+///
+/// A parameter whose type is written `Res<T>` (`sayiir::Res<T>`) is a **resource** the engine
+/// gives the task when it runs (`Engine::builder(store).resource(value)`): a database pool, an
+/// HTTP client. The workflow calls the task without it, it is not stored and it enters no hash;
+/// `build()` refuses a workflow whose tasks take a resource the engine was not given. See
+/// `docs/resources.md`.
+///
+/// ```
+/// use sayiir::{Engine, MemoryStore, Res};
+///
+/// pub struct Http {
+///     base: String,
+/// }
+///
+/// #[sayiir::task(retries = 3)]
+/// async fn fetch(path: String, http: Res<Http>) -> Result<String, String> {
+///     Ok(format!("{}/{path}", http.base))
+/// }
+///
+/// #[sayiir::workflow]
+/// async fn crawl(path: String) -> Result<String, String> {
+///     fetch(path).await // no `http` here
+/// }
+///
+/// # tokio::runtime::Runtime::new().unwrap().block_on(async {
+/// let engine = Engine::builder(MemoryStore::new())
+///     .resource(Http { base: "https://example.com".into() })
+///     .register::<crawl>()
+///     .build()
+///     .unwrap();
+/// let worker = engine.spawn_worker();
+/// let handle = engine.start::<crawl>("c-1", "robots.txt".into()).await.unwrap();
+/// assert_eq!(handle.result().await.unwrap().unwrap(), "https://example.com/robots.txt");
+/// worker.shutdown().await.unwrap();
+///
+/// // Without the resource, the engine is not built.
+/// let err = Engine::builder(MemoryStore::new()).register::<crawl>().build().err().unwrap();
+/// assert!(err.to_string().contains("task `fetch` of workflow `crawl` version 1 takes `http: Res<Http>`"));
+/// # });
+/// ```
+pub use sayiir_macros::task;
+pub use sayiir_macros::workflow;
 pub use sayiir_runtime::testing;
 pub use sayiir_runtime::{
     BuildError, BuildProblem, Callee, CodecError, Context, ContextError, DEFAULT_MAX_PAYLOAD,
     Engine, EngineBuilder, EngineError, Handle, InstanceInfo, InstanceStatus, LockError, LockMode,
-    LockOutcome, MachineError, Metrics, Migrate, MigrateError, Migration, RestartFilter, Restarted,
-    RetryPolicy, SignalTimeout, StaleLock, Task, TaskContext, TaskOptions, TaskTimeout,
-    VersionMismatch, VersionStats, WorkerConfig, WorkerHandle, WorkerInfo, Workflow,
+    LockOutcome, MachineError, Metrics, Migrate, MigrateError, Migration, MissingResource, Res,
+    ResourceNeed, Resources, RestartFilter, Restarted, RetryPolicy, SignalTimeout, StaleLock, Task,
+    TaskContext, TaskOptions, TaskTimeout, VersionMismatch, VersionStats, WorkerConfig,
+    WorkerHandle, WorkerInfo, Workflow,
     WrongDefinition, continue_as_new, signal, sleep, sleep_until,
 };
 pub use sayiir_runtime::{codec, describe, shape};
@@ -107,3 +152,8 @@ where
 #[doc = include_str!("../../README.md")]
 #[cfg(doctest)]
 pub struct ReadmeDoctests;
+
+/// The examples of `docs/resources.md`, compiled and run as doctests.
+#[doc = include_str!("../../docs/resources.md")]
+#[cfg(doctest)]
+pub struct ResourcesDoctests;

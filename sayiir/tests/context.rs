@@ -1,9 +1,11 @@
 //! Workflow-level shared state (`ctx: &mut sayiir::Context`), read by tasks through their
-//! task context, in every execution mode.
+//! task context, in every execution mode; resources (`Res<T>`) in `context_parts/resources.rs`.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod common;
+#[path = "context_parts/resources.rs"]
+mod resources;
 
 use sayiir::testing::TestEngine;
 use sayiir::{Context, Engine, SqliteStore, TaskContext};

@@ -121,3 +121,38 @@ async fn start_only_engines_hand_work_to_other_workers_on_postgres() {
     let runner = PgStore::connect(db.url()).await.unwrap();
     client_and_workers(Arc::new(client), Arc::new(runner)).await;
 }
+
+/// What a task reads from its engine.
+struct Prefix(String);
+
+#[sayiir::task]
+async fn prefixed(prefix: sayiir::Res<Prefix>, name: String) -> String {
+    format!("{}{name}", prefix.0)
+}
+
+#[sayiir::workflow]
+async fn labelled(name: String) -> String {
+    prefixed(name).await
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_start_only_engine_needs_no_resources_of_the_tasks_it_does_not_run() {
+    let store: Arc<dyn Store> = Arc::new(MemoryStore::new());
+    let missing = Engine::builder_shared(store.clone())
+        .register::<labelled>()
+        .build();
+    assert!(missing.is_err(), "the engine that runs it needs the resource");
+    let client = Engine::builder_shared(store.clone())
+        .start_only::<labelled>()
+        .build()
+        .unwrap();
+    let runner = Engine::builder_shared(store)
+        .resource(Prefix("#".into()))
+        .register::<labelled>()
+        .build()
+        .unwrap();
+    let worker = runner.spawn_worker();
+    client.start::<labelled>("l", "x".into()).await.unwrap();
+    assert_eq!(client.result::<labelled>("l").await.unwrap(), "#x");
+    worker.shutdown().await.unwrap();
+}

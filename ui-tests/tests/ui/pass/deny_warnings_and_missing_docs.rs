@@ -3,6 +3,7 @@
 #![deny(warnings, missing_docs, unused, rust_2018_idioms, nonstandard_style)]
 //! A documented crate.
 
+use sayiir::Res;
 use serde::{Deserialize, Serialize};
 
 /// An order.
@@ -27,6 +28,29 @@ async fn notify(id: u64, mut text: String) {
     let _ = (id, text);
 }
 
+/// A client tasks share (a resource).
+pub struct Client {
+    /// Base URL.
+    pub base: String,
+}
+
+/// Something that records events (a resource behind a trait).
+pub trait Recorder: Send + Sync {
+    /// Records `event`.
+    fn record(&self, event: &str);
+}
+
+/// Reports a payment with two resources, around a stored argument.
+#[sayiir::task]
+pub async fn report(
+    client: sayiir::Res<Client>,
+    id: u64,
+    recorder: Res<dyn Recorder>,
+) -> String {
+    recorder.record("report");
+    format!("{}/{id}", client.base)
+}
+
 /// Checks an order out.
 #[sayiir::workflow(version = 3)]
 pub async fn checkout(order: Order) -> Result<u64, String> {
@@ -34,6 +58,7 @@ pub async fn checkout(order: Order) -> Result<u64, String> {
     let paid = charge(order.clone()).await?;
     total += paid;
     notify(order.id, format!("paid {total}")).await;
+    let _url = report(order.id).await;
     Ok(total)
 }
 

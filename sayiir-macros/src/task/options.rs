@@ -1,0 +1,124 @@
+//! `#[task(...)]` options: retries, timeout, backoff, name, crate path.
+
+use proc_macro2::{Span, TokenStream};
+use quote::{ToTokens, quote};
+use syn::spanned::Spanned;
+
+use crate::diag::Diagnostics;
+use crate::options::{self, RawOption};
+
+/// Validated `#[task(...)]` options.
+pub(crate) struct TaskOptions {
+    pub(super) name: Option<String>,
+    pub(super) retries: u32,
+    pub(super) timeout_ms: Option<u64>,
+    /// Where `timeout` is written (a task with a timeout must return `Result`).
+    pub(super) timeout_key: Option<Span>,
+    pub(super) backoff_ms: Option<u64>,
+    pub(super) max_backoff_ms: Option<u64>,
+    pub(super) krate: Option<syn::Path>,
+}
+
+const TASK_OPTIONS: [&str; 6] = [
+    "name",
+    "retries",
+    "timeout",
+    "backoff",
+    "max_backoff",
+    "crate",
+];
+
+impl TaskOptions {
+    pub(super) fn parse(args: TokenStream, diag: &mut Diagnostics) -> Self {
+        let mut out = Self {
+            name: None,
+            retries: 0,
+            timeout_ms: None,
+            timeout_key: None,
+            backoff_ms: None,
+            max_backoff_ms: None,
+            krate: None,
+        };
+        let raw: Vec<RawOption> = match options::parse_raw(args) {
+            Ok(r) => r,
+            Err(e) => {
+                diag.push(e);
+                return out;
+            }
+        };
+        let mut backoff_opts: Vec<&RawOption> = Vec::new();
+        for opt in options::check_keys(&raw, "task", &TASK_OPTIONS, diag) {
+            match opt.key.to_string().as_str() {
+                "name" => out.name = options::stable_name(opt, diag),
+                "retries" => out.retries = options::lit_u32(opt, 0, 10_000, diag).unwrap_or(0),
+                "timeout" => {
+                    out.timeout_key = Some(opt.key.span());
+                    out.timeout_ms = options::duration_ms(opt, diag);
+                }
+                "backoff" => {
+                    out.backoff_ms = options::duration_ms(opt, diag);
+                    backoff_opts.push(opt);
+                }
+                "max_backoff" => {
+                    out.max_backoff_ms = options::duration_ms(opt, diag);
+                    backoff_opts.push(opt);
+                }
+                _ => out.krate = options::crate_path(opt, diag),
+            }
+        }
+        if out.retries == 0 {
+            for opt in &backoff_opts {
+                diag.error(
+                    opt.key.span(),
+                    format_args!(
+                        "`{}` sets the delay between attempts, but this task is not retried: add `retries = N` (N >= 1) or remove `{}`",
+                        opt.key, opt.key
+                    ),
+                );
+            }
+        }
+        if let (Some(b), Some(m)) = (out.backoff_ms, out.max_backoff_ms)
+            && m < b
+        {
+            let written = |key: &str| {
+                backoff_opts
+                    .iter()
+                    .find(|o| o.key == key)
+                    .map(|o| (o.value.to_token_stream().to_string(), o.value.span()))
+            };
+            if let (Some((b, _)), Some((m, span))) = (written("backoff"), written("max_backoff")) {
+                diag.error(
+                    span,
+                    format_args!(
+                        "`max_backoff = {m}` is shorter than `backoff = {b}`: the delay between attempts starts at `backoff` and doubles up to `max_backoff`"
+                    ),
+                );
+            }
+        }
+        out
+    }
+
+    /// The `TaskOptions` constant of the task.
+    pub(super) fn tokens(&self, p: &TokenStream) -> TokenStream {
+        let retries = self.retries;
+        let timeout = match self.timeout_ms {
+            Some(ms) => quote!(#p::Option::Some(#p::Duration::from_millis(#ms))),
+            None => quote!(#p::Option::None),
+        };
+        let backoff = self
+            .backoff_ms
+            .map(|ms| quote!(backoff: #p::Duration::from_millis(#ms),));
+        let max_backoff = self
+            .max_backoff_ms
+            .map(|ms| quote!(max_backoff: #p::Duration::from_millis(#ms),));
+        quote! {
+            #p::TaskOptions {
+                retries: #retries,
+                timeout: #timeout,
+                #backoff
+                #max_backoff
+                ..#p::TaskOptions::DEFAULT
+            }
+        }
+    }
+}
