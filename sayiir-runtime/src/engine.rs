@@ -7,8 +7,8 @@ use std::time::Duration;
 
 use sayiir_store::{
     BlockKind, Blocked, Created, DefinitionHash, DefinitionRecord, DefinitionRef, Event,
-    Fingerprint, HistoryEntry, InstanceId, InstanceRecord, InstanceSummary, ListQuery, NewInstance,
-    Status, Store, Timestamp, WorkflowKey,
+    Fingerprint, HistoryEntry, InstanceId, InstanceRecord, InstanceSummary, ListQuery, Listing,
+    NewInstance, Status, Store, Timestamp, WorkflowKey,
 };
 use tokio::sync::{Notify, OnceCell};
 
@@ -527,10 +527,14 @@ impl Engine {
         Ok(self.inner.info(InstanceSummary::from(&record)))
     }
 
-    /// Instances matching `query`, ordered by id.
-    pub async fn list(&self, query: &ListQuery) -> Result<Vec<InstanceInfo>, EngineError> {
+    /// Instances matching `query`, ordered by id, and beside them the matching rows of the
+    /// store that do not decode ([`Listing::damaged`]: the id as stored, the column and the
+    /// problem), which never make the listing fail. A claim that meets such a row blocks it
+    /// ([`BlockKind::CorruptRow`]); [`Engine::status`] of it fails with
+    /// [`StoreError::InvalidData`](sayiir_store::StoreError::InvalidData) naming the column.
+    pub async fn list(&self, query: &ListQuery) -> Result<Listing<InstanceInfo>, EngineError> {
         let rows = self.inner.store.list(query).await?;
-        Ok(rows.into_iter().map(|s| self.inner.info(s)).collect())
+        Ok(rows.map(|s| self.inner.info(s)))
     }
 
     /// The committed transitions of an instance, in order.

@@ -6,7 +6,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
-use sayiir_store::{BlockKind, Blocked, ClaimRequest, InstanceId, WorkerId};
+use sayiir_store::{BlockKind, Blocked, ClaimRequest, InstanceId, StoreError, WorkerId};
 use tokio::sync::{broadcast, watch};
 use tokio::task::{AbortHandle, JoinSet};
 use tracing::Instrument;
@@ -139,8 +139,10 @@ impl WorkerHandle {
         self.task.abort();
     }
 
-    /// Waits for the worker to stop by itself (it only does on a fatal error, e.g. the store
-    /// refused to register it).
+    /// Waits for the worker to stop by itself. It only does on a fatal error: the store
+    /// refused to register it, or the database file is no longer the one the store opened
+    /// (deleted or replaced under it: [`StoreError::File`], which claims, lease renewals and
+    /// due-time queries then fail with, as do commits and starts).
     pub async fn join(self) -> Result<(), EngineError> {
         match self.task.await {
             Ok(r) => r,
@@ -248,6 +250,11 @@ async fn run(
                     }
                     inner.busy_sub(1);
                 }
+                Err(e) if stops_worker(&e) => {
+                    tracing::error!(error = %e, "the store cannot go on; the worker stops");
+                    drivers.shutdown().await;
+                    return Err(e.into());
+                }
                 Err(e) => {
                     tracing::warn!(error = %e, "claim failed; retrying");
                     tokio::time::sleep(store_backoff).await;
@@ -258,8 +265,12 @@ async fn run(
         }
         let now = tokio::time::Instant::now();
         if now >= next_renew {
-            if !inflight.is_empty() {
-                renew(&inner, &owner, &mut inflight).await;
+            if !inflight.is_empty()
+                && let Err(e) = renew(&inner, &owner, &mut inflight).await
+            {
+                tracing::error!(error = %e, "the store cannot go on; the worker stops");
+                drivers.shutdown().await;
+                return Err(e.into());
             }
             next_renew = now + cfg.lease / 3;
         }
@@ -283,6 +294,11 @@ async fn run(
             match store.next_due(&known).await {
                 Ok(Some(due)) => wait = wait.min(inner.now().until(due)),
                 Ok(None) => {}
+                Err(e) if stops_worker(&e) => {
+                    tracing::error!(error = %e, "the store cannot go on; the worker stops");
+                    drivers.shutdown().await;
+                    return Err(e.into());
+                }
                 Err(e) => tracing::warn!(error = %e, "next due time unavailable"),
             }
         }
@@ -323,7 +339,19 @@ async fn run(
 /// A driver's task and its [`driver::Active::leaving`] flag.
 type Inflight = (AbortHandle, Arc<AtomicBool>);
 
-async fn renew(inner: &Inner, owner: &WorkerId, inflight: &mut HashMap<InstanceId, Inflight>) {
+/// Whether the worker must stop on `e` rather than retry: the database file is not the one
+/// the store opened (deleted or replaced under it), so nothing it writes would last.
+fn stops_worker(e: &StoreError) -> bool {
+    matches!(e, StoreError::File { .. })
+}
+
+/// Renews the leases of the instances in flight, abandoning those whose lease was lost. Fails
+/// only with an error the worker stops on ([`stops_worker`]); others are logged.
+async fn renew(
+    inner: &Inner,
+    owner: &WorkerId,
+    inflight: &mut HashMap<InstanceId, Inflight>,
+) -> Result<(), StoreError> {
     let ids: Vec<InstanceId> = inflight.keys().cloned().collect();
     let until = inner.now().add(inner.config.lease);
     match inner.store.renew(owner, &ids, until).await {
@@ -343,8 +371,10 @@ async fn renew(inner: &Inner, owner: &WorkerId, inflight: &mut HashMap<InstanceI
                 }
             }
         }
+        Err(e) if stops_worker(&e) => return Err(e),
         Err(e) => tracing::warn!(error = %e, "lease renewal failed"),
     }
+    Ok(())
 }
 
 /// Marks blocked the running instances of served workflows whose hash is unknown.

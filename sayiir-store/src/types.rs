@@ -272,6 +272,12 @@ pub enum BlockKind {
     Paused,
     /// A migration of its state to a newer version failed; its data is untouched.
     MigrationFailed,
+    /// A column of its row in the store does not decode (a time that is not a number, an
+    /// unknown status code, an id that is not valid, a value of the wrong type): set by the
+    /// claim that met the row, which writes only the block columns and leaves every other
+    /// byte of the row as it was. The reason names the column and the problem. Repair the
+    /// row (and clear its block) or restart the instance.
+    CorruptRow,
 }
 
 impl BlockKind {
@@ -284,6 +290,7 @@ impl BlockKind {
             BlockKind::IterationLimit => 4,
             BlockKind::Paused => 5,
             BlockKind::MigrationFailed => 6,
+            BlockKind::CorruptRow => 7,
         }
     }
 
@@ -296,6 +303,7 @@ impl BlockKind {
             4 => BlockKind::IterationLimit,
             5 => BlockKind::Paused,
             6 => BlockKind::MigrationFailed,
+            7 => BlockKind::CorruptRow,
             _ => return None,
         })
     }
@@ -632,7 +640,8 @@ pub struct ListQuery {
     pub blocked: Option<bool>,
     /// Keyset cursor: ids strictly greater than this.
     pub after: Option<InstanceId>,
-    /// At most this many (0 means no limit).
+    /// At most this many instances (0 means no limit). Damaged rows reported beside them
+    /// ([`Listing::damaged`](crate::Listing::damaged)) do not count.
     pub limit: usize,
 }
 

@@ -42,7 +42,7 @@ pub use sayiir_runtime::{
 };
 pub use sayiir_runtime::{codec, describe, shape};
 pub use sayiir_store as store;
-pub use sayiir_store::{InstanceId, ListQuery, MemoryStore};
+pub use sayiir_store::{InstanceId, ListQuery, Listing, MemoryStore};
 #[cfg(feature = "postgres")]
 pub use sayiir_store::{PgOptions, PgStore};
 #[cfg(feature = "sqlite")]

@@ -6,8 +6,9 @@ use std::sync::Arc;
 
 use sayiir::store::{
     Blocked, ClaimRequest, CommitResult, CreateResult, Created, DefinitionRecord, HistoryEntry,
-    InstanceId, InstanceRecord, InstanceSummary, ListQuery, NewInstance, NewSignal, Restart,
-    SignalRecord, Store, StoreError, Timestamp, Transition, VersionCount, WorkerId, WorkflowKey,
+    InstanceId, InstanceRecord, InstanceSummary, ListQuery, Listing, NewInstance, NewSignal,
+    Restart, SignalRecord, Store, StoreError, Timestamp, Transition, VersionCount, WorkerId,
+    WorkflowKey,
 };
 
 /// What a test watches. Every hook defaults to doing nothing.
@@ -75,7 +76,7 @@ impl<H: Hooks> Store for Hooked<H> {
     async fn set_blocked(&self, id: &InstanceId, b: Option<Blocked>) -> Result<(), StoreError> {
         self.inner.set_blocked(id, b).await
     }
-    async fn list(&self, q: &ListQuery) -> Result<Vec<InstanceSummary>, StoreError> {
+    async fn list(&self, q: &ListQuery) -> Result<Listing, StoreError> {
         self.inner.list(q).await
     }
     async fn history(
