@@ -7,8 +7,8 @@ use std::time::Duration;
 
 use sayiir_store::{
     BlockKind, Blocked, Created, DefinitionHash, DefinitionRecord, DefinitionRef, Event,
-    Fingerprint, HistoryEntry, InstanceId, InstanceRecord, InstanceSummary, ListQuery, NewInstance,
-    Status, Store, Timestamp, WorkerId, WorkflowKey,
+    Fingerprint, HistoryEntry, InstanceId, InstanceRecord, InstanceSummary, ListQuery, Listing,
+    NewInstance, Status, Store, Timestamp, WorkerId, WorkflowKey,
 };
 use tokio::sync::{Notify, OnceCell};
 
@@ -564,12 +564,17 @@ impl Engine {
         Ok(info)
     }
 
-    /// Instances matching `query`, ordered by id (with [`InstanceInfo::no_live_worker`]).
-    pub async fn list(&self, query: &ListQuery) -> Result<Vec<InstanceInfo>, EngineError> {
+    /// Instances matching `query`, ordered by id (with [`InstanceInfo::no_live_worker`]), and
+    /// beside them the matching rows of the store that do not decode ([`Listing::damaged`]:
+    /// the id as stored, the column and the problem), which never make the listing fail. A
+    /// claim that meets such a row blocks it ([`BlockKind::CorruptRow`]); [`Engine::status`]
+    /// of it fails with [`StoreError::InvalidData`](sayiir_store::StoreError::InvalidData)
+    /// naming the column.
+    pub async fn list(&self, query: &ListQuery) -> Result<Listing<InstanceInfo>, EngineError> {
         let rows = self.inner.store.list(query).await?;
-        let mut infos: Vec<InstanceInfo> = rows.into_iter().map(|s| self.inner.info(s)).collect();
-        self.mark_unserved(&mut infos).await?;
-        Ok(infos)
+        let mut listing = rows.map(|s| self.inner.info(s));
+        self.mark_unserved(&mut listing.instances).await?;
+        Ok(listing)
     }
 
     /// The workers recorded in the store by any process, alive or stopped recently (a

@@ -396,7 +396,8 @@ impl Engine {
                 limit: 500,
                 ..ListQuery::default()
             };
-            let page = self.inner.store.list(&query).await?;
+            // Rows that do not decode cannot be restarted by id; the listing reports them.
+            let page = self.inner.store.list(&query).await?.instances;
             let Some(last) = page.last() else {
                 return Ok(out);
             };

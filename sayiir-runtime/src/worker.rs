@@ -7,7 +7,8 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use sayiir_store::{
-    BlockKind, Blocked, ClaimRequest, InstanceId, Timestamp, WorkerId, WorkerRecord, WorkflowKey,
+    BlockKind, Blocked, ClaimRequest, InstanceId, StoreError, Timestamp, WorkerId, WorkerRecord,
+    WorkflowKey,
 };
 use tokio::sync::{broadcast, watch};
 use tokio::task::{AbortHandle, JoinSet};
@@ -162,8 +163,10 @@ impl WorkerHandle {
         self.task.abort();
     }
 
-    /// Waits for the worker to stop by itself (it only does on a fatal error, e.g. the store
-    /// refused to register it).
+    /// Waits for the worker to stop by itself. It only does on a fatal error: the store
+    /// refused to register it, or the database file is no longer the one the store opened
+    /// (deleted or replaced under it: [`StoreError::File`], which claims, lease renewals and
+    /// due-time queries then fail with, as do commits and starts).
     pub async fn join(self) -> Result<(), EngineError> {
         match self.task.await {
             Ok(r) => r,
@@ -279,6 +282,11 @@ async fn run(
                     }
                     inner.busy_sub(1);
                 }
+                Err(e) if stops_worker(&e) => {
+                    tracing::error!(error = %e, "the store cannot go on; the worker stops");
+                    drivers.shutdown().await;
+                    return Err(e.into());
+                }
                 Err(e) => {
                     tracing::warn!(error = %e, "claim failed; retrying");
                     tokio::time::sleep(store_backoff).await;
@@ -289,8 +297,12 @@ async fn run(
         }
         let now = tokio::time::Instant::now();
         if now >= next_renew {
-            if !inflight.is_empty() {
-                renew(&inner, &owner, &mut inflight).await;
+            if !inflight.is_empty()
+                && let Err(e) = renew(&inner, &owner, &mut inflight).await
+            {
+                tracing::error!(error = %e, "the store cannot go on; the worker stops");
+                drivers.shutdown().await;
+                return Err(e.into());
             }
             next_renew = now + cfg.lease / 3;
         }
@@ -314,6 +326,11 @@ async fn run(
             match store.next_due(&known).await {
                 Ok(Some(due)) => wait = wait.min(inner.now().until(due)),
                 Ok(None) => {}
+                Err(e) if stops_worker(&e) => {
+                    tracing::error!(error = %e, "the store cannot go on; the worker stops");
+                    drivers.shutdown().await;
+                    return Err(e.into());
+                }
                 Err(e) => tracing::warn!(error = %e, "next due time unavailable"),
             }
         }
@@ -414,7 +431,19 @@ async fn heartbeat(
 /// A driver's task and its [`driver::Active::leaving`] flag.
 type Inflight = (AbortHandle, Arc<AtomicBool>);
 
-async fn renew(inner: &Inner, owner: &WorkerId, inflight: &mut HashMap<InstanceId, Inflight>) {
+/// Whether the worker must stop on `e` rather than retry: the database file is not the one
+/// the store opened (deleted or replaced under it), so nothing it writes would last.
+fn stops_worker(e: &StoreError) -> bool {
+    matches!(e, StoreError::File { .. })
+}
+
+/// Renews the leases of the instances in flight, abandoning those whose lease was lost. Fails
+/// only with an error the worker stops on ([`stops_worker`]); others are logged.
+async fn renew(
+    inner: &Inner,
+    owner: &WorkerId,
+    inflight: &mut HashMap<InstanceId, Inflight>,
+) -> Result<(), StoreError> {
     let ids: Vec<InstanceId> = inflight.keys().cloned().collect();
     let until = inner.now().add(inner.config.lease);
     match inner.store.renew(owner, &ids, until).await {
@@ -434,8 +463,10 @@ async fn renew(inner: &Inner, owner: &WorkerId, inflight: &mut HashMap<InstanceI
                 }
             }
         }
+        Err(e) if stops_worker(&e) => return Err(e),
         Err(e) => tracing::warn!(error = %e, "lease renewal failed"),
     }
+    Ok(())
 }
 
 /// Marks blocked the running instances of served workflows whose hash is unknown.

@@ -342,10 +342,12 @@ async fn claim_ids<S: Store>(store: &S, req: ClaimRequest) -> Vec<String> {
 
 /// Lists with `query`, checks every summary against the head, and returns the ids.
 async fn list_ids<S: Store>(s: &S, query: ListQuery) -> Vec<String> {
-    let found = s
+    let listing = s
         .list(&query)
         .await
         .unwrap_or_else(|e| panic!("list {query:?} failed: {e:?}"));
+    assert_eq!(listing.damaged, [], "no damaged rows");
+    let found = listing.instances;
     for summary in &found {
         let head = load(s, summary.id.as_str()).await;
         assert_eq!(

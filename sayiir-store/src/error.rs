@@ -1,7 +1,9 @@
 //! Typed store errors.
 
+use std::fmt;
 use std::path::PathBuf;
 
+use crate::listing::escape_control;
 use crate::types::InstanceId;
 
 /// An instance id that failed validation.
@@ -33,6 +35,82 @@ pub enum InvalidId {
         /// The id.
         id: String,
     },
+}
+
+/// Why a SQLite database file cannot be used ([`StoreError::File`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum FileProblem {
+    /// The directory that should hold the file does not exist.
+    MissingDirectory {
+        /// The directory.
+        dir: PathBuf,
+    },
+    /// What should be the directory holding the file is a file.
+    NotADirectory {
+        /// The path that is not a directory.
+        parent: PathBuf,
+    },
+    /// The path is a directory, not a file.
+    IsADirectory,
+    /// The file exists but this process may not write it.
+    ReadOnlyFile,
+    /// This process may not create files in the directory: the database itself, SQLite's
+    /// `-wal` and `-shm` files or the worker's `.lock` file.
+    ReadOnlyDirectory {
+        /// The directory.
+        dir: PathBuf,
+    },
+    /// The file system holding the file is mounted read-only.
+    ReadOnlyFileSystem,
+    /// The file was deleted while the store had it open.
+    Deleted,
+    /// Another file was put at the path while the store had it open (a rename over it, a
+    /// restore from a backup).
+    Replaced,
+}
+
+impl fmt::Display for FileProblem {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        const REOPEN: &str = "what the store writes no longer reaches a file at that path; \
+                              stop the process, put the right file back and open the store again";
+        match self {
+            FileProblem::MissingDirectory { dir } => {
+                write!(
+                    f,
+                    "the directory `{}` does not exist; create it first",
+                    dir.display()
+                )
+            }
+            FileProblem::NotADirectory { parent } => {
+                write!(f, "`{}` is not a directory", parent.display())
+            }
+            FileProblem::IsADirectory => {
+                f.write_str("it is a directory; give the path of a database file")
+            }
+            FileProblem::ReadOnlyFile => f.write_str(
+                "the file is read-only for this process; check its owner and permissions",
+            ),
+            FileProblem::ReadOnlyDirectory { dir } => write!(
+                f,
+                "this process cannot create files in `{}` (SQLite needs its `-wal` and `-shm` \
+                 files beside the database, a worker its `.lock` file); check the directory's \
+                 owner and permissions",
+                dir.display()
+            ),
+            FileProblem::ReadOnlyFileSystem => f.write_str("the file system is read-only"),
+            FileProblem::Deleted => {
+                write!(
+                    f,
+                    "the file was deleted while the store had it open; {REOPEN}"
+                )
+            }
+            FileProblem::Replaced => write!(
+                f,
+                "another file was put at that path while the store had it open; {REOPEN}"
+            ),
+        }
+    }
 }
 
 /// Errors of [`Store`](crate::Store) operations.
@@ -134,13 +212,28 @@ pub enum StoreError {
         /// What the backend said.
         detail: String,
     },
-    /// A value read back from the store is not valid (e.g. an unknown status code).
-    #[error("invalid data in the store for `{id}`: {detail}")]
+    /// A value read back from the store is not valid (e.g. an unknown status code, a time
+    /// that is not a number, an id with a control character). The message names the column;
+    /// its control characters, and the id's, are escaped.
+    #[error(
+        "invalid data in the store for `{}`: {}",
+        escape_control(id),
+        escape_control(detail)
+    )]
     InvalidData {
-        /// The instance.
+        /// The instance, as stored (it need not be a valid id).
         id: String,
-        /// What is wrong.
+        /// What is wrong, naming the column.
         detail: String,
+    },
+    /// The database file cannot be used, or is no longer the one the store opened: see
+    /// [`FileProblem`]. Retrying does not help; a worker that meets it stops.
+    #[error("cannot use the database `{}`: {problem}", path.display())]
+    File {
+        /// The database file, as given to the store.
+        path: PathBuf,
+        /// What is wrong with it.
+        problem: FileProblem,
     },
     /// An I/O error outside the database engine (lock file, directory).
     #[error("{context}: {source}")]
@@ -203,6 +296,10 @@ impl Clone for StoreError {
             Self::InvalidData { id, detail } => Self::InvalidData {
                 id: id.clone(),
                 detail: detail.clone(),
+            },
+            Self::File { path, problem } => Self::File {
+                path: path.clone(),
+                problem: problem.clone(),
             },
             Self::Io { context, source } => Self::Io {
                 context: context.clone(),

@@ -12,6 +12,7 @@
 //! processes).
 
 mod error;
+mod listing;
 mod memory;
 mod types;
 
@@ -27,7 +28,8 @@ pub mod conformance;
 #[cfg(feature = "pg-harness")]
 pub mod pg_harness;
 
-pub use error::{InvalidId, StoreError};
+pub use error::{FileProblem, InvalidId, StoreError};
+pub use listing::{DamagedRow, Listing};
 pub use memory::MemoryStore;
 #[cfg(feature = "postgres")]
 pub use postgres::{PgOptions, PgStore};
@@ -90,6 +92,11 @@ pub trait Store: Send + Sync + 'static {
     /// mismatch the caller now knows, lease free or expired) of the known definitions (the
     /// whole `(workflow, hash, fingerprint)` key must match), earliest due first. Claiming
     /// clears a version-mismatch block.
+    ///
+    /// A row the claim meets that does not decode is not returned: it is marked blocked with
+    /// [`BlockKind::CorruptRow`] (the reason names the column and the problem; only the block
+    /// columns are written, the rest of the row is left as it was), which keeps it out of
+    /// later claims and of [`Store::next_due`], and the claim goes on with the other rows.
     async fn claim(&self, request: ClaimRequest) -> Result<Vec<InstanceRecord>, StoreError>;
 
     /// Extends the leases `owner` holds on `ids`. Returns the ids whose lease `owner` no longer
@@ -110,7 +117,8 @@ pub trait Store: Send + Sync + 'static {
 
     /// Running, unblocked instances of the `served` workflow names whose
     /// `(workflow, hash, fingerprint)` is not among `known`: the instances this binary must
-    /// report as blocked.
+    /// report as blocked. Rows that do not decode are left out (a claim blocks them,
+    /// [`Store::list`] reports them).
     async fn find_version_mismatches(
         &self,
         served: &[String],
@@ -125,11 +133,14 @@ pub trait Store: Send + Sync + 'static {
         blocked: Option<Blocked>,
     ) -> Result<(), StoreError>;
 
-    /// Instances matching `query`, ordered by id.
-    async fn list(&self, query: &ListQuery) -> Result<Vec<InstanceSummary>, StoreError>;
+    /// Instances matching `query`, ordered by id, and beside them the matching rows that do
+    /// not decode ([`Listing::damaged`], each with the column and the problem): one damaged
+    /// row never makes the listing fail.
+    async fn list(&self, query: &ListQuery) -> Result<Listing, StoreError>;
 
     /// History entries of an instance with `seq > after` (all when `after` is `None`), in order,
-    /// at most `limit` (0 means all).
+    /// at most `limit` (0 means all). An entry that does not decode is
+    /// [`StoreError::InvalidData`] naming the entry and the column.
     async fn history(
         &self,
         id: &InstanceId,

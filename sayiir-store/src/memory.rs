@@ -8,9 +8,9 @@ use std::sync::{Mutex, MutexGuard};
 
 use crate::{
     BlockKind, Blocked, ClaimRequest, CommitResult, CreateResult, Created, DefinitionRecord,
-    HistoryEntry, InstanceId, InstanceRecord, InstanceSummary, ListQuery, NewInstance, NewSignal,
-    Next, Restart, SignalRecord, Status, Store, StoreError, Timestamp, Transition, VersionCount,
-    WorkerId, WorkerRecord, WorkflowKey,
+    HistoryEntry, InstanceId, InstanceRecord, InstanceSummary, ListQuery, Listing, NewInstance,
+    NewSignal, Next, Restart, SignalRecord, Status, Store, StoreError, Timestamp, Transition,
+    VersionCount, WorkerId, WorkerRecord, WorkflowKey,
 };
 
 #[derive(Debug)]
@@ -387,14 +387,14 @@ impl Store for MemoryStore {
         Ok(())
     }
 
-    async fn list(&self, query: &ListQuery) -> Result<Vec<InstanceSummary>, StoreError> {
+    async fn list(&self, query: &ListQuery) -> Result<Listing, StoreError> {
         let rows = self.rows();
         let limit = if query.limit == 0 {
             usize::MAX
         } else {
             query.limit
         };
-        Ok(rows
+        let instances = rows
             .values()
             .map(|row| &row.record)
             .filter(|r| query.after.as_ref().is_none_or(|a| r.id > *a))
@@ -410,7 +410,12 @@ impl Store for MemoryStore {
             .filter(|r| query.blocked.is_none_or(|b| r.blocked.is_some() == b))
             .take(limit)
             .map(InstanceSummary::from)
-            .collect())
+            .collect();
+        // Nothing is decoded here: a memory store holds no damaged rows.
+        Ok(Listing {
+            instances,
+            damaged: Vec::new(),
+        })
     }
 
     async fn history(

@@ -303,6 +303,12 @@ pub enum BlockKind {
     Paused,
     /// A migration of its state to a newer version failed; its data is untouched.
     MigrationFailed,
+    /// A column of its row in the store does not decode (a time that is not a number, an
+    /// unknown status code, an id that is not valid, a value of the wrong type): set by the
+    /// claim that met the row, which writes only the block columns and leaves every other
+    /// byte of the row as it was. The reason names the column and the problem. Repair the
+    /// row (and clear its block) or restart the instance.
+    CorruptRow,
     /// A value it produced (a task's return value, its next state or its output) encodes to
     /// more bytes than the engine's payload limit; nothing of it was written, the instance is
     /// at its previous state.
@@ -319,7 +325,8 @@ impl BlockKind {
             BlockKind::IterationLimit => 4,
             BlockKind::Paused => 5,
             BlockKind::MigrationFailed => 6,
-            BlockKind::PayloadTooLarge => 7,
+            BlockKind::CorruptRow => 7,
+            BlockKind::PayloadTooLarge => 8,
         }
     }
 
@@ -332,7 +339,8 @@ impl BlockKind {
             4 => BlockKind::IterationLimit,
             5 => BlockKind::Paused,
             6 => BlockKind::MigrationFailed,
-            7 => BlockKind::PayloadTooLarge,
+            7 => BlockKind::CorruptRow,
+            8 => BlockKind::PayloadTooLarge,
             _ => return None,
         })
     }
@@ -669,7 +677,8 @@ pub struct ListQuery {
     pub blocked: Option<bool>,
     /// Keyset cursor: ids strictly greater than this.
     pub after: Option<InstanceId>,
-    /// At most this many (0 means no limit).
+    /// At most this many instances (0 means no limit). Damaged rows reported beside them
+    /// ([`Listing::damaged`](crate::Listing::damaged)) do not count.
     pub limit: usize,
 }
 

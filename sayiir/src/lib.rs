@@ -82,12 +82,12 @@ pub use sayiir_runtime::{
     LockOutcome, MachineError, Metrics, Migrate, MigrateError, Migration, MissingResource, Res,
     ResourceNeed, Resources, RestartFilter, Restarted, RetryPolicy, SignalTimeout, StaleLock, Task,
     TaskContext, TaskOptions, TaskTimeout, VersionMismatch, VersionStats, WorkerConfig,
-    WorkerHandle, WorkerInfo, Workflow,
-    WrongDefinition, continue_as_new, signal, sleep, sleep_until,
+    WorkerHandle, WorkerInfo, Workflow, WrongDefinition, continue_as_new, signal, sleep,
+    sleep_until,
 };
 pub use sayiir_runtime::{codec, describe, shape};
 pub use sayiir_store as store;
-pub use sayiir_store::{InstanceId, ListQuery, MemoryStore};
+pub use sayiir_store::{InstanceId, ListQuery, Listing, MemoryStore};
 #[cfg(feature = "postgres")]
 pub use sayiir_store::{PgOptions, PgStore};
 #[cfg(feature = "sqlite")]

@@ -4,6 +4,10 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod common;
+#[path = "bad_input_parts/files.rs"]
+mod files;
+#[path = "bad_input_parts/rows.rs"]
+mod rows;
 
 use std::path::Path;
 

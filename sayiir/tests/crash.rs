@@ -257,7 +257,7 @@ fn verify(db: &Path, log: &PathBuf, ids: &[String], kills: usize, generations: u
     let mut reruns = 0;
     let mut calls = 0;
     rt.block_on(async {
-        let listed = store.list(&ListQuery::default()).await.unwrap();
+        let listed = store.list(&ListQuery::default()).await.unwrap().instances;
         assert_eq!(listed.len(), ids.len(), "no instance lost, none invented");
         let mut committed_keys: BTreeSet<(String, String)> = BTreeSet::new();
         for id in ids {

@@ -430,7 +430,7 @@ fn verify(parent: &Parent, log: &Path, seed: u64, rounds: usize) {
     let engine = &parent.engine;
     parent.rt.block_on(async {
         let store = engine.store();
-        let listed = store.list(&ListQuery::default()).await.unwrap();
+        let listed = store.list(&ListQuery::default()).await.unwrap().instances;
         assert_eq!(listed.len(), parent.plans.len(), "no instance lost, none invented");
         for plan in &parent.plans {
             let id = plan.id.as_str();

@@ -144,7 +144,7 @@ async fn exercise(engine: Engine) {
         r => panic!("expected WrongWorkflow, got {r:?}"),
     }
 
-    let all = engine.list(&ListQuery::default()).await.unwrap();
+    let all = engine.list(&ListQuery::default()).await.unwrap().instances;
     assert_eq!(
         all.iter().map(|i| i.id.as_str()).collect::<Vec<_>>(),
         ["order-1", "order-2"]
@@ -155,7 +155,8 @@ async fn exercise(engine: Engine) {
             ..ListQuery::default()
         })
         .await
-        .unwrap();
+        .unwrap()
+        .instances;
     assert_eq!(failed.len(), 1);
 
     // Many instances concurrently.
@@ -238,6 +239,7 @@ async fn bad_ids_are_typed_errors() {
             .list(&ListQuery::default())
             .await
             .unwrap()
+            .instances
             .is_empty()
     );
 }

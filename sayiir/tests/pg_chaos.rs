@@ -494,7 +494,7 @@ fn chaos_with_real_processes() {
                 blocked: Some(true),
                 ..ListQuery::default()
             };
-            engine.store().list(&q).await.unwrap()
+            engine.store().list(&q).await.unwrap().instances
         });
         assert!(blocked.is_empty(), "blocked instances: {blocked:?}");
         let running = rt.block_on(count(&engine, Status::Running));
@@ -558,7 +558,7 @@ async fn count(engine: &Engine, status: Status) -> usize {
         status: Some(status),
         ..ListQuery::default()
     };
-    engine.store().list(&q).await.unwrap().len()
+    engine.store().list(&q).await.unwrap().instances.len()
 }
 
 /// Prints what the instances still running wait for, and which worker process last held them
@@ -568,7 +568,7 @@ async fn diagnose(engine: &Engine, url: &str, killed: &BTreeMap<u32, (u32, i64)>
         status: Some(Status::Running),
         ..ListQuery::default()
     };
-    let running = engine.store().list(&q).await.unwrap();
+    let running = engine.store().list(&q).await.unwrap().instances;
     let mut orphaned = 0;
     for (n, s) in running.iter().enumerate() {
         let history = engine.history(s.id.as_str()).await.unwrap();

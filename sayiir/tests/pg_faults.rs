@@ -240,7 +240,7 @@ fn restart_mid_run(label: &str, worker_options: PgOptions) {
     // Nothing lost, nothing doubled.
     rt.block_on(async {
         let store = engine.store();
-        let listed = store.list(&ListQuery::default()).await.unwrap();
+        let listed = store.list(&ListQuery::default()).await.unwrap().instances;
         assert_eq!(listed.len(), ids.len(), "no instance lost, none invented");
         for id in &ids {
             let iid = InstanceId::new(id.as_str()).unwrap();

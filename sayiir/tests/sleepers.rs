@@ -86,7 +86,8 @@ async fn a_hundred_thousand_sleepers_cost_rows_not_memory() {
             ..ListQuery::default()
         })
         .await
-        .unwrap();
+        .unwrap()
+        .instances;
     assert_eq!(running.len() as u64, n, "all asleep at once");
     assert!(
         running.iter().all(|s| s.seq == 1 && s.due_at.is_some()),
@@ -102,7 +103,8 @@ async fn a_hundred_thousand_sleepers_cost_rows_not_memory() {
             ..ListQuery::default()
         })
         .await
-        .unwrap();
+        .unwrap()
+        .instances;
     assert_eq!(done.len() as u64, n, "all woke and completed");
     for i in [0, n / 2, n - 1] {
         assert_eq!(

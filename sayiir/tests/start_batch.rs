@@ -61,7 +61,12 @@ async fn concurrent_starts(engine: Engine) {
         }
     }
     assert_eq!(ok, 199);
-    let all = engine.store().list(&ListQuery::default()).await.unwrap();
+    let all = engine
+        .store()
+        .list(&ListQuery::default())
+        .await
+        .unwrap()
+        .instances;
     // 180 distinct `n-` ids (one in ten repeats another), minus the one replaced by `taken`,
     // plus `taken`.
     assert_eq!(all.len(), 180);
@@ -153,7 +158,12 @@ fn an_engine_built_outside_a_runtime_starts_from_any_runtime() {
         engine.start::<echo>("d", 4).await.unwrap();
         // Idempotent across runtimes.
         engine.start::<echo>("a", 99).await.unwrap();
-        let all = engine.store().list(&ListQuery::default()).await.unwrap();
+        let all = engine
+            .store()
+            .list(&ListQuery::default())
+            .await
+            .unwrap()
+            .instances;
         let ids: Vec<&str> = all.iter().map(|s| s.id.as_str()).collect();
         assert_eq!(ids, ["a", "b", "c", "d"]);
     });

@@ -93,7 +93,8 @@ async fn start_all(store: Arc<dyn Store>, n: u64, starters: u64, batched: bool) 
             ..ListQuery::default()
         })
         .await
-        .unwrap();
+        .unwrap()
+        .instances;
     assert_eq!(running.len() as u64, n, "every instance was created once");
     let (batches, created) = engine.metrics().create_batches();
     if !batched {

@@ -32,7 +32,8 @@ pub async fn after_upgrade_from_unversioned<S: Store>(store: &S) -> DefinitionRe
             ..ListQuery::default()
         })
         .await
-        .unwrap();
+        .unwrap()
+        .instances;
     assert_eq!(listed.len(), 2, "{listed:?}");
     let counts = store.version_counts().await.unwrap();
     assert_eq!(

@@ -124,7 +124,7 @@ pub(super) async fn create_stores_version_and_input<S: Store>(s: Arc<S>) {
         Some(b"the input".to_vec()),
         "load_input after create"
     );
-    let listed = s.list(&ListQuery::default()).await.unwrap();
+    let listed = s.list(&ListQuery::default()).await.unwrap().instances;
     assert_eq!(
         listed,
         [InstanceSummary::from(&created)],

@@ -1,16 +1,17 @@
 //! Reading rows back into the store's types, and the conversions of values the store's types
 //! and PostgreSQL's disagree on. Anything that does not decode (an unknown status code, a hash
 //! that is not 32 bytes, an invalid id, a negative sequence number) is
-//! [`StoreError::InvalidData`] naming the instance.
+//! [`StoreError::InvalidData`] naming the instance and the column; [`damaged`] turns such a
+//! row into the [`DamagedRow`] that claims and listings report instead of failing.
 
 use sqlx::postgres::{PgRow, Postgres};
 use sqlx::{Decode, Row, Type};
 
 use super::fail::{Fail, invalid};
 use crate::{
-    BlockKind, Blocked, DefinitionHash, DefinitionRecord, Fingerprint, HistoryEntry, InstanceId,
-    InstanceRecord, InstanceSummary, SignalRecord, Status, StoreError, Timestamp, VersionCount,
-    WorkflowKey,
+    BlockKind, Blocked, DamagedRow, DefinitionHash, DefinitionRecord, Fingerprint, HistoryEntry,
+    InstanceId, InstanceRecord, InstanceSummary, SignalRecord, Status, StoreError, Timestamp,
+    VersionCount, WorkflowKey,
 };
 
 /// Columns of an [`InstanceSummary`], read by name by [`summary`].
@@ -46,12 +47,33 @@ where
 /// Reads the `id` column and validates it.
 fn id(row: &PgRow) -> Result<InstanceId, Fail> {
     let raw: String = get(row, "id", "<unreadable id>")?;
-    InstanceId::new(raw.as_str()).map_err(|e| invalid(&raw, e.to_string()))
+    InstanceId::new(raw.as_str()).map_err(|e| invalid(&raw, format!("column `id`: {e}")))
+}
+
+/// The row (of [`summary_cols`]) that failed to decode with `detail`, as reported.
+pub(super) fn damaged(row: &PgRow, detail: String) -> DamagedRow {
+    DamagedRow {
+        id: row
+            .try_get::<String, _>("id")
+            .unwrap_or_else(|_| "<unreadable id>".into()),
+        workflow: row.try_get("workflow").ok(),
+        problem: detail,
+    }
+}
+
+/// Whether `e` means the row does not decode (rather than a failure of the database), with
+/// what is wrong.
+pub(super) fn damage(e: &Fail) -> Option<&str> {
+    match e {
+        Fail::Store(StoreError::InvalidData { detail, .. }) => Some(detail),
+        _ => None,
+    }
 }
 
 /// A sequence number as stored (PostgreSQL integers are signed).
 pub(super) fn seq_from_db(raw: i64, id: &str) -> Result<u64, Fail> {
-    u64::try_from(raw).map_err(|_| invalid(id, format!("negative sequence number {raw}")))
+    u64::try_from(raw)
+        .map_err(|_| invalid(id, format!("column `seq`: negative sequence number {raw}")))
 }
 
 /// A sequence number to store; fails past `i64::MAX`, which no instance reaches in practice.
@@ -68,7 +90,7 @@ pub(super) fn seq_to_db(seq: u64, id: &str) -> Result<i64, Fail> {
 /// A status code as stored.
 pub(super) fn status_from_db(code: i16, id: &str) -> Result<Status, Fail> {
     Status::from_code(i64::from(code))
-        .ok_or_else(|| invalid(id, format!("unknown status code {code}")))
+        .ok_or_else(|| invalid(id, format!("column `status`: unknown status code {code}")))
 }
 
 /// A count or limit for SQL: `None` (no limit) for 0, saturated at `i64::MAX`.
@@ -93,15 +115,24 @@ pub(super) fn key_arrays(known: &[WorkflowKey]) -> (Vec<&str>, Vec<&[u8]>, Vec<&
     arrays
 }
 
-/// A 32-byte hash or fingerprint (`what`, for messages) as stored.
-pub(super) fn bytes32(raw: &[u8], id: &str, what: &str) -> Result<[u8; 32], Fail> {
-    <[u8; 32]>::try_from(raw)
-        .map_err(|_| invalid(id, format!("{what} is {} bytes long, not 32", raw.len())))
+/// A 32-byte hash or fingerprint (column `col`) as stored.
+pub(super) fn bytes32(raw: &[u8], id: &str, col: &str) -> Result<[u8; 32], Fail> {
+    <[u8; 32]>::try_from(raw).map_err(|_| {
+        invalid(
+            id,
+            format!("column `{col}` is {} bytes long, not 32", raw.len()),
+        )
+    })
 }
 
 /// A declared version as stored.
 fn version_from_db(raw: i64, id: &str) -> Result<u32, Fail> {
-    u32::try_from(raw).map_err(|_| invalid(id, format!("version {raw} is not a u32")))
+    u32::try_from(raw).map_err(|_| {
+        invalid(
+            id,
+            format!("column `version`: {raw} is not a version (a u32)"),
+        )
+    })
 }
 
 /// Decodes the columns of [`summary_cols`].
@@ -109,7 +140,7 @@ pub(super) fn summary(row: &PgRow) -> Result<InstanceSummary, Fail> {
     let id = id(row)?;
     let s = id.as_str();
     let hash: Vec<u8> = get(row, "definition_hash", s)?;
-    let hash = bytes32(&hash, s, "definition hash")?;
+    let hash = bytes32(&hash, s, "definition_hash")?;
     let fingerprint: Vec<u8> = get(row, "fingerprint", s)?;
     let fingerprint = bytes32(&fingerprint, s, "fingerprint")?;
     let seq = seq_from_db(get(row, "seq", s)?, s)?;
@@ -134,8 +165,12 @@ pub(super) fn summary(row: &PgRow) -> Result<InstanceSummary, Fail> {
 
 /// A block kind code as stored.
 fn block_kind(code: i16, id: &str) -> Result<BlockKind, Fail> {
-    BlockKind::from_code(i64::from(code))
-        .ok_or_else(|| invalid(id, format!("unknown block kind code {code}")))
+    BlockKind::from_code(i64::from(code)).ok_or_else(|| {
+        invalid(
+            id,
+            format!("column `blocked_kind`: unknown block kind code {code}"),
+        )
+    })
 }
 
 /// Decodes the block columns.
@@ -152,7 +187,11 @@ fn blocked(row: &PgRow, id: &str) -> Result<Option<Blocked>, Fail> {
             reason,
             at: Timestamp(at),
         })),
-        _ => Err(invalid(id, "blocked without a reason or a time")),
+        (None, _) => Err(invalid(
+            id,
+            "column `blocked_reason` is NULL on a blocked row",
+        )),
+        (_, None) => Err(invalid(id, "column `blocked_at` is NULL on a blocked row")),
     }
 }
 
@@ -194,7 +233,15 @@ pub(super) fn history_entry(row: &PgRow, id: &str) -> Result<Option<HistoryEntry
             payload: get(row, "payload", id)?,
         })
     };
-    entry().map(Some)
+    entry().map(Some).map_err(|e| match e {
+        Fail::Store(StoreError::InvalidData { id, detail }) => {
+            Fail::Store(StoreError::InvalidData {
+                id,
+                detail: format!("history entry {seq}: {detail}"),
+            })
+        }
+        e => e,
+    })
 }
 
 /// Decodes a row of `signal_id, name, payload, sent_at` of the signals of `id`; `None` for the
@@ -220,7 +267,7 @@ pub(super) fn definition(row: &PgRow) -> Result<DefinitionRecord, Fail> {
     let fingerprint: Vec<u8> = get(row, "fingerprint", &w)?;
     Ok(DefinitionRecord {
         version: version_from_db(get(row, "version", &w)?, &w)?,
-        hash: DefinitionHash(bytes32(&hash, &w, "definition hash")?),
+        hash: DefinitionHash(bytes32(&hash, &w, "definition_hash")?),
         fingerprint: Fingerprint(bytes32(&fingerprint, &w, "fingerprint")?),
         shape: get(row, "shape", &w)?,
         created_at: Timestamp(get(row, "created_at", &w)?),
@@ -242,7 +289,7 @@ pub(super) fn version_count(row: &PgRow) -> Result<VersionCount, Fail> {
     let count: i64 = get(row, "count", &w)?;
     Ok(VersionCount {
         version: version_from_db(get(row, "version", &w)?, &w)?,
-        hash: DefinitionHash(bytes32(&hash, &w, "definition hash")?),
+        hash: DefinitionHash(bytes32(&hash, &w, "definition_hash")?),
         fingerprint: Fingerprint(bytes32(&fingerprint, &w, "fingerprint")?),
         status: status_from_db(get(row, "status", &w)?, &w)?,
         blocked,

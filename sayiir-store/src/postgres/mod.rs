@@ -29,9 +29,9 @@ use self::ops::{create, lease, read, signals, versions, workers, write};
 use self::wake::Wakeups;
 use crate::{
     Blocked, ClaimRequest, CommitResult, CreateResult, Created, DefinitionRecord, HistoryEntry,
-    InstanceId, InstanceRecord, InstanceSummary, ListQuery, NewInstance, NewSignal, Restart,
-    SignalRecord, Store, StoreError, Timestamp, Transition, VersionCount, WorkerId, WorkerRecord,
-    WorkflowKey,
+    InstanceId, InstanceRecord, InstanceSummary, ListQuery, Listing, NewInstance, NewSignal,
+    Restart, SignalRecord, Store, StoreError, Timestamp, Transition, VersionCount, WorkerId,
+    WorkerRecord, WorkflowKey,
 };
 
 /// Options of [`PgStore::connect_with`].
@@ -95,7 +95,16 @@ impl PgOptions {
 /// leaves leases that expire. [`Store::register_worker`] therefore does nothing, and
 /// [`Store::unregister_worker`] releases the leases of the stopping owner only.
 ///
+/// A row that does not decode (written by hand: an id with a control character, an unknown
+/// status or block code, a version out of range, a hash that is not 32 bytes) blocks its own
+/// instance and nothing else: a claim that meets it marks it [`BlockKind::CorruptRow`] (only
+/// the block and lease columns are written) and goes on with the other rows, [`Store::list`]
+/// reports it in [`Listing::damaged`], and [`Store::load`] fails with
+/// [`StoreError::InvalidData`] naming the column, its control characters escaped.
+///
 /// Share it behind an `Arc`; it is not `Clone`.
+///
+/// [`BlockKind::CorruptRow`]: crate::BlockKind::CorruptRow
 pub struct PgStore {
     inner: Arc<Inner>,
 }
@@ -236,7 +245,7 @@ impl Store for PgStore {
         self.map(write::set_blocked(&self.inner.pool, id, blocked).await)
     }
 
-    async fn list(&self, query: &ListQuery) -> Result<Vec<InstanceSummary>, StoreError> {
+    async fn list(&self, query: &ListQuery) -> Result<Listing, StoreError> {
         self.map(read::list(&self.inner.pool, query).await)
     }
 

@@ -60,8 +60,12 @@ pub(super) fn map_sqlite(e: rusqlite::Error, path: &Path) -> StoreError {
             path: path.to_path_buf(),
             detail: e.to_string(),
         },
-        Some(ErrorCode::CannotOpen) => StoreError::Backend {
-            detail: format!("cannot open `{}`: {e}", path.display()),
+        // Explained by the file when it is the file's fault (read-only, a directory, …).
+        Some(ErrorCode::CannotOpen | ErrorCode::ReadOnly) => match super::file::explain(path) {
+            Some(problem) => super::file::error(path, problem),
+            None => StoreError::Backend {
+                detail: format!("`{}`: {e}", path.display()),
+            },
         },
         _ => StoreError::Backend {
             detail: e.to_string(),

@@ -7,6 +7,7 @@
 
 use std::collections::HashSet;
 use std::fs::{File, TryLockError};
+use std::io::ErrorKind;
 use std::path::{Path, PathBuf};
 
 use super::Inner;
@@ -29,18 +30,32 @@ pub(super) fn lock_path(db: &Path) -> PathBuf {
     PathBuf::from(s)
 }
 
-/// Opens (creating if needed) and exclusively locks `lock`, the lock file of `db`.
-fn acquire(db: &Path, lock: &Path) -> Result<File, StoreError> {
-    let file = File::options()
-        .read(true)
-        .write(true)
-        .create(true)
-        .truncate(false)
-        .open(lock)
-        .map_err(|source| StoreError::Io {
+/// Creates (unless it exists) `lock`, the lock file of `db`, with permissions `mode`.
+pub(super) fn create(db: &Path, lock: &Path, mode: u32) -> Result<(), StoreError> {
+    open(db, lock, mode).map(drop)
+}
+
+/// Opens (creating if needed) `lock`, the lock file of `db`.
+fn open(db: &Path, lock: &Path, mode: u32) -> Result<File, StoreError> {
+    super::file::open_side(lock, mode).map_err(|source| {
+        match source.kind() {
+            ErrorKind::PermissionDenied | ErrorKind::ReadOnlyFilesystem => {
+                if let Some(problem) = super::file::explain(db) {
+                    return super::file::error(db, problem);
+                }
+            }
+            _ => {}
+        }
+        StoreError::Io {
             context: format!("cannot open the lock file `{}`", lock.display()),
             source,
-        })?;
+        }
+    })
+}
+
+/// Opens (creating if needed) and exclusively locks `lock`, the lock file of `db`.
+fn acquire(db: &Path, lock: &Path, mode: u32) -> Result<File, StoreError> {
+    let file = open(db, lock, mode)?;
     match file.try_lock() {
         Ok(()) => Ok(file),
         Err(TryLockError::WouldBlock) => Err(StoreError::Locked {
@@ -70,7 +85,7 @@ impl Inner {
             state.owners.insert(owner.0.clone());
             return Ok(());
         }
-        let file = acquire(&self.path, &self.lock_path)?;
+        let file = acquire(&self.path, &self.lock_path, self.file_mode)?;
         // On failure `file` is dropped here, which releases the lock: nothing changed.
         self.write_blocking(lease::release_all)?;
         state.file = Some(file);

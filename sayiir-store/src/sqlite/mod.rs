@@ -11,6 +11,7 @@
 
 mod decode;
 mod fail;
+mod file;
 mod lock;
 mod ops;
 mod schema;
@@ -23,13 +24,14 @@ use std::time::Duration;
 use rusqlite::Connection;
 
 use self::fail::Fail;
+use self::file::FileId;
 use self::lock::WorkerLock;
 use self::ops::{create, lease, read, signals, versions, workers, write};
 use crate::{
     Blocked, ClaimRequest, CommitResult, CreateResult, Created, DefinitionRecord, HistoryEntry,
-    InstanceId, InstanceRecord, InstanceSummary, ListQuery, NewInstance, NewSignal, Restart,
-    SignalRecord, Store, StoreError, Timestamp, Transition, VersionCount, WorkerId, WorkerRecord,
-    WorkflowKey,
+    InstanceId, InstanceRecord, InstanceSummary, ListQuery, Listing, NewInstance, NewSignal,
+    Restart, SignalRecord, Store, StoreError, Timestamp, Transition, VersionCount, WorkerId,
+    WorkerRecord, WorkflowKey,
 };
 
 /// Durability of a commit (`PRAGMA synchronous`).
@@ -53,6 +55,11 @@ pub struct SqliteOptions {
     /// How long an operation waits for a lock held by another connection before failing with
     /// [`StoreError::Unavailable`]. Default: 5 seconds.
     pub busy_timeout: Duration,
+    /// Permissions (Unix mode bits, less the process's umask) of the files the store creates:
+    /// the database, its `-wal` and `-shm` files (SQLite gives them the database's) and the
+    /// worker's `.lock` file. They hold workflow inputs, states and outputs. Files that exist
+    /// already keep theirs. Ignored on other systems. Default: `0o600` (owner only).
+    pub file_mode: u32,
 }
 
 impl Default for SqliteOptions {
@@ -60,6 +67,7 @@ impl Default for SqliteOptions {
         Self {
             synchronous: Synchronous::Full,
             busy_timeout: Duration::from_secs(5),
+            file_mode: 0o600,
         }
     }
 }
@@ -78,17 +86,46 @@ impl SqliteOptions {
         self.busy_timeout = busy_timeout;
         self
     }
+
+    /// Sets [`SqliteOptions::file_mode`].
+    #[must_use]
+    pub fn file_mode(mut self, file_mode: u32) -> Self {
+        self.file_mode = file_mode;
+        self
+    }
 }
 
 /// A [`Store`] in a SQLite database file.
 ///
-/// Opening creates the file if needed and migrates its schema; the file is refused if it is not
-/// a SQLite database ([`StoreError::NotADatabase`]), belongs to another application
-/// ([`StoreError::ForeignDatabase`]) or was written by a newer sayiir
-/// ([`StoreError::SchemaTooNew`]). Only one worker process may work a database at a time:
-/// [`Store::register_worker`] takes an exclusive lock on `<path>.lock`.
+/// Opening creates the file if needed (with [`SqliteOptions::file_mode`], `0o600` by default,
+/// as are its `-wal`, `-shm` and `<path>.lock` side files) and migrates its schema. It fails
+/// with a typed error naming the file when the file cannot be used:
+/// [`StoreError::File`] when its directory is missing, its path is a directory, or this
+/// process may not write the file or create files in its directory (a read-only file,
+/// directory or file system: checked at open with a write transaction that is rolled back, not
+/// at the first write); [`StoreError::NotADatabase`] when it is not a SQLite database;
+/// [`StoreError::ForeignDatabase`] when it belongs to another application;
+/// [`StoreError::SchemaTooNew`] when a newer sayiir wrote it.
+///
+/// Every operation first checks that the file at the path is still the one it opened (device
+/// and inode on Unix), and a write checks again once done: a file deleted or replaced under
+/// the store (a rename over it, a restore) fails every operation from then on with
+/// [`StoreError::File`] ([`FileProblem::Deleted`] or [`FileProblem::Replaced`]) instead of
+/// reporting writes that no file at that path holds; a worker stops with that error.
+///
+/// A row that does not decode (damaged by hand or by a faulty disk) blocks its own instance
+/// and nothing else: a claim that meets it marks it [`BlockKind::CorruptRow`] and goes on
+/// with the other rows, [`Store::list`] reports it in [`Listing::damaged`], and
+/// [`Store::load`] fails with [`StoreError::InvalidData`] naming the column.
+///
+/// Only one worker process may work a database at a time: [`Store::register_worker`] takes an
+/// exclusive lock on `<path>.lock`.
 ///
 /// Share it behind an `Arc`; it is not `Clone`.
+///
+/// [`BlockKind::CorruptRow`]: crate::BlockKind::CorruptRow
+/// [`FileProblem::Deleted`]: crate::FileProblem::Deleted
+/// [`FileProblem::Replaced`]: crate::FileProblem::Replaced
 pub struct SqliteStore {
     inner: Arc<Inner>,
 }
@@ -96,8 +133,14 @@ pub struct SqliteStore {
 struct Inner {
     /// The database file, as given to `open`.
     path: PathBuf,
+    /// The database file's canonical path, where its identity is checked.
+    canonical: PathBuf,
+    /// The identity of the file the connections opened.
+    opened: FileId,
     /// The worker lock file: `<canonical path>.lock`.
     lock_path: PathBuf,
+    /// Permissions of the lock file when the store creates it.
+    file_mode: u32,
     // Fields drop in order: the connections close (the writer checkpoints the WAL) before the
     // worker lock is released.
     reader: Mutex<Connection>,
@@ -119,20 +162,34 @@ fn lock_conn(m: &Mutex<Connection>) -> MutexGuard<'_, Connection> {
 }
 
 impl Inner {
-    /// Runs `f` on the writer connection, on the current thread.
+    /// Runs `f` on the writer connection, on the current thread, between two checks that the
+    /// file at the path is the one the store opened: what a write did to a file deleted or
+    /// replaced meanwhile is reported as that, not as done.
     fn write_blocking<T>(
         &self,
         f: impl FnOnce(&mut Connection) -> Result<T, Fail>,
     ) -> Result<T, StoreError> {
-        f(&mut lock_conn(&self.writer)).map_err(|e| e.into_store(&self.path))
+        let mut conn = lock_conn(&self.writer);
+        self.check_file()?;
+        let result = f(&mut conn).map_err(|e| e.into_store(&self.path));
+        self.check_file()?;
+        result
     }
 
-    /// Runs `f` on the reader connection, on the current thread.
+    /// Runs `f` on the reader connection, on the current thread, once it checked that the file
+    /// at the path is the one the store opened.
     fn read_blocking<T>(
         &self,
         f: impl FnOnce(&mut Connection) -> Result<T, Fail>,
     ) -> Result<T, StoreError> {
-        f(&mut lock_conn(&self.reader)).map_err(|e| e.into_store(&self.path))
+        let mut conn = lock_conn(&self.reader);
+        self.check_file()?;
+        f(&mut conn).map_err(|e| e.into_store(&self.path))
+    }
+
+    /// Fails with [`StoreError::File`] if the file at the path is no longer the one opened.
+    fn check_file(&self) -> Result<(), StoreError> {
+        file::check_identity(&self.path, &self.canonical, self.opened)
     }
 }
 
@@ -147,15 +204,26 @@ impl SqliteStore {
     pub fn open_with(path: impl AsRef<Path>, options: SqliteOptions) -> Result<Self, StoreError> {
         let path = path.as_ref().to_path_buf();
         let writer = schema::open_writer(&path, &options)?;
+        // The file exists now. Locking by its canonical name makes every path to it (relative,
+        // through a symlink) agree on one lock file; checking its identity there keeps working
+        // when the process changes its working directory.
+        let canonical = std::fs::canonicalize(&path).unwrap_or_else(|_| path.clone());
+        let opened = file::identity(&canonical).map_err(|source| StoreError::Io {
+            context: format!("cannot read the metadata of `{}`", path.display()),
+            source,
+        })?;
         let reader = schema::open_reader(&path, &options)?;
         writer.set_prepared_statement_cache_capacity(64);
         reader.set_prepared_statement_cache_capacity(64);
-        // The file exists now. Locking by its canonical name makes every path to it (relative,
-        // through a symlink) agree on one lock file.
-        let canonical = std::fs::canonicalize(&path).unwrap_or_else(|_| path.clone());
+        let lock_path = lock::lock_path(&canonical);
+        // Created now, so that a directory where it cannot be is an error of `open`.
+        lock::create(&path, &lock_path, options.file_mode)?;
         Ok(Self {
             inner: Arc::new(Inner {
-                lock_path: lock::lock_path(&canonical),
+                lock_path,
+                canonical,
+                opened,
+                file_mode: options.file_mode,
                 path,
                 reader: Mutex::new(reader),
                 writer: Mutex::new(writer),
@@ -339,7 +407,7 @@ impl Store for SqliteStore {
             .await
     }
 
-    async fn list(&self, query: &ListQuery) -> Result<Vec<InstanceSummary>, StoreError> {
+    async fn list(&self, query: &ListQuery) -> Result<Listing, StoreError> {
         let query = query.clone();
         self.read(move |conn| read::list(conn, &query)).await
     }

@@ -4,14 +4,13 @@
 //! `PRAGMA application_id`. Both are in the database header and change transactionally with the
 //! migrations, so a crash mid-migration leaves the previous version intact.
 
-use std::io;
 use std::path::Path;
 
-use rusqlite::{Connection, OpenFlags, TransactionBehavior};
+use rusqlite::{Connection, MAIN_DB, OpenFlags, TransactionBehavior};
 
 use super::fail::{Fail, map_sqlite};
-use super::{SqliteOptions, Synchronous};
-use crate::StoreError;
+use super::{SqliteOptions, Synchronous, file};
+use crate::{FileProblem, StoreError};
 
 /// `PRAGMA application_id` of a sayiir database: "SYYR".
 pub(super) const APPLICATION_ID: i64 = 0x5359_5952;
@@ -34,42 +33,21 @@ pub(super) fn newest() -> i64 {
     MIGRATIONS.last().map_or(0, |(v, _)| *v)
 }
 
-/// Fails with a clear I/O error when the directory that should hold `path` is missing.
-fn check_parent(path: &Path) -> Result<(), StoreError> {
-    let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) else {
-        return Ok(());
-    };
-    let context = || format!("cannot open the database `{}`", path.display());
-    match std::fs::metadata(parent) {
-        Ok(m) if m.is_dir() => Ok(()),
-        Ok(_) => Err(StoreError::Io {
-            context: context(),
-            source: io::Error::new(
-                io::ErrorKind::NotADirectory,
-                format!("`{}` is not a directory", parent.display()),
-            ),
-        }),
-        Err(e) if e.kind() == io::ErrorKind::NotFound => Err(StoreError::Io {
-            context: context(),
-            source: io::Error::new(
-                io::ErrorKind::NotFound,
-                format!("the directory `{}` does not exist", parent.display()),
-            ),
-        }),
-        Err(source) => Err(StoreError::Io {
-            context: context(),
-            source,
-        }),
-    }
-}
-
-/// Opens the writer connection: checks the file, migrates it and switches it to WAL.
+/// Opens the writer connection: checks the path, creates the file (with `options.file_mode`)
+/// if needed, checks that this process may write it, migrates it and switches it to WAL.
 pub(super) fn open_writer(path: &Path, options: &SqliteOptions) -> Result<Connection, StoreError> {
-    check_parent(path)?;
+    file::check_path(path)?;
+    file::create(path, options.file_mode)?;
     let flags = OpenFlags::SQLITE_OPEN_READ_WRITE
         | OpenFlags::SQLITE_OPEN_CREATE
         | OpenFlags::SQLITE_OPEN_NO_MUTEX;
     let mut conn = Connection::open_with_flags(path, flags).map_err(|e| map_sqlite(e, path))?;
+    // SQLite opens a file it may not write read-only, without an error; its first write would
+    // fail with "attempt to write a readonly database", naming no file.
+    if conn.is_readonly(MAIN_DB).unwrap_or(false) {
+        let problem = file::explain(path).unwrap_or(FileProblem::ReadOnlyFile);
+        return Err(file::error(path, problem));
+    }
     configure_writer(&mut conn, path, options).map_err(|e| e.into_store(path))?;
     Ok(conn)
 }
@@ -100,6 +78,9 @@ fn configure_writer(
             ),
         }));
     }
+    // A write transaction, rolled back: it needs the `-wal` and `-shm` files, which a
+    // directory this process may not write refuses (the checks above may pass without them).
+    conn.execute_batch("BEGIN IMMEDIATE; ROLLBACK")?;
     Ok(())
 }
 

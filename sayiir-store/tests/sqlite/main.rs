@@ -7,12 +7,15 @@ use std::time::Duration;
 
 use rusqlite::Connection;
 use sayiir_store::{
-    ClaimRequest, Created, DefinitionHash, Event, Fingerprint, InstanceId, ListQuery, NewInstance,
-    NewSignal, Next, SqliteOptions, SqliteStore, Status, Store, StoreError, Synchronous, Timestamp,
-    Transition, WorkerId, WorkflowKey,
+    ClaimRequest, Created, DefinitionHash, Event, FileProblem, Fingerprint, InstanceId, ListQuery,
+    NewInstance, NewSignal, Next, SqliteOptions, SqliteStore, Status, Store, StoreError,
+    Synchronous, Timestamp, Transition, WorkerId, WorkflowKey,
 };
 use tempfile::TempDir;
 
+mod damaged;
+#[cfg(unix)]
+mod files;
 mod versions;
 
 /// The schema version this build migrates to.
@@ -116,7 +119,15 @@ async fn data_survives_close_and_reopen() {
         let store = SqliteStore::open(&path).unwrap();
         assert_eq!(store.load(&id("a")).await.unwrap(), head);
         assert_eq!(store.history(&id("a"), None, 0).await.unwrap(), history);
-        assert_eq!(store.list(&ListQuery::default()).await.unwrap().len(), 2);
+        assert_eq!(
+            store
+                .list(&ListQuery::default())
+                .await
+                .unwrap()
+                .instances
+                .len(),
+            2
+        );
     }
     let conn = raw(&path);
     let version: i64 = conn
@@ -230,20 +241,34 @@ async fn a_database_of_another_application_is_refused_and_left_alone() {
 }
 
 #[tokio::test]
-async fn a_missing_directory_is_a_clear_io_error() {
+async fn a_missing_directory_is_a_typed_error() {
     let dir = TempDir::new().unwrap();
-    let path = dir.path().join("no-such-dir").join("sayiir.db");
+    let missing = dir.path().join("no-such-dir");
+    let path = missing.join("sayiir.db");
     match SqliteStore::open(&path) {
-        Err(e @ StoreError::Io { .. }) => {
+        Err(
+            e @ StoreError::File {
+                problem: FileProblem::MissingDirectory { .. },
+                ..
+            },
+        ) => {
+            let StoreError::File {
+                path: p,
+                problem: FileProblem::MissingDirectory { dir: d },
+            } = &e
+            else {
+                unreachable!()
+            };
+            assert_eq!((p, d), (&path, &missing));
             let msg = e.to_string();
             assert!(
                 msg.contains("no-such-dir") && msg.contains("does not exist"),
                 "{msg}"
             );
         }
-        other => panic!("expected Io, got {other:?}"),
+        other => panic!("expected File {{ MissingDirectory }}, got {other:?}"),
     }
-    assert!(!dir.path().join("no-such-dir").exists());
+    assert!(!missing.exists());
 }
 
 #[tokio::test]
@@ -466,10 +491,15 @@ async fn undecodable_rows_are_invalid_data() {
         [],
     )
     .unwrap();
-    match store.list(&ListQuery::default()).await {
-        Err(StoreError::InvalidData { id, .. }) => assert_eq!(id, " padded"),
-        other => panic!("expected InvalidData, got {other:?}"),
-    }
+    // A listing reports the row beside the others instead of failing.
+    let listing = store.list(&ListQuery::default()).await.unwrap();
+    assert_eq!(listing.instances, []);
+    let ids: Vec<&str> = listing.damaged.iter().map(|d| d.id.as_str()).collect();
+    assert_eq!(ids, [" padded", "b"], "{listing:?}");
+    assert!(
+        listing.damaged[0].problem.contains("column `id`"),
+        "{listing:?}"
+    );
 
     // A batch reports a bad instance on its own and commits the rest.
     conn.execute(

@@ -6,9 +6,9 @@ use std::sync::Arc;
 
 use sayiir::store::{
     Blocked, ClaimRequest, CommitResult, CreateResult, Created, DefinitionRecord, HistoryEntry,
-    InstanceId, InstanceRecord, InstanceSummary, ListQuery, NewInstance, NewSignal, Restart,
-    SignalRecord, Store, StoreError, Timestamp, Transition, VersionCount, WorkerId, WorkerRecord,
-    WorkflowKey,
+    InstanceId, InstanceRecord, InstanceSummary, ListQuery, Listing, NewInstance, NewSignal,
+    Restart, SignalRecord, Store, StoreError, Timestamp, Transition, VersionCount, WorkerId,
+    WorkerRecord, WorkflowKey,
 };
 
 /// What a test watches. Every hook defaults to doing nothing.
@@ -82,7 +82,7 @@ impl<H: Hooks> Store for Hooked<H> {
     async fn workers(&self) -> Result<Vec<WorkerRecord>, StoreError> {
         self.inner.workers().await
     }
-    async fn list(&self, q: &ListQuery) -> Result<Vec<InstanceSummary>, StoreError> {
+    async fn list(&self, q: &ListQuery) -> Result<Listing, StoreError> {
         self.inner.list(q).await
     }
     async fn history(

@@ -64,7 +64,7 @@ async fn client_and_workers(store: Arc<dyn Store>, second: Arc<dyn Store>) {
         "the client's worker did not run it"
     );
     let listed = client.list(&ListQuery::default()).await.unwrap();
-    assert!(listed.iter().all(|i| i.no_live_worker));
+    assert!(listed.instances.iter().all(|i| i.no_live_worker));
 
     let runner = Engine::builder_shared(second)
         .register::<greet>()
@@ -141,7 +141,10 @@ async fn a_start_only_engine_needs_no_resources_of_the_tasks_it_does_not_run() {
     let missing = Engine::builder_shared(store.clone())
         .register::<labelled>()
         .build();
-    assert!(missing.is_err(), "the engine that runs it needs the resource");
+    assert!(
+        missing.is_err(),
+        "the engine that runs it needs the resource"
+    );
     let client = Engine::builder_shared(store.clone())
         .start_only::<labelled>()
         .build()

@@ -73,7 +73,7 @@ pub(super) async fn verify(engine: &Engine, plans: &[Plan], log: &Path, seed: u6
         total_runs += 1;
     }
     let store = engine.store();
-    let listed = store.list(&ListQuery::default()).await.unwrap();
+    let listed = store.list(&ListQuery::default()).await.unwrap().instances;
     assert_eq!(listed.len(), plans.len(), "no instance lost, none invented");
     let mut committed: BTreeSet<(String, String, u32)> = BTreeSet::new();
     let mut check_ran = |id: &str, key: &str, attempt: u32, generation: u32| {

@@ -416,6 +416,7 @@ async fn restart(place: &mut Place) {
         .list(&query)
         .await
         .unwrap()
+        .instances
         .into_iter()
         .map(|i| i.id.to_string())
         .collect();

@@ -14,7 +14,9 @@ use crate::postgres::fail::Fail;
 use crate::postgres::wake::notify;
 use crate::{BlockKind, ClaimRequest, InstanceId, InstanceRecord, Status, Timestamp, WorkerId};
 
-/// Leases up to `req.limit` runnable instances, earliest due first (then by id).
+/// Leases up to `req.limit` runnable instances, earliest due first (then by id). A row that
+/// does not decode is blocked ([`BlockKind::CorruptRow`], its lease dropped, its other columns
+/// untouched) by a second statement, and the claim looks further for the places it took.
 pub(in crate::postgres) async fn claim(
     pool: &PgPool,
     req: ClaimRequest,
@@ -23,37 +25,80 @@ pub(in crate::postgres) async fn claim(
         return Ok(Vec::new());
     }
     let (workflows, hashes, fingerprints) = key_arrays(&req.known);
-    let limit = i64::try_from(req.limit).unwrap_or(i64::MAX);
-    let rows = sqlx::query(concat!(
-        "WITH due AS (SELECT id AS due_id FROM sayiir_instances \
-           WHERE status = 0 AND due_at IS NOT NULL AND due_at <= $1 \
-           AND (blocked_kind IS NULL OR blocked_kind = $2) \
-           AND (lease_owner IS NULL OR lease_until <= $1) \
-           AND (workflow, definition_hash, fingerprint) IN \
-             (SELECT * FROM UNNEST($3::text[], $4::bytea[], $8::bytea[])) \
-           ORDER BY due_at, id LIMIT $5 FOR UPDATE SKIP LOCKED) \
-         UPDATE sayiir_instances SET lease_owner = $6, lease_until = $7, \
-           blocked_kind = NULL, blocked_reason = NULL, blocked_at = NULL \
-         FROM due WHERE id = due.due_id RETURNING ",
-        record_cols!()
-    ))
-    .bind(req.now.0)
-    .bind(BlockKind::VersionMismatch.code())
-    .bind(&workflows)
-    .bind(&hashes)
-    .bind(limit)
-    .bind(&req.owner.0)
-    .bind(req.lease_until.0)
-    .bind(&fingerprints)
-    .fetch_all(pool)
-    .await?;
-    let mut claimed = rows
-        .iter()
-        .map(decode::record)
-        .collect::<Result<Vec<_>, _>>()?;
+    let mut claimed = Vec::new();
+    loop {
+        let want = req.limit - claimed.len();
+        let rows = sqlx::query(concat!(
+            "WITH due AS (SELECT id AS due_id FROM sayiir_instances \
+               WHERE status = 0 AND due_at IS NOT NULL AND due_at <= $1 \
+               AND (blocked_kind IS NULL OR blocked_kind = $2) \
+               AND (lease_owner IS NULL OR lease_until <= $1) \
+               AND (workflow, definition_hash, fingerprint) IN \
+                 (SELECT * FROM UNNEST($3::text[], $4::bytea[], $8::bytea[])) \
+               ORDER BY due_at, id LIMIT $5 FOR UPDATE SKIP LOCKED) \
+             UPDATE sayiir_instances SET lease_owner = $6, lease_until = $7, \
+               blocked_kind = NULL, blocked_reason = NULL, blocked_at = NULL \
+             FROM due WHERE id = due.due_id RETURNING ",
+            record_cols!()
+        ))
+        .bind(req.now.0)
+        .bind(BlockKind::VersionMismatch.code())
+        .bind(&workflows)
+        .bind(&hashes)
+        .bind(i64::try_from(want).unwrap_or(i64::MAX))
+        .bind(&req.owner.0)
+        .bind(req.lease_until.0)
+        .bind(&fingerprints)
+        .fetch_all(pool)
+        .await?;
+        let (mut ids, mut reasons) = (Vec::new(), Vec::new());
+        for row in &rows {
+            match decode::record(row) {
+                Ok(r) => claimed.push(r),
+                Err(e) => match decode::damage(&e) {
+                    Some(detail) => {
+                        ids.push(get::<String>(row, "id", "<unreadable id>")?);
+                        reasons.push(format!("the row does not decode: {detail}"));
+                    }
+                    None => return Err(e),
+                },
+            }
+        }
+        if ids.is_empty() {
+            break;
+        }
+        block_damaged(pool, &req, &ids, &reasons).await?;
+        if rows.len() < want {
+            break;
+        }
+    }
     // `RETURNING` has no order.
     claimed.sort_by(|a, b| (a.due_at, &a.id).cmp(&(b.due_at, &b.id)));
     Ok(claimed)
+}
+
+/// Blocks the rows `ids` (as stored) that a claim of `req` leased but cannot decode, with
+/// `reasons`, and drops the lease it took on them.
+async fn block_damaged(
+    pool: &PgPool,
+    req: &ClaimRequest,
+    ids: &[String],
+    reasons: &[String],
+) -> Result<(), Fail> {
+    sqlx::query(
+        "UPDATE sayiir_instances SET blocked_kind = $3, blocked_reason = d.reason, \
+           blocked_at = $4, lease_owner = NULL, lease_until = NULL \
+         FROM UNNEST($1::text[], $2::text[]) AS d(id, reason) \
+         WHERE sayiir_instances.id = d.id AND lease_owner = $5",
+    )
+    .bind(ids)
+    .bind(reasons)
+    .bind(BlockKind::CorruptRow.code())
+    .bind(req.now.0)
+    .bind(&req.owner.0)
+    .execute(pool)
+    .await?;
+    Ok(())
 }
 
 /// The ids of `rows` (column `id`).

@@ -6,8 +6,8 @@ use sqlx::{AssertSqlSafe, PgConnection};
 use crate::postgres::decode::{self, key_arrays, record_cols, sql_limit, summary_cols};
 use crate::postgres::fail::Fail;
 use crate::{
-    BlockKind, HistoryEntry, InstanceId, InstanceRecord, InstanceSummary, ListQuery, StoreError,
-    Timestamp, WorkflowKey,
+    BlockKind, HistoryEntry, InstanceId, InstanceRecord, InstanceSummary, ListQuery, Listing,
+    StoreError, Timestamp, WorkflowKey,
 };
 
 const LOAD: &str = concat!(
@@ -47,15 +47,63 @@ pub(in crate::postgres) async fn load_in(
     found(row, id)
 }
 
-fn summaries(rows: &[PgRow]) -> Result<Vec<InstanceSummary>, Fail> {
-    rows.iter().map(decode::summary).collect()
+/// The rows that decode; the others are left out.
+fn decodable(rows: &[PgRow]) -> Result<Vec<InstanceSummary>, Fail> {
+    let mut out = Vec::with_capacity(rows.len());
+    for row in rows {
+        match decode::summary(row) {
+            Ok(s) => out.push(s),
+            Err(e) if decode::damage(&e).is_some() => {}
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(out)
 }
 
-/// Instances matching `query`, ordered by id (byte order: the column's collation is "C").
-pub(in crate::postgres) async fn list(
+/// Instances matching `query`, ordered by id (byte order: the column's collation is "C"), and
+/// the matching rows that do not decode.
+pub(in crate::postgres) async fn list(pool: &PgPool, query: &ListQuery) -> Result<Listing, Fail> {
+    let mut listing = Listing::default();
+    let mut after = query.after.as_ref().map(|a| a.as_str().to_owned());
+    loop {
+        let want = (query.limit != 0).then(|| query.limit - listing.instances.len());
+        let rows = list_round(pool, query, after.as_deref(), want).await?;
+        let mut damaged = false;
+        for row in &rows {
+            match decode::summary(row) {
+                Ok(s) => listing.instances.push(s),
+                Err(e) => match decode::damage(&e) {
+                    Some(detail) => {
+                        listing
+                            .damaged
+                            .push(decode::damaged(row, detail.to_owned()));
+                        damaged = true;
+                    }
+                    None => return Err(e),
+                },
+            }
+        }
+        // Another round only when damaged rows took places under the limit and more rows may
+        // follow; it continues after the last row read, whatever its id holds.
+        if !damaged || want.is_none_or(|n| rows.len() < n) {
+            break;
+        }
+        after = match rows.last() {
+            Some(row) => Some(decode::get::<String>(row, "id", "<unreadable id>")?),
+            None => break,
+        };
+    }
+    Ok(listing)
+}
+
+/// One round of [`list`]: rows after `after` (the query's cursor, or the last row of the
+/// previous round), at most `want`.
+async fn list_round(
     pool: &PgPool,
     query: &ListQuery,
-) -> Result<Vec<InstanceSummary>, Fail> {
+    after: Option<&str>,
+    want: Option<usize>,
+) -> Result<Vec<PgRow>, Fail> {
     // Only placeholders are formatted into the text, never values.
     let mut sql = String::from(concat!(
         "SELECT ",
@@ -67,7 +115,7 @@ pub(in crate::postgres) async fn list(
         n += 1;
         n
     };
-    if query.after.is_some() {
+    if after.is_some() {
         sql.push_str(&format!(" AND id > ${}", next()));
     }
     if query.workflow.is_some() {
@@ -90,8 +138,8 @@ pub(in crate::postgres) async fn list(
     // `LIMIT NULL` is no limit.
     sql.push_str(&format!(" ORDER BY id LIMIT ${}", next()));
     let mut q = sqlx::query(AssertSqlSafe(sql));
-    if let Some(after) = &query.after {
-        q = q.bind(after.as_str());
+    if let Some(after) = after {
+        q = q.bind(after);
     }
     if let Some(workflow) = &query.workflow {
         q = q.bind(workflow.as_str());
@@ -105,8 +153,8 @@ pub(in crate::postgres) async fn list(
     if let Some(state_id) = &query.state_id {
         q = q.bind(state_id.as_str());
     }
-    let rows = q.bind(sql_limit(query.limit)).fetch_all(pool).await?;
-    summaries(&rows)
+    let limit = want.map(|w| i64::try_from(w).unwrap_or(i64::MAX));
+    Ok(q.bind(limit).fetch_all(pool).await?)
 }
 
 /// History entries of `id` with `seq > after`, in order, at most `limit` (0: all).
@@ -185,7 +233,8 @@ pub(in crate::postgres) async fn next_due(
 }
 
 /// Running, unblocked instances of the `served` workflows whose `(workflow, hash, fingerprint)`
-/// is not in `known`, ordered by id.
+/// is not in `known`, ordered by id. Rows that do not decode are left out: claims block them
+/// and listings report them.
 pub(in crate::postgres) async fn find_version_mismatches(
     pool: &PgPool,
     served: &[String],
@@ -213,5 +262,5 @@ pub(in crate::postgres) async fn find_version_mismatches(
     .bind(&fingerprints)
     .fetch_all(pool)
     .await?;
-    summaries(&rows)
+    decodable(&rows)
 }

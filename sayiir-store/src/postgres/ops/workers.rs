@@ -84,8 +84,8 @@ pub(in crate::postgres) async fn list(pool: &PgPool) -> Result<Vec<WorkerRecord>
         let fingerprint: Vec<u8> = get(row, "fingerprint", &w)?;
         let key = WorkflowKey {
             workflow: get(row, "workflow", &w)?,
-            hash: DefinitionHash(bytes32(&hash, &w, "definition hash")?),
-            fingerprint: Fingerprint(bytes32(&fingerprint, &w, "fingerprint")?),
+            hash: DefinitionHash(bytes32(&hash, &w, "sayiir_worker_runs.definition_hash")?),
+            fingerprint: Fingerprint(bytes32(&fingerprint, &w, "sayiir_worker_runs.fingerprint")?),
         };
         if let Some(record) = out.get_mut(&id) {
             record.runs.push(key);

@@ -28,13 +28,14 @@ pub(in crate::sqlite) fn sql_limit(limit: usize) -> i64 {
     i64::try_from(limit).unwrap_or(-1)
 }
 
-/// The query of [`claim`]: `?1` is now, `?2` the limit, then the keys of `known`.
+/// The query of [`claim`]: `?1` is now, `?2` the limit, then the keys of `known`. The rowid
+/// follows the record's columns (at [`ROWID`]).
 fn claim_sql(known: &[WorkflowKey]) -> String {
     format!(
         concat!(
             "SELECT ",
             record_cols!(),
-            " FROM sayiir_instances INDEXED BY sayiir_instances_due \
+            ", rowid FROM sayiir_instances INDEXED BY sayiir_instances_due \
              WHERE status = 0 AND due_at IS NOT NULL AND due_at <= ?1 \
              AND (blocked_kind IS NULL OR blocked_kind = {mismatch}) \
              AND (lease_owner IS NULL OR lease_until <= ?1) \
@@ -62,7 +63,12 @@ pub(in crate::sqlite) fn claim_plan(
     Ok(plan)
 }
 
-/// Leases up to `req.limit` runnable instances, earliest due first (then by id).
+/// Index of the rowid in [`claim_sql`]'s rows.
+const ROWID: usize = 16;
+
+/// Leases up to `req.limit` runnable instances, earliest due first (then by id). A row that
+/// does not decode is blocked ([`BlockKind::CorruptRow`], its other columns untouched) in the
+/// same transaction, and the claim looks further for the places it took.
 pub(in crate::sqlite) fn claim(
     conn: &mut Connection,
     req: ClaimRequest,
@@ -72,31 +78,57 @@ pub(in crate::sqlite) fn claim(
     }
     let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
     let sql = claim_sql(&req.known);
-    let mut params = vec![
-        Value::Integer(req.now.0),
-        Value::Integer(sql_limit(req.limit)),
-    ];
-    params.extend(key_params(&req.known));
     let mut claimed = Vec::new();
-    {
-        let mut stmt = tx.prepare_cached(&sql)?;
-        let mut rows = stmt.query(rusqlite::params_from_iter(params))?;
-        while let Some(row) = rows.next()? {
-            claimed.push(decode::record(row)?);
+    loop {
+        let want = req.limit - claimed.len();
+        let mut params = vec![Value::Integer(req.now.0), Value::Integer(sql_limit(want))];
+        params.extend(key_params(&req.known));
+        let (mut good, mut damaged, mut read) = (Vec::new(), Vec::new(), 0);
+        {
+            let mut stmt = tx.prepare_cached(&sql)?;
+            let mut rows = stmt.query(rusqlite::params_from_iter(params))?;
+            while let Some(row) = rows.next()? {
+                read += 1;
+                match decode::record(row) {
+                    Ok(r) => good.push(r),
+                    Err(e) => match decode::damage(&e) {
+                        Some(detail) => {
+                            let rowid: i64 = row.get(ROWID)?;
+                            damaged.push((rowid, format!("the row does not decode: {detail}")));
+                        }
+                        None => return Err(e),
+                    },
+                }
+            }
         }
-    }
-    {
+        // Leased and blocked before the next round, so that it does not meet them again.
         let mut lease = tx.prepare_cached(
             "UPDATE sayiir_instances SET lease_owner = ?2, lease_until = ?3, \
              blocked_kind = NULL, blocked_reason = NULL, blocked_at = NULL WHERE id = ?1",
         )?;
-        for record in &mut claimed {
+        for mut record in good {
             lease.execute(rusqlite::params![
                 record.id.as_str(),
                 req.owner.0,
                 req.lease_until.0
             ])?;
             record.blocked = None;
+            claimed.push(record);
+        }
+        let mut block = tx.prepare_cached(
+            "UPDATE sayiir_instances SET blocked_kind = ?2, blocked_reason = ?3, \
+             blocked_at = ?4 WHERE rowid = ?1",
+        )?;
+        for (rowid, reason) in &damaged {
+            block.execute(rusqlite::params![
+                rowid,
+                BlockKind::CorruptRow.code(),
+                reason,
+                req.now.0
+            ])?;
+        }
+        if damaged.is_empty() || read < want {
+            break;
         }
     }
     tx.commit()?;

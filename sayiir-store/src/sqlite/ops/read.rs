@@ -1,14 +1,14 @@
 //! Queries, run on the reader connection so that they do not wait for writes (WAL).
 
 use rusqlite::Connection;
-use rusqlite::types::Value;
+use rusqlite::types::{Value, ValueRef};
 
 use super::lease::{key_params, sql_limit};
 use crate::sqlite::decode::{self, key_values, record_cols, summary_cols};
 use crate::sqlite::fail::Fail;
 use crate::{
-    BlockKind, HistoryEntry, InstanceId, InstanceRecord, InstanceSummary, ListQuery, StoreError,
-    Timestamp, WorkflowKey,
+    BlockKind, HistoryEntry, InstanceId, InstanceRecord, InstanceSummary, ListQuery, Listing,
+    StoreError, Timestamp, WorkflowKey,
 };
 
 /// The head of `id`.
@@ -25,19 +25,59 @@ pub(in crate::sqlite) fn load(conn: &Connection, id: &InstanceId) -> Result<Inst
     }
 }
 
-/// Instances matching `query`, ordered by id (byte order, as [`InstanceId`]'s `Ord`).
-pub(in crate::sqlite) fn list(
-    conn: &Connection,
-    query: &ListQuery,
-) -> Result<Vec<InstanceSummary>, Fail> {
+/// Instances matching `query`, ordered by id (byte order, as [`InstanceId`]'s `Ord`), and the
+/// matching rows that do not decode.
+pub(in crate::sqlite) fn list(conn: &mut Connection, query: &ListQuery) -> Result<Listing, Fail> {
+    // One read transaction: the rounds below see one snapshot.
+    let tx = conn.transaction()?;
+    let mut listing = Listing::default();
+    let mut after = query
+        .after
+        .as_ref()
+        .map(|a| Value::Text(a.as_str().to_owned()));
+    loop {
+        let want = (query.limit != 0).then(|| query.limit - listing.instances.len());
+        let (sql, params) = list_sql(query, after.take(), want);
+        let mut stmt = tx.prepare_cached(&sql)?;
+        let mut rows = stmt.query(rusqlite::params_from_iter(params))?;
+        let (mut read, mut damaged) = (0, false);
+        while let Some(row) = rows.next()? {
+            read += 1;
+            after = Some(row.get::<_, Value>(0)?);
+            match decode::summary(row) {
+                Ok(s) => listing.instances.push(s),
+                Err(e) => match decode::damage(&e) {
+                    Some(detail) => {
+                        listing
+                            .damaged
+                            .push(decode::damaged(row, detail.to_owned()));
+                        damaged = true;
+                    }
+                    None => return Err(e),
+                },
+            }
+        }
+        // Another round only when damaged rows took places under the limit and more rows may
+        // follow; it continues after the last row read, whatever its id holds.
+        if !damaged || want.is_none_or(|n| read < n) {
+            break;
+        }
+    }
+    drop(tx);
+    Ok(listing)
+}
+
+/// The query of one round of [`list`]: rows after `after` (the query's cursor, or the last row
+/// of the previous round), at most `want`.
+fn list_sql(query: &ListQuery, after: Option<Value>, want: Option<usize>) -> (String, Vec<Value>) {
     let mut sql = String::from(concat!(
         "SELECT ",
         summary_cols!(),
         " FROM sayiir_instances WHERE 1"
     ));
     let mut params: Vec<Value> = Vec::new();
-    if let Some(after) = &query.after {
-        params.push(Value::Text(after.as_str().to_owned()));
+    if let Some(after) = after {
+        params.push(after);
         sql.push_str(&format!(" AND id > ?{}", params.len()));
     }
     if let Some(workflow) = &query.workflow {
@@ -61,17 +101,13 @@ pub(in crate::sqlite) fn list(
         Some(false) => sql.push_str(" AND blocked_kind IS NULL"),
         None => {}
     }
-    let limit = if query.limit == 0 {
-        -1
-    } else {
-        sql_limit(query.limit)
-    };
-    params.push(Value::Integer(limit));
+    params.push(Value::Integer(want.map_or(-1, sql_limit)));
     sql.push_str(&format!(" ORDER BY id LIMIT ?{}", params.len()));
-    summaries(conn, &sql, params)
+    (sql, params)
 }
 
-fn summaries(
+/// The rows of `sql` that decode; the others are left out.
+fn decodable(
     conn: &Connection,
     sql: &str,
     params: Vec<Value>,
@@ -80,7 +116,11 @@ fn summaries(
     let mut rows = stmt.query(rusqlite::params_from_iter(params))?;
     let mut out = Vec::new();
     while let Some(row) = rows.next()? {
-        out.push(decode::summary(row)?);
+        match decode::summary(row) {
+            Ok(s) => out.push(s),
+            Err(e) if decode::damage(&e).is_some() => {}
+            Err(e) => return Err(e),
+        }
     }
     Ok(out)
 }
@@ -151,15 +191,23 @@ pub(in crate::sqlite) fn next_due(
         ),
     );
     let mut stmt = conn.prepare_cached(&sql)?;
-    let min: Option<i64> = stmt
-        .query_row(rusqlite::params_from_iter(key_params(known)), |row| {
-            row.get(0)
-        })?;
+    let min = stmt.query_row(rusqlite::params_from_iter(key_params(known)), |row| {
+        Ok(match row.get_ref(0)? {
+            ValueRef::Integer(t) => Some(t),
+            // A damaged time: numbers sort before text and blobs, so the minimum is one of
+            // those only when no instance has a time that is a number. No claim takes such a
+            // row (it is never due); a real number is a time all the same, which a claim then
+            // meets and blocks.
+            ValueRef::Real(t) => Some(t as i64),
+            ValueRef::Null | ValueRef::Text(_) | ValueRef::Blob(_) => None,
+        })
+    })?;
     Ok(min.map(Timestamp))
 }
 
 /// Running, unblocked instances of the `served` workflows whose `(workflow, hash, fingerprint)`
-/// is not in `known`, ordered by id.
+/// is not in `known`, ordered by id. Rows that do not decode are left out: claims block them
+/// and listings report them.
 pub(in crate::sqlite) fn find_version_mismatches(
     conn: &Connection,
     served: &[String],
@@ -190,5 +238,5 @@ pub(in crate::sqlite) fn find_version_mismatches(
     sql.push_str(" ORDER BY id");
     let mut params: Vec<Value> = served.iter().map(|s| Value::Text(s.clone())).collect();
     params.extend(key_params(known));
-    summaries(conn, &sql, params)
+    decodable(conn, &sql, params)
 }

@@ -87,8 +87,8 @@ pub(in crate::sqlite) fn list(conn: &Connection) -> Result<Vec<WorkerRecord>, Fa
         let fingerprint: Vec<u8> = get(row, 3, &w, "sayiir_worker_runs.fingerprint")?;
         let key = WorkflowKey {
             workflow: get(row, 1, &w, "sayiir_worker_runs.workflow")?,
-            hash: DefinitionHash(bytes32(&hash, &w, "definition hash")?),
-            fingerprint: Fingerprint(bytes32(&fingerprint, &w, "fingerprint")?),
+            hash: DefinitionHash(bytes32(&hash, &w, "sayiir_worker_runs.definition_hash")?),
+            fingerprint: Fingerprint(bytes32(&fingerprint, &w, "sayiir_worker_runs.fingerprint")?),
         };
         if let Some(record) = out.get_mut(&id) {
             record.runs.push(key);
