@@ -81,6 +81,7 @@ impl fmt::Display for Target {
 pub(super) fn map_sqlx(e: sqlx::Error, target: &Target) -> StoreError {
     match e {
         sqlx::Error::Database(db) => map_database(db.as_ref(), target),
+        sqlx::Error::Io(io) if tls_error(&io).is_some() => tls_failure(&io, target),
         sqlx::Error::Io(io) => StoreError::Unavailable {
             detail: format!("lost contact with {target}: {io}"),
         },
@@ -91,7 +92,12 @@ pub(super) fn map_sqlx(e: sqlx::Error, target: &Target) -> StoreError {
             ),
         },
         sqlx::Error::Tls(e) => StoreError::Connect {
-            detail: format!("TLS with {target} failed: {e}"),
+            detail: match e.downcast_ref::<rustls::Error>() {
+                Some(e) => format!("TLS with {target} failed: {}", tls_detail(e)),
+                // sqlx's own words, e.g. "server does not support TLS" (`sslmode=require` or
+                // `verify-*` against a server without TLS).
+                None => format!("TLS with {target} failed: {e}"),
+            },
         },
         sqlx::Error::Configuration(e) => StoreError::Connect {
             detail: format!("invalid PostgreSQL connection settings: {e}"),
@@ -106,6 +112,7 @@ pub(super) fn map_sqlx(e: sqlx::Error, target: &Target) -> StoreError {
 /// says the server could not be reached and a refused permission is a connection error.
 pub(super) fn map_connect(e: sqlx::Error, target: &Target) -> StoreError {
     match e {
+        sqlx::Error::Io(io) if tls_error(&io).is_some() => tls_failure(&io, target),
         sqlx::Error::Io(io) => StoreError::Unavailable {
             detail: format!("cannot reach {target}: {io}"),
         },
@@ -113,6 +120,48 @@ pub(super) fn map_connect(e: sqlx::Error, target: &Target) -> StoreError {
             detail: format!("{target} refused the connection: {}", db.message()),
         },
         other => map_sqlx(other, target),
+    }
+}
+
+/// The TLS error inside an I/O error: rustls reports a failed handshake (a certificate that
+/// does not verify, a protocol mismatch) to sqlx as an `InvalidData` I/O error carrying it.
+fn tls_error(io: &std::io::Error) -> Option<&rustls::Error> {
+    io.get_ref()?.downcast_ref::<rustls::Error>()
+}
+
+/// A failed TLS handshake: retrying does not help until the settings or the server's
+/// certificate change, so it is a connection error, not an unavailable server.
+fn tls_failure(io: &std::io::Error, target: &Target) -> StoreError {
+    let detail = tls_error(io).map_or_else(|| io.to_string(), tls_detail);
+    StoreError::Connect {
+        detail: format!("TLS with {target} failed: {detail}"),
+    }
+}
+
+/// What went wrong in a TLS handshake, in words, with what to do.
+fn tls_detail(e: &rustls::Error) -> String {
+    use rustls::CertificateError as C;
+    let rustls::Error::InvalidCertificate(cert) = e else {
+        return format!("the TLS handshake failed: {e}");
+    };
+    let why = match cert {
+        C::UnknownIssuer | C::BadSignature => {
+            "it is not signed by a certificate authority this client trusts; give the \
+             certificate of the authority that signed it with `sslrootcert=<file>`"
+        }
+        C::NotValidForName | C::NotValidForNameContext { .. } => {
+            "it is not valid for the host name the client connected to (`sslmode=verify-full` \
+             checks the name; connect with a name the certificate lists)"
+        }
+        C::Expired | C::ExpiredContext { .. } => "it has expired",
+        C::NotValidYet | C::NotValidYetContext { .. } => "it is not valid yet",
+        C::Revoked => "it has been revoked",
+        _ => "",
+    };
+    if why.is_empty() {
+        format!("the server's certificate could not be verified ({cert:?})")
+    } else {
+        format!("the server's certificate could not be verified: {why} ({cert:?})")
     }
 }
 

@@ -19,6 +19,7 @@ use sqlx::Connection;
 use sqlx::postgres::PgConnectOptions;
 use tokio::sync::broadcast;
 
+mod tls;
 mod versions;
 
 fn id(s: &str) -> InstanceId {
