@@ -27,12 +27,26 @@ pub mod conformance;
 #[cfg(feature = "pg-harness")]
 pub mod pg_harness;
 
+mod transactional;
+
+/// The sqlx this crate is built with (feature `postgres`), for the pool given to
+/// [`PgStore::from_pool`] and the transactions given to [`Transactional`] methods: its types
+/// are those of your own `sqlx` dependency only if that is the same version.
+#[cfg(feature = "postgres")]
+pub use sqlx;
+
+/// The rusqlite this crate is built with (feature `sqlite`), for the connections and
+/// transactions given to [`Transactional`] methods.
+#[cfg(feature = "sqlite")]
+pub use rusqlite;
+
 pub use error::{InvalidId, StoreError};
 pub use memory::MemoryStore;
 #[cfg(feature = "postgres")]
 pub use postgres::{PgOptions, PgStore};
 #[cfg(feature = "sqlite")]
 pub use sqlite::{SqliteOptions, SqliteStore, Synchronous};
+pub use transactional::Transactional;
 pub use types::{
     BlockKind, Blocked, ClaimRequest, Created, DefinitionHash, DefinitionRecord, DefinitionRef,
     Event, Fingerprint, HistoryEntry, InstanceId, InstanceRecord, InstanceSummary, ListQuery,

@@ -3,6 +3,10 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod common;
+#[path = "engine_parts/outbox.rs"]
+mod outbox;
+#[path = "engine_parts/own_pool.rs"]
+mod own_pool;
 
 use std::time::Duration;
 

@@ -65,10 +65,23 @@ impl Target {
             user,
         }
     }
+
+    /// A connection of the application's own ([`Transactional`](crate::Transactional)), whose
+    /// settings the store does not know.
+    pub(super) fn caller() -> Self {
+        Self {
+            server: String::new(),
+            database: String::new(),
+            user: String::new(),
+        }
+    }
 }
 
 impl fmt::Display for Target {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.server.is_empty() {
+            return f.write_str("PostgreSQL (the application's connection)");
+        }
         write!(
             f,
             "PostgreSQL at {} (database `{}`, user `{}`)",
@@ -118,6 +131,11 @@ pub(super) fn map_connect(e: sqlx::Error, target: &Target) -> StoreError {
         },
         sqlx::Error::Database(db) if db.code().as_deref() == Some("42501") => StoreError::Connect {
             detail: format!("{target} refused the connection: {}", db.message()),
+        },
+        // Something else listens there (it answered the first message with what PostgreSQL
+        // never sends).
+        sqlx::Error::Protocol(e) => StoreError::Connect {
+            detail: format!("{target} does not answer as a PostgreSQL server: {e}"),
         },
         other => map_sqlx(other, target),
     }

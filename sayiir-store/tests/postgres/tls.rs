@@ -103,3 +103,33 @@ async fn tls_require_verify_full_a_wrong_ca_and_a_server_without_tls() {
     assert!(text.contains("does not support TLS"), "{text}");
     assert!(!text.contains(PASSWORD), "the password leaked: {text}");
 }
+
+/// With TLS built in, the first message of a connection is the TLS request (`sslmode=prefer`,
+/// the default): a port where something else than PostgreSQL answers (here, an HTTP server)
+/// is a clear connection error, not a backend failure.
+#[tokio::test]
+async fn a_port_where_another_server_answers_is_a_connect_error() {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let server = tokio::spawn(async move {
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        let (mut socket, _) = listener.accept().await.unwrap();
+        let mut request = [0_u8; 8];
+        let _ = socket.read(&mut request).await;
+        let _ = socket
+            .write_all(b"HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\n\r\n")
+            .await;
+    });
+    let err = PgStore::connect(&url("127.0.0.1", port, "sayiir", "sslmode=prefer"))
+        .await
+        .unwrap_err();
+    assert!(matches!(err, StoreError::Connect { .. }), "{err:?}");
+    assert!(!err.is_retryable());
+    let text = err.to_string();
+    assert!(
+        text.contains("does not answer as a PostgreSQL server"),
+        "{text}"
+    );
+    assert!(!text.contains(PASSWORD), "the password leaked: {text}");
+    server.await.unwrap();
+}

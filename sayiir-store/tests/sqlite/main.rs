@@ -13,6 +13,7 @@ use sayiir_store::{
 };
 use tempfile::TempDir;
 
+mod caller;
 mod versions;
 
 fn id(s: &str) -> InstanceId {
