@@ -20,8 +20,8 @@ impl Engine {
     /// [`Engine::start`] stores it, and is idempotent on `id` the same way: an existing instance
     /// (committed, or written earlier in this transaction) of `W`'s definition is returned
     /// unchanged; one of another workflow or definition is an error
-    /// ([`EngineError::WrongWorkflow`], [`EngineError::WrongDefinition`]). On an error nothing
-    /// was written and the transaction can go on (or be rolled back).
+    /// ([`EngineError::WrongWorkflow`], [`EngineError::WrongDefinition`]). On an error the
+    /// instance was not written and the transaction can go on (or be rolled back).
     ///
     /// No worker sees the instance before the commit; after it:
     ///

@@ -30,8 +30,8 @@ pub mod pg_harness;
 mod transactional;
 
 /// The sqlx this crate is built with (feature `postgres`), for the pool given to
-/// [`PgStore::from_pool`] and the transactions given to [`Transactional`] methods: its types
-/// are those of your own `sqlx` dependency only if that is the same version.
+/// [`PgStore::from_pool`] and the connections given to [`Transactional`] methods. A `sqlx`
+/// dependency of your own has the same types only if cargo resolves it to this same version.
 #[cfg(feature = "postgres")]
 pub use sqlx;
 

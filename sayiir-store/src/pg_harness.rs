@@ -7,6 +7,9 @@
 //! the tests run as root). A watchdog process stops that cluster and removes its directory
 //! when the test process exits, however it exits. Without binaries, a loud banner says the
 //! PostgreSQL tests were skipped, and `SAYIIR_REQUIRE_PG=1` (CI) turns that into a failure.
+//!
+//! [`tls_cluster`] starts a cluster of its own with TLS on, whatever `SAYIIR_TEST_PG_URL`
+//! says (that server may have no TLS): its certificates are made with the `openssl` command.
 
 use std::path::PathBuf;
 use std::process::{Command, Stdio};

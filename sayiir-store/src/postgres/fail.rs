@@ -107,8 +107,12 @@ pub(super) fn map_sqlx(e: sqlx::Error, target: &Target) -> StoreError {
         sqlx::Error::Tls(e) => StoreError::Connect {
             detail: match e.downcast_ref::<rustls::Error>() {
                 Some(e) => format!("TLS with {target} failed: {}", tls_detail(e)),
-                // sqlx's own words, e.g. "server does not support TLS" (`sslmode=require` or
-                // `verify-*` against a server without TLS).
+                // What sqlx says when the server answers the TLS request with "no".
+                None if e.to_string() == "server does not support TLS" => format!(
+                    "{target} does not support TLS, which the URL's `sslmode` (`require`, \
+                     `verify-ca` or `verify-full`) demands; turn `ssl` on in the server's \
+                     settings"
+                ),
                 None => format!("TLS with {target} failed: {e}"),
             },
         },

@@ -123,7 +123,8 @@ impl PgStore {
     /// `verify-full` (and name the host of the URL). The trusted authorities are the Mozilla
     /// root certificates compiled in (`webpki-roots`, not the system's store) plus those of
     /// `sslrootcert=<PEM file>`, which is how a private or cloud provider's CA is given.
-    /// `sslcert` / `sslkey` give a client certificate.
+    /// `sslcert` / `sslkey` give a client certificate. (Cargo unifies features: if the
+    /// application's own `sqlx` 0.9 enables `tls-native-tls`, sqlx uses that backend instead.)
     ///
     /// Fails with [`StoreError::Connect`] for a malformed URL, refused credentials or missing
     /// privileges, a failed TLS handshake (a certificate that does not verify, a server without
@@ -181,7 +182,7 @@ impl PgStore {
     /// ```no_run
     /// # async fn run() -> Result<(), Box<dyn std::error::Error>> {
     /// use sayiir_store::PgStore;
-    /// use sqlx::postgres::PgPoolOptions;
+    /// use sayiir_store::sqlx::postgres::PgPoolOptions;
     ///
     /// let pool = PgPoolOptions::new()
     ///     .max_connections(32)

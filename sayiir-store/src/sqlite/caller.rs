@@ -29,13 +29,13 @@ fn atomically<T>(
             "ROLLBACK TO sayiir_op; RELEASE sayiir_op",
         )
     };
-    let result = conn.execute_batch(begin).map_err(Fail::Sql).and_then(|()| {
-        let value = f(conn);
-        if value.is_err() {
-            return value;
-        }
-        conn.execute_batch(end).map_err(Fail::Sql).and(value)
-    });
+    let run = || -> Result<T, Fail> {
+        conn.execute_batch(begin)?;
+        let value = f(conn)?;
+        conn.execute_batch(end)?;
+        Ok(value)
+    };
+    let result = run();
     if result.is_err() && !conn.is_autocommit() {
         // If this fails too, the application's next statement reports the problem.
         let _ = conn.execute_batch(undo);

@@ -101,6 +101,7 @@ async fn tls_require_verify_full_a_wrong_ca_and_a_server_without_tls() {
     assert!(!err.is_retryable());
     let text = err.to_string();
     assert!(text.contains("does not support TLS"), "{text}");
+    assert!(text.contains("sslmode"), "{text}");
     assert!(!text.contains(PASSWORD), "the password leaked: {text}");
 }
 
