@@ -27,8 +27,9 @@ impl Engine {
     ///
     /// - PostgreSQL: the wake-up notification written in the transaction is delivered by the
     ///   commit, so idle workers of every process look for work at once.
-    /// - SQLite has no notifications: a worker finds the instance at its next look, at most
-    ///   [`WorkerConfig::idle_poll`](crate::WorkerConfig::idle_poll) later (1 s by default).
+    /// - SQLite has no notifications: a worker finds the instance when it next looks for
+    ///   work, an idle one within [`WorkerConfig::idle_poll`](crate::WorkerConfig::idle_poll)
+    ///   (1 s by default).
     ///   Call [`Engine::wake_workers`] after the commit to have this engine's workers look at
     ///   once. The returned future is not `Send` (a `rusqlite` connection is not `Sync`), and
     ///   the SQL runs on the calling thread, like the application's own statements on that

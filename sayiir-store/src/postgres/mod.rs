@@ -128,7 +128,8 @@ impl PgStore {
     ///
     /// Fails with [`StoreError::Connect`] for a malformed URL, refused credentials or missing
     /// privileges, a failed TLS handshake (a certificate that does not verify, a server without
-    /// TLS under `require` or `verify-*`), [`StoreError::DatabaseMissing`] when the database does not exist,
+    /// TLS under `require` or `verify-*`) or a server that does not speak PostgreSQL's
+    /// protocol, [`StoreError::DatabaseMissing`] when the database does not exist,
     /// [`StoreError::Unavailable`] (retryable) when the server cannot be reached or does not
     /// answer in time, and [`StoreError::SchemaTooNew`] for a database of a newer sayiir.
     pub async fn connect_with(url: &str, options: PgOptions) -> Result<Self, StoreError> {

@@ -10,7 +10,6 @@
 //! after a success (the lock released) and is closed after an error.
 
 use std::borrow::Cow;
-
 use std::time::Duration;
 
 use sqlx::migrate::{Migrate, MigrateError, Migration, MigrationType};
