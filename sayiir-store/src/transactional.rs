@@ -20,7 +20,7 @@ use crate::{
 ///
 /// Implemented for:
 ///
-/// - `&mut sqlx::PgConnection` (feature `postgres`): `&mut *tx` for a
+/// - `&mut sqlx::PgConnection` (feature `postgres`): `&mut *tx` (or `&mut tx`) for a
 ///   `sqlx::Transaction<'_, Postgres>` of `pool.begin()` (or a connection's `begin()`). The
 ///   wake-up notification the store sends to idle workers is sent in the transaction too, and
 ///   PostgreSQL delivers it at the commit. The connection must reach the store's database,
@@ -38,6 +38,13 @@ use crate::{
 ///   transaction short. There is no wake-up notification on SQLite.
 ///
 /// The trait is sealed: the SQL is the store's.
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` is not a connection sayiir can write in",
+    label = "expected the application's database connection or transaction",
+    note = "pass `&mut *tx` for a `sqlx::Transaction<'_, Postgres>` (feature `postgres`), \
+            `&tx` for a `rusqlite::Transaction` or `&conn` for a `rusqlite::Connection` \
+            (feature `sqlite`)"
+)]
 pub trait Transactional: sealed::Sealed {
     /// Whether the store's own writes wait while this connection's transaction holds its
     /// write lock (SQLite: one writer per database file). A caller holding such a transaction

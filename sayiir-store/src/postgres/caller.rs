@@ -1,7 +1,7 @@
 //! [`Transactional`] on the application's PostgreSQL connection: the store's operations, on
 //! that connection, in a savepoint of its transaction.
 
-use sqlx::PgConnection;
+use sqlx::{PgConnection, Postgres, Transaction};
 
 use super::fail::{Fail, Target};
 use super::ops::{read, signals, versions, write};
@@ -39,5 +39,35 @@ impl Transactional for &mut PgConnection {
     ) -> Result<(), StoreError> {
         // One statement: atomic on its own.
         typed(versions::save_definitions(&mut **self, definitions).await)
+    }
+}
+
+impl Sealed for &mut Transaction<'_, Postgres> {}
+
+/// The same as `&mut *tx`.
+impl Transactional for &mut Transaction<'_, Postgres> {
+    const LOCKS_OUT_THE_STORE: bool = false;
+
+    async fn load(&mut self, id: &InstanceId) -> Result<InstanceRecord, StoreError> {
+        let mut conn: &mut PgConnection = self;
+        conn.load(id).await
+    }
+
+    async fn create(&mut self, new: NewInstance) -> Result<Created, StoreError> {
+        let mut conn: &mut PgConnection = self;
+        conn.create(new).await
+    }
+
+    async fn send_signal(&mut self, signal: NewSignal) -> Result<u64, StoreError> {
+        let mut conn: &mut PgConnection = self;
+        conn.send_signal(signal).await
+    }
+
+    async fn save_definitions(
+        &mut self,
+        definitions: Vec<DefinitionRecord>,
+    ) -> Result<(), StoreError> {
+        let mut conn: &mut PgConnection = self;
+        conn.save_definitions(definitions).await
     }
 }

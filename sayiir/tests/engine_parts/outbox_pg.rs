@@ -103,8 +103,9 @@ async fn pg_an_instance_started_in_a_rolled_back_transaction_never_exists() {
         .execute(&mut *tx)
         .await
         .unwrap();
+    // `&mut tx` works as `&mut *tx` does.
     engine
-        .start_in::<fulfilment>(&mut *tx, "order-102", 102)
+        .start_in::<fulfilment>(&mut tx, "order-102", 102)
         .await
         .unwrap();
     tokio::time::sleep(OPEN).await;
