@@ -60,6 +60,26 @@ impl Engine {
         payload: &T,
     ) -> Result<(), EngineError> {
         let (id, record) = self.load_running(id).await?;
+        let signal = self.signal_for(id.clone(), record, name, payload)?;
+        match self.inner.store.send_signal(signal).await {
+            Ok(_) => {}
+            Err(StoreError::Finished { .. }) => return Err(self.finished(id).await),
+            Err(e) => return Err(e.into()),
+        }
+        self.inner.controls.poke(&id);
+        self.inner.wake.notify_one();
+        Ok(())
+    }
+
+    /// The signal `name` with `payload` for the running instance `record`, checked against
+    /// what its definition waits for under that name.
+    pub(crate) fn signal_for<T: Serialize + 'static>(
+        &self,
+        id: InstanceId,
+        record: InstanceRecord,
+        name: &str,
+        payload: &T,
+    ) -> Result<NewSignal, EngineError> {
         let key = record.key();
         // An instance of an older version that a migration takes over receives what the
         // version it moves to declares: it moves before its next transition.
@@ -98,20 +118,12 @@ impl Engine {
         let payload = codec::encode(payload)
             .map_err(|e| crate::limits::encode_error("signal payload", e, limit))?;
         crate::limits::check("signal payload", payload.len(), limit)?;
-        let signal = NewSignal {
-            id: id.clone(),
+        Ok(NewSignal {
+            id,
             name: name.to_owned(),
             payload,
             now: self.inner.now(),
-        };
-        match self.inner.store.send_signal(signal).await {
-            Ok(_) => {}
-            Err(StoreError::Finished { .. }) => return Err(self.finished(id).await),
-            Err(e) => return Err(e.into()),
-        }
-        self.inner.controls.poke(&id);
-        self.inner.wake.notify_one();
-        Ok(())
+        })
     }
 
     /// Cancels instance `id`: it ends `Cancelled` with `reason` (what `result` reports), in one

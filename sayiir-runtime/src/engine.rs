@@ -199,27 +199,7 @@ impl Inner {
     pub(crate) async fn save_definitions(&self) -> Result<(), EngineError> {
         self.saved
             .get_or_try_init(|| async {
-                let now = self.now();
-                let records = self
-                    .registry
-                    .shapes()
-                    .into_iter()
-                    .map(|(shape, def)| {
-                        codec::encode(&*shape)
-                            .map(|bytes| DefinitionRecord {
-                                workflow: shape.name.clone(),
-                                version: def.version,
-                                hash: def.hash,
-                                fingerprint: def.fingerprint,
-                                shape: bytes,
-                                created_at: now,
-                            })
-                            .map_err(|source| EngineError::Encode {
-                                what: "definition description",
-                                source,
-                            })
-                    })
-                    .collect::<Result<Vec<_>, _>>()?;
+                let records = self.definition_records()?;
                 if !records.is_empty() {
                     self.store.save_definitions(records).await?;
                 }
@@ -229,23 +209,47 @@ impl Inner {
             .map(drop)
     }
 
-    /// Creates instance `id` of `workflow` under `def` at its start state (or finds the one
-    /// that exists: the caller checks it is the one it meant). Queued with the concurrent
-    /// creations and stored in one store transaction with them; wakes a worker when new.
-    pub(crate) async fn create(
+    /// Whether [`Inner::save_definitions`] has saved them.
+    pub(crate) fn definitions_saved(&self) -> bool {
+        self.saved.initialized()
+    }
+
+    /// The descriptions of the registered definitions (and migration sources), as stored.
+    pub(crate) fn definition_records(&self) -> Result<Vec<DefinitionRecord>, EngineError> {
+        let now = self.now();
+        self.registry
+            .shapes()
+            .into_iter()
+            .map(|(shape, def)| {
+                codec::encode(&*shape)
+                    .map(|bytes| DefinitionRecord {
+                        workflow: shape.name.clone(),
+                        version: def.version,
+                        hash: def.hash,
+                        fingerprint: def.fingerprint,
+                        shape: bytes,
+                        created_at: now,
+                    })
+                    .map_err(|source| EngineError::Encode {
+                        what: "definition description",
+                        source,
+                    })
+            })
+            .collect()
+    }
+
+    /// The new instance `id` of `workflow` under `def` at its start state, due now, with
+    /// history entry 0 `started` holding its input.
+    pub(crate) fn new_instance(
         &self,
         id: InstanceId,
         workflow: &str,
         def: DefinitionRef,
         input: Vec<u8>,
         state: Vec<u8>,
-    ) -> Result<InstanceRecord, EngineError> {
-        let limit = self.config.max_payload;
-        crate::limits::check("input", input.len(), limit)?;
-        crate::limits::check("start state (the input)", state.len(), limit)?;
-        self.save_definitions().await?;
+    ) -> NewInstance {
         let now = self.now();
-        let new = NewInstance {
+        NewInstance {
             id,
             workflow: workflow.to_string(),
             version: def.version,
@@ -260,7 +264,23 @@ impl Inner {
                 payload: input,
             },
             now,
-        };
+        }
+    }
+
+    /// Creates instance `id` of `workflow` under `def` at its start state (or finds the one
+    /// that exists: the caller checks it is the one it meant). Queued with the concurrent
+    /// creations and stored in one store transaction with them; wakes a worker when new.
+    pub(crate) async fn create(
+        &self,
+        id: InstanceId,
+        workflow: &str,
+        def: DefinitionRef,
+        input: Vec<u8>,
+        state: Vec<u8>,
+    ) -> Result<InstanceRecord, EngineError> {
+        self.check_start_sizes(&input, &state)?;
+        self.save_definitions().await?;
+        let new = self.new_instance(id, workflow, def, input, state);
         Ok(match self.creator.create(new).await? {
             Created::New(r) => {
                 self.wake.notify_one();
@@ -282,6 +302,29 @@ impl Inner {
         }
         let mismatch = self.mismatch(&s);
         InstanceInfo::from_summary(s, mismatch)
+    }
+
+    /// What starting an instance of `W` with id `id` stores: the validated id, `W`'s
+    /// registered definition, the encoded input and start state.
+    pub(crate) fn start_parts<W: Workflow>(
+        &self,
+        id: &str,
+        input: W::Input,
+    ) -> Result<(InstanceId, DefinitionRef, Vec<u8>, Vec<u8>), EngineError> {
+        let id = InstanceId::new(id)?;
+        let def = self.registered::<W>()?.def;
+        let (state, input) = initial_state::<W>(input)
+            .map_err(|e| crate::limits::encode_error("input", e, self.config.max_payload))?;
+        self.check_start_sizes(&input, &state)?;
+        Ok((id, def, input, state))
+    }
+
+    /// [`EngineError::TooLarge`] when a new instance's stored input or start state is over
+    /// the payload limit.
+    pub(crate) fn check_start_sizes(&self, input: &[u8], state: &[u8]) -> Result<(), EngineError> {
+        let limit = self.config.max_payload;
+        crate::limits::check("input", input.len(), limit)?;
+        crate::limits::check("start state (the input)", state.len(), limit)
     }
 
     /// The registered entry of `W`.
@@ -526,20 +569,22 @@ impl Engine {
         id: &str,
         input: W::Input,
     ) -> Result<Handle<W>, EngineError> {
-        let id = InstanceId::new(id)?;
-        let def = self.inner.registered::<W>()?.def;
-        let (state, input) = initial_state::<W>(input)
-            .map_err(|e| crate::limits::encode_error("input", e, self.inner.config.max_payload))?;
+        let (id, def, input, state) = self.inner.start_parts::<W>(id, input)?;
         let record = self
             .inner
             .create(id.clone(), W::NAME, def, input, state)
             .await?;
         self.inner.check_definition::<W>(&record)?;
-        Ok(Handle {
+        Ok(self.handle_of(id))
+    }
+
+    /// A handle to `id`, known to run `W`'s definition.
+    pub(crate) fn handle_of<W: Workflow>(&self, id: InstanceId) -> Handle<W> {
+        Handle {
             engine: self.clone(),
             id,
             _workflow: PhantomData,
-        })
+        }
     }
 
     /// A handle to the existing instance `id`, checked to run `W`'s definition.

@@ -29,6 +29,7 @@ pub mod shape;
 mod shared;
 mod takeover;
 pub mod testing;
+mod transactional;
 mod versions;
 pub mod waits;
 mod worker;

@@ -28,6 +28,19 @@ pub mod conformance;
 #[cfg(feature = "pg-harness")]
 pub mod pg_harness;
 
+mod transactional;
+
+/// The sqlx this crate is built with (feature `postgres`), for the pool given to
+/// [`PgStore::from_pool`] and the connections given to [`Transactional`] methods. A `sqlx`
+/// dependency of your own has the same types only if cargo resolves it to this same version.
+#[cfg(feature = "postgres")]
+pub use sqlx;
+
+/// The rusqlite this crate is built with (feature `sqlite`), for the connections and
+/// transactions given to [`Transactional`] methods.
+#[cfg(feature = "sqlite")]
+pub use rusqlite;
+
 pub use error::{FileProblem, InvalidId, StoreError};
 pub use listing::{DamagedRow, Listing};
 pub use memory::MemoryStore;
@@ -35,6 +48,7 @@ pub use memory::MemoryStore;
 pub use postgres::{PgOptions, PgStore};
 #[cfg(feature = "sqlite")]
 pub use sqlite::{SqliteOptions, SqliteStore, Synchronous};
+pub use transactional::Transactional;
 pub use types::{
     BlockKind, Blocked, ClaimRequest, Created, DefinitionHash, DefinitionRecord, DefinitionRef,
     Event, Fingerprint, HistoryEntry, InstanceId, InstanceRecord, InstanceSummary, ListQuery,

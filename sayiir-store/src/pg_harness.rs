@@ -7,6 +7,9 @@
 //! the tests run as root). A watchdog process stops that cluster and removes its directory
 //! when the test process exits, however it exits. Without binaries, a loud banner says the
 //! PostgreSQL tests were skipped, and `SAYIIR_REQUIRE_PG=1` (CI) turns that into a failure.
+//!
+//! [`tls_cluster`] starts a cluster of its own with TLS on, whatever `SAYIIR_TEST_PG_URL`
+//! says (that server may have no TLS): its certificates are made with the `openssl` command.
 
 use std::path::PathBuf;
 use std::process::{Command, Stdio};
@@ -196,6 +199,37 @@ fn is_root() -> bool {
         .is_ok_and(|o| o.stdout.starts_with(b"0\n"))
 }
 
+/// The TLS files of a cluster started by [`PgCluster::start_tls`] (PEM files).
+#[derive(Debug, Clone)]
+pub struct PgTls {
+    /// The certificate of the authority that signed the server's certificate: what a client
+    /// gives as `sslrootcert` to verify the server.
+    pub ca: PathBuf,
+    /// The certificate of another self-signed authority, which signed nothing the server has:
+    /// verifying the server against it fails.
+    pub other_ca: PathBuf,
+    /// The server's certificate (`ssl_cert_file`).
+    pub server_cert: PathBuf,
+    /// The server's private key (`ssl_key_file`).
+    pub server_key: PathBuf,
+}
+
+/// A cluster of its own with TLS on ([`PgCluster::start_tls`]), for tests that need one even
+/// when `SAYIIR_TEST_PG_URL` names a server (which may not have TLS). `None` after the loud
+/// banner when it cannot be started here (no PostgreSQL binaries, no `openssl`); panics
+/// instead when `SAYIIR_REQUIRE_PG=1`.
+pub fn tls_cluster() -> Option<(PgCluster, PgTls)> {
+    match PgCluster::start_tls() {
+        Ok(started) => Some(started),
+        Err(why) => {
+            skipped(&format!(
+                "cannot start a PostgreSQL cluster with TLS: {why}"
+            ));
+            None
+        }
+    }
+}
+
 /// A PostgreSQL cluster in a temporary directory, owned by the test that started it.
 #[derive(Debug)]
 pub struct PgCluster {
@@ -208,6 +242,29 @@ pub struct PgCluster {
 impl PgCluster {
     /// Initializes and starts a cluster on a free local port. Errors say why (no binaries…).
     pub fn start() -> Result<PgCluster, String> {
+        let c = Self::init()?;
+        c.start_server()?;
+        Ok(c)
+    }
+
+    /// Like [`PgCluster::start`], with TLS on (`ssl = on` in `postgresql.conf`): the server's
+    /// certificate, for `localhost` and `127.0.0.1`, is signed by a certificate authority made
+    /// for this cluster with the `openssl` command; [`PgTls`] gives its certificate and that of
+    /// another authority, which signed nothing the server has.
+    pub fn start_tls() -> Result<(PgCluster, PgTls), String> {
+        let c = Self::init()?;
+        let tls = c.make_certificates()?;
+        c.configure(&[
+            ("ssl", "on"),
+            ("ssl_cert_file", &tls.server_cert.display().to_string()),
+            ("ssl_key_file", &tls.server_key.display().to_string()),
+        ])?;
+        c.start_server()?;
+        Ok((c, tls))
+    }
+
+    /// A cluster directory with `initdb` run in it and the watchdog started; no server yet.
+    fn init() -> Result<PgCluster, String> {
         let bin = bin_dir().ok_or("no PostgreSQL server binaries (initdb) found")?;
         static N: AtomicU32 = AtomicU32::new(0);
         let dir = std::env::temp_dir().join(format!(
@@ -240,8 +297,149 @@ impl PgCluster {
             ])
             .arg(&data))?;
         c.watchdog()?;
-        c.start_server()?;
         Ok(c)
+    }
+
+    /// The port the server listens on (at `127.0.0.1`).
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
+    /// Appends `name = 'value'` lines to `postgresql.conf` (a later line wins over an earlier
+    /// one; the `-c` options of [`PgCluster::start_server`] win over both, and a reload does
+    /// not change them, hence the file).
+    fn configure(&self, settings: &[(&str, &str)]) -> Result<(), String> {
+        let path = self.data().join("postgresql.conf");
+        let mut lines = String::from("\n");
+        for (name, value) in settings {
+            lines.push_str(&format!("{name} = '{}'\n", value.replace('\'', "''")));
+        }
+        std::fs::OpenOptions::new()
+            .append(true)
+            .open(&path)
+            .and_then(|mut f| std::io::Write::write_all(&mut f, lines.as_bytes()))
+            .map_err(|e| format!("{}: {e}", path.display()))
+    }
+
+    /// Turns TLS on or off on the running server (`ssl`, then `pg_ctl reload`) and returns once
+    /// new connections see the change.
+    pub async fn set_ssl(&self, on: bool) -> Result<(), String> {
+        let want = if on { "on" } else { "off" };
+        self.configure(&[("ssl", want)])?;
+        run(self.pg("pg_ctl").arg("-D").arg(self.data()).arg("reload"))?;
+        // The postmaster rereads the file when it handles the signal; backends started after
+        // that have the new value.
+        let deadline = Instant::now() + Duration::from_secs(30);
+        loop {
+            let seen = async {
+                let mut c = sqlx::PgConnection::connect(&self.admin_url()).await.ok()?;
+                sqlx::query_scalar::<_, String>("SHOW ssl")
+                    .fetch_one(&mut c)
+                    .await
+                    .ok()
+            }
+            .await;
+            if seen.as_deref() == Some(want) {
+                return Ok(());
+            }
+            if Instant::now() > deadline {
+                return Err(format!(
+                    "the test PostgreSQL still has ssl = {seen:?}, not {want}"
+                ));
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+
+    /// A certificate authority, a server certificate it signs (for `localhost` and
+    /// `127.0.0.1`) and another authority, in `<dir>/tls`. The server's key is readable by
+    /// the server's user only, as PostgreSQL requires.
+    fn make_certificates(&self) -> Result<PgTls, String> {
+        let tls = self.dir.join("tls");
+        std::fs::create_dir_all(&tls).map_err(|e| format!("{}: {e}", tls.display()))?;
+        let file = |name: &str| tls.join(name);
+        let ext = file("server.ext");
+        std::fs::write(
+            &ext,
+            "subjectAltName = DNS:localhost, IP:127.0.0.1\n\
+             basicConstraints = critical, CA:FALSE\n\
+             keyUsage = critical, digitalSignature, keyEncipherment\n\
+             extendedKeyUsage = serverAuth\n",
+        )
+        .map_err(|e| format!("{}: {e}", ext.display()))?;
+        let ca = |name: &str, cn: &str| {
+            openssl(
+                &[
+                    "req",
+                    "-x509",
+                    "-new",
+                    "-newkey",
+                    "ec",
+                    "-pkeyopt",
+                    "ec_paramgen_curve:prime256v1",
+                    "-nodes",
+                    "-days",
+                    "2",
+                    "-subj",
+                    cn,
+                    "-addext",
+                    "basicConstraints=critical,CA:TRUE",
+                    "-addext",
+                    "keyUsage=critical,keyCertSign,cRLSign",
+                    "-keyout",
+                ],
+                &[
+                    file(&format!("{name}.key")),
+                    "-out".into(),
+                    file(&format!("{name}.pem")),
+                ],
+            )
+        };
+        ca("ca", "/CN=sayiir test CA")?;
+        ca("other-ca", "/CN=sayiir other test CA")?;
+        openssl(
+            &[
+                "req",
+                "-new",
+                "-newkey",
+                "ec",
+                "-pkeyopt",
+                "ec_paramgen_curve:prime256v1",
+                "-nodes",
+                "-subj",
+                "/CN=localhost",
+                "-keyout",
+            ],
+            &[file("server.key"), "-out".into(), file("server.csr")],
+        )?;
+        openssl(
+            &["x509", "-req", "-days", "2", "-set_serial", "1", "-in"],
+            &[
+                file("server.csr"),
+                "-CA".into(),
+                file("ca.pem"),
+                "-CAkey".into(),
+                file("ca.key"),
+                "-extfile".into(),
+                ext,
+                "-out".into(),
+                file("server.crt"),
+            ],
+        )?;
+        let (cert, key) = (file("server.crt"), file("server.key"));
+        if self.as_postgres {
+            run(Command::new("chown")
+                .arg("postgres:postgres")
+                .arg(&cert)
+                .arg(&key))?;
+        }
+        run(Command::new("chmod").arg("0600").arg(&key))?;
+        Ok(PgTls {
+            ca: file("ca.pem"),
+            other_ca: file("other-ca.pem"),
+            server_cert: cert,
+            server_key: key,
+        })
     }
 
     fn data(&self) -> PathBuf {
@@ -353,6 +551,12 @@ impl Drop for PgCluster {
 fn free_port() -> Result<u16, String> {
     let l = std::net::TcpListener::bind(("127.0.0.1", 0)).map_err(|e| e.to_string())?;
     l.local_addr().map(|a| a.port()).map_err(|e| e.to_string())
+}
+
+/// Runs `openssl` with `args` then `paths`.
+fn openssl(args: &[&str], paths: &[PathBuf]) -> Result<(), String> {
+    run(Command::new("openssl").args(args).args(paths))
+        .map_err(|e| format!("making test certificates with the `openssl` command: {e}"))
 }
 
 fn run(cmd: &mut Command) -> Result<(), String> {

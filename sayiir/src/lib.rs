@@ -87,11 +87,11 @@ pub use sayiir_runtime::{
 };
 pub use sayiir_runtime::{codec, describe, shape};
 pub use sayiir_store as store;
-pub use sayiir_store::{InstanceId, ListQuery, Listing, MemoryStore};
+pub use sayiir_store::{InstanceId, ListQuery, Listing, MemoryStore, Transactional};
 #[cfg(feature = "postgres")]
-pub use sayiir_store::{PgOptions, PgStore};
+pub use sayiir_store::{PgOptions, PgStore, sqlx};
 #[cfg(feature = "sqlite")]
-pub use sayiir_store::{SqliteOptions, SqliteStore, Synchronous};
+pub use sayiir_store::{SqliteOptions, SqliteStore, Synchronous, rusqlite};
 
 #[doc(hidden)]
 pub use sayiir_runtime::__private;

@@ -5,6 +5,10 @@
 mod common;
 #[path = "engine_parts/limits.rs"]
 mod limits;
+#[path = "engine_parts/outbox.rs"]
+mod outbox;
+#[path = "engine_parts/own_pool.rs"]
+mod own_pool;
 #[path = "engine_parts/workers.rs"]
 mod workers;
 

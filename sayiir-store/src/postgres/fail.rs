@@ -65,10 +65,23 @@ impl Target {
             user,
         }
     }
+
+    /// A connection of the application's own ([`Transactional`](crate::Transactional)), whose
+    /// settings the store does not know.
+    pub(super) fn caller() -> Self {
+        Self {
+            server: String::new(),
+            database: String::new(),
+            user: String::new(),
+        }
+    }
 }
 
 impl fmt::Display for Target {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.server.is_empty() {
+            return f.write_str("PostgreSQL (the application's connection)");
+        }
         write!(
             f,
             "PostgreSQL at {} (database `{}`, user `{}`)",
@@ -81,6 +94,7 @@ impl fmt::Display for Target {
 pub(super) fn map_sqlx(e: sqlx::Error, target: &Target) -> StoreError {
     match e {
         sqlx::Error::Database(db) => map_database(db.as_ref(), target),
+        sqlx::Error::Io(io) if tls_error(&io).is_some() => tls_failure(&io, target),
         sqlx::Error::Io(io) => StoreError::Unavailable {
             detail: format!("lost contact with {target}: {io}"),
         },
@@ -91,7 +105,16 @@ pub(super) fn map_sqlx(e: sqlx::Error, target: &Target) -> StoreError {
             ),
         },
         sqlx::Error::Tls(e) => StoreError::Connect {
-            detail: format!("TLS with {target} failed: {e}"),
+            detail: match e.downcast_ref::<rustls::Error>() {
+                Some(e) => format!("TLS with {target} failed: {}", tls_detail(e)),
+                // What sqlx says when the server answers the TLS request with "no".
+                None if e.to_string() == "server does not support TLS" => format!(
+                    "{target} does not support TLS, which the URL's `sslmode` (`require`, \
+                     `verify-ca` or `verify-full`) demands; turn `ssl` on in the server's \
+                     settings"
+                ),
+                None => format!("TLS with {target} failed: {e}"),
+            },
         },
         sqlx::Error::Configuration(e) => StoreError::Connect {
             detail: format!("invalid PostgreSQL connection settings: {e}"),
@@ -106,13 +129,61 @@ pub(super) fn map_sqlx(e: sqlx::Error, target: &Target) -> StoreError {
 /// says the server could not be reached and a refused permission is a connection error.
 pub(super) fn map_connect(e: sqlx::Error, target: &Target) -> StoreError {
     match e {
+        sqlx::Error::Io(io) if tls_error(&io).is_some() => tls_failure(&io, target),
         sqlx::Error::Io(io) => StoreError::Unavailable {
             detail: format!("cannot reach {target}: {io}"),
         },
         sqlx::Error::Database(db) if db.code().as_deref() == Some("42501") => StoreError::Connect {
             detail: format!("{target} refused the connection: {}", db.message()),
         },
+        // Something else listens there (it answered the first message with what PostgreSQL
+        // never sends).
+        sqlx::Error::Protocol(e) => StoreError::Connect {
+            detail: format!("{target} does not answer as a PostgreSQL server: {e}"),
+        },
         other => map_sqlx(other, target),
+    }
+}
+
+/// The TLS error inside an I/O error: rustls reports a failed handshake (a certificate that
+/// does not verify, a protocol mismatch) to sqlx as an `InvalidData` I/O error carrying it.
+fn tls_error(io: &std::io::Error) -> Option<&rustls::Error> {
+    io.get_ref()?.downcast_ref::<rustls::Error>()
+}
+
+/// A failed TLS handshake: retrying does not help until the settings or the server's
+/// certificate change, so it is a connection error, not an unavailable server.
+fn tls_failure(io: &std::io::Error, target: &Target) -> StoreError {
+    let detail = tls_error(io).map_or_else(|| io.to_string(), tls_detail);
+    StoreError::Connect {
+        detail: format!("TLS with {target} failed: {detail}"),
+    }
+}
+
+/// What went wrong in a TLS handshake, in words, with what to do.
+fn tls_detail(e: &rustls::Error) -> String {
+    use rustls::CertificateError as C;
+    let rustls::Error::InvalidCertificate(cert) = e else {
+        return format!("the TLS handshake failed: {e}");
+    };
+    let why = match cert {
+        C::UnknownIssuer | C::BadSignature => {
+            "it is not signed by a certificate authority this client trusts; give the \
+             certificate of the authority that signed it with `sslrootcert=<file>`"
+        }
+        C::NotValidForName | C::NotValidForNameContext { .. } => {
+            "it is not valid for the host name the client connected to (`sslmode=verify-full` \
+             checks the name; connect with a name the certificate lists)"
+        }
+        C::Expired | C::ExpiredContext { .. } => "it has expired",
+        C::NotValidYet | C::NotValidYetContext { .. } => "it is not valid yet",
+        C::Revoked => "it has been revoked",
+        _ => "",
+    };
+    if why.is_empty() {
+        format!("the server's certificate could not be verified ({cert:?})")
+    } else {
+        format!("the server's certificate could not be verified: {why} ({cert:?})")
     }
 }
 

@@ -10,6 +10,7 @@
 //! not learn that the caller stopped waiting. The compare-and-swap on the sequence number makes
 //! that safe to retry.
 
+mod caller;
 mod decode;
 mod fail;
 mod ops;
@@ -102,9 +103,11 @@ impl PgOptions {
 /// reports it in [`Listing::damaged`], and [`Store::load`] fails with
 /// [`StoreError::InvalidData`] naming the column, its control characters escaped.
 ///
-/// Share it behind an `Arc`; it is not `Clone`.
+/// Cheap to clone: clones share the pool and the wake-up listener (which stops once the last
+/// clone is dropped). [`PgStore::from_pool`] makes one on a pool of the application's own.
 ///
 /// [`BlockKind::CorruptRow`]: crate::BlockKind::CorruptRow
+#[derive(Clone)]
 pub struct PgStore {
     inner: Arc<Inner>,
 }
@@ -122,10 +125,21 @@ impl PgStore {
     }
 
     /// Connects to the database at `url` (`postgres://user:password@host:port/database`, with
-    /// the parameters libpq's URLs take, e.g. `?sslmode=require`) and migrates its schema.
+    /// the parameters libpq's URLs take) and migrates its schema.
+    ///
+    /// TLS (rustls) follows `sslmode`: `disable`; `prefer` (the default: TLS when the server
+    /// offers it, its certificate not checked); `require` (TLS or fail, the certificate not
+    /// checked); `verify-ca` (the certificate must chain to a trusted authority) and
+    /// `verify-full` (and name the host of the URL). The trusted authorities are the Mozilla
+    /// root certificates compiled in (`webpki-roots`, not the system's store) plus those of
+    /// `sslrootcert=<PEM file>`, which is how a private or cloud provider's CA is given.
+    /// `sslcert` / `sslkey` give a client certificate. (Cargo unifies features: if the
+    /// application's own `sqlx` 0.9 enables `tls-native-tls`, sqlx uses that backend instead.)
     ///
     /// Fails with [`StoreError::Connect`] for a malformed URL, refused credentials or missing
-    /// privileges, [`StoreError::DatabaseMissing`] when the database does not exist,
+    /// privileges, a failed TLS handshake (a certificate that does not verify, a server without
+    /// TLS under `require` or `verify-*`) or a server that does not speak PostgreSQL's
+    /// protocol, [`StoreError::DatabaseMissing`] when the database does not exist,
     /// [`StoreError::Unavailable`] (retryable) when the server cannot be reached or does not
     /// answer in time, and [`StoreError::SchemaTooNew`] for a database of a newer sayiir.
     pub async fn connect_with(url: &str, options: PgOptions) -> Result<Self, StoreError> {
@@ -159,6 +173,55 @@ impl PgStore {
                 wakeups: Wakeups::new(connect, options.connect_timeout),
             }),
         })
+    }
+
+    /// A store on the application's own pool: checks the server and the database and migrates
+    /// the schema on a connection of `pool` (as [`PgStore::connect`] does, waiting for another
+    /// process that migrates at the same time), then runs every operation on `pool`.
+    ///
+    /// The pool is used as it is: its size, its timeouts (an operation that gets no connection
+    /// within its acquire timeout fails with [`StoreError::Unavailable`]), its `after_connect`
+    /// hook. sayiir's tables are in the connections' default schema (`search_path`). The
+    /// wake-up listener ([`Store::wakeups`]) opens one more connection, outside the pool so that
+    /// it never holds one of its connections, with the pool's connect options as they are now
+    /// (TLS settings included). Closing the pool ([`PgPool::close`]) ends the store: its
+    /// operations fail from then on.
+    ///
+    /// Fails as [`PgStore::connect_with`] does; [`StoreError::Unavailable`] also when the pool
+    /// gives no connection within its acquire timeout.
+    ///
+    /// ```no_run
+    /// # async fn run() -> Result<(), Box<dyn std::error::Error>> {
+    /// use sayiir_store::PgStore;
+    /// use sayiir_store::sqlx::postgres::PgPoolOptions;
+    ///
+    /// let pool = PgPoolOptions::new()
+    ///     .max_connections(32)
+    ///     .connect("postgres://app@db.internal/app?sslmode=verify-full&sslrootcert=/etc/ca.pem")
+    ///     .await?;
+    /// let store = PgStore::from_pool(pool.clone()).await?;
+    /// # let _ = store;
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub async fn from_pool(pool: PgPool) -> Result<Self, StoreError> {
+        let connect = (*pool.connect_options()).clone();
+        let target = Target::new(&connect);
+        schema::prepare_pool(&pool, &target).await?;
+        let wakeups = Wakeups::new(connect, pool.options().get_acquire_timeout());
+        Ok(Self {
+            inner: Arc::new(Inner {
+                pool,
+                target,
+                wakeups,
+            }),
+        })
+    }
+
+    /// The pool the store runs its operations on (the application's, for a store made by
+    /// [`PgStore::from_pool`]).
+    pub fn pool(&self) -> &PgPool {
+        &self.inner.pool
     }
 
     /// The newest schema version this build knows (the highest migration it applies).

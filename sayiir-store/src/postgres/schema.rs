@@ -5,12 +5,15 @@
 //! application may use for its own migrations in the same database). Each migration runs in
 //! one transaction. Processes that connect at once are serialized by a session-level advisory
 //! lock that sayiir takes around the whole check-and-migrate step, on a connection of its own
-//! that is closed afterwards (closing it releases the lock, even after an error).
+//! that is closed afterwards (closing it releases the lock, even after an error). A store made
+//! from the application's pool takes that connection from the pool: it goes back to the pool
+//! after a success (the lock released) and is closed after an error.
 
 use std::borrow::Cow;
+use std::time::Duration;
 
 use sqlx::migrate::{Migrate, MigrateError, Migration, MigrationType};
-use sqlx::postgres::PgConnectOptions;
+use sqlx::postgres::{PgConnectOptions, PgPool};
 use sqlx::{Connection, PgConnection, SqlSafeStr};
 
 use super::PgOptions;
@@ -90,30 +93,43 @@ pub(super) async fn prepare(
                 });
             }
         };
-    let result = migrate(&mut conn, options, target).await;
+    let result = migrate(&mut conn, options.acquire_timeout, target).await;
     // Closing ends the session, which releases the lock whatever happened. If the connection
     // is broken, dropping it does the same.
     let _ = tokio::time::timeout(options.connect_timeout, conn.close()).await;
     result
 }
 
+/// Checks the server and the database and migrates the schema on a connection of `pool`,
+/// waiting for the lock (and for the connection) as long as the pool's acquire timeout.
+pub(super) async fn prepare_pool(pool: &PgPool, target: &Target) -> Result<(), StoreError> {
+    let timeout = pool.options().get_acquire_timeout();
+    let mut conn = pool.acquire().await.map_err(|e| map_connect(e, target))?;
+    let result = migrate(&mut conn, timeout, target).await;
+    if result.is_err() {
+        // The session may still hold the lock (or a lock request may be pending): it must not
+        // go back to the pool. Closing it ends the session.
+        let _ = tokio::time::timeout(timeout, conn.detach().close()).await;
+    }
+    result
+}
+
 async fn migrate(
     conn: &mut PgConnection,
-    options: &PgOptions,
+    lock_timeout: Duration,
     target: &Target,
 ) -> Result<(), StoreError> {
     let lock = sqlx::query("SELECT pg_advisory_lock($1)")
         .bind(LOCK_KEY)
         .execute(&mut *conn);
-    match tokio::time::timeout(options.acquire_timeout, lock).await {
+    match tokio::time::timeout(lock_timeout, lock).await {
         Ok(Ok(_)) => {}
         Ok(Err(e)) => return Err(map_sqlx(e, target)),
         Err(_) => {
             return Err(StoreError::Unavailable {
                 detail: format!(
                     "another process kept migrating the sayiir schema of {target} for longer \
-                     than {:?} (the acquire timeout)",
-                    options.acquire_timeout
+                     than {lock_timeout:?} (the acquire timeout)"
                 ),
             });
         }

@@ -9,6 +9,7 @@
 //! blocking pool: a commit may be applied even though its caller stopped waiting. The
 //! compare-and-swap on the sequence number makes that safe to retry.
 
+mod caller;
 mod decode;
 mod fail;
 mod file;
@@ -121,11 +122,12 @@ impl SqliteOptions {
 /// Only one worker process may work a database at a time: [`Store::register_worker`] takes an
 /// exclusive lock on `<path>.lock`.
 ///
-/// Share it behind an `Arc`; it is not `Clone`.
+/// Cheap to clone: clones share the connections and the worker lock.
 ///
 /// [`BlockKind::CorruptRow`]: crate::BlockKind::CorruptRow
 /// [`FileProblem::Deleted`]: crate::FileProblem::Deleted
 /// [`FileProblem::Replaced`]: crate::FileProblem::Replaced
+#[derive(Clone)]
 pub struct SqliteStore {
     inner: Arc<Inner>,
 }
@@ -195,6 +197,15 @@ impl Inner {
 
 impl SqliteStore {
     /// Opens (creating if needed) the database at `path` with the default options.
+    ///
+    /// There is no constructor from an open `rusqlite::Connection`: the store opens the file
+    /// itself, twice (a writer connection, whose transactions are all `BEGIN IMMEDIATE`, and a
+    /// read-only one that reads while the writer writes, both with its own pragmas: WAL,
+    /// `synchronous`, busy timeout), and locks `<path>.lock` by the file's canonical path for
+    /// its worker; one connection of the application's cannot be split in two and may not
+    /// even have a file (`:memory:`). The application keeps its own connections to the same
+    /// file, and can start instances and send signals in their transactions
+    /// ([`Transactional`](crate::Transactional)).
     pub fn open(path: impl AsRef<Path>) -> Result<Self, StoreError> {
         Self::open_with(path, SqliteOptions::default())
     }

@@ -6,8 +6,8 @@
 
 use std::collections::BTreeSet;
 
-use sqlx::PgConnection;
 use sqlx::postgres::PgPool;
+use sqlx::{Connection, PgConnection};
 
 use crate::postgres::decode::{self, get, status_from_db};
 use crate::postgres::fail::{Fail, invalid};
@@ -16,7 +16,18 @@ use crate::{InstanceId, NewSignal, SignalRecord, StoreError};
 
 /// Buffers `signal` and pulls the instance's due time in to `signal.now`. Returns the id.
 pub(in crate::postgres) async fn send(pool: &PgPool, signal: NewSignal) -> Result<u64, Fail> {
-    let mut tx = pool.begin().await?;
+    let mut conn = pool.acquire().await?;
+    send_on(&mut conn, signal).await
+}
+
+/// [`send`] on `conn`: in a transaction of its own, or in a savepoint of the one `conn` is in
+/// (the application's: [`Transactional`](crate::Transactional)), whose commit then delivers
+/// the wake-up.
+pub(in crate::postgres) async fn send_on(
+    conn: &mut PgConnection,
+    signal: NewSignal,
+) -> Result<u64, Fail> {
+    let mut tx = conn.begin().await?;
     let id = signal.id.as_str();
     let row = sqlx::query("SELECT status FROM sayiir_instances WHERE id = $1 FOR UPDATE")
         .bind(id)

@@ -5,7 +5,7 @@ use crate::error::seq_after;
 use std::collections::BTreeMap;
 
 use sqlx::PgConnection;
-use sqlx::postgres::PgPool;
+use sqlx::postgres::{PgExecutor, PgPool};
 
 use super::write::history_exists;
 use crate::postgres::decode::{self, get, seq_from_db, seq_to_db};
@@ -123,8 +123,8 @@ pub(in crate::postgres) async fn load_input(
 /// Inserts the definitions whose `(workflow, hash, fingerprint)` is not stored yet, in one
 /// statement. The first of a repeated key wins; the keys are inserted in key order, so that
 /// two registrations at once wait for each other's rows in the same order and never deadlock.
-pub(in crate::postgres) async fn save_definitions(
-    pool: &PgPool,
+pub(in crate::postgres) async fn save_definitions<'c>(
+    conn: impl PgExecutor<'c>,
     definitions: Vec<DefinitionRecord>,
 ) -> Result<(), Fail> {
     let mut firsts = BTreeMap::new();
@@ -175,7 +175,7 @@ pub(in crate::postgres) async fn save_definitions(
             .collect::<Vec<_>>(),
     )
     .bind(firsts.map(|d| d.created_at.0).collect::<Vec<_>>())
-    .execute(pool)
+    .execute(conn)
     .await?;
     Ok(())
 }

@@ -10,8 +10,8 @@
 use crate::error::seq_after;
 use std::collections::HashMap;
 
-use sqlx::PgConnection;
 use sqlx::postgres::PgPool;
+use sqlx::{Connection, PgConnection};
 
 use super::bulk::{self, Bulk};
 use super::read::load_in;
@@ -26,7 +26,18 @@ use crate::{
 
 /// Inserts `new` with history entry 0, or returns the existing instance with its id.
 pub(in crate::postgres) async fn create(pool: &PgPool, new: NewInstance) -> Result<Created, Fail> {
-    let mut tx = pool.begin().await?;
+    let mut conn = pool.acquire().await?;
+    create_on(&mut conn, new).await
+}
+
+/// [`create`] on `conn`: in a transaction of its own, or in a savepoint of the one `conn` is
+/// in (the application's: [`Transactional`](crate::Transactional)), whose commit then
+/// delivers the wake-up.
+pub(in crate::postgres) async fn create_on(
+    conn: &mut PgConnection,
+    new: NewInstance,
+) -> Result<Created, Fail> {
+    let mut tx = conn.begin().await?;
     // A concurrent create of the same id waits for this one (or this one for it) on the
     // primary key, then does nothing.
     let inserted = sqlx::query(

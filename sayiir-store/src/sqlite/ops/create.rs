@@ -1,7 +1,7 @@
 //! Creations: create and create_batch. Each runs in one `BEGIN IMMEDIATE` transaction on the
 //! writer connection.
 
-use rusqlite::{Connection, ErrorCode, Transaction, TransactionBehavior};
+use rusqlite::{Connection, ErrorCode, TransactionBehavior};
 
 use crate::sqlite::fail::{Fail, code};
 use crate::{CreateResult, Created, NewInstance, Status, StoreError};
@@ -50,9 +50,10 @@ pub(in crate::sqlite) fn create_batch(
     Ok(results)
 }
 
-/// Inserts `new` (head at sequence 0 and history entry 0) inside `tx`, or reads the existing
-/// head with its id. Fails with [`Fail::Store`] only when nothing was written for it.
-fn insert(tx: &Transaction<'_>, new: NewInstance) -> Result<Created, Fail> {
+/// Inserts `new` (head at sequence 0 and history entry 0) inside the transaction `tx` is in
+/// (the store's, or the application's: [`Transactional`](crate::Transactional)), or reads the
+/// existing head with its id. Fails with [`Fail::Store`] only when nothing was written for it.
+pub(in crate::sqlite) fn insert(tx: &Connection, new: NewInstance) -> Result<Created, Fail> {
     let inserted = tx
         .prepare_cached(
             "INSERT INTO sayiir_instances (id, workflow, definition_hash, seq, status, state, \

@@ -11,6 +11,14 @@ use crate::{InstanceId, NewSignal, SignalRecord, StoreError, Timestamp};
 /// Buffers `signal` and pulls the instance's due time in to `signal.now`. Returns the id.
 pub(in crate::sqlite) fn send(conn: &mut Connection, signal: NewSignal) -> Result<u64, Fail> {
     let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+    let signal_id = send_in(&tx, signal)?;
+    tx.commit()?;
+    Ok(signal_id)
+}
+
+/// [`send`] inside the transaction `tx` is in (the store's, or the application's:
+/// [`Transactional`](crate::Transactional)).
+pub(in crate::sqlite) fn send_in(tx: &Connection, signal: NewSignal) -> Result<u64, Fail> {
     let id = signal.id.as_str();
     let status: Option<i64> = tx
         .prepare_cached("SELECT status FROM sayiir_instances WHERE id = ?1")?
@@ -40,7 +48,6 @@ pub(in crate::sqlite) fn send(conn: &mut Connection, signal: NewSignal) -> Resul
          CASE WHEN due_at IS NULL OR due_at > ?2 THEN ?2 ELSE due_at END WHERE id = ?1",
     )?
     .execute(rusqlite::params![id, signal.now.0])?;
-    tx.commit()?;
     Ok(signal_id)
 }
 
@@ -112,8 +119,6 @@ pub(in crate::sqlite) fn all_pending(
     Ok(Some(out))
 }
 
-/// Deletes the signals `ids` (checked by [`all_pending`]), or every signal of `instance` when it
-/// is `finishing`.
 /// Whether a signal named one of `names` is buffered for `instance`.
 pub(in crate::sqlite) fn any_named(
     tx: &Transaction<'_>,
@@ -133,6 +138,8 @@ pub(in crate::sqlite) fn any_named(
     Ok(false)
 }
 
+/// Deletes the signals `ids` (checked by [`all_pending`]), or every signal of `instance` when it
+/// is `finishing`.
 pub(in crate::sqlite) fn consume(
     tx: &Transaction<'_>,
     instance: &str,

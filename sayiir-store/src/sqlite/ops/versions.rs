@@ -82,23 +82,31 @@ pub(in crate::sqlite) fn save_definitions(
     definitions: Vec<DefinitionRecord>,
 ) -> Result<(), Fail> {
     let tx = immediate(conn)?;
-    {
-        let mut stmt = tx.prepare_cached(
-            "INSERT INTO sayiir_definitions (workflow, version, definition_hash, fingerprint, \
-             shape, created_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6) ON CONFLICT DO NOTHING",
-        )?;
-        for d in &definitions {
-            stmt.execute(rusqlite::params![
-                d.workflow,
-                d.version,
-                d.hash.0.as_slice(),
-                d.fingerprint.0.as_slice(),
-                d.shape,
-                d.created_at.0,
-            ])?;
-        }
-    }
+    insert_definitions(&tx, &definitions)?;
     tx.commit()?;
+    Ok(())
+}
+
+/// [`save_definitions`] inside the transaction `tx` is in (the store's, or the application's:
+/// [`Transactional`](crate::Transactional)).
+pub(in crate::sqlite) fn insert_definitions(
+    tx: &Connection,
+    definitions: &[DefinitionRecord],
+) -> Result<(), Fail> {
+    let mut stmt = tx.prepare_cached(
+        "INSERT INTO sayiir_definitions (workflow, version, definition_hash, fingerprint, \
+         shape, created_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6) ON CONFLICT DO NOTHING",
+    )?;
+    for d in definitions {
+        stmt.execute(rusqlite::params![
+            d.workflow,
+            d.version,
+            d.hash.0.as_slice(),
+            d.fingerprint.0.as_slice(),
+            d.shape,
+            d.created_at.0,
+        ])?;
+    }
     Ok(())
 }
 
