@@ -31,6 +31,18 @@ pub struct Engine {
     pub(crate) inner: Arc<Inner>,
 }
 
+/// The store's backend, the registered workflow versions (`name v2`, and `name v1 (migrated)`
+/// for migration sources) and the worker settings; never instance data.
+impl std::fmt::Debug for Engine {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Engine")
+            .field("store", &self.inner.store.backend())
+            .field("workflows", &self.inner.registry.summary())
+            .field("config", &self.inner.config)
+            .finish_non_exhaustive()
+    }
+}
+
 pub(crate) struct Inner {
     pub(crate) store: Arc<dyn Store>,
     pub(crate) registry: Registry,
@@ -104,16 +116,14 @@ impl Inner {
         }
     }
 
-    fn subscribe(&self, id: &InstanceId) -> Arc<Notify> {
+    /// Subscribes to the end of `id` until the returned guard is dropped.
+    fn subscribe(&self, id: &InstanceId) -> Waiter<'_> {
         let mut waiters = self.waiters.lock().unwrap_or_else(|e| e.into_inner());
-        waiters.entry(id.clone()).or_default().clone()
-    }
-
-    fn unsubscribe(&self, id: &InstanceId, n: Arc<Notify>) {
-        let mut waiters = self.waiters.lock().unwrap_or_else(|e| e.into_inner());
-        // Two references left: the map's and `n`: nobody else waits.
-        if Arc::strong_count(&n) <= 2 {
-            waiters.remove(id);
+        let notify = waiters.entry(id.clone()).or_default().clone();
+        Waiter {
+            inner: self,
+            id: id.clone(),
+            notify,
         }
     }
 
@@ -326,6 +336,26 @@ impl Inner {
             found: r.definition(),
             type_name: std::any::type_name::<W>(),
         })))
+    }
+}
+
+/// A subscription to the end of an instance ([`Engine::result`]). Dropping it unsubscribes,
+/// also when the call's future is dropped mid-wait (a `timeout` or `select!` around it): the
+/// entry of the last waiter of an instance leaves the map with it.
+struct Waiter<'a> {
+    inner: &'a Inner,
+    id: InstanceId,
+    notify: Arc<Notify>,
+}
+
+impl Drop for Waiter<'_> {
+    fn drop(&mut self) {
+        let mut waiters = self.inner.waiters.lock().unwrap_or_else(|e| e.into_inner());
+        // Two references left, the map's and this one: nobody else waits. Subscribing clones
+        // under the same lock, so the count cannot grow meanwhile.
+        if Arc::strong_count(&self.notify) <= 2 {
+            waiters.remove(&self.id);
+        }
     }
 }
 
@@ -600,33 +630,29 @@ impl Engine {
 
     /// Waits for an instance of `W` to finish and returns its output. Fails at once if the
     /// instance is blocked; keeps waiting through a store that is temporarily unavailable
-    /// (a retryable error, e.g. a database restart).
+    /// (a retryable error, e.g. a database restart). The future may be dropped at any time
+    /// (under `tokio::time::timeout` or in a `select!`): it leaves nothing behind.
     pub async fn result<W: Workflow>(&self, id: &str) -> Result<W::Output, EngineError> {
         let id = InstanceId::new(id)?;
-        let notify = self.inner.subscribe(&id);
-        let outcome = async {
-            loop {
-                let notified = notify.notified();
-                tokio::pin!(notified);
-                notified.as_mut().enable();
-                let record = match self.inner.store.load(&id).await {
-                    Ok(r) => r,
-                    Err(e) if e.is_retryable() => {
-                        tracing::debug!(error = %e, "store unavailable; still waiting for the result");
-                        tokio::time::sleep(RESULT_POLL).await;
-                        continue;
-                    }
-                    Err(e) => return Err(e.into()),
-                };
-                if let Some(output) = self.output_of::<W>(record).await? {
-                    return Ok(output);
+        let waiter = self.inner.subscribe(&id);
+        loop {
+            let notified = waiter.notify.notified();
+            tokio::pin!(notified);
+            notified.as_mut().enable();
+            let record = match self.inner.store.load(&id).await {
+                Ok(r) => r,
+                Err(e) if e.is_retryable() => {
+                    tracing::debug!(error = %e, "store unavailable; still waiting for the result");
+                    tokio::time::sleep(RESULT_POLL).await;
+                    continue;
                 }
-                let _ = tokio::time::timeout(RESULT_POLL, notified).await;
+                Err(e) => return Err(e.into()),
+            };
+            if let Some(output) = self.output_of::<W>(record).await? {
+                return Ok(output);
             }
+            let _ = tokio::time::timeout(RESULT_POLL, notified).await;
         }
-        .await;
-        self.inner.unsubscribe(&id, notify);
-        outcome
     }
 
     /// Finds running instances of the workflows this engine serves whose definition it does not
@@ -644,3 +670,6 @@ impl Engine {
         worker::spawn(self.inner.clone())
     }
 }
+
+#[cfg(test)]
+mod tests;

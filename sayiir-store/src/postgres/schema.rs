@@ -34,6 +34,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         "workflow versions: version, fingerprint, state id, input, definitions",
         include_str!("../../migrations/postgres/0003_versions.sql"),
     ),
+    (
+        4,
+        "lease generations",
+        include_str!("../../migrations/postgres/0004_lease_generation.sql"),
+    ),
 ];
 
 /// The table recording the applied migrations.

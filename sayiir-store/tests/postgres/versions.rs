@@ -111,7 +111,11 @@ async fn a_version_2_database_is_upgraded_in_place() {
             .fetch_all(&mut conn)
             .await
             .unwrap();
-    assert_eq!(applied, [1, 2, 3], "migration 3 applied on top of 1 and 2");
+    assert_eq!(
+        applied,
+        [1, 2, 3, 4],
+        "migrations 3 and 4 applied on top of 1 and 2"
+    );
     let def = after_upgrade_from_unversioned(&store).await;
     drop(store);
 

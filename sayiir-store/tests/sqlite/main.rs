@@ -13,6 +13,7 @@ use sayiir_store::{
 };
 use tempfile::TempDir;
 
+mod leases;
 mod versions;
 
 fn id(s: &str) -> InstanceId {
@@ -59,7 +60,7 @@ fn step(i: &str, expected_seq: u64, state: Vec<u8>) -> Transition {
             due_at: Some(Timestamp(100)),
             state_id: format!("step#{}", expected_seq + 1),
         },
-        release_lease: false,
+        release_lease: None,
         consume_signals: Vec::new(),
         truncate_history: false,
         redefine: None,
@@ -119,7 +120,7 @@ async fn data_survives_close_and_reopen() {
     let version: i64 = conn
         .pragma_query_value(None, "user_version", |r| r.get(0))
         .unwrap();
-    assert_eq!(version, 4, "reopening does not migrate again");
+    assert_eq!(version, 5, "reopening does not migrate again");
 }
 
 #[tokio::test]
@@ -143,7 +144,7 @@ async fn wal_mode_and_application_id_are_set() {
     let version: i64 = conn
         .pragma_query_value(None, "user_version", |r| r.get(0))
         .unwrap();
-    assert_eq!(version, 4);
+    assert_eq!(version, 5);
 }
 
 #[tokio::test]
@@ -159,14 +160,14 @@ async fn schema_newer_than_supported_is_refused_and_the_file_is_unchanged() {
     match SqliteStore::open(&path) {
         Err(StoreError::SchemaTooNew {
             found: 999,
-            supported: 4,
+            supported: 5,
         }) => {}
         other => panic!("expected SchemaTooNew, got {other:?}"),
     }
     assert_eq!(std::fs::read(&path).unwrap(), before, "the file changed");
     let err = SqliteStore::open(&path).unwrap_err().to_string();
     assert!(
-        err.contains("version 999") && err.contains("supports up to 4"),
+        err.contains("version 999") && err.contains("supports up to 5"),
         "{err}"
     );
 }
@@ -319,7 +320,7 @@ async fn registering_releases_the_leases_of_dead_processes() {
         1,
         "register_worker must release stale leases"
     );
-    assert_eq!(claimed[0].id, id("a"));
+    assert_eq!(claimed[0].record.id, id("a"));
 }
 
 #[tokio::test]
@@ -571,7 +572,7 @@ async fn a_version_1_database_is_upgraded_in_place() {
     let version: i64 = raw(&path)
         .pragma_query_value(None, "user_version", |r| r.get(0))
         .unwrap();
-    assert_eq!(version, 4, "the version-1 file was upgraded");
+    assert_eq!(version, 5, "the version-1 file was upgraded");
     let head = store.load(&id("old")).await.unwrap();
     assert_eq!(
         (head.seq, head.state, head.due_at),

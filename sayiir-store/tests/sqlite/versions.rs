@@ -49,7 +49,7 @@ async fn a_version_3_database_is_upgraded_in_place() {
     let version: i64 = raw(&path)
         .pragma_query_value(None, "user_version", |r| r.get(0))
         .unwrap();
-    assert_eq!(version, 4, "the version-3 file was upgraded");
+    assert_eq!(version, 5, "the version-3 file was upgraded");
     let def = after_upgrade_from_unversioned(&store).await;
     drop(store);
 
