@@ -276,8 +276,7 @@ fn the_resources_doc_shows_the_build_error() {
     let err = sayiir::Engine::builder(sayiir::MemoryStore::new())
         .register::<resources::open_account>()
         .build()
-        .err()
-        .expect("the pool is missing");
+        .expect_err("the pool is missing");
     // Both tasks take the pool; the doc shows the first.
     let got = err.to_string();
     let got: Vec<&str> = got.lines().collect();

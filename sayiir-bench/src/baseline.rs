@@ -92,7 +92,7 @@ fn transition(i: usize, seq: u64) -> Result<Transition, BoxError> {
             kind: "task".into(),
             payload: vec![1; EVENT_BYTES],
         },
-        release_lease: false,
+        release_lease: None,
         consume_signals: Vec::new(),
         truncate_history: false,
         redefine: None,

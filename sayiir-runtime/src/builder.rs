@@ -151,6 +151,24 @@ pub struct EngineBuilder {
     resources: Resources,
 }
 
+/// The store's backend, the workflow versions registered so far (`name v2`), the migrations
+/// and the worker settings.
+impl std::fmt::Debug for EngineBuilder {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let registered: Vec<String> = self
+            .registrations
+            .iter()
+            .map(|r| format!("{} v{}", r.name(), r.version()))
+            .collect();
+        f.debug_struct("EngineBuilder")
+            .field("store", &self.store.backend())
+            .field("workflows", &registered)
+            .field("migrations", &self.migrations.len())
+            .field("config", &self.config)
+            .finish_non_exhaustive()
+    }
+}
+
 impl EngineBuilder {
     pub(crate) fn new(store: Arc<dyn Store>, clock: Arc<dyn Clock>) -> Self {
         Self {
@@ -168,6 +186,7 @@ impl EngineBuilder {
     /// Serves workflow `W`: its instances run on this engine's workers. Register every
     /// version whose instances may still be running (each instance resumes only on the code of
     /// its own version); [`Engine::start`] starts the version it is given.
+    #[must_use]
     pub fn register<W: Workflow>(mut self) -> Self {
         self.registrations.push(Reg::<W>::boxed());
         self.runs.push(TypeId::of::<W>());
@@ -194,6 +213,7 @@ impl EngineBuilder {
     /// workflow): each moves, when a worker next claims it, to the `New` state of the same
     /// stable identity, or as the migration's functions say. Registers `New`. Every `Old`
     /// state is checked at [`build`](Self::build).
+    #[must_use]
     pub fn migrate<Old: Workflow, New: Workflow>(mut self, migration: Migration<Old, New>) -> Self {
         self.registrations.push(Reg::<New>::boxed());
         self.runs.push(TypeId::of::<New>());
@@ -221,18 +241,21 @@ impl EngineBuilder {
     /// A string the structure tracer offers to types whose `Deserialize` rejects the built-in
     /// placeholder values (a string in a format of your own, like `"SKU-0001"`). See
     /// `docs/versioning.md`.
+    #[must_use]
     pub fn trace_placeholder(mut self, value: &str) -> Self {
         self.placeholders.add(value);
         self
     }
 
     /// Worker settings.
+    #[must_use]
     pub fn worker_config(mut self, config: WorkerConfig) -> Self {
         self.config = config;
         self
     }
 
     /// Replaces the wall clock (the test engine uses a virtual one).
+    #[must_use]
     pub fn clock(mut self, clock: Arc<dyn Clock>) -> Self {
         self.clock = clock;
         self

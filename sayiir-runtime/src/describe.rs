@@ -462,6 +462,7 @@ impl TaskShape {
     }
 
     /// Adds an argument.
+    #[must_use]
     pub fn arg(mut self, name: &str, ty: TypeShape) -> Self {
         self.args.push(FieldShape {
             name: name.into(),
@@ -471,6 +472,7 @@ impl TaskShape {
     }
 
     /// Sets the return type.
+    #[must_use]
     pub fn returns(mut self, ty: TypeShape) -> Self {
         self.output = ty;
         self

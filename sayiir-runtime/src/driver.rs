@@ -1,18 +1,18 @@
 //! Drives one claimed instance: runs the tasks its state waits for (concurrently, each in its own
 //! tokio task), fires due timers, delivers buffered signals, schedules retries, and commits every
 //! transition before acting on it. Stops when the instance finishes, waits for nothing it can
-//! do now (the last commit stored when it is next due), is cancelled or paused, or loses the
-//! sequence-number race to another writer.
+//! do now (the last commit stored when it is next due), is cancelled or paused, loses the
+//! sequence-number race to another writer, or its lease may have expired (see `lease.rs`).
+
+mod tasks;
 
 use std::collections::HashMap;
-use std::panic::AssertUnwindSafe;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
-use futures_util::FutureExt;
 use sayiir_store::{
-    BlockKind, Blocked, InstanceId, InstanceRecord, InstanceSummary, Next, Status, StoreError,
-    Timestamp, Transition,
+    BlockKind, Blocked, Claim, Claimed, InstanceId, InstanceRecord, InstanceSummary, Lease, Next,
+    Status, StoreError, Timestamp, Transition,
 };
 use tokio::sync::Notify;
 use tokio::task::JoinSet;
@@ -20,13 +20,10 @@ use tracing::Instrument;
 
 use crate::codec::CodecError;
 use crate::committer::CommitError;
-use crate::context::TaskContext;
 use crate::feed::{Feed, history_event};
-use crate::machine::{
-    MachineError, SlotPath, TaskOptions, TaskOutput, TaskTimeout, WorkItem, WorkKind,
-};
-use crate::registry::{AdvanceFailure, Advanced, DynWorkflow, panic_message};
-use crate::retry;
+use crate::lease::LeaseClock;
+use crate::machine::{MachineError, SlotPath, TaskOptions, TaskOutput, WorkItem, WorkKind};
+use crate::registry::{AdvanceFailure, Advanced, DynWorkflow};
 use crate::worker::WorkerCtx;
 
 /// Outcome of one task run (`Run`: it could not run, a resource missing, which `build()` rules
@@ -49,6 +46,10 @@ struct Driver {
     ctx: Arc<WorkerCtx>,
     wf: Arc<dyn DynWorkflow>,
     id: InstanceId,
+    /// The generation of the claim this driver runs under.
+    generation: u64,
+    /// Until when that claim's lease is surely held.
+    lease: Arc<LeaseClock>,
     seq: u64,
     state: Vec<u8>,
     /// The stable id of `state`.
@@ -71,6 +72,9 @@ pub(crate) enum Stop {
     /// As `Waiting`, but the last commit released the lease.
     Parked,
     Lost,
+    /// The lease may have expired (no renewal kept it, or a renewal found it lost): the
+    /// instance may be claimed again, by this worker too.
+    Expired,
     Paused,
     Blocked(BlockKind, String),
     Failed(String),
@@ -81,8 +85,10 @@ pub(crate) enum Stop {
 /// aborted (a lost lease) before or while it runs.
 pub(crate) struct Active {
     ctx: Arc<WorkerCtx>,
-    id: InstanceId,
+    claim: Claim,
     poke: Arc<Notify>,
+    /// Until when the claim's lease is surely held; the worker extends it at each renewal.
+    pub(crate) lease: Arc<LeaseClock>,
     /// Set before the driver commits a finishing transition or stops (and so releases its
     /// lease): from then on a lease found lost at renewal is the driver's own doing, and the
     /// worker must not abort it (that could cut it off between a commit's acknowledgement and
@@ -91,33 +97,32 @@ pub(crate) struct Active {
 }
 
 impl Active {
-    pub(crate) fn new(ctx: &Arc<WorkerCtx>, id: &InstanceId) -> Self {
+    pub(crate) fn new(ctx: &Arc<WorkerCtx>, claim: Claim, lease: LeaseClock) -> Self {
         ctx.inner.busy_add(1);
         Self {
-            poke: ctx.inner.controls.register(id),
+            poke: ctx.inner.controls.register(&claim.id, claim.generation),
             leaving: Arc::new(AtomicBool::new(false)),
+            lease: Arc::new(lease),
             ctx: ctx.clone(),
-            id: id.clone(),
+            claim,
         }
     }
 }
 
 impl Drop for Active {
     fn drop(&mut self) {
-        self.ctx.inner.controls.unregister(&self.id);
+        let Claim { id, generation } = &self.claim;
+        self.ctx.inner.controls.unregister(id, *generation);
         self.ctx.inner.busy_sub(1);
     }
 }
 
-pub(crate) async fn drive(
-    ctx: Arc<WorkerCtx>,
-    mut record: InstanceRecord,
-    active: Active,
-) -> InstanceId {
-    let id = record.id.clone();
+pub(crate) async fn drive(ctx: Arc<WorkerCtx>, claimed: Claimed, active: Active) -> Claim {
+    let claim = claimed.claim();
+    let mut record = claimed.record;
     let stop = match crate::takeover::take_over(&ctx, &mut record).await {
         Err(stop) => stop,
-        Ok(()) => match start(&ctx, record).await {
+        Ok(()) => match start(&ctx, record, claim.generation, active.lease.clone()).await {
             Ok(mut d) => {
                 d.poke = active.poke.clone();
                 d.leaving = active.leaving.clone();
@@ -133,15 +138,23 @@ pub(crate) async fn drive(
         Stop::Lost => {
             inner.metrics.conflict();
             tracing::info!("another writer moved the instance on (or cancelled it); stopping");
-            // Releases only a lease this worker still holds.
-            release(&ctx, &id).await;
+            // Releases only the lease of this claim, if it still holds it.
+            release(&ctx, &claim).await;
         }
-        Stop::Waiting => release(&ctx, &id).await,
+        Stop::Expired => {
+            tracing::warn!(
+                "the lease may have expired (not renewed in time, or lost); stopping before the \
+                 instance can be claimed again"
+            );
+            // If this claim still holds it, the instance is free at once (for this worker too).
+            release(&ctx, &claim).await;
+        }
+        Stop::Waiting => release(&ctx, &claim).await,
         // Its last commit released the lease.
         Stop::Parked => {}
         Stop::Paused => {
             tracing::info!("the instance is paused; stopping");
-            release(&ctx, &id).await;
+            release(&ctx, &claim).await;
         }
         Stop::Blocked(kind, reason) => {
             tracing::error!(
@@ -153,34 +166,39 @@ pub(crate) async fn drive(
                 reason,
                 at: inner.now(),
             };
-            if let Err(e) = inner.store.set_blocked(&id, Some(blocked)).await {
+            if let Err(e) = inner.store.set_blocked(&claim.id, Some(blocked)).await {
                 tracing::error!(error = %e, "could not mark the instance blocked");
             }
             inner.metrics.blocked();
-            release(&ctx, &id).await;
-            inner.finished(&id);
+            release(&ctx, &claim).await;
+            inner.finished(&claim.id);
         }
         Stop::Failed(why) => {
             tracing::warn!("{why}; the instance will be claimed again");
-            release(&ctx, &id).await;
+            release(&ctx, &claim).await;
         }
     }
     drop(active);
-    id
+    claim
 }
 
-async fn release(ctx: &WorkerCtx, id: &InstanceId) {
+async fn release(ctx: &WorkerCtx, claim: &Claim) {
     if let Err(e) = ctx
         .inner
         .store
-        .release(&ctx.owner, std::slice::from_ref(id))
+        .release(&ctx.owner, std::slice::from_ref(claim))
         .await
     {
         tracing::warn!(error = %e, "could not release the lease (it will expire)");
     }
 }
 
-async fn start(ctx: &Arc<WorkerCtx>, record: InstanceRecord) -> Result<Driver, Stop> {
+async fn start(
+    ctx: &Arc<WorkerCtx>,
+    record: InstanceRecord,
+    generation: u64,
+    lease: Arc<LeaseClock>,
+) -> Result<Driver, Stop> {
     if record.state.is_none() || record.status != Status::Running {
         return Err(Stop::Finished);
     }
@@ -215,6 +233,8 @@ async fn start(ctx: &Arc<WorkerCtx>, record: InstanceRecord) -> Result<Driver, S
         ctx: ctx.clone(),
         wf,
         id: record.id.clone(),
+        generation,
+        lease,
         seq: record.seq,
         state,
         state_id,
@@ -228,7 +248,16 @@ async fn start(ctx: &Arc<WorkerCtx>, record: InstanceRecord) -> Result<Driver, S
 }
 
 impl Driver {
+    /// Drives the instance until it stops; by then no task attempt of this driver runs any
+    /// more (they are cancelled, and waited for), so that an instance it gives up is never
+    /// worked on twice in this process.
     async fn run(&mut self) -> Stop {
+        let stop = self.steps().await;
+        self.running.shutdown().await;
+        stop
+    }
+
+    async fn steps(&mut self) -> Stop {
         loop {
             let now = self.ctx.inner.now();
             let (ready, next_due) = match self.plan(now).await {
@@ -272,6 +301,10 @@ impl Driver {
         &mut self,
         now: Timestamp,
     ) -> Result<(Option<(SlotPath, Feed)>, Option<Timestamp>), Stop> {
+        // No attempt starts, and none keeps running, once the instance may be claimed again.
+        if self.lease.expired() {
+            return Err(Stop::Expired);
+        }
         let mut ready = None;
         let mut next_due: Option<Timestamp> = None;
         let due_at = |t: Timestamp, next: &mut Option<Timestamp>| {
@@ -381,6 +414,7 @@ impl Driver {
                 Some(Ok((slot, task, attempt, result))) => self.task_done(slot, task, attempt, result).map(Some),
             },
             _ = timer => Ok(None),
+            () = self.lease.expiry() => Err(Stop::Expired),
             _ = self.poke.notified() => {
                 self.check_control().await?;
                 Ok(None)
@@ -403,144 +437,6 @@ impl Driver {
             Err(StoreError::NotFound { .. }) => Err(Stop::Lost),
             Err(e) => Err(Stop::Failed(format!("cannot reload the instance: {e}"))),
         }
-    }
-
-    fn task_done(
-        &mut self,
-        slot: SlotPath,
-        task: &'static str,
-        attempt: u32,
-        result: Result<TaskOutput, TaskFailure>,
-    ) -> Result<(SlotPath, Feed), Stop> {
-        let busy = self.busy.remove(&slot);
-        let output = match result {
-            Ok(output) => output,
-            Err(TaskFailure::Panicked { task, message }) => {
-                self.ctx.inner.metrics.task_panicked();
-                return Err(Stop::Blocked(
-                    BlockKind::Panicked,
-                    format!("task `{task}` panicked: {message}"),
-                ));
-            }
-            Err(TaskFailure::Codec(e)) => {
-                return Err(Stop::Blocked(
-                    BlockKind::CorruptState,
-                    format!("a task's arguments or output do not encode: {e}"),
-                ));
-            }
-            Err(TaskFailure::Run(e)) => {
-                return Err(Stop::Blocked(
-                    BlockKind::CorruptState,
-                    format!("task `{task}` cannot run: {e}"),
-                ));
-            }
-        };
-        let limit = self.ctx.inner.config.max_payload;
-        if output.bytes.len() > limit {
-            return Err(Stop::Blocked(
-                BlockKind::PayloadTooLarge,
-                crate::limits::block_reason(
-                    &format!("the return value of task `{task}` (attempt {attempt})"),
-                    output.bytes.len(),
-                    limit,
-                ),
-            ));
-        }
-        if let Some(Busy { options, origin }) = busy
-            && retry::should_retry(&options, attempt, &output)
-        {
-            let seed = format!("{}/{origin}/{slot:?}", self.id);
-            let delay = retry::delay(&options, attempt, &seed);
-            self.ctx.inner.metrics.task_retried();
-            tracing::info!(task, attempt, ?delay, "task attempt failed; retrying");
-            let not_before = self.ctx.inner.now().add(delay);
-            return Ok((
-                slot,
-                Feed::Retry {
-                    task,
-                    failed: attempt,
-                    not_before,
-                    error: output.bytes,
-                },
-            ));
-        }
-        Ok((slot, Feed::Task(task, attempt, output)))
-    }
-
-    fn start_task(
-        &mut self,
-        slot: SlotPath,
-        name: &'static str,
-        attempt: u32,
-        origin: u64,
-        options: TaskOptions,
-        deadline: Option<Timestamp>,
-    ) -> Result<(), Stop> {
-        let (run, shared) = self.wf.run(&self.state, &slot).map_err(|e| {
-            Stop::Blocked(
-                BlockKind::CorruptState,
-                format!("cannot start task `{name}`: {e}"),
-            )
-        })?;
-        let inner = &self.ctx.inner;
-        inner.metrics.task_started();
-        let tcx = TaskContext::new(
-            self.wf.name(),
-            self.id.as_str(),
-            name,
-            attempt,
-            origin,
-            &slot,
-            Arc::new(shared),
-            Arc::clone(&inner.resources),
-        );
-        let span = tracing::info_span!(
-            "sayiir.task",
-            workflow = self.wf.name(),
-            instance = %self.id,
-            task = name,
-            attempt,
-            worker = %self.ctx.owner,
-        );
-        let future = tcx
-            .scope(AssertUnwindSafe(run.future).catch_unwind())
-            .instrument(span);
-        let clock = inner.clock.clone();
-        let timed_out = run.timed_out;
-        self.busy.insert(slot.clone(), Busy { options, origin });
-        self.running.spawn(async move {
-            let limit = async {
-                match (deadline, options.timeout) {
-                    (Some(d), Some(_)) => clock.sleep_until(d).await,
-                    _ => std::future::pending().await,
-                }
-            };
-            let outcome = tokio::select! {
-                out = future => Some(out),
-                _ = limit => None,
-            };
-            let result = match outcome {
-                Some(Ok(Ok(output))) => Ok(output),
-                Some(Ok(Err(MachineError::Codec(e)))) => Err(TaskFailure::Codec(e)),
-                Some(Ok(Err(e))) => Err(TaskFailure::Run(e)),
-                Some(Err(p)) => Err(TaskFailure::Panicked {
-                    task: name,
-                    message: panic_message(&*p),
-                }),
-                None => {
-                    let after = options.timeout.unwrap_or_default();
-                    tracing::warn!(task = name, attempt, ?after, "task timed out");
-                    timed_out(TaskTimeout {
-                        task: name.to_owned(),
-                        after,
-                        attempt,
-                    })
-                    .map_err(TaskFailure::Codec)
-                }
-            };
-            (slot, name, attempt, result)
-        });
-        Ok(())
     }
 
     /// Runs and commits one transition. `Ok(false)` when the instance finished.
@@ -662,7 +558,7 @@ impl Driver {
             expected_seq: self.seq,
             next,
             event: history,
-            release_lease: parks,
+            release_lease: parks.then(|| self.own_lease()),
             consume_signals: feed.consumed_signal().into_iter().collect(),
             truncate_history: restarted,
             redefine: None,
@@ -714,6 +610,14 @@ pub(crate) fn listening(work: &[WorkItem]) -> Vec<String> {
 }
 
 impl Driver {
+    /// The lease this driver's claim holds.
+    fn own_lease(&self) -> Lease {
+        Lease {
+            owner: self.ctx.owner.clone(),
+            generation: self.generation,
+        }
+    }
+
     /// Commits the unchanged state with its real due time (`due`), replacing an earlier due
     /// time the store holds (set by a signal send). One history entry, `rescheduled`.
     async fn reschedule(&mut self, due: Option<Timestamp>) -> Result<(), Stop> {
@@ -731,7 +635,7 @@ impl Driver {
                 kind: "rescheduled".into(),
                 payload,
             },
-            release_lease: false,
+            release_lease: None,
             consume_signals: Vec::new(),
             truncate_history: false,
             redefine: None,

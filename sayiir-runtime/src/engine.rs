@@ -7,8 +7,8 @@ use std::time::Duration;
 
 use sayiir_store::{
     BlockKind, Blocked, Created, DefinitionHash, DefinitionRecord, DefinitionRef, Event,
-    Fingerprint, HistoryEntry, InstanceId, InstanceRecord, InstanceSummary, ListQuery, Listing,
-    NewInstance, Status, Store, Timestamp, WorkerId, WorkflowKey,
+    HistoryEntry, InstanceId, InstanceRecord, InstanceSummary, ListQuery, Listing, NewInstance,
+    Status, Store, Timestamp, WorkflowKey,
 };
 use tokio::sync::{Notify, OnceCell};
 
@@ -24,12 +24,25 @@ use crate::metrics::Metrics;
 use crate::registry::{Entry, Registry, START, initial_state};
 use crate::resources::Resources;
 use crate::worker::{self, WorkerConfig, WorkerHandle};
+pub use info::{InstanceInfo, InstanceStatus, WorkerInfo};
 
 /// The durable workflow engine. Cheap to clone; every clone shares the store, the registered
 /// workflows and the workers' wake-ups. No global state.
 #[derive(Clone)]
 pub struct Engine {
     pub(crate) inner: Arc<Inner>,
+}
+
+/// The store's backend, the registered workflow versions (`name v2`, and `name v1 (migrated)`
+/// for migration sources) and the worker settings; never instance data.
+impl std::fmt::Debug for Engine {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Engine")
+            .field("store", &self.inner.store.backend())
+            .field("workflows", &self.inner.registry.summary())
+            .field("config", &self.inner.config)
+            .finish_non_exhaustive()
+    }
 }
 
 pub(crate) struct Inner {
@@ -109,16 +122,14 @@ impl Inner {
         }
     }
 
-    fn subscribe(&self, id: &InstanceId) -> Arc<Notify> {
+    /// Subscribes to the end of `id` until the returned guard is dropped.
+    fn subscribe(&self, id: &InstanceId) -> Waiter<'_> {
         let mut waiters = self.waiters.lock().unwrap_or_else(|e| e.into_inner());
-        waiters.entry(id.clone()).or_default().clone()
-    }
-
-    fn unsubscribe(&self, id: &InstanceId, n: Arc<Notify>) {
-        let mut waiters = self.waiters.lock().unwrap_or_else(|e| e.into_inner());
-        // Two references left: the map's and `n`: nobody else waits.
-        if Arc::strong_count(&n) <= 2 {
-            waiters.remove(id);
+        let notify = waiters.entry(id.clone()).or_default().clone();
+        Waiter {
+            inner: self,
+            id: id.clone(),
+            notify,
         }
     }
 
@@ -380,108 +391,24 @@ impl Inner {
     }
 }
 
-/// Lifecycle of an instance as the engine reports it.
-#[derive(Debug, Clone, PartialEq, Eq)]
-#[non_exhaustive]
-pub enum InstanceStatus {
-    /// Not finished, being run or waiting to run.
-    Running,
-    /// Not finished, and kept out of dispatch: see the reason.
-    Blocked {
-        /// Category.
-        kind: BlockKind,
-        /// Explanation.
-        reason: String,
-    },
-    /// Finished successfully.
-    Completed,
-    /// Finished with an `Err` output.
-    Failed,
-    /// Cancelled.
-    Cancelled,
+/// A subscription to the end of an instance ([`Engine::result`]). Dropping it unsubscribes,
+/// also when the call's future is dropped mid-wait (a `timeout` or `select!` around it): the
+/// entry of the last waiter of an instance leaves the map with it.
+struct Waiter<'a> {
+    inner: &'a Inner,
+    id: InstanceId,
+    notify: Arc<Notify>,
 }
 
-/// What [`Engine::status`] and [`Engine::list`] report about an instance.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct InstanceInfo {
-    /// Id.
-    pub id: InstanceId,
-    /// Workflow name.
-    pub workflow: String,
-    /// Declared version of the definition it runs under.
-    pub version: u32,
-    /// Definition hash it runs under.
-    pub hash: DefinitionHash,
-    /// Fingerprint of the stored types of that definition.
-    pub fingerprint: Fingerprint,
-    /// The stable identity of the state it is in (`start`, `charge#1`, a label), while it runs.
-    pub state: Option<String>,
-    /// Status.
-    pub status: InstanceStatus,
-    /// Number of committed transitions.
-    pub seq: u64,
-    /// Next due time, while running.
-    pub due_at: Option<Timestamp>,
-    /// Creation time.
-    pub created_at: Timestamp,
-    /// Last commit time.
-    pub updated_at: Timestamp,
-    /// Set by [`Engine::status`] and [`Engine::list`] for an instance that is running (not
-    /// blocked) while no live worker, in any process using the store, runs its definition
-    /// (workflow, definition hash and fingerprint): it waits until one starts. Workers record
-    /// what they run in the store when they start and keep that alive every third of their
-    /// lease ([`Engine::workers`]); one that stops or dies no longer counts after its lease.
-    pub no_live_worker: bool,
-}
-
-impl InstanceInfo {
-    fn from_summary(s: InstanceSummary, mismatch: Option<VersionMismatch>) -> Self {
-        let status = match (s.status, s.blocked, mismatch) {
-            (Status::Running, Some(b), _) => InstanceStatus::Blocked {
-                kind: b.kind,
-                reason: b.reason,
-            },
-            (Status::Running, None, Some(m)) => InstanceStatus::Blocked {
-                kind: BlockKind::VersionMismatch,
-                reason: m.to_string(),
-            },
-            (Status::Running, None, None) => InstanceStatus::Running,
-            (Status::Completed, ..) => InstanceStatus::Completed,
-            (Status::Failed, ..) => InstanceStatus::Failed,
-            (..) => InstanceStatus::Cancelled,
-        };
-        Self {
-            id: s.id,
-            workflow: s.workflow,
-            version: s.version,
-            hash: s.hash,
-            fingerprint: s.fingerprint,
-            state: s.state_id,
-            status,
-            seq: s.seq,
-            due_at: s.due_at,
-            created_at: s.created_at,
-            updated_at: s.updated_at,
-            no_live_worker: false,
+impl Drop for Waiter<'_> {
+    fn drop(&mut self) {
+        let mut waiters = self.inner.waiters.lock().unwrap_or_else(|e| e.into_inner());
+        // Two references left, the map's and this one: nobody else waits. Subscribing clones
+        // under the same lock, so the count cannot grow meanwhile.
+        if Arc::strong_count(&self.notify) <= 2 {
+            waiters.remove(&self.id);
         }
     }
-}
-
-/// A worker recorded in the store ([`Engine::workers`]).
-#[derive(Debug, Clone, PartialEq, Eq)]
-#[non_exhaustive]
-pub struct WorkerInfo {
-    /// Its id (`host:pid:…`).
-    pub id: WorkerId,
-    /// When it started.
-    pub started_at: Timestamp,
-    /// When it last recorded itself.
-    pub seen_at: Timestamp,
-    /// Whether it counts as alive now (it recorded itself within its lease and has not
-    /// stopped).
-    pub alive: bool,
-    /// The definitions it runs.
-    pub runs: Vec<WorkflowKey>,
 }
 
 /// A typed handle to an instance of `W`.
@@ -736,33 +663,29 @@ impl Engine {
 
     /// Waits for an instance of `W` to finish and returns its output. Fails at once if the
     /// instance is blocked; keeps waiting through a store that is temporarily unavailable
-    /// (a retryable error, e.g. a database restart).
+    /// (a retryable error, e.g. a database restart). The future may be dropped at any time
+    /// (under `tokio::time::timeout` or in a `select!`): it leaves nothing behind.
     pub async fn result<W: Workflow>(&self, id: &str) -> Result<W::Output, EngineError> {
         let id = InstanceId::new(id)?;
-        let notify = self.inner.subscribe(&id);
-        let outcome = async {
-            loop {
-                let notified = notify.notified();
-                tokio::pin!(notified);
-                notified.as_mut().enable();
-                let record = match self.inner.store.load(&id).await {
-                    Ok(r) => r,
-                    Err(e) if e.is_retryable() => {
-                        tracing::debug!(error = %e, "store unavailable; still waiting for the result");
-                        tokio::time::sleep(RESULT_POLL).await;
-                        continue;
-                    }
-                    Err(e) => return Err(e.into()),
-                };
-                if let Some(output) = self.output_of::<W>(record).await? {
-                    return Ok(output);
+        let waiter = self.inner.subscribe(&id);
+        loop {
+            let notified = waiter.notify.notified();
+            tokio::pin!(notified);
+            notified.as_mut().enable();
+            let record = match self.inner.store.load(&id).await {
+                Ok(r) => r,
+                Err(e) if e.is_retryable() => {
+                    tracing::debug!(error = %e, "store unavailable; still waiting for the result");
+                    tokio::time::sleep(RESULT_POLL).await;
+                    continue;
                 }
-                let _ = tokio::time::timeout(RESULT_POLL, notified).await;
+                Err(e) => return Err(e.into()),
+            };
+            if let Some(output) = self.output_of::<W>(record).await? {
+                return Ok(output);
             }
+            let _ = tokio::time::timeout(RESULT_POLL, notified).await;
         }
-        .await;
-        self.inner.unsubscribe(&id, notify);
-        outcome
     }
 
     /// Finds running instances of the workflows this engine serves whose definition it does not
@@ -780,3 +703,7 @@ impl Engine {
         worker::spawn(self.inner.clone())
     }
 }
+
+mod info;
+#[cfg(test)]
+mod tests;

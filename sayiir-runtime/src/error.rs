@@ -2,7 +2,7 @@
 
 use std::fmt;
 
-use sayiir_store::{BlockKind, DefinitionRef, InstanceId, InvalidId, StoreError};
+use sayiir_store::{BlockKind, DefinitionRef, InstanceId, InvalidId, StoreError, WorkerId};
 
 use crate::codec::CodecError;
 
@@ -271,6 +271,21 @@ pub enum EngineError {
         size: usize,
         /// The limit in bytes.
         limit: usize,
+    },
+    /// A worker's task ended abnormally instead of returning its result: it panicked (a bug,
+    /// in sayiir or in the store; `panic` holds the panic's message), or it was cancelled
+    /// before it stopped (`panic` is `None`: the tokio runtime it ran on shut down). Reported
+    /// by [`WorkerHandle::join`](crate::WorkerHandle::join) and
+    /// [`WorkerHandle::shutdown`](crate::WorkerHandle::shutdown).
+    #[error("worker `{worker}` {}", match panic {
+        Some(message) => format!("panicked: {message}"),
+        None => "was cancelled before it stopped (its tokio runtime shut down)".to_owned(),
+    })]
+    WorkerCrashed {
+        /// The worker's lease owner id.
+        worker: WorkerId,
+        /// The panic's message; `None` when the worker's task was cancelled.
+        panic: Option<String>,
     },
     /// The store failed.
     #[error(transparent)]

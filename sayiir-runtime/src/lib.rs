@@ -16,6 +16,7 @@ mod feed;
 mod hash;
 mod inline;
 pub mod join;
+mod lease;
 mod limits;
 pub mod lock;
 pub mod machine;

@@ -104,7 +104,7 @@ pub(crate) async fn take_over(
             kind: "migrated".into(),
             payload,
         },
-        release_lease: false,
+        release_lease: None,
         consume_signals: Vec::new(),
         truncate_history: false,
         redefine: Some(entry.def),

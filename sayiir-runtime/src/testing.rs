@@ -49,6 +49,7 @@ pub enum TestError {
 }
 
 /// Builds a [`TestEngine`].
+#[derive(Debug)]
 pub struct TestEngineBuilder {
     builder: EngineBuilder,
     start: SystemTime,
@@ -56,6 +57,7 @@ pub struct TestEngineBuilder {
 
 impl TestEngineBuilder {
     /// Serves workflow `W`.
+    #[must_use]
     pub fn register<W: Workflow>(mut self) -> Self {
         self.builder = self.builder.register::<W>();
         self
@@ -78,18 +80,21 @@ impl TestEngineBuilder {
 
     /// A string the structure tracer offers to types whose `Deserialize` rejects the built-in
     /// placeholders (see [`EngineBuilder::trace_placeholder`]).
+    #[must_use]
     pub fn trace_placeholder(mut self, value: &str) -> Self {
         self.builder = self.builder.trace_placeholder(value);
         self
     }
 
     /// Sets the virtual time at which the test starts (default: the real time at build).
+    #[must_use]
     pub fn start_at(mut self, t: SystemTime) -> Self {
         self.start = t;
         self
     }
 
     /// Declares a migration (see [`EngineBuilder::migrate`]).
+    #[must_use]
     pub fn migrate<Old: Workflow, New: Workflow>(mut self, migration: Migration<Old, New>) -> Self {
         self.builder = self.builder.migrate(migration);
         self
@@ -120,6 +125,17 @@ pub struct TestEngine {
     engine: Engine,
     clock: Arc<VirtualClock>,
     worker: Option<WorkerHandle>,
+}
+
+/// The engine, the virtual time and the worker's id.
+impl std::fmt::Debug for TestEngine {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TestEngine")
+            .field("engine", &self.engine)
+            .field("now", &self.clock.now())
+            .field("worker", &self.worker.as_ref().map(|w| &w.id().0))
+            .finish()
+    }
 }
 
 impl std::ops::Deref for TestEngine {

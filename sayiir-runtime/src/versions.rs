@@ -86,12 +86,14 @@ impl RestartFilter {
     }
 
     /// Only those of `version`.
+    #[must_use]
     pub fn version(mut self, version: u32) -> Self {
         self.version = Some(version);
         self
     }
 
     /// Only those in state `state`.
+    #[must_use]
     pub fn state(mut self, state: &str) -> Self {
         self.state = Some(state.to_string());
         self

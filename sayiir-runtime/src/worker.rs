@@ -1,13 +1,17 @@
 //! The worker loop: claim runnable instances under a lease, drive each one in its own tokio task,
 //! renew the leases, and sleep until the next due time or a wake-up when there is nothing to do.
+//!
+//! Drivers are known by their claim (instance and lease generation): an instance claimed again
+//! while a driver of an earlier claim is still stopping has two drivers here, and reaping the
+//! old one never touches the new one's entry.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashSet};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use sayiir_store::{
-    BlockKind, Blocked, ClaimRequest, InstanceId, StoreError, Timestamp, WorkerId, WorkerRecord,
+    BlockKind, Blocked, Claim, ClaimRequest, StoreError, Timestamp, WorkerId, WorkerRecord,
     WorkflowKey,
 };
 use tokio::sync::{broadcast, watch};
@@ -18,6 +22,8 @@ use crate::committer::Committer;
 use crate::driver;
 use crate::engine::Inner;
 use crate::error::{EngineError, VersionMismatch};
+use crate::lease::LeaseClock;
+use crate::registry::panic_message;
 
 /// Worker settings.
 #[derive(Debug, Clone)]
@@ -30,7 +36,9 @@ pub struct WorkerConfig {
     /// Lease on a claimed instance; renewed every third of it while the worker drives it.
     /// Default 5 s: when a worker process dies, another one takes its instances over once
     /// their leases expire, so within about this long (SQLite, with one worker process per
-    /// file, takes them over at once when the worker restarts).
+    /// file, takes them over at once when the worker restarts). A driver whose lease was not
+    /// renewed for nine tenths of it (the store unreachable, a renewal refused) stops, dropping
+    /// its running task attempts, before anyone can claim the instance again.
     pub lease: Duration,
     /// Longest sleep while idle (work may be started by another process).
     pub idle_poll: Duration,
@@ -75,55 +83,63 @@ impl Default for WorkerConfig {
             max_commit_batch: 512,
             commit_window: Duration::ZERO,
             max_start_batch: 1024,
-            max_payload: crate::limits::DEFAULT_MAX_PAYLOAD,
+            max_payload: crate::DEFAULT_MAX_PAYLOAD,
         }
     }
 }
 
 impl WorkerConfig {
     /// Sets [`WorkerConfig::max_instances`].
+    #[must_use]
     pub fn max_instances(mut self, n: usize) -> Self {
         self.max_instances = n.max(1);
         self
     }
 
     /// Sets [`WorkerConfig::lease`].
+    #[must_use]
     pub fn lease(mut self, d: Duration) -> Self {
         self.lease = d;
         self
     }
 
     /// Sets [`WorkerConfig::idle_poll`].
+    #[must_use]
     pub fn idle_poll(mut self, d: Duration) -> Self {
         self.idle_poll = d;
         self
     }
 
     /// Sets [`WorkerConfig::claim_batch`].
+    #[must_use]
     pub fn claim_batch(mut self, n: usize) -> Self {
         self.claim_batch = n.max(1);
         self
     }
 
     /// Sets [`WorkerConfig::version_check`].
+    #[must_use]
     pub fn version_check(mut self, d: Duration) -> Self {
         self.version_check = d;
         self
     }
 
     /// Sets [`WorkerConfig::max_commit_batch`].
+    #[must_use]
     pub fn max_commit_batch(mut self, n: usize) -> Self {
         self.max_commit_batch = n.max(1);
         self
     }
 
     /// Sets [`WorkerConfig::commit_window`].
+    #[must_use]
     pub fn commit_window(mut self, d: Duration) -> Self {
         self.commit_window = d;
         self
     }
 
     /// Sets [`WorkerConfig::max_start_batch`].
+    #[must_use]
     pub fn max_start_batch(mut self, n: usize) -> Self {
         self.max_start_batch = n.max(1);
         self
@@ -131,17 +147,37 @@ impl WorkerConfig {
 
     /// Sets [`WorkerConfig::max_payload`], in bytes (at most
     /// [`MAX_BLOB`](crate::codec::MAX_BLOB); larger values are lowered to it).
+    #[must_use]
     pub fn max_payload(mut self, bytes: usize) -> Self {
         self.max_payload = bytes.min(crate::codec::MAX_BLOB);
         self
     }
 }
 
-/// A running worker.
+/// A running worker. Dropping the handle leaves the worker running, with no way left to stop
+/// it gracefully or to learn that it failed: keep it, and call [`WorkerHandle::shutdown`].
+///
+/// ```compile_fail
+/// #![deny(unused_must_use)]
+/// # async fn f(engine: sayiir_runtime::Engine) {
+/// engine.spawn_worker();
+/// # }
+/// ```
+#[must_use = "dropping the handle leaves the worker running with no way to shut it down: keep it and call `shutdown`"]
 pub struct WorkerHandle {
     id: WorkerId,
     stop: watch::Sender<bool>,
     task: tokio::task::JoinHandle<Result<(), EngineError>>,
+}
+
+/// The worker's id and whether its task is still running.
+impl std::fmt::Debug for WorkerHandle {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("WorkerHandle")
+            .field("id", &self.id.0)
+            .field("running", &!self.task.is_finished())
+            .finish()
+    }
 }
 
 impl WorkerHandle {
@@ -166,13 +202,18 @@ impl WorkerHandle {
     /// Waits for the worker to stop by itself. It only does on a fatal error: the store
     /// refused to register it, or the database file is no longer the one the store opened
     /// (deleted or replaced under it: [`StoreError::File`], which claims, lease renewals and
-    /// due-time queries then fail with, as do commits and starts).
+    /// due-time queries then fail with, as do commits and starts). A worker whose task
+    /// panicked or was cancelled is [`EngineError::WorkerCrashed`].
     pub async fn join(self) -> Result<(), EngineError> {
         match self.task.await {
             Ok(r) => r,
-            Err(e) => Err(EngineError::Store(sayiir_store::StoreError::Backend {
-                detail: format!("worker task ended abnormally: {e}"),
-            })),
+            Err(e) => Err(EngineError::WorkerCrashed {
+                worker: self.id,
+                panic: e
+                    .try_into_panic()
+                    .ok()
+                    .map(|payload| panic_message(&*payload)),
+            }),
         }
     }
 }
@@ -235,19 +276,31 @@ async fn run(
     if let Err(e) = report_version_mismatches(&inner).await {
         tracing::warn!(error = %e, "could not check for instances of unknown definitions");
     }
-    let mut drivers: JoinSet<InstanceId> = JoinSet::new();
-    let mut inflight: HashMap<InstanceId, Inflight> = HashMap::new();
+    let mut drivers: JoinSet<Claim> = JoinSet::new();
+    let mut inflight: BTreeMap<Claim, Inflight> = BTreeMap::new();
     let mut next_renew = tokio::time::Instant::now() + cfg.lease / 3;
     let mut next_version_check = tokio::time::Instant::now() + cfg.version_check;
     let mut store_backoff = Duration::from_millis(50);
     let refill = (cfg.claim_batch.min(cfg.max_instances) / 4).max(1);
     while !*stop.borrow() {
         while let Some(done) = drivers.try_join_next() {
-            if let Ok(id) = done {
-                inflight.remove(&id);
+            if let Ok(claim) = done {
+                inflight.remove(&claim);
             }
         }
-        inflight.retain(|_, (h, _)| !h.is_finished());
+        inflight.retain(|_, d| !d.task.is_finished());
+        // Renewals first: a claim that fails (and is retried) must not keep them waiting.
+        let now = tokio::time::Instant::now();
+        if now >= next_renew {
+            if !inflight.is_empty()
+                && let Err(e) = renew(&inner, &owner, &mut inflight).await
+            {
+                tracing::error!(error = %e, "the store cannot go on; the worker stops");
+                drivers.shutdown().await;
+                return Err(e.into());
+            }
+            next_renew = now + cfg.lease / 3;
+        }
         let capacity = cfg.max_instances.saturating_sub(inflight.len());
         // A busy worker waits until a few slots are free before it claims again: one claim per
         // finished driver would cost a store write (and a due-time query) per instance.
@@ -256,6 +309,7 @@ async fn run(
         if can_claim && !known.is_empty() {
             let limit = capacity.min(cfg.claim_batch);
             let now = inner.now();
+            let asked = tokio::time::Instant::now();
             let req = ClaimRequest {
                 owner: owner.clone(),
                 now,
@@ -271,14 +325,26 @@ async fn run(
                 Ok(records) => {
                     store_backoff = Duration::from_millis(50);
                     more = records.len() == limit;
-                    for r in records {
-                        let id = r.id.clone();
-                        let active = driver::Active::new(&ctx, &id);
-                        let leaving = active.leaving.clone();
-                        let span = tracing::info_span!("sayiir.instance", workflow = %r.workflow, instance = %id);
-                        let h =
-                            drivers.spawn(driver::drive(ctx.clone(), r, active).instrument(span));
-                        inflight.insert(id, (h, leaving));
+                    for c in records {
+                        let claim = c.claim();
+                        stop_earlier_claims(&mut inflight, &claim);
+                        let lease = LeaseClock::new(asked, cfg.lease);
+                        let active = driver::Active::new(&ctx, claim.clone(), lease);
+                        let (leaving, lease) = (active.leaving.clone(), active.lease.clone());
+                        let span = tracing::info_span!(
+                            "sayiir.instance",
+                            workflow = %c.record.workflow,
+                            instance = %claim.id,
+                            generation = claim.generation,
+                        );
+                        let task =
+                            drivers.spawn(driver::drive(ctx.clone(), c, active).instrument(span));
+                        let entry = Inflight {
+                            task,
+                            leaving,
+                            lease,
+                        };
+                        inflight.insert(claim, entry);
                     }
                     inner.busy_sub(1);
                 }
@@ -296,16 +362,6 @@ async fn run(
             }
         }
         let now = tokio::time::Instant::now();
-        if now >= next_renew {
-            if !inflight.is_empty()
-                && let Err(e) = renew(&inner, &owner, &mut inflight).await
-            {
-                tracing::error!(error = %e, "the store cannot go on; the worker stops");
-                drivers.shutdown().await;
-                return Err(e.into());
-            }
-            next_renew = now + cfg.lease / 3;
-        }
         if now >= next_version_check {
             if let Err(e) = report_version_mismatches(&inner).await {
                 tracing::warn!(error = %e, "could not check for instances of unknown definitions");
@@ -356,8 +412,8 @@ async fn run(
             }
             _ = tokio::time::sleep(wait) => {}
             Some(done) = drivers.join_next(), if !drivers.is_empty() => {
-                if let Ok(id) = done {
-                    inflight.remove(&id);
+                if let Ok(claim) = done {
+                    inflight.remove(&claim);
                 }
             }
             _ = stop.changed() => {}
@@ -428,43 +484,88 @@ async fn heartbeat(
     }
 }
 
-/// A driver's task and its [`driver::Active::leaving`] flag.
-type Inflight = (AbortHandle, Arc<AtomicBool>);
-
 /// Whether the worker must stop on `e` rather than retry: the database file is not the one
 /// the store opened (deleted or replaced under it), so nothing it writes would last.
 fn stops_worker(e: &StoreError) -> bool {
     matches!(e, StoreError::File { .. })
 }
 
-/// Renews the leases of the instances in flight, abandoning those whose lease was lost. Fails
-/// only with an error the worker stops on ([`stops_worker`]); others are logged.
+/// A running driver: its task, its [`driver::Active::leaving`] flag and its lease clock.
+struct Inflight {
+    task: AbortHandle,
+    leaving: Arc<AtomicBool>,
+    lease: Arc<LeaseClock>,
+}
+
+/// Before a driver of `claim` starts: a driver of an earlier claim of the same instance that
+/// still means to drive it (not leaving) lost its lease, though it did not notice in time
+/// (its own deadline stops it a little before the lease ends); it is aborted at once.
+fn stop_earlier_claims(inflight: &mut BTreeMap<Claim, Inflight>, claim: &Claim) {
+    let first = Claim {
+        id: claim.id.clone(),
+        generation: 0,
+    };
+    let earlier: Vec<Claim> = inflight
+        .range(first..claim.clone())
+        .filter(|(_, d)| !d.leaving.load(Ordering::Relaxed))
+        .map(|(c, _)| c.clone())
+        .collect();
+    for c in earlier {
+        if let Some(d) = inflight.remove(&c) {
+            tracing::warn!(
+                instance = %c.id,
+                generation = c.generation,
+                "claimed again while a driver of an earlier claim still ran; aborting it"
+            );
+            d.task.abort();
+        }
+    }
+}
+
+/// Renews the leases of every driver. A renewed lease pushes its driver's deadline back (from
+/// when the renewal was asked); a failed renewal pushes nothing, so drivers stop by themselves
+/// before their leases may end. Fails only with an error the worker stops on
+/// ([`stops_worker`]); others are logged.
 async fn renew(
     inner: &Inner,
     owner: &WorkerId,
-    inflight: &mut HashMap<InstanceId, Inflight>,
+    inflight: &mut BTreeMap<Claim, Inflight>,
 ) -> Result<(), StoreError> {
-    let ids: Vec<InstanceId> = inflight.keys().cloned().collect();
+    let claims: Vec<Claim> = inflight.keys().cloned().collect();
+    let asked = tokio::time::Instant::now();
     let until = inner.now().add(inner.config.lease);
-    match inner.store.renew(owner, &ids, until).await {
+    match inner.store.renew(owner, &claims, until).await {
         Ok(lost) => {
-            for id in lost {
+            let lost: HashSet<Claim> = lost.into_iter().collect();
+            for (claim, d) in inflight.iter() {
+                if !lost.contains(claim) {
+                    d.lease.renewed(asked);
+                }
+            }
+            for claim in lost {
                 // A driver that finished the instance or is stopping gave the lease up itself:
                 // it ends on its own and is reaped like any other.
                 let mine = inflight
-                    .get(&id)
-                    .is_some_and(|(_, leaving)| leaving.load(Ordering::Relaxed));
+                    .get(&claim)
+                    .is_some_and(|d| d.leaving.load(Ordering::Relaxed));
                 if mine {
                     continue;
                 }
-                if let Some((h, _)) = inflight.remove(&id) {
-                    tracing::warn!(instance = %id, "lease lost; abandoning the instance");
-                    h.abort();
+                if let Some(d) = inflight.remove(&claim) {
+                    tracing::warn!(
+                        instance = %claim.id,
+                        generation = claim.generation,
+                        "lease lost; abandoning the instance"
+                    );
+                    d.task.abort();
                 }
             }
         }
         Err(e) if stops_worker(&e) => return Err(e),
-        Err(e) => tracing::warn!(error = %e, "lease renewal failed"),
+        Err(e) => tracing::warn!(
+            error = %e,
+            "lease renewal failed; drivers not renewed in time stop before their leases end"
+        ),
     }
     Ok(())
 }

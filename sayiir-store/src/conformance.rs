@@ -45,6 +45,7 @@ mod batches;
 mod commits;
 mod concurrency;
 mod creates;
+mod generations;
 mod leases;
 mod listing;
 mod restarts;
@@ -53,15 +54,15 @@ mod upgrade;
 mod versions;
 mod workers;
 
-pub use upgrade::after_upgrade_from_unversioned;
+pub use upgrade::{after_upgrade_from_unversioned, after_upgrade_to_lease_generations};
 
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
 
 use crate::{
-    ClaimRequest, Created, DefinitionHash, Event, Fingerprint, InstanceId, InstanceRecord,
-    InstanceSummary, ListQuery, NewInstance, Next, Status, Store, StoreError, Timestamp,
+    Claim, ClaimRequest, Created, DefinitionHash, Event, Fingerprint, InstanceId, InstanceRecord,
+    InstanceSummary, Lease, ListQuery, NewInstance, Next, Status, Store, StoreError, Timestamp,
     Transition, WorkerId, WorkflowKey,
 };
 
@@ -102,6 +103,8 @@ fn checks<S: Store>() -> Vec<(&'static str, Check<S>)> {
         check!(leases::claim_lease_exclusion),
         check!(leases::claim_blocked),
         check!(leases::renew_and_release),
+        check!(generations::reclaim_gets_a_new_generation),
+        check!(generations::stale_generation_is_fenced),
         check!(leases::next_due),
         check!(leases::find_version_mismatches),
         check!(leases::register_unregister),
@@ -232,6 +235,27 @@ fn worker(name: &str) -> WorkerId {
     WorkerId(name.to_owned())
 }
 
+/// The claim of instance `i` by its claim of generation `generation` (its `generation`-th).
+fn claim_of(i: &str, generation: u64) -> Claim {
+    Claim {
+        id: id(i),
+        generation,
+    }
+}
+
+/// [`claim_of`] each of `ids`.
+fn claims_of(ids: &[&str], generation: u64) -> Vec<Claim> {
+    ids.iter().map(|i| claim_of(i, generation)).collect()
+}
+
+/// The lease of `owner` by a claim of generation `generation`.
+fn lease(owner: &str, generation: u64) -> Lease {
+    Lease {
+        owner: worker(owner),
+        generation,
+    }
+}
+
 fn event(kind: &str, payload: &[u8]) -> Event {
     Event {
         kind: kind.to_owned(),
@@ -265,7 +289,7 @@ fn running(i: &str, expected_seq: u64, state: &[u8], due_at: Option<i64>, now: i
             state_id: format!("step#{}", expected_seq + 1),
         },
         event: event("step", state),
-        release_lease: false,
+        release_lease: None,
         consume_signals: Vec::new(),
         truncate_history: false,
         redefine: None,
@@ -283,7 +307,7 @@ fn finished(i: &str, expected_seq: u64, status: Status, output: &[u8], now: i64)
             output: output.to_vec(),
         },
         event: event("finished", output),
-        release_lease: false,
+        release_lease: None,
         consume_signals: Vec::new(),
         truncate_history: false,
         redefine: None,
@@ -337,7 +361,10 @@ async fn claim_ids<S: Store>(store: &S, req: ClaimRequest) -> Vec<String> {
         .claim(req)
         .await
         .unwrap_or_else(|e| panic!("{what} failed: {e:?}"));
-    claimed.iter().map(|r| r.id.as_str().to_owned()).collect()
+    claimed
+        .iter()
+        .map(|c| c.record.id.as_str().to_owned())
+        .collect()
 }
 
 /// Lists with `query`, checks every summary against the head, and returns the ids.

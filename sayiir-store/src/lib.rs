@@ -50,10 +50,10 @@ pub use postgres::{PgOptions, PgStore};
 pub use sqlite::{SqliteOptions, SqliteStore, Synchronous};
 pub use transactional::Transactional;
 pub use types::{
-    BlockKind, Blocked, ClaimRequest, Created, DefinitionHash, DefinitionRecord, DefinitionRef,
-    Event, Fingerprint, HistoryEntry, InstanceId, InstanceRecord, InstanceSummary, ListQuery,
-    MAX_INSTANCE_ID_LEN, NewInstance, NewSignal, Next, Restart, SignalRecord, Status, Timestamp,
-    Transition, VersionCount, WorkerId, WorkerRecord, WorkflowKey,
+    BlockKind, Blocked, Claim, ClaimRequest, Claimed, Created, DefinitionHash, DefinitionRecord,
+    DefinitionRef, Event, Fingerprint, HistoryEntry, InstanceId, InstanceRecord, InstanceSummary,
+    Lease, ListQuery, MAX_INSTANCE_ID_LEN, NewInstance, NewSignal, Next, Restart, SignalRecord,
+    Status, Timestamp, Transition, VersionCount, WorkerId, WorkerRecord, WorkflowKey,
 };
 
 /// Result of one transition within a [`Store::commit_batch`].
@@ -90,8 +90,9 @@ pub trait Store: Send + Sync + 'static {
     /// transition finishes it: cancelling a paused instance works); otherwise writes the new
     /// head (with its state id, and the definition of [`Transition::redefine`] if set),
     /// consumes the transition's signals (see [`Transition::consume_signals`]) and appends
-    /// history entry `expected_seq + 1` atomically. A finishing transition also deletes the
-    /// instance's remaining buffered signals and clears its state id.
+    /// history entry `expected_seq + 1` atomically, releasing [`Transition::release_lease`] if
+    /// the instance is still leased under it. A finishing transition also deletes the
+    /// instance's remaining buffered signals, clears its state id and releases its lease.
     async fn commit(&self, transition: Transition) -> Result<(), StoreError>;
 
     /// Commits many transitions (of distinct instances) in one backend transaction. Each one is
@@ -105,25 +106,30 @@ pub trait Store: Send + Sync + 'static {
     /// Leases up to `limit` runnable instances (running, due, not blocked except by a version
     /// mismatch the caller now knows, lease free or expired) of the known definitions (the
     /// whole `(workflow, hash, fingerprint)` key must match), earliest due first. Claiming
-    /// clears a version-mismatch block.
+    /// clears a version-mismatch block. Each claim gives its instance the next lease
+    /// generation (one more than its previous claim's, 1 for its first), returned with it: the
+    /// lease is `(request.owner, generation)` (see [`Lease`]).
     ///
     /// A row the claim meets that does not decode is not returned: it is marked blocked with
     /// [`BlockKind::CorruptRow`] (the reason names the column and the problem; only the block
     /// columns are written, the rest of the row is left as it was), which keeps it out of
     /// later claims and of [`Store::next_due`], and the claim goes on with the other rows.
-    async fn claim(&self, request: ClaimRequest) -> Result<Vec<InstanceRecord>, StoreError>;
+    async fn claim(&self, request: ClaimRequest) -> Result<Vec<Claimed>, StoreError>;
 
-    /// Extends the leases `owner` holds on `ids`. Returns the ids whose lease `owner` no longer
-    /// holds.
+    /// Extends the leases `owner` holds by `claims`: those of the instances still leased to
+    /// `owner` under the claim's generation (expired or not, as long as no later claim took
+    /// them). Returns the claims whose lease `owner` no longer holds under that generation:
+    /// released, finished, or claimed again since, by another worker or by `owner` itself.
     async fn renew(
         &self,
         owner: &WorkerId,
-        ids: &[InstanceId],
+        claims: &[Claim],
         until: Timestamp,
-    ) -> Result<Vec<InstanceId>, StoreError>;
+    ) -> Result<Vec<Claim>, StoreError>;
 
-    /// Drops the leases `owner` holds on `ids`.
-    async fn release(&self, owner: &WorkerId, ids: &[InstanceId]) -> Result<(), StoreError>;
+    /// Drops the leases `owner` holds by `claims` (each only if the instance is still leased
+    /// to `owner` under the claim's generation).
+    async fn release(&self, owner: &WorkerId, claims: &[Claim]) -> Result<(), StoreError>;
 
     /// The earliest time at which an instance of the known versions becomes claimable (its due
     /// time, or its lease expiry if later), if any.

@@ -7,10 +7,10 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Mutex, MutexGuard};
 
 use crate::{
-    BlockKind, Blocked, ClaimRequest, CommitResult, CreateResult, Created, DefinitionRecord,
-    HistoryEntry, InstanceId, InstanceRecord, InstanceSummary, ListQuery, Listing, NewInstance,
-    NewSignal, Next, Restart, SignalRecord, Status, Store, StoreError, Timestamp, Transition,
-    VersionCount, WorkerId, WorkerRecord, WorkflowKey,
+    BlockKind, Blocked, Claim, ClaimRequest, Claimed, CommitResult, CreateResult, Created,
+    DefinitionRecord, HistoryEntry, InstanceId, InstanceRecord, InstanceSummary, Lease, ListQuery,
+    Listing, NewInstance, NewSignal, Next, Restart, SignalRecord, Status, Store, StoreError,
+    Timestamp, Transition, VersionCount, WorkerId, WorkerRecord, WorkflowKey,
 };
 
 #[derive(Debug)]
@@ -18,7 +18,10 @@ struct Row {
     record: InstanceRecord,
     /// The input it was created or last restarted with.
     input: Option<Vec<u8>>,
-    lease: Option<(WorkerId, Timestamp)>,
+    /// The lease held on it and its expiry.
+    lease: Option<(Lease, Timestamp)>,
+    /// The generation of its last claim (0: never claimed).
+    generation: u64,
     history: Vec<HistoryEntry>,
     /// Pending signals, in send order (increasing ids).
     signals: Vec<SignalRecord>,
@@ -71,11 +74,15 @@ fn key_of(r: &InstanceRecord) -> KnownKey<'_> {
     (r.workflow.as_str(), r.hash.0, r.fingerprint.0)
 }
 
-fn lease_free(row: &Row, owner: Option<&WorkerId>, now: Timestamp) -> bool {
-    match &row.lease {
-        None => true,
-        Some((o, until)) => *until <= now || Some(o) == owner,
-    }
+fn lease_free(row: &Row, now: Timestamp) -> bool {
+    row.lease.as_ref().is_none_or(|(_, until)| *until <= now)
+}
+
+/// Whether `row` is leased to `owner` under `generation`.
+fn holds(row: &Row, owner: &WorkerId, generation: u64) -> bool {
+    row.lease
+        .as_ref()
+        .is_some_and(|(l, _)| l.owner == *owner && l.generation == generation)
 }
 
 fn create(rows: &mut BTreeMap<InstanceId, Row>, mut new: NewInstance) -> Created {
@@ -96,6 +103,7 @@ fn create(rows: &mut BTreeMap<InstanceId, Row>, mut new: NewInstance) -> Created
             record: record.clone(),
             input,
             lease: None,
+            generation: 0,
             history,
             signals: Vec::new(),
         },
@@ -151,6 +159,10 @@ fn apply(rows: &mut BTreeMap<InstanceId, Row>, t: Transition) -> CommitResult {
         row.history.retain(|h| h.seq > t.expected_seq);
     }
     let heard = row.signals.iter().any(|s| t.listening.contains(&s.name));
+    let release = t
+        .release_lease
+        .as_ref()
+        .is_some_and(|l| holds(row, &l.owner, l.generation));
     let r = &mut row.record;
     if let Some(d) = t.redefine {
         r.version = d.version;
@@ -170,7 +182,7 @@ fn apply(rows: &mut BTreeMap<InstanceId, Row>, t: Transition) -> CommitResult {
             } else {
                 due_at
             };
-            if t.release_lease {
+            if release {
                 row.lease = None;
             }
         }
@@ -271,7 +283,7 @@ impl Store for MemoryStore {
             .collect())
     }
 
-    async fn claim(&self, req: ClaimRequest) -> Result<Vec<InstanceRecord>, StoreError> {
+    async fn claim(&self, req: ClaimRequest) -> Result<Vec<Claimed>, StoreError> {
         let known = known_set(&req.known);
         let mut rows = self.rows();
         let mut due: Vec<(Timestamp, InstanceId)> = rows
@@ -284,7 +296,7 @@ impl Store for MemoryStore {
                         .as_ref()
                         .is_none_or(|b| b.kind == BlockKind::VersionMismatch)
                     && known.contains(&key_of(r))
-                    && lease_free(row, None, req.now)
+                    && lease_free(row, req.now)
             })
             .filter_map(|row| Some((row.record.due_at?, row.record.id.clone())))
             .collect();
@@ -293,9 +305,17 @@ impl Store for MemoryStore {
         let mut out = Vec::with_capacity(due.len());
         for (_, id) in due {
             if let Some(row) = rows.get_mut(&id) {
-                row.lease = Some((req.owner.clone(), req.lease_until));
+                row.generation += 1;
+                let lease = Lease {
+                    owner: req.owner.clone(),
+                    generation: row.generation,
+                };
+                row.lease = Some((lease, req.lease_until));
                 row.record.blocked = None;
-                out.push(row.record.clone());
+                out.push(Claimed {
+                    record: row.record.clone(),
+                    generation: row.generation,
+                });
             }
         }
         Ok(out)
@@ -304,25 +324,25 @@ impl Store for MemoryStore {
     async fn renew(
         &self,
         owner: &WorkerId,
-        ids: &[InstanceId],
+        claims: &[Claim],
         until: Timestamp,
-    ) -> Result<Vec<InstanceId>, StoreError> {
+    ) -> Result<Vec<Claim>, StoreError> {
         let mut rows = self.rows();
         let mut lost = Vec::new();
-        for id in ids {
-            match rows.get_mut(id).and_then(|r| r.lease.as_mut()) {
-                Some((o, u)) if o == owner => *u = until,
-                _ => lost.push(id.clone()),
+        for c in claims {
+            match rows.get_mut(&c.id).and_then(|r| r.lease.as_mut()) {
+                Some((l, u)) if l.owner == *owner && l.generation == c.generation => *u = until,
+                _ => lost.push(c.clone()),
             }
         }
         Ok(lost)
     }
 
-    async fn release(&self, owner: &WorkerId, ids: &[InstanceId]) -> Result<(), StoreError> {
+    async fn release(&self, owner: &WorkerId, claims: &[Claim]) -> Result<(), StoreError> {
         let mut rows = self.rows();
-        for id in ids {
-            if let Some(row) = rows.get_mut(id)
-                && row.lease.as_ref().is_some_and(|(o, _)| o == owner)
+        for c in claims {
+            if let Some(row) = rows.get_mut(&c.id)
+                && holds(row, owner, c.generation)
             {
                 row.lease = None;
             }
@@ -445,7 +465,7 @@ impl Store for MemoryStore {
     async fn unregister_worker(&self, owner: &WorkerId) -> Result<(), StoreError> {
         let mut rows = self.rows();
         for row in rows.values_mut() {
-            if row.lease.as_ref().is_some_and(|(o, _)| o == owner) {
+            if row.lease.as_ref().is_some_and(|(l, _)| l.owner == *owner) {
                 row.lease = None;
             }
         }

@@ -585,8 +585,11 @@ pub struct Transition {
     pub next: Next,
     /// The history entry.
     pub event: Event,
-    /// Release the writer's lease in the same commit (it stops driving the instance).
-    pub release_lease: bool,
+    /// Release this lease in the same commit (its holder stops driving the instance), if the
+    /// instance is still leased under it: same owner and same generation. A lease of a later
+    /// claim (by another worker, or by the same one after this lease expired) is kept. A
+    /// finishing transition releases whatever lease the instance has, whatever this says.
+    pub release_lease: Option<Lease>,
     /// Buffered signals (ids from [`Store::signals`](crate::Store::signals)) this transition
     /// consumes: deleted in the same store transaction. If any of them is no longer pending
     /// (consumed by another writer, or not a signal of this instance) the whole transition
@@ -645,6 +648,51 @@ pub struct HistoryEntry {
     pub kind: String,
     /// Payload.
     pub payload: Vec<u8>,
+}
+
+/// The lease one claim gives a worker on an instance: the worker and the claim's generation.
+///
+/// Every claim of an instance gives it the next generation (the first claim gets 1), so two
+/// claims of the same instance by the same worker (the second one after the first one's lease
+/// expired) hold different leases: a driver left over from the first one can neither renew
+/// nor release the second one's lease.
+#[derive(Clone, PartialEq, Eq, Hash, Debug)]
+pub struct Lease {
+    /// The worker holding it.
+    pub owner: WorkerId,
+    /// The generation of the claim that took it.
+    pub generation: u64,
+}
+
+/// One claim of an instance, as [`Store::renew`](crate::Store::renew) and
+/// [`Store::release`](crate::Store::release) name the leases of their owner.
+#[derive(Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Debug)]
+pub struct Claim {
+    /// The instance.
+    pub id: InstanceId,
+    /// The generation of the claim (see [`Lease`]).
+    pub generation: u64,
+}
+
+/// An instance leased by [`Store::claim`](crate::Store::claim): its head and the generation of
+/// this claim.
+#[derive(Clone, PartialEq, Eq, Debug)]
+pub struct Claimed {
+    /// The head, as the claim left it.
+    pub record: InstanceRecord,
+    /// The generation of this claim (see [`Lease`]).
+    pub generation: u64,
+}
+
+impl Claimed {
+    /// The claim, as [`Store::renew`](crate::Store::renew) and
+    /// [`Store::release`](crate::Store::release) name it.
+    pub fn claim(&self) -> Claim {
+        Claim {
+            id: self.record.id.clone(),
+            generation: self.generation,
+        }
+    }
 }
 
 /// Parameters of [`Store::claim`](crate::Store::claim).

@@ -1,8 +1,13 @@
-//! The engine on real stores: start, run, status, list, history, idempotency.
+//! The engine on real stores: start, run, status, list, history, idempotency; the public API's
+//! shape (`engine_parts/api.rs`): `Send` futures, `Debug` output, worker panics.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+#[path = "engine_parts/api.rs"]
+mod api;
 mod common;
+#[path = "common/hooked.rs"]
+mod hooked;
 #[path = "engine_parts/limits.rs"]
 mod limits;
 #[path = "engine_parts/outbox.rs"]

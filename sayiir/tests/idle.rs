@@ -19,7 +19,7 @@ use sayiir::{Engine, MemoryStore, WorkerConfig};
 struct CountClaims(Arc<AtomicU64>);
 
 impl Hooks for CountClaims {
-    fn claimed(&self, _: &Result<Vec<InstanceRecord>, StoreError>) {
+    fn claimed(&self, _: &Result<Vec<Claimed>, StoreError>) {
         self.0.fetch_add(1, Ordering::Relaxed);
     }
 }

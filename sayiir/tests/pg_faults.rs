@@ -1,6 +1,6 @@
 //! PostgreSQL faults: the server stopped (immediate mode, as in a crash) and restarted under a
 //! running engine; the errors callers get while it is down and when a connection cannot be
-//! made at all.
+//! made at all; an outage longer than the lease (`pg_faults_parts/lease_outage.rs`).
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
@@ -9,6 +9,9 @@ use std::time::{Duration, Instant};
 use sayiir::store::{InstanceId, ListQuery, PgOptions, PgStore, Status, StoreError};
 use sayiir::{Engine, EngineError, WorkerConfig};
 use sayiir_store::pg_harness::{self, PgCluster};
+
+#[path = "pg_faults_parts/lease_outage.rs"]
+mod lease_outage;
 
 const INSTANCES: u64 = 50;
 const STEPS: u64 = 6;
@@ -90,19 +93,27 @@ fn server_stopped_and_restarted_under_a_worker_that_gives_up() {
     restart_mid_run("a worker with a 300 ms acquire timeout", options);
 }
 
-fn restart_mid_run(label: &str, worker_options: PgOptions) {
-    let cluster = match PgCluster::start() {
-        Ok(c) => c,
+/// A PostgreSQL cluster of the test's own (which it may stop), or `None` after a loud
+/// SKIPPED banner when none can be started (a failure under `SAYIIR_REQUIRE_PG=1`).
+fn cluster_or_skip(label: &str) -> Option<PgCluster> {
+    match PgCluster::start() {
+        Ok(c) => Some(c),
         Err(why) => {
             if std::env::var("SAYIIR_REQUIRE_PG").is_ok_and(|v| v == "1") {
                 panic!("SAYIIR_REQUIRE_PG=1 but no PostgreSQL cluster can be started: {why}");
             }
             eprintln!(
-                "\n{line}\n!! pg_faults SKIPPED: cannot start a PostgreSQL cluster of its own: {why}\n{line}\n",
+                "\n{line}\n!! pg_faults ({label}) SKIPPED: cannot start a PostgreSQL cluster of its own: {why}\n{line}\n",
                 line = "!".repeat(78)
             );
-            return;
+            None
         }
+    }
+}
+
+fn restart_mid_run(label: &str, worker_options: PgOptions) {
+    let Some(cluster) = cluster_or_skip(label) else {
+        return;
     };
     let rt = runtime();
     let db = rt.block_on(cluster.fresh_database("faults"));

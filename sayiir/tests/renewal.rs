@@ -3,12 +3,22 @@
 //! worker aborted drivers between their last commit's acknowledgement and their bookkeeping,
 //! so the completion counters came up short and in-process `result()` waiters were not woken
 //! (they only noticed at their next store poll).
+//!
+//! A driver whose lease was not renewed in time stops before the lease ends, so that the
+//! instance, claimed again (by any worker, this one included), is never run twice at once.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+#[path = "common/hooked.rs"]
+mod hooked;
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::time::Duration;
 
-use sayiir::{Engine, SqliteOptions, SqliteStore, Synchronous, WorkerConfig};
+use hooked::{Hooked, Hooks};
+use sayiir::store::{Store, StoreError};
+use sayiir::{Engine, MemoryStore, SqliteOptions, SqliteStore, Synchronous, WorkerConfig};
 
 #[sayiir::task]
 async fn step(n: u64) -> u64 {
@@ -80,4 +90,93 @@ async fn a_parked_instance_holds_no_lease() {
         .unwrap();
     assert_eq!(out, 2);
     worker.shutdown().await.unwrap();
+}
+
+/// Fails every lease renewal while the flag is set.
+struct FailRenewals(Arc<AtomicBool>);
+
+impl Hooks for FailRenewals {
+    fn before_renew(&self) -> Result<(), StoreError> {
+        if self.0.load(Ordering::SeqCst) {
+            return Err(StoreError::Unavailable {
+                detail: "injected: renewals fail".into(),
+            });
+        }
+        Ok(())
+    }
+}
+
+static LONG_CALLS: AtomicUsize = AtomicUsize::new(0);
+static LONG_RUNNING: AtomicUsize = AtomicUsize::new(0);
+static LONG_MOST: AtomicUsize = AtomicUsize::new(0);
+
+/// Counts one running call of `long_step` until dropped (returned or cancelled).
+struct Running;
+
+impl Running {
+    fn enter() -> Self {
+        LONG_CALLS.fetch_add(1, Ordering::SeqCst);
+        let now = LONG_RUNNING.fetch_add(1, Ordering::SeqCst) + 1;
+        LONG_MOST.fetch_max(now, Ordering::SeqCst);
+        Running
+    }
+}
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        LONG_RUNNING.fetch_sub(1, Ordering::SeqCst);
+    }
+}
+
+#[sayiir::task]
+async fn long_step(n: u64) -> u64 {
+    let _running = Running::enter();
+    tokio::time::sleep(Duration::from_millis(600)).await;
+    n + 1
+}
+
+#[sayiir::workflow]
+async fn one_long_step(n: u64) -> u64 {
+    long_step(n).await
+}
+
+/// While renewals fail, a driver stops (dropping its task attempt) before its lease ends,
+/// so the instance, claimed again as soon as the lease ends (by this very worker), is never
+/// run by two drivers at once. It used to be: the first driver kept running its attempt while
+/// the second one started the same step.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_driver_stops_before_its_unrenewed_lease_ends() {
+    let failing = Arc::new(AtomicBool::new(true));
+    let store = Hooked {
+        inner: Arc::new(MemoryStore::new()) as Arc<dyn Store>,
+        hooks: FailRenewals(failing.clone()),
+    };
+    let config = WorkerConfig::default()
+        .lease(Duration::from_millis(300))
+        .idle_poll(Duration::from_millis(20));
+    let engine = Engine::builder(store)
+        .register::<one_long_step>()
+        .worker_config(config)
+        .build()
+        .unwrap();
+    let worker = engine.spawn_worker();
+    let handle = engine.start::<one_long_step>("long", 1).await.unwrap();
+    tokio::time::sleep(Duration::from_millis(700)).await;
+    failing.store(false, Ordering::SeqCst);
+    let out = tokio::time::timeout(Duration::from_secs(30), handle.result())
+        .await
+        .expect("the instance finished once renewals worked again")
+        .unwrap();
+    assert_eq!(out, 2);
+    worker.shutdown().await.unwrap();
+    let calls = LONG_CALLS.load(Ordering::SeqCst);
+    assert!(
+        calls >= 2,
+        "the unrenewed lease must have stopped the first attempt ({calls} calls)"
+    );
+    assert_eq!(
+        LONG_MOST.load(Ordering::SeqCst),
+        1,
+        "two attempts of the step ran at once ({calls} calls)"
+    );
 }

@@ -22,7 +22,7 @@ use std::time::Duration;
 
 use hooked::{Hooked, Hooks};
 use sayiir::Engine;
-use sayiir::store::{InstanceId, InstanceRecord, PgStore, Store, StoreError};
+use sayiir::store::{Claimed, InstanceId, PgStore, Store, StoreError};
 use sayiir_store::pg_harness;
 
 /// Counts claimed instances and fails the `fail_read`-th `signals()` call.
@@ -46,7 +46,7 @@ impl Probe {
 }
 
 impl Hooks for Probe {
-    fn claimed(&self, outcome: &Result<Vec<InstanceRecord>, StoreError>) {
+    fn claimed(&self, outcome: &Result<Vec<Claimed>, StoreError>) {
         if let Ok(out) = outcome {
             self.claimed.fetch_add(out.len(), Ordering::SeqCst);
         }

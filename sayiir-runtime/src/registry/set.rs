@@ -142,6 +142,20 @@ impl Registry {
             .collect()
     }
 
+    /// The registered versions (`name v2`) and migration sources (`name v1 (migrated)`), for
+    /// `Debug` output.
+    pub(crate) fn summary(&self) -> Vec<String> {
+        let registered = self
+            .entries
+            .iter()
+            .map(|((n, ..), e)| format!("{n} v{}", e.def.version));
+        let migrated = self
+            .routes
+            .iter()
+            .map(|((n, ..), r)| format!("{n} v{} (migrated)", r.from_def.version));
+        registered.chain(migrated).collect()
+    }
+
     /// Whether an instance summarised by `s` is one this engine knows how to run (directly or
     /// after a migration).
     pub(crate) fn knows(&self, s: &InstanceSummary) -> bool {

@@ -6,8 +6,8 @@ use std::sync::Arc;
 use super::commits::CloneErr;
 use super::signals::{assert_paused, consuming, pause, pending_ids, send, snapshot, truncating};
 use super::{
-    assert_conflict, assert_finished, assert_not_found, claim_ids, claim_req, commit, create,
-    finished, id, key, load, running, worker,
+    assert_conflict, assert_finished, assert_not_found, claim_ids, claim_of, claim_req, commit,
+    create, finished, id, key, lease, load, running, worker,
 };
 use crate::{HistoryEntry, InstanceRecord, Status, Store, Timestamp, Transition};
 
@@ -225,7 +225,13 @@ pub(super) async fn commit_batch_large_mixed<S: Store>(s: Arc<S>) {
     for i in 0..RUNNING {
         let due = (i % 2 == 0).then_some(300 + i64::try_from(i).unwrap());
         let mut t = running(&r(i), 0, format!("{}-1", r(i)).as_bytes(), due, NOW);
-        t.release_lease = i % 3 == 0;
+        // `w1` holds its first claim of `r00`..`r14`: a release naming another generation
+        // (`i % 3 == 1`) leaves the lease alone.
+        t.release_lease = match i % 3 {
+            0 => Some(lease("w1", 1)),
+            1 => Some(lease("w1", 2)),
+            _ => None,
+        };
         batch.push(entry(&r(i), t, Expect::Ok));
         if i % 2 == 1 {
             batch.extend(special.next());
@@ -233,7 +239,7 @@ pub(super) async fn commit_batch_large_mixed<S: Store>(s: Arc<S>) {
         if i < FINISHING {
             let status = [Status::Completed, Status::Failed, Status::Cancelled][i % 3];
             let mut t = finished(&f(i), 0, status, format!("{}-out", f(i)).as_bytes(), NOW);
-            t.release_lease = i % 2 == 0;
+            t.release_lease = (i % 2 == 0).then(|| lease("w1", 1));
             batch.push(entry(&f(i), t, Expect::Ok));
         }
     }
@@ -315,13 +321,16 @@ pub(super) async fn commit_batch_large_mixed<S: Store>(s: Arc<S>) {
     let mut lost = s
         .renew(
             &worker("w1"),
-            &(0..15).map(|i| id(&r(i))).collect::<Vec<_>>(),
+            &(0..15).map(|i| claim_of(&r(i), 1)).collect::<Vec<_>>(),
             Timestamp(900),
         )
         .await
         .unwrap();
     lost.sort();
-    let released: Vec<_> = (0..15).filter(|i| i % 3 == 0).map(|i| id(&r(i))).collect();
+    let released: Vec<_> = (0..15)
+        .filter(|i| i % 3 == 0)
+        .map(|i| claim_of(&r(i), 1))
+        .collect();
     assert_eq!(
         lost, released,
         "leases lost by `w1`: exactly the released ones"
@@ -358,7 +367,9 @@ pub(super) async fn commit_batch_large_mixed<S: Store>(s: Arc<S>) {
     let lost = s
         .renew(
             &worker("w1"),
-            &(0..FINISHING).map(|i| id(&f(i))).collect::<Vec<_>>(),
+            &(0..FINISHING)
+                .map(|i| claim_of(&f(i), 1))
+                .collect::<Vec<_>>(),
             Timestamp(900),
         )
         .await

@@ -3,9 +3,9 @@
 use std::sync::Arc;
 
 use super::{
-    FP, VERSION, assert_conflict, assert_finished, assert_not_found, claim_ids, claim_req, commit,
-    create, create_with, event, fingerprint, finished, hash, id, key, load, new_instance, running,
-    worker,
+    FP, VERSION, assert_conflict, assert_finished, assert_not_found, claim_ids, claim_of,
+    claim_req, claims_of, commit, create, create_with, event, fingerprint, finished, hash, id, key,
+    lease, load, new_instance, running, worker,
 };
 use crate::{
     BlockKind, Blocked, Created, HistoryEntry, InstanceRecord, Status, Store, StoreError, Timestamp,
@@ -193,13 +193,13 @@ pub(super) async fn commit_finished<S: Store>(s: Arc<S>) {
         ["leased"]
     );
     commit(&*s, finished("leased", 0, Status::Completed, b"out", 200)).await;
+    let leased = [claim_of("leased", 1)];
     let lost = s
-        .renew(&worker("w1"), &[id("leased")], Timestamp(20_000))
+        .renew(&worker("w1"), &leased, Timestamp(20_000))
         .await
         .unwrap();
     assert_eq!(
-        lost,
-        [id("leased")],
+        lost, leased,
         "renew after finishing: the lease must be gone"
     );
 }
@@ -213,7 +213,7 @@ pub(super) async fn commit_release_lease<S: Store>(s: Arc<S>) {
         ["a", "b"]
     );
     let mut release = running("a", 0, b"a1", Some(100), 200);
-    release.release_lease = true;
+    release.release_lease = Some(lease("w1", 1));
     commit(&*s, release).await;
     commit(&*s, running("b", 0, b"b1", Some(100), 200)).await;
 
@@ -228,17 +228,22 @@ pub(super) async fn commit_release_lease<S: Store>(s: Arc<S>) {
         "claim after a commit that released the lease: {claimed:?}"
     );
     assert_eq!(
-        claimed[0],
+        claimed[0].record,
         load(&*s, "a").await,
         "claimed record is the current head"
     );
-    assert_eq!(claimed[0].seq, 1, "claimed record's seq");
+    assert_eq!(claimed[0].record.seq, 1, "claimed record's seq");
+    assert_eq!(claimed[0].generation, 2, "the second claim of `a`");
     let mut lost = s
-        .renew(&worker("w1"), &[id("a"), id("b")], Timestamp(2000))
+        .renew(&worker("w1"), &claims_of(&["a", "b"], 1), Timestamp(2000))
         .await
         .unwrap();
     lost.sort();
-    assert_eq!(lost, [id("a")], "w1 lost `a` to w2 and still holds `b`");
+    assert_eq!(
+        lost,
+        [claim_of("a", 1)],
+        "w1 lost `a` to w2 and still holds `b`"
+    );
     assert!(
         claim_ids(&*s, claim_req("w2", 1500, 5000, 10, &known))
             .await

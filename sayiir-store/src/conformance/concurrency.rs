@@ -122,11 +122,12 @@ pub(super) async fn concurrent_claims<S: Store>(s: Arc<S>) {
     let mut seen = HashSet::new();
     for task in tasks {
         let claimed = task.await.expect("claim task").expect("claim");
-        for record in claimed {
+        for c in claimed {
+            assert_eq!(c.generation, 1, "the first claim of `{}`", c.record.id);
             assert!(
-                seen.insert(record.id.clone()),
+                seen.insert(c.record.id.clone()),
                 "`{}` was claimed twice",
-                record.id
+                c.record.id
             );
         }
     }

@@ -1,10 +1,11 @@
-//! claim, renew, release, next_due, find_version_mismatches, register_worker.
+//! claim, renew, release, lease generations, next_due, find_version_mismatches,
+//! register_worker.
 
 use std::sync::Arc;
 
 use super::{
-    claim_ids, claim_req, commit, create, create_with, finished, id, key, load, new_instance,
-    worker,
+    claim_ids, claim_of, claim_req, claims_of, commit, create, create_with, finished, id, key,
+    load, new_instance, worker,
 };
 use crate::{BlockKind, Blocked, InstanceSummary, Status, Store, Timestamp};
 
@@ -33,18 +34,19 @@ pub(super) async fn claim_due_order_limit<S: Store>(s: Arc<S>) {
         .claim(claim_req("w1", 400, 1000, 3, &known))
         .await
         .unwrap();
-    let ids: Vec<&str> = claimed.iter().map(|r| r.id.as_str()).collect();
+    let ids: Vec<&str> = claimed.iter().map(|c| c.record.id.as_str()).collect();
     assert_eq!(
         ids,
         ["b", "f", "c"],
         "claim orders by due time, then id, and honours the limit"
     );
-    for record in &claimed {
+    for c in &claimed {
         assert_eq!(
-            *record,
-            load(&*s, record.id.as_str()).await,
+            c.record,
+            load(&*s, c.record.id.as_str()).await,
             "claimed record is the head"
         );
+        assert_eq!(c.generation, 1, "the first claim of `{}`", c.record.id);
     }
     assert_eq!(
         claim_ids(&*s, claim_req("w2", 400, 1000, 10, &known)).await,
@@ -118,16 +120,16 @@ pub(super) async fn claim_lease_exclusion<S: Store>(s: Arc<S>) {
     let taken = claim_ids(&*s, claim_req("w2", 1000, 5000, 1, &known)).await;
     assert_eq!(taken, ["a"], "a lease expiring at `now` can be taken over");
     let lost = s
-        .renew(&worker("w1"), &[id("a")], Timestamp(9000))
+        .renew(&worker("w1"), &[claim_of("a", 1)], Timestamp(9000))
         .await
         .unwrap();
     assert_eq!(
         lost,
-        [id("a")],
+        [claim_of("a", 1)],
         "the previous holder's renew after a takeover"
     );
     let kept = s
-        .renew(&worker("w2"), &[id("a")], Timestamp(6000))
+        .renew(&worker("w2"), &[claim_of("a", 2)], Timestamp(6000))
         .await
         .unwrap();
     assert!(kept.is_empty(), "the new holder's renew lost {kept:?}");
@@ -161,14 +163,14 @@ pub(super) async fn claim_blocked<S: Store>(s: Arc<S>) {
         .claim(claim_req("w1", 100, 1000, 10, &known))
         .await
         .unwrap();
-    let ids: Vec<&str> = claimed.iter().map(|r| r.id.as_str()).collect();
+    let ids: Vec<&str> = claimed.iter().map(|c| c.record.id.as_str()).collect();
     assert_eq!(
         ids,
         ["u-free", "v-mismatch"],
         "claim skips blocked instances except mismatches"
     );
     assert_eq!(
-        claimed[1].blocked, None,
+        claimed[1].record.blocked, None,
         "claim clears a version-mismatch block (returned record)"
     );
     assert_eq!(
@@ -198,7 +200,7 @@ pub(super) async fn renew_and_release<S: Store>(s: Arc<S>) {
     let mut lost = s
         .renew(
             &worker("w1"),
-            &[id("a"), id("b"), id("missing")],
+            &claims_of(&["a", "b", "missing"], 1),
             Timestamp(2000),
         )
         .await
@@ -206,16 +208,16 @@ pub(super) async fn renew_and_release<S: Store>(s: Arc<S>) {
     lost.sort();
     assert_eq!(
         lost,
-        [id("missing")],
-        "renew returns the ids whose lease the owner does not hold"
+        [claim_of("missing", 1)],
+        "renew returns the claims whose lease the owner does not hold"
     );
     let lost = s
-        .renew(&worker("w2"), &[id("a")], Timestamp(3000))
+        .renew(&worker("w2"), &[claim_of("a", 1)], Timestamp(3000))
         .await
         .unwrap();
     assert_eq!(
         lost,
-        [id("a")],
+        [claim_of("a", 1)],
         "renew by a worker that does not hold the lease"
     );
     assert!(
@@ -227,13 +229,13 @@ pub(super) async fn renew_and_release<S: Store>(s: Arc<S>) {
     let early = claim_ids(&*s, claim_req("w3", 1500, 5000, 10, &known)).await;
     assert!(early.is_empty(), "renewed leases were claimed: {early:?}");
 
-    s.release(&worker("w2"), &[id("a")]).await.unwrap();
+    s.release(&worker("w2"), &[claim_of("a", 1)]).await.unwrap();
     let after = claim_ids(&*s, claim_req("w3", 1500, 5000, 10, &known)).await;
     assert!(
         after.is_empty(),
         "a release by a non-holder freed {after:?}"
     );
-    s.release(&worker("w1"), &[id("a"), id("missing")])
+    s.release(&worker("w1"), &claims_of(&["a", "missing"], 1))
         .await
         .unwrap();
     s.release(&worker("w1"), &[]).await.unwrap();
@@ -244,10 +246,14 @@ pub(super) async fn renew_and_release<S: Store>(s: Arc<S>) {
         "a release by the holder frees the instance at once"
     );
     let lost = s
-        .renew(&worker("w1"), &[id("a"), id("b")], Timestamp(4000))
+        .renew(&worker("w1"), &claims_of(&["a", "b"], 1), Timestamp(4000))
         .await
         .unwrap();
-    assert_eq!(lost, [id("a")], "w1 released `a` and still holds `b`");
+    assert_eq!(
+        lost,
+        [claim_of("a", 1)],
+        "w1 released `a` and still holds `b`"
+    );
 }
 
 pub(super) async fn next_due<S: Store>(s: Arc<S>) {
@@ -314,7 +320,7 @@ pub(super) async fn next_due<S: Store>(s: Arc<S>) {
         Some(Timestamp(400)),
         "next_due with b leased to 400"
     );
-    s.release(&worker("w1"), &[id("b")]).await.unwrap();
+    s.release(&worker("w1"), &[claim_of("b", 1)]).await.unwrap();
     assert_eq!(
         due(vec![a1.clone()]).await,
         Some(Timestamp(300)),

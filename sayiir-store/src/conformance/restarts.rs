@@ -6,7 +6,7 @@ use super::leases::block;
 use super::signals::{pending_ids, send, snapshot};
 use super::versions::{def, new_under};
 use super::{
-    FP, VERSION, assert_conflict, assert_not_found, claim_ids, claim_req, commit, create,
+    FP, VERSION, assert_conflict, assert_not_found, claim_ids, claim_of, claim_req, commit, create,
     create_with, event, fingerprint, finished, hash, id, key, key_fp, load, running, worker,
 };
 use crate::{
@@ -122,10 +122,10 @@ pub(super) async fn restart_running<S: Store>(s: Arc<S>) {
     send(&*s, "a", "go", b"g", 130).await;
     check_restart(&*s, "a", 1, "restart of a running leased instance").await;
     let lost = s
-        .renew(&worker("w1"), &[id("a")], Timestamp(20_000))
+        .renew(&worker("w1"), &[claim_of("a", 1)], Timestamp(20_000))
         .await
         .unwrap();
-    assert_eq!(lost, [id("a")], "a restart drops the lease");
+    assert_eq!(lost, [claim_of("a", 1)], "a restart drops the lease");
 
     // Waiting for an event: no due time, not claimable, not counted by next_due.
     create(&*s, "b", Some(100)).await;

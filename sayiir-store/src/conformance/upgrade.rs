@@ -1,7 +1,11 @@
 //! What a backend's schema upgrade must leave behind: rows written before versions existed
-//! read back as version 1 with the unknown fingerprint, and work with every versioned call.
+//! read back as version 1 with the unknown fingerprint, and work with every versioned call;
+//! leases taken before lease generations existed keep working until they expire.
 
-use super::{claim_ids, claim_req, commit, fingerprint, hash, id, key_fp, load, running};
+use super::{
+    claim_ids, claim_of, claim_req, commit, fingerprint, hash, id, key_fp, lease, load, running,
+    worker,
+};
 use crate::{
     DefinitionRecord, DefinitionRef, Event, Fingerprint, ListQuery, Restart, Status, Store,
     Timestamp, WorkflowKey,
@@ -65,11 +69,19 @@ pub async fn after_upgrade_from_unversioned<S: Store>(store: &S) -> DefinitionRe
         ..real.clone()
     };
     let by_unknown = claim_req("w", 200, 9000, 10, &[unknown]);
-    assert_eq!(claim_ids(store, by_unknown).await, ["old"]);
+    let claimed = store.claim(by_unknown).await.unwrap();
+    assert_eq!(
+        claimed
+            .iter()
+            .map(|c| (c.record.id.as_str(), c.generation))
+            .collect::<Vec<_>>(),
+        [("old", 1)],
+        "the first claim of a row stored before lease generations"
+    );
 
     // Migrated in place to the real definition: claimable by it from then on.
     let mut t = running("old", 0, b"s1", Some(100), 300);
-    t.release_lease = true;
+    t.release_lease = Some(lease("w", 1));
     t.redefine = Some(DefinitionRef {
         version: 1,
         hash: hash(1),
@@ -127,4 +139,58 @@ pub async fn after_upgrade_from_unversioned<S: Store>(store: &S) -> DefinitionRe
         std::slice::from_ref(&def)
     );
     def
+}
+
+/// Checks a store opened on a database written before lease generations existed (SQLite
+/// schema 4, PostgreSQL migration 3), whose backend test seeded, with that old schema, two
+/// running instances of workflow `wf`, definition hash `[1; 32]`, fingerprint `[2; 32]`, at
+/// `seq` 0 and due at 100, with history entry 0:
+///
+/// - `held`: leased by `gone` until 150;
+/// - `free`: not leased.
+///
+/// A lease taken before the upgrade has generation 0 and is honoured until it expires; the
+/// first claim of each instance after it gets generation 1. Panics on a difference.
+pub async fn after_upgrade_to_lease_generations<S: Store>(store: &S) {
+    let known = [key_fp("wf", 1, 2)];
+    let claimed = |c: Vec<crate::Claimed>| {
+        c.into_iter()
+            .map(|c| (c.record.id.as_str().to_owned(), c.generation))
+            .collect::<Vec<_>>()
+    };
+    let early = store
+        .claim(claim_req("w", 149, 1000, 10, &known))
+        .await
+        .unwrap();
+    assert_eq!(
+        claimed(early),
+        [("free".to_owned(), 1)],
+        "a lease taken before the upgrade is honoured until it expires"
+    );
+    let lost = store
+        .renew(&worker("gone"), &[claim_of("held", 0)], Timestamp(160))
+        .await
+        .unwrap();
+    assert!(
+        lost.is_empty(),
+        "a lease taken before the upgrade has generation 0: {lost:?}"
+    );
+    let late = store
+        .claim(claim_req("w", 160, 1000, 10, &known))
+        .await
+        .unwrap();
+    assert_eq!(claimed(late), [("held".to_owned(), 1)]);
+    let lost = store
+        .renew(&worker("gone"), &[claim_of("held", 0)], Timestamp(2000))
+        .await
+        .unwrap();
+    assert_eq!(lost, [claim_of("held", 0)], "taken over by `w`");
+    let mut park = running("held", 0, b"s1", Some(100), 170);
+    park.release_lease = Some(lease("w", 1));
+    commit(store, park).await;
+    let again = store
+        .claim(claim_req("w", 180, 1000, 10, &known))
+        .await
+        .unwrap();
+    assert_eq!(claimed(again), [("held".to_owned(), 2)]);
 }

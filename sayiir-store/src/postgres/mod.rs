@@ -29,10 +29,10 @@ use self::fail::{Fail, Target};
 use self::ops::{create, lease, read, signals, versions, workers, write};
 use self::wake::Wakeups;
 use crate::{
-    Blocked, ClaimRequest, CommitResult, CreateResult, Created, DefinitionRecord, HistoryEntry,
-    InstanceId, InstanceRecord, InstanceSummary, ListQuery, Listing, NewInstance, NewSignal,
-    Restart, SignalRecord, Store, StoreError, Timestamp, Transition, VersionCount, WorkerId,
-    WorkerRecord, WorkflowKey,
+    Blocked, Claim, ClaimRequest, Claimed, CommitResult, CreateResult, Created, DefinitionRecord,
+    HistoryEntry, InstanceId, InstanceRecord, InstanceSummary, ListQuery, Listing, NewInstance,
+    NewSignal, Restart, SignalRecord, Store, StoreError, Timestamp, Transition, VersionCount,
+    WorkerId, WorkerRecord, WorkflowKey,
 };
 
 /// Options of [`PgStore::connect_with`].
@@ -271,21 +271,21 @@ impl Store for PgStore {
         self.map(write::commit_batch(&self.inner.pool, transitions).await)
     }
 
-    async fn claim(&self, request: ClaimRequest) -> Result<Vec<InstanceRecord>, StoreError> {
+    async fn claim(&self, request: ClaimRequest) -> Result<Vec<Claimed>, StoreError> {
         self.map(lease::claim(&self.inner.pool, request).await)
     }
 
     async fn renew(
         &self,
         owner: &WorkerId,
-        ids: &[InstanceId],
+        claims: &[Claim],
         until: Timestamp,
-    ) -> Result<Vec<InstanceId>, StoreError> {
-        self.map(lease::renew(&self.inner.pool, owner, ids, until).await)
+    ) -> Result<Vec<Claim>, StoreError> {
+        self.map(lease::renew(&self.inner.pool, owner, claims, until).await)
     }
 
-    async fn release(&self, owner: &WorkerId, ids: &[InstanceId]) -> Result<(), StoreError> {
-        self.map(lease::release(&self.inner.pool, owner, ids).await)
+    async fn release(&self, owner: &WorkerId, claims: &[Claim]) -> Result<(), StoreError> {
+        self.map(lease::release(&self.inner.pool, owner, claims).await)
     }
 
     async fn next_due(&self, known: &[WorkflowKey]) -> Result<Option<Timestamp>, StoreError> {

@@ -39,8 +39,13 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
     ),
     (
         4,
+        "lease generations",
+        include_str!("../../migrations/postgres/0004_lease_generation.sql"),
+    ),
+    (
+        5,
         "worker registrations: what each worker runs and until when it is alive",
-        include_str!("../../migrations/postgres/0004_workers.sql"),
+        include_str!("../../migrations/postgres/0005_workers.sql"),
     ),
 ];
 

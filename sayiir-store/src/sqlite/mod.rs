@@ -29,10 +29,10 @@ use self::file::FileId;
 use self::lock::WorkerLock;
 use self::ops::{create, lease, read, signals, versions, workers, write};
 use crate::{
-    Blocked, ClaimRequest, CommitResult, CreateResult, Created, DefinitionRecord, HistoryEntry,
-    InstanceId, InstanceRecord, InstanceSummary, ListQuery, Listing, NewInstance, NewSignal,
-    Restart, SignalRecord, Store, StoreError, Timestamp, Transition, VersionCount, WorkerId,
-    WorkerRecord, WorkflowKey,
+    Blocked, Claim, ClaimRequest, Claimed, CommitResult, CreateResult, Created, DefinitionRecord,
+    HistoryEntry, InstanceId, InstanceRecord, InstanceSummary, ListQuery, Listing, NewInstance,
+    NewSignal, Restart, SignalRecord, Store, StoreError, Timestamp, Transition, VersionCount,
+    WorkerId, WorkerRecord, WorkflowKey,
 };
 
 /// Durability of a commit (`PRAGMA synchronous`).
@@ -357,7 +357,7 @@ impl Store for SqliteStore {
             .await
     }
 
-    async fn claim(&self, request: ClaimRequest) -> Result<Vec<InstanceRecord>, StoreError> {
+    async fn claim(&self, request: ClaimRequest) -> Result<Vec<Claimed>, StoreError> {
         if request.known.is_empty() || request.limit == 0 {
             return Ok(Vec::new());
         }
@@ -367,23 +367,23 @@ impl Store for SqliteStore {
     async fn renew(
         &self,
         owner: &WorkerId,
-        ids: &[InstanceId],
+        claims: &[Claim],
         until: Timestamp,
-    ) -> Result<Vec<InstanceId>, StoreError> {
-        if ids.is_empty() {
+    ) -> Result<Vec<Claim>, StoreError> {
+        if claims.is_empty() {
             return Ok(Vec::new());
         }
-        let (owner, ids) = (owner.clone(), ids.to_vec());
-        self.write(move |conn| lease::renew(conn, &owner, &ids, until))
+        let (owner, claims) = (owner.clone(), claims.to_vec());
+        self.write(move |conn| lease::renew(conn, &owner, &claims, until))
             .await
     }
 
-    async fn release(&self, owner: &WorkerId, ids: &[InstanceId]) -> Result<(), StoreError> {
-        if ids.is_empty() {
+    async fn release(&self, owner: &WorkerId, claims: &[Claim]) -> Result<(), StoreError> {
+        if claims.is_empty() {
             return Ok(());
         }
-        let (owner, ids) = (owner.clone(), ids.to_vec());
-        self.write(move |conn| lease::release(conn, &owner, &ids))
+        let (owner, claims) = (owner.clone(), claims.to_vec());
+        self.write(move |conn| lease::release(conn, &owner, &claims))
             .await
     }
 

@@ -25,7 +25,11 @@ pub(super) const MIGRATIONS: &[(i64, &str)] = &[
         include_str!("../../migrations/sqlite/0003_due_index.sql"),
     ),
     (4, include_str!("../../migrations/sqlite/0004_versions.sql")),
-    (5, include_str!("../../migrations/sqlite/0005_workers.sql")),
+    (
+        5,
+        include_str!("../../migrations/sqlite/0005_lease_generation.sql"),
+    ),
+    (6, include_str!("../../migrations/sqlite/0006_workers.sql")),
 ];
 
 /// The newest schema version this build knows.

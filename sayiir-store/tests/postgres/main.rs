@@ -11,9 +11,9 @@ use std::time::{Duration, Instant};
 
 use sayiir_store::pg_harness::{PgTestDb, fresh_database};
 use sayiir_store::{
-    ClaimRequest, Created, DefinitionHash, Event, Fingerprint, InstanceId, NewInstance, NewSignal,
-    Next, PgOptions, PgStore, Status, Store, StoreError, Timestamp, Transition, WorkerId,
-    WorkflowKey,
+    Claim, ClaimRequest, Created, DefinitionHash, Event, Fingerprint, InstanceId, Lease,
+    NewInstance, NewSignal, Next, PgOptions, PgStore, Status, Store, StoreError, Timestamp,
+    Transition, WorkerId, WorkflowKey,
 };
 use sqlx::Connection;
 use sqlx::postgres::PgConnectOptions;
@@ -21,6 +21,7 @@ use tokio::sync::broadcast;
 
 mod caller;
 mod damaged;
+mod leases;
 mod tls;
 mod versions;
 
@@ -68,12 +69,28 @@ fn step(i: &str, expected_seq: u64, due: Option<i64>, now: i64) -> Transition {
             due_at: due.map(Timestamp),
             state_id: format!("step#{}", expected_seq + 1),
         },
-        release_lease: false,
+        release_lease: None,
         consume_signals: Vec::new(),
         truncate_history: false,
         redefine: None,
         listening: Vec::new(),
         now: Timestamp(now),
+    }
+}
+
+/// The claim of instance `i` of generation `generation`.
+fn claim_of(i: &str, generation: u64) -> Claim {
+    Claim {
+        id: id(i),
+        generation,
+    }
+}
+
+/// The lease of `owner` by a claim of generation `generation`.
+fn lease(owner: &str, generation: u64) -> Lease {
+    Lease {
+        owner: WorkerId(owner.into()),
+        generation,
     }
 }
 
@@ -96,7 +113,10 @@ async fn create(store: &PgStore, i: &str, due: Option<i64>) {
 
 async fn claim_ids(store: &PgStore, req: ClaimRequest) -> Vec<String> {
     let claimed = store.claim(req).await.unwrap();
-    claimed.iter().map(|r| r.id.as_str().to_owned()).collect()
+    claimed
+        .iter()
+        .map(|c| c.record.id.as_str().to_owned())
+        .collect()
 }
 
 async fn raw(db: &PgTestDb) -> sqlx::PgConnection {
@@ -332,16 +352,18 @@ async fn an_expired_lease_passes_on_and_fences_the_old_owner() {
         other => panic!("the old owner's commit must be fenced, got {other:?}"),
     }
     let lost = a
-        .renew(&WorkerId("A".into()), &[id("x")], Timestamp(9000))
+        .renew(&WorkerId("A".into()), &[claim_of("x", 1)], Timestamp(9000))
         .await
         .unwrap();
-    assert_eq!(lost, [id("x")]);
+    assert_eq!(lost, [claim_of("x", 1)]);
     // The old owner's release and unregistration leave the new lease alone.
-    a.release(&WorkerId("A".into()), &[id("x")]).await.unwrap();
+    a.release(&WorkerId("A".into()), &[claim_of("x", 1)])
+        .await
+        .unwrap();
     a.unregister_worker(&WorkerId("A".into())).await.unwrap();
     assert!(claim_ids(&a, claim("C", 4999, 9000, 1)).await.is_empty());
     let kept = b
-        .renew(&WorkerId("B".into()), &[id("x")], Timestamp(6000))
+        .renew(&WorkerId("B".into()), &[claim_of("x", 2)], Timestamp(6000))
         .await
         .unwrap();
     assert!(kept.is_empty());
@@ -366,7 +388,7 @@ async fn registering_a_worker_keeps_the_leases_of_others() {
     );
     b.unregister_worker(&WorkerId("B".into())).await.unwrap();
     let lost = a
-        .renew(&WorkerId("A".into()), &[id("x")], Timestamp(2000))
+        .renew(&WorkerId("A".into()), &[claim_of("x", 1)], Timestamp(2000))
         .await
         .unwrap();
     assert!(lost.is_empty(), "B's unregistration released A's lease");
@@ -411,12 +433,16 @@ async fn wakeups_arrive_from_another_store() {
     worker.commit(step("x", 0, Some(200), 150)).await.unwrap();
     quiet(&mut rx, "commit keeping the lease").await;
     worker
-        .renew(&WorkerId("W".into()), &[id("x")], Timestamp(20_000))
+        .renew(
+            &WorkerId("W".into()),
+            &[claim_of("x", 1)],
+            Timestamp(20_000),
+        )
         .await
         .unwrap();
     quiet(&mut rx, "renew").await;
     worker
-        .release(&WorkerId("W".into()), &[id("x")])
+        .release(&WorkerId("W".into()), &[claim_of("x", 1)])
         .await
         .unwrap();
     hint(&mut rx, "release", SOON).await;
@@ -433,7 +459,7 @@ async fn wakeups_arrive_from_another_store() {
     hint(&mut rx, "send_signal", SOON).await;
 
     let mut released = step("x", 1, Some(400), 350);
-    released.release_lease = true;
+    released.release_lease = Some(lease("client", 1));
     client.commit(released).await.unwrap();
     hint(&mut rx, "commit by someone without a lease", SOON).await;
 
@@ -694,14 +720,14 @@ async fn batches_wake_for_the_instances_they_make_claimable() {
     quiet(&mut rx, "a batch keeping its leases, and a finish").await;
 
     let mut waiting = step("x", 1, None, 160);
-    waiting.release_lease = true;
+    waiting.release_lease = Some(lease("W", 1));
     let results = worker.commit_batch(vec![waiting]).await.unwrap();
     assert!(results[0].is_ok(), "{results:?}");
     quiet(&mut rx, "a release without a due time").await;
 
     stray_entry(&db, "h", 1).await;
     let mut refused = step("h", 0, Some(200), 170);
-    refused.release_lease = true;
+    refused.release_lease = Some(lease("W", 1));
     let results = worker.commit_batch(vec![refused]).await.unwrap();
     assert!(
         matches!(results[0], Err(StoreError::InvalidData { .. })),
@@ -710,7 +736,7 @@ async fn batches_wake_for_the_instances_they_make_claimable() {
     quiet(&mut rx, "a refused release").await;
 
     let mut released = step("z", 0, Some(200), 180);
-    released.release_lease = true;
+    released.release_lease = Some(lease("W", 1));
     let results = worker
         .commit_batch(vec![step("x", 2, Some(300), 180), released])
         .await

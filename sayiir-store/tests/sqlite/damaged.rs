@@ -142,7 +142,7 @@ async fn a_claim_blocks_the_rows_it_cannot_decode_and_returns_the_others() {
     let mut req = claim("w", 1_000);
     req.limit = HEALTHY.len();
     let claimed = store.claim(req.clone()).await.unwrap();
-    let ids: Vec<&str> = claimed.iter().map(|r| r.id.as_str()).collect();
+    let ids: Vec<&str> = claimed.iter().map(|r| r.record.id.as_str()).collect();
     assert_eq!(ids, HEALTHY, "the claim went on past the damaged rows");
 
     for ((i, _, column, claimable), rowid, before) in &damaged {

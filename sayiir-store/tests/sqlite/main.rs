@@ -17,10 +17,11 @@ mod caller;
 mod damaged;
 #[cfg(unix)]
 mod files;
+mod leases;
 mod versions;
 
 /// The schema version this build migrates to.
-const NEWEST: i64 = 5;
+const NEWEST: i64 = 6;
 
 fn id(s: &str) -> InstanceId {
     InstanceId::new(s).unwrap()
@@ -66,7 +67,7 @@ fn step(i: &str, expected_seq: u64, state: Vec<u8>) -> Transition {
             due_at: Some(Timestamp(100)),
             state_id: format!("step#{}", expected_seq + 1),
         },
-        release_lease: false,
+        release_lease: None,
         consume_signals: Vec::new(),
         truncate_history: false,
         redefine: None,
@@ -348,7 +349,7 @@ async fn registering_releases_the_leases_of_dead_processes() {
         1,
         "register_worker must release stale leases"
     );
-    assert_eq!(claimed[0].id, id("a"));
+    assert_eq!(claimed[0].record.id, id("a"));
 }
 
 #[tokio::test]

@@ -5,16 +5,22 @@
 use std::sync::Arc;
 
 use sayiir::store::{
-    Blocked, ClaimRequest, CommitResult, CreateResult, Created, DefinitionRecord, HistoryEntry,
-    InstanceId, InstanceRecord, InstanceSummary, ListQuery, Listing, NewInstance, NewSignal,
-    Restart, SignalRecord, Store, StoreError, Timestamp, Transition, VersionCount, WorkerId,
-    WorkerRecord, WorkflowKey,
+    Blocked, Claim, ClaimRequest, Claimed, CommitResult, CreateResult, Created, DefinitionRecord,
+    HistoryEntry, InstanceId, InstanceRecord, InstanceSummary, ListQuery, Listing, NewInstance,
+    NewSignal, Restart, SignalRecord, Store, StoreError, Timestamp, Transition, VersionCount,
+    WorkerId, WorkerRecord, WorkflowKey,
 };
 
 /// What a test watches. Every hook defaults to doing nothing.
 pub(crate) trait Hooks: Send + Sync + 'static {
+    /// Runs before every `claim` call (it may panic, as a store bug would).
+    fn before_claim(&self) {}
     /// Sees the outcome of every `claim` call.
-    fn claimed(&self, _outcome: &Result<Vec<InstanceRecord>, StoreError>) {}
+    fn claimed(&self, _outcome: &Result<Vec<Claimed>, StoreError>) {}
+    /// Runs before every `renew` call; an error is returned instead of renewing.
+    fn before_renew(&self) -> Result<(), StoreError> {
+        Ok(())
+    }
     /// Runs before every `signals` call; an error is returned instead of reading.
     fn before_signals(&self) -> Result<(), StoreError> {
         Ok(())
@@ -47,7 +53,8 @@ impl<H: Hooks> Store for Hooked<H> {
     async fn commit_batch(&self, t: Vec<Transition>) -> Result<Vec<CommitResult>, StoreError> {
         self.inner.commit_batch(t).await
     }
-    async fn claim(&self, r: ClaimRequest) -> Result<Vec<InstanceRecord>, StoreError> {
+    async fn claim(&self, r: ClaimRequest) -> Result<Vec<Claimed>, StoreError> {
+        self.hooks.before_claim();
         let out = self.inner.claim(r).await;
         self.hooks.claimed(&out);
         out
@@ -55,13 +62,14 @@ impl<H: Hooks> Store for Hooked<H> {
     async fn renew(
         &self,
         o: &WorkerId,
-        ids: &[InstanceId],
+        claims: &[Claim],
         u: Timestamp,
-    ) -> Result<Vec<InstanceId>, StoreError> {
-        self.inner.renew(o, ids, u).await
+    ) -> Result<Vec<Claim>, StoreError> {
+        self.hooks.before_renew()?;
+        self.inner.renew(o, claims, u).await
     }
-    async fn release(&self, o: &WorkerId, ids: &[InstanceId]) -> Result<(), StoreError> {
-        self.inner.release(o, ids).await
+    async fn release(&self, o: &WorkerId, claims: &[Claim]) -> Result<(), StoreError> {
+        self.inner.release(o, claims).await
     }
     async fn next_due(&self, k: &[WorkflowKey]) -> Result<Option<Timestamp>, StoreError> {
         self.inner.next_due(k).await

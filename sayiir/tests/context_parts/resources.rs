@@ -239,8 +239,7 @@ fn a_missing_resource_of_a_child_workflow_is_reported_through_the_parent() {
         .resource_arc::<dyn Mailer>(Arc::new(Smtp))
         .register::<restock>()
         .build()
-        .err()
-        .expect("`Db` is missing");
+        .expect_err("`Db` is missing");
     let db = std::any::type_name::<Db>();
     assert_eq!(
         err.to_string(),
@@ -254,8 +253,7 @@ fn a_missing_resource_of_a_child_workflow_is_reported_through_the_parent() {
     let err = TestEngine::builder()
         .register::<stock>()
         .build()
-        .err()
-        .expect("nothing is given");
+        .expect_err("nothing is given");
     assert_eq!(err.problems.len(), 3, "{err}");
 }
 

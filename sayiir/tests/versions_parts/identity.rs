@@ -46,8 +46,7 @@ fn two_workflows_with_one_name_and_version_are_refused() {
         .register::<billing::process>()
         .register::<shipping::process>()
         .build()
-        .err()
-        .expect("two different `process` workflows registered");
+        .expect_err("two different `process` workflows registered");
     let [
         BuildProblem::NameConflict {
             workflow,
@@ -233,8 +232,7 @@ fn a_type_the_format_cannot_store_is_refused_at_build() {
     let e = Engine::builder(MemoryStore::new())
         .register::<loose>()
         .build()
-        .err()
-        .expect("an untagged enum cannot be stored");
+        .expect_err("an untagged enum cannot be stored");
     let text = e.to_string();
     assert!(
         text.contains("workflow `loose` version 1: input `value`: cannot trace the structure of `versions::identity::Loose`")

@@ -100,14 +100,16 @@ pub(super) struct Bulk {
 
 impl Bulk {
     /// Adds `t`, the transition at `index` of the batch, which [`fits`] and passed its checks
-    /// against a head at `head_seq`; its entry is `next_seq` (`db_seq` as stored). `wakes`
-    /// says whether committing it leaves the instance due and claimable.
+    /// against a head at `head_seq`; its entry is `next_seq` (`db_seq` as stored). `release`
+    /// says whether it releases the instance's lease (the one it names is still held), `wakes`
+    /// whether committing it leaves the instance due and claimable.
     pub(super) fn push(
         &mut self,
         index: usize,
         t: Transition,
         (next_seq, db_seq): (u64, i64),
         head_seq: u64,
+        release: bool,
         wakes: bool,
     ) {
         self.ids.push(t.id.as_str().to_owned());
@@ -124,7 +126,7 @@ impl Bulk {
                 self.statuses.push(None);
                 self.bodies.push(state);
                 self.due_ats.push(due_at.map(|d| d.0));
-                self.releases.push(t.release_lease);
+                self.releases.push(release);
                 self.state_ids.push(Some(state_id));
             }
             Next::Finished { status, output } => {

@@ -1,8 +1,10 @@
 //! Leases: claim, renew, release, and releasing a worker's leases when it stops.
 //!
 //! A claim is one statement: it picks the due instances with `FOR UPDATE SKIP LOCKED` (rows
-//! another transaction is writing or claiming are skipped, never waited for) and leases them.
-//! Rows are re-checked after they are locked, so two claims never take the same instance.
+//! another transaction is writing or claiming are skipped, never waited for) and leases them,
+//! each under its next lease generation. Rows are re-checked after they are locked, so two
+//! claims never take the same instance. Renewals and releases name each lease by its instance
+//! and generation.
 
 use std::collections::HashSet;
 
@@ -10,17 +12,18 @@ use sqlx::PgConnection;
 use sqlx::postgres::{PgPool, PgRow};
 
 use crate::postgres::decode::{self, get, key_arrays, record_cols, status_from_db};
-use crate::postgres::fail::Fail;
+use crate::postgres::fail::{Fail, invalid};
 use crate::postgres::wake::notify;
-use crate::{BlockKind, ClaimRequest, InstanceId, InstanceRecord, Status, Timestamp, WorkerId};
+use crate::{BlockKind, Claim, ClaimRequest, Claimed, Status, Timestamp, WorkerId};
 
-/// Leases up to `req.limit` runnable instances, earliest due first (then by id). A row that
-/// does not decode is blocked ([`BlockKind::CorruptRow`], its lease dropped, its other columns
-/// untouched) by a second statement, and the claim looks further for the places it took.
+/// Leases up to `req.limit` runnable instances, earliest due first (then by id), each under
+/// its next lease generation. A row that does not decode is blocked
+/// ([`BlockKind::CorruptRow`], its lease dropped, its other columns untouched) by a second
+/// statement, and the claim looks further for the places it took.
 pub(in crate::postgres) async fn claim(
     pool: &PgPool,
     req: ClaimRequest,
-) -> Result<Vec<InstanceRecord>, Fail> {
+) -> Result<Vec<Claimed>, Fail> {
     if req.known.is_empty() || req.limit == 0 {
         return Ok(Vec::new());
     }
@@ -37,8 +40,9 @@ pub(in crate::postgres) async fn claim(
                  (SELECT * FROM UNNEST($3::text[], $4::bytea[], $8::bytea[])) \
                ORDER BY due_at, id LIMIT $5 FOR UPDATE SKIP LOCKED) \
              UPDATE sayiir_instances SET lease_owner = $6, lease_until = $7, \
+               lease_generation = lease_generation + 1, \
                blocked_kind = NULL, blocked_reason = NULL, blocked_at = NULL \
-             FROM due WHERE id = due.due_id RETURNING ",
+             FROM due WHERE id = due.due_id RETURNING lease_generation, ",
             record_cols!()
         ))
         .bind(req.now.0)
@@ -54,7 +58,16 @@ pub(in crate::postgres) async fn claim(
         let (mut ids, mut reasons) = (Vec::new(), Vec::new());
         for row in &rows {
             match decode::record(row) {
-                Ok(r) => claimed.push(r),
+                Ok(record) => {
+                    let raw: i64 = get(row, "lease_generation", record.id.as_str())?;
+                    let generation = u64::try_from(raw).map_err(|_| {
+                        invalid(
+                            record.id.as_str(),
+                            format!("negative lease generation {raw}"),
+                        )
+                    })?;
+                    claimed.push(Claimed { record, generation });
+                }
                 Err(e) => match decode::damage(&e) {
                     Some(detail) => {
                         ids.push(get::<String>(row, "id", "<unreadable id>")?);
@@ -73,7 +86,7 @@ pub(in crate::postgres) async fn claim(
         }
     }
     // `RETURNING` has no order.
-    claimed.sort_by(|a, b| (a.due_at, &a.id).cmp(&(b.due_at, &b.id)));
+    claimed.sort_by(|a, b| (a.record.due_at, &a.record.id).cmp(&(b.record.due_at, &b.record.id)));
     Ok(claimed)
 }
 
@@ -101,40 +114,51 @@ async fn block_damaged(
     Ok(())
 }
 
-/// The ids of `rows` (column `id`).
-fn ids(rows: &[PgRow]) -> Result<HashSet<String>, Fail> {
-    rows.iter()
-        .map(|row| get::<String>(row, "id", "<unreadable id>"))
-        .collect()
+/// `claims` as two parallel arrays (ids, generations) for `UNNEST`. A generation that does not
+/// fit in a `BIGINT` matches no row.
+fn claim_arrays(claims: &[Claim]) -> (Vec<&str>, Vec<i64>) {
+    claims
+        .iter()
+        .map(|c| (c.id.as_str(), i64::try_from(c.generation).unwrap_or(-1)))
+        .unzip()
 }
 
-/// Extends `owner`'s leases on `ids`; returns the ids whose lease it does not hold.
+/// Extends `owner`'s leases by `claims`; returns the claims whose lease it does not hold.
 pub(in crate::postgres) async fn renew(
     pool: &PgPool,
     owner: &WorkerId,
-    ids: &[InstanceId],
+    claims: &[Claim],
     until: Timestamp,
-) -> Result<Vec<InstanceId>, Fail> {
-    if ids.is_empty() {
+) -> Result<Vec<Claim>, Fail> {
+    if claims.is_empty() {
         return Ok(Vec::new());
     }
-    let wanted: Vec<&str> = ids.iter().map(InstanceId::as_str).collect();
+    let (ids, generations) = claim_arrays(claims);
     let rows = sqlx::query(
-        "WITH held AS (SELECT id AS held_id FROM sayiir_instances \
-           WHERE id = ANY($1) AND lease_owner = $2 ORDER BY id FOR UPDATE) \
+        "WITH held AS (SELECT i.id AS held_id FROM sayiir_instances i \
+           JOIN UNNEST($1::text[], $4::bigint[]) AS c(id, generation) \
+             ON i.id = c.id AND i.lease_generation = c.generation \
+           WHERE i.lease_owner = $2 ORDER BY i.id FOR UPDATE OF i) \
          UPDATE sayiir_instances SET lease_until = $3 FROM held WHERE id = held.held_id \
-         RETURNING id",
+         RETURNING id, lease_generation",
     )
-    .bind(&wanted)
+    .bind(&ids)
     .bind(&owner.0)
     .bind(until.0)
+    .bind(&generations)
     .fetch_all(pool)
     .await?;
-    let renewed = self::ids(&rows)?;
-    Ok(ids
+    let mut renewed = HashSet::with_capacity(rows.len());
+    for row in &rows {
+        let id: String = get(row, "id", "<unreadable id>")?;
+        let generation: i64 = get(row, "lease_generation", &id)?;
+        renewed.insert((id, generation));
+    }
+    Ok(claims
         .iter()
-        .filter(|id| !renewed.contains(id.as_str()))
-        .cloned()
+        .zip(generations)
+        .filter(|(c, g)| !renewed.contains(&(c.id.as_str().to_owned(), *g)))
+        .map(|(c, _)| c.clone())
         .collect())
 }
 
@@ -155,25 +179,28 @@ async fn wake_if_due(conn: &mut PgConnection, rows: Vec<PgRow>) -> Result<(), Fa
     Ok(())
 }
 
-/// Drops `owner`'s leases on `ids`.
+/// Drops `owner`'s leases by `claims`.
 pub(in crate::postgres) async fn release(
     pool: &PgPool,
     owner: &WorkerId,
-    ids: &[InstanceId],
+    claims: &[Claim],
 ) -> Result<(), Fail> {
-    if ids.is_empty() {
+    if claims.is_empty() {
         return Ok(());
     }
-    let wanted: Vec<&str> = ids.iter().map(InstanceId::as_str).collect();
+    let (ids, generations) = claim_arrays(claims);
     let mut tx = pool.begin().await?;
     let rows = sqlx::query(
-        "WITH held AS (SELECT id AS held_id FROM sayiir_instances \
-           WHERE id = ANY($1) AND lease_owner = $2 ORDER BY id FOR UPDATE) \
+        "WITH held AS (SELECT i.id AS held_id FROM sayiir_instances i \
+           JOIN UNNEST($1::text[], $3::bigint[]) AS c(id, generation) \
+             ON i.id = c.id AND i.lease_generation = c.generation \
+           WHERE i.lease_owner = $2 ORDER BY i.id FOR UPDATE OF i) \
          UPDATE sayiir_instances SET lease_owner = NULL, lease_until = NULL \
          FROM held WHERE id = held.held_id RETURNING id, status, due_at",
     )
-    .bind(&wanted)
+    .bind(&ids)
     .bind(&owner.0)
+    .bind(&generations)
     .fetch_all(&mut *tx)
     .await?;
     wake_if_due(&mut tx, rows).await?;

@@ -91,13 +91,28 @@ struct Head {
     paused: bool,
     /// Whether some worker holds a lease (owner and expiry).
     lease: Option<(String, i64)>,
+    /// The generation of the instance's last claim.
+    generation: i64,
+}
+
+impl Head {
+    /// Whether `t` releases the lease the instance has: only the lease it names, owner and
+    /// generation (a later claim's lease is kept).
+    fn releases(&self, t: &Transition) -> bool {
+        t.release_lease.as_ref().is_some_and(|l| {
+            self.lease
+                .as_ref()
+                .is_some_and(|(owner, _)| *owner == l.owner.0)
+                && u64::try_from(self.generation) == Ok(l.generation)
+        })
+    }
 }
 
 /// Locks the rows of `ids` (in id order) and reads their heads. Unknown ids are absent.
 async fn lock_heads(conn: &mut PgConnection, ids: &[&str]) -> Result<HashMap<String, Head>, Fail> {
     let rows = sqlx::query(
-        "SELECT id, seq, status, blocked_kind, lease_owner, lease_until FROM sayiir_instances \
-         WHERE id = ANY($1) ORDER BY id FOR UPDATE",
+        "SELECT id, seq, status, blocked_kind, lease_owner, lease_until, lease_generation \
+         FROM sayiir_instances WHERE id = ANY($1) ORDER BY id FOR UPDATE",
     )
     .bind(ids)
     .fetch_all(&mut *conn)
@@ -110,11 +125,13 @@ async fn lock_heads(conn: &mut PgConnection, ids: &[&str]) -> Result<HashMap<Str
         let kind: Option<i16> = get(&row, "blocked_kind", &id)?;
         let owner: Option<String> = get(&row, "lease_owner", &id)?;
         let until: Option<i64> = get(&row, "lease_until", &id)?;
+        let generation: i64 = get(&row, "lease_generation", &id)?;
         let head = Head {
             seq,
             status,
             paused: kind.map(i64::from) == Some(BlockKind::Paused.code()),
             lease: owner.zip(until),
+            generation,
         };
         heads.insert(id, head);
     }
@@ -199,14 +216,15 @@ fn stage(
     };
     check(head, &t)?;
     let seqs = next_seq(&t)?;
+    let release = head.releases(&t);
     let wakes = matches!(
         t.next,
         Next::Running {
             due_at: Some(_),
             ..
         }
-    ) && claimable_after(head, t.release_lease, t.now);
-    bulk.push(index, t, seqs, head.seq, wakes);
+    ) && claimable_after(head, release, t.now);
+    bulk.push(index, t, seqs, head.seq, release, wakes);
     Ok(())
 }
 
@@ -269,6 +287,7 @@ async fn apply(
         }));
     };
     let (next_seq, db_seq) = next_seq(&t)?;
+    let release = head.releases(&t);
     let inserted = sqlx::query(
         "INSERT INTO sayiir_history (instance_id, seq, at, kind, payload) \
          VALUES ($1, $2, $3, $4, $5) ON CONFLICT DO NOTHING",
@@ -330,15 +349,15 @@ async fn apply(
             .bind(&state)
             .bind(due_at.map(|d| d.0))
             .bind(t.now.0)
-            .bind(t.release_lease)
+            .bind(release)
             .bind(&state_id)
             .bind(version)
             .bind(hash)
             .bind(fingerprint)
             .execute(&mut *conn)
             .await?;
-            let claimable = claimable_after(head, t.release_lease, t.now);
-            if t.release_lease {
+            let claimable = claimable_after(head, release, t.now);
+            if release {
                 head.lease = None;
             }
             Ok(due_at.is_some() && claimable)

@@ -4,10 +4,8 @@ use rusqlite::types::Value;
 use rusqlite::{Connection, TransactionBehavior};
 
 use crate::sqlite::decode::{self, key_values, record_cols};
-use crate::sqlite::fail::Fail;
-use crate::{
-    BlockKind, ClaimRequest, InstanceId, InstanceRecord, Timestamp, WorkerId, WorkflowKey,
-};
+use crate::sqlite::fail::{Fail, invalid};
+use crate::{BlockKind, Claim, ClaimRequest, Claimed, Timestamp, WorkerId, WorkflowKey};
 
 /// Parameters for the `VALUES` list of [`key_values`].
 pub(in crate::sqlite) fn key_params(known: &[WorkflowKey]) -> Vec<Value> {
@@ -66,13 +64,14 @@ pub(in crate::sqlite) fn claim_plan(
 /// Index of the rowid in [`claim_sql`]'s rows.
 const ROWID: usize = 16;
 
-/// Leases up to `req.limit` runnable instances, earliest due first (then by id). A row that
-/// does not decode is blocked ([`BlockKind::CorruptRow`], its other columns untouched) in the
-/// same transaction, and the claim looks further for the places it took.
+/// Leases up to `req.limit` runnable instances, earliest due first (then by id), each under
+/// its next lease generation. A row that does not decode is blocked
+/// ([`BlockKind::CorruptRow`], its other columns untouched) in the same transaction, and the
+/// claim looks further for the places it took.
 pub(in crate::sqlite) fn claim(
     conn: &mut Connection,
     req: ClaimRequest,
-) -> Result<Vec<InstanceRecord>, Fail> {
+) -> Result<Vec<Claimed>, Fail> {
     if req.known.is_empty() || req.limit == 0 {
         return Ok(Vec::new());
     }
@@ -104,16 +103,20 @@ pub(in crate::sqlite) fn claim(
         // Leased and blocked before the next round, so that it does not meet them again.
         let mut lease = tx.prepare_cached(
             "UPDATE sayiir_instances SET lease_owner = ?2, lease_until = ?3, \
-             blocked_kind = NULL, blocked_reason = NULL, blocked_at = NULL WHERE id = ?1",
+             lease_generation = lease_generation + 1, \
+             blocked_kind = NULL, blocked_reason = NULL, blocked_at = NULL WHERE id = ?1 \
+             RETURNING lease_generation",
         )?;
         for mut record in good {
-            lease.execute(rusqlite::params![
-                record.id.as_str(),
-                req.owner.0,
-                req.lease_until.0
-            ])?;
+            let id = record.id.as_str();
+            let raw: i64 = lease.query_row(
+                rusqlite::params![id, req.owner.0, req.lease_until.0],
+                |row| row.get(0),
+            )?;
+            let generation = u64::try_from(raw)
+                .map_err(|_| invalid(id, format!("negative lease generation {raw}")))?;
             record.blocked = None;
-            claimed.push(record);
+            claimed.push(Claimed { record, generation });
         }
         let mut block = tx.prepare_cached(
             "UPDATE sayiir_instances SET blocked_kind = ?2, blocked_reason = ?3, \
@@ -135,25 +138,38 @@ pub(in crate::sqlite) fn claim(
     Ok(claimed)
 }
 
-/// Extends `owner`'s leases on `ids`; returns the ids whose lease it does not hold.
+/// A lease generation as stored; one that does not fit matches no row.
+fn generation_to_db(generation: u64) -> i64 {
+    i64::try_from(generation).unwrap_or(-1)
+}
+
+/// Extends `owner`'s leases by `claims`; returns the claims whose lease it does not hold.
 pub(in crate::sqlite) fn renew(
     conn: &mut Connection,
     owner: &WorkerId,
-    ids: &[InstanceId],
+    claims: &[Claim],
     until: Timestamp,
-) -> Result<Vec<InstanceId>, Fail> {
-    if ids.is_empty() {
+) -> Result<Vec<Claim>, Fail> {
+    if claims.is_empty() {
         return Ok(Vec::new());
     }
     let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
     let mut lost = Vec::new();
     {
         let mut stmt = tx.prepare_cached(
-            "UPDATE sayiir_instances SET lease_until = ?3 WHERE id = ?1 AND lease_owner = ?2",
+            "UPDATE sayiir_instances SET lease_until = ?3 \
+             WHERE id = ?1 AND lease_owner = ?2 AND lease_generation = ?4",
         )?;
-        for id in ids {
-            if stmt.execute(rusqlite::params![id.as_str(), owner.0, until.0])? == 0 {
-                lost.push(id.clone());
+        for c in claims {
+            let generation = generation_to_db(c.generation);
+            if stmt.execute(rusqlite::params![
+                c.id.as_str(),
+                owner.0,
+                until.0,
+                generation
+            ])? == 0
+            {
+                lost.push(c.clone());
             }
         }
     }
@@ -161,23 +177,24 @@ pub(in crate::sqlite) fn renew(
     Ok(lost)
 }
 
-/// Drops `owner`'s leases on `ids`.
+/// Drops `owner`'s leases by `claims`.
 pub(in crate::sqlite) fn release(
     conn: &mut Connection,
     owner: &WorkerId,
-    ids: &[InstanceId],
+    claims: &[Claim],
 ) -> Result<(), Fail> {
-    if ids.is_empty() {
+    if claims.is_empty() {
         return Ok(());
     }
     let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
     {
         let mut stmt = tx.prepare_cached(
             "UPDATE sayiir_instances SET lease_owner = NULL, lease_until = NULL \
-             WHERE id = ?1 AND lease_owner = ?2",
+             WHERE id = ?1 AND lease_owner = ?2 AND lease_generation = ?3",
         )?;
-        for id in ids {
-            stmt.execute(rusqlite::params![id.as_str(), owner.0])?;
+        for c in claims {
+            let generation = generation_to_db(c.generation);
+            stmt.execute(rusqlite::params![c.id.as_str(), owner.0, generation])?;
         }
     }
     tx.commit()?;

@@ -99,18 +99,33 @@ pub(super) fn append_history(
 /// was written for it.
 fn apply(tx: &Transaction<'_>, t: Transition) -> Result<(), Fail> {
     let id = t.id.as_str();
-    let head: Option<(i64, i64, Option<i64>)> = tx
-        .prepare_cached("SELECT seq, status, blocked_kind FROM sayiir_instances WHERE id = ?1")?
-        .query_row([id], |row| Ok((row.get(0)?, row.get(1)?, row.get(2)?)))
+    type Head = (i64, i64, Option<i64>, Option<String>, i64);
+    let head: Option<Head> = tx
+        .prepare_cached(
+            "SELECT seq, status, blocked_kind, lease_owner, lease_generation \
+             FROM sayiir_instances WHERE id = ?1",
+        )?
+        .query_row([id], |row| {
+            Ok((
+                row.get(0)?,
+                row.get(1)?,
+                row.get(2)?,
+                row.get(3)?,
+                row.get(4)?,
+            ))
+        })
         .optional()
         .map_err(|e| {
             if is_conversion(&e) {
-                invalid(id, format!("seq, status or blocked_kind: {e}"))
+                invalid(
+                    id,
+                    format!("seq, status, blocked_kind, lease_owner or lease_generation: {e}"),
+                )
             } else {
                 Fail::Sql(e)
             }
         })?;
-    let Some((seq, status, blocked_kind)) = head else {
+    let Some((seq, status, blocked_kind, lease_owner, lease_generation)) = head else {
         return Err(Fail::Store(StoreError::NotFound { id: t.id }));
     };
     let seq = seq_from_db(seq, id)?;
@@ -136,6 +151,11 @@ fn apply(tx: &Transaction<'_>, t: Transition) -> Result<(), Fail> {
             actual: seq,
         }));
     };
+    // Only the lease the transition names is released; a later claim's is kept.
+    let release = t.release_lease.as_ref().is_some_and(|l| {
+        lease_owner.as_deref() == Some(l.owner.0.as_str())
+            && u64::try_from(lease_generation) == Ok(l.generation)
+    });
     let next_seq = next_seq(t.expected_seq, id)?;
     append_history(tx, id, next_seq, seq, t.now, &t.event)?;
     if t.truncate_history {
@@ -174,7 +194,7 @@ fn apply(tx: &Transaction<'_>, t: Transition) -> Result<(), Fail> {
                 state,
                 due_at.map(|d| d.0),
                 t.now.0,
-                t.release_lease,
+                release,
                 state_id,
             ])?;
             // Apart, because SQLite updates an index whenever the statement assigns one of its
