@@ -47,7 +47,9 @@ const HEALTHY: [&str; 5] = ["a", "c", "e", "g", "i"];
 /// The row as JSON, without its block columns.
 async fn row(conn: &mut sqlx::PgConnection, id: &str) -> String {
     sqlx::query_scalar(
-        "SELECT (to_jsonb(i) - 'blocked_kind' - 'blocked_reason' - 'blocked_at')::text \
+        // The claim that blocks a row took it first: its lease generation counts that claim.
+        "SELECT (to_jsonb(i) - 'blocked_kind' - 'blocked_reason' - 'blocked_at' \
+         - 'lease_generation')::text \
          FROM sayiir_instances i WHERE id = $1",
     )
     .bind(id)

@@ -19,6 +19,9 @@ use sqlx::Connection;
 use sqlx::postgres::PgConnectOptions;
 use tokio::sync::broadcast;
 
+/// The schema version this build migrates to.
+const NEWEST: i64 = 5;
+
 mod caller;
 mod damaged;
 mod leases;

@@ -1,8 +1,5 @@
 //! Workflow versions on PostgreSQL: upgrading a database of schema 2 in place.
 
-/// The schema version this build migrates to.
-const NEWEST: i64 = 5;
-
 use std::borrow::Cow;
 
 use sayiir_store::conformance::after_upgrade_from_unversioned;
@@ -13,7 +10,7 @@ use sayiir_store::{
 use sqlx::SqlSafeStr;
 use sqlx::migrate::{Migrate, Migration, MigrationType};
 
-use super::{SOON, create, hint, id, quiet, raw};
+use super::{NEWEST, SOON, create, hint, id, quiet, raw};
 
 fn restart(i: &str, expected_seq: u64, due: Option<i64>) -> Restart {
     Restart {

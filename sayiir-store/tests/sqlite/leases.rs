@@ -45,7 +45,7 @@ async fn a_version_4_database_is_upgraded_in_place() {
     let version: i64 = raw(&path)
         .pragma_query_value(None, "user_version", |r| r.get(0))
         .unwrap();
-    assert_eq!(version, 5, "the version-4 file was upgraded");
+    assert_eq!(version, super::NEWEST, "the version-4 file was upgraded");
     after_upgrade_to_lease_generations(&store).await;
     drop(store);
 

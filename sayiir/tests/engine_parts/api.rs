@@ -49,6 +49,14 @@ fn store_futures<S: Store>(s: &S) {
     assert_send(&s.save_definitions(Vec::new()));
     assert_send(&s.definitions(None));
     assert_send(&s.version_counts());
+    assert_send(&s.heartbeat(sayiir::store::WorkerRecord {
+        id: owner.clone(),
+        started_at: Timestamp(0),
+        seen_at: Timestamp(0),
+        alive_until: Timestamp(1),
+        runs: Vec::new(),
+    }));
+    assert_send(&s.workers());
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -78,6 +86,7 @@ async fn every_public_future_is_send() {
     assert_send(&engine.restart_all(&RestartFilter::workflow("checkout"), "why"));
     assert_send(&handle.result());
     assert_send(&handle.status());
+    assert_send(&engine.workers());
 
     let worker = engine.spawn_worker();
     let stopping = worker.shutdown();
@@ -111,6 +120,12 @@ async fn every_public_future_is_send() {
         PgOptions::default(),
     ));
     let _: fn(&PgStore) = store_futures::<PgStore>;
+    // Starting and signalling in the application's PostgreSQL transaction.
+    fn in_transaction(engine: &Engine, conn: &mut sqlx::PgConnection) {
+        assert_send(&engine.start_in::<checkout>(&mut *conn, "x", order()));
+        assert_send(&engine.signal_in(&mut *conn, "x", "go", &1u32));
+    }
+    let _: fn(&Engine, &mut sqlx::PgConnection) = in_transaction;
 }
 
 #[tokio::test]
