@@ -117,7 +117,11 @@ async fn the_default_limit_refuses_an_input_of_17_mib() {
         .build()
         .unwrap();
     match engine.start::<sized>("big", vec![0; 17 << 20]).await {
-        Err(EngineError::TooLarge { what, size, limit }) => {
+        Err(e @ EngineError::TooLarge { .. }) => {
+            println!("{e}");
+            let EngineError::TooLarge { what, size, limit } = e else {
+                unreachable!()
+            };
             assert_eq!((what, limit), ("input", DEFAULT_MAX_PAYLOAD));
             assert!(size > 17 << 20);
         }
