@@ -520,11 +520,16 @@ impl PgCluster {
     }
 
     /// A process that waits for this test process to exit, then stops the server and removes
-    /// the directory.
+    /// the directory. The pid in `postmaster.pid` is signalled only if that process is this
+    /// cluster's postmaster (its command line names the data directory): a file left by a
+    /// server that is gone may name a pid the system has since given to another process,
+    /// such as a backend of another test server (pids wrap quickly where `pid_max` is 32768).
     fn watchdog(&self) -> Result<(), String> {
         let script = format!(
             "while kill -0 {pid} 2>/dev/null; do sleep 1; done; \
-             if [ -f '{data}/postmaster.pid' ]; then kill -QUIT $(head -1 '{data}/postmaster.pid') 2>/dev/null; sleep 1; fi; \
+             if [ -f '{data}/postmaster.pid' ]; then p=$(head -1 '{data}/postmaster.pid'); \
+             if tr '\\0' ' ' < /proc/$p/cmdline 2>/dev/null | grep -qF -- '{data}'; then \
+             kill -QUIT $p 2>/dev/null; sleep 1; fi; fi; \
              rm -rf '{dir}'",
             pid = std::process::id(),
             data = self.data().display(),
