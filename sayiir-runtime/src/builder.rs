@@ -12,14 +12,14 @@ use std::sync::Arc;
 use sayiir_store::{DefinitionHash, DefinitionRef, Fingerprint, Store, WorkflowKey};
 
 use crate::clock::Clock;
+use crate::core::{Inner, WorkerConfig};
 use crate::describe::{Describe, WorkflowShape, workflow_changes};
-use crate::engine::{Engine, Inner};
+use crate::engine::Engine;
 use crate::machine::Workflow;
 use crate::migrate::{Migration, PendingMigration};
 use crate::registry::{DynWorkflow, Entry, Registry, Route, Typed};
 use crate::resources::Resources;
 use crate::shape::Placeholders;
-use crate::worker::WorkerConfig;
 
 /// A workflow version to register, with its type erased.
 pub(crate) trait Registration: Send {

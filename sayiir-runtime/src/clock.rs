@@ -96,6 +96,26 @@ impl VirtualClock {
     }
 }
 
+/// Runs `future` until `clock` reaches `cutoff`, if given: its output, or `None` once cut off
+/// (the future is dropped). How task attempts meet their deadlines, under the engine and in
+/// direct calls alike.
+pub(crate) async fn within<F: std::future::Future>(
+    clock: &dyn Clock,
+    cutoff: Option<Timestamp>,
+    future: F,
+) -> Option<F::Output> {
+    let limit = async {
+        match cutoff {
+            Some(at) => clock.sleep_until(at).await,
+            None => std::future::pending().await,
+        }
+    };
+    tokio::select! {
+        out = future => Some(out),
+        () = limit => None,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -1,45 +1,56 @@
 //! Group commit: transitions finished at about the same time by different instances go to the
-//! store in one backend transaction, each still compare-and-swap checked, and each caller is
-//! answered only after that transaction is committed.
+//! store in one backend transaction ([`Store::commit_batch`]), each still compare-and-swap
+//! checked, and each caller is answered only after that transaction is committed.
 //!
-//! While one batch is being written, new transitions queue up, and the next batch takes all of
-//! them (up to a limit). By default there is no timer window, so one transition alone is written
-//! at once; a non-zero `window` makes the committer wait that long for company after the first
-//! transition of a batch arrives (fewer, larger store transactions for more latency per step).
+//! The batching is the [`batcher`](crate::batcher)'s: while one batch is being written, new
+//! transitions queue up, and the next batch takes all of them (up to a limit). By default
+//! there is no timer window, so one transition alone is written at once ([`Store::commit`]); a
+//! non-zero `window` makes the committer wait that long for company after the first transition
+//! of a batch arrives (fewer, larger store transactions for more latency per step).
 
+use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
 
 use sayiir_store::{Store, StoreError, Transition};
-use tokio::sync::{mpsc, oneshot};
 
-/// Why a commit did not happen.
-#[derive(Debug)]
-pub(crate) enum CommitError {
-    /// This transition's own check failed (conflict, finished, not found).
-    Own(StoreError),
-    /// The whole batch failed.
-    Batch(Arc<StoreError>),
-    /// The committer is gone (the worker is stopping).
-    Closed,
+use crate::batcher::{BatchError, BatchOp, Batcher};
+
+/// Why a commit did not happen: its own check failed, the whole batch failed, or the committer
+/// is gone (the worker is stopping).
+pub(crate) type CommitError = BatchError;
+
+/// Transitions, written with [`Store::commit`] / [`Store::commit_batch`].
+struct Commits {
+    store: Arc<dyn Store>,
+    metrics: Arc<crate::Metrics>,
 }
 
-impl std::fmt::Display for CommitError {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            CommitError::Own(e) => e.fmt(f),
-            CommitError::Batch(e) => write!(f, "batch commit failed: {e}"),
-            CommitError::Closed => f.write_str("the worker is stopping"),
-        }
+impl BatchOp for Commits {
+    type Item = Transition;
+    type Output = ();
+    const WHAT: &'static str = "commits";
+
+    fn one(&self, t: Transition) -> impl Future<Output = Result<(), StoreError>> + Send {
+        self.store.commit(t)
+    }
+
+    fn many(
+        &self,
+        ts: Vec<Transition>,
+    ) -> impl Future<Output = Result<Vec<Result<(), StoreError>>, StoreError>> + Send {
+        self.store.commit_batch(ts)
+    }
+
+    fn observe(&self, n: usize) {
+        self.metrics.batch(n);
     }
 }
-
-type Request = (Transition, oneshot::Sender<Result<(), CommitError>>);
 
 /// Handle to the commit task.
 #[derive(Clone)]
 pub(crate) struct Committer {
-    tx: mpsc::UnboundedSender<Request>,
+    queue: Batcher<Commits>,
 }
 
 impl Committer {
@@ -50,56 +61,65 @@ impl Committer {
         window: Duration,
         metrics: Arc<crate::Metrics>,
     ) -> Self {
-        let (tx, mut rx) = mpsc::unbounded_channel::<Request>();
-        let max_batch = max_batch.max(1);
-        tokio::spawn(async move {
-            let mut batch: Vec<Request> = Vec::new();
-            while rx.recv_many(&mut batch, max_batch).await > 0 {
-                if !window.is_zero() && batch.len() < max_batch {
-                    let deadline = tokio::time::Instant::now() + window;
-                    while batch.len() < max_batch {
-                        let room = max_batch - batch.len();
-                        let more = rx.recv_many(&mut batch, room);
-                        match tokio::time::timeout_at(deadline, more).await {
-                            Ok(n) if n > 0 => {}
-                            // Closed (the batch in hand is still written) or the window is over.
-                            _ => break,
-                        }
-                    }
-                }
-                let (transitions, replies): (Vec<_>, Vec<_>) = batch.drain(..).unzip();
-                metrics.batch(transitions.len());
-                let results: Vec<Result<(), CommitError>> = if transitions.len() == 1 {
-                    let t = transitions.into_iter().next();
-                    match t {
-                        Some(t) => vec![store.commit(t).await.map_err(CommitError::Own)],
-                        None => Vec::new(),
-                    }
-                } else {
-                    let n = transitions.len();
-                    match store.commit_batch(transitions).await {
-                        Ok(rs) => rs
-                            .into_iter()
-                            .map(|r| r.map_err(CommitError::Own))
-                            .collect(),
-                        Err(e) => {
-                            let e = Arc::new(e);
-                            (0..n).map(|_| Err(CommitError::Batch(e.clone()))).collect()
-                        }
-                    }
-                };
-                for (reply, result) in replies.into_iter().zip(results) {
-                    let _ = reply.send(result);
-                }
-            }
-        });
-        Self { tx }
+        let (queue, serve) = Batcher::new(Commits { store, metrics }, max_batch, window);
+        tokio::spawn(serve);
+        Self { queue }
     }
 
     /// Commits one transition, returning once it is durable (or failed).
     pub(crate) async fn commit(&self, t: Transition) -> Result<(), CommitError> {
-        let (reply, rx) = oneshot::channel();
-        self.tx.send((t, reply)).map_err(|_| CommitError::Closed)?;
-        rx.await.unwrap_or(Err(CommitError::Closed))
+        self.queue.submit(t).await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, clippy::expect_used)]
+
+    use sayiir_store::{Event, InstanceId, MemoryStore, Next, Timestamp};
+
+    use super::*;
+    use crate::batcher::wrong_count::WrongCount;
+
+    fn transition(id: &str) -> Transition {
+        let next = Next::Running {
+            state: vec![1],
+            due_at: None,
+            state_id: "start".into(),
+        };
+        let event = Event {
+            kind: "test".into(),
+            payload: Vec::new(),
+        };
+        crate::commit::transition(InstanceId::new(id).unwrap(), 0, next, event, Timestamp(1))
+    }
+
+    /// A store that answers a batch of two commits with one result: neither caller is told
+    /// its commit's outcome is the other's; both learn the batch failed.
+    #[tokio::test]
+    async fn a_batch_answered_with_too_few_results_fails_every_commit() {
+        let metrics = Arc::new(crate::Metrics::default());
+        let store = Arc::new(WrongCount(MemoryStore::new()));
+        let committer = Committer::spawn(store, 8, Duration::ZERO, metrics.clone());
+        let (a, b) = tokio::join!(
+            committer.commit(transition("a")),
+            committer.commit(transition("b"))
+        );
+        for r in [a, b] {
+            let Err(CommitError::Batch(e)) = &r else {
+                panic!("the batch must fail as a whole: {r:?}")
+            };
+            assert!(
+                e.to_string()
+                    .contains("the store answered 1 of a batch of 2 commits"),
+                "{e}"
+            );
+        }
+        // Alone, a commit is written with `commit` and gets its own answer.
+        let lone = committer.commit(transition("c")).await;
+        assert!(
+            matches!(lone, Err(CommitError::Own(StoreError::NotFound { .. }))),
+            "{lone:?}"
+        );
     }
 }

@@ -6,73 +6,15 @@
 //! instance was cancelled or paused, and looks for buffered signals otherwise. A driver in
 //! another process finds out when its next commit is refused or its lease renewal fails.
 
-use std::collections::HashMap;
-use std::sync::{Arc, Mutex};
-
 use sayiir_store::{
-    BlockKind, Blocked, Event, InstanceId, InstanceRecord, NewSignal, Next, Status, StoreError,
-    Transition,
+    BlockKind, Blocked, Event, InstanceId, InstanceRecord, NewSignal, Next, Status,
 };
 use serde::Serialize;
-use tokio::sync::Notify;
 
 use crate::codec;
+use crate::commit::{self, Refused};
 use crate::engine::Engine;
 use crate::error::EngineError;
-
-/// Pokes for the drivers running in this process, by instance and claim generation: a driver
-/// left over from an earlier claim of the instance (stopping, not reaped yet) has its own, so
-/// unregistering it leaves the current driver's in place.
-#[derive(Default)]
-pub(crate) struct Controls {
-    drivers: Mutex<Pokes>,
-}
-
-/// The pokes of each instance's drivers, with their claim generations.
-type Pokes = HashMap<InstanceId, Vec<(u64, Arc<Notify>)>>;
-
-impl Controls {
-    fn drivers(&self) -> std::sync::MutexGuard<'_, Pokes> {
-        // Every change is one insertion or removal.
-        self.drivers.lock().unwrap_or_else(|e| e.into_inner())
-    }
-
-    /// Registers the driver of claim `generation` of `id`.
-    pub(crate) fn register(&self, id: &InstanceId, generation: u64) -> Arc<Notify> {
-        let poke = Arc::new(Notify::new());
-        self.drivers()
-            .entry(id.clone())
-            .or_default()
-            .push((generation, poke.clone()));
-        poke
-    }
-
-    /// Unregisters the driver of claim `generation` of `id` (only that one).
-    pub(crate) fn unregister(&self, id: &InstanceId, generation: u64) {
-        let mut d = self.drivers();
-        if let Some(pokes) = d.get_mut(id) {
-            pokes.retain(|(g, _)| *g != generation);
-            if pokes.is_empty() {
-                d.remove(id);
-            }
-        }
-    }
-
-    /// Wakes the drivers of `id` (a permit is stored for one that is not waiting right now).
-    pub(crate) fn poke(&self, id: &InstanceId) {
-        if let Some(pokes) = self.drivers().get(id) {
-            for (_, n) in pokes {
-                n.notify_one();
-            }
-        }
-    }
-
-    /// The number of instances with a registered driver.
-    #[cfg(test)]
-    pub(crate) fn len(&self) -> usize {
-        self.drivers().len()
-    }
-}
 
 impl Engine {
     /// Sends signal `name` with `payload` to instance `id`. The payload's type is checked
@@ -89,10 +31,11 @@ impl Engine {
     ) -> Result<(), EngineError> {
         let (id, record) = self.load_running(id).await?;
         let signal = self.signal_for(id.clone(), record, name, payload)?;
-        match self.inner.store.send_signal(signal).await {
-            Ok(_) => {}
-            Err(StoreError::Finished { .. }) => return Err(self.finished(id).await),
-            Err(e) => return Err(e.into()),
+        if let Err(e) = self.inner.store.send_signal(signal).await {
+            return Err(match Refused::of(&e) {
+                Refused::Finished => self.finished(id).await,
+                _ => e.into(),
+            });
         }
         self.inner.controls.poke(&id);
         self.inner.wake.notify_one();
@@ -170,28 +113,20 @@ impl Engine {
                 kind: "cancelled".into(),
                 payload: output.clone(),
             };
-            let t = Transition {
-                id: id.clone(),
-                expected_seq: record.seq,
-                next: Next::Finished {
-                    status: Status::Cancelled,
-                    output: output.clone(),
-                },
-                event,
-                // A finishing commit releases whatever lease the instance has.
-                release_lease: None,
-                consume_signals: Vec::new(),
-                truncate_history: false,
-                redefine: None,
-                listening: Vec::new(),
-                now: self.inner.now(),
+            let next = Next::Finished {
+                status: Status::Cancelled,
+                output: output.clone(),
             };
-            match self.inner.store.commit(t).await {
-                Ok(()) => break,
+            // A finishing commit releases whatever lease the instance has.
+            let t = commit::transition(id.clone(), record.seq, next, event, self.inner.now());
+            let Err(e) = self.inner.store.commit(t).await else {
+                break;
+            };
+            match Refused::of(&e) {
                 // A worker committed meanwhile: try again on the new head.
-                Err(StoreError::Conflict { .. }) => continue,
-                Err(StoreError::Finished { .. }) => return Err(self.finished(id).await),
-                Err(e) => return Err(e.into()),
+                Refused::MovedOn => continue,
+                Refused::Finished => return Err(self.finished(id).await),
+                _ => return Err(e.into()),
             }
         }
         self.inner.controls.poke(&id);
@@ -246,29 +181,5 @@ impl Engine {
             },
             Err(e) => e.into(),
         }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    #![allow(clippy::unwrap_used, clippy::expect_used)]
-
-    use super::*;
-
-    /// Reaping a driver of an earlier claim leaves the current driver reachable.
-    #[tokio::test]
-    async fn unregistering_an_earlier_claim_keeps_the_current_driver() {
-        let controls = Controls::default();
-        let id = InstanceId::new("a").unwrap();
-        let old = controls.register(&id, 1);
-        let current = controls.register(&id, 2);
-        controls.unregister(&id, 1);
-        controls.poke(&id);
-        tokio::time::timeout(std::time::Duration::from_secs(5), current.notified())
-            .await
-            .expect("the current driver was poked");
-        drop(old);
-        controls.unregister(&id, 2);
-        assert_eq!(controls.len(), 0);
     }
 }

@@ -16,16 +16,42 @@
 //! [`Engine::start`]: crate::Engine::start
 //! [`WorkerConfig::max_start_batch`]: crate::WorkerConfig::max_start_batch
 
+use std::future::Future;
 use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
-use sayiir_store::{Created, NewInstance, Store, StoreError};
+use sayiir_store::{CreateResult, Created, NewInstance, Store, StoreError};
 use tokio::runtime;
-use tokio::sync::{mpsc, oneshot};
 
+use crate::batcher::{BatchError, BatchOp, Batcher};
 use crate::metrics::Metrics;
 
-type Reply = oneshot::Sender<Result<Created, StoreError>>;
-type Request = (NewInstance, Reply);
+/// Creations, written with [`Store::create`] / [`Store::create_batch`].
+struct Creations {
+    store: Arc<dyn Store>,
+    metrics: Arc<Metrics>,
+}
+
+impl BatchOp for Creations {
+    type Item = NewInstance;
+    type Output = Created;
+    const WHAT: &'static str = "creations";
+
+    fn one(&self, new: NewInstance) -> impl Future<Output = Result<Created, StoreError>> + Send {
+        self.store.create(new)
+    }
+
+    fn many(
+        &self,
+        news: Vec<NewInstance>,
+    ) -> impl Future<Output = Result<Vec<CreateResult>, StoreError>> + Send {
+        self.store.create_batch(news)
+    }
+
+    fn observe(&self, n: usize) {
+        self.metrics.create_batch(n);
+    }
+}
 
 /// The engine's creation batcher. Shared by every clone of the engine.
 pub(crate) struct Creator {
@@ -33,7 +59,7 @@ pub(crate) struct Creator {
     max_batch: usize,
     metrics: Arc<Metrics>,
     /// The queue of the batching task of each runtime the engine was used on.
-    queues: Mutex<Vec<(runtime::Id, mpsc::UnboundedSender<Request>)>>,
+    queues: Mutex<Vec<(runtime::Id, Batcher<Creations>)>>,
 }
 
 impl Creator {
@@ -52,14 +78,16 @@ impl Creator {
         let Some(queue) = self.queue() else {
             return self.store.create(new).await;
         };
-        let (reply, answer) = oneshot::channel();
-        queue.send((new, reply)).map_err(|_| shutting_down())?;
-        answer.await.unwrap_or_else(|_| Err(shutting_down()))
+        queue.submit(new).await.map_err(|e| match e {
+            BatchError::Own(e) => e,
+            BatchError::Batch(e) => (*e).clone(),
+            BatchError::Closed => shutting_down(),
+        })
     }
 
     /// The queue of the current runtime's batching task, started if there is none. `None`
     /// outside a tokio runtime.
-    fn queue(&self) -> Option<mpsc::UnboundedSender<Request>> {
+    fn queue(&self) -> Option<Batcher<Creations>> {
         let runtime = runtime::Handle::try_current().ok()?;
         let id = runtime.id();
         // The guarded list is only changed by whole-element pushes and removals.
@@ -69,15 +97,14 @@ impl Creator {
         if let Some((_, q)) = queues.iter().find(|(r, _)| *r == id) {
             return Some(q.clone());
         }
-        let (tx, rx) = mpsc::unbounded_channel();
-        runtime.spawn(batch_loop(
-            Arc::clone(&self.store),
-            self.max_batch,
-            Arc::clone(&self.metrics),
-            rx,
-        ));
-        queues.push((id, tx.clone()));
-        Some(tx)
+        let op = Creations {
+            store: Arc::clone(&self.store),
+            metrics: Arc::clone(&self.metrics),
+        };
+        let (queue, serve) = Batcher::new(op, self.max_batch, Duration::ZERO);
+        runtime.spawn(serve);
+        queues.push((id, queue.clone()));
+        Some(queue)
     }
 }
 
@@ -91,42 +118,52 @@ fn shutting_down() -> StoreError {
     }
 }
 
-/// Writes the queued creations, a batch at a time, until every sender is dropped.
-async fn batch_loop(
-    store: Arc<dyn Store>,
-    max_batch: usize,
-    metrics: Arc<Metrics>,
-    mut rx: mpsc::UnboundedReceiver<Request>,
-) {
-    let mut batch: Vec<Request> = Vec::new();
-    while rx.recv_many(&mut batch, max_batch).await > 0 {
-        let (news, replies): (Vec<NewInstance>, Vec<Reply>) = batch.drain(..).unzip();
-        metrics.create_batch(news.len());
-        let results: Vec<Result<Created, StoreError>> = if news.len() == 1 {
-            let mut news = news;
-            match news.pop() {
-                Some(new) => vec![store.create(new).await],
-                None => Vec::new(),
-            }
-        } else {
-            let n = news.len();
-            match store.create_batch(news).await {
-                Ok(results) if results.len() == n => results,
-                Ok(results) => {
-                    let e = StoreError::Backend {
-                        detail: format!(
-                            "the store answered {} of a batch of {n} creations",
-                            results.len()
-                        ),
-                    };
-                    vec![Err(e); n]
-                }
-                Err(e) => vec![Err(e); n],
-            }
-        };
-        for (reply, result) in replies.into_iter().zip(results) {
-            // The caller may have stopped waiting; the instance exists all the same.
-            let _ = reply.send(result);
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, clippy::expect_used)]
+
+    use sayiir_store::{DefinitionHash, Event, Fingerprint, InstanceId, MemoryStore, Timestamp};
+
+    use super::*;
+    use crate::batcher::wrong_count::WrongCount;
+
+    fn new_instance(id: &str) -> NewInstance {
+        NewInstance {
+            id: InstanceId::new(id).unwrap(),
+            workflow: "w".into(),
+            version: 1,
+            hash: DefinitionHash([1; 32]),
+            fingerprint: Fingerprint([2; 32]),
+            state_id: "start".into(),
+            input: Vec::new(),
+            state: vec![1],
+            due_at: Some(Timestamp(1)),
+            event: Event {
+                kind: "started".into(),
+                payload: Vec::new(),
+            },
+            now: Timestamp(1),
         }
+    }
+
+    /// A store that answers a batch of two creations with one result: both starts fail
+    /// instead of one taking the other's answer and the other never hearing back.
+    #[tokio::test]
+    async fn a_batch_answered_with_too_few_results_fails_every_creation() {
+        let store = Arc::new(WrongCount(MemoryStore::new()));
+        let creator = Creator::new(store, 8, Arc::new(Metrics::default()));
+        let (a, b) = tokio::join!(
+            creator.create(new_instance("a")),
+            creator.create(new_instance("b"))
+        );
+        for r in [a, b] {
+            let Err(StoreError::Backend { detail }) = &r else {
+                panic!("the batch must fail as a whole: {r:?}")
+            };
+            assert_eq!(detail, "the store answered 1 of a batch of 2 creations");
+        }
+        // Alone, a creation is written with `create`.
+        let lone = creator.create(new_instance("c")).await.unwrap();
+        assert!(matches!(lone, Created::New(_)));
     }
 }

@@ -4,6 +4,7 @@
 //! do now (the last commit stored when it is next due), is cancelled or paused, loses the
 //! sequence-number race to another writer, or its lease may have expired (see `lease.rs`).
 
+mod takeover;
 mod tasks;
 
 use std::collections::HashMap;
@@ -12,19 +13,21 @@ use std::sync::atomic::{AtomicBool, Ordering};
 
 use sayiir_store::{
     BlockKind, Blocked, Claim, Claimed, InstanceId, InstanceRecord, InstanceSummary, Lease, Next,
-    Status, StoreError, Timestamp, Transition,
+    SignalRecord, Status, Timestamp,
 };
 use tokio::sync::Notify;
 use tokio::task::JoinSet;
 use tracing::Instrument;
 
 use crate::codec::CodecError;
+use crate::commit::{self, Refused};
 use crate::committer::CommitError;
+use crate::core::WorkerCtx;
 use crate::feed::{Feed, history_event};
 use crate::lease::LeaseClock;
-use crate::machine::{MachineError, SlotPath, TaskOptions, TaskOutput, WorkItem, WorkKind};
+use crate::machine::{Input, MachineError, SlotPath, TaskOutput, WorkItem};
+use crate::planner::{self, Attempt, Decision, Restart};
 use crate::registry::{AdvanceFailure, Advanced, DynWorkflow};
-use crate::worker::WorkerCtx;
 
 /// Outcome of one task run (`Run`: it could not run, a resource missing, which `build()` rules
 /// out).
@@ -35,12 +38,6 @@ enum TaskFailure {
 }
 
 type TaskResult = (SlotPath, &'static str, u32, Result<TaskOutput, TaskFailure>);
-
-/// A running task: its options and the origin of the call (for the retry decision).
-struct Busy {
-    options: TaskOptions,
-    origin: u64,
-}
 
 struct Driver {
     ctx: Arc<WorkerCtx>,
@@ -56,7 +53,8 @@ struct Driver {
     state_id: String,
     work: Vec<WorkItem>,
     running: JoinSet<TaskResult>,
-    busy: HashMap<SlotPath, Busy>,
+    /// The attempts in `running`, by slot.
+    busy: HashMap<SlotPath, Attempt>,
     poke: Arc<Notify>,
     /// Set once this driver is about to give its lease up (see [`Active::leaving`]).
     leaving: Arc<AtomicBool>,
@@ -120,7 +118,7 @@ impl Drop for Active {
 pub(crate) async fn drive(ctx: Arc<WorkerCtx>, claimed: Claimed, active: Active) -> Claim {
     let claim = claimed.claim();
     let mut record = claimed.record;
-    let stop = match crate::takeover::take_over(&ctx, &mut record).await {
+    let stop = match takeover::take_over(&ctx, &mut record).await {
         Err(stop) => stop,
         Ok(()) => match start(&ctx, record, claim.generation, active.lease.clone()).await {
             Ok(mut d) => {
@@ -260,32 +258,30 @@ impl Driver {
     async fn steps(&mut self) -> Stop {
         loop {
             let now = self.ctx.inner.now();
-            let (ready, next_due) = match self.plan(now).await {
-                Ok(p) => p,
+            let decision = match self.plan(now).await {
+                Ok(d) => d,
                 Err(stop) => return stop,
             };
-            let (slot, feed) = match ready {
-                Some(r) => r,
-                None => {
-                    if self.running.is_empty() {
-                        // The store says the instance is due but nothing here is (a signal
-                        // for a wait not reached yet woke it): store the real due time, or
-                        // workers would claim it again and again until then.
-                        if self.stored_due.is_some_and(|d| d <= now)
-                            && next_due.is_none_or(|d| d > now)
-                            && let Err(stop) = self.reschedule(next_due).await
-                        {
-                            return stop;
-                        }
-                        // The last commit stored when this instance is next due.
-                        return Stop::Waiting;
+            let (slot, feed) = match decision {
+                Decision::Fire(slot, feed) => (slot, feed),
+                Decision::Idle { next_due, .. } => {
+                    // The store says the instance is due but nothing here is (a signal for a
+                    // wait not reached yet woke it): store the real due time, or workers
+                    // would claim it again and again until then.
+                    if self.stored_due.is_some_and(|d| d <= now)
+                        && next_due.is_none_or(|d| d > now)
+                        && let Err(stop) = self.reschedule(next_due).await
+                    {
+                        return stop;
                     }
-                    match self.wait(next_due).await {
-                        Ok(Some(r)) => r,
-                        Ok(None) => continue,
-                        Err(stop) => return stop,
-                    }
+                    // The last commit stored when this instance is next due.
+                    return Stop::Waiting;
                 }
+                Decision::Wait { next_due } => match self.wait(next_due).await {
+                    Ok(Some(r)) => r,
+                    Ok(None) => continue,
+                    Err(stop) => return stop,
+                },
             };
             match self.step(&slot, feed).await {
                 Ok(true) => {}
@@ -295,104 +291,34 @@ impl Driver {
         }
     }
 
-    /// Starts what can start and picks the next event that is ready now; otherwise returns the
-    /// earliest time something becomes ready.
-    async fn plan(
-        &mut self,
-        now: Timestamp,
-    ) -> Result<(Option<(SlotPath, Feed)>, Option<Timestamp>), Stop> {
+    /// Starts the attempts the planner starts and returns its decision (see `planner.rs`),
+    /// reading the buffered signals only when it looks at them.
+    async fn plan(&mut self, now: Timestamp) -> Result<Decision, Stop> {
         // No attempt starts, and none keeps running, once the instance may be claimed again.
         if self.lease.expired() {
             return Err(Stop::Expired);
         }
-        let mut ready = None;
-        let mut next_due: Option<Timestamp> = None;
-        let due_at = |t: Timestamp, next: &mut Option<Timestamp>| {
-            *next = Some(next.map_or(t, |n| n.min(t)));
+        let plan = planner::plan(&self.work, &self.busy, now)
+            .map_err(|e| Stop::Blocked(BlockKind::CorruptState, e.to_string()))?;
+        for attempt in &plan.start {
+            self.start_task(attempt.clone())?;
+        }
+        let pending = if plan.needs_signals() {
+            self.pending_signals().await?
+        } else {
+            Vec::new()
         };
-        let mut listening: Vec<(SlotPath, String)> = Vec::new();
-        let mut expired: Option<SlotPath> = None;
-        for item in self.work.clone() {
-            let slot = item.slot;
-            match item.kind {
-                WorkKind::Immediate => ready = Some((slot, Feed::Start)),
-                WorkKind::Task { .. } if self.busy.contains_key(&slot) => {}
-                WorkKind::Task {
-                    not_before: Some(t),
-                    ..
-                } if t > now => due_at(t, &mut next_due),
-                WorkKind::Task {
-                    options:
-                        TaskOptions {
-                            timeout: Some(after),
-                            ..
-                        },
-                    deadline: None,
-                    ..
-                } => {
-                    // Persist the attempt's deadline before it runs, so a crash does not give
-                    // the attempt a fresh budget.
-                    ready = Some((
-                        slot,
-                        Feed::Started {
-                            deadline: now.add(after),
-                        },
-                    ));
-                }
-                WorkKind::Task {
-                    name,
-                    attempt,
-                    origin,
-                    options,
-                    deadline,
-                    ..
-                } => self.start_task(slot, name, attempt, origin, options, deadline)?,
-                WorkKind::Timer { due } if due <= now => ready = Some((slot, Feed::Timer)),
-                WorkKind::Timer { due } => due_at(due, &mut next_due),
-                WorkKind::Signal { name, deadline } => {
-                    match deadline {
-                        Some(d) if d <= now => expired = Some(slot.clone()),
-                        Some(d) => due_at(d, &mut next_due),
-                        None => {}
-                    }
-                    listening.push((slot, name));
-                }
-                WorkKind::Continue { .. } => {
-                    return Err(Stop::Blocked(
-                        BlockKind::CorruptState,
-                        "a committed state restarts its workflow (continue_as_new must be \
-                         applied in the transition that reaches it)"
-                            .into(),
-                    ));
-                }
-            }
-        }
-        if ready.is_none() && !listening.is_empty() {
-            ready = self.signal_for(&listening).await?;
-        }
-        if ready.is_none() {
-            ready = expired.map(|slot| (slot, Feed::Timer));
-        }
-        Ok((ready, next_due))
+        Ok(plan.decide(&pending))
     }
 
-    /// The first buffered signal some listening slot takes (slots in state order, signals in
-    /// send order).
-    async fn signal_for(
-        &self,
-        listening: &[(SlotPath, String)],
-    ) -> Result<Option<(SlotPath, Feed)>, Stop> {
-        let pending = match self.ctx.inner.store.signals(&self.id).await {
-            Ok(p) => p,
-            Err(StoreError::NotFound { .. }) => return Err(Stop::Lost),
-            Err(e) => return Err(Stop::Failed(format!("cannot read signals: {e}"))),
-        };
-        for (slot, name) in listening {
-            if let Some(s) = pending.iter().find(|s| &s.name == name) {
-                return Ok(Some((slot.clone(), Feed::Signal(s.clone()))));
-            }
-        }
-        Ok(None)
+    /// The signals buffered for the instance, in send order.
+    async fn pending_signals(&self) -> Result<Vec<SignalRecord>, Stop> {
+        self.ctx
+            .inner
+            .store
+            .signals(&self.id)
+            .await
+            .map_err(|e| stop(&Refused::of(&e), "cannot read signals"))
     }
 
     /// Waits for a task to end, the next due time, or a poke (signal, cancel, pause).
@@ -434,8 +360,7 @@ impl Driver {
                 Err(Stop::Paused)
             }
             Ok(_) => Ok(()),
-            Err(StoreError::NotFound { .. }) => Err(Stop::Lost),
-            Err(e) => Err(Stop::Failed(format!("cannot reload the instance: {e}"))),
+            Err(e) => Err(stop(&Refused::of(&e), "cannot reload the instance")),
         }
     }
 
@@ -464,24 +389,18 @@ impl Driver {
         // `continue_as_new`: a run that reaches it restarts in the same commit.
         let mut restarted = false;
         while let Advanced::Suspend { state, work, .. } = &advanced {
-            let Some(item) = work
-                .iter()
-                .find(|w| matches!(w.kind, WorkKind::Continue { .. }))
-            else {
+            let Some(restart) = planner::restart_of(work) else {
                 break;
             };
-            let WorkKind::Continue { input, depth } = &item.kind else {
-                break;
-            };
-            advanced = if *depth == 0 {
-                restarted = true;
-                self.wf.restart(state, input)
-            } else {
-                let restart = crate::machine::Input::Restart {
-                    start: input,
-                    depth: *depth,
-                };
-                self.wf.advance(state, &item.slot, restart, next_seq, now)
+            advanced = match restart {
+                Restart::Run { start } => {
+                    restarted = true;
+                    self.wf.restart(state, start)
+                }
+                Restart::Child { slot, start, depth } => {
+                    let input = Input::Restart { start, depth };
+                    self.wf.advance(state, slot, input, next_seq, now)
+                }
             }
             .map_err(blocked)?;
         }
@@ -503,15 +422,7 @@ impl Driver {
                 work,
                 state_id,
             } => {
-                let due_at = work.iter().filter_map(|w| w.kind.due(now)).min();
-                // A stored due time in the past stays while the new one is past too: both say
-                // "runnable now" (the older one only ranks the instance earlier for a claim
-                // after a crash), and an unchanged value spares the store an index update per
-                // step (on PostgreSQL, it keeps the head's update a HOT one).
-                let due_at = match (due_at, self.stored_due) {
-                    (Some(d), Some(s)) if d <= now && s <= d => Some(s),
-                    _ => due_at,
-                };
+                let due_at = planner::due_at(&work, now, self.stored_due);
                 (
                     Next::Running {
                         state: state.clone(),
@@ -553,18 +464,11 @@ impl Driver {
         if parks {
             self.leaving.store(true, Ordering::Relaxed);
         }
-        let transition = Transition {
-            id: self.id.clone(),
-            expected_seq: self.seq,
-            next,
-            event: history,
-            release_lease: parks.then(|| self.own_lease()),
-            consume_signals: feed.consumed_signal().into_iter().collect(),
-            truncate_history: restarted,
-            redefine: None,
-            listening: listening(&work),
-            now,
-        };
+        let mut transition = commit::transition(self.id.clone(), self.seq, next, history, now);
+        transition.release_lease = parks.then(|| self.own_lease());
+        transition.consume_signals = feed.consumed_signal().into_iter().collect();
+        transition.truncate_history = restarted;
+        transition.listening = planner::listening(&work);
         self.ctx
             .committer
             .commit(transition)
@@ -599,16 +503,6 @@ impl Driver {
     }
 }
 
-/// The names of the signals `work` waits for.
-pub(crate) fn listening(work: &[WorkItem]) -> Vec<String> {
-    work.iter()
-        .filter_map(|w| match &w.kind {
-            WorkKind::Signal { name, .. } => Some(name.clone()),
-            _ => None,
-        })
-        .collect()
-}
-
 impl Driver {
     /// The lease this driver's claim holds.
     fn own_lease(&self) -> Lease {
@@ -623,25 +517,18 @@ impl Driver {
     async fn reschedule(&mut self, due: Option<Timestamp>) -> Result<(), Stop> {
         let payload = crate::codec::encode(&due.map(Timestamp::as_millis))
             .map_err(|e| Stop::Failed(format!("cannot encode history: {e}")))?;
-        let transition = Transition {
-            id: self.id.clone(),
-            expected_seq: self.seq,
-            next: Next::Running {
-                state: self.state.clone(),
-                due_at: due,
-                state_id: self.state_id.clone(),
-            },
-            event: sayiir_store::Event {
-                kind: "rescheduled".into(),
-                payload,
-            },
-            release_lease: None,
-            consume_signals: Vec::new(),
-            truncate_history: false,
-            redefine: None,
-            listening: listening(&self.work),
-            now: self.ctx.inner.now(),
+        let next = Next::Running {
+            state: self.state.clone(),
+            due_at: due,
+            state_id: self.state_id.clone(),
         };
+        let event = sayiir_store::Event {
+            kind: "rescheduled".into(),
+            payload,
+        };
+        let now = self.ctx.inner.now();
+        let mut transition = commit::transition(self.id.clone(), self.seq, next, event, now);
+        transition.listening = planner::listening(&self.work);
         self.ctx
             .committer
             .commit(transition)
@@ -654,15 +541,19 @@ impl Driver {
     }
 }
 
-/// What a refused commit means for the driver: paused, moved on by another writer (or
-/// cancelled, or gone), or a store failure.
-pub(crate) fn commit_failure(e: CommitError) -> Stop {
-    match e {
-        CommitError::Own(StoreError::Paused { .. }) => Stop::Paused,
-        CommitError::Own(
-            StoreError::Conflict { .. } | StoreError::Finished { .. } | StoreError::NotFound { .. },
-        ) => Stop::Lost,
-        e => Stop::Failed(format!("commit failed: {e}")),
+/// What a refused commit means for the driver (see [`stop`]).
+fn commit_failure(e: CommitError) -> Stop {
+    stop(&Refused::of_commit(&e), "commit failed")
+}
+
+/// What a store error met while `doing` something means for the driver: paused; moved on by
+/// another writer, finished (cancelled) or gone, so no longer this driver's; or a store
+/// failure, after which the instance is claimed again.
+fn stop(refused: &Refused, doing: &str) -> Stop {
+    match refused {
+        Refused::Paused => Stop::Paused,
+        Refused::MovedOn | Refused::Finished | Refused::Gone => Stop::Lost,
+        Refused::Failed(e) => Stop::Failed(format!("{doing}: {e}")),
     }
 }
 

@@ -8,6 +8,7 @@ use crate::codec::{self, CodecError};
 use crate::machine::{Input, TaskOutput};
 
 /// One event for the state at a slot.
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) enum Feed {
     /// First transition of a fresh state.
     Start,

@@ -1,12 +1,31 @@
 //! The sayiir runtime: the state-machine interface generated code implements, the codec, and the
 //! engine that drives instances against a store. Users depend on the `sayiir` facade.
 
+// Layers, bottom to top. A module names only modules of its own layer or below (checked on the
+// sources by `layers.rs`), so the engine's parts form no cycle:
+//  0. the machine contract and what it is made of: machine, waits, join, shared, codec, hash,
+//     shape, describe, parts, migrate, resources, context, clock, retry, feed, limits, lease,
+//     metrics, registry, lock, error
+//  1. planner (pure: what a run does next, for the driver and the inline runner alike), commit
+//     (the one `Transition` constructor, what a refused write means), batcher
+//  2. committer and creator (group commit and group creation on the batcher); inline (a
+//     `#[workflow]` fn called directly: the planner and the machine, no store)
+//  3. core: `Inner` (store, registry, engine-wide `WorkerConfig`, clock, pokes, waiters) and
+//     `WorkerCtx`, shared by everything above
+//  4. driver (one claimed instance; takeover, task attempts)
+//  5. worker (claims, leases, drivers)
+//  6. engine and builder (`Engine`, `Handle`; each names the other: `Engine::builder`)
+//  7. `impl Engine` blocks of the API: control, versions, transactional; testing; __private
+
+mod batcher;
 mod builder;
 pub mod clock;
 pub mod codec;
+mod commit;
 mod committer;
 mod context;
 mod control;
+mod core;
 mod creator;
 pub mod describe;
 mod driver;
@@ -23,12 +42,12 @@ pub mod machine;
 mod metrics;
 pub mod migrate;
 mod parts;
+mod planner;
 mod registry;
 mod resources;
 mod retry;
 pub mod shape;
 mod shared;
-mod takeover;
 pub mod testing;
 mod transactional;
 mod versions;
@@ -37,12 +56,16 @@ mod worker;
 
 #[doc(hidden)]
 pub mod __private;
+#[cfg(test)]
+mod layers;
 
+pub use crate::core::WorkerConfig;
 pub use builder::{BuildError, BuildProblem, EngineBuilder};
 pub use codec::CodecError;
 pub use context::TaskContext;
 pub use engine::{Engine, Handle, InstanceInfo, InstanceStatus, WorkerInfo};
 pub use error::{EngineError, VersionMismatch, WrongDefinition};
+pub use inline::{DirectRunError, run_direct, run_direct_with};
 pub use limits::DEFAULT_MAX_PAYLOAD;
 pub use lock::{LockError, LockMode, LockOutcome, StaleLock};
 pub use machine::{
@@ -56,4 +79,4 @@ pub use resources::{MissingResource, Res, ResourceNeed, Resources};
 pub use shared::{Context, ContextError};
 pub use versions::{RestartFilter, Restarted, VersionStats};
 pub use waits::{SignalTimeout, continue_as_new, signal, sleep, sleep_until};
-pub use worker::{WorkerConfig, WorkerHandle};
+pub use worker::WorkerHandle;

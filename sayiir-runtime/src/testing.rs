@@ -14,11 +14,12 @@ use sayiir_store::{MemoryStore, Store, Timestamp};
 
 use crate::builder::{BuildError, EngineBuilder};
 use crate::clock::VirtualClock;
+use crate::core::WorkerConfig;
 use crate::engine::Engine;
 use crate::error::EngineError;
 use crate::machine::Workflow;
 use crate::migrate::Migration;
-use crate::worker::{WorkerConfig, WorkerHandle};
+use crate::worker::WorkerHandle;
 
 /// Checks the workflows lock file at `path` against `engine`'s registered definitions (see
 /// [`Engine::check_lock`] and `docs/versioning.md`) and panics with the readable diff when they

@@ -19,140 +19,11 @@ use tokio::task::{AbortHandle, JoinSet};
 use tracing::Instrument;
 
 use crate::committer::Committer;
+use crate::core::{Inner, WorkerCtx};
 use crate::driver;
-use crate::engine::Inner;
 use crate::error::{EngineError, VersionMismatch};
 use crate::lease::LeaseClock;
 use crate::registry::panic_message;
-
-/// Worker settings.
-#[derive(Debug, Clone)]
-#[non_exhaustive]
-pub struct WorkerConfig {
-    /// Instances driven at once by one worker.
-    pub max_instances: usize,
-    /// Instances claimed per store round trip.
-    pub claim_batch: usize,
-    /// Lease on a claimed instance; renewed every third of it while the worker drives it.
-    /// Default 5 s: when a worker process dies, another one takes its instances over once
-    /// their leases expire, so within about this long (SQLite, with one worker process per
-    /// file, takes them over at once when the worker restarts). A driver whose lease was not
-    /// renewed for nine tenths of it (the store unreachable, a renewal refused) stops, dropping
-    /// its running task attempts, before anyone can claim the instance again.
-    pub lease: Duration,
-    /// Longest sleep while idle (work may be started by another process).
-    pub idle_poll: Duration,
-    /// How often to look for instances of unknown definition hashes.
-    pub version_check: Duration,
-    /// Most transitions committed in one store transaction.
-    pub max_commit_batch: usize,
-    /// How long the committer waits for more transitions after the first one of a batch
-    /// arrives, when fewer than `max_commit_batch` are queued. Zero (the default) writes what
-    /// is queued at once: transitions that finish while a batch is being written still form
-    /// the next batch, so batches grow with the load without adding latency to a lone step.
-    /// See docs/performance.md for the measurements behind the default.
-    pub commit_window: Duration,
-    /// Most instances created in one store transaction by concurrent [`Engine::start`] calls
-    /// (they are batched whether or not a worker runs).
-    ///
-    /// [`Engine::start`]: crate::Engine::start
-    pub max_start_batch: usize,
-    /// Largest encoded value the engine writes, in bytes: an instance's input, a signal's
-    /// payload, a task's return value, a state, an output. Checked where the value is made
-    /// (engine-wide, not only for workers): [`Engine::start`] and [`Engine::signal`] fail with
-    /// [`EngineError::TooLarge`] and write nothing; a task return value, state or output over
-    /// it blocks its instance ([`BlockKind::PayloadTooLarge`]) at its previous state. Default
-    /// 16 MiB ([`DEFAULT_MAX_PAYLOAD`]); at most [`MAX_BLOB`] (256 MiB, the most the stored
-    /// format reads).
-    ///
-    /// [`Engine::start`]: crate::Engine::start
-    /// [`Engine::signal`]: crate::Engine::signal
-    /// [`DEFAULT_MAX_PAYLOAD`]: crate::DEFAULT_MAX_PAYLOAD
-    /// [`MAX_BLOB`]: crate::codec::MAX_BLOB
-    pub max_payload: usize,
-}
-
-impl Default for WorkerConfig {
-    fn default() -> Self {
-        Self {
-            max_instances: 1024,
-            claim_batch: 128,
-            lease: Duration::from_secs(5),
-            idle_poll: Duration::from_secs(1),
-            version_check: Duration::from_secs(30),
-            max_commit_batch: 512,
-            commit_window: Duration::ZERO,
-            max_start_batch: 1024,
-            max_payload: crate::DEFAULT_MAX_PAYLOAD,
-        }
-    }
-}
-
-impl WorkerConfig {
-    /// Sets [`WorkerConfig::max_instances`].
-    #[must_use]
-    pub fn max_instances(mut self, n: usize) -> Self {
-        self.max_instances = n.max(1);
-        self
-    }
-
-    /// Sets [`WorkerConfig::lease`].
-    #[must_use]
-    pub fn lease(mut self, d: Duration) -> Self {
-        self.lease = d;
-        self
-    }
-
-    /// Sets [`WorkerConfig::idle_poll`].
-    #[must_use]
-    pub fn idle_poll(mut self, d: Duration) -> Self {
-        self.idle_poll = d;
-        self
-    }
-
-    /// Sets [`WorkerConfig::claim_batch`].
-    #[must_use]
-    pub fn claim_batch(mut self, n: usize) -> Self {
-        self.claim_batch = n.max(1);
-        self
-    }
-
-    /// Sets [`WorkerConfig::version_check`].
-    #[must_use]
-    pub fn version_check(mut self, d: Duration) -> Self {
-        self.version_check = d;
-        self
-    }
-
-    /// Sets [`WorkerConfig::max_commit_batch`].
-    #[must_use]
-    pub fn max_commit_batch(mut self, n: usize) -> Self {
-        self.max_commit_batch = n.max(1);
-        self
-    }
-
-    /// Sets [`WorkerConfig::commit_window`].
-    #[must_use]
-    pub fn commit_window(mut self, d: Duration) -> Self {
-        self.commit_window = d;
-        self
-    }
-
-    /// Sets [`WorkerConfig::max_start_batch`].
-    #[must_use]
-    pub fn max_start_batch(mut self, n: usize) -> Self {
-        self.max_start_batch = n.max(1);
-        self
-    }
-
-    /// Sets [`WorkerConfig::max_payload`], in bytes (at most
-    /// [`MAX_BLOB`](crate::codec::MAX_BLOB); larger values are lowered to it).
-    #[must_use]
-    pub fn max_payload(mut self, bytes: usize) -> Self {
-        self.max_payload = bytes.min(crate::codec::MAX_BLOB);
-        self
-    }
-}
 
 /// A running worker. Dropping the handle leaves the worker running, with no way left to stop
 /// it gracefully or to learn that it failed: keep it, and call [`WorkerHandle::shutdown`].
@@ -233,13 +104,6 @@ pub(crate) fn spawn(inner: Arc<Inner>) -> WorkerHandle {
     let span = tracing::info_span!("sayiir.worker", worker = %id.0);
     let task = tokio::spawn(run(inner, id.clone(), stop_rx).instrument(span));
     WorkerHandle { id, stop, task }
-}
-
-/// What every driver of one worker shares.
-pub(crate) struct WorkerCtx {
-    pub(crate) inner: Arc<Inner>,
-    pub(crate) owner: WorkerId,
-    pub(crate) committer: Committer,
 }
 
 async fn run(

@@ -85,6 +85,8 @@ pub use sayiir_runtime::{
     WorkerHandle, WorkerInfo, Workflow, WrongDefinition, continue_as_new, signal, sleep,
     sleep_until,
 };
+/// Run a `#[workflow]` directly (in memory, no store) with a typed error instead of a panic.
+pub use sayiir_runtime::{DirectRunError, run_direct, run_direct_with};
 pub use sayiir_runtime::{codec, describe, shape};
 pub use sayiir_store as store;
 pub use sayiir_store::{InstanceId, ListQuery, Listing, MemoryStore, Transactional};

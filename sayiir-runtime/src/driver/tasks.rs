@@ -5,15 +5,15 @@ use std::panic::AssertUnwindSafe;
 use std::sync::Arc;
 
 use futures_util::FutureExt;
-use sayiir_store::{BlockKind, Timestamp};
+use sayiir_store::BlockKind;
 use tracing::Instrument;
 
-use super::{Busy, Driver, Stop, TaskFailure};
+use super::{Driver, Stop, TaskFailure};
 use crate::context::TaskContext;
 use crate::feed::Feed;
-use crate::machine::{MachineError, SlotPath, TaskOptions, TaskOutput, TaskTimeout};
+use crate::machine::{MachineError, SlotPath, TaskOutput};
+use crate::planner::{self, Attempt};
 use crate::registry::panic_message;
-use crate::retry;
 
 impl Driver {
     pub(super) fn task_done(
@@ -57,37 +57,22 @@ impl Driver {
                 ),
             ));
         }
-        if let Some(Busy { options, origin }) = busy
-            && retry::should_retry(&options, attempt, &output)
-        {
-            let seed = format!("{}/{origin}/{slot:?}", self.id);
-            let delay = retry::delay(&options, attempt, &seed);
+        let Some(busy) = busy else {
+            return Ok((slot, Feed::Task(task, attempt, output)));
+        };
+        let now = self.ctx.inner.now();
+        let feed = planner::outcome(self.id.as_str(), &busy, output, now);
+        if let Feed::Retry { not_before, .. } = &feed {
             self.ctx.inner.metrics.task_retried();
+            let delay = now.until(*not_before);
             tracing::info!(task, attempt, ?delay, "task attempt failed; retrying");
-            let not_before = self.ctx.inner.now().add(delay);
-            return Ok((
-                slot,
-                Feed::Retry {
-                    task,
-                    failed: attempt,
-                    not_before,
-                    error: output.bytes,
-                },
-            ));
         }
-        Ok((slot, Feed::Task(task, attempt, output)))
+        Ok((slot, feed))
     }
 
-    pub(super) fn start_task(
-        &mut self,
-        slot: SlotPath,
-        name: &'static str,
-        attempt: u32,
-        origin: u64,
-        options: TaskOptions,
-        deadline: Option<Timestamp>,
-    ) -> Result<(), Stop> {
-        let (run, shared) = self.wf.run(&self.state, &slot).map_err(|e| {
+    pub(super) fn start_task(&mut self, a: Attempt) -> Result<(), Stop> {
+        let name = a.task;
+        let (run, shared) = self.wf.run(&self.state, &a.slot).map_err(|e| {
             Stop::Blocked(
                 BlockKind::CorruptState,
                 format!("cannot start task `{name}`: {e}"),
@@ -99,9 +84,9 @@ impl Driver {
             self.wf.name(),
             self.id.as_str(),
             name,
-            attempt,
-            origin,
-            &slot,
+            a.attempt,
+            a.origin,
+            &a.slot,
             Arc::new(shared),
             Arc::clone(&inner.resources),
         );
@@ -110,7 +95,7 @@ impl Driver {
             workflow = self.wf.name(),
             instance = %self.id,
             task = name,
-            attempt,
+            attempt = a.attempt,
             worker = %self.ctx.owner,
         );
         let future = tcx
@@ -118,19 +103,10 @@ impl Driver {
             .instrument(span);
         let clock = inner.clock.clone();
         let timed_out = run.timed_out;
-        self.busy.insert(slot.clone(), Busy { options, origin });
+        let (slot, attempt, cutoff, timeout) = (a.slot.clone(), a.attempt, a.cutoff(), a.timeout());
+        self.busy.insert(a.slot.clone(), a);
         self.running.spawn(async move {
-            let limit = async {
-                match (deadline, options.timeout) {
-                    (Some(d), Some(_)) => clock.sleep_until(d).await,
-                    _ => std::future::pending().await,
-                }
-            };
-            let outcome = tokio::select! {
-                out = future => Some(out),
-                _ = limit => None,
-            };
-            let result = match outcome {
+            let result = match crate::clock::within(&*clock, cutoff, future).await {
                 Some(Ok(Ok(output))) => Ok(output),
                 Some(Ok(Err(MachineError::Codec(e)))) => Err(TaskFailure::Codec(e)),
                 Some(Ok(Err(e))) => Err(TaskFailure::Run(e)),
@@ -139,14 +115,8 @@ impl Driver {
                     message: panic_message(&*p),
                 }),
                 None => {
-                    let after = options.timeout.unwrap_or_default();
-                    tracing::warn!(task = name, attempt, ?after, "task timed out");
-                    timed_out(TaskTimeout {
-                        task: name.to_owned(),
-                        after,
-                        attempt,
-                    })
-                    .map_err(TaskFailure::Codec)
+                    tracing::warn!(task = name, attempt, after = ?timeout.after, "task timed out");
+                    timed_out(timeout).map_err(TaskFailure::Codec)
                 }
             };
             (slot, name, attempt, result)

@@ -5,6 +5,7 @@ use sayiir_store::{
     WorkerId, WorkflowKey,
 };
 
+use crate::core::Inner;
 use crate::error::VersionMismatch;
 
 /// Lifecycle of an instance as the engine reports it.
@@ -109,4 +110,20 @@ pub struct WorkerInfo {
     pub alive: bool,
     /// The definitions it runs.
     pub runs: Vec<WorkflowKey>,
+}
+
+impl Inner {
+    /// How this engine reports an instance: with a version mismatch if it serves the workflow
+    /// but not the instance's definition; without one if it runs that definition (a binary of
+    /// another version may have marked it during a rolling deploy: the mark does not keep this
+    /// engine's workers from claiming it).
+    pub(crate) fn info(&self, mut s: InstanceSummary) -> InstanceInfo {
+        if s.blocked.as_ref().map(|b| b.kind) == Some(BlockKind::VersionMismatch)
+            && self.registry.knows(&s)
+        {
+            s.blocked = None;
+        }
+        let mismatch = self.mismatch(&s);
+        InstanceInfo::from_summary(s, mismatch)
+    }
 }

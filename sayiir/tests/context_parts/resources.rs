@@ -362,7 +362,7 @@ async fn called_directly_without_the_resource_the_run_fails_naming_it() {
     assert_eq!(
         message,
         format!(
-            "workflow `stock` run directly failed: task `reserve` needs the resource `{}` (its parameter `calls: sayiir::Res<Calls>`), which this run was not given: run the workflow on an engine built with `.resource(value)`, or call it inside `sayiir::Resources::new().with(value).scope(..)`",
+            "workflow `stock` run directly failed: task `reserve` needs the resource `{}` (its parameter `calls: sayiir::Res<Calls>`), which this run was not given: run the workflow on an engine built with `.resource(value)`, or call it inside `sayiir::Resources::new().with(value).scope(..)`; `sayiir::run_direct::<stock>(input)` returns this as a `sayiir::DirectRunError` instead of panicking",
             std::any::type_name::<Calls>()
         )
     );

@@ -7,12 +7,14 @@
 
 use std::sync::Arc;
 
-use sayiir_store::{BlockKind, Event, InstanceRecord, Next, Status, Transition};
+use sayiir_store::{BlockKind, Event, InstanceRecord, Next, Status};
 use serde::Serialize;
 
+use super::{Stop, commit_failure};
 use crate::codec;
-use crate::driver::{Stop, commit_failure, listening};
-use crate::worker::WorkerCtx;
+use crate::commit;
+use crate::core::WorkerCtx;
+use crate::planner::listening;
 
 /// The payload of a `migrated` history entry.
 #[derive(Serialize)]
@@ -92,25 +94,18 @@ pub(crate) async fn take_over(
     })
     .map_err(|e| Stop::Failed(format!("cannot encode history: {e}")))?;
     let now = ctx.inner.now();
-    let transition = Transition {
-        id: record.id.clone(),
-        expected_seq: record.seq,
-        next: Next::Running {
-            state: blob.clone(),
-            due_at: record.due_at,
-            state_id: to_state.clone(),
-        },
-        event: Event {
-            kind: "migrated".into(),
-            payload,
-        },
-        release_lease: None,
-        consume_signals: Vec::new(),
-        truncate_history: false,
-        redefine: Some(entry.def),
-        listening: listening(&work),
-        now,
+    let next = Next::Running {
+        state: blob.clone(),
+        due_at: record.due_at,
+        state_id: to_state.clone(),
     };
+    let event = Event {
+        kind: "migrated".into(),
+        payload,
+    };
+    let mut transition = commit::transition(record.id.clone(), record.seq, next, event, now);
+    transition.redefine = Some(entry.def);
+    transition.listening = listening(&work);
     ctx.committer
         .commit(transition)
         .await

@@ -1,0 +1,392 @@
+//! The state every layer above shares: [`Inner`] (the store, the registered workflows, the
+//! engine-wide [`WorkerConfig`], the clock, metrics, the pokes of local drivers, result
+//! waiters, the creation batcher) with its helpers, and [`WorkerCtx`] (what a worker's drivers
+//! share). `engine`, `control`, `worker` and `driver` depend on this module, never the other
+//! way round (see the layers in `lib.rs`).
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+
+use sayiir_store::{
+    Created, DefinitionHash, DefinitionRecord, DefinitionRef, Event, InstanceId, InstanceRecord,
+    InstanceSummary, NewInstance, Status, Store, Timestamp, WorkerId, WorkflowKey,
+};
+use tokio::sync::{Notify, OnceCell};
+
+use crate::clock::Clock;
+use crate::codec;
+use crate::committer::Committer;
+use crate::creator::Creator;
+use crate::describe::{WorkflowShape, workflow_changes};
+use crate::error::{EngineError, VersionMismatch, WrongDefinition};
+use crate::machine::Workflow;
+use crate::metrics::Metrics;
+use crate::registry::{Entry, Registry, START, initial_state};
+use crate::resources::Resources;
+
+mod config;
+mod controls;
+
+pub use config::WorkerConfig;
+pub(crate) use controls::Controls;
+
+/// What an engine and all its clones, workers and drivers share.
+pub(crate) struct Inner {
+    pub(crate) store: Arc<dyn Store>,
+    pub(crate) registry: Registry,
+    pub(crate) config: WorkerConfig,
+    pub(crate) metrics: Arc<Metrics>,
+    /// Wakes idle workers of this engine when there is new runnable work.
+    pub(crate) wake: Notify,
+    pub(crate) clock: Arc<dyn Clock>,
+    pub(crate) controls: Controls,
+    /// Batches the creations of concurrent starts.
+    pub(crate) creator: Creator,
+    /// Claims in flight plus drivers running in this process (the test engine's idle test).
+    busy: std::sync::atomic::AtomicUsize,
+    /// What waits for each instance to finish ([`Engine::result`](crate::Engine::result)).
+    pub(crate) waiters: Mutex<HashMap<InstanceId, Arc<Notify>>>,
+    /// Set once the registered definitions are saved in the store.
+    saved: OnceCell<()>,
+    /// Descriptions of definitions read back from the store (for version-mismatch messages).
+    stored: Mutex<HashMap<WorkflowKey, Option<Arc<WorkflowShape>>>>,
+    /// What tasks receive as `Res<T>` parameters (`EngineBuilder::resource`).
+    pub(crate) resources: Arc<Resources>,
+}
+
+impl Inner {
+    pub(crate) fn new(
+        store: Arc<dyn Store>,
+        registry: Registry,
+        config: WorkerConfig,
+        clock: Arc<dyn Clock>,
+        resources: Arc<Resources>,
+    ) -> Self {
+        let metrics = Arc::new(Metrics::default());
+        let creator = Creator::new(
+            Arc::clone(&store),
+            config.max_start_batch,
+            Arc::clone(&metrics),
+        );
+        Self {
+            store,
+            registry,
+            config,
+            metrics,
+            creator,
+            wake: Notify::new(),
+            clock,
+            controls: Controls::default(),
+            busy: std::sync::atomic::AtomicUsize::new(0),
+            waiters: Mutex::new(HashMap::new()),
+            saved: OnceCell::new(),
+            stored: Mutex::new(HashMap::new()),
+            resources,
+        }
+    }
+
+    pub(crate) fn busy(&self) -> usize {
+        self.busy.load(std::sync::atomic::Ordering::SeqCst)
+    }
+
+    pub(crate) fn busy_add(&self, n: usize) {
+        self.busy.fetch_add(n, std::sync::atomic::Ordering::SeqCst);
+    }
+
+    pub(crate) fn busy_sub(&self, n: usize) {
+        self.busy.fetch_sub(n, std::sync::atomic::Ordering::SeqCst);
+    }
+
+    pub(crate) fn now(&self) -> Timestamp {
+        self.clock.now()
+    }
+
+    /// Wakes everything waiting for `id` to finish.
+    pub(crate) fn finished(&self, id: &InstanceId) {
+        let waiters = self.waiters.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(n) = waiters.get(id) {
+            n.notify_waiters();
+        }
+    }
+
+    /// Subscribes to the end of `id` until the returned guard is dropped.
+    pub(crate) fn subscribe(&self, id: &InstanceId) -> Waiter<'_> {
+        let mut waiters = self.waiters.lock().unwrap_or_else(|e| e.into_inner());
+        let notify = waiters.entry(id.clone()).or_default().clone();
+        Waiter {
+            inner: self,
+            id: id.clone(),
+            notify,
+        }
+    }
+
+    /// The version mismatch of a running instance of a workflow this binary serves, if it runs
+    /// none of its versions (directly or after a migration). Without the description of what
+    /// changed: see [`Inner::explain`].
+    pub(crate) fn mismatch(&self, r: &InstanceSummary) -> Option<VersionMismatch> {
+        let known: Vec<DefinitionRef> = self
+            .registry
+            .versions_of(&r.workflow)
+            .iter()
+            .map(|e| e.def)
+            .collect();
+        if r.status != Status::Running || known.is_empty() || self.registry.knows(r) {
+            return None;
+        }
+        Some(VersionMismatch {
+            instance: r.id.clone(),
+            workflow: r.workflow.clone(),
+            stored: r.definition(),
+            known,
+            changes: Vec::new(),
+        })
+    }
+
+    /// Fills in what changed from the instance's stored definition (its description, saved in
+    /// the store by the binary that registered it) to the closest registered one.
+    pub(crate) async fn explain(&self, mut m: VersionMismatch) -> VersionMismatch {
+        let key = WorkflowKey {
+            workflow: m.workflow.clone(),
+            hash: m.stored.hash,
+            fingerprint: m.stored.fingerprint,
+        };
+        let Some(stored) = self.stored_shape(&key).await else {
+            return m;
+        };
+        let versions = self.registry.versions_of(&m.workflow);
+        let closest = versions
+            .iter()
+            .find(|e| e.def.version == m.stored.version)
+            .or(versions.last());
+        if let Some(e) = closest {
+            m.changes = workflow_changes(&stored, &e.shape);
+        }
+        m
+    }
+
+    /// The description of a definition as saved in the store.
+    pub(crate) async fn stored_shape(&self, key: &WorkflowKey) -> Option<Arc<WorkflowShape>> {
+        if let Some(s) = self
+            .stored
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .get(key)
+        {
+            return s.clone();
+        }
+        let found = match self.store.definitions(Some(&key.workflow)).await {
+            Ok(defs) => defs
+                .into_iter()
+                .find(|d| d.hash == key.hash && d.fingerprint == key.fingerprint)
+                .and_then(|d| codec::decode::<WorkflowShape>(&d.shape).ok())
+                .map(Arc::new),
+            Err(e) => {
+                tracing::warn!(error = %e, "cannot read stored definitions");
+                return None;
+            }
+        };
+        self.stored
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .insert(key.clone(), found.clone());
+        found
+    }
+
+    /// Saves the descriptions of the registered definitions (and migration sources) in the
+    /// store, once per engine, so later binaries can say what changed.
+    pub(crate) async fn save_definitions(&self) -> Result<(), EngineError> {
+        self.saved
+            .get_or_try_init(|| async {
+                let records = self.definition_records()?;
+                if !records.is_empty() {
+                    self.store.save_definitions(records).await?;
+                }
+                Ok::<(), EngineError>(())
+            })
+            .await
+            .map(drop)
+    }
+
+    /// Whether [`Inner::save_definitions`] has saved them.
+    pub(crate) fn definitions_saved(&self) -> bool {
+        self.saved.initialized()
+    }
+
+    /// The descriptions of the registered definitions (and migration sources), as stored.
+    pub(crate) fn definition_records(&self) -> Result<Vec<DefinitionRecord>, EngineError> {
+        let now = self.now();
+        self.registry
+            .shapes()
+            .into_iter()
+            .map(|(shape, def)| {
+                codec::encode(&*shape)
+                    .map(|bytes| DefinitionRecord {
+                        workflow: shape.name.clone(),
+                        version: def.version,
+                        hash: def.hash,
+                        fingerprint: def.fingerprint,
+                        shape: bytes,
+                        created_at: now,
+                    })
+                    .map_err(|source| EngineError::Encode {
+                        what: "definition description",
+                        source,
+                    })
+            })
+            .collect()
+    }
+
+    /// The new instance `id` of `workflow` under `def` at its start state, due now, with
+    /// history entry 0 `started` holding its input.
+    pub(crate) fn new_instance(
+        &self,
+        id: InstanceId,
+        workflow: &str,
+        def: DefinitionRef,
+        input: Vec<u8>,
+        state: Vec<u8>,
+    ) -> NewInstance {
+        let now = self.now();
+        NewInstance {
+            id,
+            workflow: workflow.to_string(),
+            version: def.version,
+            hash: def.hash,
+            fingerprint: def.fingerprint,
+            state_id: START.into(),
+            input: input.clone(),
+            state,
+            due_at: Some(now),
+            event: Event {
+                kind: "started".into(),
+                payload: input,
+            },
+            now,
+        }
+    }
+
+    /// Creates instance `id` of `workflow` under `def` at its start state (or finds the one
+    /// that exists: the caller checks it is the one it meant). Queued with the concurrent
+    /// creations and stored in one store transaction with them; wakes a worker when new.
+    pub(crate) async fn create(
+        &self,
+        id: InstanceId,
+        workflow: &str,
+        def: DefinitionRef,
+        input: Vec<u8>,
+        state: Vec<u8>,
+    ) -> Result<InstanceRecord, EngineError> {
+        self.check_start_sizes(&input, &state)?;
+        self.save_definitions().await?;
+        let new = self.new_instance(id, workflow, def, input, state);
+        Ok(match self.creator.create(new).await? {
+            Created::New(r) => {
+                self.wake.notify_one();
+                r
+            }
+            Created::Existing(r) => r,
+        })
+    }
+
+    /// What starting an instance of `W` with id `id` stores: the validated id, `W`'s
+    /// registered definition, the encoded input and start state.
+    pub(crate) fn start_parts<W: Workflow>(
+        &self,
+        id: &str,
+        input: W::Input,
+    ) -> Result<(InstanceId, DefinitionRef, Vec<u8>, Vec<u8>), EngineError> {
+        let id = InstanceId::new(id)?;
+        let def = self.registered::<W>()?.def;
+        let (state, input) = initial_state::<W>(input)
+            .map_err(|e| crate::limits::encode_error("input", e, self.config.max_payload))?;
+        self.check_start_sizes(&input, &state)?;
+        Ok((id, def, input, state))
+    }
+
+    /// [`EngineError::TooLarge`] when a new instance's stored input or start state is over
+    /// the payload limit.
+    pub(crate) fn check_start_sizes(&self, input: &[u8], state: &[u8]) -> Result<(), EngineError> {
+        let limit = self.config.max_payload;
+        crate::limits::check("input", input.len(), limit)?;
+        crate::limits::check("start state (the input)", state.len(), limit)
+    }
+
+    /// The registered entry of `W`.
+    pub(crate) fn registered<W: Workflow>(&self) -> Result<&Entry, EngineError> {
+        self.registry
+            .versions_of(W::NAME)
+            .into_iter()
+            .find(|e| e.def.hash == DefinitionHash(W::DEFINITION_HASH))
+            .ok_or_else(|| EngineError::NotRegistered {
+                workflow: W::NAME.to_string(),
+                version: W::VERSION,
+                type_name: std::any::type_name::<W>(),
+            })
+    }
+
+    /// Checks that the instance `r` runs `W`'s definition (or one that a registered migration
+    /// moves to it, while it runs; once finished, only if its output has `W`'s output shape).
+    pub(crate) fn check_definition<W: Workflow>(
+        &self,
+        r: &InstanceRecord,
+    ) -> Result<(), EngineError> {
+        if r.workflow != W::NAME {
+            return Err(EngineError::WrongWorkflow {
+                id: r.id.clone(),
+                expected: W::NAME,
+                found: r.workflow.clone(),
+            });
+        }
+        let entry = self.registered::<W>()?;
+        let key = r.key();
+        if (key.hash, key.fingerprint) == (entry.def.hash, entry.def.fingerprint) {
+            return Ok(());
+        }
+        let migrates_here = self
+            .registry
+            .runs_on(&key)
+            .is_some_and(|e| e.def == entry.def);
+        let output_fits = || {
+            self.registry.route(&key).is_some_and(|route| {
+                route.from.output.shape.fingerprint() == entry.shape.output.shape.fingerprint()
+            })
+        };
+        if migrates_here && (r.status == Status::Running || output_fits()) {
+            return Ok(());
+        }
+        Err(EngineError::WrongDefinition(Box::new(WrongDefinition {
+            id: r.id.clone(),
+            workflow: r.workflow.clone(),
+            expected: entry.def,
+            found: r.definition(),
+            type_name: std::any::type_name::<W>(),
+        })))
+    }
+}
+
+/// A subscription to the end of an instance ([`Engine::result`]). Dropping it unsubscribes,
+/// also when the call's future is dropped mid-wait (a `timeout` or `select!` around it): the
+/// entry of the last waiter of an instance leaves the map with it.
+pub(crate) struct Waiter<'a> {
+    inner: &'a Inner,
+    id: InstanceId,
+    pub(crate) notify: Arc<Notify>,
+}
+
+impl Drop for Waiter<'_> {
+    fn drop(&mut self) {
+        let mut waiters = self.inner.waiters.lock().unwrap_or_else(|e| e.into_inner());
+        // Two references left, the map's and this one: nobody else waits. Subscribing clones
+        // under the same lock, so the count cannot grow meanwhile.
+        if Arc::strong_count(&self.notify) <= 2 {
+            waiters.remove(&self.id);
+        }
+    }
+}
+
+/// What every driver of one worker shares.
+pub(crate) struct WorkerCtx {
+    pub(crate) inner: Arc<Inner>,
+    pub(crate) owner: WorkerId,
+    pub(crate) committer: Committer,
+}
