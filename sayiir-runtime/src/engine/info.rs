@@ -6,6 +6,8 @@ use sayiir_store::{
 };
 
 use crate::error::VersionMismatch;
+#[cfg(doc)]
+use crate::Engine;
 
 /// Lifecycle of an instance as the engine reports it.
 #[derive(Debug, Clone, PartialEq, Eq)]
