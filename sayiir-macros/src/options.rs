@@ -212,7 +212,9 @@ pub(crate) fn parse_duration_ms(text: &str) -> Result<u64, String> {
         E::NumberOverflow => "it is too long, or finer than a nanosecond".to_string(),
     })?;
     if d.subsec_nanos() % 1_000_000 != 0 {
-        return Err("it is not a whole number of milliseconds (stored times are in milliseconds)".into());
+        return Err(
+            "it is not a whole number of milliseconds (stored times are in milliseconds)".into(),
+        );
     }
     u64::try_from(d.as_millis()).map_err(|_| "it is too long".to_string())
 }

@@ -386,7 +386,12 @@ fn durations_are_normalised_and_options_are_not_hashed() {
         code[start..start + code[start..].find(';').unwrap()].to_string()
     };
     let other = expanded(
-        quote!(retries = 7, timeout = "2 days", backoff = "1s", max_backoff = "1h"),
+        quote!(
+            retries = 7,
+            timeout = "2 days",
+            backoff = "1s",
+            max_backoff = "1h"
+        ),
         item.clone(),
     );
     assert_ne!(a, other);

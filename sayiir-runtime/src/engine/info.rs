@@ -5,9 +5,9 @@ use sayiir_store::{
     WorkerId, WorkflowKey,
 };
 
-use crate::error::VersionMismatch;
 #[cfg(doc)]
 use crate::Engine;
+use crate::error::VersionMismatch;
 
 /// Lifecycle of an instance as the engine reports it.
 #[derive(Debug, Clone, PartialEq, Eq)]
