@@ -17,7 +17,7 @@
 //! `postgres://user:pass@localhost:5432/db`; `--url` defaults to `$DATABASE_URL`, then
 //! `$SAYIIR_PG_URL`.
 
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::collections::{BTreeMap, HashSet};
 use std::path::Path;
 use std::process::Stdio;
 use std::time::Duration;
@@ -466,100 +466,101 @@ pub(crate) async fn demo(
     })
 }
 
-const USAGE: &str = "\
-usage: distributed worker [--url URL] [--concurrency N] [--lease SECONDS]
-       distributed submit [--url URL] [--count N] [--batch NAME]
-       distributed demo   [--url URL] [--workers N] [--count N]
-  worker  runs a worker until Ctrl-C, printing each task it runs with its process id
-  submit  starts --count instances (20) named NAME-001.., waits for them and prints their
-          results and which worker processes ran them
-  demo    spawns --workers worker processes (3), submits --count instances (30), kills one
-          worker mid-way, waits for all instances and stops the workers
---url defaults to $DATABASE_URL, then $SAYIIR_PG_URL.";
-
-const OPTIONS: [&str; 6] = ["url", "count", "batch", "workers", "concurrency", "lease"];
-
-#[allow(dead_code)]
-fn parse() -> Result<(String, HashMap<String, String>), BoxError> {
-    let mut args = std::env::args().skip(1);
-    let cmd = args.next().ok_or(USAGE)?;
-    let mut opts = HashMap::new();
-    while let Some(a) = args.next() {
-        match a.strip_prefix("--") {
-            Some(flag @ "until-stdin-closes") => {
-                opts.insert(flag.to_string(), String::new());
-            }
-            Some(key) if OPTIONS.contains(&key) => {
-                let value = args
-                    .next()
-                    .ok_or_else(|| format!("--{key} needs a value"))?;
-                opts.insert(key.to_string(), value);
-            }
-            _ => return Err(format!("unexpected argument {a}\n{USAGE}").into()),
-        }
-    }
-    if !opts.contains_key("url")
-        && let Some(url) = ["DATABASE_URL", "SAYIIR_PG_URL"]
-            .iter()
-            .find_map(|v| std::env::var(v).ok().filter(|u| !u.is_empty()))
-    {
-        opts.insert("url".into(), url);
-    }
-    Ok((cmd, opts))
+/// Several worker processes sharing one PostgreSQL database.
+#[derive(Debug, clap::Parser)]
+#[command(name = "distributed")]
+struct Cli {
+    #[command(subcommand)]
+    command: Action,
 }
 
-#[allow(dead_code)]
-fn number<T: std::str::FromStr>(
-    opts: &HashMap<String, String>,
-    key: &str,
-    default: T,
-) -> Result<T, BoxError> {
-    match opts.get(key) {
-        Some(v) => v
-            .parse()
-            .map_err(|_| format!("--{key}: not a number: {v}").into()),
-        None => Ok(default),
+#[derive(Debug, clap::Subcommand)]
+enum Action {
+    /// Runs a worker until Ctrl-C, printing each task it runs with its process id
+    Worker {
+        #[command(flatten)]
+        db: Database,
+        /// Instances driven at once
+        #[arg(long, value_name = "N", default_value_t = WorkerOpts::default().concurrency)]
+        concurrency: usize,
+        /// Lease on claimed instances, in seconds: how long the others wait before taking over
+        /// a dead worker's
+        #[arg(long, value_name = "SECONDS", default_value_t = WorkerOpts::default().lease.as_secs())]
+        lease: u64,
+        /// Also stop when stdin is closed (`demo` starts its workers so)
+        #[arg(long, hide = true)]
+        until_stdin_closes: bool,
+    },
+    /// Starts --count instances named NAME-001.., waits for them and prints their results and
+    /// which worker processes ran them
+    Submit {
+        #[command(flatten)]
+        db: Database,
+        /// Instances to start
+        #[arg(long, value_name = "N", default_value_t = 20)]
+        count: u32,
+        /// Prefix of the instance ids [default: batch-<process id>]
+        #[arg(long, value_name = "NAME")]
+        batch: Option<String>,
+    },
+    /// Spawns --workers worker processes, submits --count instances, kills one worker mid-way,
+    /// waits for all instances and stops the workers
+    Demo {
+        #[command(flatten)]
+        db: Database,
+        /// Worker processes to spawn (at least 2: one is killed)
+        #[arg(long, value_name = "N", default_value_t = 3)]
+        workers: usize,
+        /// Instances to start
+        #[arg(long, value_name = "N", default_value_t = 30)]
+        count: u32,
+    },
+}
+
+#[derive(Debug, clap::Args)]
+struct Database {
+    /// PostgreSQL where tables may be created [default: $DATABASE_URL, then $SAYIIR_PG_URL]
+    #[arg(long, value_name = "URL")]
+    url: Option<String>,
+}
+
+impl Database {
+    fn url(self) -> Result<String, BoxError> {
+        self.url
+            .or_else(|| {
+                ["DATABASE_URL", "SAYIIR_PG_URL"]
+                    .iter()
+                    .find_map(|v| std::env::var(v).ok().filter(|u| !u.is_empty()))
+            })
+            .ok_or_else(|| "no database: pass --url URL or set DATABASE_URL".into())
     }
 }
 
 #[allow(dead_code)]
 async fn cli() -> Result<(), BoxError> {
-    let (cmd, opts) = parse()?;
-    if matches!(cmd.as_str(), "help" | "-h" | "--help") {
-        println!("{USAGE}");
-        return Ok(());
-    }
-    let url = opts
-        .get("url")
-        .ok_or("no database: pass --url URL or set DATABASE_URL")?
-        .clone();
-    match cmd.as_str() {
-        "worker" => {
-            let defaults = WorkerOpts::default();
+    let cli = <Cli as clap::Parser>::parse();
+    match cli.command {
+        Action::Worker {
+            db,
+            concurrency,
+            lease,
+            until_stdin_closes,
+        } => {
             let opts = WorkerOpts {
-                concurrency: number(&opts, "concurrency", defaults.concurrency)?,
-                lease: Duration::from_secs(number(&opts, "lease", defaults.lease.as_secs())?),
-                until_stdin_closes: opts.contains_key("until-stdin-closes"),
+                concurrency,
+                lease: Duration::from_secs(lease),
+                until_stdin_closes,
             };
-            worker(&url, &opts).await
+            worker(&db.url()?, &opts).await
         }
-        "submit" => {
-            let batch = match opts.get("batch") {
-                Some(b) => b.clone(),
-                None => format!("batch-{}", std::process::id()),
-            };
-            submit(&url, &batch, number(&opts, "count", 20)?)
-                .await
-                .map(drop)
+        Action::Submit { db, count, batch } => {
+            let batch = batch.unwrap_or_else(|| format!("batch-{}", std::process::id()));
+            submit(&db.url()?, &batch, count).await.map(drop)
         }
-        "demo" => {
+        Action::Demo { db, workers, count } => {
             let exe = std::env::current_exe()?;
-            let workers = number(&opts, "workers", 3)?;
-            demo(&url, &exe, workers, number(&opts, "count", 30)?)
-                .await
-                .map(drop)
+            demo(&db.url()?, &exe, workers, count).await.map(drop)
         }
-        _ => Err(format!("unknown command {cmd}\n{USAGE}").into()),
     }
 }
 

@@ -133,11 +133,19 @@ pub(crate) fn signups() -> Vec<Signup> {
     .collect()
 }
 
+/// Opens three accounts through tasks that query PostgreSQL with a pool the engine gives them.
+#[derive(Debug, clap::Parser)]
+#[command(name = "resources")]
+struct Cli {
+    /// PostgreSQL where tables may be created [default: $DATABASE_URL, then $SAYIIR_PG_URL]
+    url: Option<String>,
+}
+
 #[allow(dead_code)]
 #[tokio::main]
 async fn main() -> Result<(), BoxError> {
-    let url = std::env::args()
-        .nth(1)
+    let url = <Cli as clap::Parser>::parse()
+        .url
         .or_else(|| {
             ["DATABASE_URL", "SAYIIR_PG_URL"]
                 .iter()

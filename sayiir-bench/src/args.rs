@@ -1,8 +1,9 @@
-//! The command line.
+//! The command line (clap derive; `--help` lists every flag).
 
 use std::time::Duration;
 
-use crate::BoxError;
+use clap::Parser;
+
 use crate::target::StoreKind;
 
 /// A scenario of the program.
@@ -76,153 +77,163 @@ pub(crate) struct Args {
     pub(crate) child: Child,
 }
 
-pub(crate) const USAGE: &str = "\
-usage: sayiir-bench [options]
-  --scenario LIST     baseline,linear,fanout,latency,sleepers or all (default all)
-  --store LIST        sqlite-full,sqlite-normal,postgres or all (default: both SQLite
-                      levels, and postgres when a URL is given)
-  --pg-url URL        PostgreSQL server where the user may create databases
-                      (default: $SAYIIR_BENCH_PG_URL; without one, `--store postgres`
-                      starts a throwaway local cluster); each scenario gets a fresh database
-  --runs R            repeat every scenario R times and report medians (default 3)
-  --instances N       linear: instances of 10 steps (default 20000)
-  --fanout N          fanout: instances of 100 parallel tasks (default 400)
-  --latency N         latency: instances of 10 steps, one at a time (default 200)
-  --sleepers M        sleepers: instances asleep at once (default 100000)
-  --sleep-secs S      sleepers: wake-up time this far ahead (default 5 + M/10000)
-  --in-flight K       instances driven at once per worker (default 1024)
-  --workers P         worker processes of linear/fanout on PostgreSQL (default 4)
-  --commit-window US  committer window in microseconds (default 0)
-  --commit-batch N    largest commit batch (default 512)
-  --json              one JSON object per line instead of the table
-  --smoke             tiny sizes, one run: checks the program works, not for timing";
+/// The command line as clap parses it; [`parse`] turns it into [`Args`].
+#[derive(Debug, Parser)]
+#[command(
+    name = "sayiir-bench",
+    about = "Throughput and latency of sayiir against its stores (docs/performance.md)"
+)]
+struct Cli {
+    /// baseline,linear,fanout,latency,sleepers or all
+    #[arg(long = "scenario", value_name = "LIST", value_parser = parse_scenarios, default_value = "all")]
+    scenarios: List<Scenario>,
+    /// sqlite-full,sqlite-normal,postgres or all [default: both SQLite levels, and postgres
+    /// when a URL is given]
+    #[arg(long = "store", value_name = "LIST", value_parser = parse_stores)]
+    stores: Option<List<StoreKind>>,
+    /// PostgreSQL server where the user may create databases [default: $SAYIIR_BENCH_PG_URL;
+    /// without one, `--store postgres` starts a throwaway local cluster]; each scenario gets a
+    /// fresh database
+    #[arg(long = "pg-url", value_name = "URL")]
+    pg_url: Option<String>,
+    /// Repeat every scenario R times and report medians [default: 3]
+    #[arg(long, value_name = "R", value_parser = positive)]
+    runs: Option<usize>,
+    /// linear: instances of 10 steps [default: 20000]
+    #[arg(long, value_name = "N", value_parser = positive)]
+    instances: Option<usize>,
+    /// fanout: instances of 100 parallel tasks [default: 400]
+    #[arg(long, value_name = "N", value_parser = positive)]
+    fanout: Option<usize>,
+    /// latency: instances of 10 steps, one at a time [default: 200]
+    #[arg(long, value_name = "N", value_parser = positive)]
+    latency: Option<usize>,
+    /// sleepers: instances asleep at once [default: 100000]
+    #[arg(long, value_name = "M", value_parser = positive)]
+    sleepers: Option<usize>,
+    /// sleepers: wake-up time this far ahead, in seconds [default: 5 + M/10000]
+    #[arg(long = "sleep-secs", value_name = "S", value_parser = positive)]
+    sleep_secs: Option<usize>,
+    /// Instances driven at once per worker
+    #[arg(long = "in-flight", value_name = "K", value_parser = positive, default_value = "1024")]
+    in_flight: usize,
+    /// Worker processes of linear/fanout on PostgreSQL
+    #[arg(long, value_name = "P", value_parser = positive, default_value = "4")]
+    workers: usize,
+    /// Committer window in microseconds
+    #[arg(long = "commit-window", value_name = "US", default_value = "0")]
+    commit_window: u64,
+    /// Largest commit batch
+    #[arg(long = "commit-batch", value_name = "N", value_parser = positive, default_value = "512")]
+    commit_batch: usize,
+    /// One JSON object per line instead of the table
+    #[arg(long)]
+    json: bool,
+    /// Tiny sizes, one run: checks the program works, not for timing
+    #[arg(long)]
+    smoke: bool,
+    /// A worker process over the PostgreSQL database at URL (spawned by the program itself).
+    #[arg(long = "child-worker", value_name = "URL", hide = true)]
+    child_worker: Option<String>,
+    /// The `sleepers` scenario alone over this database (spawned by the program itself).
+    #[arg(
+        long = "child-sleepers",
+        value_name = "DB",
+        hide = true,
+        conflicts_with = "child_worker"
+    )]
+    child_sleepers: Option<String>,
+}
 
-/// Parses the arguments after the program name.
-pub(crate) fn parse(mut it: impl Iterator<Item = String>) -> Result<Args, BoxError> {
-    let mut scenarios = Scenario::ALL.to_vec();
-    let mut stores = None;
-    let mut pg_url = std::env::var("SAYIIR_BENCH_PG_URL")
-        .ok()
-        .filter(|u| !u.is_empty());
-    let mut runs = None;
-    let mut instances = None;
-    let mut fanout = None;
-    let mut latency = None;
-    let mut sleepers = None;
-    let mut sleep_secs = None;
-    let mut in_flight = 1024;
-    let mut workers = 4;
-    let mut commit_window = Duration::ZERO;
-    let mut max_commit_batch = 512;
-    let mut json = false;
-    let mut smoke = false;
-    let mut child = Child::None;
-    while let Some(arg) = it.next() {
-        let mut value = |name: &str| {
-            it.next()
-                .ok_or_else(|| format!("{name} needs a value\n{USAGE}"))
-        };
-        match arg.as_str() {
-            "--scenario" => scenarios = parse_scenarios(&value("--scenario")?)?,
-            "--store" => stores = Some(parse_stores(&value("--store")?)?),
-            "--pg-url" => pg_url = Some(value("--pg-url")?),
-            "--runs" => runs = Some(count("--runs", &value("--runs")?)?),
-            "--instances" => instances = Some(count("--instances", &value("--instances")?)?),
-            "--fanout" => fanout = Some(count("--fanout", &value("--fanout")?)?),
-            "--latency" => latency = Some(count("--latency", &value("--latency")?)?),
-            "--sleepers" => sleepers = Some(count("--sleepers", &value("--sleepers")?)?),
-            "--sleep-secs" => {
-                sleep_secs = Some(count("--sleep-secs", &value("--sleep-secs")?)? as u64);
-            }
-            "--in-flight" => in_flight = count("--in-flight", &value("--in-flight")?)?,
-            "--workers" => workers = count("--workers", &value("--workers")?)?,
-            "--commit-window" => {
-                let us = value("--commit-window")?;
-                let us: u64 = us
-                    .parse()
-                    .map_err(|_| format!("--commit-window needs microseconds, got `{us}`"))?;
-                commit_window = Duration::from_micros(us);
-            }
-            "--commit-batch" => {
-                max_commit_batch = count("--commit-batch", &value("--commit-batch")?)?
-            }
-            "--json" => json = true,
-            "--smoke" => smoke = true,
-            "--child-worker" => child = Child::Worker(value("--child-worker")?),
-            "--child-sleepers" => child = Child::Sleepers(value("--child-sleepers")?),
-            "-h" | "--help" => return Err(USAGE.into()),
-            other => return Err(format!("unknown argument `{other}`\n{USAGE}").into()),
-        }
-    }
-    let stores = match stores {
-        Some(s) => s,
+/// A comma-separated list given on the command line.
+#[derive(Debug, Clone)]
+struct List<T>(Vec<T>);
+
+/// Parses the arguments after the program name. `Err` is clap's error: its `exit()` prints
+/// it (or the help) and exits with the right code.
+pub(crate) fn parse(args: impl IntoIterator<Item = String>) -> Result<Args, clap::Error> {
+    let name = std::iter::once("sayiir-bench".to_string());
+    let cli = Cli::try_parse_from(name.chain(args))?;
+    let pg_url = cli.pg_url.or_else(|| {
+        std::env::var("SAYIIR_BENCH_PG_URL")
+            .ok()
+            .filter(|u| !u.is_empty())
+    });
+    let stores = match cli.stores {
+        Some(s) => s.0,
         None if pg_url.is_some() => StoreKind::ALL.to_vec(),
         None => vec![StoreKind::SqliteFull, StoreKind::SqliteNormal],
     };
+    let smoke = cli.smoke;
     let pick = |given: Option<usize>, smoke_size: usize, full: usize| {
         given.unwrap_or(if smoke { smoke_size } else { full })
     };
+    let child = match (cli.child_worker, cli.child_sleepers) {
+        (Some(url), _) => Child::Worker(url),
+        (None, Some(db)) => Child::Sleepers(db),
+        (None, None) => Child::None,
+    };
     Ok(Args {
-        scenarios,
+        scenarios: cli.scenarios.0,
         stores,
         pg_url,
-        runs: pick(runs, 1, 3),
-        instances: pick(instances, 60, 20_000),
-        fanout_instances: pick(fanout, 4, 400),
-        latency_instances: pick(latency, 5, 200),
-        sleepers: pick(sleepers, 200, 100_000),
-        sleep_secs: sleep_secs.or(smoke.then_some(1)),
-        in_flight,
-        workers,
+        runs: pick(cli.runs, 1, 3),
+        instances: pick(cli.instances, 60, 20_000),
+        fanout_instances: pick(cli.fanout, 4, 400),
+        latency_instances: pick(cli.latency, 5, 200),
+        sleepers: pick(cli.sleepers, 200, 100_000),
+        sleep_secs: cli.sleep_secs.map(|s| s as u64).or(smoke.then_some(1)),
+        in_flight: cli.in_flight,
+        workers: cli.workers,
         baseline_instances: if smoke { 300 } else { 2_048 },
-        commit_window,
-        max_commit_batch,
-        json,
+        commit_window: Duration::from_micros(cli.commit_window),
+        max_commit_batch: cli.commit_batch,
+        json: cli.json,
         smoke,
         child,
     })
 }
 
-fn parse_scenarios(s: &str) -> Result<Vec<Scenario>, BoxError> {
+fn parse_scenarios(s: &str) -> Result<List<Scenario>, String> {
     if s == "all" {
-        return Ok(Scenario::ALL.to_vec());
+        return Ok(List(Scenario::ALL.to_vec()));
     }
     let mut out = Vec::new();
     for name in s.split(',') {
         let sc = Scenario::ALL
             .into_iter()
             .find(|sc| sc.name() == name)
-            .ok_or_else(|| format!("unknown scenario `{name}`\n{USAGE}"))?;
+            .ok_or_else(|| format!("unknown scenario `{name}`"))?;
         if !out.contains(&sc) {
             out.push(sc);
         }
     }
     // The baseline runs first: later scenarios of the same run are compared with it.
     out.sort_by_key(|sc| Scenario::ALL.iter().position(|a| a == sc));
-    Ok(out)
+    Ok(List(out))
 }
 
-fn parse_stores(s: &str) -> Result<Vec<StoreKind>, BoxError> {
+fn parse_stores(s: &str) -> Result<List<StoreKind>, String> {
     if s == "all" {
-        return Ok(StoreKind::ALL.to_vec());
+        return Ok(List(StoreKind::ALL.to_vec()));
     }
     let mut out = Vec::new();
     for name in s.split(',') {
         let k = StoreKind::ALL
             .into_iter()
             .find(|k| k.name() == name)
-            .ok_or_else(|| format!("unknown store `{name}`\n{USAGE}"))?;
+            .ok_or_else(|| format!("unknown store `{name}`"))?;
         if !out.contains(&k) {
             out.push(k);
         }
     }
-    Ok(out)
+    Ok(List(out))
 }
 
 /// A positive integer argument.
-pub(crate) fn count(name: &str, s: &str) -> Result<usize, BoxError> {
+fn positive(s: &str) -> Result<usize, String> {
     match s.parse::<usize>() {
         Ok(n) if n > 0 => Ok(n),
-        _ => Err(format!("{name} needs a positive integer, got `{s}`").into()),
+        _ => Err(format!("needs a positive integer, got `{s}`")),
     }
 }

@@ -65,10 +65,7 @@ async fn run(args: Args) -> Result<(), BoxError> {
 fn main() -> std::process::ExitCode {
     let args = match args::parse(std::env::args().skip(1)) {
         Ok(a) => a,
-        Err(e) => {
-            eprintln!("{e}");
-            return std::process::ExitCode::from(2);
-        }
+        Err(e) => e.exit(),
     };
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()

@@ -1,5 +1,6 @@
 //! Procedural macros of sayiir: `#[task]` and `#[workflow]`. Use them through the `sayiir`
-//! crate, which documents them.
+//! crate, which re-exports them as `sayiir::task` and `sayiir::workflow`. Their examples are
+//! compiled and run as doctests of `sayiir` (this crate cannot depend on it).
 
 mod canon;
 mod diag;
@@ -10,13 +11,13 @@ mod workflow;
 
 use proc_macro::TokenStream;
 
-/// Marks an async fn as a task. See `sayiir::task`.
+#[doc = include_str!("../doc/task.md")]
 #[proc_macro_attribute]
 pub fn task(args: TokenStream, item: TokenStream) -> TokenStream {
     task::expand(args.into(), item.into()).into()
 }
 
-/// Compiles an async fn into a durable state machine. See `sayiir::workflow`.
+#[doc = include_str!("../doc/workflow.md")]
 #[proc_macro_attribute]
 pub fn workflow(args: TokenStream, item: TokenStream) -> TokenStream {
     workflow::expand(args.into(), item.into()).into()

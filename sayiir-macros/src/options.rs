@@ -166,7 +166,13 @@ pub(crate) fn sayiir_path(custom: Option<&syn::Path>) -> TokenStream {
     }
 }
 
-/// A duration option such as `"30s"`, `"1m30s"` or `"250ms"`, in milliseconds.
+/// A duration option (`timeout`, `backoff`, `max_backoff`) in milliseconds.
+///
+/// The grammar is `humantime`'s: one or more spans, each a number (integer or decimal) and a
+/// unit, optionally separated by spaces — `"30s"`, `"1h 30m"`, `"1.5s"`, `"250ms"`,
+/// `"2 days"`. The units are those of [`humantime::parse_duration`]; a month is 30.44 days and
+/// a year 365.25 days. The result must be more than zero and a whole number of milliseconds
+/// (stored times have millisecond precision).
 pub(crate) fn duration_ms(opt: &RawOption, diag: &mut Diagnostics) -> Option<u64> {
     let lit = lit_str(opt, diag)?;
     match parse_duration_ms(&lit.value()) {
@@ -182,7 +188,7 @@ pub(crate) fn duration_ms(opt: &RawOption, diag: &mut Diagnostics) -> Option<u64
             diag.error(
                 lit.span(),
                 format_args!(
-                    "invalid duration `{}`: {why}; write numbers with units `ms`, `s`, `m`, `h` or `d`, e.g. `\"30s\"` or `\"1m30s\"`",
+                    "invalid duration `{}`: {why}; write numbers with units, e.g. `\"30s\"`, `\"1h 30m\"`, `\"1.5s\"` or `\"2 days\"`",
                     lit.value()
                 ),
             );
@@ -191,45 +197,26 @@ pub(crate) fn duration_ms(opt: &RawOption, diag: &mut Diagnostics) -> Option<u64
     }
 }
 
-/// Parses `<number><unit>` groups (`ms`, `s`, `m`, `h`, `d`) into milliseconds.
+/// Parses a duration (`humantime`'s grammar) into whole milliseconds.
 pub(crate) fn parse_duration_ms(text: &str) -> Result<u64, String> {
-    let text = text.trim();
-    if text.is_empty() {
-        return Err("it is empty".into());
-    }
-    let mut total: u64 = 0;
-    let mut rest = text;
-    while !rest.is_empty() {
-        let digits = rest
-            .find(|c: char| !c.is_ascii_digit())
-            .unwrap_or(rest.len());
-        if digits == 0 {
-            return Err(format!("expected a number at `{rest}`"));
+    use humantime::DurationError as E;
+    let at = |offset: usize| text.get(offset..).unwrap_or_default().trim_end();
+    let d = humantime::parse_duration(text).map_err(|e| match e {
+        E::Empty => "it is empty".to_string(),
+        E::InvalidCharacter(offset) => format!("unexpected character at `{}`", at(offset)),
+        E::NumberExpected(offset) => format!("expected a number at `{}`", at(offset)),
+        E::UnknownUnit { unit, value, .. } if unit.is_empty() => {
+            format!("`{value}` has no unit")
         }
-        let number: u64 = rest[..digits]
-            .parse()
-            .map_err(|_| "the number is too large".to_string())?;
-        rest = &rest[digits..];
-        let unit_len = rest
-            .find(|c: char| c.is_ascii_digit())
-            .unwrap_or(rest.len());
-        let unit = rest[..unit_len].trim();
-        let factor = match unit {
-            "ms" => 1,
-            "s" => 1_000,
-            "m" => 60_000,
-            "h" => 3_600_000,
-            "d" => 86_400_000,
-            "" => return Err(format!("`{number}` has no unit")),
-            other => return Err(format!("unknown unit `{other}`")),
-        };
-        rest = &rest[unit_len..];
-        total = number
-            .checked_mul(factor)
-            .and_then(|v| total.checked_add(v))
-            .ok_or_else(|| "it is too long".to_string())?;
+        E::UnknownUnit { unit, .. } => format!("unknown unit `{unit}`"),
+        E::NumberOverflow => "it is too long, or finer than a nanosecond".to_string(),
+    })?;
+    if d.subsec_nanos() % 1_000_000 != 0 {
+        return Err(
+            "it is not a whole number of milliseconds (stored times are in milliseconds)".into(),
+        );
     }
-    Ok(total)
+    u64::try_from(d.as_millis()).map_err(|_| "it is too long".to_string())
 }
 
 #[cfg(test)]
@@ -242,12 +229,23 @@ mod tests {
         assert_eq!(parse_duration_ms("1m30s"), Ok(90_000));
         assert_eq!(parse_duration_ms("250ms"), Ok(250));
         assert_eq!(parse_duration_ms("1d2h"), Ok(93_600_000));
-        assert!(parse_duration_ms("").is_err());
-        assert!(parse_duration_ms("30").is_err());
-        assert!(parse_duration_ms("s").is_err());
-        assert!(parse_duration_ms("5x").is_err());
-        assert!(parse_duration_ms("1.5s").is_err());
-        assert!(parse_duration_ms("99999999999999999999s").is_err());
+        assert_eq!(parse_duration_ms("1h 30m"), Ok(5_400_000));
+        assert_eq!(parse_duration_ms("1.5s"), Ok(1_500));
+        assert_eq!(parse_duration_ms("2 days"), Ok(172_800_000));
+        assert_eq!(parse_duration_ms("30 seconds"), Ok(30_000));
+        assert_eq!(parse_duration_ms("1 week"), Ok(604_800_000));
+        assert_eq!(parse_duration_ms(" 5min "), Ok(300_000));
+        assert_eq!(parse_duration_ms("0s"), Ok(0));
+        let err = |t: &str| parse_duration_ms(t).unwrap_err();
+        assert_eq!(err(""), "it is empty");
+        assert_eq!(err("30"), "`30` has no unit");
+        assert_eq!(err("s"), "expected a number at `s`");
+        assert_eq!(err("5x"), "unknown unit `x`");
+        assert_eq!(err("30 secondz"), "unknown unit `secondz`");
+        assert_eq!(err("1,5s"), "unexpected character at `,5s`");
+        assert!(err("1.5ms").contains("whole number of milliseconds"));
+        assert!(err("10us").contains("whole number of milliseconds"));
+        assert!(err("99999999999999999999s").contains("too long"));
     }
 
     #[test]

@@ -24,6 +24,48 @@ pub use info::{InstanceInfo, InstanceStatus, WorkerInfo};
 
 /// The durable workflow engine. Cheap to clone; every clone shares the store, the registered
 /// workflows and the workers' wake-ups. No global state.
+///
+/// Build it over a store with the workflows it serves ([`Engine::builder`], then
+/// [`EngineBuilder::register`] and [`EngineBuilder::build`], which checks every definition);
+/// start instances with [`Engine::start`] (idempotent on the id); run them with a worker
+/// ([`Engine::spawn_worker`], in this process or any other sharing the store); read outputs
+/// with [`Handle::result`] or [`Engine::result`].
+///
+/// ```
+/// use sayiir::{Engine, SqliteStore};
+///
+/// #[sayiir::task(retries = 3, timeout = "10s")]
+/// async fn greet(name: String) -> Result<String, String> {
+///     Ok(format!("hello, {name}"))
+/// }
+///
+/// #[sayiir::workflow]
+/// async fn welcome(name: String) -> Result<String, String> {
+///     let greeting = greet(name).await?;
+///     sayiir::sleep(std::time::Duration::from_millis(10)).await;
+///     Ok(greeting)
+/// }
+///
+/// #[tokio::main]
+/// async fn main() -> Result<(), Box<dyn std::error::Error>> {
+///     let dir = tempfile::tempdir()?;
+///     let store = SqliteStore::open(dir.path().join("app.db"))?;
+///     let engine = Engine::builder(store).register::<welcome>().build()?;
+///
+///     // A worker claims due instances and drives them, committing every transition.
+///     let worker = engine.spawn_worker();
+///
+///     let handle = engine.start::<welcome>("w-1", "ada".into()).await?;
+///     assert_eq!(handle.result().await?, Ok("hello, ada".to_string()));
+///
+///     // Starting the same id again returns the existing instance; results stay readable.
+///     engine.start::<welcome>("w-1", "ignored".into()).await?;
+///     assert_eq!(engine.result::<welcome>("w-1").await?, Ok("hello, ada".to_string()));
+///
+///     worker.shutdown().await?;
+///     Ok(())
+/// }
+/// ```
 #[derive(Clone)]
 pub struct Engine {
     pub(crate) inner: Arc<Inner>,

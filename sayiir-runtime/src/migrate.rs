@@ -75,10 +75,37 @@ type StateFn = Arc<dyn Fn(&mut Migrate<'_>) -> Result<(), MigrateError> + Send +
 /// A declaration that workflow `New` takes over the instances of `Old`, an older declared
 /// version of the same workflow. Give it to [`EngineBuilder::migrate`](crate::EngineBuilder::migrate).
 ///
-/// ```ignore
+/// ```
+/// use sayiir::{Engine, MemoryStore, Migration};
+///
+/// #[sayiir::task]
+/// async fn ship(order: u64) -> String {
+///     format!("order {order} shipped")
+/// }
+///
+/// mod v1 {
+///     use super::ship;
+///
+///     #[sayiir::workflow(name = "checkout")]
+///     pub async fn checkout(order: u64) -> String {
+///         ship(order).await
+///     }
+/// }
+///
+/// #[sayiir::workflow(version = 2)]
+/// async fn checkout(order: u64) -> String {
+///     let coupon: Option<String> = None;
+///     let label = ship(order).await;
+///     format!("{label} {coupon:?}")
+/// }
+///
+/// # fn main() -> Result<(), Box<dyn std::error::Error>> {
 /// let m = Migration::<v1::checkout, checkout>::new()
 ///     // `ship#1` gained a `coupon` field: old instances get none.
 ///     .state("ship#1", |m| m.set("coupon", &None::<String>));
+/// let engine = Engine::builder(MemoryStore::new()).migrate(m).build()?;
+/// # Ok(())
+/// # }
 /// ```
 pub struct Migration<Old: Workflow, New: Workflow> {
     states: BTreeMap<String, StateFn>,

@@ -122,6 +122,44 @@ impl TestEngineBuilder {
 
 /// An engine on a virtual clock with one worker. Derefs to [`Engine`]: start instances, send
 /// signals, cancel, read results as usual.
+///
+/// ```
+/// use std::time::Duration;
+///
+/// use sayiir::testing::{TestEngine, TestError};
+///
+/// #[sayiir::task]
+/// async fn remind(user: String) -> String {
+///     format!("reminded {user}")
+/// }
+///
+/// #[sayiir::workflow]
+/// async fn trial(user: String) -> String {
+///     sayiir::sleep(Duration::from_secs(14 * 24 * 3600)).await; // two weeks
+///     let _ok: bool = sayiir::signal::<bool>("confirm").await;
+///     remind(user).await
+/// }
+///
+/// #[tokio::main]
+/// async fn main() -> Result<(), Box<dyn std::error::Error>> {
+///     let t = TestEngine::builder().register::<trial>().build()?;
+///     let began = t.now();
+///     t.start::<trial>("ada", "ada".into()).await?;
+///
+///     t.advance(Duration::from_secs(13 * 24 * 3600)).await; // day 13: still asleep
+///     assert_eq!(t.try_result::<trial>("ada").await?, None);
+///
+///     // Jumps to day 14, then stops: only the test can send the signal.
+///     let waiting = t.run_until_done::<trial>("ada").await;
+///     assert!(matches!(waiting, Err(TestError::Waiting { .. })));
+///     assert_eq!(t.now().duration_since(began)?, Duration::from_secs(14 * 24 * 3600));
+///
+///     t.signal("ada", "confirm", &true).await?;
+///     assert_eq!(t.run_until_done::<trial>("ada").await?, "reminded ada");
+///     t.shutdown().await?;
+///     Ok(())
+/// }
+/// ```
 pub struct TestEngine {
     engine: Engine,
     clock: Arc<VirtualClock>,

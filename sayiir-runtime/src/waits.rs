@@ -88,6 +88,35 @@ impl DescribeWait for TimerWait {
 
 /// Sleeps durably for `duration` inside a `#[workflow]`: the instance is parked in the store
 /// and no worker, task or memory is held for it. Outside a workflow it is `tokio::time::sleep`.
+///
+/// The due time is computed when the transition that reaches the sleep runs, and committed
+/// with it: a crash during the sleep neither restarts nor shortens it.
+///
+/// ```
+/// use std::time::Duration;
+///
+/// #[sayiir::task]
+/// async fn send(text: String) -> String {
+///     text
+/// }
+///
+/// #[sayiir::workflow]
+/// async fn follow_up(user: String) -> String {
+///     send(format!("welcome, {user}")).await;
+///     sayiir::sleep(Duration::from_secs(3 * 24 * 3600)).await; // a row in the store, for 3 days
+///     send(format!("how is it going, {user}?")).await
+/// }
+///
+/// # #[tokio::main]
+/// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// let t = sayiir::testing::TestEngine::builder().register::<follow_up>().build()?;
+/// let began = t.now();
+/// t.start::<follow_up>("f-1", "ada".into()).await?;
+/// assert_eq!(t.run_until_done::<follow_up>("f-1").await?, "how is it going, ada?");
+/// assert!(t.now().duration_since(began)? >= Duration::from_secs(3 * 24 * 3600));
+/// # Ok(())
+/// # }
+/// ```
 pub async fn sleep(duration: Duration) {
     tokio::time::sleep(duration).await;
 }
@@ -163,6 +192,44 @@ impl<T> SignalOutsideWorkflow<T> {
 /// consumed in order; consuming one is part of the commit of the transition it causes. Add
 /// `.timeout(d)` to get `Result<T, SignalTimeout>`. The name must be a string literal, so the
 /// engine can check a sender's payload type against it.
+///
+/// ```
+/// use std::time::Duration;
+///
+/// #[derive(serde::Serialize, serde::Deserialize, Clone, Debug)]
+/// pub struct Decision {
+///     pub approved: bool,
+/// }
+///
+/// #[sayiir::workflow]
+/// async fn review(doc: String) -> String {
+///     let first: Decision = sayiir::signal::<Decision>("decision").await;
+///     match sayiir::signal::<Decision>("decision").timeout(Duration::from_secs(3600)).await {
+///         Ok(second) if first.approved && second.approved => format!("{doc}: published"),
+///         Ok(_) => format!("{doc}: rejected"),
+///         Err(timeout) => format!("{doc}: {timeout}"),
+///     }
+/// }
+///
+/// # #[tokio::main]
+/// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// let t = sayiir::testing::TestEngine::builder().register::<review>().build()?;
+/// t.start::<review>("r-1", "post".into()).await?;
+/// // Both arrive before they are awaited: buffered durably, consumed in order.
+/// t.signal("r-1", "decision", &Decision { approved: true }).await?;
+/// t.signal("r-1", "decision", &Decision { approved: true }).await?;
+/// assert_eq!(t.run_until_done::<review>("r-1").await?, "post: published");
+///
+/// // A payload of another type is refused before anything is stored.
+/// t.start::<review>("r-2", "draft".into()).await?;
+/// assert!(t.signal("r-2", "decision", &"yes").await.is_err());
+/// t.signal("r-2", "decision", &Decision { approved: true }).await?;
+/// // No second decision within the hour: the timeout's error is the value.
+/// let out = t.run_until_done::<review>("r-2").await?;
+/// assert!(out.starts_with("draft: no signal `decision` arrived within"), "{out}");
+/// # Ok(())
+/// # }
+/// ```
 pub fn signal<T>(name: &str) -> SignalOutsideWorkflow<T> {
     let _ = name;
     SignalOutsideWorkflow { _t: PhantomData }

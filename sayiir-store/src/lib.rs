@@ -10,6 +10,7 @@
 //! Backends: [`MemoryStore`] (tests), with the `sqlite` feature [`SqliteStore`] (one worker
 //! process per database file) and with the `postgres` feature [`PgStore`] (any number of worker
 //! processes).
+#![cfg_attr(docsrs, feature(doc_cfg))]
 
 mod error;
 mod listing;
@@ -17,15 +18,19 @@ mod memory;
 mod types;
 
 #[cfg(feature = "sqlite")]
+#[cfg_attr(docsrs, doc(cfg(feature = "sqlite")))]
 pub mod sqlite;
 
 #[cfg(feature = "postgres")]
+#[cfg_attr(docsrs, doc(cfg(feature = "postgres")))]
 pub mod postgres;
 
 #[cfg(feature = "conformance")]
+#[cfg_attr(docsrs, doc(cfg(feature = "conformance")))]
 pub mod conformance;
 
 #[cfg(feature = "pg-harness")]
+#[cfg_attr(docsrs, doc(cfg(feature = "pg-harness")))]
 pub mod pg_harness;
 
 mod transactional;
@@ -34,19 +39,23 @@ mod transactional;
 /// [`PgStore::from_pool`] and the connections given to [`Transactional`] methods. A `sqlx`
 /// dependency of your own has the same types only if cargo resolves it to this same version.
 #[cfg(feature = "postgres")]
+#[cfg_attr(docsrs, doc(cfg(feature = "postgres")))]
 pub use sqlx;
 
 /// The rusqlite this crate is built with (feature `sqlite`), for the connections and
 /// transactions given to [`Transactional`] methods.
 #[cfg(feature = "sqlite")]
+#[cfg_attr(docsrs, doc(cfg(feature = "sqlite")))]
 pub use rusqlite;
 
 pub use error::{FileProblem, InvalidId, StoreError};
 pub use listing::{DamagedRow, Listing};
 pub use memory::MemoryStore;
 #[cfg(feature = "postgres")]
+#[cfg_attr(docsrs, doc(cfg(feature = "postgres")))]
 pub use postgres::{PgOptions, PgStore};
 #[cfg(feature = "sqlite")]
+#[cfg_attr(docsrs, doc(cfg(feature = "sqlite")))]
 pub use sqlite::{SqliteOptions, SqliteStore, Synchronous};
 pub use transactional::Transactional;
 pub use types::{

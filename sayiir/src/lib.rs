@@ -1,8 +1,9 @@
 //! # sayiir
 //!
 //! A durable workflow engine for Rust. Write a workflow as a plain `async fn` that calls tasks;
-//! `#[workflow]` compiles it into a typed state machine whose every transition is committed to a
-//! store before it counts as done, so instances survive crashes and resume where they were.
+//! [`#[workflow]`](macro@workflow) compiles it into a typed state machine whose every
+//! transition is committed to a store before it counts as done, so instances survive crashes
+//! and resume where they were. [`#[task]`](macro@task) marks the functions it calls.
 //!
 //! ```no_run
 //! use serde::{Deserialize, Serialize};
@@ -26,53 +27,47 @@
 //!     let label = ship(order, paid).await;
 //!     Ok(label)
 //! }
+//!
+//! #[tokio::main]
+//! async fn main() -> Result<(), Box<dyn std::error::Error>> {
+//!     let engine = sayiir::Engine::builder(sayiir::SqliteStore::open("app.db")?)
+//!         .register::<checkout>()
+//!         .build()?;
+//!     let worker = engine.spawn_worker();
+//!     let handle = engine.start::<checkout>("order-42", Order { id: 42, total: 999 }).await?;
+//!     println!("{:?}", handle.result().await?);
+//!     worker.shutdown().await?;
+//!     Ok(())
+//! }
 //! ```
 //!
-//! See `docs/workflow-rules.md` for what a workflow body may contain and how it is lowered.
+//! Where to go next:
+//!
+//! - [`Engine`]: starting instances, signals, results, workers; [`testing::TestEngine`]: the
+//!   same engine on a virtual clock, for tests.
+//! - The guides in [`docs`]: [what a workflow body may contain](docs::workflow_rules),
+//!   [every error](docs::errors), [testing](docs::testing), [resources](docs::resources),
+//!   [versions](docs::versioning), [production](docs::production),
+//!   [performance](docs::performance), [the stored format](docs::format).
+//!
+//! # Features
+//!
+//! - `sqlite` (default): [`SqliteStore`], an embedded store in one file.
+//! - `postgres`: [`PgStore`], for several worker processes sharing one database.
+//!
+//! [`MemoryStore`] (for tests) is always there.
+#![cfg_attr(docsrs, feature(doc_cfg))]
 
-/// Marks an `async fn` as a task: a unit of work a workflow calls, whose arguments and return
-/// value are stored (see `docs/workflow-rules.md` for the options: `retries`, `backoff`,
-/// `max_backoff`, `timeout`, `name`, `crate`).
-///
-/// A parameter whose type is written `Res<T>` (`sayiir::Res<T>`) is a **resource** the engine
-/// gives the task when it runs (`Engine::builder(store).resource(value)`): a database pool, an
-/// HTTP client. The workflow calls the task without it, it is not stored and it enters no hash;
-/// `build()` refuses a workflow whose tasks take a resource the engine was not given. See
-/// `docs/resources.md`.
-///
-/// ```
-/// use sayiir::{Engine, MemoryStore, Res};
-///
-/// pub struct Http {
-///     base: String,
-/// }
-///
-/// #[sayiir::task(retries = 3)]
-/// async fn fetch(path: String, http: Res<Http>) -> Result<String, String> {
-///     Ok(format!("{}/{path}", http.base))
-/// }
-///
-/// #[sayiir::workflow]
-/// async fn crawl(path: String) -> Result<String, String> {
-///     fetch(path).await // no `http` here
-/// }
-///
-/// # tokio::runtime::Runtime::new().unwrap().block_on(async {
-/// let engine = Engine::builder(MemoryStore::new())
-///     .resource(Http { base: "https://example.com".into() })
-///     .register::<crawl>()
-///     .build()
-///     .unwrap();
-/// let worker = engine.spawn_worker();
-/// let handle = engine.start::<crawl>("c-1", "robots.txt".into()).await.unwrap();
-/// assert_eq!(handle.result().await.unwrap().unwrap(), "https://example.com/robots.txt");
-/// worker.shutdown().await.unwrap();
-///
-/// // Without the resource, the engine is not built.
-/// let err = Engine::builder(MemoryStore::new()).register::<crawl>().build().err().unwrap();
-/// assert!(err.to_string().contains("task `fetch` of workflow `crawl` version 1 takes `http: Res<Http>`"));
-/// # });
-/// ```
+pub mod docs;
+
+#[doc = include_str!("../../sayiir-macros/doc/task.md")]
+#[cfg(doctest)]
+pub struct TaskMacroDoctests;
+
+#[doc = include_str!("../../sayiir-macros/doc/workflow.md")]
+#[cfg(doctest)]
+pub struct WorkflowMacroDoctests;
+
 pub use sayiir_macros::task;
 pub use sayiir_macros::workflow;
 pub use sayiir_runtime::testing;
@@ -91,8 +86,10 @@ pub use sayiir_runtime::{codec, describe, shape};
 pub use sayiir_store as store;
 pub use sayiir_store::{InstanceId, ListQuery, Listing, MemoryStore, Transactional};
 #[cfg(feature = "postgres")]
+#[cfg_attr(docsrs, doc(cfg(feature = "postgres")))]
 pub use sayiir_store::{PgOptions, PgStore, sqlx};
 #[cfg(feature = "sqlite")]
+#[cfg_attr(docsrs, doc(cfg(feature = "sqlite")))]
 pub use sayiir_store::{SqliteOptions, SqliteStore, Synchronous, rusqlite};
 
 #[doc(hidden)]
@@ -101,9 +98,44 @@ pub use sayiir_runtime::__private;
 /// Runs calls concurrently and yields every result, as a tuple.
 ///
 /// In a `#[workflow]` body, `sayiir::join!(a(..), b(..)).await` is a fork/join point: every
-/// branch runs concurrently (in one worker or several), each branch's result is committed as it
-/// arrives, and the await yields `(a's return value, b's return value, ...)`. Up to 8 branches,
-/// each a call of a `#[task]` or `#[workflow]` function. Outside workflows it joins the futures.
+/// branch runs concurrently (as tasks of the worker that holds the instance), each branch's
+/// result is committed as it arrives, so after a crash only the unfinished branches run again,
+/// and the await yields `(a's return value, b's return value, ...)`. 2 to 8 branches, each a
+/// call of a `#[task]` or `#[workflow]` function. Outside workflows it is `tokio::join!`.
+///
+/// ```
+/// use std::time::{Duration, Instant};
+///
+/// #[sayiir::task]
+/// async fn quote(supplier: String) -> u64 {
+///     tokio::time::sleep(Duration::from_millis(500)).await;
+///     supplier.len() as u64 * 100
+/// }
+///
+/// #[sayiir::task]
+/// async fn stock(item: String) -> bool {
+///     tokio::time::sleep(Duration::from_millis(500)).await;
+///     !item.is_empty()
+/// }
+///
+/// #[sayiir::workflow]
+/// async fn offer(item: String) -> Option<u64> {
+///     let (price, available) = sayiir::join!(quote("acme".into()), stock(item)).await;
+///     available.then_some(price)
+/// }
+///
+/// # #[tokio::main]
+/// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// let engine = sayiir::Engine::builder(sayiir::MemoryStore::new()).register::<offer>().build()?;
+/// let worker = engine.spawn_worker();
+/// let began = Instant::now();
+/// let handle = engine.start::<offer>("o-1", "anvil".into()).await?;
+/// assert_eq!(handle.result().await?, Some(400));
+/// assert!(began.elapsed() < Duration::from_millis(950)); // the branches ran concurrently
+/// worker.shutdown().await?;
+/// # Ok(())
+/// # }
+/// ```
 #[macro_export]
 macro_rules! join {
     ($($call:expr),+ $(,)?) => {
@@ -114,9 +146,32 @@ macro_rules! join {
 /// Runs fallible calls concurrently: `Ok` of every success value, or an error.
 ///
 /// In a `#[workflow]` body every branch runs to the end (none is abandoned), then the await
-/// yields `Ok((a, b, ...))` or the error of the first failed branch **in argument order**. All
-/// branches must return `Result` with the same error type. Outside workflows it is
-/// `tokio::try_join!`, which stops at the first error.
+/// yields `Ok((a, b, ...))` or the error of the first failed branch **in argument order**, so
+/// the outcome does not depend on timing. All branches must return `Result` with the same
+/// error type. Outside workflows it is `tokio::try_join!`, which stops at the first error.
+///
+/// ```
+/// #[sayiir::task]
+/// async fn reserve(item: String) -> Result<u32, String> {
+///     if item == "unobtainium" { Err(format!("no {item}")) } else { Ok(1) }
+/// }
+///
+/// #[sayiir::workflow]
+/// async fn pair(a: String, b: String) -> Result<u32, String> {
+///     let (x, y) = sayiir::try_join!(reserve(a), reserve(b)).await?;
+///     Ok(x + y)
+/// }
+///
+/// # #[tokio::main]
+/// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// let t = sayiir::testing::TestEngine::builder().register::<pair>().build()?;
+/// t.start::<pair>("p-1", ("anvil".into(), "rope".into())).await?;
+/// t.start::<pair>("p-2", ("anvil".into(), "unobtainium".into())).await?;
+/// assert_eq!(t.run_until_done::<pair>("p-1").await?, Ok(2));
+/// assert_eq!(t.run_until_done::<pair>("p-2").await?, Err("no unobtainium".into()));
+/// # Ok(())
+/// # }
+/// ```
 #[macro_export]
 macro_rules! try_join {
     ($($call:expr),+ $(,)?) => {
@@ -126,8 +181,33 @@ macro_rules! try_join {
 
 /// Runs a dynamic number of calls concurrently and yields their results in order.
 ///
-/// In a `#[workflow]` body write `sayiir::join_all(items.into_iter().map(|x| task(x))).await`:
-/// every call becomes a branch that runs concurrently and commits as it finishes.
+/// In a `#[workflow]` body write `sayiir::join_all(items.into_iter().map(|x| task(x))).await`
+/// (exactly that shape: an iterator, `.map` and a closure that calls one `#[task]` or
+/// `#[workflow]` function): every call becomes a branch that runs concurrently and commits as it
+/// finishes; the state stores the finished branches' results. Outside workflows it is
+/// `futures::future::join_all`.
+///
+/// ```
+/// #[sayiir::task]
+/// async fn square(n: u64) -> u64 {
+///     n * n
+/// }
+///
+/// #[sayiir::workflow]
+/// async fn squares(ns: Vec<u64>) -> Vec<u64> {
+///     sayiir::join_all(ns.into_iter().map(|n| square(n))).await
+/// }
+///
+/// # #[tokio::main]
+/// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// let t = sayiir::testing::TestEngine::builder().register::<squares>().build()?;
+/// t.start::<squares>("s-1", vec![1, 2, 3]).await?;
+/// assert_eq!(t.run_until_done::<squares>("s-1").await?, [1, 4, 9]);
+/// // Called directly, the workflow runs in memory.
+/// assert_eq!(squares(vec![4]).await, [16]);
+/// # Ok(())
+/// # }
+/// ```
 pub async fn join_all<I>(calls: I) -> Vec<<I::Item as std::future::Future>::Output>
 where
     I: IntoIterator,
@@ -137,7 +217,8 @@ where
 }
 
 /// Like [`join_all`] for fallible calls: `Ok` of every success value, or the first error in
-/// argument order once every branch has finished (in a workflow body).
+/// argument order once every branch has finished (in a workflow body):
+/// `let sent = sayiir::try_join_all(users.into_iter().map(|u| notify(u))).await?;`.
 pub async fn try_join_all<I, T, E>(calls: I) -> Result<Vec<T>, E>
 where
     I: IntoIterator,
@@ -154,8 +235,3 @@ where
 #[doc = include_str!("../../README.md")]
 #[cfg(doctest)]
 pub struct ReadmeDoctests;
-
-/// The examples of `docs/resources.md`, compiled and run as doctests.
-#[doc = include_str!("../../docs/resources.md")]
-#[cfg(doctest)]
-pub struct ResourcesDoctests;

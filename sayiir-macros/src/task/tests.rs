@@ -367,3 +367,34 @@ fn resources_are_fetched_when_the_task_runs() {
     );
     assert!(!code.contains("fn resources"), "{code}");
 }
+
+/// A duration's spelling changes nothing generated; options change nothing hashed.
+#[test]
+fn durations_are_normalised_and_options_are_not_hashed() {
+    let item = quote!(
+        async fn f(x: u64) -> Result<u64, String> {
+            Ok(x)
+        }
+    );
+    let a = expanded(quote!(retries = 2, timeout = "90s"), item.clone());
+    for same in ["1m 30s", "1.5m", "1m30s", "90 seconds", "1.5 minutes"] {
+        let b = expanded(quote!(retries = 2, timeout = #same), item.clone());
+        assert_eq!(a, b, "`{same}`");
+    }
+    let hash_of = |code: &str| {
+        let start = code.find("SIGNATURE_HASH").unwrap();
+        code[start..start + code[start..].find(';').unwrap()].to_string()
+    };
+    let other = expanded(
+        quote!(
+            retries = 7,
+            timeout = "2 days",
+            backoff = "1s",
+            max_backoff = "1h"
+        ),
+        item.clone(),
+    );
+    assert_ne!(a, other);
+    assert_eq!(hash_of(&a), hash_of(&other));
+    assert_eq!(hash_of(&a), hash_of(&expanded(quote!(), item)));
+}

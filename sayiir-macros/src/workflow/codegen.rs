@@ -117,6 +117,7 @@ impl Gen<'_> {
         let signals = self.signals();
         let reflect = self.reflect_items();
         let attrs = &wf.attrs;
+        let doc = super::doc::doc(wf, self.body, self.l);
         let enum_def = self.state_enum();
         let serde_impls = self.serde_impls();
         let start_names = self.l.start.iter().map(|f| &f.ident);
@@ -146,7 +147,7 @@ impl Gen<'_> {
                 #run_inline.await
             }
 
-            #[doc(hidden)]
+            #[doc = #doc]
             #[allow(non_camel_case_types, dead_code)]
             #vis struct #ident {}
 

@@ -4,6 +4,7 @@ mod analyze;
 mod check;
 mod codegen;
 mod collections;
+mod doc;
 mod emit;
 #[cfg(test)]
 mod fixtures;

@@ -5,6 +5,8 @@ use sayiir_store::{
     WorkerId, WorkflowKey,
 };
 
+#[cfg(doc)]
+use crate::Engine;
 use crate::core::Inner;
 use crate::error::VersionMismatch;
 

@@ -1,5 +1,5 @@
-// Durations are numbers with units: `ms`, `s`, `m`, `h`, `d`.
-#[sayiir::task(timeout = "30 seconds")]
+// A duration is one or more numbers, each with its unit: `1h30` leaves `30` without one.
+#[sayiir::task(timeout = "1h30")]
 async fn charge(amount: u64) -> Result<u64, sayiir::TaskTimeout> {
     Ok(amount)
 }

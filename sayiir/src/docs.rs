@@ -1,0 +1,27 @@
+//! The guides: what a workflow body may contain, every compile and run-time error, testing,
+//! resources, versions, production, performance and the stored format. Each page is a file of
+//! the repository's `docs/` directory; their examples are compiled and run as doctests.
+
+#[doc = include_str!(concat!(env!("OUT_DIR"), "/docs/workflow-rules.md"))]
+pub mod workflow_rules {}
+
+#[doc = include_str!(concat!(env!("OUT_DIR"), "/docs/errors.md"))]
+pub mod errors {}
+
+#[doc = include_str!(concat!(env!("OUT_DIR"), "/docs/testing.md"))]
+pub mod testing {}
+
+#[doc = include_str!(concat!(env!("OUT_DIR"), "/docs/resources.md"))]
+pub mod resources {}
+
+#[doc = include_str!(concat!(env!("OUT_DIR"), "/docs/versioning.md"))]
+pub mod versioning {}
+
+#[doc = include_str!(concat!(env!("OUT_DIR"), "/docs/production.md"))]
+pub mod production {}
+
+#[doc = include_str!(concat!(env!("OUT_DIR"), "/docs/performance.md"))]
+pub mod performance {}
+
+#[doc = include_str!(concat!(env!("OUT_DIR"), "/docs/format.md"))]
+pub mod format {}
