@@ -8,8 +8,7 @@ use serde::Serialize;
 use serde::de::{DeserializeOwned, Error as _, SeqAccess};
 use serde::ser::SerializeTuple;
 
-use crate::codec;
-
+pub use crate::codec;
 pub use crate::describe::{Describe, TaskShape, WaitShape, WorkflowShape};
 pub use crate::hash::{blake3, blake3_parts};
 pub use crate::inline::run_inline;
