@@ -24,7 +24,7 @@ pub use crate::machine::{
 };
 pub use crate::parts::StateParts;
 pub use crate::resources::{MissingResource, ResourceNeed, ResourceParam};
-pub use crate::shared::Context;
+pub use crate::shared::WorkflowContext;
 pub use crate::waits::ContinueWait;
 
 /// `(&PermanentProbe(&error)).sayiir_permanent()`, with [`ViaPolicy`] and [`ViaDefault`] in

@@ -412,13 +412,13 @@ impl Drop for Waiter<'_> {
 }
 
 /// A typed handle to an instance of `W`.
-pub struct Handle<W: Workflow> {
+pub struct InstanceHandle<W: Workflow> {
     engine: Engine,
     id: InstanceId,
     _workflow: PhantomData<fn() -> W>,
 }
 
-impl<W: Workflow> Clone for Handle<W> {
+impl<W: Workflow> Clone for InstanceHandle<W> {
     fn clone(&self) -> Self {
         Self {
             engine: self.engine.clone(),
@@ -428,16 +428,16 @@ impl<W: Workflow> Clone for Handle<W> {
     }
 }
 
-impl<W: Workflow> std::fmt::Debug for Handle<W> {
+impl<W: Workflow> std::fmt::Debug for InstanceHandle<W> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Handle")
+        f.debug_struct("InstanceHandle")
             .field("workflow", &W::NAME)
             .field("id", &self.id)
             .finish()
     }
 }
 
-impl<W: Workflow> Handle<W> {
+impl<W: Workflow> InstanceHandle<W> {
     /// The instance id.
     pub fn id(&self) -> &InstanceId {
         &self.id
@@ -495,7 +495,7 @@ impl Engine {
         &self,
         id: &str,
         input: W::Input,
-    ) -> Result<Handle<W>, EngineError> {
+    ) -> Result<InstanceHandle<W>, EngineError> {
         let (id, def, input, state) = self.inner.start_parts::<W>(id, input)?;
         let record = self
             .inner
@@ -506,8 +506,8 @@ impl Engine {
     }
 
     /// A handle to `id`, known to run `W`'s definition.
-    pub(crate) fn handle_of<W: Workflow>(&self, id: InstanceId) -> Handle<W> {
-        Handle {
+    pub(crate) fn handle_of<W: Workflow>(&self, id: InstanceId) -> InstanceHandle<W> {
+        InstanceHandle {
             engine: self.clone(),
             id,
             _workflow: PhantomData,
@@ -515,11 +515,11 @@ impl Engine {
     }
 
     /// A handle to the existing instance `id`, checked to run `W`'s definition.
-    pub async fn handle<W: Workflow>(&self, id: &str) -> Result<Handle<W>, EngineError> {
+    pub async fn handle<W: Workflow>(&self, id: &str) -> Result<InstanceHandle<W>, EngineError> {
         let id = InstanceId::new(id)?;
         let record = self.inner.store.load(&id).await?;
         self.inner.check_definition::<W>(&record)?;
-        Ok(Handle {
+        Ok(InstanceHandle {
             engine: self.clone(),
             id,
             _workflow: PhantomData,

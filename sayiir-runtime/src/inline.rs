@@ -20,19 +20,19 @@ use crate::machine::{
 };
 use crate::resources::Resources;
 use crate::retry;
-use crate::shared::Context;
+use crate::shared::WorkflowContext;
 
 /// Runs `W` to its end with an empty shared context.
 pub async fn run_inline<W: Workflow>(input: W::Input) -> W::Output {
-    let mut ctx = Context::default();
+    let mut ctx = WorkflowContext::default();
     run_inline_with::<W>(&mut ctx, input).await
 }
 
 /// Runs `W` to its end with the shared context `ctx` (what a workflow taking
-/// `ctx: &mut Context` does when called directly). Panics if the run cannot go on: a stored
+/// `ctx: &mut WorkflowContext` does when called directly). Panics if the run cannot go on: a stored
 /// value that does not round-trip, a wait for a signal without a timeout, or a task that takes
 /// a resource the run was not given (see [`Resources::scope`]).
-pub async fn run_inline_with<W: Workflow>(ctx: &mut Context, input: W::Input) -> W::Output {
+pub async fn run_inline_with<W: Workflow>(ctx: &mut WorkflowContext, input: W::Input) -> W::Output {
     match drive::<W>(ctx, input).await {
         Ok(output) => output,
         Err(e) => panic!("workflow `{}` run directly failed: {e}", W::NAME),
@@ -62,7 +62,10 @@ enum Event {
     Timer,
 }
 
-async fn drive<W: Workflow>(ctx: &mut Context, input: W::Input) -> Result<W::Output, MachineError> {
+async fn drive<W: Workflow>(
+    ctx: &mut WorkflowContext,
+    input: W::Input,
+) -> Result<W::Output, MachineError> {
     let instance = instance_name();
     let resources = Resources::direct();
     let mut state = W::start(input);
@@ -220,6 +223,6 @@ async fn drive<W: Workflow>(ctx: &mut Context, input: W::Input) -> Result<W::Out
     }
 }
 
-fn step(seq: u64, ctx: &Context) -> StepCx {
+fn step(seq: u64, ctx: &WorkflowContext) -> StepCx {
     StepCx::new(seq, Timestamp::now(), ctx.clone())
 }

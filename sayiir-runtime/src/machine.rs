@@ -21,7 +21,7 @@ use crate::codec::CodecError;
 use crate::describe::{Describe, TaskShape, WaitShape, WorkflowShape};
 use crate::parts::StateParts;
 use crate::resources::{MissingResource, ResourceNeed};
-use crate::shared::Context;
+use crate::shared::WorkflowContext;
 
 mod calls;
 
@@ -355,7 +355,7 @@ impl Input<'_> {
 pub struct StepCx {
     seq: u64,
     now: Timestamp,
-    context: std::cell::RefCell<Context>,
+    context: std::cell::RefCell<WorkflowContext>,
     error: std::cell::Cell<Option<MachineError>>,
 }
 
@@ -370,7 +370,7 @@ impl std::fmt::Debug for StepCx {
 impl StepCx {
     /// Context of the transition that will commit as `seq` at time `now`, with the
     /// workflow's shared state.
-    pub fn new(seq: u64, now: Timestamp, context: Context) -> Self {
+    pub fn new(seq: u64, now: Timestamp, context: WorkflowContext) -> Self {
         Self {
             seq,
             now,
@@ -392,12 +392,12 @@ impl StepCx {
 
     /// The workflow's shared state, borrowed for the user code of one transition. Generated
     /// code borrows it only around user code, which never runs a nested transition.
-    pub fn context(&self) -> std::cell::RefMut<'_, Context> {
+    pub fn context(&self) -> std::cell::RefMut<'_, WorkflowContext> {
         self.context.borrow_mut()
     }
 
     /// Takes the shared state back after the transition.
-    pub fn into_context(self) -> Context {
+    pub fn into_context(self) -> WorkflowContext {
         self.context.into_inner()
     }
 

@@ -4,7 +4,7 @@
 use sayiir_store::{Created, InstanceId, StoreError, Transactional};
 use serde::Serialize;
 
-use crate::engine::{Engine, Handle};
+use crate::engine::{Engine, InstanceHandle};
 use crate::error::EngineError;
 use crate::machine::Workflow;
 
@@ -44,7 +44,7 @@ impl Engine {
         mut conn: impl Transactional,
         id: &str,
         input: W::Input,
-    ) -> Result<Handle<W>, EngineError> {
+    ) -> Result<InstanceHandle<W>, EngineError> {
         let (id, def, input, state) = self.inner.start_parts::<W>(id, input)?;
         self.save_definitions_in(&mut conn).await?;
         let new = self

@@ -177,7 +177,7 @@ async fn exercise(engine: Engine) {
     worker.shutdown().await.unwrap();
 }
 
-async fn futures_join(engine: &Engine, n: u64) -> Vec<sayiir::Handle<checkout>> {
+async fn futures_join(engine: &Engine, n: u64) -> Vec<sayiir::InstanceHandle<checkout>> {
     let mut out = Vec::new();
     for i in 10..10 + n {
         out.push(

@@ -339,7 +339,7 @@ impl Gen<'_> {
         let mutability = c.mutable.then(|| quote!(mut));
         quote! {
             let mut __sayiir_ctx_guard = __sayiir_cx.context();
-            let #mutability #id: &mut #p::Context = &mut *__sayiir_ctx_guard;
+            let #mutability #id: &mut #p::WorkflowContext = &mut *__sayiir_ctx_guard;
         }
     }
 

@@ -65,12 +65,12 @@ pub(crate) struct Param {
     pub(crate) ty: Type,
 }
 
-/// The shared context parameter: `name: &mut sayiir::Context`, first. Not an input: it is
+/// The shared context parameter: `name: &mut sayiir::WorkflowContext`, first. Not an input: it is
 /// lent to the user code of every transition and never stored in a state.
 pub(crate) struct CtxParam {
     pub(crate) ident: Ident,
     pub(crate) mutable: bool,
-    /// As written (`&mut sayiir::Context`).
+    /// As written (`&mut sayiir::WorkflowContext`).
     pub(crate) ty: Type,
 }
 
@@ -85,7 +85,7 @@ enum ContextUse {
 fn context_use(ty: &Type) -> ContextUse {
     let is_context = |t: &Type| {
         matches!(t, Type::Path(p) if p.qself.is_none()
-            && p.path.segments.last().is_some_and(|s| s.ident == "Context" && s.arguments.is_none()))
+            && p.path.segments.last().is_some_and(|s| s.ident == "WorkflowContext" && s.arguments.is_none()))
     };
     match ty {
         Type::Reference(r) if is_context(&r.elem) => {
@@ -188,21 +188,21 @@ pub(crate) fn parse(func: ItemFn, opts: &WorkflowOptions, diag: &mut Diagnostics
                     ContextUse::MutRef => {
                         diag.error_spanned(
                             t,
-                            "the shared context must be the first parameter: `async fn name(ctx: &mut sayiir::Context, input: Input)`",
+                            "the shared context must be the first parameter: `async fn name(ctx: &mut sayiir::WorkflowContext, input: Input)`",
                         );
                         continue;
                     }
                     ContextUse::SharedRef => {
                         diag.error_spanned(
                             &ty,
-                            "take the shared context as `&mut sayiir::Context`: a workflow's shared context is lent to it mutably",
+                            "take the shared context as `&mut sayiir::WorkflowContext`: a workflow's shared context is lent to it mutably",
                         );
                         continue;
                     }
                     ContextUse::ByValue => {
                         diag.error_spanned(
                             &ty,
-                            "the shared context is lent to the workflow, not passed by value: take it as the first parameter, `ctx: &mut sayiir::Context` (a workflow input type cannot be named `Context`)",
+                            "the shared context is lent to the workflow, not passed by value: take it as the first parameter, `ctx: &mut sayiir::WorkflowContext` (a workflow input type cannot be named `Context`)",
                         );
                         continue;
                     }
@@ -374,7 +374,7 @@ mod tests {
         let (wf, r) = run(
             quote!(),
             parse_quote!(
-                async fn f(ctx: &mut sayiir::Context, a: u8) {}
+                async fn f(ctx: &mut sayiir::WorkflowContext, a: u8) {}
             ),
         );
         r.unwrap();
@@ -382,7 +382,7 @@ mod tests {
         assert_eq!(ctx.ident, "ctx");
         assert_eq!(
             ctx.ty.to_token_stream().to_string(),
-            "& mut sayiir :: Context"
+            "& mut sayiir :: WorkflowContext"
         );
         let names: Vec<_> = wf.params.iter().map(|p| p.ident.to_string()).collect();
         assert_eq!(names, ["a"]);
@@ -397,19 +397,19 @@ mod tests {
         for (f, expected) in [
             (
                 parse_quote!(
-                    async fn f(a: u8, ctx: &mut Context) {}
+                    async fn f(a: u8, ctx: &mut WorkflowContext) {}
                 ),
                 "must be the first parameter",
             ),
             (
                 parse_quote!(
-                    async fn f(ctx: &sayiir::Context) {}
+                    async fn f(ctx: &sayiir::WorkflowContext) {}
                 ),
-                "as `&mut sayiir::Context`",
+                "as `&mut sayiir::WorkflowContext`",
             ),
             (
                 parse_quote!(
-                    async fn f(ctx: Context) {}
+                    async fn f(ctx: WorkflowContext) {}
                 ),
                 "not passed by value",
             ),

@@ -290,7 +290,8 @@ async fn migrate(place: &mut Place, rng: &mut Rng) -> Kills {
             "{}: {later:?}",
             p.id
         );
-        let m: MigratedEntry = sayiir::codec::decode(&history[p.history.len()].payload).unwrap();
+        let m: MigratedEntry =
+            sayiir::__private::codec::decode(&history[p.history.len()].payload).unwrap();
         assert_eq!(
             (
                 m.from_version,
