@@ -97,3 +97,47 @@ async fn the_test_engine_runs_it_too() {
     );
     t.shutdown().await.unwrap();
 }
+
+/// A user type named `Context`: an owned parameter is an input, whatever its type is named.
+mod named_context {
+    use serde::{Deserialize, Serialize};
+
+    #[derive(Serialize, Deserialize, Debug, Clone, PartialEq)]
+    pub(crate) struct Context {
+        pub(crate) region: String,
+    }
+
+    #[sayiir::task]
+    async fn greet(ctx: Context) -> String {
+        format!("hello {}", ctx.region)
+    }
+
+    /// Sayiir's context first, then the user's `Context` as the input.
+    #[sayiir::workflow]
+    pub(crate) async fn hello(shared: &mut sayiir::WorkflowContext, ctx: Context) -> String {
+        let said = greet(ctx).await;
+        shared.set("said", &said).unwrap();
+        said
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_user_type_named_context_is_an_input() {
+    use named_context::{Context, hello};
+    let t = TestEngine::builder().register::<hello>().build().unwrap();
+    let ctx = Context {
+        region: "eu".into(),
+    };
+    t.start::<hello>("hello-1", ctx.clone()).await.unwrap();
+    assert_eq!(
+        t.run_until_done::<hello>("hello-1").await.unwrap(),
+        "hello eu"
+    );
+    t.shutdown().await.unwrap();
+    let mut shared = WorkflowContext::new();
+    assert_eq!(hello(&mut shared, ctx).await, "hello eu");
+    assert_eq!(
+        shared.get::<String>("said").unwrap().as_deref(),
+        Some("hello eu")
+    );
+}

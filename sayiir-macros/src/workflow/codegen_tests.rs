@@ -206,14 +206,26 @@ fn the_shared_context_is_lent_to_every_transition() {
     );
     assert_eq!(
         f.block.to_token_stream().to_string(),
-        "{ :: sayiir :: __private :: run_inline_with :: < approve > (ctx , req) . await }"
+        "{ :: sayiir :: __private :: run_inline_with :: < approve > (< sayiir :: WorkflowContext as :: sayiir :: __private :: SharedContext > :: back (ctx) , req) . await }"
     );
     let code = file.to_token_stream().to_string();
-    let bind = "let mut __sayiir_ctx_guard = __sayiir_cx . context () ; let ctx : & mut :: sayiir :: __private :: WorkflowContext = & mut * __sayiir_ctx_guard ;";
+    // Lent as the type written, through the trait only sayiir's context implements.
+    let bind = "let mut __sayiir_ctx_guard = __sayiir_cx . context () ; let ctx : & mut sayiir :: WorkflowContext = < sayiir :: WorkflowContext as :: sayiir :: __private :: SharedContext > :: lend (& mut * __sayiir_ctx_guard) ;";
     // The start and each of the five points.
     assert_eq!(code.matches(bind).count(), 6, "{code}");
     // Neither an input nor a child's argument.
     assert!(code.contains("type Input = Request ;"), "{code}");
+    // Each input is checked not to be sayiir's context.
+    assert!(
+        code.contains(
+            ":: sayiir :: __private :: InputProbe :: < Request > :: NEW . sayiir_input ()"
+        ),
+        "{code}"
+    );
+    assert!(
+        !code.contains("InputProbe :: < sayiir :: WorkflowContext >"),
+        "{code}"
+    );
     assert!(
         code.contains("fn __sayiir_begin (_ : & :: sayiir :: __private :: StepCx , req : Request)"),
         "{code}"

@@ -65,21 +65,25 @@ pub(crate) struct Param {
     pub(crate) ty: Type,
 }
 
-/// The shared context parameter: `name: &mut sayiir::WorkflowContext`, first. Not an input: it is
-/// lent to the user code of every transition and never stored in a state.
+/// The shared context parameter: `name: &mut sayiir::WorkflowContext`, first. Not an input:
+/// it is lent to the user code of every transition and never stored in a state.
 pub(crate) struct CtxParam {
     pub(crate) ident: Ident,
     pub(crate) mutable: bool,
     /// As written (`&mut sayiir::WorkflowContext`).
     pub(crate) ty: Type,
+    /// The type behind `&mut`, as written: generated code asks for it to be sayiir's
+    /// `WorkflowContext` (`__private::SharedContext`), at its tokens.
+    pub(crate) inner: Type,
 }
 
-/// How a parameter's type relates to the shared context (a path ending in `Context`).
+/// How a parameter's type relates to the shared context. Recognised by the written type only
+/// when it is a reference to a path ending in `WorkflowContext`: an owned `WorkflowContext` (or
+/// `Context`) is an input like any other, which generated code checks is not sayiir's.
 enum ContextUse {
     No,
-    MutRef,
+    MutRef(Box<Type>),
     SharedRef,
-    ByValue,
 }
 
 fn context_use(ty: &Type) -> ContextUse {
@@ -90,13 +94,12 @@ fn context_use(ty: &Type) -> ContextUse {
     match ty {
         Type::Reference(r) if is_context(&r.elem) => {
             if r.mutability.is_some() {
-                ContextUse::MutRef
+                ContextUse::MutRef(r.elem.clone())
             } else {
                 ContextUse::SharedRef
             }
         }
         Type::Paren(p) => context_use(&p.elem),
-        t if is_context(t) => ContextUse::ByValue,
         _ => ContextUse::No,
     }
 }
@@ -181,11 +184,16 @@ pub(crate) fn parse(func: ItemFn, opts: &WorkflowOptions, diag: &mut Diagnostics
                 let ty = (*t.ty).clone();
                 match context_use(&ty) {
                     ContextUse::No => {}
-                    ContextUse::MutRef if i == 0 => {
-                        ctx = Some(CtxParam { ident, mutable, ty });
+                    ContextUse::MutRef(inner) if i == 0 => {
+                        ctx = Some(CtxParam {
+                            ident,
+                            mutable,
+                            ty,
+                            inner: *inner,
+                        });
                         continue;
                     }
-                    ContextUse::MutRef => {
+                    ContextUse::MutRef(_) => {
                         diag.error_spanned(
                             t,
                             "the shared context must be the first parameter: `async fn name(ctx: &mut sayiir::WorkflowContext, input: Input)`",
@@ -196,13 +204,6 @@ pub(crate) fn parse(func: ItemFn, opts: &WorkflowOptions, diag: &mut Diagnostics
                         diag.error_spanned(
                             &ty,
                             "take the shared context as `&mut sayiir::WorkflowContext`: a workflow's shared context is lent to it mutably",
-                        );
-                        continue;
-                    }
-                    ContextUse::ByValue => {
-                        diag.error_spanned(
-                            &ty,
-                            "the shared context is lent to the workflow, not passed by value: take it as the first parameter, `ctx: &mut sayiir::WorkflowContext` (a workflow input type cannot be named `Context`)",
                         );
                         continue;
                     }
@@ -394,6 +395,46 @@ mod tests {
         );
         r.unwrap();
         assert!(wf.ctx.is_none());
+        // Owned, a type of either name is an input (generated code checks that an owned
+        // `WorkflowContext` is not sayiir's); behind `&mut`, only `WorkflowContext` is the
+        // context (generated code checks that it is sayiir's).
+        for f in [
+            parse_quote!(
+                async fn f(ctx: WorkflowContext) {}
+            ),
+            parse_quote!(
+                async fn f(ctx: my::Context) {}
+            ),
+            parse_quote!(
+                async fn f(ctx: (Context)) {}
+            ),
+        ] {
+            let f: ItemFn = f;
+            let (wf, r) = run(quote!(), f);
+            r.unwrap();
+            assert!(wf.ctx.is_none());
+            let names: Vec<_> = wf.params.iter().map(|p| p.ident.to_string()).collect();
+            assert_eq!(names, ["ctx"]);
+        }
+        let (wf, r) = run(
+            quote!(),
+            parse_quote!(
+                async fn f(ctx: &mut my::WorkflowContext) {}
+            ),
+        );
+        r.unwrap();
+        let ctx = wf.ctx.as_ref().unwrap();
+        assert_eq!(
+            ctx.inner.to_token_stream().to_string(),
+            "my :: WorkflowContext"
+        );
+        let (_, r) = run(
+            quote!(),
+            parse_quote!(
+                async fn f(ctx: &mut my::Context) {}
+            ),
+        );
+        assert!(r.unwrap_err().contains("stored"));
         for (f, expected) in [
             (
                 parse_quote!(
@@ -406,12 +447,6 @@ mod tests {
                     async fn f(ctx: &sayiir::WorkflowContext) {}
                 ),
                 "as `&mut sayiir::WorkflowContext`",
-            ),
-            (
-                parse_quote!(
-                    async fn f(ctx: WorkflowContext) {}
-                ),
-                "not passed by value",
             ),
         ] {
             let f: ItemFn = f;

@@ -4,7 +4,7 @@
 
 use std::time::Duration;
 
-use sayiir::{WorkflowContext, RetryPolicy, SignalTimeout, TaskTimeout, continue_as_new};
+use sayiir::{RetryPolicy, SignalTimeout, TaskTimeout, WorkflowContext, continue_as_new};
 use serde::{Deserialize, Serialize};
 
 #[derive(Serialize, Deserialize, Debug)]
