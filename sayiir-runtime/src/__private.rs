@@ -10,14 +10,17 @@ use serde::Serialize;
 use serde::de::{DeserializeOwned, Error as _, SeqAccess};
 use serde::ser::SerializeTuple;
 
-pub use crate::codec;
+/// The codec (tests of the stored bytes decode with it).
+pub mod codec {
+    pub use crate::codec::*;
+}
 pub use crate::describe::{Describe, TaskShape, WaitShape, WorkflowShape};
 pub use crate::hash::{blake3, blake3_parts};
 pub use crate::inline::run_inline;
 pub use crate::inline::run_inline_with;
 pub use crate::join::{
-    Branch, ForIter, Join2, Join3, Join4, Join5, Join6, Join7, Join8, JoinAll, TryJoin2, TryJoin3,
-    TryJoin4, TryJoin5, TryJoin6, TryJoin7, TryJoin8, TryJoinAll, TryOutput,
+    Branch, ForIter, Join2, Join3, Join4, Join5, Join6, Join7, Join8, JoinAll, Try, TryCollect,
+    TryJoin2, TryJoin3, TryJoin4, TryJoin5, TryJoin6, TryJoin7, TryJoin8, TryJoinAll, TryOutput,
 };
 pub use crate::machine::{
     Advance, Callee, ChildWait, DescribeWait, Input, MachineError, ResultOutput, Resumed,
@@ -357,3 +360,20 @@ impl NotContext for PlainInput {}
 
 /// Checks the outcome of an [`InputProbe`].
 pub fn plain_input<T: NotContext>(_: T) {}
+
+/// The seal of [`Workflow`]: generated code implements it beside `Workflow`, so a hand-written
+/// `impl sayiir::Workflow` fails here, with this message.
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` is not a workflow compiled by `#[sayiir::workflow]`: `sayiir::Workflow` cannot be implemented by hand",
+    label = "`sayiir::Workflow` is implemented by `#[sayiir::workflow]` only",
+    note = "write the workflow as an `async fn` marked `#[sayiir::workflow]`: the macro adds a type of the same name that implements `Workflow`"
+)]
+pub trait WorkflowSeal {}
+
+/// The seal of [`Task`]: generated code implements it beside `Task`.
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` is not a task compiled by `#[sayiir::task]`: `sayiir::Task` cannot be implemented by hand",
+    label = "`sayiir::Task` is implemented by `#[sayiir::task]` only",
+    note = "write the task as an `async fn` marked `#[sayiir::task]`: the macro adds a type of the same name that implements `Task`"
+)]
+pub trait TaskSeal {}

@@ -3,7 +3,7 @@
 
 mod builder;
 pub mod clock;
-pub mod codec;
+mod codec;
 mod committer;
 mod context;
 mod control;
@@ -15,11 +15,11 @@ mod error;
 mod feed;
 mod hash;
 mod inline;
-pub mod join;
+mod join;
 mod lease;
 mod limits;
 pub mod lock;
-pub mod machine;
+mod machine;
 mod metrics;
 pub mod migrate;
 mod parts;
@@ -32,7 +32,7 @@ mod takeover;
 pub mod testing;
 mod transactional;
 mod versions;
-pub mod waits;
+mod waits;
 mod worker;
 
 #[doc(hidden)]
@@ -45,13 +45,9 @@ pub use engine::{Engine, InstanceHandle, InstanceInfo, InstanceStatus, WorkerInf
 pub use error::{EngineError, VersionMismatch, WrongDefinition};
 pub use limits::DEFAULT_MAX_PAYLOAD;
 pub use lock::{LockError, LockMode, LockOutcome, StaleLock};
-pub use machine::{
-    Callee, MachineError, RetryPolicy, SignalDecl, SignalSet, Task, TaskOptions, TaskTimeout,
-    Workflow,
-};
+pub use machine::{RetryPolicy, Task, TaskOptions, TaskTimeout, Workflow};
 pub use metrics::Metrics;
 pub use migrate::{Migrate, MigrateError, Migration};
-pub use parts::StateParts;
 pub use resources::{MissingResource, Res, ResourceNeed, Resources};
 pub use shared::{ContextError, WorkflowContext};
 pub use versions::{RestartFilter, Restarted, VersionStats};

@@ -168,6 +168,7 @@ impl Gen<'_> {
                     #(#plain_inputs)*
                 }
 
+                impl #p::WorkflowSeal for #ident {}
                 impl #p::Workflow for #ident {
                     #input_item
                     #output_item

@@ -203,6 +203,7 @@ fn stubs(
         #vis struct #ident {}
 
         const _: () = {
+            impl #p::WorkflowSeal for #ident {}
             impl #p::Workflow for #ident {
                 #input_item
                 #output_item
