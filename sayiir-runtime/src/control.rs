@@ -170,22 +170,17 @@ impl Engine {
                 kind: "cancelled".into(),
                 payload: output.clone(),
             };
-            let t = Transition {
-                id: id.clone(),
-                expected_seq: record.seq,
-                next: Next::Finished {
+            // A finishing commit releases whatever lease the instance has.
+            let t = Transition::new(
+                id.clone(),
+                record.seq,
+                Next::Finished {
                     status: Status::Cancelled,
                     output: output.clone(),
                 },
                 event,
-                // A finishing commit releases whatever lease the instance has.
-                release_lease: None,
-                consume_signals: Vec::new(),
-                truncate_history: false,
-                redefine: None,
-                listening: Vec::new(),
-                now: self.inner.now(),
-            };
+                self.inner.now(),
+            );
             match self.inner.store.commit(t).await {
                 Ok(()) => break,
                 // A worker committed meanwhile: try again on the new head.

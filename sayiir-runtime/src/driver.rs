@@ -553,18 +553,11 @@ impl Driver {
         if parks {
             self.leaving.store(true, Ordering::Relaxed);
         }
-        let transition = Transition {
-            id: self.id.clone(),
-            expected_seq: self.seq,
-            next,
-            event: history,
-            release_lease: parks.then(|| self.own_lease()),
-            consume_signals: feed.consumed_signal().into_iter().collect(),
-            truncate_history: restarted,
-            redefine: None,
-            listening: listening(&work),
-            now,
-        };
+        let transition = Transition::new(self.id.clone(), self.seq, next, history, now)
+            .release_lease(parks.then(|| self.own_lease()))
+            .consume_signals(feed.consumed_signal())
+            .truncate_history(restarted)
+            .listening(listening(&work));
         self.ctx
             .committer
             .commit(transition)
@@ -623,25 +616,21 @@ impl Driver {
     async fn reschedule(&mut self, due: Option<Timestamp>) -> Result<(), Stop> {
         let payload = crate::codec::encode(&due.map(Timestamp::as_millis))
             .map_err(|e| Stop::Failed(format!("cannot encode history: {e}")))?;
-        let transition = Transition {
-            id: self.id.clone(),
-            expected_seq: self.seq,
-            next: Next::Running {
+        let transition = Transition::new(
+            self.id.clone(),
+            self.seq,
+            Next::Running {
                 state: self.state.clone(),
                 due_at: due,
                 state_id: self.state_id.clone(),
             },
-            event: sayiir_store::Event {
+            sayiir_store::Event {
                 kind: "rescheduled".into(),
                 payload,
             },
-            release_lease: None,
-            consume_signals: Vec::new(),
-            truncate_history: false,
-            redefine: None,
-            listening: listening(&self.work),
-            now: self.ctx.inner.now(),
-        };
+            self.ctx.inner.now(),
+        )
+        .listening(listening(&self.work));
         self.ctx
             .committer
             .commit(transition)

@@ -260,22 +260,11 @@ impl Inner {
         state: Vec<u8>,
     ) -> NewInstance {
         let now = self.now();
-        NewInstance {
-            id,
-            workflow: workflow.to_string(),
-            version: def.version,
-            hash: def.hash,
-            fingerprint: def.fingerprint,
-            state_id: START.into(),
-            input: input.clone(),
-            state,
-            due_at: Some(now),
-            event: Event {
-                kind: "started".into(),
-                payload: input,
-            },
-            now,
-        }
+        let event = Event {
+            kind: "started".into(),
+            payload: input.clone(),
+        };
+        NewInstance::new(id, workflow, def, START, state, event, now).input(input)
     }
 
     /// Creates instance `id` of `workflow` under `def` at its start state (or finds the one

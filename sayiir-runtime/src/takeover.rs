@@ -92,25 +92,22 @@ pub(crate) async fn take_over(
     })
     .map_err(|e| Stop::Failed(format!("cannot encode history: {e}")))?;
     let now = ctx.inner.now();
-    let transition = Transition {
-        id: record.id.clone(),
-        expected_seq: record.seq,
-        next: Next::Running {
+    let transition = Transition::new(
+        record.id.clone(),
+        record.seq,
+        Next::Running {
             state: blob.clone(),
             due_at: record.due_at,
             state_id: to_state.clone(),
         },
-        event: Event {
+        Event {
             kind: "migrated".into(),
             payload,
         },
-        release_lease: None,
-        consume_signals: Vec::new(),
-        truncate_history: false,
-        redefine: Some(entry.def),
-        listening: listening(&work),
         now,
-    };
+    )
+    .redefine(entry.def)
+    .listening(listening(&work));
     ctx.committer
         .commit(transition)
         .await

@@ -1,6 +1,7 @@
 //! Versions at run time: what is registered, how many instances each version has (to see an
 //! old version drain), the lock file, and restarting instances on the newest version.
 
+use std::num::NonZeroUsize;
 use std::path::Path;
 
 use sayiir_store::{
@@ -389,15 +390,13 @@ impl Engine {
         let mut out = Vec::new();
         let mut after = None;
         loop {
-            let query = ListQuery {
-                workflow: Some(filter.workflow.clone()),
-                status: Some(Status::Running),
-                version: filter.version,
-                state_id: filter.state.clone(),
-                after: after.clone(),
-                limit: 500,
-                ..ListQuery::default()
-            };
+            let mut query = ListQuery::new()
+                .workflow(filter.workflow.clone())
+                .status(Status::Running)
+                .after(after.clone())
+                .limit(NonZeroUsize::new(500));
+            query.version = filter.version;
+            query.state_id = filter.state.clone();
             // Rows that do not decode cannot be restarted by id; the listing reports them.
             let page = self.inner.store.list(&query).await?.instances;
             let Some(last) = page.last() else {

@@ -11,6 +11,8 @@
 //! process per database file) and with the `postgres` feature [`PgStore`] (any number of worker
 //! processes).
 
+use std::num::NonZeroUsize;
+
 mod error;
 mod listing;
 mod memory;
@@ -159,13 +161,13 @@ pub trait Store: Send + Sync + 'static {
     async fn list(&self, query: &ListQuery) -> Result<Listing, StoreError>;
 
     /// History entries of an instance with `seq > after` (all when `after` is `None`), in order,
-    /// at most `limit` (0 means all). An entry that does not decode is
+    /// at most `limit` (all when `limit` is `None`). An entry that does not decode is
     /// [`StoreError::InvalidData`] naming the entry and the column.
     async fn history(
         &self,
         id: &InstanceId,
         after: Option<u64>,
-        limit: usize,
+        limit: Option<NonZeroUsize>,
     ) -> Result<Vec<HistoryEntry>, StoreError>;
 
     /// Registers a worker before it claims anything. A backend that allows a single worker

@@ -1,5 +1,6 @@
 //! create, load, commit, commit_batch, history, set_blocked.
 
+use std::num::NonZeroUsize;
 use std::sync::Arc;
 
 use super::{
@@ -386,29 +387,38 @@ pub(super) async fn history_gapless_and_paged<S: Store>(s: Arc<S>) {
         };
         assert_eq!(*entry, want, "history entry {}", entry.seq);
     }
-    let page = |after: Option<u64>, limit: usize| {
+    let page = |after: Option<u64>, limit: Option<usize>| {
         let s = Arc::clone(&s);
         async move {
+            let limit = limit.map(|n| NonZeroUsize::new(n).unwrap());
             let h = s.history(&id("h"), after, limit).await.unwrap();
             h.iter().map(|e| e.seq).collect::<Vec<_>>()
         }
     };
-    assert_eq!(page(Some(2), 0).await, [3, 4, 5], "history after 2");
-    assert_eq!(page(None, 2).await, [0, 1], "history limit 2");
-    assert_eq!(page(Some(2), 2).await, [3, 4], "history after 2 limit 2");
-    assert_eq!(page(Some(0), 0).await, [1, 2, 3, 4, 5], "history after 0");
+    assert_eq!(page(Some(2), None).await, [3, 4, 5], "history after 2");
+    assert_eq!(page(None, Some(2)).await, [0, 1], "history limit 2");
     assert_eq!(
-        page(Some(5), 0).await,
+        page(Some(2), Some(2)).await,
+        [3, 4],
+        "history after 2 limit 2"
+    );
+    assert_eq!(
+        page(Some(0), None).await,
+        [1, 2, 3, 4, 5],
+        "history after 0"
+    );
+    assert_eq!(
+        page(Some(5), None).await,
         Vec::<u64>::new(),
         "history after the last entry"
     );
     assert_eq!(
-        page(Some(u64::MAX), 0).await,
+        page(Some(u64::MAX), None).await,
         Vec::<u64>::new(),
         "history after u64::MAX"
     );
     assert_eq!(
-        page(None, 100).await,
+        page(None, Some(100)).await,
         [0, 1, 2, 3, 4, 5],
         "history limit past the end"
     );

@@ -1,5 +1,6 @@
 //! list: filters, ordering, keyset cursor, limit.
 
+use std::num::NonZeroUsize;
 use std::sync::Arc;
 
 use super::{commit, create_with, finished, id, list_ids, new_instance};
@@ -126,11 +127,9 @@ pub(super) async fn list_cursor<S: Store>(s: Arc<S>) {
         let mut pages = Vec::new();
         let mut after = None;
         loop {
-            let q = ListQuery {
-                after: after.clone(),
-                limit,
-                ..ListQuery::default()
-            };
+            let q = ListQuery::new()
+                .after(after.clone())
+                .limit(NonZeroUsize::new(limit));
             let page = list_ids(&*s, q).await;
             assert!(
                 page.len() <= limit,
@@ -147,11 +146,8 @@ pub(super) async fn list_cursor<S: Store>(s: Arc<S>) {
         }
         assert_eq!(pages, SORTED, "pages with limit {limit}, concatenated");
     }
-    let q = ListQuery {
-        limit: 0,
-        ..ListQuery::default()
-    };
-    assert_eq!(list_ids(&*s, q).await, SORTED, "limit 0 means no limit");
+    let q = ListQuery::new().limit(None);
+    assert_eq!(list_ids(&*s, q).await, SORTED, "no limit");
     let q = ListQuery {
         after: Some(id("é-accent")),
         ..ListQuery::default()
@@ -164,12 +160,10 @@ pub(super) async fn list_cursor<S: Store>(s: Arc<S>) {
     };
     assert_eq!(list_ids(&*s, q).await, SORTED[1..], "list after `a`");
     // Cursor and filters together.
-    let q = ListQuery {
-        workflow: Some("orders".into()),
-        after: Some(id("a-10")),
-        limit: 2,
-        ..ListQuery::default()
-    };
+    let q = ListQuery::new()
+        .workflow("orders")
+        .after(id("a-10"))
+        .limit(NonZeroUsize::new(2));
     assert_eq!(
         list_ids(&*s, q).await,
         ["a-9", "b-2"],

@@ -1,5 +1,7 @@
 //! Rows that do not decode block their own instance and nothing else (issue 13, item 9).
 
+use std::num::NonZeroUsize;
+
 use std::path::Path;
 
 use sayiir_store::{
@@ -254,10 +256,7 @@ async fn a_listing_reports_the_damaged_rows_and_never_fails_because_of_them() {
 
     // Pages of two: every instance once, every damaged row once, none counted as an instance.
     let (mut instances, mut damaged) = (Vec::new(), Vec::new());
-    let mut query = ListQuery {
-        limit: 2,
-        ..ListQuery::default()
-    };
+    let mut query = ListQuery::new().limit(NonZeroUsize::new(2));
     loop {
         let page = store.list(&query).await.unwrap();
         assert!(page.instances.len() <= 2);
