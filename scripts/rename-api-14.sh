@@ -22,6 +22,12 @@
 # - in Markdown: `&mut Context`, `Context::`, `(Context, State)`, and (outside
 #   docs/errors.md, which quotes user types of those names) format.md's `**`Context`**`,
 #   `` `Handle` ``, `Engine, Handle,` and the codemap's `shared.rs  Context:`.
+# - store records: `.history(id, after, 0)` becomes `.history(id, after, None)` and
+#   `.history(id, after, 5)` `.history(id, after, std::num::NonZeroUsize::new(5))` (the limit
+#   is an `Option<NonZeroUsize>`), and `ListQuery { f: Some(x), .., ..ListQuery::default() }`
+#   becomes `ListQuery::new().f(x)..` (ListQuery is `#[non_exhaustive]`); other literals
+#   (with `limit`, or without `..ListQuery::default()`) and `Transition` / `NewInstance`
+#   literals are converted by hand to their constructors.
 # A user's own type named `Context` or `Handle` (ui tests, examples of mistakes) is left alone
 # unless its file imports sayiir's type of that name, or is written in one of the forms above
 # (the tests written after the rename about users' `Context` types avoid them: `input: Context`,
@@ -77,6 +83,24 @@ git ls-files -z -- '*.rs' '*.md' '*.stderr' ':!:scripts/*' | xargs -0 perl -i -e
         }
 
         $text =~ s/\b([Aa]) (\[?`InstanceHandle)/$1n $2/g;
+
+        # Store: `Store::history(id, after, 0)` (0 meant "all") takes `None` now, and a
+        # `ListQuery` (non_exhaustive) is built with its setters.
+        my $args = qr/(?:[^()]|(\((?:[^()]++|(?-1))*\)))*?/;
+        $text =~ s/(\.history\($args),\s*0\)/$1, None)/g if $rs || $md;
+        $text =~ s/(\.history\($args),\s*([1-9][0-9]*)\)/$1, std::num::NonZeroUsize::new($3))/g
+            if $rs || $md;
+        $text =~ s{ListQuery\s*\{\s*((?:\w+:\s*Some(\((?:[^()]++|(?-1))*\)),\s*)+)\.\.ListQuery::default\(\)\s*\}}{
+            my $fields = $1;
+            my $out = "ListQuery::new()";
+            while ($fields =~ /(\w+):\s*Some(\(((?:[^()]++|(?2))*)\)),\s*/g) {
+                my ($field, $value) = ($1, $3);
+                # These setters take `impl Into<..>`: a bare `.into()` could not be inferred.
+                $value =~ s/\.into\(\)$// if $field =~ /^(?:workflow|state_id|after)$/;
+                $out .= ".$field($value)";
+            }
+            $out;
+        }ge if $rs || $md;
 
         if ($text ne $orig) {
             open(my $out, ">", $file) or die "$file: $!";

@@ -588,7 +588,7 @@ impl Engine {
     /// The committed transitions of an instance, in order.
     pub async fn history(&self, id: &str) -> Result<Vec<HistoryEntry>, EngineError> {
         let id = InstanceId::new(id)?;
-        Ok(self.inner.store.history(&id, None, 0).await?)
+        Ok(self.inner.store.history(&id, None, None).await?)
     }
 
     /// The output of a finished instance of `W`, or `None` while it runs.

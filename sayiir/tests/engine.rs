@@ -159,10 +159,7 @@ async fn exercise(engine: Engine) {
         ["order-1", "order-2"]
     );
     let failed = engine
-        .list(&ListQuery {
-            status: Some(Status::Failed),
-            ..ListQuery::default()
-        })
+        .list(&ListQuery::new().status(Status::Failed))
         .await
         .unwrap()
         .instances;

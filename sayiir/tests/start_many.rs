@@ -84,10 +84,7 @@ async fn start_all(store: Arc<dyn Store>, n: u64, starters: u64, batched: bool) 
     let elapsed = clock.elapsed();
     let running = engine
         .store()
-        .list(&ListQuery {
-            status: Some(Status::Running),
-            ..ListQuery::default()
-        })
+        .list(&ListQuery::new().status(Status::Running))
         .await
         .unwrap()
         .instances;

@@ -40,7 +40,7 @@ pub(super) async fn create_new_and_existing<S: Store>(s: Arc<S>) {
     let created = create_with(&*s, new).await;
     assert_eq!(created, expected, "record returned by create");
     assert_eq!(load(&*s, "order-1").await, expected, "load after create");
-    let history = s.history(&id("order-1"), None, 0).await.unwrap();
+    let history = s.history(&id("order-1"), None, None).await.unwrap();
     assert_eq!(
         history, entry0,
         "history after create: entry 0 holds the creation event"
@@ -59,7 +59,7 @@ pub(super) async fn create_new_and_existing<S: Store>(s: Arc<S>) {
         expected,
         "load after a second create"
     );
-    let history = s.history(&id("order-1"), None, 0).await.unwrap();
+    let history = s.history(&id("order-1"), None, None).await.unwrap();
     assert_eq!(history, entry0, "history after a second create");
 
     // An instance waiting for an event has no due time.
@@ -101,7 +101,7 @@ pub(super) async fn commit_compare_and_swap<S: Store>(s: Arc<S>) {
         ..created
     };
     assert_eq!(load(&*s, "a").await, expected, "head after a commit");
-    let history = s.history(&id("a"), None, 0).await.unwrap();
+    let history = s.history(&id("a"), None, None).await.unwrap();
     assert_eq!(history.len(), 2, "history after one commit: {history:?}");
     assert_eq!(
         history[1],
@@ -125,7 +125,7 @@ pub(super) async fn commit_compare_and_swap<S: Store>(s: Arc<S>) {
         "head after conflicting commits"
     );
     assert_eq!(
-        s.history(&id("a"), None, 0).await.unwrap().len(),
+        s.history(&id("a"), None, None).await.unwrap().len(),
         2,
         "history after conflicts"
     );
@@ -171,7 +171,7 @@ pub(super) async fn commit_finished<S: Store>(s: Arc<S>) {
         "head after refused commits"
     );
     assert_eq!(
-        s.history(&id("done"), None, 0).await.unwrap().len(),
+        s.history(&id("done"), None, None).await.unwrap().len(),
         2,
         "history length"
     );
@@ -309,17 +309,17 @@ pub(super) async fn commit_batch_mixed<S: Store>(s: Arc<S>) {
         "refused transition changed `e`"
     );
     assert_eq!(
-        s.history(&id("a"), None, 0).await.unwrap().len(),
+        s.history(&id("a"), None, None).await.unwrap().len(),
         2,
         "history of a"
     );
     assert_eq!(
-        s.history(&id("b"), None, 0).await.unwrap().len(),
+        s.history(&id("b"), None, None).await.unwrap().len(),
         2,
         "history of b"
     );
     assert_eq!(
-        s.history(&id("c"), None, 0).await.unwrap().len(),
+        s.history(&id("c"), None, None).await.unwrap().len(),
         2,
         "history of c"
     );
@@ -374,7 +374,7 @@ pub(super) async fn history_gapless_and_paged<S: Store>(s: Arc<S>) {
         )
         .await;
     }
-    let all = s.history(&id("h"), None, 0).await.unwrap();
+    let all = s.history(&id("h"), None, None).await.unwrap();
     let seqs: Vec<u64> = all.iter().map(|h| h.seq).collect();
     assert_eq!(seqs, [0, 1, 2, 3, 4, 5], "history sequence numbers");
     for entry in &all[1..] {
@@ -423,7 +423,7 @@ pub(super) async fn history_gapless_and_paged<S: Store>(s: Arc<S>) {
         "history limit past the end"
     );
     assert_not_found(
-        s.history(&id("nope"), None, 0).await,
+        s.history(&id("nope"), None, None).await,
         "nope",
         "history of an unknown id",
     );
@@ -433,7 +433,7 @@ pub(super) async fn set_blocked_touches_nothing_else<S: Store>(s: Arc<S>) {
     create(&*s, "a", Some(100)).await;
     commit(&*s, running("a", 0, b"s1", Some(150), 110)).await;
     let before = load(&*s, "a").await;
-    let history = s.history(&id("a"), None, 0).await.unwrap();
+    let history = s.history(&id("a"), None, None).await.unwrap();
 
     let block = Blocked {
         kind: BlockKind::Panicked,
@@ -454,7 +454,7 @@ pub(super) async fn set_blocked_touches_nothing_else<S: Store>(s: Arc<S>) {
         "set_blocked changed something besides the block"
     );
     assert_eq!(
-        s.history(&id("a"), None, 0).await.unwrap(),
+        s.history(&id("a"), None, None).await.unwrap(),
         history,
         "set_blocked wrote history"
     );
@@ -476,7 +476,7 @@ pub(super) async fn set_blocked_touches_nothing_else<S: Store>(s: Arc<S>) {
         "head after clearing the block"
     );
     assert_eq!(
-        s.history(&id("a"), None, 0).await.unwrap(),
+        s.history(&id("a"), None, None).await.unwrap(),
         history,
         "history after clearing"
     );

@@ -87,7 +87,7 @@ pub(super) async fn snapshot<S: Store>(
     i: &str,
 ) -> (InstanceRecord, Vec<HistoryEntry>, Vec<SignalRecord>) {
     let history = store
-        .history(&id(i), None, 0)
+        .history(&id(i), None, None)
         .await
         .unwrap_or_else(|e| panic!("history of `{i}` failed: {e:?}"));
     (load(store, i).await, history, pending(store, i).await)
@@ -153,7 +153,7 @@ pub(super) async fn signal_send_makes_due<S: Store>(s: Arc<S>) {
         "send_signal to an instance with no due time: due now, nothing else changed"
     );
     assert_eq!(
-        s.history(&id("waiting"), None, 0).await.unwrap(),
+        s.history(&id("waiting"), None, None).await.unwrap(),
         history,
         "send_signal wrote history"
     );
@@ -359,7 +359,7 @@ pub(super) async fn signal_consume_race<S: Store>(s: Arc<S>) {
         "the signal is consumed"
     );
     assert_eq!(
-        seqs(&s.history(&id("hot"), None, 0).await.unwrap()),
+        seqs(&s.history(&id("hot"), None, None).await.unwrap()),
         [0, 1],
         "one history entry for the winner"
     );

@@ -237,7 +237,7 @@ pub(super) async fn commit_redefine<S: Store>(s: Arc<S>) {
         expected,
         "head after a redefining commit"
     );
-    assert_eq!(s.history(&id("a"), None, 0).await.unwrap().len(), 2);
+    assert_eq!(s.history(&id("a"), None, None).await.unwrap().len(), 2);
     assert!(
         claim_ids(&*s, claim_req("w1", 200, 1000, 10, &[key("wf", 1)]))
             .await

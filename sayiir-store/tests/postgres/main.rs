@@ -547,7 +547,10 @@ async fn creation_batches_wake_and_report_a_bad_instance_on_their_own() {
         client.load(&id("ghost")).await,
         Err(StoreError::NotFound { .. })
     ));
-    assert_eq!(client.history(&id("n1"), None, 0).await.unwrap().len(), 1);
+    assert_eq!(
+        client.history(&id("n1"), None, None).await.unwrap().len(),
+        1
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -627,7 +630,7 @@ async fn a_batch_refuses_the_transitions_whose_history_entry_exists() {
     let mut before = Vec::new();
     for i in ["a", "c", "d"] {
         let head = store.load(&id(i)).await.unwrap();
-        let history = store.history(&id(i), None, 0).await.unwrap();
+        let history = store.history(&id(i), None, None).await.unwrap();
         let pending = store.signals(&id(i)).await.unwrap();
         before.push((head, history, pending));
     }
@@ -661,7 +664,7 @@ async fn a_batch_refuses_the_transitions_whose_history_entry_exists() {
     assert!(results[4].is_ok(), "{results:?}");
     for (i, before) in ["a", "c", "d"].into_iter().zip(before) {
         let head = store.load(&id(i)).await.unwrap();
-        let history = store.history(&id(i), None, 0).await.unwrap();
+        let history = store.history(&id(i), None, None).await.unwrap();
         let pending = store.signals(&id(i)).await.unwrap();
         assert_eq!(
             (head, history, pending),

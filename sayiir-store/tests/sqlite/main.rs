@@ -103,13 +103,13 @@ async fn data_survives_close_and_reopen() {
     store.commit(step("a", 1, b"two".to_vec())).await.unwrap();
     create(&store, "b").await;
     let head = store.load(&id("a")).await.unwrap();
-    let history = store.history(&id("a"), None, 0).await.unwrap();
+    let history = store.history(&id("a"), None, None).await.unwrap();
     drop(store);
 
     for _ in 0..2 {
         let store = SqliteStore::open(&path).unwrap();
         assert_eq!(store.load(&id("a")).await.unwrap(), head);
-        assert_eq!(store.history(&id("a"), None, 0).await.unwrap(), history);
+        assert_eq!(store.history(&id("a"), None, None).await.unwrap(), history);
         assert_eq!(
             store
                 .list(&ListQuery::default())
@@ -350,7 +350,7 @@ async fn disk_full_rolls_back_and_the_store_recovers() {
     create(&store, "b").await;
     store.commit(step("a", 0, b"small".to_vec())).await.unwrap();
     let head = store.load(&id("a")).await.unwrap();
-    let history = store.history(&id("a"), None, 0).await.unwrap();
+    let history = store.history(&id("a"), None, None).await.unwrap();
 
     let limit = store.set_max_page_count_for_tests(1).await.unwrap();
     assert!(limit >= 1, "max_page_count is {limit}");
@@ -385,7 +385,7 @@ async fn disk_full_rolls_back_and_the_store_recovers() {
         head,
         "a failed commit changed the head"
     );
-    assert_eq!(store.history(&id("a"), None, 0).await.unwrap(), history);
+    assert_eq!(store.history(&id("a"), None, None).await.unwrap(), history);
     assert_eq!(
         store.load(&id("b")).await.unwrap().seq,
         0,
@@ -409,7 +409,7 @@ async fn disk_full_rolls_back_and_the_store_recovers() {
     let a = store.load(&id("a")).await.unwrap();
     assert_eq!((a.seq, a.state), (2, Some(big)));
     let seqs: Vec<u64> = store
-        .history(&id("a"), None, 0)
+        .history(&id("a"), None, None)
         .await
         .unwrap()
         .iter()
@@ -562,7 +562,7 @@ async fn a_creation_batch_reports_a_bad_instance_on_its_own() {
         Err(StoreError::NotFound { .. })
     ));
     for i in ["n1", "n2"] {
-        assert_eq!(store.history(&id(i), None, 0).await.unwrap().len(), 1);
+        assert_eq!(store.history(&id(i), None, None).await.unwrap().len(), 1);
     }
 }
 
@@ -627,7 +627,7 @@ async fn a_version_1_database_is_upgraded_in_place() {
     let store = SqliteStore::open(&path).unwrap();
     assert_eq!(store.load(&id("old")).await.unwrap().seq, 1);
     let seqs: Vec<u64> = store
-        .history(&id("old"), None, 0)
+        .history(&id("old"), None, None)
         .await
         .unwrap()
         .iter()

@@ -41,7 +41,7 @@ fn store_futures<S: Store>(s: &S) {
     assert_send(&s.find_version_mismatches(&[], &[]));
     assert_send(&s.set_blocked(&id, None));
     assert_send(&s.list(&ListQuery::default()));
-    assert_send(&s.history(&id, None, 0));
+    assert_send(&s.history(&id, None, None));
     assert_send(&s.register_worker(&owner));
     assert_send(&s.unregister_worker(&owner));
     assert_send(&s.signals(&id));

@@ -409,10 +409,7 @@ async fn restart(place: &mut Place) {
     // The worker process reported them: a later check finds nothing new, and a listing of the
     // blocked instances shows exactly them.
     assert_eq!(engine.check_versions().await.unwrap(), Vec::new());
-    let query = ListQuery {
-        blocked: Some(true),
-        ..ListQuery::default()
-    };
+    let query = ListQuery::new().blocked(true);
     let blocked: Vec<String> = engine
         .list(&query)
         .await
