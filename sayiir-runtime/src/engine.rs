@@ -7,8 +7,8 @@ use std::time::Duration;
 
 use sayiir_store::{
     BlockKind, Blocked, Created, DefinitionHash, DefinitionRecord, DefinitionRef, Event,
-    HistoryEntry, InstanceId, InstanceRecord, InstanceSummary, ListQuery, Listing, NewInstance,
-    Status, Store, Timestamp, WorkflowKey,
+    HistoryEntry, InstanceId, InstanceRecord, InstanceSummary, IntoInstanceId, ListQuery, Listing,
+    NewInstance, Status, Store, Timestamp, WorkflowKey,
 };
 use tokio::sync::{Notify, OnceCell};
 
@@ -308,10 +308,10 @@ impl Inner {
     /// registered definition, the encoded input and start state.
     pub(crate) fn start_parts<W: Workflow>(
         &self,
-        id: &str,
+        id: impl IntoInstanceId,
         input: W::Input,
     ) -> Result<(InstanceId, DefinitionRef, Vec<u8>, Vec<u8>), EngineError> {
-        let id = InstanceId::new(id)?;
+        let id = id.into_instance_id()?;
         let def = self.registered::<W>()?.def;
         let (state, input) = initial_state::<W>(input)
             .map_err(|e| crate::limits::encode_error("input", e, self.config.max_payload))?;
@@ -434,12 +434,12 @@ impl<W: Workflow> InstanceHandle<W> {
 
     /// Waits for the instance to finish and returns its output.
     pub async fn result(&self) -> Result<W::Output, EngineError> {
-        self.engine.result::<W>(self.id.as_str()).await
+        self.engine.result::<W>(&self.id).await
     }
 
     /// The instance's status.
     pub async fn status(&self) -> Result<InstanceInfo, EngineError> {
-        self.engine.status(self.id.as_str()).await
+        self.engine.status(&self.id).await
     }
 }
 
@@ -482,7 +482,7 @@ impl Engine {
     /// its own outcome, and returns once its instance is durably stored.
     pub async fn start<W: Workflow>(
         &self,
-        id: &str,
+        id: impl IntoInstanceId,
         input: W::Input,
     ) -> Result<InstanceHandle<W>, EngineError> {
         let (id, def, input, state) = self.inner.start_parts::<W>(id, input)?;
@@ -504,8 +504,11 @@ impl Engine {
     }
 
     /// A handle to the existing instance `id`, checked to run `W`'s definition.
-    pub async fn handle<W: Workflow>(&self, id: &str) -> Result<InstanceHandle<W>, EngineError> {
-        let id = InstanceId::new(id)?;
+    pub async fn handle<W: Workflow>(
+        &self,
+        id: impl IntoInstanceId,
+    ) -> Result<InstanceHandle<W>, EngineError> {
+        let id = id.into_instance_id()?;
         let record = self.inner.store.load(&id).await?;
         self.inner.check_definition::<W>(&record)?;
         Ok(InstanceHandle {
@@ -516,8 +519,8 @@ impl Engine {
     }
 
     /// The status of an instance (with [`InstanceInfo::no_live_worker`]).
-    pub async fn status(&self, id: &str) -> Result<InstanceInfo, EngineError> {
-        let id = InstanceId::new(id)?;
+    pub async fn status(&self, id: impl IntoInstanceId) -> Result<InstanceInfo, EngineError> {
+        let id = id.into_instance_id()?;
         let record = self.inner.store.load(&id).await?;
         let mut info = [self.inner.info(InstanceSummary::from(&record))];
         self.mark_unserved(&mut info).await?;
@@ -586,17 +589,17 @@ impl Engine {
     }
 
     /// The committed transitions of an instance, in order.
-    pub async fn history(&self, id: &str) -> Result<Vec<HistoryEntry>, EngineError> {
-        let id = InstanceId::new(id)?;
+    pub async fn history(&self, id: impl IntoInstanceId) -> Result<Vec<HistoryEntry>, EngineError> {
+        let id = id.into_instance_id()?;
         Ok(self.inner.store.history(&id, None, None).await?)
     }
 
     /// The output of a finished instance of `W`, or `None` while it runs.
     pub async fn try_result<W: Workflow>(
         &self,
-        id: &str,
+        id: impl IntoInstanceId,
     ) -> Result<Option<W::Output>, EngineError> {
-        let id = InstanceId::new(id)?;
+        let id = id.into_instance_id()?;
         let record = self.inner.store.load(&id).await?;
         self.output_of::<W>(record).await
     }
@@ -654,8 +657,11 @@ impl Engine {
     /// instance is blocked; keeps waiting through a store that is temporarily unavailable
     /// (a retryable error, e.g. a database restart). The future may be dropped at any time
     /// (under `tokio::time::timeout` or in a `select!`): it leaves nothing behind.
-    pub async fn result<W: Workflow>(&self, id: &str) -> Result<W::Output, EngineError> {
-        let id = InstanceId::new(id)?;
+    pub async fn result<W: Workflow>(
+        &self,
+        id: impl IntoInstanceId,
+    ) -> Result<W::Output, EngineError> {
+        let id = id.into_instance_id()?;
         let waiter = self.inner.subscribe(&id);
         loop {
             let notified = waiter.notify.notified();

@@ -54,8 +54,8 @@ pub use transactional::Transactional;
 pub use types::{
     BlockKind, Blocked, Claim, ClaimRequest, Claimed, Created, DefinitionHash, DefinitionRecord,
     DefinitionRef, Event, Fingerprint, HistoryEntry, InstanceId, InstanceRecord, InstanceSummary,
-    Lease, ListQuery, MAX_INSTANCE_ID_LEN, NewInstance, NewSignal, Next, Restart, SignalRecord,
-    Status, Timestamp, Transition, VersionCount, WorkerId, WorkerRecord, WorkflowKey,
+    IntoInstanceId, Lease, ListQuery, MAX_INSTANCE_ID_LEN, NewInstance, NewSignal, Next, Restart,
+    SignalRecord, Status, Timestamp, Transition, VersionCount, WorkerId, WorkerRecord, WorkflowKey,
 };
 
 /// Result of one transition within a [`Store::commit_batch`].

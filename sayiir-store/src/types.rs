@@ -8,6 +8,9 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use crate::error::InvalidId;
 
 mod builders;
+mod into_id;
+
+pub use into_id::IntoInstanceId;
 
 /// Longest instance id accepted, in bytes.
 pub const MAX_INSTANCE_ID_LEN: usize = 255;

@@ -87,7 +87,9 @@ pub use sayiir_runtime::{
 };
 pub use sayiir_runtime::{describe, shape};
 pub use sayiir_store as store;
-pub use sayiir_store::{InstanceId, ListQuery, Listing, MemoryStore, Transactional};
+pub use sayiir_store::{
+    InstanceId, IntoInstanceId, ListQuery, Listing, MemoryStore, Transactional,
+};
 #[cfg(feature = "postgres")]
 pub use sayiir_store::{PgOptions, PgStore, sqlx};
 #[cfg(feature = "sqlite")]
