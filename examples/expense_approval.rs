@@ -11,7 +11,7 @@ use std::path::Path;
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::Duration;
 
-use sayiir::{Context, Engine, RetryPolicy, SqliteStore, TaskContext, TaskTimeout};
+use sayiir::{Engine, RetryPolicy, SqliteStore, TaskContext, TaskTimeout, WorkflowContext};
 use serde::{Deserialize, Serialize};
 
 /// An expense claim.
@@ -110,7 +110,10 @@ async fn post_to_ledger(id: String, cents: u64) -> Result<String, ExpenseError> 
 }
 
 #[sayiir::workflow]
-pub(crate) async fn expense(ctx: &mut Context, claim: Expense) -> Result<String, ExpenseError> {
+pub(crate) async fn expense(
+    ctx: &mut WorkflowContext,
+    claim: Expense,
+) -> Result<String, ExpenseError> {
     ctx.set("department", &claim.department)
         .map_err(|e| ExpenseError::Ledger(e.to_string()))?;
     let (_, budget) =

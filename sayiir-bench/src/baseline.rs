@@ -10,7 +10,8 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use sayiir_store::{
-    DefinitionHash, Event, Fingerprint, InstanceId, NewInstance, Next, Store, Timestamp, Transition,
+    DefinitionHash, DefinitionRef, Event, Fingerprint, InstanceId, NewInstance, Next, Store,
+    Timestamp, Transition,
 };
 
 use crate::BoxError;
@@ -61,44 +62,38 @@ fn id(i: usize) -> Result<InstanceId, BoxError> {
 
 fn new_instance(i: usize) -> Result<NewInstance, BoxError> {
     let now = Timestamp::now();
-    Ok(NewInstance {
-        id: id(i)?,
-        workflow: "bench".into(),
+    let def = DefinitionRef {
         version: 1,
         hash: DefinitionHash([7; 32]),
         fingerprint: Fingerprint::UNKNOWN,
-        state_id: "start".into(),
-        input: Vec::new(),
-        state: vec![0; STATE_BYTES],
-        due_at: Some(now),
-        event: Event {
-            kind: "started".into(),
-            payload: vec![0; EVENT_BYTES],
-        },
+    };
+    let event = Event {
+        kind: "started".into(),
+        payload: vec![0; EVENT_BYTES],
+    };
+    let state = vec![0; STATE_BYTES];
+    Ok(NewInstance::new(
+        id(i)?,
+        "bench",
+        def,
+        "start",
+        state,
+        event,
         now,
-    })
+    ))
 }
 
 fn transition(i: usize, seq: u64) -> Result<Transition, BoxError> {
-    Ok(Transition {
-        id: id(i)?,
-        expected_seq: seq,
-        next: Next::Running {
-            state: vec![(seq & 0xff) as u8; STATE_BYTES],
-            due_at: Some(Timestamp::now()),
-            state_id: String::new(),
-        },
-        event: Event {
-            kind: "task".into(),
-            payload: vec![1; EVENT_BYTES],
-        },
-        release_lease: None,
-        consume_signals: Vec::new(),
-        truncate_history: false,
-        redefine: None,
-        listening: Vec::new(),
-        now: Timestamp::now(),
-    })
+    let next = Next::Running {
+        state: vec![(seq & 0xff) as u8; STATE_BYTES],
+        due_at: Some(Timestamp::now()),
+        state_id: String::new(),
+    };
+    let event = Event {
+        kind: "task".into(),
+        payload: vec![1; EVENT_BYTES],
+    };
+    Ok(Transition::new(id(i)?, seq, next, event, Timestamp::now()))
 }
 
 /// Runs the scenario on a fresh store of `kind`.

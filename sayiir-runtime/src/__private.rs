@@ -4,19 +4,23 @@
 //! whose type argument carries the span of the user's type, so a type that cannot be stored is
 //! reported once, at that type, in sayiir's words (rustc merges identical diagnostics).
 
+use std::marker::PhantomData;
+
 use serde::Serialize;
 use serde::de::{DeserializeOwned, Error as _, SeqAccess};
 use serde::ser::SerializeTuple;
 
-use crate::codec;
-
+/// The codec (tests of the stored bytes decode with it).
+pub mod codec {
+    pub use crate::codec::*;
+}
 pub use crate::describe::{Describe, TaskShape, WaitShape, WorkflowShape};
 pub use crate::hash::{blake3, blake3_parts};
 pub use crate::inline::run_inline;
 pub use crate::inline::run_inline_with;
 pub use crate::join::{
-    Branch, ForIter, Join2, Join3, Join4, Join5, Join6, Join7, Join8, JoinAll, TryJoin2, TryJoin3,
-    TryJoin4, TryJoin5, TryJoin6, TryJoin7, TryJoin8, TryJoinAll, TryOutput,
+    Branch, ForIter, Join2, Join3, Join4, Join5, Join6, Join7, Join8, JoinAll, Try, TryCollect,
+    TryJoin2, TryJoin3, TryJoin4, TryJoin5, TryJoin6, TryJoin7, TryJoin8, TryJoinAll, TryOutput,
 };
 pub use crate::machine::{
     Advance, Callee, ChildWait, DescribeWait, Input, MachineError, ResultOutput, Resumed,
@@ -25,7 +29,7 @@ pub use crate::machine::{
 };
 pub use crate::parts::StateParts;
 pub use crate::resources::{MissingResource, ResourceNeed, ResourceParam};
-pub use crate::shared::Context;
+pub use crate::shared::WorkflowContext;
 pub use crate::waits::ContinueWait;
 
 /// `(&PermanentProbe(&error)).sayiir_permanent()`, with [`ViaPolicy`] and [`ViaDefault`] in
@@ -281,3 +285,95 @@ impl<T> SameSignalType<T> for T {}
 
 /// Compiles only when `A` and `B` are the same type (see [`SameSignalType`]).
 pub fn same_signal_type<A, B: SameSignalType<A>>() {}
+
+/// The type of a workflow's `&mut WorkflowContext` parameter, as written: only sayiir's
+/// [`WorkflowContext`] implements it. Generated code lends the context to the user's code and
+/// back through it, at the written type's tokens, so another type of that name is one error
+/// there and the body still type-checks against the type it names.
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` is not `sayiir::WorkflowContext`: a first parameter written `&mut WorkflowContext` is the workflow's shared context",
+    label = "this names another type than `sayiir::WorkflowContext`",
+    note = "write `ctx: &mut sayiir::WorkflowContext`, or give your own type another name (a workflow input is owned: `input: YourType`)"
+)]
+pub trait SharedContext {
+    /// The context, as the parameter's type.
+    fn lend(context: &mut WorkflowContext) -> &mut Self;
+    /// The parameter, as the context.
+    fn back(&mut self) -> &mut WorkflowContext;
+}
+
+impl SharedContext for WorkflowContext {
+    fn lend(context: &mut WorkflowContext) -> &mut Self {
+        context
+    }
+    fn back(&mut self) -> &mut WorkflowContext {
+        self
+    }
+}
+
+/// `InputProbe::<T>::NEW.sayiir_input()`, with [`AnyInput`] in scope, is [`PlainInput`] for
+/// every workflow input type but sayiir's [`WorkflowContext`] (an inherent method is found
+/// before a trait's), for which [`plain_input`] then says that the context is not an input.
+pub struct InputProbe<T>(PhantomData<fn() -> T>);
+
+impl<T> InputProbe<T> {
+    /// The probe.
+    pub const NEW: Self = Self(PhantomData);
+}
+
+impl InputProbe<WorkflowContext> {
+    /// Sayiir's context taken by value.
+    pub fn sayiir_input(self) -> ContextByValue {
+        ContextByValue
+    }
+}
+
+/// The fallback arm of [`InputProbe`].
+pub trait AnyInput {
+    /// Any other input type.
+    fn sayiir_input(self) -> PlainInput;
+}
+
+impl<T> AnyInput for InputProbe<T> {
+    fn sayiir_input(self) -> PlainInput {
+        PlainInput
+    }
+}
+
+/// An input that is not the shared context.
+#[derive(Debug)]
+pub struct PlainInput;
+
+/// Sayiir's shared context taken as an input.
+#[derive(Debug)]
+pub struct ContextByValue;
+
+/// What [`plain_input`] accepts: [`PlainInput`] only.
+#[diagnostic::on_unimplemented(
+    message = "the shared context is lent to the workflow, not passed by value: take it as the first parameter, `ctx: &mut sayiir::WorkflowContext`",
+    label = "`sayiir::WorkflowContext` taken by value, as an input",
+    note = "a workflow's inputs are what `engine.start` and its callers pass; the shared context belongs to the instance"
+)]
+pub trait NotContext {}
+
+impl NotContext for PlainInput {}
+
+/// Checks the outcome of an [`InputProbe`].
+pub fn plain_input<T: NotContext>(_: T) {}
+
+/// The seal of [`Workflow`]: generated code implements it beside `Workflow`, so a hand-written
+/// `impl sayiir::Workflow` fails here, with this message.
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` is not a workflow compiled by `#[sayiir::workflow]`: `sayiir::Workflow` cannot be implemented by hand",
+    label = "`sayiir::Workflow` is implemented by `#[sayiir::workflow]` only",
+    note = "write the workflow as an `async fn` marked `#[sayiir::workflow]`: the macro adds a type of the same name that implements `Workflow`"
+)]
+pub trait WorkflowSeal {}
+
+/// The seal of [`Task`]: generated code implements it beside `Task`.
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` is not a task compiled by `#[sayiir::task]`: `sayiir::Task` cannot be implemented by hand",
+    label = "`sayiir::Task` is implemented by `#[sayiir::task]` only",
+    note = "write the task as an `async fn` marked `#[sayiir::task]`: the macro adds a type of the same name that implements `Task`"
+)]
+pub trait TaskSeal {}

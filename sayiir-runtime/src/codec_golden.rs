@@ -20,7 +20,7 @@ use crate::machine::{
     BoxFuture, Input, MachineError, Resumed, StepCx, Task, TaskOptions, TaskOutput, TaskTimeout,
     TaskWait, Wait,
 };
-use crate::shared::Context;
+use crate::shared::WorkflowContext;
 use crate::waits::{SignalTimeoutWait, SignalWait, TimerWait, signal, sleep};
 use sayiir_store::{SignalRecord, Timestamp};
 
@@ -129,11 +129,11 @@ fn a_stored_instance_is_its_context_map_then_its_state_tuple() {
     let map = BTreeMap::from([("limit".to_string(), (U64_TAG, "u64".to_string(), limit))]);
     let state = (1u32, 300u64, "x".to_string());
     pin(&(map, state.clone()), STORED);
-    // `Context` is a struct of one field, the map of tagged values: it encodes as the bare map.
-    let mut ctx = Context::new();
+    // `WorkflowContext` is a struct of one field, the map of tagged values: it encodes as the bare map.
+    let mut ctx = WorkflowContext::new();
     ctx.set("limit", &42u64).unwrap();
     assert_eq!(encode(&(&ctx, &state)).unwrap(), STORED);
-    let (back, _): (Context, (u32, u64, String)) = decode(STORED).unwrap();
+    let (back, _): (WorkflowContext, (u32, u64, String)) = decode(STORED).unwrap();
     assert_eq!(back, ctx);
 }
 
@@ -242,6 +242,8 @@ fn an_argument_list_is_raw_values_one_after_another() {
 /// A task for building `TaskWait`s; never run.
 struct Noop;
 
+impl crate::__private::TaskSeal for Noop {}
+
 impl Task for Noop {
     type Return = ();
     const NAME: &'static str = "noop";
@@ -266,7 +268,7 @@ impl Task for Noop {
 
 /// The step context of a transition committed as seq 5 at time 1000 ms.
 fn cx() -> StepCx {
-    StepCx::new(5, Timestamp(1000), Context::new())
+    StepCx::new(5, Timestamp(1000), WorkflowContext::new())
 }
 
 /// `TaskWait { args: [7], origin: 5, attempt: 1, not_before: None, deadline: Some(1_000_000) }`.
@@ -349,7 +351,7 @@ fn a_state_blob_is_the_context_then_variant_index_fields_and_wait() {
         0xac, 0x02,                                 // carried u64: 300
         0x01, 0x07, 0x05, 0x01, 0x00, 0x01, 0x80, 0x89, 0x7a, // TaskWait
     ];
-    let value = (Context::new(), (2u32, 300u64, task_wait()));
+    let value = (WorkflowContext::new(), (2u32, 300u64, task_wait()));
     pin_record(&value, state);
 }
 

@@ -17,18 +17,7 @@ pub(crate) fn transition(
     event: Event,
     now: Timestamp,
 ) -> Transition {
-    Transition {
-        id,
-        expected_seq,
-        next,
-        event,
-        release_lease: None,
-        consume_signals: Vec::new(),
-        truncate_history: false,
-        redefine: None,
-        listening: Vec::new(),
-        now,
-    }
+    Transition::new(id, expected_seq, next, event, now)
 }
 
 /// What a store error met while writing an instance (or reading it to write it) means for

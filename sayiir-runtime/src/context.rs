@@ -5,7 +5,7 @@ use std::future::Future;
 use std::sync::Arc;
 
 use crate::resources::{Res, Resources};
-use crate::shared::Context;
+use crate::shared::WorkflowContext;
 
 tokio::task_local! {
     static CURRENT: TaskContext;
@@ -23,7 +23,7 @@ pub struct TaskContext {
     task: &'static str,
     attempt: u32,
     idempotency_key: String,
-    shared: Arc<Context>,
+    shared: Arc<WorkflowContext>,
     resources: Arc<Resources>,
 }
 
@@ -57,7 +57,7 @@ impl TaskContext {
         attempt: u32,
         origin: u64,
         slot: &[u32],
-        shared: Arc<Context>,
+        shared: Arc<WorkflowContext>,
         resources: Arc<Resources>,
     ) -> Self {
         let mut key = format!("{instance}/{origin}");
@@ -109,7 +109,7 @@ impl TaskContext {
 
     /// The workflow's shared state as it was when this attempt started (read-only: tasks
     /// report through their return value; the workflow writes the context).
-    pub fn shared(&self) -> &Context {
+    pub fn shared(&self) -> &WorkflowContext {
         &self.shared
     }
 

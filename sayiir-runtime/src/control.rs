@@ -7,7 +7,7 @@
 //! another process finds out when its next commit is refused or its lease renewal fails.
 
 use sayiir_store::{
-    BlockKind, Blocked, Event, InstanceId, InstanceRecord, NewSignal, Next, Status,
+    BlockKind, Blocked, Event, InstanceId, InstanceRecord, IntoInstanceId, NewSignal, Next, Status,
 };
 use serde::Serialize;
 
@@ -25,11 +25,11 @@ impl Engine {
     /// name, wrong payload type.
     pub async fn signal<T: Serialize + 'static>(
         &self,
-        id: &str,
+        id: impl IntoInstanceId,
         name: &str,
         payload: &T,
     ) -> Result<(), EngineError> {
-        let (id, record) = self.load_running(id).await?;
+        let (id, record) = self.load_running(id.into_instance_id()?).await?;
         let signal = self.signal_for(id.clone(), record, name, payload)?;
         if let Err(e) = self.inner.store.send_signal(signal).await {
             return Err(match Refused::of(&e) {
@@ -101,14 +101,14 @@ impl Engine {
     /// commit that fences off any worker still running it; a task running in this process has
     /// its future dropped, a sleeping or waiting instance is finished without waking anyone.
     /// Buffered signals are dropped. Errors on an unknown or already finished instance.
-    pub async fn cancel(&self, id: &str, reason: &str) -> Result<(), EngineError> {
-        let id = InstanceId::new(id)?;
+    pub async fn cancel(&self, id: impl IntoInstanceId, reason: &str) -> Result<(), EngineError> {
+        let id = id.into_instance_id()?;
         let limit = self.inner.config.max_payload;
         let output = codec::encode(reason)
             .map_err(|e| crate::limits::encode_error("cancel reason", e, limit))?;
         crate::limits::check("cancel reason", output.len(), limit)?;
         loop {
-            let (_, record) = self.load_running(id.as_str()).await?;
+            let (_, record) = self.load_running(id.clone()).await?;
             let event = Event {
                 kind: "cancelled".into(),
                 payload: output.clone(),
@@ -137,8 +137,8 @@ impl Engine {
     /// Pauses instance `id`: no further transition is committed until [`Engine::resume`]; a
     /// driver in this process stops at once (a running task's future is dropped and its
     /// attempt runs again after resume, with the same idempotency key).
-    pub async fn pause(&self, id: &str) -> Result<(), EngineError> {
-        let (id, _) = self.load_running(id).await?;
+    pub async fn pause(&self, id: impl IntoInstanceId) -> Result<(), EngineError> {
+        let (id, _) = self.load_running(id.into_instance_id()?).await?;
         let blocked = Blocked {
             kind: BlockKind::Paused,
             reason: "paused by Engine::pause".into(),
@@ -150,8 +150,8 @@ impl Engine {
     }
 
     /// Resumes a paused instance: it is dispatched again from where it stopped.
-    pub async fn resume(&self, id: &str) -> Result<(), EngineError> {
-        let (id, record) = self.load_running(id).await?;
+    pub async fn resume(&self, id: impl IntoInstanceId) -> Result<(), EngineError> {
+        let (id, record) = self.load_running(id.into_instance_id()?).await?;
         if record.blocked.as_ref().map(|b| b.kind) != Some(BlockKind::Paused) {
             return Err(EngineError::NotPaused { id });
         }
@@ -161,8 +161,10 @@ impl Engine {
     }
 
     /// The head of instance `id`, which must exist and not have finished.
-    async fn load_running(&self, id: &str) -> Result<(InstanceId, InstanceRecord), EngineError> {
-        let id = InstanceId::new(id)?;
+    async fn load_running(
+        &self,
+        id: InstanceId,
+    ) -> Result<(InstanceId, InstanceRecord), EngineError> {
         let record = self.inner.store.load(&id).await?;
         if record.status.is_terminal() {
             return Err(EngineError::Finished {

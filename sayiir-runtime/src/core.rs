@@ -9,7 +9,7 @@ use std::sync::{Arc, Mutex};
 
 use sayiir_store::{
     Created, DefinitionHash, DefinitionRecord, DefinitionRef, Event, InstanceId, InstanceRecord,
-    InstanceSummary, NewInstance, Status, Store, Timestamp, WorkerId, WorkflowKey,
+    InstanceSummary, IntoInstanceId, NewInstance, Status, Store, Timestamp, WorkerId, WorkflowKey,
 };
 use tokio::sync::{Notify, OnceCell};
 
@@ -247,22 +247,11 @@ impl Inner {
         state: Vec<u8>,
     ) -> NewInstance {
         let now = self.now();
-        NewInstance {
-            id,
-            workflow: workflow.to_string(),
-            version: def.version,
-            hash: def.hash,
-            fingerprint: def.fingerprint,
-            state_id: START.into(),
-            input: input.clone(),
-            state,
-            due_at: Some(now),
-            event: Event {
-                kind: "started".into(),
-                payload: input,
-            },
-            now,
-        }
+        let event = Event {
+            kind: "started".into(),
+            payload: input.clone(),
+        };
+        NewInstance::new(id, workflow, def, START, state, event, now).input(input)
     }
 
     /// Creates instance `id` of `workflow` under `def` at its start state (or finds the one
@@ -292,10 +281,10 @@ impl Inner {
     /// registered definition, the encoded input and start state.
     pub(crate) fn start_parts<W: Workflow>(
         &self,
-        id: &str,
+        id: impl IntoInstanceId,
         input: W::Input,
     ) -> Result<(InstanceId, DefinitionRef, Vec<u8>, Vec<u8>), EngineError> {
-        let id = InstanceId::new(id)?;
+        let id = id.into_instance_id()?;
         let def = self.registered::<W>()?.def;
         let (state, input) = initial_state::<W>(input)
             .map_err(|e| crate::limits::encode_error("input", e, self.config.max_payload))?;

@@ -122,28 +122,32 @@ fn shutting_down() -> StoreError {
 mod tests {
     #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-    use sayiir_store::{DefinitionHash, Event, Fingerprint, InstanceId, MemoryStore, Timestamp};
+    use sayiir_store::{
+        DefinitionHash, DefinitionRef, Event, Fingerprint, InstanceId, MemoryStore, Timestamp,
+    };
 
     use super::*;
     use crate::batcher::wrong_count::WrongCount;
 
     fn new_instance(id: &str) -> NewInstance {
-        NewInstance {
-            id: InstanceId::new(id).unwrap(),
-            workflow: "w".into(),
+        let def = DefinitionRef {
             version: 1,
             hash: DefinitionHash([1; 32]),
             fingerprint: Fingerprint([2; 32]),
-            state_id: "start".into(),
-            input: Vec::new(),
-            state: vec![1],
-            due_at: Some(Timestamp(1)),
-            event: Event {
-                kind: "started".into(),
-                payload: Vec::new(),
-            },
-            now: Timestamp(1),
-        }
+        };
+        let event = Event {
+            kind: "started".into(),
+            payload: Vec::new(),
+        };
+        NewInstance::new(
+            InstanceId::new(id).unwrap(),
+            "w",
+            def,
+            "start",
+            vec![1],
+            event,
+            Timestamp(1),
+        )
     }
 
     /// A store that answers a batch of two creations with one result: both starts fail

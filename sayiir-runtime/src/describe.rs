@@ -428,8 +428,8 @@ impl<'a> Describe<'a> {
         shape
     }
 
-    /// Describes what the wait of the state at `place` stores (`describe` calls its
-    /// [`DescribeWait::describe`](crate::machine::DescribeWait::describe)).
+    /// Describes what the wait of the state at `place` stores (`describe` calls its wait type's
+    /// `DescribeWait::describe`).
     pub fn at(
         &mut self,
         place: &str,

@@ -6,8 +6,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use sayiir_store::{
-    BlockKind, Blocked, HistoryEntry, InstanceId, InstanceRecord, InstanceSummary, ListQuery,
-    Listing, Status, Store, Timestamp, WorkflowKey,
+    BlockKind, Blocked, HistoryEntry, InstanceId, InstanceRecord, InstanceSummary, IntoInstanceId,
+    ListQuery, Listing, Status, Store, Timestamp, WorkflowKey,
 };
 
 use crate::builder::EngineBuilder;
@@ -29,7 +29,7 @@ pub use info::{InstanceInfo, InstanceStatus, WorkerInfo};
 /// [`EngineBuilder::register`] and [`EngineBuilder::build`], which checks every definition);
 /// start instances with [`Engine::start`] (idempotent on the id); run them with a worker
 /// ([`Engine::spawn_worker`], in this process or any other sharing the store); read outputs
-/// with [`Handle::result`] or [`Engine::result`].
+/// with [`InstanceHandle::result`] or [`Engine::result`].
 ///
 /// ```
 /// use sayiir::{Engine, SqliteStore};
@@ -84,13 +84,13 @@ impl std::fmt::Debug for Engine {
 }
 
 /// A typed handle to an instance of `W`.
-pub struct Handle<W: Workflow> {
+pub struct InstanceHandle<W: Workflow> {
     engine: Engine,
     id: InstanceId,
     _workflow: PhantomData<fn() -> W>,
 }
 
-impl<W: Workflow> Clone for Handle<W> {
+impl<W: Workflow> Clone for InstanceHandle<W> {
     fn clone(&self) -> Self {
         Self {
             engine: self.engine.clone(),
@@ -100,16 +100,16 @@ impl<W: Workflow> Clone for Handle<W> {
     }
 }
 
-impl<W: Workflow> std::fmt::Debug for Handle<W> {
+impl<W: Workflow> std::fmt::Debug for InstanceHandle<W> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Handle")
+        f.debug_struct("InstanceHandle")
             .field("workflow", &W::NAME)
             .field("id", &self.id)
             .finish()
     }
 }
 
-impl<W: Workflow> Handle<W> {
+impl<W: Workflow> InstanceHandle<W> {
     /// The instance id.
     pub fn id(&self) -> &InstanceId {
         &self.id
@@ -117,12 +117,12 @@ impl<W: Workflow> Handle<W> {
 
     /// Waits for the instance to finish and returns its output.
     pub async fn result(&self) -> Result<W::Output, EngineError> {
-        self.engine.result::<W>(self.id.as_str()).await
+        self.engine.result::<W>(&self.id).await
     }
 
     /// The instance's status.
     pub async fn status(&self) -> Result<InstanceInfo, EngineError> {
-        self.engine.status(self.id.as_str()).await
+        self.engine.status(&self.id).await
     }
 }
 
@@ -165,9 +165,9 @@ impl Engine {
     /// its own outcome, and returns once its instance is durably stored.
     pub async fn start<W: Workflow>(
         &self,
-        id: &str,
+        id: impl IntoInstanceId,
         input: W::Input,
-    ) -> Result<Handle<W>, EngineError> {
+    ) -> Result<InstanceHandle<W>, EngineError> {
         let (id, def, input, state) = self.inner.start_parts::<W>(id, input)?;
         let record = self
             .inner
@@ -178,8 +178,8 @@ impl Engine {
     }
 
     /// A handle to `id`, known to run `W`'s definition.
-    pub(crate) fn handle_of<W: Workflow>(&self, id: InstanceId) -> Handle<W> {
-        Handle {
+    pub(crate) fn handle_of<W: Workflow>(&self, id: InstanceId) -> InstanceHandle<W> {
+        InstanceHandle {
             engine: self.clone(),
             id,
             _workflow: PhantomData,
@@ -187,11 +187,14 @@ impl Engine {
     }
 
     /// A handle to the existing instance `id`, checked to run `W`'s definition.
-    pub async fn handle<W: Workflow>(&self, id: &str) -> Result<Handle<W>, EngineError> {
-        let id = InstanceId::new(id)?;
+    pub async fn handle<W: Workflow>(
+        &self,
+        id: impl IntoInstanceId,
+    ) -> Result<InstanceHandle<W>, EngineError> {
+        let id = id.into_instance_id()?;
         let record = self.inner.store.load(&id).await?;
         self.inner.check_definition::<W>(&record)?;
-        Ok(Handle {
+        Ok(InstanceHandle {
             engine: self.clone(),
             id,
             _workflow: PhantomData,
@@ -199,8 +202,8 @@ impl Engine {
     }
 
     /// The status of an instance (with [`InstanceInfo::no_live_worker`]).
-    pub async fn status(&self, id: &str) -> Result<InstanceInfo, EngineError> {
-        let id = InstanceId::new(id)?;
+    pub async fn status(&self, id: impl IntoInstanceId) -> Result<InstanceInfo, EngineError> {
+        let id = id.into_instance_id()?;
         let record = self.inner.store.load(&id).await?;
         let mut info = [self.inner.info(InstanceSummary::from(&record))];
         self.mark_unserved(&mut info).await?;
@@ -269,17 +272,17 @@ impl Engine {
     }
 
     /// The committed transitions of an instance, in order.
-    pub async fn history(&self, id: &str) -> Result<Vec<HistoryEntry>, EngineError> {
-        let id = InstanceId::new(id)?;
-        Ok(self.inner.store.history(&id, None, 0).await?)
+    pub async fn history(&self, id: impl IntoInstanceId) -> Result<Vec<HistoryEntry>, EngineError> {
+        let id = id.into_instance_id()?;
+        Ok(self.inner.store.history(&id, None, None).await?)
     }
 
     /// The output of a finished instance of `W`, or `None` while it runs.
     pub async fn try_result<W: Workflow>(
         &self,
-        id: &str,
+        id: impl IntoInstanceId,
     ) -> Result<Option<W::Output>, EngineError> {
-        let id = InstanceId::new(id)?;
+        let id = id.into_instance_id()?;
         let record = self.inner.store.load(&id).await?;
         self.output_of::<W>(record).await
     }
@@ -337,8 +340,11 @@ impl Engine {
     /// instance is blocked; keeps waiting through a store that is temporarily unavailable
     /// (a retryable error, e.g. a database restart). The future may be dropped at any time
     /// (under `tokio::time::timeout` or in a `select!`): it leaves nothing behind.
-    pub async fn result<W: Workflow>(&self, id: &str) -> Result<W::Output, EngineError> {
-        let id = InstanceId::new(id)?;
+    pub async fn result<W: Workflow>(
+        &self,
+        id: impl IntoInstanceId,
+    ) -> Result<W::Output, EngineError> {
+        let id = id.into_instance_id()?;
         let waiter = self.inner.subscribe(&id);
         loop {
             let notified = waiter.notify.notified();

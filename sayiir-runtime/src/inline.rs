@@ -36,7 +36,7 @@ use crate::machine::{
 };
 use crate::planner::{self, Attempt, Decision, Restart};
 use crate::resources::{MissingResource, Resources};
-use crate::shared::Context;
+use crate::shared::WorkflowContext;
 
 /// Why a workflow called directly ([`run_direct`]) could not run to its end.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -115,14 +115,14 @@ impl DirectRunError {
 /// # });
 /// ```
 pub async fn run_direct<W: Workflow>(input: W::Input) -> Result<W::Output, DirectRunError> {
-    let mut ctx = Context::default();
+    let mut ctx = WorkflowContext::default();
     run_direct_with::<W>(&mut ctx, input).await
 }
 
-/// [`run_direct`] for a workflow taking `ctx: &mut sayiir::Context`: runs with `ctx`, which
+/// [`run_direct`] for a workflow taking `ctx: &mut sayiir::WorkflowContext`: runs with `ctx`, which
 /// holds what the run stored in it when the call returns (also after an error).
 pub async fn run_direct_with<W: Workflow>(
-    ctx: &mut Context,
+    ctx: &mut WorkflowContext,
     input: W::Input,
 ) -> Result<W::Output, DirectRunError> {
     drive::<W>(Arc::new(SystemClock), ctx, input).await
@@ -131,7 +131,7 @@ pub async fn run_direct_with<W: Workflow>(
 /// Runs `W` to its end with an empty shared context: what a `#[workflow]` fn called directly
 /// does. Panics where [`run_direct`] returns an error, naming it.
 pub async fn run_inline<W: Workflow>(input: W::Input) -> W::Output {
-    let mut ctx = Context::default();
+    let mut ctx = WorkflowContext::default();
     match drive::<W>(Arc::new(SystemClock), &mut ctx, input).await {
         Ok(output) => output,
         Err(e) => panic!(
@@ -142,9 +142,9 @@ pub async fn run_inline<W: Workflow>(input: W::Input) -> W::Output {
 }
 
 /// Runs `W` to its end with the shared context `ctx` (what a workflow taking
-/// `ctx: &mut Context` does when called directly). Panics where [`run_direct_with`] returns
+/// `ctx: &mut WorkflowContext` does when called directly). Panics where [`run_direct_with`] returns
 /// an error, naming it.
-pub async fn run_inline_with<W: Workflow>(ctx: &mut Context, input: W::Input) -> W::Output {
+pub async fn run_inline_with<W: Workflow>(ctx: &mut WorkflowContext, input: W::Input) -> W::Output {
     match drive::<W>(Arc::new(SystemClock), ctx, input).await {
         Ok(output) => output,
         Err(e) => panic!(
@@ -186,7 +186,7 @@ struct Run<W: Workflow> {
 
 async fn drive<W: Workflow>(
     clock: Arc<dyn Clock>,
-    ctx: &mut Context,
+    ctx: &mut WorkflowContext,
     input: W::Input,
 ) -> Result<W::Output, DirectRunError> {
     let mut run = Run::<W> {
@@ -266,7 +266,12 @@ async fn drive<W: Workflow>(
 impl<W: Workflow> Run<W> {
     /// Starts `a` on a copy of `state` (the copy goes through the stored format, as a state
     /// loaded from the store would), with the shared context as it is now.
-    fn start(&mut self, state: &W::State, ctx: &Context, a: Attempt) -> Result<(), DirectRunError> {
+    fn start(
+        &mut self,
+        state: &W::State,
+        ctx: &WorkflowContext,
+        a: Attempt,
+    ) -> Result<(), DirectRunError> {
         let copy = copy::<W>(state).map_err(|e| DirectRunError::of::<W>(e.into()))?;
         let run = W::run(copy, &a.slot).map_err(DirectRunError::of::<W>)?;
         let tcx = TaskContext::new(
@@ -321,7 +326,7 @@ enum Advanced<W: Workflow> {
 /// Feeds `input` to `state` at `slot` as transition `seq` at `now`, then applies the
 /// `continue_as_new` it reaches, in the same transition, as the driver does.
 fn advance<W: Workflow>(
-    ctx: &mut Context,
+    ctx: &mut WorkflowContext,
     state: W::State,
     slot: &[u32],
     input: Input<'_>,
@@ -360,7 +365,7 @@ fn advance<W: Workflow>(
 /// One call of the machine's transition function with the shared context; the context is
 /// updated only by a transition that succeeds.
 fn transition<W: Workflow>(
-    ctx: &mut Context,
+    ctx: &mut WorkflowContext,
     state: W::State,
     slot: &[u32],
     input: Input<'_>,

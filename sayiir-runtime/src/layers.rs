@@ -152,9 +152,13 @@ fn every_module_names_only_its_layer_or_below() {
 
 #[test]
 fn the_check_sees_paths_and_root_reexports() {
-    let roots =
-        root_exports("pub use engine::{Engine, Handle};\npub use crate::core::WorkerConfig;");
+    let roots = root_exports(
+        "pub use engine::{Engine, InstanceHandle};\npub use crate::core::WorkerConfig;",
+    );
     let source = "use crate::driver::Stop;\n/// crate::worker in a comment\nlet e: crate::Engine;";
     assert_eq!(named(source, &roots), ["driver", "engine"]);
-    assert_eq!(roots.get("Handle").map(String::as_str), Some("engine"));
+    assert_eq!(
+        roots.get("InstanceHandle").map(String::as_str),
+        Some("engine")
+    );
 }

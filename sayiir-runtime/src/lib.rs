@@ -14,13 +14,13 @@
 //     `WorkerCtx`, shared by everything above
 //  4. driver (one claimed instance; takeover, task attempts)
 //  5. worker (claims, leases, drivers)
-//  6. engine and builder (`Engine`, `Handle`; each names the other: `Engine::builder`)
+//  6. engine and builder (`Engine`, `InstanceHandle`; each names the other: `Engine::builder`)
 //  7. `impl Engine` blocks of the API: control, versions, transactional; testing; __private
 
 mod batcher;
 mod builder;
 pub mod clock;
-pub mod codec;
+mod codec;
 mod commit;
 mod committer;
 mod context;
@@ -34,11 +34,11 @@ mod error;
 mod feed;
 mod hash;
 mod inline;
-pub mod join;
+mod join;
 mod lease;
 mod limits;
 pub mod lock;
-pub mod machine;
+mod machine;
 mod metrics;
 pub mod migrate;
 mod parts;
@@ -51,7 +51,7 @@ mod shared;
 pub mod testing;
 mod transactional;
 mod versions;
-pub mod waits;
+mod waits;
 mod worker;
 
 #[doc(hidden)]
@@ -63,20 +63,16 @@ pub use crate::core::WorkerConfig;
 pub use builder::{BuildError, BuildProblem, EngineBuilder};
 pub use codec::CodecError;
 pub use context::TaskContext;
-pub use engine::{Engine, Handle, InstanceInfo, InstanceStatus, WorkerInfo};
+pub use engine::{Engine, InstanceHandle, InstanceInfo, InstanceStatus, WorkerInfo};
 pub use error::{EngineError, VersionMismatch, WrongDefinition};
 pub use inline::{DirectRunError, run_direct, run_direct_with};
 pub use limits::DEFAULT_MAX_PAYLOAD;
 pub use lock::{LockError, LockMode, LockOutcome, StaleLock};
-pub use machine::{
-    Callee, MachineError, RetryPolicy, SignalDecl, SignalSet, Task, TaskOptions, TaskTimeout,
-    Workflow,
-};
+pub use machine::{RetryPolicy, Task, TaskOptions, TaskTimeout, Workflow};
 pub use metrics::Metrics;
 pub use migrate::{Migrate, MigrateError, Migration};
-pub use parts::StateParts;
 pub use resources::{MissingResource, Res, ResourceNeed, Resources};
-pub use shared::{Context, ContextError};
+pub use shared::{ContextError, WorkflowContext};
 pub use versions::{RestartFilter, Restarted, VersionStats};
 pub use waits::{SignalTimeout, continue_as_new, signal, sleep, sleep_until};
 pub use worker::WorkerHandle;

@@ -17,11 +17,12 @@ use std::time::Duration;
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 
+use crate::__private::{TaskSeal, WorkflowSeal};
 use crate::codec::CodecError;
 use crate::describe::{Describe, TaskShape, WaitShape, WorkflowShape};
 use crate::parts::StateParts;
 use crate::resources::{MissingResource, ResourceNeed};
-use crate::shared::Context;
+use crate::shared::WorkflowContext;
 
 mod calls;
 
@@ -83,10 +84,14 @@ pub trait RetryPolicy {
     fn is_permanent(&self) -> bool;
 }
 
-/// An async function marked `#[task]`. Implemented by the macro on a type with the function's
-/// name; users never implement it. Its arguments and return value cross the trait only as
-/// encoded bytes, so the serde bounds are checked once, at the user's types, by generated code.
-pub trait Task: Sized + 'static {
+/// An async function marked `#[task]`, as the type of the same name the macro adds beside it:
+/// `<charge as sayiir::Task>::NAME`.
+///
+/// Sealed: `#[task]` implements it, and it cannot be implemented by hand (its supertrait is
+/// in the hidden `__private` module, and the functions generated code calls are hidden and
+/// may change). Its arguments and return value cross the trait only as encoded bytes, so the
+/// serde bounds are checked once, at the user's types, by generated code.
+pub trait Task: TaskSeal + Sized + 'static {
     /// The declared return type (`Result<T, E>` or a plain `T`).
     type Return: Send + 'static;
     /// Stable name (the function name unless renamed with `name = "..."`).
@@ -97,19 +102,25 @@ pub trait Task: Sized + 'static {
     const OPTIONS: TaskOptions;
     /// Decodes the arguments and starts the function; the future takes the task's resources
     /// from its [`TaskContext`](crate::TaskContext) and yields the encoded return value.
+    #[doc(hidden)]
     fn call_encoded(args: &[u8])
     -> Result<BoxFuture<Result<TaskOutput, MachineError>>, CodecError>;
     /// Decodes a return value produced by [`Task::call_encoded`].
+    #[doc(hidden)]
     fn decode_return(bytes: &[u8]) -> Result<Self::Return, CodecError>;
     /// Encodes a return value as [`Task::call_encoded`] does.
+    #[doc(hidden)]
     fn encode_return(value: &Self::Return) -> Result<Vec<u8>, CodecError>;
     /// The return value of an attempt that ran past the task's timeout: `Err(E::from(t))`.
     /// Only called for tasks with a `timeout` option.
+    #[doc(hidden)]
     fn timed_out(timeout: TaskTimeout) -> Result<TaskOutput, CodecError>;
     /// The shapes of the arguments and the return type (what a state stores of a call).
+    #[doc(hidden)]
     fn describe(d: &mut Describe<'_>) -> TaskShape;
     /// The resources the task takes (its `Res<T>` parameters), in parameter order. Not part of
     /// any hash or fingerprint; checked against the engine's resources at `build()`.
+    #[doc(hidden)]
     fn resources() -> Vec<ResourceNeed> {
         Vec::new()
     }
@@ -188,7 +199,7 @@ impl SignalSet {
 
 /// Where a piece of work sits inside a state: indices from the state's wait down to one leaf.
 /// Empty for a state that waits on a single task.
-pub type SlotPath = Vec<u32>;
+pub(crate) type SlotPath = Vec<u32>;
 
 /// One piece of work a state waits for.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -355,7 +366,7 @@ impl Input<'_> {
 pub struct StepCx {
     seq: u64,
     now: Timestamp,
-    context: std::cell::RefCell<Context>,
+    context: std::cell::RefCell<WorkflowContext>,
     error: std::cell::Cell<Option<MachineError>>,
 }
 
@@ -370,7 +381,7 @@ impl std::fmt::Debug for StepCx {
 impl StepCx {
     /// Context of the transition that will commit as `seq` at time `now`, with the
     /// workflow's shared state.
-    pub fn new(seq: u64, now: Timestamp, context: Context) -> Self {
+    pub fn new(seq: u64, now: Timestamp, context: WorkflowContext) -> Self {
         Self {
             seq,
             now,
@@ -392,12 +403,12 @@ impl StepCx {
 
     /// The workflow's shared state, borrowed for the user code of one transition. Generated
     /// code borrows it only around user code, which never runs a nested transition.
-    pub fn context(&self) -> std::cell::RefMut<'_, Context> {
+    pub fn context(&self) -> std::cell::RefMut<'_, WorkflowContext> {
         self.context.borrow_mut()
     }
 
     /// Takes the shared state back after the transition.
-    pub fn into_context(self) -> Context {
+    pub fn into_context(self) -> WorkflowContext {
         self.context.into_inner()
     }
 
@@ -581,14 +592,22 @@ pub trait DescribeWait {
     fn describe(d: &mut Describe<'_>) -> WaitShape;
 }
 
-/// A workflow compiled by `#[workflow]`. Implemented by the macro on a type with the workflow
-/// function's name; users name it in [`Engine::start`](crate::Engine::start) and friends.
-pub trait Workflow: Sized + Send + Sync + 'static {
+/// A workflow compiled by `#[workflow]`, as the type of the same name the macro adds beside
+/// the function: users name it in [`Engine::start`](crate::Engine::start) and friends
+/// (`engine.start::<checkout>(..)`), as a bound (`W: sayiir::Workflow`, `W::Output`), and read
+/// its identity (`<checkout as sayiir::Workflow>::NAME`, `VERSION`, `DEFINITION_HASH`; the
+/// hash is also the inherent `checkout::DEFINITION_HASH`).
+///
+/// Sealed: `#[workflow]` implements it, and it cannot be implemented by hand (its supertrait
+/// is in the hidden `__private` module, and the state-machine functions generated code
+/// provides are hidden and may change).
+pub trait Workflow: WorkflowSeal + Sized + Send + Sync + 'static {
     /// The input: the single parameter's type, `()` for none, a tuple for several.
     type Input: Send + 'static;
     /// The declared return type.
     type Output: Send + 'static;
     /// The state enum.
+    #[doc(hidden)]
     type State: Serialize + DeserializeOwned + Send + 'static;
     /// Stable name (the function name unless renamed with `name = "..."`).
     const NAME: &'static str;
@@ -597,12 +616,16 @@ pub trait Workflow: Sized + Send + Sync + 'static {
     /// blake3 over the canonical encoding of the lowered definition.
     const DEFINITION_HASH: [u8; 32];
     /// The state before the first transition.
+    #[doc(hidden)]
     fn start(input: Self::Input) -> Self::State;
     /// The work `state` waits for.
+    #[doc(hidden)]
     fn work(state: &Self::State, sink: &mut WorkSink);
     /// Starts the leaf work at `slot` of `state`.
+    #[doc(hidden)]
     fn run(state: Self::State, slot: &[u32]) -> Result<TaskRun, MachineError>;
     /// Runs one transition.
+    #[doc(hidden)]
     fn advance(
         state: Self::State,
         slot: &[u32],
@@ -610,24 +633,33 @@ pub trait Workflow: Sized + Send + Sync + 'static {
         cx: &StepCx,
     ) -> Result<Advance<Self::State, Self::Output>, MachineError>;
     /// Whether an output counts as a failure (an `Err` of a `Result` return type).
+    #[doc(hidden)]
     fn is_failure(output: &Self::Output) -> bool;
     /// Encodes an output.
+    #[doc(hidden)]
     fn encode_output(output: &Self::Output) -> Result<Vec<u8>, CodecError>;
     /// Decodes an output.
+    #[doc(hidden)]
     fn decode_output(bytes: &[u8]) -> Result<Self::Output, CodecError>;
     /// Declares the signals the workflow (and its children) can receive.
+    #[doc(hidden)]
     fn signals(out: &mut SignalSet);
     /// What the workflow stores, state by state (see [`WorkflowShape`]).
+    #[doc(hidden)]
     fn describe(d: &mut Describe<'_>) -> WorkflowShape;
     /// The stable identity of `state` (`start`, `charge#1`, or a `#[sayiir::state]` label).
+    #[doc(hidden)]
     fn state_id(state: &Self::State) -> &'static str;
     /// Takes `state` apart: its identity, each carried field and its wait encoded on their own
     /// (for migrations to another version).
+    #[doc(hidden)]
     fn dissect(state: &Self::State) -> Result<StateParts, CodecError>;
     /// Builds the state `parts.id()` from parts (each part decoded as this version's type).
+    #[doc(hidden)]
     fn assemble(parts: StateParts) -> Result<Self::State, MachineError>;
     /// The start state from the inputs encoded one after another (as a tuple of them, or the
     /// one input, encodes).
+    #[doc(hidden)]
     fn start_raw(bytes: &[u8]) -> Result<Self::State, MachineError>;
 }
 

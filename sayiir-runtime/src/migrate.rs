@@ -23,7 +23,7 @@ use crate::describe::{Describe, StateShape, WorkflowShape};
 use crate::machine::{MachineError, Workflow};
 use crate::parts::{StateParts, read_one};
 use crate::shape::{self, Shape};
-use crate::shared::Context;
+use crate::shared::WorkflowContext;
 
 /// Why a migration function could not build the new state.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -387,7 +387,7 @@ struct Checked<Old, New> {
 
 impl<Old: Workflow, New: Workflow> DynMigration for Checked<Old, New> {
     fn apply(&self, blob: &[u8]) -> Result<Moved, MachineError> {
-        let (ctx, state): (Context, Old::State) = codec::decode(blob)?;
+        let (ctx, state): (WorkflowContext, Old::State) = codec::decode(blob)?;
         let parts = Old::dissect(&state)?;
         let from = parts.id().to_string();
         let old_shape = self

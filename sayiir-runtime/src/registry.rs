@@ -10,7 +10,7 @@ use crate::machine::{
     Advance, Input, MachineError, SignalSet, StepCx, TaskRun, WorkItem, WorkSink, Workflow,
 };
 use crate::parts::StateParts;
-use crate::shared::Context;
+use crate::shared::WorkflowContext;
 
 mod set;
 
@@ -20,11 +20,14 @@ pub(crate) use set::{Entry, Registry, Route};
 pub(crate) const START: &str = "start";
 
 /// The stored form of a running instance: its shared context and its state, in one blob.
-fn encode_stored<S: serde::Serialize>(ctx: &Context, state: &S) -> Result<Vec<u8>, CodecError> {
+fn encode_stored<S: serde::Serialize>(
+    ctx: &WorkflowContext,
+    state: &S,
+) -> Result<Vec<u8>, CodecError> {
     codec::encode(&(ctx, state))
 }
 
-fn decode_stored<W: Workflow>(blob: &[u8]) -> Result<(Context, W::State), CodecError> {
+fn decode_stored<W: Workflow>(blob: &[u8]) -> Result<(WorkflowContext, W::State), CodecError> {
     codec::decode(blob)
 }
 
@@ -37,7 +40,7 @@ pub(crate) fn initial_state<W: Workflow>(
     let state = W::start(input);
     let parts = W::dissect(&state)?;
     Ok((
-        encode_stored(&Context::default(), &state)?,
+        encode_stored(&WorkflowContext::default(), &state)?,
         encode_input(&parts)?,
     ))
 }
@@ -79,7 +82,7 @@ pub(crate) trait DynWorkflow: Send + Sync + 'static {
     fn name(&self) -> &'static str;
     fn work(&self, state: &[u8]) -> Result<Vec<WorkItem>, MachineError>;
     /// Starts the task at `slot`; also returns the shared context (the task's snapshot).
-    fn run(&self, state: &[u8], slot: &[u32]) -> Result<(TaskRun, Context), MachineError>;
+    fn run(&self, state: &[u8], slot: &[u32]) -> Result<(TaskRun, WorkflowContext), MachineError>;
     fn advance(
         &self,
         state: &[u8],
@@ -146,7 +149,7 @@ impl<W: Workflow> DynWorkflow for Typed<W> {
         Ok(work_of::<W>(&state))
     }
 
-    fn run(&self, state: &[u8], slot: &[u32]) -> Result<(TaskRun, Context), MachineError> {
+    fn run(&self, state: &[u8], slot: &[u32]) -> Result<(TaskRun, WorkflowContext), MachineError> {
         let (ctx, state) = decode_stored::<W>(state)?;
         Ok((W::run(state, slot)?, ctx))
     }
@@ -205,7 +208,7 @@ impl<W: Workflow> DynWorkflow for Typed<W> {
     fn start_from(&self, input: StateParts) -> Result<(Vec<u8>, &'static str), MachineError> {
         let state = W::assemble(input)?;
         Ok((
-            encode_stored(&Context::default(), &state)?,
+            encode_stored(&WorkflowContext::default(), &state)?,
             W::state_id(&state),
         ))
     }
@@ -219,7 +222,7 @@ impl<W: Workflow> DynWorkflow for Typed<W> {
         let state = W::start_raw(bytes)?;
         let parts = W::dissect(&state)?;
         Ok((
-            encode_stored(&Context::default(), &state)?,
+            encode_stored(&WorkflowContext::default(), &state)?,
             encode_input(&parts)?,
         ))
     }

@@ -1,5 +1,5 @@
 //! Workflow-level shared state: a typed key-value map persisted with the instance's state,
-//! written by workflow code (`ctx: &mut sayiir::Context`) and read by tasks through
+//! written by workflow code (`ctx: &mut sayiir::WorkflowContext`) and read by tasks through
 //! [`TaskContext::shared`](crate::TaskContext::shared) as a snapshot taken when the task starts.
 //!
 //! Each value carries a type tag: the fingerprint of its type's [shape](crate::shape::Shape),
@@ -64,7 +64,7 @@ struct Tagged {
 /// format tag and checksum) and tagged with their type's fingerprint, so each key may hold a
 /// different type and is read back only as that type.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Context {
+pub struct WorkflowContext {
     values: BTreeMap<String, Tagged>,
 }
 
@@ -76,7 +76,7 @@ fn tag_of<T: DeserializeOwned>(key: &str) -> Result<[u8; 32], ContextError> {
     })
 }
 
-impl Context {
+impl WorkflowContext {
     /// An empty context.
     pub fn new() -> Self {
         Self::default()
@@ -165,7 +165,7 @@ mod tests {
 
     #[test]
     fn typed_get_and_set() {
-        let mut c = Context::new();
+        let mut c = WorkflowContext::new();
         c.set("region", &"eu-west".to_string()).unwrap();
         c.set("limit", &42u64).unwrap();
         assert_eq!(
@@ -177,13 +177,13 @@ mod tests {
         assert!(c.get::<Vec<String>>("limit").is_err());
         assert!(c.remove("limit"));
         assert_eq!(c.keys().collect::<Vec<_>>(), ["region"]);
-        let round: Context = codec::decode(&codec::encode(&c).unwrap()).unwrap();
+        let round: WorkflowContext = codec::decode(&codec::encode(&c).unwrap()).unwrap();
         assert_eq!(round, c);
     }
 
     #[test]
     fn a_value_read_as_another_type_is_an_error() {
-        let mut c = Context::new();
+        let mut c = WorkflowContext::new();
         c.set("n", &7u32).unwrap();
         match c.get::<u64>("n") {
             Err(ContextError::WrongType {

@@ -10,7 +10,7 @@
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
-use sayiir_store::{MemoryStore, Store, Timestamp};
+use sayiir_store::{IntoInstanceId, MemoryStore, Store, Timestamp};
 
 use crate::builder::{BuildError, EngineBuilder};
 use crate::clock::VirtualClock;
@@ -233,15 +233,23 @@ impl TestEngine {
 
     /// Runs instance `id` of `W` to its end, jumping the clock to the next due time whenever
     /// the engine is idle.
-    pub async fn run_until_done<W: Workflow>(&self, id: &str) -> Result<W::Output, TestError> {
+    pub async fn run_until_done<W: Workflow>(
+        &self,
+        id: impl IntoInstanceId,
+    ) -> Result<W::Output, TestError> {
+        let id = id.into_instance_id().map_err(EngineError::from)?;
         loop {
             let next = self.settle_due().await;
-            if let Some(out) = self.engine.try_result::<W>(id).await? {
+            if let Some(out) = self.engine.try_result::<W>(&id).await? {
                 return Ok(out);
             }
             match next {
                 Some(t) => self.jump(t),
-                None => return Err(TestError::Waiting { id: id.to_owned() }),
+                None => {
+                    return Err(TestError::Waiting {
+                        id: id.as_str().to_owned(),
+                    });
+                }
             }
         }
     }

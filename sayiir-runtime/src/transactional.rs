@@ -1,10 +1,10 @@
 //! Starting instances and sending signals in the application's own database transaction (the
 //! outbox pattern): [`Engine::start_in`], [`Engine::signal_in`], [`Engine::wake_workers`].
 
-use sayiir_store::{Created, InstanceId, StoreError, Transactional};
+use sayiir_store::{Created, IntoInstanceId, StoreError, Transactional};
 use serde::Serialize;
 
-use crate::engine::{Engine, Handle};
+use crate::engine::{Engine, InstanceHandle};
 use crate::error::EngineError;
 use crate::machine::Workflow;
 
@@ -42,9 +42,9 @@ impl Engine {
     pub async fn start_in<W: Workflow>(
         &self,
         mut conn: impl Transactional,
-        id: &str,
+        id: impl IntoInstanceId,
         input: W::Input,
-    ) -> Result<Handle<W>, EngineError> {
+    ) -> Result<InstanceHandle<W>, EngineError> {
         let (id, def, input, state) = self.inner.start_parts::<W>(id, input)?;
         self.save_definitions_in(&mut conn).await?;
         let new = self
@@ -68,11 +68,11 @@ impl Engine {
     pub async fn signal_in<T: Serialize + 'static>(
         &self,
         mut conn: impl Transactional,
-        id: &str,
+        id: impl IntoInstanceId,
         name: &str,
         payload: &T,
     ) -> Result<(), EngineError> {
-        let id = InstanceId::new(id)?;
+        let id = id.into_instance_id()?;
         let record = conn.load(&id).await?;
         if record.status.is_terminal() {
             return Err(EngineError::Finished {

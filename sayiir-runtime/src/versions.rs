@@ -1,11 +1,12 @@
 //! Versions at run time: what is registered, how many instances each version has (to see an
 //! old version drain), the lock file, and restarting instances on the newest version.
 
+use std::num::NonZeroUsize;
 use std::path::Path;
 
 use sayiir_store::{
     BlockKind, DefinitionHash, DefinitionRef, Event, Fingerprint, InstanceId, InstanceRecord,
-    InstanceSummary, ListQuery, Restart, Status, StoreError,
+    InstanceSummary, IntoInstanceId, ListQuery, Restart, Status, StoreError,
 };
 use serde::Serialize;
 use serde::de::DeserializeOwned;
@@ -169,10 +170,10 @@ impl Engine {
     pub async fn start_by_name<I: Serialize + DeserializeOwned>(
         &self,
         name: &str,
-        id: &str,
+        id: impl IntoInstanceId,
         input: &I,
     ) -> Result<InstanceInfo, EngineError> {
-        let id = InstanceId::new(id)?;
+        let id = id.into_instance_id()?;
         let Some(target) = self.inner.registry.latest(name).cloned() else {
             return Err(EngineError::UnknownWorkflow {
                 workflow: name.to_string(),
@@ -280,8 +281,12 @@ impl Engine {
     /// created (or last restarted) with, under the same id. The history of both runs is kept,
     /// linked by a `restarted` entry. The input must have the shape the newest version takes
     /// ([`EngineError::InputChanged`] otherwise: use [`Engine::restart_with`]).
-    pub async fn restart(&self, id: &str, reason: &str) -> Result<Restarted, EngineError> {
-        let id = InstanceId::new(id)?;
+    pub async fn restart(
+        &self,
+        id: impl IntoInstanceId,
+        reason: &str,
+    ) -> Result<Restarted, EngineError> {
+        let id = id.into_instance_id()?;
         loop {
             let record = self.inner.store.load(&id).await?;
             let Some(target) = self.inner.registry.latest(&record.workflow).cloned() else {
@@ -346,11 +351,11 @@ impl Engine {
     /// workflow name) with a new `input`: for instances whose stored input does not fit.
     pub async fn restart_with<W: Workflow>(
         &self,
-        id: &str,
+        id: impl IntoInstanceId,
         input: W::Input,
         reason: &str,
     ) -> Result<Restarted, EngineError> {
-        let id = InstanceId::new(id)?;
+        let id = id.into_instance_id()?;
         let target = self.inner.registered::<W>()?.clone();
         let (state, input) = initial_state::<W>(input)
             .map_err(|e| crate::limits::encode_error("input", e, self.inner.config.max_payload))?;
@@ -389,15 +394,13 @@ impl Engine {
         let mut out = Vec::new();
         let mut after = None;
         loop {
-            let query = ListQuery {
-                workflow: Some(filter.workflow.clone()),
-                status: Some(Status::Running),
-                version: filter.version,
-                state_id: filter.state.clone(),
-                after: after.clone(),
-                limit: 500,
-                ..ListQuery::default()
-            };
+            let mut query = ListQuery::new()
+                .workflow(filter.workflow.clone())
+                .status(Status::Running)
+                .after(after.clone())
+                .limit(NonZeroUsize::new(500));
+            query.version = filter.version;
+            query.state_id = filter.state.clone();
             // Rows that do not decode cannot be restarted by id; the listing reports them.
             let page = self.inner.store.list(&query).await?.instances;
             let Some(last) = page.last() else {
@@ -405,7 +408,7 @@ impl Engine {
             };
             after = Some(last.id.clone());
             for s in page {
-                let r = self.restart(s.id.as_str(), reason).await;
+                let r = self.restart(&s.id, reason).await;
                 out.push((s.id, r));
             }
         }

@@ -413,7 +413,7 @@ pub struct ContinueAsNew<I> {
 /// Ends the current run of the workflow and starts it again, under the same instance id, with
 /// `input` (the workflow's input type). Write `return sayiir::continue_as_new(next).await;`
 /// inside a `#[workflow]` body. The new run starts from a fresh state; the shared
-/// [`Context`](crate::Context) is kept; the history of the previous run is dropped, so a
+/// [`WorkflowContext`](crate::WorkflowContext) is kept; the history of the previous run is dropped, so a
 /// workflow that loops this way keeps its stored size constant.
 pub fn continue_as_new<I>(input: I) -> ContinueAsNew<I> {
     ContinueAsNew { input }

@@ -61,9 +61,9 @@ use std::pin::Pin;
 use std::sync::Arc;
 
 use crate::{
-    Claim, ClaimRequest, Created, DefinitionHash, Event, Fingerprint, InstanceId, InstanceRecord,
-    InstanceSummary, Lease, ListQuery, NewInstance, Next, Status, Store, StoreError, Timestamp,
-    Transition, WorkerId, WorkflowKey,
+    Claim, ClaimRequest, Created, DefinitionHash, DefinitionRef, Event, Fingerprint, InstanceId,
+    InstanceRecord, InstanceSummary, Lease, ListQuery, NewInstance, Next, Status, Store,
+    StoreError, Timestamp, Transition, WorkerId, WorkflowKey,
 };
 
 /// One check: takes a fresh store and panics on a difference.
@@ -264,56 +264,49 @@ fn event(kind: &str, payload: &[u8]) -> Event {
 }
 
 fn new_instance(i: &str, workflow: &str, h: u8, due_at: Option<i64>, now: i64) -> NewInstance {
-    NewInstance {
-        id: id(i),
-        workflow: workflow.to_owned(),
+    let def = DefinitionRef {
         version: VERSION,
         hash: hash(h),
         fingerprint: fingerprint(FP),
-        state_id: "start".to_owned(),
-        input: format!("input of {i}").into_bytes(),
-        state: format!("state of {i}").into_bytes(),
-        due_at: due_at.map(Timestamp),
-        event: event("started", format!("input of {i}").as_bytes()),
-        now: Timestamp(now),
-    }
+    };
+    NewInstance::new(
+        id(i),
+        workflow,
+        def,
+        "start",
+        format!("state of {i}").into_bytes(),
+        event("started", format!("input of {i}").as_bytes()),
+        Timestamp(now),
+    )
+    .input(format!("input of {i}").into_bytes())
+    .due_at(due_at.map(Timestamp))
 }
 
 fn running(i: &str, expected_seq: u64, state: &[u8], due_at: Option<i64>, now: i64) -> Transition {
-    Transition {
-        id: id(i),
+    Transition::new(
+        id(i),
         expected_seq,
-        next: Next::Running {
+        Next::Running {
             state: state.to_vec(),
             due_at: due_at.map(Timestamp),
             state_id: format!("step#{}", expected_seq + 1),
         },
-        event: event("step", state),
-        release_lease: None,
-        consume_signals: Vec::new(),
-        truncate_history: false,
-        redefine: None,
-        listening: Vec::new(),
-        now: Timestamp(now),
-    }
+        event("step", state),
+        Timestamp(now),
+    )
 }
 
 fn finished(i: &str, expected_seq: u64, status: Status, output: &[u8], now: i64) -> Transition {
-    Transition {
-        id: id(i),
+    Transition::new(
+        id(i),
         expected_seq,
-        next: Next::Finished {
+        Next::Finished {
             status,
             output: output.to_vec(),
         },
-        event: event("finished", output),
-        release_lease: None,
-        consume_signals: Vec::new(),
-        truncate_history: false,
-        redefine: None,
-        listening: Vec::new(),
-        now: Timestamp(now),
-    }
+        event("finished", output),
+        Timestamp(now),
+    )
 }
 
 fn claim_req(

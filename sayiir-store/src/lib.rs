@@ -12,6 +12,8 @@
 //! processes).
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
+use std::num::NonZeroUsize;
+
 mod error;
 mod listing;
 mod memory;
@@ -61,8 +63,8 @@ pub use transactional::Transactional;
 pub use types::{
     BlockKind, Blocked, Claim, ClaimRequest, Claimed, Created, DefinitionHash, DefinitionRecord,
     DefinitionRef, Event, Fingerprint, HistoryEntry, InstanceId, InstanceRecord, InstanceSummary,
-    Lease, ListQuery, MAX_INSTANCE_ID_LEN, NewInstance, NewSignal, Next, Restart, SignalRecord,
-    Status, Timestamp, Transition, VersionCount, WorkerId, WorkerRecord, WorkflowKey,
+    IntoInstanceId, Lease, ListQuery, MAX_INSTANCE_ID_LEN, NewInstance, NewSignal, Next, Restart,
+    SignalRecord, Status, Timestamp, Transition, VersionCount, WorkerId, WorkerRecord, WorkflowKey,
 };
 
 /// Result of one transition within a [`Store::commit_batch`].
@@ -168,13 +170,13 @@ pub trait Store: Send + Sync + 'static {
     async fn list(&self, query: &ListQuery) -> Result<Listing, StoreError>;
 
     /// History entries of an instance with `seq > after` (all when `after` is `None`), in order,
-    /// at most `limit` (0 means all). An entry that does not decode is
+    /// at most `limit` (all when `limit` is `None`). An entry that does not decode is
     /// [`StoreError::InvalidData`] naming the entry and the column.
     async fn history(
         &self,
         id: &InstanceId,
         after: Option<u64>,
-        limit: usize,
+        limit: Option<NonZeroUsize>,
     ) -> Result<Vec<HistoryEntry>, StoreError>;
 
     /// Registers a worker before it claims anything. A backend that allows a single worker

@@ -1,6 +1,8 @@
 //! An in-memory store with the same contract as the persistent backends. For tests and for
 //! workflows that need no durability.
 
+use std::num::NonZeroUsize;
+
 use crate::error::seq_after;
 use std::collections::{BTreeMap, BTreeSet, HashSet};
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -409,11 +411,7 @@ impl Store for MemoryStore {
 
     async fn list(&self, query: &ListQuery) -> Result<Listing, StoreError> {
         let rows = self.rows();
-        let limit = if query.limit == 0 {
-            usize::MAX
-        } else {
-            query.limit
-        };
+        let limit = query.limit.map_or(usize::MAX, NonZeroUsize::get);
         let instances = rows
             .values()
             .map(|row| &row.record)
@@ -442,13 +440,13 @@ impl Store for MemoryStore {
         &self,
         id: &InstanceId,
         after: Option<u64>,
-        limit: usize,
+        limit: Option<NonZeroUsize>,
     ) -> Result<Vec<HistoryEntry>, StoreError> {
         let rows = self.rows();
         let row = rows
             .get(id)
             .ok_or_else(|| StoreError::NotFound { id: id.clone() })?;
-        let limit = if limit == 0 { usize::MAX } else { limit };
+        let limit = limit.map_or(usize::MAX, NonZeroUsize::get);
         Ok(row
             .history
             .iter()

@@ -2,9 +2,15 @@
 //! history payloads are opaque bytes owned by the runtime's codec.
 
 use std::fmt;
+use std::num::NonZeroUsize;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use crate::error::InvalidId;
+
+mod builders;
+mod into_id;
+
+pub use into_id::IntoInstanceId;
 
 /// Longest instance id accepted, in bytes.
 pub const MAX_INSTANCE_ID_LEN: usize = 255;
@@ -370,8 +376,10 @@ pub struct WorkflowKey {
     pub fingerprint: Fingerprint,
 }
 
-/// The head of an instance: its current state and metadata.
+/// The head of an instance: its current state and metadata. Built by backends with
+/// [`InstanceRecord::new`] and its setters.
 #[derive(Clone, PartialEq, Eq, Debug)]
+#[non_exhaustive]
 pub struct InstanceRecord {
     /// Instance id.
     pub id: InstanceId,
@@ -483,7 +491,9 @@ impl From<&InstanceRecord> for InstanceSummary {
 }
 
 /// A new instance. It is created with sequence number 0 and a history entry 0 holding `event`.
+/// Built with [`NewInstance::new`] and its setters.
 #[derive(Clone, PartialEq, Eq, Debug)]
+#[non_exhaustive]
 pub struct NewInstance {
     /// Instance id.
     pub id: InstanceId,
@@ -508,29 +518,6 @@ pub struct NewInstance {
     pub event: Event,
     /// Creation time.
     pub now: Timestamp,
-}
-
-impl NewInstance {
-    /// The head it has once created (its history entry 0, `event`, and its input are not part
-    /// of it).
-    pub fn into_record(self) -> InstanceRecord {
-        InstanceRecord {
-            id: self.id,
-            workflow: self.workflow,
-            version: self.version,
-            hash: self.hash,
-            fingerprint: self.fingerprint,
-            seq: 0,
-            status: Status::Running,
-            state_id: Some(self.state_id),
-            state: Some(self.state),
-            output: None,
-            due_at: self.due_at,
-            blocked: None,
-            created_at: self.now,
-            updated_at: self.now,
-        }
-    }
 }
 
 /// Result of [`Store::create`](crate::Store::create).
@@ -573,8 +560,10 @@ pub struct Event {
 }
 
 /// One atomic step of an instance: compare-and-swap on `expected_seq`, then write the new head
-/// and append history entry `expected_seq + 1`, all in one store transaction.
+/// and append history entry `expected_seq + 1`, all in one store transaction. Built with
+/// [`Transition::new`] and its setters.
 #[derive(Clone, PartialEq, Eq, Debug)]
+#[non_exhaustive]
 pub struct Transition {
     /// Instance id.
     pub id: InstanceId,
@@ -710,8 +699,11 @@ pub struct ClaimRequest {
     pub known: Vec<WorkflowKey>,
 }
 
-/// Filter for [`Store::list`](crate::Store::list). Results are ordered by id.
+/// Filter for [`Store::list`](crate::Store::list). Results are ordered by id. Built with
+/// [`ListQuery::new`] (everything, no limit) and its setters:
+/// `ListQuery::new().workflow("checkout").blocked(true).limit(NonZeroUsize::new(50))`.
 #[derive(Clone, PartialEq, Eq, Debug, Default)]
+#[non_exhaustive]
 pub struct ListQuery {
     /// Only this workflow.
     pub workflow: Option<String>,
@@ -725,9 +717,9 @@ pub struct ListQuery {
     pub blocked: Option<bool>,
     /// Keyset cursor: ids strictly greater than this.
     pub after: Option<InstanceId>,
-    /// At most this many instances (0 means no limit). Damaged rows reported beside them
+    /// At most this many instances (`None`: no limit). Damaged rows reported beside them
     /// ([`Listing::damaged`](crate::Listing::damaged)) do not count.
-    pub limit: usize,
+    pub limit: Option<NonZeroUsize>,
 }
 
 /// Restart of an instance as a new run (see [`Store::restart`](crate::Store::restart)).

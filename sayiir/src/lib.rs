@@ -72,19 +72,21 @@ pub use sayiir_macros::task;
 pub use sayiir_macros::workflow;
 pub use sayiir_runtime::testing;
 pub use sayiir_runtime::{
-    BuildError, BuildProblem, Callee, CodecError, Context, ContextError, DEFAULT_MAX_PAYLOAD,
-    Engine, EngineBuilder, EngineError, Handle, InstanceInfo, InstanceStatus, LockError, LockMode,
-    LockOutcome, MachineError, Metrics, Migrate, MigrateError, Migration, MissingResource, Res,
-    ResourceNeed, Resources, RestartFilter, Restarted, RetryPolicy, SignalTimeout, StaleLock, Task,
-    TaskContext, TaskOptions, TaskTimeout, VersionMismatch, VersionStats, WorkerConfig,
-    WorkerHandle, WorkerInfo, Workflow, WrongDefinition, continue_as_new, signal, sleep,
+    BuildError, BuildProblem, CodecError, ContextError, DEFAULT_MAX_PAYLOAD, Engine, EngineBuilder,
+    EngineError, InstanceHandle, InstanceInfo, InstanceStatus, LockError, LockMode, LockOutcome,
+    Metrics, Migrate, MigrateError, Migration, MissingResource, Res, ResourceNeed, Resources,
+    RestartFilter, Restarted, RetryPolicy, SignalTimeout, StaleLock, Task, TaskContext,
+    TaskOptions, TaskTimeout, VersionMismatch, VersionStats, WorkerConfig, WorkerHandle,
+    WorkerInfo, Workflow, WorkflowContext, WrongDefinition, continue_as_new, signal, sleep,
     sleep_until,
 };
 /// Run a `#[workflow]` directly (in memory, no store) with a typed error instead of a panic.
 pub use sayiir_runtime::{DirectRunError, run_direct, run_direct_with};
-pub use sayiir_runtime::{codec, describe, shape};
+pub use sayiir_runtime::{describe, shape};
 pub use sayiir_store as store;
-pub use sayiir_store::{InstanceId, ListQuery, Listing, MemoryStore, Transactional};
+pub use sayiir_store::{
+    InstanceId, IntoInstanceId, ListQuery, Listing, MemoryStore, Transactional,
+};
 #[cfg(feature = "postgres")]
 #[cfg_attr(docsrs, doc(cfg(feature = "postgres")))]
 pub use sayiir_store::{PgOptions, PgStore, sqlx};

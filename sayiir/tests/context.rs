@@ -1,4 +1,4 @@
-//! Workflow-level shared state (`ctx: &mut sayiir::Context`), read by tasks through their
+//! Workflow-level shared state (`ctx: &mut sayiir::WorkflowContext`), read by tasks through their
 //! task context, in every execution mode; resources (`Res<T>`) in `context_parts/resources.rs`.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
@@ -8,7 +8,7 @@ mod common;
 mod resources;
 
 use sayiir::testing::TestEngine;
-use sayiir::{Context, Engine, SqliteStore, TaskContext};
+use sayiir::{Engine, SqliteStore, TaskContext, WorkflowContext};
 use serde::{Deserialize, Serialize};
 
 #[derive(Serialize, Deserialize, Debug, Clone, PartialEq)]
@@ -39,7 +39,7 @@ async fn audit(n: u32) -> u32 {
 }
 
 #[sayiir::workflow]
-async fn pricing(ctx: &mut Context, tenant: Tenant) -> Vec<String> {
+async fn pricing(ctx: &mut WorkflowContext, tenant: Tenant) -> Vec<String> {
     ctx.set("tenant", &tenant).unwrap();
     let (a, b) = sayiir::join!(quote("disk".into()), quote("cpu".into())).await;
     let runs: u32 = ctx.get("runs").unwrap().unwrap_or(0);
@@ -79,7 +79,7 @@ async fn both_branches_of_a_fork_read_the_shared_state_on_sqlite() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn called_directly_the_workflow_uses_and_fills_the_given_context() {
-    let mut ctx = Context::new();
+    let mut ctx = WorkflowContext::new();
     ctx.set("runs", &5u32).unwrap();
     let out = pricing(&mut ctx, tenant()).await;
     assert_eq!(out, expected(6));
@@ -96,4 +96,48 @@ async fn the_test_engine_runs_it_too() {
         expected(1)
     );
     t.shutdown().await.unwrap();
+}
+
+/// A user type named `Context`: an owned parameter is an input, whatever its type is named.
+mod named_context {
+    use serde::{Deserialize, Serialize};
+
+    #[derive(Serialize, Deserialize, Debug, Clone, PartialEq)]
+    pub(crate) struct Context {
+        pub(crate) region: String,
+    }
+
+    #[sayiir::task]
+    async fn greet(ctx: Context) -> String {
+        format!("hello {}", ctx.region)
+    }
+
+    /// Sayiir's context first, then the user's `Context` as the input.
+    #[sayiir::workflow]
+    pub(crate) async fn hello(shared: &mut sayiir::WorkflowContext, ctx: Context) -> String {
+        let said = greet(ctx).await;
+        shared.set("said", &said).unwrap();
+        said
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_user_type_named_context_is_an_input() {
+    use named_context::{Context, hello};
+    let t = TestEngine::builder().register::<hello>().build().unwrap();
+    let ctx = Context {
+        region: "eu".into(),
+    };
+    t.start::<hello>("hello-1", ctx.clone()).await.unwrap();
+    assert_eq!(
+        t.run_until_done::<hello>("hello-1").await.unwrap(),
+        "hello eu"
+    );
+    t.shutdown().await.unwrap();
+    let mut shared = WorkflowContext::new();
+    assert_eq!(hello(&mut shared, ctx).await, "hello eu");
+    assert_eq!(
+        shared.get::<String>("said").unwrap().as_deref(),
+        Some("hello eu")
+    );
 }

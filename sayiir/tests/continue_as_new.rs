@@ -37,7 +37,7 @@ async fn ten_thousand_runs_under_one_id_keep_state_and_history_bounded() {
         if record.status.is_terminal() {
             break;
         }
-        let history = engine.store().history(&id, None, 0).await.unwrap();
+        let history = engine.store().history(&id, None, None).await.unwrap();
         max_history = max_history.max(history.len());
         max_state = max_state.max(record.state.map_or(0, |s| s.len()));
         samples += 1;

@@ -264,12 +264,13 @@ fn verify(db: &Path, log: &PathBuf, ids: &[String], kills: usize, generations: u
             let iid = InstanceId::new(id.as_str()).unwrap();
             let record = store.load(&iid).await.unwrap();
             assert_eq!(record.status, Status::Completed, "{id} completed");
-            let output: Vec<Stepped> = sayiir::codec::decode(&record.output.unwrap()).unwrap();
+            let output: Vec<Stepped> =
+                sayiir::__private::codec::decode(&record.output.unwrap()).unwrap();
             let seed: u64 = id.rsplit('-').next().unwrap().parse().unwrap();
             let values: Vec<u64> = output.iter().map(|s| s.value).collect();
             assert_eq!(values, expected_values(seed), "{id} output");
 
-            let history = store.history(&iid, None, 0).await.unwrap();
+            let history = store.history(&iid, None, None).await.unwrap();
             let seqs: Vec<u64> = history.iter().map(|h| h.seq).collect();
             let transitions = output.len() as u64 + 1; // the first transition, then one per call
             let expected: Vec<u64> = (0..=transitions).collect();

@@ -159,10 +159,7 @@ async fn exercise(engine: Engine) {
         ["order-1", "order-2"]
     );
     let failed = engine
-        .list(&ListQuery {
-            status: Some(Status::Failed),
-            ..ListQuery::default()
-        })
+        .list(&ListQuery::new().status(Status::Failed))
         .await
         .unwrap()
         .instances;
@@ -177,7 +174,7 @@ async fn exercise(engine: Engine) {
     worker.shutdown().await.unwrap();
 }
 
-async fn futures_join(engine: &Engine, n: u64) -> Vec<sayiir::Handle<checkout>> {
+async fn futures_join(engine: &Engine, n: u64) -> Vec<sayiir::InstanceHandle<checkout>> {
     let mut out = Vec::new();
     for i in 10..10 + n {
         out.push(

@@ -490,10 +490,7 @@ fn chaos_with_real_processes() {
     loop {
         workers.alive();
         let blocked = rt.block_on(async {
-            let q = ListQuery {
-                blocked: Some(true),
-                ..ListQuery::default()
-            };
+            let q = ListQuery::new().blocked(true);
             engine.store().list(&q).await.unwrap().instances
         });
         assert!(blocked.is_empty(), "blocked instances: {blocked:?}");
@@ -554,20 +551,14 @@ fn chaos_with_real_processes() {
 }
 
 async fn count(engine: &Engine, status: Status) -> usize {
-    let q = ListQuery {
-        status: Some(status),
-        ..ListQuery::default()
-    };
+    let q = ListQuery::new().status(status);
     engine.store().list(&q).await.unwrap().instances.len()
 }
 
 /// Prints what the instances still running wait for, and which worker process last held them
 /// (and when it was killed).
 async fn diagnose(engine: &Engine, url: &str, killed: &BTreeMap<u32, (u32, i64)>) {
-    let q = ListQuery {
-        status: Some(Status::Running),
-        ..ListQuery::default()
-    };
+    let q = ListQuery::new().status(Status::Running);
     let running = engine.store().list(&q).await.unwrap().instances;
     let mut orphaned = 0;
     for (n, s) in running.iter().enumerate() {

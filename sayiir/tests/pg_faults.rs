@@ -258,7 +258,7 @@ fn restart_mid_run(label: &str, worker_options: PgOptions) {
             let record = store.load(&iid).await.unwrap();
             assert_eq!(record.status, Status::Completed, "{id}");
             assert!(record.blocked.is_none(), "{id}: {:?}", record.blocked);
-            let history = store.history(&iid, None, 0).await.unwrap();
+            let history = store.history(&iid, None, None).await.unwrap();
             let seqs: Vec<u64> = history.iter().map(|h| h.seq).collect();
             assert_eq!(
                 seqs,

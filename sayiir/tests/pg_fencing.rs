@@ -253,8 +253,8 @@ fn task_roles(history: &[HistoryEntry]) -> Vec<(String, String)> {
         .iter()
         .filter(|h| h.kind == "task")
         .map(|h| {
-            let t: TaskEvent = sayiir::codec::decode(&h.payload).unwrap();
-            let out: Tagged = sayiir::codec::decode(&t.output).unwrap();
+            let t: TaskEvent = sayiir::__private::codec::decode(&h.payload).unwrap();
+            let out: Tagged = sayiir::__private::codec::decode(&t.output).unwrap();
             (t.task, out.role)
         })
         .collect()

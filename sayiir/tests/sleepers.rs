@@ -81,10 +81,7 @@ async fn a_hundred_thousand_sleepers_cost_rows_not_memory() {
     let (rss_sleeping, _) = rss_kib();
     let store = t.store().clone();
     let running = store
-        .list(&ListQuery {
-            status: Some(Status::Running),
-            ..ListQuery::default()
-        })
+        .list(&ListQuery::new().status(Status::Running))
         .await
         .unwrap()
         .instances;
@@ -98,10 +95,7 @@ async fn a_hundred_thousand_sleepers_cost_rows_not_memory() {
     t.advance(Duration::from_secs(3600)).await;
     let wake_time = woke.elapsed();
     let done = store
-        .list(&ListQuery {
-            status: Some(Status::Completed),
-            ..ListQuery::default()
-        })
+        .list(&ListQuery::new().status(Status::Completed))
         .await
         .unwrap()
         .instances;

@@ -14,7 +14,8 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use sayiir::store::{
-    DefinitionHash, Event, Fingerprint, ListQuery, NewInstance, PgStore, Status, Store, Timestamp,
+    DefinitionHash, DefinitionRef, Event, Fingerprint, ListQuery, NewInstance, PgStore, Status,
+    Store, Timestamp,
 };
 use sayiir::{Engine, InstanceId, SqliteOptions, SqliteStore, Synchronous};
 
@@ -38,22 +39,17 @@ fn env(name: &str, default: u64) -> u64 {
 /// What `Engine::start` stores, for the unbatched comparison.
 fn new_instance(i: u64) -> NewInstance {
     let now = Timestamp::from_system(std::time::SystemTime::now());
-    NewInstance {
-        id: InstanceId::new(format!("i-{i:07}")).unwrap(),
-        workflow: "started".into(),
+    let def = DefinitionRef {
         version: 1,
         hash: DefinitionHash([0; 32]),
         fingerprint: Fingerprint::UNKNOWN,
-        state_id: "start".into(),
-        input: Vec::new(),
-        state: vec![7; 24],
-        due_at: Some(now),
-        event: Event {
-            kind: "started".into(),
-            payload: vec![7; 24],
-        },
-        now,
-    }
+    };
+    let event = Event {
+        kind: "started".into(),
+        payload: vec![7; 24],
+    };
+    let id = InstanceId::new(format!("i-{i:07}")).unwrap();
+    NewInstance::new(id, "started", def, "start", vec![7; 24], event, now)
 }
 
 /// Starts `n` instances from `starters` tasks; returns the elapsed time and the number of
@@ -88,10 +84,7 @@ async fn start_all(store: Arc<dyn Store>, n: u64, starters: u64, batched: bool) 
     let elapsed = clock.elapsed();
     let running = engine
         .store()
-        .list(&ListQuery {
-            status: Some(Status::Running),
-            ..ListQuery::default()
-        })
+        .list(&ListQuery::new().status(Status::Running))
         .await
         .unwrap()
         .instances;

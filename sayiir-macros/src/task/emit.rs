@@ -111,6 +111,7 @@ pub(super) fn stubs(
     let params = sig.args.iter().map(|ty| quote!(_: #ty));
     quote! {
         const _: () = {
+            impl #p::TaskSeal for #ident {}
             impl #p::Task for #ident {
                 #return_item
                 const NAME: &'static str = "";

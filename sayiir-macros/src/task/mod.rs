@@ -120,6 +120,7 @@ pub(crate) fn expand(args: TokenStream, item: TokenStream) -> TokenStream {
         #func
         #twin
         const _: () = {
+            impl #p::TaskSeal for #ident {}
             impl #p::Task for #ident {
                 #return_item
                 const NAME: &'static str = #name;

@@ -104,10 +104,11 @@ impl Gen<'_> {
         let input_expr = input_expr(&param_idents);
         let (ctx_param, run_inline) = match &wf.ctx {
             Some(c) => {
-                let (id, ty) = (&c.ident, &c.ty);
+                let (id, ty, inner) = (&c.ident, &c.ty, &c.inner);
+                let back = quote_spanned!(inner.span()=> <#inner as #p::SharedContext>::back(#id));
                 (
                     quote!(#id: #ty,),
-                    quote!(#p::run_inline_with::<#ident>(#id, #input_expr)),
+                    quote!(#p::run_inline_with::<#ident>(#back, #input_expr)),
                 )
             }
             None => (quote!(), quote!(#p::run_inline::<#ident>(#input_expr))),
@@ -137,6 +138,13 @@ impl Gen<'_> {
         let encode_output = quote_spanned!(output.span()=>
             #p::encode_with(|__sayiir_w| #p::ser_field::<#output, _>(__sayiir_w, __sayiir_output))
         );
+        // At each input type's tokens: sayiir's `WorkflowContext` is not an input.
+        let plain_inputs = param_tys.iter().map(|ty| {
+            quote_spanned!(ty.span()=> #p::plain_input({
+                use #p::AnyInput as _;
+                #p::InputProbe::<#ty>::NEW.sayiir_input()
+            });)
+        });
         let decode_output = quote_spanned!(output.span()=>
             #p::decode_with(__sayiir_bytes, |__sayiir_r| #p::de_field::<#output, _>(__sayiir_r))
         );
@@ -156,6 +164,12 @@ impl Gen<'_> {
                 #enum_def
                 #serde_impls
 
+                #[allow(dead_code)]
+                fn __sayiir_inputs() {
+                    #(#plain_inputs)*
+                }
+
+                impl #p::WorkflowSeal for #ident {}
                 impl #p::Workflow for #ident {
                     #input_item
                     #output_item
@@ -336,11 +350,17 @@ impl Gen<'_> {
         let Some(c) = &self.wf.ctx else {
             return TokenStream::new();
         };
-        let id = &c.ident;
+        let (id, inner) = (&c.ident, &c.inner);
         let mutability = c.mutable.then(|| quote!(mut));
+        // At the written type's tokens: a type of that name that is not sayiir's is reported
+        // there, once (the same error in every transition is merged), and the body still
+        // type-checks against the type it names.
+        let lend = quote_spanned!(inner.span()=>
+            <#inner as #p::SharedContext>::lend(&mut *__sayiir_ctx_guard)
+        );
         quote! {
             let mut __sayiir_ctx_guard = __sayiir_cx.context();
-            let #mutability #id: &mut #p::Context = &mut *__sayiir_ctx_guard;
+            let #mutability #id: &mut #inner = #lend;
         }
     }
 

@@ -129,7 +129,7 @@ fn returns_and_tails_become_done() {
 
 fn waits_fixture() -> syn::ItemFn {
     parse_quote! {
-        pub async fn approve(ctx: &mut sayiir::Context, req: Request) -> Result<u64, E> {
+        pub async fn approve(ctx: &mut sayiir::WorkflowContext, req: Request) -> Result<u64, E> {
             ctx.set("req", &req.id).ok();
             let first = sayiir::signal::<Approval>("approve").await;
             let second = sayiir::signal::<Approval>("approve")
@@ -202,18 +202,30 @@ fn the_shared_context_is_lent_to_every_transition() {
     // The plain fn keeps the user's signature and runs with the caller's context.
     assert_eq!(
         f.sig.inputs.to_token_stream().to_string(),
-        "ctx : & mut sayiir :: Context , req : Request"
+        "ctx : & mut sayiir :: WorkflowContext , req : Request"
     );
     assert_eq!(
         f.block.to_token_stream().to_string(),
-        "{ :: sayiir :: __private :: run_inline_with :: < approve > (ctx , req) . await }"
+        "{ :: sayiir :: __private :: run_inline_with :: < approve > (< sayiir :: WorkflowContext as :: sayiir :: __private :: SharedContext > :: back (ctx) , req) . await }"
     );
     let code = file.to_token_stream().to_string();
-    let bind = "let mut __sayiir_ctx_guard = __sayiir_cx . context () ; let ctx : & mut :: sayiir :: __private :: Context = & mut * __sayiir_ctx_guard ;";
+    // Lent as the type written, through the trait only sayiir's context implements.
+    let bind = "let mut __sayiir_ctx_guard = __sayiir_cx . context () ; let ctx : & mut sayiir :: WorkflowContext = < sayiir :: WorkflowContext as :: sayiir :: __private :: SharedContext > :: lend (& mut * __sayiir_ctx_guard) ;";
     // The start and each of the five points.
     assert_eq!(code.matches(bind).count(), 6, "{code}");
     // Neither an input nor a child's argument.
     assert!(code.contains("type Input = Request ;"), "{code}");
+    // Each input is checked not to be sayiir's context.
+    assert!(
+        code.contains(
+            ":: sayiir :: __private :: InputProbe :: < Request > :: NEW . sayiir_input ()"
+        ),
+        "{code}"
+    );
+    assert!(
+        !code.contains("InputProbe :: < sayiir :: WorkflowContext >"),
+        "{code}"
+    );
     assert!(
         code.contains("fn __sayiir_begin (_ : & :: sayiir :: __private :: StepCx , req : Request)"),
         "{code}"

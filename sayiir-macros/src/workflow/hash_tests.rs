@@ -73,7 +73,7 @@ fn control_flow_structure_is_hashed() {
     );
 }
 
-const WAITS: &str = "async fn a(ctx: &mut sayiir::Context, n: u64) -> u64 {
+const WAITS: &str = "async fn a(ctx: &mut sayiir::WorkflowContext, n: u64) -> u64 {
     let v = sayiir::signal::<u64>(\"go\").timeout(Duration::from_secs(5)).await;
     let (x, y) = sayiir::join!(signal::<u64>(\"a\"), signal::<u64>(\"b\")).await;
     return sayiir::continue_as_new(n + x + y).await;
@@ -90,7 +90,10 @@ fn timeouts_context_and_continue_are_marked() {
     assert_eq!(
         base,
         bytes(
-            &WAITS.replace("ctx: &mut sayiir::Context", "c: &mut Context"),
+            &WAITS.replace(
+                "ctx: &mut sayiir::WorkflowContext",
+                "c: &mut WorkflowContext"
+            ),
             1
         )
     );
@@ -109,7 +112,7 @@ fn timeouts_context_and_continue_are_marked() {
     );
     assert_ne!(
         base,
-        bytes(&WAITS.replace("ctx: &mut sayiir::Context, ", ""), 1)
+        bytes(&WAITS.replace("ctx: &mut sayiir::WorkflowContext, ", ""), 1)
     );
     // `continue_as_new` is its own kind of point.
     assert_ne!(

@@ -196,7 +196,7 @@ fn a_branch_binding_that_shadows_what_follows_is_stored_under_its_own_name() {
 #[test]
 fn the_shared_context_is_never_carried() {
     let (l, r) = lowered(parse_quote! {
-        async fn w(ctx: &mut sayiir::Context, n: u64) -> u64 {
+        async fn w(ctx: &mut sayiir::WorkflowContext, n: u64) -> u64 {
             ctx.set("a", &n).unwrap();
             let x = step(n).await;
             ctx.set("b", &x).unwrap();
@@ -226,7 +226,7 @@ fn the_shared_context_is_never_carried() {
 #[test]
 fn the_shared_context_is_not_passed_to_calls() {
     let (_, r) = lowered(parse_quote! {
-        async fn w(ctx: &mut Context, n: u64) -> u64 { child(ctx, n).await }
+        async fn w(ctx: &mut WorkflowContext, n: u64) -> u64 { child(ctx, n).await }
     });
     assert!(
         r.unwrap_err()

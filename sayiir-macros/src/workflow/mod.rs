@@ -204,6 +204,7 @@ fn stubs(
         #vis struct #ident {}
 
         const _: () = {
+            impl #p::WorkflowSeal for #ident {}
             impl #p::Workflow for #ident {
                 #input_item
                 #output_item
@@ -423,7 +424,7 @@ mod tests {
     #[test]
     fn a_stub_names_what_the_body_may_import() {
         let f: ItemFn = parse_quote! {
-            async fn flow<T>(n: u64, ctx: &mut Context) -> u64 {
+            async fn flow<T>(n: u64, ctx: &mut WorkflowContext) -> u64 {
                 let x: Order = reserve(n).await;
                 let (a, b) = sayiir::join!(ship(x), notify(n)).await;
                 let v = <Vec<Item>>::new();
@@ -458,7 +459,7 @@ mod tests {
             "renamed",
             "inner_only",
             "new",
-            "Context",
+            "WorkflowContext",
         ] {
             assert!(!got.contains(&name.to_string()), "{name} in {got:?}");
         }

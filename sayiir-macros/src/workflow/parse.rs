@@ -65,38 +65,41 @@ pub(crate) struct Param {
     pub(crate) ty: Type,
 }
 
-/// The shared context parameter: `name: &mut sayiir::Context`, first. Not an input: it is
-/// lent to the user code of every transition and never stored in a state.
+/// The shared context parameter: `name: &mut sayiir::WorkflowContext`, first. Not an input:
+/// it is lent to the user code of every transition and never stored in a state.
 pub(crate) struct CtxParam {
     pub(crate) ident: Ident,
     pub(crate) mutable: bool,
-    /// As written (`&mut sayiir::Context`).
+    /// As written (`&mut sayiir::WorkflowContext`).
     pub(crate) ty: Type,
+    /// The type behind `&mut`, as written: generated code asks for it to be sayiir's
+    /// `WorkflowContext` (`__private::SharedContext`), at its tokens.
+    pub(crate) inner: Type,
 }
 
-/// How a parameter's type relates to the shared context (a path ending in `Context`).
+/// How a parameter's type relates to the shared context. Recognised by the written type only
+/// when it is a reference to a path ending in `WorkflowContext`: an owned `WorkflowContext` (or
+/// `Context`) is an input like any other, which generated code checks is not sayiir's.
 enum ContextUse {
     No,
-    MutRef,
+    MutRef(Box<Type>),
     SharedRef,
-    ByValue,
 }
 
 fn context_use(ty: &Type) -> ContextUse {
     let is_context = |t: &Type| {
         matches!(t, Type::Path(p) if p.qself.is_none()
-            && p.path.segments.last().is_some_and(|s| s.ident == "Context" && s.arguments.is_none()))
+            && p.path.segments.last().is_some_and(|s| s.ident == "WorkflowContext" && s.arguments.is_none()))
     };
     match ty {
         Type::Reference(r) if is_context(&r.elem) => {
             if r.mutability.is_some() {
-                ContextUse::MutRef
+                ContextUse::MutRef(r.elem.clone())
             } else {
                 ContextUse::SharedRef
             }
         }
         Type::Paren(p) => context_use(&p.elem),
-        t if is_context(t) => ContextUse::ByValue,
         _ => ContextUse::No,
     }
 }
@@ -181,28 +184,26 @@ pub(crate) fn parse(func: ItemFn, opts: &WorkflowOptions, diag: &mut Diagnostics
                 let ty = (*t.ty).clone();
                 match context_use(&ty) {
                     ContextUse::No => {}
-                    ContextUse::MutRef if i == 0 => {
-                        ctx = Some(CtxParam { ident, mutable, ty });
+                    ContextUse::MutRef(inner) if i == 0 => {
+                        ctx = Some(CtxParam {
+                            ident,
+                            mutable,
+                            ty,
+                            inner: *inner,
+                        });
                         continue;
                     }
-                    ContextUse::MutRef => {
+                    ContextUse::MutRef(_) => {
                         diag.error_spanned(
                             t,
-                            "the shared context must be the first parameter: `async fn name(ctx: &mut sayiir::Context, input: Input)`",
+                            "the shared context must be the first parameter: `async fn name(ctx: &mut sayiir::WorkflowContext, input: Input)`",
                         );
                         continue;
                     }
                     ContextUse::SharedRef => {
                         diag.error_spanned(
                             &ty,
-                            "take the shared context as `&mut sayiir::Context`: a workflow's shared context is lent to it mutably",
-                        );
-                        continue;
-                    }
-                    ContextUse::ByValue => {
-                        diag.error_spanned(
-                            &ty,
-                            "the shared context is lent to the workflow, not passed by value: take it as the first parameter, `ctx: &mut sayiir::Context` (a workflow input type cannot be named `Context`)",
+                            "take the shared context as `&mut sayiir::WorkflowContext`: a workflow's shared context is lent to it mutably",
                         );
                         continue;
                     }
@@ -374,7 +375,7 @@ mod tests {
         let (wf, r) = run(
             quote!(),
             parse_quote!(
-                async fn f(ctx: &mut sayiir::Context, a: u8) {}
+                async fn f(ctx: &mut sayiir::WorkflowContext, a: u8) {}
             ),
         );
         r.unwrap();
@@ -382,7 +383,7 @@ mod tests {
         assert_eq!(ctx.ident, "ctx");
         assert_eq!(
             ctx.ty.to_token_stream().to_string(),
-            "& mut sayiir :: Context"
+            "& mut sayiir :: WorkflowContext"
         );
         let names: Vec<_> = wf.params.iter().map(|p| p.ident.to_string()).collect();
         assert_eq!(names, ["a"]);
@@ -394,24 +395,58 @@ mod tests {
         );
         r.unwrap();
         assert!(wf.ctx.is_none());
+        // Owned, a type of either name is an input (generated code checks that an owned
+        // `WorkflowContext` is not sayiir's); behind `&mut`, only `WorkflowContext` is the
+        // context (generated code checks that it is sayiir's).
+        for f in [
+            parse_quote!(
+                async fn f(ctx: WorkflowContext) {}
+            ),
+            parse_quote!(
+                async fn f(ctx: my::Context) {}
+            ),
+            parse_quote!(
+                async fn f(ctx: (Context)) {}
+            ),
+        ] {
+            let f: ItemFn = f;
+            let (wf, r) = run(quote!(), f);
+            r.unwrap();
+            assert!(wf.ctx.is_none());
+            let names: Vec<_> = wf.params.iter().map(|p| p.ident.to_string()).collect();
+            assert_eq!(names, ["ctx"]);
+        }
+        let (wf, r) = run(
+            quote!(),
+            parse_quote!(
+                async fn f(ctx: &mut my::WorkflowContext) {}
+            ),
+        );
+        r.unwrap();
+        let ctx = wf.ctx.as_ref().unwrap();
+        assert_eq!(
+            ctx.inner.to_token_stream().to_string(),
+            "my :: WorkflowContext"
+        );
+        let (_, r) = run(
+            quote!(),
+            parse_quote!(
+                async fn f(ctx: &mut my::Context) {}
+            ),
+        );
+        assert!(r.unwrap_err().contains("stored"));
         for (f, expected) in [
             (
                 parse_quote!(
-                    async fn f(a: u8, ctx: &mut Context) {}
+                    async fn f(a: u8, ctx: &mut WorkflowContext) {}
                 ),
                 "must be the first parameter",
             ),
             (
                 parse_quote!(
-                    async fn f(ctx: &sayiir::Context) {}
+                    async fn f(ctx: &sayiir::WorkflowContext) {}
                 ),
-                "as `&mut sayiir::Context`",
-            ),
-            (
-                parse_quote!(
-                    async fn f(ctx: Context) {}
-                ),
-                "not passed by value",
+                "as `&mut sayiir::WorkflowContext`",
             ),
         ] {
             let f: ItemFn = f;

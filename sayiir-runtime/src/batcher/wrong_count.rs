@@ -77,7 +77,7 @@ impl Store for WrongCount {
         &self,
         id: &InstanceId,
         after: Option<u64>,
-        limit: usize,
+        limit: Option<std::num::NonZeroUsize>,
     ) -> Result<Vec<HistoryEntry>, StoreError> {
         self.0.history(id, after, limit).await
     }

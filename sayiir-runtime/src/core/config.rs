@@ -40,13 +40,11 @@ pub struct WorkerConfig {
     /// (engine-wide, not only for workers): [`Engine::start`] and [`Engine::signal`] fail with
     /// [`EngineError::TooLarge`] and write nothing; a task return value, state or output over
     /// it blocks its instance ([`BlockKind::PayloadTooLarge`]) at its previous state. Default
-    /// 16 MiB ([`DEFAULT_MAX_PAYLOAD`]); at most [`MAX_BLOB`] (256 MiB, the most the stored
-    /// format reads).
+    /// 16 MiB ([`DEFAULT_MAX_PAYLOAD`]); at most 256 MiB (the most the stored format reads).
     ///
     /// [`Engine::start`]: crate::Engine::start
     /// [`Engine::signal`]: crate::Engine::signal
     /// [`DEFAULT_MAX_PAYLOAD`]: crate::DEFAULT_MAX_PAYLOAD
-    /// [`MAX_BLOB`]: crate::codec::MAX_BLOB
     /// [`EngineError::TooLarge`]: crate::EngineError::TooLarge
     /// [`BlockKind::PayloadTooLarge`]: sayiir_store::BlockKind::PayloadTooLarge
     pub max_payload: usize,
@@ -126,7 +124,7 @@ impl WorkerConfig {
     }
 
     /// Sets [`WorkerConfig::max_payload`], in bytes (at most
-    /// [`MAX_BLOB`](crate::codec::MAX_BLOB); larger values are lowered to it).
+    /// 256 MiB, the most the stored format reads; larger values are lowered to it).
     #[must_use]
     pub fn max_payload(mut self, bytes: usize) -> Self {
         self.max_payload = bytes.min(crate::codec::MAX_BLOB);

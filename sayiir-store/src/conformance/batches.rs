@@ -303,7 +303,7 @@ pub(super) async fn commit_batch_large_mixed<S: Store>(s: Arc<S>) {
             ..before
         };
         assert_eq!(load(&*s, &name).await, expected, "head of `{name}`");
-        let history = s.history(&id(&name), Some(0), 0).await.unwrap();
+        let history = s.history(&id(&name), Some(0), None).await.unwrap();
         let entry = HistoryEntry {
             seq: 1,
             at: Timestamp(NOW),
@@ -351,7 +351,7 @@ pub(super) async fn commit_batch_large_mixed<S: Store>(s: Arc<S>) {
             ..before
         };
         assert_eq!(load(&*s, &name).await, expected, "head of `{name}`");
-        let history = s.history(&id(&name), Some(0), 0).await.unwrap();
+        let history = s.history(&id(&name), Some(0), None).await.unwrap();
         let entry = HistoryEntry {
             seq: 1,
             at: Timestamp(NOW),
@@ -411,7 +411,7 @@ pub(super) async fn commit_batch_large_mixed<S: Store>(s: Arc<S>) {
         [own],
         "signals of `sig-bad`"
     );
-    let trunc = s.history(&id("trunc"), None, 0).await.unwrap();
+    let trunc = s.history(&id("trunc"), None, None).await.unwrap();
     assert_eq!(
         trunc.iter().map(|h| h.seq).collect::<Vec<_>>(),
         [2],
@@ -428,7 +428,7 @@ pub(super) async fn commit_batch_large_mixed<S: Store>(s: Arc<S>) {
         (2, Some(b"t2".to_vec())),
         "`twice`: both transitions, in batch order"
     );
-    assert_eq!(s.history(&id("twice"), None, 0).await.unwrap().len(), 3);
+    assert_eq!(s.history(&id("twice"), None, None).await.unwrap().len(), 3);
     let twice_finish = load(&*s, "twice-finish").await;
     assert_eq!(
         (twice_finish.seq, twice_finish.status),

@@ -1,5 +1,6 @@
 //! create, load, commit, commit_batch, history, set_blocked.
 
+use std::num::NonZeroUsize;
 use std::sync::Arc;
 
 use super::{
@@ -39,7 +40,7 @@ pub(super) async fn create_new_and_existing<S: Store>(s: Arc<S>) {
     let created = create_with(&*s, new).await;
     assert_eq!(created, expected, "record returned by create");
     assert_eq!(load(&*s, "order-1").await, expected, "load after create");
-    let history = s.history(&id("order-1"), None, 0).await.unwrap();
+    let history = s.history(&id("order-1"), None, None).await.unwrap();
     assert_eq!(
         history, entry0,
         "history after create: entry 0 holds the creation event"
@@ -58,7 +59,7 @@ pub(super) async fn create_new_and_existing<S: Store>(s: Arc<S>) {
         expected,
         "load after a second create"
     );
-    let history = s.history(&id("order-1"), None, 0).await.unwrap();
+    let history = s.history(&id("order-1"), None, None).await.unwrap();
     assert_eq!(history, entry0, "history after a second create");
 
     // An instance waiting for an event has no due time.
@@ -100,7 +101,7 @@ pub(super) async fn commit_compare_and_swap<S: Store>(s: Arc<S>) {
         ..created
     };
     assert_eq!(load(&*s, "a").await, expected, "head after a commit");
-    let history = s.history(&id("a"), None, 0).await.unwrap();
+    let history = s.history(&id("a"), None, None).await.unwrap();
     assert_eq!(history.len(), 2, "history after one commit: {history:?}");
     assert_eq!(
         history[1],
@@ -124,7 +125,7 @@ pub(super) async fn commit_compare_and_swap<S: Store>(s: Arc<S>) {
         "head after conflicting commits"
     );
     assert_eq!(
-        s.history(&id("a"), None, 0).await.unwrap().len(),
+        s.history(&id("a"), None, None).await.unwrap().len(),
         2,
         "history after conflicts"
     );
@@ -170,7 +171,7 @@ pub(super) async fn commit_finished<S: Store>(s: Arc<S>) {
         "head after refused commits"
     );
     assert_eq!(
-        s.history(&id("done"), None, 0).await.unwrap().len(),
+        s.history(&id("done"), None, None).await.unwrap().len(),
         2,
         "history length"
     );
@@ -308,17 +309,17 @@ pub(super) async fn commit_batch_mixed<S: Store>(s: Arc<S>) {
         "refused transition changed `e`"
     );
     assert_eq!(
-        s.history(&id("a"), None, 0).await.unwrap().len(),
+        s.history(&id("a"), None, None).await.unwrap().len(),
         2,
         "history of a"
     );
     assert_eq!(
-        s.history(&id("b"), None, 0).await.unwrap().len(),
+        s.history(&id("b"), None, None).await.unwrap().len(),
         2,
         "history of b"
     );
     assert_eq!(
-        s.history(&id("c"), None, 0).await.unwrap().len(),
+        s.history(&id("c"), None, None).await.unwrap().len(),
         2,
         "history of c"
     );
@@ -373,7 +374,7 @@ pub(super) async fn history_gapless_and_paged<S: Store>(s: Arc<S>) {
         )
         .await;
     }
-    let all = s.history(&id("h"), None, 0).await.unwrap();
+    let all = s.history(&id("h"), None, None).await.unwrap();
     let seqs: Vec<u64> = all.iter().map(|h| h.seq).collect();
     assert_eq!(seqs, [0, 1, 2, 3, 4, 5], "history sequence numbers");
     for entry in &all[1..] {
@@ -386,34 +387,43 @@ pub(super) async fn history_gapless_and_paged<S: Store>(s: Arc<S>) {
         };
         assert_eq!(*entry, want, "history entry {}", entry.seq);
     }
-    let page = |after: Option<u64>, limit: usize| {
+    let page = |after: Option<u64>, limit: Option<usize>| {
         let s = Arc::clone(&s);
         async move {
+            let limit = limit.map(|n| NonZeroUsize::new(n).unwrap());
             let h = s.history(&id("h"), after, limit).await.unwrap();
             h.iter().map(|e| e.seq).collect::<Vec<_>>()
         }
     };
-    assert_eq!(page(Some(2), 0).await, [3, 4, 5], "history after 2");
-    assert_eq!(page(None, 2).await, [0, 1], "history limit 2");
-    assert_eq!(page(Some(2), 2).await, [3, 4], "history after 2 limit 2");
-    assert_eq!(page(Some(0), 0).await, [1, 2, 3, 4, 5], "history after 0");
+    assert_eq!(page(Some(2), None).await, [3, 4, 5], "history after 2");
+    assert_eq!(page(None, Some(2)).await, [0, 1], "history limit 2");
     assert_eq!(
-        page(Some(5), 0).await,
+        page(Some(2), Some(2)).await,
+        [3, 4],
+        "history after 2 limit 2"
+    );
+    assert_eq!(
+        page(Some(0), None).await,
+        [1, 2, 3, 4, 5],
+        "history after 0"
+    );
+    assert_eq!(
+        page(Some(5), None).await,
         Vec::<u64>::new(),
         "history after the last entry"
     );
     assert_eq!(
-        page(Some(u64::MAX), 0).await,
+        page(Some(u64::MAX), None).await,
         Vec::<u64>::new(),
         "history after u64::MAX"
     );
     assert_eq!(
-        page(None, 100).await,
+        page(None, Some(100)).await,
         [0, 1, 2, 3, 4, 5],
         "history limit past the end"
     );
     assert_not_found(
-        s.history(&id("nope"), None, 0).await,
+        s.history(&id("nope"), None, None).await,
         "nope",
         "history of an unknown id",
     );
@@ -423,7 +433,7 @@ pub(super) async fn set_blocked_touches_nothing_else<S: Store>(s: Arc<S>) {
     create(&*s, "a", Some(100)).await;
     commit(&*s, running("a", 0, b"s1", Some(150), 110)).await;
     let before = load(&*s, "a").await;
-    let history = s.history(&id("a"), None, 0).await.unwrap();
+    let history = s.history(&id("a"), None, None).await.unwrap();
 
     let block = Blocked {
         kind: BlockKind::Panicked,
@@ -444,7 +454,7 @@ pub(super) async fn set_blocked_touches_nothing_else<S: Store>(s: Arc<S>) {
         "set_blocked changed something besides the block"
     );
     assert_eq!(
-        s.history(&id("a"), None, 0).await.unwrap(),
+        s.history(&id("a"), None, None).await.unwrap(),
         history,
         "set_blocked wrote history"
     );
@@ -466,7 +476,7 @@ pub(super) async fn set_blocked_touches_nothing_else<S: Store>(s: Arc<S>) {
         "head after clearing the block"
     );
     assert_eq!(
-        s.history(&id("a"), None, 0).await.unwrap(),
+        s.history(&id("a"), None, None).await.unwrap(),
         history,
         "history after clearing"
     );

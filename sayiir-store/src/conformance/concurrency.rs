@@ -47,7 +47,7 @@ pub(super) async fn concurrent_same_seq<S: Store>(s: Arc<S>) {
             Some(winner.clone()),
             "round {round}: the winner's state"
         );
-        let history = s.history(&id("hot"), Some(round), 0).await.unwrap();
+        let history = s.history(&id("hot"), Some(round), None).await.unwrap();
         assert_eq!(
             history.len(),
             1,
@@ -100,7 +100,7 @@ pub(super) async fn concurrent_distinct_instances<S: Store>(s: Arc<S>) {
     reader.await.expect("reader task");
     for name in &names {
         assert_eq!(load(&*s, name).await.seq, STEPS, "final seq of `{name}`");
-        let history = s.history(&id(name), None, 0).await.unwrap();
+        let history = s.history(&id(name), None, None).await.unwrap();
         let seqs: Vec<u64> = history.iter().map(|h| h.seq).collect();
         let want: Vec<u64> = (0..=STEPS).collect();
         assert_eq!(seqs, want, "history of `{name}` is gapless");

@@ -80,7 +80,7 @@ pub(super) async fn create_batch_new<S: Store>(s: Arc<S>) {
         let expected = record_of(new);
         assert_new(result, &expected, &what);
         assert_eq!(load(&*s, new.id.as_str()).await, expected, "{what}: load");
-        let history = s.history(&new.id, None, 0).await.unwrap();
+        let history = s.history(&new.id, None, None).await.unwrap();
         assert_eq!(history, vec![entry0(new)], "{what}: history holds entry 0");
     }
 }
@@ -91,7 +91,7 @@ pub(super) async fn create_batch_existing<S: Store>(s: Arc<S>) {
         .await
         .unwrap();
     let old = load(&*s, "old").await;
-    let old_history = s.history(&id("old"), None, 0).await.unwrap();
+    let old_history = s.history(&id("old"), None, None).await.unwrap();
 
     let mut again = new_instance("old", "other", 9, Some(5), 999);
     again.state = b"other state".to_vec();
@@ -111,7 +111,7 @@ pub(super) async fn create_batch_existing<S: Store>(s: Arc<S>) {
         "the existing head is unchanged"
     );
     assert_eq!(
-        s.history(&id("old"), None, 0).await.unwrap(),
+        s.history(&id("old"), None, None).await.unwrap(),
         old_history,
         "the existing history is unchanged"
     );
@@ -150,7 +150,7 @@ pub(super) async fn create_batch_repeated_id<S: Store>(s: Arc<S>) {
     );
     assert_eq!(load(&*s, "twice").await, expected, "the first one won");
     assert_eq!(
-        s.history(&id("twice"), None, 0).await.unwrap(),
+        s.history(&id("twice"), None, None).await.unwrap(),
         vec![entry0(&first)],
         "one history entry 0, the first's"
     );
@@ -226,7 +226,7 @@ pub(super) async fn create_batch_concurrent<S: Store>(s: Arc<S>) {
         for r in &seen[&i] {
             assert_eq!(r, &head, "every batch sees the one instance `{i}`");
         }
-        let history = s.history(&id(&i), None, 0).await.unwrap();
+        let history = s.history(&id(&i), None, None).await.unwrap();
         assert_eq!(history.len(), 1, "`{i}` has history entry 0 only");
         assert_eq!(head.hash, hash(1));
         assert_eq!(head.created_at, Timestamp(100));

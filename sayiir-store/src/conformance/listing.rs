@@ -1,5 +1,6 @@
 //! list: filters, ordering, keyset cursor, limit.
 
+use std::num::NonZeroUsize;
 use std::sync::Arc;
 
 use super::{commit, create_with, finished, id, list_ids, new_instance};
@@ -72,19 +73,13 @@ pub(super) async fn list_filters<S: Store>(s: Arc<S>) {
     let all = list_ids(&*s, ListQuery::default()).await;
     assert_eq!(all, SORTED, "list orders by id, bytewise");
 
-    let q = ListQuery {
-        workflow: Some("mails".into()),
-        ..ListQuery::default()
-    };
+    let q = ListQuery::new().workflow("mails");
     assert_eq!(
         list_ids(&*s, q).await,
         expected(|w, _, _| w == "mails"),
         "workflow filter"
     );
-    let q = ListQuery {
-        workflow: Some("nothing".into()),
-        ..ListQuery::default()
-    };
+    let q = ListQuery::new().workflow("nothing");
     assert!(
         list_ids(&*s, q).await.is_empty(),
         "filter on an unknown workflow"
@@ -95,27 +90,19 @@ pub(super) async fn list_filters<S: Store>(s: Arc<S>) {
         Status::Failed,
         Status::Cancelled,
     ] {
-        let q = ListQuery {
-            status: Some(status),
-            ..ListQuery::default()
-        };
+        let q = ListQuery::new().status(status);
         let want = expected(|_, st, _| st == status);
         assert_eq!(list_ids(&*s, q).await, want, "status filter {status}");
     }
     for blocked in [true, false] {
-        let q = ListQuery {
-            blocked: Some(blocked),
-            ..ListQuery::default()
-        };
+        let q = ListQuery::new().blocked(blocked);
         let want = expected(|_, _, b| b == blocked);
         assert_eq!(list_ids(&*s, q).await, want, "blocked filter {blocked}");
     }
-    let q = ListQuery {
-        workflow: Some("orders".into()),
-        status: Some(Status::Running),
-        blocked: Some(false),
-        ..ListQuery::default()
-    };
+    let q = ListQuery::new()
+        .workflow("orders")
+        .status(Status::Running)
+        .blocked(false);
     let want = expected(|w, st, b| w == "orders" && st == Status::Running && !b);
     assert_eq!(list_ids(&*s, q).await, want, "combined filters");
 }
@@ -126,11 +113,9 @@ pub(super) async fn list_cursor<S: Store>(s: Arc<S>) {
         let mut pages = Vec::new();
         let mut after = None;
         loop {
-            let q = ListQuery {
-                after: after.clone(),
-                limit,
-                ..ListQuery::default()
-            };
+            let q = ListQuery::new()
+                .after(after.clone())
+                .limit(NonZeroUsize::new(limit));
             let page = list_ids(&*s, q).await;
             assert!(
                 page.len() <= limit,
@@ -147,29 +132,18 @@ pub(super) async fn list_cursor<S: Store>(s: Arc<S>) {
         }
         assert_eq!(pages, SORTED, "pages with limit {limit}, concatenated");
     }
-    let q = ListQuery {
-        limit: 0,
-        ..ListQuery::default()
-    };
-    assert_eq!(list_ids(&*s, q).await, SORTED, "limit 0 means no limit");
-    let q = ListQuery {
-        after: Some(id("é-accent")),
-        ..ListQuery::default()
-    };
+    let q = ListQuery::new().limit(None);
+    assert_eq!(list_ids(&*s, q).await, SORTED, "no limit");
+    let q = ListQuery::new().after(id("é-accent"));
     assert!(list_ids(&*s, q).await.is_empty(), "list after the last id");
     // The cursor need not be an existing id.
-    let q = ListQuery {
-        after: Some(id("a")),
-        ..ListQuery::default()
-    };
+    let q = ListQuery::new().after(id("a"));
     assert_eq!(list_ids(&*s, q).await, SORTED[1..], "list after `a`");
     // Cursor and filters together.
-    let q = ListQuery {
-        workflow: Some("orders".into()),
-        after: Some(id("a-10")),
-        limit: 2,
-        ..ListQuery::default()
-    };
+    let q = ListQuery::new()
+        .workflow("orders")
+        .after(id("a-10"))
+        .limit(NonZeroUsize::new(2));
     assert_eq!(
         list_ids(&*s, q).await,
         ["a-9", "b-2"],

@@ -77,7 +77,7 @@ async fn check_restart<S: Store>(s: &S, i: &str, seq: u64, what: &str) {
         payload: r.event.payload.clone(),
     });
     assert_eq!(
-        s.history(&id(i), None, 0).await.unwrap(),
+        s.history(&id(i), None, None).await.unwrap(),
         expected,
         "{what}: history after restart (kept, plus the new entry)"
     );

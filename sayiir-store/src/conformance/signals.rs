@@ -1,5 +1,6 @@
 //! Signals (send_signal, signals, consuming them in a commit), pausing, and history truncation.
 
+use std::num::NonZeroUsize;
 use std::sync::Arc;
 
 use super::commits::CloneErr;
@@ -52,14 +53,12 @@ pub(super) async fn pending_ids<S: Store>(store: &S, i: &str) -> Vec<u64> {
         .collect()
 }
 
-pub(super) fn consuming(mut t: Transition, ids: &[u64]) -> Transition {
-    t.consume_signals = ids.to_vec();
-    t
+pub(super) fn consuming(t: Transition, ids: &[u64]) -> Transition {
+    t.consume_signals(ids.iter().copied())
 }
 
-pub(super) fn truncating(mut t: Transition) -> Transition {
-    t.truncate_history = true;
-    t
+pub(super) fn truncating(t: Transition) -> Transition {
+    t.truncate_history(true)
 }
 
 pub(super) fn pause(at: i64) -> Blocked {
@@ -88,7 +87,7 @@ pub(super) async fn snapshot<S: Store>(
     i: &str,
 ) -> (InstanceRecord, Vec<HistoryEntry>, Vec<SignalRecord>) {
     let history = store
-        .history(&id(i), None, 0)
+        .history(&id(i), None, None)
         .await
         .unwrap_or_else(|e| panic!("history of `{i}` failed: {e:?}"));
     (load(store, i).await, history, pending(store, i).await)
@@ -154,7 +153,7 @@ pub(super) async fn signal_send_makes_due<S: Store>(s: Arc<S>) {
         "send_signal to an instance with no due time: due now, nothing else changed"
     );
     assert_eq!(
-        s.history(&id("waiting"), None, 0).await.unwrap(),
+        s.history(&id("waiting"), None, None).await.unwrap(),
         history,
         "send_signal wrote history"
     );
@@ -360,7 +359,7 @@ pub(super) async fn signal_consume_race<S: Store>(s: Arc<S>) {
         "the signal is consumed"
     );
     assert_eq!(
-        seqs(&s.history(&id("hot"), None, 0).await.unwrap()),
+        seqs(&s.history(&id("hot"), None, None).await.unwrap()),
         [0, 1],
         "one history entry for the winner"
     );
@@ -530,26 +529,27 @@ pub(super) async fn truncate_history_keeps_new_entry<S: Store>(s: Arc<S>) {
         kind: "step".to_owned(),
         payload: b"new run".to_vec(),
     };
-    let history = |after: Option<u64>, limit: usize| {
+    let history = |after: Option<u64>, limit: Option<usize>| {
         let s = Arc::clone(&s);
+        let limit = limit.map(|n| NonZeroUsize::new(n).unwrap());
         async move { s.history(&id("h"), after, limit).await.unwrap() }
     };
     assert_eq!(
-        history(None, 0).await,
+        history(None, None).await,
         std::slice::from_ref(&entry4),
         "history keeps only the new entry"
     );
     assert_eq!(
-        history(Some(3), 0).await,
+        history(Some(3), None).await,
         std::slice::from_ref(&entry4),
         "history after 3"
     );
     assert_eq!(
-        history(Some(0), 1).await,
+        history(Some(0), Some(1)).await,
         [entry4],
         "history after 0 limit 1"
     );
-    assert!(history(Some(4), 0).await.is_empty(), "history after 4");
+    assert!(history(Some(4), None).await.is_empty(), "history after 4");
 
     // The sequence number stays monotonic: the old sequence numbers do not come back.
     assert_conflict(
@@ -561,11 +561,11 @@ pub(super) async fn truncate_history_keeps_new_entry<S: Store>(s: Arc<S>) {
     );
     commit(&*s, running("h", 4, b"next", Some(100), 320)).await;
     assert_eq!(
-        seqs(&history(None, 0).await),
+        seqs(&history(None, None).await),
         [4, 5],
         "history after one more"
     );
-    assert_eq!(seqs(&history(Some(4), 0).await), [5], "history after 4");
+    assert_eq!(seqs(&history(Some(4), None).await), [5], "history after 4");
 
     // Truncating again, here with a finishing transition.
     commit(
@@ -574,7 +574,7 @@ pub(super) async fn truncate_history_keeps_new_entry<S: Store>(s: Arc<S>) {
     )
     .await;
     assert_eq!(
-        seqs(&history(None, 0).await),
+        seqs(&history(None, None).await),
         [6],
         "history after a second truncation"
     );

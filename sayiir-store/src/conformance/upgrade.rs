@@ -31,10 +31,7 @@ pub async fn after_upgrade_from_unversioned<S: Store>(store: &S) -> DefinitionRe
         assert_eq!(store.load_input(&id(i)).await.unwrap(), None, "`{i}` input");
     }
     let listed = store
-        .list(&ListQuery {
-            version: Some(1),
-            ..ListQuery::default()
-        })
+        .list(&ListQuery::new().version(1))
         .await
         .unwrap()
         .instances;
@@ -123,7 +120,7 @@ pub async fn after_upgrade_from_unversioned<S: Store>(store: &S) -> DefinitionRe
         store.load_input(&id("done")).await.unwrap(),
         Some(b"in".to_vec())
     );
-    let history = store.history(&id("done"), None, 0).await.unwrap();
+    let history = store.history(&id("done"), None, None).await.unwrap();
     assert_eq!(history.iter().map(|h| h.seq).collect::<Vec<_>>(), [0, 1, 2]);
     let def = DefinitionRecord {
         workflow: "wf".into(),

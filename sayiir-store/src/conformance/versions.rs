@@ -3,6 +3,7 @@
 //! state ids and redefinitions written by commits (single and batched); listing by version
 //! and state id.
 
+use std::num::NonZeroUsize;
 use std::sync::Arc;
 
 use super::commits::CloneErr;
@@ -26,11 +27,10 @@ pub(super) fn new_under(
     f: u8,
     due_at: Option<i64>,
 ) -> NewInstance {
-    NewInstance {
-        version,
-        fingerprint: fingerprint(f),
-        ..new_instance(i, workflow, h, due_at, 100)
-    }
+    let mut new = new_instance(i, workflow, h, due_at, 100);
+    new.version = version;
+    new.fingerprint = fingerprint(f);
+    new
 }
 
 /// The definition `(version, [h; 32], [f; 32])`.
@@ -42,9 +42,8 @@ pub(super) fn def(version: u32, h: u8, f: u8) -> DefinitionRef {
     }
 }
 
-fn redefining(mut t: Transition, to: DefinitionRef) -> Transition {
-    t.redefine = Some(to);
-    t
+fn redefining(t: Transition, to: DefinitionRef) -> Transition {
+    t.redefine(to)
 }
 
 /// The definition an instance runs under, as loaded.
@@ -238,7 +237,7 @@ pub(super) async fn commit_redefine<S: Store>(s: Arc<S>) {
         expected,
         "head after a redefining commit"
     );
-    assert_eq!(s.history(&id("a"), None, 0).await.unwrap().len(), 2);
+    assert_eq!(s.history(&id("a"), None, None).await.unwrap().len(), 2);
     assert!(
         claim_ids(&*s, claim_req("w1", 200, 1000, 10, &[key("wf", 1)]))
             .await
@@ -413,10 +412,11 @@ pub(super) async fn list_filters_versions<S: Store>(s: Arc<S>) {
     create_with(&*s, new_under("e", "orders", 2, 2, FP, Some(100))).await;
     commit(&*s, running("b", 0, b"b1", Some(100), 110)).await;
     commit(&*s, finished("e", 0, Status::Completed, b"out", 110)).await;
-    let query = |version: Option<u32>, state_id: Option<&str>| ListQuery {
-        version,
-        state_id: state_id.map(str::to_owned),
-        ..ListQuery::default()
+    let query = |version: Option<u32>, state_id: Option<&str>| {
+        let mut q = ListQuery::new();
+        q.version = version;
+        q.state_id = state_id.map(str::to_owned);
+        q
     };
     assert_eq!(
         list_ids(&*s, query(Some(1), None)).await,
@@ -444,12 +444,10 @@ pub(super) async fn list_filters_versions<S: Store>(s: Arc<S>) {
         ["c", "d"],
         "version and state id"
     );
-    let q = ListQuery {
-        workflow: Some("orders".to_owned()),
-        status: Some(Status::Running),
-        limit: 1,
-        after: Some(id("a")),
-        ..query(Some(2), Some("start"))
-    };
+    let q = query(Some(2), Some("start"))
+        .workflow("orders")
+        .status(Status::Running)
+        .limit(NonZeroUsize::new(1))
+        .after(id("a"));
     assert_eq!(list_ids(&*s, q).await, ["d"], "with every other filter");
 }

@@ -4,6 +4,8 @@
 //! [`StoreError::InvalidData`] naming the instance and the column; [`damaged`] turns such a
 //! row into the [`DamagedRow`] that claims and listings report instead of failing.
 
+use std::num::NonZeroUsize;
+
 use sqlx::postgres::{PgRow, Postgres};
 use sqlx::{Decode, Row, Type};
 
@@ -93,9 +95,9 @@ pub(super) fn status_from_db(code: i16, id: &str) -> Result<Status, Fail> {
         .ok_or_else(|| invalid(id, format!("column `status`: unknown status code {code}")))
 }
 
-/// A count or limit for SQL: `None` (no limit) for 0, saturated at `i64::MAX`.
-pub(super) fn sql_limit(limit: usize) -> Option<i64> {
-    (limit != 0).then(|| i64::try_from(limit).unwrap_or(i64::MAX))
+/// A limit for SQL, saturated at `i64::MAX`.
+pub(super) fn sql_limit(limit: NonZeroUsize) -> i64 {
+    i64::try_from(limit.get()).unwrap_or(i64::MAX)
 }
 
 /// The known `(workflow, hash, fingerprint)` keys as three parallel arrays, for

@@ -17,6 +17,8 @@ mod ops;
 mod schema;
 mod wake;
 
+use std::num::NonZeroUsize;
+
 use std::fmt;
 use std::str::FromStr;
 use std::sync::Arc;
@@ -316,7 +318,7 @@ impl Store for PgStore {
         &self,
         id: &InstanceId,
         after: Option<u64>,
-        limit: usize,
+        limit: Option<NonZeroUsize>,
     ) -> Result<Vec<HistoryEntry>, StoreError> {
         self.map(read::history(&self.inner.pool, id, after, limit).await)
     }

@@ -240,22 +240,17 @@ pub(super) fn record(row: &Row<'_>) -> Result<InstanceRecord, Fail> {
     let id = s.id.as_str();
     let state: Option<Vec<u8>> = get(row, STATE, id, "state")?;
     let output: Option<Vec<u8>> = get(row, OUTPUT, id, "output")?;
-    Ok(InstanceRecord {
-        state,
-        output,
-        id: s.id,
-        workflow: s.workflow,
-        version: s.version,
-        hash: s.hash,
-        fingerprint: s.fingerprint,
-        seq: s.seq,
-        status: s.status,
-        state_id: s.state_id,
-        due_at: s.due_at,
-        blocked: s.blocked,
-        created_at: s.created_at,
-        updated_at: s.updated_at,
-    })
+    // Through the constructor a backend outside this crate has to use.
+    let definition = s.definition();
+    Ok(
+        InstanceRecord::new(s.id, s.workflow, definition, s.seq, s.status, s.created_at)
+            .state_id(s.state_id)
+            .state(state)
+            .output(output)
+            .due_at(s.due_at)
+            .blocked(s.blocked)
+            .updated_at(s.updated_at),
+    )
 }
 
 /// Decodes a row of `seq, at, kind, payload` from the history of `id`.

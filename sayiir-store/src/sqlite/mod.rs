@@ -17,6 +17,8 @@ mod lock;
 mod ops;
 mod schema;
 
+use std::num::NonZeroUsize;
+
 use std::fmt;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -427,7 +429,7 @@ impl Store for SqliteStore {
         &self,
         id: &InstanceId,
         after: Option<u64>,
-        limit: usize,
+        limit: Option<NonZeroUsize>,
     ) -> Result<Vec<HistoryEntry>, StoreError> {
         let id = id.clone();
         self.read(move |conn| read::history(conn, &id, after, limit))

@@ -1,5 +1,7 @@
 //! Rows that do not decode block their own instance and nothing else (issue 13, item 9).
 
+use std::num::NonZeroUsize;
+
 use sayiir_store::pg_harness::fresh_database;
 use sayiir_store::{ListQuery, PgStore, Store, Timestamp};
 
@@ -115,10 +117,7 @@ async fn damaged_rows_are_blocked_by_claims_and_reported_by_listings() {
 
     // Pages of two: every instance once, every damaged row once.
     let (mut instances, mut damaged) = (Vec::new(), Vec::new());
-    let mut query = ListQuery {
-        limit: 2,
-        ..ListQuery::default()
-    };
+    let mut query = ListQuery::new().limit(NonZeroUsize::new(2));
     loop {
         let page = store.list(&query).await.unwrap();
         assert!(page.instances.len() <= 2);

@@ -11,8 +11,8 @@ use std::time::{Duration, Instant};
 
 use sayiir_store::pg_harness::{PgTestDb, fresh_database};
 use sayiir_store::{
-    Claim, ClaimRequest, Created, DefinitionHash, Event, Fingerprint, InstanceId, Lease,
-    NewInstance, NewSignal, Next, PgOptions, PgStore, Status, Store, StoreError, Timestamp,
+    Claim, ClaimRequest, Created, DefinitionHash, DefinitionRef, Event, Fingerprint, InstanceId,
+    Lease, NewInstance, NewSignal, Next, PgOptions, PgStore, Status, Store, StoreError, Timestamp,
     Transition, WorkerId, WorkflowKey,
 };
 use sqlx::Connection;
@@ -41,44 +41,32 @@ fn key() -> WorkflowKey {
 }
 
 fn new_instance(i: &str, due: Option<i64>) -> NewInstance {
-    NewInstance {
-        id: id(i),
-        workflow: "wf".into(),
+    let def = DefinitionRef {
         version: 1,
         hash: DefinitionHash([1; 32]),
         fingerprint: Fingerprint([2; 32]),
-        state_id: "start".into(),
-        input: b"input".to_vec(),
-        state: format!("state of {i}").into_bytes(),
-        due_at: due.map(Timestamp),
-        event: Event {
-            kind: "started".into(),
-            payload: b"input".to_vec(),
-        },
-        now: Timestamp(100),
-    }
+    };
+    let event = Event {
+        kind: "started".into(),
+        payload: b"input".to_vec(),
+    };
+    let state = format!("state of {i}").into_bytes();
+    NewInstance::new(id(i), "wf", def, "start", state, event, Timestamp(100))
+        .input(b"input".to_vec())
+        .due_at(due.map(Timestamp))
 }
 
 fn step(i: &str, expected_seq: u64, due: Option<i64>, now: i64) -> Transition {
-    Transition {
-        id: id(i),
-        expected_seq,
-        event: Event {
-            kind: "step".into(),
-            payload: expected_seq.to_le_bytes().to_vec(),
-        },
-        next: Next::Running {
-            state: format!("{i} after {expected_seq}").into_bytes(),
-            due_at: due.map(Timestamp),
-            state_id: format!("step#{}", expected_seq + 1),
-        },
-        release_lease: None,
-        consume_signals: Vec::new(),
-        truncate_history: false,
-        redefine: None,
-        listening: Vec::new(),
-        now: Timestamp(now),
-    }
+    let event = Event {
+        kind: "step".into(),
+        payload: expected_seq.to_le_bytes().to_vec(),
+    };
+    let next = Next::Running {
+        state: format!("{i} after {expected_seq}").into_bytes(),
+        due_at: due.map(Timestamp),
+        state_id: format!("step#{}", expected_seq + 1),
+    };
+    Transition::new(id(i), expected_seq, next, event, Timestamp(now))
 }
 
 /// The claim of instance `i` of generation `generation`.
@@ -559,7 +547,10 @@ async fn creation_batches_wake_and_report_a_bad_instance_on_their_own() {
         client.load(&id("ghost")).await,
         Err(StoreError::NotFound { .. })
     ));
-    assert_eq!(client.history(&id("n1"), None, 0).await.unwrap().len(), 1);
+    assert_eq!(
+        client.history(&id("n1"), None, None).await.unwrap().len(),
+        1
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -590,13 +581,12 @@ async fn wakeups_survive_a_lost_connection() {
 }
 
 fn finish(i: &str, expected_seq: u64, now: i64) -> Transition {
-    Transition {
-        next: Next::Finished {
-            status: Status::Completed,
-            output: format!("output of {i}").into_bytes(),
-        },
-        ..step(i, expected_seq, None, now)
-    }
+    let mut t = step(i, expected_seq, None, now);
+    t.next = Next::Finished {
+        status: Status::Completed,
+        output: format!("output of {i}").into_bytes(),
+    };
+    t
 }
 
 /// Writes history entry `seq` of `i` behind the store's back, as a damaged database could hold.
@@ -640,7 +630,7 @@ async fn a_batch_refuses_the_transitions_whose_history_entry_exists() {
     let mut before = Vec::new();
     for i in ["a", "c", "d"] {
         let head = store.load(&id(i)).await.unwrap();
-        let history = store.history(&id(i), None, 0).await.unwrap();
+        let history = store.history(&id(i), None, None).await.unwrap();
         let pending = store.signals(&id(i)).await.unwrap();
         before.push((head, history, pending));
     }
@@ -674,7 +664,7 @@ async fn a_batch_refuses_the_transitions_whose_history_entry_exists() {
     assert!(results[4].is_ok(), "{results:?}");
     for (i, before) in ["a", "c", "d"].into_iter().zip(before) {
         let head = store.load(&id(i)).await.unwrap();
-        let history = store.history(&id(i), None, 0).await.unwrap();
+        let history = store.history(&id(i), None, None).await.unwrap();
         let pending = store.signals(&id(i)).await.unwrap();
         assert_eq!(
             (head, history, pending),

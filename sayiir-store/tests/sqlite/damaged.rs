@@ -1,5 +1,7 @@
 //! Rows that do not decode block their own instance and nothing else (issue 13, item 9).
 
+use std::num::NonZeroUsize;
+
 use std::path::Path;
 
 use sayiir_store::{
@@ -254,10 +256,7 @@ async fn a_listing_reports_the_damaged_rows_and_never_fails_because_of_them() {
 
     // Pages of two: every instance once, every damaged row once, none counted as an instance.
     let (mut instances, mut damaged) = (Vec::new(), Vec::new());
-    let mut query = ListQuery {
-        limit: 2,
-        ..ListQuery::default()
-    };
+    let mut query = ListQuery::new().limit(NonZeroUsize::new(2));
     loop {
         let page = store.list(&query).await.unwrap();
         assert!(page.instances.len() <= 2);
@@ -274,13 +273,7 @@ async fn a_listing_reports_the_damaged_rows_and_never_fails_because_of_them() {
     assert_eq!(damaged, expected.iter().map(|d| d.0).collect::<Vec<_>>());
 
     // Filters apply to damaged rows as to the others.
-    let blocked = store
-        .list(&ListQuery {
-            blocked: Some(true),
-            ..ListQuery::default()
-        })
-        .await
-        .unwrap();
+    let blocked = store.list(&ListQuery::new().blocked(true)).await.unwrap();
     let ids: Vec<&str> = blocked.damaged.iter().map(|d| d.id.as_str()).collect();
     assert_eq!(ids, ["b-time", "d-seq", "f-version", "k\nid"]);
     let ids: Vec<&str> = blocked.instances.iter().map(|s| s.id.as_str()).collect();
@@ -303,7 +296,7 @@ async fn a_bad_history_entry_is_invalid_data_naming_the_entry_and_the_column() {
             [],
         )
         .unwrap();
-    match store.history(&id("a"), None, 0).await {
+    match store.history(&id("a"), None, None).await {
         Err(StoreError::InvalidData { id, detail }) => {
             assert_eq!(id, "a");
             assert!(
@@ -313,5 +306,12 @@ async fn a_bad_history_entry_is_invalid_data_naming_the_entry_and_the_column() {
         }
         other => panic!("expected InvalidData, got {other:?}"),
     }
-    assert_eq!(store.history(&id("a"), None, 1).await.unwrap().len(), 1);
+    assert_eq!(
+        store
+            .history(&id("a"), None, std::num::NonZeroUsize::new(1))
+            .await
+            .unwrap()
+            .len(),
+        1
+    );
 }

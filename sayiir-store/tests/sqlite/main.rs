@@ -7,9 +7,9 @@ use std::time::Duration;
 
 use rusqlite::Connection;
 use sayiir_store::{
-    ClaimRequest, Created, DefinitionHash, Event, FileProblem, Fingerprint, InstanceId, ListQuery,
-    NewInstance, NewSignal, Next, SqliteOptions, SqliteStore, Status, Store, StoreError,
-    Synchronous, Timestamp, Transition, WorkerId, WorkflowKey,
+    ClaimRequest, Created, DefinitionHash, DefinitionRef, Event, FileProblem, Fingerprint,
+    InstanceId, ListQuery, NewInstance, NewSignal, Next, SqliteOptions, SqliteStore, Status, Store,
+    StoreError, Synchronous, Timestamp, Transition, WorkerId, WorkflowKey,
 };
 use tempfile::TempDir;
 
@@ -36,44 +36,33 @@ fn key() -> WorkflowKey {
 }
 
 fn new_instance(i: &str, due: i64) -> NewInstance {
-    NewInstance {
-        id: id(i),
-        workflow: "wf".into(),
+    let def = DefinitionRef {
         version: 1,
         hash: DefinitionHash([1; 32]),
         fingerprint: Fingerprint([2; 32]),
-        state_id: "start".into(),
-        input: b"input".to_vec(),
-        state: format!("state of {i}").into_bytes(),
-        due_at: Some(Timestamp(due)),
-        event: Event {
-            kind: "started".into(),
-            payload: b"input".to_vec(),
-        },
-        now: Timestamp(100),
-    }
+    };
+    let event = Event {
+        kind: "started".into(),
+        payload: b"input".to_vec(),
+    };
+    let state = format!("state of {i}").into_bytes();
+    NewInstance::new(id(i), "wf", def, "start", state, event, Timestamp(100))
+        .input(b"input".to_vec())
+        .due_at(Timestamp(due))
 }
 
 fn step(i: &str, expected_seq: u64, state: Vec<u8>) -> Transition {
-    Transition {
-        id: id(i),
-        expected_seq,
-        event: Event {
-            kind: "step".into(),
-            payload: expected_seq.to_le_bytes().to_vec(),
-        },
-        next: Next::Running {
-            state,
-            due_at: Some(Timestamp(100)),
-            state_id: format!("step#{}", expected_seq + 1),
-        },
-        release_lease: None,
-        consume_signals: Vec::new(),
-        truncate_history: false,
-        redefine: None,
-        listening: Vec::new(),
-        now: Timestamp(200 + i64::try_from(expected_seq).unwrap()),
-    }
+    let event = Event {
+        kind: "step".into(),
+        payload: expected_seq.to_le_bytes().to_vec(),
+    };
+    let next = Next::Running {
+        state,
+        due_at: Some(Timestamp(100)),
+        state_id: format!("step#{}", expected_seq + 1),
+    };
+    let now = Timestamp(200 + i64::try_from(expected_seq).unwrap());
+    Transition::new(id(i), expected_seq, next, event, now)
 }
 
 fn claim(owner: &str, now: i64) -> ClaimRequest {
@@ -114,13 +103,13 @@ async fn data_survives_close_and_reopen() {
     store.commit(step("a", 1, b"two".to_vec())).await.unwrap();
     create(&store, "b").await;
     let head = store.load(&id("a")).await.unwrap();
-    let history = store.history(&id("a"), None, 0).await.unwrap();
+    let history = store.history(&id("a"), None, None).await.unwrap();
     drop(store);
 
     for _ in 0..2 {
         let store = SqliteStore::open(&path).unwrap();
         assert_eq!(store.load(&id("a")).await.unwrap(), head);
-        assert_eq!(store.history(&id("a"), None, 0).await.unwrap(), history);
+        assert_eq!(store.history(&id("a"), None, None).await.unwrap(), history);
         assert_eq!(
             store
                 .list(&ListQuery::default())
@@ -361,7 +350,7 @@ async fn disk_full_rolls_back_and_the_store_recovers() {
     create(&store, "b").await;
     store.commit(step("a", 0, b"small".to_vec())).await.unwrap();
     let head = store.load(&id("a")).await.unwrap();
-    let history = store.history(&id("a"), None, 0).await.unwrap();
+    let history = store.history(&id("a"), None, None).await.unwrap();
 
     let limit = store.set_max_page_count_for_tests(1).await.unwrap();
     assert!(limit >= 1, "max_page_count is {limit}");
@@ -381,9 +370,10 @@ async fn disk_full_rolls_back_and_the_store_recovers() {
         other => panic!("expected DiskFull for the whole batch, got {other:?}"),
     }
     match store
-        .create(NewInstance {
-            state: big.clone(),
-            ..new_instance("c", 100)
+        .create({
+            let mut new = new_instance("c", 100);
+            new.state = big.clone();
+            new
         })
         .await
     {
@@ -395,7 +385,7 @@ async fn disk_full_rolls_back_and_the_store_recovers() {
         head,
         "a failed commit changed the head"
     );
-    assert_eq!(store.history(&id("a"), None, 0).await.unwrap(), history);
+    assert_eq!(store.history(&id("a"), None, None).await.unwrap(), history);
     assert_eq!(
         store.load(&id("b")).await.unwrap().seq,
         0,
@@ -419,7 +409,7 @@ async fn disk_full_rolls_back_and_the_store_recovers() {
     let a = store.load(&id("a")).await.unwrap();
     assert_eq!((a.seq, a.state), (2, Some(big)));
     let seqs: Vec<u64> = store
-        .history(&id("a"), None, 0)
+        .history(&id("a"), None, None)
         .await
         .unwrap()
         .iter()
@@ -572,7 +562,7 @@ async fn a_creation_batch_reports_a_bad_instance_on_its_own() {
         Err(StoreError::NotFound { .. })
     ));
     for i in ["n1", "n2"] {
-        assert_eq!(store.history(&id(i), None, 0).await.unwrap().len(), 1);
+        assert_eq!(store.history(&id(i), None, None).await.unwrap().len(), 1);
     }
 }
 
@@ -637,7 +627,7 @@ async fn a_version_1_database_is_upgraded_in_place() {
     let store = SqliteStore::open(&path).unwrap();
     assert_eq!(store.load(&id("old")).await.unwrap().seq, 1);
     let seqs: Vec<u64> = store
-        .history(&id("old"), None, 0)
+        .history(&id("old"), None, None)
         .await
         .unwrap()
         .iter()

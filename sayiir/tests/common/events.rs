@@ -35,7 +35,7 @@ pub(crate) struct SignalEvent {
 
 /// Decodes a history payload or a stored output.
 pub(crate) fn decode<T: serde::de::DeserializeOwned + 'static>(bytes: &[u8]) -> T {
-    match sayiir::codec::decode(bytes) {
+    match sayiir::__private::codec::decode(bytes) {
         Ok(v) => v,
         Err(e) => panic!("a stored blob does not decode: {e}"),
     }

@@ -97,7 +97,7 @@ impl<H: Hooks> Store for Hooked<H> {
         &self,
         id: &InstanceId,
         a: Option<u64>,
-        l: usize,
+        l: Option<std::num::NonZeroUsize>,
     ) -> Result<Vec<HistoryEntry>, StoreError> {
         self.inner.history(id, a, l).await
     }

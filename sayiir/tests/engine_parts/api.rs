@@ -41,7 +41,7 @@ fn store_futures<S: Store>(s: &S) {
     assert_send(&s.find_version_mismatches(&[], &[]));
     assert_send(&s.set_blocked(&id, None));
     assert_send(&s.list(&ListQuery::default()));
-    assert_send(&s.history(&id, None, 0));
+    assert_send(&s.history(&id, None, None));
     assert_send(&s.register_worker(&owner));
     assert_send(&s.unregister_worker(&owner));
     assert_send(&s.signals(&id));
@@ -87,6 +87,11 @@ async fn every_public_future_is_send() {
     assert_send(&handle.result());
     assert_send(&handle.status());
     assert_send(&engine.workers());
+    // With an `InstanceId` instead of a `&str`.
+    let id = sayiir::InstanceId::new("x").unwrap();
+    assert_send(&engine.status(&id));
+    assert_send(&engine.result::<checkout>(id.clone()));
+    assert_send(&engine.signal(&id, "go", &1u32));
 
     let worker = engine.spawn_worker();
     let stopping = worker.shutdown();
@@ -126,6 +131,61 @@ async fn every_public_future_is_send() {
         assert_send(&engine.signal_in(&mut *conn, "x", "go", &1u32));
     }
     let _: fn(&Engine, &mut sqlx::PgConnection) = in_transaction;
+}
+
+/// Every method that takes an instance id takes a `&str`, a `String`, an `&InstanceId` or an
+/// `InstanceId`; a string is validated (one error, `EngineError::InvalidId`), an `InstanceId`
+/// is valid already.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ids_are_strings_or_instance_ids() {
+    use sayiir::{InstanceId, InstanceStatus};
+    let engine = Engine::builder(MemoryStore::new())
+        .register::<checkout>()
+        .build()
+        .unwrap();
+    let id = InstanceId::new("by-id").unwrap();
+    let handle = engine.start::<checkout>(&id, order()).await.unwrap();
+    assert_eq!(handle.id(), &id);
+    engine
+        .start::<checkout>(String::from("by-string"), order())
+        .await
+        .unwrap();
+    engine.start::<checkout>(id.clone(), order()).await.unwrap();
+    engine.pause("by-id").await.unwrap();
+    assert!(matches!(
+        engine.status(&id).await.unwrap().status,
+        InstanceStatus::Blocked {
+            kind: sayiir::store::BlockKind::Paused,
+            ..
+        }
+    ));
+    engine.resume(id.clone()).await.unwrap();
+    engine.cancel(&id, "done with it").await.unwrap();
+    engine
+        .cancel(&String::from("by-string"), "too")
+        .await
+        .unwrap();
+    assert!(matches!(
+        engine.result::<checkout>(id.clone()).await,
+        Err(EngineError::Cancelled { .. })
+    ));
+    assert!(matches!(
+        engine.try_result::<checkout>(&id).await,
+        Err(EngineError::Cancelled { .. })
+    ));
+    assert_eq!(engine.handle::<checkout>(&id).await.unwrap().id(), &id);
+    assert!(!engine.history(&id).await.unwrap().is_empty());
+    assert!(engine.restart(&id, "again").await.is_ok());
+    for bad in ["", " padded", "tab\there"] {
+        assert!(
+            matches!(engine.status(bad).await, Err(EngineError::InvalidId(_))),
+            "{bad:?}"
+        );
+        assert!(matches!(
+            engine.start::<checkout>(bad.to_owned(), order()).await,
+            Err(EngineError::InvalidId(_))
+        ));
+    }
 }
 
 #[tokio::test]

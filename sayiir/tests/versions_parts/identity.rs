@@ -166,7 +166,7 @@ async fn a_workflow_must_be_registered_to_be_started() {
 /// Shared-context values carry their type: read as another type, they are an error in the
 /// workflow's hands, never a silently wrong value.
 #[sayiir::workflow]
-async fn counter(ctx: &mut sayiir::Context, n: u32) -> Result<String, String> {
+async fn counter(ctx: &mut sayiir::WorkflowContext, n: u32) -> Result<String, String> {
     ctx.set("n", &n).map_err(|e| e.to_string())?;
     ctx.set("pair", &Pair { a: 1, b: 2 })
         .map_err(|e| e.to_string())?;

@@ -290,7 +290,8 @@ async fn migrate(place: &mut Place, rng: &mut Rng) -> Kills {
             "{}: {later:?}",
             p.id
         );
-        let m: MigratedEntry = sayiir::codec::decode(&history[p.history.len()].payload).unwrap();
+        let m: MigratedEntry =
+            sayiir::__private::codec::decode(&history[p.history.len()].payload).unwrap();
         assert_eq!(
             (
                 m.from_version,
@@ -408,10 +409,7 @@ async fn restart(place: &mut Place) {
     // The worker process reported them: a later check finds nothing new, and a listing of the
     // blocked instances shows exactly them.
     assert_eq!(engine.check_versions().await.unwrap(), Vec::new());
-    let query = ListQuery {
-        blocked: Some(true),
-        ..ListQuery::default()
-    };
+    let query = ListQuery::new().blocked(true);
     let blocked: Vec<String> = engine
         .list(&query)
         .await

@@ -1,5 +1,7 @@
 //! Queries. Each is one statement, so it sees one snapshot.
 
+use std::num::NonZeroUsize;
+
 use sqlx::postgres::{PgPool, PgRow};
 use sqlx::{AssertSqlSafe, PgConnection};
 
@@ -66,7 +68,7 @@ pub(in crate::postgres) async fn list(pool: &PgPool, query: &ListQuery) -> Resul
     let mut listing = Listing::default();
     let mut after = query.after.as_ref().map(|a| a.as_str().to_owned());
     loop {
-        let want = (query.limit != 0).then(|| query.limit - listing.instances.len());
+        let want = query.limit.map(|n| n.get() - listing.instances.len());
         let rows = list_round(pool, query, after.as_deref(), want).await?;
         let mut damaged = false;
         for row in &rows {
@@ -157,12 +159,12 @@ async fn list_round(
     Ok(q.bind(limit).fetch_all(pool).await?)
 }
 
-/// History entries of `id` with `seq > after`, in order, at most `limit` (0: all).
+/// History entries of `id` with `seq > after`, in order, at most `limit` (`None`: all).
 pub(in crate::postgres) async fn history(
     pool: &PgPool,
     id: &InstanceId,
     after: Option<u64>,
-    limit: usize,
+    limit: Option<NonZeroUsize>,
 ) -> Result<Vec<HistoryEntry>, Fail> {
     // `seq > -1` selects everything; an `after` past `i64::MAX` selects nothing.
     let after = after.map_or(-1, |a| i64::try_from(a).unwrap_or(i64::MAX));
@@ -176,7 +178,7 @@ pub(in crate::postgres) async fn history(
     )
     .bind(id.as_str())
     .bind(after)
-    .bind(sql_limit(limit))
+    .bind(limit.map(sql_limit))
     .fetch_all(pool)
     .await?;
     if rows.is_empty() {

@@ -1,5 +1,7 @@
 //! Queries, run on the reader connection so that they do not wait for writes (WAL).
 
+use std::num::NonZeroUsize;
+
 use rusqlite::Connection;
 use rusqlite::types::{Value, ValueRef};
 
@@ -36,7 +38,7 @@ pub(in crate::sqlite) fn list(conn: &mut Connection, query: &ListQuery) -> Resul
         .as_ref()
         .map(|a| Value::Text(a.as_str().to_owned()));
     loop {
-        let want = (query.limit != 0).then(|| query.limit - listing.instances.len());
+        let want = query.limit.map(|n| n.get() - listing.instances.len());
         let (sql, params) = list_sql(query, after.take(), want);
         let mut stmt = tx.prepare_cached(&sql)?;
         let mut rows = stmt.query(rusqlite::params_from_iter(params))?;
@@ -125,12 +127,12 @@ fn decodable(
     Ok(out)
 }
 
-/// History entries of `id` with `seq > after`, in order, at most `limit` (0: all).
+/// History entries of `id` with `seq > after`, in order, at most `limit` (`None`: all).
 pub(in crate::sqlite) fn history(
     conn: &mut Connection,
     id: &InstanceId,
     after: Option<u64>,
-    limit: usize,
+    limit: Option<NonZeroUsize>,
 ) -> Result<Vec<HistoryEntry>, Fail> {
     // One read transaction, so that the existence check and the entries are one snapshot.
     let tx = conn.transaction()?;
@@ -142,7 +144,7 @@ pub(in crate::sqlite) fn history(
     }
     // `seq > -1` selects everything; an `after` past `i64::MAX` selects nothing.
     let after = after.map_or(-1, |a| i64::try_from(a).unwrap_or(i64::MAX));
-    let limit = if limit == 0 { -1 } else { sql_limit(limit) };
+    let limit = limit.map_or(-1, |n| sql_limit(n.get()));
     let mut out = Vec::new();
     {
         let mut stmt = tx.prepare_cached(

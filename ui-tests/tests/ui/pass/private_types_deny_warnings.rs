@@ -102,7 +102,7 @@ mod private {
     /// `pub`, with the shared context, `join_all` of private outputs kept across an await, a
     /// durable sleep and `continue_as_new`.
     #[sayiir::workflow]
-    pub async fn rounds(ctx: &mut sayiir::Context, round: u64) -> u64 {
+    pub async fn rounds(ctx: &mut sayiir::WorkflowContext, round: u64) -> u64 {
         let _ = ctx.set("round", &round);
         let ns: Vec<u64> = vec![1, 2, round];
         let all = sayiir::join_all(ns.into_iter().map(|k| make_n(k))).await;

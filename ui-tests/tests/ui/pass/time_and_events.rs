@@ -4,7 +4,7 @@
 
 use std::time::Duration;
 
-use sayiir::{Context, RetryPolicy, SignalTimeout, TaskTimeout, continue_as_new};
+use sayiir::{RetryPolicy, SignalTimeout, TaskTimeout, WorkflowContext, continue_as_new};
 use serde::{Deserialize, Serialize};
 
 #[derive(Serialize, Deserialize, Debug)]
@@ -54,14 +54,14 @@ async fn plain(n: u64) -> u64 {
 }
 
 #[sayiir::workflow]
-async fn child(ctx: &mut Context, n: u64) -> u64 {
+async fn child(ctx: &mut WorkflowContext, n: u64) -> u64 {
     let _ = ctx.set("child", &n);
     let bump = sayiir::signal::<u64>("child.bump").await;
     n + bump
 }
 
 #[sayiir::workflow(version = 2)]
-async fn approvals(ctx: &mut sayiir::Context, round: u32) -> Result<u32, Error> {
+async fn approvals(ctx: &mut sayiir::WorkflowContext, round: u32) -> Result<u32, Error> {
     let _ = ctx.set("round", &round);
     let first = sayiir::signal::<Approval>("approve").await;
     let second = sayiir::signal::<Approval>("approve")
@@ -87,7 +87,7 @@ async fn approvals(ctx: &mut sayiir::Context, round: u32) -> Result<u32, Error> 
 /// Called directly, a workflow with a context takes the caller's.
 #[allow(dead_code)]
 async fn direct() -> Result<u32, Error> {
-    let mut ctx = Context::new();
+    let mut ctx = WorkflowContext::new();
     approvals(&mut ctx, 1).await
 }
 

@@ -1,8 +1,8 @@
 // The shared context is lent, not passed by value.
-use sayiir::Context;
+use sayiir::WorkflowContext;
 
 #[sayiir::workflow]
-async fn flow(ctx: Context, n: u64) -> u64 {
+async fn flow(ctx: WorkflowContext, n: u64) -> u64 {
     let _ = ctx.get::<u64>("n");
     n
 }

@@ -1,6 +1,6 @@
 // The shared context is the first parameter.
 #[sayiir::workflow]
-async fn flow(n: u64, ctx: &mut sayiir::Context) -> u64 {
+async fn flow(n: u64, ctx: &mut sayiir::WorkflowContext) -> u64 {
     let _ = ctx.set("n", &n);
     n
 }

@@ -1,6 +1,6 @@
 // The shared context is lent mutably.
 #[sayiir::workflow]
-async fn flow(ctx: &sayiir::Context, n: u64) -> u64 {
+async fn flow(ctx: &sayiir::WorkflowContext, n: u64) -> u64 {
     let _ = ctx.get::<u64>("n");
     n
 }

@@ -1,0 +1,267 @@
+//! Constructors and setters of the `#[non_exhaustive]` records users of the [`Store`] trait
+//! build: backends ([`InstanceRecord`]), the runtime and tests ([`NewInstance`],
+//! [`Transition`], [`ListQuery`]).
+//!
+//! [`Store`]: crate::Store
+
+use std::num::NonZeroUsize;
+
+use super::{
+    Blocked, DefinitionRef, Event, InstanceId, InstanceRecord, Lease, ListQuery, NewInstance, Next,
+    Status, Timestamp, Transition,
+};
+
+impl InstanceRecord {
+    /// The head of instance `id` of `workflow` under `definition`, at sequence number `seq` in
+    /// `status`, created at `created_at` and last written then; with no state, state id,
+    /// output, due time or block until set.
+    pub fn new(
+        id: InstanceId,
+        workflow: impl Into<String>,
+        definition: DefinitionRef,
+        seq: u64,
+        status: Status,
+        created_at: Timestamp,
+    ) -> Self {
+        Self {
+            id,
+            workflow: workflow.into(),
+            version: definition.version,
+            hash: definition.hash,
+            fingerprint: definition.fingerprint,
+            seq,
+            status,
+            state_id: None,
+            state: None,
+            output: None,
+            due_at: None,
+            blocked: None,
+            created_at,
+            updated_at: created_at,
+        }
+    }
+
+    /// Sets [`InstanceRecord::state_id`].
+    #[must_use]
+    pub fn state_id(mut self, state_id: impl Into<Option<String>>) -> Self {
+        self.state_id = state_id.into();
+        self
+    }
+
+    /// Sets [`InstanceRecord::state`].
+    #[must_use]
+    pub fn state(mut self, state: impl Into<Option<Vec<u8>>>) -> Self {
+        self.state = state.into();
+        self
+    }
+
+    /// Sets [`InstanceRecord::output`].
+    #[must_use]
+    pub fn output(mut self, output: impl Into<Option<Vec<u8>>>) -> Self {
+        self.output = output.into();
+        self
+    }
+
+    /// Sets [`InstanceRecord::due_at`].
+    #[must_use]
+    pub fn due_at(mut self, due_at: impl Into<Option<Timestamp>>) -> Self {
+        self.due_at = due_at.into();
+        self
+    }
+
+    /// Sets [`InstanceRecord::blocked`].
+    #[must_use]
+    pub fn blocked(mut self, blocked: impl Into<Option<Blocked>>) -> Self {
+        self.blocked = blocked.into();
+        self
+    }
+
+    /// Sets [`InstanceRecord::updated_at`].
+    #[must_use]
+    pub fn updated_at(mut self, updated_at: Timestamp) -> Self {
+        self.updated_at = updated_at;
+        self
+    }
+}
+
+impl NewInstance {
+    /// Instance `id` of `workflow` under `definition`, created at `now` in the state
+    /// `state_id` (encoded as `state`), with history entry 0 `event`; runnable at once
+    /// (`due_at` is `now`) and with an empty input until set.
+    pub fn new(
+        id: InstanceId,
+        workflow: impl Into<String>,
+        definition: DefinitionRef,
+        state_id: impl Into<String>,
+        state: Vec<u8>,
+        event: Event,
+        now: Timestamp,
+    ) -> Self {
+        Self {
+            id,
+            workflow: workflow.into(),
+            version: definition.version,
+            hash: definition.hash,
+            fingerprint: definition.fingerprint,
+            state_id: state_id.into(),
+            input: Vec::new(),
+            state,
+            due_at: Some(now),
+            event,
+            now,
+        }
+    }
+
+    /// Sets [`NewInstance::input`].
+    #[must_use]
+    pub fn input(mut self, input: Vec<u8>) -> Self {
+        self.input = input;
+        self
+    }
+
+    /// Sets [`NewInstance::due_at`] (`None`: it waits for an outside event).
+    #[must_use]
+    pub fn due_at(mut self, due_at: impl Into<Option<Timestamp>>) -> Self {
+        self.due_at = due_at.into();
+        self
+    }
+
+    /// The head it has once created (its history entry 0, `event`, and its input are not part
+    /// of it).
+    pub fn into_record(self) -> InstanceRecord {
+        InstanceRecord {
+            id: self.id,
+            workflow: self.workflow,
+            version: self.version,
+            hash: self.hash,
+            fingerprint: self.fingerprint,
+            seq: 0,
+            status: Status::Running,
+            state_id: Some(self.state_id),
+            state: Some(self.state),
+            output: None,
+            due_at: self.due_at,
+            blocked: None,
+            created_at: self.now,
+            updated_at: self.now,
+        }
+    }
+}
+
+impl Transition {
+    /// The step of instance `id` from sequence number `expected_seq` to `next`, leaving `event`
+    /// in the history, committed at `now`; it releases no lease, consumes no signal, keeps
+    /// the history and the definition, and listens for no signal until set.
+    pub fn new(
+        id: InstanceId,
+        expected_seq: u64,
+        next: Next,
+        event: Event,
+        now: Timestamp,
+    ) -> Self {
+        Self {
+            id,
+            expected_seq,
+            next,
+            event,
+            release_lease: None,
+            consume_signals: Vec::new(),
+            truncate_history: false,
+            redefine: None,
+            listening: Vec::new(),
+            now,
+        }
+    }
+
+    /// Sets [`Transition::release_lease`].
+    #[must_use]
+    pub fn release_lease(mut self, lease: impl Into<Option<Lease>>) -> Self {
+        self.release_lease = lease.into();
+        self
+    }
+
+    /// Sets [`Transition::consume_signals`].
+    #[must_use]
+    pub fn consume_signals(mut self, signal_ids: impl IntoIterator<Item = u64>) -> Self {
+        self.consume_signals = signal_ids.into_iter().collect();
+        self
+    }
+
+    /// Sets [`Transition::truncate_history`].
+    #[must_use]
+    pub fn truncate_history(mut self, truncate: bool) -> Self {
+        self.truncate_history = truncate;
+        self
+    }
+
+    /// Sets [`Transition::redefine`].
+    #[must_use]
+    pub fn redefine(mut self, definition: impl Into<Option<DefinitionRef>>) -> Self {
+        self.redefine = definition.into();
+        self
+    }
+
+    /// Sets [`Transition::listening`].
+    #[must_use]
+    pub fn listening<S: Into<String>>(mut self, names: impl IntoIterator<Item = S>) -> Self {
+        self.listening = names.into_iter().map(Into::into).collect();
+        self
+    }
+}
+
+impl ListQuery {
+    /// Every instance, no limit.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Only instances of this workflow.
+    #[must_use]
+    pub fn workflow(mut self, workflow: impl Into<String>) -> Self {
+        self.workflow = Some(workflow.into());
+        self
+    }
+
+    /// Only instances of this declared version.
+    #[must_use]
+    pub fn version(mut self, version: u32) -> Self {
+        self.version = Some(version);
+        self
+    }
+
+    /// Only instances in this status.
+    #[must_use]
+    pub fn status(mut self, status: Status) -> Self {
+        self.status = Some(status);
+        self
+    }
+
+    /// Only instances in the state with this id.
+    #[must_use]
+    pub fn state_id(mut self, state_id: impl Into<String>) -> Self {
+        self.state_id = Some(state_id.into());
+        self
+    }
+
+    /// Only blocked (`true`) or unblocked (`false`) instances.
+    #[must_use]
+    pub fn blocked(mut self, blocked: bool) -> Self {
+        self.blocked = Some(blocked);
+        self
+    }
+
+    /// Only ids strictly greater than `id` (the keyset cursor: the last id of the previous
+    /// page).
+    #[must_use]
+    pub fn after(mut self, id: impl Into<Option<InstanceId>>) -> Self {
+        self.after = id.into();
+        self
+    }
+
+    /// At most this many instances (`None`: no limit). `NonZeroUsize::new(n)` gives either.
+    #[must_use]
+    pub fn limit(mut self, limit: impl Into<Option<NonZeroUsize>>) -> Self {
+        self.limit = limit.into();
+        self
+    }
+}
