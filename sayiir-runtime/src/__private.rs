@@ -361,19 +361,4 @@ impl NotContext for PlainInput {}
 /// Checks the outcome of an [`InputProbe`].
 pub fn plain_input<T: NotContext>(_: T) {}
 
-/// The seal of [`Workflow`]: generated code implements it beside `Workflow`, so a hand-written
-/// `impl sayiir::Workflow` fails here, with this message.
-#[diagnostic::on_unimplemented(
-    message = "`{Self}` is not a workflow compiled by `#[sayiir::workflow]`: `sayiir::Workflow` cannot be implemented by hand",
-    label = "`sayiir::Workflow` is implemented by `#[sayiir::workflow]` only",
-    note = "write the workflow as an `async fn` marked `#[sayiir::workflow]`: the macro adds a type of the same name that implements `Workflow`"
-)]
-pub trait WorkflowSeal {}
-
-/// The seal of [`Task`]: generated code implements it beside `Task`.
-#[diagnostic::on_unimplemented(
-    message = "`{Self}` is not a task compiled by `#[sayiir::task]`: `sayiir::Task` cannot be implemented by hand",
-    label = "`sayiir::Task` is implemented by `#[sayiir::task]` only",
-    note = "write the task as an `async fn` marked `#[sayiir::task]`: the macro adds a type of the same name that implements `Task`"
-)]
-pub trait TaskSeal {}
+pub use crate::machine::seal::{TaskSeal, WorkflowSeal};

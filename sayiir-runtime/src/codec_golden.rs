@@ -242,7 +242,7 @@ fn an_argument_list_is_raw_values_one_after_another() {
 /// A task for building `TaskWait`s; never run.
 struct Noop;
 
-impl crate::__private::TaskSeal for Noop {}
+impl crate::machine::seal::TaskSeal for Noop {}
 
 impl Task for Noop {
     type Return = ();

@@ -17,7 +17,7 @@ use std::time::Duration;
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 
-use crate::__private::{TaskSeal, WorkflowSeal};
+use self::seal::{TaskSeal, WorkflowSeal};
 use crate::codec::CodecError;
 use crate::describe::{Describe, TaskShape, WaitShape, WorkflowShape};
 use crate::parts::StateParts;
@@ -694,4 +694,25 @@ impl<T, E> ResultOutput for Result<T, E> {
     fn is_err(&self) -> bool {
         Result::is_err(self)
     }
+}
+
+/// The seals of [`Workflow`] and [`Task`]: public only through the hidden `__private` module
+/// (generated code implements them), defined here, below everything that names them.
+pub(crate) mod seal {
+    /// The seal of [`Workflow`](super::Workflow): generated code implements it beside `Workflow`, so a hand-written
+    /// `impl sayiir::Workflow` fails here, with this message.
+    #[diagnostic::on_unimplemented(
+        message = "`{Self}` is not a workflow compiled by `#[sayiir::workflow]`: `sayiir::Workflow` cannot be implemented by hand",
+        label = "`sayiir::Workflow` is implemented by `#[sayiir::workflow]` only",
+        note = "write the workflow as an `async fn` marked `#[sayiir::workflow]`: the macro adds a type of the same name that implements `Workflow`"
+    )]
+    pub trait WorkflowSeal {}
+
+    /// The seal of [`Task`](super::Task): generated code implements it beside `Task`.
+    #[diagnostic::on_unimplemented(
+        message = "`{Self}` is not a task compiled by `#[sayiir::task]`: `sayiir::Task` cannot be implemented by hand",
+        label = "`sayiir::Task` is implemented by `#[sayiir::task]` only",
+        note = "write the task as an `async fn` marked `#[sayiir::task]`: the macro adds a type of the same name that implements `Task`"
+    )]
+    pub trait TaskSeal {}
 }
