@@ -10,7 +10,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use crate::common;
-use common::Rng;
+use common::{Rng, env, seed};
 use std::collections::{BTreeMap, BTreeSet};
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -30,10 +30,6 @@ struct Stepped {
     value: u64,
     generation: u32,
     key: String,
-}
-
-fn env(name: &str) -> String {
-    std::env::var(name).unwrap_or_default()
 }
 
 /// The side effect: one line per run, appended with `O_APPEND` (survives SIGKILL of the writer).
@@ -204,16 +200,7 @@ fn kill_and_resume() {
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("crash.db");
     let log = dir.path().join("runs.log");
-    let seed = std::env::var("CRASH_SEED")
-        .ok()
-        .and_then(|s| s.parse().ok())
-        .unwrap_or_else(|| {
-            std::time::SystemTime::now()
-                .duration_since(std::time::UNIX_EPOCH)
-                .unwrap()
-                .as_nanos() as u64
-                | 1
-        });
+    let seed = seed("CRASH_SEED");
     eprintln!("kill_and_resume: seed {seed} (rerun with CRASH_SEED={seed})");
     let mut rng = Rng(seed);
     let mut generation = 0u32;

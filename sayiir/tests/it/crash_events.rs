@@ -15,7 +15,7 @@
 
 use crate::common::{self, events};
 
-use common::Rng;
+use common::{Rng, env, mix, seed, seed_of};
 use events::{RetryEvent, SignalEvent, TaskEvent, decode};
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
 use std::io::Write;
@@ -61,17 +61,6 @@ struct Outcome {
     stop_timed_out: bool,
 }
 
-fn env(name: &str) -> String {
-    std::env::var(name).unwrap_or_default()
-}
-
-fn mix(x: u64) -> u64 {
-    let mut z = x.wrapping_add(0x9E37_79B9_7F4A_7C15);
-    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-    z ^ (z >> 31)
-}
-
 /// How many times call `call` of instance `seed` fails before it succeeds (0..=3).
 fn fails(seed: u64, call: u64) -> u32 {
     (mix(seed * 2 + call) % 4) as u32
@@ -79,10 +68,6 @@ fn fails(seed: u64, call: u64) -> u32 {
 
 fn sleep_ms(seed: u64) -> u64 {
     50 + mix(seed ^ 0x5EED) % 251
-}
-
-fn seed_of(id: &str) -> u64 {
-    id.rsplit('-').next().unwrap().parse().unwrap()
 }
 
 /// Fails its first `fails(seed, call)` attempts. Every run appends one line when it starts,
@@ -299,16 +284,7 @@ fn retries_sleeps_and_signals_survive_kills() {
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("events.db");
     let log = dir.path().join("runs.log");
-    let seed = std::env::var("CRASH_SEED")
-        .ok()
-        .and_then(|s| s.parse().ok())
-        .unwrap_or_else(|| {
-            std::time::SystemTime::now()
-                .duration_since(std::time::UNIX_EPOCH)
-                .unwrap()
-                .as_nanos() as u64
-                | 1
-        });
+    let seed = seed("CRASH_SEED");
     eprintln!("crash_events: seed {seed} (rerun with CRASH_SEED={seed})");
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()

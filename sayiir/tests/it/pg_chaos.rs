@@ -26,8 +26,8 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
-use children::{ChildProc, append_line, env};
-use common::Rng;
+use children::{ChildProc, append_line};
+use common::{Rng, env, mix, seed_of};
 use sayiir::store::{HistoryEntry, InstanceId, ListQuery, PgStore, Status};
 use sayiir::{Engine, TaskContext, WorkerConfig};
 use sayiir_store::pg_harness;
@@ -78,13 +78,6 @@ struct Outcome {
     c: Ran,
 }
 
-fn mix(x: u64) -> u64 {
-    let mut z = x.wrapping_add(0x9E37_79B9_7F4A_7C15);
-    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-    z ^ (z >> 31)
-}
-
 /// How many attempts of call `call` of instance `seed` fail (0..=2).
 fn fails(seed: u64, call: u64) -> u32 {
     (mix(seed * 2 + call) % 3) as u32
@@ -96,10 +89,6 @@ fn sleep_ms(seed: u64) -> u64 {
 
 fn f(n: u64, index: u64) -> u64 {
     n * 3 + index
-}
-
-fn seed_of(id: &str) -> u64 {
-    id.rsplit('-').next().unwrap().parse().unwrap()
 }
 
 fn generation() -> u32 {
@@ -349,7 +338,7 @@ impl Workers {
 #[test]
 fn chaos_with_real_processes() {
     let began = Instant::now();
-    let seed = children::seed("CHAOS_SEED");
+    let seed = common::seed("CHAOS_SEED");
     eprintln!("pg_chaos: seed {seed} (rerun with CHAOS_SEED={seed})");
     let rt = children::runtime();
     let Some(db) = rt.block_on(pg_harness::fresh_database("chaos")) else {

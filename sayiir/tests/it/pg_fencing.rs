@@ -10,13 +10,13 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use crate::common::children;
+use crate::common::{children, env};
 
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 use std::time::Duration;
 
-use children::{ChildProc, append_line, env, now_ms, read_lines, wait_for};
+use children::{ChildProc, append_line, now_ms, read_lines, wait_for};
 use sayiir::store::{HistoryEntry, InstanceId, PgStore, Status};
 use sayiir::{Engine, TaskContext, WorkerConfig};
 use sayiir_store::pg_harness;

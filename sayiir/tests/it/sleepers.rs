@@ -72,10 +72,7 @@ async fn sleepers_child() {
     if std::env::var_os("SAYIIR_SLEEPERS_CHILD").is_none() {
         return;
     }
-    let n: u64 = std::env::var("SAYIIR_SLEEPERS")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(100_000);
+    let n = crate::common::env_or("SAYIIR_SLEEPERS", 100_000);
     let dir = tempfile::tempdir().unwrap();
     // The file's durability is not what this test measures: skip the fsync per start.
     let options = SqliteOptions::default().synchronous(Synchronous::Normal);

@@ -10,13 +10,11 @@ use std::time::Duration;
 use sayiir::store::StoreError;
 use sayiir::{Engine, EngineError, SqliteStore};
 
+use crate::common::env;
+
 #[sayiir::workflow]
 async fn noop() -> u32 {
     7
-}
-
-fn env(name: &str) -> String {
-    std::env::var(name).unwrap_or_default()
 }
 
 /// Child mode: try to work the file; exit 3 (with the error on stderr) when locked out,

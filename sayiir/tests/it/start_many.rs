@@ -18,6 +18,8 @@ use sayiir::store::{
 };
 use sayiir::{Engine, InstanceId, SqliteOptions, SqliteStore, Synchronous};
 
+use crate::common::env_or;
+
 #[sayiir::task]
 async fn step(n: u64) -> u64 {
     n + 1
@@ -26,13 +28,6 @@ async fn step(n: u64) -> u64 {
 #[sayiir::workflow]
 async fn started(n: u64) -> u64 {
     step(n).await
-}
-
-fn env(name: &str, default: u64) -> u64 {
-    std::env::var(name)
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(default)
 }
 
 /// What `Engine::start` stores, for the unbatched comparison.
@@ -120,9 +115,9 @@ fn report(what: &str, n: u64, starters: u64, batched: bool, (elapsed, txs): (Dur
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 #[ignore = "a measurement; run with --ignored --nocapture"]
 async fn start_many() {
-    let n = env("SAYIIR_STARTS", 100_000);
-    let starters = env("SAYIIR_STARTERS", 1_000).max(1);
-    let modes: &[bool] = if env("SAYIIR_COMPARE", 0) == 1 {
+    let n = env_or("SAYIIR_STARTS", 100_000);
+    let starters = env_or("SAYIIR_STARTERS", 1_000).max(1);
+    let modes: &[bool] = if env_or("SAYIIR_COMPARE", 0) == 1 {
         &[false, true]
     } else {
         &[true]

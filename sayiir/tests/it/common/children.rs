@@ -78,25 +78,6 @@ impl Drop for ChildProc {
     }
 }
 
-/// An environment variable, or "" when unset.
-pub(crate) fn env(name: &str) -> String {
-    std::env::var(name).unwrap_or_default()
-}
-
-/// The seed from `var`, or one from the clock; printed by the caller.
-pub(crate) fn seed(var: &str) -> u64 {
-    std::env::var(var)
-        .ok()
-        .and_then(|s| s.parse().ok())
-        .unwrap_or_else(|| {
-            std::time::SystemTime::now()
-                .duration_since(std::time::UNIX_EPOCH)
-                .unwrap()
-                .as_nanos() as u64
-                | 1
-        })
-}
-
 /// Wall-clock milliseconds since the epoch (comparable across processes of this machine).
 pub(crate) fn now_ms() -> i64 {
     std::time::SystemTime::now()

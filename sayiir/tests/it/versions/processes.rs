@@ -21,8 +21,8 @@ use sayiir::{Engine, InstanceStatus, ListQuery, RestartFilter};
 use sayiir_store::pg_harness;
 use serde::Deserialize;
 
-use super::children::{self, env};
-use super::common::Rng;
+use super::children;
+use super::common::{Rng, env};
 use super::flows::{v1, v2, v3};
 use super::process_kit::{
     NOTE, Parked, Place, Serve, Spot, all_finished, expected, number, open_store, order, park,
@@ -81,7 +81,7 @@ async fn old_versions_finish_across_processes_on_postgres() {
 /// The phases one after the other on one database, as successive deployments would: each
 /// finishes every instance it parks, so the next one starts from finished instances only.
 async fn every_strategy(label: &'static str, db: String, dir: &std::path::Path) {
-    let seed = children::seed("VERSIONS_SEED");
+    let seed = crate::common::seed("VERSIONS_SEED");
     eprintln!("versions across processes ({label}): seed {seed} (rerun with VERSIONS_SEED={seed})");
     let began = Instant::now();
     let mut place = Place::new(label, db, dir.join("gates")).await;
