@@ -7,7 +7,7 @@
 use std::collections::HashSet;
 use std::str::FromStr;
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use sayiir_store::pg_harness::{PgTestDb, fresh_database};
 use sayiir_store::{
@@ -18,6 +18,10 @@ use sayiir_store::{
 use sqlx::Connection;
 use sqlx::postgres::PgConnectOptions;
 use tokio::sync::broadcast;
+
+/// How long a test waits for an event before it calls the store stuck: only a hang, never a
+/// loaded machine, gets near it.
+const PATIENCE: Duration = Duration::from_secs(30);
 
 /// The schema version this build migrates to.
 const NEWEST: i64 = 5;
@@ -209,12 +213,20 @@ async fn a_schema_newer_than_supported_is_refused_and_left_alone() {
     assert_eq!(n, 1, "the data is left alone");
 }
 
+/// With timeouts of an hour, a refused connection still fails at once, and a server that
+/// never answers at the connect timeout (300 ms); either would otherwise hang the test until
+/// [`PATIENCE`] runs out.
 #[tokio::test]
 async fn an_unreachable_server_is_unavailable_and_retryable() {
-    let started = Instant::now();
+    let hour = Duration::from_secs(3600);
+    let patient = PgOptions::default()
+        .connect_timeout(hour)
+        .acquire_timeout(hour);
     // Nothing listens on port 1: the connection is refused at once.
-    let err = PgStore::connect("postgres://sayiir:s3cret@127.0.0.1:1/sayiir")
+    let connect = PgStore::connect_with("postgres://sayiir:s3cret@127.0.0.1:1/sayiir", patient);
+    let err = tokio::time::timeout(PATIENCE, connect)
         .await
+        .expect("a refused connection was retried")
         .unwrap_err();
     assert!(
         matches!(err, StoreError::Unavailable { .. }),
@@ -224,28 +236,22 @@ async fn an_unreachable_server_is_unavailable_and_retryable() {
     let text = err.to_string();
     assert!(text.contains("127.0.0.1:1"), "{text}");
     assert!(!text.contains("s3cret"), "the password leaked: {text}");
-    assert!(started.elapsed() < Duration::from_secs(5));
 
     // A server that takes the connection and never answers (a local socket nobody accepts
     // on: the kernel completes the handshake): the connect timeout applies.
     let silent = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let port = silent.local_addr().unwrap().port();
-    let started = Instant::now();
-    let options = PgOptions::default().connect_timeout(Duration::from_millis(300));
-    let err = PgStore::connect_with(
-        &format!("postgres://sayiir@127.0.0.1:{port}/sayiir"),
-        options,
-    )
-    .await
-    .unwrap_err();
+    let options = PgOptions::default()
+        .connect_timeout(Duration::from_millis(300))
+        .acquire_timeout(hour);
+    let url = format!("postgres://sayiir@127.0.0.1:{port}/sayiir");
+    let err = tokio::time::timeout(PATIENCE, PgStore::connect_with(&url, options))
+        .await
+        .expect("the 300 ms connect timeout did not apply")
+        .unwrap_err();
     assert!(
         matches!(err, StoreError::Unavailable { .. }),
         "silent server: {err:?}"
-    );
-    assert!(
-        started.elapsed() < Duration::from_secs(3),
-        "took {:?}",
-        started.elapsed()
     );
     drop(silent);
 }
@@ -414,7 +420,7 @@ async fn quiet(rx: &mut broadcast::Receiver<()>, what: &str) {
     }
 }
 
-const SOON: Duration = Duration::from_secs(10);
+const SOON: Duration = PATIENCE;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn wakeups_arrive_from_another_store() {

@@ -44,16 +44,10 @@ async fn naps(ms: u64) -> u32 {
 }
 
 async fn wait_for(engine: &Engine, id: &str, pred: impl Fn(&sayiir::InstanceInfo) -> bool) {
-    for _ in 0..500 {
-        if pred(&engine.status(id).await.unwrap()) {
-            return;
-        }
-        tokio::time::sleep(Duration::from_millis(10)).await;
-    }
-    panic!(
-        "{id} never reached the expected state: {:?}",
-        engine.status(id).await
-    );
+    crate::common::eventually(&format!("{id} to reach the expected state"), || async {
+        pred(&engine.status(id).await.unwrap()).then_some(())
+    })
+    .await;
 }
 
 fn engine(dir: &tempfile::TempDir) -> Engine {
@@ -71,29 +65,20 @@ async fn cancelling_drops_the_running_task_and_ends_the_instance() {
     let engine = engine(&dir);
     let worker = engine.spawn_worker();
     engine.start::<hangs>("hang-1", ()).await.unwrap();
-    for _ in 0..500 {
-        if STARTED.load(Ordering::SeqCst) > 0 {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(10)).await;
-    }
-    assert!(STARTED.load(Ordering::SeqCst) > 0);
+    crate::common::eventually("the task to start", || async {
+        (STARTED.load(Ordering::SeqCst) > 0).then_some(())
+    })
+    .await;
     engine.cancel("hang-1", "customer left").await.unwrap();
     let err = engine.result::<hangs>("hang-1").await.unwrap_err();
     assert!(
         matches!(&err, EngineError::Cancelled { reason, .. } if reason == "customer left"),
         "{err}"
     );
-    for _ in 0..500 {
-        if DROPPED.load(Ordering::SeqCst) {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(10)).await;
-    }
-    assert!(
-        DROPPED.load(Ordering::SeqCst),
-        "the task's future was dropped"
-    );
+    crate::common::eventually("the task's future to be dropped", || async {
+        DROPPED.load(Ordering::SeqCst).then_some(())
+    })
+    .await;
     assert_eq!(
         engine.status("hang-1").await.unwrap().status,
         InstanceStatus::Cancelled

@@ -6,9 +6,11 @@
 
 use crate::common;
 
-use std::time::{Duration, Instant};
+use std::collections::BTreeMap;
+use std::sync::{Arc, Mutex};
 
-use sayiir::{Engine, MemoryStore, SqliteStore};
+use sayiir::{Engine, MemoryStore, SqliteStore, TaskContext};
+use tokio::sync::Barrier;
 
 #[sayiir::task]
 async fn double(n: u64) -> u64 {
@@ -29,10 +31,22 @@ async fn add(a: u64, b: u64) -> u64 {
     a + b
 }
 
+/// One barrier per instance of `concurrent`.
+static MEETINGS: Mutex<BTreeMap<String, Arc<Barrier>>> = Mutex::new(BTreeMap::new());
+
+/// Returns once `n` calls of the same instance are running at once: the branches of a join
+/// only all get here if they run concurrently.
 #[sayiir::task]
-async fn nap(ms: u64) -> u64 {
-    tokio::time::sleep(Duration::from_millis(ms)).await;
-    ms
+async fn meet(n: u64) -> u64 {
+    let instance = TaskContext::current().unwrap().instance().to_owned();
+    let barrier = MEETINGS
+        .lock()
+        .unwrap()
+        .entry(instance)
+        .or_insert_with(|| Arc::new(Barrier::new(n as usize)))
+        .clone();
+    barrier.wait().await;
+    n
 }
 
 #[sayiir::workflow]
@@ -141,8 +155,8 @@ async fn fan_out(ns: Vec<u64>) -> Result<(u64, u64, Vec<u64>), String> {
 
 #[sayiir::workflow]
 async fn concurrent(n: u64) -> Vec<u64> {
-    let v: Vec<u64> = (0..n).map(|_| 200).collect();
-    sayiir::join_all(v.into_iter().map(|ms| nap(ms))).await
+    let v: Vec<u64> = (0..n).map(|_| n).collect();
+    sayiir::join_all(v.into_iter().map(|n| meet(n))).await
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -169,7 +183,7 @@ async fn direct_calls_match_plain_rust() {
     );
 }
 
-async fn on_engine(store: impl sayiir::store::Store) {
+async fn on_engine(store: impl sayiir::store::Store, label: &str) {
     let engine = Engine::builder(store)
         .register::<branches>()
         .register::<loops>()
@@ -198,27 +212,24 @@ async fn on_engine(store: impl sayiir::store::Store) {
         common::run_to_end::<fan_out>(&engine, "f-err", vec![3]).await,
         Err("7 is a multiple of 7".to_string())
     );
-    // Branches run concurrently: 8 branches of 200 ms finish in well under 8 x 200 ms.
-    let started = Instant::now();
-    let out = common::run_to_end::<concurrent>(&engine, "c", 8).await;
-    let took = started.elapsed();
-    assert_eq!(out, vec![200; 8]);
-    eprintln!("join_all of 8 x 200 ms branches took {took:?}");
-    assert!(
-        took < Duration::from_millis(800),
-        "branches did not run concurrently: {took:?}"
-    );
+    // Branches run concurrently: each of 8 waits until all 8 are running.
+    let out = common::within(
+        "8 branches of a join_all to run at once",
+        common::run_to_end::<concurrent>(&engine, &format!("c-{label}"), 8),
+    )
+    .await;
+    assert_eq!(out, vec![8; 8]);
     worker.shutdown().await.unwrap();
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn engine_on_memory() {
-    on_engine(MemoryStore::new()).await;
+    on_engine(MemoryStore::new(), "memory").await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn engine_on_sqlite() {
     let dir = tempfile::tempdir().unwrap();
     let store = SqliteStore::open(dir.path().join("flow.db")).unwrap();
-    on_engine(store).await;
+    on_engine(store, "sqlite").await;
 }

@@ -5,8 +5,6 @@
 
 #![allow(clippy::unwrap_used)]
 
-use std::time::Duration;
-
 use sayiir::store::{InstanceId, InstanceRecord};
 use sayiir::{Engine, MemoryStore};
 
@@ -43,14 +41,11 @@ async fn a_workflow_stores_the_documented_bytes() {
     assert_eq!(head(&engine, &id).await.state.as_deref(), Some(start));
 
     let worker = engine.spawn_worker();
-    let mut parked = head(&engine, &id).await;
-    for _ in 0..500 {
-        if parked.seq == 1 {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(10)).await;
-        parked = head(&engine, &id).await;
-    }
+    let parked = crate::common::eventually("the first transition", || async {
+        let h = head(&engine, &id).await;
+        (h.seq >= 1).then_some(h)
+    })
+    .await;
     assert_eq!(parked.seq, 1, "the first transition parks on the signal");
     #[rustfmt::skip]
     let waiting: &[u8] = &[

@@ -44,8 +44,9 @@ const MIN_KILLS: usize = 30;
 const LANES: usize = 8;
 /// Lease of the workers: a killed worker's instances are taken over after at most this long.
 const LEASE: Duration = Duration::from_secs(2);
-/// The whole test (chaos and draining) must be done by then.
-const DEADLINE: Duration = Duration::from_secs(85);
+/// The whole test (chaos and draining) must be done by then: only a hang gets near it (about
+/// 35 s on an idle machine).
+const DEADLINE: Duration = Duration::from_secs(300);
 
 #[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]
 struct Stepped {
@@ -489,16 +490,16 @@ fn chaos_with_real_processes() {
         if running != last_progress.0 {
             last_progress = (running, Instant::now());
         }
-        let stalled = last_progress.1.elapsed() > Duration::from_secs(10);
+        let stalled = last_progress.1.elapsed() > common::PATIENCE;
         if began.elapsed() > DEADLINE || stalled {
             rt.block_on(diagnose(&engine, db.url(), &workers.killed));
             panic!(
                 "seed {seed}: {running} instances still running after {:.1} s{}",
                 began.elapsed().as_secs_f64(),
                 if stalled {
-                    ", none finished in the last 10 s"
+                    format!(", none finished in the last {:?}", common::PATIENCE)
                 } else {
-                    ""
+                    String::new()
                 }
             );
         }

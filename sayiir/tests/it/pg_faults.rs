@@ -175,7 +175,8 @@ fn restart_mid_run(label: &str, worker_options: PgOptions) {
             (r, Instant::now())
         }
     });
-    // With a short acquire timeout: a typed, retryable error, promptly.
+    // With a short acquire timeout (1 s): a typed, retryable error, well before the default
+    // acquire timeout (30 s) would give one.
     let t = Instant::now();
     let err = rt
         .block_on(impatient.start::<stepper>("never", 1))
@@ -190,7 +191,7 @@ fn restart_mid_run(label: &str, worker_options: PgOptions) {
         matches!(err, EngineError::Store(StoreError::Unavailable { .. })),
         "{err:?}"
     );
-    assert!(start_took < Duration::from_secs(5), "took {start_took:?}");
+    assert!(start_took < Duration::from_secs(15), "took {start_took:?}");
     // Connecting: at once.
     let t = Instant::now();
     let connect_err = rt

@@ -10,7 +10,7 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use crate::common::{children, env};
+use crate::common::{PATIENCE, children, env};
 
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
@@ -24,6 +24,11 @@ use serde::{Deserialize, Serialize};
 
 /// The scenarios measure time: one at a time.
 static SERIAL: Mutex<()> = Mutex::new(());
+
+/// What a loaded machine may add to a time the engine promises (a takeover within the lease, a
+/// timer at its due time), in ms: generous, yet far below what a missed wake-up costs (an
+/// idle poll of an hour, a fallback poll).
+const SLACK_MS: i64 = 5000;
 
 #[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]
 struct Tagged {
@@ -99,6 +104,9 @@ fn fence_worker() {
         let mut config = WorkerConfig::default();
         if let Ok(ms) = env("FENCE_LEASE_MS").parse() {
             config = config.lease(Duration::from_millis(ms));
+        }
+        if let Ok(ms) = env("FENCE_IDLE_POLL_MS").parse() {
+            config = config.idle_poll(Duration::from_millis(ms));
         }
         let engine = Engine::builder(store)
             .register::<fenced>()
@@ -178,6 +186,18 @@ impl Setup {
 
     /// A worker process; `lease_ms` 0 means the default lease.
     fn worker(&self, role: &str, slow_ms: u64, lease_ms: u64, metrics: Option<&Path>) -> ChildProc {
+        self.worker_with(role, slow_ms, lease_ms, metrics, &[])
+    }
+
+    /// [`Setup::worker`] with more settings.
+    fn worker_with(
+        &self,
+        role: &str,
+        slow_ms: u64,
+        lease_ms: u64,
+        metrics: Option<&Path>,
+        more: &[(&'static str, String)],
+    ) -> ChildProc {
         let mut envs = vec![
             ("FENCE_DB", self.db.url().to_owned()),
             ("FENCE_ROLE", role.to_owned()),
@@ -190,6 +210,7 @@ impl Setup {
         if let Some(m) = metrics {
             envs.push(("FENCE_METRICS", m.display().to_string()));
         }
+        envs.extend(more.iter().cloned());
         ChildProc::spawn(
             &crate::common::test_name!(pg_fencing::fence_worker),
             role,
@@ -281,7 +302,7 @@ fn a_stopped_worker_is_fenced_off() {
     let a_metrics = s.dir.path().join("a.metrics");
     let mut a = s.worker("A", A_SLOW_MS, 1000, Some(&a_metrics));
     // A commits the first transition of each instance, then runs both tasks.
-    let a_started = wait_for(Duration::from_secs(20), "A to start both tasks", || {
+    let a_started = wait_for(PATIENCE, "A to start both tasks", || {
         let started = s
             .logged("started", "A", "fin")?
             .max(s.logged("started", "A", "open")?);
@@ -309,11 +330,9 @@ fn a_stopped_worker_is_fenced_off() {
             }
         }
     );
-    wait_for(
-        Duration::from_secs(20),
-        "B to commit the task of `open`",
-        || kinds(&s.history("open")).contains(&"task").then_some(()),
-    );
+    wait_for(PATIENCE, "B to commit the task of `open`", || {
+        kinds(&s.history("open")).contains(&"task").then_some(())
+    });
     let fin_before = s.history("fin");
     let open_before = s.history("open");
     assert_eq!(
@@ -408,16 +427,12 @@ fn takeover(s: &Setup, id: &str, lease_ms: u64) -> i64 {
     // Both idle first.
     std::thread::sleep(Duration::from_millis(1500));
     s.rt.block_on(s.engine.start::<fenced>(id, 3)).unwrap();
-    let runner = wait_for(
-        Duration::from_secs(20),
-        "a worker to start the task",
-        || {
-            s.events()
-                .into_iter()
-                .find(|e| e.0 == "started" && e.2 == id)
-                .map(|e| e.1)
-        },
-    );
+    let runner = wait_for(PATIENCE, "a worker to start the task", || {
+        s.events()
+            .into_iter()
+            .find(|e| e.0 == "started" && e.2 == id)
+            .map(|e| e.1)
+    });
     let (first, second) = if runner == one.name {
         (&mut one, &mut two)
     } else {
@@ -429,7 +444,7 @@ fn takeover(s: &Setup, id: &str, lease_ms: u64) -> i64 {
     let killed = now_ms();
     let lease = if lease_ms == 0 { 5000 } else { lease_ms };
     let again = wait_for(
-        Duration::from_millis(lease + 10_000),
+        Duration::from_millis(lease) + PATIENCE,
         "the other worker to start the task again",
         || s.logged("started", &second.name, id),
     );
@@ -454,13 +469,15 @@ fn takeover_after_sigkill_is_bounded_by_the_lease() {
         default as f64 / 1000.0,
         WorkerConfig::default().lease
     );
+    // Bounded by the lease, give or take the other worker's idle poll (1 s) and a loaded
+    // machine: not by anything much longer.
     assert!(
-        short < 1000 + 2000,
+        short < 1000 + SLACK_MS,
         "takeover took {short} ms with lease 1 s"
     );
     let lease = WorkerConfig::default().lease.as_millis() as i64;
     assert!(
-        default < lease + 2000,
+        default < lease + SLACK_MS,
         "takeover took {default} ms with lease {lease} ms"
     );
 }
@@ -472,8 +489,10 @@ fn durable_sleeps_wake_on_time_with_idle_workers() {
         return;
     };
     const SLEEP_MS: u64 = 1500;
-    let mut one = s.worker("n1", 0, 0, None);
-    let mut two = s.worker("n2", 0, 0, None);
+    // Idle polls of an hour: only the due time itself can wake a worker in time.
+    let hour = [("FENCE_IDLE_POLL_MS", 3_600_000.to_string())];
+    let mut one = s.worker_with("n1", 0, 0, None, &hour);
+    let mut two = s.worker_with("n2", 0, 0, None, &hour);
     std::thread::sleep(Duration::from_millis(1000));
     let ids: Vec<String> = (0..6).map(|i| format!("nap-{i}")).collect();
     for id in &ids {
@@ -483,10 +502,9 @@ fn durable_sleeps_wake_on_time_with_idle_workers() {
     }
     let mut late = Vec::new();
     for id in &ids {
-        let out =
-            s.rt.block_on(async {
-                tokio::time::timeout(Duration::from_secs(20), s.engine.result::<napper>(id)).await
-            })
+        let out = s
+            .rt
+            .block_on(async { tokio::time::timeout(PATIENCE, s.engine.result::<napper>(id)).await })
             .unwrap_or_else(|_| panic!("{id} did not finish"))
             .unwrap();
         assert_eq!(out, SLEEP_MS);
@@ -498,10 +516,10 @@ fn durable_sleeps_wake_on_time_with_idle_workers() {
     one.assert_alive();
     two.assert_alive();
     eprintln!(
-        "pg_fencing: durable sleeps of {SLEEP_MS} ms with 2 idle worker processes (default config) fired {late:?} ms after their due time"
+        "pg_fencing: durable sleeps of {SLEEP_MS} ms with 2 idle worker processes (idle poll an hour) fired {late:?} ms after their due time"
     );
     for (id, l) in ids.iter().zip(&late) {
         assert!(*l >= 0, "{id} fired {l} ms early");
-        assert!(*l < 1000, "{id} fired {l} ms late");
+        assert!(*l < SLACK_MS, "{id} fired {l} ms late");
     }
 }

@@ -103,7 +103,7 @@ async fn a_signal_sent_before_the_commit_is_not_orphaned() {
         engine.signal("o", "b", &20u64).await.unwrap();
         let worker = engine.spawn_worker();
         let out =
-            tokio::time::timeout(Duration::from_secs(5), engine.result::<two_signals>("o")).await;
+            tokio::time::timeout(crate::common::PATIENCE, engine.result::<two_signals>("o")).await;
         let record = probe.load(&InstanceId::new("o").unwrap()).await.unwrap();
         worker.shutdown().await.unwrap();
         assert!(
@@ -137,8 +137,12 @@ async fn an_early_signal_does_not_make_a_sleeping_instance_spin() {
             .build()
             .unwrap();
         let worker = engine.spawn_worker();
-        engine.start::<nap_then_signal>("p", 3000).await.unwrap();
-        tokio::time::sleep(Duration::from_millis(500)).await;
+        // The sleep ends 2 s after the window below: a slow machine has room to spare.
+        engine.start::<nap_then_signal>("p", 4000).await.unwrap();
+        crate::common::eventually("p to fall asleep", || async {
+            (engine.status("p").await.unwrap().seq >= 1).then_some(())
+        })
+        .await;
         let before = probe.hooks.claimed.load(Ordering::SeqCst);
         engine.signal("p", "x", &7u64).await.unwrap();
         tokio::time::sleep(Duration::from_secs(2)).await;

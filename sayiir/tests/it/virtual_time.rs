@@ -87,7 +87,8 @@ async fn nap(ms: u64) -> String {
 }
 
 /// Real time on a real file: the sleep is a due time in the store, so a worker that stops
-/// while the instance sleeps and a new one started later finish it at the right time.
+/// while the instance sleeps and a new one started later finish it at the right time. The
+/// sleep (2 s) leaves the test ample time to see the instance parked and stop the worker.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_real_sleep_is_a_due_time_in_the_store() {
     let dir = tempfile::tempdir().unwrap();
@@ -98,17 +99,16 @@ async fn a_real_sleep_is_a_due_time_in_the_store() {
         .unwrap();
     let worker = engine.spawn_worker();
     let started = Instant::now();
-    engine.start::<nap>("nap", 700).await.unwrap();
-    let mut parked = None;
-    for _ in 0..300 {
+    engine.start::<nap>("nap", 2000).await.unwrap();
+    let parked = crate::common::eventually("nap to park in its sleep", || async {
         let s = engine.status("nap").await.unwrap();
-        if s.seq == 2 {
-            parked = s.due_at;
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(5)).await;
-    }
-    let due = parked.expect("parked with a due time after the first task");
+        (s.seq >= 2).then_some(s)
+    })
+    .await;
+    assert_eq!(parked.seq, 2, "still asleep when the test looked");
+    let due = parked
+        .due_at
+        .expect("parked with a due time after the first task");
     worker.shutdown().await.unwrap();
     drop(engine);
     let engine = sayiir::Engine::builder(sayiir::SqliteStore::open(&db).unwrap())
@@ -121,7 +121,7 @@ async fn a_real_sleep_is_a_due_time_in_the_store() {
         "sent before, sent after"
     );
     assert!(
-        started.elapsed() >= Duration::from_millis(700),
+        started.elapsed() >= Duration::from_millis(2000),
         "slept its time"
     );
     let timer = engine

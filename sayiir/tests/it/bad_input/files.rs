@@ -57,9 +57,7 @@ async fn swap_under_a_running_worker(replace: bool) {
     is_file_error(read, &db, &problem, "a read");
     let write = engine.store().set_blocked(&before, None).await;
     is_file_error(write.map_err(EngineError::from), &db, &problem, "a write");
-    let stopped = tokio::time::timeout(Duration::from_secs(5), worker.join())
-        .await
-        .expect("the worker did not stop within 5 s");
+    let stopped = common::within("the worker to stop", worker.join()).await;
     is_file_error(stopped, &db, &problem, "the worker");
     let err = engine.status("before").await.unwrap_err().to_string();
     assert!(err.contains(&*db.to_string_lossy()), "{err}");

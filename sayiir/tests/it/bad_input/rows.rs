@@ -2,8 +2,6 @@
 //! else (issue 13, item 9). The store tests check claims and listings row by row; these check
 //! that a running worker finishes the healthy instances and what the engine reports.
 
-use std::time::Duration;
-
 use sayiir::store::{BlockKind, InstanceId, StoreError, WorkflowKey};
 use sayiir::{Engine, EngineError, InstanceStatus, ListQuery, SqliteStore};
 use sqlx::Connection;
@@ -39,9 +37,8 @@ async fn healthy_finish_and_damage_is_reported(
     let worker = engine.spawn_worker();
     for i in 0..HEALTHY {
         let id = format!("ok-{i}");
-        let out = tokio::time::timeout(Duration::from_secs(10), engine.result::<twice>(&id))
-            .await
-            .unwrap_or_else(|_| panic!("`{id}` did not finish within 10 s"));
+        let out =
+            crate::common::within(&format!("`{id}` to finish"), engine.result::<twice>(&id)).await;
         assert_eq!(out.unwrap(), i * 4, "{id}");
     }
     worker.shutdown().await.unwrap();

@@ -7,9 +7,11 @@ pub(crate) mod events;
 pub(crate) mod hooked;
 mod rng;
 mod vars;
+mod wait;
 
 pub(crate) use rng::{Rng, mix, seed, seed_of};
 pub(crate) use vars::{env, env_or};
+pub(crate) use wait::{PATIENCE, eventually, within};
 
 use sayiir::{Engine, Workflow};
 

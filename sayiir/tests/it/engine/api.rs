@@ -213,7 +213,7 @@ async fn a_worker_that_panics_is_a_typed_error() {
         let worker = engine.spawn_worker();
         let id = worker.id().clone();
         let ended = if stop == "join" {
-            tokio::time::timeout(Duration::from_secs(10), worker.join())
+            tokio::time::timeout(crate::common::PATIENCE, worker.join())
                 .await
                 .expect("a worker whose claim panics ends")
         } else {

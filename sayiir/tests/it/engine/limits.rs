@@ -143,7 +143,7 @@ async fn a_signal_payload_over_the_limit_is_refused_and_not_buffered() {
     assert!(engine.store().signals(&id).await.unwrap().is_empty());
     engine.signal("w", "note", &vec![5u8; 10]).await.unwrap();
     let worker = engine.spawn_worker();
-    let out = tokio::time::timeout(Duration::from_secs(10), engine.result::<waits>("w"))
+    let out = tokio::time::timeout(crate::common::PATIENCE, engine.result::<waits>("w"))
         .await
         .unwrap()
         .unwrap();
@@ -152,7 +152,7 @@ async fn a_signal_payload_over_the_limit_is_refused_and_not_buffered() {
 }
 
 async fn blocked_too_large(engine: &Engine, id: &str) -> (String, u64) {
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    let deadline = tokio::time::Instant::now() + crate::common::PATIENCE;
     loop {
         let info = engine.status(id).await.unwrap();
         if let InstanceStatus::Blocked { kind, reason } = info.status {

@@ -45,7 +45,7 @@ async fn approval(order: u64) -> String {
 const OPEN: Duration = Duration::from_millis(600);
 
 /// How long a test waits for a result.
-const SOON: Duration = Duration::from_secs(20);
+const SOON: Duration = crate::common::PATIENCE;
 
 fn engine(store: impl Store) -> Engine {
     Engine::builder(store)

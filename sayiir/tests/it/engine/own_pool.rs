@@ -45,12 +45,11 @@ async fn pg_a_store_on_the_applications_pool_runs_workflows_and_its_clones_share
     // Let the worker go idle (it subscribed to the wake-ups when it started).
     tokio::time::sleep(Duration::from_millis(500)).await;
     other.start::<fulfilment>("pool-301", 301).await.unwrap();
-    let out = tokio::time::timeout(
-        Duration::from_secs(15),
+    let out = crate::common::within(
+        "the notification to wake the worker (its idle poll is 120 s)",
         engine.result::<fulfilment>("pool-301"),
     )
     .await
-    .expect("woken by the notification, not by the 120 s poll")
     .unwrap();
     assert_eq!(out, "order 301 fulfilled");
 

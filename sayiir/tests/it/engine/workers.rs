@@ -33,7 +33,7 @@ async fn starting_a_workflow_that_is_not_registered_is_refused() {
 }
 
 async fn wait_until(what: &str, mut f: impl AsyncFnMut() -> bool) {
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
+    let deadline = tokio::time::Instant::now() + crate::common::PATIENCE;
     while !f().await {
         assert!(tokio::time::Instant::now() < deadline, "timed out: {what}");
         tokio::time::sleep(Duration::from_millis(25)).await;
@@ -72,7 +72,7 @@ async fn client_and_workers(store: Arc<dyn Store>, second: Arc<dyn Store>) {
         .unwrap();
     let worker = runner.spawn_worker();
     assert_eq!(
-        tokio::time::timeout(Duration::from_secs(20), client.result::<greet>("g1"))
+        tokio::time::timeout(crate::common::PATIENCE, client.result::<greet>("g1"))
             .await
             .unwrap()
             .unwrap(),

@@ -2,8 +2,6 @@
 //! version no longer takes (`InputChanged`, then `restart_with`), and one that went through
 //! `continue_as_new` (it restarts from the input it was created with).
 
-use std::time::Duration;
-
 use sayiir::{Engine, EngineError, InstanceStatus, SqliteStore};
 
 mod g1 {
@@ -43,13 +41,10 @@ async fn countdown(n: u64) -> u64 {
 }
 
 async fn until(engine: &Engine, id: &str, what: &str, ok: impl Fn(&sayiir::InstanceInfo) -> bool) {
-    for _ in 0..1000 {
-        if ok(&engine.status(id).await.unwrap()) {
-            return;
-        }
-        tokio::time::sleep(Duration::from_millis(10)).await;
-    }
-    panic!("{id} never {what}: {:?}", engine.status(id).await.unwrap());
+    crate::common::eventually(&format!("{id}: {what}"), || async {
+        ok(&engine.status(id).await.unwrap()).then_some(())
+    })
+    .await;
 }
 
 async fn waiting(engine: &Engine, id: &str) {

@@ -3,7 +3,6 @@
 //! registered), complete in place (a migration), restart (a new run on the newest version).
 
 use std::path::Path;
-use std::time::Duration;
 
 use sayiir::store::BlockKind;
 use sayiir::{
@@ -18,15 +17,11 @@ fn order(id: u64) -> Order {
 
 /// Waits until `id` is parked in state `state`.
 pub(crate) async fn parked(engine: &Engine, id: &str, state: &str) {
-    for _ in 0..1000 {
+    crate::common::eventually(&format!("{id} to park at {state}"), || async {
         let s = engine.status(id).await.unwrap();
-        if s.state.as_deref() == Some(state) && s.due_at.is_none() {
-            return;
-        }
-        tokio::time::sleep(Duration::from_millis(10)).await;
-    }
-    let s = engine.status(id).await.unwrap();
-    panic!("{id} never parked at {state}: {s:?}");
+        (s.state.as_deref() == Some(state) && s.due_at.is_none()).then_some(())
+    })
+    .await;
 }
 
 /// Starts `ids` under version 1 and parks the even ones at the signal, the odd ones inside
@@ -56,13 +51,11 @@ async fn start_v1(db: &Path, ids: &[&str]) {
 async fn finish(engine: &Engine, ids: &[&str]) {
     for id in ids {
         // Started and parked at the signal, or already past it (inside the child).
-        for _ in 0..1000 {
+        crate::common::eventually(&format!("{id} to park"), || async {
             let s = engine.status(id).await.unwrap();
-            if s.due_at.is_none() && s.state.is_some() {
-                break;
-            }
-            tokio::time::sleep(Duration::from_millis(10)).await;
-        }
+            (s.due_at.is_none() && s.state.is_some()).then_some(())
+        })
+        .await;
         if engine.status(id).await.unwrap().state.as_deref() == Some("signal:go#1") {
             engine.signal(id, "go", &true).await.unwrap();
         }
@@ -422,18 +415,16 @@ async fn a_failing_migration_blocks_the_instance_untouched() {
     let worker = engine.spawn_worker();
     // The signal makes x0 due: the worker claims it and tries to move it.
     engine.signal("x0", "go", &true).await.unwrap();
-    let mut reason = String::new();
-    for _ in 0..1000 {
-        if let InstanceStatus::Blocked {
-            kind: BlockKind::MigrationFailed,
-            reason: r,
-        } = engine.status("x0").await.unwrap().status
-        {
-            reason = r;
-            break;
+    let reason = crate::common::eventually("x0 to be blocked by its migration", || async {
+        match engine.status("x0").await.unwrap().status {
+            InstanceStatus::Blocked {
+                kind: BlockKind::MigrationFailed,
+                reason,
+            } => Some(reason),
+            _ => None,
         }
-        tokio::time::sleep(Duration::from_millis(10)).await;
-    }
+    })
+    .await;
     assert!(
         reason.contains("order 0 has no coupon rule") && reason.contains("left as it was"),
         "{reason:?}"
