@@ -429,7 +429,7 @@ impl<'a> Describe<'a> {
     }
 
     /// Describes what the wait of the state at `place` stores (`describe` calls its
-    /// [`Wait::describe`](crate::machine::Wait::describe)).
+    /// [`DescribeWait::describe`](crate::machine::DescribeWait::describe)).
     pub fn at(
         &mut self,
         place: &str,

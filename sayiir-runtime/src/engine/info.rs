@@ -5,6 +5,8 @@ use sayiir_store::{
     WorkerId, WorkflowKey,
 };
 
+#[cfg(doc)]
+use crate::Engine;
 use crate::error::VersionMismatch;
 
 /// Lifecycle of an instance as the engine reports it.
