@@ -6,6 +6,8 @@ mod canon;
 mod diag;
 mod impl_block;
 mod options;
+#[cfg(test)]
+mod snapshots;
 mod task;
 mod workflow;
 
