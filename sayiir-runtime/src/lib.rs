@@ -4,8 +4,8 @@
 // Layers, bottom to top. A module names only modules of its own layer or below (checked on the
 // sources by `layers.rs`), so the engine's parts form no cycle:
 //  0. the machine contract and what it is made of: machine, waits, join, shared, codec, hash,
-//     shape, describe, parts, migrate, resources, context, clock, retry, feed, limits, lease,
-//     metrics, registry, lock, error
+//     shape, describe, inspect, parts, migrate, resources, context, clock, retry, feed, limits,
+//     lease, metrics, registry, lock, error
 //  1. planner (pure: what a run does next, for the driver and the inline runner alike), commit
 //     (the one `Transition` constructor, what a refused write means), batcher
 //  2. committer and creator (group commit and group creation on the batcher); inline (a
@@ -34,6 +34,7 @@ mod error;
 mod feed;
 mod hash;
 mod inline;
+pub mod inspect;
 mod join;
 mod lease;
 mod limits;
