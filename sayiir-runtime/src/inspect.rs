@@ -162,3 +162,21 @@ mod error_tests;
 mod state_tests;
 #[cfg(test)]
 mod tests;
+
+/// The error of task `task`'s stored return value `bytes` in words, read by the task's shape
+/// in `workflow`: the content of an `Err` as it is when it is a string, as compact JSON
+/// otherwise; `None` for a value that is not an `Err` or that cannot be read.
+pub fn error_text(workflow: &WorkflowShape, task: &str, bytes: &[u8]) -> Option<String> {
+    let output = task_output_to_json(workflow.find_task(task)?, bytes).ok()?;
+    error_of(&output)
+}
+
+/// The content of `{"Err": e}` in words: a string as it is, anything else as compact JSON.
+pub fn error_of(output: &Value) -> Option<String> {
+    let object = output.as_object()?;
+    let err = object.get("Err").filter(|_| object.len() == 1)?;
+    Some(match err {
+        Value::String(s) => s.clone(),
+        other => other.to_string(),
+    })
+}

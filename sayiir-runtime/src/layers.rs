@@ -33,6 +33,7 @@ const LAYERS: &[&[&str]] = &[
         "registry",
         "lock",
         "error",
+        "ops",
     ],
     &["planner", "batcher", "commit"],
     &["committer", "creator", "inline"],
@@ -42,6 +43,7 @@ const LAYERS: &[&[&str]] = &[
     &["engine", "builder"],
     &[
         "control",
+        "admin",
         "versions",
         "transactional",
         "testing",

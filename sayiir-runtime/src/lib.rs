@@ -15,8 +15,10 @@
 //  4. driver (one claimed instance; takeover, task attempts)
 //  5. worker (claims, leases, drivers)
 //  6. engine and builder (`Engine`, `InstanceHandle`; each names the other: `Engine::builder`)
-//  7. `impl Engine` blocks of the API: control, versions, transactional; testing; __private
+//  7. `impl Engine` blocks of the API: control, versions, transactional, admin; testing;
+//     __private
 
+pub mod admin;
 mod batcher;
 mod builder;
 pub mod clock;
@@ -42,6 +44,7 @@ pub mod lock;
 mod machine;
 mod metrics;
 pub mod migrate;
+mod ops;
 mod parts;
 mod planner;
 mod registry;
@@ -69,7 +72,7 @@ pub use error::{EngineError, VersionMismatch, WrongDefinition};
 pub use inline::{DirectRunError, run_direct, run_direct_with};
 pub use limits::DEFAULT_MAX_PAYLOAD;
 pub use lock::{LockError, LockMode, LockOutcome, StaleLock};
-pub use machine::{RetryPolicy, Task, TaskOptions, TaskTimeout, Workflow};
+pub use machine::{OnExhausted, RetryPolicy, Task, TaskOptions, TaskTimeout, Workflow};
 pub use metrics::Metrics;
 pub use migrate::{Migrate, MigrateError, Migration};
 pub use resources::{MissingResource, Res, ResourceNeed, Resources};

@@ -10,6 +10,7 @@ use crate::error::InvalidId;
 mod admin;
 mod builders;
 mod into_id;
+mod json;
 mod kinds;
 
 pub use admin::{Backlog, BlockChange, BlockWrite, TimeRange};
