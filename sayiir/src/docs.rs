@@ -1,5 +1,5 @@
 //! The guides: what a workflow body may contain, every compile and run-time error, testing,
-//! resources, versions, production, performance and the stored format. Each page is a file of
+//! resources, versions, production, operations, performance and the stored format. Each page is a file of
 //! the repository's `docs/` directory; their examples are compiled and run as doctests.
 
 #[doc = include_str!(concat!(env!("OUT_DIR"), "/docs/workflow-rules.md"))]
@@ -19,6 +19,9 @@ pub mod versioning {}
 
 #[doc = include_str!(concat!(env!("OUT_DIR"), "/docs/production.md"))]
 pub mod production {}
+
+#[doc = include_str!(concat!(env!("OUT_DIR"), "/docs/operations.md"))]
+pub mod operations {}
 
 #[doc = include_str!(concat!(env!("OUT_DIR"), "/docs/performance.md"))]
 pub mod performance {}
