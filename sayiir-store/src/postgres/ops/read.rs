@@ -2,16 +2,15 @@
 
 use std::num::NonZeroUsize;
 
+use sqlx::PgConnection;
 use sqlx::postgres::{PgPool, PgRow};
-use sqlx::{AssertSqlSafe, PgConnection};
 
 use super::lease::claimable_codes;
 use crate::postgres::decode::{self, key_arrays, record_cols, sql_limit, summary_cols};
 use crate::postgres::fail::Fail;
-use crate::types::code_list;
 use crate::{
-    Backlog, BlockKind, HistoryEntry, InstanceId, InstanceRecord, InstanceSummary, ListQuery,
-    Listing, StoreError, Timestamp, WorkflowKey,
+    Backlog, BlockKind, HistoryEntry, InstanceId, InstanceRecord, InstanceSummary, StoreError,
+    Timestamp, WorkflowKey,
 };
 
 const LOAD: &str = concat!(
@@ -62,157 +61,6 @@ fn decodable(rows: &[PgRow]) -> Result<Vec<InstanceSummary>, Fail> {
         }
     }
     Ok(out)
-}
-
-/// Instances matching `query`, ordered by id (byte order: the column's collation is "C"), and
-/// the matching rows that do not decode.
-pub(in crate::postgres) async fn list(pool: &PgPool, query: &ListQuery) -> Result<Listing, Fail> {
-    let mut listing = Listing::default();
-    if query.id_prefix.as_ref().is_some_and(|p| p.contains('\0')) {
-        // No id holds a NUL (PostgreSQL's text cannot), and it cannot be sent as text.
-        return Ok(listing);
-    }
-    let mut after = query.after.as_ref().map(|a| a.as_str().to_owned());
-    loop {
-        let want = query.limit.map(|n| n.get() - listing.instances.len());
-        let rows = list_round(pool, query, after.as_deref(), want).await?;
-        let mut damaged = false;
-        for row in &rows {
-            match decode::summary(row) {
-                Ok(s) => listing.instances.push(s),
-                Err(e) => match decode::damage(&e) {
-                    Some(detail) => {
-                        listing
-                            .damaged
-                            .push(decode::damaged(row, detail.to_owned()));
-                        damaged = true;
-                    }
-                    None => return Err(e),
-                },
-            }
-        }
-        // Another round only when damaged rows took places under the limit and more rows may
-        // follow; it continues after the last row read, whatever its id holds.
-        if !damaged || want.is_none_or(|n| rows.len() < n) {
-            break;
-        }
-        after = match rows.last() {
-            Some(row) => Some(decode::get::<String>(row, "id", "<unreadable id>")?),
-            None => break,
-        };
-    }
-    Ok(listing)
-}
-
-/// One round of [`list`]: rows after `after` (the query's cursor, or the last row of the
-/// previous round), at most `want`.
-async fn list_round(
-    pool: &PgPool,
-    query: &ListQuery,
-    after: Option<&str>,
-    want: Option<usize>,
-) -> Result<Vec<PgRow>, Fail> {
-    // Only placeholders are formatted into the text, never values.
-    let mut sql = String::from(concat!(
-        "SELECT ",
-        summary_cols!(),
-        " FROM sayiir_instances WHERE TRUE"
-    ));
-    let mut n = 0;
-    let mut next = || {
-        n += 1;
-        n
-    };
-    if after.is_some() {
-        sql.push_str(&format!(" AND id > ${}", next()));
-    }
-    if query.workflow.is_some() {
-        sql.push_str(&format!(" AND workflow = ${}", next()));
-    }
-    if query.version.is_some() {
-        sql.push_str(&format!(" AND version = ${}", next()));
-    }
-    if query.status.is_some() {
-        sql.push_str(&format!(" AND status = ${}", next()));
-    }
-    if query.state_id.is_some() {
-        sql.push_str(&format!(" AND state_id = ${}", next()));
-    }
-    match query.blocked {
-        Some(true) => sql.push_str(" AND blocked_kind IS NOT NULL"),
-        Some(false) => sql.push_str(" AND blocked_kind IS NULL"),
-        None => {}
-    }
-    // Block kinds are codes the store defines, written as literals so that the planner sees
-    // which partial index holds the rows.
-    if let Some(kinds) = &query.block_kinds {
-        if query.attention_only() {
-            // As written in the index `sayiir_instances_attention` (migration 0006).
-            sql.push_str(&format!(
-                " AND blocked_kind NOT IN ({})",
-                code_list(|k| !k.needs_attention())
-            ));
-        } else if kinds.is_empty() {
-            sql.push_str(" AND FALSE");
-        } else {
-            let codes: Vec<String> = kinds.iter().map(|k| k.code().to_string()).collect();
-            sql.push_str(&format!(" AND blocked_kind IN ({})", codes.join(", ")));
-        }
-    }
-    let ranges = [
-        ("created_at", &query.created),
-        ("updated_at", &query.updated),
-    ];
-    for (column, range) in ranges {
-        if range.from.is_some() {
-            sql.push_str(&format!(" AND {column} >= ${}", next()));
-        }
-        if range.until.is_some() {
-            sql.push_str(&format!(" AND {column} < ${}", next()));
-        }
-    }
-    // A range of the primary key (the id column's collation is "C": byte order), not LIKE.
-    let bounds = query.id_bounds();
-    if let Some((_, upper)) = &bounds {
-        sql.push_str(&format!(" AND id >= ${}", next()));
-        if upper.is_some() {
-            sql.push_str(&format!(" AND id < ${}", next()));
-        }
-    }
-    // `LIMIT NULL` is no limit.
-    sql.push_str(&format!(" ORDER BY id LIMIT ${}", next()));
-    let mut q = sqlx::query(AssertSqlSafe(sql));
-    if let Some(after) = after {
-        q = q.bind(after);
-    }
-    if let Some(workflow) = &query.workflow {
-        q = q.bind(workflow.as_str());
-    }
-    if let Some(version) = query.version {
-        q = q.bind(i64::from(version));
-    }
-    if let Some(status) = query.status {
-        q = q.bind(status.code());
-    }
-    if let Some(state_id) = &query.state_id {
-        q = q.bind(state_id.as_str());
-    }
-    for (_, range) in ranges {
-        if let Some(from) = range.from {
-            q = q.bind(from.0);
-        }
-        if let Some(until) = range.until {
-            q = q.bind(until.0);
-        }
-    }
-    if let Some((prefix, upper)) = bounds {
-        q = q.bind(prefix);
-        if let Some(upper) = upper {
-            q = q.bind(upper);
-        }
-    }
-    let limit = want.map(|w| i64::try_from(w).unwrap_or(i64::MAX));
-    Ok(q.bind(limit).fetch_all(pool).await?)
 }
 
 /// History entries of `id` with `seq > after`, in order, at most `limit` (`None`: all).

@@ -83,17 +83,23 @@ fn list_sql(query: &ListQuery, after: Option<Value>, want: Option<usize>) -> (St
         params.push(after);
         sql.push_str(&format!(" AND id > ?{}", params.len()));
     }
+    // SQLite has no statistics to choose an index by (the store never runs ANALYZE): with
+    // block kinds, whose partial indexes hold the few blocked rows, a unary `+` keeps the
+    // other columns from being taken as index keys instead (a walk of every running
+    // instance, say, to find the blocked ones).
+    let by_block = query.block_kinds.as_ref().is_some_and(|k| !k.is_empty());
+    let key = if by_block { "+" } else { "" };
     if let Some(workflow) = &query.workflow {
         params.push(Value::Text(workflow.clone()));
-        sql.push_str(&format!(" AND workflow = ?{}", params.len()));
+        sql.push_str(&format!(" AND {key}workflow = ?{}", params.len()));
     }
     if let Some(version) = query.version {
         params.push(Value::Integer(i64::from(version)));
-        sql.push_str(&format!(" AND version = ?{}", params.len()));
+        sql.push_str(&format!(" AND {key}version = ?{}", params.len()));
     }
     if let Some(status) = query.status {
         params.push(Value::Integer(status.code()));
-        sql.push_str(&format!(" AND status = ?{}", params.len()));
+        sql.push_str(&format!(" AND {key}status = ?{}", params.len()));
     }
     if let Some(state_id) = &query.state_id {
         params.push(Value::Text(state_id.clone()));
@@ -124,11 +130,11 @@ fn list_sql(query: &ListQuery, after: Option<Value>, want: Option<usize>) -> (St
     ] {
         if let Some(from) = range.from {
             params.push(Value::Integer(from.0));
-            sql.push_str(&format!(" AND {column} >= ?{}", params.len()));
+            sql.push_str(&format!(" AND {key}{column} >= ?{}", params.len()));
         }
         if let Some(until) = range.until {
             params.push(Value::Integer(until.0));
-            sql.push_str(&format!(" AND {column} < ?{}", params.len()));
+            sql.push_str(&format!(" AND {key}{column} < ?{}", params.len()));
         }
     }
     if let Some((prefix, upper)) = query.id_bounds() {
