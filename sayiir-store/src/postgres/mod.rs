@@ -238,6 +238,12 @@ impl PgStore {
         self.map(list::list_plan(&self.inner.pool, query).await)
     }
 
+    /// Test hook: the `EXPLAIN (ANALYZE, BUFFERS)` lines of [`Store::backlog`] at `now`.
+    #[doc(hidden)]
+    pub async fn backlog_plan_for_tests(&self, now: Timestamp) -> Result<Vec<String>, StoreError> {
+        self.map(read::backlog_plan(&self.inner.pool, now).await)
+    }
+
     fn map<T>(&self, result: Result<T, Fail>) -> Result<T, StoreError> {
         result.map_err(|e| e.into_store(&self.inner.target))
     }

@@ -1,13 +1,14 @@
 //! Queries. Each is one statement, so it sees one snapshot.
 
 use std::num::NonZeroUsize;
+use std::sync::LazyLock;
 
 use sqlx::PgConnection;
 use sqlx::postgres::{PgPool, PgRow};
 
-use super::lease::claimable_codes;
 use crate::postgres::decode::{self, key_arrays, record_cols, sql_limit, summary_cols};
 use crate::postgres::fail::Fail;
+use crate::types::{claimable_block_sql, code_list};
 use crate::{
     Backlog, BlockKind, HistoryEntry, InstanceId, InstanceRecord, InstanceSummary, StoreError,
     Timestamp, WorkflowKey,
@@ -97,6 +98,27 @@ pub(in crate::postgres) async fn history(
     Ok(out)
 }
 
+/// The query of [`next_due`]: `$1`..`$3` are the known keys. Its condition on the block is the
+/// due index's predicate, word for word ([`claimable_block_sql`]).
+static NEXT_DUE: LazyLock<String> = LazyLock::new(|| {
+    format!(
+        "SELECT LEAST( \
+           (SELECT due_at FROM sayiir_instances \
+            WHERE status = 0 AND due_at IS NOT NULL AND {claimable} \
+            AND (lease_owner IS NULL OR lease_until <= due_at) \
+            AND (workflow, definition_hash, fingerprint) IN \
+              (SELECT * FROM UNNEST($1::text[], $2::bytea[], $3::bytea[])) \
+            ORDER BY due_at LIMIT 1), \
+           (SELECT MIN(lease_until) FROM sayiir_instances \
+            WHERE lease_owner IS NOT NULL AND lease_until > due_at \
+            AND status = 0 AND due_at IS NOT NULL AND {claimable} \
+            AND (workflow, definition_hash, fingerprint) IN \
+              (SELECT * FROM UNNEST($1::text[], $2::bytea[], $3::bytea[])))) \
+         AS next",
+        claimable = claimable_block_sql(),
+    )
+});
+
 /// The earliest time an instance of `known` becomes claimable: its due time, or its lease
 /// expiry when it is leased and that is later.
 pub(in crate::postgres) async fn next_due(
@@ -111,57 +133,62 @@ pub(in crate::postgres) async fn next_due(
     // the earliest free due time (a walk of the due index that stops at its first row) and the
     // earliest end of a lease past its due time (over the leased rows only), not one pass over
     // every due instance. LEAST ignores NULLs.
-    let row = sqlx::query(
-        "SELECT LEAST( \
-           (SELECT due_at FROM sayiir_instances \
-            WHERE status = 0 AND due_at IS NOT NULL \
-            AND (lease_owner IS NULL OR lease_until <= due_at) \
-            AND (blocked_kind IS NULL OR blocked_kind = ANY($1::bigint[])) \
-            AND (workflow, definition_hash, fingerprint) IN \
-              (SELECT * FROM UNNEST($2::text[], $3::bytea[], $4::bytea[])) \
-            ORDER BY due_at LIMIT 1), \
-           (SELECT MIN(lease_until) FROM sayiir_instances \
-            WHERE lease_owner IS NOT NULL AND lease_until > due_at \
-            AND status = 0 AND due_at IS NOT NULL \
-            AND (blocked_kind IS NULL OR blocked_kind = ANY($1::bigint[])) \
-            AND (workflow, definition_hash, fingerprint) IN \
-              (SELECT * FROM UNNEST($2::text[], $3::bytea[], $4::bytea[])))) \
-         AS next",
-    )
-    .bind(claimable_codes())
-    .bind(&workflows)
-    .bind(&hashes)
-    .bind(&fingerprints)
-    .fetch_one(pool)
-    .await?;
+    let row = sqlx::query(NEXT_DUE.as_str())
+        .bind(&workflows)
+        .bind(&hashes)
+        .bind(&fingerprints)
+        .fetch_one(pool)
+        .await?;
     let next: Option<i64> = decode::get(&row, "next", "<next_due>")?;
     Ok(next.map(Timestamp))
 }
 
+/// The query of [`backlog`]: `$1` is now. It walks the due index (whose predicate it writes
+/// word for word, [`claimable_block_sql`]) up to `now`, and leaves out the version mismatches
+/// and the live leases.
+static BACKLOG: LazyLock<String> = LazyLock::new(|| {
+    format!(
+        "SELECT count(*) AS due, min(due_at) AS oldest FROM sayiir_instances \
+         WHERE status = 0 AND due_at IS NOT NULL AND {claimable} AND due_at <= $1 \
+         AND (blocked_kind IS NULL OR blocked_kind IN ({requests})) \
+         AND (lease_owner IS NULL OR lease_until <= $1)",
+        claimable = claimable_block_sql(),
+        requests = code_list(BlockKind::is_request),
+    )
+});
+
 /// The instances due at `now` that no live lease holds and no block other than a request
 /// keeps out of claims: their number and earliest due time, from the due index up to `now`.
 pub(in crate::postgres) async fn backlog(pool: &PgPool, now: Timestamp) -> Result<Backlog, Fail> {
-    let requests: Vec<i64> = BlockKind::ALL
-        .iter()
-        .filter(|k| k.is_request())
-        .map(|k| k.code())
-        .collect();
-    let row = sqlx::query(
-        "SELECT count(*) AS due, min(due_at) AS oldest FROM sayiir_instances \
-         WHERE status = 0 AND due_at IS NOT NULL AND due_at <= $1 \
-         AND (blocked_kind IS NULL OR blocked_kind = ANY($2::bigint[])) \
-         AND (lease_owner IS NULL OR lease_until <= $1)",
-    )
-    .bind(now.0)
-    .bind(requests)
-    .fetch_one(pool)
-    .await?;
+    let row = sqlx::query(BACKLOG.as_str())
+        .bind(now.0)
+        .fetch_one(pool)
+        .await?;
     let due: i64 = decode::get(&row, "due", "<backlog>")?;
     let oldest: Option<i64> = decode::get(&row, "oldest", "<backlog>")?;
     Ok(Backlog {
         due: u64::try_from(due).unwrap_or(0),
         oldest_due: oldest.map(Timestamp),
     })
+}
+
+/// The `EXPLAIN (ANALYZE, BUFFERS)` lines of [`backlog`] at `now`.
+pub(in crate::postgres) async fn backlog_plan(
+    pool: &PgPool,
+    now: Timestamp,
+) -> Result<Vec<String>, Fail> {
+    let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
+        "EXPLAIN (ANALYZE, BUFFERS) {}",
+        BACKLOG.as_str()
+    )))
+    .bind(now.0)
+    .fetch_all(pool)
+    .await?;
+    let mut plan = Vec::with_capacity(rows.len());
+    for row in &rows {
+        plan.push(sqlx::Row::try_get::<String, _>(row, 0)?);
+    }
+    Ok(plan)
 }
 
 /// Running, unblocked instances of the `served` workflows whose `(workflow, hash, fingerprint)`

@@ -281,18 +281,31 @@ fn time(v: ValueRef<'_>) -> Option<i64> {
     }
 }
 
+/// The query of [`backlog`]: `?1` is now.
+fn backlog_sql() -> String {
+    format!(
+        "SELECT count(*), min(due_at) FROM sayiir_instances INDEXED BY sayiir_instances_due \
+         WHERE status = 0 AND due_at IS NOT NULL AND due_at <= ?1 AND {claimable} \
+         AND (blocked_kind IS NULL OR blocked_kind IN ({requests})) \
+         AND (lease_owner IS NULL OR lease_until <= ?1)",
+        claimable = claimable_block(),
+        requests = code_list(BlockKind::is_request),
+    )
+}
+
+/// The `EXPLAIN QUERY PLAN` lines (details) of [`backlog`].
+pub(in crate::sqlite) fn backlog_plan(
+    conn: &Connection,
+    now: Timestamp,
+) -> Result<Vec<String>, Fail> {
+    explain(conn, &backlog_sql(), vec![Value::Integer(now.0)])
+}
+
 /// The instances due at `now` that no live lease holds and no block other than a request
 /// keeps out of claims: their number and earliest due time. One walk of the due index up to
 /// `now`.
 pub(in crate::sqlite) fn backlog(conn: &Connection, now: Timestamp) -> Result<Backlog, Fail> {
-    let sql = format!(
-        "SELECT count(*), min(due_at) FROM sayiir_instances INDEXED BY sayiir_instances_due \
-         WHERE status = 0 AND due_at IS NOT NULL AND due_at <= ?1 \
-         AND (blocked_kind IS NULL OR blocked_kind IN ({requests})) \
-         AND (lease_owner IS NULL OR lease_until <= ?1)",
-        requests = code_list(BlockKind::is_request),
-    );
-    let mut stmt = conn.prepare_cached(&sql)?;
+    let mut stmt = conn.prepare_cached(&backlog_sql())?;
     let (due, oldest) = stmt.query_row([now.0], |row| {
         Ok((row.get::<_, i64>(0)?, time(row.get_ref(1)?)))
     })?;

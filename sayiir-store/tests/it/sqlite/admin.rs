@@ -139,3 +139,15 @@ async fn each_listing_filter_walks_its_index_in_id_order() {
         }
     }
 }
+
+#[tokio::test]
+async fn the_backlog_walks_the_due_index() {
+    let dir = TempDir::new().unwrap();
+    let store = SqliteStore::open(db(&dir)).unwrap();
+    let plan = store.backlog_plan_for_tests(Timestamp(0)).await.unwrap();
+    assert!(
+        plan.iter()
+            .any(|l| l.contains("USING INDEX sayiir_instances_due (")),
+        "{plan:#?}"
+    );
+}
