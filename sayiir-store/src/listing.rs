@@ -2,10 +2,10 @@
 
 use std::fmt;
 
-#[cfg(doc)]
-use crate::types::InstanceId;
 #[cfg(any(feature = "sqlite", feature = "postgres"))]
 use crate::types::BlockKind;
+#[cfg(doc)]
+use crate::types::InstanceId;
 use crate::types::{InstanceRecord, InstanceSummary, ListQuery};
 
 /// A row of the store that does not decode into an instance, as [`Store::list`] reports it
