@@ -14,15 +14,17 @@ pub(crate) enum Scenario {
     Fanout,
     Latency,
     Sleepers,
+    List,
 }
 
 impl Scenario {
-    pub(crate) const ALL: [Scenario; 5] = [
+    pub(crate) const ALL: [Scenario; 6] = [
         Scenario::Baseline,
         Scenario::Linear,
         Scenario::Fanout,
         Scenario::Latency,
         Scenario::Sleepers,
+        Scenario::List,
     ];
 
     pub(crate) fn name(self) -> &'static str {
@@ -32,6 +34,7 @@ impl Scenario {
             Scenario::Fanout => "fanout",
             Scenario::Latency => "latency",
             Scenario::Sleepers => "sleepers",
+            Scenario::List => "list",
         }
     }
 }
@@ -64,6 +67,12 @@ pub(crate) struct Args {
     pub(crate) sleepers: usize,
     /// How far ahead the sleepers' wake-up time is (default: 5 s + 1 s per 10,000).
     pub(crate) sleep_secs: Option<u64>,
+    /// Instances the `list` scenario fills its store with.
+    pub(crate) list_instances: usize,
+    /// How many times `list` times each page (the median is reported).
+    pub(crate) list_reps: usize,
+    /// Print the plan of each listing of `list`.
+    pub(crate) explain: bool,
     /// Instances driven at once by one worker.
     pub(crate) in_flight: usize,
     /// Worker processes of `linear` and `fanout` on PostgreSQL.
@@ -84,7 +93,7 @@ pub(crate) struct Args {
     about = "Throughput and latency of sayiir against its stores (docs/performance.md)"
 )]
 struct Cli {
-    /// baseline,linear,fanout,latency,sleepers or all
+    /// baseline,linear,fanout,latency,sleepers,list or all
     #[arg(long = "scenario", value_name = "LIST", value_parser = parse_scenarios, default_value = "all")]
     scenarios: List<Scenario>,
     /// sqlite-full,sqlite-normal,postgres or all [default: both SQLite levels, and postgres
@@ -114,6 +123,15 @@ struct Cli {
     /// sleepers: wake-up time this far ahead, in seconds [default: 5 + M/10000]
     #[arg(long = "sleep-secs", value_name = "S", value_parser = positive)]
     sleep_secs: Option<usize>,
+    /// list: instances in the store whose listings are timed [default: 1000000]
+    #[arg(long = "list", value_name = "N", value_parser = positive)]
+    list: Option<usize>,
+    /// list: times each page is read (the median is reported) [default: 11]
+    #[arg(long = "list-reps", value_name = "R", value_parser = positive)]
+    list_reps: Option<usize>,
+    /// list: print each listing's plan (PostgreSQL: EXPLAIN ANALYZE)
+    #[arg(long)]
+    explain: bool,
     /// Instances driven at once per worker
     #[arg(long = "in-flight", value_name = "K", value_parser = positive, default_value = "1024")]
     in_flight: usize,
@@ -183,6 +201,9 @@ pub(crate) fn parse(args: impl IntoIterator<Item = String>) -> Result<Args, clap
         latency_instances: pick(cli.latency, 5, 200),
         sleepers: pick(cli.sleepers, 200, 100_000),
         sleep_secs: cli.sleep_secs.map(|s| s as u64).or(smoke.then_some(1)),
+        list_instances: pick(cli.list, 2_000, 1_000_000),
+        list_reps: pick(cli.list_reps, 1, 11),
+        explain: cli.explain,
         in_flight: cli.in_flight,
         workers: cli.workers,
         baseline_instances: if smoke { 300 } else { 2_048 },

@@ -9,6 +9,7 @@ mod baseline;
 mod figures;
 mod flows;
 mod latency;
+mod list;
 mod sleepers;
 mod target;
 mod throughput;
@@ -46,6 +47,7 @@ async fn run(args: Args) -> Result<(), BoxError> {
                     }
                     Scenario::Latency => latency::run(&args, kind, ceiling).await?,
                     Scenario::Sleepers => sleepers::run(&args, kind).await?,
+                    Scenario::List => list::run(&args, kind).await?,
                 };
                 rows.push(row);
             }

@@ -33,7 +33,7 @@ impl StoreKind {
         }
     }
 
-    fn sqlite_options(self) -> SqliteOptions {
+    pub(crate) fn sqlite_options(self) -> SqliteOptions {
         let sync = if self == StoreKind::SqliteNormal {
             Synchronous::Normal
         } else {

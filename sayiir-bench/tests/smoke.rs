@@ -60,7 +60,9 @@ async fn every_scenario_reports_on_every_store() {
 
     let lines: Vec<&str> = stdout.lines().filter(|l| l.starts_with('{')).collect();
     for store in &stores {
-        for scenario in ["baseline", "linear", "fanout", "latency", "sleepers"] {
+        for scenario in [
+            "baseline", "linear", "fanout", "latency", "sleepers", "list",
+        ] {
             let key = format!("\"scenario\":\"{scenario}\",\"store\":\"{store}\"");
             let line = lines
                 .iter()
@@ -84,6 +86,13 @@ async fn every_scenario_reports_on_every_store() {
                     assert!(figure(&f, "p50_ms") > 0.0);
                     assert!(figure(&f, "p99_ms") >= figure(&f, "p50_ms"));
                     assert_eq!(figure(&f, "samples"), 5.0 * 9.0);
+                }
+                "list" => {
+                    // Every page was checked against the model by the program itself.
+                    assert_eq!(figure(&f, "instances"), 2000.0);
+                    for name in ["all_first_ms", "attention_deep_ms", "backlog_ms"] {
+                        assert!(figure(&f, name) > 0.0, "{name}");
+                    }
                 }
                 _ => {
                     assert!(figure(&f, "peak_rss_mib") > 0.0);

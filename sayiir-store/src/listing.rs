@@ -2,9 +2,11 @@
 
 use std::fmt;
 
+#[cfg(any(feature = "sqlite", feature = "postgres"))]
+use crate::types::BlockKind;
 #[cfg(doc)]
 use crate::types::InstanceId;
-use crate::types::{BlockKind, InstanceRecord, InstanceSummary, ListQuery};
+use crate::types::{InstanceRecord, InstanceSummary, ListQuery};
 
 /// A row of the store that does not decode into an instance, as [`Store::list`] reports it
 /// beside the instances (it is left as it is).
@@ -87,6 +89,7 @@ impl<T> Listing<T> {
 /// (which is code point order for UTF-8): `prefix` without its trailing `char::MAX`s, its last
 /// char then replaced by the next one. `None` when there is no such string (every string from
 /// `prefix` on starts with it: `prefix` is empty or all `char::MAX`).
+#[cfg(any(feature = "sqlite", feature = "postgres"))]
 pub(crate) fn prefix_upper(prefix: &str) -> Option<String> {
     let mut chars: Vec<char> = prefix.chars().collect();
     while let Some(last) = chars.pop() {
@@ -105,6 +108,7 @@ pub(crate) fn prefix_upper(prefix: &str) -> Option<String> {
 impl ListQuery {
     /// The id range of [`ListQuery::id_prefix`]: ids `>=` the prefix and, if there is an
     /// upper bound, `<` it ([`prefix_upper`]). `None` without a prefix (or an empty one).
+    #[cfg(any(feature = "sqlite", feature = "postgres"))]
     pub(crate) fn id_bounds(&self) -> Option<(&str, Option<String>)> {
         let prefix = self.id_prefix.as_deref().filter(|p| !p.is_empty())?;
         Some((prefix, prefix_upper(prefix)))
@@ -148,7 +152,7 @@ impl ListQuery {
     }
 }
 
-#[cfg(test)]
+#[cfg(all(test, any(feature = "sqlite", feature = "postgres")))]
 mod tests {
     use super::prefix_upper;
 

@@ -15,9 +15,9 @@ mod kinds;
 
 pub use admin::{Backlog, BlockChange, BlockWrite, TimeRange};
 pub use into_id::IntoInstanceId;
-#[cfg(any(feature = "sqlite", feature = "postgres"))]
-pub(crate) use kinds::code_list;
 pub use kinds::{BlockKind, Status};
+#[cfg(any(feature = "sqlite", feature = "postgres"))]
+pub(crate) use kinds::{claimable_block_sql, code_list};
 
 /// Longest instance id accepted, in bytes.
 pub const MAX_INSTANCE_ID_LEN: usize = 255;

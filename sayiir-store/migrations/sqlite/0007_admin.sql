@@ -9,6 +9,16 @@
 -- out of every new index, as SQLite updates an index whenever a statement assigns one of its
 -- columns. Listings by updated time or state id are therefore not served by an index.
 
+-- Dispatch: the due index holds only the instances a claim may take as far as their block
+-- goes (not blocked, or blocked by a version mismatch (1) or an operator's request: retry
+-- (10), fail (11)). Blocked instances keep their due time, and parked ones may stay for days:
+-- claims, `next_due` and `backlog` no longer read past them. Those queries write this
+-- predicate as it is here. A new kind that claims take must be added here (and in
+-- `BlockKind::claimable`) by a new migration.
+DROP INDEX sayiir_instances_due;
+CREATE INDEX sayiir_instances_due ON sayiir_instances (due_at, id)
+  WHERE status = 0 AND due_at IS NOT NULL AND (blocked_kind IS NULL OR blocked_kind IN (1, 10, 11));
+
 -- Workflow, version and status (drain monitoring: the running instances of an old version).
 -- Replaces the index without `id` (same use for version-mismatch scans and counts).
 DROP INDEX sayiir_instances_workflow;

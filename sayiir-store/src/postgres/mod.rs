@@ -28,7 +28,7 @@ use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
 use tokio::sync::broadcast;
 
 use self::fail::{Fail, Target};
-use self::ops::{create, lease, read, signals, versions, workers, write};
+use self::ops::{create, lease, list, read, signals, versions, workers, write};
 use self::wake::Wakeups;
 use crate::{
     Backlog, BlockChange, Blocked, Claim, ClaimRequest, Claimed, CommitResult, CreateResult,
@@ -231,6 +231,19 @@ impl PgStore {
         schema::newest()
     }
 
+    /// Test hook: the `EXPLAIN (ANALYZE, BUFFERS)` lines of the (first) query of a listing, so
+    /// that tests and the benchmark can check which index serves each filter.
+    #[doc(hidden)]
+    pub async fn list_plan_for_tests(&self, query: &ListQuery) -> Result<Vec<String>, StoreError> {
+        self.map(list::list_plan(&self.inner.pool, query).await)
+    }
+
+    /// Test hook: the `EXPLAIN (ANALYZE, BUFFERS)` lines of [`Store::backlog`] at `now`.
+    #[doc(hidden)]
+    pub async fn backlog_plan_for_tests(&self, now: Timestamp) -> Result<Vec<String>, StoreError> {
+        self.map(read::backlog_plan(&self.inner.pool, now).await)
+    }
+
     fn map<T>(&self, result: Result<T, Fail>) -> Result<T, StoreError> {
         result.map_err(|e| e.into_store(&self.inner.target))
     }
@@ -319,7 +332,7 @@ impl Store for PgStore {
     }
 
     async fn list(&self, query: &ListQuery) -> Result<Listing, StoreError> {
-        self.map(read::list(&self.inner.pool, query).await)
+        self.map(list::list(&self.inner.pool, query).await)
     }
 
     async fn history(

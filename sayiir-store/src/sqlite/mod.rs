@@ -281,6 +281,12 @@ impl SqliteStore {
         self.read(move |conn| read::list_plan(conn, &query)).await
     }
 
+    /// Test hook: the `EXPLAIN QUERY PLAN` details of [`Store::backlog`]'s query.
+    #[doc(hidden)]
+    pub async fn backlog_plan_for_tests(&self, now: Timestamp) -> Result<Vec<String>, StoreError> {
+        self.read(move |conn| read::backlog_plan(conn, now)).await
+    }
+
     /// Runs `f` on the blocking pool.
     async fn blocking<T, F>(&self, f: F) -> Result<T, StoreError>
     where

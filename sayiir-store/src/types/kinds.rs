@@ -225,9 +225,41 @@ pub(crate) fn code_list(keep: impl Fn(BlockKind) -> bool) -> String {
         .join(", ")
 }
 
+/// The SQL condition "a claim may take it as far as its block goes": not blocked, or blocked
+/// by a kind claims take (a version mismatch, a request). The due index of both SQL backends
+/// (SQLite 0007, PostgreSQL 0006) has exactly this text in its predicate, so that claims,
+/// `next_due` and `backlog`, which write it so too, walk that index, and blocked instances
+/// (parked ones, say, which may stay for days) are not in it.
+#[cfg(any(feature = "sqlite", feature = "postgres"))]
+pub(crate) fn claimable_block_sql() -> String {
+    format!(
+        "(blocked_kind IS NULL OR blocked_kind IN ({}))",
+        code_list(BlockKind::claimable)
+    )
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[cfg(any(feature = "sqlite", feature = "postgres"))]
+    #[test]
+    fn the_due_indexes_hold_what_claims_take() {
+        let condition = claimable_block_sql();
+        assert_eq!(
+            condition,
+            "(blocked_kind IS NULL OR blocked_kind IN (1, 10, 11))"
+        );
+        for migration in [
+            include_str!("../../migrations/sqlite/0007_admin.sql"),
+            include_str!("../../migrations/postgres/0006_admin.sql"),
+        ] {
+            let index = format!("WHERE status = 0 AND due_at IS NOT NULL AND {condition};");
+            assert!(migration.contains(&index), "{index}");
+        }
+        let attention = code_list(|k| !k.needs_attention());
+        assert_eq!(attention, "5, 10, 11");
+    }
 
     #[test]
     fn block_kinds_round_trip_by_code_and_name() {

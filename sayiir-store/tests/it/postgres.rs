@@ -26,6 +26,7 @@ const PATIENCE: Duration = Duration::from_secs(30);
 /// The schema version this build migrates to.
 const NEWEST: i64 = 6;
 
+mod admin;
 mod caller;
 mod damaged;
 mod leases;

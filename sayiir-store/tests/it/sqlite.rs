@@ -13,6 +13,7 @@ use sayiir_store::{
 };
 use tempfile::TempDir;
 
+mod admin;
 mod caller;
 mod damaged;
 #[cfg(unix)]

@@ -7,6 +7,7 @@
 //! and generation.
 
 use std::collections::HashSet;
+use std::sync::LazyLock;
 
 use sqlx::PgConnection;
 use sqlx::postgres::{PgPool, PgRow};
@@ -14,17 +15,32 @@ use sqlx::postgres::{PgPool, PgRow};
 use crate::postgres::decode::{self, get, key_arrays, record_cols, status_from_db};
 use crate::postgres::fail::{Fail, invalid};
 use crate::postgres::wake::notify;
+use crate::types::claimable_block_sql;
 use crate::{BlockKind, Claim, ClaimRequest, Claimed, Status, Timestamp, WorkerId};
 
-/// The codes of the block kinds a claim takes (a version mismatch, a request), for
-/// `blocked_kind = ANY($n::bigint[])`.
-pub(in crate::postgres) fn claimable_codes() -> Vec<i64> {
-    BlockKind::ALL
-        .iter()
-        .filter(|k| k.claimable())
-        .map(|k| k.code())
-        .collect()
-}
+/// The claim: `$1` is now, `$2`..`$4` the known keys, `$5` the limit, `$6` the owner, `$7`
+/// the lease's expiry, `$8` the code of a version mismatch (which it clears). Its condition on
+/// the block is the due index's predicate, word for word ([`claimable_block_sql`]).
+static CLAIM: LazyLock<String> = LazyLock::new(|| {
+    format!(
+        concat!(
+            "WITH due AS (SELECT id AS due_id FROM sayiir_instances \
+               WHERE status = 0 AND due_at IS NOT NULL AND due_at <= $1 AND {claimable} \
+               AND (lease_owner IS NULL OR lease_until <= $1) \
+               AND (workflow, definition_hash, fingerprint) IN \
+                 (SELECT * FROM UNNEST($2::text[], $3::bytea[], $4::bytea[])) \
+               ORDER BY due_at, id LIMIT $5 FOR UPDATE SKIP LOCKED) \
+             UPDATE sayiir_instances SET lease_owner = $6, lease_until = $7, \
+               lease_generation = lease_generation + 1, \
+               blocked_kind = CASE WHEN blocked_kind = $8 THEN NULL ELSE blocked_kind END, \
+               blocked_reason = CASE WHEN blocked_kind = $8 THEN NULL ELSE blocked_reason END, \
+               blocked_at = CASE WHEN blocked_kind = $8 THEN NULL ELSE blocked_at END \
+             FROM due WHERE id = due.due_id RETURNING ",
+            record_cols!()
+        ),
+        claimable = claimable_block_sql(),
+    )
+});
 
 /// Leases up to `req.limit` runnable instances, earliest due first (then by id), each under
 /// its next lease generation; a version-mismatch block is cleared, a request kept. A row that
@@ -42,33 +58,17 @@ pub(in crate::postgres) async fn claim(
     let mut claimed = Vec::new();
     loop {
         let want = req.limit - claimed.len();
-        let rows = sqlx::query(concat!(
-            "WITH due AS (SELECT id AS due_id FROM sayiir_instances \
-               WHERE status = 0 AND due_at IS NOT NULL AND due_at <= $1 \
-               AND (blocked_kind IS NULL OR blocked_kind = ANY($2::bigint[])) \
-               AND (lease_owner IS NULL OR lease_until <= $1) \
-               AND (workflow, definition_hash, fingerprint) IN \
-                 (SELECT * FROM UNNEST($3::text[], $4::bytea[], $8::bytea[])) \
-               ORDER BY due_at, id LIMIT $5 FOR UPDATE SKIP LOCKED) \
-             UPDATE sayiir_instances SET lease_owner = $6, lease_until = $7, \
-               lease_generation = lease_generation + 1, \
-               blocked_kind = CASE WHEN blocked_kind = $9 THEN NULL ELSE blocked_kind END, \
-               blocked_reason = CASE WHEN blocked_kind = $9 THEN NULL ELSE blocked_reason END, \
-               blocked_at = CASE WHEN blocked_kind = $9 THEN NULL ELSE blocked_at END \
-             FROM due WHERE id = due.due_id RETURNING ",
-            record_cols!()
-        ))
-        .bind(req.now.0)
-        .bind(claimable_codes())
-        .bind(&workflows)
-        .bind(&hashes)
-        .bind(i64::try_from(want).unwrap_or(i64::MAX))
-        .bind(&req.owner.0)
-        .bind(req.lease_until.0)
-        .bind(&fingerprints)
-        .bind(BlockKind::VersionMismatch.code())
-        .fetch_all(pool)
-        .await?;
+        let rows = sqlx::query(CLAIM.as_str())
+            .bind(req.now.0)
+            .bind(&workflows)
+            .bind(&hashes)
+            .bind(&fingerprints)
+            .bind(i64::try_from(want).unwrap_or(i64::MAX))
+            .bind(&req.owner.0)
+            .bind(req.lease_until.0)
+            .bind(BlockKind::VersionMismatch.code())
+            .fetch_all(pool)
+            .await?;
         let (mut ids, mut reasons) = (Vec::new(), Vec::new());
         for row in &rows {
             match decode::record(row) {

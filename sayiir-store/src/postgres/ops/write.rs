@@ -16,8 +16,7 @@ use sqlx::{Connection, PgConnection};
 use super::bulk::{self, Bulk};
 use super::read::load_in;
 use super::signals;
-use crate::postgres::decode::block_kind;
-use crate::postgres::decode::{get, seq_from_db, seq_to_db, status_from_db};
+use crate::postgres::decode::{block_kind, get, seq_from_db, seq_to_db, status_from_db};
 use crate::postgres::fail::Fail;
 use crate::postgres::wake::notify;
 use crate::{

@@ -5,7 +5,7 @@ use rusqlite::{Connection, TransactionBehavior};
 
 use crate::sqlite::decode::{self, RECORD_COLS, key_values, record_cols};
 use crate::sqlite::fail::{Fail, invalid};
-use crate::types::code_list;
+use crate::types::claimable_block_sql;
 use crate::{
     BlockKind, Claim, ClaimRequest, Claimed, LeaseHolder, Timestamp, WorkerId, WorkflowKey,
 };
@@ -29,13 +29,10 @@ pub(in crate::sqlite) fn sql_limit(limit: usize) -> i64 {
     i64::try_from(limit).unwrap_or(-1)
 }
 
-/// The SQL condition "a claim may take it as far as its block goes": not blocked, or blocked
-/// by a kind claims take (a version mismatch, a request).
+/// The SQL condition "a claim may take it as far as its block goes", as the due index's
+/// predicate has it (see [`claimable_block_sql`]).
 pub(in crate::sqlite) fn claimable_block() -> String {
-    format!(
-        "(blocked_kind IS NULL OR blocked_kind IN ({}))",
-        code_list(BlockKind::claimable)
-    )
+    claimable_block_sql()
 }
 
 /// The query of [`claim`]: `?1` is now, `?2` the limit, then the keys of `known`. The rowid

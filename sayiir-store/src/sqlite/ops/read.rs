@@ -83,17 +83,23 @@ fn list_sql(query: &ListQuery, after: Option<Value>, want: Option<usize>) -> (St
         params.push(after);
         sql.push_str(&format!(" AND id > ?{}", params.len()));
     }
+    // SQLite has no statistics to choose an index by (the store never runs ANALYZE): with
+    // block kinds, whose partial indexes hold the few blocked rows, a unary `+` keeps the
+    // other columns from being taken as index keys instead (a walk of every running
+    // instance, say, to find the blocked ones).
+    let by_block = query.block_kinds.as_ref().is_some_and(|k| !k.is_empty());
+    let key = if by_block { "+" } else { "" };
     if let Some(workflow) = &query.workflow {
         params.push(Value::Text(workflow.clone()));
-        sql.push_str(&format!(" AND workflow = ?{}", params.len()));
+        sql.push_str(&format!(" AND {key}workflow = ?{}", params.len()));
     }
     if let Some(version) = query.version {
         params.push(Value::Integer(i64::from(version)));
-        sql.push_str(&format!(" AND version = ?{}", params.len()));
+        sql.push_str(&format!(" AND {key}version = ?{}", params.len()));
     }
     if let Some(status) = query.status {
         params.push(Value::Integer(status.code()));
-        sql.push_str(&format!(" AND status = ?{}", params.len()));
+        sql.push_str(&format!(" AND {key}status = ?{}", params.len()));
     }
     if let Some(state_id) = &query.state_id {
         params.push(Value::Text(state_id.clone()));
@@ -124,11 +130,11 @@ fn list_sql(query: &ListQuery, after: Option<Value>, want: Option<usize>) -> (St
     ] {
         if let Some(from) = range.from {
             params.push(Value::Integer(from.0));
-            sql.push_str(&format!(" AND {column} >= ?{}", params.len()));
+            sql.push_str(&format!(" AND {key}{column} >= ?{}", params.len()));
         }
         if let Some(until) = range.until {
             params.push(Value::Integer(until.0));
-            sql.push_str(&format!(" AND {column} < ?{}", params.len()));
+            sql.push_str(&format!(" AND {key}{column} < ?{}", params.len()));
         }
     }
     if let Some((prefix, upper)) = query.id_bounds() {
@@ -275,18 +281,31 @@ fn time(v: ValueRef<'_>) -> Option<i64> {
     }
 }
 
+/// The query of [`backlog`]: `?1` is now.
+fn backlog_sql() -> String {
+    format!(
+        "SELECT count(*), min(due_at) FROM sayiir_instances INDEXED BY sayiir_instances_due \
+         WHERE status = 0 AND due_at IS NOT NULL AND due_at <= ?1 AND {claimable} \
+         AND (blocked_kind IS NULL OR blocked_kind IN ({requests})) \
+         AND (lease_owner IS NULL OR lease_until <= ?1)",
+        claimable = claimable_block(),
+        requests = code_list(BlockKind::is_request),
+    )
+}
+
+/// The `EXPLAIN QUERY PLAN` lines (details) of [`backlog`].
+pub(in crate::sqlite) fn backlog_plan(
+    conn: &Connection,
+    now: Timestamp,
+) -> Result<Vec<String>, Fail> {
+    explain(conn, &backlog_sql(), vec![Value::Integer(now.0)])
+}
+
 /// The instances due at `now` that no live lease holds and no block other than a request
 /// keeps out of claims: their number and earliest due time. One walk of the due index up to
 /// `now`.
 pub(in crate::sqlite) fn backlog(conn: &Connection, now: Timestamp) -> Result<Backlog, Fail> {
-    let sql = format!(
-        "SELECT count(*), min(due_at) FROM sayiir_instances INDEXED BY sayiir_instances_due \
-         WHERE status = 0 AND due_at IS NOT NULL AND due_at <= ?1 \
-         AND (blocked_kind IS NULL OR blocked_kind IN ({requests})) \
-         AND (lease_owner IS NULL OR lease_until <= ?1)",
-        requests = code_list(BlockKind::is_request),
-    );
-    let mut stmt = conn.prepare_cached(&sql)?;
+    let mut stmt = conn.prepare_cached(&backlog_sql())?;
     let (due, oldest) = stmt.query_row([now.0], |row| {
         Ok((row.get::<_, i64>(0)?, time(row.get_ref(1)?)))
     })?;
