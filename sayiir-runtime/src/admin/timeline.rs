@@ -228,39 +228,26 @@ fn describe_entry(e: &mut TimelineEntry, payload: &[u8], d: &Decoder) -> Result<
         }
         "retry" => {
             let r: RetryEvent = codec::decode(payload).map_err(undecodable)?;
-            e.task = Some(r.task.clone());
-            e.attempt = Some(r.failed_attempt);
-            let at = place(&r.slot);
-            let next = rfc3339(Timestamp(r.not_before));
-            let out = d.task_output(&r.task, &r.error);
-            let err = match &out {
-                Ok(v) => crate::inspect::error_of(v).unwrap_or_else(|| compact(v)),
-                Err(_) => format!("{} bytes", r.error.len()),
-            };
+            let (err, out) = failed_call(e, d, &r.task, r.failed_attempt, &r.error);
             e.summary = format!(
-                "task `{}`{at} attempt {} failed: {err}; attempt {} not before {next}",
+                "task `{}`{} attempt {} failed: {err}; attempt {} not before {}",
                 r.task,
+                place(&r.slot),
                 r.failed_attempt,
-                r.failed_attempt + 1
+                r.failed_attempt + 1,
+                rfc3339(Timestamp(r.not_before))
             );
-            e.error = Some(err);
             e.value = Some(out?);
         }
         "parked" => {
             let p: ParkedEvent = codec::decode(payload).map_err(undecodable)?;
-            e.task = Some(p.task.clone());
-            e.attempt = Some(p.attempt);
-            let at = place(&p.slot);
-            let out = d.task_output(&p.task, &p.error);
-            let err = match &out {
-                Ok(v) => crate::inspect::error_of(v).unwrap_or_else(|| compact(v)),
-                Err(_) => format!("{} bytes", p.error.len()),
-            };
+            let (err, out) = failed_call(e, d, &p.task, p.attempt, &p.error);
             e.summary = format!(
-                "parked: task `{}`{at} failed its last attempt ({}): {err}; needs attention",
-                p.task, p.attempt
+                "parked: task `{}`{} failed its last attempt ({}): {err}; needs attention",
+                p.task,
+                place(&p.slot),
+                p.attempt
             );
-            e.error = Some(err);
             e.value = Some(out?);
         }
         "operator-retry" => {
@@ -340,6 +327,26 @@ fn describe_entry(e: &mut TimelineEntry, payload: &[u8], d: &Decoder) -> Result<
         other => e.summary = other.to_string(),
     }
     Ok(())
+}
+
+/// Fills in the task, attempt and error of an entry about a failed attempt whose stored output
+/// is `bytes`; returns the error in words (its size when it does not decode) and the output.
+fn failed_call(
+    e: &mut TimelineEntry,
+    d: &Decoder,
+    task: &str,
+    attempt: u32,
+    bytes: &[u8],
+) -> (String, Result<serde_json::Value, String>) {
+    e.task = Some(task.to_string());
+    e.attempt = Some(attempt);
+    let out = d.task_output(task, bytes);
+    let err = match &out {
+        Ok(v) => crate::inspect::error_of(v).unwrap_or_else(|| compact(v)),
+        Err(_) => format!("{} bytes", bytes.len()),
+    };
+    e.error = Some(err.clone());
+    (err, out)
 }
 
 /// ` at branch [1, 0]` for a slot inside a join or a child, nothing at the top.

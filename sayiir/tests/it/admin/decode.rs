@@ -8,7 +8,7 @@ use serde_json::json;
 
 use super::states::approval;
 use super::{engine, order};
-use crate::common::{eventually, within};
+use crate::common::within;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn values_decode_to_json_with_the_code_and_with_the_stored_description() {
@@ -20,11 +20,7 @@ async fn values_decode_to_json_with_the_code_and_with_the_stored_description() {
         let worker = engine.spawn_worker();
         let id = format!("{backend}-approve");
         engine.start::<approval>(&id, order(&id)).await.unwrap();
-        eventually("waiting for the signal", || async {
-            let i = engine.status(&id).await.unwrap();
-            (i.state.as_deref() == Some("signal:approve#1")).then_some(())
-        })
-        .await;
+        super::states::waiting_for_approval(&engine, &id).await;
         worker.shutdown().await.unwrap();
         // A signal buffered (no worker runs): shown decoded beside the state.
         engine

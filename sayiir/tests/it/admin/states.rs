@@ -27,6 +27,15 @@ pub(crate) async fn approval(order: Order) -> String {
     )
 }
 
+/// Waits until `id` waits for its `approve` signal.
+pub(crate) async fn waiting_for_approval(engine: &sayiir::Engine, id: &str) {
+    eventually("waiting for the signal", || async {
+        let i = engine.status(id).await.unwrap();
+        (i.state.as_deref() == Some("signal:approve#1")).then_some(())
+    })
+    .await;
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn pause_and_resume_follow_the_table_of_operations() {
     let dir = tempfile::tempdir().unwrap();
@@ -35,11 +44,7 @@ async fn pause_and_resume_follow_the_table_of_operations() {
         let worker = engine.spawn_worker();
         let id = format!("{backend}-waits");
         engine.start::<approval>(&id, order(&id)).await.unwrap();
-        eventually("waiting for the signal", || async {
-            let i = engine.status(&id).await.unwrap();
-            (i.state.as_deref() == Some("signal:approve#1")).then_some(())
-        })
-        .await;
+        waiting_for_approval(&engine, &id).await;
         let d = engine.describe(&id).await.unwrap();
         assert_eq!(
             d.allowed,
