@@ -24,7 +24,7 @@ use crate::store::open_store;
 )]
 struct Embedded {
     /// Print one JSON document on stdout instead of tables.
-    #[arg(long, global = true)]
+    #[arg(long, global = true, help_heading = "Global options")]
     json: bool,
     #[command(subcommand)]
     command: Command,
@@ -49,12 +49,13 @@ struct Standalone {
         long,
         env = "SAYIIR_STORE",
         global = true,
+        help_heading = "Global options",
         value_name = "URL",
         hide_env_values = true
     )]
     store: Option<String>,
     /// Print one JSON document on stdout instead of tables.
-    #[arg(long, global = true)]
+    #[arg(long, global = true, help_heading = "Global options")]
     json: bool,
     #[command(subcommand)]
     command: Command,

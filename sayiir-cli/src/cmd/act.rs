@@ -157,8 +157,9 @@ fn preview(action: Action<'_>, selected: &[InstanceInfo], out: &Output) -> Strin
     let mut text = table.render(out);
     text.push_str(&out.paint(
         Style::Bold,
-        &format!("{} {} instance(s)\n", action.verb(), selected.len()),
+        &format!("{} instance(s) to {}", selected.len(), action.verb()),
     ));
+    text.push('\n');
     text
 }
 

@@ -79,10 +79,11 @@ pub(crate) async fn run(engine: &Engine, id: &str, out: &Output) -> Result<(), C
     text.push_str(&out.paint(
         Style::Dim,
         &format!(
-            "{} entries of `{}`; payloads are shown as sizes: this build does not decode them\n",
+            "{} entries of `{}`; payloads are shown as sizes: this build does not decode them",
             entries.len(),
             clean(id.as_str())
         ),
     ));
+    text.push('\n');
     out.text(&text)
 }

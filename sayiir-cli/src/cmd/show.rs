@@ -4,13 +4,13 @@
 //! values, error, lease holder), this shows what the store's head says, with the sizes of the
 //! stored values.
 
-use sayiir::store::{SignalRecord, Timestamp};
+use sayiir::store::{BlockKind, SignalRecord, Timestamp};
 use sayiir::{Engine, InstanceInfo};
 use serde::Serialize;
 
 use crate::error::{CliError, parse_id};
 use crate::output::{Fields, Output, Style, clean};
-use crate::pending::block_name;
+use crate::pending::needs_attention;
 use crate::time::{relative, rfc3339};
 use crate::views::{InstanceView, block_of, status_cell};
 
@@ -40,9 +40,17 @@ struct StoredView {
     decoded: bool,
 }
 
-/// What a running instance waits for, from its due time.
+/// What an unfinished instance waits for: an operator when it is blocked, else what its due
+/// time says.
 fn waits_for(info: &InstanceInfo, now: Timestamp) -> Option<String> {
-    if info.status != sayiir::InstanceStatus::Running && block_of(info).is_none() {
+    if let Some((kind, _)) = block_of(info) {
+        return Some(if kind == BlockKind::Paused {
+            "`sayiir resume`: it is paused".into()
+        } else {
+            "an operator: it is not run while blocked (see the reason)".into()
+        });
+    }
+    if info.status != sayiir::InstanceStatus::Running {
         return None;
     }
     Some(match info.due_at {
@@ -124,9 +132,13 @@ pub(crate) async fn run(engine: &Engine, id: &str, out: &Output) -> Result<(), C
         ),
     );
     let (status, style) = status_cell(&info);
-    f.raw("status", out.paint(style, &status));
-    if let Some((kind, reason)) = block_of(&info) {
-        f.add("blocked", format!("{}: {reason}", block_name(kind)));
+    let attention = match block_of(&info) {
+        Some((kind, _)) if needs_attention(kind) => " (needs attention)",
+        _ => "",
+    };
+    f.raw("status", out.paint(style, &format!("{status}{attention}")));
+    if let Some((_, reason)) = block_of(&info) {
+        f.add("reason", reason);
     }
     if let Some(state) = &info.state {
         f.add("state", state);

@@ -264,7 +264,7 @@ pub(crate) fn bulk_cancel(url: &str) {
     );
     assert!(refused.stdout.contains("order-1") && refused.stdout.contains("order-2"));
     assert!(
-        refused.stdout.contains("cancel 2 instance(s)"),
+        refused.stdout.contains("2 instance(s) to cancel"),
         "{refused:#?}"
     );
     let mut list = vec!["list", "--json"];

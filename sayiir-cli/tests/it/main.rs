@@ -15,3 +15,4 @@ mod embedded;
 mod errors;
 mod postgres;
 mod sqlite;
+mod terminal;
