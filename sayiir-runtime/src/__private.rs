@@ -23,9 +23,9 @@ pub use crate::join::{
     TryJoin2, TryJoin3, TryJoin4, TryJoin5, TryJoin6, TryJoin7, TryJoin8, TryJoinAll, TryOutput,
 };
 pub use crate::machine::{
-    Advance, Callee, ChildWait, DescribeWait, Input, MachineError, ResultOutput, Resumed,
-    RetryPolicy, SignalSet, Task, TaskOptions, TaskRun, TaskTimeout, TaskWait, TimeoutCallee,
-    Unwrap, Wait, WorkKind, WorkSink, Workflow,
+    Advance, Callee, ChildWait, DescribeWait, Input, MachineError, OnExhausted, ResultOutput,
+    Resumed, RetryPolicy, SignalSet, Task, TaskOptions, TaskRun, TaskTimeout, TaskWait,
+    TimeoutCallee, Unwrap, Wait, WorkKind, WorkSink, Workflow,
 };
 pub use crate::parts::StateParts;
 pub use crate::resources::{MissingResource, ResourceNeed, ResourceParam};

@@ -172,7 +172,7 @@ pub fn append_raw<T: Serialize + ?Sized>(buf: &mut Vec<u8>, value: &T) -> Result
 
 /// postcard's message, except for errors raised by a serde impl: postcard drops their text
 /// (`Error::custom` keeps no message), so say where they came from instead.
-fn detail(e: &postcard::Error) -> String {
+pub(crate) fn detail(e: &postcard::Error) -> String {
     match e {
         postcard::Error::SerdeSerCustom => "its `Serialize` impl returned an error".into(),
         postcard::Error::SerdeDeCustom => {

@@ -11,6 +11,7 @@ use sayiir_store::{
 };
 use serde::Serialize;
 
+use crate::admin::Operation;
 use crate::codec;
 use crate::commit::{self, Refused};
 use crate::engine::Engine;
@@ -136,26 +137,97 @@ impl Engine {
 
     /// Pauses instance `id`: no further transition is committed until [`Engine::resume`]; a
     /// driver in this process stops at once (a running task's future is dropped and its
-    /// attempt runs again after resume, with the same idempotency key).
+    /// attempt runs again after resume, with the same idempotency key). Allowed on a running
+    /// instance (blocked at most by a version mismatch, which a worker finds again after
+    /// resume); any other block stays, and the call fails with [`EngineError::NotAllowed`]:
+    /// pausing would hide why the instance is stopped (see
+    /// [`Operation`](crate::admin::Operation)).
     pub async fn pause(&self, id: impl IntoInstanceId) -> Result<(), EngineError> {
-        let (id, _) = self.load_running(id.into_instance_id()?).await?;
+        let id = id.into_instance_id()?;
         let blocked = Blocked {
             kind: BlockKind::Paused,
-            reason: "paused by Engine::pause".into(),
+            reason: "paused by an operator".into(),
             at: self.inner.now(),
         };
-        self.inner.store.set_blocked(&id, Some(blocked)).await?;
-        self.inner.controls.poke(&id);
-        Ok(())
+        let from = Operation::Pause.acts_on().to_vec();
+        self.change_block(id, Operation::Pause, from, Some(blocked), false)
+            .await
     }
 
-    /// Resumes a paused instance: it is dispatched again from where it stopped.
+    /// Resumes a paused instance: it is dispatched again from where it stopped. Fails with
+    /// [`EngineError::NotPaused`] when it is not paused.
     pub async fn resume(&self, id: impl IntoInstanceId) -> Result<(), EngineError> {
-        let (id, record) = self.load_running(id.into_instance_id()?).await?;
-        if record.blocked.as_ref().map(|b| b.kind) != Some(BlockKind::Paused) {
-            return Err(EngineError::NotPaused { id });
+        let id = id.into_instance_id()?;
+        let from = Operation::Resume.acts_on().to_vec();
+        match self
+            .change_block(id.clone(), Operation::Resume, from, None, false)
+            .await
+        {
+            Err(EngineError::NotAllowed { .. }) => Err(EngineError::NotPaused { id }),
+            other => other,
         }
-        self.inner.store.set_blocked(&id, None).await?;
+    }
+
+    /// Sends signal `name` with a JSON `payload` to instance `id` (what a command line or an
+    /// HTTP API receives). When this engine registers the instance's definition, the JSON is
+    /// read as the Rust type the workflow declares for the signal (its serde impl decides);
+    /// otherwise it is checked against and encoded by the type's description the registering
+    /// binary saved in the store. A payload that is not a value of that type is
+    /// [`EngineError::BadPayload`] and nothing is sent. Otherwise as [`Engine::signal`].
+    pub async fn signal_json(
+        &self,
+        id: impl IntoInstanceId,
+        name: &str,
+        payload: &serde_json::Value,
+    ) -> Result<(), EngineError> {
+        let (id, record) = self.load_running(id.into_instance_id()?).await?;
+        let key = record.key();
+        let bytes = if let Some(entry) = self.inner.registry.runs_on(&key) {
+            let decls: Vec<_> = entry.wf.signals().of(name).copied().collect();
+            let Some(first) = decls.first() else {
+                return Err(EngineError::UnknownSignal {
+                    id,
+                    workflow: record.workflow,
+                    name: name.to_owned(),
+                    declared: entry
+                        .wf
+                        .signals()
+                        .all()
+                        .iter()
+                        .map(|d| format!("{}: {}", d.name, d.type_name))
+                        .collect(),
+                });
+            };
+            (first.from_json)(payload).map_err(|detail| EngineError::BadPayload {
+                id: id.clone(),
+                name: name.to_owned(),
+                expected: first.type_name.to_owned(),
+                detail,
+            })?
+        } else {
+            let Some(shape) = self.inner.stored_shape(&key).await else {
+                return Err(EngineError::UnknownDefinition {
+                    id,
+                    workflow: record.workflow,
+                });
+            };
+            crate::admin::encode_signal_by_description(&shape, &id, name, payload)?
+        };
+        let limit = self.inner.config.max_payload;
+        crate::limits::check("signal payload", bytes.len(), limit)?;
+        let signal = NewSignal {
+            id: id.clone(),
+            name: name.to_owned(),
+            payload: bytes,
+            now: self.inner.now(),
+        };
+        if let Err(e) = self.inner.store.send_signal(signal).await {
+            return Err(match Refused::of(&e) {
+                Refused::Finished => self.finished(id).await,
+                _ => e.into(),
+            });
+        }
+        self.inner.controls.poke(&id);
         self.inner.wake.notify_one();
         Ok(())
     }

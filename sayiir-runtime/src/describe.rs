@@ -184,6 +184,28 @@ impl WorkflowShape {
         self.states.iter().find(|s| s.id == id)
     }
 
+    /// The first task named `name` that this workflow or one of its child workflows calls, in
+    /// state order (joins and children included): the shapes of its arguments and return
+    /// value, to read its calls and its outputs in the history
+    /// ([`task_output_to_json`](crate::inspect::task_output_to_json)).
+    pub fn find_task(&self, name: &str) -> Option<&TaskShape> {
+        self.states
+            .iter()
+            .filter_map(|s| s.wait.as_ref())
+            .find_map(|w| task_in(w, name))
+    }
+
+    /// The payload types of the signals this workflow and its child workflows wait for, each
+    /// distinct type once, in state order. A description holds no signal names (a signal wait
+    /// is described by its payload type and whether it has a timeout), so which name a payload
+    /// goes with is not known from here; a workflow whose signals all carry one type has one
+    /// entry.
+    pub fn signal_payloads(&self) -> Vec<&TypeShape> {
+        let mut out = Vec::new();
+        payloads_in(self, &mut out);
+        out
+    }
+
     /// Every resource the tasks of this workflow and of its child workflows take, once per
     /// task and resource type, in state order.
     pub fn resource_uses(&self) -> Vec<ResourceUse> {
@@ -241,6 +263,38 @@ impl WaitShape {
         let mut c = Canon::new("sayiir/wait-shape", DEFINITION_FORMAT);
         wait(&mut c, self);
         c.finish()
+    }
+}
+
+fn task_in<'a>(w: &'a WaitShape, name: &str) -> Option<&'a TaskShape> {
+    match w {
+        WaitShape::Task(t) => (t.name == name).then_some(t),
+        WaitShape::Child(d) => d.find_task(name),
+        WaitShape::Join(ws) => ws.iter().find_map(|w| task_in(w, name)),
+        WaitShape::JoinAll(w) => task_in(w, name),
+        WaitShape::Timer | WaitShape::Signal { .. } | WaitShape::Continue => None,
+    }
+}
+
+fn payloads_in<'a>(w: &'a WorkflowShape, out: &mut Vec<&'a TypeShape>) {
+    for s in &w.states {
+        if let Some(wait) = &s.wait {
+            payloads_of_wait(wait, out);
+        }
+    }
+}
+
+fn payloads_of_wait<'a>(w: &'a WaitShape, out: &mut Vec<&'a TypeShape>) {
+    match w {
+        WaitShape::Signal { payload, .. } => {
+            if !out.contains(&payload) {
+                out.push(payload);
+            }
+        }
+        WaitShape::Child(d) => payloads_in(d, out),
+        WaitShape::Join(ws) => ws.iter().for_each(|w| payloads_of_wait(w, out)),
+        WaitShape::JoinAll(w) => payloads_of_wait(w, out),
+        WaitShape::Task(_) | WaitShape::Timer | WaitShape::Continue => {}
     }
 }
 

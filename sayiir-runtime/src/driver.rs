@@ -4,6 +4,7 @@
 //! do now (the last commit stored when it is next due), is cancelled or paused, loses the
 //! sequence-number race to another writer, or its lease may have expired (see `lease.rs`).
 
+mod attention;
 mod takeover;
 mod tasks;
 
@@ -12,8 +13,8 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
 use sayiir_store::{
-    BlockKind, Blocked, Claim, Claimed, InstanceId, InstanceRecord, InstanceSummary, Lease, Next,
-    SignalRecord, Status, Timestamp,
+    BlockKind, BlockWrite, Blocked, Claim, Claimed, InstanceId, InstanceRecord, InstanceSummary,
+    Lease, Next, SignalRecord, Status, Timestamp,
 };
 use tokio::sync::Notify;
 use tokio::task::JoinSet;
@@ -23,6 +24,7 @@ use crate::codec::CodecError;
 use crate::commit::{self, Refused};
 use crate::committer::CommitError;
 use crate::core::WorkerCtx;
+use crate::describe::WorkflowShape;
 use crate::feed::{Feed, history_event};
 use crate::lease::LeaseClock;
 use crate::machine::{Input, MachineError, SlotPath, TaskOutput, WorkItem};
@@ -60,6 +62,12 @@ struct Driver {
     leaving: Arc<AtomicBool>,
     /// The due time the store holds for the instance, as far as this driver knows.
     stored_due: Option<Timestamp>,
+    /// The description of the instance's definition (error texts of parked calls).
+    shape: Arc<WorkflowShape>,
+    /// An operator's request (retry or fail) the claim handed over, carried out first.
+    request: Option<BlockKind>,
+    /// The next commit clears the instance's block (the request it carries out).
+    clear_block: bool,
 }
 
 /// Why the driver stopped.
@@ -69,6 +77,10 @@ pub(crate) enum Stop {
     Waiting,
     /// As `Waiting`, but the last commit released the lease.
     Parked,
+    /// A call's attempts are used up and its task parks: `Driver::park` commits it.
+    Park(SlotPath, String, u32, TaskOutput),
+    /// The last commit parked the instance for an operator (and released the lease).
+    NeedsAttention,
     Lost,
     /// The lease may have expired (no renewal kept it, or a renewal found it lost): the
     /// instance may be claimed again, by this worker too.
@@ -150,6 +162,15 @@ pub(crate) async fn drive(ctx: Arc<WorkerCtx>, claimed: Claimed, active: Active)
         Stop::Waiting => release(&ctx, &claim).await,
         // Its last commit released the lease.
         Stop::Parked => {}
+        Stop::NeedsAttention => {
+            inner.metrics.blocked();
+            inner.finished(&claim.id);
+        }
+        // `steps` commits a park; one cannot end a drive.
+        Stop::Park(..) => {
+            tracing::error!("a park was not committed; the instance will be claimed again");
+            release(&ctx, &claim).await;
+        }
         Stop::Paused => {
             tracing::info!("the instance is paused; stopping");
             release(&ctx, &claim).await;
@@ -200,7 +221,12 @@ async fn start(
     if record.state.is_none() || record.status != Status::Running {
         return Err(Stop::Finished);
     }
-    let Some(wf) = ctx.inner.registry.get(&record.key()).map(|e| e.wf.clone()) else {
+    let Some((wf, shape)) = ctx
+        .inner
+        .registry
+        .get(&record.key())
+        .map(|e| (e.wf.clone(), e.shape.clone()))
+    else {
         let reason = match ctx.inner.mismatch(&InstanceSummary::from(&record)) {
             Some(m) => ctx.inner.explain(m).await.to_string(),
             None => format!(
@@ -242,6 +268,13 @@ async fn start(
         poke: Arc::new(Notify::new()),
         leaving: Arc::new(AtomicBool::new(false)),
         stored_due: record.due_at,
+        shape,
+        request: record
+            .blocked
+            .as_ref()
+            .map(|b| b.kind)
+            .filter(|k| k.is_request()),
+        clear_block: false,
     })
 }
 
@@ -250,7 +283,14 @@ impl Driver {
     /// more (they are cancelled, and waited for), so that an instance it gives up is never
     /// worked on twice in this process.
     async fn run(&mut self) -> Stop {
-        let stop = self.steps().await;
+        let stop = match self.request.take() {
+            Some(kind) => match self.perform(kind).await {
+                Ok(true) => self.steps().await,
+                Ok(false) => Stop::Finished,
+                Err(stop) => stop,
+            },
+            None => self.steps().await,
+        };
         self.running.shutdown().await;
         stop
     }
@@ -280,6 +320,9 @@ impl Driver {
                 Decision::Wait { next_due } => match self.wait(next_due).await {
                     Ok(Some(r)) => r,
                     Ok(None) => continue,
+                    Err(Stop::Park(slot, task, attempt, output)) => {
+                        return self.park(slot, &task, attempt, output).await;
+                    }
                     Err(stop) => return stop,
                 },
             };
@@ -469,6 +512,9 @@ impl Driver {
         transition.consume_signals = feed.consumed_signal().into_iter().collect();
         transition.truncate_history = restarted;
         transition.listening = planner::listening(&work);
+        if std::mem::take(&mut self.clear_block) {
+            transition = transition.block(BlockWrite::Clear);
+        }
         self.ctx
             .committer
             .commit(transition)

@@ -245,7 +245,10 @@ impl Engine {
     }
 
     /// Sets [`InstanceInfo::no_live_worker`] on the running, unblocked ones.
-    async fn mark_unserved(&self, infos: &mut [InstanceInfo]) -> Result<(), EngineError> {
+    pub(crate) async fn mark_unserved(
+        &self,
+        infos: &mut [InstanceInfo],
+    ) -> Result<(), EngineError> {
         let waiting = |i: &InstanceInfo| i.status == InstanceStatus::Running;
         if !infos.iter().any(waiting) {
             return Ok(());
@@ -320,8 +323,9 @@ impl Engine {
                 let known_here = self.inner.registry.knows(&InstanceSummary::from(&r));
                 if let Some(Blocked { kind, reason, .. }) = r.blocked {
                     let runnable_here = kind == BlockKind::VersionMismatch && known_here;
-                    // A paused instance is not done: `result` keeps waiting for its resume.
-                    if runnable_here || kind == BlockKind::Paused {
+                    // A paused instance is not done: `result` keeps waiting for its resume;
+                    // nor is one an operator retries or fails: a worker is about to run it.
+                    if runnable_here || kind == BlockKind::Paused || kind.is_request() {
                         // A worker that knows the definition clears the block when it claims it.
                         return Ok(None);
                     }

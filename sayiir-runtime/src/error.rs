@@ -239,6 +239,32 @@ pub enum EngineError {
         /// The id.
         id: InstanceId,
     },
+    /// An operator's action that the instance's status does not allow (see
+    /// [`Operation`](crate::admin::Operation) for the table): e.g. `pause` of an instance
+    /// blocked because a task panicked (pausing would hide the reason), `fail` of one that is
+    /// not parked.
+    #[error("cannot {operation} instance `{id}`: it is {status}")]
+    NotAllowed {
+        /// The id.
+        id: InstanceId,
+        /// What was asked.
+        operation: crate::ops::Operation,
+        /// Its status, in words (`running`, `paused`, `blocked (panicked)`, …).
+        status: String,
+    },
+    /// A JSON signal payload that is not a value of the type the workflow declares for the
+    /// signal (or, without the workflow's code, of the type its saved description records).
+    #[error("the payload of signal `{name}` for instance `{id}` is not a `{expected}`: {detail}")]
+    BadPayload {
+        /// The id.
+        id: InstanceId,
+        /// Signal name.
+        name: String,
+        /// The type expected.
+        expected: String,
+        /// Why not.
+        detail: String,
+    },
     /// A stored blob of the instance does not decode.
     #[error("the stored {what} of instance `{id}` is corrupt: {source}")]
     Corrupt {

@@ -23,6 +23,11 @@ pub(crate) enum Feed {
     },
     /// A task with a timeout starts an attempt with this deadline.
     Started { deadline: Timestamp },
+    /// An operator retries a parked call: it runs again from attempt 1.
+    Rearm { task: String, exhausted: u32 },
+    /// An operator lets a parked call's error (its last attempt's output) flow into the
+    /// workflow.
+    Released(String, u32, TaskOutput),
     /// A timer or a signal's deadline passed.
     Timer,
     /// A buffered signal is delivered (and consumed by the same commit).
@@ -47,6 +52,13 @@ struct RetryEvent<'a> {
 }
 
 #[derive(Serialize)]
+struct RearmEvent<'a> {
+    slot: &'a [u32],
+    task: &'a str,
+    exhausted_attempt: u32,
+}
+
+#[derive(Serialize)]
 struct SignalEvent<'a> {
     slot: &'a [u32],
     name: &'a str,
@@ -68,6 +80,8 @@ impl Feed {
             Feed::Started { deadline } => Input::Started {
                 deadline: *deadline,
             },
+            Feed::Rearm { .. } => Input::Rearm,
+            Feed::Released(_, _, out) => Input::Task(&out.bytes),
             Feed::Timer => Input::Timer,
             Feed::Signal(s) => Input::Signal(&s.payload),
         }
@@ -80,21 +94,25 @@ impl Feed {
             Feed::Task(..) => "task",
             Feed::Retry { .. } => "retry",
             Feed::Started { .. } => "task-started",
+            Feed::Rearm { .. } => "operator-retry",
+            Feed::Released(..) => "operator-fail",
             Feed::Timer => "timer",
             Feed::Signal(_) => "signal",
         }
     }
 
-    pub(crate) fn task(&self) -> &'static str {
+    pub(crate) fn task(&self) -> &str {
         match self {
             Feed::Task(t, ..) | Feed::Retry { task: t, .. } => t,
+            Feed::Rearm { task, .. } | Feed::Released(task, ..) => task,
             _ => "",
         }
     }
 
     pub(crate) fn attempt(&self) -> u32 {
         match self {
-            Feed::Task(_, a, _) | Feed::Retry { failed: a, .. } => *a,
+            Feed::Task(_, a, _) | Feed::Retry { failed: a, .. } | Feed::Released(_, a, _) => *a,
+            Feed::Rearm { .. } => 1,
             _ => 0,
         }
     }
@@ -116,6 +134,17 @@ pub(crate) fn history_event(slot: &[u32], feed: &Feed) -> Result<Event, CodecErr
             task,
             attempt: *attempt,
             output: &out.bytes,
+        })?,
+        Feed::Released(task, attempt, out) => codec::encode(&TaskEvent {
+            slot,
+            task,
+            attempt: *attempt,
+            output: &out.bytes,
+        })?,
+        Feed::Rearm { task, exhausted } => codec::encode(&RearmEvent {
+            slot,
+            task,
+            exhausted_attempt: *exhausted,
         })?,
         Feed::Retry {
             task,

@@ -4,8 +4,8 @@
 // Layers, bottom to top. A module names only modules of its own layer or below (checked on the
 // sources by `layers.rs`), so the engine's parts form no cycle:
 //  0. the machine contract and what it is made of: machine, waits, join, shared, codec, hash,
-//     shape, describe, parts, migrate, resources, context, clock, retry, feed, limits, lease,
-//     metrics, registry, lock, error
+//     shape, describe, inspect, parts, migrate, resources, context, clock, retry, feed, limits,
+//     lease, metrics, registry, lock, error
 //  1. planner (pure: what a run does next, for the driver and the inline runner alike), commit
 //     (the one `Transition` constructor, what a refused write means), batcher
 //  2. committer and creator (group commit and group creation on the batcher); inline (a
@@ -15,8 +15,10 @@
 //  4. driver (one claimed instance; takeover, task attempts)
 //  5. worker (claims, leases, drivers)
 //  6. engine and builder (`Engine`, `InstanceHandle`; each names the other: `Engine::builder`)
-//  7. `impl Engine` blocks of the API: control, versions, transactional; testing; __private
+//  7. `impl Engine` blocks of the API: control, versions, transactional, admin; testing;
+//     __private
 
+pub mod admin;
 mod batcher;
 mod builder;
 pub mod clock;
@@ -34,6 +36,7 @@ mod error;
 mod feed;
 mod hash;
 mod inline;
+pub mod inspect;
 mod join;
 mod lease;
 mod limits;
@@ -41,6 +44,7 @@ pub mod lock;
 mod machine;
 mod metrics;
 pub mod migrate;
+mod ops;
 mod parts;
 mod planner;
 mod registry;
@@ -68,7 +72,7 @@ pub use error::{EngineError, VersionMismatch, WrongDefinition};
 pub use inline::{DirectRunError, run_direct, run_direct_with};
 pub use limits::DEFAULT_MAX_PAYLOAD;
 pub use lock::{LockError, LockMode, LockOutcome, StaleLock};
-pub use machine::{RetryPolicy, Task, TaskOptions, TaskTimeout, Workflow};
+pub use machine::{OnExhausted, RetryPolicy, Task, TaskOptions, TaskTimeout, Workflow};
 pub use metrics::Metrics;
 pub use migrate::{Migrate, MigrateError, Migration};
 pub use resources::{MissingResource, Res, ResourceNeed, Resources};

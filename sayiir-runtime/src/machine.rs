@@ -32,6 +32,16 @@ use sayiir_store::Timestamp;
 /// A boxed, sendable future.
 pub type BoxFuture<T> = Pin<Box<dyn Future<Output = T> + Send + 'static>>;
 
+/// Gives the task calls among `items` whose `on_exhausted` is [`OnExhausted::Inherit`] the
+/// policy `outer` (a workflow's, resolved from the inside out).
+pub(crate) fn resolve_exhausted(items: &mut [WorkItem], outer: OnExhausted) {
+    for item in items {
+        if let WorkKind::Task { options, .. } = &mut item.kind {
+            options.on_exhausted = options.on_exhausted.or(outer);
+        }
+    }
+}
+
 /// Options of a task that may change under running instances (not part of any hash).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct TaskOptions {
@@ -43,16 +53,52 @@ pub struct TaskOptions {
     pub backoff: Duration,
     /// Upper bound of the delay between attempts.
     pub max_backoff: Duration,
+    /// What happens when the attempts are used up and the last one failed with an error that
+    /// may be retried (`#[task(on_exhausted = "park")]`).
+    pub on_exhausted: OnExhausted,
 }
 
 impl TaskOptions {
-    /// No retries, no timeout; 100 ms first backoff, capped at 60 s.
+    /// No retries, no timeout; 100 ms first backoff, capped at 60 s; on exhaustion, what the
+    /// calling workflow says (the error flows into it unless it says `park`).
     pub const DEFAULT: TaskOptions = TaskOptions {
         retries: 0,
         timeout: None,
         backoff: Duration::from_millis(100),
         max_backoff: Duration::from_secs(60),
+        on_exhausted: OnExhausted::Inherit,
     };
+}
+
+/// What the engine does with a task call whose last attempt failed with an error that may be
+/// retried (not a permanent one, see [`RetryPolicy`]) when no attempt is left: the
+/// `on_exhausted` option of `#[task]` and `#[workflow]`.
+///
+/// A task's own option wins; a task without one follows the workflow that calls it, a child
+/// workflow without one follows its parent, and an instance whose workflow says nothing lets
+/// the error flow ([`OnExhausted::Fail`]). A workflow called directly (as a plain `async fn`,
+/// without an engine) always lets the error flow: there is no operator to wait for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum OnExhausted {
+    /// Not said here: the calling workflow decides (`Fail` at the top).
+    Inherit,
+    /// The `Err` is returned to the workflow at the call's `.await`, as for any error.
+    Fail,
+    /// The instance is parked as *needs attention* (blocked with `BlockKind::Parked`, the last
+    /// error in the reason), at the state of the call, until an operator retries the call
+    /// with a fresh attempt budget (`Engine::retry`), lets the error flow (`Engine::fail`) or
+    /// cancels the instance.
+    Park,
+}
+
+impl OnExhausted {
+    /// `self`, or `outer` where `self` is [`OnExhausted::Inherit`].
+    pub const fn or(self, outer: OnExhausted) -> OnExhausted {
+        match self {
+            OnExhausted::Inherit => outer,
+            other => other,
+        }
+    }
 }
 
 /// What a task that ran past its `timeout` returns: converted into the task's error type with
@@ -162,7 +208,7 @@ pub trait TimeoutCallee: Callee {
 }
 
 /// One signal a workflow can receive: its name and payload type.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy)]
 pub struct SignalDecl {
     /// Signal name.
     pub name: &'static str,
@@ -170,7 +216,40 @@ pub struct SignalDecl {
     pub type_id: std::any::TypeId,
     /// Payload type name, for messages.
     pub type_name: &'static str,
+    /// A JSON payload read as the payload type (serde), then encoded as a signal payload is
+    /// stored; the error says why the JSON is not a value of that type.
+    pub from_json: fn(&serde_json::Value) -> Result<Vec<u8>, String>,
+    /// A stored payload decoded as the payload type, then rendered as JSON (serde).
+    pub to_json: fn(&[u8]) -> Result<serde_json::Value, String>,
 }
+
+impl SignalDecl {
+    /// The declaration of signal `name` with payload type `T`.
+    pub fn of<T: Serialize + DeserializeOwned + 'static>(name: &'static str) -> Self {
+        Self {
+            name,
+            type_id: std::any::TypeId::of::<T>(),
+            type_name: std::any::type_name::<T>(),
+            from_json: |json| {
+                let value = T::deserialize(json).map_err(|e| e.to_string())?;
+                crate::codec::encode(&value).map_err(|e| e.to_string())
+            },
+            to_json: |bytes| {
+                let value: T = crate::codec::decode(bytes).map_err(|e| e.to_string())?;
+                serde_json::to_value(&value).map_err(|e| e.to_string())
+            },
+        }
+    }
+}
+
+/// Declarations are the same when they name the same signal with the same payload type.
+impl PartialEq for SignalDecl {
+    fn eq(&self, other: &Self) -> bool {
+        self.name == other.name && self.type_id == other.type_id
+    }
+}
+
+impl Eq for SignalDecl {}
 
 /// The signals a workflow declares (its own and its children's).
 #[derive(Debug, Default, Clone)]
@@ -328,6 +407,10 @@ pub enum Input<'a> {
         /// Earliest start of that attempt.
         not_before: Timestamp,
     },
+    /// An operator retries the task at the slot (whose attempts were used up): it runs again
+    /// as attempt 1, with a fresh attempt budget, the same arguments and the same idempotency
+    /// key.
+    Rearm,
     /// The task at the slot starts its current attempt with this deadline.
     Started {
         /// Deadline of the attempt.
@@ -353,6 +436,7 @@ impl Input<'_> {
             Input::Start => "start",
             Input::Task(_) => "task result",
             Input::Retry { .. } => "retry",
+            Input::Rearm => "retry by an operator",
             Input::Started { .. } => "task start",
             Input::Timer => "timer",
             Input::Signal(_) => "signal",
@@ -615,6 +699,9 @@ pub trait Workflow: WorkflowSeal + Sized + Send + Sync + 'static {
     const VERSION: u32;
     /// blake3 over the canonical encoding of the lowered definition.
     const DEFINITION_HASH: [u8; 32];
+    /// `#[workflow(on_exhausted = "..")]`: what the tasks it calls without an `on_exhausted`
+    /// option of their own do when their attempts are used up.
+    const ON_EXHAUSTED: OnExhausted = OnExhausted::Inherit;
     /// The state before the first transition.
     #[doc(hidden)]
     fn start(input: Self::Input) -> Self::State;

@@ -13,7 +13,9 @@
 use sayiir_store::{SignalRecord, Timestamp};
 
 use crate::feed::Feed;
-use crate::machine::{SlotPath, TaskOptions, TaskOutput, TaskTimeout, WorkItem, WorkKind};
+use crate::machine::{
+    OnExhausted, SlotPath, TaskOptions, TaskOutput, TaskTimeout, WorkItem, WorkKind,
+};
 use crate::retry;
 
 /// The task attempts in flight, by slot.
@@ -246,6 +248,14 @@ pub(crate) fn outcome(instance: &str, a: &Attempt, output: TaskOutput, now: Time
         };
     }
     Feed::Task(a.task, a.attempt, output)
+}
+
+/// Whether the value `feed` that [`outcome`] made of attempt `a` parks the instance instead
+/// of going to the workflow: an error that could have been retried (not a permanent one), with
+/// no attempt left, of a task whose resolved `on_exhausted` is [`OnExhausted::Park`].
+pub(crate) fn parks(a: &Attempt, feed: &Feed) -> bool {
+    matches!(feed, Feed::Task(_, _, out) if out.is_error && !out.permanent)
+        && a.options.on_exhausted == OnExhausted::Park
 }
 
 /// A `continue_as_new` a freshly advanced state reached.

@@ -7,7 +7,8 @@ use sayiir_store::Timestamp;
 
 use crate::codec::{self, CodecError};
 use crate::machine::{
-    Advance, Input, MachineError, SignalSet, StepCx, TaskRun, WorkItem, WorkSink, Workflow,
+    Advance, Input, MachineError, OnExhausted, SignalSet, StepCx, TaskRun, WorkItem, WorkSink,
+    Workflow, resolve_exhausted,
 };
 use crate::parts::StateParts;
 use crate::shared::WorkflowContext;
@@ -122,10 +123,15 @@ impl<W: Workflow> Typed<W> {
     }
 }
 
+/// The work of `state`, each task's `on_exhausted` resolved: the task's own option, else the
+/// nearest workflow's that has one (children resolve theirs in `ChildWait::work`), else
+/// [`OnExhausted::Fail`].
 fn work_of<W: Workflow>(state: &W::State) -> Vec<WorkItem> {
     let mut sink = WorkSink::new();
     W::work(state, &mut sink);
-    sink.into_items()
+    let mut items = sink.into_items();
+    resolve_exhausted(&mut items, W::ON_EXHAUSTED.or(OnExhausted::Fail));
+    items
 }
 
 /// The message of a caught panic.

@@ -77,6 +77,15 @@ fn tag_of<T: DeserializeOwned>(key: &str) -> Result<[u8; 32], ContextError> {
 }
 
 impl WorkflowContext {
+    /// Each entry as stored: its key, its type's Rust name when stored (for messages), the
+    /// fingerprint of its type's shape and its blob. For `inspect`, which reads stored states
+    /// without the types.
+    pub(crate) fn stored(&self) -> impl Iterator<Item = (&str, &str, &[u8; 32], &[u8])> {
+        self.values
+            .iter()
+            .map(|(k, t)| (k.as_str(), t.ty.as_str(), &t.shape, t.bytes.as_slice()))
+    }
+
     /// An empty context.
     pub fn new() -> Self {
         Self::default()

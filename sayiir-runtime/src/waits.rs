@@ -251,11 +251,7 @@ impl<T: Payload> Callee for signal<T> {
 
     fn declare(out: &mut SignalSet, first_literal: Option<&'static str>) {
         if let Some(name) = first_literal {
-            out.push(SignalDecl {
-                name,
-                type_id: std::any::TypeId::of::<T>(),
-                type_name: std::any::type_name::<T>(),
-            });
+            out.push(SignalDecl::of::<T>(name));
         }
     }
 }

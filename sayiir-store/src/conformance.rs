@@ -37,10 +37,15 @@
 //! - a restart checks the instance exists, then the sequence number; it does not make the
 //!   instance due for its buffered signals (its `due_at` is stored as given);
 //! - [`Store::load_input`] returns `Some(vec![])` for an instance created with an empty input;
-//! - a key repeated in one [`Store::save_definitions`] call is stored by its first occurrence.
+//! - a key repeated in one [`Store::save_definitions`] call is stored by its first occurrence;
+//! - a finishing transition applies its [`Transition::block`] as a running one does;
+//! - [`Store::update_block`] checks, in this order: the instance exists, it is not finished
+//!   ([`StoreError::Finished`]), then its block ([`StoreError::BlockState`]).
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod admin;
+mod admin_list;
 mod batches;
 mod commits;
 mod concurrency;
@@ -136,6 +141,14 @@ fn checks<S: Store>() -> Vec<(&'static str, Check<S>)> {
         check!(restarts::version_counts_grouped),
         check!(workers::heartbeat_records_and_replaces),
         check!(workers::heartbeat_prunes_long_dead_workers),
+        check!(admin::commits_set_and_clear_blocks),
+        check!(admin::commit_batch_sets_and_clears_blocks),
+        check!(admin::heads_carry_leases),
+        check!(admin::claims_take_requests),
+        check!(admin::update_block_compare_and_set),
+        check!(admin::backlog_counts_due_unclaimed),
+        check!(admin_list::list_admin_filters),
+        check!(admin_list::list_admin_pages),
     ]
 }
 

@@ -4,7 +4,7 @@ use std::fmt;
 use std::path::PathBuf;
 
 use crate::listing::escape_control;
-use crate::types::InstanceId;
+use crate::types::{BlockKind, InstanceId};
 
 /// An instance id that failed validation.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -147,6 +147,15 @@ pub enum StoreError {
         /// The id.
         id: InstanceId,
     },
+    /// The instance's block is not one the operation allows
+    /// ([`Store::update_block`](crate::Store::update_block): not among its `from`).
+    #[error("instance `{id}` {}, which does not allow this", block_state(*actual))]
+    BlockState {
+        /// The id.
+        id: InstanceId,
+        /// Its block kind (`None`: not blocked).
+        actual: Option<BlockKind>,
+    },
     /// The database was written by a newer version of sayiir: it has schema migrations this
     /// build does not know (SQLite: `PRAGMA user_version`; PostgreSQL: the `sayiir_migrations`
     /// table).
@@ -269,6 +278,10 @@ impl Clone for StoreError {
             },
             Self::Finished { id } => Self::Finished { id: id.clone() },
             Self::Paused { id } => Self::Paused { id: id.clone() },
+            Self::BlockState { id, actual } => Self::BlockState {
+                id: id.clone(),
+                actual: *actual,
+            },
             Self::SchemaTooNew { found, supported } => Self::SchemaTooNew {
                 found: *found,
                 supported: *supported,
@@ -319,6 +332,14 @@ impl StoreError {
     /// database and the other errors need a change before a retry can pass.
     pub fn is_retryable(&self) -> bool {
         matches!(self, StoreError::Unavailable { .. })
+    }
+}
+
+/// How [`StoreError::BlockState`] says what the block is.
+fn block_state(actual: Option<BlockKind>) -> String {
+    match actual {
+        Some(kind) => format!("is blocked ({kind})"),
+        None => "is not blocked".to_owned(),
     }
 }
 

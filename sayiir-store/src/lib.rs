@@ -61,10 +61,11 @@ pub use postgres::{PgOptions, PgStore};
 pub use sqlite::{SqliteOptions, SqliteStore, Synchronous};
 pub use transactional::Transactional;
 pub use types::{
-    BlockKind, Blocked, Claim, ClaimRequest, Claimed, Created, DefinitionHash, DefinitionRecord,
-    DefinitionRef, Event, Fingerprint, HistoryEntry, InstanceId, InstanceRecord, InstanceSummary,
-    IntoInstanceId, Lease, ListQuery, MAX_INSTANCE_ID_LEN, NewInstance, NewSignal, Next, Restart,
-    SignalRecord, Status, Timestamp, Transition, VersionCount, WorkerId, WorkerRecord, WorkflowKey,
+    Backlog, BlockChange, BlockKind, BlockWrite, Blocked, Claim, ClaimRequest, Claimed, Created,
+    DefinitionHash, DefinitionRecord, DefinitionRef, Event, Fingerprint, HistoryEntry, InstanceId,
+    InstanceRecord, InstanceSummary, IntoInstanceId, Lease, LeaseHolder, ListQuery,
+    MAX_INSTANCE_ID_LEN, NewInstance, NewSignal, Next, Restart, SignalRecord, Status, TimeRange,
+    Timestamp, Transition, VersionCount, WorkerId, WorkerRecord, WorkflowKey,
 };
 
 /// Result of one transition within a [`Store::commit_batch`].
@@ -92,18 +93,22 @@ pub trait Store: Send + Sync + 'static {
     /// The outer error means nothing was created.
     async fn create_batch(&self, news: Vec<NewInstance>) -> Result<Vec<CreateResult>, StoreError>;
 
-    /// The head of an instance.
+    /// The head of an instance, with the lease of its last claim while that is held
+    /// ([`InstanceRecord::lease`], reported even once expired).
     async fn load(&self, id: &InstanceId) -> Result<InstanceRecord, StoreError>;
 
     /// Commits one transition: fails with [`StoreError::Conflict`] unless the instance is at
     /// `expected_seq`, with [`StoreError::Finished`] if it has finished, with
     /// [`StoreError::Paused`] if it is blocked with [`BlockKind::Paused`] (unless the
-    /// transition finishes it: cancelling a paused instance works); otherwise writes the new
-    /// head (with its state id, and the definition of [`Transition::redefine`] if set),
-    /// consumes the transition's signals (see [`Transition::consume_signals`]) and appends
-    /// history entry `expected_seq + 1` atomically, releasing [`Transition::release_lease`] if
-    /// the instance is still leased under it. A finishing transition also deletes the
-    /// instance's remaining buffered signals, clears its state id and releases its lease.
+    /// transition finishes it: cancelling a paused instance works; a transition that clears
+    /// the block does not lift this); otherwise writes the new head (with its state id, the
+    /// definition of [`Transition::redefine`] if set, and the block of [`Transition::block`]
+    /// if it sets or clears one), consumes the transition's signals (see
+    /// [`Transition::consume_signals`]) and appends history entry `expected_seq + 1`
+    /// atomically, releasing [`Transition::release_lease`] if the instance is still leased
+    /// under it. A finishing transition also deletes the instance's remaining buffered
+    /// signals, clears its state id and releases its lease; it keeps the block unless
+    /// [`Transition::block`] says otherwise.
     async fn commit(&self, transition: Transition) -> Result<(), StoreError>;
 
     /// Commits many transitions (of distinct instances) in one backend transaction. Each one is
@@ -114,12 +119,16 @@ pub trait Store: Send + Sync + 'static {
         transitions: Vec<Transition>,
     ) -> Result<Vec<CommitResult>, StoreError>;
 
-    /// Leases up to `limit` runnable instances (running, due, not blocked except by a version
-    /// mismatch the caller now knows, lease free or expired) of the known definitions (the
-    /// whole `(workflow, hash, fingerprint)` key must match), earliest due first. Claiming
-    /// clears a version-mismatch block. Each claim gives its instance the next lease
-    /// generation (one more than its previous claim's, 1 for its first), returned with it: the
-    /// lease is `(request.owner, generation)` (see [`Lease`]).
+    /// Leases up to `limit` runnable instances (running, due, lease free or expired, and not
+    /// blocked, or blocked by a version mismatch the caller now knows, or by an operator's
+    /// request: [`BlockKind::RetryRequested`], [`BlockKind::FailRequested`]) of the known
+    /// definitions (the whole `(workflow, hash, fingerprint)` key must match), earliest due
+    /// first. Claiming clears a version-mismatch block and keeps a request, in the row and in
+    /// the record returned (the worker performs it and clears it in its first commit, with
+    /// [`BlockWrite::Clear`]). Each claim gives its instance the next lease generation (one
+    /// more than its previous claim's, 1 for its first), returned with it: the lease is
+    /// `(request.owner, generation)` (see [`Lease`]), and the record returned carries it
+    /// ([`InstanceRecord::lease`]).
     ///
     /// A row the claim meets that does not decode is not returned: it is marked blocked with
     /// [`BlockKind::CorruptRow`] (the reason names the column and the problem; only the block
@@ -143,7 +152,9 @@ pub trait Store: Send + Sync + 'static {
     async fn release(&self, owner: &WorkerId, claims: &[Claim]) -> Result<(), StoreError>;
 
     /// The earliest time at which an instance of the known versions becomes claimable (its due
-    /// time, or its lease expiry if later), if any.
+    /// time, or its lease expiry if later), if any: over the running instances with a due
+    /// time that are not blocked, or blocked by a version mismatch or a request (those a
+    /// claim takes).
     async fn next_due(&self, known: &[WorkflowKey]) -> Result<Option<Timestamp>, StoreError>;
 
     /// Running, unblocked instances of the `served` workflow names whose
@@ -164,9 +175,29 @@ pub trait Store: Send + Sync + 'static {
         blocked: Option<Blocked>,
     ) -> Result<(), StoreError>;
 
+    /// An operator's compare-and-set of an instance's block, atomic: fails with
+    /// [`StoreError::NotFound`] for an unknown id, with [`StoreError::Finished`] for a finished
+    /// instance, and with [`StoreError::BlockState`] (its current block kind) when its block
+    /// kind is not among `change.from` (`None` there: not blocked). Otherwise its block
+    /// becomes `change.to` (or is cleared) and nothing else is written (not the state, the
+    /// sequence number, the history, the lease), except with `change.wake`: its due time then
+    /// becomes `min(due_at, now)` (`now` if it had none), so that a worker claims it now. A
+    /// stored block code this build does not know matches no kind of `from`: the row is
+    /// damaged, and the change fails as reading it does ([`StoreError::InvalidData`] naming
+    /// the column). Wakes idle workers (as a signal does) when the instance is left claimable
+    /// with a due time.
+    async fn update_block(&self, change: BlockChange) -> Result<(), StoreError>;
+
+    /// The instances due but not claimed at `now`: running, `due_at <= now`, not blocked (or
+    /// blocked by a request, which claims take), lease free or expired; their number and the
+    /// earliest due time. The SQL backends read the due index from its start to `now`: the
+    /// cost grows with the instances due by then (including those leased or blocked), not
+    /// with the size of the store.
+    async fn backlog(&self, now: Timestamp) -> Result<Backlog, StoreError>;
+
     /// Instances matching `query`, ordered by id, and beside them the matching rows that do
     /// not decode ([`Listing::damaged`], each with the column and the problem): one damaged
-    /// row never makes the listing fail.
+    /// row never makes the listing fail. See [`ListQuery`] for the filters an index serves.
     async fn list(&self, query: &ListQuery) -> Result<Listing, StoreError>;
 
     /// History entries of an instance with `seq > after` (all when `after` is `None`), in order,

@@ -2,9 +2,9 @@
 
 use std::fmt;
 
-use crate::types::InstanceSummary;
 #[cfg(doc)]
-use crate::types::{InstanceId, ListQuery};
+use crate::types::InstanceId;
+use crate::types::{BlockKind, InstanceRecord, InstanceSummary, ListQuery};
 
 /// A row of the store that does not decode into an instance, as [`Store::list`] reports it
 /// beside the instances (it is left as it is).
@@ -79,6 +79,103 @@ impl<T> Listing<T> {
         Listing {
             instances: self.instances.into_iter().map(f).collect(),
             damaged: self.damaged,
+        }
+    }
+}
+
+/// The smallest string greater than every string that starts with `prefix`, in byte order
+/// (which is code point order for UTF-8): `prefix` without its trailing `char::MAX`s, its last
+/// char then replaced by the next one. `None` when there is no such string (every string from
+/// `prefix` on starts with it: `prefix` is empty or all `char::MAX`).
+pub(crate) fn prefix_upper(prefix: &str) -> Option<String> {
+    let mut chars: Vec<char> = prefix.chars().collect();
+    while let Some(last) = chars.pop() {
+        let next = match last as u32 + 1 {
+            0xD800 => Some('\u{E000}'),
+            n => char::from_u32(n),
+        };
+        if let Some(next) = next {
+            chars.push(next);
+            return Some(chars.into_iter().collect());
+        }
+    }
+    None
+}
+
+impl ListQuery {
+    /// The id range of [`ListQuery::id_prefix`]: ids `>=` the prefix and, if there is an
+    /// upper bound, `<` it ([`prefix_upper`]). `None` without a prefix (or an empty one).
+    pub(crate) fn id_bounds(&self) -> Option<(&str, Option<String>)> {
+        let prefix = self.id_prefix.as_deref().filter(|p| !p.is_empty())?;
+        Some((prefix, prefix_upper(prefix)))
+    }
+
+    /// Whether [`ListQuery::block_kinds`] is exactly the kinds that need attention, which the
+    /// SQL backends select as "blocked by a kind other than those that do not" (their index).
+    #[cfg(any(feature = "sqlite", feature = "postgres"))]
+    pub(crate) fn attention_only(&self) -> bool {
+        let Some(kinds) = &self.block_kinds else {
+            return false;
+        };
+        let wanted = BlockKind::ALL.iter().filter(|k| k.needs_attention());
+        let mut given: Vec<i64> = kinds.iter().map(|k| k.code()).collect();
+        given.sort_unstable();
+        given.dedup();
+        given.iter().copied().eq(wanted.map(|k| k.code()))
+    }
+
+    /// Whether `r` passes every filter of the query (the cursor and the limit aside).
+    pub(crate) fn admits(&self, r: &InstanceRecord) -> bool {
+        let kind = r.blocked.as_ref().map(|b| b.kind);
+        self.workflow.as_ref().is_none_or(|w| r.workflow == *w)
+            && self.version.is_none_or(|v| r.version == v)
+            && self.status.is_none_or(|s| r.status == s)
+            && self
+                .state_id
+                .as_ref()
+                .is_none_or(|s| r.state_id.as_ref() == Some(s))
+            && self.blocked.is_none_or(|b| kind.is_some() == b)
+            && self
+                .block_kinds
+                .as_ref()
+                .is_none_or(|ks| kind.is_some_and(|k| ks.contains(&k)))
+            && self.created.contains(r.created_at)
+            && self.updated.contains(r.updated_at)
+            && self
+                .id_prefix
+                .as_ref()
+                .is_none_or(|p| r.id.as_str().starts_with(p.as_str()))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::prefix_upper;
+
+    #[test]
+    fn prefix_upper_bounds_exactly_the_strings_with_the_prefix() {
+        assert_eq!(prefix_upper(""), None);
+        assert_eq!(prefix_upper("a"), Some("b".into()));
+        assert_eq!(prefix_upper("order-"), Some("order.".into()));
+        assert_eq!(prefix_upper("az"), Some("a{".into()));
+        assert_eq!(prefix_upper("é"), Some("ê".into()));
+        assert_eq!(prefix_upper("a\u{D7FF}"), Some("a\u{E000}".into()));
+        assert_eq!(prefix_upper("a\u{10FFFF}"), Some("b".into()));
+        assert_eq!(prefix_upper("\u{10FFFF}\u{10FFFF}"), None);
+        // Byte order: every string with the prefix is below the bound, and the bound does not
+        // start with the prefix.
+        for (prefix, inside) in [
+            ("a", "a\u{10FFFF}x"),
+            ("é", "é\u{10FFFF}"),
+            ("x\u{D7FF}", "x\u{D7FF}\u{10FFFF}"),
+        ] {
+            let upper = prefix_upper(prefix).unwrap();
+            assert!(
+                inside.as_bytes() < upper.as_bytes(),
+                "{inside:?} < {upper:?}"
+            );
+            assert!(prefix.as_bytes() < upper.as_bytes());
+            assert!(!upper.starts_with(prefix));
         }
     }
 }

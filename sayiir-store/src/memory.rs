@@ -9,19 +9,19 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Mutex, MutexGuard};
 
 use crate::{
-    BlockKind, Blocked, Claim, ClaimRequest, Claimed, CommitResult, CreateResult, Created,
-    DefinitionRecord, HistoryEntry, InstanceId, InstanceRecord, InstanceSummary, Lease, ListQuery,
-    Listing, NewInstance, NewSignal, Next, Restart, SignalRecord, Status, Store, StoreError,
-    Timestamp, Transition, VersionCount, WorkerId, WorkerRecord, WorkflowKey,
+    Backlog, BlockChange, BlockKind, Blocked, Claim, ClaimRequest, Claimed, CommitResult,
+    CreateResult, Created, DefinitionRecord, HistoryEntry, InstanceId, InstanceRecord,
+    InstanceSummary, LeaseHolder, ListQuery, Listing, NewInstance, NewSignal, Next, Restart,
+    SignalRecord, Status, Store, StoreError, Timestamp, Transition, VersionCount, WorkerId,
+    WorkerRecord, WorkflowKey,
 };
 
 #[derive(Debug)]
 struct Row {
+    /// The head, its lease included.
     record: InstanceRecord,
     /// The input it was created or last restarted with.
     input: Option<Vec<u8>>,
-    /// The lease held on it and its expiry.
-    lease: Option<(Lease, Timestamp)>,
     /// The generation of its last claim (0: never claimed).
     generation: u64,
     history: Vec<HistoryEntry>,
@@ -76,15 +76,28 @@ fn key_of(r: &InstanceRecord) -> KnownKey<'_> {
     (r.workflow.as_str(), r.hash.0, r.fingerprint.0)
 }
 
-fn lease_free(row: &Row, now: Timestamp) -> bool {
-    row.lease.as_ref().is_none_or(|(_, until)| *until <= now)
+fn lease_free(r: &InstanceRecord, now: Timestamp) -> bool {
+    r.lease.as_ref().is_none_or(|l| !l.live_at(now))
 }
 
-/// Whether `row` is leased to `owner` under `generation`.
-fn holds(row: &Row, owner: &WorkerId, generation: u64) -> bool {
-    row.lease
+/// Whether `r` is leased to `owner` under `generation`.
+fn holds(r: &InstanceRecord, owner: &WorkerId, generation: u64) -> bool {
+    r.lease
         .as_ref()
-        .is_some_and(|(l, _)| l.owner == *owner && l.generation == generation)
+        .is_some_and(|l| l.owner == *owner && l.generation == generation)
+}
+
+/// Whether a claim may take `r` as far as its block goes (see [`BlockKind::claimable`]).
+fn claimable_block(r: &InstanceRecord) -> bool {
+    r.blocked.as_ref().is_none_or(|b| b.kind.claimable())
+}
+
+/// Whether `r` is claimable at `now` by a worker that knows its definition.
+fn claimable(r: &InstanceRecord, now: Timestamp) -> bool {
+    r.status == Status::Running
+        && r.due_at.is_some_and(|d| d <= now)
+        && claimable_block(r)
+        && lease_free(r, now)
 }
 
 fn create(rows: &mut BTreeMap<InstanceId, Row>, mut new: NewInstance) -> Created {
@@ -104,7 +117,6 @@ fn create(rows: &mut BTreeMap<InstanceId, Row>, mut new: NewInstance) -> Created
         Row {
             record: record.clone(),
             input,
-            lease: None,
             generation: 0,
             history,
             signals: Vec::new(),
@@ -164,8 +176,9 @@ fn apply(rows: &mut BTreeMap<InstanceId, Row>, t: Transition) -> CommitResult {
     let release = t
         .release_lease
         .as_ref()
-        .is_some_and(|l| holds(row, &l.owner, l.generation));
+        .is_some_and(|l| holds(&row.record, &l.owner, l.generation));
     let r = &mut row.record;
+    r.blocked = t.block.applied_to(r.blocked.take());
     if let Some(d) = t.redefine {
         r.version = d.version;
         r.hash = d.hash;
@@ -185,7 +198,7 @@ fn apply(rows: &mut BTreeMap<InstanceId, Row>, t: Transition) -> CommitResult {
                 due_at
             };
             if release {
-                row.lease = None;
+                r.lease = None;
             }
         }
         Next::Finished { status, output } => {
@@ -194,7 +207,7 @@ fn apply(rows: &mut BTreeMap<InstanceId, Row>, t: Transition) -> CommitResult {
             r.state_id = None;
             r.output = Some(output);
             r.due_at = None;
-            row.lease = None;
+            r.lease = None;
         }
     }
     r.seq = seq;
@@ -233,9 +246,9 @@ fn restart(rows: &mut BTreeMap<InstanceId, Row>, restart: Restart) -> Result<(),
     r.output = None;
     r.due_at = restart.due_at;
     r.blocked = None;
+    r.lease = None;
     r.updated_at = restart.now;
     row.input = Some(restart.input);
-    row.lease = None;
     row.history.push(HistoryEntry {
         seq,
         at: restart.now,
@@ -292,13 +305,7 @@ impl Store for MemoryStore {
             .values()
             .filter(|row| {
                 let r = &row.record;
-                r.status == Status::Running
-                    && r.due_at.is_some_and(|d| d <= req.now)
-                    && r.blocked
-                        .as_ref()
-                        .is_none_or(|b| b.kind == BlockKind::VersionMismatch)
-                    && known.contains(&key_of(r))
-                    && lease_free(row, req.now)
+                claimable(r, req.now) && known.contains(&key_of(r))
             })
             .filter_map(|row| Some((row.record.due_at?, row.record.id.clone())))
             .collect();
@@ -308,12 +315,19 @@ impl Store for MemoryStore {
         for (_, id) in due {
             if let Some(row) = rows.get_mut(&id) {
                 row.generation += 1;
-                let lease = Lease {
+                let r = &mut row.record;
+                r.lease = Some(LeaseHolder {
                     owner: req.owner.clone(),
+                    until: req.lease_until,
                     generation: row.generation,
-                };
-                row.lease = Some((lease, req.lease_until));
-                row.record.blocked = None;
+                });
+                // A version mismatch the claimer knows is over; a request is for the claimer.
+                if r.blocked
+                    .as_ref()
+                    .is_some_and(|b| b.kind == BlockKind::VersionMismatch)
+                {
+                    r.blocked = None;
+                }
                 out.push(Claimed {
                     record: row.record.clone(),
                     generation: row.generation,
@@ -332,8 +346,8 @@ impl Store for MemoryStore {
         let mut rows = self.rows();
         let mut lost = Vec::new();
         for c in claims {
-            match rows.get_mut(&c.id).and_then(|r| r.lease.as_mut()) {
-                Some((l, u)) if l.owner == *owner && l.generation == c.generation => *u = until,
+            match rows.get_mut(&c.id).and_then(|r| r.record.lease.as_mut()) {
+                Some(l) if l.owner == *owner && l.generation == c.generation => l.until = until,
                 _ => lost.push(c.clone()),
             }
         }
@@ -344,9 +358,9 @@ impl Store for MemoryStore {
         let mut rows = self.rows();
         for c in claims {
             if let Some(row) = rows.get_mut(&c.id)
-                && holds(row, owner, c.generation)
+                && holds(&row.record, owner, c.generation)
             {
-                row.lease = None;
+                row.record.lease = None;
             }
         }
         Ok(())
@@ -357,18 +371,14 @@ impl Store for MemoryStore {
         Ok(self
             .rows()
             .values()
-            .filter(|row| {
-                let r = &row.record;
-                r.status == Status::Running
-                    && r.blocked
-                        .as_ref()
-                        .is_none_or(|b| b.kind == BlockKind::VersionMismatch)
-                    && known.contains(&key_of(r))
+            .map(|row| &row.record)
+            .filter(|r| {
+                r.status == Status::Running && claimable_block(r) && known.contains(&key_of(r))
             })
-            .filter_map(|row| {
-                let due = row.record.due_at?;
-                Some(match &row.lease {
-                    Some((_, until)) => due.max(*until),
+            .filter_map(|r| {
+                let due = r.due_at?;
+                Some(match &r.lease {
+                    Some(l) => due.max(l.until),
                     None => due,
                 })
             })
@@ -409,6 +419,46 @@ impl Store for MemoryStore {
         Ok(())
     }
 
+    async fn update_block(&self, change: BlockChange) -> Result<(), StoreError> {
+        let mut rows = self.rows();
+        let row = rows
+            .get_mut(&change.id)
+            .ok_or_else(|| StoreError::NotFound {
+                id: change.id.clone(),
+            })?;
+        let r = &mut row.record;
+        if r.status.is_terminal() {
+            return Err(StoreError::Finished { id: change.id });
+        }
+        let actual = r.blocked.as_ref().map(|b| b.kind);
+        if !change.allows(actual) {
+            return Err(StoreError::BlockState {
+                id: change.id,
+                actual,
+            });
+        }
+        r.blocked = change.to;
+        if change.wake {
+            r.due_at = Some(r.due_at.map_or(change.now, |d| d.min(change.now)));
+        }
+        Ok(())
+    }
+
+    async fn backlog(&self, now: Timestamp) -> Result<Backlog, StoreError> {
+        let rows = self.rows();
+        let due = rows
+            .values()
+            .map(|row| &row.record)
+            .filter(|r| claimable(r, now) && r.blocked.as_ref().is_none_or(|b| b.kind.is_request()))
+            .filter_map(|r| r.due_at);
+        let mut backlog = Backlog::default();
+        for d in due {
+            backlog.due += 1;
+            backlog.oldest_due = Some(backlog.oldest_due.map_or(d, |o| o.min(d)));
+        }
+        Ok(backlog)
+    }
+
     async fn list(&self, query: &ListQuery) -> Result<Listing, StoreError> {
         let rows = self.rows();
         let limit = query.limit.map_or(usize::MAX, NonZeroUsize::get);
@@ -416,16 +466,7 @@ impl Store for MemoryStore {
             .values()
             .map(|row| &row.record)
             .filter(|r| query.after.as_ref().is_none_or(|a| r.id > *a))
-            .filter(|r| query.workflow.as_ref().is_none_or(|w| r.workflow == *w))
-            .filter(|r| query.version.is_none_or(|v| r.version == v))
-            .filter(|r| query.status.is_none_or(|s| r.status == s))
-            .filter(|r| {
-                query
-                    .state_id
-                    .as_ref()
-                    .is_none_or(|s| r.state_id.as_ref() == Some(s))
-            })
-            .filter(|r| query.blocked.is_none_or(|b| r.blocked.is_some() == b))
+            .filter(|r| query.admits(r))
             .take(limit)
             .map(InstanceSummary::from)
             .collect();
@@ -463,8 +504,8 @@ impl Store for MemoryStore {
     async fn unregister_worker(&self, owner: &WorkerId) -> Result<(), StoreError> {
         let mut rows = self.rows();
         for row in rows.values_mut() {
-            if row.lease.as_ref().is_some_and(|(l, _)| l.owner == *owner) {
-                row.lease = None;
+            if row.record.lease.as_ref().is_some_and(|l| l.owner == *owner) {
+                row.record.lease = None;
             }
         }
         Ok(())

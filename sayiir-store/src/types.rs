@@ -7,10 +7,17 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use crate::error::InvalidId;
 
+mod admin;
 mod builders;
 mod into_id;
+mod json;
+mod kinds;
 
+pub use admin::{Backlog, BlockChange, BlockWrite, TimeRange};
 pub use into_id::IntoInstanceId;
+#[cfg(any(feature = "sqlite", feature = "postgres"))]
+pub(crate) use kinds::code_list;
+pub use kinds::{BlockKind, Status};
 
 /// Longest instance id accepted, in bytes.
 pub const MAX_INSTANCE_ID_LEN: usize = 255;
@@ -238,120 +245,6 @@ impl WorkerRecord {
     }
 }
 
-/// Lifecycle of an instance. `Running` covers everything that is not finished: runnable now,
-/// waiting for a due time, or waiting for an external event.
-#[derive(Clone, Copy, PartialEq, Eq, Hash, Debug)]
-#[non_exhaustive]
-pub enum Status {
-    /// Not finished.
-    Running,
-    /// Finished with a successful output.
-    Completed,
-    /// Finished with an error output (the workflow returned `Err`).
-    Failed,
-    /// Stopped by a cancel request.
-    Cancelled,
-}
-
-impl Status {
-    /// Stable code used by the SQL backends.
-    pub fn code(self) -> i64 {
-        match self {
-            Status::Running => 0,
-            Status::Completed => 1,
-            Status::Failed => 2,
-            Status::Cancelled => 3,
-        }
-    }
-
-    /// Inverse of [`Status::code`].
-    pub fn from_code(code: i64) -> Option<Self> {
-        Some(match code {
-            0 => Status::Running,
-            1 => Status::Completed,
-            2 => Status::Failed,
-            3 => Status::Cancelled,
-            _ => return None,
-        })
-    }
-
-    /// Whether the instance has finished.
-    pub fn is_terminal(self) -> bool {
-        !matches!(self, Status::Running)
-    }
-}
-
-impl fmt::Display for Status {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(match self {
-            Status::Running => "running",
-            Status::Completed => "completed",
-            Status::Failed => "failed",
-            Status::Cancelled => "cancelled",
-        })
-    }
-}
-
-/// Why an instance is kept out of dispatch.
-#[derive(Clone, Copy, PartialEq, Eq, Hash, Debug)]
-#[non_exhaustive]
-pub enum BlockKind {
-    /// Its definition hash is not one this binary knows. Cleared automatically when a worker
-    /// that knows the hash claims it.
-    VersionMismatch,
-    /// Its state blob could not be decoded.
-    CorruptState,
-    /// Workflow or task code panicked while driving it.
-    Panicked,
-    /// A loop ran more iterations than its limit (`max_iterations`).
-    IterationLimit,
-    /// Paused by a user (`Engine::pause`); cleared by `Engine::resume`.
-    Paused,
-    /// A migration of its state to a newer version failed; its data is untouched.
-    MigrationFailed,
-    /// A column of its row in the store does not decode (a time that is not a number, an
-    /// unknown status code, an id that is not valid, a value of the wrong type): set by the
-    /// claim that met the row, which writes only the block columns and leaves every other
-    /// byte of the row as it was. The reason names the column and the problem. Repair the
-    /// row (and clear its block) or restart the instance.
-    CorruptRow,
-    /// A value it produced (a task's return value, its next state or its output) encodes to
-    /// more bytes than the engine's payload limit; nothing of it was written, the instance is
-    /// at its previous state.
-    PayloadTooLarge,
-}
-
-impl BlockKind {
-    /// Stable code used by the SQL backends.
-    pub fn code(self) -> i64 {
-        match self {
-            BlockKind::VersionMismatch => 1,
-            BlockKind::CorruptState => 2,
-            BlockKind::Panicked => 3,
-            BlockKind::IterationLimit => 4,
-            BlockKind::Paused => 5,
-            BlockKind::MigrationFailed => 6,
-            BlockKind::CorruptRow => 7,
-            BlockKind::PayloadTooLarge => 8,
-        }
-    }
-
-    /// Inverse of [`BlockKind::code`].
-    pub fn from_code(code: i64) -> Option<Self> {
-        Some(match code {
-            1 => BlockKind::VersionMismatch,
-            2 => BlockKind::CorruptState,
-            3 => BlockKind::Panicked,
-            4 => BlockKind::IterationLimit,
-            5 => BlockKind::Paused,
-            6 => BlockKind::MigrationFailed,
-            7 => BlockKind::CorruptRow,
-            8 => BlockKind::PayloadTooLarge,
-            _ => return None,
-        })
-    }
-}
-
 /// A block on an instance: it stays in the store untouched and is not dispatched.
 #[derive(Clone, PartialEq, Eq, Debug)]
 pub struct Blocked {
@@ -407,12 +300,46 @@ pub struct InstanceRecord {
     /// When the instance is next runnable; `None` when it waits for an external event or is
     /// finished.
     pub due_at: Option<Timestamp>,
-    /// Set when the instance is kept out of dispatch.
+    /// Set when the instance is kept out of dispatch (or, for a request kind, when an
+    /// operator asked its next worker for something: see [`BlockKind::is_request`]).
     pub blocked: Option<Blocked>,
     /// Creation time.
     pub created_at: Timestamp,
     /// Time of the last commit.
     pub updated_at: Timestamp,
+    /// The lease of the last claim, while it is held: `None` once released (by its holder,
+    /// by a finishing transition, by a restart, by the worker's unregistration) or never
+    /// taken. A lease past its expiry is still reported, with its `until`: whether it is live
+    /// depends on the time it is looked at.
+    pub lease: Option<LeaseHolder>,
+}
+
+/// Who holds the lease on an instance, until when, and under which claim
+/// ([`InstanceRecord::lease`]).
+#[derive(Clone, PartialEq, Eq, Debug)]
+pub struct LeaseHolder {
+    /// The worker that claimed the instance.
+    pub owner: WorkerId,
+    /// The lease's expiry (as the claim or the last renewal set it).
+    pub until: Timestamp,
+    /// The generation of the claim (see [`Lease`]).
+    pub generation: u64,
+}
+
+impl LeaseHolder {
+    /// Whether the lease is live at `now` (it ends at `until`: a lease expiring at `now` can
+    /// be taken over).
+    pub fn live_at(&self, now: Timestamp) -> bool {
+        self.until > now
+    }
+
+    /// The lease as renewals and releases name it: owner and generation.
+    pub fn lease(&self) -> Lease {
+        Lease {
+            owner: self.owner.clone(),
+            generation: self.generation,
+        }
+    }
 }
 
 /// An instance without its blobs, as returned by listings.
@@ -596,6 +523,11 @@ pub struct Transition {
     /// instance is made due now whatever `due_at` says, so no buffered signal is left behind
     /// by a writer that dies before it looks again.
     pub listening: Vec<String>,
+    /// What to do with the instance's block in the same commit: keep it as it is (the
+    /// default), set it, or clear it. Keeping costs nothing; setting or clearing is written
+    /// atomically with the rest. It does not lift the rule that a paused instance takes no
+    /// transition except one that finishes it.
+    pub block: BlockWrite,
     /// Commit time.
     pub now: Timestamp,
 }
@@ -702,6 +634,18 @@ pub struct ClaimRequest {
 /// Filter for [`Store::list`](crate::Store::list). Results are ordered by id. Built with
 /// [`ListQuery::new`] (everything, no limit) and its setters:
 /// `ListQuery::new().workflow("checkout").blocked(true).limit(NonZeroUsize::new(50))`.
+/// Every filter set must hold (they combine with AND).
+///
+/// Pages are read by keyset ([`ListQuery::after`] the last id of the previous page), so a page
+/// deep in a listing costs what the first one does. The SQL backends keep a page of a few
+/// dozen instances fast on a store of millions for: no filter, a status, a workflow (with a
+/// status, and with a version and a status), one block kind or
+/// [`ListQuery::needs_attention`], an id prefix, and each of those with a status; a created
+/// range reads the instances created in the range (fast for a range that holds a small part
+/// of the store, or with a selective filter beside it). The filters that no index serves
+/// (state id, [`ListQuery::updated`]: the columns every step writes stay out of every index,
+/// so that steps stay cheap) are checked on the rows the other filters (or the id order)
+/// select: alone, they may read much of the store to fill a page.
 #[derive(Clone, PartialEq, Eq, Debug, Default)]
 #[non_exhaustive]
 pub struct ListQuery {
@@ -715,6 +659,15 @@ pub struct ListQuery {
     pub state_id: Option<String>,
     /// Only blocked (`Some(true)`) or unblocked (`Some(false)`) instances.
     pub blocked: Option<bool>,
+    /// Only instances blocked by one of these kinds (an empty list: none).
+    pub block_kinds: Option<Vec<BlockKind>>,
+    /// Only instances created in this range.
+    pub created: TimeRange,
+    /// Only instances last written (committed, created or restarted) in this range. No index
+    /// serves it (see above).
+    pub updated: TimeRange,
+    /// Only ids starting with this (compared byte by byte; the empty string: every id).
+    pub id_prefix: Option<String>,
     /// Keyset cursor: ids strictly greater than this.
     pub after: Option<InstanceId>,
     /// At most this many instances (`None`: no limit). Damaged rows reported beside them

@@ -75,15 +75,15 @@ pub use sayiir_runtime::testing;
 pub use sayiir_runtime::{
     BuildError, BuildProblem, CodecError, ContextError, DEFAULT_MAX_PAYLOAD, Engine, EngineBuilder,
     EngineError, InstanceHandle, InstanceInfo, InstanceStatus, LockError, LockMode, LockOutcome,
-    Metrics, Migrate, MigrateError, Migration, MissingResource, Res, ResourceNeed, Resources,
-    RestartFilter, Restarted, RetryPolicy, SignalTimeout, StaleLock, Task, TaskContext,
+    Metrics, Migrate, MigrateError, Migration, MissingResource, OnExhausted, Res, ResourceNeed,
+    Resources, RestartFilter, Restarted, RetryPolicy, SignalTimeout, StaleLock, Task, TaskContext,
     TaskOptions, TaskTimeout, VersionMismatch, VersionStats, WorkerConfig, WorkerHandle,
     WorkerInfo, Workflow, WorkflowContext, WrongDefinition, continue_as_new, signal, sleep,
     sleep_until,
 };
 /// Run a `#[workflow]` directly (in memory, no store) with a typed error instead of a panic.
 pub use sayiir_runtime::{DirectRunError, run_direct, run_direct_with};
-pub use sayiir_runtime::{describe, shape};
+pub use sayiir_runtime::{admin, describe, inspect, shape};
 pub use sayiir_store as store;
 pub use sayiir_store::{
     InstanceId, IntoInstanceId, ListQuery, Listing, MemoryStore, Transactional,

@@ -16,15 +16,18 @@ pub(crate) struct TaskOptions {
     pub(super) timeout_key: Option<Span>,
     pub(super) backoff_ms: Option<u64>,
     pub(super) max_backoff_ms: Option<u64>,
+    /// `on_exhausted`: `Some(true)` for "park", `Some(false)` for "fail".
+    pub(super) on_exhausted: Option<bool>,
     pub(super) krate: Option<syn::Path>,
 }
 
-const TASK_OPTIONS: [&str; 6] = [
+const TASK_OPTIONS: [&str; 7] = [
     "name",
     "retries",
     "timeout",
     "backoff",
     "max_backoff",
+    "on_exhausted",
     "crate",
 ];
 
@@ -37,6 +40,7 @@ impl TaskOptions {
             timeout_key: None,
             backoff_ms: None,
             max_backoff_ms: None,
+            on_exhausted: None,
             krate: None,
         };
         let raw: Vec<RawOption> = match options::parse_raw(args) {
@@ -63,6 +67,7 @@ impl TaskOptions {
                     out.max_backoff_ms = options::duration_ms(opt, diag);
                     backoff_opts.push(opt);
                 }
+                "on_exhausted" => out.on_exhausted = options::on_exhausted(opt, diag),
                 _ => out.krate = options::crate_path(opt, diag),
             }
         }
@@ -111,12 +116,17 @@ impl TaskOptions {
         let max_backoff = self
             .max_backoff_ms
             .map(|ms| quote!(max_backoff: #p::Duration::from_millis(#ms),));
+        let on_exhausted = self.on_exhausted.map(|park| {
+            let value = options::on_exhausted_tokens(park, p);
+            quote!(on_exhausted: #value,)
+        });
         quote! {
             #p::TaskOptions {
                 retries: #retries,
                 timeout: #timeout,
                 #backoff
                 #max_backoff
+                #on_exhausted
                 ..#p::TaskOptions::DEFAULT
             }
         }

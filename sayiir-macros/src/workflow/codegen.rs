@@ -96,6 +96,10 @@ impl Gen<'_> {
         let output = &wf.output;
         let name = &wf.name;
         let version = wf.version;
+        let on_exhausted = wf.on_exhausted.map(|park| {
+            let value = crate::options::on_exhausted_tokens(park, p);
+            quote!(const ON_EXHAUSTED: #p::OnExhausted = #value;)
+        });
         let st = state_ident();
         let m = machine_ident();
         let input_ty = self.input_type();
@@ -177,6 +181,7 @@ impl Gen<'_> {
                     const NAME: &'static str = #name;
                     const VERSION: u32 = #version;
                     const DEFINITION_HASH: [u8; 32] = #p::blake3_parts(&[#definition, #(#callees),*]);
+                    #on_exhausted
 
                     fn start(__sayiir_input: #input_ty) -> #m {
                         let #input_expr = __sayiir_input;

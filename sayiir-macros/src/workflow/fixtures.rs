@@ -13,6 +13,7 @@ pub(crate) fn options(name: Option<&str>, version: u32) -> WorkflowOptions {
         version,
         krate: None,
         max_iterations: None,
+        on_exhausted: None,
     }
 }
 

@@ -15,6 +15,8 @@ pub(crate) struct WorkflowOptions {
     pub(crate) krate: Option<syn::Path>,
     /// Iterations allowed per run of each loop that awaits.
     pub(crate) max_iterations: Option<u64>,
+    /// `on_exhausted`: `Some(true)` for "park", `Some(false)` for "fail".
+    pub(crate) on_exhausted: Option<bool>,
 }
 
 impl WorkflowOptions {
@@ -24,6 +26,7 @@ impl WorkflowOptions {
             version: 1,
             krate: None,
             max_iterations: None,
+            on_exhausted: None,
         };
         let raw: Vec<RawOption> = match options::parse_raw(args) {
             Ok(r) => r,
@@ -32,7 +35,7 @@ impl WorkflowOptions {
                 return out;
             }
         };
-        let keys = ["name", "version", "max_iterations", "crate"];
+        let keys = ["name", "version", "max_iterations", "on_exhausted", "crate"];
         for opt in options::check_keys(&raw, "workflow", &keys, diag) {
             match opt.key.to_string().as_str() {
                 "name" => out.name = options::stable_name(opt, diag),
@@ -40,6 +43,7 @@ impl WorkflowOptions {
                 "max_iterations" => {
                     out.max_iterations = options::lit_u32(opt, 1, u32::MAX, diag).map(u64::from)
                 }
+                "on_exhausted" => out.on_exhausted = options::on_exhausted(opt, diag),
                 _ => out.krate = options::crate_path(opt, diag),
             }
         }
@@ -112,6 +116,8 @@ pub(crate) struct WorkflowFn {
     pub(crate) name: String,
     pub(crate) version: u32,
     pub(crate) max_iterations: Option<u64>,
+    /// `on_exhausted`: `Some(true)` for "park" (not part of the definition hash).
+    pub(crate) on_exhausted: Option<bool>,
     pub(crate) params: Vec<Param>,
     /// The shared context parameter, if the workflow takes one.
     pub(crate) ctx: Option<CtxParam>,
@@ -248,6 +254,7 @@ pub(crate) fn parse(func: ItemFn, opts: &WorkflowOptions, diag: &mut Diagnostics
         ident,
         version: opts.version,
         max_iterations: opts.max_iterations,
+        on_exhausted: opts.on_exhausted,
         params,
         ctx,
         output,

@@ -2,10 +2,10 @@
 //! backend would; everything else goes to a [`MemoryStore`].
 
 use sayiir_store::{
-    Blocked, Claim, ClaimRequest, Claimed, CommitResult, CreateResult, Created, DefinitionRecord,
-    HistoryEntry, InstanceId, InstanceRecord, InstanceSummary, ListQuery, Listing, MemoryStore,
-    NewInstance, NewSignal, Restart, SignalRecord, Store, StoreError, Timestamp, Transition,
-    VersionCount, WorkerId, WorkerRecord, WorkflowKey,
+    Backlog, BlockChange, Blocked, Claim, ClaimRequest, Claimed, CommitResult, CreateResult,
+    Created, DefinitionRecord, HistoryEntry, InstanceId, InstanceRecord, InstanceSummary,
+    ListQuery, Listing, MemoryStore, NewInstance, NewSignal, Restart, SignalRecord, Store,
+    StoreError, Timestamp, Transition, VersionCount, WorkerId, WorkerRecord, WorkflowKey,
 };
 
 /// Drops the last result of `create_batch` and `commit_batch`.
@@ -69,6 +69,12 @@ impl Store for WrongCount {
         blocked: Option<Blocked>,
     ) -> Result<(), StoreError> {
         self.0.set_blocked(id, blocked).await
+    }
+    async fn update_block(&self, change: BlockChange) -> Result<(), StoreError> {
+        self.0.update_block(change).await
+    }
+    async fn backlog(&self, now: Timestamp) -> Result<Backlog, StoreError> {
+        self.0.backlog(now).await
     }
     async fn list(&self, query: &ListQuery) -> Result<Listing, StoreError> {
         self.0.list(query).await

@@ -62,6 +62,11 @@ impl Driver {
         };
         let now = self.ctx.inner.now();
         let feed = planner::outcome(self.id.as_str(), &busy, output, now);
+        if planner::parks(&busy, &feed)
+            && let Feed::Task(task, attempt, output) = feed
+        {
+            return Err(Stop::Park(slot, task.to_string(), attempt, output));
+        }
         if let Feed::Retry { not_before, .. } = &feed {
             self.ctx.inner.metrics.task_retried();
             let delay = now.until(*not_before);

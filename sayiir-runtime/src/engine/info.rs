@@ -11,7 +11,8 @@ use crate::core::Inner;
 use crate::error::VersionMismatch;
 
 /// Lifecycle of an instance as the engine reports it.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "snake_case", tag = "status")]
 #[non_exhaustive]
 pub enum InstanceStatus {
     /// Not finished, being run or waiting to run.
@@ -32,7 +33,7 @@ pub enum InstanceStatus {
 }
 
 /// What [`Engine::status`] and [`Engine::list`] report about an instance.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 pub struct InstanceInfo {
     /// Id.
     pub id: InstanceId,
@@ -98,7 +99,7 @@ impl InstanceInfo {
 }
 
 /// A worker recorded in the store ([`Engine::workers`]).
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 #[non_exhaustive]
 pub struct WorkerInfo {
     /// Its id (`host:pid:…`).

@@ -6,7 +6,7 @@ use serde::{Deserialize, Serialize};
 
 use super::{
     Advance, DescribeWait, Input, MachineError, Resumed, StepCx, Task, TaskRun, Wait, WorkKind,
-    WorkSink, Workflow,
+    WorkSink, Workflow, resolve_exhausted,
 };
 use crate::codec::CodecError;
 use crate::describe::{Describe, WaitShape};
@@ -100,6 +100,12 @@ impl<T: Task> Wait for TaskWait<T> {
                 self.deadline = None;
                 Ok(Resumed::Pending(self))
             }
+            Input::Rearm => {
+                self.attempt = 1;
+                self.not_before = None;
+                self.deadline = None;
+                Ok(Resumed::Pending(self))
+            }
             Input::Started { deadline } if self.deadline.is_none() => {
                 self.deadline = Some(deadline.as_millis());
                 Ok(Resumed::Pending(self))
@@ -146,7 +152,9 @@ impl<W: Workflow> Wait for ChildWait<W> {
     fn work(&self, sink: &mut WorkSink) {
         let mut child = WorkSink::new();
         W::work(&self.state, &mut child);
-        for item in child.into_items() {
+        let mut items = child.into_items();
+        resolve_exhausted(&mut items, W::ON_EXHAUSTED);
+        for item in items {
             let kind = match item.kind {
                 WorkKind::Continue { input, depth } => WorkKind::Continue {
                     input,

@@ -439,8 +439,32 @@ fn a_failed_attempt_retries_after_its_backoff_until_the_last_one() {
     };
     assert_eq!(
         outcome("i-1", a, ok.clone(), NOW),
-        Feed::Task("charge", 1, ok)
+        Feed::Task("charge", 1, ok.clone())
     );
+
+    // Parking: only an error that could have been retried, with no attempt left, of a task
+    // whose resolved policy is `Park`.
+    let parking = |attempt, on_exhausted| Attempt {
+        attempt,
+        options: TaskOptions {
+            on_exhausted,
+            ..a.options
+        },
+        ..a.clone()
+    };
+    let last_parks = parking(4, OnExhausted::Park);
+    let exhausted = outcome("i-1", &last_parks, err(false), NOW);
+    assert!(parks(&last_parks, &exhausted), "exhausted: parked");
+    let first_parks = parking(1, OnExhausted::Park);
+    let retried = outcome("i-1", &first_parks, err(false), NOW);
+    assert!(!parks(&first_parks, &retried), "attempts left: retried");
+    let permanent = outcome("i-1", &last_parks, err(true), NOW);
+    assert!(!parks(&last_parks, &permanent), "a permanent error flows");
+    let value = outcome("i-1", &last_parks, ok, NOW);
+    assert!(!parks(&last_parks, &value), "a value flows");
+    let last_fails = parking(4, OnExhausted::Fail);
+    let flows = outcome("i-1", &last_fails, err(false), NOW);
+    assert!(!parks(&last_fails, &flows), "policy fail: the error flows");
 }
 
 #[test]

@@ -294,8 +294,15 @@ pub(super) async fn commit_batch_large_mixed<S: Store>(s: Arc<S>) {
         let name = r(i);
         let state = format!("{name}-1").into_bytes();
         let due = (i % 2 == 0).then(|| Timestamp(300 + i64::try_from(i).unwrap()));
+        // The transitions of `i % 3 == 0` released `w1`'s lease; the others kept it.
+        let lease = if i % 3 == 0 {
+            None
+        } else {
+            before.lease.clone()
+        };
         let expected = InstanceRecord {
             seq: 1,
+            lease,
             state: Some(state.clone()),
             state_id: Some("step#1".to_owned()),
             due_at: due,
@@ -348,6 +355,7 @@ pub(super) async fn commit_batch_large_mixed<S: Store>(s: Arc<S>) {
             output: Some(output.clone()),
             due_at: None,
             updated_at: Timestamp(NOW),
+            lease: None,
             ..before
         };
         assert_eq!(load(&*s, &name).await, expected, "head of `{name}`");

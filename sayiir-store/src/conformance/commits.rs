@@ -30,6 +30,7 @@ pub(super) async fn create_new_and_existing<S: Store>(s: Arc<S>) {
         blocked: None,
         created_at: Timestamp(100),
         updated_at: Timestamp(100),
+        lease: None,
     };
     let entry0 = vec![HistoryEntry {
         seq: 0,

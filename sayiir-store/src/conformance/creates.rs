@@ -25,6 +25,7 @@ fn record_of(new: &NewInstance) -> InstanceRecord {
         blocked: None,
         created_at: new.now,
         updated_at: new.now,
+        lease: None,
     }
 }
 

@@ -57,6 +57,7 @@ fn restarted(before: InstanceRecord, r: &Restart) -> InstanceRecord {
         due_at: r.due_at,
         blocked: None,
         updated_at: r.now,
+        lease: None,
         ..before
     }
 }

@@ -12,8 +12,8 @@ use sqlx::{Decode, Row, Type};
 use super::fail::{Fail, invalid};
 use crate::{
     BlockKind, Blocked, DamagedRow, DefinitionHash, DefinitionRecord, Fingerprint, HistoryEntry,
-    InstanceId, InstanceRecord, InstanceSummary, SignalRecord, Status, StoreError, Timestamp,
-    VersionCount, WorkflowKey,
+    InstanceId, InstanceRecord, InstanceSummary, LeaseHolder, SignalRecord, Status, StoreError,
+    Timestamp, VersionCount, WorkerId, WorkflowKey,
 };
 
 /// Columns of an [`InstanceSummary`], read by name by [`summary`].
@@ -28,7 +28,10 @@ pub(super) use summary_cols;
 /// Columns of an [`InstanceRecord`], read by name by [`record`].
 macro_rules! record_cols {
     () => {
-        concat!($crate::postgres::decode::summary_cols!(), ", state, output")
+        concat!(
+            $crate::postgres::decode::summary_cols!(),
+            ", state, output, lease_owner, lease_until, lease_generation"
+        )
     };
 }
 pub(super) use record_cols;
@@ -166,7 +169,7 @@ pub(super) fn summary(row: &PgRow) -> Result<InstanceSummary, Fail> {
 }
 
 /// A block kind code as stored.
-fn block_kind(code: i16, id: &str) -> Result<BlockKind, Fail> {
+pub(super) fn block_kind(code: i16, id: &str) -> Result<BlockKind, Fail> {
     BlockKind::from_code(i64::from(code)).ok_or_else(|| {
         invalid(
             id,
@@ -203,7 +206,9 @@ pub(super) fn record(row: &PgRow) -> Result<InstanceRecord, Fail> {
     let id = s.id.as_str();
     let state: Option<Vec<u8>> = get(row, "state", id)?;
     let output: Option<Vec<u8>> = get(row, "output", id)?;
+    let lease = lease(row, id)?;
     Ok(InstanceRecord {
+        lease,
         state,
         output,
         id: s.id,
@@ -219,6 +224,28 @@ pub(super) fn record(row: &PgRow) -> Result<InstanceRecord, Fail> {
         created_at: s.created_at,
         updated_at: s.updated_at,
     })
+}
+
+/// Decodes the lease columns of [`record_cols`]: `None` without an owner.
+fn lease(row: &PgRow, id: &str) -> Result<Option<LeaseHolder>, Fail> {
+    let Some(owner) = get::<Option<String>>(row, "lease_owner", id)? else {
+        return Ok(None);
+    };
+    let Some(until) = get::<Option<i64>>(row, "lease_until", id)? else {
+        return Err(invalid(id, "column `lease_until` is NULL on a leased row"));
+    };
+    let raw: i64 = get(row, "lease_generation", id)?;
+    let generation = u64::try_from(raw).map_err(|_| {
+        invalid(
+            id,
+            format!("column `lease_generation`: negative lease generation {raw}"),
+        )
+    })?;
+    Ok(Some(LeaseHolder {
+        owner: WorkerId(owner),
+        until: Timestamp(until),
+        generation,
+    }))
 }
 
 /// Decodes a row of `seq, at, kind, payload` of the history of `id`; `None` for the row of

@@ -31,10 +31,10 @@ use self::fail::{Fail, Target};
 use self::ops::{create, lease, read, signals, versions, workers, write};
 use self::wake::Wakeups;
 use crate::{
-    Blocked, Claim, ClaimRequest, Claimed, CommitResult, CreateResult, Created, DefinitionRecord,
-    HistoryEntry, InstanceId, InstanceRecord, InstanceSummary, ListQuery, Listing, NewInstance,
-    NewSignal, Restart, SignalRecord, Store, StoreError, Timestamp, Transition, VersionCount,
-    WorkerId, WorkerRecord, WorkflowKey,
+    Backlog, BlockChange, Blocked, Claim, ClaimRequest, Claimed, CommitResult, CreateResult,
+    Created, DefinitionRecord, HistoryEntry, InstanceId, InstanceRecord, InstanceSummary,
+    ListQuery, Listing, NewInstance, NewSignal, Restart, SignalRecord, Store, StoreError,
+    Timestamp, Transition, VersionCount, WorkerId, WorkerRecord, WorkflowKey,
 };
 
 /// Options of [`PgStore::connect_with`].
@@ -308,6 +308,14 @@ impl Store for PgStore {
         blocked: Option<Blocked>,
     ) -> Result<(), StoreError> {
         self.map(write::set_blocked(&self.inner.pool, id, blocked).await)
+    }
+
+    async fn update_block(&self, change: BlockChange) -> Result<(), StoreError> {
+        self.map(write::update_block(&self.inner.pool, change).await)
+    }
+
+    async fn backlog(&self, now: Timestamp) -> Result<Backlog, StoreError> {
+        self.map(read::backlog(&self.inner.pool, now).await)
     }
 
     async fn list(&self, query: &ListQuery) -> Result<Listing, StoreError> {

@@ -47,6 +47,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         "worker registrations: what each worker runs and until when it is alive",
         include_str!("../../migrations/postgres/0005_workers.sql"),
     ),
+    (
+        6,
+        "indexes of operators' listings: by status, workflow, block kind, creation time",
+        include_str!("../../migrations/postgres/0006_admin.sql"),
+    ),
 ];
 
 /// The table recording the applied migrations.

@@ -9,8 +9,8 @@ use rusqlite::types::{FromSql, ValueRef};
 use super::fail::{Fail, invalid, is_conversion};
 use crate::{
     BlockKind, Blocked, DamagedRow, DefinitionHash, DefinitionRecord, Fingerprint, HistoryEntry,
-    InstanceId, InstanceRecord, InstanceSummary, Status, StoreError, Timestamp, VersionCount,
-    WorkflowKey,
+    InstanceId, InstanceRecord, InstanceSummary, LeaseHolder, Status, StoreError, Timestamp,
+    VersionCount, WorkerId, WorkflowKey,
 };
 
 /// Columns of an [`InstanceSummary`], in the order [`summary`] reads them.
@@ -25,7 +25,10 @@ pub(super) use summary_cols;
 /// Columns of an [`InstanceRecord`], in the order [`record`] reads them.
 macro_rules! record_cols {
     () => {
-        concat!($crate::sqlite::decode::summary_cols!(), ", state, output")
+        concat!(
+            $crate::sqlite::decode::summary_cols!(),
+            ", state, output, lease_owner, lease_until, lease_generation"
+        )
     };
 }
 pub(super) use record_cols;
@@ -34,6 +37,10 @@ pub(super) use record_cols;
 const STATE: usize = 14;
 /// Index of `output` in [`record_cols`].
 const OUTPUT: usize = 15;
+/// Index of `lease_owner` in [`record_cols`] (`lease_until` and `lease_generation` follow).
+const LEASE_OWNER: usize = 16;
+/// The number of columns of [`record_cols`].
+pub(super) const RECORD_COLS: usize = 19;
 
 /// What a Rust type reads from a column, for messages.
 pub(super) trait Expected {
@@ -240,6 +247,7 @@ pub(super) fn record(row: &Row<'_>) -> Result<InstanceRecord, Fail> {
     let id = s.id.as_str();
     let state: Option<Vec<u8>> = get(row, STATE, id, "state")?;
     let output: Option<Vec<u8>> = get(row, OUTPUT, id, "output")?;
+    let lease = lease(row, id)?;
     // Through the constructor a backend outside this crate has to use.
     let definition = s.definition();
     Ok(
@@ -249,8 +257,31 @@ pub(super) fn record(row: &Row<'_>) -> Result<InstanceRecord, Fail> {
             .output(output)
             .due_at(s.due_at)
             .blocked(s.blocked)
-            .updated_at(s.updated_at),
+            .updated_at(s.updated_at)
+            .lease(lease),
     )
+}
+
+/// Decodes the lease columns of [`record_cols`]: `None` without an owner.
+fn lease(row: &Row<'_>, id: &str) -> Result<Option<LeaseHolder>, Fail> {
+    let Some(owner) = get::<Option<String>>(row, LEASE_OWNER, id, "lease_owner")? else {
+        return Ok(None);
+    };
+    let Some(until) = get::<Option<i64>>(row, LEASE_OWNER + 1, id, "lease_until")? else {
+        return Err(invalid(id, "column `lease_until` is NULL on a leased row"));
+    };
+    let raw: i64 = get(row, LEASE_OWNER + 2, id, "lease_generation")?;
+    let generation = u64::try_from(raw).map_err(|_| {
+        invalid(
+            id,
+            format!("column `lease_generation`: negative lease generation {raw}"),
+        )
+    })?;
+    Ok(Some(LeaseHolder {
+        owner: WorkerId(owner),
+        until: Timestamp(until),
+        generation,
+    }))
 }
 
 /// Decodes a row of `seq, at, kind, payload` from the history of `id`.

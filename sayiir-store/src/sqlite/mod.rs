@@ -31,10 +31,10 @@ use self::file::FileId;
 use self::lock::WorkerLock;
 use self::ops::{create, lease, read, signals, versions, workers, write};
 use crate::{
-    Blocked, Claim, ClaimRequest, Claimed, CommitResult, CreateResult, Created, DefinitionRecord,
-    HistoryEntry, InstanceId, InstanceRecord, InstanceSummary, ListQuery, Listing, NewInstance,
-    NewSignal, Restart, SignalRecord, Store, StoreError, Timestamp, Transition, VersionCount,
-    WorkerId, WorkerRecord, WorkflowKey,
+    Backlog, BlockChange, Blocked, Claim, ClaimRequest, Claimed, CommitResult, CreateResult,
+    Created, DefinitionRecord, HistoryEntry, InstanceId, InstanceRecord, InstanceSummary,
+    ListQuery, Listing, NewInstance, NewSignal, Restart, SignalRecord, Store, StoreError,
+    Timestamp, Transition, VersionCount, WorkerId, WorkerRecord, WorkflowKey,
 };
 
 /// Durability of a commit (`PRAGMA synchronous`).
@@ -274,6 +274,13 @@ impl SqliteStore {
         self.read(move |conn| lease::claim_plan(conn, &known)).await
     }
 
+    /// Test hook: the `EXPLAIN QUERY PLAN` details of the (first) query of a listing, so that
+    /// tests can check which index serves each filter.
+    #[doc(hidden)]
+    pub async fn list_plan_for_tests(&self, query: ListQuery) -> Result<Vec<String>, StoreError> {
+        self.read(move |conn| read::list_plan(conn, &query)).await
+    }
+
     /// Runs `f` on the blocking pool.
     async fn blocking<T, F>(&self, f: F) -> Result<T, StoreError>
     where
@@ -418,6 +425,15 @@ impl Store for SqliteStore {
         let id = id.clone();
         self.write(move |conn| write::set_blocked(conn, &id, blocked))
             .await
+    }
+
+    async fn update_block(&self, change: BlockChange) -> Result<(), StoreError> {
+        self.write(move |conn| write::update_block(conn, change))
+            .await
+    }
+
+    async fn backlog(&self, now: Timestamp) -> Result<Backlog, StoreError> {
+        self.read(move |conn| read::backlog(conn, now)).await
     }
 
     async fn list(&self, query: &ListQuery) -> Result<Listing, StoreError> {

@@ -30,6 +30,7 @@ pub(super) const MIGRATIONS: &[(i64, &str)] = &[
         include_str!("../../migrations/sqlite/0005_lease_generation.sql"),
     ),
     (6, include_str!("../../migrations/sqlite/0006_workers.sql")),
+    (7, include_str!("../../migrations/sqlite/0007_admin.sql")),
 ];
 
 /// The newest schema version this build knows.

@@ -7,14 +7,14 @@
 use std::num::NonZeroUsize;
 
 use super::{
-    Blocked, DefinitionRef, Event, InstanceId, InstanceRecord, Lease, ListQuery, NewInstance, Next,
-    Status, Timestamp, Transition,
+    BlockKind, BlockWrite, Blocked, DefinitionRef, Event, InstanceId, InstanceRecord, Lease,
+    LeaseHolder, ListQuery, NewInstance, Next, Status, Timestamp, Transition,
 };
 
 impl InstanceRecord {
     /// The head of instance `id` of `workflow` under `definition`, at sequence number `seq` in
     /// `status`, created at `created_at` and last written then; with no state, state id,
-    /// output, due time or block until set.
+    /// output, due time, block or lease until set.
     pub fn new(
         id: InstanceId,
         workflow: impl Into<String>,
@@ -38,6 +38,7 @@ impl InstanceRecord {
             blocked: None,
             created_at,
             updated_at: created_at,
+            lease: None,
         }
     }
 
@@ -80,6 +81,13 @@ impl InstanceRecord {
     #[must_use]
     pub fn updated_at(mut self, updated_at: Timestamp) -> Self {
         self.updated_at = updated_at;
+        self
+    }
+
+    /// Sets [`InstanceRecord::lease`].
+    #[must_use]
+    pub fn lease(mut self, lease: impl Into<Option<LeaseHolder>>) -> Self {
+        self.lease = lease.into();
         self
     }
 }
@@ -144,6 +152,7 @@ impl NewInstance {
             blocked: None,
             created_at: self.now,
             updated_at: self.now,
+            lease: None,
         }
     }
 }
@@ -151,7 +160,7 @@ impl NewInstance {
 impl Transition {
     /// The step of instance `id` from sequence number `expected_seq` to `next`, leaving `event`
     /// in the history, committed at `now`; it releases no lease, consumes no signal, keeps
-    /// the history and the definition, and listens for no signal until set.
+    /// the history, the definition and the block, and listens for no signal until set.
     pub fn new(
         id: InstanceId,
         expected_seq: u64,
@@ -169,6 +178,7 @@ impl Transition {
             truncate_history: false,
             redefine: None,
             listening: Vec::new(),
+            block: BlockWrite::Keep,
             now,
         }
     }
@@ -205,6 +215,13 @@ impl Transition {
     #[must_use]
     pub fn listening<S: Into<String>>(mut self, names: impl IntoIterator<Item = S>) -> Self {
         self.listening = names.into_iter().map(Into::into).collect();
+        self
+    }
+
+    /// Sets [`Transition::block`].
+    #[must_use]
+    pub fn block(mut self, block: BlockWrite) -> Self {
+        self.block = block;
         self
     }
 }
@@ -247,6 +264,63 @@ impl ListQuery {
     #[must_use]
     pub fn blocked(mut self, blocked: bool) -> Self {
         self.blocked = Some(blocked);
+        self
+    }
+
+    /// Only instances blocked by one of `kinds` (none at all if it is empty).
+    #[must_use]
+    pub fn blocked_by(mut self, kinds: impl IntoIterator<Item = BlockKind>) -> Self {
+        let mut kinds: Vec<BlockKind> = kinds.into_iter().collect();
+        kinds.sort_by_key(|k| k.code());
+        kinds.dedup();
+        self.block_kinds = Some(kinds);
+        self
+    }
+
+    /// Only instances that need an operator: blocked by a kind whose
+    /// [`BlockKind::needs_attention`] holds.
+    #[must_use]
+    pub fn needs_attention(self) -> Self {
+        self.blocked_by(
+            BlockKind::ALL
+                .iter()
+                .copied()
+                .filter(|k| k.needs_attention()),
+        )
+    }
+
+    /// Only instances created at `from` or later.
+    #[must_use]
+    pub fn created_from(mut self, from: Timestamp) -> Self {
+        self.created.from = Some(from);
+        self
+    }
+
+    /// Only instances created before `until`.
+    #[must_use]
+    pub fn created_until(mut self, until: Timestamp) -> Self {
+        self.created.until = Some(until);
+        self
+    }
+
+    /// Only instances last written at `from` or later.
+    #[must_use]
+    pub fn updated_from(mut self, from: Timestamp) -> Self {
+        self.updated.from = Some(from);
+        self
+    }
+
+    /// Only instances last written before `until`.
+    #[must_use]
+    pub fn updated_until(mut self, until: Timestamp) -> Self {
+        self.updated.until = Some(until);
+        self
+    }
+
+    /// Only ids starting with `prefix` (byte by byte).
+    #[must_use]
+    pub fn id_prefix(mut self, prefix: impl Into<String>) -> Self {
+        self.id_prefix = Some(prefix.into());
         self
     }
 

@@ -21,7 +21,7 @@ mod leases;
 mod versions;
 
 /// The schema version this build migrates to.
-const NEWEST: i64 = 6;
+const NEWEST: i64 = 7;
 
 fn id(s: &str) -> InstanceId {
     InstanceId::new(s).unwrap()

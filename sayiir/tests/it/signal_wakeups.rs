@@ -21,8 +21,7 @@ use std::time::Duration;
 
 use hooked::{Hooked, Hooks};
 use sayiir::Engine;
-use sayiir::store::{Claimed, InstanceId, PgStore, Store, StoreError};
-use sayiir_store::pg_harness;
+use sayiir::store::{Claimed, InstanceId, Store, StoreError};
 
 /// Counts claimed instances and fails the `fail_read`-th `signals()` call.
 struct Probe {
@@ -61,25 +60,6 @@ impl Hooks for Probe {
     }
 }
 
-/// The three stores, each fresh.
-async fn stores(label: &str, dir: &std::path::Path) -> Vec<(&'static str, Arc<dyn Store>)> {
-    let mut out: Vec<(&'static str, Arc<dyn Store>)> = vec![
-        ("memory", Arc::new(sayiir::MemoryStore::new())),
-        (
-            "sqlite",
-            Arc::new(sayiir::SqliteStore::open(dir.join(format!("{label}.db"))).unwrap()),
-        ),
-    ];
-    if let Some(db) = pg_harness::fresh_database(label).await {
-        out.push((
-            "postgres",
-            Arc::new(PgStore::connect(db.url()).await.unwrap()),
-        ));
-        std::mem::forget(db); // dropped with the server (or the harness cluster)
-    }
-    out
-}
-
 #[sayiir::workflow]
 async fn two_signals(n: u64) -> (u64, u64) {
     let a = sayiir::signal::<u64>("a").await;
@@ -90,7 +70,7 @@ async fn two_signals(n: u64) -> (u64, u64) {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_signal_sent_before_the_commit_is_not_orphaned() {
     let dir = tempfile::tempdir().unwrap();
-    for (name, store) in stores("orphan", dir.path()).await {
+    for (name, store) in crate::common::stores::all("orphan", dir.path()).await {
         // Read 1 finds "a"; read 2, right after the commit that consumed "a" and left the
         // instance waiting for "b" only, fails.
         let probe = Probe::new(store, 2);
@@ -130,7 +110,7 @@ async fn nap_then_signal(ms: u64) -> u64 {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_early_signal_does_not_make_a_sleeping_instance_spin() {
     let dir = tempfile::tempdir().unwrap();
-    for (name, store) in stores("spin", dir.path()).await {
+    for (name, store) in crate::common::stores::all("spin", dir.path()).await {
         let probe = Probe::new(store, 0);
         let engine = Engine::builder_shared(probe.clone())
             .register::<nap_then_signal>()

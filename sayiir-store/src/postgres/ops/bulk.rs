@@ -1,8 +1,8 @@
 //! The common case of a batch, written in one statement whatever the batch's size.
 //!
 //! A transition that consumes no signals, keeps its history, listens for no signal and keeps its
-//! definition needs no query of its own: its checks against the locked head are made in memory (see
-//! `write::commit_batch`), and what it writes (a history entry, a new head, and for a finishing
+//! definition and its block needs no query of its own: its checks against the locked head are
+//! made in memory (see `write::commit_batch`), and what it writes (a history entry, a new head, and for a finishing
 //! transition the deletion of its buffered signals) is the same for every such transition up
 //! to the values. [`Bulk`] collects those values into arrays and writes all the transitions at
 //! once: one `INSERT … ON CONFLICT DO NOTHING RETURNING` of the history entries, and, in the
@@ -16,7 +16,7 @@ use sqlx::PgConnection;
 
 use crate::postgres::decode::get;
 use crate::postgres::fail::Fail;
-use crate::{CommitResult, Next, StoreError, Transition};
+use crate::{BlockWrite, CommitResult, Next, StoreError, Transition};
 
 /// Whether `t` may go through [`Bulk`]: it needs no per-transition query.
 pub(super) fn fits(t: &Transition) -> bool {
@@ -24,6 +24,7 @@ pub(super) fn fits(t: &Transition) -> bool {
         && !t.truncate_history
         && t.listening.is_empty()
         && t.redefine.is_none()
+        && t.block == BlockWrite::Keep
 }
 
 /// One statement for the whole bulk part of a batch. `t` holds one row per transition (of

@@ -16,8 +16,19 @@ use crate::postgres::fail::{Fail, invalid};
 use crate::postgres::wake::notify;
 use crate::{BlockKind, Claim, ClaimRequest, Claimed, Status, Timestamp, WorkerId};
 
+/// The codes of the block kinds a claim takes (a version mismatch, a request), for
+/// `blocked_kind = ANY($n::bigint[])`.
+pub(in crate::postgres) fn claimable_codes() -> Vec<i64> {
+    BlockKind::ALL
+        .iter()
+        .filter(|k| k.claimable())
+        .map(|k| k.code())
+        .collect()
+}
+
 /// Leases up to `req.limit` runnable instances, earliest due first (then by id), each under
-/// its next lease generation. A row that does not decode is blocked
+/// its next lease generation; a version-mismatch block is cleared, a request kept. A row that
+/// does not decode is blocked
 /// ([`BlockKind::CorruptRow`], its lease dropped, its other columns untouched) by a second
 /// statement, and the claim looks further for the places it took.
 pub(in crate::postgres) async fn claim(
@@ -34,38 +45,38 @@ pub(in crate::postgres) async fn claim(
         let rows = sqlx::query(concat!(
             "WITH due AS (SELECT id AS due_id FROM sayiir_instances \
                WHERE status = 0 AND due_at IS NOT NULL AND due_at <= $1 \
-               AND (blocked_kind IS NULL OR blocked_kind = $2) \
+               AND (blocked_kind IS NULL OR blocked_kind = ANY($2::bigint[])) \
                AND (lease_owner IS NULL OR lease_until <= $1) \
                AND (workflow, definition_hash, fingerprint) IN \
                  (SELECT * FROM UNNEST($3::text[], $4::bytea[], $8::bytea[])) \
                ORDER BY due_at, id LIMIT $5 FOR UPDATE SKIP LOCKED) \
              UPDATE sayiir_instances SET lease_owner = $6, lease_until = $7, \
                lease_generation = lease_generation + 1, \
-               blocked_kind = NULL, blocked_reason = NULL, blocked_at = NULL \
-             FROM due WHERE id = due.due_id RETURNING lease_generation, ",
+               blocked_kind = CASE WHEN blocked_kind = $9 THEN NULL ELSE blocked_kind END, \
+               blocked_reason = CASE WHEN blocked_kind = $9 THEN NULL ELSE blocked_reason END, \
+               blocked_at = CASE WHEN blocked_kind = $9 THEN NULL ELSE blocked_at END \
+             FROM due WHERE id = due.due_id RETURNING ",
             record_cols!()
         ))
         .bind(req.now.0)
-        .bind(BlockKind::VersionMismatch.code())
+        .bind(claimable_codes())
         .bind(&workflows)
         .bind(&hashes)
         .bind(i64::try_from(want).unwrap_or(i64::MAX))
         .bind(&req.owner.0)
         .bind(req.lease_until.0)
         .bind(&fingerprints)
+        .bind(BlockKind::VersionMismatch.code())
         .fetch_all(pool)
         .await?;
         let (mut ids, mut reasons) = (Vec::new(), Vec::new());
         for row in &rows {
             match decode::record(row) {
                 Ok(record) => {
-                    let raw: i64 = get(row, "lease_generation", record.id.as_str())?;
-                    let generation = u64::try_from(raw).map_err(|_| {
-                        invalid(
-                            record.id.as_str(),
-                            format!("negative lease generation {raw}"),
-                        )
-                    })?;
+                    // The row decodes with its lease: this claim's.
+                    let Some(generation) = record.lease.as_ref().map(|l| l.generation) else {
+                        return Err(invalid(record.id.as_str(), "claimed without a lease owner"));
+                    };
                     claimed.push(Claimed { record, generation });
                 }
                 Err(e) => match decode::damage(&e) {

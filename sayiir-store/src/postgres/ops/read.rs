@@ -5,11 +5,13 @@ use std::num::NonZeroUsize;
 use sqlx::postgres::{PgPool, PgRow};
 use sqlx::{AssertSqlSafe, PgConnection};
 
+use super::lease::claimable_codes;
 use crate::postgres::decode::{self, key_arrays, record_cols, sql_limit, summary_cols};
 use crate::postgres::fail::Fail;
+use crate::types::code_list;
 use crate::{
-    BlockKind, HistoryEntry, InstanceId, InstanceRecord, InstanceSummary, ListQuery, Listing,
-    StoreError, Timestamp, WorkflowKey,
+    Backlog, BlockKind, HistoryEntry, InstanceId, InstanceRecord, InstanceSummary, ListQuery,
+    Listing, StoreError, Timestamp, WorkflowKey,
 };
 
 const LOAD: &str = concat!(
@@ -66,6 +68,10 @@ fn decodable(rows: &[PgRow]) -> Result<Vec<InstanceSummary>, Fail> {
 /// the matching rows that do not decode.
 pub(in crate::postgres) async fn list(pool: &PgPool, query: &ListQuery) -> Result<Listing, Fail> {
     let mut listing = Listing::default();
+    if query.id_prefix.as_ref().is_some_and(|p| p.contains('\0')) {
+        // No id holds a NUL (PostgreSQL's text cannot), and it cannot be sent as text.
+        return Ok(listing);
+    }
     let mut after = query.after.as_ref().map(|a| a.as_str().to_owned());
     loop {
         let want = query.limit.map(|n| n.get() - listing.instances.len());
@@ -137,6 +143,42 @@ async fn list_round(
         Some(false) => sql.push_str(" AND blocked_kind IS NULL"),
         None => {}
     }
+    // Block kinds are codes the store defines, written as literals so that the planner sees
+    // which partial index holds the rows.
+    if let Some(kinds) = &query.block_kinds {
+        if query.attention_only() {
+            // As written in the index `sayiir_instances_attention` (migration 0006).
+            sql.push_str(&format!(
+                " AND blocked_kind NOT IN ({})",
+                code_list(|k| !k.needs_attention())
+            ));
+        } else if kinds.is_empty() {
+            sql.push_str(" AND FALSE");
+        } else {
+            let codes: Vec<String> = kinds.iter().map(|k| k.code().to_string()).collect();
+            sql.push_str(&format!(" AND blocked_kind IN ({})", codes.join(", ")));
+        }
+    }
+    let ranges = [
+        ("created_at", &query.created),
+        ("updated_at", &query.updated),
+    ];
+    for (column, range) in ranges {
+        if range.from.is_some() {
+            sql.push_str(&format!(" AND {column} >= ${}", next()));
+        }
+        if range.until.is_some() {
+            sql.push_str(&format!(" AND {column} < ${}", next()));
+        }
+    }
+    // A range of the primary key (the id column's collation is "C": byte order), not LIKE.
+    let bounds = query.id_bounds();
+    if let Some((_, upper)) = &bounds {
+        sql.push_str(&format!(" AND id >= ${}", next()));
+        if upper.is_some() {
+            sql.push_str(&format!(" AND id < ${}", next()));
+        }
+    }
     // `LIMIT NULL` is no limit.
     sql.push_str(&format!(" ORDER BY id LIMIT ${}", next()));
     let mut q = sqlx::query(AssertSqlSafe(sql));
@@ -154,6 +196,20 @@ async fn list_round(
     }
     if let Some(state_id) = &query.state_id {
         q = q.bind(state_id.as_str());
+    }
+    for (_, range) in ranges {
+        if let Some(from) = range.from {
+            q = q.bind(from.0);
+        }
+        if let Some(until) = range.until {
+            q = q.bind(until.0);
+        }
+    }
+    if let Some((prefix, upper)) = bounds {
+        q = q.bind(prefix);
+        if let Some(upper) = upper {
+            q = q.bind(upper);
+        }
     }
     let limit = want.map(|w| i64::try_from(w).unwrap_or(i64::MAX));
     Ok(q.bind(limit).fetch_all(pool).await?)
@@ -212,19 +268,19 @@ pub(in crate::postgres) async fn next_due(
            (SELECT due_at FROM sayiir_instances \
             WHERE status = 0 AND due_at IS NOT NULL \
             AND (lease_owner IS NULL OR lease_until <= due_at) \
-            AND (blocked_kind IS NULL OR blocked_kind = $1) \
+            AND (blocked_kind IS NULL OR blocked_kind = ANY($1::bigint[])) \
             AND (workflow, definition_hash, fingerprint) IN \
               (SELECT * FROM UNNEST($2::text[], $3::bytea[], $4::bytea[])) \
             ORDER BY due_at LIMIT 1), \
            (SELECT MIN(lease_until) FROM sayiir_instances \
             WHERE lease_owner IS NOT NULL AND lease_until > due_at \
             AND status = 0 AND due_at IS NOT NULL \
-            AND (blocked_kind IS NULL OR blocked_kind = $1) \
+            AND (blocked_kind IS NULL OR blocked_kind = ANY($1::bigint[])) \
             AND (workflow, definition_hash, fingerprint) IN \
               (SELECT * FROM UNNEST($2::text[], $3::bytea[], $4::bytea[])))) \
          AS next",
     )
-    .bind(BlockKind::VersionMismatch.code())
+    .bind(claimable_codes())
     .bind(&workflows)
     .bind(&hashes)
     .bind(&fingerprints)
@@ -232,6 +288,32 @@ pub(in crate::postgres) async fn next_due(
     .await?;
     let next: Option<i64> = decode::get(&row, "next", "<next_due>")?;
     Ok(next.map(Timestamp))
+}
+
+/// The instances due at `now` that no live lease holds and no block other than a request
+/// keeps out of claims: their number and earliest due time, from the due index up to `now`.
+pub(in crate::postgres) async fn backlog(pool: &PgPool, now: Timestamp) -> Result<Backlog, Fail> {
+    let requests: Vec<i64> = BlockKind::ALL
+        .iter()
+        .filter(|k| k.is_request())
+        .map(|k| k.code())
+        .collect();
+    let row = sqlx::query(
+        "SELECT count(*) AS due, min(due_at) AS oldest FROM sayiir_instances \
+         WHERE status = 0 AND due_at IS NOT NULL AND due_at <= $1 \
+         AND (blocked_kind IS NULL OR blocked_kind = ANY($2::bigint[])) \
+         AND (lease_owner IS NULL OR lease_until <= $1)",
+    )
+    .bind(now.0)
+    .bind(requests)
+    .fetch_one(pool)
+    .await?;
+    let due: i64 = decode::get(&row, "due", "<backlog>")?;
+    let oldest: Option<i64> = decode::get(&row, "oldest", "<backlog>")?;
+    Ok(Backlog {
+        due: u64::try_from(due).unwrap_or(0),
+        oldest_due: oldest.map(Timestamp),
+    })
 }
 
 /// Running, unblocked instances of the `served` workflows whose `(workflow, hash, fingerprint)`

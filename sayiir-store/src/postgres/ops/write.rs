@@ -16,12 +16,13 @@ use sqlx::{Connection, PgConnection};
 use super::bulk::{self, Bulk};
 use super::read::load_in;
 use super::signals;
+use crate::postgres::decode::block_kind;
 use crate::postgres::decode::{get, seq_from_db, seq_to_db, status_from_db};
 use crate::postgres::fail::Fail;
 use crate::postgres::wake::notify;
 use crate::{
-    BlockKind, Blocked, CommitResult, Created, InstanceId, NewInstance, Next, Status, StoreError,
-    Timestamp, Transition,
+    BlockChange, BlockKind, BlockWrite, Blocked, CommitResult, Created, InstanceId, NewInstance,
+    Next, Status, StoreError, Timestamp, Transition,
 };
 
 /// Inserts `new` with history entry 0, or returns the existing instance with its id.
@@ -158,7 +159,8 @@ pub(in crate::postgres) async fn commit(pool: &PgPool, t: Transition) -> Result<
 /// The cost in round trips does not grow with the batch: the heads are locked and read in one
 /// statement, the transitions that [`bulk::fits`] are checked in memory and written together
 /// in one more ([`Bulk`]). The others (consuming signals, truncating history, listening for
-/// signals, moving to another definition), and every transition of an instance listed more than once, go one by one through
+/// signals, moving to another definition, setting or clearing the block), and every
+/// transition of an instance listed more than once, go one by one through
 /// [`apply`], in batch order, before the bulk write; they are of other instances than the bulk
 /// ones, so the order between the two does not matter.
 pub(in crate::postgres) async fn commit_batch(
@@ -267,7 +269,8 @@ pub(super) fn history_exists(next_seq: u64, head_seq: u64) -> String {
 
 /// Checks and writes one transition of an instance whose row `heads` holds locked. Fails with
 /// [`Fail::Store`] only when nothing was written for it. Returns whether the instance is now
-/// due and free of leases, so that idle workers should be woken.
+/// due and free of leases (and not blocked by the transition), so that idle workers should be
+/// woken.
 async fn apply(
     conn: &mut PgConnection,
     heads: &mut HashMap<String, Head>,
@@ -316,6 +319,22 @@ async fn apply(
     }
     signals::consume(conn, id, &consumed, finishing).await?;
     head.seq = next_seq;
+    // Apart from the head's update, so that the common transition (which keeps the block)
+    // sends no more than before.
+    if let Some((kind, reason, at)) = t.block.columns() {
+        sqlx::query(
+            "UPDATE sayiir_instances SET blocked_kind = $2, blocked_reason = $3, \
+             blocked_at = $4 WHERE id = $1",
+        )
+        .bind(id)
+        .bind(kind)
+        .bind(reason)
+        .bind(at)
+        .execute(&mut *conn)
+        .await?;
+        head.paused = kind == Some(BlockKind::Paused.code());
+    }
+    let blocks = matches!(&t.block, BlockWrite::Set(b) if !b.kind.claimable());
     let (version, hash, fingerprint) = match &t.redefine {
         Some(d) => (
             Some(i64::from(d.version)),
@@ -360,7 +379,7 @@ async fn apply(
             if release {
                 head.lease = None;
             }
-            Ok(due_at.is_some() && claimable)
+            Ok(due_at.is_some() && claimable && !blocks)
         }
         Next::Finished { status, output } => {
             sqlx::query(
@@ -386,6 +405,61 @@ async fn apply(
             Ok(false)
         }
     }
+}
+
+/// An operator's compare-and-set of the block of `change.id` (see
+/// [`Store::update_block`](crate::Store::update_block)), under the row's lock. Wakes idle
+/// workers when it leaves the instance claimable with a due time.
+pub(in crate::postgres) async fn update_block(
+    pool: &PgPool,
+    change: BlockChange,
+) -> Result<(), Fail> {
+    let mut tx = pool.begin().await?;
+    let id = change.id.as_str();
+    let row =
+        sqlx::query("SELECT status, blocked_kind FROM sayiir_instances WHERE id = $1 FOR UPDATE")
+            .bind(id)
+            .fetch_optional(&mut *tx)
+            .await?;
+    let Some(row) = row else {
+        return Err(Fail::Store(StoreError::NotFound { id: change.id }));
+    };
+    if status_from_db(get(&row, "status", id)?, id)?.is_terminal() {
+        return Err(Fail::Store(StoreError::Finished { id: change.id }));
+    }
+    let actual = match get::<Option<i16>>(&row, "blocked_kind", id)? {
+        Some(code) => Some(block_kind(code, id)?),
+        None => None,
+    };
+    if !change.allows(actual) {
+        return Err(Fail::Store(StoreError::BlockState {
+            id: change.id,
+            actual,
+        }));
+    }
+    let (kind, reason, at) = match &change.to {
+        Some(b) => (Some(b.kind.code()), Some(b.reason.as_str()), Some(b.at.0)),
+        None => (None, None, None),
+    };
+    let row = sqlx::query(
+        "UPDATE sayiir_instances SET blocked_kind = $2, blocked_reason = $3, blocked_at = $4, \
+         due_at = CASE WHEN $5 THEN LEAST(COALESCE(due_at, $6), $6) ELSE due_at END \
+         WHERE id = $1 RETURNING due_at",
+    )
+    .bind(id)
+    .bind(kind)
+    .bind(reason)
+    .bind(at)
+    .bind(change.wake)
+    .bind(change.now.0)
+    .fetch_one(&mut *tx)
+    .await?;
+    let due_at: Option<i64> = get(&row, "due_at", id)?;
+    if change.leaves_claimable() && due_at.is_some() {
+        notify(&mut tx).await?;
+    }
+    tx.commit().await?;
+    Ok(())
 }
 
 /// Sets or clears the block of `id`, touching nothing else.

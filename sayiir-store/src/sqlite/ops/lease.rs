@@ -3,9 +3,12 @@
 use rusqlite::types::Value;
 use rusqlite::{Connection, TransactionBehavior};
 
-use crate::sqlite::decode::{self, key_values, record_cols};
+use crate::sqlite::decode::{self, RECORD_COLS, key_values, record_cols};
 use crate::sqlite::fail::{Fail, invalid};
-use crate::{BlockKind, Claim, ClaimRequest, Claimed, Timestamp, WorkerId, WorkflowKey};
+use crate::types::code_list;
+use crate::{
+    BlockKind, Claim, ClaimRequest, Claimed, LeaseHolder, Timestamp, WorkerId, WorkflowKey,
+};
 
 /// Parameters for the `VALUES` list of [`key_values`].
 pub(in crate::sqlite) fn key_params(known: &[WorkflowKey]) -> Vec<Value> {
@@ -26,6 +29,15 @@ pub(in crate::sqlite) fn sql_limit(limit: usize) -> i64 {
     i64::try_from(limit).unwrap_or(-1)
 }
 
+/// The SQL condition "a claim may take it as far as its block goes": not blocked, or blocked
+/// by a kind claims take (a version mismatch, a request).
+pub(in crate::sqlite) fn claimable_block() -> String {
+    format!(
+        "(blocked_kind IS NULL OR blocked_kind IN ({}))",
+        code_list(BlockKind::claimable)
+    )
+}
+
 /// The query of [`claim`]: `?1` is now, `?2` the limit, then the keys of `known`. The rowid
 /// follows the record's columns (at [`ROWID`]).
 fn claim_sql(known: &[WorkflowKey]) -> String {
@@ -35,12 +47,12 @@ fn claim_sql(known: &[WorkflowKey]) -> String {
             record_cols!(),
             ", rowid FROM sayiir_instances INDEXED BY sayiir_instances_due \
              WHERE status = 0 AND due_at IS NOT NULL AND due_at <= ?1 \
-             AND (blocked_kind IS NULL OR blocked_kind = {mismatch}) \
+             AND {claimable} \
              AND (lease_owner IS NULL OR lease_until <= ?1) \
              AND (workflow, definition_hash, fingerprint) IN ({keys}) \
              ORDER BY due_at, id LIMIT ?2"
         ),
-        mismatch = BlockKind::VersionMismatch.code(),
+        claimable = claimable_block(),
         keys = key_values(known, 3),
     )
 }
@@ -52,17 +64,11 @@ pub(in crate::sqlite) fn claim_plan(
 ) -> Result<Vec<String>, Fail> {
     let mut params = vec![Value::Integer(0), Value::Integer(1)];
     params.extend(key_params(known));
-    let mut stmt = conn.prepare(&format!("EXPLAIN QUERY PLAN {}", claim_sql(known)))?;
-    let mut rows = stmt.query(rusqlite::params_from_iter(params))?;
-    let mut plan = Vec::new();
-    while let Some(row) = rows.next()? {
-        plan.push(row.get::<_, String>(3)?);
-    }
-    Ok(plan)
+    super::read::explain(conn, &claim_sql(known), params)
 }
 
 /// Index of the rowid in [`claim_sql`]'s rows.
-const ROWID: usize = 16;
+const ROWID: usize = RECORD_COLS;
 
 /// Leases up to `req.limit` runnable instances, earliest due first (then by id), each under
 /// its next lease generation. A row that does not decode is blocked
@@ -100,12 +106,17 @@ pub(in crate::sqlite) fn claim(
                 }
             }
         }
-        // Leased and blocked before the next round, so that it does not meet them again.
+        // Leased and blocked before the next round, so that it does not meet them again. The
+        // block columns are written apart, and only to clear a version mismatch (a request is
+        // kept for the claimer), so that a claim touches no index of blocks.
         let mut lease = tx.prepare_cached(
             "UPDATE sayiir_instances SET lease_owner = ?2, lease_until = ?3, \
-             lease_generation = lease_generation + 1, \
-             blocked_kind = NULL, blocked_reason = NULL, blocked_at = NULL WHERE id = ?1 \
+             lease_generation = lease_generation + 1 WHERE id = ?1 \
              RETURNING lease_generation",
+        )?;
+        let mut unblock = tx.prepare_cached(
+            "UPDATE sayiir_instances SET blocked_kind = NULL, blocked_reason = NULL, \
+             blocked_at = NULL WHERE id = ?1",
         )?;
         for mut record in good {
             let id = record.id.as_str();
@@ -115,7 +126,19 @@ pub(in crate::sqlite) fn claim(
             )?;
             let generation = u64::try_from(raw)
                 .map_err(|_| invalid(id, format!("negative lease generation {raw}")))?;
-            record.blocked = None;
+            if record
+                .blocked
+                .as_ref()
+                .is_some_and(|b| b.kind == BlockKind::VersionMismatch)
+            {
+                unblock.execute([id])?;
+                record.blocked = None;
+            }
+            record.lease = Some(LeaseHolder {
+                owner: req.owner.clone(),
+                until: req.lease_until,
+                generation,
+            });
             claimed.push(Claimed { record, generation });
         }
         let mut block = tx.prepare_cached(

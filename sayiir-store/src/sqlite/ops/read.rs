@@ -5,12 +5,13 @@ use std::num::NonZeroUsize;
 use rusqlite::Connection;
 use rusqlite::types::{Value, ValueRef};
 
-use super::lease::{key_params, sql_limit};
+use super::lease::{claimable_block, key_params, sql_limit};
 use crate::sqlite::decode::{self, key_values, record_cols, summary_cols};
 use crate::sqlite::fail::Fail;
+use crate::types::code_list;
 use crate::{
-    BlockKind, HistoryEntry, InstanceId, InstanceRecord, InstanceSummary, ListQuery, Listing,
-    StoreError, Timestamp, WorkflowKey,
+    Backlog, BlockKind, HistoryEntry, InstanceId, InstanceRecord, InstanceSummary, ListQuery,
+    Listing, StoreError, Timestamp, WorkflowKey,
 };
 
 /// The head of `id`.
@@ -103,9 +104,73 @@ fn list_sql(query: &ListQuery, after: Option<Value>, want: Option<usize>) -> (St
         Some(false) => sql.push_str(" AND blocked_kind IS NULL"),
         None => {}
     }
+    if let Some(kinds) = &query.block_kinds {
+        if query.attention_only() {
+            // As written in the index `sayiir_instances_attention` (migration 0007).
+            sql.push_str(&format!(
+                " AND blocked_kind NOT IN ({})",
+                code_list(|k| !k.needs_attention())
+            ));
+        } else if kinds.is_empty() {
+            sql.push_str(" AND 0");
+        } else {
+            let codes: Vec<String> = kinds.iter().map(|k| k.code().to_string()).collect();
+            sql.push_str(&format!(" AND blocked_kind IN ({})", codes.join(", ")));
+        }
+    }
+    for (column, range) in [
+        ("created_at", &query.created),
+        ("updated_at", &query.updated),
+    ] {
+        if let Some(from) = range.from {
+            params.push(Value::Integer(from.0));
+            sql.push_str(&format!(" AND {column} >= ?{}", params.len()));
+        }
+        if let Some(until) = range.until {
+            params.push(Value::Integer(until.0));
+            sql.push_str(&format!(" AND {column} < ?{}", params.len()));
+        }
+    }
+    if let Some((prefix, upper)) = query.id_bounds() {
+        // A range of the primary key (ids compare byte by byte: BINARY collation), not LIKE.
+        params.push(Value::Text(prefix.to_owned()));
+        sql.push_str(&format!(" AND id >= ?{}", params.len()));
+        if let Some(upper) = upper {
+            params.push(Value::Text(upper));
+            sql.push_str(&format!(" AND id < ?{}", params.len()));
+        }
+    }
     params.push(Value::Integer(want.map_or(-1, sql_limit)));
     sql.push_str(&format!(" ORDER BY id LIMIT ?{}", params.len()));
     (sql, params)
+}
+
+/// The `EXPLAIN QUERY PLAN` lines (details) of the first round of [`list`] for `query`.
+pub(in crate::sqlite) fn list_plan(
+    conn: &Connection,
+    query: &ListQuery,
+) -> Result<Vec<String>, Fail> {
+    let after = query
+        .after
+        .as_ref()
+        .map(|a| Value::Text(a.as_str().to_owned()));
+    let (sql, params) = list_sql(query, after, query.limit.map(NonZeroUsize::get));
+    explain(conn, &sql, params)
+}
+
+/// The `EXPLAIN QUERY PLAN` lines (details) of `sql`.
+pub(in crate::sqlite) fn explain(
+    conn: &Connection,
+    sql: &str,
+    params: Vec<Value>,
+) -> Result<Vec<String>, Fail> {
+    let mut stmt = conn.prepare(&format!("EXPLAIN QUERY PLAN {sql}"))?;
+    let mut rows = stmt.query(rusqlite::params_from_iter(params))?;
+    let mut plan = Vec::new();
+    while let Some(row) = rows.next()? {
+        plan.push(row.get::<_, String>(3)?);
+    }
+    Ok(plan)
 }
 
 /// The rows of `sql` that decode; the others are left out.
@@ -186,25 +251,49 @@ pub(in crate::sqlite) fn next_due(
              AND status = 0 AND due_at IS NOT NULL {filter} \
              ORDER BY lease_until LIMIT 1))",
         filter = format_args!(
-            "AND (blocked_kind IS NULL OR blocked_kind = {mismatch}) \
-             AND (workflow, definition_hash, fingerprint) IN ({keys})",
-            mismatch = BlockKind::VersionMismatch.code(),
+            "AND {claimable} AND (workflow, definition_hash, fingerprint) IN ({keys})",
+            claimable = claimable_block(),
             keys = key_values(known, 1),
         ),
     );
     let mut stmt = conn.prepare_cached(&sql)?;
     let min = stmt.query_row(rusqlite::params_from_iter(key_params(known)), |row| {
-        Ok(match row.get_ref(0)? {
-            ValueRef::Integer(t) => Some(t),
-            // A damaged time: numbers sort before text and blobs, so the minimum is one of
-            // those only when no instance has a time that is a number. No claim takes such a
-            // row (it is never due); a real number is a time all the same, which a claim then
-            // meets and blocks.
-            ValueRef::Real(t) => Some(t as i64),
-            ValueRef::Null | ValueRef::Text(_) | ValueRef::Blob(_) => None,
-        })
+        Ok(time(row.get_ref(0)?))
     })?;
     Ok(min.map(Timestamp))
+}
+
+/// The minimum of a time column as read back. A damaged time: numbers sort before text and
+/// blobs, so the minimum is one of those only when no instance has a time that is a number.
+/// No claim takes such a row (it is never due); a real number is a time all the same, which a
+/// claim then meets and blocks.
+fn time(v: ValueRef<'_>) -> Option<i64> {
+    match v {
+        ValueRef::Integer(t) => Some(t),
+        ValueRef::Real(t) => Some(t as i64),
+        ValueRef::Null | ValueRef::Text(_) | ValueRef::Blob(_) => None,
+    }
+}
+
+/// The instances due at `now` that no live lease holds and no block other than a request
+/// keeps out of claims: their number and earliest due time. One walk of the due index up to
+/// `now`.
+pub(in crate::sqlite) fn backlog(conn: &Connection, now: Timestamp) -> Result<Backlog, Fail> {
+    let sql = format!(
+        "SELECT count(*), min(due_at) FROM sayiir_instances INDEXED BY sayiir_instances_due \
+         WHERE status = 0 AND due_at IS NOT NULL AND due_at <= ?1 \
+         AND (blocked_kind IS NULL OR blocked_kind IN ({requests})) \
+         AND (lease_owner IS NULL OR lease_until <= ?1)",
+        requests = code_list(BlockKind::is_request),
+    );
+    let mut stmt = conn.prepare_cached(&sql)?;
+    let (due, oldest) = stmt.query_row([now.0], |row| {
+        Ok((row.get::<_, i64>(0)?, time(row.get_ref(1)?)))
+    })?;
+    Ok(Backlog {
+        due: u64::try_from(due).unwrap_or(0),
+        oldest_due: oldest.map(Timestamp),
+    })
 }
 
 /// Running, unblocked instances of the `served` workflows whose `(workflow, hash, fingerprint)`

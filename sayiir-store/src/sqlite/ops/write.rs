@@ -9,7 +9,8 @@ use super::signals;
 use crate::sqlite::decode::{seq_from_db, seq_to_db, status_from_db};
 use crate::sqlite::fail::{Fail, code, invalid, is_conversion};
 use crate::{
-    BlockKind, Blocked, CommitResult, Event, InstanceId, Next, StoreError, Timestamp, Transition,
+    BlockChange, BlockKind, BlockWrite, Blocked, CommitResult, Event, InstanceId, Next, StoreError,
+    Timestamp, Transition,
 };
 
 pub(super) fn immediate(conn: &mut Connection) -> Result<Transaction<'_>, Fail> {
@@ -229,6 +230,78 @@ fn apply(tx: &Transaction<'_>, t: Transition) -> Result<(), Fail> {
             ])?;
         }
     }
+    // Apart, as the definition: a transition that keeps the block (nearly all) assigns no
+    // block column, so it touches no index of blocks.
+    write_block(tx, id, &t.block)?;
+    Ok(())
+}
+
+/// Writes the block columns of `id` as `block` says (nothing for [`BlockWrite::Keep`]).
+fn write_block(tx: &Connection, id: &str, block: &BlockWrite) -> Result<(), Fail> {
+    let Some((kind, reason, at)) = block.columns() else {
+        return Ok(());
+    };
+    tx.prepare_cached(
+        "UPDATE sayiir_instances SET blocked_kind = ?2, blocked_reason = ?3, blocked_at = ?4 \
+         WHERE id = ?1",
+    )?
+    .execute(rusqlite::params![id, kind, reason, at])?;
+    Ok(())
+}
+
+/// An operator's compare-and-set of the block of `change.id` (see
+/// [`Store::update_block`](crate::Store::update_block)).
+pub(in crate::sqlite) fn update_block(
+    conn: &mut Connection,
+    change: BlockChange,
+) -> Result<(), Fail> {
+    let tx = immediate(conn)?;
+    let id = change.id.as_str();
+    let head: Option<(i64, Option<i64>)> = tx
+        .prepare_cached("SELECT status, blocked_kind FROM sayiir_instances WHERE id = ?1")?
+        .query_row([id], |row| Ok((row.get(0)?, row.get(1)?)))
+        .optional()
+        .map_err(|e| {
+            if is_conversion(&e) {
+                invalid(id, format!("status or blocked_kind: {e}"))
+            } else {
+                Fail::Sql(e)
+            }
+        })?;
+    let Some((status, kind)) = head else {
+        return Err(Fail::Store(StoreError::NotFound { id: change.id }));
+    };
+    if status_from_db(status, id)?.is_terminal() {
+        return Err(Fail::Store(StoreError::Finished { id: change.id }));
+    }
+    let actual = match kind {
+        None => None,
+        Some(code) => Some(BlockKind::from_code(code).ok_or_else(|| {
+            invalid(
+                id,
+                format!("column `blocked_kind`: unknown block kind code {code}"),
+            )
+        })?),
+    };
+    if !change.allows(actual) {
+        return Err(Fail::Store(StoreError::BlockState {
+            id: change.id,
+            actual,
+        }));
+    }
+    let to = match change.to {
+        Some(b) => BlockWrite::Set(b),
+        None => BlockWrite::Clear,
+    };
+    write_block(&tx, id, &to)?;
+    if change.wake {
+        tx.prepare_cached(
+            "UPDATE sayiir_instances SET due_at = \
+             CASE WHEN due_at IS NULL OR due_at > ?2 THEN ?2 ELSE due_at END WHERE id = ?1",
+        )?
+        .execute(rusqlite::params![id, change.now.0])?;
+    }
+    tx.commit()?;
     Ok(())
 }
 

@@ -5,10 +5,10 @@
 use std::sync::Arc;
 
 use sayiir::store::{
-    Blocked, Claim, ClaimRequest, Claimed, CommitResult, CreateResult, Created, DefinitionRecord,
-    HistoryEntry, InstanceId, InstanceRecord, InstanceSummary, ListQuery, Listing, NewInstance,
-    NewSignal, Restart, SignalRecord, Store, StoreError, Timestamp, Transition, VersionCount,
-    WorkerId, WorkerRecord, WorkflowKey,
+    Backlog, BlockChange, Blocked, Claim, ClaimRequest, Claimed, CommitResult, CreateResult,
+    Created, DefinitionRecord, HistoryEntry, InstanceId, InstanceRecord, InstanceSummary,
+    ListQuery, Listing, NewInstance, NewSignal, Restart, SignalRecord, Store, StoreError,
+    Timestamp, Transition, VersionCount, WorkerId, WorkerRecord, WorkflowKey,
 };
 
 /// What a test watches. Every hook defaults to doing nothing.
@@ -83,6 +83,12 @@ impl<H: Hooks> Store for Hooked<H> {
     }
     async fn set_blocked(&self, id: &InstanceId, b: Option<Blocked>) -> Result<(), StoreError> {
         self.inner.set_blocked(id, b).await
+    }
+    async fn update_block(&self, c: BlockChange) -> Result<(), StoreError> {
+        self.inner.update_block(c).await
+    }
+    async fn backlog(&self, now: Timestamp) -> Result<Backlog, StoreError> {
+        self.inner.backlog(now).await
     }
     async fn heartbeat(&self, w: WorkerRecord) -> Result<(), StoreError> {
         self.inner.heartbeat(w).await

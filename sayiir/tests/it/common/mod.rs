@@ -6,6 +6,7 @@ pub(crate) mod children;
 pub(crate) mod events;
 pub(crate) mod hooked;
 mod rng;
+pub(crate) mod stores;
 mod vars;
 mod wait;
 
