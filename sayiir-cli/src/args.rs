@@ -30,13 +30,14 @@ pub enum Command {
     List(ListArgs),
     /// Count instances by workflow and status, and the live workers.
     Stats,
-    /// Show one instance: status, definition, state, what it waits for, its stored values,
-    /// why it is blocked.
+    /// Show one instance: status and why it is blocked, definition, state and the values it
+    /// carries, what it waits for, buffered signals, output, lease holder, allowed actions.
     Show {
         /// The instance id.
         id: String,
     },
-    /// The committed transitions of an instance, oldest first, with the time between them.
+    /// The committed transitions of an instance, oldest first, with the time between them:
+    /// task results and errors, signals, retries, operators' actions.
     History {
         /// The instance id.
         id: String,
@@ -50,9 +51,11 @@ pub enum Command {
     Pause(Targets),
     /// Resume paused instances.
     Resume(Targets),
-    /// Run again the failed call an instance needs attention for.
+    /// Run again what instances need attention for: a parked call (with a fresh attempt
+    /// budget), or the step whose code panicked, whose migration failed or whose value was
+    /// over the payload limit.
     Retry(Targets),
-    /// Let the error of the call an instance needs attention for flow into its workflow.
+    /// Let the error of a parked call flow into its workflow (which may compensate, or fail).
     Fail(Targets),
     /// Instances of each workflow definition by status: how far an old version has drained.
     Versions,
@@ -125,8 +128,8 @@ pub enum StatusFilter {
     Blocked,
     /// Paused (`sayiir pause`).
     Paused,
-    /// Blocked for a reason that needs an operator: a call whose retries ran out, a panic, a
-    /// state that does not decode, a version this build does not run...
+    /// Blocked for a reason that needs an operator: a parked call (its attempts ran out), a
+    /// panic, a state that does not decode, a version no worker runs...
     NeedsAttention,
 }
 

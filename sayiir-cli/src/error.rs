@@ -147,6 +147,7 @@ fn engine_code(e: &EngineError) -> u8 {
         EngineError::InvalidId(_)
         | EngineError::UnknownSignal { .. }
         | EngineError::SignalType { .. }
+        | EngineError::BadPayload { .. }
         | EngineError::WrongWorkflow { .. }
         | EngineError::NotRegistered { .. }
         | EngineError::UnknownWorkflow { .. }
@@ -156,6 +157,7 @@ fn engine_code(e: &EngineError) -> u8 {
         | EngineError::TooLarge { .. } => exit::BAD_INPUT,
         EngineError::Finished { .. }
         | EngineError::NotPaused { .. }
+        | EngineError::NotAllowed { .. }
         | EngineError::Cancelled { .. }
         | EngineError::Blocked { .. }
         | EngineError::VersionMismatch(_)
@@ -170,7 +172,9 @@ fn engine_code(e: &EngineError) -> u8 {
 fn store_code(e: &StoreError) -> u8 {
     match e {
         StoreError::NotFound { .. } => exit::NOT_FOUND,
-        StoreError::Finished { .. } | StoreError::Paused { .. } => exit::REFUSED,
+        StoreError::Finished { .. } | StoreError::Paused { .. } | StoreError::BlockState { .. } => {
+            exit::REFUSED
+        }
         StoreError::SchemaTooNew { .. }
         | StoreError::NotADatabase { .. }
         | StoreError::ForeignDatabase { .. }

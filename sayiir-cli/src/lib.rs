@@ -16,8 +16,11 @@
 //! ```
 //!
 //! It opens the store ([`open_store`]; the SQLite worker lock is not taken: it runs no
-//! worker) and builds an [`Engine`](sayiir::Engine) with no workflows registered. What needs
-//! the workflows' Rust types to decode (states, payloads) is shown as sizes, and says so.
+//! worker) and builds an [`Engine`](sayiir::Engine) with no workflows registered. States,
+//! outputs and payloads are decoded to JSON by the descriptions of their definitions that the
+//! application's engine saved in the store, and `signal` checks a JSON payload against them;
+//! without a description (a store written by an older sayiir) values are shown as sizes, and
+//! the output says so.
 //!
 //! **Embedded**: the same commands inside the application's own binary, with its workflows
 //! registered: [`run`] parses the process's arguments (`myapp list --json`), [`run_from`]
@@ -88,8 +91,8 @@ mod args;
 mod cmd;
 mod error;
 mod output;
-mod pending;
 mod run;
+mod select;
 mod store;
 mod time;
 mod views;

@@ -37,9 +37,10 @@ struct Embedded {
     version,
     about = "See and act on sayiir workflow instances in a store",
     long_about = "See and act on sayiir workflow instances in a store (SQLite or PostgreSQL), \
-                  without the application's code: payloads and states that need its types \
-                  are shown as sizes. Mount the same commands in the application's binary \
-                  (the sayiir-cli crate) to decode them and to check signal payloads.",
+                  without the application's code: states and payloads are decoded by the \
+                  descriptions its workers saved in the store (shown as sizes where there are \
+                  none). Mount the same commands in the application's binary (the sayiir-cli \
+                  crate) to decode and check them by its own types.",
     after_help = EXIT_CODES
 )]
 struct Standalone {

@@ -5,7 +5,6 @@ use sayiir::{InstanceInfo, InstanceStatus};
 use serde::Serialize;
 
 use crate::output::Style;
-use crate::pending::{block_name, needs_attention};
 use crate::time::rfc3339;
 
 /// An instance in JSON output.
@@ -46,9 +45,9 @@ impl InstanceView {
             InstanceStatus::Blocked { kind, reason } => (
                 "blocked",
                 Some(BlockView {
-                    kind: block_name(*kind),
+                    kind: kind.name(),
                     reason: reason.clone(),
-                    needs_attention: needs_attention(*kind),
+                    needs_attention: kind.needs_attention(),
                 }),
             ),
             InstanceStatus::Completed => ("completed", None),
@@ -90,9 +89,10 @@ pub(crate) fn status_cell(i: &InstanceInfo) -> (String, Style) {
         InstanceStatus::Blocked { kind, .. } if *kind == BlockKind::Paused => {
             ("paused".into(), Style::Yellow)
         }
-        InstanceStatus::Blocked { kind, .. } => {
-            (format!("blocked: {}", block_name(*kind)), Style::Red)
+        InstanceStatus::Blocked { kind, .. } if kind.is_request() => {
+            (kind.name().replace('_', " "), Style::Yellow)
         }
+        InstanceStatus::Blocked { kind, .. } => (format!("blocked: {kind}"), Style::Red),
         InstanceStatus::Completed => ("completed".into(), Style::Green),
         InstanceStatus::Failed => ("failed".into(), Style::Red),
         InstanceStatus::Cancelled => ("cancelled".into(), Style::Dim),

@@ -1,6 +1,7 @@
 //! The application's workflows: an order that waits for an approval, one that completes, one
 //! that fails, one that sleeps for a day, one whose task panics (it is blocked: it needs
-//! attention). Shared with the tests (`tests/it/main.rs`), which
+//! attention), one whose task parks it when its attempts run out (it needs attention: an
+//! operator retries the call or lets its error flow). Shared with the tests (`tests/it/main.rs`), which
 //! populate stores with them.
 
 use std::time::Duration;
@@ -74,6 +75,17 @@ pub(crate) async fn fragile(n: u64) -> u64 {
     inspect(n).await
 }
 
+#[sayiir::task(on_exhausted = "park")]
+async fn ship(n: u64) -> Result<u64, String> {
+    Err(format!("the carrier refused parcel {n}"))
+}
+
+/// Parks when its one attempt at shipping fails.
+#[sayiir::workflow]
+pub(crate) async fn parcel(n: u64) -> Result<u64, String> {
+    ship(n).await
+}
+
 /// `builder` with every workflow of the application registered.
 pub(crate) fn register(builder: EngineBuilder) -> EngineBuilder {
     builder
@@ -82,4 +94,5 @@ pub(crate) fn register(builder: EngineBuilder) -> EngineBuilder {
         .register::<doomed>()
         .register::<nap>()
         .register::<fragile>()
+        .register::<parcel>()
 }

@@ -2,16 +2,15 @@
 //! select (listed first, then confirmed).
 
 use std::io::{IsTerminal, Write};
-use std::num::NonZeroUsize;
 
 use futures_util::stream::{self, StreamExt};
 use sayiir::{Engine, InstanceId, InstanceInfo};
 use serde::Serialize;
 
-use crate::args::{Filter, Targets};
+use crate::args::Targets;
 use crate::error::{CliError, parse_id};
 use crate::output::{Output, Style, Table, clean};
-use crate::pending::{Selection, Upcoming};
+use crate::select;
 use crate::views::status_cell;
 
 /// An action on one instance.
@@ -54,8 +53,8 @@ impl Action<'_> {
             Action::Cancel { reason } => engine.cancel(id, reason).await?,
             Action::Pause => engine.pause(id).await?,
             Action::Resume => engine.resume(id).await?,
-            Action::Retry => engine.retry(id.clone()).await?,
-            Action::Fail => engine.fail(id.clone()).await?,
+            Action::Retry => engine.retry(id).await?,
+            Action::Fail => engine.fail(id).await?,
         }
         Ok(())
     }
@@ -109,7 +108,7 @@ pub(crate) async fn run(
             action.verb()
         )));
     }
-    let selected = select_all(engine, &targets.filter).await?;
+    let selected = select::all(engine, &targets.filter).await?;
     if selected.is_empty() {
         if out.is_json() {
             return report(action, 0, Vec::new(), out);
@@ -124,22 +123,6 @@ pub(crate) async fn run(
     }
     let ids = selected.into_iter().map(|i| i.id).collect();
     act_on(engine, action, ids, out).await
-}
-
-/// Every instance the filter selects, page by page.
-async fn select_all(engine: &Engine, filter: &Filter) -> Result<Vec<InstanceInfo>, CliError> {
-    let selection = Selection::of(filter);
-    let page_size = NonZeroUsize::new(500).unwrap_or(NonZeroUsize::MIN);
-    let mut all = Vec::new();
-    let mut after = None;
-    loop {
-        let page = selection.page(engine, after, page_size).await?;
-        all.extend(page.instances);
-        match page.next {
-            Some(next) => after = Some(next),
-            None => return Ok(all),
-        }
-    }
 }
 
 fn preview(action: Action<'_>, selected: &[InstanceInfo], out: &Output) -> String {

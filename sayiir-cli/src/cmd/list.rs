@@ -7,7 +7,7 @@ use serde::Serialize;
 use crate::args::ListArgs;
 use crate::error::{CliError, parse_id};
 use crate::output::{Output, Style, Table, clean};
-use crate::pending::Selection;
+use crate::select;
 use crate::views::{InstanceView, short_time, status_cell};
 
 #[derive(Serialize)]
@@ -55,9 +55,7 @@ pub(crate) fn damaged_lines(damaged: &[DamagedRow], out: &Output) -> String {
 
 pub(crate) async fn run(engine: &Engine, args: &ListArgs, out: &Output) -> Result<(), CliError> {
     let after = args.after.as_deref().map(parse_id).transpose()?;
-    let page = Selection::of(&args.filter)
-        .page(engine, after, args.limit)
-        .await?;
+    let page = select::page(engine, &args.filter, after, args.limit).await?;
     if out.is_json() {
         return out.json(&ListView {
             instances: page.instances.iter().map(InstanceView::of).collect(),

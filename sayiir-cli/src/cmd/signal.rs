@@ -8,7 +8,6 @@ use serde::Serialize;
 use crate::args::SignalArgs;
 use crate::error::{CliError, parse_id};
 use crate::output::{Output, clean};
-use crate::pending::Upcoming;
 
 #[derive(Serialize)]
 struct SentView {
@@ -45,7 +44,7 @@ pub(crate) async fn run(engine: &Engine, args: &SignalArgs, out: &Output) -> Res
     let text = payload_text(args)?;
     let payload: serde_json::Value = serde_json::from_str(&text)
         .map_err(|e| CliError::BadInput(format!("the payload is not valid JSON: {e}")))?;
-    engine.signal_json(id.clone(), &args.name, &payload).await?;
+    engine.signal_json(&id, &args.name, &payload).await?;
     if out.is_json() {
         return out.json(&SentView {
             id: id.to_string(),

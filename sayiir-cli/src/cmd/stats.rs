@@ -1,24 +1,23 @@
-//! `sayiir stats`: instances by workflow and status, and the workers.
-//!
-//! Until the engine has `Engine::stats`, the counts come from the store's counts by definition,
-//! status and block kind.
+//! `sayiir stats`: instances by workflow and status, the backlog of due work, the workers
+//! (`Engine::stats`, `Engine::workers`).
 
 use std::collections::BTreeMap;
 
 use sayiir::Engine;
-use sayiir::store::{BlockKind, Status};
+use sayiir::store::{BlockKind, Status, Timestamp};
 use serde::Serialize;
 
 use crate::error::CliError;
 use crate::output::{Output, Style, Table};
-use crate::pending::needs_attention;
+use crate::time::{relative, rfc3339};
 
 #[derive(Serialize, Default, Clone, Copy)]
 struct Counts {
-    /// Not finished and not blocked.
+    /// Not finished and not blocked (an operator's retry or fail request being carried out
+    /// counts here).
     running: u64,
     paused: u64,
-    /// Blocked for a reason other than a pause.
+    /// Blocked for a reason that needs an operator.
     needs_attention: u64,
     completed: u64,
     failed: u64,
@@ -29,9 +28,9 @@ struct Counts {
 impl Counts {
     fn add(&mut self, status: Status, blocked: Option<BlockKind>, n: u64) {
         let slot = match (status, blocked) {
-            (Status::Running, None) => &mut self.running,
-            (Status::Running, Some(k)) if !needs_attention(k) => &mut self.paused,
-            (Status::Running, Some(_)) => &mut self.needs_attention,
+            (Status::Running, Some(BlockKind::Paused)) => &mut self.paused,
+            (Status::Running, Some(k)) if k.needs_attention() => &mut self.needs_attention,
+            (Status::Running, _) => &mut self.running,
             (Status::Completed, _) => &mut self.completed,
             (Status::Failed, _) => &mut self.failed,
             _ => &mut self.cancelled,
@@ -72,23 +71,36 @@ struct Workers {
 struct StatsView {
     workflows: Vec<WorkflowCounts>,
     total: Counts,
+    /// Instances due that no worker has claimed: work waiting for a worker.
+    due: u64,
+    /// The earliest due time among them (RFC 3339): how far behind the workers are.
+    oldest_due: Option<String>,
     workers: Workers,
+    /// When the counts were read (RFC 3339).
+    at: String,
+}
+
+fn backlog_line(due: u64, oldest: Option<Timestamp>, now: Timestamp) -> String {
+    match oldest {
+        Some(t) if due > 0 => format!(
+            "due, not claimed by a worker: {due} (the oldest due since {}, {})",
+            rfc3339(t),
+            relative(t, now)
+        ),
+        _ => format!("due, not claimed by a worker: {due}"),
+    }
 }
 
 pub(crate) async fn run(engine: &Engine, out: &Output) -> Result<(), CliError> {
-    let rows = engine
-        .store()
-        .version_counts()
-        .await
-        .map_err(sayiir::EngineError::from)?;
+    let stats = engine.stats().await?;
     let mut by_workflow: BTreeMap<String, Counts> = BTreeMap::new();
     let mut total = Counts::default();
-    for r in rows {
+    for g in &stats.groups {
         by_workflow
-            .entry(r.workflow.clone())
+            .entry(g.workflow.clone())
             .or_default()
-            .add(r.status, r.blocked, r.count);
-        total.add(r.status, r.blocked, r.count);
+            .add(g.status, g.blocked, g.count);
+        total.add(g.status, g.blocked, g.count);
     }
     let workers = engine.workers().await?;
     let alive = workers.iter().filter(|w| w.alive).count();
@@ -98,10 +110,13 @@ pub(crate) async fn run(engine: &Engine, out: &Output) -> Result<(), CliError> {
             .map(|(workflow, counts)| WorkflowCounts { workflow, counts })
             .collect(),
         total,
+        due: stats.due,
+        oldest_due: stats.oldest_due.map(rfc3339),
         workers: Workers {
             alive,
             stopped: workers.len() - alive,
         },
+        at: rfc3339(stats.at),
     };
     if out.is_json() {
         return out.json(&view);
@@ -133,6 +148,8 @@ pub(crate) async fn run(engine: &Engine, out: &Output) -> Result<(), CliError> {
     }
     table.styled(row("(all)", &view.total, Style::Bold));
     let mut text = table.render(out);
+    text.push_str(&backlog_line(stats.due, stats.oldest_due, stats.at));
+    text.push('\n');
     text.push_str(&format!(
         "workers: {} alive, {} stopped recently\n",
         view.workers.alive, view.workers.stopped

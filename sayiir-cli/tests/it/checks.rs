@@ -34,6 +34,7 @@ pub(crate) fn list(url: &str) {
     assert_eq!(ids(&all), all_ids());
     assert_eq!(all["next"], Value::Null);
     let order1 = &all["instances"][3];
+    assert_eq!(order1["id"], "order-1");
     assert_eq!(order1["workflow"], "order");
     assert_eq!(order1["version"], 1);
     assert_eq!(order1["status"], "running");
@@ -41,6 +42,7 @@ pub(crate) fn list(url: &str) {
     assert_eq!(order1["hash"].as_str().unwrap().len(), 64);
     assert!(order1["created_at"].as_str().unwrap().ends_with('Z'));
     let fragile = &all["instances"][1];
+    assert_eq!(fragile["id"], "fragile-1");
     assert_eq!(fragile["status"], "blocked");
     assert_eq!(fragile["block"]["kind"], "panicked");
     assert_eq!(fragile["block"]["needs_attention"], true);
@@ -50,9 +52,16 @@ pub(crate) fn list(url: &str) {
         (&["--status", "completed"], &["quick-1"]),
         (&["--status", "failed"], &["doomed-1"]),
         (&["--status", "cancelled"], &[]),
-        (&["--status", "blocked"], &["fragile-1", "order-3"]),
+        (
+            &["--status", "blocked"],
+            &["fragile-1", "order-3", "parcel-1"],
+        ),
         (&["--status", "paused"], &["order-3"]),
-        (&["--status", "needs-attention"], &["fragile-1"]),
+        (&["--status", "needs-attention"], &["fragile-1", "parcel-1"]),
+        (
+            &["--status", "needs-attention", "--workflow", "parcel"],
+            &["parcel-1"],
+        ),
         (&["--workflow", "order"], &["order-1", "order-2", "order-3"]),
         (
             &["--workflow", "order", "--status", "running"],
@@ -63,6 +72,8 @@ pub(crate) fn list(url: &str) {
             &["order-1", "order-2", "order-3"],
         ),
         (&["--id-prefix", "q"], &["quick-1"]),
+        (&["--id-prefix", "order-3"], &["order-3"]),
+        (&["--id-prefix", "zzz"], &[]),
         (
             &["--state", "signal:approve#1"],
             &["order-1", "order-2", "order-3"],
@@ -85,13 +96,14 @@ pub(crate) fn list(url: &str) {
     assert_eq!(none.ok(), "no instance matches\n");
 }
 
-const ALL: [&str; 7] = [
+const ALL: [&str; 8] = [
     "doomed-1",
     "fragile-1",
     "nap-1",
     "order-1",
     "order-2",
     "order-3",
+    "parcel-1",
     "quick-1",
 ];
 
@@ -143,54 +155,80 @@ pub(crate) fn pages(url: &str) {
     assert_eq!(rest["next"], Value::Null);
 }
 
-/// `show` and `history`.
+/// `show` and `history`: values decoded by the description the populating engine saved (the
+/// standalone binary has no workflow code).
 pub(crate) fn show_and_history(url: &str) {
     let shown = sayiir(url, &["show", "order-1", "--json"]).json();
     assert_eq!(shown["instance"]["id"], "order-1");
     assert_eq!(shown["instance"]["status"], "running");
     assert_eq!(shown["instance"]["state"], "signal:approve#1");
-    assert!(
-        shown["waits_for"]
-            .as_str()
-            .unwrap()
-            .contains("outside event"),
+    assert_eq!(shown["state"]["fields"]["total"], 100, "{shown}");
+    assert_eq!(
+        shown["state"]["wait"]["signal"]["name"], "approve",
         "{shown}"
     );
-    assert!(shown["stored"]["state"].as_u64().unwrap() > 0);
-    assert!(shown["stored"]["input"].as_u64().unwrap() > 0);
-    assert_eq!(shown["stored"]["decoded"], false);
+    assert!(shown["state_size"].as_u64().unwrap() > 0);
+    assert_eq!(shown["decoded_by"]["source"], "stored_description");
+    assert_eq!(shown["allowed"], serde_json::json!(["pause", "cancel"]));
     assert_eq!(shown["signals"], Value::Array(Vec::new()));
+    assert_eq!(shown["problems"], Value::Array(Vec::new()));
+    assert_eq!(shown["lease"], Value::Null, "the worker released it");
 
-    let text = sayiir(url, &["show", "fragile-1"]);
+    let text = sayiir(url, &["show", "order-1"]);
     let text = text.ok();
     for needle in [
-        "fragile-1",
-        "fragile, version 1",
-        "blocked: panicked",
-        "inspector crashed on parcel 3",
-        "shown as sizes",
+        "waits for  signal `approve`",
+        "carries    order = 1",
+        "total = 100",
+        "allowed    pause, cancel",
+        "decoded    by the description",
     ] {
         assert!(text.contains(needle), "{needle}: {text}");
     }
+    let text = sayiir(url, &["show", "fragile-1"]);
+    let text = text.ok();
+    for needle in [
+        "fragile, version 1",
+        "blocked: panicked (needs attention)",
+        "inspector crashed on parcel 3",
+        "allowed    retry, cancel",
+    ] {
+        assert!(text.contains(needle), "{needle}: {text}");
+    }
+    let parked = sayiir(url, &["show", "parcel-1", "--json"]).json();
+    assert_eq!(parked["instance"]["block"]["kind"], "parked");
+    assert_eq!(
+        parked["allowed"],
+        serde_json::json!(["retry", "fail", "cancel"])
+    );
     let failed = sayiir(url, &["show", "doomed-1", "--json"]).json();
     assert_eq!(failed["instance"]["status"], "failed");
-    assert_eq!(failed["waits_for"], Value::Null);
-    assert!(failed["stored"]["output"].as_u64().unwrap() > 0);
+    assert_eq!(
+        failed["output"],
+        serde_json::json!({"Err": "card declined for order 7"})
+    );
+    assert_eq!(failed["allowed"], Value::Array(Vec::new()));
 
     let history = sayiir(url, &["history", "order-1", "--json"]).json();
+    assert_eq!(history["id"], "order-1");
     let entries = history["entries"].as_array().unwrap();
-    assert!(entries.len() >= 3, "{history}");
-    assert_eq!(entries[0]["seq"], 0);
+    assert_eq!(entries.len(), 3, "{history}");
     assert_eq!(entries[0]["kind"], "started");
-    assert_eq!(entries[0]["after_ms"], Value::Null);
+    assert_eq!(entries[0]["since_previous"], Value::Null);
+    assert_eq!(entries[0]["value"], serde_json::json!({"order": 1}));
+    assert_eq!(entries[2]["task"], "reserve");
+    assert_eq!(entries[2]["value"], 100);
     for (i, e) in entries.iter().enumerate() {
         assert_eq!(e["seq"], i as u64, "{history}");
-        assert!(e["at"].as_str().unwrap().ends_with('Z'));
+        assert!(e["time"].as_str().unwrap().ends_with('Z'));
     }
-    let text = sayiir(url, &["history", "order-1"]);
+    let text = sayiir(url, &["history", "doomed-1"]);
     let text = text.ok();
     assert!(text.starts_with("SEQ"), "{text}");
-    assert!(text.contains("started"), "{text}");
+    assert!(
+        text.contains("task `charge` attempt 1 failed: card declined for order 7"),
+        "{text}"
+    );
 }
 
 /// `stats` and `versions`.
@@ -200,11 +238,11 @@ pub(crate) fn stats_and_versions(url: &str) {
     for (field, n) in [
         ("running", 3),
         ("paused", 1),
-        ("needs_attention", 1),
+        ("needs_attention", 2),
         ("completed", 1),
         ("failed", 1),
         ("cancelled", 0),
-        ("total", 7),
+        ("total", 8),
     ] {
         assert_eq!(total[field], n, "{field}: {stats}");
     }
@@ -218,36 +256,70 @@ pub(crate) fn stats_and_versions(url: &str) {
         (order["running"].as_u64(), order["paused"].as_u64()),
         (Some(2), Some(1))
     );
+    assert_eq!(stats["due"], 0, "nothing is due: {stats}");
+    assert_eq!(stats["oldest_due"], Value::Null);
     assert_eq!(
         stats["workers"]["alive"], 0,
         "the populating worker stopped"
     );
     let text = sayiir(url, &["stats"]);
-    assert!(text.ok().contains("(all)"), "{text:#?}");
+    let text = text.ok();
+    assert!(text.contains("(all)"), "{text}");
+    assert!(text.contains("due, not claimed by a worker: 0"), "{text}");
 
     let versions = sayiir(url, &["versions", "--json"]).json();
-    let order = versions
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|v| v["workflow"] == "order")
-        .unwrap();
+    let find = |name: &str| {
+        versions
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|v| v["workflow"] == name)
+            .unwrap()
+            .clone()
+    };
+    let order = find("order");
     assert_eq!(order["version"], 1);
     assert_eq!(order["running"], 2);
     assert_eq!(order["blocked"], 1);
     assert_eq!(order["drained"], false);
-    let quick = versions
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|v| v["workflow"] == "quick")
-        .unwrap();
+    let quick = find("quick");
     assert_eq!(
         (quick["completed"].as_u64(), quick["drained"].as_bool()),
         (Some(1), Some(true))
     );
     let text = sayiir(url, &["versions"]);
     assert!(text.ok().starts_with("WORKFLOW"), "{text:#?}");
+}
+
+/// `retry` and `fail`: allowed on what needs attention, refused elsewhere.
+pub(crate) fn retry_and_fail(url: &str) {
+    let refused = sayiir(url, &["fail", "fragile-1"]);
+    assert_eq!(
+        refused.error(6),
+        "error: cannot fail instance `fragile-1`: it is blocked (panicked)"
+    );
+    let refused = sayiir(url, &["retry", "order-1"]);
+    assert!(refused.error(6).contains("it is running"), "{refused:#?}");
+    let refused = sayiir(url, &["pause", "parcel-1"]);
+    assert!(refused.error(6).contains("parked"), "{refused:#?}");
+
+    let failed = sayiir(url, &["fail", "parcel-1"]);
+    assert_eq!(failed.ok(), "parcel-1  fail requested\n");
+    let shown = sayiir(url, &["show", "parcel-1", "--json"]).json();
+    assert_eq!(shown["instance"]["block"]["kind"], "fail_requested");
+    let again = sayiir(url, &["fail", "parcel-1"]);
+    assert!(again.error(6).contains("fail_requested"), "{again:#?}");
+
+    let retried = sayiir(
+        url,
+        &["retry", "--status", "needs-attention", "--yes", "--json"],
+    )
+    .json();
+    assert_eq!(retried["selected"], 1, "{retried}");
+    assert_eq!(retried["results"][0]["id"], "fragile-1");
+    assert_eq!(retried["results"][0]["ok"], true);
+    let attention = sayiir(url, &["list", "--json", "--status", "needs-attention"]).json();
+    assert_eq!(ids(&attention), Vec::<String>::new());
 }
 
 /// `cancel` by filter: refused without `--yes` (stdin is not a terminal), done with it; by
@@ -348,4 +420,45 @@ pub(crate) fn pause_and_resume(url: &str) {
     assert_eq!(unknown.error(3), "error: no instance with id `nope`");
     // As populated again.
     sayiir(url, &["pause", "order-3"]).ok();
+}
+
+/// `signal` from the standalone binary: the payload is checked against the type the saved
+/// description records, then buffered (no worker runs).
+pub(crate) fn signal(url: &str) {
+    let wrong = sayiir(url, &["signal", "order-2", "approve", r#"{"by": 5}"#]);
+    let line = wrong.error(4);
+    assert!(
+        line.starts_with("error: the payload of signal `approve` for instance `order-2` is not a"),
+        "{line}"
+    );
+    let sent = sayiir(
+        url,
+        &[
+            "signal",
+            "order-2",
+            "approve",
+            r#"{"by": "ada", "limit": 1000}"#,
+            "--json",
+        ],
+    )
+    .json();
+    assert_eq!(sent["sent"], true);
+    let shown = sayiir(url, &["show", "order-2", "--json"]).json();
+    let signals = shown["signals"].as_array().unwrap();
+    assert_eq!(signals.len(), 1, "{shown}");
+    assert_eq!(signals[0]["name"], "approve");
+    assert_eq!(
+        signals[0]["value"],
+        serde_json::json!({"by": "ada", "limit": 1000})
+    );
+    let text = sayiir(url, &["show", "order-2"]);
+    assert!(
+        text.ok().contains(r#"`approve` {"by":"ada","limit":1000}"#),
+        "{text:#?}"
+    );
+    let finished = sayiir(url, &["signal", "quick-1", "approve", "{}"]);
+    assert!(
+        finished.error(6).contains("already finished"),
+        "{finished:#?}"
+    );
 }

@@ -20,7 +20,6 @@ async fn the_commands_run_in_the_applications_binary() {
 }
 
 #[tokio::test]
-#[ignore = "needs Engine::signal_json, being added to the engine (issue 15)"]
 async fn a_signal_checked_against_its_rust_type_completes_an_instance() {
     let dir = TempDir::new().unwrap();
     let url = sqlite_store(dir.path()).await;

@@ -17,6 +17,8 @@ async fn every_command_on_postgres() {
     checks::pages(url);
     checks::show_and_history(url);
     checks::stats_and_versions(url);
+    checks::signal(url);
     checks::pause_and_resume(url);
+    checks::retry_and_fail(url);
     checks::bulk_cancel(url);
 }

@@ -19,6 +19,7 @@ async fn show_history_stats_and_versions() {
     let url = sqlite_store(dir.path()).await;
     checks::show_and_history(&url);
     checks::stats_and_versions(&url);
+    checks::signal(&url);
 }
 
 #[tokio::test]
@@ -26,6 +27,7 @@ async fn actions_by_id_and_in_bulk() {
     let dir = TempDir::new().unwrap();
     let url = sqlite_store(dir.path()).await;
     checks::pause_and_resume(&url);
+    checks::retry_and_fail(&url);
     checks::bulk_cancel(&url);
 }
 
@@ -39,12 +41,12 @@ async fn store_urls_name_files_relative_or_absolute() {
         format!("sqlite://{}", path.display()),
     ] {
         let listing = crate::common::sayiir(&url, &["list", "--json"]).json();
-        assert_eq!(crate::common::ids(&listing).len(), 7, "{url}");
+        assert_eq!(crate::common::ids(&listing).len(), 8, "{url}");
     }
     let mut relative = assert_cmd::Command::new(env!("CARGO_BIN_EXE_sayiir"));
     relative
         .current_dir(dir.path())
         .args(["--store", "sqlite://app.db", "list", "--json"]);
     let listing = crate::common::run(relative).json();
-    assert_eq!(crate::common::ids(&listing).len(), 7);
+    assert_eq!(crate::common::ids(&listing).len(), 8);
 }
