@@ -115,11 +115,6 @@ impl CliError {
     pub fn line(&self) -> String {
         one_line(&self.to_string())
     }
-
-    /// Whether this is a "not found" error: no instance with the id.
-    pub fn is_not_found(&self) -> bool {
-        self.exit_code() == exit::NOT_FOUND
-    }
 }
 
 /// `s` on one line: its lines trimmed and joined with `; `, other control characters escaped.

@@ -63,7 +63,7 @@ async fn open_sqlite(path: &Path) -> Result<Arc<dyn Store>, CliError> {
     // Opening checks and may migrate the schema: blocking work.
     let store = tokio::task::spawn_blocking(move || sayiir::SqliteStore::open(path))
         .await
-        .map_err(|e| CliError::Unsupported(format!("opening the SQLite store failed: {e}")))??;
+        .map_err(|e| CliError::Failed(format!("opening the SQLite store failed: {e}")))??;
     Ok(Arc::new(store))
 }
 
