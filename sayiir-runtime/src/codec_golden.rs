@@ -369,41 +369,100 @@ fn history_payloads() {
         sent_at: Timestamp(0),
     };
     #[rustfmt::skip]
-    let cases: [(&[u32], Feed, &str, &[u8]); 6] = [
-        (&[], Feed::Start, "start", &[0x02, 0x8d, 0xef, 0x02, 0xd2, 0x00]),
+    let released = TaskOutput {
+        bytes: encode("boom").unwrap(),
+        is_error: true,
+        permanent: false,
+    };
+    let cases: [(&[u32], Feed, &str, &[u8]); 8] = [
+        (
+            &[],
+            Feed::Start,
+            "start",
+            &[0x02, 0x8d, 0xef, 0x02, 0xd2, 0x00],
+        ),
         // slot [1, 0]
-        (&[1, 0], Feed::Timer, "timer", &[0x02, 0x3d, 0x3c, 0xde, 0xe5, 0x02, 0x01, 0x00]),
-        (&[1], Feed::Task("charge", 2, out), "task", &[
-            0x02, 0x02, 0xac, 0x5d, 0xce,
-            0x01, 0x01,                             // slot [1]
-            0x06, 0x63, 0x68, 0x61, 0x72, 0x67, 0x65, // task "charge"
-            0x02,                                   // attempt 2
-            0x06, 0x02, 0x2e, 0x7a, 0x66, 0x4c, 0x07, // output: a 6-byte blob of 7u32
-        ]),
-        (&[1], Feed::Retry {
-            task: "charge",
-            failed: 1,
-            not_before: Timestamp(3000),
-            error: encode("boom").unwrap(),
-        }, "retry", &[
-            0x02, 0x25, 0xef, 0x9d, 0x7c,
-            0x01, 0x01,                             // slot [1]
-            0x06, 0x63, 0x68, 0x61, 0x72, 0x67, 0x65, // task "charge"
-            0x01,                                   // failed attempt 1
-            0xf0, 0x2e,                             // not before 3000 ms
-            0x0a, 0x02, 0xc5, 0x88, 0x60, 0x30,     // error: a 10-byte blob
-            0x04, 0x62, 0x6f, 0x6f, 0x6d,           //   of "boom"
-        ]),
-        (&[], Feed::Started { deadline: Timestamp(2000) }, "task-started",
+        (
+            &[1, 0],
+            Feed::Timer,
+            "timer",
+            &[0x02, 0x3d, 0x3c, 0xde, 0xe5, 0x02, 0x01, 0x00],
+        ),
+        (
+            &[1],
+            Feed::Task("charge", 2, out),
+            "task",
+            &[
+                0x02, 0x02, 0xac, 0x5d, 0xce, 0x01, 0x01, // slot [1]
+                0x06, 0x63, 0x68, 0x61, 0x72, 0x67, 0x65, // task "charge"
+                0x02, // attempt 2
+                0x06, 0x02, 0x2e, 0x7a, 0x66, 0x4c, 0x07, // output: a 6-byte blob of 7u32
+            ],
+        ),
+        (
+            &[1],
+            Feed::Retry {
+                task: "charge",
+                failed: 1,
+                not_before: Timestamp(3000),
+                error: encode("boom").unwrap(),
+            },
+            "retry",
+            &[
+                0x02, 0x25, 0xef, 0x9d, 0x7c, 0x01, 0x01, // slot [1]
+                0x06, 0x63, 0x68, 0x61, 0x72, 0x67, 0x65, // task "charge"
+                0x01, // failed attempt 1
+                0xf0, 0x2e, // not before 3000 ms
+                0x0a, 0x02, 0xc5, 0x88, 0x60, 0x30, // error: a 10-byte blob
+                0x04, 0x62, 0x6f, 0x6f, 0x6d, //   of "boom"
+            ],
+        ),
+        (
+            &[],
+            Feed::Started {
+                deadline: Timestamp(2000),
+            },
+            "task-started",
             // (slot [], deadline 2000 ms)
-            &[0x02, 0x0e, 0x68, 0x4e, 0xdc, 0x00, 0xa0, 0x1f]),
-        (&[], Feed::Signal(signal), "signal", &[
-            0x02, 0xbd, 0x05, 0x8f, 0x27,
-            0x00,                                   // slot []
-            0x02, 0x6f, 0x6b,                       // name "ok"
-            0x09,                                   // signal id 9
-            0x06, 0x02, 0x1b, 0xdf, 0x05, 0xa5, 0x01, // payload: a 6-byte blob of true
-        ]),
+            &[0x02, 0x0e, 0x68, 0x4e, 0xdc, 0x00, 0xa0, 0x1f],
+        ),
+        (
+            &[],
+            Feed::Signal(signal),
+            "signal",
+            &[
+                0x02, 0xbd, 0x05, 0x8f, 0x27, 0x00, // slot []
+                0x02, 0x6f, 0x6b, // name "ok"
+                0x09, // signal id 9
+                0x06, 0x02, 0x1b, 0xdf, 0x05, 0xa5, 0x01, // payload: a 6-byte blob of true
+            ],
+        ),
+        (
+            &[1],
+            Feed::Rearm {
+                task: "charge".into(),
+                exhausted: 3,
+            },
+            "operator-retry",
+            &[
+                0x02, 0xd4, 0xe0, 0xda, 0x2a, 0x01, 0x01, // slot [1]
+                0x06, 0x63, 0x68, 0x61, 0x72, 0x67, 0x65, // task "charge"
+                0x03, // the exhausted attempt: 3
+            ],
+        ),
+        // The same layout as `task`: the error is the parked attempt's output.
+        (
+            &[1],
+            Feed::Released("charge".into(), 3, released),
+            "operator-fail",
+            &[
+                0x02, 0xdc, 0xf6, 0x26, 0xe7, 0x01, 0x01, // slot [1]
+                0x06, 0x63, 0x68, 0x61, 0x72, 0x67, 0x65, // task "charge"
+                0x03, // attempt 3
+                0x0a, 0x02, 0xc5, 0x88, 0x60, 0x30, // output: a 10-byte blob
+                0x04, 0x62, 0x6f, 0x6f, 0x6d, //   of "boom"
+            ],
+        ),
     ];
     for (slot, feed, kind, payload) in cases {
         let event = history_event(slot, &feed).unwrap();

@@ -48,8 +48,8 @@
 //! - The guides in [`docs`]: [what a workflow body may contain](docs::workflow_rules),
 //!   [every error](docs::errors), [testing](docs::testing), [resources](docs::resources),
 //!   [versions](docs::versioning), [production](docs::production),
-//!   [the `sayiir` command line](docs::cli), [performance](docs::performance),
-//!   [the stored format](docs::format).
+//!   [operations](docs::operations), [the `sayiir` command line](docs::cli),
+//!   [performance](docs::performance), [the stored format](docs::format).
 //!
 //! # Features
 //!

@@ -132,3 +132,36 @@ impl Driver {
         self.step(&slot, feed).await
     }
 }
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+
+    use super::ParkedEvent;
+
+    /// The `parked` entry's payload, byte for byte (docs/format.md).
+    #[test]
+    fn the_parked_entry_is_its_fields_in_order() {
+        let event = ParkedEvent {
+            slot: vec![1],
+            task: "charge".into(),
+            attempt: 3,
+            error: crate::codec::encode("boom").unwrap(),
+        };
+        #[rustfmt::skip]
+        let golden: &[u8] = &[
+            0x02, 0xdc, 0xf6, 0x26, 0xe7,
+            0x01, 0x01,                             // slot [1]
+            0x06, 0x63, 0x68, 0x61, 0x72, 0x67, 0x65, // task "charge"
+            0x03,                                   // attempt 3
+            0x0a, 0x02, 0xc5, 0x88, 0x60, 0x30,     // error: a 10-byte blob
+            0x04, 0x62, 0x6f, 0x6f, 0x6d,           //   of "boom"
+        ];
+        assert_eq!(crate::codec::encode(&event).unwrap(), golden);
+        let back: ParkedEvent = crate::codec::decode(golden).unwrap();
+        assert_eq!(
+            (back.slot, back.task, back.attempt),
+            (vec![1], "charge".into(), 3)
+        );
+    }
+}

@@ -6,6 +6,7 @@
 
 #![allow(clippy::unwrap_used)]
 
+mod crash;
 mod decode;
 mod states;
 
@@ -336,4 +337,14 @@ async fn pausing_never_hides_another_block_and_retry_runs_a_panicked_call_again(
         assert_eq!(out.unwrap(), format!("order {key}: charged 1250"));
         worker.shutdown().await.unwrap();
     }
+}
+
+/// A workflow called as a plain `async fn` has no operator to wait for: the error flows.
+#[tokio::test]
+async fn a_workflow_called_directly_never_parks() {
+    set(&BROKEN, "direct", true);
+    assert_eq!(
+        checkout(order("direct")).await,
+        "order direct: not charged (card declined for direct)"
+    );
 }
