@@ -219,6 +219,33 @@ pub(crate) fn parse_duration_ms(text: &str) -> Result<u64, String> {
     u64::try_from(d.as_millis()).map_err(|_| "it is too long".to_string())
 }
 
+/// `on_exhausted = "park" | "fail"` (of `#[task]` and `#[workflow]`): `Some(true)` for park.
+pub(crate) fn on_exhausted(opt: &RawOption, diag: &mut Diagnostics) -> Option<bool> {
+    let lit = lit_str(opt, diag)?;
+    match lit.value().as_str() {
+        "park" => Some(true),
+        "fail" => Some(false),
+        other => {
+            diag.error(
+                lit.span(),
+                format_args!(
+                    "`on_exhausted = \"{other}\"` is not a policy: write \"park\" (the instance waits for an operator to retry, fail or cancel it) or \"fail\" (the error is returned to the workflow, the default)"
+                ),
+            );
+            None
+        }
+    }
+}
+
+/// The `OnExhausted` value of a parsed `on_exhausted` option.
+pub(crate) fn on_exhausted_tokens(park: bool, p: &TokenStream) -> TokenStream {
+    if park {
+        quote::quote!(#p::OnExhausted::Park)
+    } else {
+        quote::quote!(#p::OnExhausted::Fail)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -267,32 +294,5 @@ mod tests {
         let msg = diag.finish().unwrap_err().to_string();
         assert!(msg.contains("unknown `#[task]` option `name`"), "{msg}");
         assert!(parse_raw(quote!(retries)).is_err());
-    }
-}
-
-/// `on_exhausted = "park" | "fail"` (of `#[task]` and `#[workflow]`): `Some(true)` for park.
-pub(crate) fn on_exhausted(opt: &RawOption, diag: &mut Diagnostics) -> Option<bool> {
-    let lit = lit_str(opt, diag)?;
-    match lit.value().as_str() {
-        "park" => Some(true),
-        "fail" => Some(false),
-        other => {
-            diag.error(
-                lit.span(),
-                format_args!(
-                    "`on_exhausted = \"{other}\"` is not a policy: write \"park\" (the instance waits for an operator to retry, fail or cancel it) or \"fail\" (the error is returned to the workflow, the default)"
-                ),
-            );
-            None
-        }
-    }
-}
-
-/// The `OnExhausted` value of a parsed `on_exhausted` option.
-pub(crate) fn on_exhausted_tokens(park: bool, p: &TokenStream) -> TokenStream {
-    if park {
-        quote::quote!(#p::OnExhausted::Park)
-    } else {
-        quote::quote!(#p::OnExhausted::Fail)
     }
 }

@@ -1,0 +1,205 @@
+//! The commands and their arguments (clap derive: each doc comment is the `--help` text).
+
+use std::num::NonZeroUsize;
+use std::path::PathBuf;
+
+use clap::{Args, Subcommand, ValueEnum};
+use sayiir::store::Timestamp;
+
+use crate::time::parse_rfc3339;
+
+/// The exit codes, shown at the end of `--help`.
+pub(crate) const EXIT_CODES: &str = "\
+Exit codes:
+  0  success
+  1  an operation failed (e.g. some instances of a bulk action refused it; not confirmed)
+  2  usage error (unknown option, missing argument; a bulk action without --yes when stdin
+     is not a terminal)
+  3  not found (no instance with that id)
+  4  bad input (JSON that does not parse, a payload of the wrong type, a malformed id)
+  5  store unreachable or unusable (connection refused, a schema newer than this build,
+     not a database)
+  6  refused by the instance's state (e.g. resume of an instance that is not paused)";
+
+/// The commands of the `sayiir` command line. Parse them as a subcommand of your own command
+/// line and run them with [`execute`](crate::execute).
+#[derive(Debug, Clone, Subcommand)]
+#[non_exhaustive]
+pub enum Command {
+    /// List instances, ordered by id, a page at a time (prints the cursor of the next page).
+    List(ListArgs),
+    /// Count instances by workflow and status, and the live workers.
+    Stats,
+    /// Show one instance: status and why it is blocked, definition, state and the values it
+    /// carries, what it waits for, buffered signals, output, lease holder, allowed actions.
+    Show {
+        /// The instance id.
+        id: String,
+    },
+    /// The committed transitions of an instance, oldest first, with the time between them:
+    /// task results and errors, signals, retries, operators' actions.
+    History {
+        /// The instance id.
+        id: String,
+    },
+    /// Send a signal with a JSON payload to an instance (checked against the type the
+    /// workflow waits for under that name before anything is sent).
+    Signal(SignalArgs),
+    /// Cancel instances: they end `cancelled`, with the reason given.
+    Cancel(CancelArgs),
+    /// Pause instances: no step is taken until they are resumed.
+    Pause(Targets),
+    /// Resume paused instances.
+    Resume(Targets),
+    /// Run again what instances need attention for: a parked call (with a fresh attempt
+    /// budget), or the step whose code panicked, whose migration failed or whose value was
+    /// over the payload limit.
+    Retry(Targets),
+    /// Let the error of a parked call flow into its workflow (which may compensate, or fail).
+    Fail(Targets),
+    /// Instances of each workflow definition by status: how far an old version has drained.
+    Versions,
+}
+
+/// Which instances a command looks at. Every filter given must hold.
+#[derive(Debug, Clone, Default, Args)]
+#[non_exhaustive]
+pub struct Filter {
+    /// Only instances of this workflow.
+    #[arg(long, value_name = "NAME")]
+    pub workflow: Option<String>,
+    /// Only instances of this declared version of their workflow.
+    #[arg(long, value_name = "N")]
+    pub version: Option<u32>,
+    /// Only instances in this status ("blocked": kept out of dispatch for any reason;
+    /// "needs-attention": blocked for a reason other than a pause).
+    #[arg(long, value_enum, value_name = "STATUS")]
+    pub status: Option<StatusFilter>,
+    /// Only instances in the state with this id (`charge#1`, `signal:approve#1`, a label).
+    #[arg(long, value_name = "STATE_ID")]
+    pub state: Option<String>,
+    /// Only instances whose id starts with this.
+    #[arg(long, value_name = "PREFIX")]
+    pub id_prefix: Option<String>,
+    /// Only instances created at or after this time (RFC 3339: 2025-03-01T08:30:00Z, or with
+    /// an offset: 2025-03-01T10:30:00+02:00).
+    #[arg(long, value_name = "TIME", value_parser = parse_rfc3339)]
+    pub created_after: Option<Timestamp>,
+    /// Only instances created before this time (RFC 3339).
+    #[arg(long, value_name = "TIME", value_parser = parse_rfc3339)]
+    pub created_before: Option<Timestamp>,
+}
+
+impl Filter {
+    /// Whether no filter is given (every instance).
+    pub fn is_empty(&self) -> bool {
+        let Filter {
+            workflow,
+            version,
+            status,
+            state,
+            id_prefix,
+            created_after,
+            created_before,
+        } = self;
+        workflow.is_none()
+            && version.is_none()
+            && status.is_none()
+            && state.is_none()
+            && id_prefix.is_none()
+            && created_after.is_none()
+            && created_before.is_none()
+    }
+}
+
+/// The statuses `--status` selects.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+#[non_exhaustive]
+pub enum StatusFilter {
+    /// Not finished and not blocked: runnable, sleeping or waiting for a signal.
+    Running,
+    /// Finished successfully.
+    Completed,
+    /// Finished with an error.
+    Failed,
+    /// Cancelled.
+    Cancelled,
+    /// Not finished and kept out of dispatch, whatever the reason (paused included).
+    Blocked,
+    /// Paused (`sayiir pause`).
+    Paused,
+    /// Blocked for a reason that needs an operator: a parked call (its attempts ran out), a
+    /// panic, a state that does not decode, a version no worker runs...
+    NeedsAttention,
+}
+
+/// Arguments of `list`.
+#[derive(Debug, Clone, Args)]
+#[non_exhaustive]
+pub struct ListArgs {
+    /// Which instances.
+    #[command(flatten)]
+    pub filter: Filter,
+    /// At most this many instances.
+    #[arg(long, default_value = "50", value_name = "N")]
+    pub limit: NonZeroUsize,
+    /// Start after this instance id: the cursor the previous page printed.
+    #[arg(long, value_name = "ID")]
+    pub after: Option<String>,
+}
+
+/// The instances an action is for: ids, or filters that select them.
+#[derive(Debug, Clone, Args)]
+#[non_exhaustive]
+pub struct Targets {
+    /// The instance ids. Without ids, the filter options select the instances: they are
+    /// listed, then the action asks for confirmation (or needs --yes when stdin is not a
+    /// terminal).
+    #[arg(value_name = "ID", conflicts_with_all = FILTER_ARGS)]
+    pub ids: Vec<String>,
+    /// Which instances.
+    #[command(flatten)]
+    pub filter: Filter,
+    /// Act on the instances the filters select without asking for confirmation.
+    #[arg(long, short = 'y')]
+    pub yes: bool,
+}
+
+/// The filter options' ids, which instance ids exclude.
+const FILTER_ARGS: [&str; 7] = [
+    "workflow",
+    "version",
+    "status",
+    "state",
+    "id_prefix",
+    "created_after",
+    "created_before",
+];
+
+/// Arguments of `cancel`.
+#[derive(Debug, Clone, Args)]
+#[non_exhaustive]
+pub struct CancelArgs {
+    /// Which instances.
+    #[command(flatten)]
+    pub targets: Targets,
+    /// Why (what the instance's result reports).
+    #[arg(long, default_value = "cancelled with `sayiir cancel`")]
+    pub reason: String,
+}
+
+/// Arguments of `signal`.
+#[derive(Debug, Clone, Args)]
+#[non_exhaustive]
+pub struct SignalArgs {
+    /// The instance id.
+    pub id: String,
+    /// The signal name, as the workflow waits for it (`sayiir::signal::<T>("approve")`).
+    pub name: String,
+    /// The payload as JSON (`'{"by": "ada"}'`, `true`, `"text"`); or give --file.
+    #[arg(required_unless_present = "file", value_name = "JSON")]
+    pub payload: Option<String>,
+    /// Read the JSON payload from this file (`-`: stdin).
+    #[arg(long, conflicts_with = "payload", value_name = "PATH")]
+    pub file: Option<PathBuf>,
+}

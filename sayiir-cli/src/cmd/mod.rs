@@ -1,0 +1,41 @@
+//! The commands: one module each, rendering human text or JSON.
+
+use sayiir::Engine;
+
+use crate::args::Command;
+use crate::error::CliError;
+use crate::output::Output;
+
+mod act;
+mod history;
+mod list;
+mod show;
+mod signal;
+mod stats;
+mod versions;
+
+/// Runs `command` on `engine`, printing its results to `out`.
+///
+/// Errors are returned, not printed: print `error: ` and [`CliError::line`] on stderr and exit
+/// with [`CliError::exit_code`] (what [`run`](crate::run) does). A bulk action has printed
+/// each instance's result before it returns [`CliError::Partial`].
+pub async fn execute(engine: &Engine, command: &Command, out: &Output) -> Result<(), CliError> {
+    match command {
+        Command::List(args) => list::run(engine, args, out).await,
+        Command::Stats => stats::run(engine, out).await,
+        Command::Show { id } => show::run(engine, id, out).await,
+        Command::History { id } => history::run(engine, id, out).await,
+        Command::Signal(args) => signal::run(engine, args, out).await,
+        Command::Cancel(args) => {
+            let action = act::Action::Cancel {
+                reason: &args.reason,
+            };
+            act::run(engine, action, &args.targets, out).await
+        }
+        Command::Pause(t) => act::run(engine, act::Action::Pause, t, out).await,
+        Command::Resume(t) => act::run(engine, act::Action::Resume, t, out).await,
+        Command::Retry(t) => act::run(engine, act::Action::Retry, t, out).await,
+        Command::Fail(t) => act::run(engine, act::Action::Fail, t, out).await,
+        Command::Versions => versions::run(engine, out).await,
+    }
+}

@@ -1,0 +1,52 @@
+//! The commands on a SQLite file.
+
+use tempfile::TempDir;
+
+use crate::checks;
+use crate::common::sqlite_store;
+
+#[tokio::test]
+async fn list_shows_instances_as_a_table_or_json_and_filters_them() {
+    let dir = TempDir::new().unwrap();
+    let url = sqlite_store(dir.path()).await;
+    checks::list(&url);
+    checks::pages(&url);
+}
+
+#[tokio::test]
+async fn show_history_stats_and_versions() {
+    let dir = TempDir::new().unwrap();
+    let url = sqlite_store(dir.path()).await;
+    checks::show_and_history(&url);
+    checks::stats_and_versions(&url);
+    checks::signal(&url);
+}
+
+#[tokio::test]
+async fn actions_by_id_and_in_bulk() {
+    let dir = TempDir::new().unwrap();
+    let url = sqlite_store(dir.path()).await;
+    checks::pause_and_resume(&url);
+    checks::retry_and_fail(&url);
+    checks::bulk_cancel(&url);
+}
+
+#[tokio::test]
+async fn store_urls_name_files_relative_or_absolute() {
+    let dir = TempDir::new().unwrap();
+    sqlite_store(dir.path()).await;
+    let path = dir.path().join("app.db");
+    for url in [
+        format!("sqlite:{}", path.display()),
+        format!("sqlite://{}", path.display()),
+    ] {
+        let listing = crate::common::sayiir(&url, &["list", "--json"]).json();
+        assert_eq!(crate::common::ids(&listing).len(), 8, "{url}");
+    }
+    let mut relative = assert_cmd::Command::new(env!("CARGO_BIN_EXE_sayiir"));
+    relative
+        .current_dir(dir.path())
+        .args(["--store", "sqlite://app.db", "list", "--json"]);
+    let listing = crate::common::run(relative).json();
+    assert_eq!(crate::common::ids(&listing).len(), 8);
+}
