@@ -439,6 +439,7 @@ pub(crate) fn encode_signal_by_description(
     for t in &types {
         match crate::inspect::from_json(&t.shape, payload) {
             Ok(bytes) => accepted.push((t.rust.clone(), bytes)),
+            Err(e) if types.len() == 1 => refusals.push(e.to_string()),
             Err(e) => refusals.push(format!("not a `{}`: {e}", t.rust)),
         }
     }

@@ -4,7 +4,7 @@
 use sayiir::Engine;
 use tempfile::TempDir;
 
-use crate::common::{embedded, ids, sqlite_store};
+use crate::common::{embedded, ids, sayiir, sqlite_store};
 use crate::flows;
 
 #[tokio::test]
@@ -48,4 +48,50 @@ async fn a_signal_checked_against_its_rust_type_completes_an_instance() {
     let result = engine.result::<flows::order>("order-1").await.unwrap();
     assert_eq!(result, Ok("order 1: 100 approved by ada".to_string()));
     worker.shutdown().await.unwrap();
+}
+
+/// A call parked by its task, retried from the standalone command line after the fix, runs
+/// again in the application's worker and completes; another one failed from the command line
+/// lets its error flow into the workflow.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn parked_calls_retried_or_failed_from_the_command_line_are_carried_out_by_a_worker() {
+    let dir = TempDir::new().unwrap();
+    let url = sqlite_store(dir.path()).await;
+    let store = sayiir::SqliteStore::open(dir.path().join("app.db")).unwrap();
+    let engine = flows::register(Engine::builder(store)).build().unwrap();
+    // Parcels of their own: the populated `parcel-1` (parcel 4) stays refused for the other
+    // tests of this process.
+    let worker = engine.spawn_worker();
+    for (id, n) in [("parcel-fixed", 41), ("parcel-lost", 42)] {
+        engine.start::<flows::parcel>(id, n).await.unwrap();
+        crate::common::eventually(&format!("{id} parked"), || async {
+            let shown = sayiir(&url, &["show", id, "--json"]).json();
+            (shown["instance"]["block"]["kind"] == "parked").then_some(())
+        })
+        .await;
+    }
+    worker.shutdown().await.unwrap();
+
+    flows::CARRIER_TAKES.lock().unwrap().push(41);
+    assert_eq!(
+        sayiir(&url, &["retry", "parcel-fixed"]).ok(),
+        "parcel-fixed  retry requested\n"
+    );
+    assert_eq!(
+        sayiir(&url, &["fail", "parcel-lost"]).ok(),
+        "parcel-lost  fail requested\n"
+    );
+    let worker = engine.spawn_worker();
+    let fixed = engine
+        .result::<flows::parcel>("parcel-fixed")
+        .await
+        .unwrap();
+    assert_eq!(fixed, Ok(41));
+    let lost = engine.result::<flows::parcel>("parcel-lost").await.unwrap();
+    assert_eq!(lost, Err("the carrier refused parcel 42".to_string()));
+    worker.shutdown().await.unwrap();
+    let history = sayiir(&url, &["history", "parcel-fixed"]);
+    assert!(history.ok().contains("operator-retry"), "{history:#?}");
+    let history = sayiir(&url, &["history", "parcel-lost"]);
+    assert!(history.ok().contains("operator-fail"), "{history:#?}");
 }
