@@ -4,7 +4,7 @@ use std::num::NonZeroUsize;
 use std::path::PathBuf;
 
 use clap::{Args, Subcommand, ValueEnum};
-use sayiir::store::Timestamp;
+use sayiir::store::{BlockKind, Timestamp};
 
 use crate::time::parse_rfc3339;
 
@@ -75,6 +75,17 @@ pub struct Filter {
     /// "needs-attention": blocked for a reason other than a pause).
     #[arg(long, value_enum, value_name = "STATUS")]
     pub status: Option<StatusFilter>,
+    /// Only instances blocked by one of these kinds (comma-separated: parked, panicked,
+    /// version_mismatch, migration_failed, payload_too_large, iteration_limit,
+    /// corrupt_state, corrupt_row, paused, retry_requested, fail_requested).
+    #[arg(
+        long,
+        value_name = "KIND",
+        value_delimiter = ',',
+        value_parser = parse_block_kind,
+        conflicts_with = "status"
+    )]
+    pub blocked: Vec<BlockKind>,
     /// Only instances in the state with this id (`charge#1`, `signal:approve#1`, a label).
     #[arg(long, value_name = "STATE_ID")]
     pub state: Option<String>,
@@ -88,6 +99,21 @@ pub struct Filter {
     /// Only instances created before this time (RFC 3339).
     #[arg(long, value_name = "TIME", value_parser = parse_rfc3339)]
     pub created_before: Option<Timestamp>,
+    /// Only instances whose last step was at or after this time (RFC 3339). Not indexed: on
+    /// a large store, combine it with other filters.
+    #[arg(long, value_name = "TIME", value_parser = parse_rfc3339)]
+    pub updated_after: Option<Timestamp>,
+    /// Only instances whose last step was before this time (RFC 3339; not indexed).
+    #[arg(long, value_name = "TIME", value_parser = parse_rfc3339)]
+    pub updated_before: Option<Timestamp>,
+}
+
+/// A block kind by its stable name (`parked`, `panicked`, ...; `-` and `_` alike).
+fn parse_block_kind(s: &str) -> Result<BlockKind, String> {
+    BlockKind::from_name(&s.trim().replace('-', "_")).ok_or_else(|| {
+        let names: Vec<&str> = BlockKind::ALL.iter().map(|k| k.name()).collect();
+        format!("`{s}` is not a block kind; one of: {}", names.join(", "))
+    })
 }
 
 impl Filter {
@@ -97,18 +123,24 @@ impl Filter {
             workflow,
             version,
             status,
+            blocked,
             state,
             id_prefix,
             created_after,
             created_before,
+            updated_after,
+            updated_before,
         } = self;
         workflow.is_none()
             && version.is_none()
             && status.is_none()
+            && blocked.is_empty()
             && state.is_none()
             && id_prefix.is_none()
             && created_after.is_none()
             && created_before.is_none()
+            && updated_after.is_none()
+            && updated_before.is_none()
     }
 }
 
@@ -166,14 +198,17 @@ pub struct Targets {
 }
 
 /// The filter options' ids, which instance ids exclude.
-const FILTER_ARGS: [&str; 7] = [
+const FILTER_ARGS: [&str; 10] = [
     "workflow",
     "version",
     "status",
+    "blocked",
     "state",
     "id_prefix",
     "created_after",
     "created_before",
+    "updated_after",
+    "updated_before",
 ];
 
 /// Arguments of `cancel`.

@@ -38,6 +38,17 @@ pub(crate) fn query(f: &Filter) -> ListQuery {
     if let Some(t) = f.created_before {
         q = q.created_until(t);
     }
+    if let Some(t) = f.updated_after {
+        q = q.updated_from(t);
+    }
+    if let Some(t) = f.updated_before {
+        q = q.updated_until(t);
+    }
+    if !f.blocked.is_empty() {
+        q = q
+            .status(Status::Running)
+            .blocked_by(f.blocked.iter().copied());
+    }
     match f.status {
         None => q,
         Some(StatusFilter::Running) => q.status(Status::Running).blocked(false),
