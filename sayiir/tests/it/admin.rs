@@ -348,3 +348,42 @@ async fn a_workflow_called_directly_never_parks() {
         "order direct: not charged (card declined for direct)"
     );
 }
+
+#[sayiir::workflow]
+pub(crate) async fn pair(a: Order, b: Order) -> String {
+    let (x, y) = sayiir::join!(charge(a), charge(b)).await;
+    format!("{x:?} {y:?}")
+}
+
+/// A call parked inside a join: the other branch's result is kept, the retried call runs
+/// again at its slot and the join completes.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_call_parked_inside_a_join_is_retried_at_its_slot() {
+    let store: Arc<dyn Store> = Arc::new(sayiir::MemoryStore::new());
+    let engine = Engine::builder_shared(store)
+        .register::<pair>()
+        .build()
+        .unwrap();
+    let worker = engine.spawn_worker();
+    set(&BROKEN, "join-b", true);
+    engine
+        .start::<pair>("joined", (order("join-a"), order("join-b")))
+        .await
+        .unwrap();
+    let reason = blocked_with(&engine, "joined", BlockKind::Parked).await;
+    assert!(reason.contains("card declined for join-b"), "{reason}");
+    let d = engine.describe("joined").await.unwrap();
+    assert!(
+        d.waiting.iter().any(|w| matches!(
+            w,
+            Waiting::Task { slot, task, .. } if slot == &[1] && task == "charge"
+        )),
+        "{:?}",
+        d.waiting
+    );
+    set(&BROKEN, "join-b", false);
+    engine.retry("joined").await.unwrap();
+    let out = within("the join", engine.result::<pair>("joined")).await;
+    assert_eq!(out.unwrap(), "Ok(1250) Ok(1250)");
+    worker.shutdown().await.unwrap();
+}
