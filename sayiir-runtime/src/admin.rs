@@ -338,6 +338,7 @@ impl Engine {
         let change = BlockChange::new(id.clone(), from, to, self.inner.now()).wake(wake);
         match self.inner.store.update_block(change).await {
             Ok(()) => {
+                self.inner.metrics.operation(operation.name());
                 self.inner.controls.poke(&id);
                 self.inner.wake.notify_one();
                 Ok(())

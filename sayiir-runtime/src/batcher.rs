@@ -36,8 +36,8 @@ pub(crate) trait BatchOp: Send + Sync + 'static {
         &self,
         items: Vec<Self::Item>,
     ) -> impl Future<Output = Result<Vec<Result<Self::Output, StoreError>>, StoreError>> + Send;
-    /// Records a batch's size (metrics).
-    fn observe(&self, n: usize);
+    /// Records a batch's size and how long writing it took (metrics).
+    fn observe(&self, n: usize, took: Duration);
 }
 
 /// Why a batched write did not give its caller a result.
@@ -126,8 +126,11 @@ async fn serve<Op: BatchOp>(
             }
         }
         let (items, replies): (Vec<_>, Vec<_>) = batch.drain(..).unzip();
-        op.observe(items.len());
-        for (reply, result) in replies.into_iter().zip(write(&op, items).await) {
+        let n = items.len();
+        let started = std::time::Instant::now();
+        let results = write(&op, items).await;
+        op.observe(n, started.elapsed());
+        for (reply, result) in replies.into_iter().zip(results) {
             // The caller may have stopped waiting; the write happened all the same.
             let _ = reply.send(result);
         }

@@ -42,8 +42,8 @@ impl BatchOp for Commits {
         self.store.commit_batch(ts)
     }
 
-    fn observe(&self, n: usize) {
-        self.metrics.batch(n);
+    fn observe(&self, n: usize, took: Duration) {
+        self.metrics.commit_batch(n, took);
     }
 }
 
@@ -98,7 +98,7 @@ mod tests {
     /// its commit's outcome is the other's; both learn the batch failed.
     #[tokio::test]
     async fn a_batch_answered_with_too_few_results_fails_every_commit() {
-        let metrics = Arc::new(crate::Metrics::default());
+        let metrics = Arc::new(crate::Metrics::new("memory", []));
         let store = Arc::new(WrongCount(MemoryStore::new()));
         let committer = Committer::spawn(store, 8, Duration::ZERO, metrics.clone());
         let (a, b) = tokio::join!(

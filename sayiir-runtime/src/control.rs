@@ -31,6 +31,7 @@ impl Engine {
         payload: &T,
     ) -> Result<(), EngineError> {
         let (id, record) = self.load_running(id.into_instance_id()?).await?;
+        let m = self.inner.metrics.workflow(&record.workflow);
         let signal = self.signal_for(id.clone(), record, name, payload)?;
         if let Err(e) = self.inner.store.send_signal(signal).await {
             return Err(match Refused::of(&e) {
@@ -38,6 +39,7 @@ impl Engine {
                 _ => e.into(),
             });
         }
+        m.signals_sent.increment(1);
         self.inner.controls.poke(&id);
         self.inner.wake.notify_one();
         Ok(())
@@ -121,6 +123,9 @@ impl Engine {
             // A finishing commit releases whatever lease the instance has.
             let t = commit::transition(id.clone(), record.seq, next, event, self.inner.now());
             let Err(e) = self.inner.store.commit(t).await else {
+                let m = &self.inner.metrics;
+                m.workflow(&record.workflow).cancelled.increment(1);
+                m.operation(Operation::Cancel.name());
                 break;
             };
             match Refused::of(&e) {
@@ -227,6 +232,11 @@ impl Engine {
                 _ => e.into(),
             });
         }
+        self.inner
+            .metrics
+            .workflow(&record.workflow)
+            .signals_sent
+            .increment(1);
         self.inner.controls.poke(&id);
         self.inner.wake.notify_one();
         Ok(())

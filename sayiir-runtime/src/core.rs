@@ -62,7 +62,13 @@ impl Inner {
         clock: Arc<dyn Clock>,
         resources: Arc<Resources>,
     ) -> Self {
-        let metrics = Arc::new(Metrics::default());
+        let shapes = registry.shapes();
+        let metrics = Arc::new(Metrics::new(
+            store.backend(),
+            shapes
+                .iter()
+                .map(|(s, _)| (s.name.as_str(), crate::metrics::tasks_of(s))),
+        ));
         let creator = Creator::new(
             Arc::clone(&store),
             config.max_start_batch,
@@ -270,6 +276,7 @@ impl Inner {
         let new = self.new_instance(id, workflow, def, input, state);
         Ok(match self.creator.create(new).await? {
             Created::New(r) => {
+                self.metrics.workflow(workflow).started.increment(1);
                 self.wake.notify_one();
                 r
             }

@@ -48,7 +48,7 @@ impl BatchOp for Creations {
         self.store.create_batch(news)
     }
 
-    fn observe(&self, n: usize) {
+    fn observe(&self, n: usize, _took: Duration) {
         self.metrics.create_batch(n);
     }
 }
@@ -155,7 +155,7 @@ mod tests {
     #[tokio::test]
     async fn a_batch_answered_with_too_few_results_fails_every_creation() {
         let store = Arc::new(WrongCount(MemoryStore::new()));
-        let creator = Creator::new(store, 8, Arc::new(Metrics::default()));
+        let creator = Creator::new(store, 8, Arc::new(Metrics::new("memory", [])));
         let (a, b) = tokio::join!(
             creator.create(new_instance("a")),
             creator.create(new_instance("b"))

@@ -27,7 +27,8 @@ use crate::core::WorkerCtx;
 use crate::describe::WorkflowShape;
 use crate::feed::{Feed, history_event};
 use crate::lease::LeaseClock;
-use crate::machine::{Input, MachineError, SlotPath, TaskOutput, WorkItem};
+use crate::machine::{Input, MachineError, SlotPath, TaskOutput, WorkItem, WorkKind};
+use crate::metrics::WorkflowInstruments;
 use crate::planner::{self, Attempt, Decision, Restart};
 use crate::registry::{AdvanceFailure, Advanced, DynWorkflow};
 
@@ -44,6 +45,8 @@ type TaskResult = (SlotPath, &'static str, u32, Result<TaskOutput, TaskFailure>)
 struct Driver {
     ctx: Arc<WorkerCtx>,
     wf: Arc<dyn DynWorkflow>,
+    /// The workflow's metrics.
+    m: Arc<WorkflowInstruments>,
     id: InstanceId,
     /// The generation of the claim this driver runs under.
     generation: u64,
@@ -109,6 +112,7 @@ pub(crate) struct Active {
 impl Active {
     pub(crate) fn new(ctx: &Arc<WorkerCtx>, claim: Claim, lease: LeaseClock) -> Self {
         ctx.inner.busy_add(1);
+        ctx.inner.metrics.gauges.in_flight.increment(1.0);
         Self {
             poke: ctx.inner.controls.register(&claim.id, claim.generation),
             leaving: Arc::new(AtomicBool::new(false)),
@@ -124,15 +128,21 @@ impl Drop for Active {
         let Claim { id, generation } = &self.claim;
         self.ctx.inner.controls.unregister(id, *generation);
         self.ctx.inner.busy_sub(1);
+        self.ctx.inner.metrics.gauges.in_flight.decrement(1.0);
     }
 }
 
 pub(crate) async fn drive(ctx: Arc<WorkerCtx>, claimed: Claimed, active: Active) -> Claim {
     let claim = claimed.claim();
     let mut record = claimed.record;
-    let stop = match takeover::take_over(&ctx, &mut record).await {
+    let m = ctx.inner.metrics.workflow(&record.workflow);
+    if let Some(due) = record.due_at {
+        let waited = due.until(ctx.inner.now());
+        m.start_delay.record(waited.as_secs_f64());
+    }
+    let stop = match takeover::take_over(&ctx, &mut record, &m).await {
         Err(stop) => stop,
-        Ok(()) => match start(&ctx, record, claim.generation, active.lease.clone()).await {
+        Ok(()) => match start(&ctx, record, claim.generation, active.lease.clone(), &m).await {
             Ok(mut d) => {
                 d.poke = active.poke.clone();
                 d.leaving = active.leaving.clone();
@@ -146,7 +156,7 @@ pub(crate) async fn drive(ctx: Arc<WorkerCtx>, claimed: Claimed, active: Active)
     match stop {
         Stop::Finished => {}
         Stop::Lost => {
-            inner.metrics.conflict();
+            inner.metrics.conflict(&m);
             tracing::info!("another writer moved the instance on (or cancelled it); stopping");
             // Releases only the lease of this claim, if it still holds it.
             release(&ctx, &claim).await;
@@ -163,7 +173,7 @@ pub(crate) async fn drive(ctx: Arc<WorkerCtx>, claimed: Claimed, active: Active)
         // Its last commit released the lease.
         Stop::Parked => {}
         Stop::NeedsAttention => {
-            inner.metrics.blocked();
+            inner.metrics.blocked(m.name(), BlockKind::Parked.name());
             inner.finished(&claim.id);
         }
         // `steps` commits a park; one cannot end a drive.
@@ -188,7 +198,7 @@ pub(crate) async fn drive(ctx: Arc<WorkerCtx>, claimed: Claimed, active: Active)
             if let Err(e) = inner.store.set_blocked(&claim.id, Some(blocked)).await {
                 tracing::error!(error = %e, "could not mark the instance blocked");
             }
-            inner.metrics.blocked();
+            inner.metrics.blocked(m.name(), kind.name());
             release(&ctx, &claim).await;
             inner.finished(&claim.id);
         }
@@ -217,6 +227,7 @@ async fn start(
     record: InstanceRecord,
     generation: u64,
     lease: Arc<LeaseClock>,
+    m: &Arc<WorkflowInstruments>,
 ) -> Result<Driver, Stop> {
     if record.state.is_none() || record.status != Status::Running {
         return Err(Stop::Finished);
@@ -256,6 +267,7 @@ async fn start(
     Ok(Driver {
         ctx: ctx.clone(),
         wf,
+        m: m.clone(),
         id: record.id.clone(),
         generation,
         lease,
@@ -409,6 +421,7 @@ impl Driver {
 
     /// Runs and commits one transition. `Ok(false)` when the instance finished.
     async fn step(&mut self, slot: &[u32], feed: Feed) -> Result<bool, Stop> {
+        let fed = std::time::Instant::now();
         let inner = self.ctx.inner.clone();
         let next_seq = self.seq + 1;
         let span = tracing::info_span!(
@@ -423,6 +436,9 @@ impl Driver {
         );
         let entered = span.enter();
         let now = inner.now();
+        if matches!(feed, Feed::Timer) {
+            self.timer_fired(slot, now);
+        }
         let history = history_event(slot, &feed)
             .map_err(|e| Stop::Failed(format!("cannot encode history: {e}")))?;
         let mut advanced = self
@@ -521,7 +537,11 @@ impl Driver {
             .instrument(span)
             .await
             .map_err(commit_failure)?;
-        inner.metrics.transition();
+        inner.metrics.transition(&self.m);
+        self.m.step_latency.record(fed.elapsed().as_secs_f64());
+        if feed.consumed_signal().is_some() {
+            self.m.signals_consumed.increment(1);
+        }
         self.seq = next_seq;
         self.stored_due = stored_due;
         match (new_state, finished) {
@@ -541,7 +561,7 @@ impl Driver {
                 Ok(true)
             }
             (None, failed) => {
-                inner.metrics.finished(failed.unwrap_or(false));
+                inner.metrics.finished(&self.m, failed.unwrap_or(false));
                 inner.finished(&self.id);
                 Ok(false)
             }
@@ -555,6 +575,22 @@ impl Driver {
         Lease {
             owner: self.ctx.owner.clone(),
             generation: self.generation,
+        }
+    }
+
+    /// Records how late the timer (or signal deadline) at `slot` fires at `now`.
+    fn timer_fired(&self, slot: &[u32], now: Timestamp) {
+        let due = self
+            .work
+            .iter()
+            .find(|w| w.slot == slot)
+            .and_then(|w| match &w.kind {
+                WorkKind::Timer { due } => Some(*due),
+                WorkKind::Signal { deadline, .. } => *deadline,
+                _ => None,
+            });
+        if let Some(due) = due {
+            self.m.timer_lateness.record(due.until(now).as_secs_f64());
         }
     }
 
@@ -582,7 +618,7 @@ impl Driver {
             .map_err(commit_failure)?;
         self.seq += 1;
         self.stored_due = due;
-        self.ctx.inner.metrics.transition();
+        self.ctx.inner.metrics.transition(&self.m);
         Ok(())
     }
 }

@@ -42,7 +42,7 @@ mod lease;
 mod limits;
 pub mod lock;
 mod machine;
-mod metrics;
+pub mod metrics;
 pub mod migrate;
 mod ops;
 mod parts;

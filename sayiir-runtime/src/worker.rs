@@ -136,6 +136,13 @@ async fn run(
         started_at,
         known.clone(),
     )));
+    let sampler = (!cfg.sample_every.is_zero())
+        .then(|| AbortOnDrop(tokio::spawn(sample(inner.clone(), cfg.sample_every))));
+    let gauges = &inner.metrics.gauges;
+    gauges.workers.increment(1.0);
+    gauges.limit.increment(cfg.max_instances as f64);
+    // Counted down when this loop ends, also when the worker is aborted.
+    let _counted = Counted(inner.clone(), cfg.max_instances as f64);
     let mut wakeups = store.wakeups();
     if let Err(e) = report_version_mismatches(&inner).await {
         tracing::warn!(error = %e, "could not check for instances of unknown definitions");
@@ -285,6 +292,7 @@ async fn run(
     }
     drivers.shutdown().await;
     drop(beats);
+    drop(sampler);
     heartbeat(&inner, &owner, started_at, &known, false).await;
     store.unregister_worker(&owner).await?;
     Ok(())
@@ -296,6 +304,36 @@ struct AbortOnDrop(tokio::task::JoinHandle<()>);
 impl Drop for AbortOnDrop {
     fn drop(&mut self) {
         self.0.abort();
+    }
+}
+
+/// Takes a worker out of the gauges of running workers when dropped.
+struct Counted(Arc<Inner>, f64);
+
+impl Drop for Counted {
+    fn drop(&mut self) {
+        let gauges = &self.0.metrics.gauges;
+        gauges.workers.decrement(1.0);
+        gauges.limit.decrement(self.1);
+    }
+}
+
+/// Samples what the store holds for the gauges (due backlog, instances needing attention)
+/// every `every`, until aborted: one query of the due index per sample, whatever the load.
+async fn sample(inner: Arc<Inner>, every: Duration) {
+    loop {
+        let now = inner.now();
+        match inner.store.backlog(now).await {
+            Ok(b) => {
+                let gauges = &inner.metrics.gauges;
+                gauges.backlog.set(b.due as f64);
+                let age = b.oldest_due.map_or(Duration::ZERO, |d| d.until(now));
+                gauges.backlog_age.set(age.as_secs_f64());
+                gauges.attention.set(b.needs_attention as f64);
+            }
+            Err(e) => tracing::debug!(error = %e, "could not sample the due backlog"),
+        }
+        tokio::time::sleep(every).await;
     }
 }
 
@@ -416,6 +454,7 @@ async fn renew(
                     continue;
                 }
                 if let Some(d) = inflight.remove(&claim) {
+                    inner.metrics.gauges.leases_lost.increment(1);
                     tracing::warn!(
                         instance = %claim.id,
                         generation = claim.generation,
@@ -466,7 +505,9 @@ pub(crate) async fn report_version_mismatches(
             at: inner.now(),
         };
         inner.store.set_blocked(&m.instance, Some(blocked)).await?;
-        inner.metrics.blocked();
+        inner
+            .metrics
+            .blocked(&m.workflow, BlockKind::VersionMismatch.name());
         out.push(m);
     }
     Ok(out)

@@ -192,7 +192,8 @@ pub trait Store: Send + Sync + 'static {
     /// blocked by a request, which claims take), lease free or expired; their number and the
     /// earliest due time. The SQL backends read the due index from its start to `now`: the
     /// cost grows with the instances due by then (including those leased or blocked), not
-    /// with the size of the store.
+    /// with the size of the store. With them, the number of instances that need attention
+    /// (counted on the partial index that holds only them).
     async fn backlog(&self, now: Timestamp) -> Result<Backlog, StoreError>;
 
     /// Instances matching `query`, ordered by id, and beside them the matching rows that do

@@ -56,10 +56,14 @@
 //! - `sqlite` (default): [`SqliteStore`], an embedded store in one file.
 //! - `postgres`: [`PgStore`], for several worker processes sharing one database.
 //!
+//! - `prometheus`: the Prometheus recorder and a `/metrics` endpoint
+//!   ([`metrics::install_prometheus`], [`metrics::serve_prometheus`]).
+//!
 //! [`MemoryStore`] (for tests) is always there.
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
 pub mod docs;
+pub mod metrics;
 
 #[doc = include_str!("../../sayiir-macros/doc/task.md")]
 #[cfg(doctest)]

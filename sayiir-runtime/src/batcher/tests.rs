@@ -49,7 +49,7 @@ impl BatchOp for Echo {
         }
     }
 
-    fn observe(&self, _n: usize) {}
+    fn observe(&self, _n: usize, _took: Duration) {}
 }
 
 fn echo(answered: fn(usize) -> usize, outer: Option<StoreError>) -> (Batcher<Echo>, Seen) {

@@ -48,6 +48,10 @@ pub struct WorkerConfig {
     /// [`EngineError::TooLarge`]: crate::EngineError::TooLarge
     /// [`BlockKind::PayloadTooLarge`]: sayiir_store::BlockKind::PayloadTooLarge
     pub max_payload: usize,
+    /// How often each worker samples the store for the gauges of the due backlog and of the
+    /// instances needing attention (one query of an index each; see `sayiir::metrics`).
+    /// Default 10 s; zero samples never.
+    pub sample_every: Duration,
 }
 
 impl Default for WorkerConfig {
@@ -62,6 +66,7 @@ impl Default for WorkerConfig {
             commit_window: Duration::ZERO,
             max_start_batch: 1024,
             max_payload: crate::DEFAULT_MAX_PAYLOAD,
+            sample_every: Duration::from_secs(10),
         }
     }
 }
@@ -120,6 +125,13 @@ impl WorkerConfig {
     #[must_use]
     pub fn max_start_batch(mut self, n: usize) -> Self {
         self.max_start_batch = n.max(1);
+        self
+    }
+
+    /// Sets [`WorkerConfig::sample_every`] (zero: never).
+    #[must_use]
+    pub fn sample_every(mut self, d: Duration) -> Self {
+        self.sample_every = d;
         self
     }
 

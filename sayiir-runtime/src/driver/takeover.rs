@@ -14,6 +14,7 @@ use super::{Stop, commit_failure};
 use crate::codec;
 use crate::commit;
 use crate::core::WorkerCtx;
+use crate::metrics::WorkflowInstruments;
 use crate::planner::listening;
 
 /// The payload of a `migrated` history entry.
@@ -34,6 +35,7 @@ struct Migrated<'a> {
 pub(crate) async fn take_over(
     ctx: &Arc<WorkerCtx>,
     record: &mut InstanceRecord,
+    m: &WorkflowInstruments,
 ) -> Result<(), Stop> {
     let registry = &ctx.inner.registry;
     let mut key = record.key();
@@ -117,7 +119,7 @@ pub(crate) async fn take_over(
         to_state = %to_state,
         "instance migrated to a newer version"
     );
-    ctx.inner.metrics.transition();
+    ctx.inner.metrics.transition(m);
     record.seq += 1;
     record.version = entry.def.version;
     record.hash = entry.def.hash;

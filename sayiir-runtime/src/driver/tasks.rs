@@ -12,6 +12,7 @@ use super::{Driver, Stop, TaskFailure};
 use crate::context::TaskContext;
 use crate::feed::Feed;
 use crate::machine::{MachineError, SlotPath, TaskOutput};
+use crate::metrics::Outcome;
 use crate::planner::{self, Attempt};
 use crate::registry::panic_message;
 
@@ -27,7 +28,6 @@ impl Driver {
         let output = match result {
             Ok(output) => output,
             Err(TaskFailure::Panicked { task, message }) => {
-                self.ctx.inner.metrics.task_panicked();
                 return Err(Stop::Blocked(
                     BlockKind::Panicked,
                     format!("task `{task}` panicked: {message}"),
@@ -68,7 +68,8 @@ impl Driver {
             return Err(Stop::Park(slot, task.to_string(), attempt, output));
         }
         if let Feed::Retry { not_before, .. } = &feed {
-            self.ctx.inner.metrics.task_retried();
+            let t = self.m.task(task);
+            self.ctx.inner.metrics.task_retried(&t);
             let delay = now.until(*not_before);
             tracing::info!(task, attempt, ?delay, "task attempt failed; retrying");
         }
@@ -84,7 +85,9 @@ impl Driver {
             )
         })?;
         let inner = &self.ctx.inner;
-        inner.metrics.task_started();
+        let instruments = self.m.task(name);
+        inner.metrics.task_started(&instruments);
+        let metrics = Arc::clone(&inner.metrics);
         let tcx = TaskContext::new(
             self.wf.name(),
             self.id.as_str(),
@@ -111,19 +114,32 @@ impl Driver {
         let (slot, attempt, cutoff, timeout) = (a.slot.clone(), a.attempt, a.cutoff(), a.timeout());
         self.busy.insert(a.slot.clone(), a);
         self.running.spawn(async move {
-            let result = match crate::clock::within(&*clock, cutoff, future).await {
-                Some(Ok(Ok(output))) => Ok(output),
-                Some(Ok(Err(MachineError::Codec(e)))) => Err(TaskFailure::Codec(e)),
-                Some(Ok(Err(e))) => Err(TaskFailure::Run(e)),
-                Some(Err(p)) => Err(TaskFailure::Panicked {
-                    task: name,
-                    message: panic_message(&*p),
-                }),
+            let started = std::time::Instant::now();
+            let ran = crate::clock::within(&*clock, cutoff, future).await;
+            let took = started.elapsed();
+            let (outcome, result) = match ran {
+                Some(Ok(Ok(output))) if output.is_error => (Outcome::Error, Ok(output)),
+                Some(Ok(Ok(output))) => (Outcome::Ok, Ok(output)),
+                Some(Ok(Err(MachineError::Codec(e)))) => {
+                    (Outcome::Error, Err(TaskFailure::Codec(e)))
+                }
+                Some(Ok(Err(e))) => (Outcome::Error, Err(TaskFailure::Run(e))),
+                Some(Err(p)) => (
+                    Outcome::Panic,
+                    Err(TaskFailure::Panicked {
+                        task: name,
+                        message: panic_message(&*p),
+                    }),
+                ),
                 None => {
                     tracing::warn!(task = name, attempt, after = ?timeout.after, "task timed out");
-                    timed_out(timeout).map_err(TaskFailure::Codec)
+                    (
+                        Outcome::Timeout,
+                        timed_out(timeout).map_err(TaskFailure::Codec),
+                    )
                 }
             };
+            metrics.task_ended(&instruments, outcome, took);
             (slot, name, attempt, result)
         });
         Ok(())

@@ -549,6 +549,7 @@ pub(super) async fn backlog_counts_due_unclaimed<S: Store>(s: Arc<S>) {
         Backlog {
             due: 4,
             oldest_due: Some(Timestamp(60)),
+            needs_attention: 2,
         },
         "due at 250 and unclaimed: a, b, e-retry, h-expired"
     );
@@ -557,8 +558,17 @@ pub(super) async fn backlog_counts_due_unclaimed<S: Store>(s: Arc<S>) {
         Backlog {
             due: 2,
             oldest_due: Some(Timestamp(80)),
+            needs_attention: 2,
         },
         "due at 100 and unclaimed: a, e-retry (h-expired's lease lives)"
     );
-    assert_eq!(s.backlog(Timestamp(59)).await.unwrap(), Backlog::default());
+    let nothing_due = Backlog {
+        needs_attention: 2,
+        ..Backlog::default()
+    };
+    assert_eq!(
+        s.backlog(Timestamp(59)).await.unwrap(),
+        nothing_due,
+        "needing attention, due or not: d-parked, f-mismatch"
+    );
 }

@@ -127,4 +127,7 @@ pub struct Backlog {
     pub due: u64,
     /// The earliest due time among them (`None` when there are none).
     pub oldest_due: Option<Timestamp>,
+    /// Instances that need an operator, due or not: blocked by a kind that
+    /// [needs attention](crate::BlockKind::needs_attention).
+    pub needs_attention: u64,
 }

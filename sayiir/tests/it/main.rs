@@ -21,6 +21,8 @@ mod idle;
 mod pg_chaos;
 mod pg_faults;
 mod pg_fencing;
+#[cfg(feature = "prometheus")]
+mod prometheus;
 mod renewal;
 mod retries;
 mod signal_wakeups;

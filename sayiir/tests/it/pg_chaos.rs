@@ -190,12 +190,7 @@ fn chaos_worker() {
         let path = format!("{}.conflicts.{}", env("CHAOS_LOG"), generation());
         tokio::spawn(async move {
             loop {
-                let text = counters.metrics().render();
-                let n = text
-                    .lines()
-                    .find_map(|l| l.strip_prefix("sayiir_commit_conflicts_total "))
-                    .unwrap()
-                    .to_owned();
+                let n = counters.metrics().commit_conflicts().to_string();
                 std::fs::write(format!("{path}.tmp"), n).unwrap();
                 std::fs::rename(format!("{path}.tmp"), &path).unwrap();
                 tokio::time::sleep(Duration::from_millis(100)).await;

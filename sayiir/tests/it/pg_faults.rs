@@ -289,11 +289,7 @@ fn restart_mid_run(label: &str, worker_options: PgOptions) {
 }
 
 fn conflicts(engine: &Engine) -> u64 {
-    let text = engine.metrics().render();
-    text.lines()
-        .find_map(|l| l.strip_prefix("sayiir_commit_conflicts_total "))
-        .and_then(|v| v.parse().ok())
-        .unwrap()
+    engine.metrics().commit_conflicts()
 }
 
 /// A local port nobody listens on.

@@ -120,12 +120,8 @@ fn fence_worker() {
             tokio::spawn(async move {
                 let tmp = format!("{metrics}.tmp");
                 loop {
-                    let text = engine.metrics().render();
-                    let line = format!(
-                        "{} {}",
-                        counter(&text, "sayiir_transitions"),
-                        counter(&text, "sayiir_commit_conflicts")
-                    );
+                    let m = engine.metrics();
+                    let line = format!("{} {}", m.transitions(), m.commit_conflicts());
                     std::fs::write(&tmp, line).unwrap();
                     std::fs::rename(&tmp, &metrics).unwrap();
                     tokio::time::sleep(Duration::from_millis(20)).await;
@@ -135,14 +131,6 @@ fn fence_worker() {
         let outcome = engine.spawn_worker().join().await;
         panic!("the worker stopped by itself: {outcome:?}");
     });
-}
-
-fn counter(text: &str, name: &str) -> u64 {
-    let prefix = format!("{name}_total ");
-    text.lines()
-        .find_map(|l| l.strip_prefix(&prefix))
-        .and_then(|v| v.parse().ok())
-        .unwrap_or_else(|| panic!("no {name} in {text}"))
 }
 
 /// A worker's counters as it last wrote them: (transitions, conflicts).

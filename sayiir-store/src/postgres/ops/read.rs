@@ -157,6 +157,15 @@ static BACKLOG: LazyLock<String> = LazyLock::new(|| {
     )
 });
 
+/// The count of the instances that need attention: the partial index
+/// `sayiir_instances_attention` (migration 0006), whose predicate it writes as it is there.
+static ATTENTION: LazyLock<String> = LazyLock::new(|| {
+    format!(
+        "SELECT count(*) AS attention FROM sayiir_instances WHERE blocked_kind NOT IN ({})",
+        code_list(|k| !k.needs_attention())
+    )
+});
+
 /// The instances due at `now` that no live lease holds and no block other than a request
 /// keeps out of claims: their number and earliest due time, from the due index up to `now`.
 pub(in crate::postgres) async fn backlog(pool: &PgPool, now: Timestamp) -> Result<Backlog, Fail> {
@@ -166,9 +175,12 @@ pub(in crate::postgres) async fn backlog(pool: &PgPool, now: Timestamp) -> Resul
         .await?;
     let due: i64 = decode::get(&row, "due", "<backlog>")?;
     let oldest: Option<i64> = decode::get(&row, "oldest", "<backlog>")?;
+    let row = sqlx::query(ATTENTION.as_str()).fetch_one(pool).await?;
+    let attention: i64 = decode::get(&row, "attention", "<backlog>")?;
     Ok(Backlog {
         due: u64::try_from(due).unwrap_or(0),
         oldest_due: oldest.map(Timestamp),
+        needs_attention: u64::try_from(attention).unwrap_or(0),
     })
 }
 

@@ -309,10 +309,23 @@ pub(in crate::sqlite) fn backlog(conn: &Connection, now: Timestamp) -> Result<Ba
     let (due, oldest) = stmt.query_row([now.0], |row| {
         Ok((row.get::<_, i64>(0)?, time(row.get_ref(1)?)))
     })?;
+    let mut stmt = conn.prepare_cached(&attention_sql())?;
+    let attention: i64 = stmt.query_row([], |row| row.get(0))?;
     Ok(Backlog {
         due: u64::try_from(due).unwrap_or(0),
         oldest_due: oldest.map(Timestamp),
+        needs_attention: u64::try_from(attention).unwrap_or(0),
     })
+}
+
+/// The count of the instances that need attention: the partial index
+/// `sayiir_instances_attention` (migration 0007), whose predicate it writes as it is there.
+fn attention_sql() -> String {
+    format!(
+        "SELECT count(*) FROM sayiir_instances INDEXED BY sayiir_instances_attention \
+         WHERE blocked_kind NOT IN ({})",
+        code_list(|k| !k.needs_attention())
+    )
 }
 
 /// Running, unblocked instances of the `served` workflows whose `(workflow, hash, fingerprint)`

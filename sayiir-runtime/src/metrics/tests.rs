@@ -1,0 +1,333 @@
+//! What the engine records, read back from a `DebuggingRecorder` set for the test's thread
+//! (the test runtime is single-threaded, and every handle is registered when the engine is
+//! built, on that thread): each metric with its labels and values, and the engine's own
+//! counts fed by the same calls.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::time::Duration;
+
+use metrics_util::MetricKind;
+use metrics_util::debugging::{DebugValue, DebuggingRecorder, Snapshot};
+use sayiir_macros::{task, workflow};
+
+use super::names::*;
+use crate::testing::TestEngine;
+
+static FLAKY_CALLS: AtomicU32 = AtomicU32::new(0);
+
+#[task(crate = crate)]
+async fn double(n: u64) -> u64 {
+    n * 2
+}
+
+#[task(crate = crate, retries = 1, backoff = "1s")]
+async fn flaky(n: u64) -> Result<u64, String> {
+    if FLAKY_CALLS.fetch_add(1, Ordering::SeqCst) == 0 {
+        Err("not yet".into())
+    } else {
+        Ok(n + 1)
+    }
+}
+
+#[task(crate = crate, timeout = "10ms")]
+async fn hangs(n: u64) -> Result<u64, String> {
+    std::future::pending::<()>().await;
+    Ok(n)
+}
+
+#[workflow(crate = crate)]
+async fn times_out(n: u64) -> u64 {
+    match hangs(n).await {
+        Ok(v) => v,
+        Err(_) => 0,
+    }
+}
+
+#[workflow(crate = crate)]
+async fn measured(n: u64) -> Result<u64, String> {
+    let a = double(n).await;
+    crate::sleep(Duration::from_secs(5)).await;
+    let b = flaky(a).await?;
+    let go = crate::signal::<u64>("go").await;
+    Ok(b + go)
+}
+
+#[task(crate = crate)]
+async fn explodes(n: u64) -> u64 {
+    if n > 0 {
+        panic!("boom");
+    }
+    n
+}
+
+#[workflow(crate = crate)]
+async fn panicky(n: u64) -> u64 {
+    explodes(n).await
+}
+
+/// The metrics of one snapshot, by kind, name and labels.
+struct Recorded(Vec<(MetricKind, String, Vec<(String, String)>, DebugValue)>);
+
+impl Recorded {
+    fn of(s: Snapshot) -> Self {
+        Self(
+            s.into_vec()
+                .into_iter()
+                .map(|(ck, _, _, v)| {
+                    let labels = ck
+                        .key()
+                        .labels()
+                        .map(|l| (l.key().to_owned(), l.value().to_owned()))
+                        .collect();
+                    (ck.kind(), ck.key().name().to_owned(), labels, v)
+                })
+                .collect(),
+        )
+    }
+
+    /// The value of `name` with exactly `labels`.
+    fn get(&self, name: &str, labels: &[(&str, &str)]) -> &DebugValue {
+        let mut want: Vec<(String, String)> = labels
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+            .collect();
+        want.sort();
+        self.0
+            .iter()
+            .find(|(_, n, l, _)| {
+                let mut l = l.clone();
+                l.sort();
+                n == name && l == want
+            })
+            .map(|(_, _, _, v)| v)
+            .unwrap_or_else(|| panic!("no {name} {labels:?} among {:#?}", self.0))
+    }
+
+    fn counter(&self, name: &str, labels: &[(&str, &str)]) -> u64 {
+        match self.get(name, labels) {
+            DebugValue::Counter(n) => *n,
+            v => panic!("{name} is not a counter: {v:?}"),
+        }
+    }
+
+    fn samples(&self, name: &str, labels: &[(&str, &str)]) -> Vec<f64> {
+        match self.get(name, labels) {
+            DebugValue::Histogram(v) => v.iter().map(|x| x.into_inner()).collect(),
+            v => panic!("{name} is not a histogram: {v:?}"),
+        }
+    }
+
+    fn gauge(&self, name: &str) -> f64 {
+        match self.get(name, &[]) {
+            DebugValue::Gauge(v) => v.into_inner(),
+            v => panic!("{name} is not a gauge: {v:?}"),
+        }
+    }
+
+    /// The sum of a counter over all its label sets.
+    fn total(&self, name: &str) -> u64 {
+        self.0
+            .iter()
+            .filter(|(_, n, _, _)| n == name)
+            .map(|(_, _, _, v)| match v {
+                DebugValue::Counter(n) => *n,
+                _ => 0,
+            })
+            .sum()
+    }
+}
+
+/// One instance through a task, a timer, a retry and a signal: every count, every
+/// histogram's samples, with their labels, and the engine's own counts agree.
+#[tokio::test]
+async fn a_run_records_its_steps_tasks_timers_and_signals() {
+    let recorder = DebuggingRecorder::new();
+    let snapshotter = recorder.snapshotter();
+    let _local = metrics::set_default_local_recorder(&recorder);
+    let t = TestEngine::builder()
+        .register::<measured>()
+        .build()
+        .unwrap();
+    let engine = t.engine().clone();
+    engine.start::<measured>("m-1", 20).await.unwrap();
+    t.settle().await;
+    let waiting = t.run_until_done::<measured>("m-1").await;
+    assert!(waiting.is_err(), "it waits for its signal: {waiting:?}");
+    engine.signal("m-1", "go", &100u64).await.unwrap();
+    assert_eq!(t.run_until_done::<measured>("m-1").await.unwrap(), Ok(141));
+    t.settle().await;
+    let counts = engine.metrics();
+    let r = Recorded::of(snapshotter.snapshot());
+
+    let wf = [("workflow", "measured")];
+    let task = |name| [("workflow", "measured"), ("task", name)];
+    assert_eq!(r.counter(INSTANCES_STARTED, &wf), 1);
+    assert_eq!(r.counter(INSTANCES_COMPLETED, &wf), 1);
+    assert_eq!(r.counter(INSTANCES_FAILED, &wf), 0);
+    assert_eq!(r.counter(SIGNALS_SENT, &wf), 1);
+    assert_eq!(r.counter(SIGNALS_CONSUMED, &wf), 1);
+    let transitions = r.counter(TRANSITIONS, &wf);
+    assert_eq!(transitions, counts.transitions(), "{counts:?}");
+    assert!(transitions >= 6, "{transitions}");
+    assert_eq!(r.samples(STEP_LATENCY, &wf).len() as u64, transitions);
+
+    assert_eq!(r.counter(TASKS_STARTED, &task("double")), 1);
+    assert_eq!(r.counter(TASKS_SUCCEEDED, &task("double")), 1);
+    assert_eq!(r.counter(TASKS_STARTED, &task("flaky")), 2);
+    assert_eq!(r.counter(TASKS_FAILED, &task("flaky")), 1);
+    assert_eq!(r.counter(TASKS_SUCCEEDED, &task("flaky")), 1);
+    assert_eq!(r.counter(TASKS_RETRIED, &task("flaky")), 1);
+    assert_eq!(counts.tasks_started(), 3);
+    assert_eq!(counts.task_retries(), 1);
+    for (name, outcome, n) in [
+        ("double", "ok", 1),
+        ("double", "error", 0),
+        ("flaky", "ok", 1),
+        ("flaky", "error", 1),
+        ("flaky", "timeout", 0),
+        ("flaky", "panic", 0),
+    ] {
+        let labels = [
+            ("workflow", "measured"),
+            ("task", name),
+            ("outcome", outcome),
+        ];
+        let samples = r.samples(TASK_ATTEMPT_DURATION, &labels);
+        assert_eq!(samples.len(), n, "{labels:?}: {samples:?}");
+        assert!(samples.iter().all(|s| *s >= 0.0));
+    }
+
+    // The sleep fired once its due time passed; the virtual clock jumps right onto it.
+    let late = r.samples(TIMER_LATENESS, &wf);
+    assert_eq!(late.len(), 1, "{late:?}");
+    assert!(late[0] < 1.0, "{late:?}");
+    assert!(!r.samples(CLAIM_TO_START_DELAY, &wf).is_empty());
+
+    // Every transition went through the committer, in batches the engine counted too.
+    let store = [("store", "memory")];
+    let sizes = r.samples(COMMIT_BATCH_SIZE, &store);
+    let (batches, carried) = counts.commit_batches();
+    assert_eq!(sizes.len() as u64, batches);
+    assert_eq!(sizes.iter().sum::<f64>() as u64, carried);
+    assert_eq!(carried, transitions);
+    assert_eq!(r.samples(COMMIT_DURATION, &store).len() as u64, batches);
+    let (_, created) = counts.create_batches();
+    assert_eq!(
+        r.samples(START_BATCH_SIZE, &store).iter().sum::<f64>() as u64,
+        created
+    );
+
+    assert_eq!(r.gauge(WORKERS), 1.0);
+    assert_eq!(r.gauge(INSTANCES_LIMIT), 1024.0);
+    assert_eq!(r.gauge(INSTANCES_IN_FLIGHT), 0.0);
+    // Sampled when the worker started (the instance was due then, or already claimed).
+    assert!(r.gauge(DUE_BACKLOG) <= 1.0);
+    t.shutdown().await.unwrap();
+}
+
+/// A task cut off by its timeout (on the wall clock: the test engine's virtual time does not
+/// move while an attempt runs).
+#[tokio::test]
+async fn a_timeout_is_its_own_outcome() {
+    let recorder = DebuggingRecorder::new();
+    let snapshotter = recorder.snapshotter();
+    let _local = metrics::set_default_local_recorder(&recorder);
+    let engine = crate::Engine::builder(sayiir_store::MemoryStore::new())
+        .register::<times_out>()
+        .build()
+        .unwrap();
+    let worker = engine.spawn_worker();
+    let handle = engine.start::<times_out>("t-1", 7).await.unwrap();
+    assert_eq!(handle.result().await.unwrap(), 0);
+    worker.shutdown().await.unwrap();
+    let r = Recorded::of(snapshotter.snapshot());
+    let task = [("workflow", "times_out"), ("task", "hangs")];
+    assert_eq!(r.counter(TASKS_STARTED, &task), 1);
+    assert_eq!(r.counter(TASKS_TIMED_OUT, &task), 1);
+    assert_eq!(r.counter(TASKS_FAILED, &task), 0);
+    let outcome = [
+        ("workflow", "times_out"),
+        ("task", "hangs"),
+        ("outcome", "timeout"),
+    ];
+    let took = r.samples(TASK_ATTEMPT_DURATION, &outcome);
+    assert_eq!(took.len(), 1);
+    assert!(took[0] >= 0.01, "{took:?}");
+    assert_eq!(
+        r.counter(INSTANCES_COMPLETED, &[("workflow", "times_out")]),
+        1
+    );
+    // The worker stopped: out of the gauges.
+    assert_eq!(r.gauge(WORKERS), 0.0);
+    assert_eq!(r.gauge(INSTANCES_LIMIT), 0.0);
+}
+
+/// A panicking task blocks its instance: counted by kind; an operator's retry is counted
+/// as an operation, and a cancel as both.
+#[tokio::test]
+async fn blocks_and_operations_are_counted_by_kind() {
+    let recorder = DebuggingRecorder::new();
+    let snapshotter = recorder.snapshotter();
+    let _local = metrics::set_default_local_recorder(&recorder);
+    let t = TestEngine::builder().register::<panicky>().build().unwrap();
+    let engine = t.engine().clone();
+    engine.start::<panicky>("p-1", 1).await.unwrap();
+    t.settle().await;
+    engine.retry("p-1").await.unwrap();
+    t.settle().await;
+    engine.cancel("p-1", "enough").await.unwrap();
+    let r = Recorded::of(snapshotter.snapshot());
+    let task = [("workflow", "panicky"), ("task", "explodes")];
+    assert_eq!(r.counter(TASKS_PANICKED, &task), 2);
+    let outcome = [
+        ("workflow", "panicky"),
+        ("task", "explodes"),
+        ("outcome", "panic"),
+    ];
+    assert_eq!(r.samples(TASK_ATTEMPT_DURATION, &outcome).len(), 2);
+    let blocked = [("workflow", "panicky"), ("kind", "panicked")];
+    assert_eq!(r.counter(INSTANCES_BLOCKED, &blocked), 2);
+    assert_eq!(engine.metrics().instances_blocked(), 2);
+    assert_eq!(engine.metrics().task_panics(), 2);
+    assert_eq!(r.counter(OPERATIONS, &[("kind", "retry")]), 1);
+    assert_eq!(r.counter(OPERATIONS, &[("kind", "cancel")]), 1);
+    assert_eq!(
+        r.counter(INSTANCES_CANCELLED, &[("workflow", "panicky")]),
+        1
+    );
+    assert_eq!(r.total(INSTANCES_COMPLETED), 0);
+    t.shutdown().await.unwrap();
+}
+
+/// Every metric is described once, with a unit, and `ALL` names each exactly once.
+#[test]
+fn every_metric_is_described() {
+    let recorder = DebuggingRecorder::new();
+    let snapshotter = recorder.snapshotter();
+    metrics::with_local_recorder(&recorder, || {
+        super::describe();
+        // Registering makes each appear in snapshots, with its description.
+        for name in ALL {
+            metrics::counter!(name).increment(0);
+            metrics::gauge!(name).set(0.0);
+            metrics::histogram!(name).record(0.0);
+        }
+    });
+    let mut names = ALL.to_vec();
+    names.sort_unstable();
+    names.dedup();
+    assert_eq!(names.len(), ALL.len());
+    let snap = snapshotter.snapshot().into_vec();
+    for name in ALL {
+        let described = snap
+            .iter()
+            .filter(|(ck, unit, desc, _)| {
+                ck.key().name() == name && unit.is_some() && desc.is_some()
+            })
+            .count();
+        assert_eq!(described, 1, "{name} is not described once (with its kind)");
+        assert!(name.starts_with("sayiir_"), "{name}");
+    }
+}
