@@ -39,6 +39,25 @@ impl Scenario {
     }
 }
 
+/// Which metrics recorder `linear` and `latency` run under (`--recorder`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Recorder {
+    /// None installed: each recording is a check of an empty handle.
+    None,
+    /// The Prometheus recorder (`sayiir::metrics::prometheus_recorder`), scraped at the end.
+    Prometheus,
+}
+
+impl Recorder {
+    /// The suffix of the scenario's name in the figures (`linear+prometheus`).
+    pub(crate) fn suffix(self) -> &'static str {
+        match self {
+            Recorder::None => "",
+            Recorder::Prometheus => "+prometheus",
+        }
+    }
+}
+
 /// What a child process of the program is for (hidden arguments).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) enum Child {
@@ -84,6 +103,8 @@ pub(crate) struct Args {
     pub(crate) json: bool,
     pub(crate) smoke: bool,
     pub(crate) child: Child,
+    /// The recorders `linear` and `latency` run under, each in turn (in the same process).
+    pub(crate) recorders: Vec<Recorder>,
 }
 
 /// The command line as clap parses it; [`parse`] turns it into [`Args`].
@@ -147,6 +168,11 @@ struct Cli {
     /// One JSON object per line instead of the table
     #[arg(long)]
     json: bool,
+    /// none, prometheus, or both: the metrics recorder of `linear` and `latency` (SQLite, and
+    /// PostgreSQL with one worker process); with `both`, each runs once without and once with
+    /// it in every run (in alternating order), and the ratio of their medians is printed
+    #[arg(long, value_name = "R", default_value = "none", value_parser = parse_recorders)]
+    recorder: List<Recorder>,
     /// Tiny sizes, one run: checks the program works, not for timing
     #[arg(long)]
     smoke: bool,
@@ -212,6 +238,7 @@ pub(crate) fn parse(args: impl IntoIterator<Item = String>) -> Result<Args, clap
         json: cli.json,
         smoke,
         child,
+        recorders: cli.recorder.0,
     })
 }
 
@@ -232,6 +259,15 @@ fn parse_scenarios(s: &str) -> Result<List<Scenario>, String> {
     // The baseline runs first: later scenarios of the same run are compared with it.
     out.sort_by_key(|sc| Scenario::ALL.iter().position(|a| a == sc));
     Ok(List(out))
+}
+
+fn parse_recorders(s: &str) -> Result<List<Recorder>, String> {
+    match s {
+        "none" => Ok(List(vec![Recorder::None])),
+        "prometheus" => Ok(List(vec![Recorder::Prometheus])),
+        "both" => Ok(List(vec![Recorder::None, Recorder::Prometheus])),
+        _ => Err(format!("unknown recorder `{s}` (none, prometheus or both)")),
+    }
 }
 
 fn parse_stores(s: &str) -> Result<List<StoreKind>, String> {

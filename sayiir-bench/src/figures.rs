@@ -56,6 +56,50 @@ impl Row {
     }
 }
 
+/// What a recorder costs: for each `X+recorder` summary, its runs' figure against those of
+/// `X` on the same store, run by run (the same run of the process, one after the other) and
+/// as the ratio of medians: `steps_per_s` (higher is better) for `linear`, `p50_ms` (lower is
+/// better) for `latency`. Empty without such pairs.
+pub(crate) fn recorder_cost(summaries: &[Summary]) -> String {
+    let mut out = String::new();
+    for with in summaries {
+        let Some((base, recorder)) = with.scenario.split_once('+') else {
+            continue;
+        };
+        let Some(without) = summaries
+            .iter()
+            .find(|s| s.scenario == base && s.store == with.store)
+        else {
+            continue;
+        };
+        let figure = if base == "latency" {
+            "p50_ms"
+        } else {
+            "steps_per_s"
+        };
+        let paired: Vec<f64> = with
+            .runs
+            .iter()
+            .zip(&without.runs)
+            .filter_map(|(w, o)| Some(w.get(figure)? / o.get(figure)?))
+            .collect();
+        let (Some(w), Some(o)) = (with.get(figure), without.get(figure)) else {
+            continue;
+        };
+        let runs: Vec<String> = paired.iter().map(|r| format!("{r:.3}")).collect();
+        let _ = writeln!(
+            out,
+            "{recorder} recorder, {base} [{}]: {figure} {w:.3} with / {o:.3} without = {:.3} \
+             (ratio of medians); run by run {}, median {:.3}",
+            with.store,
+            w / o,
+            runs.join(" "),
+            median(paired)
+        );
+    }
+    out
+}
+
 /// The runs of one (scenario, store) pair and their medians.
 #[derive(Debug, Clone)]
 pub(crate) struct Summary {

@@ -97,17 +97,32 @@ pub(crate) fn engine(
     store: std::sync::Arc<dyn Store>,
     args: &Args,
 ) -> Result<Engine, sayiir::BuildError> {
+    engine_recorded(store, args, None)
+}
+
+/// As [`engine`], its metrics recorded by `recorder` (the engine registers them when built).
+pub(crate) fn engine_recorded(
+    store: std::sync::Arc<dyn Store>,
+    args: &Args,
+    recorder: Option<&dyn metrics::Recorder>,
+) -> Result<Engine, sayiir::BuildError> {
     let config = WorkerConfig::default()
         .max_instances(args.in_flight)
         .commit_window(args.commit_window)
         .max_commit_batch(args.max_commit_batch);
-    Engine::builder_shared(store)
-        .register::<linear10>()
-        .register::<fanout100>()
-        .register::<latency10>()
-        .register::<sleeper>()
-        .worker_config(config)
-        .build()
+    let build = || {
+        Engine::builder_shared(store)
+            .register::<linear10>()
+            .register::<fanout100>()
+            .register::<latency10>()
+            .register::<sleeper>()
+            .worker_config(config)
+            .build()
+    };
+    match recorder {
+        Some(r) => metrics::with_local_recorder(r, build),
+        None => build(),
+    }
 }
 
 /// Resident and peak resident memory of this process in MiB (`/proc/self/status`), or NaN

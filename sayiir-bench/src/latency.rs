@@ -16,10 +16,12 @@ pub(crate) async fn run(
     args: &Args,
     kind: StoreKind,
     ceiling: Option<Ceiling>,
+    (recorder, suffix): (Option<&dyn metrics::Recorder>, &str),
 ) -> Result<Row, BoxError> {
-    let label = format!("latency [{}]", kind.name());
+    let name = format!("latency{suffix}");
+    let label = format!("{name} [{}]", kind.name());
     let place = Place::new(kind, args.pg_url.as_deref(), "latency").await?;
-    let engine = flows::engine(place.open(kind).await?, args)?;
+    let engine = flows::engine_recorded(place.open(kind).await?, args, recorder)?;
     let worker = engine.spawn_worker();
     let n = args.latency_instances;
     let mut steps: Vec<Duration> = Vec::with_capacity(n * STEPS as usize);
@@ -58,7 +60,7 @@ pub(crate) async fn run(
     worker.shutdown().await?;
 
     let total: Duration = steps.iter().sum();
-    let mut row = Row::new("latency", kind.name());
+    let mut row = Row::new(name, kind.name());
     row.set("p50_ms", quantile_ms(&mut steps, 0.50))
         .set("p95_ms", quantile_ms(&mut steps, 0.95))
         .set("p99_ms", quantile_ms(&mut steps, 0.99))

@@ -14,7 +14,7 @@ mod sleepers;
 mod target;
 mod throughput;
 
-use args::{Args, Child, Scenario};
+use args::{Args, Child, Recorder, Scenario};
 use figures::Row;
 use throughput::Shape;
 
@@ -27,6 +27,11 @@ async fn run(args: Args) -> Result<(), BoxError> {
         Child::Sleepers(locator) => return sleepers::child(&args, locator).await,
         Child::None => {}
     }
+    let prometheus = if args.recorders.contains(&Recorder::Prometheus) {
+        Some(sayiir::metrics::prometheus_recorder()?)
+    } else {
+        None
+    };
     let mut rows: Vec<Row> = Vec::new();
     for &kind in &args.stores {
         for run in 1..=args.runs {
@@ -39,13 +44,31 @@ async fn run(args: Args) -> Result<(), BoxError> {
                         ceiling = Some(c);
                         row
                     }
-                    Scenario::Linear => {
-                        throughput::run(&args, kind, Shape::Linear, ceiling).await?
+                    Scenario::Linear | Scenario::Latency => {
+                        // Every recorder in turn, the order alternating from run to run.
+                        let mut order = args.recorders.clone();
+                        if run % 2 == 0 {
+                            order.reverse();
+                        }
+                        for r in order {
+                            let recorder = match r {
+                                Recorder::None => None,
+                                Recorder::Prometheus => prometheus
+                                    .as_ref()
+                                    .map(|(p, _)| p as &dyn metrics::Recorder),
+                            };
+                            let under = (recorder, r.suffix());
+                            rows.push(if scenario == Scenario::Linear {
+                                throughput::run(&args, kind, Shape::Linear, ceiling, under).await?
+                            } else {
+                                latency::run(&args, kind, ceiling, under).await?
+                            });
+                        }
+                        continue;
                     }
                     Scenario::Fanout => {
-                        throughput::run(&args, kind, Shape::Fanout, ceiling).await?
+                        throughput::run(&args, kind, Shape::Fanout, ceiling, (None, "")).await?
                     }
-                    Scenario::Latency => latency::run(&args, kind, ceiling).await?,
                     Scenario::Sleepers => sleepers::run(&args, kind).await?,
                     Scenario::List => list::run(&args, kind).await?,
                 };
@@ -60,6 +83,17 @@ async fn run(args: Args) -> Result<(), BoxError> {
         }
     } else {
         print!("{}", figures::table(&summaries));
+        print!("{}", figures::recorder_cost(&summaries));
+    }
+    if let Some((_, handle)) = &prometheus {
+        let t = std::time::Instant::now();
+        let text = handle.render();
+        eprintln!(
+            "prometheus: a scrape renders {} bytes ({} lines) in {:.3} ms",
+            text.len(),
+            text.lines().count(),
+            t.elapsed().as_secs_f64() * 1e3
+        );
     }
     Ok(())
 }

@@ -50,6 +50,7 @@ pub(crate) async fn run(
     kind: StoreKind,
     shape: Shape,
     ceiling: Option<Ceiling>,
+    (recorder, suffix): (Option<&dyn metrics::Recorder>, &str),
 ) -> Result<Row, BoxError> {
     let n = match shape {
         Shape::Linear => args.instances,
@@ -60,9 +61,10 @@ pub(crate) async fn run(
     } else {
         1
     };
-    let label = format!("{} [{}]", shape.name(), kind.name());
+    let name = format!("{}{suffix}", shape.name());
+    let label = format!("{name} [{}]", kind.name());
     let place = Place::new(kind, args.pg_url.as_deref(), shape.name()).await?;
-    let engine = flows::engine(place.open(kind).await?, args)?;
+    let engine = flows::engine_recorded(place.open(kind).await?, args, recorder)?;
 
     eprintln!("{label}: creating {n} instances");
     let created = flows::start_all(&engine, n, 64, move |e, i| async move {
@@ -93,7 +95,7 @@ pub(crate) async fn run(
         }
     }
 
-    let mut row = Row::new(shape.name(), kind.name());
+    let mut row = Row::new(name, kind.name());
     let steps_per_s = rate(usize::try_from(transitions).unwrap_or(usize::MAX), elapsed);
     row.set("workflows_per_s", rate(n, elapsed))
         .set("steps_per_s", steps_per_s)

@@ -31,8 +31,9 @@ pub use sayiir_runtime::metrics::{Metrics, describe, names};
 mod prometheus;
 
 #[cfg(feature = "prometheus")]
-pub use metrics_exporter_prometheus::{PrometheusBuilder, PrometheusHandle};
+pub use metrics_exporter_prometheus::{PrometheusBuilder, PrometheusHandle, PrometheusRecorder};
 #[cfg(feature = "prometheus")]
 pub use prometheus::{
-    PrometheusEndpoint, PrometheusError, install_prometheus, prometheus_builder, serve_prometheus,
+    PrometheusEndpoint, PrometheusError, install_prometheus, prometheus_builder,
+    prometheus_recorder, serve_prometheus,
 };

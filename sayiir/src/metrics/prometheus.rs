@@ -5,7 +5,9 @@
 use std::net::SocketAddr;
 use std::time::Duration;
 
-use metrics_exporter_prometheus::{BuildError, Matcher, PrometheusBuilder, PrometheusHandle};
+use metrics_exporter_prometheus::{
+    BuildError, Matcher, PrometheusBuilder, PrometheusHandle, PrometheusRecorder,
+};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream, ToSocketAddrs};
 use tokio::task::JoinHandle;
@@ -34,7 +36,7 @@ pub enum PrometheusError {
     /// The recorder could not be built or installed (a global recorder is already installed).
     #[error("cannot install the Prometheus recorder: {0}")]
     Build(#[from] BuildError),
-    /// The thread that drains the histograms could not be started (the recorder is installed).
+    /// The thread that drains the histograms could not be started.
     #[error("cannot start the Prometheus recorder's upkeep thread: {0}")]
     Upkeep(std::io::Error),
 }
@@ -49,14 +51,25 @@ pub fn prometheus_builder() -> Result<PrometheusBuilder, PrometheusError> {
         .set_buckets_for_metric(Matcher::Full(names::START_BATCH_SIZE.into()), &SIZES)?)
 }
 
-/// Installs the Prometheus recorder (from [`prometheus_builder`]) as the process's global
-/// recorder, describes sayiir's metrics to it, and drains its histograms every 5 s on a
-/// thread of its own. Returns its handle: `handle.render()` is the text a scrape reads (see
-/// [`serve_prometheus`]). Call it once per process, before building the engine; a second
-/// call fails (a global recorder is already installed).
+/// Installs the Prometheus recorder (from [`prometheus_recorder`]) as the process's global
+/// recorder and describes sayiir's metrics to it. Returns its handle: `handle.render()` is
+/// the text a scrape reads (see [`serve_prometheus`]). Call it once per process, before
+/// building the engine; a second call fails (a global recorder is already installed).
 pub fn install_prometheus() -> Result<PrometheusHandle, PrometheusError> {
-    let handle = prometheus_builder()?.install_recorder()?;
+    let (recorder, handle) = prometheus_recorder()?;
+    ::metrics::set_global_recorder(recorder).map_err(|e| PrometheusError::Build(e.into()))?;
     super::describe();
+    Ok(handle)
+}
+
+/// The Prometheus recorder (from [`prometheus_builder`]), not installed, and its handle; its
+/// histograms are drained every 5 s on a thread of its own, for as long as the process runs.
+/// For an engine of its own, build the engine inside
+/// `metrics::with_local_recorder(&recorder, || builder.build())`: its metrics go to this
+/// recorder whatever the global one is (`sayiir-bench --recorder` does so).
+pub fn prometheus_recorder() -> Result<(PrometheusRecorder, PrometheusHandle), PrometheusError> {
+    let recorder = prometheus_builder()?.build_recorder();
+    let handle = recorder.handle();
     let upkeep = handle.clone();
     std::thread::Builder::new()
         .name("sayiir-metrics-upkeep".into())
@@ -67,7 +80,7 @@ pub fn install_prometheus() -> Result<PrometheusHandle, PrometheusError> {
             }
         })
         .map_err(PrometheusError::Upkeep)?;
-    Ok(handle)
+    Ok((recorder, handle))
 }
 
 /// The `/metrics` endpoint [`serve_prometheus`] started. Dropping it leaves it serving; call
