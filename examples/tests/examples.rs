@@ -155,6 +155,40 @@ async fn expense_approval_uses_signals_context_sleep_and_retries() {
 /// examples` alone does not build examples, and a binary left by an older build would run
 /// other code), found next to this test binary: `target/<profile>/deps/examples-…` →
 /// `target/<profile>/examples/name`.
+/// The metrics service, as a process of its own (it installs the process's global recorder):
+/// its scrape of its own `/metrics` shows the orders it ran.
+#[test]
+fn metrics_example_serves_what_it_ran() {
+    let exe = example_binary("metrics");
+    let out = std::process::Command::new(exe)
+        .args(["--listen", "127.0.0.1:0", "--seconds", "1", "--rate", "10", "--scrape"])
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{stdout}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let value = |series: &str| -> f64 {
+        stdout
+            .lines()
+            .find_map(|l| l.strip_prefix(series)?.trim().parse().ok())
+            .unwrap_or_else(|| panic!("no {series} in:\n{stdout}"))
+    };
+    let started = value(r#"sayiir_instances_started_total{workflow="checkout"}"#);
+    assert!(started >= 5.0, "{stdout}");
+    assert_eq!(
+        value(r#"sayiir_instances_completed_total{workflow="checkout"}"#),
+        started
+    );
+    assert_eq!(
+        value(r#"sayiir_tasks_succeeded_total{workflow="checkout",task="reserve"}"#),
+        started
+    );
+    assert!(stdout.contains("sayiir_task_attempt_duration_seconds_bucket{"), "{stdout}");
+}
+
 fn example_binary(name: &str) -> PathBuf {
     let exe = std::env::current_exe().unwrap();
     let profile_dir = exe.parent().and_then(|deps| deps.parent()).unwrap();
