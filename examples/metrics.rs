@@ -77,7 +77,9 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         .register::<checkout>()
         .build()?;
     let worker = engine.spawn_worker();
-    let deadline = cli.seconds.map(|s| tokio::time::Instant::now() + Duration::from_secs(s));
+    let deadline = cli
+        .seconds
+        .map(|s| tokio::time::Instant::now() + Duration::from_secs(s));
     let every = Duration::from_millis(1000 / cli.rate.max(1));
     let mut started = Vec::new();
     let mut n = 0u64;
@@ -93,7 +95,9 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         started.push(engine.start::<checkout>(format!("order-{n}"), n).await?);
     }
     for h in started {
-        h.result().await?.map_err(|e| format!("an order failed: {e}"))?;
+        h.result()
+            .await?
+            .map_err(|e| format!("an order failed: {e}"))?;
     }
     if cli.scrape {
         let addr = endpoint.local_addr();

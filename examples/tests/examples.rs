@@ -161,7 +161,15 @@ async fn expense_approval_uses_signals_context_sleep_and_retries() {
 fn metrics_example_serves_what_it_ran() {
     let exe = example_binary("metrics");
     let out = std::process::Command::new(exe)
-        .args(["--listen", "127.0.0.1:0", "--seconds", "1", "--rate", "10", "--scrape"])
+        .args([
+            "--listen",
+            "127.0.0.1:0",
+            "--seconds",
+            "1",
+            "--rate",
+            "10",
+            "--scrape",
+        ])
         .output()
         .unwrap();
     let stdout = String::from_utf8_lossy(&out.stdout);
@@ -186,7 +194,10 @@ fn metrics_example_serves_what_it_ran() {
         value(r#"sayiir_tasks_succeeded_total{workflow="checkout",task="reserve"}"#),
         started
     );
-    assert!(stdout.contains("sayiir_task_attempt_duration_seconds_bucket{"), "{stdout}");
+    assert!(
+        stdout.contains("sayiir_task_attempt_duration_seconds_bucket{"),
+        "{stdout}"
+    );
 }
 
 fn example_binary(name: &str) -> PathBuf {

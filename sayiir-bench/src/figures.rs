@@ -72,30 +72,32 @@ pub(crate) fn recorder_cost(summaries: &[Summary]) -> String {
         else {
             continue;
         };
-        let figure = if base == "latency" {
-            "p50_ms"
+        let figures: &[&str] = if base == "latency" {
+            &["p50_ms"]
         } else {
-            "steps_per_s"
+            &["steps_per_s", "cpu_us_per_step"]
         };
-        let paired: Vec<f64> = with
-            .runs
-            .iter()
-            .zip(&without.runs)
-            .filter_map(|(w, o)| Some(w.get(figure)? / o.get(figure)?))
-            .collect();
-        let (Some(w), Some(o)) = (with.get(figure), without.get(figure)) else {
-            continue;
-        };
-        let runs: Vec<String> = paired.iter().map(|r| format!("{r:.3}")).collect();
-        let _ = writeln!(
-            out,
-            "{recorder} recorder, {base} [{}]: {figure} {w:.3} with / {o:.3} without = {:.3} \
-             (ratio of medians); run by run {}, median {:.3}",
-            with.store,
-            w / o,
-            runs.join(" "),
-            median(paired)
-        );
+        for &figure in figures {
+            let paired: Vec<f64> = with
+                .runs
+                .iter()
+                .zip(&without.runs)
+                .filter_map(|(w, o)| Some(w.get(figure)? / o.get(figure)?))
+                .collect();
+            let (Some(w), Some(o)) = (with.get(figure), without.get(figure)) else {
+                continue;
+            };
+            let runs: Vec<String> = paired.iter().map(|r| format!("{r:.3}")).collect();
+            let _ = writeln!(
+                out,
+                "{recorder} recorder, {base} [{}]: {figure} {w:.3} with / {o:.3} without = \
+                 {:.3} (ratio of medians); run by run {}, median {:.3}",
+                with.store,
+                w / o,
+                runs.join(" "),
+                median(paired)
+            );
+        }
     }
     out
 }

@@ -125,6 +125,23 @@ pub(crate) fn engine_recorded(
     }
 }
 
+/// CPU time this process used so far (user + system, all threads), in seconds, from
+/// `/proc/self/stat` (clock ticks, assumed 100 per second); NaN where there is no procfs.
+pub(crate) fn cpu_seconds() -> f64 {
+    let stat = std::fs::read_to_string("/proc/self/stat").unwrap_or_default();
+    // The fields after the command name (which may hold spaces), from the third on.
+    let Some((_, rest)) = stat.rsplit_once(')') else {
+        return f64::NAN;
+    };
+    let fields: Vec<&str> = rest.split_whitespace().collect();
+    let ticks = |i: usize| fields.get(i).and_then(|f| f.parse::<f64>().ok());
+    // utime and stime are fields 14 and 15 (1-based), 12 and 13 after the name.
+    match (ticks(11), ticks(12)) {
+        (Some(u), Some(s)) => (u + s) / 100.0,
+        _ => f64::NAN,
+    }
+}
+
 /// Resident and peak resident memory of this process in MiB (`/proc/self/status`), or NaN
 /// where there is no procfs.
 pub(crate) fn rss_mib() -> (f64, f64) {

@@ -76,11 +76,13 @@ pub(crate) async fn run(
     })
     .await?;
 
+    let cpu0 = flows::cpu_seconds();
     let (elapsed, transitions, batches, batched) = if processes > 1 {
         drive_in_children(args, &place, n, processes, &label).await?
     } else {
         drive_here(&engine, n, &label).await?
     };
+    let cpu = flows::cpu_seconds() - cpu0;
 
     // Every instance finished with the right output (checked after the clock stopped).
     for i in 0..n {
@@ -104,6 +106,7 @@ pub(crate) async fn run(
         .set("transitions", transitions as f64)
         .set("seconds", elapsed.as_secs_f64())
         .set("processes", processes as f64)
+        .set("cpu_us_per_step", cpu * 1e6 / transitions.max(1) as f64)
         .set(
             "avg_batch",
             if batches == 0 {
