@@ -29,7 +29,7 @@ async fn reserve(order: u64) -> u64 {
 async fn charge(amount: u64) -> Result<u64, String> {
     let attempt = sayiir::TaskContext::current().map_or(1, |c| c.attempt());
     // Every third order's card is declined once.
-    if amount % 30 == 0 && attempt == 1 {
+    if amount.is_multiple_of(30) && attempt == 1 {
         return Err("declined, try again".into());
     }
     Ok(amount)

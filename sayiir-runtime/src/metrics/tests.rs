@@ -67,8 +67,11 @@ async fn panicky(n: u64) -> u64 {
     explodes(n).await
 }
 
+/// One metric of a snapshot: kind, name, labels, value.
+type Entry = (MetricKind, String, Vec<(String, String)>, DebugValue);
+
 /// The metrics of one snapshot, by kind, name and labels.
-struct Recorded(Vec<(MetricKind, String, Vec<(String, String)>, DebugValue)>);
+struct Recorded(Vec<Entry>);
 
 impl Recorded {
     fn of(s: Snapshot) -> Self {
