@@ -197,6 +197,10 @@ async fn run(
                     store_backoff = Duration::from_millis(50);
                     more = records.len() == limit;
                     for c in records {
+                        if c.took_over {
+                            let m = inner.metrics.workflow(&c.record.workflow);
+                            m.takeovers.increment(1);
+                        }
                         let claim = c.claim();
                         stop_earlier_claims(&mut inflight, &claim);
                         let lease = LeaseClock::new(asked, cfg.lease);

@@ -109,6 +109,7 @@ fn checks<S: Store>() -> Vec<(&'static str, Check<S>)> {
         check!(leases::claim_blocked),
         check!(leases::renew_and_release),
         check!(generations::reclaim_gets_a_new_generation),
+        check!(generations::claims_report_takeovers),
         check!(generations::stale_generation_is_fenced),
         check!(leases::next_due),
         check!(leases::find_version_mismatches),

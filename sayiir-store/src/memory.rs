@@ -316,6 +316,7 @@ impl Store for MemoryStore {
             if let Some(row) = rows.get_mut(&id) {
                 row.generation += 1;
                 let r = &mut row.record;
+                let took_over = r.lease.is_some();
                 r.lease = Some(LeaseHolder {
                     owner: req.owner.clone(),
                     until: req.lease_until,
@@ -331,6 +332,7 @@ impl Store for MemoryStore {
                 out.push(Claimed {
                     record: row.record.clone(),
                     generation: row.generation,
+                    took_over,
                 });
             }
         }

@@ -603,6 +603,10 @@ pub struct Claimed {
     pub record: InstanceRecord,
     /// The generation of this claim (see [`Lease`]).
     pub generation: u64,
+    /// Whether the claim took a lease that was never given up: the instance was leased
+    /// (to this worker or another) until a time now past, and not released. A takeover after
+    /// a worker died or stalled; `false` for an instance released, parked or never claimed.
+    pub took_over: bool,
 }
 
 impl Claimed {

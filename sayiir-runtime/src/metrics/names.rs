@@ -56,6 +56,9 @@ pub const INSTANCES_BLOCKED: &str = "sayiir_instances_blocked_total";
 /// Counter (`workflow`): commits refused because another writer moved the instance on (the
 /// sequence-number check), or found it cancelled.
 pub const COMMIT_CONFLICTS: &str = "sayiir_commit_conflicts_total";
+/// Counter (`workflow`): claims that took over a lease never given up (its holder died or
+/// stalled past its expiry).
+pub const LEASE_TAKEOVERS: &str = "sayiir_lease_takeovers_total";
 /// Counter: leases a renewal found taken from a driver that still meant to drive (taken over
 /// by another worker after expiry, or the instance cancelled or restarted meanwhile).
 pub const LEASES_LOST: &str = "sayiir_leases_lost_total";
@@ -141,6 +144,7 @@ pub fn describe() {
             COMMIT_CONFLICTS,
             "commits refused: another writer moved the instance on",
         ),
+        (LEASE_TAKEOVERS, "claims that took over an expired lease"),
         (
             LEASES_LOST,
             "leases found lost by a driver that still meant to drive",
@@ -189,7 +193,7 @@ pub fn describe() {
 }
 
 /// Every metric's name (tests check that each is described and rendered).
-pub const ALL: [&str; 30] = [
+pub const ALL: [&str; 31] = [
     TASK_ATTEMPT_DURATION,
     STEP_LATENCY,
     COMMIT_BATCH_SIZE,
@@ -210,6 +214,7 @@ pub const ALL: [&str; 30] = [
     INSTANCES_CANCELLED,
     INSTANCES_BLOCKED,
     COMMIT_CONFLICTS,
+    LEASE_TAKEOVERS,
     LEASES_LOST,
     SIGNALS_SENT,
     SIGNALS_CONSUMED,

@@ -267,6 +267,40 @@ async fn a_timeout_is_its_own_outcome() {
     assert_eq!(r.gauge(INSTANCES_LIMIT), 0.0);
 }
 
+/// A worker that claims an instance whose lease expired without being given up (its holder
+/// died) counts a takeover.
+#[tokio::test]
+async fn a_claim_of_an_expired_lease_is_a_takeover() {
+    let recorder = DebuggingRecorder::new();
+    let snapshotter = recorder.snapshotter();
+    let _local = metrics::set_default_local_recorder(&recorder);
+    let store = std::sync::Arc::new(sayiir_store::MemoryStore::new());
+    let engine = crate::Engine::builder_shared(store.clone())
+        .register::<panicky>()
+        .build()
+        .unwrap();
+    let handle = engine.start::<panicky>("k-1", 0).await.unwrap();
+    let record = sayiir_store::Store::load(&*store, &"k-1".try_into().unwrap())
+        .await
+        .unwrap();
+    let now = sayiir_store::Timestamp::now();
+    let dead = sayiir_store::ClaimRequest {
+        owner: sayiir_store::WorkerId("dead".into()),
+        now,
+        lease_until: now.add(Duration::from_millis(1)),
+        limit: 1,
+        known: vec![record.key()],
+    };
+    let claimed = sayiir_store::Store::claim(&*store, dead).await.unwrap();
+    assert_eq!(claimed.len(), 1);
+    tokio::time::sleep(Duration::from_millis(5)).await;
+    let worker = engine.spawn_worker();
+    assert_eq!(handle.result().await.unwrap(), 0);
+    worker.shutdown().await.unwrap();
+    let r = Recorded::of(snapshotter.snapshot());
+    assert_eq!(r.counter(LEASE_TAKEOVERS, &[("workflow", "panicky")]), 1);
+}
+
 /// A panicking task blocks its instance: counted by kind; an operator's retry is counted
 /// as an operation, and a cancel as both.
 #[tokio::test]

@@ -24,6 +24,45 @@ fn gens(pairs: &[(&str, u64)]) -> Vec<(String, u64)> {
     pairs.iter().map(|(i, g)| ((*i).to_owned(), *g)).collect()
 }
 
+/// Claims with `req`: `(id, took_over)` of each claimed instance, in order.
+async fn claim_takeovers<S: Store>(s: &S, req: ClaimRequest) -> Vec<(String, bool)> {
+    let claimed: Vec<Claimed> = s.claim(req).await.unwrap();
+    claimed
+        .into_iter()
+        .map(|c| (c.record.id.as_str().to_owned(), c.took_over))
+        .collect()
+}
+
+/// A claim says whether it took a lease that was never given up (expired), not one released
+/// or given up by a commit.
+pub(super) async fn claims_report_takeovers<S: Store>(s: Arc<S>) {
+    let known = [key("wf", 1)];
+    let pairs = |p: &[(&str, bool)]| -> Vec<(String, bool)> {
+        p.iter().map(|(i, t)| ((*i).to_owned(), *t)).collect()
+    };
+    create(&*s, "a", Some(100)).await;
+    create(&*s, "b", Some(100)).await;
+    assert_eq!(
+        claim_takeovers(&*s, claim_req("w1", 100, 1000, 10, &known)).await,
+        pairs(&[("a", false), ("b", false)]),
+        "never claimed"
+    );
+    assert_eq!(
+        claim_takeovers(&*s, claim_req("w2", 1000, 2000, 10, &known)).await,
+        pairs(&[("a", true), ("b", true)]),
+        "expired leases taken over by another worker"
+    );
+    s.release(&worker("w2"), &[claim_of("a", 2)]).await.unwrap();
+    let mut park = running("b", 0, b"b1", Some(100), 1002);
+    park.release_lease = Some(lease("w2", 2));
+    commit(&*s, park).await;
+    assert_eq!(
+        claim_takeovers(&*s, claim_req("w1", 1003, 3000, 10, &known)).await,
+        pairs(&[("a", false), ("b", false)]),
+        "released, and given up by a commit"
+    );
+}
+
 pub(super) async fn reclaim_gets_a_new_generation<S: Store>(s: Arc<S>) {
     let known = [key("wf", 1)];
     create(&*s, "a", Some(100)).await;

@@ -24,7 +24,7 @@ use crate::{BlockKind, Claim, ClaimRequest, Claimed, Status, Timestamp, WorkerId
 static CLAIM: LazyLock<String> = LazyLock::new(|| {
     format!(
         concat!(
-            "WITH due AS (SELECT id AS due_id FROM sayiir_instances \
+            "WITH due AS (SELECT id AS due_id, lease_owner AS previous_owner FROM sayiir_instances \
                WHERE status = 0 AND due_at IS NOT NULL AND due_at <= $1 AND {claimable} \
                AND (lease_owner IS NULL OR lease_until <= $1) \
                AND (workflow, definition_hash, fingerprint) IN \
@@ -36,7 +36,8 @@ static CLAIM: LazyLock<String> = LazyLock::new(|| {
                blocked_reason = CASE WHEN blocked_kind = $8 THEN NULL ELSE blocked_reason END, \
                blocked_at = CASE WHEN blocked_kind = $8 THEN NULL ELSE blocked_at END \
              FROM due WHERE id = due.due_id RETURNING ",
-            record_cols!()
+            record_cols!(),
+            ", due.previous_owner IS NOT NULL AS took_over"
         ),
         claimable = claimable_block_sql(),
     )
@@ -77,7 +78,12 @@ pub(in crate::postgres) async fn claim(
                     let Some(generation) = record.lease.as_ref().map(|l| l.generation) else {
                         return Err(invalid(record.id.as_str(), "claimed without a lease owner"));
                     };
-                    claimed.push(Claimed { record, generation });
+                    let took_over: bool = get(row, "took_over", record.id.as_str())?;
+                    claimed.push(Claimed {
+                        record,
+                        generation,
+                        took_over,
+                    });
                 }
                 Err(e) => match decode::damage(&e) {
                     Some(detail) => {

@@ -131,12 +131,18 @@ pub(in crate::sqlite) fn claim(
                 unblock.execute([id])?;
                 record.blocked = None;
             }
+            // Read before the claim: a lease not released.
+            let took_over = record.lease.is_some();
             record.lease = Some(LeaseHolder {
                 owner: req.owner.clone(),
                 until: req.lease_until,
                 generation,
             });
-            claimed.push(Claimed { record, generation });
+            claimed.push(Claimed {
+                record,
+                generation,
+                took_over,
+            });
         }
         let mut block = tx.prepare_cached(
             "UPDATE sayiir_instances SET blocked_kind = ?2, blocked_reason = ?3, \
