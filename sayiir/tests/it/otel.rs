@@ -292,3 +292,126 @@ fn one_trace_across_killed_and_replaced_workers() {
         second_ours.len()
     );
 }
+
+#[sayiir::workflow]
+async fn hop(n: u64) -> u64 {
+    leg(n).await
+}
+
+/// The stored trace context of `id`: its trace id and parent span id, if any.
+async fn stored(store: &SqliteStore, id: &str) -> Option<(String, String)> {
+    let head = store.load(&InstanceId::new(id).unwrap()).await.unwrap();
+    let text = head.trace_context?;
+    let f: Vec<&str> = text.split('-').collect();
+    assert_eq!((f.len(), f[0]), (4, "00"), "a W3C traceparent: {text:?}");
+    Some((f[1].to_owned(), f[2].to_owned()))
+}
+
+/// The trace id and span id of `span`.
+fn ids(span: &tracing::Span) -> (String, String) {
+    let cx = span.context();
+    let sc = cx.span().span_context().clone();
+    (sc.trace_id().to_string(), sc.span_id().to_string())
+}
+
+/// `start`, `start_by_name`, `start_in` and restarts store the caller's trace context (none
+/// outside a trace; a restart outside one keeps the stored context), and a restarted run's
+/// spans join the restarting caller's trace.
+#[test]
+fn starts_and_restarts_record_the_callers_trace_context() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("starts.db");
+    let (subscriber, exporter, _provider) = otel_subscriber();
+    let _guard = tracing::subscriber::set_default(subscriber);
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    rt.block_on(async {
+        let store = SqliteStore::open(&path).unwrap();
+        let engine = Engine::builder(store.clone())
+            .register::<hop>()
+            .build()
+            .unwrap();
+
+        let a = tracing::info_span!("caller.a");
+        let in_a = ids(&a);
+        engine
+            .start::<hop>("s-1", 1)
+            .instrument(a.clone())
+            .await
+            .unwrap();
+        engine
+            .start_by_name("hop", "s-2", &2u64)
+            .instrument(a.clone())
+            .await
+            .unwrap();
+        engine.start::<hop>("s-3", 3).await.unwrap();
+        let mut app = rusqlite::Connection::open(&path).unwrap();
+        let tx = app.transaction().unwrap();
+        engine
+            .start_in::<hop>(&tx, "s-4", 4)
+            .instrument(a.clone())
+            .await
+            .unwrap();
+        tx.commit().unwrap();
+        for id in ["s-1", "s-2", "s-4"] {
+            assert_eq!(stored(&store, id).await, Some(in_a.clone()), "{id}");
+        }
+        assert_eq!(
+            stored(&store, "s-3").await,
+            None,
+            "started outside any trace"
+        );
+
+        let b = tracing::info_span!("caller.b");
+        let in_b = ids(&b);
+        engine
+            .restart("s-1", "again")
+            .instrument(b.clone())
+            .await
+            .unwrap();
+        engine
+            .restart("s-3", "again")
+            .instrument(b.clone())
+            .await
+            .unwrap();
+        engine.restart("s-2", "again").await.unwrap();
+        assert_eq!(stored(&store, "s-1").await, Some(in_b.clone()));
+        assert_eq!(stored(&store, "s-3").await, Some(in_b.clone()));
+        assert_eq!(
+            stored(&store, "s-2").await,
+            Some(in_a.clone()),
+            "a restart outside any trace keeps the context"
+        );
+
+        let worker = engine.spawn_worker();
+        for (id, n) in [("s-1", 1), ("s-2", 2), ("s-3", 3), ("s-4", 4)] {
+            assert_eq!(engine.result::<hop>(id).await.unwrap(), n + 1);
+        }
+        worker.shutdown().await.unwrap();
+        drop((a, b));
+
+        let spans = exporter.get_finished_spans().unwrap();
+        let trace_of = |id: &str| -> BTreeSet<String> {
+            spans
+                .iter()
+                .filter(|s| s.name == "sayiir.task" || s.name == "sayiir.transition")
+                .filter(|s| {
+                    s.attributes.iter().any(|kv| {
+                        kv.key.as_str() == "sayiir.instance.id" && kv.value.as_str() == id
+                    })
+                })
+                .map(|s| s.span_context.trace_id().to_string())
+                .collect()
+        };
+        for (id, expected) in [
+            ("s-1", &in_b),
+            ("s-2", &in_a),
+            ("s-3", &in_b),
+            ("s-4", &in_a),
+        ] {
+            assert_eq!(trace_of(id), BTreeSet::from([expected.0.clone()]), "{id}");
+        }
+    });
+}
