@@ -165,6 +165,9 @@ impl Engine {
     /// Starts made concurrently (from any number of tasks) are created together, in one store
     /// transaction of up to [`WorkerConfig::max_start_batch`] instances; each one still gets
     /// its own outcome, and returns once its instance is durably stored.
+    ///
+    /// With the `otel` feature, the W3C trace context of the current span is stored with a new
+    /// instance, and every span of the instance, in whichever worker, is a child of it.
     pub async fn start<W: Workflow>(
         &self,
         id: impl IntoInstanceId,
