@@ -35,7 +35,7 @@ const ID: &str = "trip-1";
 
 #[sayiir::task]
 async fn leg(i: u64) -> u64 {
-    tokio::time::sleep(Duration::from_millis(150)).await;
+    tokio::time::sleep(Duration::from_millis(200)).await;
     i + 1
 }
 
@@ -268,16 +268,29 @@ fn one_trace_across_killed_and_replaced_workers() {
             }
         }
     }
-    let seqs: BTreeSet<u64> = first_ours
-        .iter()
-        .chain(&second_ours)
-        .filter(|s| s.3 == "sayiir.transition")
-        .filter_map(|s| s.4)
-        .collect();
+    // The first worker's transitions are a prefix of the run (its spans are written as they
+    // end, in that order), less those that ended in the moment of the kill; the second's are
+    // the rest of it, from where the store says the first one stopped.
+    let seqs_of = |spans: &[(String, String, String, String, Option<u64>)]| -> Vec<u64> {
+        let set: BTreeSet<u64> = spans
+            .iter()
+            .filter(|s| s.3 == "sayiir.transition")
+            .filter_map(|s| s.4)
+            .collect();
+        set.into_iter().collect()
+    };
+    let (first_seqs, second_seqs) = (seqs_of(&first_ours), seqs_of(&second_ours));
+    let last_first = *first_seqs.last().unwrap();
+    assert_eq!(first_seqs, (1..=last_first).collect::<Vec<u64>>(), "first");
+    let first_second = second_seqs[0];
+    assert!(
+        first_second > last_first,
+        "{first_seqs:?} then {second_seqs:?}"
+    );
     assert_eq!(
-        seqs,
-        (1..=LEGS + 1).collect::<BTreeSet<u64>>(),
-        "the transitions of the two workers cover the whole run"
+        second_seqs,
+        (first_second..=LEGS + 1).collect::<Vec<u64>>(),
+        "the second worker ran the rest of the instance"
     );
     let traces: BTreeSet<&str> = first_seen
         .iter()
@@ -287,7 +300,8 @@ fn one_trace_across_killed_and_replaced_workers() {
         .collect();
     eprintln!(
         "otel: starter trace {trace} (span {starter}); first worker (SIGKILLed): {} spans of the \
-         instance, second worker: {}; traces among them: {traces:?}",
+         instance, transitions {first_seqs:?}; second worker: {} spans, transitions \
+         {second_seqs:?}; traces among them: {traces:?}",
         first_ours.len(),
         second_ours.len()
     );
