@@ -25,6 +25,9 @@ mod quickstart;
 #[path = "../resources.rs"]
 mod resources;
 
+#[path = "../json_logs.rs"]
+mod json_logs;
+
 use std::collections::HashSet;
 use std::path::PathBuf;
 use std::time::Duration;
@@ -45,6 +48,7 @@ async fn example_workflows_are_locked() {
         .register::<expense_approval::expense>()
         .register::<distributed::ship>()
         .register::<resources::open_account>()
+        .register::<json_logs::fulfil>()
         .resource(lazy_pool)
         .build()
         .unwrap();
@@ -132,6 +136,80 @@ async fn quickstart_workflow_runs_to_the_end() {
         String::from_utf8_lossy(&status.stderr)
     );
     assert!(stdout.contains("result: Ok(\"account"), "{stdout}");
+}
+
+/// Every line is JSON; every line a task logs carries the ids of its instance, task and attempt
+/// (its `sayiir.task` span's fields), whatever the task wrote.
+#[test]
+fn json_logs_correlate_every_task_line_with_its_instance() {
+    let run = std::process::Command::new(env!("CARGO"))
+        .args([
+            "run",
+            "-q",
+            "-p",
+            "sayiir-examples",
+            "--example",
+            "json_logs",
+        ])
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&run.stdout);
+    assert!(
+        run.status.success(),
+        "{stdout}\n{}",
+        String::from_utf8_lossy(&run.stderr)
+    );
+    let lines: Vec<serde_json::Value> = stdout
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("not JSON ({e}): {l}")))
+        .collect();
+    // What the tasks log, by message: each order's lines, and the declined charge's warning.
+    let task_messages = [
+        "reserving stock",
+        "charging the card",
+        "the gateway timed out",
+        "handing over to the carrier",
+    ];
+    let mut task_lines = 0;
+    for line in &lines {
+        let message = line["message"].as_str().unwrap_or_default();
+        if !task_messages.contains(&message) {
+            continue;
+        }
+        task_lines += 1;
+        let order = line["order"].as_str().unwrap();
+        let span = &line["span"];
+        assert_eq!(span["name"], "sayiir.task", "{line}");
+        assert_eq!(
+            span["sayiir.instance.id"].as_str(),
+            Some(format!("order-{order}").as_str()),
+            "{line}"
+        );
+        assert_eq!(span["sayiir.workflow.name"], "fulfil", "{line}");
+        assert!(span["sayiir.task.name"].is_string(), "{line}");
+        assert!(span["sayiir.task.attempt"].is_u64(), "{line}");
+        assert!(span["sayiir.worker.id"].is_string(), "{line}");
+    }
+    // Two orders of three tasks, one charge retried once after a warning.
+    assert_eq!(task_lines, 2 * 3 + 2, "{stdout}");
+    let retried = lines
+        .iter()
+        .find(|l| l["message"] == "task attempt failed; retrying")
+        .unwrap_or_else(|| panic!("the engine logs the retry: {stdout}"));
+    assert!(
+        retried["spans"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|s| s["sayiir.instance.id"].is_string()),
+        "{retried}"
+    );
+    let done: Vec<&str> = lines
+        .iter()
+        .filter(|l| l["message"] == "order fulfilled")
+        .map(|l| l["tracking"].as_str().unwrap())
+        .collect();
+    assert_eq!(done, ["track-o-1", "track-o-2"]);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -24,10 +24,12 @@ pub use decode::DecodedBy;
 pub use timeline::{TimelineEntry, rfc3339};
 
 pub use crate::inspect::{StateView, WaitView};
+use tracing::Instrument;
 
 use crate::engine::{Engine, InstanceInfo, InstanceStatus};
 use crate::error::EngineError;
 use crate::machine::{OnExhausted, WorkKind};
+use crate::trace_context::store_span;
 use decode::Decoder;
 
 /// Instance counts per workflow, version, status and block, and the backlog.
@@ -163,7 +165,11 @@ impl Engine {
     pub async fn stats(&self) -> Result<Stats, EngineError> {
         let store = &self.inner.store;
         let mut groups: BTreeMap<(String, u32, i64, Option<i64>), StatsGroup> = BTreeMap::new();
-        for c in store.version_counts().await? {
+        for c in store
+            .version_counts()
+            .instrument(store_span!("version_counts"))
+            .await?
+        {
             let key = (
                 c.workflow.clone(),
                 c.version,
@@ -182,7 +188,7 @@ impl Engine {
                 .count += c.count;
         }
         let at = self.inner.now();
-        let backlog = store.backlog(at).await?;
+        let backlog = store.backlog(at).instrument(store_span!("backlog")).await?;
         Ok(Stats {
             groups: groups.into_values().collect(),
             due: backlog.due,
@@ -199,7 +205,12 @@ impl Engine {
     /// [`Description::problems`] and never fails the call.
     pub async fn describe(&self, id: impl IntoInstanceId) -> Result<Description, EngineError> {
         let id = id.into_instance_id()?;
-        let record = self.inner.store.load(&id).await?;
+        let record = self
+            .inner
+            .store
+            .load(&id)
+            .instrument(store_span!("load"))
+            .await?;
         let info = self.status_of(&record).await?;
         let decoder = self.decoder_for(&record.key()).await;
         let mut problems = Vec::new();
@@ -233,7 +244,13 @@ impl Engine {
         }
         let mut signals = Vec::new();
         if !record.status.is_terminal() {
-            for s in self.inner.store.signals(&id).await? {
+            for s in self
+                .inner
+                .store
+                .signals(&id)
+                .instrument(store_span!("signals"))
+                .await?
+            {
                 let value = match decoder.signal_payload(&s.name, &s.payload) {
                     Ok(v) => Some(v),
                     Err(why) => {
@@ -273,8 +290,18 @@ impl Engine {
         id: impl IntoInstanceId,
     ) -> Result<Vec<TimelineEntry>, EngineError> {
         let id = id.into_instance_id()?;
-        let record = self.inner.store.load(&id).await?;
-        let entries = self.inner.store.history(&id, None, None).await?;
+        let record = self
+            .inner
+            .store
+            .load(&id)
+            .instrument(store_span!("load"))
+            .await?;
+        let entries = self
+            .inner
+            .store
+            .history(&id, None, None)
+            .instrument(store_span!("history"))
+            .await?;
         let decoder = self.decoder_for(&record.key()).await;
         Ok(timeline::render(&entries, &decoder))
     }
@@ -288,7 +315,12 @@ impl Engine {
     /// ([`EngineError::Finished`] once finished).
     pub async fn retry(&self, id: impl IntoInstanceId) -> Result<(), EngineError> {
         let id = id.into_instance_id()?;
-        let record = self.inner.store.load(&id).await?;
+        let record = self
+            .inner
+            .store
+            .load(&id)
+            .instrument(store_span!("load"))
+            .await?;
         let parked = record
             .blocked
             .as_ref()
@@ -336,7 +368,13 @@ impl Engine {
         wake: bool,
     ) -> Result<(), EngineError> {
         let change = BlockChange::new(id.clone(), from, to, self.inner.now()).wake(wake);
-        match self.inner.store.update_block(change).await {
+        match self
+            .inner
+            .store
+            .update_block(change)
+            .instrument(store_span!("update_block"))
+            .await
+        {
             Ok(()) => {
                 self.inner.metrics.operation(operation.name());
                 self.inner.controls.poke(&id);
@@ -349,7 +387,13 @@ impl Engine {
                 status: crate::ops::status_words(Status::Running, actual),
             }),
             Err(StoreError::Finished { .. }) => {
-                let status = self.inner.store.load(&id).await?.status;
+                let status = self
+                    .inner
+                    .store
+                    .load(&id)
+                    .instrument(store_span!("load"))
+                    .await?
+                    .status;
                 Err(EngineError::Finished { id, status })
             }
             Err(e) => Err(e.into()),

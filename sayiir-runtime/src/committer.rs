@@ -13,8 +13,10 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use sayiir_store::{Store, StoreError, Transition};
+use tracing::Instrument;
 
 use crate::batcher::{BatchError, BatchOp, Batcher};
+use crate::trace_context::store_span;
 
 /// Why a commit did not happen: its own check failed, the whole batch failed, or the committer
 /// is gone (the worker is stopping).
@@ -32,14 +34,16 @@ impl BatchOp for Commits {
     const WHAT: &'static str = "commits";
 
     fn one(&self, t: Transition) -> impl Future<Output = Result<(), StoreError>> + Send {
-        self.store.commit(t)
+        self.store.commit(t).instrument(store_span!("commit"))
     }
 
     fn many(
         &self,
         ts: Vec<Transition>,
     ) -> impl Future<Output = Result<Vec<Result<(), StoreError>>, StoreError>> + Send {
-        self.store.commit_batch(ts)
+        self.store
+            .commit_batch(ts)
+            .instrument(store_span!("commit_batch"))
     }
 
     fn observe(&self, n: usize, took: Duration) {

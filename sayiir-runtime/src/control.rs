@@ -10,12 +10,14 @@ use sayiir_store::{
     BlockKind, Blocked, Event, InstanceId, InstanceRecord, IntoInstanceId, NewSignal, Next, Status,
 };
 use serde::Serialize;
+use tracing::Instrument;
 
 use crate::admin::Operation;
 use crate::codec;
 use crate::commit::{self, Refused};
 use crate::engine::Engine;
 use crate::error::EngineError;
+use crate::trace_context::store_span;
 
 impl Engine {
     /// Sends signal `name` with `payload` to instance `id`. The payload's type is checked
@@ -33,7 +35,13 @@ impl Engine {
         let (id, record) = self.load_running(id.into_instance_id()?).await?;
         let m = self.inner.metrics.workflow(&record.workflow);
         let signal = self.signal_for(id.clone(), record, name, payload)?;
-        if let Err(e) = self.inner.store.send_signal(signal).await {
+        if let Err(e) = self
+            .inner
+            .store
+            .send_signal(signal)
+            .instrument(store_span!("send_signal"))
+            .await
+        {
             return Err(match Refused::of(&e) {
                 Refused::Finished => self.finished(id).await,
                 _ => e.into(),
@@ -122,7 +130,13 @@ impl Engine {
             };
             // A finishing commit releases whatever lease the instance has.
             let t = commit::transition(id.clone(), record.seq, next, event, self.inner.now());
-            let Err(e) = self.inner.store.commit(t).await else {
+            let Err(e) = self
+                .inner
+                .store
+                .commit(t)
+                .instrument(store_span!("commit"))
+                .await
+            else {
                 let m = &self.inner.metrics;
                 m.workflow(&record.workflow).cancelled.increment(1);
                 m.operation(Operation::Cancel.name());
@@ -226,7 +240,13 @@ impl Engine {
             payload: bytes,
             now: self.inner.now(),
         };
-        if let Err(e) = self.inner.store.send_signal(signal).await {
+        if let Err(e) = self
+            .inner
+            .store
+            .send_signal(signal)
+            .instrument(store_span!("send_signal"))
+            .await
+        {
             return Err(match Refused::of(&e) {
                 Refused::Finished => self.finished(id).await,
                 _ => e.into(),
@@ -247,7 +267,12 @@ impl Engine {
         &self,
         id: InstanceId,
     ) -> Result<(InstanceId, InstanceRecord), EngineError> {
-        let record = self.inner.store.load(&id).await?;
+        let record = self
+            .inner
+            .store
+            .load(&id)
+            .instrument(store_span!("load"))
+            .await?;
         if record.status.is_terminal() {
             return Err(EngineError::Finished {
                 id,
@@ -258,7 +283,13 @@ impl Engine {
     }
 
     async fn finished(&self, id: InstanceId) -> EngineError {
-        match self.inner.store.load(&id).await {
+        match self
+            .inner
+            .store
+            .load(&id)
+            .instrument(store_span!("load"))
+            .await
+        {
             Ok(r) => EngineError::Finished {
                 id,
                 status: r.status,

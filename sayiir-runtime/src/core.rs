@@ -12,6 +12,7 @@ use sayiir_store::{
     InstanceSummary, IntoInstanceId, NewInstance, Status, Store, Timestamp, WorkerId, WorkflowKey,
 };
 use tokio::sync::{Notify, OnceCell};
+use tracing::Instrument;
 
 use crate::clock::Clock;
 use crate::codec;
@@ -23,6 +24,7 @@ use crate::machine::Workflow;
 use crate::metrics::Metrics;
 use crate::registry::{Entry, Registry, START, initial_state};
 use crate::resources::Resources;
+use crate::trace_context::store_span;
 
 mod config;
 mod controls;
@@ -180,7 +182,12 @@ impl Inner {
         {
             return s.clone();
         }
-        let found = match self.store.definitions(Some(&key.workflow)).await {
+        let found = match self
+            .store
+            .definitions(Some(&key.workflow))
+            .instrument(store_span!("definitions"))
+            .await
+        {
             Ok(defs) => defs
                 .into_iter()
                 .find(|d| d.hash == key.hash && d.fingerprint == key.fingerprint)
@@ -205,7 +212,10 @@ impl Inner {
             .get_or_try_init(|| async {
                 let records = self.definition_records()?;
                 if !records.is_empty() {
-                    self.store.save_definitions(records).await?;
+                    self.store
+                        .save_definitions(records)
+                        .instrument(store_span!("save_definitions"))
+                        .await?;
                 }
                 Ok::<(), EngineError>(())
             })
@@ -243,7 +253,8 @@ impl Inner {
     }
 
     /// The new instance `id` of `workflow` under `def` at its start state, due now, with
-    /// history entry 0 `started` holding its input.
+    /// history entry 0 `started` holding its input, under the current span's trace context
+    /// (feature `otel`).
     pub(crate) fn new_instance(
         &self,
         id: InstanceId,
@@ -257,7 +268,9 @@ impl Inner {
             kind: "started".into(),
             payload: input.clone(),
         };
-        NewInstance::new(id, workflow, def, START, state, event, now).input(input)
+        NewInstance::new(id, workflow, def, START, state, event, now)
+            .input(input)
+            .trace_context(crate::trace_context::current())
     }
 
     /// Creates instance `id` of `workflow` under `def` at its start state (or finds the one

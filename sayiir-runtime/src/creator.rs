@@ -22,9 +22,11 @@ use std::time::Duration;
 
 use sayiir_store::{CreateResult, Created, NewInstance, Store, StoreError};
 use tokio::runtime;
+use tracing::Instrument;
 
 use crate::batcher::{BatchError, BatchOp, Batcher};
 use crate::metrics::Metrics;
+use crate::trace_context::store_span;
 
 /// Creations, written with [`Store::create`] / [`Store::create_batch`].
 struct Creations {
@@ -38,14 +40,16 @@ impl BatchOp for Creations {
     const WHAT: &'static str = "creations";
 
     fn one(&self, new: NewInstance) -> impl Future<Output = Result<Created, StoreError>> + Send {
-        self.store.create(new)
+        self.store.create(new).instrument(store_span!("create"))
     }
 
     fn many(
         &self,
         news: Vec<NewInstance>,
     ) -> impl Future<Output = Result<Vec<CreateResult>, StoreError>> + Send {
-        self.store.create_batch(news)
+        self.store
+            .create_batch(news)
+            .instrument(store_span!("create_batch"))
     }
 
     fn observe(&self, n: usize, _took: Duration) {
@@ -76,7 +80,11 @@ impl Creator {
     /// creations queued meanwhile on this runtime.
     pub(crate) async fn create(&self, new: NewInstance) -> Result<Created, StoreError> {
         let Some(queue) = self.queue() else {
-            return self.store.create(new).await;
+            return self
+                .store
+                .create(new)
+                .instrument(store_span!("create"))
+                .await;
         };
         queue.submit(new).await.map_err(|e| match e {
             BatchError::Own(e) => e,

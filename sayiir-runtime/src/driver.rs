@@ -31,6 +31,7 @@ use crate::machine::{Input, MachineError, SlotPath, TaskOutput, WorkItem, WorkKi
 use crate::metrics::WorkflowInstruments;
 use crate::planner::{self, Attempt, Decision, Restart};
 use crate::registry::{AdvanceFailure, Advanced, DynWorkflow};
+use crate::trace_context::{Parent, store_span};
 
 /// Outcome of one task run (`Run`: it could not run, a resource missing, which `build()` rules
 /// out).
@@ -71,6 +72,8 @@ struct Driver {
     request: Option<BlockKind>,
     /// The next commit clears the instance's block (the request it carries out).
     clear_block: bool,
+    /// The trace context the instance was started under: the parent of this driver's spans.
+    parent: Parent,
 }
 
 /// Why the driver stopped.
@@ -132,7 +135,13 @@ impl Drop for Active {
     }
 }
 
-pub(crate) async fn drive(ctx: Arc<WorkerCtx>, claimed: Claimed, active: Active) -> Claim {
+/// Drives the instance `claimed` until it stops; its spans are children of `parent`.
+pub(crate) async fn drive(
+    ctx: Arc<WorkerCtx>,
+    claimed: Claimed,
+    active: Active,
+    parent: Parent,
+) -> Claim {
     let claim = claimed.claim();
     let mut record = claimed.record;
     let m = ctx.inner.metrics.workflow(&record.workflow);
@@ -146,6 +155,7 @@ pub(crate) async fn drive(ctx: Arc<WorkerCtx>, claimed: Claimed, active: Active)
             Ok(mut d) => {
                 d.poke = active.poke.clone();
                 d.leaving = active.leaving.clone();
+                d.parent = parent;
                 d.run().await
             }
             Err(stop) => stop,
@@ -195,7 +205,12 @@ pub(crate) async fn drive(ctx: Arc<WorkerCtx>, claimed: Claimed, active: Active)
                 reason,
                 at: inner.now(),
             };
-            if let Err(e) = inner.store.set_blocked(&claim.id, Some(blocked)).await {
+            if let Err(e) = inner
+                .store
+                .set_blocked(&claim.id, Some(blocked))
+                .instrument(store_span!("set_blocked"))
+                .await
+            {
                 tracing::error!(error = %e, "could not mark the instance blocked");
             }
             inner.metrics.blocked(m.name(), kind.name());
@@ -216,6 +231,7 @@ async fn release(ctx: &WorkerCtx, claim: &Claim) {
         .inner
         .store
         .release(&ctx.owner, std::slice::from_ref(claim))
+        .instrument(store_span!("release"))
         .await
     {
         tracing::warn!(error = %e, "could not release the lease (it will expire)");
@@ -287,6 +303,7 @@ async fn start(
             .map(|b| b.kind)
             .filter(|k| k.is_request()),
         clear_block: false,
+        parent: Parent::default(),
     })
 }
 
@@ -372,6 +389,7 @@ impl Driver {
             .inner
             .store
             .signals(&self.id)
+            .instrument(store_span!("signals"))
             .await
             .map_err(|e| stop(&Refused::of(&e), "cannot read signals"))
     }
@@ -405,7 +423,14 @@ impl Driver {
 
     /// After a poke: stop if the instance was cancelled or paused meanwhile.
     async fn check_control(&self) -> Result<(), Stop> {
-        match self.ctx.inner.store.load(&self.id).await {
+        match self
+            .ctx
+            .inner
+            .store
+            .load(&self.id)
+            .instrument(store_span!("load"))
+            .await
+        {
             Ok(r) if r.status.is_terminal() || r.seq != self.seq => Err(Stop::Lost),
             Ok(r)
                 if r.blocked
@@ -426,14 +451,15 @@ impl Driver {
         let next_seq = self.seq + 1;
         let span = tracing::info_span!(
             "sayiir.transition",
-            workflow = self.wf.name(),
-            instance = %self.id,
-            seq = next_seq,
-            task = feed.task(),
-            attempt = feed.attempt(),
-            event = feed.kind(),
-            worker = %self.ctx.owner,
+            sayiir.workflow.name = self.wf.name(),
+            sayiir.instance.id = %self.id,
+            sayiir.transition.seq = next_seq,
+            sayiir.task.name = feed.task(),
+            sayiir.task.attempt = feed.attempt(),
+            sayiir.transition.event = feed.kind(),
+            sayiir.worker.id = %self.ctx.owner,
         );
+        self.parent.adopt(&span);
         let entered = span.enter();
         let now = inner.now();
         if matches!(feed, Feed::Timer) {

@@ -9,6 +9,7 @@ use sayiir_store::{
     BlockKind, Blocked, HistoryEntry, InstanceId, InstanceRecord, InstanceSummary, IntoInstanceId,
     ListQuery, Listing, Status, Store, Timestamp, WorkflowKey,
 };
+use tracing::Instrument;
 
 use crate::builder::EngineBuilder;
 use crate::clock::SystemClock;
@@ -19,6 +20,7 @@ use crate::core::WorkerConfig;
 use crate::error::{EngineError, VersionMismatch};
 use crate::machine::Workflow;
 use crate::metrics::Metrics;
+use crate::trace_context::store_span;
 use crate::worker::{self, WorkerHandle};
 pub use info::{InstanceInfo, InstanceStatus, WorkerInfo};
 
@@ -163,6 +165,9 @@ impl Engine {
     /// Starts made concurrently (from any number of tasks) are created together, in one store
     /// transaction of up to [`WorkerConfig::max_start_batch`] instances; each one still gets
     /// its own outcome, and returns once its instance is durably stored.
+    ///
+    /// With the `otel` feature, the W3C trace context of the current span is stored with a new
+    /// instance, and every span of the instance, in whichever worker, is a child of it.
     pub async fn start<W: Workflow>(
         &self,
         id: impl IntoInstanceId,
@@ -192,7 +197,12 @@ impl Engine {
         id: impl IntoInstanceId,
     ) -> Result<InstanceHandle<W>, EngineError> {
         let id = id.into_instance_id()?;
-        let record = self.inner.store.load(&id).await?;
+        let record = self
+            .inner
+            .store
+            .load(&id)
+            .instrument(store_span!("load"))
+            .await?;
         self.inner.check_definition::<W>(&record)?;
         Ok(InstanceHandle {
             engine: self.clone(),
@@ -204,7 +214,12 @@ impl Engine {
     /// The status of an instance (with [`InstanceInfo::no_live_worker`]).
     pub async fn status(&self, id: impl IntoInstanceId) -> Result<InstanceInfo, EngineError> {
         let id = id.into_instance_id()?;
-        let record = self.inner.store.load(&id).await?;
+        let record = self
+            .inner
+            .store
+            .load(&id)
+            .instrument(store_span!("load"))
+            .await?;
         let mut info = [self.inner.info(InstanceSummary::from(&record))];
         self.mark_unserved(&mut info).await?;
         let [info] = info;
@@ -218,7 +233,12 @@ impl Engine {
     /// of it fails with [`StoreError::InvalidData`](sayiir_store::StoreError::InvalidData)
     /// naming the column.
     pub async fn list(&self, query: &ListQuery) -> Result<Listing<InstanceInfo>, EngineError> {
-        let rows = self.inner.store.list(query).await?;
+        let rows = self
+            .inner
+            .store
+            .list(query)
+            .instrument(store_span!("list"))
+            .await?;
         let mut listing = rows.map(|s| self.inner.info(s));
         self.mark_unserved(&mut listing.instances).await?;
         Ok(listing)
@@ -232,6 +252,7 @@ impl Engine {
             .inner
             .store
             .workers()
+            .instrument(store_span!("workers"))
             .await?
             .into_iter()
             .map(|w| WorkerInfo {
@@ -258,6 +279,7 @@ impl Engine {
             .inner
             .store
             .workers()
+            .instrument(store_span!("workers"))
             .await?
             .into_iter()
             .filter(|w| w.alive_at(now))
@@ -277,7 +299,12 @@ impl Engine {
     /// The committed transitions of an instance, in order.
     pub async fn history(&self, id: impl IntoInstanceId) -> Result<Vec<HistoryEntry>, EngineError> {
         let id = id.into_instance_id()?;
-        Ok(self.inner.store.history(&id, None, None).await?)
+        Ok(self
+            .inner
+            .store
+            .history(&id, None, None)
+            .instrument(store_span!("history"))
+            .await?)
     }
 
     /// The output of a finished instance of `W`, or `None` while it runs.
@@ -286,7 +313,12 @@ impl Engine {
         id: impl IntoInstanceId,
     ) -> Result<Option<W::Output>, EngineError> {
         let id = id.into_instance_id()?;
-        let record = self.inner.store.load(&id).await?;
+        let record = self
+            .inner
+            .store
+            .load(&id)
+            .instrument(store_span!("load"))
+            .await?;
         self.output_of::<W>(record).await
     }
 
@@ -354,7 +386,13 @@ impl Engine {
             let notified = waiter.notify.notified();
             tokio::pin!(notified);
             notified.as_mut().enable();
-            let record = match self.inner.store.load(&id).await {
+            let record = match self
+                .inner
+                .store
+                .load(&id)
+                .instrument(store_span!("load"))
+                .await
+            {
                 Ok(r) => r,
                 Err(e) if e.is_retryable() => {
                     tracing::debug!(error = %e, "store unavailable; still waiting for the result");

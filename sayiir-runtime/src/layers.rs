@@ -30,6 +30,7 @@ const LAYERS: &[&[&str]] = &[
         "limits",
         "lease",
         "metrics",
+        "trace_context",
         "registry",
         "lock",
         "error",

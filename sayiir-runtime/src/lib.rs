@@ -5,7 +5,7 @@
 // sources by `layers.rs`), so the engine's parts form no cycle:
 //  0. the machine contract and what it is made of: machine, waits, join, shared, codec, hash,
 //     shape, describe, inspect, parts, migrate, resources, context, clock, retry, feed, limits,
-//     lease, metrics, registry, lock, error
+//     lease, metrics, trace_context, registry, lock, error
 //  1. planner (pure: what a run does next, for the driver and the inline runner alike), commit
 //     (the one `Transition` constructor, what a refused write means), batcher
 //  2. committer and creator (group commit and group creation on the batcher); inline (a
@@ -53,6 +53,7 @@ mod retry;
 pub mod shape;
 mod shared;
 pub mod testing;
+mod trace_context;
 mod transactional;
 mod versions;
 mod waits;

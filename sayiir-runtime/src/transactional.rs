@@ -3,10 +3,12 @@
 
 use sayiir_store::{Created, IntoInstanceId, StoreError, Transactional};
 use serde::Serialize;
+use tracing::Instrument;
 
 use crate::engine::{Engine, InstanceHandle};
 use crate::error::EngineError;
 use crate::machine::Workflow;
+use crate::trace_context::store_span;
 
 impl Engine {
     /// Starts an instance of `W` (which must be registered) with id `id` inside the
@@ -50,7 +52,7 @@ impl Engine {
         let new = self
             .inner
             .new_instance(id.clone(), W::NAME, def, input, state);
-        let record = match conn.create(new).await? {
+        let record = match conn.create(new).instrument(store_span!("create")).await? {
             Created::New(r) | Created::Existing(r) => r,
         };
         self.inner.check_definition::<W>(&record)?;
@@ -73,7 +75,7 @@ impl Engine {
         payload: &T,
     ) -> Result<(), EngineError> {
         let id = id.into_instance_id()?;
-        let record = conn.load(&id).await?;
+        let record = conn.load(&id).instrument(store_span!("load")).await?;
         if record.status.is_terminal() {
             return Err(EngineError::Finished {
                 id,
@@ -81,16 +83,22 @@ impl Engine {
             });
         }
         let signal = self.signal_for(id.clone(), record, name, payload)?;
-        match conn.send_signal(signal).await {
+        match conn
+            .send_signal(signal)
+            .instrument(store_span!("send_signal"))
+            .await
+        {
             Ok(_) => Ok(()),
             // Finished by a commit of another transaction since the load (PostgreSQL).
-            Err(StoreError::Finished { .. }) => Err(match conn.load(&id).await {
-                Ok(r) => EngineError::Finished {
-                    id,
-                    status: r.status,
-                },
-                Err(e) => e.into(),
-            }),
+            Err(StoreError::Finished { .. }) => {
+                Err(match conn.load(&id).instrument(store_span!("load")).await {
+                    Ok(r) => EngineError::Finished {
+                        id,
+                        status: r.status,
+                    },
+                    Err(e) => e.into(),
+                })
+            }
             Err(e) => Err(e.into()),
         }
     }
@@ -116,7 +124,9 @@ impl Engine {
         }
         let records = self.inner.definition_records()?;
         if !records.is_empty() {
-            conn.save_definitions(records).await?;
+            conn.save_definitions(records)
+                .instrument(store_span!("save_definitions"))
+                .await?;
         }
         Ok(())
     }

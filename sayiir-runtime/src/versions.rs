@@ -10,6 +10,7 @@ use sayiir_store::{
 };
 use serde::Serialize;
 use serde::de::DeserializeOwned;
+use tracing::Instrument;
 
 use crate::codec::{self, CodecError};
 use crate::describe::{FieldShape, WorkflowShape};
@@ -19,6 +20,7 @@ use crate::lock::{self, LockError, LockMode, LockOutcome};
 use crate::machine::{MachineError, Workflow};
 use crate::registry::{Entry, START, decode_input, initial_state};
 use crate::shape::{self, Shape};
+use crate::trace_context::store_span;
 
 /// Instances of one definition of a workflow, by status.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -234,7 +236,12 @@ impl Engine {
 
     /// Instance counts per workflow definition and status, to see an old version drain.
     pub async fn version_stats(&self) -> Result<Vec<VersionStats>, EngineError> {
-        let rows = self.inner.store.version_counts().await?;
+        let rows = self
+            .inner
+            .store
+            .version_counts()
+            .instrument(store_span!("version_counts"))
+            .await?;
         let mut out: Vec<VersionStats> = Vec::new();
         for r in rows {
             let i = match out.iter().position(|s| {
@@ -288,13 +295,24 @@ impl Engine {
     ) -> Result<Restarted, EngineError> {
         let id = id.into_instance_id()?;
         loop {
-            let record = self.inner.store.load(&id).await?;
+            let record = self
+                .inner
+                .store
+                .load(&id)
+                .instrument(store_span!("load"))
+                .await?;
             let Some(target) = self.inner.registry.latest(&record.workflow).cloned() else {
                 return Err(EngineError::UnknownWorkflow {
                     workflow: record.workflow,
                 });
             };
-            let Some(input) = self.inner.store.load_input(&id).await? else {
+            let Some(input) = self
+                .inner
+                .store
+                .load_input(&id)
+                .instrument(store_span!("load_input"))
+                .await?
+            else {
                 return Err(EngineError::InputChanged {
                     id,
                     workflow: record.workflow,
@@ -360,7 +378,12 @@ impl Engine {
         let (state, input) = initial_state::<W>(input)
             .map_err(|e| crate::limits::encode_error("input", e, self.inner.config.max_payload))?;
         loop {
-            let record = self.inner.store.load(&id).await?;
+            let record = self
+                .inner
+                .store
+                .load(&id)
+                .instrument(store_span!("load"))
+                .await?;
             if record.workflow != W::NAME {
                 return Err(EngineError::WrongWorkflow {
                     id,
@@ -402,7 +425,13 @@ impl Engine {
             query.version = filter.version;
             query.state_id = filter.state.clone();
             // Rows that do not decode cannot be restarted by id; the listing reports them.
-            let page = self.inner.store.list(&query).await?.instances;
+            let page = self
+                .inner
+                .store
+                .list(&query)
+                .instrument(store_span!("list"))
+                .await?
+                .instances;
             let Some(last) = page.last() else {
                 return Ok(out);
             };
@@ -471,8 +500,16 @@ impl Engine {
                 payload,
             },
             now,
+            // The new run joins the restarting caller's trace, if it is in one.
+            trace_context: crate::trace_context::current(),
         };
-        match self.inner.store.restart(restart).await {
+        match self
+            .inner
+            .store
+            .restart(restart)
+            .instrument(store_span!("restart"))
+            .await
+        {
             Ok(()) => {}
             Err(StoreError::Conflict { .. }) => return Ok(None),
             Err(e) => return Err(e.into()),

@@ -24,6 +24,7 @@ use crate::driver;
 use crate::error::{EngineError, VersionMismatch};
 use crate::lease::LeaseClock;
 use crate::registry::panic_message;
+use crate::trace_context::{Parent, store_span};
 
 /// A running worker. Dropping the handle leaves the worker running, with no way left to stop
 /// it gracefully or to learn that it failed: keep it, and call [`WorkerHandle::shutdown`].
@@ -101,7 +102,7 @@ fn new_worker_id() -> WorkerId {
 pub(crate) fn spawn(inner: Arc<Inner>) -> WorkerHandle {
     let id = new_worker_id();
     let (stop, stop_rx) = watch::channel(false);
-    let span = tracing::info_span!("sayiir.worker", worker = %id.0);
+    let span = tracing::info_span!("sayiir.worker", sayiir.worker.id = %id.0);
     let task = tokio::spawn(run(inner, id.clone(), stop_rx).instrument(span));
     WorkerHandle { id, stop, task }
 }
@@ -112,7 +113,10 @@ async fn run(
     mut stop: watch::Receiver<bool>,
 ) -> Result<(), EngineError> {
     let store = inner.store.clone();
-    store.register_worker(&owner).await?;
+    store
+        .register_worker(&owner)
+        .instrument(store_span!("register_worker"))
+        .await?;
     if let Err(e) = inner.save_definitions().await {
         tracing::warn!(error = %e, "could not save the registered definitions in the store");
     }
@@ -190,7 +194,7 @@ async fn run(
             };
             // A claim in flight counts as busy until its drivers count themselves.
             inner.busy_add(1);
-            let claimed = store.claim(req).await;
+            let claimed = store.claim(req).instrument(store_span!("claim")).await;
             inner.busy_sub(usize::from(claimed.is_err()));
             match claimed {
                 Ok(records) => {
@@ -208,12 +212,15 @@ async fn run(
                         let (leaving, lease) = (active.leaving.clone(), active.lease.clone());
                         let span = tracing::info_span!(
                             "sayiir.instance",
-                            workflow = %c.record.workflow,
-                            instance = %claim.id,
-                            generation = claim.generation,
+                            sayiir.workflow.name = %c.record.workflow,
+                            sayiir.instance.id = %claim.id,
+                            sayiir.lease.generation = claim.generation,
                         );
-                        let task =
-                            drivers.spawn(driver::drive(ctx.clone(), c, active).instrument(span));
+                        // Once per claim: the parent of all the spans of this drive.
+                        let parent = Parent::parse(c.record.trace_context.as_deref());
+                        parent.adopt(&span);
+                        let drive = driver::drive(ctx.clone(), c, active, parent);
+                        let task = drivers.spawn(drive.instrument(span));
                         let entry = Inflight {
                             task,
                             leaving,
@@ -254,7 +261,11 @@ async fn run(
             wait = wait.min(to_renew.max(Duration::from_millis(1)));
         }
         if can_claim {
-            match store.next_due(&known).await {
+            match store
+                .next_due(&known)
+                .instrument(store_span!("next_due"))
+                .await
+            {
                 Ok(Some(due)) => wait = wait.min(inner.now().until(due)),
                 Ok(None) => {}
                 Err(e) if stops_worker(&e) => {
@@ -298,7 +309,10 @@ async fn run(
     drop(beats);
     drop(sampler);
     heartbeat(&inner, &owner, started_at, &known, false).await;
-    store.unregister_worker(&owner).await?;
+    store
+        .unregister_worker(&owner)
+        .instrument(store_span!("unregister_worker"))
+        .await?;
     Ok(())
 }
 
@@ -383,7 +397,15 @@ async fn heartbeat(
     };
     // Bounded, so that a store that does not answer does not hold up the worker loop.
     let limit = (inner.config.lease / 3).max(Duration::from_millis(100));
-    match tokio::time::timeout(limit, inner.store.heartbeat(record)).await {
+    match tokio::time::timeout(
+        limit,
+        inner
+            .store
+            .heartbeat(record)
+            .instrument(store_span!("heartbeat")),
+    )
+    .await
+    {
         Ok(Ok(())) => {}
         Ok(Err(e)) => tracing::warn!(error = %e, "could not record this worker in the store"),
         Err(_) => tracing::warn!("recording this worker in the store timed out"),
@@ -440,7 +462,12 @@ async fn renew(
     let claims: Vec<Claim> = inflight.keys().cloned().collect();
     let asked = tokio::time::Instant::now();
     let until = inner.now().add(inner.config.lease);
-    match inner.store.renew(owner, &claims, until).await {
+    match inner
+        .store
+        .renew(owner, &claims, until)
+        .instrument(store_span!("renew"))
+        .await
+    {
         Ok(lost) => {
             let lost: HashSet<Claim> = lost.into_iter().collect();
             for (claim, d) in inflight.iter() {
@@ -488,6 +515,7 @@ pub(crate) async fn report_version_mismatches(
     let found = inner
         .store
         .find_version_mismatches(&served, &inner.registry.known())
+        .instrument(store_span!("find_version_mismatches"))
         .await?;
     let mut out = Vec::new();
     for s in found {
@@ -508,7 +536,11 @@ pub(crate) async fn report_version_mismatches(
             reason: m.to_string(),
             at: inner.now(),
         };
-        inner.store.set_blocked(&m.instance, Some(blocked)).await?;
+        inner
+            .store
+            .set_blocked(&m.instance, Some(blocked))
+            .instrument(store_span!("set_blocked"))
+            .await?;
         inner
             .metrics
             .blocked(&m.workflow, BlockKind::VersionMismatch.name());

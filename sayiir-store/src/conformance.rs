@@ -40,7 +40,9 @@
 //! - a key repeated in one [`Store::save_definitions`] call is stored by its first occurrence;
 //! - a finishing transition applies its [`Transition::block`] as a running one does;
 //! - [`Store::update_block`] checks, in this order: the instance exists, it is not finished
-//!   ([`StoreError::Finished`]), then its block ([`StoreError::BlockState`]).
+//!   ([`StoreError::Finished`]), then its block ([`StoreError::BlockState`]);
+//! - a create that finds the instance keeps its stored trace context; a restart without a trace
+//!   context keeps the stored one.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
@@ -55,6 +57,7 @@ mod leases;
 mod listing;
 mod restarts;
 mod signals;
+mod trace;
 mod upgrade;
 mod versions;
 mod workers;
@@ -150,6 +153,8 @@ fn checks<S: Store>() -> Vec<(&'static str, Check<S>)> {
         check!(admin::backlog_counts_due_unclaimed),
         check!(admin_list::list_admin_filters),
         check!(admin_list::list_admin_pages),
+        check!(trace::trace_context_created_and_read),
+        check!(trace::trace_context_restart),
     ]
 }
 

@@ -248,6 +248,9 @@ fn restart(rows: &mut BTreeMap<InstanceId, Row>, restart: Restart) -> Result<(),
     r.blocked = None;
     r.lease = None;
     r.updated_at = restart.now;
+    if restart.trace_context.is_some() {
+        r.trace_context = restart.trace_context;
+    }
     row.input = Some(restart.input);
     row.history.push(HistoryEntry {
         seq,

@@ -312,6 +312,10 @@ pub struct InstanceRecord {
     /// taken. A lease past its expiry is still reported, with its `until`: whether it is live
     /// depends on the time it is looked at.
     pub lease: Option<LeaseHolder>,
+    /// The trace context of whoever started (or last restarted) the instance, as the runtime
+    /// wrote it (W3C `traceparent`, then a line feed and the `tracestate` when there is one);
+    /// `None` when none was recorded. Opaque to the store.
+    pub trace_context: Option<String>,
 }
 
 /// Who holds the lease on an instance, until when, and under which claim
@@ -445,6 +449,8 @@ pub struct NewInstance {
     pub event: Event,
     /// Creation time.
     pub now: Timestamp,
+    /// The trace context of the caller that creates it ([`InstanceRecord::trace_context`]).
+    pub trace_context: Option<String>,
 }
 
 /// Result of [`Store::create`](crate::Store::create).
@@ -701,6 +707,9 @@ pub struct Restart {
     pub event: Event,
     /// Restart time.
     pub now: Timestamp,
+    /// The trace context of the caller that restarts it: `Some` replaces the stored one
+    /// ([`InstanceRecord::trace_context`]), `None` keeps it.
+    pub trace_context: Option<String>,
 }
 
 /// A workflow definition as registered by some binary: its identity and the runtime-encoded

@@ -55,6 +55,12 @@
 //!
 //! - `sqlite` (default): [`SqliteStore`], an embedded store in one file.
 //! - `postgres`: [`PgStore`], for several worker processes sharing one database.
+//! - `otel`: OpenTelemetry tracing across processes. [`Engine::start`] (and `start_by_name`,
+//!   `start_in`, the restarts) stores the W3C trace context of the current span with the
+//!   instance, and every span of the instance — `sayiir.instance`, `sayiir.transition`,
+//!   `sayiir.task`, in whichever worker, after any crash — becomes a child of it: one trace
+//!   shows the whole life of an instance. Install `tracing-opentelemetry`'s layer in every
+//!   process. Without the feature nothing of OpenTelemetry is compiled in.
 //!
 //! - `prometheus`: the Prometheus recorder and a `/metrics` endpoint
 //!   ([`metrics::install_prometheus`], [`metrics::serve_prometheus`]).

@@ -22,8 +22,8 @@
 //! # }
 //! ```
 //!
-//! An application that already runs an HTTP server renders the text itself, from the handle
-//! [`install_prometheus`] returns: `handle.render()`.
+//! An application that already runs an axum server merges [`prometheus_router`] into its own
+//! router; with another HTTP stack it serves `handle.render()` itself.
 
 pub use sayiir_runtime::metrics::{Metrics, describe, names};
 
@@ -35,5 +35,5 @@ pub use metrics_exporter_prometheus::{PrometheusBuilder, PrometheusHandle, Prome
 #[cfg(feature = "prometheus")]
 pub use prometheus::{
     PrometheusEndpoint, PrometheusError, install_prometheus, prometheus_builder,
-    prometheus_recorder, serve_prometheus,
+    prometheus_recorder, prometheus_router, serve_prometheus,
 };

@@ -9,11 +9,13 @@ use std::sync::atomic::Ordering;
 use serde::{Deserialize, Serialize};
 
 use sayiir_store::{BlockKind, BlockWrite, Blocked, Event, Next};
+use tracing::Instrument;
 
 use super::{Driver, Stop, commit_failure};
 use crate::commit;
 use crate::feed::Feed;
 use crate::machine::{SlotPath, TaskOutput};
+use crate::trace_context::store_span;
 
 /// The payload of a `parked` history entry (docs/format.md): the call and its last error.
 #[derive(Serialize, Deserialize)]
@@ -93,6 +95,7 @@ impl Driver {
             .inner
             .store
             .history(&self.id, after, None)
+            .instrument(store_span!("history"))
             .await
             .map_err(|e| Stop::Failed(format!("cannot read history: {e}")))?;
         let Some(entry) = entries.iter().rev().find(|e| e.kind == "parked") else {

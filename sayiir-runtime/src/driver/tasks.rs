@@ -1,5 +1,7 @@
 //! Running a driver's tasks: each attempt in a tokio task of its own (with its deadline, a
-//! `sayiir.task` span and a [`TaskContext`]), and what its outcome feeds the transition.
+//! `sayiir.task` span and a [`TaskContext`]), and what its outcome feeds the transition. A
+//! failed attempt (an `Err`, a timeout, a panic) marks its span with OpenTelemetry's error
+//! status and the error in words (`otel.status_code`, `otel.status_description`).
 
 use std::panic::AssertUnwindSafe;
 use std::sync::Arc;
@@ -10,6 +12,7 @@ use tracing::Instrument;
 
 use super::{Driver, Stop, TaskFailure};
 use crate::context::TaskContext;
+use crate::describe::WorkflowShape;
 use crate::feed::Feed;
 use crate::machine::{MachineError, SlotPath, TaskOutput};
 use crate::metrics::Outcome;
@@ -100,15 +103,20 @@ impl Driver {
         );
         let span = tracing::info_span!(
             "sayiir.task",
-            workflow = self.wf.name(),
-            instance = %self.id,
-            task = name,
-            attempt = a.attempt,
-            worker = %self.ctx.owner,
+            sayiir.workflow.name = self.wf.name(),
+            sayiir.instance.id = %self.id,
+            sayiir.task.name = name,
+            sayiir.task.attempt = a.attempt,
+            sayiir.worker.id = %self.ctx.owner,
+            otel.status_code = tracing::field::Empty,
+            otel.status_description = tracing::field::Empty,
         );
+        self.parent.adopt(&span);
+        // What a failure's words are read with, only for a span some subscriber records.
+        let shape = (!span.is_disabled()).then(|| self.shape.clone());
         let future = tcx
             .scope(AssertUnwindSafe(run.future).catch_unwind())
-            .instrument(span);
+            .instrument(span.clone());
         let clock = inner.clock.clone();
         let timed_out = run.timed_out;
         let (slot, attempt, cutoff, timeout) = (a.slot.clone(), a.attempt, a.cutoff(), a.timeout());
@@ -140,8 +148,33 @@ impl Driver {
                 }
             };
             metrics.task_ended(&instruments, outcome, took);
+            if let Some(shape) = shape
+                && let Some(error) = failure_text(&shape, name, &result)
+            {
+                span.record("otel.status_code", "ERROR");
+                span.record("otel.status_description", error.as_str());
+            }
             (slot, name, attempt, result)
         });
         Ok(())
+    }
+}
+
+/// A failed attempt's error in words (`None` for one that succeeded): its `Err` read by the
+/// task's shape, or what kept it from returning.
+fn failure_text(
+    shape: &WorkflowShape,
+    task: &str,
+    result: &Result<TaskOutput, TaskFailure>,
+) -> Option<String> {
+    match result {
+        Ok(output) if output.is_error => Some(
+            crate::inspect::error_text(shape, task, &output.bytes)
+                .unwrap_or_else(|| format!("an error of {} bytes", output.bytes.len())),
+        ),
+        Ok(_) => None,
+        Err(TaskFailure::Panicked { message, .. }) => Some(format!("panicked: {message}")),
+        Err(TaskFailure::Codec(e)) => Some(e.to_string()),
+        Err(TaskFailure::Run(e)) => Some(e.to_string()),
     }
 }

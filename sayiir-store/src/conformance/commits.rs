@@ -31,6 +31,7 @@ pub(super) async fn create_new_and_existing<S: Store>(s: Arc<S>) {
         created_at: Timestamp(100),
         updated_at: Timestamp(100),
         lease: None,
+        trace_context: None,
     };
     let entry0 = vec![HistoryEntry {
         seq: 0,

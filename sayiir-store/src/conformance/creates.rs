@@ -26,6 +26,7 @@ fn record_of(new: &NewInstance) -> InstanceRecord {
         created_at: new.now,
         updated_at: new.now,
         lease: None,
+        trace_context: new.trace_context.clone(),
     }
 }
 

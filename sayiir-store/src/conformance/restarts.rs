@@ -32,6 +32,7 @@ fn restart(
         due_at: due_at.map(Timestamp),
         event: event("restarted", format!("restart of {i}").as_bytes()),
         now: Timestamp(now),
+        trace_context: None,
     }
 }
 

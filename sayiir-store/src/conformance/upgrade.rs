@@ -113,6 +113,7 @@ pub async fn after_upgrade_from_unversioned<S: Store>(store: &S) -> DefinitionRe
                 payload: Vec::new(),
             },
             now: Timestamp(400),
+            trace_context: None,
         })
         .await
         .unwrap();

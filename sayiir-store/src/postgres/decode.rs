@@ -30,7 +30,7 @@ macro_rules! record_cols {
     () => {
         concat!(
             $crate::postgres::decode::summary_cols!(),
-            ", state, output, lease_owner, lease_until, lease_generation"
+            ", state, output, lease_owner, lease_until, lease_generation, trace_context"
         )
     };
 }
@@ -207,8 +207,10 @@ pub(super) fn record(row: &PgRow) -> Result<InstanceRecord, Fail> {
     let state: Option<Vec<u8>> = get(row, "state", id)?;
     let output: Option<Vec<u8>> = get(row, "output", id)?;
     let lease = lease(row, id)?;
+    let trace_context: Option<String> = get(row, "trace_context", id)?;
     Ok(InstanceRecord {
         lease,
+        trace_context,
         state,
         output,
         id: s.id,

@@ -52,6 +52,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         "indexes of operators' listings: by status, workflow, block kind, creation time",
         include_str!("../../migrations/postgres/0006_admin.sql"),
     ),
+    (
+        7,
+        "the trace context instances were started under",
+        include_str!("../../migrations/postgres/0007_trace_context.sql"),
+    ),
 ];
 
 /// The table recording the applied migrations.

@@ -27,7 +27,7 @@ macro_rules! record_cols {
     () => {
         concat!(
             $crate::sqlite::decode::summary_cols!(),
-            ", state, output, lease_owner, lease_until, lease_generation"
+            ", state, output, lease_owner, lease_until, lease_generation, trace_context"
         )
     };
 }
@@ -39,8 +39,10 @@ const STATE: usize = 14;
 const OUTPUT: usize = 15;
 /// Index of `lease_owner` in [`record_cols`] (`lease_until` and `lease_generation` follow).
 const LEASE_OWNER: usize = 16;
+/// Index of `trace_context` in [`record_cols`].
+const TRACE_CONTEXT: usize = 19;
 /// The number of columns of [`record_cols`].
-pub(super) const RECORD_COLS: usize = 19;
+pub(super) const RECORD_COLS: usize = 20;
 
 /// What a Rust type reads from a column, for messages.
 pub(super) trait Expected {
@@ -248,6 +250,7 @@ pub(super) fn record(row: &Row<'_>) -> Result<InstanceRecord, Fail> {
     let state: Option<Vec<u8>> = get(row, STATE, id, "state")?;
     let output: Option<Vec<u8>> = get(row, OUTPUT, id, "output")?;
     let lease = lease(row, id)?;
+    let trace_context: Option<String> = get(row, TRACE_CONTEXT, id, "trace_context")?;
     // Through the constructor a backend outside this crate has to use.
     let definition = s.definition();
     Ok(
@@ -258,7 +261,8 @@ pub(super) fn record(row: &Row<'_>) -> Result<InstanceRecord, Fail> {
             .due_at(s.due_at)
             .blocked(s.blocked)
             .updated_at(s.updated_at)
-            .lease(lease),
+            .lease(lease)
+            .trace_context(trace_context),
     )
 }
 

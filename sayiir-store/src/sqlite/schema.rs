@@ -31,6 +31,10 @@ pub(super) const MIGRATIONS: &[(i64, &str)] = &[
     ),
     (6, include_str!("../../migrations/sqlite/0006_workers.sql")),
     (7, include_str!("../../migrations/sqlite/0007_admin.sql")),
+    (
+        8,
+        include_str!("../../migrations/sqlite/0008_trace_context.sql"),
+    ),
 ];
 
 /// The newest schema version this build knows.

@@ -14,7 +14,7 @@ use super::{
 impl InstanceRecord {
     /// The head of instance `id` of `workflow` under `definition`, at sequence number `seq` in
     /// `status`, created at `created_at` and last written then; with no state, state id,
-    /// output, due time, block or lease until set.
+    /// output, due time, block, lease or trace context until set.
     pub fn new(
         id: InstanceId,
         workflow: impl Into<String>,
@@ -39,6 +39,7 @@ impl InstanceRecord {
             created_at,
             updated_at: created_at,
             lease: None,
+            trace_context: None,
         }
     }
 
@@ -90,12 +91,19 @@ impl InstanceRecord {
         self.lease = lease.into();
         self
     }
+
+    /// Sets [`InstanceRecord::trace_context`].
+    #[must_use]
+    pub fn trace_context(mut self, trace_context: impl Into<Option<String>>) -> Self {
+        self.trace_context = trace_context.into();
+        self
+    }
 }
 
 impl NewInstance {
     /// Instance `id` of `workflow` under `definition`, created at `now` in the state
     /// `state_id` (encoded as `state`), with history entry 0 `event`; runnable at once
-    /// (`due_at` is `now`) and with an empty input until set.
+    /// (`due_at` is `now`), with an empty input and no trace context until set.
     pub fn new(
         id: InstanceId,
         workflow: impl Into<String>,
@@ -117,6 +125,7 @@ impl NewInstance {
             due_at: Some(now),
             event,
             now,
+            trace_context: None,
         }
     }
 
@@ -124,6 +133,13 @@ impl NewInstance {
     #[must_use]
     pub fn input(mut self, input: Vec<u8>) -> Self {
         self.input = input;
+        self
+    }
+
+    /// Sets [`NewInstance::trace_context`].
+    #[must_use]
+    pub fn trace_context(mut self, trace_context: impl Into<Option<String>>) -> Self {
+        self.trace_context = trace_context.into();
         self
     }
 
@@ -153,6 +169,7 @@ impl NewInstance {
             created_at: self.now,
             updated_at: self.now,
             lease: None,
+            trace_context: self.trace_context,
         }
     }
 }

@@ -1,15 +1,17 @@
-//! The Prometheus recorder with sayiir's buckets, and a minimal `/metrics` endpoint: HTTP/1.1,
-//! one request per connection, no dependency beyond tokio's sockets (an HTTP server crate
-//! would bring hyper and more for one route).
+//! The Prometheus recorder with sayiir's buckets, and the `/metrics` endpoint: an axum router
+//! an application merges into its own, or serves alone with [`serve_prometheus`].
 
 use std::net::SocketAddr;
 use std::time::Duration;
 
+use axum::Router;
+use axum::http::{StatusCode, header};
+use axum::response::IntoResponse;
+use axum::routing::get;
 use metrics_exporter_prometheus::{
     BuildError, Matcher, PrometheusBuilder, PrometheusHandle, PrometheusRecorder,
 };
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::{TcpListener, TcpStream, ToSocketAddrs};
+use tokio::net::{TcpListener, ToSocketAddrs};
 use tokio::task::JoinHandle;
 
 use super::names;
@@ -83,6 +85,31 @@ pub fn prometheus_recorder() -> Result<(PrometheusRecorder, PrometheusHandle), P
     Ok((recorder, handle))
 }
 
+/// The content type of the Prometheus text exposition format.
+const TEXT_FORMAT: &str = "text/plain; version=0.0.4; charset=utf-8";
+
+/// An axum router answering `GET /metrics` with `handle`'s text (the Prometheus text format);
+/// other methods on `/metrics` get 405, other paths 404. Merge it into an application's own
+/// router (`app.merge(prometheus_router(handle))`, axum 0.8), or serve it alone with
+/// [`serve_prometheus`].
+pub fn prometheus_router(handle: PrometheusHandle) -> Router {
+    Router::new()
+        .route(
+            "/metrics",
+            get(move || {
+                let text = handle.render();
+                async move { ([(header::CONTENT_TYPE, TEXT_FORMAT)], text) }
+            }),
+        )
+        .fallback(|| async {
+            (
+                StatusCode::NOT_FOUND,
+                "not found; metrics are at /metrics\n",
+            )
+                .into_response()
+        })
+}
+
 /// The `/metrics` endpoint [`serve_prometheus`] started. Dropping it leaves it serving; call
 /// [`PrometheusEndpoint::stop`] to stop it.
 #[derive(Debug)]
@@ -97,80 +124,25 @@ impl PrometheusEndpoint {
         self.addr
     }
 
-    /// Stops accepting connections.
+    /// Stops serving: the listener closes, requests in progress are cut off.
     pub fn stop(self) {
         self.task.abort();
     }
 }
 
-/// Serves `handle`'s text (the Prometheus text format) at `GET /metrics` on `addr`, in a
-/// tokio task. Any other path is 404, any other method 405. Requests are read for at most
-/// 5 s and 8 KiB each.
+/// Serves [`prometheus_router`] on `addr` (HTTP/1.1) in a tokio task, until
+/// [`PrometheusEndpoint::stop`]. Fails only when `addr` cannot be bound.
 pub async fn serve_prometheus(
     addr: impl ToSocketAddrs,
     handle: PrometheusHandle,
 ) -> std::io::Result<PrometheusEndpoint> {
     let listener = TcpListener::bind(addr).await?;
     let addr = listener.local_addr()?;
+    let app = prometheus_router(handle);
     let task = tokio::spawn(async move {
-        loop {
-            match listener.accept().await {
-                Ok((stream, _)) => {
-                    let handle = handle.clone();
-                    tokio::spawn(async move {
-                        if let Err(e) = answer(stream, &handle).await {
-                            tracing::debug!(error = %e, "metrics request failed");
-                        }
-                    });
-                }
-                Err(e) => {
-                    tracing::warn!(error = %e, "metrics endpoint cannot accept");
-                    tokio::time::sleep(Duration::from_millis(100)).await;
-                }
-            }
-        }
+        // axum's `serve` retries failed accepts itself; it returns only if the listener is
+        // gone, which ends the endpoint.
+        let _ = axum::serve(listener, app).await;
     });
     Ok(PrometheusEndpoint { addr, task })
-}
-
-/// Most bytes read of a request's head.
-const MAX_HEAD: usize = 8 * 1024;
-
-async fn answer(mut stream: TcpStream, handle: &PrometheusHandle) -> std::io::Result<()> {
-    let head = tokio::time::timeout(Duration::from_secs(5), read_head(&mut stream))
-        .await
-        .map_err(|_| std::io::Error::new(std::io::ErrorKind::TimedOut, "request too slow"))??;
-    let line = head.lines().next().unwrap_or_default();
-    let mut parts = line.split(' ');
-    let (method, target) = (parts.next().unwrap_or(""), parts.next().unwrap_or(""));
-    let path = target.split('?').next().unwrap_or("");
-    let (status, body) = match (method, path) {
-        ("GET", "/metrics") => ("200 OK", handle.render()),
-        ("GET", _) => (
-            "404 Not Found",
-            "not found; metrics are at /metrics\n".to_owned(),
-        ),
-        _ => ("405 Method Not Allowed", "use GET /metrics\n".to_owned()),
-    };
-    let response = format!(
-        "HTTP/1.1 {status}\r\nContent-Type: text/plain; version=0.0.4; charset=utf-8\r\n\
-         Content-Length: {}\r\nConnection: close\r\n\r\n{body}",
-        body.len()
-    );
-    stream.write_all(response.as_bytes()).await?;
-    stream.shutdown().await
-}
-
-/// The request's head, up to the blank line (or [`MAX_HEAD`] bytes, or the end of the stream).
-async fn read_head(stream: &mut TcpStream) -> std::io::Result<String> {
-    let mut buf = Vec::new();
-    let mut chunk = [0u8; 1024];
-    while buf.len() < MAX_HEAD && !buf.windows(4).any(|w| w == b"\r\n\r\n") {
-        let n = stream.read(&mut chunk).await?;
-        if n == 0 {
-            break;
-        }
-        buf.extend_from_slice(&chunk[..n]);
-    }
-    Ok(String::from_utf8_lossy(&buf).into_owned())
 }

@@ -18,6 +18,8 @@ mod engine;
 mod format;
 mod hash;
 mod idle;
+#[cfg(feature = "otel")]
+mod otel;
 mod pg_chaos;
 mod pg_faults;
 mod pg_fencing;

@@ -58,7 +58,8 @@ pub(in crate::postgres) async fn restart(pool: &PgPool, r: Restart) -> Result<()
         "UPDATE sayiir_instances SET version = $2, definition_hash = $3, fingerprint = $4, \
          state = $5, state_id = $6, status = $7, due_at = $8, seq = $9, \
          updated_at = $10, output = NULL, blocked_kind = NULL, blocked_reason = NULL, \
-         blocked_at = NULL, lease_owner = NULL, lease_until = NULL \
+         blocked_at = NULL, lease_owner = NULL, lease_until = NULL, \
+         trace_context = COALESCE($11, trace_context) \
          WHERE id = $1",
     )
     .bind(id)
@@ -71,6 +72,7 @@ pub(in crate::postgres) async fn restart(pool: &PgPool, r: Restart) -> Result<()
     .bind(r.due_at.map(|t| t.0))
     .bind(db_seq)
     .bind(r.now.0)
+    .bind(r.trace_context.as_deref())
     .execute(&mut *tx)
     .await?;
     put_inputs(&mut tx, &[id], &[r.input.as_slice()]).await?;

@@ -42,8 +42,8 @@ pub(in crate::postgres) async fn create_on(
     // primary key, then does nothing.
     let inserted = sqlx::query(
         "INSERT INTO sayiir_instances (id, workflow, definition_hash, seq, status, state, \
-         due_at, created_at, updated_at, version, fingerprint, state_id) \
-         VALUES ($1, $2, $3, 0, $4, $5, $6, $7, $7, $8, $9, $10) \
+         due_at, created_at, updated_at, version, fingerprint, state_id, trace_context) \
+         VALUES ($1, $2, $3, 0, $4, $5, $6, $7, $7, $8, $9, $10, $11) \
          ON CONFLICT (id) DO NOTHING",
     )
     .bind(new.id.as_str())
@@ -56,6 +56,7 @@ pub(in crate::postgres) async fn create_on(
     .bind(i64::from(new.version))
     .bind(new.fingerprint.0.as_slice())
     .bind(&new.state_id)
+    .bind(new.trace_context.as_deref())
     .execute(&mut *tx)
     .await?
     .rows_affected();

@@ -57,8 +57,8 @@ pub(in crate::sqlite) fn insert(tx: &Connection, new: NewInstance) -> Result<Cre
     let inserted = tx
         .prepare_cached(
             "INSERT INTO sayiir_instances (id, workflow, definition_hash, seq, status, state, \
-             due_at, created_at, updated_at, version, fingerprint, state_id) \
-             VALUES (?1, ?2, ?3, 0, ?4, ?5, ?6, ?7, ?7, ?8, ?9, ?10) \
+             due_at, created_at, updated_at, version, fingerprint, state_id, trace_context) \
+             VALUES (?1, ?2, ?3, 0, ?4, ?5, ?6, ?7, ?7, ?8, ?9, ?10, ?11) \
              ON CONFLICT (id) DO NOTHING",
         )?
         .execute(rusqlite::params![
@@ -72,6 +72,7 @@ pub(in crate::sqlite) fn insert(tx: &Connection, new: NewInstance) -> Result<Cre
             new.version,
             new.fingerprint.0.as_slice(),
             new.state_id,
+            new.trace_context,
         ])?;
     if inserted == 0 {
         return Ok(Created::Existing(super::read::load(tx, &new.id)?));

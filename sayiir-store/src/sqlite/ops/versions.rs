@@ -35,7 +35,8 @@ pub(in crate::sqlite) fn restart(conn: &mut Connection, r: Restart) -> Result<()
         "UPDATE sayiir_instances SET version = ?2, definition_hash = ?3, fingerprint = ?4, \
          state = ?5, state_id = ?6, status = ?7, due_at = ?8, seq = ?9, \
          updated_at = ?10, output = NULL, blocked_kind = NULL, blocked_reason = NULL, \
-         blocked_at = NULL, lease_owner = NULL, lease_until = NULL \
+         blocked_at = NULL, lease_owner = NULL, lease_until = NULL, \
+         trace_context = COALESCE(?11, trace_context) \
          WHERE id = ?1",
     )?
     .execute(rusqlite::params![
@@ -49,6 +50,7 @@ pub(in crate::sqlite) fn restart(conn: &mut Connection, r: Restart) -> Result<()
         r.due_at.map(|t| t.0),
         next_seq,
         r.now.0,
+        r.trace_context,
     ])?;
     tx.prepare_cached(
         "INSERT INTO sayiir_inputs (instance_id, input) VALUES (?1, ?2) \

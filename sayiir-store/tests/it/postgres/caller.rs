@@ -8,6 +8,9 @@ use sqlx::Connection;
 
 use super::{SOON, hint, id, new_instance, quiet, raw};
 
+/// A trace context the application's transaction writes with an instance.
+const TRACE: &str = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01";
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn writes_in_the_applications_transaction_commit_and_wake_with_it() {
     let Some(db) = fresh_database("pg caller tx").await else {
@@ -21,7 +24,7 @@ async fn writes_in_the_applications_transaction_commit_and_wake_with_it() {
     // Committed: visible, and the notification arrives, at the commit only.
     let mut tx = app.begin().await.unwrap();
     let created = (&mut *tx)
-        .create(new_instance("a", Some(100)))
+        .create(new_instance("a", Some(100)).trace_context(TRACE.to_owned()))
         .await
         .unwrap();
     assert!(matches!(created, Created::New(_)), "{created:?}");
@@ -34,7 +37,13 @@ async fn writes_in_the_applications_transaction_commit_and_wake_with_it() {
     quiet(&mut rx, "create inside an open transaction").await;
     tx.commit().await.unwrap();
     hint(&mut rx, "the commit", SOON).await;
-    assert_eq!(store.load(&id("a")).await.unwrap().seq, 0);
+    let head = store.load(&id("a")).await.unwrap();
+    assert_eq!(head.seq, 0);
+    assert_eq!(
+        head.trace_context.as_deref(),
+        Some(TRACE),
+        "its trace context"
+    );
 
     // Rolled back: neither the instance nor the signal exists, no notification.
     let mut tx = app.begin().await.unwrap();

@@ -30,6 +30,7 @@ fn restart(i: &str, expected_seq: u64, due: Option<i64>) -> Restart {
             payload: Vec::new(),
         },
         now: Timestamp(400),
+        trace_context: None,
     }
 }
 

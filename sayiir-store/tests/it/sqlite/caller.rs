@@ -7,6 +7,9 @@ use sayiir_store::{Created, NewSignal, SqliteStore, Store, StoreError, Timestamp
 
 use super::{id, new_instance};
 
+/// A trace context the application's transaction writes with an instance.
+const TRACE: &str = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01";
+
 fn not_found<T: std::fmt::Debug>(r: Result<T, StoreError>) -> bool {
     matches!(r, Err(StoreError::NotFound { .. }))
 }
@@ -25,7 +28,10 @@ async fn writes_in_the_applications_transaction_commit_and_roll_back_with_it() {
         .unwrap();
     tx.execute("INSERT INTO orders (id) VALUES (1)", [])
         .unwrap();
-    let created = (&tx).create(new_instance("a", 100)).await.unwrap();
+    let created = (&tx)
+        .create(new_instance("a", 100).trace_context(TRACE.to_owned()))
+        .await
+        .unwrap();
     assert!(matches!(created, Created::New(_)), "{created:?}");
     assert_eq!((&tx).load(&id("a")).await.unwrap().seq, 0);
     assert!(
@@ -36,7 +42,13 @@ async fn writes_in_the_applications_transaction_commit_and_roll_back_with_it() {
     let again = (&tx).create(new_instance("a", 500)).await.unwrap();
     assert!(matches!(again, Created::Existing(_)), "{again:?}");
     tx.commit().unwrap();
-    assert_eq!(store.load(&id("a")).await.unwrap().seq, 0);
+    let head = store.load(&id("a")).await.unwrap();
+    assert_eq!(head.seq, 0);
+    assert_eq!(
+        head.trace_context.as_deref(),
+        Some(TRACE),
+        "its trace context"
+    );
 
     let signal = NewSignal {
         id: id("a"),

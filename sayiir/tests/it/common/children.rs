@@ -60,6 +60,17 @@ impl ChildProc {
         assert!(ok, "kill -{sig} {} ({}) failed", self.pid(), self.name);
     }
 
+    /// Waits for the process to exit by itself (at most `limit`, then it is killed and the
+    /// test fails) and returns how it exited.
+    pub(crate) fn wait(&mut self, limit: Duration) -> std::process::ExitStatus {
+        let proc = &mut self.proc;
+        let status = wait_for(limit, &format!("worker {} to exit", self.name), || {
+            proc.try_wait().unwrap()
+        });
+        self.reaped = true;
+        status
+    }
+
     /// Panics if the process has exited: these workers only stop when killed.
     pub(crate) fn assert_alive(&mut self) {
         if let Some(status) = self.proc.try_wait().unwrap() {
