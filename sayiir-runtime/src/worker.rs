@@ -348,6 +348,7 @@ async fn sample(inner: Arc<Inner>, every: Duration) {
                 let age = b.oldest_due.map_or(Duration::ZERO, |d| d.until(now));
                 gauges.backlog_age.set(age.as_secs_f64());
                 gauges.attention.set(b.needs_attention as f64);
+                gauges.parked.set(b.parked as f64);
             }
             Err(e) => tracing::debug!(error = %e, "could not sample the due backlog"),
         }

@@ -456,16 +456,15 @@ impl Store for MemoryStore {
             .map(|row| &row.record)
             .filter(|r| claimable(r, now) && r.blocked.as_ref().is_none_or(|b| b.kind.is_request()))
             .filter_map(|r| r.due_at);
-        let mut backlog = Backlog {
-            needs_attention: rows
-                .values()
-                .filter(|row| {
-                    let b = row.record.blocked.as_ref();
-                    b.is_some_and(|b| b.kind.needs_attention())
-                })
-                .count() as u64,
-            ..Backlog::default()
-        };
+        let mut backlog = Backlog::default();
+        for row in rows.values() {
+            if let Some(b) = row.record.blocked.as_ref()
+                && b.kind.needs_attention()
+            {
+                backlog.needs_attention += 1;
+                backlog.parked += u64::from(b.kind == BlockKind::Parked);
+            }
+        }
         for d in due {
             backlog.due += 1;
             backlog.oldest_due = Some(backlog.oldest_due.map_or(d, |o| o.min(d)));

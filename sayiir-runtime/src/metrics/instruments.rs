@@ -190,6 +190,7 @@ pub(crate) struct Gauges {
     pub(crate) backlog: Gauge,
     pub(crate) backlog_age: Gauge,
     pub(crate) attention: Gauge,
+    pub(crate) parked: Gauge,
     pub(crate) leases_lost: Counter,
 }
 
@@ -202,6 +203,7 @@ impl Gauges {
             backlog: gauge!(DUE_BACKLOG),
             backlog_age: gauge!(DUE_BACKLOG_AGE),
             attention: gauge!(NEEDING_ATTENTION),
+            parked: gauge!(PARKED),
             leases_lost: counter!(LEASES_LOST),
         }
     }

@@ -83,6 +83,9 @@ pub const DUE_BACKLOG_AGE: &str = "sayiir_due_backlog_age_seconds";
 /// Gauge: instances that need an operator (parked, panicked, version mismatch…), in the
 /// whole store (sampled).
 pub const NEEDING_ATTENTION: &str = "sayiir_instances_needing_attention";
+/// Gauge: of those, the instances parked after their retries ran out (the dead letters), in
+/// the whole store (sampled).
+pub const PARKED: &str = "sayiir_instances_parked";
 
 /// Describes every metric (unit and meaning) to the installed recorder. The engine does so
 /// when it is built; call it again after installing a recorder later.
@@ -186,6 +189,11 @@ pub fn describe() {
             Count,
             "instances that need an operator (sampled from the store)",
         ),
+        (
+            PARKED,
+            Count,
+            "instances parked after their retries ran out (sampled from the store)",
+        ),
     ];
     for (name, unit, help) in gauges {
         describe_gauge!(name, unit, help);
@@ -193,7 +201,7 @@ pub fn describe() {
 }
 
 /// Every metric's name (tests check that each is described and rendered).
-pub const ALL: [&str; 31] = [
+pub const ALL: [&str; 32] = [
     TASK_ATTEMPT_DURATION,
     STEP_LATENCY,
     COMMIT_BATCH_SIZE,
@@ -225,4 +233,5 @@ pub const ALL: [&str; 31] = [
     DUE_BACKLOG,
     DUE_BACKLOG_AGE,
     NEEDING_ATTENTION,
+    PARKED,
 ];

@@ -546,29 +546,28 @@ pub(super) async fn backlog_counts_due_unclaimed<S: Store>(s: Arc<S>) {
     );
     assert_eq!(
         s.backlog(Timestamp(250)).await.unwrap(),
-        Backlog {
-            due: 4,
-            oldest_due: Some(Timestamp(60)),
-            needs_attention: 2,
-        },
+        backlog(4, Some(60)),
         "due at 250 and unclaimed: a, b, e-retry, h-expired"
     );
     assert_eq!(
         s.backlog(Timestamp(100)).await.unwrap(),
-        Backlog {
-            due: 2,
-            oldest_due: Some(Timestamp(80)),
-            needs_attention: 2,
-        },
+        backlog(2, Some(80)),
         "due at 100 and unclaimed: a, e-retry (h-expired's lease lives)"
     );
-    let nothing_due = Backlog {
-        needs_attention: 2,
-        ..Backlog::default()
-    };
     assert_eq!(
         s.backlog(Timestamp(59)).await.unwrap(),
-        nothing_due,
-        "needing attention, due or not: d-parked, f-mismatch"
+        backlog(0, None),
+        "needing attention, due or not: d-parked, f-mismatch; parked: d-parked"
     );
+}
+
+/// The backlog `backlog_counts_due_unclaimed` expects: `due` due from `oldest`, and always two
+/// needing attention (`d-parked`, `f-mismatch`), one of them parked.
+fn backlog(due: u64, oldest: Option<i64>) -> Backlog {
+    let mut b = Backlog::default();
+    b.due = due;
+    b.oldest_due = oldest.map(Timestamp);
+    b.needs_attention = 2;
+    b.parked = 1;
+    b
 }

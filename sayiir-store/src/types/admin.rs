@@ -121,7 +121,10 @@ impl TimeRange {
 }
 
 /// The instances due but not claimed ([`Store::backlog`](crate::Store::backlog)).
+///
+/// Built by stores: start from `Backlog::default()` and set the fields (more may come).
 #[derive(Clone, Copy, Default, PartialEq, Eq, Debug)]
+#[non_exhaustive]
 pub struct Backlog {
     /// How many.
     pub due: u64,
@@ -130,4 +133,7 @@ pub struct Backlog {
     /// Instances that need an operator, due or not: blocked by a kind that
     /// [needs attention](crate::BlockKind::needs_attention).
     pub needs_attention: u64,
+    /// Of those, the instances [parked](crate::BlockKind::Parked) after their retries ran
+    /// out (the dead letters).
+    pub parked: u64,
 }

@@ -157,12 +157,15 @@ static BACKLOG: LazyLock<String> = LazyLock::new(|| {
     )
 });
 
-/// The count of the instances that need attention: the partial index
-/// `sayiir_instances_attention` (migration 0006), whose predicate it writes as it is there.
+/// The count of the instances that need attention, and of the parked among them: the
+/// partial index `sayiir_instances_attention` (migration 0006), whose predicate it writes as
+/// it is there.
 static ATTENTION: LazyLock<String> = LazyLock::new(|| {
     format!(
-        "SELECT count(*) AS attention FROM sayiir_instances WHERE blocked_kind NOT IN ({})",
-        code_list(|k| !k.needs_attention())
+        "SELECT count(*) AS attention, count(*) FILTER (WHERE blocked_kind = {parked}) AS parked \
+         FROM sayiir_instances WHERE blocked_kind NOT IN ({others})",
+        parked = BlockKind::Parked.code(),
+        others = code_list(|k| !k.needs_attention())
     )
 });
 
@@ -177,11 +180,13 @@ pub(in crate::postgres) async fn backlog(pool: &PgPool, now: Timestamp) -> Resul
     let oldest: Option<i64> = decode::get(&row, "oldest", "<backlog>")?;
     let row = sqlx::query(ATTENTION.as_str()).fetch_one(pool).await?;
     let attention: i64 = decode::get(&row, "attention", "<backlog>")?;
-    Ok(Backlog {
-        due: u64::try_from(due).unwrap_or(0),
-        oldest_due: oldest.map(Timestamp),
-        needs_attention: u64::try_from(attention).unwrap_or(0),
-    })
+    let parked: i64 = decode::get(&row, "parked", "<backlog>")?;
+    let mut backlog = Backlog::default();
+    backlog.due = u64::try_from(due).unwrap_or(0);
+    backlog.oldest_due = oldest.map(Timestamp);
+    backlog.needs_attention = u64::try_from(attention).unwrap_or(0);
+    backlog.parked = u64::try_from(parked).unwrap_or(0);
+    Ok(backlog)
 }
 
 /// The `EXPLAIN (ANALYZE, BUFFERS)` lines of [`backlog`] at `now`.

@@ -310,21 +310,26 @@ pub(in crate::sqlite) fn backlog(conn: &Connection, now: Timestamp) -> Result<Ba
         Ok((row.get::<_, i64>(0)?, time(row.get_ref(1)?)))
     })?;
     let mut stmt = conn.prepare_cached(&attention_sql())?;
-    let attention: i64 = stmt.query_row([], |row| row.get(0))?;
-    Ok(Backlog {
-        due: u64::try_from(due).unwrap_or(0),
-        oldest_due: oldest.map(Timestamp),
-        needs_attention: u64::try_from(attention).unwrap_or(0),
-    })
+    let (attention, parked): (i64, i64) =
+        stmt.query_row([], |row| Ok((row.get(0)?, row.get(1)?)))?;
+    let mut backlog = Backlog::default();
+    backlog.due = u64::try_from(due).unwrap_or(0);
+    backlog.oldest_due = oldest.map(Timestamp);
+    backlog.needs_attention = u64::try_from(attention).unwrap_or(0);
+    backlog.parked = u64::try_from(parked).unwrap_or(0);
+    Ok(backlog)
 }
 
-/// The count of the instances that need attention: the partial index
-/// `sayiir_instances_attention` (migration 0007), whose predicate it writes as it is there.
+/// The count of the instances that need attention, and of the parked among them: the
+/// partial index `sayiir_instances_attention` (migration 0007), whose predicate it writes as
+/// it is there.
 fn attention_sql() -> String {
     format!(
-        "SELECT count(*) FROM sayiir_instances INDEXED BY sayiir_instances_attention \
-         WHERE blocked_kind NOT IN ({})",
-        code_list(|k| !k.needs_attention())
+        "SELECT count(*), coalesce(sum(blocked_kind = {parked}), 0) \
+         FROM sayiir_instances INDEXED BY sayiir_instances_attention \
+         WHERE blocked_kind NOT IN ({others})",
+        parked = BlockKind::Parked.code(),
+        others = code_list(|k| !k.needs_attention())
     )
 }
 
