@@ -1,6 +1,6 @@
 //! The guides: what a workflow body may contain, every compile and run-time error, testing,
-//! resources, versions, production, operations, the command line, performance and the stored
-//! format. Each page is a file of the repository's `docs/` directory; their examples are
+//! resources, versions, production, operations, the command line, performance, observability
+//! and the stored format. Each page is a file of the repository's `docs/` directory; their examples are
 //! compiled and run as doctests.
 
 #[doc = include_str!(concat!(env!("OUT_DIR"), "/docs/workflow-rules.md"))]
@@ -29,6 +29,9 @@ pub mod cli {}
 
 #[doc = include_str!(concat!(env!("OUT_DIR"), "/docs/performance.md"))]
 pub mod performance {}
+
+#[doc = include_str!(concat!(env!("OUT_DIR"), "/docs/observability.md"))]
+pub mod observability {}
 
 #[doc = include_str!(concat!(env!("OUT_DIR"), "/docs/format.md"))]
 pub mod format {}

@@ -264,3 +264,66 @@ async fn prometheus_child() {
     endpoint.stop();
     println!("scrape checked: {transitions} transitions");
 }
+
+/// The starter Grafana dashboard (`docs/grafana/sayiir.json`, documented in
+/// docs/observability.md) is valid JSON whose every panel queries Prometheus, and every metric
+/// its expressions name is one sayiir records (a histogram's `_bucket`, `_sum`, `_count`).
+#[test]
+fn grafana_dashboard_queries_known_metrics() {
+    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../docs/grafana/sayiir.json");
+    let text = std::fs::read_to_string(path).unwrap();
+    let dashboard: serde_json::Value = serde_json::from_str(&text).unwrap();
+    let panels = dashboard["panels"].as_array().unwrap();
+    let histograms = [
+        TASK_ATTEMPT_DURATION,
+        STEP_LATENCY,
+        COMMIT_BATCH_SIZE,
+        COMMIT_DURATION,
+        START_BATCH_SIZE,
+        CLAIM_TO_START_DELAY,
+        TIMER_LATENESS,
+    ];
+    let mut queried = std::collections::BTreeSet::new();
+    let mut graphs = 0;
+    for panel in panels.iter().filter(|p| p["type"] != "row") {
+        graphs += 1;
+        let title = panel["title"].as_str().unwrap();
+        let targets = panel["targets"].as_array().unwrap();
+        assert!(!targets.is_empty(), "{title}: no query");
+        for target in targets {
+            let expr = target["expr"].as_str().unwrap();
+            let mut rest = expr;
+            while let Some(at) = rest.find("sayiir_") {
+                let name: String = rest[at..]
+                    .chars()
+                    .take_while(|c| c.is_ascii_alphanumeric() || *c == '_')
+                    .collect();
+                rest = &rest[at + name.len()..];
+                let base = ["_bucket", "_sum", "_count"]
+                    .iter()
+                    .find_map(|s| name.strip_suffix(s))
+                    .filter(|b| histograms.contains(b))
+                    .unwrap_or(&name);
+                assert!(
+                    ALL.contains(&base),
+                    "{title}: `{name}` is not a metric sayiir records ({expr})"
+                );
+                queried.insert(base.to_owned());
+            }
+            assert_eq!(target["datasource"]["type"], "prometheus", "{title}");
+        }
+    }
+    assert!(graphs >= 12, "{graphs} panels");
+    // The panels the issue asks for: throughput, latency, backlog, failures, blocked.
+    for needed in [
+        TRANSITIONS,
+        TASK_ATTEMPT_DURATION,
+        STEP_LATENCY,
+        DUE_BACKLOG,
+        TASKS_FAILED,
+        INSTANCES_BLOCKED,
+        PARKED,
+    ] {
+        assert!(queried.contains(needed), "no panel shows {needed}");
+    }
+}
