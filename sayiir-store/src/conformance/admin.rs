@@ -564,10 +564,10 @@ pub(super) async fn backlog_counts_due_unclaimed<S: Store>(s: Arc<S>) {
 /// The backlog `backlog_counts_due_unclaimed` expects: `due` due from `oldest`, and always two
 /// needing attention (`d-parked`, `f-mismatch`), one of them parked.
 fn backlog(due: u64, oldest: Option<i64>) -> Backlog {
-    let mut b = Backlog::default();
-    b.due = due;
-    b.oldest_due = oldest.map(Timestamp);
-    b.needs_attention = 2;
-    b.parked = 1;
-    b
+    Backlog {
+        due,
+        oldest_due: oldest.map(Timestamp),
+        needs_attention: 2,
+        parked: 1,
+    }
 }

@@ -122,7 +122,8 @@ impl TimeRange {
 
 /// The instances due but not claimed ([`Store::backlog`](crate::Store::backlog)).
 ///
-/// Built by stores: start from `Backlog::default()` and set the fields (more may come).
+/// A store of another crate builds one from `Backlog::default()`, setting the fields (more
+/// may come).
 #[derive(Clone, Copy, Default, PartialEq, Eq, Debug)]
 #[non_exhaustive]
 pub struct Backlog {

@@ -181,12 +181,12 @@ pub(in crate::postgres) async fn backlog(pool: &PgPool, now: Timestamp) -> Resul
     let row = sqlx::query(ATTENTION.as_str()).fetch_one(pool).await?;
     let attention: i64 = decode::get(&row, "attention", "<backlog>")?;
     let parked: i64 = decode::get(&row, "parked", "<backlog>")?;
-    let mut backlog = Backlog::default();
-    backlog.due = u64::try_from(due).unwrap_or(0);
-    backlog.oldest_due = oldest.map(Timestamp);
-    backlog.needs_attention = u64::try_from(attention).unwrap_or(0);
-    backlog.parked = u64::try_from(parked).unwrap_or(0);
-    Ok(backlog)
+    Ok(Backlog {
+        due: u64::try_from(due).unwrap_or(0),
+        oldest_due: oldest.map(Timestamp),
+        needs_attention: u64::try_from(attention).unwrap_or(0),
+        parked: u64::try_from(parked).unwrap_or(0),
+    })
 }
 
 /// The `EXPLAIN (ANALYZE, BUFFERS)` lines of [`backlog`] at `now`.

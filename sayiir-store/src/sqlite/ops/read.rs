@@ -312,12 +312,12 @@ pub(in crate::sqlite) fn backlog(conn: &Connection, now: Timestamp) -> Result<Ba
     let mut stmt = conn.prepare_cached(&attention_sql())?;
     let (attention, parked): (i64, i64) =
         stmt.query_row([], |row| Ok((row.get(0)?, row.get(1)?)))?;
-    let mut backlog = Backlog::default();
-    backlog.due = u64::try_from(due).unwrap_or(0);
-    backlog.oldest_due = oldest.map(Timestamp);
-    backlog.needs_attention = u64::try_from(attention).unwrap_or(0);
-    backlog.parked = u64::try_from(parked).unwrap_or(0);
-    Ok(backlog)
+    Ok(Backlog {
+        due: u64::try_from(due).unwrap_or(0),
+        oldest_due: oldest.map(Timestamp),
+        needs_attention: u64::try_from(attention).unwrap_or(0),
+        parked: u64::try_from(parked).unwrap_or(0),
+    })
 }
 
 /// The count of the instances that need attention, and of the parked among them: the
