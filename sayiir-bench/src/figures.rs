@@ -171,7 +171,7 @@ fn json_object(figures: &[(String, f64)]) -> String {
 }
 
 impl Summary {
-    fn get(&self, name: &str) -> Option<f64> {
+    pub(crate) fn get(&self, name: &str) -> Option<f64> {
         self.median.iter().find(|(n, _)| n == name).map(|(_, v)| *v)
     }
 

@@ -10,6 +10,7 @@ mod figures;
 mod flows;
 mod latency;
 mod list;
+mod recording;
 mod sleepers;
 mod target;
 mod throughput;
@@ -84,6 +85,16 @@ async fn run(args: Args) -> Result<(), BoxError> {
     } else {
         print!("{}", figures::table(&summaries));
         print!("{}", figures::recorder_cost(&summaries));
+    }
+    if let Some((_, handle)) = &prometheus
+        && !args.json
+    {
+        let cpu: Vec<(String, f64)> = summaries
+            .iter()
+            .filter(|s| s.scenario == "linear")
+            .filter_map(|s| Some((s.store.clone(), s.get("cpu_us_per_step")?)))
+            .collect();
+        print!("{}", recording::cost_per_step(handle, &cpu));
     }
     if let Some((_, handle)) = &prometheus {
         let t = std::time::Instant::now();
