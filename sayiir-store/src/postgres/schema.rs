@@ -57,6 +57,12 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         "the trace context instances were started under",
         include_str!("../../migrations/postgres/0007_trace_context.sql"),
     ),
+    // 8 is taken by the flow-control branch (see HANDOFF.md).
+    (
+        9,
+        "schedules",
+        include_str!("../../migrations/postgres/0009_schedules.sql"),
+    ),
 ];
 
 /// The table recording the applied migrations.
