@@ -35,6 +35,7 @@ const LAYERS: &[&[&str]] = &[
         "lock",
         "error",
         "ops",
+        "schedule",
     ],
     &["planner", "batcher", "commit"],
     &["committer", "creator", "inline"],

@@ -5,7 +5,7 @@
 // sources by `layers.rs`), so the engine's parts form no cycle:
 //  0. the machine contract and what it is made of: machine, waits, join, shared, codec, hash,
 //     shape, describe, inspect, parts, migrate, resources, context, clock, retry, feed, limits,
-//     lease, metrics, trace_context, registry, lock, error
+//     lease, metrics, trace_context, registry, lock, error, schedule (specs, cron ticks, plans)
 //  1. planner (pure: what a run does next, for the driver and the inline runner alike), commit
 //     (the one `Transition` constructor, what a refused write means), batcher
 //  2. committer and creator (group commit and group creation on the batcher); inline (a
@@ -50,6 +50,7 @@ mod planner;
 mod registry;
 mod resources;
 mod retry;
+pub mod schedule;
 pub mod shape;
 mod shared;
 pub mod testing;
