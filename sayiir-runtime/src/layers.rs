@@ -40,7 +40,7 @@ const LAYERS: &[&[&str]] = &[
     &["planner", "batcher", "commit"],
     &["committer", "creator", "inline"],
     &["core"],
-    &["driver"],
+    &["driver", "scheduler"],
     &["worker"],
     &["engine", "builder"],
     &[
@@ -48,6 +48,7 @@ const LAYERS: &[&[&str]] = &[
         "admin",
         "versions",
         "transactional",
+        "schedules",
         "testing",
         "__private",
     ],

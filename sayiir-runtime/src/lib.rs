@@ -12,10 +12,11 @@
 //     `#[workflow]` fn called directly: the planner and the machine, no store)
 //  3. core: `Inner` (store, registry, engine-wide `WorkerConfig`, clock, pokes, waiters) and
 //     `WorkerCtx`, shared by everything above
-//  4. driver (one claimed instance; takeover, task attempts)
+//  4. driver (one claimed instance; takeover, task attempts); scheduler (firing due schedules)
 //  5. worker (claims, leases, drivers)
 //  6. engine and builder (`Engine`, `InstanceHandle`; each names the other: `Engine::builder`)
-//  7. `impl Engine` blocks of the API: control, versions, transactional, admin; testing;
+//  7. `impl Engine` blocks of the API: control, versions, transactional, admin, schedules;
+//     testing;
 //     __private
 
 pub mod admin;
@@ -51,6 +52,8 @@ mod registry;
 mod resources;
 mod retry;
 pub mod schedule;
+mod scheduler;
+mod schedules;
 pub mod shape;
 mod shared;
 pub mod testing;

@@ -18,6 +18,19 @@ pub(crate) use stored::StoredSpec;
 /// How many fire times [`ScheduleInfo::next_fires`] lists.
 pub const NEXT_FIRES: usize = 5;
 
+/// At most this many ticks per [`Engine::backfill`](crate::Engine::backfill).
+pub const MAX_BACKFILL: usize = 10_000;
+
+/// What [`Engine::backfill`](crate::Engine::backfill) did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct Backfilled {
+    /// The instances started, one per tick of the range that had none, oldest first.
+    pub started: Vec<InstanceId>,
+    /// The ticks of the range that already had their instance (fired or backfilled before).
+    pub existing: Vec<InstanceId>,
+}
+
 /// When and how a schedule starts its workflow: a cron expression evaluated in an IANA time
 /// zone, the input of every run, and the policies for overlapping runs and for ticks missed
 /// while no worker ran. Given to [`Engine::schedule`](crate::Engine::schedule).
@@ -276,4 +289,50 @@ pub fn instance_id(schedule: &str, tick: Timestamp) -> Result<InstanceId, Schedu
         id: schedule.to_owned(),
         reason: format!("its instances' ids would be invalid: {e}"),
     })
+}
+
+/// The fire times of `cron` read in `time_zone`, from `from` on (inclusive), at most `n`:
+/// what a spec would do, before anything is stored.
+///
+/// ```
+/// use std::time::{Duration, SystemTime};
+///
+/// // 2026-03-28T12:00:00Z, the day before clocks go forward in Paris.
+/// let from = SystemTime::UNIX_EPOCH + Duration::from_secs(1_774_699_200);
+/// let fires = sayiir::schedule::preview("30 2 * * *", "Europe/Paris", from, 2)?;
+/// let secs: Vec<u64> = fires
+///     .iter()
+///     .map(|t| t.duration_since(SystemTime::UNIX_EPOCH).unwrap().as_secs())
+///     .collect();
+/// // 02:30 CET on the 29th does not exist: that tick runs at 03:00 CEST (01:00Z), once.
+/// assert_eq!(secs, [1_774_746_000, 1_774_830_600]);
+/// # Ok::<(), sayiir::schedule::ScheduleError>(())
+/// ```
+pub fn preview(
+    cron: &str,
+    time_zone: &str,
+    from: SystemTime,
+    n: usize,
+) -> Result<Vec<SystemTime>, ScheduleError> {
+    let ticks = Ticks::new(cron, time_zone)?;
+    let mut out = Vec::with_capacity(n);
+    let mut t = ticks.at_or_after(Timestamp::from_system(from));
+    while let Some(x) = t {
+        if out.len() == n {
+            break;
+        }
+        out.push(to_system(x));
+        t = ticks.after(x);
+    }
+    Ok(out)
+}
+
+/// A stored time as a `SystemTime`.
+pub fn to_system(t: Timestamp) -> SystemTime {
+    let magnitude = Duration::from_millis(t.0.unsigned_abs());
+    if t.0 >= 0 {
+        SystemTime::UNIX_EPOCH + magnitude
+    } else {
+        SystemTime::UNIX_EPOCH - magnitude
+    }
 }

@@ -272,6 +272,7 @@ impl TestEngine {
     async fn settle_due(&self) -> Option<Timestamp> {
         let inner = &self.engine.inner;
         let known = inner.registry.known();
+        let served = inner.registry.served();
         let mut quiet = 0;
         loop {
             tokio::time::sleep(Duration::from_millis(1)).await;
@@ -285,6 +286,17 @@ impl TestEngine {
                     tracing::warn!(error = %e, "test engine: next due time unavailable");
                     continue;
                 }
+            };
+            let schedule = match inner.store.next_schedule_due(&served).await {
+                Ok(n) => n,
+                Err(e) => {
+                    tracing::warn!(error = %e, "test engine: next schedule due time unavailable");
+                    continue;
+                }
+            };
+            let next = match (next, schedule) {
+                (Some(a), Some(b)) => Some(a.min(b)),
+                (a, b) => a.or(b),
             };
             if next.is_some_and(|t| t <= self.clock.now()) {
                 quiet = 0;

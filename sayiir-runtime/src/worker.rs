@@ -24,6 +24,7 @@ use crate::driver;
 use crate::error::{EngineError, VersionMismatch};
 use crate::lease::LeaseClock;
 use crate::registry::panic_message;
+use crate::scheduler;
 use crate::trace_context::{Parent, store_span};
 
 /// A running worker. Dropping the handle leaves the worker running, with no way left to stop
@@ -132,6 +133,7 @@ async fn run(
         ),
     });
     let known = inner.registry.known();
+    let served = inner.registry.served();
     let started_at = Timestamp::now();
     // Aborted when this loop ends, also when the worker itself is aborted.
     let beats = AbortOnDrop(tokio::spawn(heartbeats(
@@ -239,6 +241,32 @@ async fn run(
             }
             next_version_check = now + cfg.version_check;
         }
+        // Schedules: fire the due ones (a read first: claiming is a write).
+        let mut schedule_due = None;
+        if !served.is_empty() {
+            match store
+                .next_schedule_due(&served)
+                .instrument(store_span!("next_schedule_due"))
+                .await
+            {
+                Ok(Some(due)) if due <= inner.now() => {
+                    inner.busy_add(1);
+                    let fired = scheduler::run_due(&inner, &owner).await;
+                    inner.busy_sub(1);
+                    match fired {
+                        Ok(n) => more |= n > 0,
+                        Err(e) if stops_worker(&e) => {
+                            tracing::error!(error = %e, "the store cannot go on; the worker stops");
+                            drivers.shutdown().await;
+                            return Err(e.into());
+                        }
+                        Err(e) => tracing::warn!(error = %e, "could not claim due schedules"),
+                    }
+                }
+                Ok(due) => schedule_due = due,
+                Err(e) => tracing::warn!(error = %e, "next schedule due time unavailable"),
+            }
+        }
         if more {
             tokio::task::yield_now().await;
             continue;
@@ -248,6 +276,9 @@ async fn run(
             // Wake for the next renewal only when there are leases to renew.
             let to_renew = next_renew.saturating_duration_since(now);
             wait = wait.min(to_renew.max(Duration::from_millis(1)));
+        }
+        if let Some(due) = schedule_due {
+            wait = wait.min(inner.now().until(due));
         }
         if can_claim {
             match store

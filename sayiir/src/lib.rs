@@ -89,7 +89,7 @@ pub use sayiir_runtime::{
 };
 /// Run a `#[workflow]` directly (in memory, no store) with a typed error instead of a panic.
 pub use sayiir_runtime::{DirectRunError, run_direct, run_direct_with};
-pub use sayiir_runtime::{admin, describe, inspect, shape};
+pub use sayiir_runtime::{admin, describe, inspect, schedule, shape};
 pub use sayiir_store as store;
 pub use sayiir_store::{
     InstanceId, IntoInstanceId, ListQuery, Listing, MemoryStore, Transactional,

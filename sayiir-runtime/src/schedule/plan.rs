@@ -43,7 +43,10 @@ fn since(now: Timestamp, t: Timestamp) -> Duration {
 }
 
 fn sub(now: Timestamp, d: Duration) -> Timestamp {
-    Timestamp(now.0.saturating_sub(i64::try_from(d.as_millis()).unwrap_or(i64::MAX)))
+    Timestamp(
+        now.0
+            .saturating_sub(i64::try_from(d.as_millis()).unwrap_or(i64::MAX)),
+    )
 }
 
 /// Decides what to do at `now`.
@@ -76,7 +79,9 @@ pub(crate) fn plan(spec: &StoredSpec, ticks: &Ticks, held: Held, now: Timestamp)
                     due.push(latest);
                 }
                 let last_dropped = if keep {
-                    ticks.at_or_before(Timestamp(latest.0 - 1)).filter(|t| *t >= first)
+                    ticks
+                        .at_or_before(Timestamp(latest.0 - 1))
+                        .filter(|t| *t >= first)
                 } else {
                     Some(latest)
                 };

@@ -91,7 +91,11 @@ fn after_downtime_each_catch_up_policy() {
     let (s, t) = spec("0 12 * * *", Overlap::Skip, CatchUp::All { within });
     let p = plan(&s, &t, held(first), now);
     assert_eq!(p.fire, [Timestamp(first.0 + 2 * DAY)]);
-    assert!(p.note.unwrap().contains("1 tick(s) skipped while the previous run"));
+    assert!(
+        p.note
+            .unwrap()
+            .contains("1 tick(s) skipped while the previous run")
+    );
 }
 
 #[test]
@@ -163,7 +167,16 @@ fn no_tick_after_the_end() {
     .unwrap();
     let p = plan(&s, &t, held(noon), noon);
     assert_eq!(p.next_tick, Some(Timestamp(noon.0 + DAY)));
-    let p = plan(&s, &t, held(Timestamp(noon.0 + DAY)), Timestamp(noon.0 + 5 * DAY));
-    assert_eq!(p.fire, [Timestamp(noon.0 + DAY)], "the last tick, caught up");
+    let p = plan(
+        &s,
+        &t,
+        held(Timestamp(noon.0 + DAY)),
+        Timestamp(noon.0 + 5 * DAY),
+    );
+    assert_eq!(
+        p.fire,
+        [Timestamp(noon.0 + DAY)],
+        "the last tick, caught up"
+    );
     assert_eq!((p.next_tick, p.due_at), (None, None), "ended");
 }

@@ -155,10 +155,13 @@ impl StoredSpec {
             CatchUp::None => "none".into(),
             CatchUp::Latest => "latest".into(),
             CatchUp::All { within } => {
-                format!("all within {}", jiff::SignedDuration::try_from(within).map_or_else(
-                    |_| format!("{} ms", within.as_millis()),
-                    |d| format!("{d:#}"),
-                ))
+                format!(
+                    "all within {}",
+                    jiff::SignedDuration::try_from(within).map_or_else(
+                        |_| format!("{} ms", within.as_millis()),
+                        |d| format!("{d:#}"),
+                    )
+                )
             }
         }
     }
