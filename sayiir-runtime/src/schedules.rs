@@ -5,7 +5,7 @@
 
 use std::time::SystemTime;
 
-use sayiir_store::{InstanceId, ScheduleRecord, ScheduleWrite, StoreError, Timestamp};
+use sayiir_store::{ScheduleRecord, ScheduleWrite, StoreError, Timestamp};
 use tracing::Instrument;
 
 use crate::engine::Engine;

@@ -198,6 +198,15 @@ impl TestEngine {
         }
     }
 
+    /// A test engine over a store shared with other engines (e.g. a second test engine
+    /// started later on the same store, to test what happens after downtime).
+    pub fn builder_shared(store: Arc<dyn Store>) -> TestEngineBuilder {
+        TestEngineBuilder {
+            builder: Engine::builder_shared(store),
+            start: SystemTime::now(),
+        }
+    }
+
     /// The engine.
     pub fn engine(&self) -> &Engine {
         &self.engine

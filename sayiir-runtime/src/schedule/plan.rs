@@ -11,8 +11,12 @@ use super::{CatchUp, Overlap, StoredSpec, Ticks, cron::rfc3339_utc};
 /// the next writes, at once.
 pub(crate) const MAX_FIRES: usize = 100;
 
-/// How often a schedule holding a buffered tick looks whether the previous run finished.
+/// How soon a schedule holding a buffered tick looks again whether the previous run finished:
+/// after a quarter of the time the tick has waited, at least this…
 pub(crate) const RECHECK: Duration = Duration::from_secs(1);
+/// …and at most this (so a buffered run starts at most a minute after the previous one
+/// finished, and a long run costs a store read a minute).
+pub(crate) const RECHECK_MAX: Duration = Duration::from_secs(60);
 
 /// The decision for one claimed schedule.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -133,7 +137,7 @@ pub(crate) fn plan(spec: &StoredSpec, ticks: &Ticks, held: Held, now: Timestamp)
             "{overlapped} tick(s) skipped while the previous run was still running"
         ));
     }
-    let recheck = buffered.map(|_| now.add(RECHECK));
+    let recheck = buffered.map(|b| now.add((since(now, b) / 4).clamp(RECHECK, RECHECK_MAX)));
     let due_at = if more {
         Some(now)
     } else {

@@ -25,6 +25,7 @@ mod pg_faults;
 mod pg_fencing;
 mod renewal;
 mod retries;
+mod schedules;
 mod signal_wakeups;
 mod signals;
 mod sleepers;
