@@ -129,9 +129,9 @@ fn overlap_policies_while_the_previous_run_runs() {
     };
     let p2 = plan(&s, &t, still, later);
     assert_eq!((p2.fire.len(), p2.buffered), (0, Some(noon)));
-    // Waited 20 minutes: looks again in 5; after two hours, every minute.
-    let p20 = plan(&s, &t, still, Timestamp(noon.0 + 20 * 60_000));
-    assert_eq!(p20.due_at, Some(Timestamp(noon.0 + 25 * 60_000)));
+    // Waited 2 minutes: looks again in 30 s; after two hours, every minute.
+    let p2m = plan(&s, &t, still, Timestamp(noon.0 + 2 * 60_000));
+    assert_eq!(p2m.due_at, Some(Timestamp(noon.0 + 150_000)));
     let p2h = plan(&s, &t, still, Timestamp(noon.0 + 2 * H));
     assert_eq!(p2h.due_at, Some(Timestamp(noon.0 + 2 * H + 60_000)));
     // Finished: the buffered tick starts.
