@@ -48,7 +48,8 @@
 //! - The guides in [`docs`]: [what a workflow body may contain](docs::workflow_rules),
 //!   [every error](docs::errors), [testing](docs::testing), [resources](docs::resources),
 //!   [versions](docs::versioning), [production](docs::production),
-//!   [operations](docs::operations), [the `sayiir` command line](docs::cli),
+//!   [operations](docs::operations), [schedules](docs::schedules),
+//!   [the `sayiir` command line](docs::cli),
 //!   [performance](docs::performance), [the stored format](docs::format).
 //!
 //! # Features
