@@ -177,10 +177,8 @@ pub(in crate::sqlite) fn write(
         }));
     }
     for new in w.fire {
-        if let Err(e) = insert(&tx, new) {
-            // Nothing of this write may stay: the transaction is dropped, rolled back.
-            return Err(e);
-        }
+        // On an error nothing of this write stays: the transaction is dropped, rolled back.
+        insert(&tx, new)?;
     }
     tx.prepare_cached(
         "UPDATE sayiir_schedules SET spec = COALESCE(?2, spec), input = COALESCE(?3, input), \

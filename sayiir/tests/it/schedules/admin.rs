@@ -50,7 +50,7 @@ async fn operators_list_pause_resume_update_backfill_and_delete() {
             sayiir::store::Timestamp::from_system(at("2026-01-05T08:00:00Z"))
         );
         // The listing as JSON (what the CLI and a server print).
-        let json = serde_json::to_value(&t.schedules().await.unwrap()).unwrap();
+        let json = serde_json::to_value(t.schedules().await.unwrap()).unwrap();
         assert_eq!(json[0]["id"], "weekday");
         assert_eq!(json[0]["state"], "active");
         assert_eq!(json[0]["overlap"], "skip");
