@@ -232,6 +232,12 @@ impl PgStore {
         schema::newest()
     }
 
+    /// The versions of the migrations this build applies, oldest first (the sequence may have
+    /// gaps: numbers kept for migrations of other branches).
+    pub fn schema_versions() -> Vec<i64> {
+        schema::versions()
+    }
+
     /// Test hook: the `EXPLAIN (ANALYZE, BUFFERS)` lines of the (first) query of a listing, so
     /// that tests and the benchmark can check which index serves each filter.
     #[doc(hidden)]

@@ -77,6 +77,11 @@ pub(super) fn newest() -> i64 {
     MIGRATIONS.last().map_or(0, |(v, _, _)| *v)
 }
 
+/// The versions of the embedded migrations, oldest first.
+pub(super) fn versions() -> Vec<i64> {
+    MIGRATIONS.iter().map(|(v, _, _)| *v).collect()
+}
+
 /// The embedded migrations, with their checksums.
 fn migrations() -> Vec<Migration> {
     MIGRATIONS
