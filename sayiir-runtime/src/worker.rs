@@ -151,6 +151,7 @@ async fn run(
     let mut next_renew = tokio::time::Instant::now() + cfg.lease / 3;
     let mut next_version_check = tokio::time::Instant::now() + cfg.version_check;
     let mut store_backoff = Duration::from_millis(50);
+    let mut last_schedule_look = tokio::time::Instant::now();
     let refill = (cfg.claim_batch.min(cfg.max_instances) / 4).max(1);
     while !*stop.borrow() {
         while let Some(done) = drivers.try_join_next() {
@@ -241,9 +242,12 @@ async fn run(
             }
             next_version_check = now + cfg.version_check;
         }
-        // Schedules: fire the due ones (a read first: claiming is a write).
+        // Schedules: fire the due ones (a read first: claiming is a write). A worker draining
+        // a backlog (`more`) looks at most every `SCHEDULES_WHEN_BUSY`, not at every claim.
         let mut schedule_due = None;
-        if !served.is_empty() {
+        let look = !more || last_schedule_look.elapsed() >= SCHEDULES_WHEN_BUSY;
+        if !served.is_empty() && look {
+            last_schedule_look = tokio::time::Instant::now();
             match store
                 .next_schedule_due(&served)
                 .instrument(store_span!("next_schedule_due"))
@@ -334,6 +338,9 @@ async fn run(
         .await?;
     Ok(())
 }
+
+/// How often a worker that claims batch after batch (a backlog) looks for due schedules.
+const SCHEDULES_WHEN_BUSY: Duration = Duration::from_millis(100);
 
 /// Aborts a task when dropped.
 struct AbortOnDrop(tokio::task::JoinHandle<()>);
