@@ -9,6 +9,7 @@ mod admin;
 mod dst;
 mod pg_chaos;
 mod policies;
+mod versions;
 mod year;
 
 use std::time::{Duration, SystemTime};
