@@ -162,6 +162,7 @@ fn checks<S: Store>() -> Vec<(&'static str, Check<S>)> {
         check!(schedules::schedule_writes_fire_atomically),
         check!(schedules::schedule_delete_keeps_instances),
         check!(schedules::next_schedule_due_time),
+        check!(schedules::schedule_claims_and_writes_race),
     ]
 }
 

@@ -320,3 +320,48 @@ pub(super) async fn next_schedule_due_time<S: Store>(s: Arc<S>) {
     );
     assert_eq!(s.next_schedule_due(&[]).await.unwrap(), None);
 }
+
+/// Concurrent claims never hand one schedule to two workers, and concurrent writes of one
+/// revision let exactly one through (its instance created once).
+pub(super) async fn schedule_claims_and_writes_race<S: Store>(s: Arc<S>) {
+    for i in 0..20 {
+        s.create_schedule(schedule(&format!("s{i:02}"), "report", Some(1_000)))
+            .await
+            .unwrap();
+    }
+    let mut claims = Vec::new();
+    for w in 0..4 {
+        let s = Arc::clone(&s);
+        claims.push(tokio::spawn(async move {
+            claimed_ids(&*s, claim(&format!("w{w}"), 1_000, 9_000, 20, &["report"])).await
+        }));
+    }
+    let mut all = Vec::new();
+    for c in claims {
+        all.extend(c.await.unwrap());
+    }
+    all.sort();
+    let expected: Vec<String> = (0..20).map(|i| format!("s{i:02}")).collect();
+    assert_eq!(all, expected, "each schedule claimed exactly once");
+
+    let read = s.load_schedule("s00").await.unwrap();
+    let mut writes = Vec::new();
+    for w in 0..4 {
+        let s = Arc::clone(&s);
+        let mut write = ScheduleWrite::of(&read, Timestamp(1_001 + w));
+        write.fire = vec![new_instance("s00@1", "report", 1, Some(1_000), 1_001)];
+        write.next_tick = Some(Timestamp(2_000));
+        writes.push(tokio::spawn(async move { s.write_schedule(write).await }));
+    }
+    let mut ok = 0;
+    for w in writes {
+        match w.await.unwrap() {
+            Ok(_) => ok += 1,
+            Err(StoreError::ScheduleConflict { .. }) => {}
+            Err(e) => panic!("unexpected {e:?}"),
+        }
+    }
+    assert_eq!(ok, 1, "one write of a revision succeeds");
+    let history = s.history(&super::id("s00@1"), None, None).await.unwrap();
+    assert_eq!(history.len(), 1, "its instance was created once");
+}
