@@ -186,3 +186,40 @@ async fn store_write(inner: &Inner, write: ScheduleWrite) -> Result<ScheduleReco
         .instrument(store_span!("write_schedule"))
         .await?)
 }
+
+/// A run that finished in this process: if its schedule holds a tick buffered behind it
+/// ([`Overlap::BufferOne`](crate::schedule::Overlap)), the schedule is made due now (a
+/// compare-and-swap; a conflict means a worker handles it anyway). Other ids are left alone.
+pub(crate) async fn poke(inner: &Inner, run: &InstanceId) -> Result<(), StoreError> {
+    let Some((schedule, _)) = run.as_str().rsplit_once('@') else {
+        return Ok(());
+    };
+    let rec = match inner
+        .store
+        .load_schedule(schedule)
+        .instrument(store_span!("load_schedule"))
+        .await
+    {
+        Ok(rec) => rec,
+        Err(StoreError::ScheduleNotFound { .. }) => return Ok(()),
+        Err(e) => return Err(e),
+    };
+    let now = inner.now();
+    let waits = rec.buffered.is_some() && rec.last_instance.as_ref() == Some(run);
+    if !waits || rec.paused || rec.due_at.is_some_and(|d| d <= now) {
+        return Ok(());
+    }
+    let mut write = ScheduleWrite::of(&rec, now);
+    write.due_at = Some(now);
+    match inner
+        .store
+        .write_schedule(write)
+        .instrument(store_span!("write_schedule"))
+        .await
+    {
+        Ok(_) | Err(StoreError::ScheduleConflict { .. } | StoreError::ScheduleNotFound { .. }) => {
+            Ok(())
+        }
+        Err(e) => Err(e),
+    }
+}

@@ -245,8 +245,20 @@ async fn run(
         // Schedules: fire the due ones (a read first: claiming is a write). A worker draining
         // a backlog (`more`) looks at most every `SCHEDULES_WHEN_BUSY`, not at every claim.
         let mut schedule_due = None;
+        let finished: Vec<_> = std::mem::take(
+            &mut *inner
+                .finished_runs
+                .lock()
+                .unwrap_or_else(|e| e.into_inner()),
+        );
+        for run in &finished {
+            if let Err(e) = scheduler::poke(&inner, run).await {
+                tracing::warn!(instance = %run, error = %e, "could not look for a tick waiting for this run");
+            }
+        }
+        inner.busy_sub(finished.len());
         let look = !more || last_schedule_look.elapsed() >= SCHEDULES_WHEN_BUSY;
-        if !served.is_empty() && look {
+        if !served.is_empty() && (look || !finished.is_empty()) {
             last_schedule_look = tokio::time::Instant::now();
             match store
                 .next_schedule_due(&served)
