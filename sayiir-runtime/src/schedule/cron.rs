@@ -129,6 +129,29 @@ mod tests {
         );
     }
 
+    /// Through Paris's repeated hour (02:00–03:00 happens twice on 2026-10-25), an interval
+    /// expression keeps its interval: both 02:00 and both 02:30.
+    #[test]
+    fn an_interval_keeps_its_interval_through_a_repeated_hour() {
+        let t = Ticks::new("*/30 * * * *", "Europe/Paris").unwrap();
+        let mut got = Vec::new();
+        let mut x = at("2026-10-24T23:45:00Z");
+        for _ in 0..5 {
+            x = t.after(x).unwrap();
+            got.push(t.local(x));
+        }
+        assert_eq!(
+            got,
+            [
+                "2026-10-25T02:00:00+02:00",
+                "2026-10-25T02:30:00+02:00",
+                "2026-10-25T02:00:00+01:00",
+                "2026-10-25T02:30:00+01:00",
+                "2026-10-25T03:00:00+01:00",
+            ]
+        );
+    }
+
     #[test]
     fn bad_cron_and_zone_are_typed() {
         assert!(matches!(
