@@ -8,7 +8,7 @@ use std::error::Error;
 use std::path::Path;
 
 /// Every page, as `(file, module)`; `src/docs.rs` declares the same modules.
-const PAGES: [(&str, &str); 11] = [
+const PAGES: [(&str, &str); 12] = [
     ("workflow-rules", "workflow_rules"),
     ("errors", "errors"),
     ("testing", "testing"),
@@ -16,6 +16,7 @@ const PAGES: [(&str, &str); 11] = [
     ("versioning", "versioning"),
     ("production", "production"),
     ("operations", "operations"),
+    ("schedules", "schedules"),
     ("cli", "cli"),
     ("performance", "performance"),
     ("observability", "observability"),

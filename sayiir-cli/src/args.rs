@@ -59,6 +59,55 @@ pub enum Command {
     Fail(Targets),
     /// Instances of each workflow definition by status: how far an old version has drained.
     Versions,
+    /// Schedules: list them with their next fire times, show, pause, resume, delete, backfill.
+    Schedules {
+        /// What to do.
+        #[command(subcommand)]
+        command: ScheduleCommand,
+    },
+}
+
+/// The `schedules` subcommands.
+#[derive(Debug, Clone, Subcommand)]
+#[non_exhaustive]
+pub enum ScheduleCommand {
+    /// Every schedule, ordered by id: workflow, cron and zone, state, next fire time, last run.
+    List,
+    /// One schedule: its spec, policies, state, next 5 fire times (UTC and local), the tick
+    /// waiting for the previous run, the last run, the last problem met firing it.
+    Show {
+        /// The schedule id.
+        id: String,
+    },
+    /// Pause a schedule: it fires nothing until resumed.
+    Pause {
+        /// The schedule id.
+        id: String,
+    },
+    /// Resume a paused schedule: it goes on from its next tick (the ticks that passed while
+    /// it was paused do not run; see `backfill`).
+    Resume {
+        /// The schedule id.
+        id: String,
+    },
+    /// Delete a schedule (the instances it started are kept).
+    Delete {
+        /// The schedule id.
+        id: String,
+    },
+    /// Start the runs of the ticks from --from to --to (both included) that have none; a tick
+    /// that already ran is not run again. Needs the workflow's code: run it from your
+    /// application's binary (`sayiir_cli::run`).
+    Backfill {
+        /// The schedule id.
+        id: String,
+        /// The first time of the range (RFC 3339).
+        #[arg(long, value_name = "TIME", value_parser = parse_rfc3339)]
+        from: Timestamp,
+        /// The last time of the range (RFC 3339).
+        #[arg(long, value_name = "TIME", value_parser = parse_rfc3339)]
+        to: Timestamp,
+    },
 }
 
 /// Which instances a command looks at. Every filter given must hold.

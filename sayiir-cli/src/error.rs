@@ -2,6 +2,7 @@
 
 use std::path::PathBuf;
 
+use sayiir::schedule::ScheduleError;
 use sayiir::store::{InvalidId, StoreError};
 use sayiir::{EngineError, InstanceId};
 
@@ -158,6 +159,9 @@ fn engine_code(e: &EngineError) -> u8 {
         | EngineError::VersionMismatch(_)
         | EngineError::WrongDefinition(_) => exit::REFUSED,
         EngineError::Store(s) => store_code(s),
+        EngineError::Schedule(ScheduleError::NotFound { .. }) => exit::NOT_FOUND,
+        EngineError::Schedule(ScheduleError::Stored { .. }) => exit::FAILED,
+        EngineError::Schedule(_) => exit::BAD_INPUT,
         // UnknownDefinition (nothing to check a payload against), Corrupt, WorkerCrashed and
         // whatever later versions add.
         _ => exit::FAILED,
@@ -166,7 +170,7 @@ fn engine_code(e: &EngineError) -> u8 {
 
 fn store_code(e: &StoreError) -> u8 {
     match e {
-        StoreError::NotFound { .. } => exit::NOT_FOUND,
+        StoreError::NotFound { .. } | StoreError::ScheduleNotFound { .. } => exit::NOT_FOUND,
         StoreError::Finished { .. } | StoreError::Paused { .. } | StoreError::BlockState { .. } => {
             exit::REFUSED
         }

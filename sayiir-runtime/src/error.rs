@@ -313,6 +313,10 @@ pub enum EngineError {
         /// The panic's message; `None` when the worker's task was cancelled.
         panic: Option<String>,
     },
+    /// A schedule operation failed: bad cron or time zone, unknown schedule… (see
+    /// [`ScheduleError`](crate::schedule::ScheduleError)).
+    #[error(transparent)]
+    Schedule(#[from] crate::schedule::ScheduleError),
     /// The store failed.
     #[error(transparent)]
     Store(StoreError),
@@ -322,6 +326,9 @@ impl From<StoreError> for EngineError {
     fn from(e: StoreError) -> Self {
         match e {
             StoreError::NotFound { id } => EngineError::NotFound { id },
+            StoreError::ScheduleNotFound { id } => {
+                EngineError::Schedule(crate::schedule::ScheduleError::NotFound { id })
+            }
             other => EngineError::Store(other),
         }
     }

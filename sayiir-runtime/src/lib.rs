@@ -5,17 +5,18 @@
 // sources by `layers.rs`), so the engine's parts form no cycle:
 //  0. the machine contract and what it is made of: machine, waits, join, shared, codec, hash,
 //     shape, describe, inspect, parts, migrate, resources, context, clock, retry, feed, limits,
-//     lease, metrics, trace_context, registry, lock, error
+//     lease, metrics, trace_context, registry, lock, error, schedule (specs, cron ticks, plans)
 //  1. planner (pure: what a run does next, for the driver and the inline runner alike), commit
 //     (the one `Transition` constructor, what a refused write means), batcher
 //  2. committer and creator (group commit and group creation on the batcher); inline (a
 //     `#[workflow]` fn called directly: the planner and the machine, no store)
 //  3. core: `Inner` (store, registry, engine-wide `WorkerConfig`, clock, pokes, waiters) and
 //     `WorkerCtx`, shared by everything above
-//  4. driver (one claimed instance; takeover, task attempts)
+//  4. driver (one claimed instance; takeover, task attempts); scheduler (firing due schedules)
 //  5. worker (claims, leases, drivers)
 //  6. engine and builder (`Engine`, `InstanceHandle`; each names the other: `Engine::builder`)
-//  7. `impl Engine` blocks of the API: control, versions, transactional, admin; testing;
+//  7. `impl Engine` blocks of the API: control, versions, transactional, admin, schedules;
+//     testing;
 //     __private
 
 pub mod admin;
@@ -50,6 +51,9 @@ mod planner;
 mod registry;
 mod resources;
 mod retry;
+pub mod schedule;
+mod scheduler;
+mod schedules;
 pub mod shape;
 mod shared;
 pub mod testing;

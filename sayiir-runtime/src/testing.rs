@@ -198,6 +198,15 @@ impl TestEngine {
         }
     }
 
+    /// A test engine over a store shared with other engines (e.g. a second test engine
+    /// started later on the same store, to test what happens after downtime).
+    pub fn builder_shared(store: Arc<dyn Store>) -> TestEngineBuilder {
+        TestEngineBuilder {
+            builder: Engine::builder_shared(store),
+            start: SystemTime::now(),
+        }
+    }
+
     /// The engine.
     pub fn engine(&self) -> &Engine {
         &self.engine
@@ -272,6 +281,7 @@ impl TestEngine {
     async fn settle_due(&self) -> Option<Timestamp> {
         let inner = &self.engine.inner;
         let known = inner.registry.known();
+        let served = inner.registry.served();
         let mut quiet = 0;
         loop {
             tokio::time::sleep(Duration::from_millis(1)).await;
@@ -285,6 +295,17 @@ impl TestEngine {
                     tracing::warn!(error = %e, "test engine: next due time unavailable");
                     continue;
                 }
+            };
+            let schedule = match inner.store.next_schedule_due(&served).await {
+                Ok(n) => n,
+                Err(e) => {
+                    tracing::warn!(error = %e, "test engine: next schedule due time unavailable");
+                    continue;
+                }
+            };
+            let next = match (next, schedule) {
+                (Some(a), Some(b)) => Some(a.min(b)),
+                (a, b) => a.or(b),
             };
             if next.is_some_and(|t| t <= self.clock.now()) {
                 quiet = 0;

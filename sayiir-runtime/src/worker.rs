@@ -24,6 +24,7 @@ use crate::driver;
 use crate::error::{EngineError, VersionMismatch};
 use crate::lease::LeaseClock;
 use crate::registry::panic_message;
+use crate::scheduler;
 use crate::trace_context::{Parent, store_span};
 
 /// A running worker. Dropping the handle leaves the worker running, with no way left to stop
@@ -132,6 +133,7 @@ async fn run(
         ),
     });
     let known = inner.registry.known();
+    let served = inner.registry.served();
     let started_at = Timestamp::now();
     // Aborted when this loop ends, also when the worker itself is aborted.
     let beats = AbortOnDrop(tokio::spawn(heartbeats(
@@ -156,6 +158,7 @@ async fn run(
     let mut next_renew = tokio::time::Instant::now() + cfg.lease / 3;
     let mut next_version_check = tokio::time::Instant::now() + cfg.version_check;
     let mut store_backoff = Duration::from_millis(50);
+    let mut last_schedule_look = tokio::time::Instant::now();
     let refill = (cfg.claim_batch.min(cfg.max_instances) / 4).max(1);
     while !*stop.borrow() {
         while let Some(done) = drivers.try_join_next() {
@@ -250,6 +253,47 @@ async fn run(
             }
             next_version_check = now + cfg.version_check;
         }
+        // Schedules: fire the due ones (a read first: claiming is a write). A worker draining
+        // a backlog (`more`) looks at most every `SCHEDULES_WHEN_BUSY`, not at every claim.
+        let mut schedule_due = None;
+        let finished: Vec<_> = std::mem::take(
+            &mut *inner
+                .finished_runs
+                .lock()
+                .unwrap_or_else(|e| e.into_inner()),
+        );
+        for run in &finished {
+            if let Err(e) = scheduler::poke(&inner, run).await {
+                tracing::warn!(instance = %run, error = %e, "could not look for a tick waiting for this run");
+            }
+        }
+        inner.busy_sub(finished.len());
+        let look = !more || last_schedule_look.elapsed() >= SCHEDULES_WHEN_BUSY;
+        if !served.is_empty() && (look || !finished.is_empty()) {
+            last_schedule_look = tokio::time::Instant::now();
+            match store
+                .next_schedule_due(&served)
+                .instrument(store_span!("next_schedule_due"))
+                .await
+            {
+                Ok(Some(due)) if due <= inner.now() => {
+                    inner.busy_add(1);
+                    let fired = scheduler::run_due(&inner, &owner).await;
+                    inner.busy_sub(1);
+                    match fired {
+                        Ok(n) => more |= n > 0,
+                        Err(e) if stops_worker(&e) => {
+                            tracing::error!(error = %e, "the store cannot go on; the worker stops");
+                            drivers.shutdown().await;
+                            return Err(e.into());
+                        }
+                        Err(e) => tracing::warn!(error = %e, "could not claim due schedules"),
+                    }
+                }
+                Ok(due) => schedule_due = due,
+                Err(e) => tracing::warn!(error = %e, "next schedule due time unavailable"),
+            }
+        }
         if more {
             tokio::task::yield_now().await;
             continue;
@@ -259,6 +303,9 @@ async fn run(
             // Wake for the next renewal only when there are leases to renew.
             let to_renew = next_renew.saturating_duration_since(now);
             wait = wait.min(to_renew.max(Duration::from_millis(1)));
+        }
+        if let Some(due) = schedule_due {
+            wait = wait.min(inner.now().until(due));
         }
         if can_claim {
             match store
@@ -315,6 +362,9 @@ async fn run(
         .await?;
     Ok(())
 }
+
+/// How often a worker that claims batch after batch (a backlog) looks for due schedules.
+const SCHEDULES_WHEN_BUSY: Duration = Duration::from_millis(100);
 
 /// Aborts a task when dropped.
 struct AbortOnDrop(tokio::task::JoinHandle<()>);

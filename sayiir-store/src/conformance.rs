@@ -41,6 +41,8 @@
 //! - a finishing transition applies its [`Transition::block`] as a running one does;
 //! - [`Store::update_block`] checks, in this order: the instance exists, it is not finished
 //!   ([`StoreError::Finished`]), then its block ([`StoreError::BlockState`]);
+//! - a schedule's write checks the schedule exists, then its revision, before creating
+//!   anything; schedule ids order by their bytes;
 //! - a create that finds the instance keeps its stored trace context; a restart without a trace
 //!   context keeps the stored one.
 
@@ -56,6 +58,7 @@ mod generations;
 mod leases;
 mod listing;
 mod restarts;
+mod schedules;
 mod signals;
 mod trace;
 mod upgrade;
@@ -155,6 +158,12 @@ fn checks<S: Store>() -> Vec<(&'static str, Check<S>)> {
         check!(admin_list::list_admin_pages),
         check!(trace::trace_context_created_and_read),
         check!(trace::trace_context_restart),
+        check!(schedules::schedules_created_once),
+        check!(schedules::schedules_claimed_under_lease),
+        check!(schedules::schedule_writes_fire_atomically),
+        check!(schedules::schedule_delete_keeps_instances),
+        check!(schedules::next_schedule_due_time),
+        check!(schedules::schedule_claims_and_writes_race),
     ]
 }
 

@@ -156,6 +156,25 @@ pub enum StoreError {
         /// Its block kind (`None`: not blocked).
         actual: Option<BlockKind>,
     },
+    /// No schedule has this id.
+    #[error("no schedule with id `{}`", escape_control(id))]
+    ScheduleNotFound {
+        /// The id.
+        id: String,
+    },
+    /// Compare-and-swap failed: the schedule was written (or claimed) since the writer read it.
+    #[error(
+        "schedule `{}` is at revision {actual}, not {expected}: it was written since it was read",
+        escape_control(id)
+    )]
+    ScheduleConflict {
+        /// The id.
+        id: String,
+        /// The revision the writer expected.
+        expected: u64,
+        /// The revision found.
+        actual: u64,
+    },
     /// The database was written by a newer version of sayiir: it has schema migrations this
     /// build does not know (SQLite: `PRAGMA user_version`; PostgreSQL: the `sayiir_migrations`
     /// table).
@@ -280,6 +299,16 @@ impl Clone for StoreError {
             Self::Paused { id } => Self::Paused { id: id.clone() },
             Self::BlockState { id, actual } => Self::BlockState {
                 id: id.clone(),
+                actual: *actual,
+            },
+            Self::ScheduleNotFound { id } => Self::ScheduleNotFound { id: id.clone() },
+            Self::ScheduleConflict {
+                id,
+                expected,
+                actual,
+            } => Self::ScheduleConflict {
+                id: id.clone(),
+                expected: *expected,
                 actual: *actual,
             },
             Self::SchemaTooNew { found, supported } => Self::SchemaTooNew {

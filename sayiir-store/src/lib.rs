@@ -64,8 +64,9 @@ pub use types::{
     Backlog, BlockChange, BlockKind, BlockWrite, Blocked, Claim, ClaimRequest, Claimed, Created,
     DefinitionHash, DefinitionRecord, DefinitionRef, Event, Fingerprint, HistoryEntry, InstanceId,
     InstanceRecord, InstanceSummary, IntoInstanceId, Lease, LeaseHolder, ListQuery,
-    MAX_INSTANCE_ID_LEN, NewInstance, NewSignal, Next, Restart, SignalRecord, Status, TimeRange,
-    Timestamp, Transition, VersionCount, WorkerId, WorkerRecord, WorkflowKey,
+    MAX_INSTANCE_ID_LEN, NewInstance, NewSignal, Next, Restart, ScheduleClaim, ScheduleLease,
+    ScheduleRecord, ScheduleWrite, SignalRecord, Status, TimeRange, Timestamp, Transition,
+    VersionCount, WorkerId, WorkerRecord, WorkflowKey,
 };
 
 /// Result of one transition within a [`Store::commit_batch`].
@@ -269,6 +270,43 @@ pub trait Store: Send + Sync + 'static {
     /// The recorded workers, alive or not, ordered by id, each with its keys ordered by
     /// workflow, hash and fingerprint.
     async fn workers(&self) -> Result<Vec<WorkerRecord>, StoreError>;
+
+    /// Stores a new schedule (its revision 0, no lease), or returns the one stored with its id
+    /// unchanged. Returns the schedule as stored.
+    async fn create_schedule(&self, schedule: ScheduleRecord)
+    -> Result<ScheduleRecord, StoreError>;
+
+    /// A schedule by id ([`StoreError::ScheduleNotFound`] if none).
+    async fn load_schedule(&self, id: &str) -> Result<ScheduleRecord, StoreError>;
+
+    /// Every schedule, ordered by id (by their bytes).
+    async fn schedules(&self) -> Result<Vec<ScheduleRecord>, StoreError>;
+
+    /// Leases up to `claim.limit` schedules due at `claim.now` (not paused, `due_at <= now`,
+    /// lease free or expired, of a workflow in `claim.served`), earliest due first, then by id.
+    /// Each one's revision is bumped (so a write based on an earlier read fails) and its lease
+    /// becomes `(claim.owner, claim.lease_until)`; the records returned carry both.
+    async fn claim_schedules(
+        &self,
+        claim: ScheduleClaim,
+    ) -> Result<Vec<ScheduleRecord>, StoreError>;
+
+    /// Writes a schedule, atomically: fails with [`StoreError::ScheduleNotFound`] for an unknown
+    /// id and [`StoreError::ScheduleConflict`] unless it is at `write.expected_revision`;
+    /// otherwise creates the instances of `write.fire` (each as [`Store::create`] does: an
+    /// existing id is left as it is), sets the schedule's fields as given, bumps its revision,
+    /// drops its lease and returns it as stored. Wakes idle workers when it created an
+    /// instance.
+    async fn write_schedule(&self, write: ScheduleWrite) -> Result<ScheduleRecord, StoreError>;
+
+    /// Deletes a schedule ([`StoreError::ScheduleNotFound`] if none). The instances it
+    /// started are kept.
+    async fn delete_schedule(&self, id: &str) -> Result<(), StoreError>;
+
+    /// The earliest time at which a schedule of the `served` workflows becomes claimable (its
+    /// due time, or its lease's expiry if later), over the schedules that are not paused and
+    /// have a due time.
+    async fn next_schedule_due(&self, served: &[String]) -> Result<Option<Timestamp>, StoreError>;
 
     /// Hints that new work may be due (an instance created, signalled, released or given an
     /// earlier due time, possibly by another process). Workers still poll as a fallback, so a

@@ -12,8 +12,8 @@ use crate::{
     Backlog, BlockChange, BlockKind, Blocked, Claim, ClaimRequest, Claimed, CommitResult,
     CreateResult, Created, DefinitionRecord, HistoryEntry, InstanceId, InstanceRecord,
     InstanceSummary, LeaseHolder, ListQuery, Listing, NewInstance, NewSignal, Next, Restart,
-    SignalRecord, Status, Store, StoreError, Timestamp, Transition, VersionCount, WorkerId,
-    WorkerRecord, WorkflowKey,
+    ScheduleClaim, ScheduleRecord, ScheduleWrite, SignalRecord, Status, Store, StoreError,
+    Timestamp, Transition, VersionCount, WorkerId, WorkerRecord, WorkflowKey,
 };
 
 #[derive(Debug)]
@@ -40,7 +40,11 @@ pub struct MemoryStore {
     definitions: Mutex<BTreeMap<DefinitionKey, DefinitionRecord>>,
     /// Worker registrations by id.
     workers: Mutex<BTreeMap<String, WorkerRecord>>,
+    /// Schedules by id; locked after `rows` when both are.
+    schedules: Mutex<schedules::Schedules>,
 }
+
+mod schedules;
 
 type DefinitionKey = (String, [u8; 32], [u8; 32]);
 
@@ -54,6 +58,11 @@ impl MemoryStore {
         // A panic while holding the lock cannot leave a row half-updated: every mutation below
         // is computed first and assigned last, so the data behind a poisoned lock is consistent.
         self.rows.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    fn schedules(&self) -> MutexGuard<'_, schedules::Schedules> {
+        // Every mutation is computed first and assigned last.
+        self.schedules.lock().unwrap_or_else(|e| e.into_inner())
     }
 
     fn definitions(&self) -> MutexGuard<'_, BTreeMap<DefinitionKey, DefinitionRecord>> {
@@ -508,6 +517,41 @@ impl Store for MemoryStore {
             .take(limit)
             .cloned()
             .collect())
+    }
+
+    async fn create_schedule(
+        &self,
+        schedule: ScheduleRecord,
+    ) -> Result<ScheduleRecord, StoreError> {
+        Ok(schedules::create_schedule(&mut self.schedules(), schedule))
+    }
+
+    async fn load_schedule(&self, id: &str) -> Result<ScheduleRecord, StoreError> {
+        schedules::load(&self.schedules(), id)
+    }
+
+    async fn schedules(&self) -> Result<Vec<ScheduleRecord>, StoreError> {
+        Ok(self.schedules().values().cloned().collect())
+    }
+
+    async fn claim_schedules(
+        &self,
+        claim: ScheduleClaim,
+    ) -> Result<Vec<ScheduleRecord>, StoreError> {
+        Ok(schedules::claim(&mut self.schedules(), &claim))
+    }
+
+    async fn write_schedule(&self, write: ScheduleWrite) -> Result<ScheduleRecord, StoreError> {
+        let mut rows = self.rows();
+        schedules::write(&mut self.schedules(), &mut rows, write).map(|(s, _)| s)
+    }
+
+    async fn delete_schedule(&self, id: &str) -> Result<(), StoreError> {
+        schedules::delete(&mut self.schedules(), id)
+    }
+
+    async fn next_schedule_due(&self, served: &[String]) -> Result<Option<Timestamp>, StoreError> {
+        Ok(schedules::next_due(&self.schedules(), served))
     }
 
     async fn register_worker(&self, _owner: &WorkerId) -> Result<(), StoreError> {

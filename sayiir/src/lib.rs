@@ -48,7 +48,8 @@
 //! - The guides in [`docs`]: [what a workflow body may contain](docs::workflow_rules),
 //!   [every error](docs::errors), [testing](docs::testing), [resources](docs::resources),
 //!   [versions](docs::versioning), [production](docs::production),
-//!   [operations](docs::operations), [the `sayiir` command line](docs::cli),
+//!   [operations](docs::operations), [schedules](docs::schedules),
+//!   [the `sayiir` command line](docs::cli),
 //!   [performance](docs::performance), [the stored format](docs::format).
 //!
 //! # Features
@@ -93,7 +94,7 @@ pub use sayiir_runtime::{
 };
 /// Run a `#[workflow]` directly (in memory, no store) with a typed error instead of a panic.
 pub use sayiir_runtime::{DirectRunError, run_direct, run_direct_with};
-pub use sayiir_runtime::{admin, describe, inspect, shape};
+pub use sayiir_runtime::{admin, describe, inspect, schedule, shape};
 pub use sayiir_store as store;
 pub use sayiir_store::{
     InstanceId, IntoInstanceId, ListQuery, Listing, MemoryStore, Transactional,

@@ -3,7 +3,7 @@
 
 use serde_json::Value;
 
-use crate::common::{all_ids, ids, sayiir};
+use crate::common::{all_ids, embedded, ids, sayiir};
 
 /// `list`: a table, JSON, and every filter.
 pub(crate) fn list(url: &str) {
@@ -465,5 +465,110 @@ pub(crate) fn signal(url: &str) {
     assert!(
         finished.error(6).contains("already finished"),
         "{finished:#?}"
+    );
+}
+
+/// `schedules`: list (table, JSON), show, pause, resume, backfill (standalone: refused; in the
+/// application's binary: once per tick), delete, unknown ids.
+pub(crate) fn schedules(url: &str) {
+    let text = sayiir(url, &["schedules", "list"]).ok().to_owned();
+    let header = text.lines().next().unwrap();
+    for column in [
+        "ID", "WORKFLOW", "CRON", "ZONE", "STATE", "NEXT", "LAST RUN",
+    ] {
+        assert!(header.contains(column), "{header}");
+    }
+    for needle in [
+        "yearly",
+        "quick",
+        "0 0 1 1 *",
+        "Europe/Paris",
+        "active",
+        "-01-01T00:00:00+01:00",
+    ] {
+        assert!(text.contains(needle), "{needle}: {text}");
+    }
+    let all = sayiir(url, &["schedules", "list", "--json"]).json();
+    assert_eq!(all[0]["id"], "yearly");
+    assert_eq!(all[0]["state"], "active");
+    assert_eq!(all[0]["next_fires"].as_array().unwrap().len(), 5);
+    let show = sayiir(url, &["schedules", "show", "yearly"])
+        .ok()
+        .to_owned();
+    assert_eq!(
+        show.matches("-01-01T00:00:00+01:00 (").count(),
+        5,
+        "the next 5 fire times: {show}"
+    );
+    assert!(
+        show.lines()
+            .any(|l| l.starts_with("catch-up") && l.ends_with(" latest")),
+        "{show}"
+    );
+
+    let paused = sayiir(url, &["schedules", "pause", "yearly"])
+        .ok()
+        .to_owned();
+    assert_eq!(paused, "paused schedule `yearly`\n");
+    let one = sayiir(url, &["schedules", "show", "yearly", "--json"]).json();
+    assert_eq!(one["state"], "paused");
+    assert_eq!(one["next_fires"], serde_json::json!([]));
+    let resumed = sayiir(url, &["schedules", "resume", "yearly"])
+        .ok()
+        .to_owned();
+    assert!(
+        resumed.starts_with("resumed schedule `yearly`: next run at ")
+            && resumed.trim_end().ends_with("-01-01T00:00:00+01:00"),
+        "{resumed}"
+    );
+
+    let missing = sayiir(url, &["schedules", "show", "nope"]);
+    assert_eq!(missing.error(3), "error: no schedule with id `nope`");
+    let range = [
+        "--from",
+        "2025-12-31T00:00:00Z",
+        "--to",
+        "2026-01-01T00:00:00Z",
+    ];
+    let args = |json: bool| {
+        let mut a = vec!["schedules", "backfill", "yearly"];
+        a.extend(range);
+        if json {
+            a.push("--json");
+        }
+        a
+    };
+    let standalone = sayiir(url, &args(false));
+    assert!(
+        standalone
+            .error(4)
+            .contains("no version of workflow `quick` registered with this engine takes its input"),
+        "{standalone:?}"
+    );
+    let first = embedded(url, &args(true)).json();
+    assert_eq!(
+        first["started"],
+        serde_json::json!(["yearly@2025-12-31T23:00:00Z"])
+    );
+    let again = embedded(url, &args(true)).json();
+    assert_eq!(again["started"], serde_json::json!([]));
+    assert_eq!(
+        again["existing"],
+        serde_json::json!(["yearly@2025-12-31T23:00:00Z"])
+    );
+
+    let deleted = sayiir(url, &["schedules", "delete", "yearly"])
+        .ok()
+        .to_owned();
+    assert_eq!(
+        deleted,
+        "deleted schedule `yearly` (the instances it started are kept)\n"
+    );
+    assert_eq!(sayiir(url, &["schedules", "list"]).ok(), "no schedules\n");
+    let kept = sayiir(url, &["list", "--id-prefix", "yearly@", "--json"]).json();
+    assert_eq!(ids(&kept), ["yearly@2025-12-31T23:00:00Z"]);
+    assert_eq!(
+        sayiir(url, &["schedules", "delete", "yearly"]).error(3),
+        "error: no schedule with id `yearly`"
     );
 }

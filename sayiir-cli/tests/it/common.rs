@@ -5,6 +5,7 @@ use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
 use std::time::Duration;
 
+use sayiir::schedule::ScheduleSpec;
 use sayiir::store::Store;
 use sayiir::{Engine, InstanceStatus};
 use serde_json::Value;
@@ -52,7 +53,7 @@ pub(crate) fn all_ids() -> Vec<&'static str> {
 }
 
 /// Starts the instances of [`INSTANCES`] on `store`, runs a worker until each is where the
-/// table says, pauses `order-3`, and stops the worker.
+/// table says, pauses `order-3`, stops the worker, and creates the schedule `yearly`.
 pub(crate) async fn populate(store: impl Store) {
     let engine = flows::register(Engine::builder(store)).build().unwrap();
     let worker = engine.spawn_worker();
@@ -103,6 +104,12 @@ pub(crate) async fn populate(store: impl Store) {
     }
     engine.pause("order-3").await.unwrap();
     worker.shutdown().await.unwrap();
+    // Midnight on 1 January in Paris: it does not fire during the tests.
+    let yearly = ScheduleSpec::new("0 0 1 1 *", 9).time_zone("Europe/Paris");
+    engine
+        .schedule::<flows::quick>("yearly", yearly)
+        .await
+        .unwrap();
 }
 
 /// A SQLite file in `dir` populated by [`populate`]; its store URL.

@@ -21,4 +21,5 @@ async fn every_command_on_postgres() {
     checks::pause_and_resume(url);
     checks::retry_and_fail(url);
     checks::bulk_cancel(url);
+    checks::schedules(url);
 }

@@ -32,6 +32,13 @@ async fn actions_by_id_and_in_bulk() {
 }
 
 #[tokio::test]
+async fn schedules_list_show_pause_resume_backfill_delete() {
+    let dir = TempDir::new().unwrap();
+    let url = sqlite_store(dir.path()).await;
+    checks::schedules(&url);
+}
+
+#[tokio::test]
 async fn store_urls_name_files_relative_or_absolute() {
     let dir = TempDir::new().unwrap();
     sqlite_store(dir.path()).await;

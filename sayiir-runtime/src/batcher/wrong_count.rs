@@ -123,4 +123,34 @@ impl Store for WrongCount {
     async fn workers(&self) -> Result<Vec<WorkerRecord>, StoreError> {
         self.0.workers().await
     }
+    async fn create_schedule(
+        &self,
+        s: sayiir_store::ScheduleRecord,
+    ) -> Result<sayiir_store::ScheduleRecord, StoreError> {
+        self.0.create_schedule(s).await
+    }
+    async fn load_schedule(&self, id: &str) -> Result<sayiir_store::ScheduleRecord, StoreError> {
+        self.0.load_schedule(id).await
+    }
+    async fn schedules(&self) -> Result<Vec<sayiir_store::ScheduleRecord>, StoreError> {
+        self.0.schedules().await
+    }
+    async fn claim_schedules(
+        &self,
+        c: sayiir_store::ScheduleClaim,
+    ) -> Result<Vec<sayiir_store::ScheduleRecord>, StoreError> {
+        self.0.claim_schedules(c).await
+    }
+    async fn write_schedule(
+        &self,
+        w: sayiir_store::ScheduleWrite,
+    ) -> Result<sayiir_store::ScheduleRecord, StoreError> {
+        self.0.write_schedule(w).await
+    }
+    async fn delete_schedule(&self, id: &str) -> Result<(), StoreError> {
+        self.0.delete_schedule(id).await
+    }
+    async fn next_schedule_due(&self, s: &[String]) -> Result<Option<Timestamp>, StoreError> {
+        self.0.next_schedule_due(s).await
+    }
 }

@@ -28,13 +28,14 @@ use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
 use tokio::sync::broadcast;
 
 use self::fail::{Fail, Target};
-use self::ops::{create, lease, list, read, signals, versions, workers, write};
+use self::ops::{create, lease, list, read, schedules, signals, versions, workers, write};
 use self::wake::Wakeups;
 use crate::{
     Backlog, BlockChange, Blocked, Claim, ClaimRequest, Claimed, CommitResult, CreateResult,
     Created, DefinitionRecord, HistoryEntry, InstanceId, InstanceRecord, InstanceSummary,
-    ListQuery, Listing, NewInstance, NewSignal, Restart, SignalRecord, Store, StoreError,
-    Timestamp, Transition, VersionCount, WorkerId, WorkerRecord, WorkflowKey,
+    ListQuery, Listing, NewInstance, NewSignal, Restart, ScheduleClaim, ScheduleRecord,
+    ScheduleWrite, SignalRecord, Store, StoreError, Timestamp, Transition, VersionCount, WorkerId,
+    WorkerRecord, WorkflowKey,
 };
 
 /// Options of [`PgStore::connect_with`].
@@ -231,6 +232,12 @@ impl PgStore {
         schema::newest()
     }
 
+    /// The versions of the migrations this build applies, oldest first (the sequence may have
+    /// gaps: numbers kept for migrations of other branches).
+    pub fn schema_versions() -> Vec<i64> {
+        schema::versions()
+    }
+
     /// Test hook: the `EXPLAIN (ANALYZE, BUFFERS)` lines of the (first) query of a listing, so
     /// that tests and the benchmark can check which index serves each filter.
     #[doc(hidden)]
@@ -391,6 +398,40 @@ impl Store for PgStore {
 
     async fn version_counts(&self) -> Result<Vec<VersionCount>, StoreError> {
         self.map(versions::version_counts(&self.inner.pool).await)
+    }
+
+    async fn create_schedule(
+        &self,
+        schedule: ScheduleRecord,
+    ) -> Result<ScheduleRecord, StoreError> {
+        self.map(schedules::create(&self.inner.pool, schedule).await)
+    }
+
+    async fn load_schedule(&self, id: &str) -> Result<ScheduleRecord, StoreError> {
+        self.map(schedules::load(&self.inner.pool, id).await)
+    }
+
+    async fn schedules(&self) -> Result<Vec<ScheduleRecord>, StoreError> {
+        self.map(schedules::list(&self.inner.pool).await)
+    }
+
+    async fn claim_schedules(
+        &self,
+        claim: ScheduleClaim,
+    ) -> Result<Vec<ScheduleRecord>, StoreError> {
+        self.map(schedules::claim(&self.inner.pool, &claim).await)
+    }
+
+    async fn write_schedule(&self, write: ScheduleWrite) -> Result<ScheduleRecord, StoreError> {
+        self.map(schedules::write(&self.inner.pool, write).await)
+    }
+
+    async fn delete_schedule(&self, id: &str) -> Result<(), StoreError> {
+        self.map(schedules::delete(&self.inner.pool, id).await)
+    }
+
+    async fn next_schedule_due(&self, served: &[String]) -> Result<Option<Timestamp>, StoreError> {
+        self.map(schedules::next_due(&self.inner.pool, served).await)
     }
 
     /// Hints from `LISTEN sayiir_wake`, on a connection of its own that a background task

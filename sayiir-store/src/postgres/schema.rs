@@ -57,6 +57,12 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         "the trace context instances were started under",
         include_str!("../../migrations/postgres/0007_trace_context.sql"),
     ),
+    // 8 is taken by the flow-control branch (see HANDOFF.md).
+    (
+        9,
+        "schedules",
+        include_str!("../../migrations/postgres/0009_schedules.sql"),
+    ),
 ];
 
 /// The table recording the applied migrations.
@@ -69,6 +75,11 @@ const LOCK_KEY: i64 = 0x5359_5952_4d49_4752;
 /// The newest schema version this build knows.
 pub(super) fn newest() -> i64 {
     MIGRATIONS.last().map_or(0, |(v, _, _)| *v)
+}
+
+/// The versions of the embedded migrations, oldest first.
+pub(super) fn versions() -> Vec<i64> {
+    MIGRATIONS.iter().map(|(v, _, _)| *v).collect()
 }
 
 /// The embedded migrations, with their checksums.

@@ -29,12 +29,13 @@ use rusqlite::Connection;
 use self::fail::Fail;
 use self::file::FileId;
 use self::lock::WorkerLock;
-use self::ops::{create, lease, read, signals, versions, workers, write};
+use self::ops::{create, lease, read, schedules, signals, versions, workers, write};
 use crate::{
     Backlog, BlockChange, Blocked, Claim, ClaimRequest, Claimed, CommitResult, CreateResult,
     Created, DefinitionRecord, HistoryEntry, InstanceId, InstanceRecord, InstanceSummary,
-    ListQuery, Listing, NewInstance, NewSignal, Restart, SignalRecord, Store, StoreError,
-    Timestamp, Transition, VersionCount, WorkerId, WorkerRecord, WorkflowKey,
+    ListQuery, Listing, NewInstance, NewSignal, Restart, ScheduleClaim, ScheduleRecord,
+    ScheduleWrite, SignalRecord, Store, StoreError, Timestamp, Transition, VersionCount, WorkerId,
+    WorkerRecord, WorkflowKey,
 };
 
 /// Durability of a commit (`PRAGMA synchronous`).
@@ -517,5 +518,50 @@ impl Store for SqliteStore {
 
     async fn version_counts(&self) -> Result<Vec<VersionCount>, StoreError> {
         self.read(|conn| versions::version_counts(conn)).await
+    }
+
+    async fn create_schedule(
+        &self,
+        schedule: ScheduleRecord,
+    ) -> Result<ScheduleRecord, StoreError> {
+        self.write(move |conn| schedules::create(conn, schedule))
+            .await
+    }
+
+    async fn load_schedule(&self, id: &str) -> Result<ScheduleRecord, StoreError> {
+        let id = id.to_owned();
+        self.read(move |conn| schedules::load(conn, &id)).await
+    }
+
+    async fn schedules(&self) -> Result<Vec<ScheduleRecord>, StoreError> {
+        self.read(|conn| schedules::list(conn)).await
+    }
+
+    async fn claim_schedules(
+        &self,
+        claim: ScheduleClaim,
+    ) -> Result<Vec<ScheduleRecord>, StoreError> {
+        if claim.limit == 0 || claim.served.is_empty() {
+            return Ok(Vec::new());
+        }
+        self.write(move |conn| schedules::claim(conn, &claim)).await
+    }
+
+    async fn write_schedule(&self, write: ScheduleWrite) -> Result<ScheduleRecord, StoreError> {
+        self.write(move |conn| schedules::write(conn, write)).await
+    }
+
+    async fn delete_schedule(&self, id: &str) -> Result<(), StoreError> {
+        let id = id.to_owned();
+        self.write(move |conn| schedules::delete(conn, &id)).await
+    }
+
+    async fn next_schedule_due(&self, served: &[String]) -> Result<Option<Timestamp>, StoreError> {
+        if served.is_empty() {
+            return Ok(None);
+        }
+        let served = served.to_vec();
+        self.read(move |conn| schedules::next_due(conn, &served))
+            .await
     }
 }

@@ -27,6 +27,7 @@ mod pg_fencing;
 mod prometheus;
 mod renewal;
 mod retries;
+mod schedules;
 mod signal_wakeups;
 mod signals;
 mod sleepers;

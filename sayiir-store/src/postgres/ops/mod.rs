@@ -7,6 +7,7 @@ pub(super) mod create;
 pub(super) mod lease;
 pub(super) mod list;
 pub(super) mod read;
+pub(super) mod schedules;
 pub(super) mod signals;
 pub(super) mod versions;
 pub(super) mod workers;

@@ -138,4 +138,34 @@ impl<H: Hooks> Store for Hooked<H> {
     fn wakeups(&self) -> Option<tokio::sync::broadcast::Receiver<()>> {
         self.inner.wakeups()
     }
+    async fn create_schedule(
+        &self,
+        s: sayiir::store::ScheduleRecord,
+    ) -> Result<sayiir::store::ScheduleRecord, StoreError> {
+        self.inner.create_schedule(s).await
+    }
+    async fn load_schedule(&self, id: &str) -> Result<sayiir::store::ScheduleRecord, StoreError> {
+        self.inner.load_schedule(id).await
+    }
+    async fn schedules(&self) -> Result<Vec<sayiir::store::ScheduleRecord>, StoreError> {
+        self.inner.schedules().await
+    }
+    async fn claim_schedules(
+        &self,
+        c: sayiir::store::ScheduleClaim,
+    ) -> Result<Vec<sayiir::store::ScheduleRecord>, StoreError> {
+        self.inner.claim_schedules(c).await
+    }
+    async fn write_schedule(
+        &self,
+        w: sayiir::store::ScheduleWrite,
+    ) -> Result<sayiir::store::ScheduleRecord, StoreError> {
+        self.inner.write_schedule(w).await
+    }
+    async fn delete_schedule(&self, id: &str) -> Result<(), StoreError> {
+        self.inner.delete_schedule(id).await
+    }
+    async fn next_schedule_due(&self, s: &[String]) -> Result<Option<Timestamp>, StoreError> {
+        self.inner.next_schedule_due(s).await
+    }
 }
