@@ -42,7 +42,9 @@
 //! - [`Store::update_block`] checks, in this order: the instance exists, it is not finished
 //!   ([`StoreError::Finished`]), then its block ([`StoreError::BlockState`]);
 //! - a create that finds the instance keeps its stored trace context; a restart without a trace
-//!   context keeps the stored one.
+//!   context keeps the stored one;
+//! - [`Store::acquire_slot`] by a holder that already holds a slot grants it again; a released
+//!   slot is asked for again like any other; the limit reported is the last one asked.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
@@ -54,6 +56,7 @@ mod concurrency;
 mod creates;
 mod generations;
 mod leases;
+mod limits;
 mod listing;
 mod restarts;
 mod signals;
@@ -154,6 +157,9 @@ fn checks<S: Store>() -> Vec<(&'static str, Check<S>)> {
         check!(admin_list::list_admin_pages),
         check!(trace::trace_context_created_and_read),
         check!(trace::trace_context_restart),
+        check!(limits::slots_up_to_the_limit),
+        check!(limits::slots_end_with_their_lease),
+        check!(limits::slots_concurrent_never_exceed),
     ]
 }
 

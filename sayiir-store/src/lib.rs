@@ -63,9 +63,10 @@ pub use transactional::Transactional;
 pub use types::{
     Backlog, BlockChange, BlockKind, BlockWrite, Blocked, Claim, ClaimRequest, Claimed, Created,
     DefinitionHash, DefinitionRecord, DefinitionRef, Event, Fingerprint, HistoryEntry, InstanceId,
-    InstanceRecord, InstanceSummary, IntoInstanceId, Lease, LeaseHolder, ListQuery,
-    MAX_INSTANCE_ID_LEN, NewInstance, NewSignal, Next, Restart, SignalRecord, Status, TimeRange,
-    Timestamp, Transition, VersionCount, WorkerId, WorkerRecord, WorkflowKey,
+    InstanceRecord, InstanceSummary, IntoInstanceId, Lease, LeaseHolder, LimitUsage, ListQuery,
+    MAX_INSTANCE_ID_LEN, NewInstance, NewSignal, Next, Restart, SignalRecord, SlotHolder,
+    SlotRequest, Status, TimeRange, Timestamp, Transition, VersionCount, WorkerId, WorkerRecord,
+    WorkflowKey,
 };
 
 /// Result of one transition within a [`Store::commit_batch`].
@@ -268,6 +269,24 @@ pub trait Store: Send + Sync + 'static {
     /// The recorded workers, alive or not, ordered by id, each with its keys ordered by
     /// workflow, hash and fingerprint.
     async fn workers(&self) -> Result<Vec<WorkerRecord>, StoreError>;
+
+    /// Takes a slot of the concurrency limit `request.key` for `request.holder`, atomically:
+    /// `true` if the holder holds one afterwards (it already held one, or fewer than
+    /// `request.limit` live holders held one), `false` otherwise, in which case the holder is
+    /// recorded as waiting (counted by [`Store::limit_usage`] until it gets a slot or its lease
+    /// ends) and asks again later. A holder is live while its instance is leased under
+    /// [`SlotHolder::lease`] and that lease has not expired at `request.now`: a slot held by a
+    /// worker that died is free once its lease expires, and no two live holders ever exceed
+    /// the limit, whichever processes ask. Holders no longer live are deleted here.
+    async fn acquire_slot(&self, request: SlotRequest) -> Result<bool, StoreError>;
+
+    /// Gives back the slot (or the place in the queue) of `holder` in the limit `key`, if it
+    /// has one under that lease; otherwise does nothing.
+    async fn release_slot(&self, key: &str, holder: &SlotHolder) -> Result<(), StoreError>;
+
+    /// Every limit a slot was asked of, ordered by key, with its live holders and waiting
+    /// callers at `now`.
+    async fn limit_usage(&self, now: Timestamp) -> Result<Vec<LimitUsage>, StoreError>;
 
     /// Hints that new work may be due (an instance created, signalled, released or given an
     /// earlier due time, possibly by another process). Workers still poll as a fallback, so a

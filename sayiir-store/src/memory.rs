@@ -1,6 +1,8 @@
 //! An in-memory store with the same contract as the persistent backends. For tests and for
 //! workflows that need no durability.
 
+mod limits;
+
 use std::num::NonZeroUsize;
 
 use crate::error::seq_after;
@@ -11,9 +13,9 @@ use std::sync::{Mutex, MutexGuard};
 use crate::{
     Backlog, BlockChange, BlockKind, Blocked, Claim, ClaimRequest, Claimed, CommitResult,
     CreateResult, Created, DefinitionRecord, HistoryEntry, InstanceId, InstanceRecord,
-    InstanceSummary, LeaseHolder, ListQuery, Listing, NewInstance, NewSignal, Next, Restart,
-    SignalRecord, Status, Store, StoreError, Timestamp, Transition, VersionCount, WorkerId,
-    WorkerRecord, WorkflowKey,
+    InstanceSummary, LeaseHolder, LimitUsage, ListQuery, Listing, NewInstance, NewSignal, Next,
+    Restart, SignalRecord, SlotHolder, SlotRequest, Status, Store, StoreError, Timestamp,
+    Transition, VersionCount, WorkerId, WorkerRecord, WorkflowKey,
 };
 
 #[derive(Debug)]
@@ -40,6 +42,8 @@ pub struct MemoryStore {
     definitions: Mutex<BTreeMap<DefinitionKey, DefinitionRecord>>,
     /// Worker registrations by id.
     workers: Mutex<BTreeMap<String, WorkerRecord>>,
+    /// The slots of concurrency limits (locked after `rows`).
+    limits: Mutex<limits::Limits>,
 }
 
 type DefinitionKey = (String, [u8; 32], [u8; 32]);
@@ -54,6 +58,11 @@ impl MemoryStore {
         // A panic while holding the lock cannot leave a row half-updated: every mutation below
         // is computed first and assigned last, so the data behind a poisoned lock is consistent.
         self.rows.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    fn limits(&self) -> MutexGuard<'_, limits::Limits> {
+        // Every mutation is computed on the entries of one key and applied at once.
+        self.limits.lock().unwrap_or_else(|e| e.into_inner())
     }
 
     fn definitions(&self) -> MutexGuard<'_, BTreeMap<DefinitionKey, DefinitionRecord>> {
@@ -529,6 +538,21 @@ impl Store for MemoryStore {
     async fn workers(&self) -> Result<Vec<WorkerRecord>, StoreError> {
         let workers = self.workers.lock().unwrap_or_else(|e| e.into_inner());
         Ok(workers.values().cloned().collect())
+    }
+
+    async fn acquire_slot(&self, request: SlotRequest) -> Result<bool, StoreError> {
+        let rows = self.rows();
+        Ok(self.limits().acquire(&rows, request))
+    }
+
+    async fn release_slot(&self, key: &str, holder: &SlotHolder) -> Result<(), StoreError> {
+        self.limits().release(key, holder);
+        Ok(())
+    }
+
+    async fn limit_usage(&self, now: Timestamp) -> Result<Vec<LimitUsage>, StoreError> {
+        let rows = self.rows();
+        Ok(self.limits().usage(&rows, now))
     }
 
     async fn send_signal(&self, signal: NewSignal) -> Result<u64, StoreError> {

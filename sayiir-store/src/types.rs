@@ -12,12 +12,14 @@ mod builders;
 mod into_id;
 mod json;
 mod kinds;
+mod limits;
 
 pub use admin::{Backlog, BlockChange, BlockWrite, TimeRange};
 pub use into_id::IntoInstanceId;
 pub use kinds::{BlockKind, Status};
 #[cfg(any(feature = "sqlite", feature = "postgres"))]
 pub(crate) use kinds::{claimable_block_sql, code_list};
+pub use limits::{LimitUsage, SlotHolder, SlotRequest};
 
 /// Longest instance id accepted, in bytes.
 pub const MAX_INSTANCE_ID_LEN: usize = 255;

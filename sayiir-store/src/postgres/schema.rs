@@ -57,6 +57,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         "the trace context instances were started under",
         include_str!("../../migrations/postgres/0007_trace_context.sql"),
     ),
+    (
+        8,
+        "concurrency limits: their slots, held under instances' leases",
+        include_str!("../../migrations/postgres/0008_limits.sql"),
+    ),
 ];
 
 /// The table recording the applied migrations.

@@ -35,6 +35,7 @@ pub(super) const MIGRATIONS: &[(i64, &str)] = &[
         8,
         include_str!("../../migrations/sqlite/0008_trace_context.sql"),
     ),
+    (9, include_str!("../../migrations/sqlite/0009_limits.sql")),
 ];
 
 /// The newest schema version this build knows.

@@ -1,0 +1,23 @@
+-- sayiir SQLite schema: concurrency limits.
+--
+-- `sayiir_limits`: one row per limit a slot was asked of, with its limit as last asked.
+-- `sayiir_limit_slots`: its holders (`waiting = 0`) and the callers refused a slot
+-- (`waiting = 1`), one row per (limit, instance, call). A row counts only while its instance
+-- is leased under (`lease_owner`, `lease_generation`) and that lease has not expired, so a
+-- slot held by a dead worker is free once its lease ends; rows no longer live are deleted by
+-- the next acquisition of their limit. Instances without limits never touch these tables.
+CREATE TABLE sayiir_limits (
+  limit_key TEXT PRIMARY KEY NOT NULL,
+  max_slots INTEGER NOT NULL
+) WITHOUT ROWID;
+
+CREATE TABLE sayiir_limit_slots (
+  limit_key TEXT NOT NULL,
+  instance_id TEXT NOT NULL,
+  call TEXT NOT NULL,
+  lease_owner TEXT NOT NULL,
+  lease_generation INTEGER NOT NULL,
+  waiting INTEGER NOT NULL,           -- 0: holds a slot, 1: waits for one
+  since INTEGER NOT NULL,             -- ms since the Unix epoch: when the row was written first
+  PRIMARY KEY (limit_key, instance_id, call)
+) WITHOUT ROWID;

@@ -1,0 +1,174 @@
+//! Concurrency limits: slots are held under instances' leases, never beyond the limit (also
+//! when many callers ask at once), given back, and free again once the holder's lease is
+//! released, expires or is taken by a later claim; usage counts live holders and waiters.
+
+use std::num::NonZeroU32;
+use std::sync::Arc;
+
+use super::{claim_req, create, id, key, lease, worker};
+use crate::{LimitUsage, SlotHolder, SlotRequest, Store, Timestamp};
+
+fn holder(i: &str, call: &str, owner: &str, generation: u64) -> SlotHolder {
+    SlotHolder::new(id(i), call, lease(owner, generation))
+}
+
+fn req(key: &str, limit: u32, h: &SlotHolder, now: i64) -> SlotRequest {
+    SlotRequest::new(
+        key,
+        NonZeroU32::new(limit).unwrap(),
+        h.clone(),
+        Timestamp(now),
+    )
+}
+
+/// Creates instances `ids` due at 100 and claims them all for `owner` until `until`.
+async fn claimed<S: Store>(s: &S, ids: &[&str], owner: &str, until: i64) {
+    for i in ids {
+        create(s, i, Some(100)).await;
+    }
+    let got = s
+        .claim(claim_req(owner, 200, until, ids.len(), &[key("wf", 1)]))
+        .await
+        .unwrap();
+    assert_eq!(got.len(), ids.len(), "claimed {got:?}");
+}
+
+fn usage(key: &str, limit: u32, in_use: u64, waiting: u64) -> LimitUsage {
+    LimitUsage {
+        key: key.to_owned(),
+        limit,
+        in_use,
+        waiting,
+    }
+}
+
+pub(super) async fn slots_up_to_the_limit<S: Store>(s: Arc<S>) {
+    claimed(&*s, &["a", "b", "c"], "w1", 1000).await;
+    let (a, b, c) = (
+        holder("a", "0", "w1", 1),
+        holder("b", "0", "w1", 1),
+        holder("c", "0", "w1", 1),
+    );
+    assert!(s.acquire_slot(req("task:t", 2, &a, 300)).await.unwrap());
+    assert!(
+        s.acquire_slot(req("task:t", 2, &a, 300)).await.unwrap(),
+        "a holder asking again keeps its slot"
+    );
+    assert!(s.acquire_slot(req("task:t", 2, &b, 300)).await.unwrap());
+    assert!(
+        !s.acquire_slot(req("task:t", 2, &c, 300)).await.unwrap(),
+        "a third holder of a limit of 2"
+    );
+    let a2 = holder("a", "1", "w1", 1);
+    assert!(
+        s.acquire_slot(req("task:u", 1, &a2, 300)).await.unwrap(),
+        "limits are counted by key"
+    );
+    assert_eq!(
+        s.limit_usage(Timestamp(300)).await.unwrap(),
+        [usage("task:t", 2, 2, 1), usage("task:u", 1, 1, 0)]
+    );
+    s.release_slot("task:t", &holder("a", "0", "w2", 1))
+        .await
+        .unwrap();
+    assert!(
+        !s.acquire_slot(req("task:t", 2, &c, 310)).await.unwrap(),
+        "a release under another lease gives nothing back"
+    );
+    s.release_slot("task:t", &a).await.unwrap();
+    assert!(
+        s.acquire_slot(req("task:t", 2, &c, 320)).await.unwrap(),
+        "a released slot is taken by the waiter"
+    );
+    assert_eq!(
+        s.limit_usage(Timestamp(320)).await.unwrap(),
+        [usage("task:t", 2, 2, 0), usage("task:u", 1, 1, 0)]
+    );
+    assert!(
+        !s.acquire_slot(req("task:t", 2, &a, 330)).await.unwrap(),
+        "a holder that gave its slot back asks like any other"
+    );
+    assert!(
+        s.acquire_slot(req("task:t", 3, &a, 340)).await.unwrap(),
+        "a higher limit asked admits more"
+    );
+    assert_eq!(s.limit_usage(Timestamp(340)).await.unwrap()[0].limit, 3);
+}
+
+pub(super) async fn slots_end_with_their_lease<S: Store>(s: Arc<S>) {
+    claimed(&*s, &["a", "b"], "w1", 1000).await;
+    let a = holder("a", "0", "w1", 1);
+    let b = holder("b", "0", "w1", 1);
+    assert!(s.acquire_slot(req("k", 1, &a, 300)).await.unwrap());
+    assert!(!s.acquire_slot(req("k", 1, &b, 300)).await.unwrap());
+    assert_eq!(
+        s.limit_usage(Timestamp(1000)).await.unwrap(),
+        [usage("k", 1, 0, 0)],
+        "holders and waiters of expired leases are not counted"
+    );
+    // The lease of `a` expired at 1000: `b` (whose lease is renewed) takes the slot.
+    let renewed = s
+        .renew(&worker("w1"), &[super::claim_of("b", 1)], Timestamp(5000))
+        .await
+        .unwrap();
+    assert!(renewed.is_empty());
+    assert!(
+        s.acquire_slot(req("k", 1, &b, 1000)).await.unwrap(),
+        "the slot of an expired lease is free"
+    );
+    // `a` is claimed again (generation 2): its earlier slot is not its own any more.
+    let again = s
+        .claim(claim_req("w2", 1000, 2000, 1, &[key("wf", 1)]))
+        .await
+        .unwrap();
+    assert_eq!(again.len(), 1);
+    assert_eq!(again[0].generation, 2);
+    let a_again = holder("a", "0", "w2", 2);
+    assert!(!s.acquire_slot(req("k", 1, &a_again, 1100)).await.unwrap());
+    s.release(&worker("w1"), &[super::claim_of("b", 1)])
+        .await
+        .unwrap();
+    assert!(
+        s.acquire_slot(req("k", 1, &a_again, 1100)).await.unwrap(),
+        "the slot of a released lease is free"
+    );
+    assert!(
+        !s.acquire_slot(req("k", 1, &a, 1100)).await.unwrap(),
+        "an earlier claim's holder does not get the slot back"
+    );
+    assert_eq!(
+        s.limit_usage(Timestamp(1100)).await.unwrap(),
+        [usage("k", 1, 1, 0)]
+    );
+}
+
+pub(super) async fn slots_concurrent_never_exceed<S: Store>(s: Arc<S>) {
+    const CALLERS: usize = 12;
+    let ids: Vec<String> = (0..CALLERS).map(|i| format!("i{i:02}")).collect();
+    let refs: Vec<&str> = ids.iter().map(String::as_str).collect();
+    claimed(&*s, &refs, "w1", 10_000).await;
+    for round in 0..3 {
+        let mut tasks = Vec::new();
+        for i in &ids {
+            let s = Arc::clone(&s);
+            let h = holder(i, &format!("r{round}"), "w1", 1);
+            tasks.push(tokio::spawn(async move {
+                s.acquire_slot(req("hot", 3, &h, 300)).await.unwrap()
+            }));
+        }
+        let mut granted = 0;
+        for t in tasks {
+            granted += usize::from(t.await.unwrap());
+        }
+        assert_eq!(granted, 3, "round {round}: exactly the limit is granted");
+        assert_eq!(
+            s.limit_usage(Timestamp(300)).await.unwrap(),
+            [usage("hot", 3, 3, (CALLERS - 3) as u64)]
+        );
+        for i in &ids {
+            s.release_slot("hot", &holder(i, &format!("r{round}"), "w1", 1))
+                .await
+                .unwrap();
+        }
+    }
+}

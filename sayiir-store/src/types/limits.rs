@@ -1,0 +1,79 @@
+//! Flow control: the slots of concurrency limits, held by task attempts under their
+//! instance's lease (see [`Store::acquire_slot`](crate::Store::acquire_slot)).
+
+use std::num::NonZeroU32;
+
+use super::{InstanceId, Lease, Timestamp};
+
+/// Who holds (or waits for) a slot: one call of one instance, under the lease of the claim
+/// that runs it. The slot is live while the instance is leased under `lease` and that lease
+/// has not expired; once the lease is released, expired or taken by a later claim, the slot
+/// is free again, whatever became of the process that held it.
+#[derive(Clone, PartialEq, Eq, Hash, Debug)]
+#[non_exhaustive]
+pub struct SlotHolder {
+    /// The instance.
+    pub instance: InstanceId,
+    /// The call within the instance (the runtime names it by its place in the state), so
+    /// that two branches of one join calling the same task hold two slots.
+    pub call: String,
+    /// The lease of the claim running the call.
+    pub lease: Lease,
+}
+
+impl SlotHolder {
+    /// The call `call` of `instance`, run under `lease`.
+    pub fn new(instance: InstanceId, call: impl Into<String>, lease: Lease) -> Self {
+        Self {
+            instance,
+            call: call.into(),
+            lease,
+        }
+    }
+}
+
+/// Parameters of [`Store::acquire_slot`](crate::Store::acquire_slot).
+#[derive(Clone, PartialEq, Eq, Debug)]
+#[non_exhaustive]
+pub struct SlotRequest {
+    /// The limit's key (the runtime writes `task:<name>`), any non-empty text.
+    pub key: String,
+    /// At most this many live holders of `key` at once (the limit as configured by the
+    /// caller: the latest request's value is what the store reports).
+    pub limit: NonZeroU32,
+    /// The holder asking.
+    pub holder: SlotHolder,
+    /// Current time: holders whose lease ends at or before it are not counted.
+    pub now: Timestamp,
+}
+
+impl SlotRequest {
+    /// A request for a slot of `key`, limited to `limit` holders, by `holder` at `now`.
+    pub fn new(
+        key: impl Into<String>,
+        limit: NonZeroU32,
+        holder: SlotHolder,
+        now: Timestamp,
+    ) -> Self {
+        Self {
+            key: key.into(),
+            limit,
+            holder,
+            now,
+        }
+    }
+}
+
+/// The usage of one limit, as [`Store::limit_usage`](crate::Store::limit_usage) reports it.
+#[derive(Clone, PartialEq, Eq, Debug)]
+#[non_exhaustive]
+pub struct LimitUsage {
+    /// The limit's key.
+    pub key: String,
+    /// Its limit, as last requested.
+    pub limit: u32,
+    /// Live holders of a slot.
+    pub in_use: u64,
+    /// Live callers refused a slot that have not got one since (they ask again).
+    pub waiting: u64,
+}
