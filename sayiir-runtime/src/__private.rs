@@ -62,6 +62,7 @@ impl<E> ViaDefault for &PermanentProbe<'_, E> {
     }
 }
 pub use serde;
+pub use std::num::NonZeroU32;
 pub use std::time::Duration;
 
 /// Types a workflow can store: the serializing half.

@@ -54,6 +54,19 @@ pub(crate) struct Inner {
     stored: Mutex<HashMap<WorkflowKey, Option<Arc<WorkflowShape>>>>,
     /// What tasks receive as `Res<T>` parameters (`EngineBuilder::resource`).
     pub(crate) resources: Arc<Resources>,
+    /// Per limit key, the drivers of this process waiting for one of its slots.
+    pub(crate) local_limits: Mutex<HashMap<String, Arc<LocalLimit>>>,
+}
+
+/// The drivers of one process waiting for a slot of one limit. One of them (the poller) asks
+/// the store again after a growing delay, for slots other processes give back; the others wait
+/// for `freed`, notified once per slot given back here and when the poller hands its role on,
+/// so that the store is asked about as often per process as per slot, not per waiting
+/// attempt.
+#[derive(Default)]
+pub(crate) struct LocalLimit {
+    pub(crate) freed: Notify,
+    pub(crate) polling: std::sync::atomic::AtomicBool,
 }
 
 impl Inner {
@@ -84,7 +97,14 @@ impl Inner {
             saved: OnceCell::new(),
             stored: Mutex::new(HashMap::new()),
             resources,
+            local_limits: Mutex::new(HashMap::new()),
         }
+    }
+
+    /// The drivers of this process waiting for a slot of the limit `key`.
+    pub(crate) fn local_limit(&self, key: &str) -> Arc<LocalLimit> {
+        let mut map = self.local_limits.lock().unwrap_or_else(|e| e.into_inner());
+        Arc::clone(map.entry(key.to_owned()).or_default())
     }
 
     pub(crate) fn busy(&self) -> usize {

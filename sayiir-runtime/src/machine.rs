@@ -11,6 +11,7 @@
 //! workflow body can call and `.await`, each with the `Wait` that represents the pending call.
 
 use std::future::Future;
+use std::num::NonZeroU32;
 use std::pin::Pin;
 use std::time::Duration;
 
@@ -49,6 +50,9 @@ pub struct TaskOptions {
     /// What happens when the attempts are used up and the last one failed with an error that
     /// may be retried (`#[task(on_exhausted = "park")]`).
     pub on_exhausted: OnExhausted,
+    /// At most this many attempts of the task run at once across all workers sharing the
+    /// store (`#[task(concurrency = N)]`); `None`: no limit.
+    pub concurrency: Option<NonZeroU32>,
 }
 
 impl TaskOptions {
@@ -60,6 +64,7 @@ impl TaskOptions {
         backoff: Duration::from_millis(100),
         max_backoff: Duration::from_secs(60),
         on_exhausted: OnExhausted::Inherit,
+        concurrency: None,
     };
 }
 

@@ -1,4 +1,5 @@
-//! `#[task(...)]` options: retries, timeout, backoff, name, crate path.
+//! `#[task(...)]` options: retries, timeout, backoff, on_exhausted, concurrency, name, crate
+//! path.
 
 use proc_macro2::{Span, TokenStream};
 use quote::{ToTokens, quote};
@@ -18,16 +19,19 @@ pub(crate) struct TaskOptions {
     pub(super) max_backoff_ms: Option<u64>,
     /// `on_exhausted`: `Some(true)` for "park", `Some(false)` for "fail".
     pub(super) on_exhausted: Option<bool>,
+    /// `concurrency`: at most this many attempts at once, across all workers.
+    pub(super) concurrency: Option<u32>,
     pub(super) krate: Option<syn::Path>,
 }
 
-const TASK_OPTIONS: [&str; 7] = [
+const TASK_OPTIONS: [&str; 8] = [
     "name",
     "retries",
     "timeout",
     "backoff",
     "max_backoff",
     "on_exhausted",
+    "concurrency",
     "crate",
 ];
 
@@ -41,6 +45,7 @@ impl TaskOptions {
             backoff_ms: None,
             max_backoff_ms: None,
             on_exhausted: None,
+            concurrency: None,
             krate: None,
         };
         let raw: Vec<RawOption> = match options::parse_raw(args) {
@@ -68,6 +73,7 @@ impl TaskOptions {
                     backoff_opts.push(opt);
                 }
                 "on_exhausted" => out.on_exhausted = options::on_exhausted(opt, diag),
+                "concurrency" => out.concurrency = options::lit_u32(opt, 1, 1_000_000, diag),
                 _ => out.krate = options::crate_path(opt, diag),
             }
         }
@@ -120,6 +126,9 @@ impl TaskOptions {
             let value = options::on_exhausted_tokens(park, p);
             quote!(on_exhausted: #value,)
         });
+        let concurrency = self
+            .concurrency
+            .map(|n| quote!(concurrency: #p::NonZeroU32::new(#n),));
         quote! {
             #p::TaskOptions {
                 retries: #retries,
@@ -127,6 +136,7 @@ impl TaskOptions {
                 #backoff
                 #max_backoff
                 #on_exhausted
+                #concurrency
                 ..#p::TaskOptions::DEFAULT
             }
         }

@@ -1,0 +1,131 @@
+//! Concurrency limits of tasks (`#[task(concurrency = N)]`): an attempt starts only once it
+//! holds a slot of the store's limit `task:<name>` (`Store::acquire_slot`), held under this
+//! driver's lease, and gives it back when it ends. A slot of a driver that dies is free once
+//! its lease expires (the store counts only live leases). A refused attempt is not failed: the
+//! driver keeps the instance and asks again when an attempt of this process gives a slot of
+//! the limit back; one waiting driver per process and limit (the poller, [`LocalLimit`]) also
+//! asks after a short, growing delay, for slots given back by other processes.
+
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+use std::time::Duration;
+
+use sayiir_store::{SlotHolder, SlotRequest, Store, Timestamp};
+use tracing::Instrument;
+
+use super::{Driver, Stop, stop};
+use crate::commit::Refused;
+use crate::core::LocalLimit;
+use crate::machine::TaskOptions;
+use crate::planner::Attempt;
+use crate::trace_context::store_span;
+
+/// The poller's first delay before asking again; it doubles up to [`MAX_RETRY`] while the
+/// attempt keeps waiting.
+const FIRST_RETRY: Duration = Duration::from_millis(20);
+const MAX_RETRY: Duration = Duration::from_millis(500);
+/// A waiter that is not the poller asks again after this long even if nothing woke it (it
+/// may wait for two limits at once and listen to one).
+const FALLBACK: Duration = Duration::from_secs(2);
+
+/// A slot an attempt holds, given back when it ends.
+pub(super) struct Held {
+    key: String,
+    holder: SlotHolder,
+    store: Arc<dyn Store>,
+    local: Arc<LocalLimit>,
+}
+
+impl Held {
+    /// Gives the slot back and wakes a local driver waiting for one. A failure leaves the slot
+    /// held until the lease ends (never counted twice, only late).
+    pub(super) async fn give_back(self) {
+        if let Err(e) = self
+            .store
+            .release_slot(&self.key, &self.holder)
+            .instrument(store_span!("release_slot"))
+            .await
+        {
+            tracing::warn!(error = %e, key = self.key, "could not give a slot back (it ends with the lease)");
+        }
+        self.local.freed.notify_one();
+    }
+}
+
+/// The poller's role for one limit in this process, handed on (to the next local waiter woken)
+/// when dropped.
+pub(super) struct Poller(Arc<LocalLimit>);
+
+impl Drop for Poller {
+    fn drop(&mut self) {
+        self.0.polling.store(false, Ordering::SeqCst);
+        self.0.freed.notify_one();
+    }
+}
+
+/// The limit key of a task's concurrency limit.
+pub(crate) fn task_key(task: &str) -> String {
+    format!("task:{task}")
+}
+
+impl Driver {
+    /// Takes a slot for `a` if its task has a concurrency limit: `Ok(Some(None))` without a
+    /// limit, `Ok(Some(Some(held)))` with a slot, `Ok(None)` when the limit is full (the
+    /// attempt waits; see [`Driver::slot_retry`]).
+    pub(super) async fn take_slot(&mut self, a: &Attempt) -> Result<Option<Option<Held>>, Stop> {
+        let Some(limit) = a.options.concurrency else {
+            return Ok(Some(None));
+        };
+        let key = task_key(a.task);
+        let call = format!("{:?}@{}", a.slot, a.origin);
+        let holder = SlotHolder::new(self.id.clone(), call, self.own_lease());
+        let inner = &self.ctx.inner;
+        let request = SlotRequest::new(key.clone(), limit, holder.clone(), inner.now());
+        let granted = inner
+            .store
+            .acquire_slot(request)
+            .instrument(store_span!("acquire_slot"))
+            .await
+            .map_err(|e| stop(&Refused::of(&e), "cannot take a slot"))?;
+        let local = inner.local_limit(&key);
+        let polls_this = self
+            .poller
+            .as_ref()
+            .is_some_and(|p| Arc::ptr_eq(&p.0, &local));
+        if !granted {
+            self.slot_waits = self.slot_waits.saturating_add(1);
+            if self.poller.is_none() && !local.polling.swap(true, Ordering::SeqCst) {
+                self.poller = Some(Poller(Arc::clone(&local)));
+            }
+            self.waiting_on = Some(local);
+            return Ok(None);
+        }
+        if polls_this {
+            self.poller = None;
+        }
+        Ok(Some(Some(Held {
+            key,
+            holder,
+            store: Arc::clone(&inner.store),
+            local,
+        })))
+    }
+
+    /// When to ask again for a slot refused this round (`None` if none was): the poller sooner
+    /// at first, then less often, with jitter so that processes do not ask in step; the
+    /// others after [`FALLBACK`] (a local slot given back or the poller's leaving wakes them
+    /// before).
+    pub(super) fn slot_retry(&self, now: Timestamp) -> Option<Timestamp> {
+        self.waiting_on.as_ref()?;
+        if self.poller.is_none() {
+            return Some(now.add(FALLBACK));
+        }
+        let backoff = TaskOptions {
+            backoff: FIRST_RETRY,
+            max_backoff: MAX_RETRY,
+            ..TaskOptions::DEFAULT
+        };
+        let delay = crate::retry::delay(&backoff, self.slot_waits.max(1), self.id.as_str());
+        Some(now.add(delay))
+    }
+}
