@@ -42,6 +42,9 @@ async fn run(args: Args) -> Result<(), BoxError> {
                     Scenario::Linear => {
                         throughput::run(&args, kind, Shape::Linear, ceiling).await?
                     }
+                    Scenario::Limited => {
+                        throughput::run(&args, kind, Shape::Limited, ceiling).await?
+                    }
                     Scenario::Fanout => {
                         throughput::run(&args, kind, Shape::Fanout, ceiling).await?
                     }

@@ -398,3 +398,27 @@ fn durations_are_normalised_and_options_are_not_hashed() {
     assert_eq!(hash_of(&a), hash_of(&other));
     assert_eq!(hash_of(&a), hash_of(&expanded(quote!(), item)));
 }
+
+#[test]
+fn concurrency_option() {
+    let mut d = Diagnostics::new();
+    let o = TaskOptions::parse(quote!(concurrency = 5), &mut d);
+    assert!(!d.has_errors());
+    assert_eq!(o.concurrency, Some(5));
+    let code = o.tokens(&quote!(p)).to_string();
+    assert!(
+        code.contains("concurrency : p :: NonZeroU32 :: new (5u32)"),
+        "{code}"
+    );
+    let code = TaskOptions::parse(quote!(retries = 1), &mut d)
+        .tokens(&quote!(p))
+        .to_string();
+    assert!(!code.contains("concurrency"), "{code}");
+    let e = option_errors(quote!(concurrency = 0));
+    assert!(
+        e.contains("`concurrency` must be an integer from 1 to 1000000"),
+        "{e}"
+    );
+    let e = option_errors(quote!(concurrency = "5"));
+    assert!(e.contains("`concurrency` takes an integer literal"), "{e}");
+}
