@@ -8,7 +8,7 @@ use std::error::Error;
 use std::path::Path;
 
 /// Every page, as `(file, module)`; `src/docs.rs` declares the same modules.
-const PAGES: [(&str, &str); 10] = [
+const PAGES: [(&str, &str); 11] = [
     ("workflow-rules", "workflow_rules"),
     ("errors", "errors"),
     ("testing", "testing"),
@@ -16,6 +16,7 @@ const PAGES: [(&str, &str); 10] = [
     ("versioning", "versioning"),
     ("production", "production"),
     ("operations", "operations"),
+    ("flow-control", "flow_control"),
     ("cli", "cli"),
     ("performance", "performance"),
     ("format", "format"),

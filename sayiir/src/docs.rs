@@ -1,6 +1,6 @@
 //! The guides: what a workflow body may contain, every compile and run-time error, testing,
-//! resources, versions, production, operations, the command line, performance and the stored
-//! format. Each page is a file of the repository's `docs/` directory; their examples are
+//! resources, versions, production, operations, flow control, the command line, performance
+//! and the stored format. Each page is a file of the repository's `docs/` directory; their examples are
 //! compiled and run as doctests.
 
 #[doc = include_str!(concat!(env!("OUT_DIR"), "/docs/workflow-rules.md"))]
@@ -23,6 +23,9 @@ pub mod production {}
 
 #[doc = include_str!(concat!(env!("OUT_DIR"), "/docs/operations.md"))]
 pub mod operations {}
+
+#[doc = include_str!(concat!(env!("OUT_DIR"), "/docs/flow-control.md"))]
+pub mod flow_control {}
 
 #[doc = include_str!(concat!(env!("OUT_DIR"), "/docs/cli.md"))]
 pub mod cli {}
