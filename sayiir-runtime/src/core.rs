@@ -59,14 +59,16 @@ pub(crate) struct Inner {
 }
 
 /// The drivers of one process waiting for a slot of one limit. One of them (the poller) asks
-/// the store again after a growing delay, for slots other processes give back; the others wait
-/// for `freed`, notified once per slot given back here and when the poller hands its role on,
-/// so that the store is asked about as often per process as per slot, not per waiting
-/// attempt.
+/// the store again after a growing delay, for slots other processes give back; the others do
+/// not ask until `freed` wakes them (once per slot given back here, and when the poller hands
+/// its role on), so that the store is asked about as often per process as per slot, not per
+/// waiting attempt.
 #[derive(Default)]
 pub(crate) struct LocalLimit {
     pub(crate) freed: Notify,
     pub(crate) polling: std::sync::atomic::AtomicBool,
+    /// Attempts of this process waiting for a slot (reported to the store with each request).
+    pub(crate) waiters: std::sync::atomic::AtomicU64,
 }
 
 impl Inner {

@@ -78,6 +78,10 @@ struct Driver {
     waiting_on: Option<Arc<crate::core::LocalLimit>>,
     /// This driver asks the store again for its process (see `limits.rs`).
     poller: Option<limits::Poller>,
+    /// The attempts of this driver waiting for a slot, by slot.
+    queued: HashMap<SlotPath, limits::Queued>,
+    /// The last wait ended (a slot given back here, a delay, a poke): ask for slots again.
+    woken: bool,
 }
 
 /// Why the driver stopped.
@@ -302,6 +306,8 @@ async fn start(
         slot_waits: 0,
         waiting_on: None,
         poller: None,
+        queued: HashMap::new(),
+        woken: false,
     })
 }
 
@@ -381,6 +387,7 @@ impl Driver {
         if !refused {
             self.slot_waits = 0;
             self.poller = None;
+            self.queued.clear();
         }
         let pending = if plan.needs_signals() {
             self.pending_signals().await?
@@ -429,7 +436,7 @@ impl Driver {
                 None => std::future::pending().await,
             }
         };
-        tokio::select! {
+        let waited = tokio::select! {
             joined = self.running.join_next(), if !self.running.is_empty() => match joined {
                 None => Ok(None),
                 Some(Err(e)) => Err(Stop::Failed(format!("task runner failed: {e}"))),
@@ -442,7 +449,13 @@ impl Driver {
                 self.check_control().await?;
                 Ok(None)
             }
+        };
+        // A wait that ends without a result (a slot given back, the delay, a poke) lets an
+        // attempt waiting for a slot ask again.
+        if matches!(waited, Ok(None)) {
+            self.woken = self.waiting_on.is_some();
         }
+        waited
     }
 
     /// After a poke: stop if the instance was cancelled or paused meanwhile.

@@ -43,8 +43,9 @@
 //!   ([`StoreError::Finished`]), then its block ([`StoreError::BlockState`]);
 //! - a create that finds the instance keeps its stored trace context; a restart without a trace
 //!   context keeps the stored one;
-//! - [`Store::acquire_slot`] by a holder that already holds a slot grants it again; a released
-//!   slot is asked for again like any other; the limit reported is the last one asked.
+//! - [`Store::acquire_slot`] by a holder that already holds a slot grants it again (and leaves
+//!   the waiting report as it was); a released slot is asked for again like any other; the
+//!   limit reported is the last one asked.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
@@ -160,6 +161,7 @@ fn checks<S: Store>() -> Vec<(&'static str, Check<S>)> {
         check!(limits::slots_up_to_the_limit),
         check!(limits::slots_end_with_their_lease),
         check!(limits::slots_concurrent_never_exceed),
+        check!(limits::waiters_reported_per_worker),
     ]
 }
 

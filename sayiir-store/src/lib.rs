@@ -272,20 +272,21 @@ pub trait Store: Send + Sync + 'static {
 
     /// Takes a slot of the concurrency limit `request.key` for `request.holder`, atomically:
     /// `true` if the holder holds one afterwards (it already held one, or fewer than
-    /// `request.limit` live holders held one), `false` otherwise, in which case the holder is
-    /// recorded as waiting (counted by [`Store::limit_usage`] until it gets a slot or its lease
-    /// ends) and asks again later. A holder is live while its instance is leased under
-    /// [`SlotHolder::lease`] and that lease has not expired at `request.now`: a slot held by a
-    /// worker that died is free once its lease expires, and no two live holders ever exceed
-    /// the limit, whichever processes ask. Holders no longer live are deleted here.
+    /// `request.limit` live holders held one), `false` otherwise (the caller asks again
+    /// later). A holder is live while its instance is leased under [`SlotHolder::lease`] and
+    /// that lease has not expired at `request.now`: a slot held by a worker that died is free
+    /// once its lease expires, and no two live holders ever exceed the limit, whichever
+    /// processes ask. Holders no longer live are deleted here. Also records how many attempts
+    /// of the holder's worker wait for the limit ([`SlotRequest::waiting`]), for
+    /// [`Store::limit_usage`].
     async fn acquire_slot(&self, request: SlotRequest) -> Result<bool, StoreError>;
 
-    /// Gives back the slot (or the place in the queue) of `holder` in the limit `key`, if it
-    /// has one under that lease; otherwise does nothing.
+    /// Gives back the slot of `holder` in the limit `key`, if it holds one under that lease;
+    /// otherwise does nothing.
     async fn release_slot(&self, key: &str, holder: &SlotHolder) -> Result<(), StoreError>;
 
-    /// Every limit a slot was asked of, ordered by key, with its live holders and waiting
-    /// callers at `now`.
+    /// Every limit a slot was asked of, ordered by key, with its live holders and the waiting
+    /// attempts live workers reported, at `now`.
     async fn limit_usage(&self, now: Timestamp) -> Result<Vec<LimitUsage>, StoreError>;
 
     /// Hints that new work may be due (an instance created, signalled, released or given an

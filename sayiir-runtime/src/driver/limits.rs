@@ -4,7 +4,10 @@
 //! its lease expires (the store counts only live leases). A refused attempt is not failed: the
 //! driver keeps the instance and asks again when an attempt of this process gives a slot of
 //! the limit back; one waiting driver per process and limit (the poller, [`LocalLimit`]) also
-//! asks after a short, growing delay, for slots given back by other processes.
+//! asks after a short, growing delay, for slots given back by other processes. An attempt
+//! that finds another of its process already waiting for the limit does not ask until woken.
+//! Each request reports the attempts of the process waiting for the limit
+//! (`SlotRequest::waiting`), which `Engine::limits` sums over live workers.
 
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
@@ -63,6 +66,22 @@ impl Drop for Poller {
     }
 }
 
+/// An attempt of this process counted as waiting for a slot of one limit, until dropped.
+pub(super) struct Queued(Arc<LocalLimit>);
+
+impl Queued {
+    fn new(local: &Arc<LocalLimit>) -> Self {
+        local.waiters.fetch_add(1, Ordering::SeqCst);
+        Self(Arc::clone(local))
+    }
+}
+
+impl Drop for Queued {
+    fn drop(&mut self) {
+        self.0.waiters.fetch_sub(1, Ordering::SeqCst);
+    }
+}
+
 /// The limit key of a task's concurrency limit.
 pub(crate) fn task_key(task: &str) -> String {
     format!("task:{task}")
@@ -77,21 +96,34 @@ impl Driver {
             return Ok(Some(None));
         };
         let key = task_key(a.task);
+        let inner = &self.ctx.inner;
+        let local = inner.local_limit(&key);
+        if !self
+            .queued
+            .get(&a.slot)
+            .is_some_and(|q| Arc::ptr_eq(&q.0, &local))
+        {
+            self.queued.insert(a.slot.clone(), Queued::new(&local));
+        }
+        let polls_this = self
+            .poller
+            .as_ref()
+            .is_some_and(|p| Arc::ptr_eq(&p.0, &local));
+        // Another attempt of this process already asks for this limit: wait to be woken.
+        if !polls_this && !std::mem::take(&mut self.woken) && local.polling.load(Ordering::SeqCst) {
+            self.waiting_on = Some(local);
+            return Ok(None);
+        }
         let call = format!("{:?}@{}", a.slot, a.origin);
         let holder = SlotHolder::new(self.id.clone(), call, self.own_lease());
-        let inner = &self.ctx.inner;
-        let request = SlotRequest::new(key.clone(), limit, holder.clone(), inner.now());
+        let request = SlotRequest::new(key.clone(), limit, holder.clone(), inner.now())
+            .waiting(local.waiters.load(Ordering::SeqCst).max(1));
         let granted = inner
             .store
             .acquire_slot(request)
             .instrument(store_span!("acquire_slot"))
             .await
             .map_err(|e| stop(&Refused::of(&e), "cannot take a slot"))?;
-        let local = inner.local_limit(&key);
-        let polls_this = self
-            .poller
-            .as_ref()
-            .is_some_and(|p| Arc::ptr_eq(&p.0, &local));
         if !granted {
             self.slot_waits = self.slot_waits.saturating_add(1);
             if self.poller.is_none() && !local.polling.swap(true, Ordering::SeqCst) {
@@ -100,6 +132,7 @@ impl Driver {
             self.waiting_on = Some(local);
             return Ok(None);
         }
+        self.queued.remove(&a.slot);
         if polls_this {
             self.poller = None;
         }

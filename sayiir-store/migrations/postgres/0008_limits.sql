@@ -2,11 +2,13 @@
 --
 -- `sayiir_limits`: one row per limit a slot was asked of, with its limit as last asked; an
 -- acquisition locks it (its upsert), so acquisitions of one limit take turns and never exceed
--- it. `sayiir_limit_slots`: its holders (`waiting = false`) and the callers refused a slot
--- (`waiting = true`), one row per (limit, instance, call). A row counts only while its instance
--- is leased under (`lease_owner`, `lease_generation`) and that lease has not expired, so a
--- slot held by a dead worker is free once its lease ends; rows no longer live are deleted by
--- the next acquisition of their limit. Instances without limits never touch these tables.
+-- it. `sayiir_limit_slots`: its holders, one row per (limit, instance, call). A row counts only
+-- while its instance is leased under (`lease_owner`, `lease_generation`) and that lease has not
+-- expired, so a slot held by a dead worker is free once its lease ends; rows no longer live
+-- are deleted by the next acquisition of their limit.
+-- `sayiir_limit_waiters`: per (limit, worker), the attempts that worker reported waiting, with
+-- the holder of its last request, whose lease bounds how long the row counts.
+-- Instances without limits never touch these tables.
 CREATE TABLE sayiir_limits (
   limit_key TEXT PRIMARY KEY,
   max_slots BIGINT NOT NULL
@@ -18,7 +20,16 @@ CREATE TABLE sayiir_limit_slots (
   call TEXT NOT NULL,
   lease_owner TEXT NOT NULL,
   lease_generation BIGINT NOT NULL,
-  waiting BOOLEAN NOT NULL,
-  since BIGINT NOT NULL,              -- ms since the Unix epoch: when the row was written first
+  since BIGINT NOT NULL,              -- ms since the Unix epoch: when the slot was taken
   PRIMARY KEY (limit_key, instance_id, call)
+);
+
+CREATE TABLE sayiir_limit_waiters (
+  limit_key TEXT NOT NULL,
+  lease_owner TEXT NOT NULL,
+  instance_id TEXT NOT NULL,
+  lease_generation BIGINT NOT NULL,
+  waiting BIGINT NOT NULL,            -- attempts of that worker waiting for a slot
+  since BIGINT NOT NULL,              -- ms since the Unix epoch: the last report
+  PRIMARY KEY (limit_key, lease_owner)
 );

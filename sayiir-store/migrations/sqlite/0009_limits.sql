@@ -1,11 +1,13 @@
 -- sayiir SQLite schema: concurrency limits.
 --
 -- `sayiir_limits`: one row per limit a slot was asked of, with its limit as last asked.
--- `sayiir_limit_slots`: its holders (`waiting = 0`) and the callers refused a slot
--- (`waiting = 1`), one row per (limit, instance, call). A row counts only while its instance
--- is leased under (`lease_owner`, `lease_generation`) and that lease has not expired, so a
--- slot held by a dead worker is free once its lease ends; rows no longer live are deleted by
--- the next acquisition of their limit. Instances without limits never touch these tables.
+-- `sayiir_limit_slots`: its holders, one row per (limit, instance, call). A row counts only
+-- while its instance is leased under (`lease_owner`, `lease_generation`) and that lease has not
+-- expired, so a slot held by a dead worker is free once its lease ends; rows no longer live
+-- are deleted by the next acquisition of their limit.
+-- `sayiir_limit_waiters`: per (limit, worker), the attempts that worker reported waiting, with
+-- the holder of its last request, whose lease bounds how long the row counts.
+-- Instances without limits never touch these tables.
 CREATE TABLE sayiir_limits (
   limit_key TEXT PRIMARY KEY NOT NULL,
   max_slots INTEGER NOT NULL
@@ -17,7 +19,16 @@ CREATE TABLE sayiir_limit_slots (
   call TEXT NOT NULL,
   lease_owner TEXT NOT NULL,
   lease_generation INTEGER NOT NULL,
-  waiting INTEGER NOT NULL,           -- 0: holds a slot, 1: waits for one
-  since INTEGER NOT NULL,             -- ms since the Unix epoch: when the row was written first
+  since INTEGER NOT NULL,             -- ms since the Unix epoch: when the slot was taken
   PRIMARY KEY (limit_key, instance_id, call)
+) WITHOUT ROWID;
+
+CREATE TABLE sayiir_limit_waiters (
+  limit_key TEXT NOT NULL,
+  lease_owner TEXT NOT NULL,
+  instance_id TEXT NOT NULL,
+  lease_generation INTEGER NOT NULL,
+  waiting INTEGER NOT NULL,           -- attempts of that worker waiting for a slot
+  since INTEGER NOT NULL,             -- ms since the Unix epoch: the last report
+  PRIMARY KEY (limit_key, lease_owner)
 ) WITHOUT ROWID;

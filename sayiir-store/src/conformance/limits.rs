@@ -1,6 +1,7 @@
 //! Concurrency limits: slots are held under instances' leases, never beyond the limit (also
 //! when many callers ask at once), given back, and free again once the holder's lease is
-//! released, expires or is taken by a later claim; usage counts live holders and waiters.
+//! released, expires or is taken by a later claim; usage counts live holders and the waiting
+//! attempts workers report.
 
 use std::num::NonZeroU32;
 use std::sync::Arc;
@@ -161,14 +162,81 @@ pub(super) async fn slots_concurrent_never_exceed<S: Store>(s: Arc<S>) {
             granted += usize::from(t.await.unwrap());
         }
         assert_eq!(granted, 3, "round {round}: exactly the limit is granted");
-        assert_eq!(
-            s.limit_usage(Timestamp(300)).await.unwrap(),
-            [usage("hot", 3, 3, (CALLERS - 3) as u64)]
-        );
+        let u = s.limit_usage(Timestamp(300)).await.unwrap();
+        assert_eq!((u.len(), u[0].in_use), (1, 3), "round {round}: {u:?}");
         for i in &ids {
             s.release_slot("hot", &holder(i, &format!("r{round}"), "w1", 1))
                 .await
                 .unwrap();
         }
     }
+}
+
+pub(super) async fn waiters_reported_per_worker<S: Store>(s: Arc<S>) {
+    claimed(&*s, &["a", "b"], "w1", 1000).await;
+    let a = holder("a", "0", "w1", 1);
+    let b = holder("b", "0", "w1", 1);
+    assert!(s.acquire_slot(req("k", 1, &a, 300)).await.unwrap());
+    assert!(
+        !s.acquire_slot(req("k", 1, &b, 300).waiting(5))
+            .await
+            .unwrap()
+    );
+    assert_eq!(
+        s.limit_usage(Timestamp(300)).await.unwrap(),
+        [usage("k", 1, 1, 5)],
+        "a refused request reports its worker's waiting attempts"
+    );
+    for i in ["c", "d"] {
+        create(&*s, i, Some(100)).await;
+    }
+    let got = s
+        .claim(claim_req("w2", 200, 800, 2, &[key("wf", 1)]))
+        .await
+        .unwrap();
+    assert_eq!(got.len(), 2);
+    let c = holder("c", "0", "w2", 1);
+    assert!(
+        !s.acquire_slot(req("k", 1, &c, 310).waiting(2))
+            .await
+            .unwrap()
+    );
+    assert_eq!(
+        s.limit_usage(Timestamp(310)).await.unwrap(),
+        [usage("k", 1, 1, 7)],
+        "workers' reports add up"
+    );
+    assert!(
+        !s.acquire_slot(req("k", 1, &b, 320).waiting(4))
+            .await
+            .unwrap()
+    );
+    assert_eq!(
+        s.limit_usage(Timestamp(320)).await.unwrap()[0].waiting,
+        6,
+        "a worker's last report replaces its earlier one"
+    );
+    assert_eq!(
+        s.limit_usage(Timestamp(800)).await.unwrap()[0].waiting,
+        4,
+        "a report does not count once its holder's lease ended (w2's, at 800)"
+    );
+    s.release_slot("k", &a).await.unwrap();
+    assert!(
+        s.acquire_slot(req("k", 1, &b, 330).waiting(4))
+            .await
+            .unwrap()
+    );
+    assert_eq!(
+        s.limit_usage(Timestamp(330)).await.unwrap(),
+        [usage("k", 1, 1, 5)],
+        "a granted request reports the others still waiting"
+    );
+    s.release_slot("k", &b).await.unwrap();
+    assert!(s.acquire_slot(req("k", 1, &a, 340)).await.unwrap());
+    assert_eq!(
+        s.limit_usage(Timestamp(340)).await.unwrap(),
+        [usage("k", 1, 1, 2)],
+        "the last of a worker's waiting attempts clears its report"
+    );
 }

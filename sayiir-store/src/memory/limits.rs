@@ -15,14 +15,10 @@ pub(super) struct Limits {
 #[derive(Debug)]
 struct Limit {
     limit: u32,
-    /// Holders and waiters, by instance and call.
-    entries: BTreeMap<(InstanceId, String), Entry>,
-}
-
-#[derive(Debug)]
-struct Entry {
-    lease: Lease,
-    waiting: bool,
+    /// Holders, by instance and call.
+    holders: BTreeMap<(InstanceId, String), Lease>,
+    /// By worker: the holder of its last request and the attempts it reported waiting.
+    waiters: BTreeMap<String, (InstanceId, Lease, u64)>,
 }
 
 /// Whether `lease` still holds its instance at `now`.
@@ -38,44 +34,44 @@ impl Limits {
     pub(super) fn acquire(&mut self, rows: &BTreeMap<InstanceId, Row>, req: SlotRequest) -> bool {
         let limit = self.by_key.entry(req.key).or_insert_with(|| Limit {
             limit: req.limit.get(),
-            entries: BTreeMap::new(),
+            holders: BTreeMap::new(),
+            waiters: BTreeMap::new(),
         });
         limit.limit = req.limit.get();
         limit
-            .entries
-            .retain(|(id, _), e| live(rows, id, &e.lease, req.now));
+            .holders
+            .retain(|(id, _), lease| live(rows, id, lease, req.now));
         let SlotHolder {
             instance,
             call,
             lease,
         } = req.holder;
-        let key = (instance, call);
-        if let Some(e) = limit.entries.get(&key)
-            && !e.waiting
-        {
-            return e.lease == lease;
+        let key = (instance.clone(), call);
+        if let Some(held) = limit.holders.get(&key) {
+            return *held == lease;
         }
-        let held = limit.entries.values().filter(|e| !e.waiting).count();
-        let granted = held < usize::try_from(limit.limit).unwrap_or(usize::MAX);
-        limit.entries.insert(
-            key,
-            Entry {
-                lease,
-                waiting: !granted,
-            },
-        );
+        let granted = limit.holders.len() < usize::try_from(limit.limit).unwrap_or(usize::MAX);
+        let waiting = if granted {
+            limit.holders.insert(key, lease.clone());
+            req.waiting.saturating_sub(1)
+        } else {
+            req.waiting
+        };
+        if waiting == 0 {
+            limit.waiters.remove(&lease.owner.0);
+        } else {
+            limit
+                .waiters
+                .insert(lease.owner.0.clone(), (instance, lease, waiting));
+        }
         granted
     }
 
     pub(super) fn release(&mut self, key: &str, holder: &SlotHolder) {
         if let Some(limit) = self.by_key.get_mut(key) {
             let k = (holder.instance.clone(), holder.call.clone());
-            if limit
-                .entries
-                .get(&k)
-                .is_some_and(|e| e.lease == holder.lease)
-            {
-                limit.entries.remove(&k);
+            if limit.holders.get(&k).is_some_and(|l| *l == holder.lease) {
+                limit.holders.remove(&k);
             }
         }
     }
@@ -87,23 +83,20 @@ impl Limits {
     ) -> Vec<LimitUsage> {
         self.by_key
             .iter()
-            .map(|(key, limit)| {
-                let (mut in_use, mut waiting) = (0, 0);
-                for ((id, _), e) in &limit.entries {
-                    if live(rows, id, &e.lease, now) {
-                        if e.waiting {
-                            waiting += 1;
-                        } else {
-                            in_use += 1;
-                        }
-                    }
-                }
-                LimitUsage {
-                    key: key.clone(),
-                    limit: limit.limit,
-                    in_use,
-                    waiting,
-                }
+            .map(|(key, limit)| LimitUsage {
+                key: key.clone(),
+                limit: limit.limit,
+                in_use: limit
+                    .holders
+                    .iter()
+                    .filter(|((id, _), lease)| live(rows, id, lease, now))
+                    .count() as u64,
+                waiting: limit
+                    .waiters
+                    .values()
+                    .filter(|(id, lease, _)| live(rows, id, lease, now))
+                    .map(|(_, _, n)| n)
+                    .sum(),
             })
             .collect()
     }

@@ -45,6 +45,11 @@ pub struct SlotRequest {
     pub holder: SlotHolder,
     /// Current time: holders whose lease ends at or before it are not counted.
     pub now: Timestamp,
+    /// The attempts of the holder's worker (`holder.lease.owner`) waiting for a slot of this
+    /// limit, this one included (1 by default): what [`LimitUsage::waiting`] counts for that
+    /// worker afterwards (this many if the request is refused, one fewer if it is granted),
+    /// until its next request, or until the holder's lease ends.
+    pub waiting: u64,
 }
 
 impl SlotRequest {
@@ -60,7 +65,14 @@ impl SlotRequest {
             limit,
             holder,
             now,
+            waiting: 1,
         }
+    }
+
+    /// Sets [`SlotRequest::waiting`].
+    pub fn waiting(mut self, waiting: u64) -> Self {
+        self.waiting = waiting;
+        self
     }
 }
 
@@ -74,6 +86,8 @@ pub struct LimitUsage {
     pub limit: u32,
     /// Live holders of a slot.
     pub in_use: u64,
-    /// Live callers refused a slot that have not got one since (they ask again).
+    /// Attempts waiting for a slot, as the workers whose last request was refused (or granted
+    /// with others still waiting) reported them ([`SlotRequest::waiting`]), counted while the
+    /// lease of that request's holder is live.
     pub waiting: u64,
 }

@@ -3,13 +3,14 @@
 //! turns and two workers never both take its last slot.
 
 use sqlx::postgres::PgPool;
+use sqlx::{Postgres, Transaction};
 
 use crate::postgres::decode::get;
 use crate::postgres::fail::Fail;
 use crate::{LimitUsage, SlotHolder, SlotRequest, Timestamp};
 
-/// The condition "the row `s` of `sayiir_limit_slots` is live at `$1`": its instance is leased
-/// under its lease, unexpired.
+/// The condition "the row `s` is live at `$1`": its instance is leased under its lease,
+/// unexpired.
 macro_rules! live {
     () => {
         "EXISTS (SELECT 1 FROM sayiir_instances i WHERE i.id = s.instance_id \
@@ -23,10 +24,12 @@ fn generation(holder: &SlotHolder) -> i64 {
     i64::try_from(holder.lease.generation).unwrap_or(-1)
 }
 
-/// Takes a slot of `req.key` for `req.holder` if one is free; records it waiting otherwise.
+/// Takes a slot of `req.key` for `req.holder` if one is free, and records the waiting
+/// attempts its worker reported.
 pub(in crate::postgres) async fn acquire(pool: &PgPool, req: SlotRequest) -> Result<bool, Fail> {
     let h = &req.holder;
     let key = req.key.as_str();
+    let id = h.instance.as_str();
     let mut tx = pool.begin().await?;
     sqlx::query(
         "INSERT INTO sayiir_limits (limit_key, max_slots) VALUES ($1, $2) \
@@ -36,65 +39,93 @@ pub(in crate::postgres) async fn acquire(pool: &PgPool, req: SlotRequest) -> Res
     .bind(i64::from(req.limit.get()))
     .execute(&mut *tx)
     .await?;
-    sqlx::query(concat!(
-        "DELETE FROM sayiir_limit_slots s WHERE limit_key = $2 AND NOT ",
-        live!()
+    // The live holders once the dead ones are gone, and this call's slot if it holds one.
+    let rows = sqlx::query(concat!(
+        "WITH dead AS (DELETE FROM sayiir_limit_slots s WHERE limit_key = $2 AND NOT ",
+        live!(),
+        " RETURNING instance_id, call) \
+         SELECT s.instance_id, s.call, s.lease_owner, s.lease_generation \
+         FROM sayiir_limit_slots s WHERE s.limit_key = $2 \
+         AND NOT EXISTS (SELECT 1 FROM dead d \
+           WHERE d.instance_id = s.instance_id AND d.call = s.call)"
     ))
     .bind(req.now.0)
     .bind(key)
-    .execute(&mut *tx)
+    .fetch_all(&mut *tx)
     .await?;
-    let mine = sqlx::query(
-        "SELECT waiting, lease_owner, lease_generation FROM sayiir_limit_slots \
-         WHERE limit_key = $1 AND instance_id = $2 AND call = $3",
-    )
-    .bind(key)
-    .bind(h.instance.as_str())
-    .bind(&h.call)
-    .fetch_optional(&mut *tx)
-    .await?;
-    let id = h.instance.as_str();
-    let held_by_me = match &mine {
-        Some(row) if !get::<bool>(row, "waiting", id)? => Some(
-            get::<String>(row, "lease_owner", id)? == h.lease.owner.0
-                && get::<i64>(row, "lease_generation", id)? == generation(h),
-        ),
-        _ => None,
-    };
-    let granted = match held_by_me {
-        Some(mine) => mine,
-        None => {
-            let held: i64 = sqlx::query_scalar(
-                "SELECT COUNT(*) FROM sayiir_limit_slots WHERE limit_key = $1 AND NOT waiting",
-            )
-            .bind(key)
-            .fetch_one(&mut *tx)
-            .await?;
-            let granted = held < i64::from(req.limit.get());
-            sqlx::query(
-                "INSERT INTO sayiir_limit_slots (limit_key, instance_id, call, lease_owner, \
-                   lease_generation, waiting, since) VALUES ($1, $2, $3, $4, $5, $6, $7) \
-                 ON CONFLICT (limit_key, instance_id, call) DO UPDATE SET \
-                   lease_owner = excluded.lease_owner, \
-                   lease_generation = excluded.lease_generation, waiting = excluded.waiting",
-            )
-            .bind(key)
-            .bind(id)
-            .bind(&h.call)
-            .bind(&h.lease.owner.0)
-            .bind(generation(h))
-            .bind(!granted)
-            .bind(req.now.0)
-            .execute(&mut *tx)
-            .await?;
-            granted
+    let mut mine = None;
+    for row in &rows {
+        if get::<String>(row, "instance_id", id)? == id && get::<String>(row, "call", id)? == h.call
+        {
+            mine = Some(
+                get::<String>(row, "lease_owner", id)? == h.lease.owner.0
+                    && get::<i64>(row, "lease_generation", id)? == generation(h),
+            );
         }
+    }
+    if let Some(mine) = mine {
+        tx.commit().await?;
+        return Ok(mine);
+    }
+    let granted = rows.len() < usize::try_from(req.limit.get()).unwrap_or(usize::MAX);
+    if granted {
+        sqlx::query(
+            "INSERT INTO sayiir_limit_slots (limit_key, instance_id, call, lease_owner, \
+               lease_generation, since) VALUES ($1, $2, $3, $4, $5, $6)",
+        )
+        .bind(key)
+        .bind(id)
+        .bind(&h.call)
+        .bind(&h.lease.owner.0)
+        .bind(generation(h))
+        .bind(req.now.0)
+        .execute(&mut *tx)
+        .await?;
+    }
+    let waiting = if granted {
+        req.waiting.saturating_sub(1)
+    } else {
+        req.waiting
     };
+    report_waiting(&mut tx, &req, waiting).await?;
     tx.commit().await?;
     Ok(granted)
 }
 
-/// Deletes `holder`'s row of `key`, if it is under its lease.
+/// Records that `waiting` attempts of the worker of `req.holder` wait for `req.key`.
+async fn report_waiting(
+    tx: &mut Transaction<'_, Postgres>,
+    req: &SlotRequest,
+    waiting: u64,
+) -> Result<(), Fail> {
+    let h = &req.holder;
+    if waiting == 0 {
+        sqlx::query("DELETE FROM sayiir_limit_waiters WHERE limit_key = $1 AND lease_owner = $2")
+            .bind(&req.key)
+            .bind(&h.lease.owner.0)
+            .execute(&mut **tx)
+            .await?;
+        return Ok(());
+    }
+    sqlx::query(
+        "INSERT INTO sayiir_limit_waiters (limit_key, lease_owner, instance_id, \
+           lease_generation, waiting, since) VALUES ($1, $2, $3, $4, $5, $6) \
+         ON CONFLICT (limit_key, lease_owner) DO UPDATE SET instance_id = excluded.instance_id, \
+           lease_generation = excluded.lease_generation, waiting = excluded.waiting, \
+           since = excluded.since",
+    )
+    .bind(&req.key)
+    .bind(&h.lease.owner.0)
+    .bind(h.instance.as_str())
+    .bind(generation(h))
+    .bind(i64::try_from(waiting).unwrap_or(i64::MAX))
+    .bind(req.now.0)
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
+}
+
+/// Deletes `holder`'s slot of `key`, if it is under its lease.
 pub(in crate::postgres) async fn release(
     pool: &PgPool,
     key: &str,
@@ -114,17 +145,17 @@ pub(in crate::postgres) async fn release(
     Ok(())
 }
 
-/// Every limit with its live holders and waiters at `now`.
+/// Every limit with its live holders and reported waiters at `now`.
 pub(in crate::postgres) async fn usage(
     pool: &PgPool,
     now: Timestamp,
 ) -> Result<Vec<LimitUsage>, Fail> {
     let rows = sqlx::query(concat!(
         "SELECT l.limit_key, l.max_slots, (SELECT COUNT(*) FROM sayiir_limit_slots s \
-           WHERE s.limit_key = l.limit_key AND NOT s.waiting AND ",
+           WHERE s.limit_key = l.limit_key AND ",
         live!(),
-        ") AS in_use, (SELECT COUNT(*) FROM sayiir_limit_slots s \
-           WHERE s.limit_key = l.limit_key AND s.waiting AND ",
+        ") AS in_use, (SELECT COALESCE(SUM(s.waiting), 0)::BIGINT FROM sayiir_limit_waiters s \
+           WHERE s.limit_key = l.limit_key AND ",
         live!(),
         ") AS waiting FROM sayiir_limits l ORDER BY l.limit_key"
     ))

@@ -1,24 +1,28 @@
 //! Concurrency limits: slots held under instances' leases (migration 0009).
 
-use rusqlite::{Connection, OptionalExtension};
+use rusqlite::{Connection, OptionalExtension, Transaction};
 
 use super::write::immediate;
 use crate::sqlite::fail::Fail;
 use crate::{LimitUsage, SlotHolder, SlotRequest, Timestamp};
 
-/// The condition "the row `sayiir_limit_slots` is live at `?1`": its instance is leased under
-/// its lease, unexpired.
-const LIVE: &str = "EXISTS (SELECT 1 FROM sayiir_instances i \
-    WHERE i.id = sayiir_limit_slots.instance_id \
-    AND i.lease_owner = sayiir_limit_slots.lease_owner \
-    AND i.lease_generation = sayiir_limit_slots.lease_generation AND i.lease_until > ?1)";
+/// The condition "the row of `t` is live at `?1`": its instance is leased under its lease,
+/// unexpired.
+fn live(t: &str) -> String {
+    format!(
+        "EXISTS (SELECT 1 FROM sayiir_instances i WHERE i.id = {t}.instance_id \
+         AND i.lease_owner = {t}.lease_owner AND i.lease_generation = {t}.lease_generation \
+         AND i.lease_until > ?1)"
+    )
+}
 
 /// A generation as stored (`-1`, matching no lease, past `i64::MAX`).
 fn generation(holder: &SlotHolder) -> i64 {
     i64::try_from(holder.lease.generation).unwrap_or(-1)
 }
 
-/// Takes a slot of `req.key` for `req.holder` if one is free; records it waiting otherwise.
+/// Takes a slot of `req.key` for `req.holder` if one is free, and records the waiting
+/// attempts its worker reported.
 pub(in crate::sqlite) fn acquire(conn: &mut Connection, req: SlotRequest) -> Result<bool, Fail> {
     let tx = immediate(conn)?;
     let h = &req.holder;
@@ -29,51 +33,80 @@ pub(in crate::sqlite) fn acquire(conn: &mut Connection, req: SlotRequest) -> Res
     )?
     .execute(rusqlite::params![key, req.limit.get()])?;
     tx.prepare_cached(&format!(
-        "DELETE FROM sayiir_limit_slots WHERE limit_key = ?2 AND NOT {LIVE}"
+        "DELETE FROM sayiir_limit_slots WHERE limit_key = ?2 AND NOT {}",
+        live("sayiir_limit_slots")
     ))?
     .execute(rusqlite::params![req.now.0, key])?;
-    let mine: Option<(bool, String, i64)> = tx
+    let mine: Option<(String, i64)> = tx
         .prepare_cached(
-            "SELECT waiting, lease_owner, lease_generation FROM sayiir_limit_slots \
+            "SELECT lease_owner, lease_generation FROM sayiir_limit_slots \
              WHERE limit_key = ?1 AND instance_id = ?2 AND call = ?3",
         )?
         .query_row(rusqlite::params![key, h.instance.as_str(), h.call], |r| {
-            Ok((r.get(0)?, r.get(1)?, r.get(2)?))
+            Ok((r.get(0)?, r.get(1)?))
         })
         .optional()?;
-    let granted = match mine {
-        Some((false, owner, g)) => owner == h.lease.owner.0 && g == generation(h),
-        _ => {
-            let held: i64 = tx
-                .prepare_cached(
-                    "SELECT COUNT(*) FROM sayiir_limit_slots WHERE limit_key = ?1 AND waiting = 0",
-                )?
-                .query_row([key], |r| r.get(0))?;
-            let granted = held < i64::from(req.limit.get());
-            tx.prepare_cached(
-                "INSERT INTO sayiir_limit_slots (limit_key, instance_id, call, lease_owner, \
-                   lease_generation, waiting, since) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7) \
-                 ON CONFLICT (limit_key, instance_id, call) DO UPDATE SET \
-                   lease_owner = excluded.lease_owner, \
-                   lease_generation = excluded.lease_generation, waiting = excluded.waiting",
-            )?
-            .execute(rusqlite::params![
-                key,
-                h.instance.as_str(),
-                h.call,
-                h.lease.owner.0,
-                generation(h),
-                !granted,
-                req.now.0
-            ])?;
-            granted
-        }
+    if let Some((owner, g)) = mine {
+        tx.commit()?;
+        return Ok(owner == h.lease.owner.0 && g == generation(h));
+    }
+    let held: i64 = tx
+        .prepare_cached("SELECT COUNT(*) FROM sayiir_limit_slots WHERE limit_key = ?1")?
+        .query_row([key], |r| r.get(0))?;
+    let granted = held < i64::from(req.limit.get());
+    if granted {
+        tx.prepare_cached(
+            "INSERT INTO sayiir_limit_slots (limit_key, instance_id, call, lease_owner, \
+               lease_generation, since) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+        )?
+        .execute(rusqlite::params![
+            key,
+            h.instance.as_str(),
+            h.call,
+            h.lease.owner.0,
+            generation(h),
+            req.now.0
+        ])?;
+    }
+    let waiting = if granted {
+        req.waiting.saturating_sub(1)
+    } else {
+        req.waiting
     };
+    report_waiting(&tx, &req, waiting)?;
     tx.commit()?;
     Ok(granted)
 }
 
-/// Deletes `holder`'s row of `key`, if it is under its lease.
+/// Records that `waiting` attempts of the worker of `req.holder` wait for `req.key`.
+fn report_waiting(tx: &Transaction<'_>, req: &SlotRequest, waiting: u64) -> Result<(), Fail> {
+    let h = &req.holder;
+    if waiting == 0 {
+        tx.prepare_cached(
+            "DELETE FROM sayiir_limit_waiters WHERE limit_key = ?1 AND lease_owner = ?2",
+        )?
+        .execute(rusqlite::params![req.key, h.lease.owner.0])?;
+        return Ok(());
+    }
+    tx.prepare_cached(
+        "INSERT INTO sayiir_limit_waiters (limit_key, lease_owner, instance_id, \
+           lease_generation, waiting, since) VALUES (?1, ?2, ?3, ?4, ?5, ?6) \
+         ON CONFLICT (limit_key, lease_owner) DO UPDATE SET instance_id = excluded.instance_id, \
+           lease_generation = excluded.lease_generation, waiting = excluded.waiting, \
+           since = excluded.since",
+    )?
+    .execute(rusqlite::params![
+        req.key,
+        h.lease.owner.0,
+        h.instance.as_str(),
+        generation(h),
+        i64::try_from(waiting).unwrap_or(i64::MAX),
+        req.now.0
+    ])?;
+    Ok(())
+}
+
+/// Deletes `holder`'s slot of `key`, if it is under its lease.
 pub(in crate::sqlite) fn release(
     conn: &mut Connection,
     key: &str,
@@ -93,15 +126,17 @@ pub(in crate::sqlite) fn release(
     Ok(())
 }
 
-/// Every limit with its live holders and waiters at `now`.
+/// Every limit with its live holders and reported waiters at `now`.
 pub(in crate::sqlite) fn usage(conn: &Connection, now: Timestamp) -> Result<Vec<LimitUsage>, Fail> {
     let mut stmt = conn.prepare_cached(&format!(
         "SELECT l.limit_key, l.max_slots, \
            (SELECT COUNT(*) FROM sayiir_limit_slots \
-             WHERE limit_key = l.limit_key AND waiting = 0 AND {LIVE}), \
-           (SELECT COUNT(*) FROM sayiir_limit_slots \
-             WHERE limit_key = l.limit_key AND waiting = 1 AND {LIVE}) \
-         FROM sayiir_limits l ORDER BY l.limit_key"
+             WHERE limit_key = l.limit_key AND {}), \
+           (SELECT COALESCE(SUM(waiting), 0) FROM sayiir_limit_waiters \
+             WHERE limit_key = l.limit_key AND {}) \
+         FROM sayiir_limits l ORDER BY l.limit_key",
+        live("sayiir_limit_slots"),
+        live("sayiir_limit_waiters")
     ))?;
     let rows = stmt.query_map([now.0], |r| {
         Ok((
