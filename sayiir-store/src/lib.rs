@@ -64,9 +64,9 @@ pub use types::{
     Backlog, BlockChange, BlockKind, BlockWrite, Blocked, Claim, ClaimRequest, Claimed, Created,
     DefinitionHash, DefinitionRecord, DefinitionRef, Event, Fingerprint, HistoryEntry, InstanceId,
     InstanceRecord, InstanceSummary, IntoInstanceId, Lease, LeaseHolder, LimitUsage, ListQuery,
-    MAX_INSTANCE_ID_LEN, NewInstance, NewSignal, Next, Restart, SignalRecord, SlotHolder,
-    SlotRequest, Status, TimeRange, Timestamp, Transition, VersionCount, WorkerId, WorkerRecord,
-    WorkflowKey,
+    MAX_INSTANCE_ID_LEN, NewInstance, NewSignal, Next, RateRequest, Restart, SignalRecord,
+    SlotHolder, SlotRequest, Status, TimeRange, Timestamp, Transition, VersionCount, WorkerId,
+    WorkerRecord, WorkflowKey, gcra,
 };
 
 /// Result of one transition within a [`Store::commit_batch`].
@@ -284,6 +284,15 @@ pub trait Store: Send + Sync + 'static {
     /// Gives back the slot of `holder` in the limit `key`, if it holds one under that lease;
     /// otherwise does nothing.
     async fn release_slot(&self, key: &str, holder: &SlotHolder) -> Result<(), StoreError>;
+
+    /// Reserves the next start of the rate limit `request.key`, atomically, and returns when
+    /// it may happen (ms since the Unix epoch, rounded up): `request.now` while the key is
+    /// within its burst, later otherwise. Every call reserves a start, whether the caller uses
+    /// it or not: reserved starts are never closer than the interval past the burst (the key's
+    /// theoretical arrival time moves by one interval per call, see [`gcra`]), whichever
+    /// processes ask. The interval and burst of each call are the caller's (the latest ones
+    /// asked apply to the next call).
+    async fn reserve_start(&self, request: RateRequest) -> Result<Timestamp, StoreError>;
 
     /// Every limit a slot was asked of, ordered by key, with its live holders and the waiting
     /// attempts live workers reported, at `now`.

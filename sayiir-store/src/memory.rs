@@ -14,8 +14,8 @@ use crate::{
     Backlog, BlockChange, BlockKind, Blocked, Claim, ClaimRequest, Claimed, CommitResult,
     CreateResult, Created, DefinitionRecord, HistoryEntry, InstanceId, InstanceRecord,
     InstanceSummary, LeaseHolder, LimitUsage, ListQuery, Listing, NewInstance, NewSignal, Next,
-    Restart, SignalRecord, SlotHolder, SlotRequest, Status, Store, StoreError, Timestamp,
-    Transition, VersionCount, WorkerId, WorkerRecord, WorkflowKey,
+    RateRequest, Restart, SignalRecord, SlotHolder, SlotRequest, Status, Store, StoreError,
+    Timestamp, Transition, VersionCount, WorkerId, WorkerRecord, WorkflowKey,
 };
 
 #[derive(Debug)]
@@ -44,6 +44,8 @@ pub struct MemoryStore {
     workers: Mutex<BTreeMap<String, WorkerRecord>>,
     /// The slots of concurrency limits (locked after `rows`).
     limits: Mutex<limits::Limits>,
+    /// Rate limits: each key's theoretical arrival time, in µs.
+    rates: Mutex<BTreeMap<String, i64>>,
 }
 
 type DefinitionKey = (String, [u8; 32], [u8; 32]);
@@ -548,6 +550,14 @@ impl Store for MemoryStore {
     async fn release_slot(&self, key: &str, holder: &SlotHolder) -> Result<(), StoreError> {
         self.limits().release(key, holder);
         Ok(())
+    }
+
+    async fn reserve_start(&self, request: RateRequest) -> Result<Timestamp, StoreError> {
+        // Every mutation is a single insert.
+        let mut rates = self.rates.lock().unwrap_or_else(|e| e.into_inner());
+        let (tat, start) = crate::gcra(rates.get(&request.key).copied(), &request);
+        rates.insert(request.key, tat);
+        Ok(start)
     }
 
     async fn limit_usage(&self, now: Timestamp) -> Result<Vec<LimitUsage>, StoreError> {

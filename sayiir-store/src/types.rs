@@ -19,7 +19,8 @@ pub use into_id::IntoInstanceId;
 pub use kinds::{BlockKind, Status};
 #[cfg(any(feature = "sqlite", feature = "postgres"))]
 pub(crate) use kinds::{claimable_block_sql, code_list};
-pub use limits::{LimitUsage, SlotHolder, SlotRequest};
+pub(crate) use limits::start_of;
+pub use limits::{LimitUsage, RateRequest, SlotHolder, SlotRequest, gcra};
 
 /// Longest instance id accepted, in bytes.
 pub const MAX_INSTANCE_ID_LEN: usize = 255;

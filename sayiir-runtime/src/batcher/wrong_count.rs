@@ -130,6 +130,12 @@ impl Store for WrongCount {
     ) -> Result<(), StoreError> {
         self.0.release_slot(key, holder).await
     }
+    async fn reserve_start(
+        &self,
+        request: sayiir_store::RateRequest,
+    ) -> Result<Timestamp, StoreError> {
+        self.0.reserve_start(request).await
+    }
     async fn limit_usage(
         &self,
         now: Timestamp,

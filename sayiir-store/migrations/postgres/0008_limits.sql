@@ -33,3 +33,13 @@ CREATE TABLE sayiir_limit_waiters (
   since BIGINT NOT NULL,              -- ms since the Unix epoch: the last report
   PRIMARY KEY (limit_key, lease_owner)
 );
+
+-- `sayiir_rates`: rate limits, one row per key: its theoretical arrival time (GCRA), moved by
+-- one interval per reserved start (`Store::reserve_start`), in one statement (its upsert locks
+-- the row).
+CREATE TABLE sayiir_rates (
+  limit_key TEXT PRIMARY KEY,
+  tat_us BIGINT NOT NULL,             -- microseconds since the Unix epoch
+  interval_us BIGINT NOT NULL,        -- as last asked
+  burst BIGINT NOT NULL               -- as last asked
+);

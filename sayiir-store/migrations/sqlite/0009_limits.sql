@@ -32,3 +32,12 @@ CREATE TABLE sayiir_limit_waiters (
   since INTEGER NOT NULL,             -- ms since the Unix epoch: the last report
   PRIMARY KEY (limit_key, lease_owner)
 ) WITHOUT ROWID;
+
+-- `sayiir_rates`: rate limits, one row per key: its theoretical arrival time (GCRA), moved by
+-- one interval per reserved start (`Store::reserve_start`).
+CREATE TABLE sayiir_rates (
+  limit_key TEXT PRIMARY KEY NOT NULL,
+  tat_us INTEGER NOT NULL,            -- microseconds since the Unix epoch
+  interval_us INTEGER NOT NULL,       -- as last asked
+  burst INTEGER NOT NULL              -- as last asked
+) WITHOUT ROWID;

@@ -3,11 +3,11 @@
 //! released, expires or is taken by a later claim; usage counts live holders and the waiting
 //! attempts workers report.
 
-use std::num::NonZeroU32;
+use std::num::{NonZeroU32, NonZeroU64};
 use std::sync::Arc;
 
 use super::{claim_req, create, id, key, lease, worker};
-use crate::{LimitUsage, SlotHolder, SlotRequest, Store, Timestamp};
+use crate::{LimitUsage, RateRequest, SlotHolder, SlotRequest, Store, Timestamp};
 
 fn holder(i: &str, call: &str, owner: &str, generation: u64) -> SlotHolder {
     SlotHolder::new(id(i), call, lease(owner, generation))
@@ -239,4 +239,63 @@ pub(super) async fn waiters_reported_per_worker<S: Store>(s: Arc<S>) {
         [usage("k", 1, 1, 2)],
         "the last of a worker's waiting attempts clears its report"
     );
+}
+
+fn rate(key: &str, interval_us: u64, burst: u32, now: i64) -> RateRequest {
+    RateRequest::new(
+        key,
+        NonZeroU64::new(interval_us).unwrap(),
+        NonZeroU32::new(burst).unwrap(),
+        Timestamp(now),
+    )
+}
+
+async fn starts<S: Store>(s: &S, req: RateRequest, n: usize) -> Vec<i64> {
+    let mut out = Vec::new();
+    for _ in 0..n {
+        out.push(s.reserve_start(req.clone()).await.unwrap().0);
+    }
+    out
+}
+
+pub(super) async fn rate_starts_are_spaced<S: Store>(s: Arc<S>) {
+    assert_eq!(
+        starts(&*s, rate("r", 100_000, 2, 1000), 4).await,
+        [1000, 1000, 1100, 1200],
+        "a burst of 2, then one start per interval"
+    );
+    assert_eq!(
+        starts(&*s, rate("other", 100_000, 1, 1000), 2).await,
+        [1000, 1100],
+        "keys are apart"
+    );
+    assert_eq!(
+        starts(&*s, rate("r", 100_000, 2, 5000), 3).await,
+        [5000, 5000, 5100],
+        "an idle key has its burst again"
+    );
+    assert_eq!(
+        starts(&*s, rate("r", 100_000, 2, 5050), 1).await,
+        [5200],
+        "reservations made and not used still count"
+    );
+    assert_eq!(
+        starts(&*s, rate("fine", 1500, 1, 20_000), 3).await,
+        [20_000, 20_002, 20_003],
+        "microsecond intervals, starts rounded up to the millisecond"
+    );
+    let mut tasks = Vec::new();
+    for _ in 0..20 {
+        let s = Arc::clone(&s);
+        tasks.push(tokio::spawn(async move {
+            s.reserve_start(rate("hot", 10_000, 1, 30_000)).await.unwrap().0
+        }));
+    }
+    let mut got = Vec::new();
+    for t in tasks {
+        got.push(t.await.unwrap());
+    }
+    got.sort_unstable();
+    let want: Vec<i64> = (0..20).map(|k| 30_000 + 10 * k).collect();
+    assert_eq!(got, want, "concurrent reservations get distinct starts");
 }

@@ -33,9 +33,9 @@ use self::wake::Wakeups;
 use crate::{
     Backlog, BlockChange, Blocked, Claim, ClaimRequest, Claimed, CommitResult, CreateResult,
     Created, DefinitionRecord, HistoryEntry, InstanceId, InstanceRecord, InstanceSummary,
-    LimitUsage, ListQuery, Listing, NewInstance, NewSignal, Restart, SignalRecord, SlotHolder,
-    SlotRequest, Store, StoreError, Timestamp, Transition, VersionCount, WorkerId, WorkerRecord,
-    WorkflowKey,
+    LimitUsage, ListQuery, Listing, NewInstance, NewSignal, RateRequest, Restart, SignalRecord,
+    SlotHolder, SlotRequest, Store, StoreError, Timestamp, Transition, VersionCount, WorkerId,
+    WorkerRecord, WorkflowKey,
 };
 
 /// Options of [`PgStore::connect_with`].
@@ -369,6 +369,10 @@ impl Store for PgStore {
 
     async fn release_slot(&self, key: &str, holder: &SlotHolder) -> Result<(), StoreError> {
         self.map(limits::release(&self.inner.pool, key, holder).await)
+    }
+
+    async fn reserve_start(&self, request: RateRequest) -> Result<Timestamp, StoreError> {
+        self.map(limits::reserve(&self.inner.pool, request).await)
     }
 
     async fn limit_usage(&self, now: Timestamp) -> Result<Vec<LimitUsage>, StoreError> {

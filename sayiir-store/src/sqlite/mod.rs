@@ -33,9 +33,9 @@ use self::ops::{create, lease, limits, read, signals, versions, workers, write};
 use crate::{
     Backlog, BlockChange, Blocked, Claim, ClaimRequest, Claimed, CommitResult, CreateResult,
     Created, DefinitionRecord, HistoryEntry, InstanceId, InstanceRecord, InstanceSummary,
-    LimitUsage, ListQuery, Listing, NewInstance, NewSignal, Restart, SignalRecord, SlotHolder,
-    SlotRequest, Store, StoreError, Timestamp, Transition, VersionCount, WorkerId, WorkerRecord,
-    WorkflowKey,
+    LimitUsage, ListQuery, Listing, NewInstance, NewSignal, RateRequest, Restart, SignalRecord,
+    SlotHolder, SlotRequest, Store, StoreError, Timestamp, Transition, VersionCount, WorkerId,
+    WorkerRecord, WorkflowKey,
 };
 
 /// Durability of a commit (`PRAGMA synchronous`).
@@ -488,6 +488,10 @@ impl Store for SqliteStore {
         let (key, holder) = (key.to_owned(), holder.clone());
         self.write(move |conn| limits::release(conn, &key, &holder))
             .await
+    }
+
+    async fn reserve_start(&self, request: RateRequest) -> Result<Timestamp, StoreError> {
+        self.write(move |conn| limits::reserve(conn, request)).await
     }
 
     async fn limit_usage(&self, now: Timestamp) -> Result<Vec<LimitUsage>, StoreError> {

@@ -1,7 +1,7 @@
 //! Flow control: the slots of concurrency limits, held by task attempts under their
 //! instance's lease (see [`Store::acquire_slot`](crate::Store::acquire_slot)).
 
-use std::num::NonZeroU32;
+use std::num::{NonZeroU32, NonZeroU64};
 
 use super::{InstanceId, Lease, Timestamp};
 
@@ -90,4 +90,64 @@ pub struct LimitUsage {
     /// with others still waiting) reported them ([`SlotRequest::waiting`]), counted while the
     /// lease of that request's holder is live.
     pub waiting: u64,
+}
+
+/// Parameters of [`Store::reserve_start`](crate::Store::reserve_start): one start of the rate
+/// limit `key`, a generic cell rate algorithm (GCRA) kept as one theoretical arrival time per
+/// key.
+#[derive(Clone, PartialEq, Eq, Debug)]
+#[non_exhaustive]
+pub struct RateRequest {
+    /// The limit's key (the runtime writes `task:<name>`), any non-empty text.
+    pub key: String,
+    /// The time between two starts past the burst, in microseconds (1 000 000 / 100 for
+    /// "100 per second").
+    pub interval_us: NonZeroU64,
+    /// How many starts may fall at the same instant (at least 1).
+    pub burst: NonZeroU32,
+    /// Current time.
+    pub now: Timestamp,
+}
+
+impl RateRequest {
+    /// A start of `key`, spaced `interval_us` past a burst of `burst`, asked at `now`.
+    pub fn new(
+        key: impl Into<String>,
+        interval_us: NonZeroU64,
+        burst: NonZeroU32,
+        now: Timestamp,
+    ) -> Self {
+        Self {
+            key: key.into(),
+            interval_us,
+            burst,
+            now,
+        }
+    }
+}
+
+/// The start a [`RateRequest`] reserves, given the key's theoretical arrival time `tat_us`
+/// before the request (µs since the Unix epoch; `None` for a new key): the new `tat_us` and
+/// the start time (ms since the Unix epoch, rounded up). The backends store the same
+/// arithmetic in SQL; this is its reference.
+pub fn gcra(tat_us: Option<i64>, req: &RateRequest) -> (i64, Timestamp) {
+    let now_us = req.now.0.saturating_mul(1000);
+    let interval = i64::try_from(req.interval_us.get()).unwrap_or(i64::MAX);
+    let tat = tat_us
+        .map_or(now_us, |t| t.max(now_us))
+        .saturating_add(interval);
+    (tat, start_of(tat, req))
+}
+
+/// The start reserved by a request that moved the key's theoretical arrival time to `tat_us`:
+/// `burst` intervals before it, not before `now` (ms, rounded up).
+pub(crate) fn start_of(tat_us: i64, req: &RateRequest) -> Timestamp {
+    let interval = i64::try_from(req.interval_us.get()).unwrap_or(i64::MAX);
+    let back = interval.saturating_mul(i64::from(req.burst.get()));
+    let start_us = req
+        .now
+        .0
+        .saturating_mul(1000)
+        .max(tat_us.saturating_sub(back));
+    Timestamp(start_us.div_euclid(1000) + i64::from(start_us.rem_euclid(1000) != 0))
 }

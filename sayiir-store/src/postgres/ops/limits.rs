@@ -7,7 +7,8 @@ use sqlx::{Postgres, Transaction};
 
 use crate::postgres::decode::get;
 use crate::postgres::fail::Fail;
-use crate::{LimitUsage, SlotHolder, SlotRequest, Timestamp};
+use crate::types::start_of;
+use crate::{LimitUsage, RateRequest, SlotHolder, SlotRequest, Timestamp};
 
 /// The condition "the row `s` is live at `$1`": its instance is leased under its lease,
 /// unexpired.
@@ -176,4 +177,27 @@ pub(in crate::postgres) async fn usage(
         });
     }
     Ok(out)
+}
+
+/// Reserves the next start of the rate limit `req.key` (see [`crate::gcra`]), in one
+/// statement.
+pub(in crate::postgres) async fn reserve(
+    pool: &PgPool,
+    req: RateRequest,
+) -> Result<Timestamp, Fail> {
+    let interval = i64::try_from(req.interval_us.get()).unwrap_or(i64::MAX);
+    let now_us = req.now.0.saturating_mul(1000);
+    let tat: i64 = sqlx::query_scalar(
+        "INSERT INTO sayiir_rates (limit_key, tat_us, interval_us, burst) \
+         VALUES ($1, $2 + $3, $3, $4) ON CONFLICT (limit_key) DO UPDATE SET \
+         tat_us = GREATEST(sayiir_rates.tat_us, $2) + $3, interval_us = $3, burst = $4 \
+         RETURNING tat_us",
+    )
+    .bind(&req.key)
+    .bind(now_us)
+    .bind(interval)
+    .bind(i64::from(req.burst.get()))
+    .fetch_one(pool)
+    .await?;
+    Ok(start_of(tat, &req))
 }

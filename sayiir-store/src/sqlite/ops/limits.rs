@@ -4,7 +4,8 @@ use rusqlite::{Connection, OptionalExtension, Transaction};
 
 use super::write::immediate;
 use crate::sqlite::fail::Fail;
-use crate::{LimitUsage, SlotHolder, SlotRequest, Timestamp};
+use crate::types::start_of;
+use crate::{LimitUsage, RateRequest, SlotHolder, SlotRequest, Timestamp};
 
 /// The condition "the row of `t` is live at `?1`": its instance is leased under its lease,
 /// unexpired.
@@ -157,4 +158,25 @@ pub(in crate::sqlite) fn usage(conn: &Connection, now: Timestamp) -> Result<Vec<
         });
     }
     Ok(out)
+}
+
+/// Reserves the next start of the rate limit `req.key` (see [`crate::gcra`]).
+pub(in crate::sqlite) fn reserve(
+    conn: &mut Connection,
+    req: RateRequest,
+) -> Result<Timestamp, Fail> {
+    let interval = i64::try_from(req.interval_us.get()).unwrap_or(i64::MAX);
+    let now_us = req.now.0.saturating_mul(1000);
+    let tat: i64 = conn
+        .prepare_cached(
+            "INSERT INTO sayiir_rates (limit_key, tat_us, interval_us, burst) \
+             VALUES (?1, ?2 + ?3, ?3, ?4) ON CONFLICT (limit_key) DO UPDATE SET \
+             tat_us = max(sayiir_rates.tat_us, ?2) + ?3, interval_us = ?3, burst = ?4 \
+             RETURNING tat_us",
+        )?
+        .query_row(
+            rusqlite::params![req.key, now_us, interval, req.burst.get()],
+            |r| r.get(0),
+        )?;
+    Ok(start_of(tat, &req))
 }

@@ -103,6 +103,12 @@ impl<H: Hooks> Store for Hooked<H> {
     ) -> Result<(), StoreError> {
         self.inner.release_slot(key, holder).await
     }
+    async fn reserve_start(
+        &self,
+        request: sayiir_store::RateRequest,
+    ) -> Result<Timestamp, StoreError> {
+        self.inner.reserve_start(request).await
+    }
     async fn limit_usage(
         &self,
         now: Timestamp,
