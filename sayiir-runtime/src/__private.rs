@@ -24,7 +24,7 @@ pub use crate::join::{
 };
 pub use crate::machine::{
     Advance, Callee, ChildWait, DescribeWait, Input, MachineError, OnExhausted, ResultOutput,
-    Resumed, RetryPolicy, SignalSet, Task, TaskOptions, TaskRun, TaskTimeout, TaskWait,
+    Resumed, RetryPolicy, SignalSet, Task, TaskOptions, TaskRate, TaskRun, TaskTimeout, TaskWait,
     TimeoutCallee, Unwrap, Wait, WorkKind, WorkSink, Workflow,
 };
 pub use crate::parts::StateParts;

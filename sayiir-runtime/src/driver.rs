@@ -82,6 +82,10 @@ struct Driver {
     queued: HashMap<SlotPath, limits::Queued>,
     /// The last wait ended (a slot given back here, a delay, a poke): ask for slots again.
     woken: bool,
+    /// The starts reserved of their task's rate limit by attempts not started yet, by slot.
+    reserved: HashMap<SlotPath, Timestamp>,
+    /// Set in a round in which an attempt waits for its reserved start: the earliest.
+    rate_wait: Option<Timestamp>,
 }
 
 /// Why the driver stopped.
@@ -308,6 +312,8 @@ async fn start(
         poller: None,
         queued: HashMap::new(),
         woken: false,
+        reserved: HashMap::new(),
+        rate_wait: None,
     })
 }
 
@@ -377,6 +383,7 @@ impl Driver {
         let plan = planner::plan(&self.work, &self.busy, now)
             .map_err(|e| Stop::Blocked(BlockKind::CorruptState, e.to_string()))?;
         self.waiting_on = None;
+        self.rate_wait = None;
         let mut refused = false;
         for attempt in &plan.start {
             match self.take_slot(attempt).await? {

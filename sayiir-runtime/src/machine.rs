@@ -53,6 +53,19 @@ pub struct TaskOptions {
     /// At most this many attempts of the task run at once across all workers sharing the
     /// store (`#[task(concurrency = N)]`); `None`: no limit.
     pub concurrency: Option<NonZeroU32>,
+    /// Starts of the task's attempts across all workers sharing the store are spaced at
+    /// least this far apart past a burst (`#[task(rate = "100/s", burst = N)]`); `None`: no
+    /// rate limit.
+    pub rate: Option<TaskRate>,
+}
+
+/// A task's rate limit (`#[task(rate = "..", burst = ..)]`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TaskRate {
+    /// The time between two starts past the burst (1 s / 100 for `"100/s"`).
+    pub interval: Duration,
+    /// Starts that may fall at one instant (at least 1; `0` is taken as 1).
+    pub burst: u32,
 }
 
 impl TaskOptions {
@@ -65,6 +78,7 @@ impl TaskOptions {
         max_backoff: Duration::from_secs(60),
         on_exhausted: OnExhausted::Inherit,
         concurrency: None,
+        rate: None,
     };
 }
 

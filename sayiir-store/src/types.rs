@@ -19,6 +19,7 @@ pub use into_id::IntoInstanceId;
 pub use kinds::{BlockKind, Status};
 #[cfg(any(feature = "sqlite", feature = "postgres"))]
 pub(crate) use kinds::{claimable_block_sql, code_list};
+#[cfg(any(feature = "sqlite", feature = "postgres"))]
 pub(crate) use limits::start_of;
 pub use limits::{LimitUsage, RateRequest, SlotHolder, SlotRequest, gcra};
 

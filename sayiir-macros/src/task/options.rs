@@ -1,5 +1,5 @@
-//! `#[task(...)]` options: retries, timeout, backoff, on_exhausted, concurrency, name, crate
-//! path.
+//! `#[task(...)]` options: retries, timeout, backoff, on_exhausted, concurrency, rate, burst,
+//! name, crate path.
 
 use proc_macro2::{Span, TokenStream};
 use quote::{ToTokens, quote};
@@ -21,10 +21,14 @@ pub(crate) struct TaskOptions {
     pub(super) on_exhausted: Option<bool>,
     /// `concurrency`: at most this many attempts at once, across all workers.
     pub(super) concurrency: Option<u32>,
+    /// `rate`: the interval between two starts, in microseconds.
+    pub(super) rate_us: Option<u64>,
+    /// `burst`: starts that may fall at one instant (needs `rate`).
+    pub(super) burst: Option<u32>,
     pub(super) krate: Option<syn::Path>,
 }
 
-const TASK_OPTIONS: [&str; 8] = [
+const TASK_OPTIONS: [&str; 10] = [
     "name",
     "retries",
     "timeout",
@@ -32,6 +36,8 @@ const TASK_OPTIONS: [&str; 8] = [
     "max_backoff",
     "on_exhausted",
     "concurrency",
+    "rate",
+    "burst",
     "crate",
 ];
 
@@ -46,6 +52,8 @@ impl TaskOptions {
             max_backoff_ms: None,
             on_exhausted: None,
             concurrency: None,
+            rate_us: None,
+            burst: None,
             krate: None,
         };
         let raw: Vec<RawOption> = match options::parse_raw(args) {
@@ -56,6 +64,8 @@ impl TaskOptions {
             }
         };
         let mut backoff_opts: Vec<&RawOption> = Vec::new();
+        let mut burst_key = None;
+        let mut has_rate = false;
         for opt in options::check_keys(&raw, "task", &TASK_OPTIONS, diag) {
             match opt.key.to_string().as_str() {
                 "name" => out.name = options::stable_name(opt, diag),
@@ -74,8 +84,22 @@ impl TaskOptions {
                 }
                 "on_exhausted" => out.on_exhausted = options::on_exhausted(opt, diag),
                 "concurrency" => out.concurrency = options::lit_u32(opt, 1, 1_000_000, diag),
+                "rate" => {
+                    has_rate = true;
+                    out.rate_us = options::rate_interval_us(opt, diag);
+                }
+                "burst" => {
+                    out.burst = options::lit_u32(opt, 1, 1_000_000, diag);
+                    burst_key = Some(opt.key.span());
+                }
                 _ => out.krate = options::crate_path(opt, diag),
             }
+        }
+        if let (Some(span), false) = (burst_key, has_rate) {
+            diag.error(
+                span,
+                "`burst` is how many starts of a rate limit may fall at one instant, but this task has no `rate`: add `rate = \"N/s\"` or remove `burst`",
+            );
         }
         if out.retries == 0 {
             for opt in &backoff_opts {
@@ -129,6 +153,13 @@ impl TaskOptions {
         let concurrency = self
             .concurrency
             .map(|n| quote!(concurrency: #p::NonZeroU32::new(#n),));
+        let rate = self.rate_us.map(|us| {
+            let burst = self.burst.unwrap_or(1);
+            quote!(rate: #p::Option::Some(#p::TaskRate {
+                interval: #p::Duration::from_micros(#us),
+                burst: #burst,
+            }),)
+        });
         quote! {
             #p::TaskOptions {
                 retries: #retries,
@@ -137,6 +168,7 @@ impl TaskOptions {
                 #max_backoff
                 #on_exhausted
                 #concurrency
+                #rate
                 ..#p::TaskOptions::DEFAULT
             }
         }

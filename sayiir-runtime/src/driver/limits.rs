@@ -1,3 +1,7 @@
+//! Rate limits of tasks (`#[task(rate = "100/s")]`): an attempt reserves its start of the
+//! store's rate limit `task:<name>` (`Store::reserve_start`, once per attempt of this driver)
+//! and waits, with the instance held, until the reserved time.
+//!
 //! Concurrency limits of tasks (`#[task(concurrency = N)]`): an attempt starts only once it
 //! holds a slot of the store's limit `task:<name>` (`Store::acquire_slot`), held under this
 //! driver's lease, and gives it back when it ends. A slot of a driver that dies is free once
@@ -9,17 +13,18 @@
 //! Each request reports the attempts of the process waiting for the limit
 //! (`SlotRequest::waiting`), which `Engine::limits` sums over live workers.
 
+use std::num::{NonZeroU32, NonZeroU64};
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
 use std::time::Duration;
 
-use sayiir_store::{SlotHolder, SlotRequest, Store, Timestamp};
+use sayiir_store::{RateRequest, SlotHolder, SlotRequest, Store, Timestamp};
 use tracing::Instrument;
 
 use super::{Driver, Stop, stop};
 use crate::commit::Refused;
 use crate::core::LocalLimit;
-use crate::machine::TaskOptions;
+use crate::machine::{TaskOptions, TaskRate};
 use crate::planner::Attempt;
 use crate::trace_context::store_span;
 
@@ -92,7 +97,14 @@ impl Driver {
     /// limit, `Ok(Some(Some(held)))` with a slot, `Ok(None)` when the limit is full (the
     /// attempt waits; see [`Driver::slot_retry`]).
     pub(super) async fn take_slot(&mut self, a: &Attempt) -> Result<Option<Option<Held>>, Stop> {
+        if let Some(rate) = a.options.rate
+            && let Some(start) = self.reserve_start(a, rate).await?
+        {
+            self.rate_wait = Some(self.rate_wait.map_or(start, |w| w.min(start)));
+            return Ok(None);
+        }
         let Some(limit) = a.options.concurrency else {
+            self.reserved.remove(&a.slot);
             return Ok(Some(None));
         };
         let key = task_key(a.task);
@@ -133,6 +145,7 @@ impl Driver {
             return Ok(None);
         }
         self.queued.remove(&a.slot);
+        self.reserved.remove(&a.slot);
         if polls_this {
             self.poller = None;
         }
@@ -144,21 +157,62 @@ impl Driver {
         })))
     }
 
+    /// The start `a` reserved of its task's rate limit (reserved now if it has none yet):
+    /// `None` once it may start, the reserved time while it is ahead.
+    async fn reserve_start(
+        &mut self,
+        a: &Attempt,
+        rate: TaskRate,
+    ) -> Result<Option<Timestamp>, Stop> {
+        let inner = &self.ctx.inner;
+        let now = inner.now();
+        let start = match self.reserved.get(&a.slot) {
+            Some(t) => *t,
+            None => {
+                let interval = u64::try_from(rate.interval.as_micros()).unwrap_or(u64::MAX);
+                let request = RateRequest::new(
+                    task_key(a.task),
+                    NonZeroU64::new(interval).unwrap_or(NonZeroU64::MIN),
+                    NonZeroU32::new(rate.burst).unwrap_or(NonZeroU32::MIN),
+                    now,
+                );
+                let t = inner
+                    .store
+                    .reserve_start(request)
+                    .instrument(store_span!("reserve_start"))
+                    .await
+                    .map_err(|e| stop(&Refused::of(&e), "cannot reserve a start"))?;
+                self.reserved.insert(a.slot.clone(), t);
+                t
+            }
+        };
+        Ok((start > now).then_some(start))
+    }
+
     /// When to ask again for a slot refused this round (`None` if none was): the poller sooner
     /// at first, then less often, with jitter so that processes do not ask in step; the
     /// others after [`FALLBACK`] (a local slot given back or the poller's leaving wakes them
     /// before).
+    /// An attempt waiting for its reserved start of a rate limit wakes at that start.
     pub(super) fn slot_retry(&self, now: Timestamp) -> Option<Timestamp> {
-        self.waiting_on.as_ref()?;
-        if self.poller.is_none() {
-            return Some(now.add(FALLBACK));
+        let slot = self.waiting_on.as_ref().map(|_| {
+            if self.poller.is_none() {
+                return now.add(FALLBACK);
+            }
+            let backoff = TaskOptions {
+                backoff: FIRST_RETRY,
+                max_backoff: MAX_RETRY,
+                ..TaskOptions::DEFAULT
+            };
+            now.add(crate::retry::delay(
+                &backoff,
+                self.slot_waits.max(1),
+                self.id.as_str(),
+            ))
+        });
+        match (slot, self.rate_wait) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
         }
-        let backoff = TaskOptions {
-            backoff: FIRST_RETRY,
-            max_backoff: MAX_RETRY,
-            ..TaskOptions::DEFAULT
-        };
-        let delay = crate::retry::delay(&backoff, self.slot_waits.max(1), self.id.as_str());
-        Some(now.add(delay))
     }
 }

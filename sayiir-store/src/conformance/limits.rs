@@ -288,7 +288,10 @@ pub(super) async fn rate_starts_are_spaced<S: Store>(s: Arc<S>) {
     for _ in 0..20 {
         let s = Arc::clone(&s);
         tasks.push(tokio::spawn(async move {
-            s.reserve_start(rate("hot", 10_000, 1, 30_000)).await.unwrap().0
+            s.reserve_start(rate("hot", 10_000, 1, 30_000))
+                .await
+                .unwrap()
+                .0
         }));
     }
     let mut got = Vec::new();

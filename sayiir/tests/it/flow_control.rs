@@ -1,11 +1,13 @@
 //! Flow control (docs/flow-control.md) on every store: a task's concurrency limit holds within
 //! one worker and across a join's branches, is reached (it does not serialise the work), shows
 //! its usage and waiters in `Engine::limits`, and refused attempts wait and then complete
-//! (none fails). pg_kill.rs: the limit across four worker processes on PostgreSQL, SIGKILLed.
+//! (none fails); a task's rate limit spaces its starts. pg_kill.rs: the limit across four
+//! worker processes on PostgreSQL, SIGKILLed; pg_rate.rs: a rate across four processes.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod pg_kill;
+mod pg_rate;
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -120,4 +122,75 @@ async fn limits_keys(engine: &Engine) -> Vec<String> {
         .into_iter()
         .map(|l| l.key)
         .collect()
+}
+
+/// Wall-clock microseconds since the epoch (one clock for the processes of this machine).
+fn now_us() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_micros() as i64
+}
+
+/// The most of `starts` (µs) within any window of `window_us`: `[t, t + window)` for each
+/// start `t`.
+fn worst_window(starts: &[i64], window_us: i64) -> usize {
+    let mut sorted = starts.to_vec();
+    sorted.sort_unstable();
+    let mut worst = 0;
+    let mut j = 0;
+    for i in 0..sorted.len() {
+        while j < sorted.len() && sorted[j] < sorted[i] + window_us {
+            j += 1;
+        }
+        worst = worst.max(j - i);
+    }
+    worst
+}
+
+/// Starts of `tick`, in µs.
+static TICKS: std::sync::Mutex<Vec<i64>> = std::sync::Mutex::new(Vec::new());
+
+#[sayiir::task(rate = "20/s", burst = 2)]
+async fn tick(n: u64) -> u64 {
+    TICKS.lock().unwrap().push(now_us());
+    n
+}
+
+#[sayiir::workflow]
+async fn ticking(n: u64) -> u64 {
+    let n = tick(n).await;
+    n + 1
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_task_rate_spaces_its_starts() {
+    const INSTANCES: u64 = 30;
+    let dir = tempfile::tempdir().unwrap();
+    for (backend, store) in crate::common::stores::all("rates", dir.path()).await {
+        TICKS.lock().unwrap().clear();
+        let engine = Engine::builder_shared(Arc::clone(&store))
+            .register::<ticking>()
+            .build()
+            .unwrap();
+        for i in 0..INSTANCES {
+            engine.start::<ticking>(&format!("t{i}"), i).await.unwrap();
+        }
+        let worker = engine.spawn_worker();
+        for i in 0..INSTANCES {
+            let out = within(
+                &format!("{backend}: t{i}"),
+                engine.result::<ticking>(&format!("t{i}")),
+            )
+            .await
+            .unwrap();
+            assert_eq!(out, i + 1, "{backend}");
+        }
+        worker.shutdown().await.unwrap();
+        let starts = TICKS.lock().unwrap().clone();
+        assert_eq!(starts.len(), 30, "{backend}: one start each");
+        let worst = worst_window(&starts, 1_000_000);
+        eprintln!("flow_control: {backend}: worst 1 s window {worst} starts (rate 20/s, burst 2)");
+        assert!(worst <= 22, "{backend}: {worst} starts within 1 s");
+    }
 }
