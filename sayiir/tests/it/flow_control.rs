@@ -151,7 +151,7 @@ fn worst_window(starts: &[i64], window_us: i64) -> usize {
 /// Starts of `tick`, in µs.
 static TICKS: std::sync::Mutex<Vec<i64>> = std::sync::Mutex::new(Vec::new());
 
-#[sayiir::task(rate = "20/s", burst = 2)]
+#[sayiir::task(rate = "10/s", burst = 2)]
 async fn tick(n: u64) -> u64 {
     TICKS.lock().unwrap().push(now_us());
     n
@@ -165,7 +165,7 @@ async fn ticking(n: u64) -> u64 {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_task_rate_spaces_its_starts() {
-    const INSTANCES: u64 = 30;
+    const INSTANCES: u64 = 20;
     let dir = tempfile::tempdir().unwrap();
     for (backend, store) in crate::common::stores::all("rates", dir.path()).await {
         TICKS.lock().unwrap().clear();
@@ -188,9 +188,12 @@ async fn a_task_rate_spaces_its_starts() {
         }
         worker.shutdown().await.unwrap();
         let starts = TICKS.lock().unwrap().clone();
-        assert_eq!(starts.len(), 30, "{backend}: one start each");
+        assert_eq!(starts.len(), 20, "{backend}: one start each");
+        // Reserved starts: 2 at once, then one per 100 ms, so at most 11 in any 1 s; a start
+        // runs at or after its reserved time, and one running late can fall into the window
+        // of the next ones: the limit plus the burst, 12.
         let worst = worst_window(&starts, 1_000_000);
-        eprintln!("flow_control: {backend}: worst 1 s window {worst} starts (rate 20/s, burst 2)");
-        assert!(worst <= 22, "{backend}: {worst} starts within 1 s");
+        eprintln!("flow_control: {backend}: worst 1 s window {worst} starts (rate 10/s, burst 2)");
+        assert!(worst <= 12, "{backend}: {worst} starts within 1 s");
     }
 }
