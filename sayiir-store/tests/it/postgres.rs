@@ -24,7 +24,7 @@ use tokio::sync::broadcast;
 const PATIENCE: Duration = Duration::from_secs(30);
 
 /// The schema version this build migrates to.
-const NEWEST: i64 = 7;
+const NEWEST: i64 = 8;
 
 mod admin;
 mod caller;
