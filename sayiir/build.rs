@@ -8,7 +8,7 @@ use std::error::Error;
 use std::path::Path;
 
 /// Every page, as `(file, module)`; `src/docs.rs` declares the same modules.
-const PAGES: [(&str, &str); 12] = [
+const PAGES: [(&str, &str); 13] = [
     ("workflow-rules", "workflow_rules"),
     ("errors", "errors"),
     ("testing", "testing"),
@@ -17,6 +17,7 @@ const PAGES: [(&str, &str); 12] = [
     ("production", "production"),
     ("operations", "operations"),
     ("schedules", "schedules"),
+    ("flow-control", "flow_control"),
     ("cli", "cli"),
     ("performance", "performance"),
     ("observability", "observability"),

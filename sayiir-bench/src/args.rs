@@ -11,6 +11,7 @@ use crate::target::StoreKind;
 pub(crate) enum Scenario {
     Baseline,
     Linear,
+    Limited,
     Fanout,
     Latency,
     Sleepers,
@@ -18,9 +19,10 @@ pub(crate) enum Scenario {
 }
 
 impl Scenario {
-    pub(crate) const ALL: [Scenario; 6] = [
+    pub(crate) const ALL: [Scenario; 7] = [
         Scenario::Baseline,
         Scenario::Linear,
+        Scenario::Limited,
         Scenario::Fanout,
         Scenario::Latency,
         Scenario::Sleepers,
@@ -31,6 +33,7 @@ impl Scenario {
         match self {
             Scenario::Baseline => "baseline",
             Scenario::Linear => "linear",
+            Scenario::Limited => "limited",
             Scenario::Fanout => "fanout",
             Scenario::Latency => "latency",
             Scenario::Sleepers => "sleepers",
@@ -78,6 +81,8 @@ pub(crate) struct Args {
     pub(crate) runs: usize,
     /// Instances of `linear`.
     pub(crate) instances: usize,
+    /// Instances of `limited`.
+    pub(crate) limited_instances: usize,
     /// Instances of `fanout`.
     pub(crate) fanout_instances: usize,
     /// Instances run one after the other by `latency`.
@@ -114,7 +119,7 @@ pub(crate) struct Args {
     about = "Throughput and latency of sayiir against its stores (docs/performance.md)"
 )]
 struct Cli {
-    /// baseline,linear,fanout,latency,sleepers,list or all
+    /// baseline,linear,limited,fanout,latency,sleepers,list or all
     #[arg(long = "scenario", value_name = "LIST", value_parser = parse_scenarios, default_value = "all")]
     scenarios: List<Scenario>,
     /// sqlite-full,sqlite-normal,postgres or all [default: both SQLite levels, and postgres
@@ -132,6 +137,10 @@ struct Cli {
     /// linear: instances of 10 steps [default: 20000]
     #[arg(long, value_name = "N", value_parser = positive)]
     instances: Option<usize>,
+    /// limited: instances of 10 steps whose task is limited to 16 attempts at once across
+    /// all workers [default: 2000]
+    #[arg(long, value_name = "N", value_parser = positive)]
+    limited: Option<usize>,
     /// fanout: instances of 100 parallel tasks [default: 400]
     #[arg(long, value_name = "N", value_parser = positive)]
     fanout: Option<usize>,
@@ -223,6 +232,7 @@ pub(crate) fn parse(args: impl IntoIterator<Item = String>) -> Result<Args, clap
         pg_url,
         runs: pick(cli.runs, 1, 3),
         instances: pick(cli.instances, 60, 20_000),
+        limited_instances: pick(cli.limited, 20, 2_000),
         fanout_instances: pick(cli.fanout, 4, 400),
         latency_instances: pick(cli.latency, 5, 200),
         sleepers: pick(cli.sleepers, 200, 100_000),

@@ -33,6 +33,29 @@ pub(crate) async fn linear10(n: u64) -> u64 {
     noop(n).await
 }
 
+/// Attempts of `limited_noop` at once across all workers (the `limited` scenario).
+pub(crate) const LIMIT: u32 = 16;
+
+#[sayiir::task(concurrency = 16)]
+async fn limited_noop(n: u64) -> u64 {
+    n + 1
+}
+
+/// `linear10` whose task has a concurrency limit ([`LIMIT`]): returns `n + 10`.
+#[sayiir::workflow]
+pub(crate) async fn limited10(n: u64) -> u64 {
+    let n = limited_noop(n).await;
+    let n = limited_noop(n).await;
+    let n = limited_noop(n).await;
+    let n = limited_noop(n).await;
+    let n = limited_noop(n).await;
+    let n = limited_noop(n).await;
+    let n = limited_noop(n).await;
+    let n = limited_noop(n).await;
+    let n = limited_noop(n).await;
+    limited_noop(n).await
+}
+
 /// A hundred no-op tasks at once: returns `100 n + 5050`.
 #[sayiir::workflow]
 pub(crate) async fn fanout100(n: u64) -> u64 {
@@ -113,6 +136,7 @@ pub(crate) fn engine_recorded(
     let build = || {
         Engine::builder_shared(store)
             .register::<linear10>()
+            .register::<limited10>()
             .register::<fanout100>()
             .register::<latency10>()
             .register::<sleeper>()

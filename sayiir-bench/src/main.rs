@@ -67,6 +67,9 @@ async fn run(args: Args) -> Result<(), BoxError> {
                         }
                         continue;
                     }
+                    Scenario::Limited => {
+                        throughput::run(&args, kind, Shape::Limited, ceiling, (None, "")).await?
+                    }
                     Scenario::Fanout => {
                         throughput::run(&args, kind, Shape::Fanout, ceiling, (None, "")).await?
                     }

@@ -1,4 +1,4 @@
-//! `linear` and `fanout`: many instances created first, then driven by the worker(s) as fast as
+//! `linear`, `limited` and `fanout`: many instances created first, then driven by the worker(s) as fast as
 //! they go. The clock runs from the workers' start to the last instance's completion.
 //!
 //! On SQLite (one worker process per file) the worker runs in this process. On PostgreSQL,
@@ -16,7 +16,7 @@ use crate::BoxError;
 use crate::args::Args;
 use crate::baseline::{Ceiling, rate};
 use crate::figures::Row;
-use crate::flows::{self, FANOUT, STEPS, fanout100, linear10};
+use crate::flows::{self, FANOUT, STEPS, fanout100, limited10, linear10};
 use crate::target::{Place, StoreKind};
 
 /// Which workflow.
@@ -24,6 +24,8 @@ use crate::target::{Place, StoreKind};
 pub(crate) enum Shape {
     /// `linear10`: ten tasks in sequence.
     Linear,
+    /// `limited10`: ten tasks in sequence, at most `flows::LIMIT` attempts at once.
+    Limited,
     /// `fanout100`: a hundred tasks at once.
     Fanout,
 }
@@ -32,13 +34,14 @@ impl Shape {
     fn name(self) -> &'static str {
         match self {
             Shape::Linear => "linear",
+            Shape::Limited => "limited",
             Shape::Fanout => "fanout",
         }
     }
 
     fn expected(self, i: u64) -> u64 {
         match self {
-            Shape::Linear => i + STEPS,
+            Shape::Linear | Shape::Limited => i + STEPS,
             Shape::Fanout => FANOUT * i + FANOUT * (FANOUT + 1) / 2,
         }
     }
@@ -54,6 +57,7 @@ pub(crate) async fn run(
 ) -> Result<Row, BoxError> {
     let n = match shape {
         Shape::Linear => args.instances,
+        Shape::Limited => args.limited_instances,
         Shape::Fanout => args.fanout_instances,
     };
     let processes = if kind == StoreKind::Postgres {
@@ -71,6 +75,7 @@ pub(crate) async fn run(
         let id = format!("{}-{i:08}", shape.name());
         match shape {
             Shape::Linear => e.start::<linear10>(&id, i as u64).await.map(drop),
+            Shape::Limited => e.start::<limited10>(&id, i as u64).await.map(drop),
             Shape::Fanout => e.start::<fanout100>(&id, i as u64).await.map(drop),
         }
     })
@@ -89,6 +94,7 @@ pub(crate) async fn run(
         let id = format!("{}-{i:08}", shape.name());
         let out = match shape {
             Shape::Linear => engine.try_result::<linear10>(&id).await?,
+            Shape::Limited => engine.try_result::<limited10>(&id).await?,
             Shape::Fanout => engine.try_result::<fanout100>(&id).await?,
         };
         let want = shape.expected(i as u64);
@@ -115,6 +121,9 @@ pub(crate) async fn run(
                 batched as f64 / batches as f64
             },
         );
+    if shape == Shape::Limited {
+        row.set("limit", f64::from(flows::LIMIT));
+    }
     if let Some(c) = ceiling.filter(|c| c.batched > 0.0) {
         row.set("ratio", steps_per_s / c.batched);
     }

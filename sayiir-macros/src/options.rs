@@ -246,6 +246,36 @@ pub(crate) fn on_exhausted_tokens(park: bool, p: &TokenStream) -> TokenStream {
     }
 }
 
+/// A rate `"N/s"`, `"N/m"` or `"N/h"` (N from 1 to 1,000,000): the interval between two
+/// starts, in microseconds (at least 1).
+pub(crate) fn rate_interval_us(opt: &RawOption, diag: &mut Diagnostics) -> Option<u64> {
+    let lit = lit_str(opt, diag)?;
+    let v = lit.value();
+    let parsed = v.split_once('/').and_then(|(n, unit)| {
+        let n: u64 = n
+            .trim()
+            .parse()
+            .ok()
+            .filter(|n| (1..=1_000_000).contains(n))?;
+        let period_us: u64 = match unit.trim() {
+            "s" => 1_000_000,
+            "m" => 60_000_000,
+            "h" => 3_600_000_000,
+            _ => return None,
+        };
+        Some((period_us / n).max(1))
+    });
+    if parsed.is_none() {
+        diag.error(
+            lit.span(),
+            format_args!(
+                "`rate = \"{v}\"` is not a rate: write a count from 1 to 1000000 per second, minute or hour, e.g. `rate = \"100/s\"`, `\"30/m\"` or `\"500/h\"`"
+            ),
+        );
+    }
+    parsed
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

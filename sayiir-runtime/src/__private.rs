@@ -24,7 +24,7 @@ pub use crate::join::{
 };
 pub use crate::machine::{
     Advance, Callee, ChildWait, DescribeWait, Input, MachineError, OnExhausted, ResultOutput,
-    Resumed, RetryPolicy, SignalSet, Task, TaskOptions, TaskRun, TaskTimeout, TaskWait,
+    Resumed, RetryPolicy, SignalSet, Task, TaskOptions, TaskRate, TaskRun, TaskTimeout, TaskWait,
     TimeoutCallee, Unwrap, Wait, WorkKind, WorkSink, Workflow,
 };
 pub use crate::parts::StateParts;
@@ -62,6 +62,7 @@ impl<E> ViaDefault for &PermanentProbe<'_, E> {
     }
 }
 pub use serde;
+pub use std::num::NonZeroU32;
 pub use std::time::Duration;
 
 /// Types a workflow can store: the serializing half.

@@ -8,6 +8,7 @@
 //! through the description the registering binary saved in the store; else shown as sizes.
 
 mod decode;
+mod limits;
 mod timeline;
 
 use std::collections::BTreeMap;
@@ -21,6 +22,7 @@ use sayiir_store::{
 
 pub use crate::ops::Operation;
 pub use decode::DecodedBy;
+pub use limits::LimitInfo;
 pub use timeline::{TimelineEntry, rfc3339};
 
 pub use crate::inspect::{StateView, WaitView};

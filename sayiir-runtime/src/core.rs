@@ -57,6 +57,21 @@ pub(crate) struct Inner {
     /// Instances that finished in this process and may be a schedule's run (their id has an
     /// `@`): the worker looks whether a tick waits for them (`scheduler::poke`).
     pub(crate) finished_runs: Mutex<Vec<InstanceId>>,
+    /// Per limit key, the drivers of this process waiting for one of its slots.
+    pub(crate) local_limits: Mutex<HashMap<String, Arc<LocalLimit>>>,
+}
+
+/// The drivers of one process waiting for a slot of one limit. One of them (the poller) asks
+/// the store again after a growing delay, for slots other processes give back; the others do
+/// not ask until `freed` wakes them (once per slot given back here, and when the poller hands
+/// its role on), so that the store is asked about as often per process as per slot, not per
+/// waiting attempt.
+#[derive(Default)]
+pub(crate) struct LocalLimit {
+    pub(crate) freed: Notify,
+    pub(crate) polling: std::sync::atomic::AtomicBool,
+    /// Attempts of this process waiting for a slot (reported to the store with each request).
+    pub(crate) waiters: std::sync::atomic::AtomicU64,
 }
 
 impl Inner {
@@ -94,7 +109,14 @@ impl Inner {
             stored: Mutex::new(HashMap::new()),
             resources,
             finished_runs: Mutex::new(Vec::new()),
+            local_limits: Mutex::new(HashMap::new()),
         }
+    }
+
+    /// The drivers of this process waiting for a slot of the limit `key`.
+    pub(crate) fn local_limit(&self, key: &str) -> Arc<LocalLimit> {
+        let mut map = self.local_limits.lock().unwrap_or_else(|e| e.into_inner());
+        Arc::clone(map.entry(key.to_owned()).or_default())
     }
 
     pub(crate) fn busy(&self) -> usize {

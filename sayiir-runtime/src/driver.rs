@@ -5,6 +5,7 @@
 //! sequence-number race to another writer, or its lease may have expired (see `lease.rs`).
 
 mod attention;
+mod limits;
 mod takeover;
 mod tasks;
 
@@ -74,6 +75,20 @@ struct Driver {
     clear_block: bool,
     /// The trace context the instance was started under: the parent of this driver's spans.
     parent: Parent,
+    /// Rounds in a row in which an attempt was refused a slot of its task's limit.
+    slot_waits: u32,
+    /// Set in a round that refused an attempt a slot: the local waiters of that limit.
+    waiting_on: Option<Arc<crate::core::LocalLimit>>,
+    /// This driver asks the store again for its process (see `limits.rs`).
+    poller: Option<limits::Poller>,
+    /// The attempts of this driver waiting for a slot, by slot.
+    queued: HashMap<SlotPath, limits::Queued>,
+    /// The last wait ended (a slot given back here, a delay, a poke): ask for slots again.
+    woken: bool,
+    /// The starts reserved of their task's rate limit by attempts not started yet, by slot.
+    reserved: HashMap<SlotPath, Timestamp>,
+    /// Set in a round in which an attempt waits for its reserved start: the earliest.
+    rate_wait: Option<Timestamp>,
 }
 
 /// Why the driver stopped.
@@ -304,6 +319,13 @@ async fn start(
             .filter(|k| k.is_request()),
         clear_block: false,
         parent: Parent::default(),
+        slot_waits: 0,
+        waiting_on: None,
+        poller: None,
+        queued: HashMap::new(),
+        woken: false,
+        reserved: HashMap::new(),
+        rate_wait: None,
     })
 }
 
@@ -372,15 +394,35 @@ impl Driver {
         }
         let plan = planner::plan(&self.work, &self.busy, now)
             .map_err(|e| Stop::Blocked(BlockKind::CorruptState, e.to_string()))?;
+        self.waiting_on = None;
+        self.rate_wait = None;
+        let mut refused = false;
         for attempt in &plan.start {
-            self.start_task(attempt.clone())?;
+            match self.take_slot(attempt).await? {
+                Some(held) => self.start_task(attempt.clone(), held)?,
+                None => refused = true,
+            }
+        }
+        if !refused {
+            self.slot_waits = 0;
+            self.poller = None;
+            self.queued.clear();
         }
         let pending = if plan.needs_signals() {
             self.pending_signals().await?
         } else {
             Vec::new()
         };
-        Ok(plan.decide(&pending))
+        let decision = plan.decide(&pending);
+        // An attempt refused a slot waits with the instance held: until a slot may be free.
+        Ok(match (decision, self.slot_retry(now)) {
+            (Decision::Wait { next_due } | Decision::Idle { next_due, .. }, Some(retry)) => {
+                Decision::Wait {
+                    next_due: Some(next_due.map_or(retry, |d| d.min(retry))),
+                }
+            }
+            (decision, _) => decision,
+        })
     }
 
     /// The signals buffered for the instance, in send order.
@@ -406,19 +448,33 @@ impl Driver {
                 None => std::future::pending().await,
             }
         };
-        tokio::select! {
-            joined = self.running.join_next() => match joined {
+        let freed = self.waiting_on.clone();
+        let slot_freed = async {
+            match freed {
+                Some(local) => local.freed.notified().await,
+                None => std::future::pending().await,
+            }
+        };
+        let waited = tokio::select! {
+            joined = self.running.join_next(), if !self.running.is_empty() => match joined {
                 None => Ok(None),
                 Some(Err(e)) => Err(Stop::Failed(format!("task runner failed: {e}"))),
                 Some(Ok((slot, task, attempt, result))) => self.task_done(slot, task, attempt, result).map(Some),
             },
             _ = timer => Ok(None),
+            () = slot_freed => Ok(None),
             () = self.lease.expiry() => Err(Stop::Expired),
             _ = self.poke.notified() => {
                 self.check_control().await?;
                 Ok(None)
             }
+        };
+        // A wait that ends without a result (a slot given back, the delay, a poke) lets an
+        // attempt waiting for a slot ask again.
+        if matches!(waited, Ok(None)) {
+            self.woken = self.waiting_on.is_some();
         }
+        waited
     }
 
     /// After a poke: stop if the instance was cancelled or paused meanwhile.

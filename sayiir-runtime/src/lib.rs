@@ -77,7 +77,7 @@ pub use error::{EngineError, VersionMismatch, WrongDefinition};
 pub use inline::{DirectRunError, run_direct, run_direct_with};
 pub use limits::DEFAULT_MAX_PAYLOAD;
 pub use lock::{LockError, LockMode, LockOutcome, StaleLock};
-pub use machine::{OnExhausted, RetryPolicy, Task, TaskOptions, TaskTimeout, Workflow};
+pub use machine::{OnExhausted, RetryPolicy, Task, TaskOptions, TaskRate, TaskTimeout, Workflow};
 pub use metrics::Metrics;
 pub use migrate::{Migrate, MigrateError, Migration};
 pub use resources::{MissingResource, Res, ResourceNeed, Resources};

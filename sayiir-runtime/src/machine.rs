@@ -11,6 +11,7 @@
 //! workflow body can call and `.await`, each with the `Wait` that represents the pending call.
 
 use std::future::Future;
+use std::num::NonZeroU32;
 use std::pin::Pin;
 use std::time::Duration;
 
@@ -49,6 +50,22 @@ pub struct TaskOptions {
     /// What happens when the attempts are used up and the last one failed with an error that
     /// may be retried (`#[task(on_exhausted = "park")]`).
     pub on_exhausted: OnExhausted,
+    /// At most this many attempts of the task run at once across all workers sharing the
+    /// store (`#[task(concurrency = N)]`); `None`: no limit.
+    pub concurrency: Option<NonZeroU32>,
+    /// Starts of the task's attempts across all workers sharing the store are spaced at
+    /// least this far apart past a burst (`#[task(rate = "100/s", burst = N)]`); `None`: no
+    /// rate limit.
+    pub rate: Option<TaskRate>,
+}
+
+/// A task's rate limit (`#[task(rate = "..", burst = ..)]`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TaskRate {
+    /// The time between two starts past the burst (1 s / 100 for `"100/s"`).
+    pub interval: Duration,
+    /// Starts that may fall at one instant (at least 1; `0` is taken as 1).
+    pub burst: u32,
 }
 
 impl TaskOptions {
@@ -60,6 +77,8 @@ impl TaskOptions {
         backoff: Duration::from_millis(100),
         max_backoff: Duration::from_secs(60),
         on_exhausted: OnExhausted::Inherit,
+        concurrency: None,
+        rate: None,
     };
 }
 

@@ -44,7 +44,10 @@
 //! - a schedule's write checks the schedule exists, then its revision, before creating
 //!   anything; schedule ids order by their bytes;
 //! - a create that finds the instance keeps its stored trace context; a restart without a trace
-//!   context keeps the stored one.
+//!   context keeps the stored one;
+//! - [`Store::acquire_slot`] by a holder that already holds a slot grants it again (and leaves
+//!   the waiting report as it was); a released slot is asked for again like any other; the
+//!   limit reported is the last one asked.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
@@ -56,6 +59,7 @@ mod concurrency;
 mod creates;
 mod generations;
 mod leases;
+mod limits;
 mod listing;
 mod restarts;
 mod schedules;
@@ -164,6 +168,11 @@ fn checks<S: Store>() -> Vec<(&'static str, Check<S>)> {
         check!(schedules::schedule_delete_keeps_instances),
         check!(schedules::next_schedule_due_time),
         check!(schedules::schedule_claims_and_writes_race),
+        check!(limits::slots_up_to_the_limit),
+        check!(limits::slots_end_with_their_lease),
+        check!(limits::slots_concurrent_never_exceed),
+        check!(limits::waiters_reported_per_worker),
+        check!(limits::rate_starts_are_spaced),
     ]
 }
 

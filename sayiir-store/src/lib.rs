@@ -63,10 +63,10 @@ pub use transactional::Transactional;
 pub use types::{
     Backlog, BlockChange, BlockKind, BlockWrite, Blocked, Claim, ClaimRequest, Claimed, Created,
     DefinitionHash, DefinitionRecord, DefinitionRef, Event, Fingerprint, HistoryEntry, InstanceId,
-    InstanceRecord, InstanceSummary, IntoInstanceId, Lease, LeaseHolder, ListQuery,
-    MAX_INSTANCE_ID_LEN, NewInstance, NewSignal, Next, Restart, ScheduleClaim, ScheduleLease,
-    ScheduleRecord, ScheduleWrite, SignalRecord, Status, TimeRange, Timestamp, Transition,
-    VersionCount, WorkerId, WorkerRecord, WorkflowKey,
+    InstanceRecord, InstanceSummary, IntoInstanceId, Lease, LeaseHolder, LimitUsage, ListQuery,
+    MAX_INSTANCE_ID_LEN, NewInstance, NewSignal, Next, RateRequest, Restart, ScheduleClaim,
+    ScheduleLease, ScheduleRecord, ScheduleWrite, SignalRecord, SlotHolder, SlotRequest, Status,
+    TimeRange, Timestamp, Transition, VersionCount, WorkerId, WorkerRecord, WorkflowKey, gcra,
 };
 
 /// Result of one transition within a [`Store::commit_batch`].
@@ -307,6 +307,33 @@ pub trait Store: Send + Sync + 'static {
     /// due time, or its lease's expiry if later), over the schedules that are not paused and
     /// have a due time.
     async fn next_schedule_due(&self, served: &[String]) -> Result<Option<Timestamp>, StoreError>;
+    /// Takes a slot of the concurrency limit `request.key` for `request.holder`, atomically:
+    /// `true` if the holder holds one afterwards (it already held one, or fewer than
+    /// `request.limit` live holders held one), `false` otherwise (the caller asks again
+    /// later). A holder is live while its instance is leased under [`SlotHolder::lease`] and
+    /// that lease has not expired at `request.now`: a slot held by a worker that died is free
+    /// once its lease expires, and no two live holders ever exceed the limit, whichever
+    /// processes ask. Holders no longer live are deleted here. Also records how many attempts
+    /// of the holder's worker wait for the limit ([`SlotRequest::waiting`]), for
+    /// [`Store::limit_usage`].
+    async fn acquire_slot(&self, request: SlotRequest) -> Result<bool, StoreError>;
+
+    /// Gives back the slot of `holder` in the limit `key`, if it holds one under that lease;
+    /// otherwise does nothing.
+    async fn release_slot(&self, key: &str, holder: &SlotHolder) -> Result<(), StoreError>;
+
+    /// Reserves the next start of the rate limit `request.key`, atomically, and returns when
+    /// it may happen (ms since the Unix epoch, rounded up): `request.now` while the key is
+    /// within its burst, later otherwise. Every call reserves a start, whether the caller uses
+    /// it or not: reserved starts are never closer than the interval past the burst (the key's
+    /// theoretical arrival time moves by one interval per call, see [`gcra`]), whichever
+    /// processes ask. The interval and burst of each call are the caller's (the latest ones
+    /// asked apply to the next call).
+    async fn reserve_start(&self, request: RateRequest) -> Result<Timestamp, StoreError>;
+
+    /// Every limit a slot was asked of, ordered by key, with its live holders and the waiting
+    /// attempts live workers reported, at `now`.
+    async fn limit_usage(&self, now: Timestamp) -> Result<Vec<LimitUsage>, StoreError>;
 
     /// Hints that new work may be due (an instance created, signalled, released or given an
     /// earlier due time, possibly by another process). Workers still poll as a fallback, so a

@@ -1,6 +1,8 @@
 //! An in-memory store with the same contract as the persistent backends. For tests and for
 //! workflows that need no durability.
 
+mod limits;
+
 use std::num::NonZeroUsize;
 
 use crate::error::seq_after;
@@ -11,9 +13,10 @@ use std::sync::{Mutex, MutexGuard};
 use crate::{
     Backlog, BlockChange, BlockKind, Blocked, Claim, ClaimRequest, Claimed, CommitResult,
     CreateResult, Created, DefinitionRecord, HistoryEntry, InstanceId, InstanceRecord,
-    InstanceSummary, LeaseHolder, ListQuery, Listing, NewInstance, NewSignal, Next, Restart,
-    ScheduleClaim, ScheduleRecord, ScheduleWrite, SignalRecord, Status, Store, StoreError,
-    Timestamp, Transition, VersionCount, WorkerId, WorkerRecord, WorkflowKey,
+    InstanceSummary, LeaseHolder, LimitUsage, ListQuery, Listing, NewInstance, NewSignal, Next,
+    RateRequest, Restart, ScheduleClaim, ScheduleRecord, ScheduleWrite, SignalRecord, SlotHolder,
+    SlotRequest, Status, Store, StoreError, Timestamp, Transition, VersionCount, WorkerId,
+    WorkerRecord, WorkflowKey,
 };
 
 #[derive(Debug)]
@@ -42,6 +45,10 @@ pub struct MemoryStore {
     workers: Mutex<BTreeMap<String, WorkerRecord>>,
     /// Schedules by id; locked after `rows` when both are.
     schedules: Mutex<schedules::Schedules>,
+    /// The slots of concurrency limits (locked after `rows`).
+    limits: Mutex<limits::Limits>,
+    /// Rate limits: each key's theoretical arrival time, in µs.
+    rates: Mutex<BTreeMap<String, i64>>,
 }
 
 mod schedules;
@@ -63,6 +70,11 @@ impl MemoryStore {
     fn schedules(&self) -> MutexGuard<'_, schedules::Schedules> {
         // Every mutation is computed first and assigned last.
         self.schedules.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    fn limits(&self) -> MutexGuard<'_, limits::Limits> {
+        // Every mutation is computed on the entries of one key and applied at once.
+        self.limits.lock().unwrap_or_else(|e| e.into_inner())
     }
 
     fn definitions(&self) -> MutexGuard<'_, BTreeMap<DefinitionKey, DefinitionRecord>> {
@@ -583,6 +595,29 @@ impl Store for MemoryStore {
     async fn workers(&self) -> Result<Vec<WorkerRecord>, StoreError> {
         let workers = self.workers.lock().unwrap_or_else(|e| e.into_inner());
         Ok(workers.values().cloned().collect())
+    }
+
+    async fn acquire_slot(&self, request: SlotRequest) -> Result<bool, StoreError> {
+        let rows = self.rows();
+        Ok(self.limits().acquire(&rows, request))
+    }
+
+    async fn release_slot(&self, key: &str, holder: &SlotHolder) -> Result<(), StoreError> {
+        self.limits().release(key, holder);
+        Ok(())
+    }
+
+    async fn reserve_start(&self, request: RateRequest) -> Result<Timestamp, StoreError> {
+        // Every mutation is a single insert.
+        let mut rates = self.rates.lock().unwrap_or_else(|e| e.into_inner());
+        let (tat, start) = crate::gcra(rates.get(&request.key).copied(), &request);
+        rates.insert(request.key, tat);
+        Ok(start)
+    }
+
+    async fn limit_usage(&self, now: Timestamp) -> Result<Vec<LimitUsage>, StoreError> {
+        let rows = self.rows();
+        Ok(self.limits().usage(&rows, now))
     }
 
     async fn send_signal(&self, signal: NewSignal) -> Result<u64, StoreError> {

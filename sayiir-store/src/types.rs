@@ -12,6 +12,7 @@ mod builders;
 mod into_id;
 mod json;
 mod kinds;
+mod limits;
 mod schedules;
 
 pub use admin::{Backlog, BlockChange, BlockWrite, TimeRange};
@@ -19,6 +20,9 @@ pub use into_id::IntoInstanceId;
 pub use kinds::{BlockKind, Status};
 #[cfg(any(feature = "sqlite", feature = "postgres"))]
 pub(crate) use kinds::{claimable_block_sql, code_list};
+#[cfg(any(feature = "sqlite", feature = "postgres"))]
+pub(crate) use limits::start_of;
+pub use limits::{LimitUsage, RateRequest, SlotHolder, SlotRequest, gcra};
 pub use schedules::{ScheduleClaim, ScheduleLease, ScheduleRecord, ScheduleWrite};
 
 /// Longest instance id accepted, in bytes.

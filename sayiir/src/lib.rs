@@ -88,7 +88,7 @@ pub use sayiir_runtime::{
     EngineError, InstanceHandle, InstanceInfo, InstanceStatus, LockError, LockMode, LockOutcome,
     Metrics, Migrate, MigrateError, Migration, MissingResource, OnExhausted, Res, ResourceNeed,
     Resources, RestartFilter, Restarted, RetryPolicy, SignalTimeout, StaleLock, Task, TaskContext,
-    TaskOptions, TaskTimeout, VersionMismatch, VersionStats, WorkerConfig, WorkerHandle,
+    TaskOptions, TaskRate, TaskTimeout, VersionMismatch, VersionStats, WorkerConfig, WorkerHandle,
     WorkerInfo, Workflow, WorkflowContext, WrongDefinition, continue_as_new, signal, sleep,
     sleep_until,
 };

@@ -1,4 +1,5 @@
-//! `#[task(...)]` options: retries, timeout, backoff, name, crate path.
+//! `#[task(...)]` options: retries, timeout, backoff, on_exhausted, concurrency, rate, burst,
+//! name, crate path.
 
 use proc_macro2::{Span, TokenStream};
 use quote::{ToTokens, quote};
@@ -18,16 +19,25 @@ pub(crate) struct TaskOptions {
     pub(super) max_backoff_ms: Option<u64>,
     /// `on_exhausted`: `Some(true)` for "park", `Some(false)` for "fail".
     pub(super) on_exhausted: Option<bool>,
+    /// `concurrency`: at most this many attempts at once, across all workers.
+    pub(super) concurrency: Option<u32>,
+    /// `rate`: the interval between two starts, in microseconds.
+    pub(super) rate_us: Option<u64>,
+    /// `burst`: starts that may fall at one instant (needs `rate`).
+    pub(super) burst: Option<u32>,
     pub(super) krate: Option<syn::Path>,
 }
 
-const TASK_OPTIONS: [&str; 7] = [
+const TASK_OPTIONS: [&str; 10] = [
     "name",
     "retries",
     "timeout",
     "backoff",
     "max_backoff",
     "on_exhausted",
+    "concurrency",
+    "rate",
+    "burst",
     "crate",
 ];
 
@@ -41,6 +51,9 @@ impl TaskOptions {
             backoff_ms: None,
             max_backoff_ms: None,
             on_exhausted: None,
+            concurrency: None,
+            rate_us: None,
+            burst: None,
             krate: None,
         };
         let raw: Vec<RawOption> = match options::parse_raw(args) {
@@ -51,6 +64,8 @@ impl TaskOptions {
             }
         };
         let mut backoff_opts: Vec<&RawOption> = Vec::new();
+        let mut burst_key = None;
+        let mut has_rate = false;
         for opt in options::check_keys(&raw, "task", &TASK_OPTIONS, diag) {
             match opt.key.to_string().as_str() {
                 "name" => out.name = options::stable_name(opt, diag),
@@ -68,8 +83,23 @@ impl TaskOptions {
                     backoff_opts.push(opt);
                 }
                 "on_exhausted" => out.on_exhausted = options::on_exhausted(opt, diag),
+                "concurrency" => out.concurrency = options::lit_u32(opt, 1, 1_000_000, diag),
+                "rate" => {
+                    has_rate = true;
+                    out.rate_us = options::rate_interval_us(opt, diag);
+                }
+                "burst" => {
+                    out.burst = options::lit_u32(opt, 1, 1_000_000, diag);
+                    burst_key = Some(opt.key.span());
+                }
                 _ => out.krate = options::crate_path(opt, diag),
             }
+        }
+        if let (Some(span), false) = (burst_key, has_rate) {
+            diag.error(
+                span,
+                "`burst` is how many starts of a rate limit may fall at one instant, but this task has no `rate`: add `rate = \"N/s\"` or remove `burst`",
+            );
         }
         if out.retries == 0 {
             for opt in &backoff_opts {
@@ -120,6 +150,16 @@ impl TaskOptions {
             let value = options::on_exhausted_tokens(park, p);
             quote!(on_exhausted: #value,)
         });
+        let concurrency = self
+            .concurrency
+            .map(|n| quote!(concurrency: #p::NonZeroU32::new(#n),));
+        let rate = self.rate_us.map(|us| {
+            let burst = self.burst.unwrap_or(1);
+            quote!(rate: #p::Option::Some(#p::TaskRate {
+                interval: #p::Duration::from_micros(#us),
+                burst: #burst,
+            }),)
+        });
         quote! {
             #p::TaskOptions {
                 retries: #retries,
@@ -127,6 +167,8 @@ impl TaskOptions {
                 #backoff
                 #max_backoff
                 #on_exhausted
+                #concurrency
+                #rate
                 ..#p::TaskOptions::DEFAULT
             }
         }

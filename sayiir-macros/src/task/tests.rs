@@ -398,3 +398,58 @@ fn durations_are_normalised_and_options_are_not_hashed() {
     assert_eq!(hash_of(&a), hash_of(&other));
     assert_eq!(hash_of(&a), hash_of(&expanded(quote!(), item)));
 }
+
+#[test]
+fn concurrency_option() {
+    let mut d = Diagnostics::new();
+    let o = TaskOptions::parse(quote!(concurrency = 5), &mut d);
+    assert!(!d.has_errors());
+    assert_eq!(o.concurrency, Some(5));
+    let code = o.tokens(&quote!(p)).to_string();
+    assert!(
+        code.contains("concurrency : p :: NonZeroU32 :: new (5u32)"),
+        "{code}"
+    );
+    let code = TaskOptions::parse(quote!(retries = 1), &mut d)
+        .tokens(&quote!(p))
+        .to_string();
+    assert!(!code.contains("concurrency"), "{code}");
+    let e = option_errors(quote!(concurrency = 0));
+    assert!(
+        e.contains("`concurrency` must be an integer from 1 to 1000000"),
+        "{e}"
+    );
+    let e = option_errors(quote!(concurrency = "5"));
+    assert!(e.contains("`concurrency` takes an integer literal"), "{e}");
+}
+
+#[test]
+fn rate_option() {
+    let mut d = Diagnostics::new();
+    let o = TaskOptions::parse(quote!(rate = "100/s", burst = 5), &mut d);
+    assert!(!d.has_errors());
+    assert_eq!((o.rate_us, o.burst), (Some(10_000), Some(5)));
+    let code = o.tokens(&quote!(p)).to_string();
+    assert!(
+        code.contains("interval : p :: Duration :: from_micros (10000u64)"),
+        "{code}"
+    );
+    assert!(code.contains("burst : 5u32"), "{code}");
+    let o = TaskOptions::parse(quote!(rate = "30/m"), &mut d);
+    assert_eq!(o.rate_us, Some(2_000_000));
+    assert!(o.tokens(&quote!(p)).to_string().contains("burst : 1u32"));
+    assert_eq!(
+        TaskOptions::parse(quote!(rate = "1/h"), &mut d).rate_us,
+        Some(3_600_000_000)
+    );
+    assert_eq!(
+        TaskOptions::parse(quote!(rate = "1000000/s"), &mut d).rate_us,
+        Some(1)
+    );
+    for bad in ["abc", "0/s", "10/d", "10", "/s", "1000001/s"] {
+        let e = option_errors(quote!(rate = #bad));
+        assert!(e.contains("is not a rate"), "{bad}: {e}");
+    }
+    let e = option_errors(quote!(burst = 3));
+    assert!(e.contains("this task has no `rate`"), "{e}");
+}

@@ -120,6 +120,28 @@ impl Store for WrongCount {
     async fn heartbeat(&self, worker: WorkerRecord) -> Result<(), StoreError> {
         self.0.heartbeat(worker).await
     }
+    async fn acquire_slot(&self, request: sayiir_store::SlotRequest) -> Result<bool, StoreError> {
+        self.0.acquire_slot(request).await
+    }
+    async fn release_slot(
+        &self,
+        key: &str,
+        holder: &sayiir_store::SlotHolder,
+    ) -> Result<(), StoreError> {
+        self.0.release_slot(key, holder).await
+    }
+    async fn reserve_start(
+        &self,
+        request: sayiir_store::RateRequest,
+    ) -> Result<Timestamp, StoreError> {
+        self.0.reserve_start(request).await
+    }
+    async fn limit_usage(
+        &self,
+        now: Timestamp,
+    ) -> Result<Vec<sayiir_store::LimitUsage>, StoreError> {
+        self.0.limit_usage(now).await
+    }
     async fn workers(&self) -> Result<Vec<WorkerRecord>, StoreError> {
         self.0.workers().await
     }

@@ -10,6 +10,7 @@ use futures_util::FutureExt;
 use sayiir_store::BlockKind;
 use tracing::Instrument;
 
+use super::limits::Held;
 use super::{Driver, Stop, TaskFailure};
 use crate::context::TaskContext;
 use crate::describe::WorkflowShape;
@@ -79,7 +80,8 @@ impl Driver {
         Ok((slot, feed))
     }
 
-    pub(super) fn start_task(&mut self, a: Attempt) -> Result<(), Stop> {
+    /// Starts the attempt `a` in a task of its own, which gives `held` back when it ends.
+    pub(super) fn start_task(&mut self, a: Attempt, held: Option<Held>) -> Result<(), Stop> {
         let name = a.task;
         let (run, shared) = self.wf.run(&self.state, &a.slot).map_err(|e| {
             Stop::Blocked(
@@ -148,6 +150,9 @@ impl Driver {
                 }
             };
             metrics.task_ended(&instruments, outcome, took);
+            if let Some(held) = held {
+                held.give_back().await;
+            }
             if let Some(shape) = shape
                 && let Some(error) = failure_text(&shape, name, &result)
             {

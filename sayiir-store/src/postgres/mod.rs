@@ -28,14 +28,14 @@ use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
 use tokio::sync::broadcast;
 
 use self::fail::{Fail, Target};
-use self::ops::{create, lease, list, read, schedules, signals, versions, workers, write};
+use self::ops::{create, lease, limits, list, read, schedules, signals, versions, workers, write};
 use self::wake::Wakeups;
 use crate::{
     Backlog, BlockChange, Blocked, Claim, ClaimRequest, Claimed, CommitResult, CreateResult,
     Created, DefinitionRecord, HistoryEntry, InstanceId, InstanceRecord, InstanceSummary,
-    ListQuery, Listing, NewInstance, NewSignal, Restart, ScheduleClaim, ScheduleRecord,
-    ScheduleWrite, SignalRecord, Store, StoreError, Timestamp, Transition, VersionCount, WorkerId,
-    WorkerRecord, WorkflowKey,
+    LimitUsage, ListQuery, Listing, NewInstance, NewSignal, RateRequest, Restart, ScheduleClaim,
+    ScheduleRecord, ScheduleWrite, SignalRecord, SlotHolder, SlotRequest, Store, StoreError,
+    Timestamp, Transition, VersionCount, WorkerId, WorkerRecord, WorkflowKey,
 };
 
 /// Options of [`PgStore::connect_with`].
@@ -367,6 +367,22 @@ impl Store for PgStore {
 
     async fn workers(&self) -> Result<Vec<WorkerRecord>, StoreError> {
         self.map(workers::list(&self.inner.pool).await)
+    }
+
+    async fn acquire_slot(&self, request: SlotRequest) -> Result<bool, StoreError> {
+        self.map(limits::acquire(&self.inner.pool, request).await)
+    }
+
+    async fn release_slot(&self, key: &str, holder: &SlotHolder) -> Result<(), StoreError> {
+        self.map(limits::release(&self.inner.pool, key, holder).await)
+    }
+
+    async fn reserve_start(&self, request: RateRequest) -> Result<Timestamp, StoreError> {
+        self.map(limits::reserve(&self.inner.pool, request).await)
+    }
+
+    async fn limit_usage(&self, now: Timestamp) -> Result<Vec<LimitUsage>, StoreError> {
+        self.map(limits::usage(&self.inner.pool, now).await)
     }
 
     async fn send_signal(&self, signal: NewSignal) -> Result<u64, StoreError> {

@@ -57,7 +57,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         "the trace context instances were started under",
         include_str!("../../migrations/postgres/0007_trace_context.sql"),
     ),
-    // 8 is taken by the flow-control branch (see HANDOFF.md).
+    (
+        8,
+        "concurrency limits: their slots, held under instances' leases",
+        include_str!("../../migrations/postgres/0008_limits.sql"),
+    ),
     (
         9,
         "schedules",

@@ -29,13 +29,13 @@ use rusqlite::Connection;
 use self::fail::Fail;
 use self::file::FileId;
 use self::lock::WorkerLock;
-use self::ops::{create, lease, read, schedules, signals, versions, workers, write};
+use self::ops::{create, lease, limits, read, schedules, signals, versions, workers, write};
 use crate::{
     Backlog, BlockChange, Blocked, Claim, ClaimRequest, Claimed, CommitResult, CreateResult,
     Created, DefinitionRecord, HistoryEntry, InstanceId, InstanceRecord, InstanceSummary,
-    ListQuery, Listing, NewInstance, NewSignal, Restart, ScheduleClaim, ScheduleRecord,
-    ScheduleWrite, SignalRecord, Store, StoreError, Timestamp, Transition, VersionCount, WorkerId,
-    WorkerRecord, WorkflowKey,
+    LimitUsage, ListQuery, Listing, NewInstance, NewSignal, RateRequest, Restart, ScheduleClaim,
+    ScheduleRecord, ScheduleWrite, SignalRecord, SlotHolder, SlotRequest, Store, StoreError,
+    Timestamp, Transition, VersionCount, WorkerId, WorkerRecord, WorkflowKey,
 };
 
 /// Durability of a commit (`PRAGMA synchronous`).
@@ -478,6 +478,24 @@ impl Store for SqliteStore {
 
     async fn workers(&self) -> Result<Vec<WorkerRecord>, StoreError> {
         self.read(|conn| workers::list(conn)).await
+    }
+
+    async fn acquire_slot(&self, request: SlotRequest) -> Result<bool, StoreError> {
+        self.write(move |conn| limits::acquire(conn, request)).await
+    }
+
+    async fn release_slot(&self, key: &str, holder: &SlotHolder) -> Result<(), StoreError> {
+        let (key, holder) = (key.to_owned(), holder.clone());
+        self.write(move |conn| limits::release(conn, &key, &holder))
+            .await
+    }
+
+    async fn reserve_start(&self, request: RateRequest) -> Result<Timestamp, StoreError> {
+        self.write(move |conn| limits::reserve(conn, request)).await
+    }
+
+    async fn limit_usage(&self, now: Timestamp) -> Result<Vec<LimitUsage>, StoreError> {
+        self.read(move |conn| limits::usage(conn, now)).await
     }
 
     async fn send_signal(&self, signal: NewSignal) -> Result<u64, StoreError> {

@@ -35,7 +35,7 @@ pub(super) const MIGRATIONS: &[(i64, &str)] = &[
         8,
         include_str!("../../migrations/sqlite/0008_trace_context.sql"),
     ),
-    // 9 is taken by the flow-control branch (see HANDOFF.md).
+    (9, include_str!("../../migrations/sqlite/0009_limits.sql")),
     (
         10,
         include_str!("../../migrations/sqlite/0010_schedules.sql"),

@@ -21,7 +21,7 @@ mod files;
 mod leases;
 mod versions;
 
-/// The schema version this build migrates to (9 is left to the flow-control branch).
+/// The schema version this build migrates to.
 const NEWEST: i64 = 10;
 
 fn id(s: &str) -> InstanceId {

@@ -5,6 +5,7 @@
 mod bulk;
 pub(super) mod create;
 pub(super) mod lease;
+pub(super) mod limits;
 pub(super) mod list;
 pub(super) mod read;
 pub(super) mod schedules;

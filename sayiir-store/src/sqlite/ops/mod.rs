@@ -2,6 +2,7 @@
 
 pub(super) mod create;
 pub(super) mod lease;
+pub(super) mod limits;
 pub(super) mod read;
 pub(super) mod schedules;
 pub(super) mod signals;

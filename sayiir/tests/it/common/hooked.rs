@@ -93,6 +93,28 @@ impl<H: Hooks> Store for Hooked<H> {
     async fn heartbeat(&self, w: WorkerRecord) -> Result<(), StoreError> {
         self.inner.heartbeat(w).await
     }
+    async fn acquire_slot(&self, request: sayiir_store::SlotRequest) -> Result<bool, StoreError> {
+        self.inner.acquire_slot(request).await
+    }
+    async fn release_slot(
+        &self,
+        key: &str,
+        holder: &sayiir_store::SlotHolder,
+    ) -> Result<(), StoreError> {
+        self.inner.release_slot(key, holder).await
+    }
+    async fn reserve_start(
+        &self,
+        request: sayiir_store::RateRequest,
+    ) -> Result<Timestamp, StoreError> {
+        self.inner.reserve_start(request).await
+    }
+    async fn limit_usage(
+        &self,
+        now: Timestamp,
+    ) -> Result<Vec<sayiir_store::LimitUsage>, StoreError> {
+        self.inner.limit_usage(now).await
+    }
     async fn workers(&self) -> Result<Vec<WorkerRecord>, StoreError> {
         self.inner.workers().await
     }

@@ -1,0 +1,52 @@
+//! The usage of flow-control limits, for operators and dashboards.
+
+use sayiir_store::LimitUsage;
+use serde::Serialize;
+use tracing::Instrument;
+
+use crate::engine::Engine;
+use crate::error::EngineError;
+use crate::trace_context::store_span;
+
+/// One concurrency limit and its current usage, as [`Engine::limits`] reports it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[non_exhaustive]
+pub struct LimitInfo {
+    /// What the limit counts: `task:<name>` for `#[task(concurrency = N)]`.
+    pub key: String,
+    /// At most this many slots at once (as the last worker that asked configured it).
+    pub limit: u32,
+    /// Slots held now by live task attempts, across all workers sharing the store.
+    pub in_use: u64,
+    /// Attempts refused a slot that are waiting for one (their instance is held by a live
+    /// worker that asks again).
+    pub waiting: u64,
+}
+
+impl From<LimitUsage> for LimitInfo {
+    fn from(u: LimitUsage) -> Self {
+        Self {
+            key: u.key,
+            limit: u.limit,
+            in_use: u.in_use,
+            waiting: u.waiting,
+        }
+    }
+}
+
+impl Engine {
+    /// Every concurrency limit a worker has used on this store, ordered by key, with the slots
+    /// in use and the attempts waiting for one now. A limit appears once some attempt asked
+    /// for one of its slots; holders whose lease has expired (a dead worker's) are not
+    /// counted.
+    pub async fn limits(&self) -> Result<Vec<LimitInfo>, EngineError> {
+        let now = self.inner.now();
+        let usage = self
+            .inner
+            .store
+            .limit_usage(now)
+            .instrument(store_span!("limit_usage"))
+            .await?;
+        Ok(usage.into_iter().map(LimitInfo::from).collect())
+    }
+}
