@@ -207,12 +207,7 @@ impl Engine {
     /// [`Description::problems`] and never fails the call.
     pub async fn describe(&self, id: impl IntoInstanceId) -> Result<Description, EngineError> {
         let id = id.into_instance_id()?;
-        let record = self
-            .inner
-            .store
-            .load(&id)
-            .instrument(store_span!("load"))
-            .await?;
+        let record = self.inner.load(&id).await?;
         let info = self.status_of(&record).await?;
         let decoder = self.decoder_for(&record.key()).await;
         let mut problems = Vec::new();
@@ -292,12 +287,7 @@ impl Engine {
         id: impl IntoInstanceId,
     ) -> Result<Vec<TimelineEntry>, EngineError> {
         let id = id.into_instance_id()?;
-        let record = self
-            .inner
-            .store
-            .load(&id)
-            .instrument(store_span!("load"))
-            .await?;
+        let record = self.inner.load(&id).await?;
         let entries = self
             .inner
             .store
@@ -317,12 +307,7 @@ impl Engine {
     /// ([`EngineError::Finished`] once finished).
     pub async fn retry(&self, id: impl IntoInstanceId) -> Result<(), EngineError> {
         let id = id.into_instance_id()?;
-        let record = self
-            .inner
-            .store
-            .load(&id)
-            .instrument(store_span!("load"))
-            .await?;
+        let record = self.inner.load(&id).await?;
         let parked = record
             .blocked
             .as_ref()
@@ -389,13 +374,7 @@ impl Engine {
                 status: crate::ops::status_words(Status::Running, actual),
             }),
             Err(StoreError::Finished { .. }) => {
-                let status = self
-                    .inner
-                    .store
-                    .load(&id)
-                    .instrument(store_span!("load"))
-                    .await?
-                    .status;
+                let status = self.inner.load(&id).await?.status;
                 Err(EngineError::Finished { id, status })
             }
             Err(e) => Err(e.into()),

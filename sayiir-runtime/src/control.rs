@@ -267,12 +267,7 @@ impl Engine {
         &self,
         id: InstanceId,
     ) -> Result<(InstanceId, InstanceRecord), EngineError> {
-        let record = self
-            .inner
-            .store
-            .load(&id)
-            .instrument(store_span!("load"))
-            .await?;
+        let record = self.inner.load(&id).await?;
         if record.status.is_terminal() {
             return Err(EngineError::Finished {
                 id,
@@ -283,13 +278,7 @@ impl Engine {
     }
 
     async fn finished(&self, id: InstanceId) -> EngineError {
-        match self
-            .inner
-            .store
-            .load(&id)
-            .instrument(store_span!("load"))
-            .await
-        {
+        match self.inner.load(&id).await {
             Ok(r) => EngineError::Finished {
                 id,
                 status: r.status,

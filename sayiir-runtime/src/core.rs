@@ -75,6 +75,14 @@ pub(crate) struct LocalLimit {
 }
 
 impl Inner {
+    /// The head of instance `id`, read from the store inside its `sayiir.store.load` span.
+    pub(crate) async fn load(
+        &self,
+        id: &InstanceId,
+    ) -> Result<InstanceRecord, sayiir_store::StoreError> {
+        self.store.load(id).instrument(store_span!("load")).await
+    }
+
     pub(crate) fn new(
         store: Arc<dyn Store>,
         registry: Registry,

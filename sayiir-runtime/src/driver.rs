@@ -479,14 +479,7 @@ impl Driver {
 
     /// After a poke: stop if the instance was cancelled or paused meanwhile.
     async fn check_control(&self) -> Result<(), Stop> {
-        match self
-            .ctx
-            .inner
-            .store
-            .load(&self.id)
-            .instrument(store_span!("load"))
-            .await
-        {
+        match self.ctx.inner.load(&self.id).await {
             Ok(r) if r.status.is_terminal() || r.seq != self.seq => Err(Stop::Lost),
             Ok(r)
                 if r.blocked

@@ -197,12 +197,7 @@ impl Engine {
         id: impl IntoInstanceId,
     ) -> Result<InstanceHandle<W>, EngineError> {
         let id = id.into_instance_id()?;
-        let record = self
-            .inner
-            .store
-            .load(&id)
-            .instrument(store_span!("load"))
-            .await?;
+        let record = self.inner.load(&id).await?;
         self.inner.check_definition::<W>(&record)?;
         Ok(InstanceHandle {
             engine: self.clone(),
@@ -214,12 +209,7 @@ impl Engine {
     /// The status of an instance (with [`InstanceInfo::no_live_worker`]).
     pub async fn status(&self, id: impl IntoInstanceId) -> Result<InstanceInfo, EngineError> {
         let id = id.into_instance_id()?;
-        let record = self
-            .inner
-            .store
-            .load(&id)
-            .instrument(store_span!("load"))
-            .await?;
+        let record = self.inner.load(&id).await?;
         let mut info = [self.inner.info(InstanceSummary::from(&record))];
         self.mark_unserved(&mut info).await?;
         let [info] = info;
@@ -313,12 +303,7 @@ impl Engine {
         id: impl IntoInstanceId,
     ) -> Result<Option<W::Output>, EngineError> {
         let id = id.into_instance_id()?;
-        let record = self
-            .inner
-            .store
-            .load(&id)
-            .instrument(store_span!("load"))
-            .await?;
+        let record = self.inner.load(&id).await?;
         self.output_of::<W>(record).await
     }
 
@@ -386,13 +371,7 @@ impl Engine {
             let notified = waiter.notify.notified();
             tokio::pin!(notified);
             notified.as_mut().enable();
-            let record = match self
-                .inner
-                .store
-                .load(&id)
-                .instrument(store_span!("load"))
-                .await
-            {
+            let record = match self.inner.load(&id).await {
                 Ok(r) => r,
                 Err(e) if e.is_retryable() => {
                     tracing::debug!(error = %e, "store unavailable; still waiting for the result");

@@ -124,7 +124,7 @@ async fn still_running(inner: &Inner, last: Option<&InstanceId>) -> Result<bool,
     let Some(id) = last else {
         return Ok(false);
     };
-    match inner.store.load(id).instrument(store_span!("load")).await {
+    match inner.load(id).await {
         Ok(r) => Ok(r.status == Status::Running),
         Err(StoreError::NotFound { .. }) => Ok(false),
         Err(e) => Err(e.into()),

@@ -295,12 +295,7 @@ impl Engine {
     ) -> Result<Restarted, EngineError> {
         let id = id.into_instance_id()?;
         loop {
-            let record = self
-                .inner
-                .store
-                .load(&id)
-                .instrument(store_span!("load"))
-                .await?;
+            let record = self.inner.load(&id).await?;
             let Some(target) = self.inner.registry.latest(&record.workflow).cloned() else {
                 return Err(EngineError::UnknownWorkflow {
                     workflow: record.workflow,
@@ -378,12 +373,7 @@ impl Engine {
         let (state, input) = initial_state::<W>(input)
             .map_err(|e| crate::limits::encode_error("input", e, self.inner.config.max_payload))?;
         loop {
-            let record = self
-                .inner
-                .store
-                .load(&id)
-                .instrument(store_span!("load"))
-                .await?;
+            let record = self.inner.load(&id).await?;
             if record.workflow != W::NAME {
                 return Err(EngineError::WrongWorkflow {
                     id,
