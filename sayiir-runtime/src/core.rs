@@ -321,6 +321,46 @@ impl Inner {
             .trace_context(crate::trace_context::current())
     }
 
+    /// [`Inner::new_instance`] with `options`: its priority's head start and its admission
+    /// gates (the workflow type's limit `concurrency`, the key's).
+    pub(crate) fn new_instance_with(
+        &self,
+        parts: (InstanceId, &str, DefinitionRef, Vec<u8>, Vec<u8>),
+        concurrency: Option<std::num::NonZeroU32>,
+        options: &crate::StartOptions,
+    ) -> Result<NewInstance, EngineError> {
+        let (id, workflow, def, input, state) = parts;
+        let step = i64::try_from(self.config.priority_step.as_millis()).unwrap_or(i64::MAX);
+        let head_start = i64::from(options.priority).saturating_mul(step);
+        let mut gates = Vec::new();
+        if let Some(limit) = concurrency {
+            gates.push(sayiir_store::GateRequest {
+                key: format!("workflow:{workflow}"),
+                limit: limit.get(),
+            });
+        }
+        if let Some(key) = &options.concurrency_key {
+            if key.is_empty() {
+                return Err(EngineError::BadStartOptions {
+                    detail: "the concurrency key is empty".into(),
+                });
+            }
+            if options.key_limit == 0 {
+                return Err(EngineError::BadStartOptions {
+                    detail: format!("key_limit of concurrency key `{key}` is 0"),
+                });
+            }
+            gates.push(sayiir_store::GateRequest {
+                key: format!("key:{key}"),
+                limit: options.key_limit,
+            });
+        }
+        Ok(self
+            .new_instance(id, workflow, def, input, state)
+            .priority(options.priority, head_start)
+            .gates(gates))
+    }
+
     /// Creates instance `id` of `workflow` under `def` at its start state (or finds the one
     /// that exists: the caller checks it is the one it meant). Queued with the concurrent
     /// creations and stored in one store transaction with them; wakes a worker when new.
@@ -332,12 +372,18 @@ impl Inner {
         input: Vec<u8>,
         state: Vec<u8>,
     ) -> Result<InstanceRecord, EngineError> {
-        self.check_start_sizes(&input, &state)?;
-        self.save_definitions().await?;
         let new = self.new_instance(id, workflow, def, input, state);
+        self.create_new(new).await
+    }
+
+    /// Creates `new` (see [`Inner::create`]).
+    pub(crate) async fn create_new(&self, new: NewInstance) -> Result<InstanceRecord, EngineError> {
+        self.check_start_sizes(&new.input, &new.state)?;
+        self.save_definitions().await?;
+        let workflow = new.workflow.clone();
         Ok(match self.creator.create(new).await? {
             Created::New(r) => {
-                self.metrics.workflow(workflow).started.increment(1);
+                self.metrics.workflow(&workflow).started.increment(1);
                 self.wake.notify_one();
                 r
             }

@@ -20,6 +20,7 @@ use crate::core::WorkerConfig;
 use crate::error::{EngineError, VersionMismatch};
 use crate::machine::Workflow;
 use crate::metrics::Metrics;
+use crate::start_options::StartOptions;
 use crate::trace_context::store_span;
 use crate::worker::{self, WorkerHandle};
 pub use info::{InstanceInfo, InstanceStatus, WorkerInfo};
@@ -178,6 +179,29 @@ impl Engine {
             .inner
             .create(id.clone(), W::NAME, def, input, state)
             .await?;
+        self.inner.check_definition::<W>(&record)?;
+        Ok(self.handle_of(id))
+    }
+
+    /// [`Engine::start`] with [`StartOptions`]: a claim priority, a concurrency key. The
+    /// options count only when the instance is created: an existing instance with this id is
+    /// returned unchanged, with the options it was started with.
+    ///
+    /// Errors as [`Engine::start`] does, and with [`EngineError::BadStartOptions`] for options
+    /// that cannot be honoured (an empty concurrency key, a `key_limit` of 0).
+    pub async fn start_with<W: Workflow>(
+        &self,
+        id: impl IntoInstanceId,
+        input: W::Input,
+        options: StartOptions,
+    ) -> Result<InstanceHandle<W>, EngineError> {
+        let (id, def, input, state) = self.inner.start_parts::<W>(id, input)?;
+        let new = self.inner.new_instance_with(
+            (id.clone(), W::NAME, def, input, state),
+            None,
+            &options,
+        )?;
+        let record = self.inner.create_new(new).await?;
         self.inner.check_definition::<W>(&record)?;
         Ok(self.handle_of(id))
     }

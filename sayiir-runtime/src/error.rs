@@ -252,6 +252,13 @@ pub enum EngineError {
         /// Its status, in words (`running`, `paused`, `blocked (panicked)`, …).
         status: String,
     },
+    /// [`StartOptions`](crate::StartOptions) that cannot be honoured (a `key_limit` of 0, an
+    /// empty concurrency key). Nothing was created.
+    #[error("invalid start options: {detail}")]
+    BadStartOptions {
+        /// What is wrong.
+        detail: String,
+    },
     /// A JSON signal payload that is not a value of the type the workflow declares for the
     /// signal (or, without the workflow's code, of the type its saved description records).
     #[error("the payload of signal `{name}` for instance `{id}` is not a `{expected}`: {detail}")]

@@ -62,11 +62,12 @@ pub use sqlite::{SqliteOptions, SqliteStore, Synchronous};
 pub use transactional::Transactional;
 pub use types::{
     Backlog, BlockChange, BlockKind, BlockWrite, Blocked, Claim, ClaimRequest, Claimed, Created,
-    DefinitionHash, DefinitionRecord, DefinitionRef, Event, Fingerprint, HistoryEntry, InstanceId,
-    InstanceRecord, InstanceSummary, IntoInstanceId, Lease, LeaseHolder, LimitUsage, ListQuery,
-    MAX_INSTANCE_ID_LEN, NewInstance, NewSignal, Next, RateRequest, Restart, ScheduleClaim,
-    ScheduleLease, ScheduleRecord, ScheduleWrite, SignalRecord, SlotHolder, SlotRequest, Status,
-    TimeRange, Timestamp, Transition, VersionCount, WorkerId, WorkerRecord, WorkflowKey, gcra,
+    DefinitionHash, DefinitionRecord, DefinitionRef, Event, Fingerprint, GateRequest, HistoryEntry,
+    InstanceId, InstanceRecord, InstanceSummary, IntoInstanceId, Lease, LeaseHolder, LimitUsage,
+    ListQuery, MAX_INSTANCE_ID_LEN, NewInstance, NewSignal, Next, RateRequest, Restart,
+    ScheduleClaim, ScheduleLease, ScheduleRecord, ScheduleWrite, SignalRecord, SlotHolder,
+    SlotRequest, Status, TimeRange, Timestamp, Transition, VersionCount, WorkerId, WorkerRecord,
+    WorkflowKey, gcra,
 };
 
 /// Result of one transition within a [`Store::commit_batch`].

@@ -457,6 +457,24 @@ pub struct NewInstance {
     pub now: Timestamp,
     /// The trace context of the caller that creates it ([`InstanceRecord::trace_context`]).
     pub trace_context: Option<String>,
+    /// Claim priority: higher first (0 is the default). See `docs/flow-control.md`.
+    pub priority: i8,
+    /// The head start of its claims, in milliseconds: a claim orders it as if it had fallen
+    /// due this much earlier (`priority` × the engine's priority step; 0 for priority 0).
+    pub head_start_ms: i64,
+    /// Admission gates: the instance runs only once admitted by every one of them (a
+    /// concurrency limit per workflow type or per key). Empty for most instances.
+    pub gates: Vec<GateRequest>,
+}
+
+/// An admission gate a new instance must pass before it runs: at most `limit` admitted and
+/// unfinished instances hold gate `key` at once; the others wait, in order of creation.
+#[derive(Clone, PartialEq, Eq, Debug)]
+pub struct GateRequest {
+    /// The gate: `workflow:<name>` for a workflow type's limit, `key:<key>` for a key's.
+    pub key: String,
+    /// Its limit, as this instance asks it (the last one asked is the gate's limit).
+    pub limit: u32,
 }
 
 /// Result of [`Store::create`](crate::Store::create).

@@ -87,10 +87,10 @@ pub use sayiir_runtime::{
     BuildError, BuildProblem, CodecError, ContextError, DEFAULT_MAX_PAYLOAD, Engine, EngineBuilder,
     EngineError, InstanceHandle, InstanceInfo, InstanceStatus, LockError, LockMode, LockOutcome,
     Metrics, Migrate, MigrateError, Migration, MissingResource, OnExhausted, Res, ResourceNeed,
-    Resources, RestartFilter, Restarted, RetryPolicy, SignalTimeout, StaleLock, Task, TaskContext,
-    TaskOptions, TaskRate, TaskTimeout, VersionMismatch, VersionStats, WorkerConfig, WorkerHandle,
-    WorkerInfo, Workflow, WorkflowContext, WrongDefinition, continue_as_new, signal, sleep,
-    sleep_until,
+    Resources, RestartFilter, Restarted, RetryPolicy, SignalTimeout, StaleLock, StartOptions, Task,
+    TaskContext, TaskOptions, TaskRate, TaskTimeout, VersionMismatch, VersionStats, WorkerConfig,
+    WorkerHandle, WorkerInfo, Workflow, WorkflowContext, WrongDefinition, continue_as_new, signal,
+    sleep, sleep_until,
 };
 /// Run a `#[workflow]` directly (in memory, no store) with a typed error instead of a panic.
 pub use sayiir_runtime::{DirectRunError, run_direct, run_direct_with};

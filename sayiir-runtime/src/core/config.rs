@@ -52,6 +52,13 @@ pub struct WorkerConfig {
     /// instances needing attention (one query of an index each; see `sayiir::metrics`).
     /// Default 10 s; zero samples never.
     pub sample_every: Duration,
+    /// The head start one level of [`StartOptions::priority`](crate::StartOptions::priority)
+    /// gives an instance started by this engine: claims order it as if it had fallen due
+    /// `priority` × this much earlier, so a higher priority goes first among instances that
+    /// fell due within that much of each other, and an instance never waits behind newer
+    /// work for longer than the difference of priorities times this (the aging rule of
+    /// `docs/flow-control.md`). Default 1 minute.
+    pub priority_step: Duration,
 }
 
 impl Default for WorkerConfig {
@@ -67,6 +74,7 @@ impl Default for WorkerConfig {
             max_start_batch: 1024,
             max_payload: crate::DEFAULT_MAX_PAYLOAD,
             sample_every: Duration::from_secs(10),
+            priority_step: Duration::from_secs(60),
         }
     }
 }
@@ -132,6 +140,13 @@ impl WorkerConfig {
     #[must_use]
     pub fn sample_every(mut self, d: Duration) -> Self {
         self.sample_every = d;
+        self
+    }
+
+    /// Sets [`WorkerConfig::priority_step`].
+    #[must_use]
+    pub fn priority_step(mut self, d: Duration) -> Self {
+        self.priority_step = d;
         self
     }
 

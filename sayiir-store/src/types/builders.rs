@@ -7,8 +7,8 @@
 use std::num::NonZeroUsize;
 
 use super::{
-    BlockKind, BlockWrite, Blocked, DefinitionRef, Event, InstanceId, InstanceRecord, Lease,
-    LeaseHolder, ListQuery, NewInstance, Next, Status, Timestamp, Transition,
+    BlockKind, BlockWrite, Blocked, DefinitionRef, Event, GateRequest, InstanceId, InstanceRecord,
+    Lease, LeaseHolder, ListQuery, NewInstance, Next, Status, Timestamp, Transition,
 };
 
 impl InstanceRecord {
@@ -126,7 +126,25 @@ impl NewInstance {
             event,
             now,
             trace_context: None,
+            priority: 0,
+            head_start_ms: 0,
+            gates: Vec::new(),
         }
+    }
+
+    /// Sets [`NewInstance::priority`] and [`NewInstance::head_start_ms`].
+    #[must_use]
+    pub fn priority(mut self, priority: i8, head_start_ms: i64) -> Self {
+        self.priority = priority;
+        self.head_start_ms = head_start_ms;
+        self
+    }
+
+    /// Sets [`NewInstance::gates`].
+    #[must_use]
+    pub fn gates(mut self, gates: Vec<GateRequest>) -> Self {
+        self.gates = gates;
+        self
     }
 
     /// Sets [`NewInstance::input`].
