@@ -54,8 +54,8 @@ pub(crate) struct Inner {
     stored: Mutex<HashMap<WorkflowKey, Option<Arc<WorkflowShape>>>>,
     /// What tasks receive as `Res<T>` parameters (`EngineBuilder::resource`).
     pub(crate) resources: Arc<Resources>,
-    /// Instances that finished in this process and may be a schedule's run (their id has an
-    /// `@`): the worker looks whether a tick waits for them (`scheduler::poke`).
+    /// Instances that finished in this process and may be a schedule's run (their id is
+    /// `<schedule>@<tick>`): the worker looks whether a tick waits for them (`scheduler::poke`).
     pub(crate) finished_runs: Mutex<Vec<InstanceId>>,
     /// Per limit key, the drivers of this process waiting for one of its slots.
     pub(crate) local_limits: Mutex<HashMap<String, Arc<LocalLimit>>>,
@@ -152,7 +152,7 @@ impl Inner {
                 n.notify_waiters();
             }
         }
-        if id.as_str().contains('@') {
+        if crate::schedule::cron::run_schedule(id.as_str()).is_some() {
             let mut runs = self.finished_runs.lock().unwrap_or_else(|e| e.into_inner());
             // Bounded (an engine without a worker never drains it): past that, buffered ticks
             // are found by the schedules' own rechecks.

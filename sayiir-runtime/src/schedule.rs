@@ -8,7 +8,7 @@ use std::time::{Duration, SystemTime};
 use sayiir_store::{InstanceId, ScheduleLease, Timestamp};
 use serde::Serialize;
 
-mod cron;
+pub(crate) mod cron;
 pub(crate) mod plan;
 mod stored;
 

@@ -176,6 +176,13 @@ async fn handle(inner: &Inner, rec: ScheduleRecord, now: Timestamp) -> Result<us
     write.due_at = decided.due_at;
     write.note = decided.note.or(if fired > 0 { None } else { rec.note });
     store_write(inner, write).await?;
+    let metrics = inner.metrics.workflow(&rec.workflow);
+    metrics.schedule_ticks.increment(fired as u64);
+    metrics.schedule_skipped.increment(decided.skipped as u64);
+    for tick in &decided.fire {
+        let late = now.0.saturating_sub(tick.0).max(0);
+        metrics.schedule_delay.record(late as f64 / 1000.0);
+    }
     Ok(fired)
 }
 
@@ -191,7 +198,7 @@ async fn store_write(inner: &Inner, write: ScheduleWrite) -> Result<ScheduleReco
 /// ([`Overlap::BufferOne`](crate::schedule::Overlap)), the schedule is made due now (a
 /// compare-and-swap; a conflict means a worker handles it anyway). Other ids are left alone.
 pub(crate) async fn poke(inner: &Inner, run: &InstanceId) -> Result<(), StoreError> {
-    let Some((schedule, _)) = run.as_str().rsplit_once('@') else {
+    let Some(schedule) = crate::schedule::cron::run_schedule(run.as_str()) else {
         return Ok(());
     };
     let rec = match inner

@@ -213,6 +213,10 @@ impl Engine {
             }
         }
         if !out.started.is_empty() {
+            let metrics = self.inner.metrics.workflow(&rec.workflow);
+            metrics
+                .schedule_backfills
+                .increment(out.started.len() as u64);
             self.inner.wake.notify_one();
         }
         Ok(out)

@@ -99,6 +99,11 @@ pub(crate) struct WorkflowInstruments {
     pub(crate) step_latency: Histogram,
     pub(crate) start_delay: Histogram,
     pub(crate) timer_lateness: Histogram,
+    /// Runs of schedules started by a tick, by a backfill; ticks skipped; fire delay.
+    pub(crate) schedule_ticks: Counter,
+    pub(crate) schedule_backfills: Counter,
+    pub(crate) schedule_skipped: Counter,
+    pub(crate) schedule_delay: Histogram,
     tasks: RwLock<HashMap<Box<str>, Arc<TaskInstruments>>>,
 }
 
@@ -123,6 +128,10 @@ impl WorkflowInstruments {
             step_latency: histogram!(STEP_LATENCY, l()),
             start_delay: histogram!(CLAIM_TO_START_DELAY, l()),
             timer_lateness: histogram!(TIMER_LATENESS, l()),
+            schedule_ticks: counter!(SCHEDULE_RUNS, trigger(&label, "tick")),
+            schedule_backfills: counter!(SCHEDULE_RUNS, trigger(&label, "backfill")),
+            schedule_skipped: counter!(SCHEDULE_TICKS_SKIPPED, l()),
+            schedule_delay: histogram!(SCHEDULE_FIRE_DELAY, l()),
             tasks: RwLock::new(tasks),
             label,
         }
@@ -207,4 +216,9 @@ impl Gauges {
             leases_lost: counter!(LEASES_LOST),
         }
     }
+}
+
+/// The labels of a schedule's runs: its workflow and what started them.
+fn trigger(workflow: &Label, trigger: &'static str) -> Vec<Label> {
+    vec![workflow.clone(), Label::new("trigger", trigger)]
 }

@@ -3,7 +3,7 @@
 //!
 //! Labels come from bounded sets only: `workflow` and `task` (registered names), `outcome`
 //! (`ok`, `error`, `timeout`, `panic`), `store` ([`Store::backend`]), `kind` (a block kind's
-//! stable name, or an operation); never an instance id.
+//! stable name, or an operation), `trigger` (`tick`, `backfill`); never an instance id.
 //!
 //! [`Store::backend`]: sayiir_store::Store::backend
 
@@ -68,6 +68,15 @@ pub const SIGNALS_SENT: &str = "sayiir_signals_sent_total";
 pub const SIGNALS_CONSUMED: &str = "sayiir_signals_consumed_total";
 /// Counter (`kind`: `pause`, `resume`, `retry`, `fail`, `cancel`): operators' actions accepted.
 pub const OPERATIONS: &str = "sayiir_operations_total";
+/// Counter (`workflow`, `trigger`: `tick` or `backfill`): runs of schedules started by this
+/// process (a backfilled tick that already had its run is not counted).
+pub const SCHEDULE_RUNS: &str = "sayiir_schedule_runs_total";
+/// Counter (`workflow`): ticks of schedules this process did not run because the previous run
+/// was still running (overlap `skip`, or a second tick behind `buffer_one`).
+pub const SCHEDULE_TICKS_SKIPPED: &str = "sayiir_schedule_ticks_skipped_total";
+/// Histogram (`workflow`): from a tick to the write that started its run (catch-up runs
+/// included, backfills not).
+pub const SCHEDULE_FIRE_DELAY: &str = "sayiir_schedule_fire_delay_seconds";
 
 /// Gauge: workers running in this process.
 pub const WORKERS: &str = "sayiir_workers";
@@ -123,6 +132,11 @@ pub fn describe() {
             Seconds,
             "how late timers and signal deadlines fired",
         ),
+        (
+            SCHEDULE_FIRE_DELAY,
+            Seconds,
+            "from a schedule's tick to the write that started its run",
+        ),
     ];
     for (name, unit, help) in histograms {
         describe_histogram!(name, unit, help);
@@ -158,6 +172,11 @@ pub fn describe() {
             "signals consumed by committed transitions",
         ),
         (OPERATIONS, "operators' actions accepted, by kind"),
+        (SCHEDULE_RUNS, "runs of schedules started, by trigger"),
+        (
+            SCHEDULE_TICKS_SKIPPED,
+            "ticks of schedules not run: the previous run was still running",
+        ),
     ];
     for (name, help) in counters {
         describe_counter!(name, Count, help);
@@ -201,7 +220,7 @@ pub fn describe() {
 }
 
 /// Every metric's name (tests check that each is described and rendered).
-pub const ALL: [&str; 32] = [
+pub const ALL: [&str; 35] = [
     TASK_ATTEMPT_DURATION,
     STEP_LATENCY,
     COMMIT_BATCH_SIZE,
@@ -234,4 +253,7 @@ pub const ALL: [&str; 32] = [
     DUE_BACKLOG_AGE,
     NEEDING_ATTENTION,
     PARKED,
+    SCHEDULE_RUNS,
+    SCHEDULE_TICKS_SKIPPED,
+    SCHEDULE_FIRE_DELAY,
 ];

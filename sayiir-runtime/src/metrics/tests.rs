@@ -399,6 +399,62 @@ async fn the_sampler_reports_backlog_attention_and_parked() {
     worker.shutdown().await.unwrap();
 }
 
+#[workflow(crate = crate)]
+async fn ninety_minutes(n: u64) -> u64 {
+    crate::sleep(Duration::from_secs(90 * 60)).await;
+    double(n).await
+}
+
+/// An hourly schedule whose runs take 90 minutes, with overlap `skip`, from 00:30 for three
+/// hours of virtual time: the 01:00 and 03:00 ticks run, 02:00 is skipped; a backfill then
+/// starts 02:00.
+#[tokio::test]
+async fn schedules_count_runs_skips_and_backfills() {
+    use crate::schedule::{Overlap, ScheduleSpec};
+    let recorder = DebuggingRecorder::new();
+    let snapshotter = recorder.snapshotter();
+    let _local = metrics::set_default_local_recorder(&recorder);
+    let start = |s: &str| {
+        let ms = s.parse::<jiff::Timestamp>().unwrap().as_millisecond();
+        std::time::SystemTime::UNIX_EPOCH + Duration::from_millis(u64::try_from(ms).unwrap())
+    };
+    let t = TestEngine::builder()
+        .start_at(start("2026-01-01T00:30:00Z"))
+        .register::<ninety_minutes>()
+        .build()
+        .unwrap();
+    let spec = ScheduleSpec::new("0 * * * *", 1u64).overlap(Overlap::Skip);
+    t.schedule::<ninety_minutes>("hourly", spec).await.unwrap();
+    t.advance(Duration::from_secs(3 * 3600)).await;
+    let r = Recorded::of(snapshotter.snapshot());
+    let wf = [("workflow", "ninety_minutes")];
+    let tick = [("workflow", "ninety_minutes"), ("trigger", "tick")];
+    let backfill = [("workflow", "ninety_minutes"), ("trigger", "backfill")];
+    assert_eq!(r.counter(SCHEDULE_RUNS, &tick), 2);
+    assert_eq!(r.counter(SCHEDULE_TICKS_SKIPPED, &wf), 1);
+    assert_eq!(r.counter(SCHEDULE_RUNS, &backfill), 0);
+    let delays = r.samples(SCHEDULE_FIRE_DELAY, &wf);
+    assert_eq!(delays.len(), 2, "{delays:?}");
+    // The virtual clock jumps onto each tick.
+    assert!(delays.iter().all(|d| (0.0..1.0).contains(d)), "{delays:?}");
+
+    let done = t
+        .backfill(
+            "hourly",
+            start("2026-01-01T01:00:00Z"),
+            start("2026-01-01T03:00:00Z"),
+        )
+        .await
+        .unwrap();
+    assert_eq!(done.started.len(), 1, "{done:?}");
+    assert_eq!(done.existing.len(), 2, "{done:?}");
+    // A snapshot reads counters since the previous one: no tick ran meanwhile.
+    let r = Recorded::of(snapshotter.snapshot());
+    assert_eq!(r.counter(SCHEDULE_RUNS, &backfill), 1);
+    assert_eq!(r.counter(SCHEDULE_RUNS, &tick), 0);
+    t.shutdown().await.unwrap();
+}
+
 /// Every metric is described once, with a unit, and `ALL` names each exactly once.
 #[test]
 fn every_metric_is_described() {

@@ -85,6 +85,15 @@ pub(crate) fn rfc3339_utc(t: Timestamp) -> String {
     }
 }
 
+/// Whether `id` has the form of a schedule run's instance id, `<schedule>@<tick>` with the
+/// tick as [`rfc3339_utc`] writes it: the schedule's id, if so. Other ids (an e-mail address)
+/// are not runs, and cost no look-up when they finish.
+pub(crate) fn run_schedule(id: &str) -> Option<&str> {
+    let (schedule, tick) = id.rsplit_once('@')?;
+    let parsed = tick.parse::<jiff::Timestamp>().ok()?;
+    (!schedule.is_empty() && parsed.to_string() == tick).then_some(schedule)
+}
+
 #[cfg(test)]
 mod tests {
     #![allow(clippy::unwrap_used)]
@@ -93,6 +102,18 @@ mod tests {
 
     fn at(s: &str) -> Timestamp {
         Timestamp(s.parse::<jiff::Timestamp>().unwrap().as_millisecond())
+    }
+
+    #[test]
+    fn only_tick_ids_are_runs() {
+        let tick = at("2026-03-29T01:00:00Z");
+        let id = format!("nightly@{}", rfc3339_utc(tick));
+        assert_eq!(run_schedule(&id), Some("nightly"));
+        assert_eq!(run_schedule("a@b@2026-03-29T01:00:00.5Z"), Some("a@b"));
+        assert_eq!(run_schedule("ada@example.com"), None);
+        assert_eq!(run_schedule("@2026-03-29T01:00:00Z"), None);
+        assert_eq!(run_schedule("x@2026-03-29"), None);
+        assert_eq!(run_schedule("plain"), None);
     }
 
     #[test]

@@ -31,6 +31,8 @@ pub(crate) struct Plan {
     pub(crate) due_at: Option<Timestamp>,
     /// What was dropped, in words (`None`: nothing).
     pub(crate) note: Option<String>,
+    /// Ticks not run because the previous run was still running.
+    pub(crate) skipped: usize,
 }
 
 /// What the schedule holds when claimed.
@@ -152,6 +154,7 @@ pub(crate) fn plan(spec: &StoredSpec, ticks: &Ticks, held: Held, now: Timestamp)
         buffered,
         due_at,
         note: (!dropped.is_empty()).then(|| dropped.join("; ")),
+        skipped: overlapped,
     }
 }
 
