@@ -22,7 +22,7 @@ use sayiir_store::{
 
 pub use crate::ops::Operation;
 pub use decode::DecodedBy;
-pub use limits::LimitInfo;
+pub use limits::{LimitInfo, RateInfo};
 pub use timeline::{TimelineEntry, rfc3339};
 
 pub use crate::inspect::{StateView, WaitView};

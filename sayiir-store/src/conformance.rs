@@ -173,6 +173,7 @@ fn checks<S: Store>() -> Vec<(&'static str, Check<S>)> {
         check!(limits::slots_concurrent_never_exceed),
         check!(limits::waiters_reported_per_worker),
         check!(limits::rate_starts_are_spaced),
+        check!(limits::rate_usage_reads_burst_and_waiting),
     ]
 }
 

@@ -64,7 +64,7 @@ pub use types::{
     Backlog, BlockChange, BlockKind, BlockWrite, Blocked, Claim, ClaimRequest, Claimed, Created,
     DefinitionHash, DefinitionRecord, DefinitionRef, Event, Fingerprint, GateRequest, HistoryEntry,
     InstanceId, InstanceRecord, InstanceSummary, IntoInstanceId, Lease, LeaseHolder, LimitUsage,
-    ListQuery, MAX_INSTANCE_ID_LEN, NewInstance, NewSignal, Next, RateRequest, Restart,
+    ListQuery, MAX_INSTANCE_ID_LEN, NewInstance, NewSignal, Next, RateRequest, RateUsage, Restart,
     ScheduleClaim, ScheduleLease, ScheduleRecord, ScheduleWrite, SignalRecord, SlotHolder,
     SlotRequest, Status, TimeRange, Timestamp, Transition, VersionCount, WorkerId, WorkerRecord,
     WorkflowKey, gcra,
@@ -335,6 +335,10 @@ pub trait Store: Send + Sync + 'static {
     /// Every limit a slot was asked of, ordered by key, with its live holders and the waiting
     /// attempts live workers reported, at `now`.
     async fn limit_usage(&self, now: Timestamp) -> Result<Vec<LimitUsage>, StoreError>;
+
+    /// Every rate limit a start was reserved of, ordered by key, with its state
+    /// ([`RateUsage::in_use`] and [`RateUsage::waiting`] read it at a given time).
+    async fn rate_usage(&self) -> Result<Vec<RateUsage>, StoreError>;
 
     /// Hints that new work may be due (an instance created, signalled, released or given an
     /// earlier due time, possibly by another process). Workers still poll as a fallback, so a

@@ -14,9 +14,9 @@ use crate::{
     Backlog, BlockChange, BlockKind, Blocked, Claim, ClaimRequest, Claimed, CommitResult,
     CreateResult, Created, DefinitionRecord, HistoryEntry, InstanceId, InstanceRecord,
     InstanceSummary, LeaseHolder, LimitUsage, ListQuery, Listing, NewInstance, NewSignal, Next,
-    RateRequest, Restart, ScheduleClaim, ScheduleRecord, ScheduleWrite, SignalRecord, SlotHolder,
-    SlotRequest, Status, Store, StoreError, Timestamp, Transition, VersionCount, WorkerId,
-    WorkerRecord, WorkflowKey,
+    RateRequest, RateUsage, Restart, ScheduleClaim, ScheduleRecord, ScheduleWrite, SignalRecord,
+    SlotHolder, SlotRequest, Status, Store, StoreError, Timestamp, Transition, VersionCount,
+    WorkerId, WorkerRecord, WorkflowKey,
 };
 
 #[derive(Debug)]
@@ -48,7 +48,7 @@ pub struct MemoryStore {
     /// The slots of concurrency limits (locked after `rows`).
     limits: Mutex<limits::Limits>,
     /// Rate limits: each key's theoretical arrival time, in µs.
-    rates: Mutex<BTreeMap<String, i64>>,
+    rates: Mutex<BTreeMap<String, (i64, u64, u32)>>,
 }
 
 mod schedules;
@@ -610,9 +610,18 @@ impl Store for MemoryStore {
     async fn reserve_start(&self, request: RateRequest) -> Result<Timestamp, StoreError> {
         // Every mutation is a single insert.
         let mut rates = self.rates.lock().unwrap_or_else(|e| e.into_inner());
-        let (tat, start) = crate::gcra(rates.get(&request.key).copied(), &request);
-        rates.insert(request.key, tat);
+        let (tat, start) = crate::gcra(rates.get(&request.key).map(|r| r.0), &request);
+        let (interval, burst) = (request.interval_us.get(), request.burst.get());
+        rates.insert(request.key, (tat, interval, burst));
         Ok(start)
+    }
+
+    async fn rate_usage(&self) -> Result<Vec<RateUsage>, StoreError> {
+        let rates = self.rates.lock().unwrap_or_else(|e| e.into_inner());
+        Ok(rates
+            .iter()
+            .map(|(key, (tat, interval, burst))| RateUsage::new(key, *interval, *burst, *tat))
+            .collect())
     }
 
     async fn limit_usage(&self, now: Timestamp) -> Result<Vec<LimitUsage>, StoreError> {

@@ -22,7 +22,7 @@ pub use kinds::{BlockKind, Status};
 pub(crate) use kinds::{claimable_block_sql, code_list};
 #[cfg(any(feature = "sqlite", feature = "postgres"))]
 pub(crate) use limits::start_of;
-pub use limits::{LimitUsage, RateRequest, SlotHolder, SlotRequest, gcra};
+pub use limits::{LimitUsage, RateRequest, RateUsage, SlotHolder, SlotRequest, gcra};
 pub use schedules::{ScheduleClaim, ScheduleLease, ScheduleRecord, ScheduleWrite};
 
 /// Longest instance id accepted, in bytes.

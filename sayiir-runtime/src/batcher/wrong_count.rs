@@ -142,6 +142,9 @@ impl Store for WrongCount {
     ) -> Result<Vec<sayiir_store::LimitUsage>, StoreError> {
         self.0.limit_usage(now).await
     }
+    async fn rate_usage(&self) -> Result<Vec<sayiir_store::RateUsage>, StoreError> {
+        self.0.rate_usage().await
+    }
     async fn workers(&self) -> Result<Vec<WorkerRecord>, StoreError> {
         self.0.workers().await
     }

@@ -302,3 +302,25 @@ pub(super) async fn rate_starts_are_spaced<S: Store>(s: Arc<S>) {
     let want: Vec<i64> = (0..20).map(|k| 30_000 + 10 * k).collect();
     assert_eq!(got, want, "concurrent reservations get distinct starts");
 }
+
+/// `rate_usage` reports each key with the interval and burst last asked, and its state reads
+/// as the starts of the burst in use and the starts reserved for later.
+pub(super) async fn rate_usage_reads_burst_and_waiting<S: Store>(s: Arc<S>) {
+    assert_eq!(s.rate_usage().await.unwrap(), []);
+    assert_eq!(
+        starts(&*s, rate("u", 100_000, 2, 1000), 5).await,
+        [1000, 1000, 1100, 1200, 1300]
+    );
+    starts(&*s, rate("a", 1000, 3, 1000), 1).await;
+    let usage = s.rate_usage().await.unwrap();
+    let keys: Vec<&str> = usage.iter().map(|u| u.key.as_str()).collect();
+    assert_eq!(keys, ["a", "u"], "ordered by key");
+    let u = &usage[1];
+    assert_eq!((u.interval_us, u.burst, u.tat_us), (100_000, 2, 1_500_000));
+    let at = |ms| (u.in_use(Timestamp(ms)), u.waiting(Timestamp(ms)));
+    assert_eq!(at(1000), (2, 3), "the burst and three starts ahead");
+    assert_eq!(at(1150), (2, 2), "1100 has started");
+    assert_eq!(at(1400), (1, 0));
+    assert_eq!(at(1500), (0, 0), "idle again");
+    assert_eq!(at(999_999), (0, 0));
+}

@@ -33,9 +33,9 @@ use self::wake::Wakeups;
 use crate::{
     Backlog, BlockChange, Blocked, Claim, ClaimRequest, Claimed, CommitResult, CreateResult,
     Created, DefinitionRecord, HistoryEntry, InstanceId, InstanceRecord, InstanceSummary,
-    LimitUsage, ListQuery, Listing, NewInstance, NewSignal, RateRequest, Restart, ScheduleClaim,
-    ScheduleRecord, ScheduleWrite, SignalRecord, SlotHolder, SlotRequest, Store, StoreError,
-    Timestamp, Transition, VersionCount, WorkerId, WorkerRecord, WorkflowKey,
+    LimitUsage, ListQuery, Listing, NewInstance, NewSignal, RateRequest, RateUsage, Restart,
+    ScheduleClaim, ScheduleRecord, ScheduleWrite, SignalRecord, SlotHolder, SlotRequest, Store,
+    StoreError, Timestamp, Transition, VersionCount, WorkerId, WorkerRecord, WorkflowKey,
 };
 
 /// Options of [`PgStore::connect_with`].
@@ -383,6 +383,10 @@ impl Store for PgStore {
 
     async fn limit_usage(&self, now: Timestamp) -> Result<Vec<LimitUsage>, StoreError> {
         self.map(limits::usage(&self.inner.pool, now).await)
+    }
+
+    async fn rate_usage(&self) -> Result<Vec<RateUsage>, StoreError> {
+        self.map(limits::rates(&self.inner.pool).await)
     }
 
     async fn send_signal(&self, signal: NewSignal) -> Result<u64, StoreError> {

@@ -33,9 +33,9 @@ use self::ops::{create, lease, limits, read, schedules, signals, versions, worke
 use crate::{
     Backlog, BlockChange, Blocked, Claim, ClaimRequest, Claimed, CommitResult, CreateResult,
     Created, DefinitionRecord, HistoryEntry, InstanceId, InstanceRecord, InstanceSummary,
-    LimitUsage, ListQuery, Listing, NewInstance, NewSignal, RateRequest, Restart, ScheduleClaim,
-    ScheduleRecord, ScheduleWrite, SignalRecord, SlotHolder, SlotRequest, Store, StoreError,
-    Timestamp, Transition, VersionCount, WorkerId, WorkerRecord, WorkflowKey,
+    LimitUsage, ListQuery, Listing, NewInstance, NewSignal, RateRequest, RateUsage, Restart,
+    ScheduleClaim, ScheduleRecord, ScheduleWrite, SignalRecord, SlotHolder, SlotRequest, Store,
+    StoreError, Timestamp, Transition, VersionCount, WorkerId, WorkerRecord, WorkflowKey,
 };
 
 /// Durability of a commit (`PRAGMA synchronous`).
@@ -496,6 +496,10 @@ impl Store for SqliteStore {
 
     async fn limit_usage(&self, now: Timestamp) -> Result<Vec<LimitUsage>, StoreError> {
         self.read(move |conn| limits::usage(conn, now)).await
+    }
+
+    async fn rate_usage(&self) -> Result<Vec<RateUsage>, StoreError> {
+        self.read(|conn| limits::rates(conn)).await
     }
 
     async fn send_signal(&self, signal: NewSignal) -> Result<u64, StoreError> {

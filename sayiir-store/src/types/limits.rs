@@ -126,6 +126,57 @@ impl RateRequest {
     }
 }
 
+/// The state of one rate limit, as [`Store::rate_usage`](crate::Store::rate_usage) reports
+/// it: its theoretical arrival time and the interval and burst last asked.
+#[derive(Clone, PartialEq, Eq, Debug)]
+#[non_exhaustive]
+pub struct RateUsage {
+    /// The limit's key.
+    pub key: String,
+    /// The time between two starts past the burst, in microseconds.
+    pub interval_us: u64,
+    /// How many starts may fall at the same instant.
+    pub burst: u32,
+    /// The key's theoretical arrival time, µs since the Unix epoch: one interval past the
+    /// last start reserved.
+    pub tat_us: i64,
+}
+
+impl RateUsage {
+    /// A rate limit's state.
+    pub fn new(key: impl Into<String>, interval_us: u64, burst: u32, tat_us: i64) -> Self {
+        Self {
+            key: key.into(),
+            interval_us,
+            burst,
+            tat_us,
+        }
+    }
+
+    /// How many reserved starts still occupy an interval at `now`:
+    /// ⌈(`tat_us` − now) / interval⌉, 0 once the theoretical arrival time has passed.
+    fn occupied(&self, now: Timestamp) -> u64 {
+        let ahead = i128::from(self.tat_us) - i128::from(now.0) * 1000;
+        let interval = i128::from(self.interval_us.max(1));
+        if ahead <= 0 {
+            return 0;
+        }
+        u64::try_from((ahead + interval - 1) / interval).unwrap_or(u64::MAX)
+    }
+
+    /// Of the burst, the starts in use at `now` (at most `burst`): a start reserved now runs
+    /// at once while this is below `burst`.
+    pub fn in_use(&self, now: Timestamp) -> u64 {
+        self.occupied(now).min(u64::from(self.burst))
+    }
+
+    /// The starts reserved for later than `now`: attempts waiting for their turn (or
+    /// reservations of attempts that ended without using them).
+    pub fn waiting(&self, now: Timestamp) -> u64 {
+        self.occupied(now).saturating_sub(u64::from(self.burst))
+    }
+}
+
 /// The start a [`RateRequest`] reserves, given the key's theoretical arrival time `tat_us`
 /// before the request (µs since the Unix epoch; `None` for a new key): the new `tat_us` and
 /// the start time (ms since the Unix epoch, rounded up). The backends store the same

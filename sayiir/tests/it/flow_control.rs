@@ -177,6 +177,24 @@ async fn a_task_rate_spaces_its_starts() {
             engine.start::<ticking>(&format!("t{i}"), i).await.unwrap();
         }
         let worker = engine.spawn_worker();
+        // While the starts are spread over 2 s, the rate limit shows its burst in use and
+        // starts reserved for later.
+        let mut seen = None;
+        for _ in 0..400 {
+            let rates = engine.rate_limits().await.unwrap();
+            if let Some(r) = rates.iter().find(|r| r.key == "task:tick" && r.waiting > 0) {
+                seen = Some(r.clone());
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+        let seen = seen.unwrap_or_else(|| panic!("{backend}: no start reserved ahead"));
+        assert_eq!(seen.interval, Duration::from_millis(100), "{backend}");
+        assert_eq!(seen.burst, 2, "{backend}");
+        assert!(
+            seen.in_use <= 2 && seen.waiting < INSTANCES,
+            "{backend}: {seen:?}"
+        );
         for i in 0..INSTANCES {
             let out = within(
                 &format!("{backend}: t{i}"),
@@ -192,6 +210,11 @@ async fn a_task_rate_spaces_its_starts() {
         // Reserved starts: 2 at once, then one per 100 ms, so at most 11 in any 1 s; a start
         // runs at or after its reserved time, and one running late can fall into the window
         // of the next ones: the limit plus the burst, 12.
+        let after = engine.rate_limits().await.unwrap();
+        assert!(
+            after.iter().all(|r| r.waiting == 0),
+            "{backend}: every reserved start has passed: {after:?}"
+        );
         let worst = worst_window(&starts, 1_000_000);
         eprintln!("flow_control: {backend}: worst 1 s window {worst} starts (rate 10/s, burst 2)");
         assert!(worst <= 12, "{backend}: {worst} starts within 1 s");

@@ -8,7 +8,7 @@ use sqlx::{Postgres, Transaction};
 use crate::postgres::decode::get;
 use crate::postgres::fail::Fail;
 use crate::types::start_of;
-use crate::{LimitUsage, RateRequest, SlotHolder, SlotRequest, Timestamp};
+use crate::{LimitUsage, RateRequest, RateUsage, SlotHolder, SlotRequest, Timestamp};
 
 /// The condition "the row `s` is live at `$1`": its instance is leased under its lease,
 /// unexpired.
@@ -200,4 +200,27 @@ pub(in crate::postgres) async fn reserve(
     .fetch_one(pool)
     .await?;
     Ok(start_of(tat, &req))
+}
+
+/// Every rate limit's state, ordered by key.
+pub(in crate::postgres) async fn rates(pool: &PgPool) -> Result<Vec<RateUsage>, Fail> {
+    let rows = sqlx::query(
+        "SELECT limit_key, tat_us, interval_us, burst FROM sayiir_rates ORDER BY limit_key",
+    )
+    .fetch_all(pool)
+    .await?;
+    let mut out = Vec::with_capacity(rows.len());
+    for row in &rows {
+        let key: String = get(row, "limit_key", "<rate>")?;
+        let tat: i64 = get(row, "tat_us", &key)?;
+        let interval: i64 = get(row, "interval_us", &key)?;
+        let burst: i64 = get(row, "burst", &key)?;
+        out.push(RateUsage::new(
+            key,
+            u64::try_from(interval).unwrap_or(1),
+            u32::try_from(burst).unwrap_or(u32::MAX),
+            tat,
+        ));
+    }
+    Ok(out)
 }

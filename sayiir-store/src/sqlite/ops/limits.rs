@@ -5,7 +5,7 @@ use rusqlite::{Connection, OptionalExtension, Transaction};
 use super::write::immediate;
 use crate::sqlite::fail::Fail;
 use crate::types::start_of;
-use crate::{LimitUsage, RateRequest, SlotHolder, SlotRequest, Timestamp};
+use crate::{LimitUsage, RateRequest, RateUsage, SlotHolder, SlotRequest, Timestamp};
 
 /// The condition "the row of `t` is live at `?1`": its instance is leased under its lease,
 /// unexpired.
@@ -179,4 +179,30 @@ pub(in crate::sqlite) fn reserve(
             |r| r.get(0),
         )?;
     Ok(start_of(tat, &req))
+}
+
+/// Every rate limit's state, ordered by key.
+pub(in crate::sqlite) fn rates(conn: &Connection) -> Result<Vec<RateUsage>, Fail> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT limit_key, tat_us, interval_us, burst FROM sayiir_rates ORDER BY limit_key",
+    )?;
+    let rows = stmt.query_map([], |r| {
+        Ok((
+            r.get::<_, String>(0)?,
+            r.get::<_, i64>(1)?,
+            r.get::<_, i64>(2)?,
+            r.get::<_, i64>(3)?,
+        ))
+    })?;
+    let mut out = Vec::new();
+    for row in rows {
+        let (key, tat, interval, burst) = row?;
+        out.push(RateUsage::new(
+            key,
+            u64::try_from(interval).unwrap_or(1),
+            u32::try_from(burst).unwrap_or(u32::MAX),
+            tat,
+        ));
+    }
+    Ok(out)
 }

@@ -115,6 +115,9 @@ impl<H: Hooks> Store for Hooked<H> {
     ) -> Result<Vec<sayiir_store::LimitUsage>, StoreError> {
         self.inner.limit_usage(now).await
     }
+    async fn rate_usage(&self) -> Result<Vec<sayiir_store::RateUsage>, StoreError> {
+        self.inner.rate_usage().await
+    }
     async fn workers(&self) -> Result<Vec<WorkerRecord>, StoreError> {
         self.inner.workers().await
     }
