@@ -119,6 +119,24 @@ pub(crate) fn lit_u32(opt: &RawOption, min: u32, max: u32, diag: &mut Diagnostic
     }
 }
 
+/// A `true` / `false` literal.
+pub(crate) fn lit_bool(opt: &RawOption, diag: &mut Diagnostics) -> Option<bool> {
+    if let Expr::Lit(ExprLit {
+        lit: Lit::Bool(b), ..
+    }) = &opt.value
+    {
+        return Some(b.value);
+    }
+    diag.error_spanned(
+        &opt.value,
+        format_args!(
+            "`{}` takes `true` or `false`, e.g. `{} = true`",
+            opt.key, opt.key
+        ),
+    );
+    None
+}
+
 /// A stable name: non-empty, at most 128 bytes of `[A-Za-z0-9_.:-]`.
 pub(crate) fn stable_name(opt: &RawOption, diag: &mut Diagnostics) -> Option<String> {
     let lit = lit_str(opt, diag)?;

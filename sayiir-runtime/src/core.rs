@@ -46,6 +46,9 @@ pub(crate) struct Inner {
     pub(crate) creator: Creator,
     /// Claims in flight plus drivers running in this process (the test engine's idle test).
     busy: std::sync::atomic::AtomicUsize,
+    /// The times drivers wait for with nothing running ([`Inner::timed_wait`]), by token.
+    timed: Mutex<HashMap<u64, Timestamp>>,
+    timed_next: std::sync::atomic::AtomicU64,
     /// What waits for each instance to finish ([`Engine::result`](crate::Engine::result)).
     pub(crate) waiters: Mutex<HashMap<InstanceId, Arc<Notify>>>,
     /// Set once the registered definitions are saved in the store.
@@ -112,6 +115,8 @@ impl Inner {
             clock,
             controls: Controls::default(),
             busy: std::sync::atomic::AtomicUsize::new(0),
+            timed: Mutex::new(HashMap::new()),
+            timed_next: std::sync::atomic::AtomicU64::new(0),
             waiters: Mutex::new(HashMap::new()),
             saved: OnceCell::new(),
             stored: Mutex::new(HashMap::new()),
@@ -125,6 +130,28 @@ impl Inner {
     pub(crate) fn local_limit(&self, key: &str) -> Arc<LocalLimit> {
         let mut map = self.local_limits.lock().unwrap_or_else(|e| e.into_inner());
         Arc::clone(map.entry(key.to_owned()).or_default())
+    }
+
+    /// Counts a driver that holds its instance with nothing running, only waiting for the
+    /// clock to reach `at` (a task's reserved start of a rate limit, the next request for a
+    /// slot), as not busy until the returned guard is dropped: the test engine moves virtual
+    /// time to the earliest such `at` when nothing else runs.
+    pub(crate) fn timed_wait(&self, at: Timestamp) -> TimedWait<'_> {
+        let token = self
+            .timed_next
+            .fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        self.timed
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .insert(token, at);
+        self.busy_sub(1);
+        TimedWait { inner: self, token }
+    }
+
+    /// The earliest time a driver of this process waits for with nothing running.
+    pub(crate) fn next_timed_wait(&self) -> Option<Timestamp> {
+        let timed = self.timed.lock().unwrap_or_else(|e| e.into_inner());
+        timed.values().min().copied()
     }
 
     pub(crate) fn busy(&self) -> usize {
@@ -492,4 +519,21 @@ pub(crate) struct WorkerCtx {
     pub(crate) inner: Arc<Inner>,
     pub(crate) owner: WorkerId,
     pub(crate) committer: Committer,
+}
+
+/// A driver counted as waiting for the clock (see [`Inner::timed_wait`]) until dropped.
+pub(crate) struct TimedWait<'a> {
+    inner: &'a Inner,
+    token: u64,
+}
+
+impl Drop for TimedWait<'_> {
+    fn drop(&mut self) {
+        self.inner.busy_add(1);
+        self.inner
+            .timed
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .remove(&self.token);
+    }
 }

@@ -442,7 +442,11 @@ impl Driver {
         next_due: Option<Timestamp>,
     ) -> Result<Option<(SlotPath, Feed)>, Stop> {
         let clock = self.ctx.inner.clock.clone();
+        let inner = self.ctx.inner.clone();
+        // Nothing runs: the driver only waits for the clock (a reserved start, a slot).
+        let timed = next_due.filter(|_| self.running.is_empty());
         let timer = async {
+            let _timed = timed.map(|t| inner.timed_wait(t));
             match next_due {
                 Some(t) => clock.sleep_until(t).await,
                 None => std::future::pending().await,

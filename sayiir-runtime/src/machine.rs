@@ -57,6 +57,11 @@ pub struct TaskOptions {
     /// least this far apart past a burst (`#[task(rate = "100/s", burst = N)]`); `None`: no
     /// rate limit.
     pub rate: Option<TaskRate>,
+    /// `concurrency` and `rate` apply to each concurrency key apart
+    /// ([`StartOptions::concurrency_key`](crate::StartOptions::concurrency_key) of the
+    /// calling instance; instances without a key share the task's own limit)
+    /// (`#[task(per_key = true)]`).
+    pub per_key: bool,
 }
 
 /// A task's rate limit (`#[task(rate = "..", burst = ..)]`).
@@ -79,6 +84,7 @@ impl TaskOptions {
         on_exhausted: OnExhausted::Inherit,
         concurrency: None,
         rate: None,
+        per_key: false,
     };
 }
 

@@ -303,10 +303,9 @@ impl TestEngine {
                     continue;
                 }
             };
-            let next = match (next, schedule) {
-                (Some(a), Some(b)) => Some(a.min(b)),
-                (a, b) => a.or(b),
-            };
+            // Drivers holding their instance until a time (a rate limit's reserved start).
+            let held = inner.next_timed_wait();
+            let next = [next, schedule, held].into_iter().flatten().min();
             if next.is_some_and(|t| t <= self.clock.now()) {
                 quiet = 0;
                 inner.wake.notify_one();

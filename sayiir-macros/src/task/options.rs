@@ -1,5 +1,5 @@
 //! `#[task(...)]` options: retries, timeout, backoff, on_exhausted, concurrency, rate, burst,
-//! name, crate path.
+//! per_key, name, crate path.
 
 use proc_macro2::{Span, TokenStream};
 use quote::{ToTokens, quote};
@@ -25,10 +25,12 @@ pub(crate) struct TaskOptions {
     pub(super) rate_us: Option<u64>,
     /// `burst`: starts that may fall at one instant (needs `rate`).
     pub(super) burst: Option<u32>,
+    /// `per_key`: the limits apply to each concurrency key apart.
+    pub(super) per_key: bool,
     pub(super) krate: Option<syn::Path>,
 }
 
-const TASK_OPTIONS: [&str; 10] = [
+const TASK_OPTIONS: [&str; 11] = [
     "name",
     "retries",
     "timeout",
@@ -38,6 +40,7 @@ const TASK_OPTIONS: [&str; 10] = [
     "concurrency",
     "rate",
     "burst",
+    "per_key",
     "crate",
 ];
 
@@ -54,6 +57,7 @@ impl TaskOptions {
             concurrency: None,
             rate_us: None,
             burst: None,
+            per_key: false,
             krate: None,
         };
         let raw: Vec<RawOption> = match options::parse_raw(args) {
@@ -65,6 +69,7 @@ impl TaskOptions {
         };
         let mut backoff_opts: Vec<&RawOption> = Vec::new();
         let mut burst_key = None;
+        let mut per_key_at = None;
         let mut has_rate = false;
         for opt in options::check_keys(&raw, "task", &TASK_OPTIONS, diag) {
             match opt.key.to_string().as_str() {
@@ -92,6 +97,10 @@ impl TaskOptions {
                     out.burst = options::lit_u32(opt, 1, 1_000_000, diag);
                     burst_key = Some(opt.key.span());
                 }
+                "per_key" => {
+                    out.per_key = options::lit_bool(opt, diag).unwrap_or(false);
+                    per_key_at = Some(opt.key.span());
+                }
                 _ => out.krate = options::crate_path(opt, diag),
             }
         }
@@ -99,6 +108,12 @@ impl TaskOptions {
             diag.error(
                 span,
                 "`burst` is how many starts of a rate limit may fall at one instant, but this task has no `rate`: add `rate = \"N/s\"` or remove `burst`",
+            );
+        }
+        if let (Some(span), false) = (per_key_at, has_rate || out.concurrency.is_some()) {
+            diag.error(
+                span,
+                "`per_key` applies this task's `concurrency` and `rate` to each concurrency key apart, but this task has neither: add one or remove `per_key`",
             );
         }
         if out.retries == 0 {
@@ -160,6 +175,7 @@ impl TaskOptions {
                 burst: #burst,
             }),)
         });
+        let per_key = self.per_key.then(|| quote!(per_key: true,));
         quote! {
             #p::TaskOptions {
                 retries: #retries,
@@ -169,6 +185,7 @@ impl TaskOptions {
                 #on_exhausted
                 #concurrency
                 #rate
+                #per_key
                 ..#p::TaskOptions::DEFAULT
             }
         }

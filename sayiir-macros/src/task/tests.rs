@@ -453,3 +453,20 @@ fn rate_option() {
     let e = option_errors(quote!(burst = 3));
     assert!(e.contains("this task has no `rate`"), "{e}");
 }
+
+#[test]
+fn per_key_option() {
+    let mut d = Diagnostics::new();
+    let o = TaskOptions::parse(quote!(rate = "10/s", per_key = true), &mut d);
+    assert!(!d.has_errors());
+    assert!(o.per_key);
+    let code = o.tokens(&quote!(p)).to_string();
+    assert!(code.contains("per_key : true"), "{code}");
+    let o = TaskOptions::parse(quote!(concurrency = 1, per_key = false), &mut d);
+    assert!(!d.has_errors());
+    assert!(!o.tokens(&quote!(p)).to_string().contains("per_key"));
+    let e = option_errors(quote!(per_key = true));
+    assert!(e.contains("this task has neither"), "{e}");
+    let e = option_errors(quote!(concurrency = 2, per_key = "yes"));
+    assert!(e.contains("`per_key` takes `true` or `false`"), "{e}");
+}

@@ -220,3 +220,44 @@ async fn a_task_rate_spaces_its_starts() {
         assert!(worst <= 12, "{backend}: {worst} starts within 1 s");
     }
 }
+
+#[sayiir::task(rate = "10/s", burst = 2)]
+async fn vtick(n: u64) -> u64 {
+    n
+}
+
+#[sayiir::workflow]
+async fn vticking(n: u64) -> u64 {
+    let n = vtick(n).await;
+    n + 1
+}
+
+/// Under the test engine's virtual clock, attempts waiting for their reserved start of a rate
+/// limit run when virtual time reaches it: 5 starts at `"10/s", burst = 2` take 300 ms of
+/// virtual time, whatever the wall clock does.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_task_rate_waits_in_virtual_time() {
+    let t = sayiir::testing::TestEngine::builder()
+        .register::<vticking>()
+        .build()
+        .unwrap();
+    let begin = t.now();
+    for i in 0..5u64 {
+        t.start::<vticking>(&format!("v{i}"), i).await.unwrap();
+    }
+    for i in 0..5u64 {
+        let out = within(
+            &format!("v{i}"),
+            t.run_until_done::<vticking>(&format!("v{i}")),
+        )
+        .await
+        .unwrap();
+        assert_eq!(out, i + 1);
+    }
+    let took = t.now().duration_since(begin).unwrap();
+    assert!(
+        took >= Duration::from_millis(299),
+        "5 starts at 10/s with a burst of 2 need 300 ms: {took:?}"
+    );
+    t.shutdown().await.unwrap();
+}
