@@ -30,7 +30,8 @@ macro_rules! record_cols {
     () => {
         concat!(
             $crate::postgres::decode::summary_cols!(),
-            ", state, output, lease_owner, lease_until, lease_generation, trace_context"
+            ", state, output, lease_owner, lease_until, lease_generation, trace_context, \
+             priority, head_start_ms"
         )
     };
 }
@@ -208,7 +209,13 @@ pub(super) fn record(row: &PgRow) -> Result<InstanceRecord, Fail> {
     let output: Option<Vec<u8>> = get(row, "output", id)?;
     let lease = lease(row, id)?;
     let trace_context: Option<String> = get(row, "trace_context", id)?;
+    let raw: i16 = get(row, "priority", id)?;
+    let priority = i8::try_from(raw)
+        .map_err(|_| invalid(id, format!("column `priority`: {raw} is not a priority")))?;
+    let head_start_ms: i64 = get(row, "head_start_ms", id)?;
     Ok(InstanceRecord {
+        priority,
+        head_start_ms,
         lease,
         trace_context,
         state,

@@ -27,7 +27,8 @@ macro_rules! record_cols {
     () => {
         concat!(
             $crate::sqlite::decode::summary_cols!(),
-            ", state, output, lease_owner, lease_until, lease_generation, trace_context"
+            ", state, output, lease_owner, lease_until, lease_generation, trace_context, \
+             priority, head_start_ms"
         )
     };
 }
@@ -41,8 +42,10 @@ const OUTPUT: usize = 15;
 const LEASE_OWNER: usize = 16;
 /// Index of `trace_context` in [`record_cols`].
 const TRACE_CONTEXT: usize = 19;
+/// Index of `priority` in [`record_cols`] (`head_start_ms` follows).
+const PRIORITY: usize = 20;
 /// The number of columns of [`record_cols`].
-pub(super) const RECORD_COLS: usize = 20;
+pub(super) const RECORD_COLS: usize = 22;
 
 /// What a Rust type reads from a column, for messages.
 pub(super) trait Expected {
@@ -251,6 +254,10 @@ pub(super) fn record(row: &Row<'_>) -> Result<InstanceRecord, Fail> {
     let output: Option<Vec<u8>> = get(row, OUTPUT, id, "output")?;
     let lease = lease(row, id)?;
     let trace_context: Option<String> = get(row, TRACE_CONTEXT, id, "trace_context")?;
+    let raw: i64 = get(row, PRIORITY, id, "priority")?;
+    let priority = i8::try_from(raw)
+        .map_err(|_| invalid(id, format!("column `priority`: {raw} is not a priority")))?;
+    let head_start_ms: i64 = get(row, PRIORITY + 1, id, "head_start_ms")?;
     // Through the constructor a backend outside this crate has to use.
     let definition = s.definition();
     Ok(
@@ -262,7 +269,8 @@ pub(super) fn record(row: &Row<'_>) -> Result<InstanceRecord, Fail> {
             .blocked(s.blocked)
             .updated_at(s.updated_at)
             .lease(lease)
-            .trace_context(trace_context),
+            .trace_context(trace_context)
+            .priority(priority, head_start_ms),
     )
 }
 
