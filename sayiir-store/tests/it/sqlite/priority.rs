@@ -86,3 +86,56 @@ async fn with_priorities_the_claim_walks_each_index_in_order() {
         "{plan:#?}"
     );
 }
+
+/// 3000 prioritized sleepers (head starts of both signs, many with a rank far before now) and
+/// four due instances: a claim takes the due ones, by rank, and no sleeper.
+#[tokio::test]
+async fn prioritized_sleepers_are_not_claimed() {
+    let dir = TempDir::new().unwrap();
+    let store = SqliteStore::open(db(&dir)).unwrap();
+    let priorities = [-3i8, -1, 1, 2, 5, 100];
+    let news: Vec<NewInstance> = (0..3000usize)
+        .map(|n| {
+            let p = priorities[n % priorities.len()];
+            new_instance(&format!("sleeper-{n:04}"), 1_000_000 + n as i64)
+                .priority(p, i64::from(p) * 60_000)
+        })
+        .collect();
+    for r in store.create_batch(news).await.unwrap() {
+        r.unwrap();
+    }
+    for (i, p, due) in [
+        ("due-a", 2i8, 500),
+        ("due-b", -1, 400),
+        ("due-c", 0, 300),
+        ("due-d", 5, 900),
+    ] {
+        store
+            .create(new_instance(i, due).priority(p, i64::from(p) * 60_000))
+            .await
+            .unwrap();
+    }
+    let got = store
+        .claim(ClaimRequest {
+            owner: WorkerId("w".into()),
+            now: Timestamp(1_000),
+            lease_until: Timestamp(100_000),
+            limit: 10,
+            known: vec![key()],
+        })
+        .await
+        .unwrap();
+    let ids: Vec<&str> = got.iter().map(|c| c.record.id.as_str()).collect();
+    assert_eq!(ids, ["due-d", "due-a", "due-c", "due-b"]);
+    let (plan, _) = store
+        .ranked_claim_plan_for_tests(vec![key()], vec![-180_000, 120_000])
+        .await
+        .unwrap();
+    // Each walk of the index of head starts is bounded by the due time on both sides.
+    assert!(
+        plan.iter()
+            .filter(|l| l.contains("sayiir_instances_ahead"))
+            .all(|l| l.contains("(head_start_ms=? AND due_at>? AND due_at<?)")),
+        "{plan:#?}"
+    );
+}
