@@ -386,6 +386,8 @@ pub struct InstanceSummary {
     pub created_at: Timestamp,
     /// Time of the last commit.
     pub updated_at: Timestamp,
+    /// Claim priority as started ([`InstanceRecord::priority`]).
+    pub priority: i8,
 }
 
 /// The definition an instance runs under and the key that claims it, from its head, its
@@ -430,6 +432,7 @@ impl From<&InstanceRecord> for InstanceSummary {
             blocked: r.blocked.clone(),
             created_at: r.created_at,
             updated_at: r.updated_at,
+            priority: r.priority,
         }
     }
 }

@@ -11,6 +11,7 @@ use std::sync::Mutex;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
+use sayiir::store::Store;
 use sayiir::{Engine, StartOptions, WorkerConfig};
 
 use crate::common::within;
@@ -116,6 +117,16 @@ async fn one_worker_runs_instances_by_priority() {
             [5, 3, 1, 0, 0, 0, -1],
             "{backend}: {expected:?}"
         );
+        for (label, p) in starts {
+            let info = engine.status(label).await.unwrap();
+            assert_eq!(info.priority, p, "{backend}: status of {label}");
+            let head = store.load(&info.id).await.unwrap();
+            assert_eq!(
+                (head.priority, head.head_start_ms),
+                (p, i64::from(p) * 60_000),
+                "{backend}: stored head of {label}"
+            );
+        }
         let worker = engine.spawn_worker();
         for (label, _) in starts {
             let out = within(
@@ -245,4 +256,60 @@ async fn a_low_priority_instance_waits_only_its_head_start_window() {
         );
         drop(store);
     }
+}
+
+/// `start_in_with` stores the priority in the application's transaction (SQLite, PostgreSQL).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn started_in_a_transaction_with_a_priority() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("in-tx.db");
+    let options = StartOptions {
+        priority: -4,
+        ..Default::default()
+    };
+    let store = Arc::new(sayiir::SqliteStore::open(&path).unwrap());
+    let engine = Engine::builder_shared(Arc::clone(&store) as Arc<dyn Store>)
+        .register::<ranked>()
+        .worker_config(WorkerConfig::default().priority_step(Duration::from_secs(2)))
+        .build()
+        .unwrap();
+    {
+        let mut app = rusqlite::Connection::open(&path).unwrap();
+        let tx = app.transaction().unwrap();
+        engine
+            .start_in_with::<ranked>(&tx, "in-tx", "in-tx".to_owned(), options.clone())
+            .await
+            .unwrap();
+        tx.commit().unwrap();
+    }
+    assert_eq!(engine.status("in-tx").await.unwrap().priority, -4, "sqlite");
+    let head = store.load(&"in-tx".parse().unwrap()).await.unwrap();
+    assert_eq!((head.priority, head.head_start_ms), (-4, -8_000), "sqlite");
+
+    let Some(db) = sayiir_store::pg_harness::fresh_database("priority in tx").await else {
+        return;
+    };
+    let pg = Arc::new(sayiir::store::PgStore::connect(db.url()).await.unwrap());
+    let engine = Engine::builder_shared(Arc::clone(&pg) as Arc<dyn Store>)
+        .register::<ranked>()
+        .worker_config(WorkerConfig::default().priority_step(Duration::from_secs(2)))
+        .build()
+        .unwrap();
+    let mut tx = pg.pool().begin().await.unwrap();
+    engine
+        .start_in_with::<ranked>(&mut *tx, "in-tx", "in-tx".to_owned(), options)
+        .await
+        .unwrap();
+    tx.commit().await.unwrap();
+    assert_eq!(
+        engine.status("in-tx").await.unwrap().priority,
+        -4,
+        "postgres"
+    );
+    let head = pg.load(&"in-tx".parse().unwrap()).await.unwrap();
+    assert_eq!(
+        (head.priority, head.head_start_ms),
+        (-4, -8_000),
+        "postgres"
+    );
 }
