@@ -64,12 +64,20 @@ fn head_starts_sql() -> String {
     )
 }
 
-/// The head starts of [`head_starts_sql`].
-fn head_starts(conn: &Connection) -> Result<Vec<i64>, Fail> {
+/// The head starts of [`head_starts_sql`], as stored: a value that is not an integer (a
+/// damaged row) is walked like the others, so that the claim meets its row, fails to decode it
+/// and blocks it ([`BlockKind::CorruptRow`]), instead of failing every claim.
+fn head_starts(conn: &Connection) -> Result<Vec<Value>, Fail> {
     let mut stmt = conn.prepare_cached(&head_starts_sql())?;
-    let rows = stmt.query_map([], |row| row.get::<_, i64>(0))?;
+    let rows = stmt.query_map([], |row| row.get::<_, Value>(0))?;
     Ok(rows.collect::<Result<_, _>>()?)
 }
+
+/// The most walks of `sayiir_instances_ahead` one claim merges (SQLite allows 500 terms in a
+/// compound `SELECT`). Past it (more distinct head starts than that among the claimable
+/// instances: many priority levels started under several priority steps), the claim reads
+/// every due instance and sorts them by rank: correct, and as slow as the backlog is long.
+const MAX_WALKS: usize = 64;
 
 /// The query of [`claim`]: `?1` is now, `?2` the limit, then the keys of `known`, then the
 /// `ahead` head starts. The rowid and the rank follow the record's columns (at [`ROWID`]).
@@ -90,6 +98,19 @@ fn claim_sql(known: &[WorkflowKey], ahead: usize) -> String {
          AND (workflow, definition_hash, fingerprint) IN ({keys})",
     );
     let row = claimable_row();
+    if ahead > MAX_WALKS {
+        return format!(
+            concat!(
+                "SELECT ",
+                record_cols!(),
+                ", rowid, due_at - head_start_ms AS claim_rank FROM sayiir_instances \
+                 INDEXED BY sayiir_instances_due WHERE {row} {common} \
+                 ORDER BY claim_rank, id LIMIT ?2"
+            ),
+            row = row,
+            common = common,
+        );
+    }
     if ahead == 0 {
         return format!(
             concat!(
@@ -134,10 +155,12 @@ fn claim_sql(known: &[WorkflowKey], ahead: usize) -> String {
 }
 
 /// The parameters of [`claim_sql`].
-fn claim_params(now: i64, limit: i64, known: &[WorkflowKey], ahead: &[i64]) -> Vec<Value> {
+fn claim_params(now: i64, limit: i64, known: &[WorkflowKey], ahead: &[Value]) -> Vec<Value> {
     let mut params = vec![Value::Integer(now), Value::Integer(limit)];
     params.extend(key_params(known));
-    params.extend(ahead.iter().map(|&h| Value::Integer(h)));
+    if ahead.len() <= MAX_WALKS {
+        params.extend(ahead.iter().cloned());
+    }
     params
 }
 
@@ -148,8 +171,9 @@ pub(in crate::sqlite) fn claim_plan(
     known: &[WorkflowKey],
     ahead: &[i64],
 ) -> Result<Vec<String>, Fail> {
+    let ahead: Vec<Value> = ahead.iter().map(|&h| Value::Integer(h)).collect();
     let sql = claim_sql(known, ahead.len());
-    super::read::explain(conn, &sql, claim_params(0, 1, known, ahead))
+    super::read::explain(conn, &sql, claim_params(0, 1, known, &ahead))
 }
 
 /// The `EXPLAIN QUERY PLAN` lines (details) of the probe of the head starts.

@@ -139,3 +139,94 @@ async fn prioritized_sleepers_are_not_claimed() {
         "{plan:#?}"
     );
 }
+
+/// A damaged head start (not an integer) or priority (out of an `i8`) blocks its own row
+/// ([`BlockKind::CorruptRow`](sayiir_store::BlockKind), naming the column) and the claim
+/// returns the others, in rank order; it does not fail every claim.
+#[tokio::test]
+async fn damaged_priority_columns_block_their_row_only() {
+    let dir = TempDir::new().unwrap();
+    let path = db(&dir);
+    let store = SqliteStore::open(&path).unwrap();
+    create(&store, "a").await; // priority 0, due at 100
+    store
+        .create(new_instance("p", 150).priority(1, 60_000))
+        .await
+        .unwrap();
+    for (i, damage) in [
+        (
+            "x-head",
+            "UPDATE sayiir_instances SET head_start_ms = 'early', due_at = 0 WHERE id = 'x-head'",
+        ),
+        (
+            "y-prio",
+            "UPDATE sayiir_instances SET priority = 300, head_start_ms = 5, due_at = 0 WHERE id = 'y-prio'",
+        ),
+    ] {
+        store
+            .create(new_instance(i, 100).priority(2, 120_000))
+            .await
+            .unwrap();
+        raw(&path).execute(damage, []).unwrap();
+    }
+    let claimed = store.claim(claim("w", 1_000)).await.unwrap();
+    let ids: Vec<&str> = claimed.iter().map(|c| c.record.id.as_str()).collect();
+    assert_eq!(ids, ["p", "a"]);
+    for (i, column) in [("x-head", "head_start_ms"), ("y-prio", "priority")] {
+        let (kind, reason): (Option<i64>, Option<String>) = raw(&path)
+            .query_row(
+                "SELECT blocked_kind, blocked_reason FROM sayiir_instances WHERE id = ?1",
+                [i],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )
+            .unwrap();
+        assert_eq!(
+            kind,
+            Some(sayiir_store::BlockKind::CorruptRow.code()),
+            "{i}"
+        );
+        let reason = reason.unwrap();
+        assert!(
+            reason.contains(&format!("column `{column}`")),
+            "{i}: {reason}"
+        );
+    }
+    assert_eq!(store.claim(claim("other", 2_000)).await.unwrap(), []);
+}
+
+/// More distinct head starts than one claim merges walks for: the claim reads the due
+/// instances and sorts them by rank, and still takes them in rank order, due ones only.
+#[tokio::test]
+async fn many_distinct_head_starts_are_still_claimed_by_rank() {
+    let dir = TempDir::new().unwrap();
+    let store = SqliteStore::open(db(&dir)).unwrap();
+    let mut expected = Vec::new();
+    for n in 0..90i64 {
+        let p = i8::try_from(n % 9).unwrap() - 4;
+        // 90 distinct head starts (several steps), due times spread around 50 000.
+        let head = i64::from(p) * 1_000 + n;
+        let due = 40_000 + (n * 7_919) % 20_000;
+        let i = format!("i{n:02}");
+        store
+            .create(new_instance(&i, due).priority(p, head))
+            .await
+            .unwrap();
+        if due <= 50_000 {
+            expected.push((due - head, i));
+        }
+    }
+    expected.sort();
+    let expected: Vec<String> = expected.into_iter().map(|(_, i)| i).collect();
+    let mut got = Vec::new();
+    loop {
+        let mut req = claim("w", 50_000);
+        req.limit = 4;
+        req.lease_until = Timestamp(1_000_000);
+        let batch = store.claim(req).await.unwrap();
+        if batch.is_empty() {
+            break;
+        }
+        got.extend(batch.into_iter().map(|c| c.record.id.as_str().to_owned()));
+    }
+    assert_eq!(got, expected);
+}
