@@ -157,3 +157,53 @@ async fn two_stores_claiming_prioritized_instances_never_claim_twice() {
     all.sort();
     assert_eq!(all.len(), INSTANCES, "a {} b {}", ga.len(), gb.len());
 }
+
+/// A store without priorities: the claim is the due index's walk of before, plus one probe of
+/// the empty index of head starts (which finds nothing; the walks per head start never run).
+#[tokio::test]
+async fn without_priorities_the_claim_probes_an_empty_index_once() {
+    let Some(db) = fresh_database("pg priority none").await else {
+        return;
+    };
+    let store = PgStore::connect(db.url()).await.unwrap();
+    let news: Vec<NewInstance> = (0..2000usize)
+        .map(|n| {
+            new_instance(
+                &format!("i-{n:04}"),
+                Some(if n % 10 == 0 { 500 } else { 1_000_000 }),
+            )
+        })
+        .collect();
+    for chunk in news.chunks(500) {
+        for r in store.create_batch(chunk.to_vec()).await.unwrap() {
+            r.unwrap();
+        }
+    }
+    sqlx::query("ANALYZE sayiir_instances")
+        .execute(&mut raw(&db).await)
+        .await
+        .unwrap();
+    let req = ClaimRequest {
+        owner: WorkerId("explain".into()),
+        now: Timestamp(1_000),
+        lease_until: Timestamp(1_000),
+        limit: 5,
+        known: vec![key()],
+    };
+    let plan = store.claim_plan_for_tests(&req).await.unwrap();
+    let text = plan.join("\n");
+    println!("{text}");
+    assert!(!text.contains("Seq Scan"), "{text}");
+    let due_walks: Vec<&String> = plan
+        .iter()
+        .filter(|l| l.contains("Index Scan using sayiir_instances_due"))
+        .collect();
+    assert_eq!(due_walks.len(), 1, "{text}");
+    assert_eq!(actual_rows(due_walks[0]), Some(5), "{text}");
+    for line in plan.iter().filter(|l| l.contains("sayiir_instances_ahead")) {
+        assert!(
+            line.contains("(never executed)") || actual_rows(line) == Some(0),
+            "the index of head starts is empty: {line}\n{text}"
+        );
+    }
+}
