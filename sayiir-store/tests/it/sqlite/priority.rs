@@ -13,6 +13,7 @@ async fn without_priorities_the_claim_is_one_walk_of_the_due_index() {
         .ranked_claim_plan_for_tests(vec![key()], Vec::new())
         .await
         .unwrap();
+    println!("claim without head starts: {plan:#?}\nprobe of head starts: {probe:#?}");
     assert!(
         plan.iter()
             .any(|l| l.contains("USING INDEX sayiir_instances_due")),
@@ -51,6 +52,7 @@ async fn with_priorities_the_claim_walks_each_index_in_order() {
         .ranked_claim_plan_for_tests(vec![key(), key()], vec![-60_000, 60_000, 300_000])
         .await
         .unwrap();
+    println!("claim with three head starts: {plan:#?}");
     let due = plan
         .iter()
         .filter(|l| l.contains("USING INDEX sayiir_instances_due"))
