@@ -154,6 +154,29 @@ fn claim_sql(known: &[WorkflowKey], ahead: usize) -> String {
     sql
 }
 
+/// The first query of a claim: [`claim_sql`] without head starts (the due index's walk, as
+/// before priorities) with one more column, `ahead`: 1 if `sayiir_instances_ahead` holds a
+/// row, NULL if not (subqueries SQLite runs once per execution: a search of that index for a
+/// head start above 0, then, if none, one below 0; a value that is not a number is above). When
+/// it is NULL on the rows returned, no claimable instance has a head start and the rows are the
+/// claim's; otherwise (or when it returned nothing) the claim probes the head starts and runs
+/// the merged query. A store without priorities claims with this one statement.
+fn first_sql(known: &[WorkflowKey]) -> String {
+    claim_sql(known, 0).replacen(
+        ", rowid, due_at AS claim_rank FROM",
+        &format!(
+            ", rowid, due_at AS claim_rank, coalesce(({probe} > 0 LIMIT 1), \
+             ({probe} < 0 LIMIT 1)) AS ahead FROM",
+            probe = format!(
+                "SELECT 1 FROM sayiir_instances INDEXED BY sayiir_instances_ahead \
+                 WHERE {} AND head_start_ms <> 0 AND head_start_ms",
+                claimable_row()
+            ),
+        ),
+        1,
+    )
+}
+
 /// The parameters of [`claim_sql`].
 fn claim_params(now: i64, limit: i64, known: &[WorkflowKey], ahead: &[Value]) -> Vec<Value> {
     let mut params = vec![Value::Integer(now), Value::Integer(limit)];
@@ -172,7 +195,11 @@ pub(in crate::sqlite) fn claim_plan(
     ahead: &[i64],
 ) -> Result<Vec<String>, Fail> {
     let ahead: Vec<Value> = ahead.iter().map(|&h| Value::Integer(h)).collect();
-    let sql = claim_sql(known, ahead.len());
+    let sql = if ahead.is_empty() {
+        first_sql(known)
+    } else {
+        claim_sql(known, ahead.len())
+    };
     super::read::explain(conn, &sql, claim_params(0, 1, known, &ahead))
 }
 
@@ -181,8 +208,55 @@ pub(in crate::sqlite) fn head_starts_plan(conn: &Connection) -> Result<Vec<Strin
     super::read::explain(conn, &head_starts_sql(), Vec::new())
 }
 
-/// Index of the rowid in [`claim_sql`]'s rows.
+/// Index of the rowid in [`claim_sql`]'s rows (the rank follows, then [`first_sql`]'s
+/// `ahead`).
 const ROWID: usize = RECORD_COLS;
+
+/// The rows of one query of a claim.
+struct Found {
+    /// The rows that decode.
+    good: Vec<crate::InstanceRecord>,
+    /// The rows that do not: rowid and reason.
+    damaged: Vec<(i64, String)>,
+    /// How many rows the query returned.
+    read: usize,
+    /// Whether a row said (column `ahead` of [`first_sql`]) that some claimable instance has
+    /// a head start.
+    ahead: bool,
+}
+
+/// Runs one query of a claim (`sql`, with `params`) and sorts its rows into records and
+/// damaged rows.
+fn read_rows(tx: &Connection, sql: &str, params: Vec<Value>) -> Result<Found, Fail> {
+    let mut found = Found {
+        good: Vec::new(),
+        damaged: Vec::new(),
+        read: 0,
+        ahead: false,
+    };
+    let mut stmt = tx.prepare_cached(sql)?;
+    let probed = stmt.column_count() > ROWID + 2;
+    let mut rows = stmt.query(rusqlite::params_from_iter(params))?;
+    while let Some(row) = rows.next()? {
+        found.read += 1;
+        if probed && row.get::<_, Option<i64>>(ROWID + 2)?.is_some() {
+            found.ahead = true;
+        }
+        match decode::record(row) {
+            Ok(r) => found.good.push(r),
+            Err(e) => match decode::damage(&e) {
+                Some(detail) => {
+                    let rowid: i64 = row.get(ROWID)?;
+                    found
+                        .damaged
+                        .push((rowid, format!("the row does not decode: {detail}")));
+                }
+                None => return Err(e),
+            },
+        }
+    }
+    Ok(found)
+}
 
 /// Leases up to `req.limit` runnable instances, earliest rank first (the due time less the
 /// head start, then id: see [`claim_sql`]), each under
@@ -197,30 +271,39 @@ pub(in crate::sqlite) fn claim(
         return Ok(Vec::new());
     }
     let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-    let ahead = head_starts(&tx)?;
-    let sql = claim_sql(&req.known, ahead.len());
+    // The head starts of the claimable instances, once probed (see [`first_sql`]).
+    let mut ahead: Option<Vec<Value>> = None;
     let mut claimed = Vec::new();
     loop {
         let want = req.limit - claimed.len();
-        let params = claim_params(req.now.0, sql_limit(want), &req.known, &ahead);
-        let (mut good, mut damaged, mut read) = (Vec::new(), Vec::new(), 0);
-        {
-            let mut stmt = tx.prepare_cached(&sql)?;
-            let mut rows = stmt.query(rusqlite::params_from_iter(params))?;
-            while let Some(row) = rows.next()? {
-                read += 1;
-                match decode::record(row) {
-                    Ok(r) => good.push(r),
-                    Err(e) => match decode::damage(&e) {
-                        Some(detail) => {
-                            let rowid: i64 = row.get(ROWID)?;
-                            damaged.push((rowid, format!("the row does not decode: {detail}")));
-                        }
-                        None => return Err(e),
-                    },
+        let limit = sql_limit(want);
+        let found = match &ahead {
+            Some(ahead) => {
+                let params = claim_params(req.now.0, limit, &req.known, ahead);
+                read_rows(&tx, &claim_sql(&req.known, ahead.len()), params)?
+            }
+            None => {
+                let params = claim_params(req.now.0, limit, &req.known, &[]);
+                let found = read_rows(&tx, &first_sql(&req.known), params)?;
+                if found.read > 0 && !found.ahead {
+                    found
+                } else {
+                    let probed = head_starts(&tx)?;
+                    let again = !probed.is_empty();
+                    ahead = Some(probed);
+                    if again {
+                        continue;
+                    }
+                    found
                 }
             }
-        }
+        };
+        let Found {
+            good,
+            damaged,
+            read,
+            ..
+        } = found;
         // Leased and blocked before the next round, so that it does not meet them again. The
         // block columns are written apart, and only to clear a version mismatch (a request is
         // kept for the claimer), so that a claim touches no index of blocks.

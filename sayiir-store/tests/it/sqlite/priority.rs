@@ -4,7 +4,8 @@
 use super::*;
 
 /// A store without priorities claims with the query it had before them: one walk of the due
-/// index in claim order. The probe of head starts reads only `sayiir_instances_ahead`.
+/// index in claim order, plus, in the same statement, a probe of the (empty) index of head
+/// starts. The probe of the head starts (run when there are some) reads only that index.
 #[tokio::test]
 async fn without_priorities_the_claim_is_one_walk_of_the_due_index() {
     let dir = TempDir::new().unwrap();
@@ -21,9 +22,22 @@ async fn without_priorities_the_claim_is_one_walk_of_the_due_index() {
     );
     assert!(
         !plan.iter().any(|l| l.contains("TEMP B-TREE")
-            || l.contains("sayiir_instances_ahead")
             || l.contains("UNION")
             || l.starts_with("SCAN sayiir_instances")),
+        "{plan:#?}"
+    );
+    // In the same statement, the probe: two searches of the index of head starts (above 0,
+    // below 0), one row at most each.
+    let probes: Vec<&String> = plan
+        .iter()
+        .filter(|l| l.contains("sayiir_instances_ahead"))
+        .collect();
+    assert_eq!(
+        probes,
+        [
+            "SEARCH sayiir_instances USING INDEX sayiir_instances_ahead (head_start_ms>?)",
+            "SEARCH sayiir_instances USING INDEX sayiir_instances_ahead (head_start_ms<?)"
+        ],
         "{plan:#?}"
     );
     // One step per distinct head start, each the first entry of the index past the last.
