@@ -27,6 +27,8 @@ pub(crate) struct InstanceView {
     pub(crate) updated_at: String,
     /// Running while no live worker runs its definition.
     pub(crate) no_live_worker: bool,
+    /// Claim priority it was started with (0 by default).
+    pub(crate) priority: i8,
 }
 
 /// Why an instance is blocked, in JSON output.
@@ -69,6 +71,7 @@ impl InstanceView {
             created_at: rfc3339(i.created_at),
             updated_at: rfc3339(i.updated_at),
             no_live_worker: i.no_live_worker,
+            priority: i.priority,
         }
     }
 }

@@ -59,6 +59,33 @@ impl Engine {
         Ok(self.handle_of(id))
     }
 
+    /// [`Engine::start_in`] with [`StartOptions`](crate::StartOptions), as
+    /// [`Engine::start_with`] takes them: the instance is created with its claim priority.
+    ///
+    /// Errors as [`Engine::start_in`] does, and with
+    /// [`EngineError::BadStartOptions`](crate::EngineError::BadStartOptions) for options that
+    /// cannot be honoured.
+    pub async fn start_in_with<W: Workflow>(
+        &self,
+        mut conn: impl Transactional,
+        id: impl IntoInstanceId,
+        input: W::Input,
+        options: crate::StartOptions,
+    ) -> Result<InstanceHandle<W>, EngineError> {
+        let (id, def, input, state) = self.inner.start_parts::<W>(id, input)?;
+        let new = self.inner.new_instance_with(
+            (id.clone(), W::NAME, def, input, state),
+            None,
+            &options,
+        )?;
+        self.save_definitions_in(&mut conn).await?;
+        let record = match conn.create(new).instrument(store_span!("create")).await? {
+            Created::New(r) | Created::Existing(r) => r,
+        };
+        self.inner.check_definition::<W>(&record)?;
+        Ok(self.handle_of(id))
+    }
+
     /// Sends signal `name` with `payload` to instance `id` inside the application's
     /// transaction `conn` (see [`Engine::start_in`] for the connections it takes and when
     /// workers see it): the signal is buffered if and only if that transaction commits.

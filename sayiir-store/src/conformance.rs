@@ -17,7 +17,8 @@
 //! - a commit with a stale `expected_seq` on a finished instance fails with
 //!   [`StoreError::Conflict`], not [`StoreError::Finished`] (the sequence number is checked
 //!   first);
-//! - [`Store::claim`] orders by due time, then by id;
+//! - [`Store::claim`] orders by rank (due time less [`InstanceRecord::head_start_ms`]), then
+//!   by id;
 //! - [`Store::list`] and [`Store::find_version_mismatches`] order ids by their bytes (UTF-8, as
 //!   [`InstanceId`]'s `Ord`), not by a locale's collation;
 //! - a worker cannot claim an instance it already holds a live lease on;
@@ -61,6 +62,7 @@ mod generations;
 mod leases;
 mod limits;
 mod listing;
+mod priority;
 mod restarts;
 mod schedules;
 mod signals;
@@ -174,6 +176,12 @@ fn checks<S: Store>() -> Vec<(&'static str, Check<S>)> {
         check!(limits::waiters_reported_per_worker),
         check!(limits::rate_starts_are_spaced),
         check!(limits::rate_usage_reads_burst_and_waiting),
+        check!(priority::priority_higher_first),
+        check!(priority::priority_then_due_then_id),
+        check!(priority::priority_aging_bounds_the_wait),
+        check!(priority::priority_not_due_not_claimed),
+        check!(priority::priority_survives_commits),
+        check!(priority::priority_merge_in_small_claims),
     ]
 }
 

@@ -325,13 +325,17 @@ impl Store for MemoryStore {
     async fn claim(&self, req: ClaimRequest) -> Result<Vec<Claimed>, StoreError> {
         let known = known_set(&req.known);
         let mut rows = self.rows();
-        let mut due: Vec<(Timestamp, InstanceId)> = rows
+        // By rank (the due time less the head start), then id.
+        let mut due: Vec<(i64, InstanceId)> = rows
             .values()
             .filter(|row| {
                 let r = &row.record;
                 claimable(r, req.now) && known.contains(&key_of(r))
             })
-            .filter_map(|row| Some((row.record.due_at?, row.record.id.clone())))
+            .filter_map(|row| {
+                let r = &row.record;
+                Some((r.due_at?.0.saturating_sub(r.head_start_ms), r.id.clone()))
+            })
             .collect();
         due.sort();
         due.truncate(req.limit);

@@ -322,6 +322,13 @@ pub struct InstanceRecord {
     /// wrote it (W3C `traceparent`, then a line feed and the `tracestate` when there is one);
     /// `None` when none was recorded. Opaque to the store.
     pub trace_context: Option<String>,
+    /// Claim priority as started (higher first, 0 the default; see
+    /// [`NewInstance::priority`]). Written once, at creation.
+    pub priority: i8,
+    /// Head start the instance is claimed with: claims rank it as if it had fallen due this
+    /// many milliseconds earlier (`due_at - head_start_ms`, then id), every time it falls due.
+    /// 0 for priority 0. Written once, at creation.
+    pub head_start_ms: i64,
 }
 
 /// Who holds the lease on an instance, until when, and under which claim
@@ -379,6 +386,8 @@ pub struct InstanceSummary {
     pub created_at: Timestamp,
     /// Time of the last commit.
     pub updated_at: Timestamp,
+    /// Claim priority as started ([`InstanceRecord::priority`]).
+    pub priority: i8,
 }
 
 /// The definition an instance runs under and the key that claims it, from its head, its
@@ -423,6 +432,7 @@ impl From<&InstanceRecord> for InstanceSummary {
             blocked: r.blocked.clone(),
             created_at: r.created_at,
             updated_at: r.updated_at,
+            priority: r.priority,
         }
     }
 }

@@ -262,6 +262,9 @@ pub(crate) async fn run(engine: &Engine, id: &str, out: &Output) -> Result<(), C
     if let Some(state) = &info.state {
         f.add("state", state);
     }
+    if info.priority != 0 {
+        f.add("priority", info.priority.to_string());
+    }
     let mut waits: Vec<String> = d.waiting.iter().map(|w| waiting_line(w, now)).collect();
     if waits.is_empty()
         && let Some(w) = d.state.as_ref().and_then(|s| s.wait.as_ref())

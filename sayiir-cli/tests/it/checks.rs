@@ -178,9 +178,19 @@ pub(crate) fn show_and_history(url: &str) {
     assert_eq!(shown["signals"], Value::Array(Vec::new()));
     assert_eq!(shown["problems"], Value::Array(Vec::new()));
     assert_eq!(shown["lease"], Value::Null, "the worker released it");
+    assert_eq!(shown["instance"]["priority"], 0, "{shown}");
+    let second = sayiir(url, &["show", "order-2", "--json"]).json();
+    assert_eq!(second["instance"]["priority"], 3, "{second}");
+    let text = sayiir(url, &["show", "order-2"]);
+    let text = text.ok();
+    assert!(text.contains("priority   3"), "{text}");
 
     let text = sayiir(url, &["show", "order-1"]);
     let text = text.ok();
+    assert!(
+        !text.contains("priority"),
+        "priority 0 is not shown: {text}"
+    );
     for needle in [
         "waits for  signal `approve`",
         "carries    order = 1",

@@ -58,8 +58,13 @@ pub(crate) async fn populate(store: impl Store) {
     let engine = flows::register(Engine::builder(store)).build().unwrap();
     let worker = engine.spawn_worker();
     for n in 1..=3 {
+        // `order-2` with a claim priority, which `show` reports.
+        let options = sayiir::StartOptions {
+            priority: if n == 2 { 3 } else { 0 },
+            ..Default::default()
+        };
         engine
-            .start::<flows::order>(format!("order-{n}"), n)
+            .start_with::<flows::order>(format!("order-{n}"), n, options)
             .await
             .unwrap();
     }

@@ -63,6 +63,8 @@ pub struct InstanceInfo {
     /// what they run in the store when they start and keep that alive every third of their
     /// lease ([`Engine::workers`]); one that stops or dies no longer counts after its lease.
     pub no_live_worker: bool,
+    /// Claim priority it was started with (`StartOptions::priority`; 0 by default).
+    pub priority: i8,
 }
 
 impl InstanceInfo {
@@ -94,6 +96,7 @@ impl InstanceInfo {
             created_at: s.created_at,
             updated_at: s.updated_at,
             no_live_worker: false,
+            priority: s.priority,
         }
     }
 }

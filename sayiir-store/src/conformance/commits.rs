@@ -32,6 +32,8 @@ pub(super) async fn create_new_and_existing<S: Store>(s: Arc<S>) {
         updated_at: Timestamp(100),
         lease: None,
         trace_context: None,
+        priority: 0,
+        head_start_ms: 0,
     };
     let entry0 = vec![HistoryEntry {
         seq: 0,

@@ -27,6 +27,8 @@ fn record_of(new: &NewInstance) -> InstanceRecord {
         updated_at: new.now,
         lease: None,
         trace_context: new.trace_context.clone(),
+        priority: new.priority,
+        head_start_ms: new.head_start_ms,
     }
 }
 

@@ -20,7 +20,7 @@ use crate::{
 macro_rules! summary_cols {
     () => {
         "id, workflow, definition_hash, seq, status, due_at, blocked_kind, blocked_reason, \
-         blocked_at, created_at, updated_at, version, fingerprint, state_id"
+         blocked_at, created_at, updated_at, version, fingerprint, state_id, priority"
     };
 }
 pub(super) use summary_cols;
@@ -30,7 +30,8 @@ macro_rules! record_cols {
     () => {
         concat!(
             $crate::postgres::decode::summary_cols!(),
-            ", state, output, lease_owner, lease_until, lease_generation, trace_context"
+            ", state, output, lease_owner, lease_until, lease_generation, trace_context, \
+             head_start_ms"
         )
     };
 }
@@ -152,7 +153,11 @@ pub(super) fn summary(row: &PgRow) -> Result<InstanceSummary, Fail> {
     let status = status_from_db(get(row, "status", s)?, s)?;
     let due_at: Option<i64> = get(row, "due_at", s)?;
     let blocked = blocked(row, s)?;
+    let raw: i16 = get(row, "priority", s)?;
+    let priority = i8::try_from(raw)
+        .map_err(|_| invalid(s, format!("column `priority`: {raw} is not a priority")))?;
     Ok(InstanceSummary {
+        priority,
         workflow: get(row, "workflow", s)?,
         version: version_from_db(get(row, "version", s)?, s)?,
         hash: DefinitionHash(hash),
@@ -208,7 +213,10 @@ pub(super) fn record(row: &PgRow) -> Result<InstanceRecord, Fail> {
     let output: Option<Vec<u8>> = get(row, "output", id)?;
     let lease = lease(row, id)?;
     let trace_context: Option<String> = get(row, "trace_context", id)?;
+    let head_start_ms: i64 = get(row, "head_start_ms", id)?;
     Ok(InstanceRecord {
+        priority: s.priority,
+        head_start_ms,
         lease,
         trace_context,
         state,

@@ -251,6 +251,16 @@ impl PgStore {
         self.map(read::backlog_plan(&self.inner.pool, now).await)
     }
 
+    /// Test hook: the `EXPLAIN (ANALYZE, BUFFERS)` lines of a claim of `req`. The claim runs
+    /// (it leases what it claims), so tests give it a lease that is over at once.
+    #[doc(hidden)]
+    pub async fn claim_plan_for_tests(
+        &self,
+        req: &ClaimRequest,
+    ) -> Result<Vec<String>, StoreError> {
+        self.map(lease::claim_plan(&self.inner.pool, req).await)
+    }
+
     fn map<T>(&self, result: Result<T, Fail>) -> Result<T, StoreError> {
         result.map_err(|e| e.into_store(&self.inner.target))
     }

@@ -67,6 +67,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         "schedules",
         include_str!("../../migrations/postgres/0009_schedules.sql"),
     ),
+    (
+        10,
+        "claim priorities: priority and head start of each instance, the index of head starts",
+        include_str!("../../migrations/postgres/0010_priority.sql"),
+    ),
 ];
 
 /// The table recording the applied migrations.

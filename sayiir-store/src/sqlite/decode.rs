@@ -17,7 +17,7 @@ use crate::{
 macro_rules! summary_cols {
     () => {
         "id, workflow, definition_hash, seq, status, due_at, blocked_kind, blocked_reason, \
-         blocked_at, created_at, updated_at, version, fingerprint, state_id"
+         blocked_at, created_at, updated_at, version, fingerprint, state_id, priority"
     };
 }
 pub(super) use summary_cols;
@@ -27,22 +27,25 @@ macro_rules! record_cols {
     () => {
         concat!(
             $crate::sqlite::decode::summary_cols!(),
-            ", state, output, lease_owner, lease_until, lease_generation, trace_context"
+            ", state, output, lease_owner, lease_until, lease_generation, trace_context, \
+             head_start_ms"
         )
     };
 }
 pub(super) use record_cols;
 
 /// Index of `state` in [`record_cols`].
-const STATE: usize = 14;
+const STATE: usize = 15;
 /// Index of `output` in [`record_cols`].
-const OUTPUT: usize = 15;
+const OUTPUT: usize = 16;
 /// Index of `lease_owner` in [`record_cols`] (`lease_until` and `lease_generation` follow).
-const LEASE_OWNER: usize = 16;
+const LEASE_OWNER: usize = 17;
 /// Index of `trace_context` in [`record_cols`].
-const TRACE_CONTEXT: usize = 19;
+const TRACE_CONTEXT: usize = 20;
+/// Index of `head_start_ms` in [`record_cols`].
+const HEAD_START: usize = 21;
 /// The number of columns of [`record_cols`].
-pub(super) const RECORD_COLS: usize = 20;
+pub(super) const RECORD_COLS: usize = 22;
 
 /// What a Rust type reads from a column, for messages.
 pub(super) trait Expected {
@@ -200,7 +203,11 @@ pub(super) fn summary(row: &Row<'_>) -> Result<InstanceSummary, Fail> {
     let status = status_from_db(get(row, 4, s, "status")?, s)?;
     let due_at: Option<i64> = get(row, 5, s, "due_at")?;
     let blocked = blocked(row, s)?;
+    let raw: i64 = get(row, 14, s, "priority")?;
+    let priority = i8::try_from(raw)
+        .map_err(|_| invalid(s, format!("column `priority`: {raw} is not a priority")))?;
     Ok(InstanceSummary {
+        priority,
         workflow: get(row, 1, s, "workflow")?,
         version: version_from_db(get(row, 11, s, "version")?, s)?,
         hash: DefinitionHash(hash),
@@ -251,6 +258,8 @@ pub(super) fn record(row: &Row<'_>) -> Result<InstanceRecord, Fail> {
     let output: Option<Vec<u8>> = get(row, OUTPUT, id, "output")?;
     let lease = lease(row, id)?;
     let trace_context: Option<String> = get(row, TRACE_CONTEXT, id, "trace_context")?;
+    let head_start_ms: i64 = get(row, HEAD_START, id, "head_start_ms")?;
+    let priority = s.priority;
     // Through the constructor a backend outside this crate has to use.
     let definition = s.definition();
     Ok(
@@ -262,7 +271,8 @@ pub(super) fn record(row: &Row<'_>) -> Result<InstanceRecord, Fail> {
             .blocked(s.blocked)
             .updated_at(s.updated_at)
             .lease(lease)
-            .trace_context(trace_context),
+            .trace_context(trace_context)
+            .priority(priority, head_start_ms),
     )
 }
 

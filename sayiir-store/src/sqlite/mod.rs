@@ -272,7 +272,25 @@ impl SqliteStore {
         &self,
         known: Vec<WorkflowKey>,
     ) -> Result<Vec<String>, StoreError> {
-        self.read(move |conn| lease::claim_plan(conn, &known)).await
+        self.read(move |conn| lease::claim_plan(conn, &known, &[]))
+            .await
+    }
+
+    /// Test hook: the `EXPLAIN QUERY PLAN` details of the claim query for `known` when the
+    /// claimable instances have the head starts `ahead`, and of the probe of the head starts.
+    #[doc(hidden)]
+    pub async fn ranked_claim_plan_for_tests(
+        &self,
+        known: Vec<WorkflowKey>,
+        ahead: Vec<i64>,
+    ) -> Result<(Vec<String>, Vec<String>), StoreError> {
+        self.read(move |conn| {
+            Ok((
+                lease::claim_plan(conn, &known, &ahead)?,
+                lease::head_starts_plan(conn)?,
+            ))
+        })
+        .await
     }
 
     /// Test hook: the `EXPLAIN QUERY PLAN` details of the (first) query of a listing, so that

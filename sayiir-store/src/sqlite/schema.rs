@@ -40,6 +40,10 @@ pub(super) const MIGRATIONS: &[(i64, &str)] = &[
         10,
         include_str!("../../migrations/sqlite/0010_schedules.sql"),
     ),
+    (
+        11,
+        include_str!("../../migrations/sqlite/0011_priority.sql"),
+    ),
 ];
 
 /// The newest schema version this build knows.

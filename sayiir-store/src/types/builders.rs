@@ -40,7 +40,17 @@ impl InstanceRecord {
             updated_at: created_at,
             lease: None,
             trace_context: None,
+            priority: 0,
+            head_start_ms: 0,
         }
+    }
+
+    /// Sets [`InstanceRecord::priority`] and [`InstanceRecord::head_start_ms`].
+    #[must_use]
+    pub fn priority(mut self, priority: i8, head_start_ms: i64) -> Self {
+        self.priority = priority;
+        self.head_start_ms = head_start_ms;
+        self
     }
 
     /// Sets [`InstanceRecord::state_id`].
@@ -188,6 +198,8 @@ impl NewInstance {
             updated_at: self.now,
             lease: None,
             trace_context: self.trace_context,
+            priority: self.priority,
+            head_start_ms: self.head_start_ms,
         }
     }
 }

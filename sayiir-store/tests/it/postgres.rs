@@ -27,6 +27,7 @@ mod admin;
 mod caller;
 mod damaged;
 mod leases;
+mod priority;
 mod tls;
 mod versions;
 

@@ -19,10 +19,11 @@ mod damaged;
 #[cfg(unix)]
 mod files;
 mod leases;
+mod priority;
 mod versions;
 
 /// The schema version this build migrates to.
-const NEWEST: i64 = 10;
+const NEWEST: i64 = 11;
 
 fn id(s: &str) -> InstanceId {
     InstanceId::new(s).unwrap()

@@ -25,6 +25,7 @@ mod pg_chaos;
 mod pg_faults;
 mod pg_fencing;
 #[cfg(feature = "prometheus")]
+mod priority;
 mod prometheus;
 mod renewal;
 mod retries;

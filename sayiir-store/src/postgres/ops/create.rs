@@ -21,12 +21,13 @@ use crate::{CreateResult, Created, NewInstance, Status, StoreError};
 
 const INSERT_HEADS: &str = "INSERT INTO sayiir_instances (id, workflow, definition_hash, seq, \
      status, state, due_at, created_at, updated_at, version, fingerprint, state_id, \
-     trace_context) \
+     trace_context, priority, head_start_ms) \
      SELECT t.id, t.workflow, t.hash, 0, $7, t.state, t.due_at, t.now, t.now, t.version, \
-     t.fingerprint, t.state_id, t.trace_context \
+     t.fingerprint, t.state_id, t.trace_context, t.priority, t.head_start_ms \
      FROM UNNEST($1::text[], $2::text[], $3::bytea[], $4::bytea[], $5::int8[], $6::int8[], \
-     $8::int8[], $9::bytea[], $10::text[], $11::text[]) \
-     AS t(id, workflow, hash, state, due_at, now, version, fingerprint, state_id, trace_context) \
+     $8::int8[], $9::bytea[], $10::text[], $11::text[], $12::int2[], $13::int8[]) \
+     AS t(id, workflow, hash, state, due_at, now, version, fingerprint, state_id, trace_context, \
+     priority, head_start_ms) \
      ON CONFLICT (id) DO NOTHING RETURNING id";
 
 /// History entry 0 of each new head and, for those written, its input: one round trip.
@@ -128,9 +129,17 @@ pub(in crate::postgres) async fn create_batch(
         )
         .bind(
             heads
+                .clone()
                 .map(|n| n.trace_context.as_deref())
                 .collect::<Vec<_>>(),
         )
+        .bind(
+            heads
+                .clone()
+                .map(|n| i16::from(n.priority))
+                .collect::<Vec<_>>(),
+        )
+        .bind(heads.map(|n| n.head_start_ms).collect::<Vec<_>>())
         .fetch_all(&mut *tx)
         .await?;
     let inserted: HashSet<String> = inserted.into_iter().collect();

@@ -21,15 +21,49 @@ use crate::{BlockKind, Claim, ClaimRequest, Claimed, Status, Timestamp, WorkerId
 /// The claim: `$1` is now, `$2`..`$4` the known keys, `$5` the limit, `$6` the owner, `$7`
 /// the lease's expiry, `$8` the code of a version mismatch (which it clears). Its condition on
 /// the block is the due index's predicate, word for word ([`claimable_block_sql`]).
+///
+/// Claim order is by rank, `due_at - head_start_ms`, then id, among the due instances. `h` is
+/// the distinct head starts of `sayiir_instances_ahead` (the claimable instances with one), by
+/// a loose walk of that index: one probe per value and one more (a store without priorities:
+/// one probe of an empty index). `plain` walks the due index for the instances without a head
+/// start, as before priorities; `ahead`, per head start `v`, walks `sayiir_instances_ahead`
+/// from `(v, -inf)` to `(v, now)`: the due instances of head start `v` in due order, which is
+/// their rank order. Each walk locks its first `$5` rows it can (`SKIP LOCKED`: rows another
+/// transaction holds are passed over, never waited for); `due` keeps the first `$5` of their
+/// union by `(rank, id)`, which are the first `$5` claimable instances: the walks split them
+/// into disjoint sets, each yields its set's first rows in `(rank, id)` order, and a row among
+/// the first `$5` overall is among the first `$5` of its set. The rows a walk locked that
+/// `due` does not keep stay locked until the statement ends (another claim meanwhile passes
+/// over them). No walk reads an instance that is not due.
 static CLAIM: LazyLock<String> = LazyLock::new(|| {
+    let row = format!(
+        "status = 0 AND due_at IS NOT NULL AND {claimable}",
+        claimable = claimable_block_sql()
+    );
+    let ahead =
+        format!("SELECT head_start_ms FROM sayiir_instances WHERE {row} AND head_start_ms <> 0");
+    let common = "due_at <= $1 AND (lease_owner IS NULL OR lease_until <= $1) \
+         AND (workflow, definition_hash, fingerprint) IN \
+           (SELECT * FROM UNNEST($2::text[], $3::bytea[], $4::bytea[]))";
     format!(
         concat!(
-            "WITH due AS (SELECT id AS due_id, lease_owner AS previous_owner FROM sayiir_instances \
-               WHERE status = 0 AND due_at IS NOT NULL AND due_at <= $1 AND {claimable} \
-               AND (lease_owner IS NULL OR lease_until <= $1) \
-               AND (workflow, definition_hash, fingerprint) IN \
-                 (SELECT * FROM UNNEST($2::text[], $3::bytea[], $4::bytea[])) \
-               ORDER BY due_at, id LIMIT $5 FOR UPDATE SKIP LOCKED) \
+            "WITH RECURSIVE h(v) AS (\
+               SELECT ({ahead} ORDER BY head_start_ms LIMIT 1) \
+               UNION ALL \
+               SELECT ({ahead} AND head_start_ms > h.v ORDER BY head_start_ms LIMIT 1) \
+               FROM h WHERE h.v IS NOT NULL), \
+             plain AS (SELECT id AS due_id, lease_owner AS previous_owner, \
+               due_at AS claim_rank FROM sayiir_instances \
+               WHERE {row} AND {common} AND head_start_ms = 0 \
+               ORDER BY due_at, id LIMIT $5 FOR UPDATE SKIP LOCKED), \
+             ahead AS (SELECT a.* FROM h CROSS JOIN LATERAL \
+               (SELECT id AS due_id, lease_owner AS previous_owner, \
+                 due_at - head_start_ms AS claim_rank FROM sayiir_instances \
+                 WHERE {row} AND head_start_ms <> 0 AND head_start_ms = h.v AND {common} \
+                 ORDER BY due_at, id LIMIT $5 FOR UPDATE SKIP LOCKED) a \
+               WHERE h.v IS NOT NULL), \
+             due AS (SELECT * FROM plain UNION ALL SELECT * FROM ahead \
+               ORDER BY claim_rank, due_id LIMIT $5) \
              UPDATE sayiir_instances SET lease_owner = $6, lease_until = $7, \
                lease_generation = lease_generation + 1, \
                blocked_kind = CASE WHEN blocked_kind = $8 THEN NULL ELSE blocked_kind END, \
@@ -39,11 +73,42 @@ static CLAIM: LazyLock<String> = LazyLock::new(|| {
             record_cols!(),
             ", due.previous_owner IS NOT NULL AS took_over"
         ),
-        claimable = claimable_block_sql(),
+        ahead = ahead,
+        row = row,
+        common = common,
     )
 });
 
-/// Leases up to `req.limit` runnable instances, earliest due first (then by id), each under
+/// The `EXPLAIN (ANALYZE, BUFFERS)` lines of a claim of `req` (it leases what it claims: the
+/// statement runs; tests give it a lease that is over at once).
+pub(in crate::postgres) async fn claim_plan(
+    pool: &PgPool,
+    req: &ClaimRequest,
+) -> Result<Vec<String>, Fail> {
+    let (workflows, hashes, fingerprints) = key_arrays(&req.known);
+    let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
+        "EXPLAIN (ANALYZE, BUFFERS) {}",
+        CLAIM.as_str()
+    )))
+    .bind(req.now.0)
+    .bind(&workflows)
+    .bind(&hashes)
+    .bind(&fingerprints)
+    .bind(i64::try_from(req.limit).unwrap_or(i64::MAX))
+    .bind(&req.owner.0)
+    .bind(req.lease_until.0)
+    .bind(BlockKind::VersionMismatch.code())
+    .fetch_all(pool)
+    .await?;
+    let mut plan = Vec::with_capacity(rows.len());
+    for row in &rows {
+        plan.push(sqlx::Row::try_get::<String, _>(row, 0)?);
+    }
+    Ok(plan)
+}
+
+/// Leases up to `req.limit` runnable instances, earliest rank first (due time less head start,
+/// then id: see [`CLAIM`]), each under
 /// its next lease generation; a version-mismatch block is cleared, a request kept. A row that
 /// does not decode is blocked
 /// ([`BlockKind::CorruptRow`], its lease dropped, its other columns untouched) by a second
@@ -102,8 +167,12 @@ pub(in crate::postgres) async fn claim(
             break;
         }
     }
-    // `RETURNING` has no order.
-    claimed.sort_by(|a, b| (a.record.due_at, &a.record.id).cmp(&(b.record.due_at, &b.record.id)));
+    // `RETURNING` has no order: claim order, by rank then id.
+    claimed.sort_by_cached_key(|c| {
+        let r = &c.record;
+        let rank = r.due_at.map(|d| d.0.saturating_sub(r.head_start_ms));
+        (rank, r.id.clone())
+    });
     Ok(claimed)
 }
 

@@ -42,8 +42,9 @@ pub(in crate::postgres) async fn create_on(
     // primary key, then does nothing.
     let inserted = sqlx::query(
         "INSERT INTO sayiir_instances (id, workflow, definition_hash, seq, status, state, \
-         due_at, created_at, updated_at, version, fingerprint, state_id, trace_context) \
-         VALUES ($1, $2, $3, 0, $4, $5, $6, $7, $7, $8, $9, $10, $11) \
+         due_at, created_at, updated_at, version, fingerprint, state_id, trace_context, \
+         priority, head_start_ms) \
+         VALUES ($1, $2, $3, 0, $4, $5, $6, $7, $7, $8, $9, $10, $11, $12, $13) \
          ON CONFLICT (id) DO NOTHING",
     )
     .bind(new.id.as_str())
@@ -57,6 +58,8 @@ pub(in crate::postgres) async fn create_on(
     .bind(new.fingerprint.0.as_slice())
     .bind(&new.state_id)
     .bind(new.trace_context.as_deref())
+    .bind(i16::from(new.priority))
+    .bind(new.head_start_ms)
     .execute(&mut *tx)
     .await?
     .rows_affected();

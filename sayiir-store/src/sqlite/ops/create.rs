@@ -57,8 +57,9 @@ pub(in crate::sqlite) fn insert(tx: &Connection, new: NewInstance) -> Result<Cre
     let inserted = tx
         .prepare_cached(
             "INSERT INTO sayiir_instances (id, workflow, definition_hash, seq, status, state, \
-             due_at, created_at, updated_at, version, fingerprint, state_id, trace_context) \
-             VALUES (?1, ?2, ?3, 0, ?4, ?5, ?6, ?7, ?7, ?8, ?9, ?10, ?11) \
+             due_at, created_at, updated_at, version, fingerprint, state_id, trace_context, \
+             priority, head_start_ms) \
+             VALUES (?1, ?2, ?3, 0, ?4, ?5, ?6, ?7, ?7, ?8, ?9, ?10, ?11, ?12, ?13) \
              ON CONFLICT (id) DO NOTHING",
         )?
         .execute(rusqlite::params![
@@ -73,6 +74,8 @@ pub(in crate::sqlite) fn insert(tx: &Connection, new: NewInstance) -> Result<Cre
             new.fingerprint.0.as_slice(),
             new.state_id,
             new.trace_context,
+            new.priority,
+            new.head_start_ms,
         ])?;
     if inserted == 0 {
         return Ok(Created::Existing(super::read::load(tx, &new.id)?));
