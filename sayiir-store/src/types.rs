@@ -20,9 +20,9 @@ pub use into_id::IntoInstanceId;
 pub use kinds::{BlockKind, Status};
 #[cfg(any(feature = "sqlite", feature = "postgres"))]
 pub(crate) use kinds::{claimable_block_sql, code_list};
-#[cfg(any(feature = "sqlite", feature = "postgres"))]
-pub(crate) use limits::start_of;
 pub use limits::{LimitUsage, RateRequest, SlotHolder, SlotRequest, gcra};
+#[cfg(any(feature = "sqlite", feature = "postgres"))]
+pub(crate) use limits::{start_of, waiting_block};
 pub use schedules::{ScheduleClaim, ScheduleLease, ScheduleRecord, ScheduleWrite};
 
 /// Longest instance id accepted, in bytes.
@@ -322,6 +322,8 @@ pub struct InstanceRecord {
     /// wrote it (W3C `traceparent`, then a line feed and the `tracestate` when there is one);
     /// `None` when none was recorded. Opaque to the store.
     pub trace_context: Option<String>,
+    /// The concurrency key it was started with (`StartOptions::concurrency_key`), if any.
+    pub concurrency_key: Option<String>,
 }
 
 /// Who holds the lease on an instance, until when, and under which claim
@@ -463,18 +465,33 @@ pub struct NewInstance {
     /// due this much earlier (`priority` × the engine's priority step; 0 for priority 0).
     pub head_start_ms: i64,
     /// Admission gates: the instance runs only once admitted by every one of them (a
-    /// concurrency limit per workflow type or per key). Empty for most instances.
+    /// concurrency limit per workflow type or per key). Empty for most instances. A gate key
+    /// must not contain a line feed.
     pub gates: Vec<GateRequest>,
+    /// The concurrency key it is started with ([`InstanceRecord::concurrency_key`]).
+    pub concurrency_key: Option<String>,
 }
 
 /// An admission gate a new instance must pass before it runs: at most `limit` admitted and
 /// unfinished instances hold gate `key` at once; the others wait, in order of creation.
 #[derive(Clone, PartialEq, Eq, Debug)]
+#[non_exhaustive]
 pub struct GateRequest {
     /// The gate: `workflow:<name>` for a workflow type's limit, `key:<key>` for a key's.
     pub key: String,
-    /// Its limit, as this instance asks it (the last one asked is the gate's limit).
+    /// Its limit, as this instance asks it (the last one asked is the gate's limit; 0 is
+    /// taken as 1).
     pub limit: u32,
+}
+
+impl GateRequest {
+    /// Gate `key` with at most `limit` admitted instances.
+    pub fn new(key: impl Into<String>, limit: u32) -> Self {
+        Self {
+            key: key.into(),
+            limit,
+        }
+    }
 }
 
 /// Result of [`Store::create`](crate::Store::create).

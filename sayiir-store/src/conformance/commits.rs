@@ -32,6 +32,7 @@ pub(super) async fn create_new_and_existing<S: Store>(s: Arc<S>) {
         updated_at: Timestamp(100),
         lease: None,
         trace_context: None,
+        concurrency_key: None,
     };
     let entry0 = vec![HistoryEntry {
         seq: 0,

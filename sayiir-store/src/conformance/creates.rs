@@ -27,6 +27,7 @@ fn record_of(new: &NewInstance) -> InstanceRecord {
         updated_at: new.now,
         lease: None,
         trace_context: new.trace_context.clone(),
+        concurrency_key: new.concurrency_key.clone(),
     }
 }
 

@@ -30,7 +30,8 @@ macro_rules! record_cols {
     () => {
         concat!(
             $crate::postgres::decode::summary_cols!(),
-            ", state, output, lease_owner, lease_until, lease_generation, trace_context"
+            ", state, output, lease_owner, lease_until, lease_generation, trace_context, \
+             concurrency_key"
         )
     };
 }
@@ -208,9 +209,11 @@ pub(super) fn record(row: &PgRow) -> Result<InstanceRecord, Fail> {
     let output: Option<Vec<u8>> = get(row, "output", id)?;
     let lease = lease(row, id)?;
     let trace_context: Option<String> = get(row, "trace_context", id)?;
+    let concurrency_key: Option<String> = get(row, "concurrency_key", id)?;
     Ok(InstanceRecord {
         lease,
         trace_context,
+        concurrency_key,
         state,
         output,
         id: s.id,

@@ -67,6 +67,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         "schedules",
         include_str!("../../migrations/postgres/0009_schedules.sql"),
     ),
+    (
+        11,
+        "admission gates: concurrency limits per workflow type and per key",
+        include_str!("../../migrations/postgres/0011_gates.sql"),
+    ),
 ];
 
 /// The table recording the applied migrations.

@@ -27,7 +27,8 @@ macro_rules! record_cols {
     () => {
         concat!(
             $crate::sqlite::decode::summary_cols!(),
-            ", state, output, lease_owner, lease_until, lease_generation, trace_context"
+            ", state, output, lease_owner, lease_until, lease_generation, trace_context, \
+             concurrency_key"
         )
     };
 }
@@ -41,8 +42,10 @@ const OUTPUT: usize = 15;
 const LEASE_OWNER: usize = 16;
 /// Index of `trace_context` in [`record_cols`].
 const TRACE_CONTEXT: usize = 19;
+/// Index of `concurrency_key` in [`record_cols`].
+const CONCURRENCY_KEY: usize = 20;
 /// The number of columns of [`record_cols`].
-pub(super) const RECORD_COLS: usize = 20;
+pub(super) const RECORD_COLS: usize = 21;
 
 /// What a Rust type reads from a column, for messages.
 pub(super) trait Expected {
@@ -251,6 +254,7 @@ pub(super) fn record(row: &Row<'_>) -> Result<InstanceRecord, Fail> {
     let output: Option<Vec<u8>> = get(row, OUTPUT, id, "output")?;
     let lease = lease(row, id)?;
     let trace_context: Option<String> = get(row, TRACE_CONTEXT, id, "trace_context")?;
+    let concurrency_key: Option<String> = get(row, CONCURRENCY_KEY, id, "concurrency_key")?;
     // Through the constructor a backend outside this crate has to use.
     let definition = s.definition();
     Ok(
@@ -262,7 +266,8 @@ pub(super) fn record(row: &Row<'_>) -> Result<InstanceRecord, Fail> {
             .blocked(s.blocked)
             .updated_at(s.updated_at)
             .lease(lease)
-            .trace_context(trace_context),
+            .trace_context(trace_context)
+            .concurrency_key(concurrency_key),
     )
 }
 

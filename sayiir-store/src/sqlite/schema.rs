@@ -40,6 +40,7 @@ pub(super) const MIGRATIONS: &[(i64, &str)] = &[
         10,
         include_str!("../../migrations/sqlite/0010_schedules.sql"),
     ),
+    (12, include_str!("../../migrations/sqlite/0012_gates.sql")),
 ];
 
 /// The newest schema version this build knows.

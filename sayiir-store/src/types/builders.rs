@@ -40,7 +40,15 @@ impl InstanceRecord {
             updated_at: created_at,
             lease: None,
             trace_context: None,
+            concurrency_key: None,
         }
+    }
+
+    /// Sets [`InstanceRecord::concurrency_key`].
+    #[must_use]
+    pub fn concurrency_key(mut self, key: impl Into<Option<String>>) -> Self {
+        self.concurrency_key = key.into();
+        self
     }
 
     /// Sets [`InstanceRecord::state_id`].
@@ -129,6 +137,7 @@ impl NewInstance {
             priority: 0,
             head_start_ms: 0,
             gates: Vec::new(),
+            concurrency_key: None,
         }
     }
 
@@ -144,6 +153,13 @@ impl NewInstance {
     #[must_use]
     pub fn gates(mut self, gates: Vec<GateRequest>) -> Self {
         self.gates = gates;
+        self
+    }
+
+    /// Sets [`NewInstance::concurrency_key`].
+    #[must_use]
+    pub fn concurrency_key(mut self, key: impl Into<Option<String>>) -> Self {
+        self.concurrency_key = key.into();
         self
     }
 
@@ -188,6 +204,7 @@ impl NewInstance {
             updated_at: self.now,
             lease: None,
             trace_context: self.trace_context,
+            concurrency_key: self.concurrency_key,
         }
     }
 }

@@ -119,6 +119,11 @@ pub enum BlockKind {
     /// An operator asked to let a parked call's error flow into the workflow. Claimed like
     /// [`BlockKind::RetryRequested`].
     FailRequested,
+    /// Waits for admission by its concurrency gates (a limit of its workflow type or of its
+    /// concurrency key): set by the store when it is created (or restarted) while a gate is
+    /// full, cleared by the store when a slot frees and it is the earliest waiter that fits.
+    /// Not claimable; no operator action but cancel applies to it.
+    AwaitingAdmission,
 }
 
 impl BlockKind {
@@ -135,6 +140,7 @@ impl BlockKind {
         BlockKind::Parked,
         BlockKind::RetryRequested,
         BlockKind::FailRequested,
+        BlockKind::AwaitingAdmission,
     ];
 
     /// Stable code used by the SQL backends.
@@ -151,6 +157,7 @@ impl BlockKind {
             BlockKind::Parked => 9,
             BlockKind::RetryRequested => 10,
             BlockKind::FailRequested => 11,
+            BlockKind::AwaitingAdmission => 12,
         }
     }
 
@@ -161,7 +168,7 @@ impl BlockKind {
 
     /// Stable snake_case name (`version_mismatch`, `corrupt_state`, `panicked`,
     /// `iteration_limit`, `paused`, `migration_failed`, `corrupt_row`, `payload_too_large`,
-    /// `parked`, `retry_requested`, `fail_requested`). Also its [`Display`](fmt::Display).
+    /// `parked`, `retry_requested`, `fail_requested`, `awaiting_admission`). Also its [`Display`](fmt::Display).
     pub fn name(self) -> &'static str {
         match self {
             BlockKind::VersionMismatch => "version_mismatch",
@@ -175,6 +182,7 @@ impl BlockKind {
             BlockKind::Parked => "parked",
             BlockKind::RetryRequested => "retry_requested",
             BlockKind::FailRequested => "fail_requested",
+            BlockKind::AwaitingAdmission => "awaiting_admission",
         }
     }
 
@@ -184,12 +192,16 @@ impl BlockKind {
     }
 
     /// Whether an instance blocked so needs an operator: every kind except
-    /// [`BlockKind::Paused`] (a user's deliberate choice) and the requests
-    /// ([`BlockKind::is_request`], which a worker performs).
+    /// [`BlockKind::Paused`] (a user's deliberate choice), the requests
+    /// ([`BlockKind::is_request`], which a worker performs) and
+    /// [`BlockKind::AwaitingAdmission`] (the store admits it).
     pub fn needs_attention(self) -> bool {
         !matches!(
             self,
-            BlockKind::Paused | BlockKind::RetryRequested | BlockKind::FailRequested
+            BlockKind::Paused
+                | BlockKind::RetryRequested
+                | BlockKind::FailRequested
+                | BlockKind::AwaitingAdmission
         )
     }
 
