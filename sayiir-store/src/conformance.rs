@@ -57,6 +57,7 @@ mod batches;
 mod commits;
 mod concurrency;
 mod creates;
+mod gates;
 mod generations;
 mod leases;
 mod limits;
@@ -173,6 +174,11 @@ fn checks<S: Store>() -> Vec<(&'static str, Check<S>)> {
         check!(limits::slots_concurrent_never_exceed),
         check!(limits::waiters_reported_per_worker),
         check!(limits::rate_starts_are_spaced),
+        check!(gates::gates_admit_up_to_the_limit_in_order),
+        check!(gates::gates_skip_a_waiter_whose_other_gate_is_full),
+        check!(gates::gates_cancelled_waiter_and_last_limit),
+        check!(gates::gates_restart_and_batches),
+        check!(gates::gates_concurrent_never_over_admit),
     ]
 }
 

@@ -270,7 +270,14 @@ mod tests {
             assert!(migration.contains(&index), "{index}");
         }
         let attention = code_list(|k| !k.needs_attention());
-        assert_eq!(attention, "5, 10, 11");
+        assert_eq!(attention, "5, 10, 11, 12");
+        for migration in [
+            include_str!("../../migrations/sqlite/0012_gates.sql"),
+            include_str!("../../migrations/postgres/0011_gates.sql"),
+        ] {
+            let index = format!("WHERE blocked_kind NOT IN ({attention});");
+            assert!(migration.contains(&index), "{index}");
+        }
     }
 
     #[test]
@@ -287,6 +294,7 @@ mod tests {
             "parked",
             "retry_requested",
             "fail_requested",
+            "awaiting_admission",
         ];
         assert_eq!(BlockKind::ALL.len(), names.len());
         for (i, (kind, name)) in BlockKind::ALL.iter().zip(names).enumerate() {
@@ -301,7 +309,7 @@ mod tests {
             assert_eq!(BlockKind::from_code(kind.code()), Some(*kind));
         }
         assert_eq!(BlockKind::from_code(0), None);
-        assert_eq!(BlockKind::from_code(12), None);
+        assert_eq!(BlockKind::from_code(13), None);
         assert_eq!(BlockKind::from_name("Parked"), None);
         let attention: Vec<_> = BlockKind::ALL
             .iter()
@@ -313,7 +321,8 @@ mod tests {
             [
                 BlockKind::Paused,
                 BlockKind::RetryRequested,
-                BlockKind::FailRequested
+                BlockKind::FailRequested,
+                BlockKind::AwaitingAdmission
             ]
         );
         let requests: Vec<_> = BlockKind::ALL

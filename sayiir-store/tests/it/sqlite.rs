@@ -22,7 +22,7 @@ mod leases;
 mod versions;
 
 /// The schema version this build migrates to.
-const NEWEST: i64 = 10;
+const NEWEST: i64 = 12;
 
 fn id(s: &str) -> InstanceId {
     InstanceId::new(s).unwrap()
