@@ -196,11 +196,9 @@ impl Engine {
         options: StartOptions,
     ) -> Result<InstanceHandle<W>, EngineError> {
         let (id, def, input, state) = self.inner.start_parts::<W>(id, input)?;
-        let new = self.inner.new_instance_with(
-            (id.clone(), W::NAME, def, input, state),
-            None,
-            &options,
-        )?;
+        let new = self
+            .inner
+            .new_instance_with((id.clone(), W::NAME, def, input, state), &options)?;
         let record = self.inner.create_new(new).await?;
         self.inner.check_definition::<W>(&record)?;
         Ok(self.handle_of(id))

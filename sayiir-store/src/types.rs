@@ -22,7 +22,8 @@ pub use kinds::{BlockKind, Status};
 pub(crate) use kinds::{claimable_block_sql, code_list};
 pub use limits::{LimitUsage, RateRequest, SlotHolder, SlotRequest, gcra};
 #[cfg(any(feature = "sqlite", feature = "postgres"))]
-pub(crate) use limits::{start_of, waiting_block};
+pub(crate) use limits::start_of;
+pub(crate) use limits::waiting_block;
 pub use schedules::{ScheduleClaim, ScheduleLease, ScheduleRecord, ScheduleWrite};
 
 /// Longest instance id accepted, in bytes.
