@@ -20,10 +20,10 @@ pub use into_id::IntoInstanceId;
 pub use kinds::{BlockKind, Status};
 #[cfg(any(feature = "sqlite", feature = "postgres"))]
 pub(crate) use kinds::{claimable_block_sql, code_list};
-pub use limits::{LimitUsage, RateRequest, SlotHolder, SlotRequest, gcra};
 #[cfg(any(feature = "sqlite", feature = "postgres"))]
 pub(crate) use limits::start_of;
 pub(crate) use limits::waiting_block;
+pub use limits::{LimitUsage, RateRequest, SlotHolder, SlotRequest, gcra};
 pub use schedules::{ScheduleClaim, ScheduleLease, ScheduleRecord, ScheduleWrite};
 
 /// Longest instance id accepted, in bytes.

@@ -1,0 +1,172 @@
+//! The concurrency limits of workflow types and keys (admission gates) on every store: a
+//! workflow with `concurrency = 2` started 20 times and worked by two workers (one on SQLite,
+//! which allows one worker process) never runs more than 2 instances at once, reaches 2, and
+//! admits in start order; instances of one concurrency key with `key_limit` 1 run strictly one
+//! after another in start order while different keys overlap. Each instance's first task logs
+//! its begin and its last task its end, with a durable sleep between them.
+
+use std::collections::BTreeMap;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use sayiir::{Engine, StartOptions, WorkerConfig};
+
+use crate::common::within;
+
+/// Begins (`true`) and ends (`false`) of instances, in the order they happened.
+static LOG: Mutex<Vec<(String, bool)>> = Mutex::new(Vec::new());
+
+fn log(id: String, begin: bool) {
+    LOG.lock().unwrap().push((id, begin));
+}
+
+#[sayiir::task]
+async fn begin_run(id: String) -> String {
+    log(id.clone(), true);
+    id
+}
+
+#[sayiir::task]
+async fn end_run(id: String) -> String {
+    log(id.clone(), false);
+    id
+}
+
+#[sayiir::workflow(concurrency = 2)]
+async fn capped(id: String) -> String {
+    let id = begin_run(id).await;
+    sayiir::sleep(Duration::from_millis(40)).await;
+    end_run(id).await
+}
+
+#[sayiir::workflow]
+async fn keyed(id: String) -> String {
+    let id = begin_run(id).await;
+    sayiir::sleep(Duration::from_millis(40)).await;
+    end_run(id).await
+}
+
+/// The most instances running at once in `log` (begin +1, end -1).
+fn most_at_once(log: &[(String, bool)]) -> usize {
+    let (mut now, mut most) = (0usize, 0usize);
+    for (_, begin) in log {
+        if *begin {
+            now += 1;
+            most = most.max(now);
+        } else {
+            now -= 1;
+        }
+    }
+    most
+}
+
+fn engine(store: &Arc<dyn sayiir::store::Store>) -> Engine {
+    Engine::builder_shared(Arc::clone(store))
+        .register::<capped>()
+        .register::<keyed>()
+        .worker_config(WorkerConfig::default().lease(Duration::from_secs(30)))
+        .build()
+        .unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn workflow_and_key_limits_hold_in_start_order() {
+    let dir = tempfile::tempdir().unwrap();
+    for (backend, store) in crate::common::stores::all("gates", dir.path()).await {
+        // Per workflow type.
+        LOG.lock().unwrap().clear();
+        let a = engine(&store);
+        let ids: Vec<String> = (0..20).map(|i| format!("c{i:02}")).collect();
+        for id in &ids {
+            a.start::<capped>(id.as_str(), id.clone()).await.unwrap();
+        }
+        let usage = a.limits().await.unwrap();
+        let gate = usage.iter().find(|l| l.key == "workflow:capped").unwrap();
+        assert_eq!(
+            (gate.limit, gate.in_use, gate.waiting),
+            (2, 2, 18),
+            "{backend}: {usage:?}"
+        );
+        let b = engine(&store);
+        let mut workers = vec![a.spawn_worker()];
+        if backend != "sqlite" {
+            workers.push(b.spawn_worker());
+        }
+        for id in &ids {
+            let out = within(&format!("{backend}: {id}"), a.result::<capped>(id.as_str()))
+                .await
+                .unwrap();
+            assert_eq!(&out, id);
+        }
+        let log = LOG.lock().unwrap().clone();
+        assert_eq!(log.len(), 40, "{backend}: {log:?}");
+        let most = most_at_once(&log);
+        println!("{backend}: workflow limit 2, 20 instances, most running at once: {most}");
+        assert_eq!(most, 2, "{backend}: {log:?}");
+        // Admission in start order: when an instance begins, at most one earlier instance
+        // (admitted with it) has not begun yet.
+        let begins: Vec<&str> = log
+            .iter()
+            .filter(|(_, b)| *b)
+            .map(|(id, _)| id.as_str())
+            .collect();
+        for (n, id) in begins.iter().enumerate() {
+            let index = ids.iter().position(|i| i == id).unwrap();
+            let earlier_not_begun = ids[..index]
+                .iter()
+                .filter(|e| !begins[..n].contains(&e.as_str()))
+                .count();
+            assert!(
+                earlier_not_begun <= 1,
+                "{backend}: {id} began before {earlier_not_begun} earlier instances: {begins:?}"
+            );
+        }
+        let gate = a.limits().await.unwrap();
+        let gate = gate.iter().find(|l| l.key == "workflow:capped").unwrap();
+        assert_eq!((gate.in_use, gate.waiting), (0, 0), "{backend}");
+
+        // Per key: 3 keys × 4 instances, started interleaved.
+        LOG.lock().unwrap().clear();
+        let mut by_key: BTreeMap<String, Vec<String>> = BTreeMap::new();
+        for n in 0..4 {
+            for k in ["k0", "k1", "k2"] {
+                let id = format!("{k}-{n}");
+                let options = StartOptions::new().concurrency_key(k).key_limit(1);
+                a.start_with::<keyed>(id.as_str(), id.clone(), options)
+                    .await
+                    .unwrap();
+                by_key.entry(k.to_owned()).or_default().push(id);
+            }
+        }
+        for ids in by_key.values() {
+            for id in ids {
+                within(&format!("{backend}: {id}"), a.result::<keyed>(id.as_str()))
+                    .await
+                    .unwrap();
+            }
+        }
+        let log = LOG.lock().unwrap().clone();
+        for (k, ids) in &by_key {
+            let mine: Vec<(String, bool)> = log
+                .iter()
+                .filter(|(id, _)| id.starts_with(&format!("{k}-")))
+                .cloned()
+                .collect();
+            let expected: Vec<(String, bool)> = ids
+                .iter()
+                .flat_map(|id| [(id.clone(), true), (id.clone(), false)])
+                .collect();
+            assert_eq!(
+                mine, expected,
+                "{backend}: key {k} one at a time, in start order"
+            );
+        }
+        let most = most_at_once(&log);
+        println!("{backend}: 3 keys × 4 instances, key_limit 1, most running at once: {most}");
+        assert!((2..=3).contains(&most), "{backend}: keys overlap: {log:?}");
+        for w in workers {
+            w.shutdown().await.unwrap();
+        }
+        drop(b);
+    }
+}
