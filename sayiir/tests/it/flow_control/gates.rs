@@ -46,6 +46,15 @@ async fn keyed(id: String) -> String {
     end_run(id).await
 }
 
+/// The entries of `LOG` whose id starts with `prefix`.
+fn logged(prefix: &str) -> Vec<(String, bool)> {
+    let log = LOG.lock().unwrap();
+    log.iter()
+        .filter(|(id, _)| id.starts_with(prefix))
+        .cloned()
+        .collect()
+}
+
 /// The most instances running at once in `log` (begin +1, end -1).
 fn most_at_once(log: &[(String, bool)]) -> usize {
     let (mut now, mut most) = (0usize, 0usize);
@@ -98,7 +107,8 @@ async fn workflow_and_key_limits_hold_in_start_order() {
                 .unwrap();
             assert_eq!(&out, id);
         }
-        let log = LOG.lock().unwrap().clone();
+        // (Other tests of this binary log their own ids, not `c..`.)
+        let log = logged("c");
         assert_eq!(log.len(), 40, "{backend}: {log:?}");
         let most = most_at_once(&log);
         println!("{backend}: workflow limit 2, 20 instances, most running at once: {most}");
@@ -145,7 +155,7 @@ async fn workflow_and_key_limits_hold_in_start_order() {
                     .unwrap();
             }
         }
-        let log = LOG.lock().unwrap().clone();
+        let log = logged("k");
         for (k, ids) in &by_key {
             let mine: Vec<(String, bool)> = log
                 .iter()
@@ -168,5 +178,79 @@ async fn workflow_and_key_limits_hold_in_start_order() {
             w.shutdown().await.unwrap();
         }
         drop(b);
+    }
+}
+
+/// Waiting for admission is a status operators see; only cancel acts on it (it leaves the
+/// queue); bad start options create nothing.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn operators_see_waiting_instances_and_only_cancel_them() {
+    use sayiir::store::BlockKind;
+    use sayiir::{EngineError, InstanceStatus};
+    let dir = tempfile::tempdir().unwrap();
+    for (backend, store) in crate::common::stores::all("gates_ops", dir.path()).await {
+        let e = engine(&store);
+        let key = |k: u32| StartOptions::new().concurrency_key("cust").key_limit(k);
+        e.start_with::<keyed>("o1", "o1".into(), key(1))
+            .await
+            .unwrap();
+        e.start_with::<keyed>("o2", "o2".into(), key(1))
+            .await
+            .unwrap();
+        e.start_with::<keyed>("o3", "o3".into(), key(1))
+            .await
+            .unwrap();
+        let status = e.status("o2").await.unwrap().status;
+        assert!(
+            matches!(
+                status,
+                InstanceStatus::Blocked {
+                    kind: BlockKind::AwaitingAdmission,
+                    ..
+                }
+            ),
+            "{backend}: {status:?}"
+        );
+        assert_eq!(
+            e.status("o1").await.unwrap().status,
+            InstanceStatus::Running
+        );
+        for refused in [e.pause("o2").await, e.retry("o2").await, e.fail("o2").await] {
+            assert!(
+                matches!(refused, Err(EngineError::NotAllowed { .. })),
+                "{backend}: {refused:?}"
+            );
+        }
+        e.signal("o2", "nothing", &1u8).await.ok();
+        e.cancel("o2", "not needed").await.unwrap();
+        let usage = e.limits().await.unwrap();
+        let k = usage.iter().find(|l| l.key == "key:cust").unwrap();
+        assert_eq!(
+            (k.limit, k.in_use, k.waiting),
+            (1, 1, 1),
+            "{backend}: o2 left the queue"
+        );
+        let bad = e.start_with::<keyed>("o4", "o4".into(), key(0)).await;
+        assert!(
+            matches!(bad, Err(EngineError::BadStartOptions { .. })),
+            "{backend}: {bad:?}"
+        );
+        let empty = StartOptions::new().concurrency_key("");
+        let bad = e.start_with::<keyed>("o5", "o5".into(), empty).await;
+        assert!(
+            matches!(bad, Err(EngineError::BadStartOptions { .. })),
+            "{backend}: {bad:?}"
+        );
+        assert!(e.status("o4").await.is_err() && e.status("o5").await.is_err());
+        let worker = e.spawn_worker();
+        for id in ["o1", "o3"] {
+            let out = within(&format!("{backend}: {id}"), e.result::<keyed>(id))
+                .await
+                .unwrap();
+            assert_eq!(out, id);
+        }
+        let r = e.result::<keyed>("o2").await;
+        assert!(r.is_err(), "{backend}: o2 was cancelled: {r:?}");
+        worker.shutdown().await.unwrap();
     }
 }
