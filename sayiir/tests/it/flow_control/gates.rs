@@ -242,6 +242,11 @@ async fn operators_see_waiting_instances_and_only_cancel_them() {
             "{backend}: {bad:?}"
         );
         assert!(e.status("o4").await.is_err() && e.status("o5").await.is_err());
+        let waits = tokio::time::timeout(Duration::from_millis(200), e.result::<keyed>("o3")).await;
+        assert!(
+            waits.is_err(),
+            "{backend}: result waits for admission: {waits:?}"
+        );
         let worker = e.spawn_worker();
         for id in ["o1", "o3"] {
             let out = within(&format!("{backend}: {id}"), e.result::<keyed>(id))
