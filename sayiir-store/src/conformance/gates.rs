@@ -241,7 +241,7 @@ pub(super) async fn gates_restart_and_batches<S: Store>(s: Arc<S>) {
         hash: hash(1),
         fingerprint: fingerprint(FP),
     };
-    s.restart(restart("b", 0, def.clone(), Some(100), 150))
+    s.restart(restart("b", 0, def, Some(100), 150))
         .await
         .unwrap();
     assert!(
