@@ -36,6 +36,7 @@ const LAYERS: &[&[&str]] = &[
         "error",
         "ops",
         "schedule",
+        "start_options",
     ],
     &["planner", "batcher", "commit"],
     &["committer", "creator", "inline"],

@@ -5,7 +5,8 @@
 // sources by `layers.rs`), so the engine's parts form no cycle:
 //  0. the machine contract and what it is made of: machine, waits, join, shared, codec, hash,
 //     shape, describe, inspect, parts, migrate, resources, context, clock, retry, feed, limits,
-//     lease, metrics, trace_context, registry, lock, error, schedule (specs, cron ticks, plans)
+//     lease, metrics, trace_context, registry, lock, error, schedule (specs, cron ticks, plans),
+//     start_options
 //  1. planner (pure: what a run does next, for the driver and the inline runner alike), commit
 //     (the one `Transition` constructor, what a refused write means), batcher
 //  2. committer and creator (group commit and group creation on the batcher); inline (a
