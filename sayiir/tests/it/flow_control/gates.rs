@@ -259,3 +259,71 @@ async fn operators_see_waiting_instances_and_only_cancel_them() {
         worker.shutdown().await.unwrap();
     }
 }
+
+/// `start_by_name` takes the workflow's limit as `start` does; `Engine::restart` of a finished
+/// instance takes a slot again (or waits for one).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn start_by_name_and_restart_take_a_slot() {
+    use sayiir::InstanceStatus;
+    use sayiir::store::BlockKind;
+    let dir = tempfile::tempdir().unwrap();
+    for (backend, store) in crate::common::stores::all("gates_paths", dir.path()).await {
+        let e = engine(&store);
+        let gate = |e: Engine| async move {
+            let usage = e.limits().await.unwrap();
+            let g = usage
+                .iter()
+                .find(|l| l.key == "workflow:capped")
+                .cloned()
+                .unwrap();
+            (g.in_use, g.waiting)
+        };
+        e.start::<capped>("p1", "p1".into()).await.unwrap();
+        e.start_by_name("capped", "p2", &"p2".to_owned())
+            .await
+            .unwrap();
+        e.start_by_name("capped", "p3", &"p3".to_owned())
+            .await
+            .unwrap();
+        assert_eq!(
+            gate(e.clone()).await,
+            (2, 1),
+            "{backend}: by name, p3 waits"
+        );
+        let waiting = |s: InstanceStatus| {
+            matches!(
+                s,
+                InstanceStatus::Blocked {
+                    kind: BlockKind::AwaitingAdmission,
+                    ..
+                }
+            )
+        };
+        assert!(waiting(e.status("p3").await.unwrap().status), "{backend}");
+        let worker = e.spawn_worker();
+        for id in ["p1", "p2", "p3"] {
+            within(&format!("{backend}: {id}"), e.result::<capped>(id))
+                .await
+                .unwrap();
+        }
+        worker.shutdown().await.unwrap();
+        assert_eq!(gate(e.clone()).await, (0, 0), "{backend}");
+        e.start::<capped>("p4", "p4".into()).await.unwrap();
+        e.start::<capped>("p5", "p5".into()).await.unwrap();
+        e.restart("p1", "again").await.unwrap();
+        assert_eq!(
+            gate(e.clone()).await,
+            (2, 1),
+            "{backend}: the restarted p1 waits"
+        );
+        assert!(waiting(e.status("p1").await.unwrap().status), "{backend}");
+        let worker = e.spawn_worker();
+        for id in ["p4", "p5", "p1"] {
+            within(&format!("{backend}: {id}"), e.result::<capped>(id))
+                .await
+                .unwrap();
+        }
+        worker.shutdown().await.unwrap();
+        assert_eq!(gate(e.clone()).await, (0, 0), "{backend}");
+    }
+}
