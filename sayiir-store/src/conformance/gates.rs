@@ -310,8 +310,23 @@ pub(super) async fn gates_concurrent_never_over_admit<S: Store>(s: Arc<S>) {
                 (left - running.len()) as u64
             )
         );
-        // Finish them all at once, and create nothing meanwhile.
+        // Finish them all at once and, at the same time, cancel the last waiter (a waiter
+        // leaving while slots free).
         let mut tasks = Vec::new();
+        let last_waiter = ids
+            .iter()
+            .rev()
+            .find(|i| !done.contains(*i) && !running.contains(*i))
+            .cloned();
+        if let Some(w) = &last_waiter {
+            let s = Arc::clone(&s);
+            let w = w.clone();
+            tasks.push(tokio::spawn(async move {
+                s.commit(finished(&w, 0, Status::Cancelled, b"no", 1000))
+                    .await
+                    .unwrap()
+            }));
+        }
         for i in &running {
             let s = Arc::clone(&s);
             let i = i.clone();
@@ -325,6 +340,7 @@ pub(super) async fn gates_concurrent_never_over_admit<S: Store>(s: Arc<S>) {
             t.await.unwrap();
         }
         done.extend(running);
+        done.extend(last_waiter);
     }
     let u = gate_usage(&*s).await;
     assert_eq!(u, [usage("key:k", LIMIT + 1, 0, 0), usage(WF, LIMIT, 0, 0)]);

@@ -1,9 +1,9 @@
 //! Admission gates (concurrency limits of workflow types and keys): entering the queues at
 //! creation, leaving them at the finishing write, admitting the earliest waiters that fit.
 //! Each runs inside the caller's transaction, under one transaction-level advisory lock
-//! ([`LOCK`]) that every write of the gate tables takes first: admissions of all processes
-//! take turns, so no gate ever admits more than its limit, and there is one lock to take, so
-//! gates never deadlock on each other. Instances without gates never reach this module:
+//! ([`LOCK`]) that every write of the gate tables takes first (but a waiter leaving the queues,
+//! which frees nothing): admissions of all processes take turns, so no gate ever admits more
+//! than its limit, and there is one lock to take, so gates never deadlock on each other. Instances without gates never reach this module:
 //! callers decide on the `NewInstance` they hold or on the head's `gates` column they lock
 //! anyway.
 
@@ -132,18 +132,29 @@ pub(super) async fn waits(conn: &mut PgConnection, id: &str) -> Result<bool, Fai
 }
 
 /// `id` finished: gives up its slot or its place, and admits the earliest waiters that now
-/// fit. Returns whether some instance was admitted (the caller wakes idle workers).
+/// fit. Returns whether some instance was admitted (the caller wakes idle workers). The caller
+/// holds `id`'s row lock, so no admission changes `id` meanwhile (an admission updates the
+/// instance's row first); a waiter leaving frees no slot and takes no advisory lock, so that a
+/// cancelled waiter never waits for an admission that waits for its row.
 pub(super) async fn leave(conn: &mut PgConnection, id: &str, now: Timestamp) -> Result<bool, Fail> {
-    lock(conn).await?;
-    let rows = sqlx::query(
-        "DELETE FROM sayiir_gate_members WHERE instance_id = $1 RETURNING gate_key, admitted",
+    let held: Option<bool> = sqlx::query_scalar(
+        "SELECT bool_or(admitted) FROM sayiir_gate_members WHERE instance_id = $1",
+    )
+    .bind(id)
+    .fetch_one(&mut *conn)
+    .await?;
+    let Some(held) = held else {
+        return Ok(false);
+    };
+    if held {
+        lock(conn).await?;
+    }
+    let keys: Vec<String> = sqlx::query_scalar(
+        "DELETE FROM sayiir_gate_members WHERE instance_id = $1 RETURNING gate_key",
     )
     .bind(id)
     .fetch_all(&mut *conn)
     .await?;
-    if rows.is_empty() {
-        return Ok(false);
-    }
     sqlx::query(
         "UPDATE sayiir_instances SET blocked_kind = NULL, blocked_reason = NULL, \
          blocked_at = NULL WHERE id = $1 AND blocked_kind = $2",
@@ -152,12 +163,6 @@ pub(super) async fn leave(conn: &mut PgConnection, id: &str, now: Timestamp) -> 
     .bind(BlockKind::AwaitingAdmission.code())
     .execute(&mut *conn)
     .await?;
-    let mut keys = Vec::with_capacity(rows.len());
-    let mut held = false;
-    for row in rows {
-        keys.push(row.try_get::<String, _>("gate_key")?);
-        held |= row.try_get::<bool, _>("admitted")?;
-    }
     if !held {
         return Ok(false);
     }
@@ -206,6 +211,25 @@ async fn admit(
         if !fits {
             continue;
         }
+        // The instance's row first: a waiter being cancelled holds it, and is skipped once its
+        // finish commits (it is no longer running).
+        let woken = sqlx::query(
+            "UPDATE sayiir_instances SET blocked_kind = CASE WHEN blocked_kind = $2 THEN NULL \
+             ELSE blocked_kind END, \
+             blocked_reason = CASE WHEN blocked_kind = $2 THEN NULL ELSE blocked_reason END, \
+             blocked_at = CASE WHEN blocked_kind = $2 THEN NULL ELSE blocked_at END, \
+             due_at = LEAST(COALESCE(due_at, $3), $3) WHERE id = $1 AND status = $4",
+        )
+        .bind(&id)
+        .bind(BlockKind::AwaitingAdmission.code())
+        .bind(now.0)
+        .bind(crate::Status::Running.code())
+        .execute(&mut *conn)
+        .await?
+        .rows_affected();
+        if woken == 0 {
+            continue;
+        }
         for k in &its {
             if let Some(r) = room.get_mut(k) {
                 *r -= 1;
@@ -215,16 +239,6 @@ async fn admit(
             .bind(&id)
             .execute(&mut *conn)
             .await?;
-        sqlx::query(
-            "UPDATE sayiir_instances SET blocked_kind = NULL, blocked_reason = NULL, \
-             blocked_at = NULL, due_at = LEAST(COALESCE(due_at, $3), $3) \
-             WHERE id = $1 AND blocked_kind = $2",
-        )
-        .bind(&id)
-        .bind(BlockKind::AwaitingAdmission.code())
-        .bind(now.0)
-        .execute(&mut *conn)
-        .await?;
         admitted.push(id);
     }
     Ok(admitted)
