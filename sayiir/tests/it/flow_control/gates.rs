@@ -3,7 +3,9 @@
 //! which allows one worker process) never runs more than 2 instances at once, reaches 2, and
 //! admits in start order; instances of one concurrency key with `key_limit` 1 run strictly one
 //! after another in start order while different keys overlap. Each instance's first task logs
-//! its begin and its last task its end, with a durable sleep between them.
+//! its begin and its last task its end, with a durable sleep between them. Also: operators see
+//! waiting instances and only cancel them, `result` waits for admission, bad start options
+//! create nothing; `start_by_name`, `start_in` and `Engine::restart` take slots too.
 
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
@@ -326,4 +328,30 @@ async fn start_by_name_and_restart_take_a_slot() {
         worker.shutdown().await.unwrap();
         assert_eq!(gate(e.clone()).await, (0, 0), "{backend}");
     }
+}
+
+/// `start_in` (the application's transaction, SQLite here) takes the workflow's limit too.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn start_in_takes_a_slot() {
+    use sayiir::rusqlite::{Connection, TransactionBehavior};
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("start_in.db");
+    let store: Arc<dyn sayiir::store::Store> = Arc::new(sayiir::SqliteStore::open(&path).unwrap());
+    let e = engine(&store);
+    let mut conn = Connection::open(&path).unwrap();
+    let tx = conn
+        .transaction_with_behavior(TransactionBehavior::Immediate)
+        .unwrap();
+    for id in ["t1", "t2", "t3"] {
+        e.start_in::<capped>(&tx, id, id.to_owned()).await.unwrap();
+    }
+    tx.commit().unwrap();
+    let usage = e.limits().await.unwrap();
+    let g = usage.iter().find(|l| l.key == "workflow:capped").unwrap();
+    assert_eq!((g.limit, g.in_use, g.waiting), (2, 2, 1), "{usage:?}");
+    let worker = e.spawn_worker();
+    for id in ["t1", "t2", "t3"] {
+        within(id, e.result::<capped>(id)).await.unwrap();
+    }
+    worker.shutdown().await.unwrap();
 }
