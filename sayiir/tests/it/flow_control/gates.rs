@@ -355,3 +355,79 @@ async fn start_in_takes_a_slot() {
     }
     worker.shutdown().await.unwrap();
 }
+
+#[sayiir::task]
+async fn noop_step(n: u64) -> u64 {
+    n
+}
+
+/// Runs once at a time; each run waits for a signal, so it stays running.
+#[sayiir::workflow(concurrency = 1)]
+async fn ticking(n: u64) -> u64 {
+    let go: u64 = sayiir::signal::<u64>("go").await;
+    noop_step(n + go).await
+}
+
+/// A schedule's runs take the workflow's limit too (virtual time, memory store): the ticks of
+/// three minutes of a schedule that allows overlap start a run each, one admitted, the others
+/// waiting; each finish admits the next.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn schedule_runs_take_a_slot() {
+    use sayiir::schedule::{Overlap, ScheduleSpec};
+    use sayiir::testing::TestEngine;
+    let start = std::time::SystemTime::UNIX_EPOCH + Duration::from_secs(1_774_612_800);
+    let engine = TestEngine::builder()
+        .start_at(start)
+        .register::<ticking>()
+        .build()
+        .unwrap();
+    let spec = ScheduleSpec::new("* * * * *", 1u64).overlap(Overlap::AllowAll);
+    engine
+        .schedule::<ticking>("every-minute", spec)
+        .await
+        .unwrap();
+    engine.advance(Duration::from_secs(3 * 60)).await;
+    let gate = |usage: Vec<sayiir::admin::LimitInfo>| {
+        let g = usage
+            .into_iter()
+            .find(|l| l.key == "workflow:ticking")
+            .unwrap();
+        (g.limit, g.in_use, g.waiting)
+    };
+    let runs = engine
+        .list(&sayiir::store::ListQuery::new())
+        .await
+        .unwrap()
+        .instances
+        .len() as u64;
+    assert!(runs >= 3, "{runs} runs");
+    assert_eq!(gate(engine.limits().await.unwrap()), (1, 1, runs - 1));
+    let mut finished = 0;
+    for _ in 0..runs {
+        let listing = engine.list(&sayiir::store::ListQuery::new()).await.unwrap();
+        let admitted: Vec<_> = listing
+            .instances
+            .iter()
+            .filter(|r| r.status == sayiir::InstanceStatus::Running)
+            .map(|r| r.id.clone())
+            .collect();
+        assert_eq!(admitted.len(), 1, "one run admitted at a time: {listing:?}");
+        engine
+            .signal(admitted[0].clone(), "go", &1u64)
+            .await
+            .unwrap();
+        engine.advance(Duration::from_millis(10)).await;
+        finished += 1;
+        let expected = if finished < runs {
+            (1, 1, runs - 1 - finished)
+        } else {
+            (1, 0, 0)
+        };
+        assert_eq!(
+            gate(engine.limits().await.unwrap()),
+            expected,
+            "after {finished}"
+        );
+    }
+    engine.shutdown().await.unwrap();
+}
