@@ -1,11 +1,13 @@
 //! A workflow type's concurrency limit across real processes on PostgreSQL: four worker
 //! processes (this test binary re-run with the ignored `gate_worker` test selected) share 300
 //! instances of a workflow with `concurrency = 3` (a task, a 20 ms durable sleep, a task),
-//! while a random worker is SIGKILLed every 150–450 ms and restarted, 10 times. The first task
+//! started with five concurrency keys (`key_limit` 1, so two gates per instance), while a
+//! random worker is SIGKILLed every 150–450 ms and restarted, 10 times. The first task
 //! logs when the instance begins, the last when it ends (wall-clock microseconds, one clock
 //! for the machine; every attempt logs, so an instance runs from its earliest begin to its
 //! latest end, a span inside the time it holds its admission slot). Checked: at no instant did
-//! more than 3 instances run, and every instance completed with its output.
+//! more than 3 instances run, never two of one key, and every instance completed with its
+//! output.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -33,7 +35,8 @@ fn now_us() -> i64 {
 }
 
 fn log(what: char, n: u64) {
-    let line = format!("{what} g{n} {}", now_us());
+    let attempt = sayiir::TaskContext::current().map_or(0, |c| c.attempt());
+    let line = format!("{what} g{n} {} {} {attempt}", now_us(), std::process::id());
     append_line(Path::new(&env("GATE_LOG")), &line);
 }
 
@@ -78,12 +81,16 @@ fn gate_worker() {
     });
 }
 
-/// The most instances running at once: each from its earliest `B` to its latest `E`.
-fn most_at_once(log: &Path) -> usize {
+/// Concurrency keys: instance `g<n>` is started with key `k<n % KEYS>` (limit 1).
+const KEYS: u64 = 5;
+
+/// The most instances running at once, overall and of one key: each from its earliest `B` to
+/// its latest `E`.
+fn most_at_once(log: &Path) -> (usize, usize) {
     let mut spans: BTreeMap<String, (Option<i64>, Option<i64>)> = BTreeMap::new();
     for line in read_lines(log) {
         let parts: Vec<&str> = line.split(' ').collect();
-        let [what, id, at] = parts[..] else {
+        let [what, id, at, _, _] = parts[..] else {
             panic!("bad log line {line:?}");
         };
         let at: i64 = at.parse().unwrap();
@@ -104,17 +111,37 @@ fn most_at_once(log: &Path) -> usize {
         let (Some(began), Some(ended)) = (began, ended) else {
             panic!("{id}: begin or end missing");
         };
+        let key = id[1..].parse::<u64>().unwrap() % KEYS;
         // Ends sort before begins at the same instant.
-        events.push((began, 1i32));
-        events.push((ended, -1i32));
+        events.push((began, 1i32, key));
+        events.push((ended, -1i32, key));
     }
     events.sort();
     let (mut now, mut most) = (0i32, 0i32);
-    for (_, d) in events {
+    let mut per_key = [0i32; KEYS as usize];
+    let mut most_key = 0i32;
+    for (at, d, key) in events {
         now += d;
         most = most.max(now);
+        let k = &mut per_key[usize::try_from(key).unwrap()];
+        *k += d;
+        if *k > 1 && most_key <= 1 {
+            eprintln!("flow_control::pg_gates: key k{key}: 2 at once at {at}");
+            for line in read_lines(log) {
+                let parts: Vec<&str> = line.split(' ').collect();
+                let n: u64 = parts[1][1..].parse().unwrap();
+                let t: i64 = parts[2].parse().unwrap();
+                if n % KEYS == key && (t - at).abs() < 300_000 {
+                    eprintln!("  {line}");
+                }
+            }
+        }
+        most_key = most_key.max(*k);
     }
-    usize::try_from(most).unwrap()
+    (
+        usize::try_from(most).unwrap(),
+        usize::try_from(most_key).unwrap(),
+    )
 }
 
 #[test]
@@ -135,8 +162,9 @@ fn a_workflow_limit_holds_across_killed_processes() {
             .build()
             .unwrap();
         for i in 0..INSTANCES {
+            let key = sayiir::StartOptions::new().concurrency_key(format!("k{}", i % KEYS));
             engine
-                .start::<gated_flow>(&format!("g{i}"), i)
+                .start_with::<gated_flow>(&format!("g{i}"), i, key)
                 .await
                 .unwrap();
         }
@@ -173,6 +201,27 @@ fn a_workflow_limit_holds_across_killed_processes() {
     let mut most_in_use = 0;
     for _ in 0..kills {
         std::thread::sleep(Duration::from_millis(rng.between(150, 450)));
+        let split: (i64, i64, i64) = rt.block_on(async {
+            let mut conn = <sayiir_store::sqlx::PgConnection as sayiir_store::sqlx::Connection>::connect(db.url()).await.unwrap();
+            sayiir_store::sqlx::query_as(
+                "SELECT (SELECT count(*) FROM (SELECT gate_key FROM sayiir_gate_members WHERE admitted \
+                 GROUP BY gate_key HAVING count(*) > (SELECT max_slots FROM sayiir_gates g WHERE g.gate_key = sayiir_gate_members.gate_key)) x), \
+                 (SELECT count(*) FROM sayiir_instances i WHERE i.status = 0 AND i.blocked_kind IS NULL \
+                  AND EXISTS (SELECT 1 FROM sayiir_gate_members m WHERE m.instance_id = i.id AND NOT m.admitted)), \
+                 (SELECT count(*) FROM sayiir_instances i WHERE i.status = 0 AND i.gates IS NOT NULL \
+                  AND NOT EXISTS (SELECT 1 FROM sayiir_gate_members m WHERE m.instance_id = i.id))",
+            )
+            .fetch_one(&mut conn)
+            .await
+            .unwrap()
+        });
+        // Read in the store between kills: no gate over its limit, no waiter left runnable,
+        // no running gated instance without its rows.
+        assert_eq!(
+            split,
+            (0, 0, 0),
+            "seed {seed}: gates over limit, unblocked waiters, running without rows"
+        );
         let usage = rt.block_on(engine.limits()).unwrap();
         if let Some(g) = usage.iter().find(|l| l.key == "workflow:gated_flow") {
             most_in_use = most_in_use.max(g.in_use);
@@ -214,18 +263,35 @@ fn a_workflow_limit_holds_across_killed_processes() {
             .unwrap();
         assert_eq!((g.limit, g.in_use, g.waiting), (3, 0, 0), "{usage:?}");
     });
-    let most = most_at_once(&log);
+    // Instances whose last task ran more than once: killed between it and its commit, taken
+    // over a lease later, holding their slots all along.
+    let mut ends: BTreeMap<String, usize> = BTreeMap::new();
+    for line in read_lines(&log) {
+        if line.starts_with('E') {
+            *ends
+                .entry(line.split(' ').nth(1).unwrap().to_owned())
+                .or_default() += 1;
+        }
+    }
+    let ended_twice = ends.values().filter(|n| **n > 1).count();
+    let (most, most_key) = most_at_once(&log);
     let begins = read_lines(&log)
         .iter()
         .filter(|l| l.starts_with('B'))
         .count();
     eprintln!(
         "flow_control::pg_gates: {kills} kills, {kills_done} of {INSTANCES} completed when the \
-         kills ended, {begins} begin attempts, most instances running at once {most} (limit \
-         {LIMIT}), most slots in use seen by Engine::limits {most_in_use}, {:.1} s",
+         kills ended, {begins} begin attempts, {ended_twice} instances whose last task ran again \
+         after a kill, most instances running at once {most} (limit {LIMIT}), most of one key at \
+         once {most_key} (limit 1), most slots in use seen by Engine::limits {most_in_use}, \
+         {:.1} s",
         began.elapsed().as_secs_f64()
     );
     assert!(most <= LIMIT, "seed {seed}: {most} instances ran at once");
+    assert_eq!(
+        most_key, 1,
+        "seed {seed}: {most_key} instances of one key ran at once"
+    );
     assert!(
         most_in_use <= LIMIT as u64,
         "seed {seed}: {most_in_use} slots in use"
