@@ -59,6 +59,9 @@ pub enum Command {
     Fail(Targets),
     /// Instances of each workflow definition by status: how far an old version has drained.
     Versions,
+    /// Concurrency limits (of tasks, workflow types and concurrency keys): each one's limit,
+    /// slots in use and what waits for one.
+    Limits,
     /// Schedules: list them with their next fire times, show, pause, resume, delete, backfill.
     Schedules {
         /// What to do.

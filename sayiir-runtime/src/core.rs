@@ -49,6 +49,11 @@ pub(crate) struct Inner {
     /// The times drivers wait for with nothing running ([`Inner::timed_wait`]), by token.
     timed: Mutex<HashMap<u64, Timestamp>>,
     timed_next: std::sync::atomic::AtomicU64,
+    /// Set once this process met an instance with admission gates (created, or claimed with a
+    /// concurrency key, or a registered workflow with a limit): from then on a finish wakes
+    /// this engine's worker, since the store may have admitted a waiter (backends without
+    /// notifications). Engines without gates never wake for it.
+    pub(crate) gated: std::sync::atomic::AtomicBool,
     /// What waits for each instance to finish ([`Engine::result`](crate::Engine::result)).
     pub(crate) waiters: Mutex<HashMap<InstanceId, Arc<Notify>>>,
     /// Set once the registered definitions are saved in the store.
@@ -105,6 +110,7 @@ impl Inner {
             config.max_start_batch,
             Arc::clone(&metrics),
         );
+        let gated = std::sync::atomic::AtomicBool::new(registry.any_gated());
         Self {
             store,
             registry,
@@ -112,6 +118,7 @@ impl Inner {
             metrics,
             creator,
             wake: Notify::new(),
+            gated,
             clock,
             controls: Controls::default(),
             busy: std::sync::atomic::AtomicUsize::new(0),
@@ -173,6 +180,10 @@ impl Inner {
     /// Wakes everything waiting for `id` to finish; a schedule's run is handed to the worker,
     /// so that a tick buffered behind it starts now.
     pub(crate) fn finished(&self, id: &InstanceId) {
+        if self.gated.load(std::sync::atomic::Ordering::Relaxed) {
+            // A finish may have admitted a waiter of a gate.
+            self.wake.notify_one();
+        }
         {
             let waiters = self.waiters.lock().unwrap_or_else(|e| e.into_inner());
             if let Some(n) = waiters.get(id) {
@@ -329,7 +340,8 @@ impl Inner {
 
     /// The new instance `id` of `workflow` under `def` at its start state, due now, with
     /// history entry 0 `started` holding its input, under the current span's trace context
-    /// (feature `otel`).
+    /// (feature `otel`), and the admission gate of its workflow type's limit
+    /// (`#[workflow(concurrency = N)]` of the registered definition `def`), if it has one.
     pub(crate) fn new_instance(
         &self,
         id: InstanceId,
@@ -343,33 +355,45 @@ impl Inner {
             kind: "started".into(),
             payload: input.clone(),
         };
+        let key = WorkflowKey {
+            workflow: workflow.to_owned(),
+            hash: def.hash,
+            fingerprint: def.fingerprint,
+        };
+        let mut gates = Vec::new();
+        if let Some(limit) = self.registry.get(&key).and_then(|e| e.wf.concurrency()) {
+            self.gated.store(true, std::sync::atomic::Ordering::Relaxed);
+            gates.push(sayiir_store::GateRequest::new(
+                format!("workflow:{workflow}"),
+                limit.get(),
+            ));
+        }
         NewInstance::new(id, workflow, def, START, state, event, now)
             .input(input)
             .trace_context(crate::trace_context::current())
+            .gates(gates)
     }
 
-    /// [`Inner::new_instance`] with `options`: its priority's head start and its admission
-    /// gates (the workflow type's limit `concurrency`, the key's).
+    /// [`Inner::new_instance`] with `options`: its priority's head start and the admission
+    /// gate of its concurrency key (the workflow type's comes from the registered definition).
     pub(crate) fn new_instance_with(
         &self,
         parts: (InstanceId, &str, DefinitionRef, Vec<u8>, Vec<u8>),
-        concurrency: Option<std::num::NonZeroU32>,
         options: &crate::StartOptions,
     ) -> Result<NewInstance, EngineError> {
         let (id, workflow, def, input, state) = parts;
         let step = i64::try_from(self.config.priority_step.as_millis()).unwrap_or(i64::MAX);
         let head_start = i64::from(options.priority).saturating_mul(step);
-        let mut gates = Vec::new();
-        if let Some(limit) = concurrency {
-            gates.push(sayiir_store::GateRequest {
-                key: format!("workflow:{workflow}"),
-                limit: limit.get(),
-            });
-        }
+        let mut new = self.new_instance(id, workflow, def, input, state);
         if let Some(key) = &options.concurrency_key {
             if key.is_empty() {
                 return Err(EngineError::BadStartOptions {
                     detail: "the concurrency key is empty".into(),
+                });
+            }
+            if key.contains('\n') {
+                return Err(EngineError::BadStartOptions {
+                    detail: format!("the concurrency key {key:?} contains a line feed"),
                 });
             }
             if options.key_limit == 0 {
@@ -377,15 +401,14 @@ impl Inner {
                     detail: format!("key_limit of concurrency key `{key}` is 0"),
                 });
             }
-            gates.push(sayiir_store::GateRequest {
-                key: format!("key:{key}"),
-                limit: options.key_limit,
-            });
+            self.gated.store(true, std::sync::atomic::Ordering::Relaxed);
+            new.gates.push(sayiir_store::GateRequest::new(
+                format!("key:{key}"),
+                options.key_limit,
+            ));
+            new = new.concurrency_key(key.clone());
         }
-        Ok(self
-            .new_instance(id, workflow, def, input, state)
-            .priority(options.priority, head_start)
-            .gates(gates))
+        Ok(new.priority(options.priority, head_start))
     }
 
     /// Creates instance `id` of `workflow` under `def` at its start state (or finds the one

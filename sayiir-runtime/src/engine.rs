@@ -196,11 +196,9 @@ impl Engine {
         options: StartOptions,
     ) -> Result<InstanceHandle<W>, EngineError> {
         let (id, def, input, state) = self.inner.start_parts::<W>(id, input)?;
-        let new = self.inner.new_instance_with(
-            (id.clone(), W::NAME, def, input, state),
-            None,
-            &options,
-        )?;
+        let new = self
+            .inner
+            .new_instance_with((id.clone(), W::NAME, def, input, state), &options)?;
         let record = self.inner.create_new(new).await?;
         self.inner.check_definition::<W>(&record)?;
         Ok(self.handle_of(id))
@@ -365,8 +363,13 @@ impl Engine {
                 if let Some(Blocked { kind, reason, .. }) = r.blocked {
                     let runnable_here = kind == BlockKind::VersionMismatch && known_here;
                     // A paused instance is not done: `result` keeps waiting for its resume;
-                    // nor is one an operator retries or fails: a worker is about to run it.
-                    if runnable_here || kind == BlockKind::Paused || kind.is_request() {
+                    // nor is one an operator retries or fails: a worker is about to run it;
+                    // nor one waiting for admission: the store admits it when a slot frees.
+                    if runnable_here
+                        || kind == BlockKind::Paused
+                        || kind == BlockKind::AwaitingAdmission
+                        || kind.is_request()
+                    {
                         // A worker that knows the definition clears the block when it claims it.
                         return Ok(None);
                     }

@@ -689,6 +689,10 @@ pub trait Workflow: WorkflowSeal + Sized + Send + Sync + 'static {
     /// `#[workflow(on_exhausted = "..")]`: what the tasks it calls without an `on_exhausted`
     /// option of their own do when their attempts are used up.
     const ON_EXHAUSTED: OnExhausted = OnExhausted::Inherit;
+    /// `#[workflow(concurrency = N)]`: at most this many instances of this workflow type are
+    /// running (admitted and not finished) at once, across all workers; the others wait, in
+    /// order of creation. Not part of the definition hash. See `docs/flow-control.md`.
+    const CONCURRENCY: Option<NonZeroU32> = None;
     /// The state before the first transition.
     #[doc(hidden)]
     fn start(input: Self::Input) -> Self::State;

@@ -56,6 +56,7 @@ impl Operation {
     /// | panicked, migration failed, payload too large | – | – | running | – | cancelled |
     /// | corrupt state, corrupt row, iteration limit | – | – | – | – | cancelled |
     /// | retry requested, fail requested | – | – | – | – | cancelled |
+    /// | awaiting admission (a concurrency limit) | – | – | – | – | cancelled |
     /// | finished | – | – | – | – | – |
     pub(crate) fn acts_on(self) -> &'static [Option<BlockKind>] {
         match self {
@@ -86,6 +87,9 @@ pub(crate) fn status_words(status: Status, block: Option<BlockKind>) -> String {
         (Status::Running, None) => "running".into(),
         (Status::Running, Some(BlockKind::Paused)) => "paused".into(),
         (Status::Running, Some(BlockKind::Parked)) => "parked (needs attention)".into(),
+        (Status::Running, Some(BlockKind::AwaitingAdmission)) => {
+            "waiting for admission (a concurrency limit is full)".into()
+        }
         (Status::Running, Some(k)) => format!("blocked ({k})"),
         (s, _) => s.to_string(),
     }

@@ -104,6 +104,8 @@ pub(crate) trait DynWorkflow: Send + Sync + 'static {
     fn state_id(&self, state: &[u8]) -> Result<&'static str, MachineError>;
     /// A new instance's stored blob and stored input from its inputs encoded one after another.
     fn start_raw(&self, bytes: &[u8]) -> Result<(Vec<u8>, Vec<u8>), MachineError>;
+    /// `#[workflow(concurrency = N)]`: the workflow type's limit of running instances.
+    fn concurrency(&self) -> Option<std::num::NonZeroU32>;
 }
 
 /// The byte-level face of workflow `W`.
@@ -148,6 +150,10 @@ pub(crate) fn panic_message(payload: &(dyn std::any::Any + Send)) -> String {
 impl<W: Workflow> DynWorkflow for Typed<W> {
     fn name(&self) -> &'static str {
         W::NAME
+    }
+
+    fn concurrency(&self) -> Option<std::num::NonZeroU32> {
+        W::CONCURRENCY
     }
 
     fn work(&self, state: &[u8]) -> Result<Vec<WorkItem>, MachineError> {

@@ -60,7 +60,8 @@ impl Engine {
     }
 
     /// [`Engine::start_in`] with [`StartOptions`](crate::StartOptions), as
-    /// [`Engine::start_with`] takes them: the instance is created with its claim priority.
+    /// [`Engine::start_with`] takes them: the instance is created with its claim priority and
+    /// its concurrency key.
     ///
     /// Errors as [`Engine::start_in`] does, and with
     /// [`EngineError::BadStartOptions`](crate::EngineError::BadStartOptions) for options that
@@ -73,11 +74,9 @@ impl Engine {
         options: crate::StartOptions,
     ) -> Result<InstanceHandle<W>, EngineError> {
         let (id, def, input, state) = self.inner.start_parts::<W>(id, input)?;
-        let new = self.inner.new_instance_with(
-            (id.clone(), W::NAME, def, input, state),
-            None,
-            &options,
-        )?;
+        let new = self
+            .inner
+            .new_instance_with((id.clone(), W::NAME, def, input, state), &options)?;
         self.save_definitions_in(&mut conn).await?;
         let record = match conn.create(new).instrument(store_span!("create")).await? {
             Created::New(r) | Created::Existing(r) => r,

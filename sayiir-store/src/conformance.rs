@@ -58,6 +58,7 @@ mod batches;
 mod commits;
 mod concurrency;
 mod creates;
+mod gates;
 mod generations;
 mod leases;
 mod limits;
@@ -182,6 +183,11 @@ fn checks<S: Store>() -> Vec<(&'static str, Check<S>)> {
         check!(priority::priority_not_due_not_claimed),
         check!(priority::priority_survives_commits),
         check!(priority::priority_merge_in_small_claims),
+        check!(gates::gates_admit_up_to_the_limit_in_order),
+        check!(gates::gates_skip_a_waiter_whose_other_gate_is_full),
+        check!(gates::gates_cancelled_waiter_and_last_limit),
+        check!(gates::gates_restart_and_batches),
+        check!(gates::gates_concurrent_never_over_admit),
     ]
 }
 

@@ -85,6 +85,14 @@ pub trait Store: Send + Sync + 'static {
 
     /// Inserts a new instance at sequence 0 with history entry 0 (keeping its input for
     /// [`Store::load_input`]), or returns the existing instance with that id unchanged.
+    ///
+    /// An instance with [`NewInstance::gates`] enters each gate's queue (the gate's limit
+    /// becomes the one it asks) at the end of the global creation order, then the store admits,
+    /// in that order, every waiter of those gates all of whose gates have room (a raised limit
+    /// admits earlier waiters first): the new instance is admitted if it is one of them,
+    /// otherwise it is created blocked with [`BlockKind::AwaitingAdmission`] (in the record
+    /// returned too). It keeps its slot until it finishes. Instances without gates touch no
+    /// gate.
     async fn create(&self, new: NewInstance) -> Result<Created, StoreError>;
 
     /// Creates many instances in one backend transaction. Each one is handled as in
@@ -110,7 +118,11 @@ pub trait Store: Send + Sync + 'static {
     /// atomically, releasing [`Transition::release_lease`] if the instance is still leased
     /// under it. A finishing transition also deletes the instance's remaining buffered
     /// signals, clears its state id and releases its lease; it keeps the block unless
-    /// [`Transition::block`] says otherwise.
+    /// [`Transition::block`] says otherwise. A finishing transition of an instance with gates
+    /// also, in the same transaction, gives its slots back (or leaves the queues, clearing
+    /// its [`BlockKind::AwaitingAdmission`] block) and admits the earliest-created waiters of
+    /// those gates all of whose gates have room, clearing their block and making them due
+    /// now (a waiter whose other gate is full is skipped).
     async fn commit(&self, transition: Transition) -> Result<(), StoreError>;
 
     /// Commits many transitions (of distinct instances) in one backend transaction. Each one is
@@ -238,7 +250,9 @@ pub trait Store: Send + Sync + 'static {
     /// state id and due time, status [`Status::Running`], sequence number `expected_seq + 1`;
     /// its output, block (of any kind) and lease are cleared; history entry
     /// `expected_seq + 1` is appended. Earlier history entries and buffered signals are kept.
-    /// Wakes idle workers as a creation does.
+    /// Wakes idle workers as a creation does. An instance with gates that had finished enters
+    /// its gates' queues again as a creation does (it may be left waiting for admission); one
+    /// still waiting for admission stays blocked so; one admitted keeps its slot.
     async fn restart(&self, restart: Restart) -> Result<(), StoreError>;
 
     /// The input an instance was created (or last restarted) with; `None` for instances
@@ -333,7 +347,8 @@ pub trait Store: Send + Sync + 'static {
     async fn reserve_start(&self, request: RateRequest) -> Result<Timestamp, StoreError>;
 
     /// Every limit a slot was asked of, ordered by key, with its live holders and the waiting
-    /// attempts live workers reported, at `now`.
+    /// attempts live workers reported, at `now`; and every admission gate, with its admitted
+    /// unfinished instances (`in_use`) and the instances waiting for admission (`waiting`).
     async fn limit_usage(&self, now: Timestamp) -> Result<Vec<LimitUsage>, StoreError>;
 
     /// Every rate limit a start was reserved of, ordered by key, with its state

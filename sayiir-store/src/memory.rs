@@ -1,6 +1,7 @@
 //! An in-memory store with the same contract as the persistent backends. For tests and for
 //! workflows that need no durability.
 
+mod gates;
 mod limits;
 
 use std::num::NonZeroUsize;
@@ -30,6 +31,8 @@ struct Row {
     history: Vec<HistoryEntry>,
     /// Pending signals, in send order (increasing ids).
     signals: Vec<SignalRecord>,
+    /// Its admission gates, if it has any.
+    gate: Option<gates::Gate>,
 }
 
 /// In-memory [`Store`]. Cloning is not supported; share it behind an `Arc`.
@@ -49,6 +52,8 @@ pub struct MemoryStore {
     limits: Mutex<limits::Limits>,
     /// Rate limits: each key's theoretical arrival time, in µs.
     rates: Mutex<BTreeMap<String, (i64, u64, u32)>>,
+    /// Admission gates' limits (locked after `rows`; the instances' places are in their rows).
+    gates: Mutex<gates::Gates>,
 }
 
 mod schedules;
@@ -75,6 +80,11 @@ impl MemoryStore {
     fn limits(&self) -> MutexGuard<'_, limits::Limits> {
         // Every mutation is computed on the entries of one key and applied at once.
         self.limits.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    fn gates(&self) -> MutexGuard<'_, gates::Gates> {
+        // Every mutation is an insert or a counter's increment.
+        self.gates.lock().unwrap_or_else(|e| e.into_inner())
     }
 
     fn definitions(&self) -> MutexGuard<'_, BTreeMap<DefinitionKey, DefinitionRecord>> {
@@ -121,10 +131,16 @@ fn claimable(r: &InstanceRecord, now: Timestamp) -> bool {
         && lease_free(r, now)
 }
 
-fn create(rows: &mut BTreeMap<InstanceId, Row>, mut new: NewInstance) -> Created {
+fn create(
+    rows: &mut BTreeMap<InstanceId, Row>,
+    gates: &mut gates::Gates,
+    mut new: NewInstance,
+) -> Created {
     if let Some(row) = rows.get(&new.id) {
         return Created::Existing(row.record.clone());
     }
+    let requests = std::mem::take(&mut new.gates);
+    let now = new.now;
     let history = vec![HistoryEntry {
         seq: 0,
         at: new.now,
@@ -141,12 +157,35 @@ fn create(rows: &mut BTreeMap<InstanceId, Row>, mut new: NewInstance) -> Created
             generation: 0,
             history,
             signals: Vec::new(),
+            gate: None,
         },
     );
-    Created::New(record)
+    if requests.is_empty() {
+        return Created::New(record);
+    }
+    gates.enter(rows, &record.id, &requests, now);
+    match rows.get(&record.id) {
+        Some(row) => Created::New(row.record.clone()),
+        None => Created::New(record),
+    }
 }
 
-fn apply(rows: &mut BTreeMap<InstanceId, Row>, t: Transition) -> CommitResult {
+fn apply(
+    rows: &mut BTreeMap<InstanceId, Row>,
+    gates: &mut gates::Gates,
+    t: Transition,
+) -> CommitResult {
+    let id = t.id.clone();
+    let now = t.now;
+    let finished = apply_head(rows, t)?;
+    if finished && rows.get(&id).is_some_and(|r| r.gate.is_some()) {
+        gates.leave(rows, &id, now);
+    }
+    Ok(())
+}
+
+/// [`apply`] without the gates: whether the transition finished the instance.
+fn apply_head(rows: &mut BTreeMap<InstanceId, Row>, t: Transition) -> Result<bool, StoreError> {
     let row = rows
         .get_mut(&t.id)
         .ok_or_else(|| StoreError::NotFound { id: t.id.clone() })?;
@@ -239,10 +278,33 @@ fn apply(rows: &mut BTreeMap<InstanceId, Row>, t: Transition) -> CommitResult {
         kind: t.event.kind,
         payload: t.event.payload,
     });
+    Ok(finishing)
+}
+
+fn restart(
+    rows: &mut BTreeMap<InstanceId, Row>,
+    gates: &mut gates::Gates,
+    restart: Restart,
+) -> Result<(), StoreError> {
+    let id = restart.id.clone();
+    let now = restart.now;
+    let was_finished = rows.get(&id).is_some_and(|r| r.record.status.is_terminal());
+    restart_head(rows, restart)?;
+    if rows.get(&id).is_some_and(|r| r.gate.is_some()) {
+        if was_finished {
+            // A new run takes a slot again, at the end of the queues.
+            gates.requeue(rows, &id, None, now);
+        } else if gates::Gates::waits(rows, &id)
+            && let Some(row) = rows.get_mut(&id)
+        {
+            // Still waiting: the restart does not admit it.
+            row.record.blocked = Some(gates::waiting_block(now));
+        }
+    }
     Ok(())
 }
 
-fn restart(rows: &mut BTreeMap<InstanceId, Row>, restart: Restart) -> Result<(), StoreError> {
+fn restart_head(rows: &mut BTreeMap<InstanceId, Row>, restart: Restart) -> Result<(), StoreError> {
     let row = rows
         .get_mut(&restart.id)
         .ok_or_else(|| StoreError::NotFound {
@@ -289,14 +351,16 @@ impl Store for MemoryStore {
     }
 
     async fn create(&self, new: NewInstance) -> Result<Created, StoreError> {
-        Ok(create(&mut self.rows(), new))
+        let mut rows = self.rows();
+        Ok(create(&mut rows, &mut self.gates(), new))
     }
 
     async fn create_batch(&self, news: Vec<NewInstance>) -> Result<Vec<CreateResult>, StoreError> {
         let mut rows = self.rows();
+        let mut gates = self.gates();
         Ok(news
             .into_iter()
-            .map(|new| Ok(create(&mut rows, new)))
+            .map(|new| Ok(create(&mut rows, &mut gates, new)))
             .collect())
     }
 
@@ -308,7 +372,8 @@ impl Store for MemoryStore {
     }
 
     async fn commit(&self, transition: Transition) -> Result<(), StoreError> {
-        apply(&mut self.rows(), transition)
+        let mut rows = self.rows();
+        apply(&mut rows, &mut self.gates(), transition)
     }
 
     async fn commit_batch(
@@ -316,9 +381,10 @@ impl Store for MemoryStore {
         transitions: Vec<Transition>,
     ) -> Result<Vec<CommitResult>, StoreError> {
         let mut rows = self.rows();
+        let mut gates = self.gates();
         Ok(transitions
             .into_iter()
-            .map(|t| apply(&mut rows, t))
+            .map(|t| apply(&mut rows, &mut gates, t))
             .collect())
     }
 
@@ -559,7 +625,8 @@ impl Store for MemoryStore {
 
     async fn write_schedule(&self, write: ScheduleWrite) -> Result<ScheduleRecord, StoreError> {
         let mut rows = self.rows();
-        schedules::write(&mut self.schedules(), &mut rows, write).map(|(s, _)| s)
+        let mut gates = self.gates();
+        schedules::write(&mut self.schedules(), &mut rows, &mut gates, write).map(|(s, _)| s)
     }
 
     async fn delete_schedule(&self, id: &str) -> Result<(), StoreError> {
@@ -630,7 +697,10 @@ impl Store for MemoryStore {
 
     async fn limit_usage(&self, now: Timestamp) -> Result<Vec<LimitUsage>, StoreError> {
         let rows = self.rows();
-        Ok(self.limits().usage(&rows, now))
+        let mut usage = self.limits().usage(&rows, now);
+        usage.extend(self.gates().usage(&rows));
+        usage.sort_by(|a, b| a.key.cmp(&b.key));
+        Ok(usage)
     }
 
     async fn send_signal(&self, signal: NewSignal) -> Result<u64, StoreError> {
@@ -663,7 +733,8 @@ impl Store for MemoryStore {
     }
 
     async fn restart(&self, r: Restart) -> Result<(), StoreError> {
-        restart(&mut self.rows(), r)
+        let mut rows = self.rows();
+        restart(&mut rows, &mut self.gates(), r)
     }
 
     async fn load_input(&self, id: &InstanceId) -> Result<Option<Vec<u8>>, StoreError> {

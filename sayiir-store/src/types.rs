@@ -22,6 +22,7 @@ pub use kinds::{BlockKind, Status};
 pub(crate) use kinds::{claimable_block_sql, code_list};
 #[cfg(any(feature = "sqlite", feature = "postgres"))]
 pub(crate) use limits::start_of;
+pub(crate) use limits::waiting_block;
 pub use limits::{LimitUsage, RateRequest, RateUsage, SlotHolder, SlotRequest, gcra};
 pub use schedules::{ScheduleClaim, ScheduleLease, ScheduleRecord, ScheduleWrite};
 
@@ -329,6 +330,8 @@ pub struct InstanceRecord {
     /// many milliseconds earlier (`due_at - head_start_ms`, then id), every time it falls due.
     /// 0 for priority 0. Written once, at creation.
     pub head_start_ms: i64,
+    /// The concurrency key it was started with (`StartOptions::concurrency_key`), if any.
+    pub concurrency_key: Option<String>,
 }
 
 /// Who holds the lease on an instance, until when, and under which claim
@@ -473,18 +476,33 @@ pub struct NewInstance {
     /// due this much earlier (`priority` × the engine's priority step; 0 for priority 0).
     pub head_start_ms: i64,
     /// Admission gates: the instance runs only once admitted by every one of them (a
-    /// concurrency limit per workflow type or per key). Empty for most instances.
+    /// concurrency limit per workflow type or per key). Empty for most instances. A gate key
+    /// must not contain a line feed.
     pub gates: Vec<GateRequest>,
+    /// The concurrency key it is started with ([`InstanceRecord::concurrency_key`]).
+    pub concurrency_key: Option<String>,
 }
 
 /// An admission gate a new instance must pass before it runs: at most `limit` admitted and
 /// unfinished instances hold gate `key` at once; the others wait, in order of creation.
 #[derive(Clone, PartialEq, Eq, Debug)]
+#[non_exhaustive]
 pub struct GateRequest {
     /// The gate: `workflow:<name>` for a workflow type's limit, `key:<key>` for a key's.
     pub key: String,
-    /// Its limit, as this instance asks it (the last one asked is the gate's limit).
+    /// Its limit, as this instance asks it (the last one asked is the gate's limit; 0 is
+    /// taken as 1).
     pub limit: u32,
+}
+
+impl GateRequest {
+    /// Gate `key` with at most `limit` admitted instances.
+    pub fn new(key: impl Into<String>, limit: u32) -> Self {
+        Self {
+            key: key.into(),
+            limit,
+        }
+    }
 }
 
 /// Result of [`Store::create`](crate::Store::create).

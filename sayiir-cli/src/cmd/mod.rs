@@ -8,6 +8,7 @@ use crate::output::Output;
 
 mod act;
 mod history;
+mod limits;
 mod list;
 mod schedules;
 mod show;
@@ -38,6 +39,7 @@ pub async fn execute(engine: &Engine, command: &Command, out: &Output) -> Result
         Command::Retry(t) => act::run(engine, act::Action::Retry, t, out).await,
         Command::Fail(t) => act::run(engine, act::Action::Fail, t, out).await,
         Command::Versions => versions::run(engine, out).await,
+        Command::Limits => limits::run(engine, out).await,
         Command::Schedules { command } => schedules::run(engine, command, out).await,
     }
 }

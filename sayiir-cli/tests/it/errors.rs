@@ -150,6 +150,7 @@ fn help_says_what_each_command_does_and_lists_the_exit_codes() {
         ("retry", "Run again"),
         ("fail", "flow into its workflow"),
         ("versions", "drained"),
+        ("limits", "slots in use"),
     ] {
         let r = sayiir("sqlite://unused.db", &[command, "--help"]);
         assert!(r.ok().contains(says), "{command}: {r:#?}");

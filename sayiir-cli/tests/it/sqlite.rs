@@ -57,3 +57,38 @@ async fn store_urls_name_files_relative_or_absolute() {
     let listing = crate::common::run(relative).json();
     assert_eq!(crate::common::ids(&listing).len(), 8);
 }
+
+/// `limits`: the gates of concurrency keys, with their slots in use and their waiters.
+#[tokio::test]
+async fn limits_show_usage_and_waiters() {
+    use sayiir::{Engine, StartOptions};
+    let dir = TempDir::new().unwrap();
+    let path = dir.path().join("limits.db");
+    let url = format!("sqlite:{}", path.display());
+    {
+        let store = sayiir::SqliteStore::open(&path).unwrap();
+        drop(store);
+        let empty = crate::common::sayiir(&url, &["limits"]);
+        assert_eq!(empty.ok(), "no concurrency limits used\n");
+        let store = sayiir::SqliteStore::open(&path).unwrap();
+        let engine = crate::flows::register(Engine::builder(store))
+            .build()
+            .unwrap();
+        for n in 1..=3 {
+            let options = StartOptions::new().concurrency_key("cust-7").key_limit(1);
+            engine
+                .start_with::<crate::flows::nap>(format!("nap-{n}"), n, options)
+                .await
+                .unwrap();
+        }
+    }
+    let limits = crate::common::sayiir(&url, &["limits", "--json"]).json();
+    assert_eq!(
+        limits,
+        serde_json::json!([{"key": "key:cust-7", "limit": 1, "in_use": 1, "waiting": 2}])
+    );
+    let text = crate::common::sayiir(&url, &["limits"]);
+    let text = text.ok();
+    assert!(text.starts_with("LIMIT"), "{text}");
+    assert!(text.contains("key:cust-7"), "{text}");
+}

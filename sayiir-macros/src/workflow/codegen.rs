@@ -100,6 +100,9 @@ impl Gen<'_> {
             let value = crate::options::on_exhausted_tokens(park, p);
             quote!(const ON_EXHAUSTED: #p::OnExhausted = #value;)
         });
+        let concurrency = wf.concurrency.map(|n| {
+            quote!(const CONCURRENCY: ::core::option::Option<#p::NonZeroU32> = #p::NonZeroU32::new(#n);)
+        });
         let st = state_ident();
         let m = machine_ident();
         let input_ty = self.input_type();
@@ -182,6 +185,7 @@ impl Gen<'_> {
                     const VERSION: u32 = #version;
                     const DEFINITION_HASH: [u8; 32] = #p::blake3_parts(&[#definition, #(#callees),*]);
                     #on_exhausted
+                    #concurrency
 
                     fn start(__sayiir_input: #input_ty) -> #m {
                         let #input_expr = __sayiir_input;

@@ -14,6 +14,7 @@ pub(crate) fn options(name: Option<&str>, version: u32) -> WorkflowOptions {
         krate: None,
         max_iterations: None,
         on_exhausted: None,
+        concurrency: None,
     }
 }
 

@@ -17,6 +17,8 @@ pub(crate) struct WorkflowOptions {
     pub(crate) max_iterations: Option<u64>,
     /// `on_exhausted`: `Some(true)` for "park", `Some(false)` for "fail".
     pub(crate) on_exhausted: Option<bool>,
+    /// `concurrency`: at most this many running instances of the workflow, across all workers.
+    pub(crate) concurrency: Option<u32>,
 }
 
 impl WorkflowOptions {
@@ -27,6 +29,7 @@ impl WorkflowOptions {
             krate: None,
             max_iterations: None,
             on_exhausted: None,
+            concurrency: None,
         };
         let raw: Vec<RawOption> = match options::parse_raw(args) {
             Ok(r) => r,
@@ -35,7 +38,14 @@ impl WorkflowOptions {
                 return out;
             }
         };
-        let keys = ["name", "version", "max_iterations", "on_exhausted", "crate"];
+        let keys = [
+            "name",
+            "version",
+            "max_iterations",
+            "on_exhausted",
+            "concurrency",
+            "crate",
+        ];
         for opt in options::check_keys(&raw, "workflow", &keys, diag) {
             match opt.key.to_string().as_str() {
                 "name" => out.name = options::stable_name(opt, diag),
@@ -44,6 +54,7 @@ impl WorkflowOptions {
                     out.max_iterations = options::lit_u32(opt, 1, u32::MAX, diag).map(u64::from)
                 }
                 "on_exhausted" => out.on_exhausted = options::on_exhausted(opt, diag),
+                "concurrency" => out.concurrency = options::lit_u32(opt, 1, 1_000_000, diag),
                 _ => out.krate = options::crate_path(opt, diag),
             }
         }
@@ -118,6 +129,9 @@ pub(crate) struct WorkflowFn {
     pub(crate) max_iterations: Option<u64>,
     /// `on_exhausted`: `Some(true)` for "park" (not part of the definition hash).
     pub(crate) on_exhausted: Option<bool>,
+    /// `concurrency`: the workflow type's limit of running instances (not part of the
+    /// definition hash: an operational setting, read from the current code at each start).
+    pub(crate) concurrency: Option<u32>,
     pub(crate) params: Vec<Param>,
     /// The shared context parameter, if the workflow takes one.
     pub(crate) ctx: Option<CtxParam>,
@@ -255,6 +269,7 @@ pub(crate) fn parse(func: ItemFn, opts: &WorkflowOptions, diag: &mut Diagnostics
         version: opts.version,
         max_iterations: opts.max_iterations,
         on_exhausted: opts.on_exhausted,
+        concurrency: opts.concurrency,
         params,
         ctx,
         output,

@@ -14,14 +14,18 @@ use crate::trace_context::store_span;
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 #[non_exhaustive]
 pub struct LimitInfo {
-    /// What the limit counts: `task:<name>` for `#[task(concurrency = N)]`.
+    /// What the limit counts: `task:<name>` for `#[task(concurrency = N)]`,
+    /// `workflow:<name>` for `#[workflow(concurrency = N)]`, `key:<key>` for the instances
+    /// started with `StartOptions::concurrency_key`.
     pub key: String,
-    /// At most this many slots at once (as the last worker that asked configured it).
+    /// At most this many slots at once (as last asked: by the last worker that asked for a
+    /// task's slot, by the last start of a workflow type or key).
     pub limit: u32,
-    /// Slots held now by live task attempts, across all workers sharing the store.
+    /// Slots held now: by live task attempts (a task's limit), by admitted unfinished
+    /// instances (a workflow type's or key's), across all workers sharing the store.
     pub in_use: u64,
-    /// Attempts refused a slot that are waiting for one (their instance is held by a live
-    /// worker that asks again).
+    /// Waiting for a slot: attempts refused one (their instance is held by a live worker
+    /// that asks again), or instances waiting for admission (a workflow type's or key's).
     pub waiting: u64,
 }
 
@@ -81,10 +85,13 @@ impl Engine {
         Ok(usage.iter().map(|u| RateInfo::at(u, now)).collect())
     }
 
-    /// Every concurrency limit a worker has used on this store, ordered by key, with the slots
-    /// in use and the attempts waiting for one now. A limit appears once some attempt asked
-    /// for one of its slots; holders whose lease has expired (a dead worker's) are not
-    /// counted. Rate limits are listed by [`Engine::rate_limits`].
+    /// Every concurrency limit used on this store, ordered by key, with the slots in use and
+    /// what waits for one now: tasks' limits (a limit appears once some attempt asked for one
+    /// of its slots; holders whose lease has expired, a dead worker's, are not counted) and
+    /// the admission gates of workflow types and concurrency keys (a gate appears once an
+    /// instance was started with it; its slots are held by admitted unfinished instances,
+    /// whatever their workers). Rate limits are listed by
+    /// [`Engine::rate_limits`].
     pub async fn limits(&self) -> Result<Vec<LimitInfo>, EngineError> {
         let now = self.inner.now();
         let usage = self

@@ -46,6 +46,11 @@ pub(crate) struct Registry {
 }
 
 impl Registry {
+    /// Whether a registered workflow has a concurrency limit of its type.
+    pub(crate) fn any_gated(&self) -> bool {
+        self.entries.values().any(|e| e.wf.concurrency().is_some())
+    }
+
     pub(crate) fn insert(&mut self, workflow: &str, entry: Entry) {
         let key = (workflow.to_string(), entry.def.hash, entry.def.fingerprint);
         self.entries.insert(key, entry);

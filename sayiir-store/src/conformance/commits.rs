@@ -34,6 +34,7 @@ pub(super) async fn create_new_and_existing<S: Store>(s: Arc<S>) {
         trace_context: None,
         priority: 0,
         head_start_ms: 0,
+        concurrency_key: None,
     };
     let entry0 = vec![HistoryEntry {
         seq: 0,

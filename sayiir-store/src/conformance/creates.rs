@@ -29,6 +29,7 @@ fn record_of(new: &NewInstance) -> InstanceRecord {
         trace_context: new.trace_context.clone(),
         priority: new.priority,
         head_start_ms: new.head_start_ms,
+        concurrency_key: new.concurrency_key.clone(),
     }
 }
 

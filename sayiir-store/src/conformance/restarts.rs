@@ -15,7 +15,7 @@ use crate::{
 };
 
 /// A restart of `i` at `expected_seq` under `definition`, due at `due_at`, at time `now`.
-fn restart(
+pub(super) fn restart(
     i: &str,
     expected_seq: u64,
     definition: DefinitionRef,

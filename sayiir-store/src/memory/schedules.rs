@@ -60,6 +60,7 @@ pub(super) fn claim(all: &mut Schedules, c: &ScheduleClaim) -> Vec<ScheduleRecor
 pub(super) fn write(
     all: &mut Schedules,
     rows: &mut BTreeMap<InstanceId, Row>,
+    gates: &mut super::gates::Gates,
     w: ScheduleWrite,
 ) -> Result<(ScheduleRecord, bool), StoreError> {
     let s = all.get_mut(&w.id).ok_or_else(|| not_found(&w.id))?;
@@ -72,7 +73,7 @@ pub(super) fn write(
     }
     let mut created = false;
     for new in w.fire {
-        created |= matches!(create(rows, new), crate::Created::New(_));
+        created |= matches!(create(rows, gates, new), crate::Created::New(_));
     }
     if let Some(spec) = w.spec {
         s.spec = spec;

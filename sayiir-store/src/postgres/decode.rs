@@ -31,7 +31,7 @@ macro_rules! record_cols {
         concat!(
             $crate::postgres::decode::summary_cols!(),
             ", state, output, lease_owner, lease_until, lease_generation, trace_context, \
-             head_start_ms"
+             head_start_ms, concurrency_key"
         )
     };
 }
@@ -214,11 +214,13 @@ pub(super) fn record(row: &PgRow) -> Result<InstanceRecord, Fail> {
     let lease = lease(row, id)?;
     let trace_context: Option<String> = get(row, "trace_context", id)?;
     let head_start_ms: i64 = get(row, "head_start_ms", id)?;
+    let concurrency_key: Option<String> = get(row, "concurrency_key", id)?;
     Ok(InstanceRecord {
         priority: s.priority,
         head_start_ms,
         lease,
         trace_context,
+        concurrency_key,
         state,
         output,
         id: s.id,

@@ -392,7 +392,14 @@ impl Store for PgStore {
     }
 
     async fn limit_usage(&self, now: Timestamp) -> Result<Vec<LimitUsage>, StoreError> {
-        self.map(limits::usage(&self.inner.pool, now).await)
+        let usage = async {
+            let mut usage = limits::usage(&self.inner.pool, now).await?;
+            let mut conn = self.inner.pool.acquire().await?;
+            usage.extend(ops::gates::usage(&mut conn).await?);
+            usage.sort_by(|a, b| a.key.cmp(&b.key));
+            Ok(usage)
+        };
+        self.map(usage.await)
     }
 
     async fn rate_usage(&self) -> Result<Vec<RateUsage>, StoreError> {

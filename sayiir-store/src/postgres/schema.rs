@@ -72,6 +72,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         "claim priorities: priority and head start of each instance, the index of head starts",
         include_str!("../../migrations/postgres/0010_priority.sql"),
     ),
+    (
+        11,
+        "admission gates: concurrency limits per workflow type and per key",
+        include_str!("../../migrations/postgres/0011_gates.sql"),
+    ),
 ];
 
 /// The table recording the applied migrations.

@@ -28,7 +28,7 @@ macro_rules! record_cols {
         concat!(
             $crate::sqlite::decode::summary_cols!(),
             ", state, output, lease_owner, lease_until, lease_generation, trace_context, \
-             head_start_ms"
+             head_start_ms, concurrency_key"
         )
     };
 }
@@ -44,8 +44,10 @@ const LEASE_OWNER: usize = 17;
 const TRACE_CONTEXT: usize = 20;
 /// Index of `head_start_ms` in [`record_cols`].
 const HEAD_START: usize = 21;
+/// Index of `concurrency_key` in [`record_cols`].
+const CONCURRENCY_KEY: usize = 22;
 /// The number of columns of [`record_cols`].
-pub(super) const RECORD_COLS: usize = 22;
+pub(super) const RECORD_COLS: usize = 23;
 
 /// What a Rust type reads from a column, for messages.
 pub(super) trait Expected {
@@ -260,6 +262,7 @@ pub(super) fn record(row: &Row<'_>) -> Result<InstanceRecord, Fail> {
     let trace_context: Option<String> = get(row, TRACE_CONTEXT, id, "trace_context")?;
     let head_start_ms: i64 = get(row, HEAD_START, id, "head_start_ms")?;
     let priority = s.priority;
+    let concurrency_key: Option<String> = get(row, CONCURRENCY_KEY, id, "concurrency_key")?;
     // Through the constructor a backend outside this crate has to use.
     let definition = s.definition();
     Ok(
@@ -272,7 +275,8 @@ pub(super) fn record(row: &Row<'_>) -> Result<InstanceRecord, Fail> {
             .updated_at(s.updated_at)
             .lease(lease)
             .trace_context(trace_context)
-            .priority(priority, head_start_ms),
+            .priority(priority, head_start_ms)
+            .concurrency_key(concurrency_key),
     )
 }
 

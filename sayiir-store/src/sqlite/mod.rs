@@ -29,7 +29,7 @@ use rusqlite::Connection;
 use self::fail::Fail;
 use self::file::FileId;
 use self::lock::WorkerLock;
-use self::ops::{create, lease, limits, read, schedules, signals, versions, workers, write};
+use self::ops::{create, gates, lease, limits, read, schedules, signals, versions, workers, write};
 use crate::{
     Backlog, BlockChange, Blocked, Claim, ClaimRequest, Claimed, CommitResult, CreateResult,
     Created, DefinitionRecord, HistoryEntry, InstanceId, InstanceRecord, InstanceSummary,
@@ -513,7 +513,13 @@ impl Store for SqliteStore {
     }
 
     async fn limit_usage(&self, now: Timestamp) -> Result<Vec<LimitUsage>, StoreError> {
-        self.read(move |conn| limits::usage(conn, now)).await
+        self.read(move |conn| {
+            let mut usage = limits::usage(conn, now)?;
+            usage.extend(gates::usage(conn)?);
+            usage.sort_by(|a, b| a.key.cmp(&b.key));
+            Ok(usage)
+        })
+        .await
     }
 
     async fn rate_usage(&self) -> Result<Vec<RateUsage>, StoreError> {

@@ -44,6 +44,7 @@ pub(super) const MIGRATIONS: &[(i64, &str)] = &[
         11,
         include_str!("../../migrations/sqlite/0011_priority.sql"),
     ),
+    (12, include_str!("../../migrations/sqlite/0012_gates.sql")),
 ];
 
 /// The newest schema version this build knows.

@@ -42,6 +42,7 @@ impl InstanceRecord {
             trace_context: None,
             priority: 0,
             head_start_ms: 0,
+            concurrency_key: None,
         }
     }
 
@@ -50,6 +51,13 @@ impl InstanceRecord {
     pub fn priority(mut self, priority: i8, head_start_ms: i64) -> Self {
         self.priority = priority;
         self.head_start_ms = head_start_ms;
+        self
+    }
+
+    /// Sets [`InstanceRecord::concurrency_key`].
+    #[must_use]
+    pub fn concurrency_key(mut self, key: impl Into<Option<String>>) -> Self {
+        self.concurrency_key = key.into();
         self
     }
 
@@ -139,6 +147,7 @@ impl NewInstance {
             priority: 0,
             head_start_ms: 0,
             gates: Vec::new(),
+            concurrency_key: None,
         }
     }
 
@@ -154,6 +163,13 @@ impl NewInstance {
     #[must_use]
     pub fn gates(mut self, gates: Vec<GateRequest>) -> Self {
         self.gates = gates;
+        self
+    }
+
+    /// Sets [`NewInstance::concurrency_key`].
+    #[must_use]
+    pub fn concurrency_key(mut self, key: impl Into<Option<String>>) -> Self {
+        self.concurrency_key = key.into();
         self
     }
 
@@ -200,6 +216,7 @@ impl NewInstance {
             trace_context: self.trace_context,
             priority: self.priority,
             head_start_ms: self.head_start_ms,
+            concurrency_key: self.concurrency_key,
         }
     }
 }

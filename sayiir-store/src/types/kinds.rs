@@ -119,6 +119,11 @@ pub enum BlockKind {
     /// An operator asked to let a parked call's error flow into the workflow. Claimed like
     /// [`BlockKind::RetryRequested`].
     FailRequested,
+    /// Waits for admission by its concurrency gates (a limit of its workflow type or of its
+    /// concurrency key): set by the store when it is created (or restarted) while a gate is
+    /// full, cleared by the store when a slot frees and it is the earliest waiter that fits.
+    /// Not claimable; no operator action but cancel applies to it.
+    AwaitingAdmission,
 }
 
 impl BlockKind {
@@ -135,6 +140,7 @@ impl BlockKind {
         BlockKind::Parked,
         BlockKind::RetryRequested,
         BlockKind::FailRequested,
+        BlockKind::AwaitingAdmission,
     ];
 
     /// Stable code used by the SQL backends.
@@ -151,6 +157,7 @@ impl BlockKind {
             BlockKind::Parked => 9,
             BlockKind::RetryRequested => 10,
             BlockKind::FailRequested => 11,
+            BlockKind::AwaitingAdmission => 12,
         }
     }
 
@@ -161,7 +168,7 @@ impl BlockKind {
 
     /// Stable snake_case name (`version_mismatch`, `corrupt_state`, `panicked`,
     /// `iteration_limit`, `paused`, `migration_failed`, `corrupt_row`, `payload_too_large`,
-    /// `parked`, `retry_requested`, `fail_requested`). Also its [`Display`](fmt::Display).
+    /// `parked`, `retry_requested`, `fail_requested`, `awaiting_admission`). Also its [`Display`](fmt::Display).
     pub fn name(self) -> &'static str {
         match self {
             BlockKind::VersionMismatch => "version_mismatch",
@@ -175,6 +182,7 @@ impl BlockKind {
             BlockKind::Parked => "parked",
             BlockKind::RetryRequested => "retry_requested",
             BlockKind::FailRequested => "fail_requested",
+            BlockKind::AwaitingAdmission => "awaiting_admission",
         }
     }
 
@@ -184,12 +192,16 @@ impl BlockKind {
     }
 
     /// Whether an instance blocked so needs an operator: every kind except
-    /// [`BlockKind::Paused`] (a user's deliberate choice) and the requests
-    /// ([`BlockKind::is_request`], which a worker performs).
+    /// [`BlockKind::Paused`] (a user's deliberate choice), the requests
+    /// ([`BlockKind::is_request`], which a worker performs) and
+    /// [`BlockKind::AwaitingAdmission`] (the store admits it).
     pub fn needs_attention(self) -> bool {
         !matches!(
             self,
-            BlockKind::Paused | BlockKind::RetryRequested | BlockKind::FailRequested
+            BlockKind::Paused
+                | BlockKind::RetryRequested
+                | BlockKind::FailRequested
+                | BlockKind::AwaitingAdmission
         )
     }
 
@@ -258,7 +270,14 @@ mod tests {
             assert!(migration.contains(&index), "{index}");
         }
         let attention = code_list(|k| !k.needs_attention());
-        assert_eq!(attention, "5, 10, 11");
+        assert_eq!(attention, "5, 10, 11, 12");
+        for migration in [
+            include_str!("../../migrations/sqlite/0012_gates.sql"),
+            include_str!("../../migrations/postgres/0011_gates.sql"),
+        ] {
+            let index = format!("WHERE blocked_kind NOT IN ({attention});");
+            assert!(migration.contains(&index), "{index}");
+        }
     }
 
     #[test]
@@ -275,6 +294,7 @@ mod tests {
             "parked",
             "retry_requested",
             "fail_requested",
+            "awaiting_admission",
         ];
         assert_eq!(BlockKind::ALL.len(), names.len());
         for (i, (kind, name)) in BlockKind::ALL.iter().zip(names).enumerate() {
@@ -289,7 +309,7 @@ mod tests {
             assert_eq!(BlockKind::from_code(kind.code()), Some(*kind));
         }
         assert_eq!(BlockKind::from_code(0), None);
-        assert_eq!(BlockKind::from_code(12), None);
+        assert_eq!(BlockKind::from_code(13), None);
         assert_eq!(BlockKind::from_name("Parked"), None);
         let attention: Vec<_> = BlockKind::ALL
             .iter()
@@ -301,7 +321,8 @@ mod tests {
             [
                 BlockKind::Paused,
                 BlockKind::RetryRequested,
-                BlockKind::FailRequested
+                BlockKind::FailRequested,
+                BlockKind::AwaitingAdmission
             ]
         );
         let requests: Vec<_> = BlockKind::ALL

@@ -3,7 +3,17 @@
 
 use std::num::{NonZeroU32, NonZeroU64};
 
-use super::{InstanceId, Lease, Timestamp};
+use super::{BlockKind, Blocked, InstanceId, Lease, Timestamp};
+
+/// The block of an instance waiting for admission by its gates
+/// ([`BlockKind::AwaitingAdmission`]), set by the store.
+pub(crate) fn waiting_block(now: Timestamp) -> Blocked {
+    Blocked {
+        kind: BlockKind::AwaitingAdmission,
+        reason: "waiting for admission by its concurrency limits".into(),
+        at: now,
+    }
+}
 
 /// Who holds (or waits for) a slot: one call of one instance, under the lease of the claim
 /// that runs it. The slot is live while the instance is leased under `lease` and that lease

@@ -6,6 +6,8 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod gates;
+mod pg_gates;
 mod pg_kill;
 mod pg_rate;
 

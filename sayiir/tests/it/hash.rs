@@ -246,3 +246,24 @@ fn control_flow_structure_enters_the_hash_and_formatting_does_not() {
         }
     }
 }
+
+#[sayiir::workflow(name = "h", concurrency = 7)]
+async fn base_with_a_concurrency_limit(id: u64) -> bool {
+    let value: u64 = fetch(id).await;
+    let ok = store_it(value).await;
+    ok
+}
+
+#[test]
+fn a_workflow_concurrency_limit_does_not_change_the_hash() {
+    use sayiir::Workflow;
+    assert_eq!(
+        base::DEFINITION_HASH,
+        base_with_a_concurrency_limit::DEFINITION_HASH
+    );
+    assert_eq!(<base as Workflow>::CONCURRENCY, None);
+    assert_eq!(
+        <base_with_a_concurrency_limit as Workflow>::CONCURRENCY.map(|n| n.get()),
+        Some(7)
+    );
+}

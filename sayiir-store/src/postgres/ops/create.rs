@@ -196,6 +196,20 @@ pub(in crate::postgres) async fn create_batch(
         }
     }
 
+    // The instances with gates or a concurrency key, one by one, in id order (the rest of the
+    // batch runs no statement for them).
+    let mut waiting: HashSet<String> = HashSet::new();
+    for &i in &firsts {
+        let new = &news[i];
+        let gated = !new.gates.is_empty() || new.concurrency_key.is_some();
+        if gated
+            && matches!(outcomes.get(new.id.as_str()), Some(Outcome::Inserted))
+            && !super::gates::enter(&mut tx, new).await?
+        {
+            waiting.insert(new.id.as_str().to_owned());
+        }
+    }
+
     let existing_ids: Vec<&str> = outcomes
         .iter()
         .filter(|(_, o)| matches!(o, Outcome::Existing))
@@ -230,7 +244,17 @@ pub(in crate::postgres) async fn create_batch(
         .into_iter()
         .map(|(id, o)| (id.to_owned(), o))
         .collect();
-    Ok(assemble(news, &outcomes, existing))
+    let mut results = assemble(news, &outcomes, existing);
+    if !waiting.is_empty() {
+        for r in &mut results {
+            if let Ok(Created::New(record)) = r
+                && waiting.contains(record.id.as_str())
+            {
+                record.blocked = Some(crate::types::waiting_block(record.created_at));
+            }
+        }
+    }
+    Ok(results)
 }
 
 /// The result of each input, in order, from the outcome of each distinct id's first occurrence

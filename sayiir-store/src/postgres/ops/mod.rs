@@ -4,6 +4,7 @@
 
 mod bulk;
 pub(super) mod create;
+pub(super) mod gates;
 pub(super) mod lease;
 pub(super) mod limits;
 pub(super) mod list;

@@ -8,7 +8,7 @@ use sqlx::PgConnection;
 use sqlx::postgres::{PgExecutor, PgPool};
 
 use super::write::history_exists;
-use crate::postgres::decode::{self, get, seq_from_db, seq_to_db};
+use crate::postgres::decode::{self, get, seq_from_db, seq_to_db, status_from_db};
 use crate::postgres::fail::Fail;
 use crate::postgres::wake::notify;
 use crate::{DefinitionRecord, InstanceId, Restart, Status, StoreError, VersionCount};
@@ -17,14 +17,17 @@ use crate::{DefinitionRecord, InstanceId, Restart, Status, StoreError, VersionCo
 pub(in crate::postgres) async fn restart(pool: &PgPool, r: Restart) -> Result<(), Fail> {
     let mut tx = pool.begin().await?;
     let id = r.id.as_str();
-    let row = sqlx::query("SELECT seq FROM sayiir_instances WHERE id = $1 FOR UPDATE")
-        .bind(id)
-        .fetch_optional(&mut *tx)
-        .await?;
+    let row =
+        sqlx::query("SELECT seq, status, gates FROM sayiir_instances WHERE id = $1 FOR UPDATE")
+            .bind(id)
+            .fetch_optional(&mut *tx)
+            .await?;
     let Some(row) = row else {
         return Err(Fail::Store(StoreError::NotFound { id: r.id }));
     };
     let seq = seq_from_db(get(&row, "seq", id)?, id)?;
+    let finished = status_from_db(get(&row, "status", id)?, id)?.is_terminal();
+    let gates: Option<String> = get(&row, "gates", id)?;
     if seq != r.expected_seq {
         return Err(Fail::Store(StoreError::Conflict {
             id: r.id,
@@ -76,6 +79,15 @@ pub(in crate::postgres) async fn restart(pool: &PgPool, r: Restart) -> Result<()
     .execute(&mut *tx)
     .await?;
     put_inputs(&mut tx, &[id], &[r.input.as_slice()]).await?;
+    if let Some(gates) = gates {
+        if finished {
+            // A new run takes a slot again, at the end of the queues.
+            super::gates::queue(&mut tx, id, &super::gates::keys_of(&gates), r.now).await?;
+        } else if super::gates::waits(&mut tx, id).await? {
+            // Still waiting: the restart does not admit it.
+            super::gates::set_waiting(&mut tx, id, r.now).await?;
+        }
+    }
     if r.due_at.is_some() {
         notify(&mut tx).await?;
     }

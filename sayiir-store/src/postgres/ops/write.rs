@@ -79,11 +79,22 @@ pub(in crate::postgres) async fn create_on(
     .execute(&mut *tx)
     .await?;
     super::versions::put_inputs(&mut tx, &[new.id.as_str()], &[new.input.as_slice()]).await?;
+    // Only an instance with gates or a concurrency key writes more.
+    let admitted = if new.gates.is_empty() && new.concurrency_key.is_none() {
+        true
+    } else {
+        super::gates::enter(&mut tx, &new).await?
+    };
     if new.due_at.is_some() {
         notify(&mut tx).await?;
     }
     tx.commit().await?;
-    Ok(Created::New(new.into_record()))
+    let now = new.now;
+    let mut record = new.into_record();
+    if !admitted {
+        record.blocked = Some(crate::types::waiting_block(now));
+    }
+    Ok(Created::New(record))
 }
 
 /// What a commit checks of an instance, read under its row lock and kept up to date by the
@@ -97,6 +108,8 @@ struct Head {
     lease: Option<(String, i64)>,
     /// The generation of the instance's last claim.
     generation: i64,
+    /// Whether it has admission gates (its finishing write gives its slot back).
+    gated: bool,
 }
 
 impl Head {
@@ -115,7 +128,8 @@ impl Head {
 /// Locks the rows of `ids` (in id order) and reads their heads. Unknown ids are absent.
 async fn lock_heads(conn: &mut PgConnection, ids: &[&str]) -> Result<HashMap<String, Head>, Fail> {
     let rows = sqlx::query(
-        "SELECT id, seq, status, blocked_kind, lease_owner, lease_until, lease_generation \
+        "SELECT id, seq, status, blocked_kind, lease_owner, lease_until, lease_generation, \
+         gates IS NOT NULL AS gated \
          FROM sayiir_instances WHERE id = ANY($1) ORDER BY id FOR UPDATE",
     )
     .bind(ids)
@@ -130,7 +144,9 @@ async fn lock_heads(conn: &mut PgConnection, ids: &[&str]) -> Result<HashMap<Str
         let owner: Option<String> = get(&row, "lease_owner", &id)?;
         let until: Option<i64> = get(&row, "lease_until", &id)?;
         let generation: i64 = get(&row, "lease_generation", &id)?;
+        let gated: bool = get(&row, "gated", &id)?;
         let head = Head {
+            gated,
             seq,
             status,
             paused: kind.map(i64::from) == Some(BlockKind::Paused.code()),
@@ -185,7 +201,10 @@ pub(in crate::postgres) async fn commit_batch(
     let mut bulk = Bulk::default();
     let mut wake = false;
     for ((index, t), once) in transitions.into_iter().enumerate().zip(once) {
-        let outcome = if once && bulk::fits(&t) {
+        // A finishing transition of a gated instance gives its slot back: one by one.
+        let gated = matches!(t.next, Next::Finished { .. })
+            && heads.get(t.id.as_str()).is_some_and(|h| h.gated);
+        let outcome = if once && !gated && bulk::fits(&t) {
             stage(&heads, t, index, &mut bulk).map(|()| false)
         } else {
             apply(&mut tx, &mut heads, t).await
@@ -405,6 +424,11 @@ async fn apply(
             .await?;
             head.status = status;
             head.lease = None;
+            // The instance's admission slot is given back by its finishing write; an
+            // instance without gates (read with the locked head) runs no statement for it.
+            if head.gated {
+                return super::gates::leave(conn, id, t.now).await;
+            }
             Ok(false)
         }
     }

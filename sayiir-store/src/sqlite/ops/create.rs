@@ -110,5 +110,16 @@ pub(in crate::sqlite) fn insert(tx: &Connection, new: NewInstance) -> Result<Cre
          ON CONFLICT (instance_id) DO UPDATE SET input = excluded.input",
     )?
     .execute(rusqlite::params![new.id.as_str(), new.input])?;
-    Ok(Created::New(new.into_record()))
+    // Only an instance with gates or a concurrency key writes more.
+    let admitted = if new.gates.is_empty() && new.concurrency_key.is_none() {
+        true
+    } else {
+        super::gates::enter(tx, &new)?
+    };
+    let now = new.now;
+    let mut record = new.into_record();
+    if !admitted {
+        record.blocked = Some(crate::types::waiting_block(now));
+    }
+    Ok(Created::New(record))
 }

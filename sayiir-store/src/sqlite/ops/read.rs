@@ -112,7 +112,7 @@ fn list_sql(query: &ListQuery, after: Option<Value>, want: Option<usize>) -> (St
     }
     if let Some(kinds) = &query.block_kinds {
         if query.attention_only() {
-            // As written in the index `sayiir_instances_attention` (migration 0007).
+            // As written in the index `sayiir_instances_attention` (migration 0007, rebuilt by 0012).
             sql.push_str(&format!(
                 " AND blocked_kind NOT IN ({})",
                 code_list(|k| !k.needs_attention())
@@ -321,7 +321,7 @@ pub(in crate::sqlite) fn backlog(conn: &Connection, now: Timestamp) -> Result<Ba
 }
 
 /// The count of the instances that need attention, and of the parked among them: the
-/// partial index `sayiir_instances_attention` (migration 0007), whose predicate it writes as
+/// partial index `sayiir_instances_attention` (migration 0007, rebuilt by 0012), whose predicate it writes as
 /// it is there.
 fn attention_sql() -> String {
     format!(

@@ -12,12 +12,12 @@ use crate::{DefinitionRecord, InstanceId, Restart, Status, StoreError, VersionCo
 pub(in crate::sqlite) fn restart(conn: &mut Connection, r: Restart) -> Result<(), Fail> {
     let tx = immediate(conn)?;
     let id = r.id.as_str();
-    let seq: Option<i64> = tx
-        .prepare_cached("SELECT seq FROM sayiir_instances WHERE id = ?1")?
-        .query_row([id], |row| row.get(0))
+    let head: Option<(i64, i64, Option<String>)> = tx
+        .prepare_cached("SELECT seq, status, gates FROM sayiir_instances WHERE id = ?1")?
+        .query_row([id], |row| Ok((row.get(0)?, row.get(1)?, row.get(2)?)))
         .optional()
-        .map_err(|e| conversion(e, id, "seq"))?;
-    let Some(seq) = seq else {
+        .map_err(|e| conversion(e, id, "seq, status or gates"))?;
+    let Some((seq, status, gates)) = head else {
         return Err(Fail::Store(StoreError::NotFound { id: r.id }));
     };
     let seq = seq_from_db(seq, id)?;
@@ -57,6 +57,16 @@ pub(in crate::sqlite) fn restart(conn: &mut Connection, r: Restart) -> Result<()
          ON CONFLICT (instance_id) DO UPDATE SET input = excluded.input",
     )?
     .execute(rusqlite::params![id, r.input])?;
+    if let Some(gates) = gates {
+        let finished = crate::sqlite::decode::status_from_db(status, id)?.is_terminal();
+        if finished {
+            // A new run takes a slot again, at the end of the queues.
+            super::gates::queue(&tx, id, &super::gates::keys_of(&gates), r.now)?;
+        } else if super::gates::waits(&tx, id)? {
+            // Still waiting: the restart does not admit it.
+            super::gates::set_waiting(&tx, id, r.now)?;
+        }
+    }
     tx.commit()?;
     Ok(())
 }

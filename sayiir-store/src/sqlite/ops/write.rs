@@ -100,11 +100,11 @@ pub(super) fn append_history(
 /// was written for it.
 fn apply(tx: &Transaction<'_>, t: Transition) -> Result<(), Fail> {
     let id = t.id.as_str();
-    type Head = (i64, i64, Option<i64>, Option<String>, i64);
+    type Head = (i64, i64, Option<i64>, Option<String>, i64, bool);
     let head: Option<Head> = tx
         .prepare_cached(
-            "SELECT seq, status, blocked_kind, lease_owner, lease_generation \
-             FROM sayiir_instances WHERE id = ?1",
+            "SELECT seq, status, blocked_kind, lease_owner, lease_generation, \
+             gates IS NOT NULL FROM sayiir_instances WHERE id = ?1",
         )?
         .query_row([id], |row| {
             Ok((
@@ -113,6 +113,7 @@ fn apply(tx: &Transaction<'_>, t: Transition) -> Result<(), Fail> {
                 row.get(2)?,
                 row.get(3)?,
                 row.get(4)?,
+                row.get(5)?,
             ))
         })
         .optional()
@@ -126,7 +127,7 @@ fn apply(tx: &Transaction<'_>, t: Transition) -> Result<(), Fail> {
                 Fail::Sql(e)
             }
         })?;
-    let Some((seq, status, blocked_kind, lease_owner, lease_generation)) = head else {
+    let Some((seq, status, blocked_kind, lease_owner, lease_generation, gated)) = head else {
         return Err(Fail::Store(StoreError::NotFound { id: t.id }));
     };
     let seq = seq_from_db(seq, id)?;
@@ -233,6 +234,11 @@ fn apply(tx: &Transaction<'_>, t: Transition) -> Result<(), Fail> {
     // Apart, as the definition: a transition that keeps the block (nearly all) assigns no
     // block column, so it touches no index of blocks.
     write_block(tx, id, &t.block)?;
+    // The instance's admission slot is given back by its finishing write; an instance
+    // without gates (read with the head) runs no statement for it.
+    if finishing && gated {
+        super::gates::leave(tx, id, t.now)?;
+    }
     Ok(())
 }
 
