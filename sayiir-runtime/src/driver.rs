@@ -89,6 +89,8 @@ struct Driver {
     reserved: HashMap<SlotPath, Timestamp>,
     /// Set in a round in which an attempt waits for its reserved start: the earliest.
     rate_wait: Option<Timestamp>,
+    /// The instance's concurrency key: the limits of `per_key` tasks are split by it.
+    concurrency_key: Option<String>,
 }
 
 /// Why the driver stopped.
@@ -326,6 +328,7 @@ async fn start(
         woken: false,
         reserved: HashMap::new(),
         rate_wait: None,
+        concurrency_key: record.concurrency_key,
     })
 }
 

@@ -87,9 +87,24 @@ impl Drop for Queued {
     }
 }
 
-/// The limit key of a task's concurrency limit.
-pub(crate) fn task_key(task: &str) -> String {
-    format!("task:{task}")
+/// The key of a task's limits: `task:<name>`, or with `#[task(per_key = true)]` and an
+/// instance started with a concurrency key, `task:<name>/key:<key>` (one limit per key).
+pub(crate) fn task_key(task: &str, per_key: Option<&str>) -> String {
+    match per_key {
+        Some(key) => format!("task:{task}/key:{key}"),
+        None => format!("task:{task}"),
+    }
+}
+
+impl Driver {
+    /// The key of the limits of `a`'s task for this instance.
+    fn limit_key(&self, a: &Attempt) -> String {
+        let key = self
+            .concurrency_key
+            .as_deref()
+            .filter(|_| a.options.per_key);
+        task_key(a.task, key)
+    }
 }
 
 impl Driver {
@@ -107,7 +122,7 @@ impl Driver {
             self.reserved.remove(&a.slot);
             return Ok(Some(None));
         };
-        let key = task_key(a.task);
+        let key = self.limit_key(a);
         let inner = &self.ctx.inner;
         let local = inner.local_limit(&key);
         if !self
@@ -171,7 +186,7 @@ impl Driver {
             None => {
                 let interval = u64::try_from(rate.interval.as_micros()).unwrap_or(u64::MAX);
                 let request = RateRequest::new(
-                    task_key(a.task),
+                    self.limit_key(a),
                     NonZeroU64::new(interval).unwrap_or(NonZeroU64::MIN),
                     NonZeroU32::new(rate.burst).unwrap_or(NonZeroU32::MIN),
                     now,

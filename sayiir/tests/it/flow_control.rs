@@ -7,6 +7,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod gates;
+mod per_key;
 mod pg_gates;
 mod pg_kill;
 mod pg_rate;
