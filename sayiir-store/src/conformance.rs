@@ -188,6 +188,7 @@ fn checks<S: Store>() -> Vec<(&'static str, Check<S>)> {
         check!(gates::gates_cancelled_waiter_and_last_limit),
         check!(gates::gates_restart_and_batches),
         check!(gates::gates_concurrent_never_over_admit),
+        check!(gates::gates_admit_past_pages_of_skipped_waiters),
     ]
 }
 

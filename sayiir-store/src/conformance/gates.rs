@@ -345,3 +345,28 @@ pub(super) async fn gates_concurrent_never_over_admit<S: Store>(s: Arc<S>) {
     let u = gate_usage(&*s).await;
     assert_eq!(u, [usage("key:k", LIMIT + 1, 0, 0), usage(WF, LIMIT, 0, 0)]);
 }
+
+/// A finish reads its gates' queues a page at a time: behind more than two pages of waiters
+/// whose other gate is full, it still admits the first waiter that fits, in ticket order, and
+/// leaves the skipped ones waiting.
+pub(super) async fn gates_admit_past_pages_of_skipped_waiters<S: Store>(s: Arc<S>) {
+    assert!(create(&*s, gated("h-w", 100, &[(WF, 1)], None)).await);
+    assert!(create(&*s, gated("h-k", 100, &[("key:K", 1)], Some("K"))).await);
+    let skipped: Vec<String> = (0..70).map(|i| format!("s{i:02}")).collect();
+    for (i, id) in skipped.iter().enumerate() {
+        let now = 101 + i64::try_from(i).unwrap();
+        assert!(!create(&*s, gated(id, now, &[(WF, 1), ("key:K", 1)], Some("K"))).await);
+    }
+    assert!(!create(&*s, gated("x", 200, &[(WF, 1)], None)).await);
+    assert!(!create(&*s, gated("y", 201, &[(WF, 1)], None)).await);
+    commit(&*s, finished("h-w", 0, Status::Completed, b"ok", 300)).await;
+    assert!(is_admitted(&*s, "x").await, "x: the first waiter that fits");
+    let mut ids: Vec<&str> = skipped.iter().map(String::as_str).collect();
+    ids.push("y");
+    assert_eq!(waiting(&*s, &ids).await.len(), 71, "the others still wait");
+    // Key K frees: the earliest skipped waiter goes once the workflow gate has room too.
+    commit(&*s, finished("h-k", 0, Status::Completed, b"ok", 400)).await;
+    commit(&*s, finished("x", 0, Status::Completed, b"ok", 500)).await;
+    assert!(is_admitted(&*s, "s00").await, "s00, then the rest in order");
+    assert_eq!(waiting(&*s, &ids).await.len(), 70);
+}

@@ -7,7 +7,7 @@
 //! callers decide on the `NewInstance` they hold or on the head's `gates` column they lock
 //! anyway.
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::{HashMap, HashSet, VecDeque};
 
 use sqlx::{PgConnection, Row};
 
@@ -169,35 +169,88 @@ pub(super) async fn leave(conn: &mut PgConnection, id: &str, now: Timestamp) -> 
     Ok(!admit(conn, &keys, now).await?.is_empty())
 }
 
+/// Waiters read per gate and round of [`admit`]: a finish reads the queue only as far as it
+/// admits (or skips waiters whose other gate is full), not the whole queue.
+const PAGE: i64 = 32;
+
+/// The waiters of one gate in ticket order, read a page at a time.
+struct Cursor {
+    key: String,
+    /// The last ticket read.
+    after: i64,
+    buf: VecDeque<(i64, String)>,
+    done: bool,
+}
+
+impl Cursor {
+    /// The ticket of the next waiter, reading the next page when the buffer is empty.
+    async fn head(&mut self, conn: &mut PgConnection) -> Result<Option<i64>, Fail> {
+        if self.buf.is_empty() && !self.done {
+            let rows = sqlx::query(
+                "SELECT ticket, instance_id FROM sayiir_gate_members \
+                 WHERE gate_key = $1 AND NOT admitted AND ticket > $2 ORDER BY ticket LIMIT $3",
+            )
+            .bind(&self.key)
+            .bind(self.after)
+            .bind(PAGE)
+            .fetch_all(&mut *conn)
+            .await?;
+            for row in &rows {
+                self.buf
+                    .push_back((row.try_get("ticket")?, row.try_get("instance_id")?));
+            }
+            self.done = i64::try_from(rows.len()).unwrap_or(i64::MAX) < PAGE;
+            if let Some((t, _)) = self.buf.back() {
+                self.after = *t;
+            }
+        }
+        Ok(self.buf.front().map(|(t, _)| *t))
+    }
+}
+
 /// Admits, in ticket order, the waiters of `keys` all of whose gates have room; a waiter
-/// whose other gate is full is skipped. Returns the admitted instances. The caller holds
-/// [`LOCK`].
+/// whose other gate is full is skipped. Stops once every gate of `keys` is full again.
+/// Returns the admitted instances.
 async fn admit(
     conn: &mut PgConnection,
     keys: &[String],
     now: Timestamp,
 ) -> Result<Vec<String>, Fail> {
     let mut room: HashMap<String, i64> = HashMap::new();
-    let mut queue: BTreeSet<(i64, String)> = BTreeSet::new();
+    let mut cursors = Vec::new();
     for k in keys {
-        if room_of(conn, &mut room, k).await? <= 0 {
-            continue;
-        }
-        let rows = sqlx::query(
-            "SELECT ticket, instance_id FROM sayiir_gate_members \
-             WHERE gate_key = $1 AND NOT admitted ORDER BY ticket",
-        )
-        .bind(k)
-        .fetch_all(&mut *conn)
-        .await?;
-        for row in rows {
-            queue.insert((row.try_get("ticket")?, row.try_get("instance_id")?));
+        if room_of(conn, &mut room, k).await? > 0 {
+            cursors.push(Cursor {
+                key: k.clone(),
+                after: i64::MIN,
+                buf: VecDeque::new(),
+                done: false,
+            });
         }
     }
+    let mut seen: HashSet<String> = HashSet::new();
     let mut admitted = Vec::new();
-    for (_, id) in queue {
+    loop {
         if keys.iter().all(|k| room.get(k).is_some_and(|r| *r <= 0)) {
             break;
+        }
+        // The earliest waiter at the head of any queue.
+        let mut first: Option<(usize, i64)> = None;
+        for (i, c) in cursors.iter_mut().enumerate() {
+            if let Some(t) = c.head(&mut *conn).await?
+                && first.is_none_or(|(_, f)| t < f)
+            {
+                first = Some((i, t));
+            }
+        }
+        let Some((i, _)) = first else {
+            break;
+        };
+        let Some((_, id)) = cursors[i].buf.pop_front() else {
+            break;
+        };
+        if !seen.insert(id.clone()) {
+            continue;
         }
         let its: Vec<String> =
             sqlx::query_scalar("SELECT gate_key FROM sayiir_gate_members WHERE instance_id = $1")

@@ -4,7 +4,7 @@
 //! interleave). Instances without gates never reach this module: callers decide on the
 //! `NewInstance` they hold or on the head's `gates` column they read anyway.
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::{HashMap, HashSet, VecDeque};
 
 use rusqlite::{Connection, OptionalExtension};
 
@@ -129,28 +129,81 @@ pub(super) fn leave(tx: &Connection, id: &str, now: Timestamp) -> Result<bool, F
     Ok(!admit(tx, &keys, now)?.is_empty())
 }
 
+/// Waiters read per gate and round of [`admit`]: a finish reads the queue only as far as it
+/// admits (or skips waiters whose other gate is full), not the whole queue.
+const PAGE: i64 = 32;
+
+/// The waiters of one gate in ticket order, read a page at a time.
+struct Cursor {
+    key: String,
+    /// The last ticket read.
+    after: i64,
+    buf: VecDeque<(i64, String)>,
+    done: bool,
+}
+
+impl Cursor {
+    /// The next waiter, reading the next page when the buffer is empty.
+    fn head(&mut self, tx: &Connection) -> Result<Option<&(i64, String)>, Fail> {
+        if self.buf.is_empty() && !self.done {
+            let mut stmt = tx.prepare_cached(
+                "SELECT ticket, instance_id FROM sayiir_gate_members \
+                 WHERE gate_key = ?1 AND admitted = 0 AND ticket > ?2 ORDER BY ticket LIMIT ?3",
+            )?;
+            let rows = stmt.query_map(rusqlite::params![self.key, self.after, PAGE], |row| {
+                Ok((row.get(0)?, row.get(1)?))
+            })?;
+            for r in rows {
+                self.buf.push_back(r?);
+            }
+            self.done = i64::try_from(self.buf.len()).unwrap_or(i64::MAX) < PAGE;
+            if let Some((t, _)) = self.buf.back() {
+                self.after = *t;
+            }
+        }
+        Ok(self.buf.front())
+    }
+}
+
 /// Admits, in ticket order, the waiters of `keys` all of whose gates have room; a waiter
-/// whose other gate is full is skipped. Returns the admitted instances.
+/// whose other gate is full is skipped. Stops once every gate of `keys` is full again.
+/// Returns the admitted instances.
 fn admit(tx: &Connection, keys: &[String], now: Timestamp) -> Result<Vec<String>, Fail> {
     let mut room: HashMap<String, i64> = HashMap::new();
-    let mut queue: BTreeSet<(i64, String)> = BTreeSet::new();
+    let mut cursors = Vec::new();
     for k in keys {
-        if room_of(tx, &mut room, k)? <= 0 {
-            continue;
-        }
-        let mut stmt = tx.prepare_cached(
-            "SELECT ticket, instance_id FROM sayiir_gate_members \
-             WHERE gate_key = ?1 AND admitted = 0 ORDER BY ticket",
-        )?;
-        let waiting = stmt.query_map([k], |row| Ok((row.get(0)?, row.get(1)?)))?;
-        for w in waiting {
-            queue.insert(w?);
+        if room_of(tx, &mut room, k)? > 0 {
+            cursors.push(Cursor {
+                key: k.clone(),
+                after: i64::MIN,
+                buf: VecDeque::new(),
+                done: false,
+            });
         }
     }
+    let mut seen: HashSet<String> = HashSet::new();
     let mut admitted = Vec::new();
-    for (_, id) in queue {
+    loop {
         if keys.iter().all(|k| room.get(k).is_some_and(|r| *r <= 0)) {
             break;
+        }
+        // The earliest waiter at the head of any queue.
+        let mut first: Option<(usize, i64)> = None;
+        for (i, c) in cursors.iter_mut().enumerate() {
+            if let Some((t, _)) = c.head(tx)?
+                && first.is_none_or(|(_, f)| *t < f)
+            {
+                first = Some((i, *t));
+            }
+        }
+        let Some((i, _)) = first else {
+            break;
+        };
+        let Some((_, id)) = cursors[i].buf.pop_front() else {
+            break;
+        };
+        if !seen.insert(id.clone()) {
+            continue;
         }
         let its: Vec<String> = tx
             .prepare_cached("SELECT gate_key FROM sayiir_gate_members WHERE instance_id = ?1")?
