@@ -60,7 +60,8 @@ pub enum Command {
     /// Instances of each workflow definition by status: how far an old version has drained.
     Versions,
     /// Concurrency limits (of tasks, workflow types and concurrency keys): each one's limit,
-    /// slots in use and what waits for one.
+    /// slots in use and what waits for one; then rate limits: each one's rate, burst, starts
+    /// in use and starts reserved ahead.
     Limits,
     /// Schedules: list them with their next fire times, show, pause, resume, delete, backfill.
     Schedules {

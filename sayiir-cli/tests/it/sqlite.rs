@@ -58,10 +58,13 @@ async fn store_urls_name_files_relative_or_absolute() {
     assert_eq!(crate::common::ids(&listing).len(), 8);
 }
 
-/// `limits`: the gates of concurrency keys, with their slots in use and their waiters.
+/// `limits`: the gates of concurrency keys, with their slots in use and their waiters, and
+/// the rate limits with the starts of their burst in use and those reserved ahead.
 #[tokio::test]
 async fn limits_show_usage_and_waiters() {
+    use sayiir::store::{RateRequest, Store, Timestamp};
     use sayiir::{Engine, StartOptions};
+    use std::num::{NonZeroU32, NonZeroU64};
     let dir = TempDir::new().unwrap();
     let path = dir.path().join("limits.db");
     let url = format!("sqlite:{}", path.display());
@@ -69,8 +72,15 @@ async fn limits_show_usage_and_waiters() {
         let store = sayiir::SqliteStore::open(&path).unwrap();
         drop(store);
         let empty = crate::common::sayiir(&url, &["limits"]);
-        assert_eq!(empty.ok(), "no concurrency limits used\n");
+        assert_eq!(empty.ok(), "no concurrency or rate limits used\n");
         let store = sayiir::SqliteStore::open(&path).unwrap();
+        // Three starts of a one-a-minute limit reserved now: one in the burst, two ahead for
+        // the next minutes.
+        let minute = NonZeroU64::new(60_000_000).unwrap();
+        for _ in 0..3 {
+            let request = RateRequest::new("task:mail", minute, NonZeroU32::MIN, Timestamp::now());
+            store.reserve_start(request).await.unwrap();
+        }
         let engine = crate::flows::register(Engine::builder(store))
             .build()
             .unwrap();
@@ -85,10 +95,17 @@ async fn limits_show_usage_and_waiters() {
     let limits = crate::common::sayiir(&url, &["limits", "--json"]).json();
     assert_eq!(
         limits,
-        serde_json::json!([{"key": "key:cust-7", "limit": 1, "in_use": 1, "waiting": 2}])
+        serde_json::json!({
+            "concurrency": [{"key": "key:cust-7", "limit": 1, "in_use": 1, "waiting": 2}],
+            "rates": [{"key": "task:mail", "interval_us": 60_000_000, "burst": 1,
+                       "in_use": 1, "waiting": 2}],
+        })
     );
     let text = crate::common::sayiir(&url, &["limits"]);
     let text = text.ok();
     assert!(text.starts_with("LIMIT"), "{text}");
     assert!(text.contains("key:cust-7"), "{text}");
+    let rates = &text[text.find("RATE LIMIT").expect(&text)..];
+    let row: Vec<&str> = rates.lines().nth(1).unwrap().split_whitespace().collect();
+    assert_eq!(row, ["task:mail", "1/m", "1", "1", "2"], "{text}");
 }
