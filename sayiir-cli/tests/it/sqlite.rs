@@ -105,7 +105,7 @@ async fn limits_show_usage_and_waiters() {
     let text = text.ok();
     assert!(text.starts_with("LIMIT"), "{text}");
     assert!(text.contains("key:cust-7"), "{text}");
-    let rates = &text[text.find("RATE LIMIT").expect(&text)..];
+    let rates = &text[text.find("RATE LIMIT").expect(text)..];
     let row: Vec<&str> = rates.lines().nth(1).unwrap().split_whitespace().collect();
     assert_eq!(row, ["task:mail", "1/m", "1", "1", "2"], "{text}");
 }
