@@ -445,11 +445,13 @@ impl Driver {
         next_due: Option<Timestamp>,
     ) -> Result<Option<(SlotPath, Feed)>, Stop> {
         let clock = self.ctx.inner.clock.clone();
-        let inner = self.ctx.inner.clone();
-        // Nothing runs: the driver only waits for the clock (a reserved start, a slot).
-        let timed = next_due.filter(|_| self.running.is_empty());
+        // Nothing runs: the driver only waits for the clock (a reserved start, a slot). The
+        // engine is held only then (most waits have an attempt running).
+        let timed = next_due
+            .filter(|_| self.running.is_empty())
+            .map(|t| (self.ctx.inner.clone(), t));
         let timer = async {
-            let _timed = timed.map(|t| inner.timed_wait(t));
+            let _timed = timed.as_ref().map(|(inner, t)| inner.timed_wait(*t));
             match next_due {
                 Some(t) => clock.sleep_until(t).await,
                 None => std::future::pending().await,
