@@ -225,7 +225,7 @@ pub(crate) async fn actions(app: &Router) {
     let r = post("/api/v1/instances/order-2/resume".into(), None).await;
     error(r, StatusCode::CONFLICT, "not_paused");
     let r = post("/api/v1/instances/quick-1/pause".into(), None).await;
-    error(r, StatusCode::CONFLICT, "not_allowed");
+    error(r, StatusCode::CONFLICT, "finished");
     let r = post("/api/v1/instances/order-2/fail".into(), None).await;
     error(r, StatusCode::CONFLICT, "not_allowed");
     let r = post("/api/v1/instances/nope/retry".into(), None).await;
