@@ -10,4 +10,5 @@ mod flows;
 
 mod checks;
 mod common;
+mod metrics;
 mod stores;
