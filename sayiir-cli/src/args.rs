@@ -69,6 +69,16 @@ pub enum Command {
         #[command(subcommand)]
         command: ScheduleCommand,
     },
+    /// Serve the HTTP API (JSON under /api/v1, see the sayiir-server crate) on --listen until
+    /// Ctrl-C. Standalone, no workflow is registered: it is read-mostly (what needs the
+    /// workflows' types, such as checking a signal's payload without a saved description,
+    /// fails with an error that says so); mounted in an application's binary, it uses its
+    /// engine.
+    Serve {
+        /// The address to listen on (port 0: any free port; the address is printed).
+        #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:8080")]
+        listen: String,
+    },
 }
 
 /// The `schedules` subcommands.

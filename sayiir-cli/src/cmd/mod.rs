@@ -11,6 +11,7 @@ mod history;
 mod limits;
 mod list;
 mod schedules;
+mod serve;
 mod show;
 mod signal;
 mod stats;
@@ -41,5 +42,6 @@ pub async fn execute(engine: &Engine, command: &Command, out: &Output) -> Result
         Command::Versions => versions::run(engine, out).await,
         Command::Limits => limits::run(engine, out).await,
         Command::Schedules { command } => schedules::run(engine, command, out).await,
+        Command::Serve { listen } => serve::run(engine, listen, out).await,
     }
 }

@@ -14,5 +14,6 @@ mod common;
 mod embedded;
 mod errors;
 mod postgres;
+mod serve;
 mod sqlite;
 mod terminal;
