@@ -8,7 +8,7 @@ use std::error::Error;
 use std::path::Path;
 
 /// Every page, as `(file, module)`; `src/docs.rs` declares the same modules.
-const PAGES: [(&str, &str); 13] = [
+const PAGES: [(&str, &str); 14] = [
     ("workflow-rules", "workflow_rules"),
     ("errors", "errors"),
     ("testing", "testing"),
@@ -19,6 +19,7 @@ const PAGES: [(&str, &str); 13] = [
     ("schedules", "schedules"),
     ("flow-control", "flow_control"),
     ("cli", "cli"),
+    ("server", "server"),
     ("performance", "performance"),
     ("observability", "observability"),
     ("format", "format"),
