@@ -84,6 +84,14 @@ pub fn router(engine: Engine) -> Router {
             "/api/v1/schedules/{id}/resume",
             post(overview::resume_schedule),
         )
+        .method_not_allowed_fallback(|| async {
+            ApiError::new(
+                StatusCode::METHOD_NOT_ALLOWED,
+                "method_not_allowed",
+                "this endpoint does not take that method (reads are GET, actions POST)",
+            )
+            .into_response()
+        })
         .fallback(|| async {
             ApiError::new(
                 StatusCode::NOT_FOUND,

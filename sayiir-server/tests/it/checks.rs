@@ -157,6 +157,8 @@ pub(crate) async fn describe(app: &Router) {
     error(r, StatusCode::BAD_REQUEST, "invalid_id");
     let r = call(app, Method::GET, "/api/v1/nothing-here", None).await;
     error(r, StatusCode::NOT_FOUND, "no_route");
+    let r = call(app, Method::GET, "/api/v1/instances/order-1/pause", None).await;
+    error(r, StatusCode::METHOD_NOT_ALLOWED, "method_not_allowed");
 }
 
 /// A signal through the API completes `order-1`; bad payloads are refused.
