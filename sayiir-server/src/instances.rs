@@ -3,7 +3,7 @@
 use std::num::NonZeroUsize;
 
 use axum::body::Bytes;
-use axum::extract::{Path, RawQuery, State};
+use axum::extract::{RawQuery, State};
 use axum::response::Response;
 use sayiir::admin::{DecodedBy, TimelineEntry};
 use sayiir::store::{BlockKind, DamagedRow, ListQuery, Status, Timestamp};
@@ -12,7 +12,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use crate::error::ApiError;
-use crate::json;
+use crate::json::{self, Path};
 use crate::views::{InstanceView, LeaseView, rfc3339, waiting_json};
 
 /// Page size when `limit` is not given.

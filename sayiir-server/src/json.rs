@@ -51,3 +51,25 @@ pub(crate) fn query_pairs(query: Option<&str>) -> Vec<(String, String)> {
         })
         .unwrap_or_default()
 }
+
+/// axum's `Path` whose rejection (a segment that is not UTF-8 once decoded) is the API's JSON
+/// error body (400 `bad_request`) rather than axum's plain text.
+pub(crate) struct Path<T>(pub(crate) T);
+
+impl<T, S> axum::extract::FromRequestParts<S> for Path<T>
+where
+    T: DeserializeOwned + Send,
+    S: Send + Sync,
+{
+    type Rejection = ApiError;
+
+    async fn from_request_parts(
+        parts: &mut axum::http::request::Parts,
+        state: &S,
+    ) -> Result<Self, Self::Rejection> {
+        axum::extract::Path::<T>::from_request_parts(parts, state)
+            .await
+            .map(|axum::extract::Path(t)| Path(t))
+            .map_err(|e| ApiError::bad_request(e.body_text()))
+    }
+}

@@ -2,14 +2,14 @@
 
 use std::collections::BTreeMap;
 
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::response::Response;
 use sayiir::Engine;
 use sayiir::store::{BlockKind, Status};
 use serde::Serialize;
 
 use crate::error::ApiError;
-use crate::json;
+use crate::json::{self, Path};
 use crate::views::{Limits, Rate, rfc3339};
 
 #[derive(Serialize, Default, Clone, Copy)]

@@ -155,6 +155,8 @@ pub(crate) async fn describe(app: &Router) {
     }
     let r = call(app, Method::GET, "/api/v1/instances/%20x", None).await;
     error(r, StatusCode::BAD_REQUEST, "invalid_id");
+    let r = call(app, Method::GET, "/api/v1/instances/%FF", None).await;
+    error(r, StatusCode::BAD_REQUEST, "bad_request");
     let r = call(app, Method::GET, "/api/v1/nothing-here", None).await;
     error(r, StatusCode::NOT_FOUND, "no_route");
     let r = call(app, Method::GET, "/api/v1/instances/order-1/pause", None).await;
