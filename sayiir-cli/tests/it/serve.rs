@@ -8,7 +8,7 @@ use std::process::{Child, Command, Stdio};
 use serde_json::Value;
 use tempfile::TempDir;
 
-use crate::common::sqlite_store;
+use crate::common::{sayiir, sqlite_store};
 
 /// The server process, killed when dropped.
 struct Server(Child);
@@ -64,6 +64,43 @@ async fn serve_answers_the_api_on_a_store_without_the_workflows() {
     let addr = listening["listening"].as_str().unwrap().to_owned();
     assert_eq!(listening["api"], format!("http://{addr}/api/v1"));
 
+    // The API and `--json` print the same documents.
+    for (path, args) in [
+        ("/api/v1/instances", &["list", "--json"][..]),
+        (
+            "/api/v1/instances?status=needs-attention&limit=1",
+            &[
+                "list",
+                "--json",
+                "--status",
+                "needs-attention",
+                "--limit",
+                "1",
+            ][..],
+        ),
+        (
+            "/api/v1/instances/order-2",
+            &["show", "order-2", "--json"][..],
+        ),
+        (
+            "/api/v1/instances/quick-1/history",
+            &["history", "quick-1", "--json"][..],
+        ),
+        ("/api/v1/versions", &["versions", "--json"][..]),
+        ("/api/v1/limits", &["limits", "--json"][..]),
+        (
+            "/api/v1/schedules/yearly",
+            &["schedules", "show", "yearly", "--json"][..],
+        ),
+    ] {
+        let (status, api) = request(&addr, "GET", path, "");
+        assert_eq!(status, 200, "{path}: {api}");
+        assert_eq!(
+            api,
+            sayiir(&url, args).json(),
+            "{path} and `sayiir {args:?}` differ"
+        );
+    }
     let (status, stats) = request(&addr, "GET", "/api/v1/stats", "");
     assert_eq!(status, 200, "{stats}");
     assert_eq!(stats["total"]["total"], 8, "{stats}");
