@@ -11,4 +11,5 @@ mod flows;
 mod checks;
 mod common;
 mod metrics;
+mod outage;
 mod stores;
