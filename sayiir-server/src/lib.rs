@@ -46,12 +46,14 @@ use axum::response::IntoResponse;
 use axum::routing::{get, post};
 use sayiir::Engine;
 
+mod auth;
 mod error;
 mod instances;
 mod json;
 mod overview;
 mod views;
 
+pub use auth::{Principal, Role};
 pub use error::ApiError;
 
 /// The API's routes, with `engine` as their state: nest it under a path of the application's
