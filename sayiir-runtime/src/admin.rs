@@ -7,6 +7,7 @@
 //! workflow: with its registration, values are decoded through the workflow's own types; else
 //! through the description the registering binary saved in the store; else shown as sizes.
 
+mod audit;
 mod decode;
 mod limits;
 mod timeline;
@@ -23,6 +24,7 @@ use sayiir_store::{
 pub use crate::ops::Operation;
 pub use decode::DecodedBy;
 pub use limits::{LimitInfo, RateInfo};
+pub use sayiir_store::{AuditEntry, AuditResult, NewAuditEntry};
 pub use timeline::{TimelineEntry, rfc3339};
 
 pub use crate::inspect::{StateView, WaitView};

@@ -54,6 +54,7 @@
 
 mod admin;
 mod admin_list;
+mod audit;
 mod batches;
 mod commits;
 mod concurrency;
@@ -154,6 +155,7 @@ fn checks<S: Store>() -> Vec<(&'static str, Check<S>)> {
         check!(restarts::definitions_first_registration_wins),
         check!(restarts::version_counts_grouped),
         check!(workers::heartbeat_records_and_replaces),
+        check!(audit::audit_appends_and_pages),
         check!(workers::heartbeat_prunes_long_dead_workers),
         check!(admin::commits_set_and_clear_blocks),
         check!(admin::commit_batch_sets_and_clears_blocks),

@@ -61,13 +61,13 @@ pub use postgres::{PgOptions, PgStore};
 pub use sqlite::{SqliteOptions, SqliteStore, Synchronous};
 pub use transactional::Transactional;
 pub use types::{
-    Backlog, BlockChange, BlockKind, BlockWrite, Blocked, Claim, ClaimRequest, Claimed, Created,
-    DefinitionHash, DefinitionRecord, DefinitionRef, Event, Fingerprint, GateRequest, HistoryEntry,
-    InstanceId, InstanceRecord, InstanceSummary, IntoInstanceId, Lease, LeaseHolder, LimitUsage,
-    ListQuery, MAX_INSTANCE_ID_LEN, NewInstance, NewSignal, Next, RateRequest, RateUsage, Restart,
-    ScheduleClaim, ScheduleLease, ScheduleRecord, ScheduleWrite, SignalRecord, SlotHolder,
-    SlotRequest, Status, TimeRange, Timestamp, Transition, VersionCount, WorkerId, WorkerRecord,
-    WorkflowKey, gcra,
+    AuditEntry, AuditQuery, AuditResult, Backlog, BlockChange, BlockKind, BlockWrite, Blocked,
+    Claim, ClaimRequest, Claimed, Created, DefinitionHash, DefinitionRecord, DefinitionRef, Event,
+    Fingerprint, GateRequest, HistoryEntry, InstanceId, InstanceRecord, InstanceSummary,
+    IntoInstanceId, Lease, LeaseHolder, LimitUsage, ListQuery, MAX_INSTANCE_ID_LEN, NewAuditEntry,
+    NewInstance, NewSignal, Next, RateRequest, RateUsage, Restart, ScheduleClaim, ScheduleLease,
+    ScheduleRecord, ScheduleWrite, SignalRecord, SlotHolder, SlotRequest, Status, TimeRange,
+    Timestamp, Transition, VersionCount, WorkerId, WorkerRecord, WorkflowKey, gcra,
 };
 
 /// Result of one transition within a [`Store::commit_batch`].
@@ -354,6 +354,14 @@ pub trait Store: Send + Sync + 'static {
     /// Every rate limit a start was reserved of, ordered by key, with its state
     /// ([`RateUsage::in_use`] and [`RateUsage::waiting`] read it at a given time).
     async fn rate_usage(&self) -> Result<Vec<RateUsage>, StoreError>;
+
+    /// Appends `entry` to the audit log and returns its id (greater than every id appended
+    /// before it).
+    async fn append_audit(&self, entry: NewAuditEntry) -> Result<u64, StoreError>;
+
+    /// A page of the audit log, newest first (by id): at most `query.limit` entries with an id
+    /// below `query.before` (all when `None`).
+    async fn audit(&self, query: AuditQuery) -> Result<Vec<AuditEntry>, StoreError>;
 
     /// Hints that new work may be due (an instance created, signalled, released or given an
     /// earlier due time, possibly by another process). Workers still poll as a fallback, so a

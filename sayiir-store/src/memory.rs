@@ -12,12 +12,12 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Mutex, MutexGuard};
 
 use crate::{
-    Backlog, BlockChange, BlockKind, Blocked, Claim, ClaimRequest, Claimed, CommitResult,
-    CreateResult, Created, DefinitionRecord, HistoryEntry, InstanceId, InstanceRecord,
-    InstanceSummary, LeaseHolder, LimitUsage, ListQuery, Listing, NewInstance, NewSignal, Next,
-    RateRequest, RateUsage, Restart, ScheduleClaim, ScheduleRecord, ScheduleWrite, SignalRecord,
-    SlotHolder, SlotRequest, Status, Store, StoreError, Timestamp, Transition, VersionCount,
-    WorkerId, WorkerRecord, WorkflowKey,
+    AuditEntry, AuditQuery, Backlog, BlockChange, BlockKind, Blocked, Claim, ClaimRequest, Claimed,
+    CommitResult, CreateResult, Created, DefinitionRecord, HistoryEntry, InstanceId,
+    InstanceRecord, InstanceSummary, LeaseHolder, LimitUsage, ListQuery, Listing, NewAuditEntry,
+    NewInstance, NewSignal, Next, RateRequest, RateUsage, Restart, ScheduleClaim, ScheduleRecord,
+    ScheduleWrite, SignalRecord, SlotHolder, SlotRequest, Status, Store, StoreError, Timestamp,
+    Transition, VersionCount, WorkerId, WorkerRecord, WorkflowKey,
 };
 
 #[derive(Debug)]
@@ -54,8 +54,10 @@ pub struct MemoryStore {
     rates: Mutex<BTreeMap<String, (i64, u64, u32)>>,
     /// Admission gates' limits (locked after `rows`; the instances' places are in their rows).
     gates: Mutex<gates::Gates>,
+    audit: Mutex<audit::AuditLog>,
 }
 
+mod audit;
 mod schedules;
 
 type DefinitionKey = (String, [u8; 32], [u8; 32]);
@@ -693,6 +695,22 @@ impl Store for MemoryStore {
             .iter()
             .map(|(key, (tat, interval, burst))| RateUsage::new(key, *interval, *burst, *tat))
             .collect())
+    }
+
+    async fn append_audit(&self, entry: NewAuditEntry) -> Result<u64, StoreError> {
+        Ok(self
+            .audit
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .append(entry))
+    }
+
+    async fn audit(&self, query: AuditQuery) -> Result<Vec<AuditEntry>, StoreError> {
+        Ok(self
+            .audit
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .page(query))
     }
 
     async fn limit_usage(&self, now: Timestamp) -> Result<Vec<LimitUsage>, StoreError> {

@@ -8,6 +8,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use crate::error::InvalidId;
 
 mod admin;
+mod audit;
 mod builders;
 mod into_id;
 mod json;
@@ -16,6 +17,9 @@ mod limits;
 mod schedules;
 
 pub use admin::{Backlog, BlockChange, BlockWrite, TimeRange};
+pub use audit::{AuditEntry, AuditQuery, AuditResult, NewAuditEntry};
+#[cfg(any(feature = "sqlite", feature = "postgres"))]
+pub(crate) use audit::{decode_targets, encode_targets};
 pub use into_id::IntoInstanceId;
 pub use kinds::{BlockKind, Status};
 #[cfg(any(feature = "sqlite", feature = "postgres"))]

@@ -148,6 +148,15 @@ impl Store for WrongCount {
     async fn workers(&self) -> Result<Vec<WorkerRecord>, StoreError> {
         self.0.workers().await
     }
+    async fn append_audit(&self, e: sayiir_store::NewAuditEntry) -> Result<u64, StoreError> {
+        self.0.append_audit(e).await
+    }
+    async fn audit(
+        &self,
+        q: sayiir_store::AuditQuery,
+    ) -> Result<Vec<sayiir_store::AuditEntry>, StoreError> {
+        self.0.audit(q).await
+    }
     async fn create_schedule(
         &self,
         s: sayiir_store::ScheduleRecord,

@@ -28,14 +28,17 @@ use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
 use tokio::sync::broadcast;
 
 use self::fail::{Fail, Target};
-use self::ops::{create, lease, limits, list, read, schedules, signals, versions, workers, write};
+use self::ops::{
+    audit, create, lease, limits, list, read, schedules, signals, versions, workers, write,
+};
 use self::wake::Wakeups;
 use crate::{
-    Backlog, BlockChange, Blocked, Claim, ClaimRequest, Claimed, CommitResult, CreateResult,
-    Created, DefinitionRecord, HistoryEntry, InstanceId, InstanceRecord, InstanceSummary,
-    LimitUsage, ListQuery, Listing, NewInstance, NewSignal, RateRequest, RateUsage, Restart,
-    ScheduleClaim, ScheduleRecord, ScheduleWrite, SignalRecord, SlotHolder, SlotRequest, Store,
-    StoreError, Timestamp, Transition, VersionCount, WorkerId, WorkerRecord, WorkflowKey,
+    AuditEntry, AuditQuery, Backlog, BlockChange, Blocked, Claim, ClaimRequest, Claimed,
+    CommitResult, CreateResult, Created, DefinitionRecord, HistoryEntry, InstanceId,
+    InstanceRecord, InstanceSummary, LimitUsage, ListQuery, Listing, NewAuditEntry, NewInstance,
+    NewSignal, RateRequest, RateUsage, Restart, ScheduleClaim, ScheduleRecord, ScheduleWrite,
+    SignalRecord, SlotHolder, SlotRequest, Store, StoreError, Timestamp, Transition, VersionCount,
+    WorkerId, WorkerRecord, WorkflowKey,
 };
 
 /// Options of [`PgStore::connect_with`].
@@ -377,6 +380,14 @@ impl Store for PgStore {
 
     async fn workers(&self) -> Result<Vec<WorkerRecord>, StoreError> {
         self.map(workers::list(&self.inner.pool).await)
+    }
+
+    async fn append_audit(&self, entry: NewAuditEntry) -> Result<u64, StoreError> {
+        self.map(audit::append(&self.inner.pool, entry).await)
+    }
+
+    async fn audit(&self, query: AuditQuery) -> Result<Vec<AuditEntry>, StoreError> {
+        self.map(audit::page(&self.inner.pool, query).await)
     }
 
     async fn acquire_slot(&self, request: SlotRequest) -> Result<bool, StoreError> {

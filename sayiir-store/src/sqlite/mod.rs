@@ -29,13 +29,16 @@ use rusqlite::Connection;
 use self::fail::Fail;
 use self::file::FileId;
 use self::lock::WorkerLock;
-use self::ops::{create, gates, lease, limits, read, schedules, signals, versions, workers, write};
+use self::ops::{
+    audit, create, gates, lease, limits, read, schedules, signals, versions, workers, write,
+};
 use crate::{
-    Backlog, BlockChange, Blocked, Claim, ClaimRequest, Claimed, CommitResult, CreateResult,
-    Created, DefinitionRecord, HistoryEntry, InstanceId, InstanceRecord, InstanceSummary,
-    LimitUsage, ListQuery, Listing, NewInstance, NewSignal, RateRequest, RateUsage, Restart,
-    ScheduleClaim, ScheduleRecord, ScheduleWrite, SignalRecord, SlotHolder, SlotRequest, Store,
-    StoreError, Timestamp, Transition, VersionCount, WorkerId, WorkerRecord, WorkflowKey,
+    AuditEntry, AuditQuery, Backlog, BlockChange, Blocked, Claim, ClaimRequest, Claimed,
+    CommitResult, CreateResult, Created, DefinitionRecord, HistoryEntry, InstanceId,
+    InstanceRecord, InstanceSummary, LimitUsage, ListQuery, Listing, NewAuditEntry, NewInstance,
+    NewSignal, RateRequest, RateUsage, Restart, ScheduleClaim, ScheduleRecord, ScheduleWrite,
+    SignalRecord, SlotHolder, SlotRequest, Store, StoreError, Timestamp, Transition, VersionCount,
+    WorkerId, WorkerRecord, WorkflowKey,
 };
 
 /// Durability of a commit (`PRAGMA synchronous`).
@@ -496,6 +499,14 @@ impl Store for SqliteStore {
 
     async fn workers(&self) -> Result<Vec<WorkerRecord>, StoreError> {
         self.read(|conn| workers::list(conn)).await
+    }
+
+    async fn append_audit(&self, entry: NewAuditEntry) -> Result<u64, StoreError> {
+        self.write(move |conn| audit::append(conn, entry)).await
+    }
+
+    async fn audit(&self, query: AuditQuery) -> Result<Vec<AuditEntry>, StoreError> {
+        self.read(move |conn| audit::page(conn, query)).await
     }
 
     async fn acquire_slot(&self, request: SlotRequest) -> Result<bool, StoreError> {

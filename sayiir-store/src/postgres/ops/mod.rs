@@ -2,6 +2,7 @@
 //! operation is one transaction (or one statement); rows of several instances are always
 //! locked in id order, so two operations never deadlock on each other's row locks.
 
+pub(super) mod audit;
 mod bulk;
 pub(super) mod create;
 pub(super) mod gates;

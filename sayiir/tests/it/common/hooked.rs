@@ -121,6 +121,17 @@ impl<H: Hooks> Store for Hooked<H> {
     async fn workers(&self) -> Result<Vec<WorkerRecord>, StoreError> {
         self.inner.workers().await
     }
+
+    async fn append_audit(&self, e: sayiir::store::NewAuditEntry) -> Result<u64, StoreError> {
+        self.inner.append_audit(e).await
+    }
+
+    async fn audit(
+        &self,
+        q: sayiir::store::AuditQuery,
+    ) -> Result<Vec<sayiir::store::AuditEntry>, StoreError> {
+        self.inner.audit(q).await
+    }
     async fn list(&self, q: &ListQuery) -> Result<Listing, StoreError> {
         self.inner.list(q).await
     }

@@ -1,0 +1,17 @@
+-- sayiir SQLite schema: the audit log.
+--
+-- One row per action asked of the HTTP API (cancel, signal, pause, ...): when, who (the name of
+-- the token), what, on which instances or schedule (`targets`, a JSON array of strings), what
+-- else it took (`detail`: a cancel's reason, a signal's name) and how it ended (`error_kind`
+-- and `error_message` NULL: done). AUTOINCREMENT: ids are never reused, so they order the
+-- entries and page them.
+CREATE TABLE sayiir_audit (
+  id INTEGER PRIMARY KEY AUTOINCREMENT,
+  at INTEGER NOT NULL,                -- ms since the Unix epoch
+  who TEXT NOT NULL,
+  action TEXT NOT NULL,
+  targets TEXT NOT NULL,              -- JSON array of strings
+  detail TEXT,
+  error_kind TEXT,                    -- NULL: the action was done
+  error_message TEXT
+);
