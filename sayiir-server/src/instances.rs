@@ -2,6 +2,7 @@
 
 use std::num::NonZeroUsize;
 
+use axum::Extension;
 use axum::body::Bytes;
 use axum::extract::{RawQuery, State};
 use axum::response::Response;
@@ -11,6 +12,8 @@ use sayiir::{Engine, InstanceId};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
+use crate::audit::{self, Action};
+use crate::auth::{Principal, Role};
 use crate::error::ApiError;
 use crate::json::{self, Path};
 use crate::views::{InstanceView, LeaseView, rfc3339, waiting_json};
@@ -132,8 +135,10 @@ impl DamagedView {
 /// `GET /api/v1/instances`.
 pub(crate) async fn list(
     State(engine): State<Engine>,
+    Extension(who): Extension<Principal>,
     RawQuery(query): RawQuery,
 ) -> Result<Response, ApiError> {
+    who.require(Role::Viewer)?;
     let (q, limit) = list_query(query.as_deref())?;
     let listing = engine.list(&q).await?;
     let next = if listing.instances.len() >= limit.get() {
@@ -176,8 +181,10 @@ struct SignalView<'a> {
 /// `GET /api/v1/instances/{id}`.
 pub(crate) async fn describe(
     State(engine): State<Engine>,
+    Extension(who): Extension<Principal>,
     Path(id): Path<String>,
 ) -> Result<Response, ApiError> {
+    who.require(Role::Viewer)?;
     let id = parse_id(&id)?;
     let d = engine.describe(&id).await?;
     let now = Timestamp::now();
@@ -216,8 +223,10 @@ struct HistoryView<'a> {
 /// `GET /api/v1/instances/{id}/history`: the committed transitions (`Engine::timeline`).
 pub(crate) async fn history(
     State(engine): State<Engine>,
+    Extension(who): Extension<Principal>,
     Path(id): Path<String>,
 ) -> Result<Response, ApiError> {
+    who.require(Role::Viewer)?;
     let id = parse_id(&id)?;
     let entries = engine.timeline(&id).await?;
     Ok(json::ok(&HistoryView {
@@ -237,18 +246,25 @@ struct SentView<'a> {
 /// `POST /api/v1/instances/{id}/signal/{name}`: the body is the payload, as JSON.
 pub(crate) async fn signal(
     State(engine): State<Engine>,
+    Extension(who): Extension<Principal>,
     Path((id, name)): Path<(String, String)>,
     body: Bytes,
 ) -> Result<Response, ApiError> {
-    let id = parse_id(&id)?;
-    let payload: Value = serde_json::from_slice(&body)
-        .map_err(|e| ApiError::bad_request(format!("the payload is not valid JSON: {e}")))?;
-    engine.signal_json(&id, &name, &payload).await?;
-    Ok(json::ok(&SentView {
-        id: id.as_str(),
-        signal: &name,
-        sent: true,
-    }))
+    let result = async {
+        who.require(Role::Operator)?;
+        let id = parse_id(&id)?;
+        let payload: Value = serde_json::from_slice(&body)
+            .map_err(|e| ApiError::bad_request(format!("the payload is not valid JSON: {e}")))?;
+        engine.signal_json(&id, &name, &payload).await?;
+        Ok(json::ok(&SentView {
+            id: id.as_str(),
+            signal: &name,
+            sent: true,
+        }))
+    }
+    .await;
+    let action = Action::new("signal", &id).detail(Some(name.clone()));
+    audit::record(&engine, &who, action, result).await
 }
 
 /// What an action did.
@@ -277,54 +293,105 @@ struct CancelBody {
 /// `POST /api/v1/instances/{id}/cancel`, body `{"reason": "..."}` (optional).
 pub(crate) async fn cancel(
     State(engine): State<Engine>,
+    Extension(who): Extension<Principal>,
     Path(id): Path<String>,
     body: Bytes,
 ) -> Result<Response, ApiError> {
-    let id = parse_id(&id)?;
-    let body: CancelBody = json::body(&body)?;
-    let reason = body
-        .reason
-        .unwrap_or_else(|| "cancelled through the HTTP API".into());
-    engine.cancel(&id, &reason).await?;
-    Ok(done(&id, "cancel"))
+    let mut reason = None;
+    let result = async {
+        who.require(Role::Operator)?;
+        let id = parse_id(&id)?;
+        let body: CancelBody = json::body(&body)?;
+        let text = body
+            .reason
+            .unwrap_or_else(|| "cancelled through the HTTP API".into());
+        reason = Some(text.clone());
+        engine.cancel(&id, &text).await?;
+        Ok(done(&id, "cancel"))
+    }
+    .await;
+    audit::record(
+        &engine,
+        &who,
+        Action::new("cancel", &id).detail(reason),
+        result,
+    )
+    .await
+}
+
+/// The operator's actions that take nothing but the instance.
+#[derive(Clone, Copy)]
+enum Simple {
+    Pause,
+    Resume,
+    Retry,
+    Fail,
+}
+
+impl Simple {
+    fn name(self) -> &'static str {
+        match self {
+            Simple::Pause => "pause",
+            Simple::Resume => "resume",
+            Simple::Retry => "retry",
+            Simple::Fail => "fail",
+        }
+    }
+}
+
+async fn simple(
+    engine: Engine,
+    who: Principal,
+    id: String,
+    what: Simple,
+) -> Result<Response, ApiError> {
+    let result = async {
+        who.require(Role::Operator)?;
+        let id = parse_id(&id)?;
+        match what {
+            Simple::Pause => engine.pause(&id).await?,
+            Simple::Resume => engine.resume(&id).await?,
+            Simple::Retry => engine.retry(&id).await?,
+            Simple::Fail => engine.fail(&id).await?,
+        }
+        Ok(done(&id, what.name()))
+    }
+    .await;
+    audit::record(&engine, &who, Action::new(what.name(), &id), result).await
 }
 
 /// `POST /api/v1/instances/{id}/pause`.
 pub(crate) async fn pause(
     State(engine): State<Engine>,
+    Extension(who): Extension<Principal>,
     Path(id): Path<String>,
 ) -> Result<Response, ApiError> {
-    let id = parse_id(&id)?;
-    engine.pause(&id).await?;
-    Ok(done(&id, "pause"))
+    simple(engine, who, id, Simple::Pause).await
 }
 
 /// `POST /api/v1/instances/{id}/resume`.
 pub(crate) async fn resume(
     State(engine): State<Engine>,
+    Extension(who): Extension<Principal>,
     Path(id): Path<String>,
 ) -> Result<Response, ApiError> {
-    let id = parse_id(&id)?;
-    engine.resume(&id).await?;
-    Ok(done(&id, "resume"))
+    simple(engine, who, id, Simple::Resume).await
 }
 
 /// `POST /api/v1/instances/{id}/retry`.
 pub(crate) async fn retry(
     State(engine): State<Engine>,
+    Extension(who): Extension<Principal>,
     Path(id): Path<String>,
 ) -> Result<Response, ApiError> {
-    let id = parse_id(&id)?;
-    engine.retry(&id).await?;
-    Ok(done(&id, "retry"))
+    simple(engine, who, id, Simple::Retry).await
 }
 
 /// `POST /api/v1/instances/{id}/fail`.
 pub(crate) async fn fail(
     State(engine): State<Engine>,
+    Extension(who): Extension<Principal>,
     Path(id): Path<String>,
 ) -> Result<Response, ApiError> {
-    let id = parse_id(&id)?;
-    engine.fail(&id).await?;
-    Ok(done(&id, "fail"))
+    simple(engine, who, id, Simple::Fail).await
 }

@@ -7,15 +7,23 @@
 //!   against them):
 //!
 //!   ```no_run
-//!   # async fn app(engine: sayiir::Engine) {
-//!   let app = axum::Router::new().nest("/sayiir", sayiir_server::router(engine));
+//!   # async fn app(engine: sayiir::Engine) -> Result<(), sayiir_server::TokenError> {
+//!   use sayiir_server::Tokens;
+//!   let tokens = Tokens::load("tokens.json".as_ref())?;
+//!   let app = axum::Router::new().nest("/sayiir", sayiir_server::router(engine, tokens));
 //!   # let _ = app;
+//!   # Ok(())
 //!   # }
 //!   ```
 //!
-//! - **standalone**: `sayiir serve --store URL --listen ADDR` (the command line), with an
-//!   engine that registers no workflow (read-mostly: what needs the workflows' types fails
-//!   with an error that says so).
+//! - **standalone**: `sayiir serve --store URL --listen ADDR --tokens FILE` (the command
+//!   line), with an engine that registers no workflow (read-mostly: what needs the workflows'
+//!   types fails with an error that says so).
+//!
+//! Every request is authenticated ([`Tokens`]: `Authorization: Bearer <token>`, or the
+//! dashboard's session cookie opened at `/ui/login`, whose actions need its CSRF token) and
+//! its role checked ([`Role`]: reads are `viewer`, actions `operator`, the audit log
+//! `admin`); every action is recorded in the store's audit log, done or refused.
 //!
 //! Endpoints (under the path the router is nested at; see `docs/server.md`):
 //!
@@ -33,12 +41,16 @@
 //! | `POST /api/v1/schedules/{id}/pause`, `resume` | the schedule after |
 //! | `GET /api/v1/limits` | `{concurrency, rates}` |
 //! | `GET /api/v1/workers` | the workers recorded in the store |
+//! | `GET /api/v1/audit?after=&limit=` | the audit log, newest first (admin) |
+//! | `GET /api/v1/me` | the request's principal and its session's CSRF token |
+//! | `GET /ui/login`, `POST /ui/login`, `POST /ui/logout` | the dashboard's session |
 //!
 //! The JSON is what `sayiir … --json` prints. Errors are
-//! `{"error": {"kind": "...", "message": "..."}}` ([`ApiError`]): 400 for a malformed id or
-//! query, 404 for an unknown instance or schedule, 409 for an action the instance's status
-//! refuses, 422 for a payload of the wrong type, 503 when the store is unreachable, 500
-//! otherwise.
+//! `{"error": {"kind": "...", "message": "..."}}` ([`ApiError`]): 401 `unauthorized` without
+//! a valid token, 403 `forbidden` for a role that may not, 403 `csrf` for a session's request
+//! without its CSRF token, 400 for a malformed id or query, 404 for an unknown instance or
+//! schedule, 409 for an action the instance's status refuses, 422 for a payload of the wrong
+//! type, 503 when the store is unreachable, 500 otherwise.
 
 use axum::Router;
 use axum::http::StatusCode;
@@ -46,20 +58,46 @@ use axum::response::IntoResponse;
 use axum::routing::{get, post};
 use sayiir::Engine;
 
+mod audit;
 mod auth;
 mod error;
+mod guard;
 mod instances;
 mod json;
+mod login;
 mod overview;
+mod tokens;
 mod views;
 
 pub use auth::{Principal, Role};
 pub use error::ApiError;
+pub use guard::{SESSION_COOKIE, SESSION_TTL};
+pub use tokens::{TOKEN_PREFIX, TokenEntry, TokenError, Tokens};
 
-/// The API's routes, with `engine` as their state: nest it under a path of the application's
-/// router (`Router::new().nest("/sayiir", sayiir_server::router(engine))`), or serve it alone.
-pub fn router(engine: Engine) -> Router {
+/// The API's routes, with `engine` as their state, behind the authentication of `tokens`
+/// (every request needs one of them, or a dashboard session opened with one): nest it under a
+/// path of the application's router
+/// (`Router::new().nest("/sayiir", sayiir_server::router(engine, tokens))`), or serve it alone.
+pub fn router(engine: Engine, tokens: Tokens) -> Router {
+    guarded(routes(engine), tokens)
+}
+
+/// The authentication layer over `routes`, and the login and logout of the dashboard.
+fn guarded(routes: Router, tokens: Tokens) -> Router {
+    let auth = guard::Auth::new(tokens);
+    let login: Router = Router::new()
+        .route("/ui/login", get(login::form).post(login::login))
+        .route("/ui/logout", post(login::logout))
+        .with_state(auth.clone());
+    routes
+        .merge(login)
+        .layer(axum::middleware::from_fn_with_state(auth, guard::guard))
+}
+
+fn routes(engine: Engine) -> Router {
     Router::new()
+        .route("/api/v1/audit", get(audit::list))
+        .route("/api/v1/me", get(login::me))
         .route("/api/v1/instances", get(instances::list))
         .route("/api/v1/instances/{id}", get(instances::describe))
         .route("/api/v1/instances/{id}/history", get(instances::history))
@@ -108,21 +146,28 @@ pub fn router(engine: Engine) -> Router {
 /// [`router`] with `GET /metrics`: `handle`'s text, in the Prometheus text format (the
 /// facade's [`install_prometheus`](sayiir::metrics::install_prometheus) gives the handle).
 #[cfg(feature = "prometheus")]
-pub fn router_with_metrics(engine: Engine, handle: sayiir::metrics::PrometheusHandle) -> Router {
+pub fn router_with_metrics(
+    engine: Engine,
+    tokens: Tokens,
+    handle: sayiir::metrics::PrometheusHandle,
+) -> Router {
+    use axum::Extension;
     use axum::http::header;
-    router(engine).route(
+    let routes = routes(engine).route(
         "/metrics",
-        get(move || {
+        get(move |Extension(who): Extension<Principal>| {
             let text = handle.render();
             async move {
-                (
+                who.require(Role::Viewer)?;
+                Ok::<_, ApiError>((
                     [(
                         header::CONTENT_TYPE,
                         "text/plain; version=0.0.4; charset=utf-8",
                     )],
                     text,
-                )
+                ))
             }
         }),
-    )
+    );
+    guarded(routes, tokens)
 }

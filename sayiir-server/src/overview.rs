@@ -2,12 +2,15 @@
 
 use std::collections::BTreeMap;
 
+use axum::Extension;
 use axum::extract::State;
 use axum::response::Response;
 use sayiir::Engine;
 use sayiir::store::{BlockKind, Status};
 use serde::Serialize;
 
+use crate::audit::{self, Action};
+use crate::auth::{Principal, Role};
 use crate::error::ApiError;
 use crate::json::{self, Path};
 use crate::views::{Limits, Rate, rfc3339};
@@ -63,7 +66,11 @@ struct StatsView {
 }
 
 /// `GET /api/v1/stats`.
-pub(crate) async fn stats(State(engine): State<Engine>) -> Result<Response, ApiError> {
+pub(crate) async fn stats(
+    State(engine): State<Engine>,
+    Extension(who): Extension<Principal>,
+) -> Result<Response, ApiError> {
+    who.require(Role::Viewer)?;
     let stats = engine.stats().await?;
     let mut by_workflow: BTreeMap<String, Counts> = BTreeMap::new();
     let mut total = Counts::default();
@@ -108,7 +115,11 @@ struct VersionView {
 }
 
 /// `GET /api/v1/versions`.
-pub(crate) async fn versions(State(engine): State<Engine>) -> Result<Response, ApiError> {
+pub(crate) async fn versions(
+    State(engine): State<Engine>,
+    Extension(who): Extension<Principal>,
+) -> Result<Response, ApiError> {
+    who.require(Role::Viewer)?;
     let mut stats = engine.version_stats().await?;
     stats.sort_by(|a, b| (&a.workflow, a.version).cmp(&(&b.workflow, b.version)));
     let views: Vec<VersionView> = stats
@@ -130,7 +141,11 @@ pub(crate) async fn versions(State(engine): State<Engine>) -> Result<Response, A
 }
 
 /// `GET /api/v1/limits`: `{concurrency, rates}`.
-pub(crate) async fn limits(State(engine): State<Engine>) -> Result<Response, ApiError> {
+pub(crate) async fn limits(
+    State(engine): State<Engine>,
+    Extension(who): Extension<Principal>,
+) -> Result<Response, ApiError> {
+    who.require(Role::Viewer)?;
     let limits = engine.limits().await?;
     let rates = engine.rate_limits().await?;
     Ok(json::ok(&Limits {
@@ -140,35 +155,57 @@ pub(crate) async fn limits(State(engine): State<Engine>) -> Result<Response, Api
 }
 
 /// `GET /api/v1/workers`: the workers recorded in the store.
-pub(crate) async fn workers(State(engine): State<Engine>) -> Result<Response, ApiError> {
+pub(crate) async fn workers(
+    State(engine): State<Engine>,
+    Extension(who): Extension<Principal>,
+) -> Result<Response, ApiError> {
+    who.require(Role::Viewer)?;
     Ok(json::ok(&engine.workers().await?))
 }
 
 /// `GET /api/v1/schedules`.
-pub(crate) async fn schedules(State(engine): State<Engine>) -> Result<Response, ApiError> {
+pub(crate) async fn schedules(
+    State(engine): State<Engine>,
+    Extension(who): Extension<Principal>,
+) -> Result<Response, ApiError> {
+    who.require(Role::Viewer)?;
     Ok(json::ok(&engine.schedules().await?))
 }
 
 /// `GET /api/v1/schedules/{id}`.
 pub(crate) async fn schedule(
     State(engine): State<Engine>,
+    Extension(who): Extension<Principal>,
     Path(id): Path<String>,
 ) -> Result<Response, ApiError> {
+    who.require(Role::Viewer)?;
     Ok(json::ok(&engine.describe_schedule(&id).await?))
 }
 
 /// `POST /api/v1/schedules/{id}/pause`: the schedule after.
 pub(crate) async fn pause_schedule(
     State(engine): State<Engine>,
+    Extension(who): Extension<Principal>,
     Path(id): Path<String>,
 ) -> Result<Response, ApiError> {
-    Ok(json::ok(&engine.pause_schedule(&id).await?))
+    let result = async {
+        who.require(Role::Operator)?;
+        Ok(json::ok(&engine.pause_schedule(&id).await?))
+    }
+    .await;
+    audit::record(&engine, &who, Action::new("pause_schedule", &id), result).await
 }
 
 /// `POST /api/v1/schedules/{id}/resume`: the schedule after.
 pub(crate) async fn resume_schedule(
     State(engine): State<Engine>,
+    Extension(who): Extension<Principal>,
     Path(id): Path<String>,
 ) -> Result<Response, ApiError> {
-    Ok(json::ok(&engine.resume_schedule(&id).await?))
+    let result = async {
+        who.require(Role::Operator)?;
+        Ok(json::ok(&engine.resume_schedule(&id).await?))
+    }
+    .await;
+    audit::record(&engine, &who, Action::new("resume_schedule", &id), result).await
 }

@@ -9,6 +9,7 @@ use axum::http::{Method, Request, StatusCode};
 use http_body_util::BodyExt;
 use sayiir::schedule::ScheduleSpec;
 use sayiir::{Engine, InstanceStatus};
+use sayiir_server::{Role, Tokens};
 use serde_json::Value;
 use tower::ServiceExt;
 
@@ -108,22 +109,58 @@ pub(crate) async fn populate(engine: &Engine) {
         .unwrap();
 }
 
-/// The API nested under `/sayiir` in an application's router, as the docs show.
-pub(crate) fn app(engine: Engine) -> Router {
-    Router::new().nest("/sayiir", sayiir_server::router(engine))
+/// The tokens of the tests' principals, one of each role.
+pub(crate) const ADMIN: &str = "sy_test-admin-token";
+pub(crate) const OPERATOR: &str = "sy_test-operator-token";
+pub(crate) const VIEWER: &str = "sy_test-viewer-token";
+
+/// `ada` (admin), `olga` (operator, namespace `default`) and `vic` (viewer).
+pub(crate) fn tokens() -> Tokens {
+    Tokens::new()
+        .with_token("ada", Role::Admin, None, ADMIN)
+        .unwrap()
+        .with_token(
+            "olga",
+            Role::Operator,
+            Some(vec!["default".into()]),
+            OPERATOR,
+        )
+        .unwrap()
+        .with_token("vic", Role::Viewer, None, VIEWER)
+        .unwrap()
 }
 
-/// One request to `app`: its status and its body as JSON.
+/// The API nested under `/sayiir` in an application's router, as the docs show.
+pub(crate) fn app(engine: Engine) -> Router {
+    Router::new().nest("/sayiir", sayiir_server::router(engine, tokens()))
+}
+
+/// One request to `app` as the operator: its status and its body as JSON.
 pub(crate) async fn call(
     app: &Router,
     method: Method,
     path: &str,
     body: Option<&str>,
 ) -> (StatusCode, Value) {
-    let request = Request::builder()
+    call_as(app, Some(OPERATOR), method, path, body).await
+}
+
+/// One request to `app` with `token` (none: no `Authorization` header).
+pub(crate) async fn call_as(
+    app: &Router,
+    token: Option<&str>,
+    method: Method,
+    path: &str,
+    body: Option<&str>,
+) -> (StatusCode, Value) {
+    let mut request = Request::builder()
         .method(method)
         .uri(format!("/sayiir{path}"))
-        .header("content-type", "application/json")
+        .header("content-type", "application/json");
+    if let Some(token) = token {
+        request = request.header("authorization", format!("Bearer {token}"));
+    }
+    let request = request
         .body(body.map_or_else(Body::empty, |b| Body::from(b.to_owned())))
         .unwrap();
     let response = app.clone().oneshot(request).await.unwrap();

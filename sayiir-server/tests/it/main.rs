@@ -12,4 +12,6 @@ mod checks;
 mod common;
 mod metrics;
 mod outage;
+mod roles;
+mod session;
 mod stores;

@@ -7,7 +7,7 @@ use http_body_util::BodyExt;
 use sayiir::{Engine, InstanceStatus};
 use tower::ServiceExt;
 
-use crate::common::eventually;
+use crate::common::{VIEWER, eventually, tokens};
 use crate::flows;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -27,12 +27,22 @@ async fn metrics_next_to_the_api() {
     worker.shutdown().await.unwrap();
     let app = axum::Router::new().nest(
         "/sayiir",
-        sayiir_server::router_with_metrics(engine, handle),
+        sayiir_server::router_with_metrics(engine, tokens(), handle),
+    );
+    let unauthorized = Request::get("/sayiir/metrics").body(Body::empty()).unwrap();
+    let response = app.clone().oneshot(unauthorized).await.unwrap();
+    assert_eq!(
+        response.status(),
+        StatusCode::UNAUTHORIZED,
+        "metrics need a token"
     );
     let get = |uri: &'static str| {
         let app = app.clone();
         async move {
-            let request = Request::get(uri).body(Body::empty()).unwrap();
+            let request = Request::get(uri)
+                .header("authorization", format!("Bearer {VIEWER}"))
+                .body(Body::empty())
+                .unwrap();
             let response = app.oneshot(request).await.unwrap();
             let status = response.status();
             let kind = response.headers()[header::CONTENT_TYPE]

@@ -5,9 +5,9 @@ use sayiir::Engine;
 use sayiir::store::Store;
 use sayiir_store::pg_harness;
 
-use crate::checks;
 use crate::common::{app, populate};
 use crate::flows;
+use crate::{checks, roles};
 
 async fn every_endpoint(store: impl Store) {
     let engine = flows::register(Engine::builder(store)).build().unwrap();
@@ -18,6 +18,9 @@ async fn every_endpoint(store: impl Store) {
     checks::describe(&app).await;
     checks::signal(&app, &engine).await;
     checks::actions(&app).await;
+    roles::unauthenticated(&app).await;
+    roles::roles(&app).await;
+    roles::audit(&app).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
