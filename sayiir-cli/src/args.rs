@@ -78,6 +78,46 @@ pub enum Command {
         /// The address to listen on (port 0: any free port; the address is printed).
         #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:8080")]
         listen: String,
+        /// The tokens that may use the API: a JSON file of {"name", "role", "namespaces",
+        /// "sha256"} entries (see `sayiir token new`). Required: the API serves no request
+        /// without a token.
+        #[arg(long, value_name = "FILE", env = "SAYIIR_TOKENS")]
+        tokens: Option<PathBuf>,
+    },
+    /// The audit log of the HTTP API: every action asked of it (who, what, on which
+    /// instances, when, how it ended), newest first, a page at a time.
+    Audit {
+        /// Only entries older than this one (the cursor printed after a full page).
+        #[arg(long, value_name = "ID")]
+        after: Option<u64>,
+        /// At most this many entries.
+        #[arg(long, value_name = "N", default_value = "50")]
+        limit: NonZeroUsize,
+    },
+    /// Tokens of the HTTP API (`sayiir serve --tokens FILE`).
+    Token {
+        /// What to do.
+        #[command(subcommand)]
+        command: TokenCommand,
+    },
+}
+
+/// The `token` subcommands.
+#[derive(Debug, Clone, Subcommand)]
+#[non_exhaustive]
+pub enum TokenCommand {
+    /// Make a new random token: prints it once (it is not kept anywhere) and the entry to add
+    /// to the token file (its SHA-256 only). Needs no store.
+    New {
+        /// Its name: what the audit log records as "who" (unique in the file).
+        #[arg(long, value_name = "NAME")]
+        name: String,
+        /// Its role: viewer (reads), operator (and actions), admin (and the audit log).
+        #[arg(long, value_name = "ROLE", value_parser = ["viewer", "operator", "admin"])]
+        role: String,
+        /// A namespace it is bound to (repeat for several; none: every namespace).
+        #[arg(long = "namespace", value_name = "NS")]
+        namespaces: Vec<String>,
     },
 }
 

@@ -97,7 +97,9 @@ mod store;
 mod time;
 mod views;
 
-pub use args::{CancelArgs, Command, Filter, ListArgs, SignalArgs, StatusFilter, Targets};
+pub use args::{
+    CancelArgs, Command, Filter, ListArgs, SignalArgs, StatusFilter, Targets, TokenCommand,
+};
 pub use cmd::execute;
 pub use error::{CliError, exit};
 pub use output::Output;

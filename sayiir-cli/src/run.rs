@@ -123,6 +123,10 @@ fn standalone_unguarded() -> ExitCode {
     };
     let out = Output::new(cli.json);
     let result = runtime.block_on(async {
+        if let Command::Token { command } = &cli.command {
+            // Needs no store.
+            return crate::cmd::token_only(command, &out);
+        }
         let Some(url) = cli.store.as_deref() else {
             return Err(CliError::Usage(
                 "no store: give --store URL (e.g. --store sqlite://app.db) or set SAYIIR_STORE"

@@ -7,6 +7,7 @@ use crate::error::CliError;
 use crate::output::Output;
 
 mod act;
+mod audit;
 mod history;
 mod limits;
 mod list;
@@ -15,7 +16,16 @@ mod serve;
 mod show;
 mod signal;
 mod stats;
+mod token;
 mod versions;
+
+/// `sayiir token ...`, which needs no store.
+pub(crate) fn token_only(
+    command: &crate::args::TokenCommand,
+    out: &Output,
+) -> Result<(), CliError> {
+    token::run(command, out)
+}
 
 /// Runs `command` on `engine`, printing its results to `out`.
 ///
@@ -42,6 +52,10 @@ pub async fn execute(engine: &Engine, command: &Command, out: &Output) -> Result
         Command::Versions => versions::run(engine, out).await,
         Command::Limits => limits::run(engine, out).await,
         Command::Schedules { command } => schedules::run(engine, command, out).await,
-        Command::Serve { listen } => serve::run(engine, listen, out).await,
+        Command::Serve { listen, tokens } => {
+            serve::run(engine, listen, tokens.as_deref(), out).await
+        }
+        Command::Audit { after, limit } => audit::run(engine, *after, *limit, out).await,
+        Command::Token { command } => token::run(command, out),
     }
 }

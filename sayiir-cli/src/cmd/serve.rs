@@ -1,6 +1,9 @@
 //! `sayiir serve`: the HTTP API (`sayiir_server::router`) on an address, until Ctrl-C.
 
+use std::path::Path;
+
 use sayiir::Engine;
+use sayiir_server::Tokens;
 use serde::Serialize;
 
 use crate::error::CliError;
@@ -14,7 +17,25 @@ struct ListeningView {
     api: String,
 }
 
-pub(crate) async fn run(engine: &Engine, listen: &str, out: &Output) -> Result<(), CliError> {
+pub(crate) async fn run(
+    engine: &Engine,
+    listen: &str,
+    tokens: Option<&Path>,
+    out: &Output,
+) -> Result<(), CliError> {
+    let Some(path) = tokens else {
+        return Err(CliError::Usage(
+            "no tokens: give --tokens FILE (or set SAYIIR_TOKENS); make one with `sayiir token new`"
+                .into(),
+        ));
+    };
+    let tokens = Tokens::load(path).map_err(|e| CliError::BadInput(e.to_string()))?;
+    if tokens.is_empty() {
+        return Err(CliError::BadInput(format!(
+            "the token file `{}` configures no token: the API would refuse every request",
+            path.display()
+        )));
+    }
     let listener = tokio::net::TcpListener::bind(listen)
         .await
         .map_err(|source| CliError::Io {
@@ -34,7 +55,7 @@ pub(crate) async fn run(engine: &Engine, listen: &str, out: &Output) -> Result<(
     } else {
         out.text(&format!("listening on {}\n", view.api))?;
     }
-    axum::serve(listener, sayiir_server::router(engine.clone()))
+    axum::serve(listener, sayiir_server::router(engine.clone(), tokens))
         .with_graceful_shutdown(async {
             // Without a handler (it cannot be installed), only the process's end stops it.
             if tokio::signal::ctrl_c().await.is_err() {
