@@ -262,6 +262,35 @@ mod tests {
     }
 
     #[test]
+    fn sessions_expire_and_close() {
+        use crate::auth::Role;
+        let auth = Auth::new(Tokens::new());
+        let principal = Principal {
+            name: "olga".into(),
+            role: Role::Operator,
+            namespaces: None,
+            csrf: String::new(),
+        };
+        let live = auth.open(principal.clone()).unwrap();
+        let other = auth.open(principal).unwrap();
+        assert_ne!(live, other, "a new session id each time");
+        let p = auth.session(&live).unwrap();
+        assert_eq!(p.name, "olga");
+        assert_eq!(p.csrf.len(), 43);
+        assert_ne!(
+            p.csrf,
+            auth.session(&other).unwrap().csrf,
+            "a CSRF token per session"
+        );
+        // Expired: refused, and pruned by the next login.
+        auth.sessions().get_mut(&other).unwrap().expires = Instant::now();
+        assert!(auth.session(&other).is_none());
+        auth.close(&live);
+        assert!(auth.session(&live).is_none());
+        assert!(auth.session("made-up").is_none());
+    }
+
+    #[test]
     fn cookies_and_origins() {
         let mut h = HeaderMap::new();
         h.insert(
