@@ -78,9 +78,9 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         include_str!("../../migrations/postgres/0011_gates.sql"),
     ),
     (
-        12,
+        14,
         "instance counts kept by triggers, for stats at any size",
-        include_str!("../../migrations/postgres/0012_counts.sql"),
+        include_str!("../../migrations/postgres/0014_counts.sql"),
     ),
 ];
 

@@ -45,7 +45,7 @@ pub(super) const MIGRATIONS: &[(i64, &str)] = &[
         include_str!("../../migrations/sqlite/0011_priority.sql"),
     ),
     (12, include_str!("../../migrations/sqlite/0012_gates.sql")),
-    (13, include_str!("../../migrations/sqlite/0013_counts.sql")),
+    (15, include_str!("../../migrations/sqlite/0015_counts.sql")),
 ];
 
 /// The newest schema version this build knows.

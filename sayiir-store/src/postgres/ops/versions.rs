@@ -244,7 +244,7 @@ pub(in crate::postgres) async fn fold_counts(pool: &PgPool) -> Result<(), Fail> 
 
 /// Instance counts per definition, status and block kind, not blocked first: the folded
 /// counts plus the deltas not folded yet (one statement, so one snapshot: a fold committing
-/// meanwhile is seen whole or not at all). Triggers keep both exact (migration 0012), so
+/// meanwhile is seen whole or not at all). Triggers keep both exact (migration 0014), so
 /// this reads a few rows whatever the number of instances.
 pub(in crate::postgres) async fn version_counts(pool: &PgPool) -> Result<Vec<VersionCount>, Fail> {
     fold_counts(pool).await?;

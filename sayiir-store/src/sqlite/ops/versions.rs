@@ -143,7 +143,7 @@ pub(in crate::sqlite) fn definitions(
 
 /// Instance counts per definition, status and block kind (not blocked first: -1 sorts
 /// before every kind's code), read from `sayiir_counts`, which triggers keep exact
-/// (migration 0013): a few rows, whatever the number of instances.
+/// (migration 0015): a few rows, whatever the number of instances.
 pub(in crate::sqlite) fn version_counts(conn: &Connection) -> Result<Vec<VersionCount>, Fail> {
     let mut stmt = conn.prepare_cached(
         "SELECT workflow, version, definition_hash, fingerprint, status, \
