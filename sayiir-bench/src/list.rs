@@ -282,12 +282,20 @@ pub(crate) async fn run(args: &Args, kind: StoreKind) -> Result<Row, BoxError> {
     row.set("fill_per_s", rate(n, took));
     eprintln!("{label}: filled in {:.1} s", took.as_secs_f64());
     claim(store, &mut metas, now).await?;
+    // The first count after the fill: on PostgreSQL it folds every delta the fill's triggers
+    // appended (two per finished instance), which workers' heartbeats would have folded as
+    // they went.
+    let start = Instant::now();
+    store.version_counts().await?;
+    let first_counts_ms = start.elapsed().as_secs_f64() * 1e3;
+    eprintln!("{label}: first version_counts after the fill {first_counts_ms:.1} ms");
+    row.set("first_version_counts_ms", first_counts_ms);
     if let Opened::Postgres(pg) = &opened {
         // What autovacuum does after such a change: drop the index entries of the row versions
         // the finishing commits replaced (the due index would hold every instance ever due),
         // and gather the statistics the planner chooses indexes by.
         let start = Instant::now();
-        sayiir::sqlx::raw_sql("VACUUM ANALYZE sayiir_instances")
+        sayiir::sqlx::raw_sql("VACUUM ANALYZE sayiir_instances, sayiir_count_deltas")
             .execute(pg.pool())
             .await?;
         eprintln!(
@@ -363,6 +371,35 @@ pub(crate) async fn run(args: &Args, kind: StoreKind) -> Result<Row, BoxError> {
     }
     row.set("backlog_ms", backlog_ms);
     row.set("backlog_due", due as f64);
+
+    // `version_counts`: the counts per definition, status and block kind that stats pages
+    // show (checked: they add up to every instance, and the failed ones to the model's).
+    let failed = metas.iter().filter(|m| m.status == Status::Failed).count();
+    let mut times = Vec::with_capacity(reps);
+    for _ in 0..reps {
+        let t = Instant::now();
+        let counts = store.version_counts().await?;
+        times.push(t.elapsed());
+        let total: u64 = counts.iter().map(|c| c.count).sum();
+        let failed_seen: u64 = counts
+            .iter()
+            .filter(|c| c.status == Status::Failed)
+            .map(|c| c.count)
+            .sum();
+        if usize::try_from(total)? != metas.len() || usize::try_from(failed_seen)? != failed {
+            return Err(format!(
+                "version_counts: {total} instances ({failed_seen} failed), expected {} ({failed})",
+                metas.len()
+            )
+            .into());
+        }
+    }
+    let counts_ms = quantile_ms(&mut times, 0.5);
+    eprintln!(
+        "{label}: version_counts ({} instances) {counts_ms:.3} ms",
+        metas.len()
+    );
+    row.set("version_counts_ms", counts_ms);
     drop(opened);
     Ok(row)
 }

@@ -356,4 +356,34 @@ pub(super) async fn version_counts_grouped<S: Store>(s: Arc<S>) {
         ],
         "version counts"
     );
+    // Every change of a counted column moves the instance between groups: an unblock, a
+    // restart of a finished instance under another definition, a step that redefines a
+    // running one, and steps that change none of them.
+    s.set_blocked(&id("i03"), None).await.unwrap();
+    s.restart(restart("i07", 1, def(2, 9, FP), None, 200))
+        .await
+        .unwrap();
+    commit(
+        &*s,
+        super::running("i01", 0, b"s1", Some(120), 120).redefine(def(2, 9, FP)),
+    )
+    .await;
+    commit(&*s, super::running("i02", 0, b"s1", Some(120), 120)).await;
+    commit(&*s, super::running("i02", 1, b"s2", Some(130), 130)).await;
+    let counts = s.version_counts().await.unwrap();
+    assert_eq!(
+        counts,
+        [
+            count("B", 1, 1, FP, running, None, 1),
+            count("a", 2, 9, FP, running, None, 3),
+            count("a", 10, 1, 0x01, running, None, 1),
+            count("a", 10, 1, FP, running, None, 2),
+            count("a", 10, 1, FP, running, Some(BlockKind::VersionMismatch), 1),
+            count("a", 10, 1, FP, running, Some(BlockKind::MigrationFailed), 1),
+            count("a", 10, 1, FP, Status::Completed, None, 1),
+            count("a", 10, 1, FP, Status::Failed, None, 1),
+            count("a", 10, 1, FP, Status::Cancelled, None, 1),
+        ],
+        "version counts after an unblock, a restart and a redefining step"
+    );
 }

@@ -375,7 +375,10 @@ impl Store for PgStore {
     }
 
     async fn heartbeat(&self, worker: WorkerRecord) -> Result<(), StoreError> {
-        self.map(workers::heartbeat(&self.inner.pool, worker).await)
+        self.map(workers::heartbeat(&self.inner.pool, worker).await)?;
+        // Workers fold the instance counts' deltas as they go, so that a stats read after a
+        // long time without one does not fold them all.
+        self.map(versions::fold_counts(&self.inner.pool).await)
     }
 
     async fn workers(&self) -> Result<Vec<WorkerRecord>, StoreError> {

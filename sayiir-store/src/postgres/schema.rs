@@ -77,11 +77,15 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         "admission gates: concurrency limits per workflow type and per key",
         include_str!("../../migrations/postgres/0011_gates.sql"),
     ),
-    // 12 is left to the namespaces of another branch.
     (
         13,
         "the audit log of the HTTP API's actions",
         include_str!("../../migrations/postgres/0013_audit.sql"),
+    ),
+    (
+        14,
+        "instance counts kept by triggers, for stats at any size",
+        include_str!("../../migrations/postgres/0014_counts.sql"),
     ),
 ];
 

@@ -45,8 +45,8 @@ pub(super) const MIGRATIONS: &[(i64, &str)] = &[
         include_str!("../../migrations/sqlite/0011_priority.sql"),
     ),
     (12, include_str!("../../migrations/sqlite/0012_gates.sql")),
-    // 13 is left to the namespaces of another branch; a database at 12 goes to 14 directly.
     (14, include_str!("../../migrations/sqlite/0014_audit.sql")),
+    (15, include_str!("../../migrations/sqlite/0015_counts.sql")),
 ];
 
 /// The newest schema version this build knows.

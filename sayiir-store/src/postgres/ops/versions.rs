@@ -211,14 +211,51 @@ pub(in crate::postgres) async fn definitions(
     rows.iter().map(decode::definition).collect()
 }
 
-/// Instance counts per definition, status and block kind, not blocked first.
+/// Key of the advisory lock of folding `sayiir_count_deltas` ("SYYRCNTS").
+const FOLD_LOCK: i64 = 0x5359_5952_434E_5453;
+
+/// Folds the committed rows of `sayiir_count_deltas` into `sayiir_counts`, unless another
+/// session is folding (the lock is tried, not waited for: that session's fold does it).
+/// Deltas committed after this transaction's snapshot stay for the next fold. Rows are
+/// upserted in key order, so two folds could not deadlock even without the lock.
+pub(in crate::postgres) async fn fold_counts(pool: &PgPool) -> Result<(), Fail> {
+    let mut tx = pool.begin().await?;
+    let locked: bool = sqlx::query_scalar("SELECT pg_try_advisory_xact_lock($1)")
+        .bind(FOLD_LOCK)
+        .fetch_one(&mut *tx)
+        .await?;
+    if locked {
+        sqlx::query(
+            "WITH d AS (DELETE FROM sayiir_count_deltas RETURNING *) \
+             INSERT INTO sayiir_counts \
+             SELECT workflow, version, definition_hash, fingerprint, status, blocked_kind, \
+             sum(n)::bigint FROM d \
+             GROUP BY workflow, version, definition_hash, fingerprint, status, blocked_kind \
+             ORDER BY workflow, version, definition_hash, fingerprint, status, blocked_kind \
+             ON CONFLICT (workflow, version, definition_hash, fingerprint, status, blocked_kind) \
+             DO UPDATE SET n = sayiir_counts.n + excluded.n",
+        )
+        .execute(&mut *tx)
+        .await?;
+    }
+    tx.commit().await?;
+    Ok(())
+}
+
+/// Instance counts per definition, status and block kind, not blocked first: the folded
+/// counts plus the deltas not folded yet (one statement, so one snapshot: a fold committing
+/// meanwhile is seen whole or not at all). Triggers keep both exact (migration 0014), so
+/// this reads a few rows whatever the number of instances.
 pub(in crate::postgres) async fn version_counts(pool: &PgPool) -> Result<Vec<VersionCount>, Fail> {
+    fold_counts(pool).await?;
     let rows = sqlx::query(
-        "SELECT workflow, version, definition_hash, fingerprint, status, blocked_kind, \
-         count(*) AS count FROM sayiir_instances \
-         GROUP BY workflow, version, definition_hash, fingerprint, status, blocked_kind \
-         ORDER BY workflow, version, definition_hash, fingerprint, status, \
-         blocked_kind NULLS FIRST",
+        "SELECT workflow, version, definition_hash, fingerprint, status, \
+         nullif(blocked_kind, -1) AS blocked_kind, sum(n)::bigint AS count FROM \
+         (SELECT * FROM sayiir_counts UNION ALL SELECT * FROM sayiir_count_deltas) c \
+         GROUP BY c.workflow, c.version, c.definition_hash, c.fingerprint, c.status, \
+         c.blocked_kind HAVING sum(n) > 0 \
+         ORDER BY c.workflow, c.version, c.definition_hash, c.fingerprint, c.status, \
+         c.blocked_kind",
     )
     .fetch_all(pool)
     .await?;

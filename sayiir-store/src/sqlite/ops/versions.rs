@@ -141,13 +141,13 @@ pub(in crate::sqlite) fn definitions(
     Ok(out)
 }
 
-/// Instance counts per definition, status and block kind (not blocked first: SQLite sorts
-/// NULL first).
+/// Instance counts per definition, status and block kind (not blocked first: -1 sorts
+/// before every kind's code), read from `sayiir_counts`, which triggers keep exact
+/// (migration 0015): a few rows, whatever the number of instances.
 pub(in crate::sqlite) fn version_counts(conn: &Connection) -> Result<Vec<VersionCount>, Fail> {
     let mut stmt = conn.prepare_cached(
-        "SELECT workflow, version, definition_hash, fingerprint, status, blocked_kind, \
-         count(*) FROM sayiir_instances \
-         GROUP BY workflow, version, definition_hash, fingerprint, status, blocked_kind \
+        "SELECT workflow, version, definition_hash, fingerprint, status, \
+         nullif(blocked_kind, -1), n FROM sayiir_counts WHERE n > 0 \
          ORDER BY workflow, version, definition_hash, fingerprint, status, blocked_kind",
     )?;
     let mut rows = stmt.query([])?;
