@@ -51,6 +51,7 @@ mod error;
 mod instances;
 mod json;
 mod overview;
+mod ui;
 mod views;
 
 pub use auth::{Principal, Role};
@@ -86,6 +87,7 @@ pub fn router(engine: Engine) -> Router {
             "/api/v1/schedules/{id}/resume",
             post(overview::resume_schedule),
         )
+        .merge(ui::routes())
         .method_not_allowed_fallback(|| async {
             ApiError::new(
                 StatusCode::METHOD_NOT_ALLOWED,

@@ -10,6 +10,7 @@ mod flows;
 
 mod checks;
 mod common;
+mod dashboard;
 mod metrics;
 mod outage;
 mod stores;
