@@ -64,14 +64,14 @@ pub(crate) async fn events(State(engine): State<Engine>, Path(name): Path<String
     .into_response()
 }
 
-/// How many instances of `name` are in state `state` (running or blocked; `blocked` only
-/// blocked ones), up to [`COUNT_CAP`].
+/// How many instances of `name` are in state `state` (running or blocked; `attention`: only
+/// those that need attention), up to [`COUNT_CAP`].
 async fn count(
     engine: &Engine,
     name: &str,
     version: u32,
     state: &str,
-    blocked: bool,
+    attention: bool,
 ) -> Result<usize, EngineError> {
     let mut q = ListQuery::new()
         .workflow(name)
@@ -79,8 +79,8 @@ async fn count(
         .state_id(state)
         .status(Status::Running)
         .limit(NonZeroUsize::new(COUNT_CAP).unwrap_or(NonZeroUsize::MIN));
-    if blocked {
-        q = q.blocked(true);
+    if attention {
+        q = q.needs_attention();
     }
     Ok(engine.list(&q).await?.instances.len())
 }
@@ -119,13 +119,29 @@ async fn regions(engine: &Engine, name: &str) -> Result<Regions, ApiError> {
         let mut counts = Vec::new();
         for st in &s.states {
             let all = count(engine, name, s.version, &st.id, false).await?;
-            let blocked = count(engine, name, s.version, &st.id, true).await?;
-            counts.push((all, blocked));
+            let attention = count(engine, name, s.version, &st.id, true).await?;
+            counts.push((all, attention));
         }
         graphs.push(html! {
             div.card {
                 h2 { "Version " (s.version) " " span.muted.small { "hash " (s.hash.get(..12).unwrap_or(&s.hash)) } }
-                div.graph { (raw(svg(s, &counts, &done))) }
+                div.graphwrap {
+                    div.graph { (raw(svg(s, &counts, &done))) }
+                    table.list {
+                        thead { tr { th { "State" } th { "Waits for" } th { "Carries" } th.num { "Now" } } }
+                        tbody {
+                            @for (st, (all, attention)) in s.states.iter().zip(&counts) {
+                                tr {
+                                    td { a href=(state_href(s, st)) { code { (st.id) } } }
+                                    td { (wait_label(st.wait.as_ref())) }
+                                    td { @for f in &st.fields { span.chip { (f.name) } } }
+                                    td.num { (count_text(*all))
+                                        @if *attention > 0 { div.reason.full { (count_text(*attention)) " need attention" } } }
+                                }
+                            }
+                        }
+                    }
+                }
             }
         });
     }
@@ -225,15 +241,20 @@ fn svg(s: &WorkflowShape, counts: &[(usize, usize)], done: &[(&str, u64)]) -> St
     out
 }
 
-fn node(out: &mut String, s: &WorkflowShape, st: &StateShape, y: i32, all: usize, blocked: usize) {
-    let href = format!(
+/// The list of the instances of `s` in state `st`.
+fn state_href(s: &WorkflowShape, st: &StateShape) -> String {
+    format!(
         "../instances{}",
         query_string([
             ("workflow", s.name.as_str()),
             ("version", &s.version.to_string()),
             ("state", st.id.as_str()),
         ])
-    );
+    )
+}
+
+fn node(out: &mut String, s: &WorkflowShape, st: &StateShape, y: i32, all: usize, blocked: usize) {
+    let href = state_href(s, st);
     let class = if blocked > 0 {
         "node blocked"
     } else if all > 0 {
@@ -273,8 +294,9 @@ fn node(out: &mut String, s: &WorkflowShape, st: &StateShape, y: i32, all: usize
     if blocked > 0 {
         let _ = write!(
             out,
-            r#"<text class="blockedn" x="{cx}" y="{}" text-anchor="middle">{} blocked</text>"#,
-            y + 54,
+            r#"<text class="blockedn" x="{}" y="{}" text-anchor="end">{} need attention</text>"#,
+            X + NODE_W - 12,
+            y + 53,
             count_text(blocked)
         );
     }

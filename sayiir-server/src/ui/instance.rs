@@ -41,10 +41,10 @@ pub(crate) async fn page(
                 h1 { code { (id) } }
             }
             (take(&mut regions, "summary"))
+            (take(&mut regions, "timeline"))
             div.grid {
                 div.col {
                     (take(&mut regions, "waiting"))
-                    (take(&mut regions, "timeline"))
                 }
                 div.col {
                     (take(&mut regions, "values"))
@@ -236,7 +236,7 @@ async fn regions(engine: &Engine, id: &str, operator: bool) -> Result<Regions, A
             }
             ul.waits { @for w in &d.waiting { li { (waiting_text(w)) } } }
             @if operator && !signals.is_empty() {
-                form.signal data-api=(api) {
+                form.signal #signal-form data-keep data-api=(api) {
                     div.row {
                         label { "Signal "
                             select name="name" { @for s in &signals { option value=(s) { (s) } } }

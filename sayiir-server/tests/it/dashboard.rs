@@ -149,7 +149,9 @@ async fn dashboard_pages_on_sqlite() {
     assert!(order.contains(r#"class="bar t-open""#), "the open wait");
     assert!(order.contains("waiting for signal approve"));
     assert!(order.contains("signal:approve#1"));
-    assert!(order.contains(r#"<form class="signal" data-api="../../api/v1/instances/order-1">"#));
+    assert!(order.contains(
+        r#"<form class="signal" id="signal-form" data-keep data-api="../../api/v1/instances/order-1">"#
+    ));
     assert!(order.contains("Approval</code>"), "the payload type");
     assert!(
         order.contains("&quot;by&quot;: &quot;&quot;"),

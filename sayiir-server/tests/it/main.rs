@@ -8,6 +8,7 @@
 #[allow(dead_code)]
 mod flows;
 
+mod browser;
 mod checks;
 mod common;
 mod dashboard;

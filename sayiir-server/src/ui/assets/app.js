@@ -5,17 +5,25 @@
   const body = document.body;
   const csrf = body.dataset.csrf || "";
 
-  // Live regions: {"regions": {id: html}} replaces each [data-live] element's content, unless
-  // the user is typing in it.
+  // Live regions: {"regions": {id: html}} replaces each [data-live] element's content when it
+  // changed, unless the user is typing in it. An element marked data-keep (the signal editor)
+  // that the new content has too is kept as it is: its text and its last message stay.
+  const last = new Map();
   function patch(regions) {
     for (const [id, html] of Object.entries(regions)) {
       const el = document.getElementById(id);
-      if (!el || el.innerHTML === html) continue;
+      if (!el || last.get(id) === html || el.innerHTML === html) { last.set(id, html); continue; }
       const active = document.activeElement;
       if (active && el.contains(active) && /^(INPUT|TEXTAREA|SELECT)$/.test(active.tagName)) continue;
+      last.set(id, html);
       const before = new Map();
       el.querySelectorAll("tr[data-id]").forEach((tr) => before.set(tr.dataset.id, tr.innerHTML));
+      const kept = [...el.querySelectorAll("[data-keep][id]")];
       el.innerHTML = html;
+      for (const old of kept) {
+        const fresh = document.getElementById(old.id);
+        if (fresh && el.contains(fresh)) fresh.replaceWith(old);
+      }
       el.querySelectorAll("tr[data-id]").forEach((tr) => {
         if (before.get(tr.dataset.id) !== tr.innerHTML) tr.classList.add("flash");
       });
@@ -39,6 +47,10 @@
       body.dataset.updates = String(Number(body.dataset.updates || 0) + 1);
     });
     source.addEventListener("problem", (e) => problem(e.data));
+    // A page left (or kept in the back-forward cache) closes its stream: browsers allow a
+    // few connections per host, and a stream left open holds one.
+    window.addEventListener("pagehide", () => source.close());
+    window.addEventListener("pageshow", (e) => { if (e.persisted) location.reload(); });
     source.onopen = () => { if (badge) { badge.classList.remove("off"); badge.textContent = "● live"; } };
     source.onerror = () => { if (badge) { badge.classList.add("off"); badge.textContent = "● reconnecting"; } };
   }
