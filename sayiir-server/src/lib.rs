@@ -34,6 +34,11 @@
 //! | `GET /api/v1/limits` | `{concurrency, rates}` |
 //! | `GET /api/v1/workers` | the workers recorded in the store |
 //!
+//! The dashboard, HTML pages over the same engine calls, is under `/ui` (`GET /ui/instances`,
+//! `/ui/instances/{id}`, `/ui/workflows/{name}`, `/ui/attention`, `/ui/versions`,
+//! `/ui/workers`, `/ui/schedules`, `/ui/limits`; see `docs/dashboard.md`). Its routes take the
+//! request's [`Principal`] from the request's extensions (the authentication layer's).
+//!
 //! The JSON is what `sayiir … --json` prints. Errors are
 //! `{"error": {"kind": "...", "message": "..."}}` ([`ApiError`]): 400 for a malformed id or
 //! query, 404 for an unknown instance or schedule, 409 for an action the instance's status

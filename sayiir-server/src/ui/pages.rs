@@ -5,12 +5,13 @@ use axum::Extension;
 use axum::extract::State;
 use axum::response::Response;
 use maud::html;
-use sayiir::Engine;
 use sayiir::store::Timestamp;
+use sayiir::{Engine, InstanceStatus};
 use serde_json::Value;
 
 use super::{Frame, Nav, badge, duration, query_string, respond, segment, time};
 use crate::auth::{Principal, Role};
+use crate::instances::list_query_of;
 
 fn frame<'a>(principal: &'a Principal, nav: Nav, title: &str) -> Frame<'a> {
     Frame {
@@ -30,7 +31,9 @@ pub(crate) async fn versions(
     let body = async {
         let mut stats = engine.version_stats().await?;
         stats.sort_by(|a, b| (&a.workflow, a.version).cmp(&(&b.workflow, b.version)));
-        let mismatches = engine.check_versions().await?;
+        // A read: the instances already marked (`Engine::check_versions` would mark more).
+        let (q, limit) = list_query_of([("blocked".to_owned(), "version_mismatch".to_owned())])?;
+        let mismatches = engine.list(&q).await?.instances;
         Ok(html! {
             div.heading { h1 { "Versions" }
                 p.sub { "Instances per definition (workflow, version, hash). A drained definition has no \
@@ -57,15 +60,18 @@ pub(crate) async fn versions(
             div.card {
                 h2 { "Version mismatches" }
                 @if mismatches.is_empty() {
-                    p.muted { "None: every unfinished instance runs a definition this server registers, or this \
-                               server registers no workflow." }
+                    p.muted { "None: no unfinished instance is blocked by a version mismatch." }
                 } @else {
                     table.list {
-                        thead { tr { th { "Instance" } th { "Why" } } }
-                        tbody { @for m in &mismatches {
-                            tr { td { a.id href={"instances/" (segment(m.instance.as_str()))} { (m.instance.as_str()) } }
-                                 td { (m.to_string()) } }
+                        thead { tr { th { "Instance" } th { "Workflow" } th { "Why" } } }
+                        tbody { @for i in &mismatches {
+                            tr { td { a.id href={"instances/" (segment(i.id.as_str()))} { (i.id.as_str()) } }
+                                 td { (i.workflow) span.muted { " v" (i.version) } }
+                                 td { @if let InstanceStatus::Blocked { reason, .. } = &i.status { div.reason.full { (reason) } } } }
                         } }
+                    }
+                    @if mismatches.len() >= limit.get() {
+                        p.muted { "The first " (limit) " are shown." }
                     }
                 }
                 p { a href={"attention" (query_string([("blocked", "version_mismatch")]))} { "Instances blocked by a version mismatch →" } }

@@ -78,6 +78,12 @@ async fn dashboard_pages_on_sqlite() {
     let (status, _, _) = get(&admin, "/ui/").await;
     assert_eq!(status, StatusCode::SEE_OTHER);
 
+    // Without the principal (the authentication layer's), a page is refused.
+    let bare = Router::new().nest("/sayiir", sayiir_server::router(engine.clone()));
+    let (status, _, why) = get(&bare, "/ui/instances").await;
+    assert_eq!(status, StatusCode::INTERNAL_SERVER_ERROR);
+    assert!(why.starts_with("Missing request extension"), "{why}");
+
     // The list: every instance, the counts, the filters, relative links and assets.
     let list = page(&admin, "/ui/instances").await;
     assert_eq!(
@@ -201,6 +207,7 @@ async fn dashboard_pages_on_sqlite() {
     // The store-wide pages.
     let versions = page(&admin, "/ui/versions").await;
     assert!(versions.contains(r#"href="workflows/order""#));
+    assert!(versions.contains("no unfinished instance is blocked by a version mismatch"));
     let workers = page(&admin, "/ui/workers").await;
     assert!(workers.contains("stopped"), "populate's worker stopped");
     let schedules = page(&admin, "/ui/schedules").await;
