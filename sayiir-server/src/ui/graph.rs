@@ -57,7 +57,7 @@ pub(crate) async fn page(
 
 /// `GET /ui/events/workflows/{name}`.
 pub(crate) async fn events(State(engine): State<Engine>, Path(name): Path<String>) -> Response {
-    live::stream(move || {
+    live::stream(engine.store().wakeups(), move || {
         let (engine, name) = (engine.clone(), name.clone());
         async move { regions(&engine, &name).await }
     })

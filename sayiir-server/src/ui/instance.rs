@@ -63,7 +63,7 @@ pub(crate) async fn events(
     Path(id): Path<String>,
 ) -> Response {
     let operator = principal.may(Role::Operator);
-    live::stream(move || {
+    live::stream(engine.store().wakeups(), move || {
         let (engine, id) = (engine.clone(), id.clone());
         async move { regions(&engine, &id, operator).await }
     })

@@ -110,7 +110,7 @@ pub(crate) async fn attention_events(
 }
 
 fn stream(engine: Engine, filters: Filters, mode: Mode) -> Response {
-    live::stream(move || {
+    live::stream(engine.store().wakeups(), move || {
         let (engine, filters) = (engine.clone(), filters.clone());
         async move { regions(&engine, &filters, mode).await }
     })

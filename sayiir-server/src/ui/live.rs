@@ -9,6 +9,7 @@ use axum::response::sse::{Event, KeepAlive, Sse};
 use futures_util::Stream;
 use maud::{Markup, html};
 use serde_json::{Map, Value};
+use tokio::sync::broadcast;
 
 use crate::error::ApiError;
 
@@ -34,20 +35,47 @@ pub(crate) fn take(regions: &mut Regions, id: &str) -> Markup {
     }
 }
 
-/// An event stream of what `render` gives, every [`PERIOD`], sent when it changed (the first
-/// one always: the page may have been rendered a while before it connected). An error is
-/// sent as a `problem` event (the page shows it) and the stream goes on.
-pub(crate) fn stream<F, Fut>(render: F) -> Sse<impl Stream<Item = Result<Event, Infallible>>>
+/// After a wake-up, how long to wait for the ones that follow it (one render for a burst).
+const COALESCE: Duration = Duration::from_millis(100);
+
+/// Waits [`PERIOD`], or less when the store hints that something changed (an instance
+/// created or signalled: `Store::wakeups`, which PostgreSQL gives).
+async fn pause(wakeups: &mut Option<broadcast::Receiver<()>>) {
+    let Some(rx) = wakeups else {
+        tokio::time::sleep(PERIOD).await;
+        return;
+    };
+    match tokio::time::timeout(PERIOD, rx.recv()).await {
+        Err(_) => {}
+        Ok(Ok(())) | Ok(Err(broadcast::error::RecvError::Lagged(_))) => {
+            tokio::time::sleep(COALESCE).await;
+            while rx.try_recv().is_ok() {}
+        }
+        Ok(Err(broadcast::error::RecvError::Closed)) => {
+            *wakeups = None;
+            tokio::time::sleep(PERIOD).await;
+        }
+    }
+}
+
+/// An event stream of what `render` gives, every [`PERIOD`] and after the store's wake-ups
+/// (`wakeups`: the store's, `Store::wakeups`), sent when it changed (the first one always: the page may have been
+/// rendered a while before it connected). An error is sent as a `problem` event (the page
+/// shows it) and the stream goes on.
+pub(crate) fn stream<F, Fut>(
+    wakeups: Option<broadcast::Receiver<()>>,
+    render: F,
+) -> Sse<impl Stream<Item = Result<Event, Infallible>>>
 where
     F: FnMut() -> Fut + Send + 'static,
     Fut: Future<Output = Result<Regions, ApiError>> + Send,
 {
     let events = futures_util::stream::unfold(
-        (render, None::<String>, true),
-        |(mut render, mut last, mut first)| async move {
+        (render, None::<String>, true, wakeups),
+        |(mut render, mut last, mut first, mut wakeups)| async move {
             loop {
                 if !first {
-                    tokio::time::sleep(PERIOD).await;
+                    pause(&mut wakeups).await;
                 }
                 first = false;
                 let (name, data) = match render().await {
@@ -67,7 +95,7 @@ where
                 }
                 last = Some(data.clone());
                 let event = Event::default().event(name).data(data);
-                return Some((Ok(event), (render, last, first)));
+                return Some((Ok(event), (render, last, first, wakeups)));
             }
         },
     );

@@ -7,7 +7,9 @@ use axum::http::{Request, StatusCode};
 use axum::{Extension, Router};
 use http_body_util::BodyExt;
 use sayiir::Engine;
+use sayiir::store::Store;
 use sayiir_server::{Principal, Role};
+use sayiir_store::pg_harness;
 use tower::ServiceExt;
 
 use crate::common::populate;
@@ -68,7 +70,18 @@ fn row_ids(html: &str) -> Vec<&str> {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn dashboard_pages_on_sqlite() {
     let dir = tempfile::tempdir().unwrap();
-    let store = sayiir::SqliteStore::open(dir.path().join("app.db")).unwrap();
+    pages(sayiir::SqliteStore::open(dir.path().join("app.db")).unwrap()).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn dashboard_pages_on_postgres() {
+    let Some(db) = pg_harness::fresh_database("dashboard").await else {
+        return; // the harness printed a SKIPPED banner
+    };
+    pages(sayiir::PgStore::connect(db.url()).await.unwrap()).await;
+}
+
+async fn pages(store: impl Store) {
     let engine = flows::register(Engine::builder(store)).build().unwrap();
     populate(&engine).await;
     let admin = app_as(engine.clone(), principal("alice", Role::Admin));
