@@ -83,7 +83,7 @@ pub(crate) fn render(entries: &[TimelineEntry], open: Option<&str>, now: Timesta
                         tr class=[e.error.as_ref().map(|_| "row-error")] {
                             td { (e.seq) }
                             td { (time(e.at)) }
-                            td.muted { @if let Some(d) = e.since_previous { "+" (duration(d.as_millis() as u64)) } }
+                            td.muted.nowrap { @if let Some(d) = e.since_previous { "+" (duration(d.as_millis() as u64)) } }
                             td { code { (e.kind) } }
                             td {
                                 (e.summary)

@@ -5,6 +5,7 @@
 
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
+use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::Duration;
 
 use fantoccini::{Client, ClientBuilder, Locator};
@@ -15,6 +16,37 @@ use serde_json::{Value, json};
 use crate::common::{PATIENCE, eventually, populate};
 use crate::dashboard::{app_as, principal};
 use crate::flows;
+
+/// Attempts of `fetch_rate` for invoice 7 so far: its first two fail (a timeline with retries).
+static RATE_ATTEMPTS: AtomicU32 = AtomicU32::new(0);
+
+#[sayiir::task(retries = 2, backoff = "300ms")]
+async fn fetch_rate(n: u64) -> Result<u64, String> {
+    tokio::time::sleep(Duration::from_millis(150)).await;
+    if n == 7 && RATE_ATTEMPTS.fetch_add(1, Ordering::SeqCst) < 2 {
+        return Err(format!("the rate service timed out for invoice {n}"));
+    }
+    Ok(3)
+}
+
+#[sayiir::task]
+async fn draft(n: u64, rate: u64) -> u64 {
+    tokio::time::sleep(Duration::from_millis(250)).await;
+    n * rate * 100
+}
+
+/// An invoice: a rate fetched with retries, a draft, a short sleep, an approval.
+#[sayiir::workflow]
+async fn invoice(n: u64) -> Result<String, String> {
+    let rate = match fetch_rate(n).await {
+        Ok(rate) => rate,
+        Err(e) => return Err(e),
+    };
+    let total = draft(n, rate).await;
+    sayiir::sleep(Duration::from_millis(700)).await;
+    let approval = sayiir::signal::<flows::Approval>("approve").await;
+    Ok(format!("invoice {n}: {total} approved by {}", approval.by))
+}
 
 /// `name` found in `PATH`.
 fn which(name: &str) -> Option<PathBuf> {
@@ -178,9 +210,25 @@ async fn dashboard_in_a_browser() {
     };
     let dir = tempfile::tempdir().unwrap();
     let store = sayiir::SqliteStore::open(dir.path().join("app.db")).unwrap();
-    let engine = flows::register(Engine::builder(store)).build().unwrap();
+    let engine = flows::register(Engine::builder(store))
+        .register::<invoice>()
+        .build()
+        .unwrap();
     populate(&engine).await;
     let worker = engine.spawn_worker();
+    for n in 7..=9 {
+        engine
+            .start::<invoice>(format!("invoice-{n}"), n)
+            .await
+            .unwrap();
+    }
+    for n in 7..=9 {
+        eventually(&format!("invoice-{n} waiting for approve"), || async {
+            let info = engine.status(format!("invoice-{n}")).await.unwrap();
+            (info.state.as_deref() == Some("signal:approve#1")).then_some(())
+        })
+        .await;
+    }
     let admin = serve(app_as(engine.clone(), principal("alice", Role::Admin))).await;
     let viewer = serve(app_as(engine.clone(), principal("victor", Role::Viewer))).await;
     let (_driver, c) = session(&chromium, &driver, &dir.path().join("profile")).await;
@@ -262,7 +310,6 @@ async fn dashboard_in_a_browser() {
     .await;
     assert!(text(&c, "#waiting").await.contains("signal approve"));
     assert!(text(&c, "form.signal .type").await.contains("Approval"));
-    shot(&c, "instance").await;
     step("instance");
     c.execute("window.kept = 'this page';", vec![])
         .await
@@ -310,8 +357,46 @@ async fn dashboard_in_a_browser() {
         engine.status("order-1").await.unwrap().status,
         InstanceStatus::Completed
     );
-    shot(&c, "instance-completed").await;
     step("signalled");
+
+    // An instance whose task failed twice before it succeeded, then slept: its timeline
+    // shows the failed attempts, the retries' backoff and the sleep, then the signal wait.
+    c.goto(&format!("{admin}/sayiir/ui/instances/invoice-7"))
+        .await
+        .unwrap();
+    until(
+        &c,
+        "the retries",
+        "document.querySelectorAll('.timeline .bar.t-retry').length === 2",
+    )
+    .await;
+    until(
+        &c,
+        "the sleep",
+        "document.querySelector('.timeline .bar.t-timer')",
+    )
+    .await;
+    assert!(
+        text(&c, ".entries")
+            .await
+            .contains("the rate service timed out for invoice 7")
+    );
+    shot(&c, "instance").await;
+    let editor = c.find(Locator::Css("form.signal textarea")).await.unwrap();
+    editor.clear().await.unwrap();
+    editor
+        .send_keys(r#"{"by": "maya", "limit": 5000}"#)
+        .await
+        .unwrap();
+    click_confirmed(&c, "form.signal button[type=submit]").await;
+    until(
+        &c,
+        "invoice-7 completed, live",
+        "document.querySelector('#summary .badge.b-completed')",
+    )
+    .await;
+    assert!(text(&c, "#values").await.contains("approved by maya"));
+    shot(&c, "instance-completed").await;
 
     // Pause from the page, confirmed: the instance is paused and the page says so.
     c.goto(&format!("{admin}/sayiir/ui/instances/order-2"))
@@ -333,14 +418,14 @@ async fn dashboard_in_a_browser() {
     .await;
 
     // The workflow's graph, the attention list, the workers.
-    c.goto(&format!("{admin}/sayiir/ui/workflows/order"))
+    c.goto(&format!("{admin}/sayiir/ui/workflows/invoice"))
         .await
         .unwrap();
     step("paused; goto graph");
     until(
         &c,
         "the graph",
-        "document.querySelector('svg.states [data-state]')",
+        "document.querySelector('svg.states [data-state=\"sleep#1\"]')",
     )
     .await;
     shot(&c, "workflow").await;
