@@ -458,6 +458,50 @@ async fn dashboard_in_a_browser() {
     shot(&c, "workers").await;
     step("pages");
 
+    // Retry a parked call once the carrier takes the parcel: the instance completes.
+    flows::CARRIER_TAKES.lock().unwrap().push(4);
+    c.goto(&format!("{admin}/sayiir/ui/instances/parcel-1"))
+        .await
+        .unwrap();
+    until(
+        &c,
+        "the retry button",
+        "document.querySelector('button[data-action=retry]')",
+    )
+    .await;
+    click_confirmed(&c, "button[data-action=retry]").await;
+    until(
+        &c,
+        "parcel-1 completed, live",
+        "document.querySelector('#summary .badge.b-completed')",
+    )
+    .await;
+
+    // Cancel with a reason: the reason is the instance's output.
+    c.goto(&format!("{admin}/sayiir/ui/instances/invoice-9"))
+        .await
+        .unwrap();
+    until(
+        &c,
+        "the cancel button",
+        "document.querySelector('button[data-action=cancel]')",
+    )
+    .await;
+    c.find(Locator::Css(".actions input[name=reason]"))
+        .await
+        .unwrap()
+        .send_keys("duplicate of invoice 8")
+        .await
+        .unwrap();
+    click_confirmed(&c, "button[data-action=cancel]").await;
+    until(
+        &c,
+        "invoice-9 cancelled, live",
+        "document.querySelector('#summary .badge.b-cancelled')",
+    )
+    .await;
+    assert!(text(&c, "#values").await.contains("duplicate of invoice 8"));
+
     // A viewer sees the instance, and no action.
     c.goto(&format!("{viewer}/sayiir/ui/instances/order-2"))
         .await
