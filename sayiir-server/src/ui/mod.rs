@@ -178,7 +178,7 @@ pub(crate) fn respond(f: &Frame<'_>, body: Result<Markup, ApiError>) -> Response
 /// A status as a coloured badge: `running`, `paused`, a block kind, `completed`, ...
 pub(crate) fn badge(status: &str) -> Markup {
     let class = match status {
-        "running" => "b-running",
+        "running" | "active" => "b-running",
         "completed" => "b-completed",
         "failed" => "b-failed",
         "cancelled" => "b-cancelled",

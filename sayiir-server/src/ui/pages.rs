@@ -149,7 +149,7 @@ pub(crate) async fn schedules(
                                 td { code { (s.id) } @if let Some(n) = &s.note { div.muted { (n) } } }
                                 td { a href={"workflows/" (segment(&s.workflow))} { (s.workflow) } }
                                 td { code { (s.cron) } span.muted { " " (s.time_zone) } }
-                                td { (badge(if state == "active" { "running" } else { state.as_str() })) }
+                                td { (badge(&state)) }
                                 td { @for f in s.next_fires_local.iter().take(3) { div { (f) } } }
                                 td { @if let Some(i) = &s.last_instance {
                                     a.id href={"instances/" (segment(i.as_str()))} { (i.as_str()) } } }

@@ -456,6 +456,13 @@ async fn dashboard_in_a_browser() {
     )
     .await;
     shot(&c, "workers").await;
+    for page in ["versions", "schedules", "limits"] {
+        c.goto(&format!("{admin}/sayiir/ui/{page}")).await.unwrap();
+        until(&c, page, "document.querySelector('main h1')").await;
+        if page != "limits" {
+            shot(&c, page).await;
+        }
+    }
     step("pages");
 
     // Retry a parked call once the carrier takes the parcel: the instance completes.
