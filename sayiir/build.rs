@@ -8,7 +8,7 @@ use std::error::Error;
 use std::path::Path;
 
 /// Every page, as `(file, module)`; `src/docs.rs` declares the same modules.
-const PAGES: [(&str, &str); 14] = [
+const PAGES: [(&str, &str); 15] = [
     ("workflow-rules", "workflow_rules"),
     ("errors", "errors"),
     ("testing", "testing"),
@@ -20,6 +20,7 @@ const PAGES: [(&str, &str); 14] = [
     ("flow-control", "flow_control"),
     ("cli", "cli"),
     ("server", "server"),
+    ("dashboard", "dashboard"),
     ("performance", "performance"),
     ("observability", "observability"),
     ("format", "format"),
@@ -75,6 +76,10 @@ fn target(link: &str, repo: &str) -> Result<String, String> {
     if let Some(path) = link.strip_prefix("../") {
         return Ok(format!("{repo}/blob/main/{path}"));
     }
+    // The pages' images (docs/img/): their raw bytes, which rustdoc shows as images.
+    if let Some(image) = link.strip_prefix("img/") {
+        return Ok(format!("{repo}/raw/main/docs/img/{image}"));
+    }
     let (page, anchor) = match link.split_once('#') {
         Some((p, a)) => (p, format!("#{a}")),
         None => (link, String::new()),
@@ -83,7 +88,7 @@ fn target(link: &str, repo: &str) -> Result<String, String> {
     match PAGES.iter().find(|(f, _)| *f == file) {
         Some((_, module)) => Ok(format!("crate::docs::{module}{anchor}")),
         None => Err(format!(
-            "link `{link}` is neither a page of docs/, a file of the repository (`../path`) nor a URL"
+            "link `{link}` is neither a page of docs/, an image of docs/img/, a file of the repository (`../path`) nor a URL"
         )),
     }
 }

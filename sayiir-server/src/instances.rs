@@ -24,17 +24,25 @@ const DEFAULT_LIMIT: usize = 50;
 const MAX_LIMIT: usize = 1_000;
 
 /// `id` as an instance id; 400 when it is not a valid one.
-fn parse_id(id: &str) -> Result<InstanceId, ApiError> {
+pub(crate) fn parse_id(id: &str) -> Result<InstanceId, ApiError> {
     InstanceId::new(id).map_err(|reason| ApiError::invalid_id(id, &reason))
 }
 
 /// The store query and page size of `GET /api/v1/instances`'s query string.
 fn list_query(query: Option<&str>) -> Result<(ListQuery, NonZeroUsize), ApiError> {
+    list_query_of(json::query_pairs(query))
+}
+
+/// The store query and page size of the list's parameters (the API's query string, the
+/// dashboard's filters).
+pub(crate) fn list_query_of(
+    pairs: impl IntoIterator<Item = (String, String)>,
+) -> Result<(ListQuery, NonZeroUsize), ApiError> {
     let mut q = ListQuery::new();
     let mut limit = DEFAULT_LIMIT;
     let mut blocked: Vec<BlockKind> = Vec::new();
     let mut status: Option<String> = None;
-    for (key, value) in json::query_pairs(query) {
+    for (key, value) in pairs {
         match key.as_str() {
             "workflow" => q = q.workflow(value),
             "version" => {

@@ -45,6 +45,11 @@
 //! | `GET /api/v1/me` | the request's principal and its session's CSRF token |
 //! | `GET /ui/login`, `POST /ui/login`, `POST /ui/logout` | the dashboard's session |
 //!
+//! The dashboard, HTML pages over the same engine calls, is under `/ui` (`GET /ui/instances`,
+//! `/ui/instances/{id}`, `/ui/workflows/{name}`, `/ui/attention`, `/ui/versions`,
+//! `/ui/workers`, `/ui/schedules`, `/ui/limits`; see `docs/dashboard.md`). Its routes take the
+//! request's [`Principal`] from the request's extensions (the authentication layer's).
+//!
 //! The JSON is what `sayiir … --json` prints. Errors are
 //! `{"error": {"kind": "...", "message": "..."}}` ([`ApiError`]): 401 `unauthorized` without
 //! a valid token, 403 `forbidden` for a role that may not, 403 `csrf` for a session's request
@@ -67,6 +72,7 @@ mod json;
 mod login;
 mod overview;
 mod tokens;
+mod ui;
 mod views;
 
 pub use auth::{Principal, Role};
@@ -124,6 +130,7 @@ fn routes(engine: Engine) -> Router {
             "/api/v1/schedules/{id}/resume",
             post(overview::resume_schedule),
         )
+        .merge(ui::routes())
         .method_not_allowed_fallback(|| async {
             ApiError::new(
                 StatusCode::METHOD_NOT_ALLOWED,

@@ -11,27 +11,41 @@ use axum::response::{Html, IntoResponse, Response};
 
 use crate::auth::Principal;
 use crate::error::ApiError;
+use maud::{DOCTYPE, html};
+
 use crate::guard::{Auth, SESSION_COOKIE, SESSION_TTL, cookie, cross_site};
 
+/// The login page (relative links: it is at `<root>ui/login`), with `message` above the form.
 fn page(status: StatusCode, message: Option<&str>) -> Response {
-    let message = message.map_or(String::new(), |m| {
-        format!("<p class=\"error\">{}</p>", escape(m))
-    });
-    let body = format!(
-        "<!doctype html>\n<html><head><meta charset=\"utf-8\"><title>sayiir: sign in</title></head>\n\
-         <body><h1>sayiir</h1>{message}\n\
-         <form method=\"post\" action=\"login\">\n\
-         <label>Token <input type=\"password\" name=\"token\" autocomplete=\"off\" required></label>\n\
-         <button type=\"submit\">Sign in</button>\n</form></body></html>\n"
-    );
-    (status, Html(body)).into_response()
-}
-
-fn escape(s: &str) -> String {
-    s.replace('&', "&amp;")
-        .replace('<', "&lt;")
-        .replace('>', "&gt;")
-        .replace('"', "&quot;")
+    let markup = html! {
+        (DOCTYPE)
+        html lang="en" {
+            head {
+                meta charset="utf-8";
+                meta name="viewport" content="width=device-width, initial-scale=1";
+                title { "Sign in · sayiir" }
+                link rel="stylesheet" href="assets/style.css";
+            }
+            body.login {
+                main {
+                    div.card.login {
+                        h1 { span.logo { "◆" } " sayiir" }
+                        @if let Some(m) = message { p.error { (m) } }
+                        form method="post" action="login" {
+                            label {
+                                "Token "
+                                input type="password" name="token" autocomplete="off" required;
+                            }
+                            button type="submit" { "Sign in" }
+                        }
+                        p.muted { "Paste an API token (sayiir token new). Its role decides what \
+                            you may do here." }
+                    }
+                }
+            }
+        }
+    };
+    (status, Html(markup.into_string())).into_response()
 }
 
 /// `GET /ui/login`.

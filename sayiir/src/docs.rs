@@ -1,7 +1,8 @@
 //! The guides: what a workflow body may contain, every compile and run-time error, testing,
 //! resources, versions, production, operations, flow control, schedules, the command line,
-//! the HTTP API, performance, observability and the stored format. Each page is a file of the
-//! repository's `docs/` directory; their examples are compiled and run as doctests.
+//! the HTTP API and its dashboard, performance, observability and the stored format. Each page
+//! is a file of the repository's `docs/` directory; their examples are compiled and run as
+//! doctests.
 
 #[doc = include_str!(concat!(env!("OUT_DIR"), "/docs/workflow-rules.md"))]
 pub mod workflow_rules {}
@@ -34,6 +35,9 @@ pub mod cli {}
 
 #[doc = include_str!(concat!(env!("OUT_DIR"), "/docs/server.md"))]
 pub mod server {}
+
+#[doc = include_str!(concat!(env!("OUT_DIR"), "/docs/dashboard.md"))]
+pub mod dashboard {}
 
 #[doc = include_str!(concat!(env!("OUT_DIR"), "/docs/performance.md"))]
 pub mod performance {}

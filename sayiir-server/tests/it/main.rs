@@ -8,8 +8,10 @@
 #[allow(dead_code)]
 mod flows;
 
+mod browser;
 mod checks;
 mod common;
+mod dashboard;
 mod metrics;
 mod outage;
 mod roles;

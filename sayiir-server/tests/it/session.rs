@@ -32,7 +32,7 @@ fn form_post(path: &str, cookie: Option<&str>) -> axum::http::request::Builder {
 }
 
 /// Logs in with `token`: the cookie (`name=value`).
-async fn login(app: &Router, token: &str) -> String {
+pub(crate) async fn login(app: &Router, token: &str) -> String {
     let body = format!("token={token}");
     let request = form_post("/ui/login", None)
         .header("origin", "http://ops.example")

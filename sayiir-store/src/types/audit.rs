@@ -72,77 +72,15 @@ pub struct AuditQuery {
 /// The targets as stored: a JSON array of strings.
 #[cfg(any(feature = "sqlite", feature = "postgres"))]
 pub(crate) fn encode_targets(targets: &[String]) -> String {
-    let mut out = String::from("[");
-    for (i, t) in targets.iter().enumerate() {
-        if i > 0 {
-            out.push(',');
-        }
-        out.push('"');
-        for c in t.chars() {
-            match c {
-                '"' => out.push_str("\\\""),
-                '\\' => out.push_str("\\\\"),
-                c if (c as u32) < 0x20 => out.push_str(&format!("\\u{:04x}", c as u32)),
-                c => out.push(c),
-            }
-        }
-        out.push('"');
-    }
-    out.push(']');
-    out
+    // Serializing strings to JSON cannot fail (no maps with non-string keys, no I/O).
+    serde_json::to_string(targets).unwrap_or_else(|_| String::from("[]"))
 }
 
 /// The targets of a stored JSON array of strings (what [`encode_targets`] writes); `None` if
 /// the text is not one.
 #[cfg(any(feature = "sqlite", feature = "postgres"))]
 pub(crate) fn decode_targets(text: &str) -> Option<Vec<String>> {
-    let mut out = Vec::new();
-    let mut chars = text
-        .trim()
-        .strip_prefix('[')?
-        .strip_suffix(']')?
-        .chars()
-        .peekable();
-    loop {
-        while chars.peek().is_some_and(|c| c.is_whitespace()) {
-            chars.next();
-        }
-        match chars.next() {
-            None => return Some(out),
-            Some('"') => {}
-            Some(_) => return None,
-        }
-        let mut s = String::new();
-        loop {
-            match chars.next()? {
-                '"' => break,
-                '\\' => match chars.next()? {
-                    '"' => s.push('"'),
-                    '\\' => s.push('\\'),
-                    '/' => s.push('/'),
-                    'n' => s.push('\n'),
-                    't' => s.push('\t'),
-                    'r' => s.push('\r'),
-                    'u' => {
-                        let hex: String = (0..4).filter_map(|_| chars.next()).collect();
-                        let code = u32::from_str_radix(&hex, 16).ok()?;
-                        s.push(char::from_u32(code)?);
-                    }
-                    _ => return None,
-                },
-                c => s.push(c),
-            }
-        }
-        out.push(s);
-        while chars.peek().is_some_and(|c| c.is_whitespace()) {
-            chars.next();
-        }
-        match chars.next() {
-            Some(',') => {}
-            None => return Some(out),
-            Some(_) => return None,
-        }
-    }
+    serde_json::from_str(text).ok()
 }
 
 #[cfg(all(test, any(feature = "sqlite", feature = "postgres")))]

@@ -1,0 +1,263 @@
+//! The dashboard's pages through the router (no browser): what each page shows, the filters,
+//! the actions an operator sees and a viewer does not, the live stream's first event, errors
+//! as pages.
+
+use axum::body::Body;
+use axum::Router;
+use axum::http::{HeaderValue, Request, StatusCode, header};
+use http_body_util::BodyExt;
+use sayiir::Engine;
+use sayiir::store::Store;
+use sayiir_store::pg_harness;
+use tower::ServiceExt;
+
+use crate::common::{ADMIN, VIEWER, app, populate};
+use crate::session::login;
+use crate::flows;
+
+/// The router nested under `/sayiir` (the tests' tokens), every request made in a dashboard
+/// session opened with `token` (its cookie added to each request).
+pub(crate) async fn app_as(engine: Engine, token: &str) -> Router {
+    let app = app(engine);
+    let cookie = HeaderValue::from_str(&login(&app, token).await).unwrap();
+    app.layer(axum::middleware::map_request(
+        move |mut request: Request<Body>| {
+            let cookie = cookie.clone();
+            async move {
+                request.headers_mut().insert(header::COOKIE, cookie);
+                request
+            }
+        },
+    ))
+}
+
+/// `GET path` (under `/sayiir`): its status, content type and body.
+async fn get(app: &Router, path: &str) -> (StatusCode, String, String) {
+    let request = Request::builder()
+        .uri(format!("/sayiir{path}"))
+        .body(Body::empty())
+        .unwrap();
+    let response = app.clone().oneshot(request).await.unwrap();
+    let status = response.status();
+    let kind = response
+        .headers()
+        .get("content-type")
+        .map(|v| v.to_str().unwrap().to_owned())
+        .unwrap_or_default();
+    let bytes = response.into_body().collect().await.unwrap().to_bytes();
+    (status, kind, String::from_utf8(bytes.to_vec()).unwrap())
+}
+
+/// `GET path`, which must be a 200 HTML page; its body.
+async fn page(app: &Router, path: &str) -> String {
+    let (status, kind, body) = get(app, path).await;
+    assert_eq!(status, StatusCode::OK, "GET {path}: {body}");
+    assert_eq!(kind, "text/html; charset=utf-8", "{path}");
+    assert!(body.starts_with("<!DOCTYPE html>"), "{path}");
+    body
+}
+
+/// The ids of the rows of a list page, in order.
+fn row_ids(html: &str) -> Vec<&str> {
+    html.split("<tr data-id=\"")
+        .skip(1)
+        .map(|rest| &rest[..rest.find('"').unwrap()])
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn dashboard_pages_on_sqlite() {
+    let dir = tempfile::tempdir().unwrap();
+    pages(sayiir::SqliteStore::open(dir.path().join("app.db")).unwrap()).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn dashboard_pages_on_postgres() {
+    let Some(db) = pg_harness::fresh_database("dashboard").await else {
+        return; // the harness printed a SKIPPED banner
+    };
+    pages(sayiir::PgStore::connect(db.url()).await.unwrap()).await;
+}
+
+async fn pages(store: impl Store) {
+    let engine = flows::register(Engine::builder(store)).build().unwrap();
+    populate(&engine).await;
+    let admin = app_as(engine.clone(), ADMIN).await;
+    let viewer = app_as(engine.clone(), VIEWER).await;
+
+    // Redirects into the list, relative (the router may be nested anywhere).
+    let (status, _, _) = get(&admin, "/ui/").await;
+    assert_eq!(status, StatusCode::SEE_OTHER);
+
+    // Without a session, a page sends the browser to the login page (relative).
+    let (status, _, _) = get(&app(engine.clone()), "/ui/instances").await;
+    assert_eq!(status, StatusCode::SEE_OTHER);
+
+    // The list: every instance, the counts, the filters, relative links and assets.
+    let list = page(&admin, "/ui/instances").await;
+    assert_eq!(
+        row_ids(&list),
+        [
+            "doomed-1",
+            "fragile-1",
+            "nap-1",
+            "order-1",
+            "order-2",
+            "order-3",
+            "parcel-1",
+            "quick-1"
+        ]
+    );
+    assert!(list.contains(r#"href="../ui/assets/style.css""#));
+    assert!(list.contains(r#"data-events="../ui/events/instances""#));
+    // The page carries the session's CSRF token for its scripts' POSTs.
+    let (_, _, me) = get(&admin, "/api/v1/me").await;
+    let me: serde_json::Value = serde_json::from_str(&me).unwrap();
+    let csrf = me["csrf"].as_str().unwrap();
+    assert!(csrf.len() >= 32, "{me}");
+    assert!(list.contains(&format!(r#"data-csrf="{csrf}""#)));
+    assert!(list.contains(r#"href="instances/order-1""#));
+    assert!(list.contains(r#"<span class="n">8</span><span class="l">all</span>"#));
+    assert!(list.contains(r#"<span class="n">2</span><span class="l">needs attention</span>"#));
+    for (query, want) in [
+        ("workflow=order", &["order-1", "order-2", "order-3"][..]),
+        (
+            "workflow=order&status=running&blocked=&id_prefix=",
+            &["order-1", "order-2"],
+        ),
+        ("status=failed", &["doomed-1"]),
+        ("blocked=parked", &["parcel-1"]),
+        ("needs_attention=true", &["fragile-1", "parcel-1"]),
+        ("id_prefix=o", &["order-1", "order-2", "order-3"]),
+        (
+            "workflow=order&state=signal%3Aapprove%231",
+            &["order-1", "order-2", "order-3"],
+        ),
+    ] {
+        let html = page(&admin, &format!("/ui/instances?{query}")).await;
+        assert_eq!(row_ids(&html), want, "{query}");
+    }
+    // Keyset pages: the next link carries the cursor and the filters.
+    let first = page(&admin, "/ui/instances?limit=3").await;
+    assert_eq!(row_ids(&first), ["doomed-1", "fragile-1", "nap-1"]);
+    assert!(
+        first.contains(r#"href="instances?limit=3&amp;after=nap-1""#),
+        "{first}"
+    );
+    let second = page(&admin, "/ui/instances?limit=3&after=nap-1").await;
+    assert_eq!(row_ids(&second), ["order-1", "order-2", "order-3"]);
+    let (status, _, bad) = get(&admin, "/ui/instances?status=asleep").await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert!(bad.contains("`asleep` is not a status"), "{bad}");
+
+    // Needs attention: the two blocked instances, their reasons in full.
+    let attention = page(&admin, "/ui/attention").await;
+    assert_eq!(row_ids(&attention), ["fragile-1", "parcel-1"]);
+    assert!(
+        attention.contains("inspector crashed on parcel 3"),
+        "{attention}"
+    );
+    assert!(
+        attention.contains("the carrier refused parcel 4"),
+        "{attention}"
+    );
+
+    // An instance waiting for a signal: its timeline, its wait, the signal editor with the
+    // payload type and a skeleton of it, the actions an operator may take.
+    let order = page(&admin, "/ui/instances/order-1").await;
+    assert!(order.contains(r#"class="bar t-task""#), "a task bar");
+    assert!(order.contains(r#"class="bar t-open""#), "the open wait");
+    assert!(order.contains("waiting for signal approve"));
+    assert!(order.contains("signal:approve#1"));
+    assert!(order.contains(
+        r#"<form class="signal" id="signal-form" data-keep data-api="../../api/v1/instances/order-1">"#
+    ));
+    assert!(order.contains("Approval</code>"), "the payload type");
+    assert!(
+        order.contains("&quot;by&quot;: &quot;&quot;"),
+        "the payload skeleton"
+    );
+    assert!(order.contains(r#"data-action="pause""#));
+    assert!(order.contains(r#"data-action="cancel""#));
+    assert!(
+        !order.contains(r#"data-action="retry""#),
+        "retry is not allowed on it"
+    );
+    // A viewer sees the same instance without any action.
+    let seen = page(&viewer, "/ui/instances/order-1").await;
+    assert!(seen.contains(r#"class="bar t-task""#));
+    assert!(
+        !seen.contains("data-action"),
+        "a viewer sees no action button"
+    );
+    assert!(
+        !seen.contains("form class=\"signal\""),
+        "nor the signal form"
+    );
+    // A failed instance: the error in full, in the history.
+    let doomed = page(&admin, "/ui/instances/doomed-1").await;
+    assert!(doomed.contains("card declined for order 7"));
+    assert!(doomed.contains(r#"class="bar t-error""#), "{doomed}");
+    // A parked one: retry and fail offered.
+    let parcel = page(&admin, "/ui/instances/parcel-1").await;
+    assert!(parcel.contains(r#"data-action="retry""#));
+    assert!(parcel.contains(r#"data-action="fail""#));
+    let (status, _, missing) = get(&admin, "/ui/instances/nobody").await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    assert!(missing.contains("nobody"));
+
+    // The workflow's states as a graph, each with its count.
+    let graph = page(&admin, "/ui/workflows/order").await;
+    assert!(graph.contains("<svg"));
+    assert!(graph.contains(r#"data-state="signal:approve#1""#));
+    assert!(graph.contains("signal: Approval"));
+    assert!(
+        graph.contains(">3</text>"),
+        "three instances wait for approve"
+    );
+    let unknown = page(&admin, "/ui/workflows/nothing").await;
+    assert!(unknown.contains("does not register workflow"));
+
+    // The store-wide pages.
+    let versions = page(&admin, "/ui/versions").await;
+    assert!(versions.contains(r#"href="workflows/order""#));
+    assert!(versions.contains("no unfinished instance is blocked by a version mismatch"));
+    let workers = page(&admin, "/ui/workers").await;
+    assert!(workers.contains("stopped"), "populate's worker stopped");
+    let schedules = page(&admin, "/ui/schedules").await;
+    assert!(schedules.contains("yearly") && schedules.contains("0 0 1 1 *"));
+    assert!(schedules.contains(r#"data-action="pause""#));
+    assert!(!page(&viewer, "/ui/schedules").await.contains("data-action"));
+    page(&admin, "/ui/limits").await;
+    let (status, kind, css) = get(&admin, "/ui/assets/style.css").await;
+    assert_eq!(
+        (status, kind.as_str()),
+        (StatusCode::OK, "text/css; charset=utf-8")
+    );
+    assert!(css.contains(".timeline"));
+
+    // The live stream: its first event renders the list's regions.
+    let request = Request::builder()
+        .uri("/sayiir/ui/events/instances?workflow=order")
+        .body(Body::empty())
+        .unwrap();
+    let response = admin.clone().oneshot(request).await.unwrap();
+    assert_eq!(
+        response.headers()["content-type"].to_str().unwrap(),
+        "text/event-stream"
+    );
+    let mut body = response.into_body();
+    let frame = body.frame().await.unwrap().unwrap().into_data().unwrap();
+    let text = String::from_utf8(frame.to_vec()).unwrap();
+    assert!(text.starts_with("event: regions\ndata: "), "{text}");
+    let json: serde_json::Value =
+        serde_json::from_str(text.trim_start_matches("event: regions\ndata: ").trim()).unwrap();
+    let rows = json["regions"]["rows"].as_str().unwrap();
+    assert_eq!(row_ids(rows), ["order-1", "order-2", "order-3"]);
+    assert!(
+        json["regions"]["counts"]
+            .as_str()
+            .unwrap()
+            .contains("running")
+    );
+}
