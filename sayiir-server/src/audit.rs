@@ -112,17 +112,15 @@ struct PageView<'a> {
     next: Option<u64>,
 }
 
-/// `GET /api/v1/audit?after=&limit=` (admin): newest first; `after` is the `next` of the page
-/// before (entries older than it).
-pub(crate) async fn list(
-    State(engine): State<Engine>,
-    Extension(who): Extension<Principal>,
-    RawQuery(query): RawQuery,
-) -> Result<Response, ApiError> {
-    who.require(Role::Admin)?;
+/// The page of the audit log that `query` asks for (`after`: the `next` of the page before,
+/// `limit`), and the cursor of the next page when this one is full.
+pub(crate) async fn page_of(
+    engine: &Engine,
+    query: Option<&str>,
+) -> Result<(Vec<AuditEntry>, Option<u64>), ApiError> {
     let mut before = None;
     let mut limit = DEFAULT_LIMIT;
-    for (key, value) in json::query_pairs(query.as_deref()) {
+    for (key, value) in json::query_pairs(query) {
         match key.as_str() {
             "after" if value.is_empty() => {}
             "after" => {
@@ -155,6 +153,18 @@ pub(crate) async fn list(
     } else {
         None
     };
+    Ok((entries, next))
+}
+
+/// `GET /api/v1/audit?after=&limit=` (admin): newest first; `after` is the `next` of the page
+/// before (entries older than it).
+pub(crate) async fn list(
+    State(engine): State<Engine>,
+    Extension(who): Extension<Principal>,
+    RawQuery(query): RawQuery,
+) -> Result<Response, ApiError> {
+    who.require(Role::Admin)?;
+    let (entries, next) = page_of(&engine, query.as_deref()).await?;
     Ok(json::ok(&PageView {
         entries: entries.iter().map(EntryView::of).collect(),
         next,

@@ -26,7 +26,7 @@ use maud::{DOCTYPE, Markup, PreEscaped, html};
 use sayiir::Engine;
 use sayiir::store::Timestamp;
 
-use crate::auth::Principal;
+use crate::auth::{Principal, Role};
 use crate::error::ApiError;
 
 const STYLE: &str = include_str!("assets/style.css");
@@ -47,6 +47,7 @@ pub(crate) fn routes() -> Router<Engine> {
         .route("/ui/workers", get(pages::workers))
         .route("/ui/schedules", get(pages::schedules))
         .route("/ui/limits", get(pages::limits))
+        .route("/ui/audit", get(pages::audit))
         .route("/ui/events/instances", get(list::events))
         .route("/ui/events/attention", get(list::attention_events))
         .route("/ui/events/instances/{id}", get(instance::events))
@@ -85,6 +86,7 @@ pub(crate) enum Nav {
     Workers,
     Schedules,
     Limits,
+    Audit,
 }
 
 /// What every page needs: the relative path to the router's root, the principal, the page's
@@ -127,11 +129,18 @@ pub(crate) fn layout(f: &Frame<'_>, body: Markup) -> Response {
                         (item(Nav::Workers, "workers", "Workers"))
                         (item(Nav::Schedules, "schedules", "Schedules"))
                         (item(Nav::Limits, "limits", "Limits"))
+                        @if f.principal.may(Role::Admin) { (item(Nav::Audit, "audit", "Audit")) }
                     }
                     div.who {
                         @if f.events.is_some() { span #live.live title="live updates" { "● live" } }
                         span.user { (f.principal.name) } " "
                         span.role { (f.principal.role.name()) }
+                        @if !f.principal.csrf.is_empty() {
+                            form.logout method="post" action={(root) "ui/logout"} {
+                                input type="hidden" name="csrf" value=(f.principal.csrf);
+                                button type="submit" { "Sign out" }
+                            }
+                        }
                     }
                 }
                 main { (body) }

@@ -1,5 +1,5 @@
 //! The store-wide pages: versions (and the instances whose version no worker runs), workers,
-//! schedules, limits.
+//! schedules, limits, the audit log (administrators).
 
 use axum::Extension;
 use axum::extract::State;
@@ -222,4 +222,52 @@ pub(crate) async fn limits(
     }
     .await;
     respond(&frame(&principal, Nav::Limits, "Limits"), body)
+}
+
+/// `GET /ui/audit` (administrators): the audit log, newest first, a page at a time.
+pub(crate) async fn audit(
+    State(engine): State<Engine>,
+    Extension(principal): Extension<Principal>,
+    axum::extract::RawQuery(query): axum::extract::RawQuery,
+) -> Response {
+    let body = async {
+        principal.require(Role::Admin)?;
+        let (entries, next) = crate::audit::page_of(&engine, query.as_deref()).await?;
+        Ok(html! {
+            div.heading { h1 { "Audit log" }
+                p.sub { "Every action asked of the API or of this dashboard, newest first: who, what, on which \
+                         instances, and how it ended (refusals included)." } }
+            div.card {
+                table.list.audit {
+                    thead { tr { th { "When" } th { "Who" } th { "Action" } th { "On" } th { "Detail" } th { "Result" } } }
+                    tbody {
+                        @for e in &entries {
+                            tr data-audit=(e.id) {
+                                td { (time(e.at)) }
+                                td { (e.who) }
+                                td { code { (e.action) } }
+                                td { @for t in &e.targets {
+                                    @if e.action.ends_with("_schedule") { code { (t) } " " }
+                                    @else { a.id href={"instances/" (segment(t))} { (t) } " " }
+                                } }
+                                td { @if let Some(d) = &e.detail { (d) } }
+                                td { @match &e.result {
+                                    sayiir::admin::AuditResult::Failed { kind, message } => {
+                                        span.badge.b-failed { (kind) } div.reason.full { (message) }
+                                    }
+                                    _ => { span.badge.b-completed { "ok" } }
+                                } }
+                            }
+                        }
+                        @if entries.is_empty() { tr { td.empty colspan="6" { "No action yet." } } }
+                    }
+                }
+                @if let Some(n) = next {
+                    p { a.more href={"audit" (query_string([("after", n.to_string().as_str())]))} { "Older entries →" } }
+                }
+            }
+        })
+    }
+    .await;
+    respond(&frame(&principal, Nav::Audit, "Audit log"), body)
 }

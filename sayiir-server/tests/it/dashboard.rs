@@ -2,18 +2,18 @@
 //! the actions an operator sees and a viewer does not, the live stream's first event, errors
 //! as pages.
 
-use axum::body::Body;
 use axum::Router;
-use axum::http::{HeaderValue, Request, StatusCode, header};
+use axum::body::Body;
+use axum::http::{HeaderValue, Method, Request, StatusCode, header};
 use http_body_util::BodyExt;
 use sayiir::Engine;
 use sayiir::store::Store;
 use sayiir_store::pg_harness;
 use tower::ServiceExt;
 
-use crate::common::{ADMIN, VIEWER, app, populate};
-use crate::session::login;
+use crate::common::{ADMIN, VIEWER, app, call, populate};
 use crate::flows;
+use crate::session::login;
 
 /// The router nested under `/sayiir` (the tests' tokens), every request made in a dashboard
 /// session opened with `token` (its cookie added to each request).
@@ -259,5 +259,39 @@ async fn pages(store: impl Store) {
             .as_str()
             .unwrap()
             .contains("running")
+    );
+
+    // The audit log: an administrator's page (and navigation item), refused to a viewer. An
+    // operator's action through the API is on it, and a refused one with its error.
+    let api = app(engine.clone());
+    let (status, _) = call(&api, Method::POST, "/api/v1/instances/order-2/pause", None).await;
+    assert_eq!(status, StatusCode::OK);
+    let (status, _) = call(&api, Method::POST, "/api/v1/instances/quick-1/pause", None).await;
+    assert_eq!(status, StatusCode::CONFLICT);
+    let log = page(&admin, "/ui/audit").await;
+    assert!(
+        log.contains(r#"href="../ui/audit""#),
+        "the admin's navigation"
+    );
+    let rows: Vec<&str> = log.split("<tr data-audit=").skip(1).collect();
+    assert_eq!(rows.len(), 2, "{log}");
+    assert!(
+        rows[0].contains("olga") && rows[0].contains("quick-1"),
+        "{}",
+        rows[0]
+    );
+    assert!(
+        rows[0].contains("finished"),
+        "the refusal's kind: {}",
+        rows[0]
+    );
+    assert!(rows[1].contains("olga") && rows[1].contains(r#"href="instances/order-2""#));
+    assert!(rows[1].contains(">ok<"), "{}", rows[1]);
+    let (status, _, refused) = get(&viewer, "/ui/audit").await;
+    assert_eq!(status, StatusCode::FORBIDDEN, "{refused}");
+    assert!(
+        !page(&viewer, "/ui/instances")
+            .await
+            .contains(r#"href="../ui/audit""#)
     );
 }
