@@ -15,10 +15,9 @@ use crate::{
     Backlog, BlockChange, BlockKind, Blocked, Claim, ClaimRequest, Claimed, CommitResult,
     CreateResult, Created, DefinitionRecord, HistoryEntry, InstanceId, InstanceRecord,
     InstanceSummary, LeaseHolder, LimitUsage, ListQuery, Listing, Namespace, NewInstance,
-    NewSignal,
-    RateRequest, RateUsage, Restart, ScheduleClaim, ScheduleRecord, ScheduleWrite, SignalRecord,
-    SlotHolder, SlotRequest, Status, Store, StoreError, Timestamp, Transition, VersionCount,
-    WorkerId, WorkerRecord, WorkflowKey,
+    NewSignal, RateRequest, RateUsage, Restart, ScheduleClaim, ScheduleRecord, ScheduleWrite,
+    SignalRecord, SlotHolder, SlotRequest, Status, Store, StoreError, Timestamp, Transition,
+    VersionCount, WorkerId, WorkerRecord, WorkflowKey,
 };
 
 #[derive(Debug)]
@@ -86,7 +85,10 @@ impl MemoryStore {
 
     fn schedules(&self) -> MutexGuard<'_, schedules::Schedules> {
         // Every mutation is computed first and assigned last.
-        self.shared.schedules.lock().unwrap_or_else(|e| e.into_inner())
+        self.shared
+            .schedules
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
     }
 
     fn limits(&self) -> MutexGuard<'_, limits::Limits> {
@@ -101,7 +103,10 @@ impl MemoryStore {
 
     fn definitions(&self) -> MutexGuard<'_, BTreeMap<DefinitionKey, DefinitionRecord>> {
         // Every mutation is a single insert.
-        self.shared.definitions.lock().unwrap_or_else(|e| e.into_inner())
+        self.shared
+            .definitions
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
     }
 }
 
@@ -430,8 +435,14 @@ impl Store for MemoryStore {
     async fn write_schedule(&self, write: ScheduleWrite) -> Result<ScheduleRecord, StoreError> {
         let mut rows = self.rows();
         let mut gates = self.gates();
-        schedules::write(&mut self.schedules(), &mut rows, &mut gates, &self.ns, write)
-            .map(|(s, _)| s)
+        schedules::write(
+            &mut self.schedules(),
+            &mut rows,
+            &mut gates,
+            &self.ns,
+            write,
+        )
+        .map(|(s, _)| s)
     }
 
     async fn delete_schedule(&self, id: &str) -> Result<(), StoreError> {
@@ -457,7 +468,11 @@ impl Store for MemoryStore {
     }
 
     async fn heartbeat(&self, mut worker: WorkerRecord) -> Result<(), StoreError> {
-        let mut workers = self.shared.workers.lock().unwrap_or_else(|e| e.into_inner());
+        let mut workers = self
+            .shared
+            .workers
+            .lock()
+            .unwrap_or_else(|e| e.into_inner());
         let horizon = crate::types::worker_horizon(worker.seen_at);
         workers.retain(|_, (_, w)| w.alive_until >= horizon);
         worker.runs.sort_by(|a, b| {
@@ -469,7 +484,11 @@ impl Store for MemoryStore {
     }
 
     async fn workers(&self) -> Result<Vec<WorkerRecord>, StoreError> {
-        let workers = self.shared.workers.lock().unwrap_or_else(|e| e.into_inner());
+        let workers = self
+            .shared
+            .workers
+            .lock()
+            .unwrap_or_else(|e| e.into_inner());
         Ok(workers
             .values()
             .filter(|(ns, _)| *ns == self.ns)

@@ -254,4 +254,3 @@ fn restart_head(
     });
     Ok(())
 }
-

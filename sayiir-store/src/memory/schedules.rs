@@ -4,7 +4,8 @@ use std::collections::BTreeMap;
 
 use super::{Row, rows};
 use crate::{
-    InstanceId, Namespace, ScheduleClaim, ScheduleLease, ScheduleRecord, ScheduleWrite, StoreError, Timestamp,
+    InstanceId, Namespace, ScheduleClaim, ScheduleLease, ScheduleRecord, ScheduleWrite, StoreError,
+    Timestamp,
 };
 
 /// Schedules by id, each with its namespace.
@@ -104,7 +105,10 @@ pub(super) fn write(
     let mut created = false;
     for new in w.fire {
         // An id taken in another namespace is left as it is, as an existing one is.
-        created |= matches!(rows::create(rows, gates, ns, new), Ok(crate::Created::New(_)));
+        created |= matches!(
+            rows::create(rows, gates, ns, new),
+            Ok(crate::Created::New(_))
+        );
     }
     if let Some(spec) = w.spec {
         s.spec = spec;
@@ -139,7 +143,11 @@ pub(super) fn next_due(all: &Schedules, ns: &Namespace, served: &[String]) -> Op
         .min()
 }
 
-pub(super) fn load(all: &Schedules, ns: &Namespace, id: &str) -> Result<ScheduleRecord, StoreError> {
+pub(super) fn load(
+    all: &Schedules,
+    ns: &Namespace,
+    id: &str,
+) -> Result<ScheduleRecord, StoreError> {
     match all.get(id) {
         Some((n, s)) if n == ns => Ok(s.clone()),
         _ => Err(not_found(id)),

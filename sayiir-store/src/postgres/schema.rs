@@ -77,6 +77,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         "admission gates: concurrency limits per workflow type and per key",
         include_str!("../../migrations/postgres/0011_gates.sql"),
     ),
+    (
+        12,
+        "namespaces: the namespace of each instance, schedule and worker registration",
+        include_str!("../../migrations/postgres/0012_namespaces.sql"),
+    ),
 ];
 
 /// The table recording the applied migrations.

@@ -33,10 +33,9 @@ use self::ops::{create, gates, lease, limits, read, schedules, signals, versions
 use crate::{
     Backlog, BlockChange, Blocked, Claim, ClaimRequest, Claimed, CommitResult, CreateResult,
     Created, DefinitionRecord, HistoryEntry, InstanceId, InstanceRecord, InstanceSummary,
-    LimitUsage, ListQuery, Listing, NewInstance, NewSignal, RateRequest, RateUsage, Restart,
-    ScheduleClaim, ScheduleRecord, ScheduleWrite, SignalRecord, SlotHolder, SlotRequest, Store,
-    StoreError, Timestamp, Transition, VersionCount, WorkerId, WorkerRecord, WorkflowKey,
-    Namespace,
+    LimitUsage, ListQuery, Listing, Namespace, NewInstance, NewSignal, RateRequest, RateUsage,
+    Restart, ScheduleClaim, ScheduleRecord, ScheduleWrite, SignalRecord, SlotHolder, SlotRequest,
+    Store, StoreError, Timestamp, Transition, VersionCount, WorkerId, WorkerRecord, WorkflowKey,
 };
 
 /// Durability of a commit (`PRAGMA synchronous`).
@@ -389,7 +388,8 @@ impl Store for SqliteStore {
 
     async fn create(&self, new: NewInstance) -> Result<Created, StoreError> {
         let ns = self.ns.clone();
-        self.write(move |conn| create::create(conn, ns.as_str(), new)).await
+        self.write(move |conn| create::create(conn, ns.as_str(), new))
+            .await
     }
 
     async fn create_batch(&self, news: Vec<NewInstance>) -> Result<Vec<CreateResult>, StoreError> {
@@ -404,7 +404,8 @@ impl Store for SqliteStore {
     async fn load(&self, id: &InstanceId) -> Result<InstanceRecord, StoreError> {
         let id = id.clone();
         let ns = self.ns.clone();
-        self.read(move |conn| read::load(conn, ns.as_str(), &id)).await
+        self.read(move |conn| read::load(conn, ns.as_str(), &id))
+            .await
     }
 
     async fn commit(&self, transition: Transition) -> Result<(), StoreError> {
@@ -430,7 +431,8 @@ impl Store for SqliteStore {
             return Ok(Vec::new());
         }
         let ns = self.ns.clone();
-        self.write(move |conn| lease::claim(conn, ns.as_str(), request)).await
+        self.write(move |conn| lease::claim(conn, ns.as_str(), request))
+            .await
     }
 
     async fn renew(
@@ -464,7 +466,8 @@ impl Store for SqliteStore {
         }
         let known = known.to_vec();
         let ns = self.ns.clone();
-        self.read(move |conn| read::next_due(conn, ns.as_str(), &known)).await
+        self.read(move |conn| read::next_due(conn, ns.as_str(), &known))
+            .await
     }
 
     async fn find_version_mismatches(
@@ -500,13 +503,15 @@ impl Store for SqliteStore {
 
     async fn backlog(&self, now: Timestamp) -> Result<Backlog, StoreError> {
         let ns = self.ns.clone();
-        self.read(move |conn| read::backlog(conn, ns.as_str(), now)).await
+        self.read(move |conn| read::backlog(conn, ns.as_str(), now))
+            .await
     }
 
     async fn list(&self, query: &ListQuery) -> Result<Listing, StoreError> {
         let query = query.clone();
         let ns = self.ns.clone();
-        self.read(move |conn| read::list(conn, ns.as_str(), &query)).await
+        self.read(move |conn| read::list(conn, ns.as_str(), &query))
+            .await
     }
 
     async fn history(
@@ -542,7 +547,8 @@ impl Store for SqliteStore {
 
     async fn workers(&self) -> Result<Vec<WorkerRecord>, StoreError> {
         let ns = self.ns.clone();
-        self.read(move |conn| workers::list(conn, ns.as_str())).await
+        self.read(move |conn| workers::list(conn, ns.as_str()))
+            .await
     }
 
     async fn acquire_slot(&self, request: SlotRequest) -> Result<bool, StoreError> {
@@ -575,13 +581,15 @@ impl Store for SqliteStore {
 
     async fn send_signal(&self, signal: NewSignal) -> Result<u64, StoreError> {
         let ns = self.ns.clone();
-        self.write(move |conn| signals::send(conn, ns.as_str(), signal)).await
+        self.write(move |conn| signals::send(conn, ns.as_str(), signal))
+            .await
     }
 
     async fn signals(&self, id: &InstanceId) -> Result<Vec<SignalRecord>, StoreError> {
         let id = id.clone();
         let ns = self.ns.clone();
-        self.read(move |conn| signals::list(conn, ns.as_str(), &id)).await
+        self.read(move |conn| signals::list(conn, ns.as_str(), &id))
+            .await
     }
 
     async fn restart(&self, restart: Restart) -> Result<(), StoreError> {
@@ -593,7 +601,8 @@ impl Store for SqliteStore {
     async fn load_input(&self, id: &InstanceId) -> Result<Option<Vec<u8>>, StoreError> {
         let id = id.clone();
         let ns = self.ns.clone();
-        self.read(move |conn| versions::load_input(conn, ns.as_str(), &id)).await
+        self.read(move |conn| versions::load_input(conn, ns.as_str(), &id))
+            .await
     }
 
     async fn save_definitions(&self, definitions: Vec<DefinitionRecord>) -> Result<(), StoreError> {
@@ -615,7 +624,8 @@ impl Store for SqliteStore {
 
     async fn version_counts(&self) -> Result<Vec<VersionCount>, StoreError> {
         let ns = self.ns.clone();
-        self.read(move |conn| versions::version_counts(conn, ns.as_str())).await
+        self.read(move |conn| versions::version_counts(conn, ns.as_str()))
+            .await
     }
 
     async fn create_schedule(
@@ -630,12 +640,14 @@ impl Store for SqliteStore {
     async fn load_schedule(&self, id: &str) -> Result<ScheduleRecord, StoreError> {
         let id = id.to_owned();
         let ns = self.ns.clone();
-        self.read(move |conn| schedules::load(conn, ns.as_str(), &id)).await
+        self.read(move |conn| schedules::load(conn, ns.as_str(), &id))
+            .await
     }
 
     async fn schedules(&self) -> Result<Vec<ScheduleRecord>, StoreError> {
         let ns = self.ns.clone();
-        self.read(move |conn| schedules::list(conn, ns.as_str())).await
+        self.read(move |conn| schedules::list(conn, ns.as_str()))
+            .await
     }
 
     async fn claim_schedules(
@@ -646,18 +658,21 @@ impl Store for SqliteStore {
             return Ok(Vec::new());
         }
         let ns = self.ns.clone();
-        self.write(move |conn| schedules::claim(conn, ns.as_str(), &claim)).await
+        self.write(move |conn| schedules::claim(conn, ns.as_str(), &claim))
+            .await
     }
 
     async fn write_schedule(&self, write: ScheduleWrite) -> Result<ScheduleRecord, StoreError> {
         let ns = self.ns.clone();
-        self.write(move |conn| schedules::write(conn, ns.as_str(), write)).await
+        self.write(move |conn| schedules::write(conn, ns.as_str(), write))
+            .await
     }
 
     async fn delete_schedule(&self, id: &str) -> Result<(), StoreError> {
         let id = id.to_owned();
         let ns = self.ns.clone();
-        self.write(move |conn| schedules::delete(conn, ns.as_str(), &id)).await
+        self.write(move |conn| schedules::delete(conn, ns.as_str(), &id))
+            .await
     }
 
     async fn next_schedule_due(&self, served: &[String]) -> Result<Option<Timestamp>, StoreError> {

@@ -14,14 +14,21 @@ use crate::postgres::wake::notify;
 use crate::{DefinitionRecord, InstanceId, Restart, Status, StoreError, VersionCount};
 
 /// Restarts `r.id` as a new run under `r.definition`, whatever its status.
-pub(in crate::postgres) async fn restart(pool: &PgPool, r: Restart) -> Result<(), Fail> {
+pub(in crate::postgres) async fn restart(
+    pool: &PgPool,
+    ns: &str,
+    r: Restart,
+) -> Result<(), Fail> {
     let mut tx = pool.begin().await?;
     let id = r.id.as_str();
-    let row =
-        sqlx::query("SELECT seq, status, gates FROM sayiir_instances WHERE id = $1 FOR UPDATE")
-            .bind(id)
-            .fetch_optional(&mut *tx)
-            .await?;
+    let row = sqlx::query(
+        "SELECT seq, status, gates FROM sayiir_instances \
+         WHERE id = $1 AND namespace = $2 FOR UPDATE",
+    )
+    .bind(id)
+    .bind(ns)
+    .fetch_optional(&mut *tx)
+    .await?;
     let Some(row) = row else {
         return Err(Fail::Store(StoreError::NotFound { id: r.id }));
     };
@@ -119,13 +126,15 @@ pub(in crate::postgres) async fn put_inputs(
 /// The stored input of `id` (`None` for a row from before inputs were kept).
 pub(in crate::postgres) async fn load_input(
     pool: &PgPool,
+    ns: &str,
     id: &InstanceId,
 ) -> Result<Option<Vec<u8>>, Fail> {
     let row = sqlx::query(
         "SELECT n.input FROM sayiir_instances i \
-         LEFT JOIN sayiir_inputs n ON n.instance_id = i.id WHERE i.id = $1",
+         LEFT JOIN sayiir_inputs n ON n.instance_id = i.id WHERE i.id = $1 AND i.namespace = $2",
     )
     .bind(id.as_str())
+    .bind(ns)
     .fetch_optional(pool)
     .await?;
     match row {
@@ -212,14 +221,18 @@ pub(in crate::postgres) async fn definitions(
 }
 
 /// Instance counts per definition, status and block kind, not blocked first.
-pub(in crate::postgres) async fn version_counts(pool: &PgPool) -> Result<Vec<VersionCount>, Fail> {
+pub(in crate::postgres) async fn version_counts(
+    pool: &PgPool,
+    ns: &str,
+) -> Result<Vec<VersionCount>, Fail> {
     let rows = sqlx::query(
         "SELECT workflow, version, definition_hash, fingerprint, status, blocked_kind, \
-         count(*) AS count FROM sayiir_instances \
+         count(*) AS count FROM sayiir_instances WHERE namespace = $1 \
          GROUP BY workflow, version, definition_hash, fingerprint, status, blocked_kind \
          ORDER BY workflow, version, definition_hash, fingerprint, status, \
          blocked_kind NULLS FIRST",
     )
+    .bind(ns)
     .fetch_all(pool)
     .await?;
     rows.iter().map(decode::version_count).collect()

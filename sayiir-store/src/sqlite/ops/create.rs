@@ -59,7 +59,11 @@ pub(in crate::sqlite) fn create_batch(
 /// (the store's, or the application's: [`Transactional`](crate::Transactional)), or reads the
 /// existing head with its id (in namespace `ns`: an id taken in another one is
 /// [`StoreError::IdTaken`]). Fails with [`Fail::Store`] only when nothing was written for it.
-pub(in crate::sqlite) fn insert(tx: &Connection, ns: &str, new: NewInstance) -> Result<Created, Fail> {
+pub(in crate::sqlite) fn insert(
+    tx: &Connection,
+    ns: &str,
+    new: NewInstance,
+) -> Result<Created, Fail> {
     let inserted = tx
         .prepare_cached(
             "INSERT INTO sayiir_instances (id, workflow, definition_hash, seq, status, state, \

@@ -219,7 +219,10 @@ pub(in crate::sqlite) fn claim_plan(
 }
 
 /// The `EXPLAIN QUERY PLAN` lines (details) of the probe of the head starts.
-pub(in crate::sqlite) fn head_starts_plan(conn: &Connection, ns: &str) -> Result<Vec<String>, Fail> {
+pub(in crate::sqlite) fn head_starts_plan(
+    conn: &Connection,
+    ns: &str,
+) -> Result<Vec<String>, Fail> {
     super::read::explain(conn, &head_starts_sql(), vec![Value::Text(ns.to_owned())])
 }
 

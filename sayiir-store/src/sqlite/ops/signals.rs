@@ -23,7 +23,11 @@ pub(in crate::sqlite) fn send(
 /// [`send`] inside the transaction `tx` is in (the store's, or the application's:
 /// [`Transactional`](crate::Transactional)). An instance of another namespace than `ns` is
 /// not found.
-pub(in crate::sqlite) fn send_in(tx: &Connection, ns: &str, signal: NewSignal) -> Result<u64, Fail> {
+pub(in crate::sqlite) fn send_in(
+    tx: &Connection,
+    ns: &str,
+    signal: NewSignal,
+) -> Result<u64, Fail> {
     let id = signal.id.as_str();
     let status: Option<i64> = tx
         .prepare_cached("SELECT status FROM sayiir_instances WHERE id = ?1 AND namespace = ?2")?

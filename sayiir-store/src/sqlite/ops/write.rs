@@ -18,7 +18,11 @@ pub(super) fn immediate(conn: &mut Connection) -> Result<Transaction<'_>, Fail> 
 }
 
 /// Commits one transition.
-pub(in crate::sqlite) fn commit(conn: &mut Connection, ns: &str, t: Transition) -> Result<(), Fail> {
+pub(in crate::sqlite) fn commit(
+    conn: &mut Connection,
+    ns: &str,
+    t: Transition,
+) -> Result<(), Fail> {
     let tx = immediate(conn)?;
     apply(&tx, ns, t)?;
     tx.commit()?;
