@@ -474,7 +474,7 @@ impl Store for MemoryStore {
             .lock()
             .unwrap_or_else(|e| e.into_inner());
         let horizon = crate::types::worker_horizon(worker.seen_at);
-        workers.retain(|_, (_, w)| w.alive_until >= horizon);
+        workers.retain(|_, (ns, w)| *ns != self.ns || w.alive_until >= horizon);
         worker.runs.sort_by(|a, b| {
             (&a.workflow, a.hash.0, a.fingerprint.0).cmp(&(&b.workflow, b.hash.0, b.fingerprint.0))
         });

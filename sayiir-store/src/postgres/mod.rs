@@ -33,10 +33,9 @@ use self::wake::Wakeups;
 use crate::{
     Backlog, BlockChange, Blocked, Claim, ClaimRequest, Claimed, CommitResult, CreateResult,
     Created, DefinitionRecord, HistoryEntry, InstanceId, InstanceRecord, InstanceSummary,
-    LimitUsage, ListQuery, Listing, NewInstance, NewSignal, RateRequest, RateUsage, Restart,
-    ScheduleClaim, ScheduleRecord, ScheduleWrite, SignalRecord, SlotHolder, SlotRequest, Store,
-    StoreError, Timestamp, Transition, VersionCount, WorkerId, WorkerRecord, WorkflowKey,
-    Namespace,
+    LimitUsage, ListQuery, Listing, Namespace, NewInstance, NewSignal, RateRequest, RateUsage,
+    Restart, ScheduleClaim, ScheduleRecord, ScheduleWrite, SignalRecord, SlotHolder, SlotRequest,
+    Store, StoreError, Timestamp, Transition, VersionCount, WorkerId, WorkerRecord, WorkflowKey,
 };
 
 /// Options of [`PgStore::connect_with`].
@@ -353,7 +352,9 @@ impl Store for PgStore {
         served: &[String],
         known: &[WorkflowKey],
     ) -> Result<Vec<InstanceSummary>, StoreError> {
-        self.map(read::find_version_mismatches(&self.inner.pool, self.ns.as_str(), served, known).await)
+        self.map(
+            read::find_version_mismatches(&self.inner.pool, self.ns.as_str(), served, known).await,
+        )
     }
 
     async fn set_blocked(

@@ -78,13 +78,21 @@ pub(in crate::postgres) async fn load(
         cols!(),
         " FROM sayiir_schedules WHERE id = $1 AND namespace = $2"
     );
-    match sqlx::query(sql).bind(id).bind(ns).fetch_optional(pool).await? {
+    match sqlx::query(sql)
+        .bind(id)
+        .bind(ns)
+        .fetch_optional(pool)
+        .await?
+    {
         Some(row) => record(&row),
         None => Err(not_found(id)),
     }
 }
 
-pub(in crate::postgres) async fn list(pool: &PgPool, ns: &str) -> Result<Vec<ScheduleRecord>, Fail> {
+pub(in crate::postgres) async fn list(
+    pool: &PgPool,
+    ns: &str,
+) -> Result<Vec<ScheduleRecord>, Fail> {
     let sql = concat!(
         "SELECT ",
         cols!(),

@@ -39,8 +39,8 @@ pub(in crate::postgres) async fn send_on(
     )
     .bind(id)
     .bind(ns)
-        .fetch_optional(&mut *tx)
-        .await?;
+    .fetch_optional(&mut *tx)
+    .await?;
     let Some(row) = row else {
         return Err(Fail::Store(StoreError::NotFound { id: signal.id }));
     };

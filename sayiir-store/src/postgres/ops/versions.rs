@@ -14,11 +14,7 @@ use crate::postgres::wake::notify;
 use crate::{DefinitionRecord, InstanceId, Restart, Status, StoreError, VersionCount};
 
 /// Restarts `r.id` as a new run under `r.definition`, whatever its status.
-pub(in crate::postgres) async fn restart(
-    pool: &PgPool,
-    ns: &str,
-    r: Restart,
-) -> Result<(), Fail> {
+pub(in crate::postgres) async fn restart(pool: &PgPool, ns: &str, r: Restart) -> Result<(), Fail> {
     let mut tx = pool.begin().await?;
     let id = r.id.as_str();
     let row = sqlx::query(
