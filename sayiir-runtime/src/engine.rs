@@ -431,5 +431,6 @@ impl Engine {
 }
 
 mod info;
+mod namespaces;
 #[cfg(test)]
 mod tests;

@@ -6,7 +6,8 @@ use sayiir_store::pg_harness::fresh_database;
 use sayiir_store::{Created, NewSignal, PgStore, Store, StoreError, Timestamp, Transactional};
 use sqlx::Connection;
 
-static NS: std::sync::LazyLock<sayiir_store::Namespace> = std::sync::LazyLock::new(sayiir_store::Namespace::default);
+static NS: std::sync::LazyLock<sayiir_store::Namespace> =
+    std::sync::LazyLock::new(sayiir_store::Namespace::default);
 
 use super::{SOON, hint, id, new_instance, quiet, raw};
 
@@ -26,7 +27,10 @@ async fn writes_in_the_applications_transaction_commit_and_wake_with_it() {
     // Committed: visible, and the notification arrives, at the commit only.
     let mut tx = app.begin().await.unwrap();
     let created = (&mut *tx)
-        .create(&NS, new_instance("a", Some(100)).trace_context(TRACE.to_owned()))
+        .create(
+            &NS,
+            new_instance("a", Some(100)).trace_context(TRACE.to_owned()),
+        )
         .await
         .unwrap();
     assert!(matches!(created, Created::New(_)), "{created:?}");

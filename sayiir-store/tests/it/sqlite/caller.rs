@@ -5,7 +5,8 @@
 use rusqlite::{Connection, TransactionBehavior};
 use sayiir_store::{Created, NewSignal, SqliteStore, Store, StoreError, Timestamp, Transactional};
 
-static NS: std::sync::LazyLock<sayiir_store::Namespace> = std::sync::LazyLock::new(sayiir_store::Namespace::default);
+static NS: std::sync::LazyLock<sayiir_store::Namespace> =
+    std::sync::LazyLock::new(sayiir_store::Namespace::default);
 
 use super::{id, new_instance};
 

@@ -44,7 +44,8 @@ async fn without_priorities_the_claim_is_one_walk_of_the_due_index() {
     assert!(
         probe
             .iter()
-            .any(|l| l.contains("USING INDEX sayiir_instances_ahead (namespace=? AND head_start_ms>?)")),
+            .any(|l| l
+                .contains("USING INDEX sayiir_instances_ahead (namespace=? AND head_start_ms>?)")),
         "{probe:#?}"
     );
     assert!(
