@@ -15,6 +15,13 @@ async fn without_priorities_the_claim_is_one_walk_of_the_due_index() {
         .await
         .unwrap();
     println!("claim without head starts: {plan:#?}\nprobe of head starts: {probe:#?}");
+    // One bounded walk of the namespace's part of the due index (migration 0013 leads it
+    // with the namespace).
+    assert!(
+        plan.iter().any(|l| l
+            .contains("USING INDEX sayiir_instances_due (namespace=? AND due_at>? AND due_at<?)")),
+        "{plan:#?}"
+    );
     assert!(
         plan.iter()
             .any(|l| l.contains("USING INDEX sayiir_instances_due")),
