@@ -8,7 +8,7 @@ use std::error::Error;
 use std::path::Path;
 
 /// Every page, as `(file, module)`; `src/docs.rs` declares the same modules.
-const PAGES: [(&str, &str); 15] = [
+const PAGES: [(&str, &str); 16] = [
     ("workflow-rules", "workflow_rules"),
     ("errors", "errors"),
     ("testing", "testing"),
@@ -18,6 +18,7 @@ const PAGES: [(&str, &str); 15] = [
     ("operations", "operations"),
     ("schedules", "schedules"),
     ("flow-control", "flow_control"),
+    ("namespaces", "namespaces"),
     ("cli", "cli"),
     ("server", "server"),
     ("dashboard", "dashboard"),

@@ -171,9 +171,10 @@ fn engine_code(e: &EngineError) -> u8 {
 fn store_code(e: &StoreError) -> u8 {
     match e {
         StoreError::NotFound { .. } | StoreError::ScheduleNotFound { .. } => exit::NOT_FOUND,
-        StoreError::Finished { .. } | StoreError::Paused { .. } | StoreError::BlockState { .. } => {
-            exit::REFUSED
-        }
+        StoreError::Finished { .. }
+        | StoreError::Paused { .. }
+        | StoreError::BlockState { .. }
+        | StoreError::IdTaken { .. } => exit::REFUSED,
         StoreError::SchemaTooNew { .. }
         | StoreError::NotADatabase { .. }
         | StoreError::ForeignDatabase { .. }

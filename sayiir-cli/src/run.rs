@@ -26,6 +26,16 @@ struct Embedded {
     /// Print one JSON document on stdout instead of tables.
     #[arg(long, global = true, help_heading = "Global options")]
     json: bool,
+    /// The namespace whose instances and schedules the command sees and acts on (default:
+    /// the application engine's).
+    #[arg(
+        long,
+        env = "SAYIIR_NAMESPACE",
+        global = true,
+        help_heading = "Global options",
+        value_name = "NAME"
+    )]
+    namespace: Option<String>,
     #[command(subcommand)]
     command: Command,
 }
@@ -58,6 +68,16 @@ struct Standalone {
     /// Print one JSON document on stdout instead of tables.
     #[arg(long, global = true, help_heading = "Global options")]
     json: bool,
+    /// The namespace whose instances and schedules the command sees and acts on (default:
+    /// `default`).
+    #[arg(
+        long,
+        env = "SAYIIR_NAMESPACE",
+        global = true,
+        help_heading = "Global options",
+        value_name = "NAME"
+    )]
+    namespace: Option<String>,
     #[command(subcommand)]
     command: Command,
 }
@@ -94,7 +114,14 @@ where
     };
     let out = Output::new(cli.json);
     let _quiet = QuietPanics::install();
-    let run = AssertUnwindSafe(execute(engine, &cli.command, &out));
+    let engine = match cli.namespace.as_deref() {
+        None => engine.clone(),
+        Some(name) => match engine.in_namespace(name) {
+            Ok(engine) => engine,
+            Err(e) => return finish(Err(namespace_error(name, e))),
+        },
+    };
+    let run = AssertUnwindSafe(execute(&engine, &cli.command, &out));
     match run.catch_unwind().await {
         Ok(result) => finish(result),
         Err(_) => ExitCode::from(exit::FAILED),
@@ -134,12 +161,27 @@ fn standalone_unguarded() -> ExitCode {
             ));
         };
         let store = open_store(url).await?;
-        let engine = Engine::builder_shared(store)
+        let mut engine = Engine::builder_shared(store)
             .build()
             .map_err(|e| CliError::Failed(e.to_string()))?;
+        if let Some(name) = cli.namespace.as_deref() {
+            engine = engine
+                .in_namespace(name)
+                .map_err(|e| namespace_error(name, e))?;
+        }
         execute(&engine, &cli.command, &out).await
     });
     finish(result)
+}
+
+/// The error of `--namespace NAME`: a name that is not valid is a usage error.
+fn namespace_error(name: &str, e: sayiir::EngineError) -> CliError {
+    match e {
+        sayiir::EngineError::InvalidNamespace(reason) => {
+            CliError::Usage(format!("--namespace `{name}`: {reason}"))
+        }
+        other => CliError::Engine(other),
+    }
 }
 
 /// Prints clap's message (help on stdout, an error on stderr) and gives its exit code.

@@ -9,7 +9,7 @@ use std::collections::BTreeMap;
 use std::marker::PhantomData;
 use std::sync::Arc;
 
-use sayiir_store::{DefinitionHash, DefinitionRef, Fingerprint, Store, WorkflowKey};
+use sayiir_store::{DefinitionHash, DefinitionRef, Fingerprint, Namespace, Store, WorkflowKey};
 
 use crate::clock::Clock;
 use crate::core::{Inner, WorkerConfig};
@@ -124,6 +124,23 @@ pub enum BuildProblem {
         /// `std::any::type_name` of the missing resource.
         resource: String,
     },
+    /// The name given to [`EngineBuilder::namespace`] is not a valid namespace.
+    #[error("invalid namespace: {0}")]
+    InvalidNamespace(sayiir_store::InvalidNamespace),
+    /// The store gives no handle bound to the namespace (a store wrapper that does not
+    /// forward [`Store::in_namespace`]).
+    #[error("the {backend} store cannot be bound to namespace `{namespace}`: {detail}")]
+    NamespaceUnsupported {
+        /// The store's backend.
+        backend: String,
+        /// The namespace asked.
+        namespace: String,
+        /// What the store said.
+        detail: String,
+    },
+    /// [`EngineBuilder::namespace_quota`] was given 0.
+    #[error("the namespace quota must be at least 1")]
+    ZeroQuota,
 }
 
 /// Why [`EngineBuilder::build`] failed: every problem found, not only the first.
@@ -149,6 +166,10 @@ pub struct EngineBuilder {
     migrations: Vec<Box<dyn PendingMigration>>,
     placeholders: Placeholders,
     resources: Resources,
+    /// The namespace asked with [`EngineBuilder::namespace`] (`None`: the store's).
+    namespace: Option<Result<Namespace, sayiir_store::InvalidNamespace>>,
+    /// [`EngineBuilder::namespace_quota`].
+    quota: Option<u32>,
 }
 
 /// The store's backend, the workflow versions registered so far (`name v2`), the migrations
@@ -180,7 +201,42 @@ impl EngineBuilder {
             migrations: Vec::new(),
             placeholders: Placeholders::default(),
             resources: Resources::new(),
+            namespace: None,
+            quota: None,
         }
+    }
+
+    /// Binds the engine to namespace `name` (see `docs/namespaces.md`): it starts, reads,
+    /// signals and acts on the instances and schedules of that namespace only, and its
+    /// workers claim only them. Default: the namespace of the store handle given to
+    /// [`Engine::builder`], `default` for a store as opened. An invalid name (1 to 63
+    /// characters of `a-z`, `0-9`, `_` and `-`, starting with a letter or a digit) is a
+    /// [`BuildProblem::InvalidNamespace`] at [`EngineBuilder::build`].
+    ///
+    /// ```
+    /// use sayiir::{Engine, MemoryStore};
+    ///
+    /// let engine = Engine::builder(MemoryStore::new()).namespace("billing").build()?;
+    /// assert_eq!(engine.namespace(), "billing");
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn namespace(mut self, name: impl AsRef<str>) -> Self {
+        self.namespace = Some(Namespace::new(name));
+        self
+    }
+
+    /// Admits at most `quota` unfinished instances of this engine's namespace at a time: an
+    /// instance started over the quota is created blocked, waiting for admission
+    /// ([`BlockKind::AwaitingAdmission`](sayiir_store::BlockKind::AwaitingAdmission)), and is
+    /// admitted, in start order, when an admitted one finishes. Not refused. It is the
+    /// admission gate `namespace:<name>` (see `docs/flow-control.md`), taken by every start of
+    /// this engine (starts, batches, starts in the application's transaction, schedules'
+    /// runs); the limit of a gate is the last one asked, so every engine of one namespace
+    /// should ask the same. Instances started without a quota do not count. 0 is a
+    /// [`BuildProblem::ZeroQuota`].
+    pub fn namespace_quota(mut self, quota: u32) -> Self {
+        self.quota = Some(quota);
+        self
     }
 
     /// Serves workflow `W`: its instances run on this engine's workers. Register every
@@ -274,16 +330,44 @@ impl EngineBuilder {
             &self.placeholders,
             &self.resources,
         );
-        if !problems.is_empty() {
+        let mut problems = problems;
+        let store = match self.namespace {
+            None => Some(self.store),
+            Some(Err(e)) => {
+                problems.push(BuildProblem::InvalidNamespace(e));
+                None
+            }
+            Some(Ok(ns)) if *self.store.namespace() == ns => Some(self.store),
+            Some(Ok(ns)) => match self.store.in_namespace(&ns) {
+                Ok(store) => Some(store),
+                Err(e) => {
+                    problems.push(BuildProblem::NamespaceUnsupported {
+                        backend: self.store.backend().to_owned(),
+                        namespace: ns.as_str().to_owned(),
+                        detail: e.to_string(),
+                    });
+                    None
+                }
+            },
+        };
+        let quota = match self.quota {
+            Some(0) => {
+                problems.push(BuildProblem::ZeroQuota);
+                None
+            }
+            q => q.and_then(std::num::NonZeroU32::new),
+        };
+        let Some(store) = store.filter(|_| problems.is_empty()) else {
             return Err(BuildError { problems });
-        }
+        };
         let inner = Inner::new(
-            self.store,
+            store,
             registry,
             self.config,
             self.clock,
             Arc::new(self.resources),
-        );
+        )
+        .with_namespace_quota(quota);
         Ok(Engine {
             inner: Arc::new(inner),
         })

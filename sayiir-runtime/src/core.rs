@@ -67,6 +67,9 @@ pub(crate) struct Inner {
     pub(crate) finished_runs: Mutex<Vec<InstanceId>>,
     /// Per limit key, the drivers of this process waiting for one of its slots.
     pub(crate) local_limits: Mutex<HashMap<String, Arc<LocalLimit>>>,
+    /// The quota of unfinished instances of the store's namespace: the admission gate
+    /// `namespace:<name>` every start of this engine takes.
+    pub(crate) namespace_quota: Option<std::num::NonZeroU32>,
 }
 
 /// The drivers of one process waiting for a slot of one limit. One of them (the poller) asks
@@ -130,7 +133,34 @@ impl Inner {
             resources,
             finished_runs: Mutex::new(Vec::new()),
             local_limits: Mutex::new(HashMap::new()),
+            namespace_quota: None,
         }
+    }
+
+    /// Sets the namespace quota ([`Inner::namespace_quota`]).
+    pub(crate) fn with_namespace_quota(mut self, quota: Option<std::num::NonZeroU32>) -> Self {
+        if quota.is_some() {
+            *self.gated.get_mut() = true;
+        }
+        self.namespace_quota = quota;
+        self
+    }
+
+    /// A copy of this engine's setup (registry, settings, clock, resources, quota) over
+    /// `store`, with state of its own (wake-ups, batches, waiters, metrics).
+    pub(crate) fn rebind(
+        &self,
+        store: Arc<dyn Store>,
+        quota: Option<std::num::NonZeroU32>,
+    ) -> Self {
+        Self::new(
+            store,
+            self.registry.clone(),
+            self.config.clone(),
+            Arc::clone(&self.clock),
+            Arc::clone(&self.resources),
+        )
+        .with_namespace_quota(quota)
     }
 
     /// The drivers of this process waiting for a slot of the limit `key`.
@@ -366,6 +396,12 @@ impl Inner {
             gates.push(sayiir_store::GateRequest::new(
                 format!("workflow:{workflow}"),
                 limit.get(),
+            ));
+        }
+        if let Some(quota) = self.namespace_quota {
+            gates.push(sayiir_store::GateRequest::new(
+                format!("namespace:{}", self.store.namespace()),
+                quota.get(),
             ));
         }
         NewInstance::new(id, workflow, def, START, state, event, now)

@@ -80,6 +80,7 @@ impl std::fmt::Debug for Engine {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Engine")
             .field("store", &self.inner.store.backend())
+            .field("namespace", &self.inner.store.namespace())
             .field("workflows", &self.inner.registry.summary())
             .field("config", &self.inner.config)
             .finish_non_exhaustive()
@@ -431,5 +432,6 @@ impl Engine {
 }
 
 mod info;
+mod namespaces;
 #[cfg(test)]
 mod tests;

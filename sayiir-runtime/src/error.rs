@@ -94,6 +94,9 @@ pub enum EngineError {
     /// The instance id is not valid.
     #[error("invalid instance id: {0}")]
     InvalidId(#[from] InvalidId),
+    /// The namespace name is not valid.
+    #[error("invalid namespace: {0}")]
+    InvalidNamespace(#[from] sayiir_store::InvalidNamespace),
     /// No instance has this id.
     #[error("no instance with id `{id}`")]
     NotFound {

@@ -52,7 +52,11 @@ impl Engine {
         let new = self
             .inner
             .new_instance(id.clone(), W::NAME, def, input, state);
-        let record = match conn.create(new).instrument(store_span!("create")).await? {
+        let record = match conn
+            .create(self.inner.store.namespace(), new)
+            .instrument(store_span!("create"))
+            .await?
+        {
             Created::New(r) | Created::Existing(r) => r,
         };
         self.inner.check_definition::<W>(&record)?;
@@ -78,7 +82,11 @@ impl Engine {
             .inner
             .new_instance_with((id.clone(), W::NAME, def, input, state), &options)?;
         self.save_definitions_in(&mut conn).await?;
-        let record = match conn.create(new).instrument(store_span!("create")).await? {
+        let record = match conn
+            .create(self.inner.store.namespace(), new)
+            .instrument(store_span!("create"))
+            .await?
+        {
             Created::New(r) | Created::Existing(r) => r,
         };
         self.inner.check_definition::<W>(&record)?;
@@ -101,7 +109,10 @@ impl Engine {
         payload: &T,
     ) -> Result<(), EngineError> {
         let id = id.into_instance_id()?;
-        let record = conn.load(&id).instrument(store_span!("load")).await?;
+        let record = conn
+            .load(self.inner.store.namespace(), &id)
+            .instrument(store_span!("load"))
+            .await?;
         if record.status.is_terminal() {
             return Err(EngineError::Finished {
                 id,
@@ -110,21 +121,25 @@ impl Engine {
         }
         let signal = self.signal_for(id.clone(), record, name, payload)?;
         match conn
-            .send_signal(signal)
+            .send_signal(self.inner.store.namespace(), signal)
             .instrument(store_span!("send_signal"))
             .await
         {
             Ok(_) => Ok(()),
             // Finished by a commit of another transaction since the load (PostgreSQL).
-            Err(StoreError::Finished { .. }) => {
-                Err(match conn.load(&id).instrument(store_span!("load")).await {
+            Err(StoreError::Finished { .. }) => Err(
+                match conn
+                    .load(self.inner.store.namespace(), &id)
+                    .instrument(store_span!("load"))
+                    .await
+                {
                     Ok(r) => EngineError::Finished {
                         id,
                         status: r.status,
                     },
                     Err(e) => e.into(),
-                })
-            }
+                },
+            ),
             Err(e) => Err(e.into()),
         }
     }

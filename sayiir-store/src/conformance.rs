@@ -64,6 +64,7 @@ mod generations;
 mod leases;
 mod limits;
 mod listing;
+mod namespaces;
 mod priority;
 mod restarts;
 mod schedules;
@@ -191,6 +192,8 @@ fn checks<S: Store>() -> Vec<(&'static str, Check<S>)> {
         check!(gates::gates_restart_and_batches),
         check!(gates::gates_concurrent_never_over_admit),
         check!(gates::gates_admit_past_pages_of_skipped_waiters),
+        check!(namespaces::namespaces_isolate_instances),
+        check!(namespaces::namespaces_isolate_schedules_and_workers),
     ]
 }
 
@@ -381,12 +384,12 @@ fn claim_req(
 }
 
 /// Creates an instance of workflow `wf` with hash 1, due at `due_at`, created at time 100.
-async fn create<S: Store>(store: &S, i: &str, due_at: Option<i64>) -> InstanceRecord {
+async fn create<S: Store + ?Sized>(store: &S, i: &str, due_at: Option<i64>) -> InstanceRecord {
     create_with(store, new_instance(i, "wf", 1, due_at, 100)).await
 }
 
 /// Creates `new`, which must not exist yet.
-async fn create_with<S: Store>(store: &S, new: NewInstance) -> InstanceRecord {
+async fn create_with<S: Store + ?Sized>(store: &S, new: NewInstance) -> InstanceRecord {
     let i = new.id.clone();
     match store.create(new).await {
         Ok(Created::New(record)) => record,
@@ -395,7 +398,7 @@ async fn create_with<S: Store>(store: &S, new: NewInstance) -> InstanceRecord {
 }
 
 /// Commits `t`, which must succeed.
-async fn commit<S: Store>(store: &S, t: Transition) {
+async fn commit<S: Store + ?Sized>(store: &S, t: Transition) {
     let what = format!("commit of `{}` at expected_seq {}", t.id, t.expected_seq);
     if let Err(e) = store.commit(t).await {
         panic!("{what} failed: {e:?}");
@@ -403,7 +406,7 @@ async fn commit<S: Store>(store: &S, t: Transition) {
 }
 
 /// Claims with `req` and returns the ids claimed, in order.
-async fn claim_ids<S: Store>(store: &S, req: ClaimRequest) -> Vec<String> {
+async fn claim_ids<S: Store + ?Sized>(store: &S, req: ClaimRequest) -> Vec<String> {
     let what = format!("claim by `{}` at {:?}", req.owner, req.now);
     let claimed = store
         .claim(req)
@@ -416,7 +419,7 @@ async fn claim_ids<S: Store>(store: &S, req: ClaimRequest) -> Vec<String> {
 }
 
 /// Lists with `query`, checks every summary against the head, and returns the ids.
-async fn list_ids<S: Store>(s: &S, query: ListQuery) -> Vec<String> {
+async fn list_ids<S: Store + ?Sized>(s: &S, query: ListQuery) -> Vec<String> {
     let listing = s
         .list(&query)
         .await
@@ -436,7 +439,7 @@ async fn list_ids<S: Store>(s: &S, query: ListQuery) -> Vec<String> {
 }
 
 /// Loads `i`, which must exist.
-async fn load<S: Store>(store: &S, i: &str) -> InstanceRecord {
+async fn load<S: Store + ?Sized>(store: &S, i: &str) -> InstanceRecord {
     store
         .load(&id(i))
         .await

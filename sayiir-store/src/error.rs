@@ -272,6 +272,14 @@ pub enum StoreError {
         #[source]
         source: std::io::Error,
     },
+    /// A creation (of an instance or a schedule) whose id is taken in another namespace of the
+    /// same store: ids are unique per store, not per namespace. Nothing of the other
+    /// namespace's record is returned.
+    #[error("id `{id}` is taken in another namespace (ids are unique per store)")]
+    IdTaken {
+        /// The id asked.
+        id: String,
+    },
     /// Any other backend error.
     #[error("store error: {detail}")]
     Backend {
@@ -347,6 +355,7 @@ impl Clone for StoreError {
                 context: context.clone(),
                 source: std::io::Error::new(source.kind(), source.to_string()),
             },
+            Self::IdTaken { id } => Self::IdTaken { id: id.clone() },
             Self::Backend { detail } => Self::Backend {
                 detail: detail.clone(),
             },

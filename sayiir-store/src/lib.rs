@@ -69,6 +69,7 @@ pub use types::{
     ScheduleRecord, ScheduleWrite, SignalRecord, SlotHolder, SlotRequest, Status, TimeRange,
     Timestamp, Transition, VersionCount, WorkerId, WorkerRecord, WorkflowKey, gcra,
 };
+pub use types::{DEFAULT_NAMESPACE, InvalidNamespace, MAX_NAMESPACE_LEN, Namespace};
 
 /// Result of one transition within a [`Store::commit_batch`].
 pub type CommitResult = Result<(), StoreError>;
@@ -82,6 +83,16 @@ pub type CreateResult = Result<Created, StoreError>;
 pub trait Store: Send + Sync + 'static {
     /// Short backend name for logs (`memory`, `sqlite`, `postgres`).
     fn backend(&self) -> &'static str;
+
+    /// The namespace this handle is bound to: every operation of the handle only sees and
+    /// touches the instances, signals, schedules and worker registrations of this namespace.
+    /// [`Namespace::default`] for a store opened without one.
+    fn namespace(&self) -> &Namespace;
+
+    /// A handle of the same store (same pool, connections, worker lock and wake-ups) bound to
+    /// `namespace`. Cheap. Fails for a store without namespaces (a test wrapper that does not
+    /// forward it).
+    fn in_namespace(&self, namespace: &Namespace) -> Result<std::sync::Arc<dyn Store>, StoreError>;
 
     /// Inserts a new instance at sequence 0 with history entry 0 (keeping its input for
     /// [`Store::load_input`]), or returns the existing instance with that id unchanged.

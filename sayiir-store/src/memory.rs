@@ -3,25 +3,27 @@
 
 mod gates;
 mod limits;
+mod rows;
 
 use std::num::NonZeroUsize;
 
-use crate::error::seq_after;
-use std::collections::{BTreeMap, BTreeSet, HashSet};
+use std::collections::{BTreeMap, HashSet};
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Mutex, MutexGuard};
+use std::sync::{Arc, Mutex, MutexGuard};
 
 use crate::{
     AuditEntry, AuditQuery, Backlog, BlockChange, BlockKind, Blocked, Claim, ClaimRequest, Claimed,
     CommitResult, CreateResult, Created, DefinitionRecord, HistoryEntry, InstanceId,
-    InstanceRecord, InstanceSummary, LeaseHolder, LimitUsage, ListQuery, Listing, NewAuditEntry,
-    NewInstance, NewSignal, Next, RateRequest, RateUsage, Restart, ScheduleClaim, ScheduleRecord,
-    ScheduleWrite, SignalRecord, SlotHolder, SlotRequest, Status, Store, StoreError, Timestamp,
-    Transition, VersionCount, WorkerId, WorkerRecord, WorkflowKey,
+    InstanceRecord, InstanceSummary, LeaseHolder, LimitUsage, ListQuery, Listing, Namespace,
+    NewAuditEntry, NewInstance, NewSignal, RateRequest, RateUsage, Restart, ScheduleClaim,
+    ScheduleRecord, ScheduleWrite, SignalRecord, SlotHolder, SlotRequest, Status, Store,
+    StoreError, Timestamp, Transition, VersionCount, WorkerId, WorkerRecord, WorkflowKey,
 };
 
 #[derive(Debug)]
 struct Row {
+    /// The namespace the instance belongs to.
+    ns: Namespace,
     /// The head, its lease included.
     record: InstanceRecord,
     /// The input it was created or last restarted with.
@@ -35,9 +37,18 @@ struct Row {
     gate: Option<gates::Gate>,
 }
 
-/// In-memory [`Store`]. Cloning is not supported; share it behind an `Arc`.
+/// In-memory [`Store`]. Cloning is not supported; share it behind an `Arc`. Handles of other
+/// namespaces of the same store: [`MemoryStore::in_namespace`](Store::in_namespace).
 #[derive(Debug, Default)]
 pub struct MemoryStore {
+    shared: Arc<Shared>,
+    /// The namespace of this handle.
+    ns: Namespace,
+}
+
+/// The data of a memory store, shared by its handles of every namespace.
+#[derive(Debug, Default)]
+struct Shared {
     rows: Mutex<BTreeMap<InstanceId, Row>>,
     /// The last signal id handed out; only changed while `rows` is locked, so ids increase in
     /// send order.
@@ -45,7 +56,7 @@ pub struct MemoryStore {
     /// Registered definitions by `(workflow, hash, fingerprint)`.
     definitions: Mutex<BTreeMap<DefinitionKey, DefinitionRecord>>,
     /// Worker registrations by id.
-    workers: Mutex<BTreeMap<String, WorkerRecord>>,
+    workers: Mutex<BTreeMap<String, (Namespace, WorkerRecord)>>,
     /// Schedules by id; locked after `rows` when both are.
     schedules: Mutex<schedules::Schedules>,
     /// The slots of concurrency limits (locked after `rows`).
@@ -71,27 +82,33 @@ impl MemoryStore {
     fn rows(&self) -> MutexGuard<'_, BTreeMap<InstanceId, Row>> {
         // A panic while holding the lock cannot leave a row half-updated: every mutation below
         // is computed first and assigned last, so the data behind a poisoned lock is consistent.
-        self.rows.lock().unwrap_or_else(|e| e.into_inner())
+        self.shared.rows.lock().unwrap_or_else(|e| e.into_inner())
     }
 
     fn schedules(&self) -> MutexGuard<'_, schedules::Schedules> {
         // Every mutation is computed first and assigned last.
-        self.schedules.lock().unwrap_or_else(|e| e.into_inner())
+        self.shared
+            .schedules
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
     }
 
     fn limits(&self) -> MutexGuard<'_, limits::Limits> {
         // Every mutation is computed on the entries of one key and applied at once.
-        self.limits.lock().unwrap_or_else(|e| e.into_inner())
+        self.shared.limits.lock().unwrap_or_else(|e| e.into_inner())
     }
 
     fn gates(&self) -> MutexGuard<'_, gates::Gates> {
         // Every mutation is an insert or a counter's increment.
-        self.gates.lock().unwrap_or_else(|e| e.into_inner())
+        self.shared.gates.lock().unwrap_or_else(|e| e.into_inner())
     }
 
     fn definitions(&self) -> MutexGuard<'_, BTreeMap<DefinitionKey, DefinitionRecord>> {
         // Every mutation is a single insert.
-        self.definitions.lock().unwrap_or_else(|e| e.into_inner())
+        self.shared
+            .definitions
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
     }
 }
 
@@ -133,228 +150,26 @@ fn claimable(r: &InstanceRecord, now: Timestamp) -> bool {
         && lease_free(r, now)
 }
 
-fn create(
-    rows: &mut BTreeMap<InstanceId, Row>,
-    gates: &mut gates::Gates,
-    mut new: NewInstance,
-) -> Created {
-    if let Some(row) = rows.get(&new.id) {
-        return Created::Existing(row.record.clone());
-    }
-    let requests = std::mem::take(&mut new.gates);
-    let now = new.now;
-    let history = vec![HistoryEntry {
-        seq: 0,
-        at: new.now,
-        kind: std::mem::take(&mut new.event.kind),
-        payload: std::mem::take(&mut new.event.payload),
-    }];
-    let input = Some(std::mem::take(&mut new.input));
-    let record = new.into_record();
-    rows.insert(
-        record.id.clone(),
-        Row {
-            record: record.clone(),
-            input,
-            generation: 0,
-            history,
-            signals: Vec::new(),
-            gate: None,
-        },
-    );
-    if requests.is_empty() {
-        return Created::New(record);
-    }
-    gates.enter(rows, &record.id, &requests, now);
-    match rows.get(&record.id) {
-        Some(row) => Created::New(row.record.clone()),
-        None => Created::New(record),
-    }
-}
-
-fn apply(
-    rows: &mut BTreeMap<InstanceId, Row>,
-    gates: &mut gates::Gates,
-    t: Transition,
-) -> CommitResult {
-    let id = t.id.clone();
-    let now = t.now;
-    let finished = apply_head(rows, t)?;
-    if finished && rows.get(&id).is_some_and(|r| r.gate.is_some()) {
-        gates.leave(rows, &id, now);
-    }
-    Ok(())
-}
-
-/// [`apply`] without the gates: whether the transition finished the instance.
-fn apply_head(rows: &mut BTreeMap<InstanceId, Row>, t: Transition) -> Result<bool, StoreError> {
-    let row = rows
-        .get_mut(&t.id)
-        .ok_or_else(|| StoreError::NotFound { id: t.id.clone() })?;
-    if row.record.seq != t.expected_seq {
-        return Err(StoreError::Conflict {
-            id: t.id,
-            expected: t.expected_seq,
-            actual: row.record.seq,
-        });
-    }
-    if row.record.status.is_terminal() {
-        return Err(StoreError::Finished { id: t.id });
-    }
-    let finishing = matches!(t.next, Next::Finished { .. });
-    let paused = row
-        .record
-        .blocked
-        .as_ref()
-        .is_some_and(|b| b.kind == BlockKind::Paused);
-    if paused && !finishing {
-        return Err(StoreError::Paused { id: t.id });
-    }
-    // Every consumed signal must still be pending; duplicates in the list count once.
-    let consume: BTreeSet<u64> = t.consume_signals.iter().copied().collect();
-    let pending = row
-        .signals
-        .iter()
-        .filter(|s| consume.contains(&s.signal_id))
-        .count();
-    if pending != consume.len() {
-        return Err(StoreError::Conflict {
-            id: t.id,
-            expected: t.expected_seq,
-            actual: row.record.seq,
-        });
-    }
-    let seq = seq_after(t.expected_seq)?;
-    // All checks passed: from here on nothing fails.
-    if finishing {
-        row.signals.clear();
-    } else {
-        row.signals.retain(|s| !consume.contains(&s.signal_id));
-    }
-    if t.truncate_history {
-        row.history.retain(|h| h.seq > t.expected_seq);
-    }
-    let heard = row.signals.iter().any(|s| t.listening.contains(&s.name));
-    let release = t
-        .release_lease
-        .as_ref()
-        .is_some_and(|l| holds(&row.record, &l.owner, l.generation));
-    let r = &mut row.record;
-    r.blocked = t.block.applied_to(r.blocked.take());
-    if let Some(d) = t.redefine {
-        r.version = d.version;
-        r.hash = d.hash;
-        r.fingerprint = d.fingerprint;
-    }
-    match t.next {
-        Next::Running {
-            state,
-            due_at,
-            state_id,
-        } => {
-            r.state = Some(state);
-            r.state_id = Some(state_id);
-            r.due_at = if heard {
-                Some(due_at.map_or(t.now, |d| d.min(t.now)))
-            } else {
-                due_at
-            };
-            if release {
-                r.lease = None;
-            }
-        }
-        Next::Finished { status, output } => {
-            r.status = status;
-            r.state = None;
-            r.state_id = None;
-            r.output = Some(output);
-            r.due_at = None;
-            r.lease = None;
-        }
-    }
-    r.seq = seq;
-    r.updated_at = t.now;
-    row.history.push(HistoryEntry {
-        seq,
-        at: t.now,
-        kind: t.event.kind,
-        payload: t.event.payload,
-    });
-    Ok(finishing)
-}
-
-fn restart(
-    rows: &mut BTreeMap<InstanceId, Row>,
-    gates: &mut gates::Gates,
-    restart: Restart,
-) -> Result<(), StoreError> {
-    let id = restart.id.clone();
-    let now = restart.now;
-    let was_finished = rows.get(&id).is_some_and(|r| r.record.status.is_terminal());
-    restart_head(rows, restart)?;
-    if rows.get(&id).is_some_and(|r| r.gate.is_some()) {
-        if was_finished {
-            // A new run takes a slot again, at the end of the queues.
-            gates.requeue(rows, &id, None, now);
-        } else if gates::Gates::waits(rows, &id)
-            && let Some(row) = rows.get_mut(&id)
-        {
-            // Still waiting: the restart does not admit it.
-            row.record.blocked = Some(gates::waiting_block(now));
-        }
-    }
-    Ok(())
-}
-
-fn restart_head(rows: &mut BTreeMap<InstanceId, Row>, restart: Restart) -> Result<(), StoreError> {
-    let row = rows
-        .get_mut(&restart.id)
-        .ok_or_else(|| StoreError::NotFound {
-            id: restart.id.clone(),
-        })?;
-    if row.record.seq != restart.expected_seq {
-        return Err(StoreError::Conflict {
-            id: restart.id,
-            expected: restart.expected_seq,
-            actual: row.record.seq,
-        });
-    }
-    let seq = seq_after(restart.expected_seq)?;
-    let r = &mut row.record;
-    r.version = restart.definition.version;
-    r.hash = restart.definition.hash;
-    r.fingerprint = restart.definition.fingerprint;
-    r.seq = seq;
-    r.status = Status::Running;
-    r.state_id = Some(restart.state_id);
-    r.state = Some(restart.state);
-    r.output = None;
-    r.due_at = restart.due_at;
-    r.blocked = None;
-    r.lease = None;
-    r.updated_at = restart.now;
-    if restart.trace_context.is_some() {
-        r.trace_context = restart.trace_context;
-    }
-    row.input = Some(restart.input);
-    row.history.push(HistoryEntry {
-        seq,
-        at: restart.now,
-        kind: restart.event.kind,
-        payload: restart.event.payload,
-    });
-    Ok(())
-}
-
 #[async_trait::async_trait]
 impl Store for MemoryStore {
     fn backend(&self) -> &'static str {
         "memory"
     }
 
+    fn namespace(&self) -> &Namespace {
+        &self.ns
+    }
+
+    fn in_namespace(&self, namespace: &Namespace) -> Result<Arc<dyn Store>, StoreError> {
+        Ok(Arc::new(Self {
+            shared: Arc::clone(&self.shared),
+            ns: namespace.clone(),
+        }))
+    }
+
     async fn create(&self, new: NewInstance) -> Result<Created, StoreError> {
         let mut rows = self.rows();
-        Ok(create(&mut rows, &mut self.gates(), new))
+        rows::create(&mut rows, &mut self.gates(), &self.ns, new)
     }
 
     async fn create_batch(&self, news: Vec<NewInstance>) -> Result<Vec<CreateResult>, StoreError> {
@@ -362,20 +177,17 @@ impl Store for MemoryStore {
         let mut gates = self.gates();
         Ok(news
             .into_iter()
-            .map(|new| Ok(create(&mut rows, &mut gates, new)))
+            .map(|new| rows::create(&mut rows, &mut gates, &self.ns, new))
             .collect())
     }
 
     async fn load(&self, id: &InstanceId) -> Result<InstanceRecord, StoreError> {
-        self.rows()
-            .get(id)
-            .map(|r| r.record.clone())
-            .ok_or_else(|| StoreError::NotFound { id: id.clone() })
+        rows::get(&self.rows(), &self.ns, id).map(|r| r.record.clone())
     }
 
     async fn commit(&self, transition: Transition) -> Result<(), StoreError> {
         let mut rows = self.rows();
-        apply(&mut rows, &mut self.gates(), transition)
+        rows::apply(&mut rows, &mut self.gates(), &self.ns, transition)
     }
 
     async fn commit_batch(
@@ -386,7 +198,7 @@ impl Store for MemoryStore {
         let mut gates = self.gates();
         Ok(transitions
             .into_iter()
-            .map(|t| apply(&mut rows, &mut gates, t))
+            .map(|t| rows::apply(&mut rows, &mut gates, &self.ns, t))
             .collect())
     }
 
@@ -398,7 +210,7 @@ impl Store for MemoryStore {
             .values()
             .filter(|row| {
                 let r = &row.record;
-                claimable(r, req.now) && known.contains(&key_of(r))
+                row.ns == self.ns && claimable(r, req.now) && known.contains(&key_of(r))
             })
             .filter_map(|row| {
                 let r = &row.record;
@@ -444,7 +256,8 @@ impl Store for MemoryStore {
         let mut rows = self.rows();
         let mut lost = Vec::new();
         for c in claims {
-            match rows.get_mut(&c.id).and_then(|r| r.record.lease.as_mut()) {
+            let row = rows::get_mut(&mut rows, &self.ns, &c.id).ok();
+            match row.and_then(|r| r.record.lease.as_mut()) {
                 Some(l) if l.owner == *owner && l.generation == c.generation => l.until = until,
                 _ => lost.push(c.clone()),
             }
@@ -455,7 +268,7 @@ impl Store for MemoryStore {
     async fn release(&self, owner: &WorkerId, claims: &[Claim]) -> Result<(), StoreError> {
         let mut rows = self.rows();
         for c in claims {
-            if let Some(row) = rows.get_mut(&c.id)
+            if let Ok(row) = rows::get_mut(&mut rows, &self.ns, &c.id)
                 && holds(&row.record, owner, c.generation)
             {
                 row.record.lease = None;
@@ -469,6 +282,7 @@ impl Store for MemoryStore {
         Ok(self
             .rows()
             .values()
+            .filter(|row| row.ns == self.ns)
             .map(|row| &row.record)
             .filter(|r| {
                 r.status == Status::Running && claimable_block(r) && known.contains(&key_of(r))
@@ -493,6 +307,7 @@ impl Store for MemoryStore {
         Ok(self
             .rows()
             .values()
+            .filter(|row| row.ns == self.ns)
             .map(|row| &row.record)
             .filter(|r| {
                 r.status == Status::Running
@@ -510,20 +325,14 @@ impl Store for MemoryStore {
         blocked: Option<Blocked>,
     ) -> Result<(), StoreError> {
         let mut rows = self.rows();
-        let row = rows
-            .get_mut(id)
-            .ok_or_else(|| StoreError::NotFound { id: id.clone() })?;
+        let row = rows::get_mut(&mut rows, &self.ns, id)?;
         row.record.blocked = blocked;
         Ok(())
     }
 
     async fn update_block(&self, change: BlockChange) -> Result<(), StoreError> {
         let mut rows = self.rows();
-        let row = rows
-            .get_mut(&change.id)
-            .ok_or_else(|| StoreError::NotFound {
-                id: change.id.clone(),
-            })?;
+        let row = rows::get_mut(&mut rows, &self.ns, &change.id)?;
         let r = &mut row.record;
         if r.status.is_terminal() {
             return Err(StoreError::Finished { id: change.id });
@@ -546,11 +355,12 @@ impl Store for MemoryStore {
         let rows = self.rows();
         let due = rows
             .values()
+            .filter(|row| row.ns == self.ns)
             .map(|row| &row.record)
             .filter(|r| claimable(r, now) && r.blocked.as_ref().is_none_or(|b| b.kind.is_request()))
             .filter_map(|r| r.due_at);
         let mut backlog = Backlog::default();
-        for row in rows.values() {
+        for row in rows.values().filter(|row| row.ns == self.ns) {
             if let Some(b) = row.record.blocked.as_ref()
                 && b.kind.needs_attention()
             {
@@ -570,6 +380,7 @@ impl Store for MemoryStore {
         let limit = query.limit.map_or(usize::MAX, NonZeroUsize::get);
         let instances = rows
             .values()
+            .filter(|row| row.ns == self.ns)
             .map(|row| &row.record)
             .filter(|r| query.after.as_ref().is_none_or(|a| r.id > *a))
             .filter(|r| query.admits(r))
@@ -590,9 +401,7 @@ impl Store for MemoryStore {
         limit: Option<NonZeroUsize>,
     ) -> Result<Vec<HistoryEntry>, StoreError> {
         let rows = self.rows();
-        let row = rows
-            .get(id)
-            .ok_or_else(|| StoreError::NotFound { id: id.clone() })?;
+        let row = rows::get(&rows, &self.ns, id)?;
         let limit = limit.map_or(usize::MAX, NonZeroUsize::get);
         Ok(row
             .history
@@ -607,36 +416,43 @@ impl Store for MemoryStore {
         &self,
         schedule: ScheduleRecord,
     ) -> Result<ScheduleRecord, StoreError> {
-        Ok(schedules::create_schedule(&mut self.schedules(), schedule))
+        schedules::create_schedule(&mut self.schedules(), &self.ns, schedule)
     }
 
     async fn load_schedule(&self, id: &str) -> Result<ScheduleRecord, StoreError> {
-        schedules::load(&self.schedules(), id)
+        schedules::load(&self.schedules(), &self.ns, id)
     }
 
     async fn schedules(&self) -> Result<Vec<ScheduleRecord>, StoreError> {
-        Ok(self.schedules().values().cloned().collect())
+        Ok(schedules::list(&self.schedules(), &self.ns))
     }
 
     async fn claim_schedules(
         &self,
         claim: ScheduleClaim,
     ) -> Result<Vec<ScheduleRecord>, StoreError> {
-        Ok(schedules::claim(&mut self.schedules(), &claim))
+        Ok(schedules::claim(&mut self.schedules(), &self.ns, &claim))
     }
 
     async fn write_schedule(&self, write: ScheduleWrite) -> Result<ScheduleRecord, StoreError> {
         let mut rows = self.rows();
         let mut gates = self.gates();
-        schedules::write(&mut self.schedules(), &mut rows, &mut gates, write).map(|(s, _)| s)
+        schedules::write(
+            &mut self.schedules(),
+            &mut rows,
+            &mut gates,
+            &self.ns,
+            write,
+        )
+        .map(|(s, _)| s)
     }
 
     async fn delete_schedule(&self, id: &str) -> Result<(), StoreError> {
-        schedules::delete(&mut self.schedules(), id)
+        schedules::delete(&mut self.schedules(), &self.ns, id)
     }
 
     async fn next_schedule_due(&self, served: &[String]) -> Result<Option<Timestamp>, StoreError> {
-        Ok(schedules::next_due(&self.schedules(), served))
+        Ok(schedules::next_due(&self.schedules(), &self.ns, served))
     }
 
     async fn register_worker(&self, _owner: &WorkerId) -> Result<(), StoreError> {
@@ -645,7 +461,7 @@ impl Store for MemoryStore {
 
     async fn unregister_worker(&self, owner: &WorkerId) -> Result<(), StoreError> {
         let mut rows = self.rows();
-        for row in rows.values_mut() {
+        for row in rows.values_mut().filter(|row| row.ns == self.ns) {
             if row.record.lease.as_ref().is_some_and(|l| l.owner == *owner) {
                 row.record.lease = None;
             }
@@ -654,20 +470,32 @@ impl Store for MemoryStore {
     }
 
     async fn heartbeat(&self, mut worker: WorkerRecord) -> Result<(), StoreError> {
-        let mut workers = self.workers.lock().unwrap_or_else(|e| e.into_inner());
+        let mut workers = self
+            .shared
+            .workers
+            .lock()
+            .unwrap_or_else(|e| e.into_inner());
         let horizon = crate::types::worker_horizon(worker.seen_at);
-        workers.retain(|_, w| w.alive_until >= horizon);
+        workers.retain(|_, (ns, w)| *ns != self.ns || w.alive_until >= horizon);
         worker.runs.sort_by(|a, b| {
             (&a.workflow, a.hash.0, a.fingerprint.0).cmp(&(&b.workflow, b.hash.0, b.fingerprint.0))
         });
         worker.runs.dedup();
-        workers.insert(worker.id.0.clone(), worker);
+        workers.insert(worker.id.0.clone(), (self.ns.clone(), worker));
         Ok(())
     }
 
     async fn workers(&self) -> Result<Vec<WorkerRecord>, StoreError> {
-        let workers = self.workers.lock().unwrap_or_else(|e| e.into_inner());
-        Ok(workers.values().cloned().collect())
+        let workers = self
+            .shared
+            .workers
+            .lock()
+            .unwrap_or_else(|e| e.into_inner());
+        Ok(workers
+            .values()
+            .filter(|(ns, _)| *ns == self.ns)
+            .map(|(_, w)| w.clone())
+            .collect())
     }
 
     async fn acquire_slot(&self, request: SlotRequest) -> Result<bool, StoreError> {
@@ -682,7 +510,7 @@ impl Store for MemoryStore {
 
     async fn reserve_start(&self, request: RateRequest) -> Result<Timestamp, StoreError> {
         // Every mutation is a single insert.
-        let mut rates = self.rates.lock().unwrap_or_else(|e| e.into_inner());
+        let mut rates = self.shared.rates.lock().unwrap_or_else(|e| e.into_inner());
         let (tat, start) = crate::gcra(rates.get(&request.key).map(|r| r.0), &request);
         let (interval, burst) = (request.interval_us.get(), request.burst.get());
         rates.insert(request.key, (tat, interval, burst));
@@ -690,7 +518,7 @@ impl Store for MemoryStore {
     }
 
     async fn rate_usage(&self) -> Result<Vec<RateUsage>, StoreError> {
-        let rates = self.rates.lock().unwrap_or_else(|e| e.into_inner());
+        let rates = self.shared.rates.lock().unwrap_or_else(|e| e.into_inner());
         Ok(rates
             .iter()
             .map(|(key, (tat, interval, burst))| RateUsage::new(key, *interval, *burst, *tat))
@@ -699,18 +527,20 @@ impl Store for MemoryStore {
 
     async fn append_audit(&self, entry: NewAuditEntry) -> Result<u64, StoreError> {
         Ok(self
+            .shared
             .audit
             .lock()
             .unwrap_or_else(|e| e.into_inner())
-            .append(entry))
+            .append(&self.ns, entry))
     }
 
     async fn audit(&self, query: AuditQuery) -> Result<Vec<AuditEntry>, StoreError> {
         Ok(self
+            .shared
             .audit
             .lock()
             .unwrap_or_else(|e| e.into_inner())
-            .page(query))
+            .page(&self.ns, query))
     }
 
     async fn limit_usage(&self, now: Timestamp) -> Result<Vec<LimitUsage>, StoreError> {
@@ -723,15 +553,11 @@ impl Store for MemoryStore {
 
     async fn send_signal(&self, signal: NewSignal) -> Result<u64, StoreError> {
         let mut rows = self.rows();
-        let row = rows
-            .get_mut(&signal.id)
-            .ok_or_else(|| StoreError::NotFound {
-                id: signal.id.clone(),
-            })?;
+        let row = rows::get_mut(&mut rows, &self.ns, &signal.id)?;
         if row.record.status.is_terminal() {
             return Err(StoreError::Finished { id: signal.id });
         }
-        let signal_id = self.last_signal_id.fetch_add(1, Ordering::Relaxed) + 1;
+        let signal_id = self.shared.last_signal_id.fetch_add(1, Ordering::Relaxed) + 1;
         row.signals.push(SignalRecord {
             signal_id,
             name: signal.name,
@@ -744,22 +570,16 @@ impl Store for MemoryStore {
     }
 
     async fn signals(&self, id: &InstanceId) -> Result<Vec<SignalRecord>, StoreError> {
-        self.rows()
-            .get(id)
-            .map(|r| r.signals.clone())
-            .ok_or_else(|| StoreError::NotFound { id: id.clone() })
+        rows::get(&self.rows(), &self.ns, id).map(|r| r.signals.clone())
     }
 
     async fn restart(&self, r: Restart) -> Result<(), StoreError> {
         let mut rows = self.rows();
-        restart(&mut rows, &mut self.gates(), r)
+        rows::restart(&mut rows, &mut self.gates(), &self.ns, r)
     }
 
     async fn load_input(&self, id: &InstanceId) -> Result<Option<Vec<u8>>, StoreError> {
-        self.rows()
-            .get(id)
-            .map(|r| r.input.clone())
-            .ok_or_else(|| StoreError::NotFound { id: id.clone() })
+        rows::get(&self.rows(), &self.ns, id).map(|r| r.input.clone())
     }
 
     async fn save_definitions(&self, definitions: Vec<DefinitionRecord>) -> Result<(), StoreError> {
@@ -795,7 +615,7 @@ impl Store for MemoryStore {
     async fn version_counts(&self) -> Result<Vec<VersionCount>, StoreError> {
         type Group = (String, u32, [u8; 32], [u8; 32], i64, Option<i64>);
         let mut groups: BTreeMap<Group, VersionCount> = BTreeMap::new();
-        for row in self.rows().values() {
+        for row in self.rows().values().filter(|row| row.ns == self.ns) {
             let r = &row.record;
             let blocked = r.blocked.as_ref().map(|b| b.kind);
             let group = (

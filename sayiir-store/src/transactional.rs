@@ -3,7 +3,8 @@
 use std::future::Future;
 
 use crate::{
-    Created, DefinitionRecord, InstanceId, InstanceRecord, NewInstance, NewSignal, StoreError,
+    Created, DefinitionRecord, InstanceId, InstanceRecord, Namespace, NewInstance, NewSignal,
+    StoreError,
 };
 
 /// A database connection of the application's own, in whose transaction the store's
@@ -52,18 +53,31 @@ pub trait Transactional: sealed::Sealed {
     /// busy timeout.
     const LOCKS_OUT_THE_STORE: bool;
 
-    /// The head of an instance, as this connection sees it (its own transaction's writes
-    /// included), as [`Store::load`](crate::Store::load).
-    fn load(&mut self, id: &InstanceId)
-    -> impl Future<Output = Result<InstanceRecord, StoreError>>;
+    /// The head of an instance of namespace `ns`, as this connection sees it (its own
+    /// transaction's writes included), as [`Store::load`](crate::Store::load) of a handle
+    /// bound to `ns`.
+    fn load(
+        &mut self,
+        ns: &Namespace,
+        id: &InstanceId,
+    ) -> impl Future<Output = Result<InstanceRecord, StoreError>>;
 
-    /// Inserts a new instance, or returns the existing one with that id unchanged, as
-    /// [`Store::create`](crate::Store::create).
-    fn create(&mut self, new: NewInstance) -> impl Future<Output = Result<Created, StoreError>>;
+    /// Inserts a new instance in namespace `ns`, or returns the existing one with that id
+    /// unchanged, as [`Store::create`](crate::Store::create) of a handle bound to `ns`.
+    fn create(
+        &mut self,
+        ns: &Namespace,
+        new: NewInstance,
+    ) -> impl Future<Output = Result<Created, StoreError>>;
 
-    /// Buffers a signal for a running instance and makes it due, as
-    /// [`Store::send_signal`](crate::Store::send_signal) (same errors). Returns its id.
-    fn send_signal(&mut self, signal: NewSignal) -> impl Future<Output = Result<u64, StoreError>>;
+    /// Buffers a signal for a running instance of namespace `ns` and makes it due, as
+    /// [`Store::send_signal`](crate::Store::send_signal) of a handle bound to `ns` (same
+    /// errors). Returns its id.
+    fn send_signal(
+        &mut self,
+        ns: &Namespace,
+        signal: NewSignal,
+    ) -> impl Future<Output = Result<u64, StoreError>>;
 
     /// Registers definitions (first registration wins), as
     /// [`Store::save_definitions`](crate::Store::save_definitions).

@@ -14,6 +14,7 @@ mod into_id;
 mod json;
 mod kinds;
 mod limits;
+mod namespace;
 mod schedules;
 
 pub use admin::{Backlog, BlockChange, BlockWrite, TimeRange};
@@ -28,6 +29,7 @@ pub(crate) use kinds::{claimable_block_sql, code_list};
 pub(crate) use limits::start_of;
 pub(crate) use limits::waiting_block;
 pub use limits::{LimitUsage, RateRequest, RateUsage, SlotHolder, SlotRequest, gcra};
+pub use namespace::{DEFAULT_NAMESPACE, InvalidNamespace, MAX_NAMESPACE_LEN, Namespace};
 pub use schedules::{ScheduleClaim, ScheduleLease, ScheduleRecord, ScheduleWrite};
 
 /// Longest instance id accepted, in bytes.

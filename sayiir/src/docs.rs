@@ -1,8 +1,8 @@
 //! The guides: what a workflow body may contain, every compile and run-time error, testing,
-//! resources, versions, production, operations, flow control, schedules, the command line,
-//! the HTTP API and its dashboard, performance, observability and the stored format. Each page
-//! is a file of the repository's `docs/` directory; their examples are compiled and run as
-//! doctests.
+//! resources, versions, production, operations, flow control, namespaces, schedules, the
+//! command line, the HTTP API and its dashboard, performance, observability and the stored
+//! format. Each page is a file of the repository's `docs/` directory; their examples are
+//! compiled and run as doctests.
 
 #[doc = include_str!(concat!(env!("OUT_DIR"), "/docs/workflow-rules.md"))]
 pub mod workflow_rules {}
@@ -29,6 +29,9 @@ pub mod operations {}
 pub mod schedules {}
 #[doc = include_str!(concat!(env!("OUT_DIR"), "/docs/flow-control.md"))]
 pub mod flow_control {}
+
+#[doc = include_str!(concat!(env!("OUT_DIR"), "/docs/namespaces.md"))]
+pub mod namespaces {}
 
 #[doc = include_str!(concat!(env!("OUT_DIR"), "/docs/cli.md"))]
 pub mod cli {}

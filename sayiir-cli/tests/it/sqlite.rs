@@ -109,3 +109,42 @@ async fn limits_show_usage_and_waiters() {
     let row: Vec<&str> = rates.lines().nth(1).unwrap().split_whitespace().collect();
     assert_eq!(row, ["task:mail", "1/m", "1", "1", "2"], "{text}");
 }
+
+#[tokio::test]
+async fn namespace_option_scopes_every_command() {
+    let dir = TempDir::new().unwrap();
+    let url = sqlite_store(dir.path()).await;
+    {
+        let store = sayiir::SqliteStore::open(dir.path().join("app.db")).unwrap();
+        let engine = crate::flows::register(sayiir::Engine::builder(store))
+            .namespace("tenant-1")
+            .build()
+            .unwrap();
+        engine
+            .start::<crate::flows::quick>("tenant-quick", 5)
+            .await
+            .unwrap();
+    }
+    let ids = |run: crate::common::Run| crate::common::ids(&run.json()).len();
+    assert_eq!(ids(crate::common::sayiir(&url, &["list", "--json"])), 8);
+    let scoped = crate::common::sayiir(&url, &["--namespace", "tenant-1", "list", "--json"]);
+    let listing = scoped.json();
+    assert_eq!(crate::common::ids(&listing), ["tenant-quick"]);
+    // The environment variable, and an instance of another namespace is not found.
+    let mut command = assert_cmd::Command::new(env!("CARGO_BIN_EXE_sayiir"));
+    command
+        .env("SAYIIR_STORE", &url)
+        .env("SAYIIR_NAMESPACE", "tenant-1")
+        .args(["show", "quick-1"]);
+    let line = crate::common::run(command).error(3).to_owned();
+    assert!(line.contains("quick-1"), "{line}");
+    let mut command = assert_cmd::Command::new(env!("CARGO_BIN_EXE_sayiir"));
+    command
+        .env("SAYIIR_STORE", &url)
+        .env("SAYIIR_NAMESPACE", "tenant-1")
+        .args(["list", "--json"]);
+    assert_eq!(ids(crate::common::run(command)), 1);
+    // A name that is not a namespace is a usage error.
+    let bad = crate::common::sayiir(&url, &["--namespace", "Tenant", "list"]);
+    assert!(bad.error(2).contains("namespace"), "{bad:?}");
+}

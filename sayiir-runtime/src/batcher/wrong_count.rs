@@ -17,6 +17,17 @@ impl Store for WrongCount {
     fn backend(&self) -> &'static str {
         "wrong-count"
     }
+    fn namespace(&self) -> &sayiir_store::Namespace {
+        self.0.namespace()
+    }
+    fn in_namespace(
+        &self,
+        _: &sayiir_store::Namespace,
+    ) -> Result<std::sync::Arc<dyn Store>, StoreError> {
+        Err(StoreError::Backend {
+            detail: "the test wrapper has no namespaces".into(),
+        })
+    }
     async fn create(&self, new: NewInstance) -> Result<Created, StoreError> {
         self.0.create(new).await
     }

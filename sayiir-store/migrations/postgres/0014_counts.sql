@@ -1,7 +1,7 @@
 -- Instance counts kept up to date, so that stats read a few rows instead of every instance.
 --
--- `sayiir_counts`: how many instances there are of each (workflow, version, definition hash,
--- fingerprint, status, block kind), the key of `Store::version_counts`; `blocked_kind` -1 is
+-- `sayiir_counts`: how many instances there are of each (namespace, workflow, version,
+-- definition hash, fingerprint, status, block kind), the key of `Store::version_counts`; `blocked_kind` -1 is
 -- "not blocked". Writers never update it: triggers on `sayiir_instances` append signed deltas
 -- to `sayiir_count_deltas` (no key, no index: concurrent writers never wait for each other
 -- there), in the transaction of the insert, delete or change of one of the key's columns. A
@@ -10,6 +10,7 @@
 -- committed deltas into `sayiir_counts`, one folder at a time (a transaction-level advisory
 -- lock, tried, never waited for).
 CREATE TABLE sayiir_counts (
+  namespace TEXT COLLATE "C" NOT NULL,
   workflow TEXT COLLATE "C" NOT NULL,
   version BIGINT NOT NULL,
   definition_hash BYTEA NOT NULL,
@@ -17,10 +18,11 @@ CREATE TABLE sayiir_counts (
   status SMALLINT NOT NULL,
   blocked_kind SMALLINT NOT NULL,
   n BIGINT NOT NULL,
-  PRIMARY KEY (workflow, version, definition_hash, fingerprint, status, blocked_kind)
+  PRIMARY KEY (namespace, workflow, version, definition_hash, fingerprint, status, blocked_kind)
 );
 
 CREATE TABLE sayiir_count_deltas (
+  namespace TEXT COLLATE "C" NOT NULL,
   workflow TEXT COLLATE "C" NOT NULL,
   version BIGINT NOT NULL,
   definition_hash BYTEA NOT NULL,
@@ -31,37 +33,41 @@ CREATE TABLE sayiir_count_deltas (
 );
 
 INSERT INTO sayiir_counts
-  SELECT workflow, version, definition_hash, fingerprint, status, coalesce(blocked_kind, -1),
+  SELECT namespace, workflow, version, definition_hash, fingerprint, status,
+         coalesce(blocked_kind, -1),
          count(*)
   FROM sayiir_instances
-  GROUP BY workflow, version, definition_hash, fingerprint, status, coalesce(blocked_kind, -1);
+  GROUP BY namespace, workflow, version, definition_hash, fingerprint, status,
+           coalesce(blocked_kind, -1);
 
 CREATE FUNCTION sayiir_counts_inserted() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
   INSERT INTO sayiir_count_deltas
-    SELECT workflow, version, definition_hash, fingerprint, status,
+    SELECT namespace, workflow, version, definition_hash, fingerprint, status,
            coalesce(blocked_kind, -1), count(*)
     FROM sayiir_new_rows
-    GROUP BY workflow, version, definition_hash, fingerprint, status, coalesce(blocked_kind, -1);
+    GROUP BY namespace, workflow, version, definition_hash, fingerprint, status,
+           coalesce(blocked_kind, -1);
   RETURN NULL;
 END $$;
 
 CREATE FUNCTION sayiir_counts_deleted() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
   INSERT INTO sayiir_count_deltas
-    SELECT workflow, version, definition_hash, fingerprint, status,
+    SELECT namespace, workflow, version, definition_hash, fingerprint, status,
            coalesce(blocked_kind, -1), -count(*)
     FROM sayiir_old_rows
-    GROUP BY workflow, version, definition_hash, fingerprint, status, coalesce(blocked_kind, -1);
+    GROUP BY namespace, workflow, version, definition_hash, fingerprint, status,
+           coalesce(blocked_kind, -1);
   RETURN NULL;
 END $$;
 
 CREATE FUNCTION sayiir_counts_updated() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
   INSERT INTO sayiir_count_deltas VALUES
-    (OLD.workflow, OLD.version, OLD.definition_hash, OLD.fingerprint, OLD.status,
+    (OLD.namespace, OLD.workflow, OLD.version, OLD.definition_hash, OLD.fingerprint, OLD.status,
      coalesce(OLD.blocked_kind, -1), -1),
-    (NEW.workflow, NEW.version, NEW.definition_hash, NEW.fingerprint, NEW.status,
+    (NEW.namespace, NEW.workflow, NEW.version, NEW.definition_hash, NEW.fingerprint, NEW.status,
      coalesce(NEW.blocked_kind, -1), 1);
   RETURN NULL;
 END $$;
@@ -76,7 +82,8 @@ CREATE TRIGGER sayiir_counts_delete AFTER DELETE ON sayiir_instances
 
 CREATE TRIGGER sayiir_counts_update AFTER UPDATE ON sayiir_instances
   FOR EACH ROW
-  WHEN (OLD.workflow IS DISTINCT FROM NEW.workflow OR OLD.version IS DISTINCT FROM NEW.version
+  WHEN (OLD.namespace IS DISTINCT FROM NEW.namespace
+    OR OLD.workflow IS DISTINCT FROM NEW.workflow OR OLD.version IS DISTINCT FROM NEW.version
     OR OLD.definition_hash IS DISTINCT FROM NEW.definition_hash
     OR OLD.fingerprint IS DISTINCT FROM NEW.fingerprint
     OR OLD.status IS DISTINCT FROM NEW.status

@@ -1,12 +1,14 @@
 -- sayiir SQLite schema: the audit log.
 --
--- One row per action asked of the HTTP API (cancel, signal, pause, ...): when, who (the name of
+-- One row per action asked of the HTTP API (cancel, signal, pause, ...), in the namespace it
+-- was asked in (a store handle reads its own namespace's entries): when, who (the name of
 -- the token), what, on which instances or schedule (`targets`, a JSON array of strings), what
 -- else it took (`detail`: a cancel's reason, a signal's name) and how it ended (`error_kind`
 -- and `error_message` NULL: done). AUTOINCREMENT: ids are never reused, so they order the
 -- entries and page them.
 CREATE TABLE sayiir_audit (
   id INTEGER PRIMARY KEY AUTOINCREMENT,
+  namespace TEXT NOT NULL,
   at INTEGER NOT NULL,                -- ms since the Unix epoch
   who TEXT NOT NULL,
   action TEXT NOT NULL,
@@ -15,3 +17,5 @@ CREATE TABLE sayiir_audit (
   error_kind TEXT,                    -- NULL: the action was done
   error_message TEXT
 );
+
+CREATE INDEX sayiir_audit_namespace ON sayiir_audit (namespace, id);

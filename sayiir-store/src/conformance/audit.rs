@@ -4,7 +4,7 @@
 use std::num::NonZeroUsize;
 use std::sync::Arc;
 
-use crate::{AuditEntry, AuditQuery, AuditResult, NewAuditEntry, Store, Timestamp};
+use crate::{AuditEntry, AuditQuery, AuditResult, Namespace, NewAuditEntry, Store, Timestamp};
 
 fn entry(at: i64, who: &str, action: &str, targets: &[&str], result: AuditResult) -> NewAuditEntry {
     NewAuditEntry {
@@ -72,4 +72,33 @@ pub(super) async fn audit_appends_and_pages<S: Store>(s: Arc<S>) {
     let second = s.audit(page(Some(ids[1]), 2)).await.unwrap();
     assert_eq!(second.iter().map(|e| e.id).collect::<Vec<_>>(), [ids[0]]);
     assert!(s.audit(page(Some(ids[0]), 2)).await.unwrap().is_empty());
+
+    // Each namespace has its own log: another namespace's handle neither sees these entries
+    // nor shows its own to this one.
+    let other = s.in_namespace(&Namespace::new("audit-b").unwrap()).unwrap();
+    assert!(other.audit(page(None, 10)).await.unwrap().is_empty());
+    let theirs = other
+        .append_audit(entry(400, "bob", "pause", &["b-1"], AuditResult::Ok))
+        .await
+        .unwrap();
+    let seen: Vec<u64> = other
+        .audit(page(None, 10))
+        .await
+        .unwrap()
+        .iter()
+        .map(|e| e.id)
+        .collect();
+    assert_eq!(seen, [theirs]);
+    let mine: Vec<u64> = s
+        .audit(page(None, 10))
+        .await
+        .unwrap()
+        .iter()
+        .map(|e| e.id)
+        .collect();
+    assert_eq!(
+        mine,
+        [ids[2], ids[1], ids[0]],
+        "the other namespace's entry stays out"
+    );
 }

@@ -6,7 +6,7 @@ use std::sync::Arc;
 use super::{load, new_instance, worker};
 use crate::{ScheduleClaim, ScheduleRecord, ScheduleWrite, Status, Store, StoreError, Timestamp};
 
-fn schedule(id: &str, workflow: &str, due_at: Option<i64>) -> ScheduleRecord {
+pub(super) fn schedule(id: &str, workflow: &str, due_at: Option<i64>) -> ScheduleRecord {
     ScheduleRecord {
         id: id.to_owned(),
         workflow: workflow.to_owned(),

@@ -5,7 +5,12 @@ use std::sync::Arc;
 use super::{key_fp, worker};
 use crate::{Store, Timestamp, WorkerRecord};
 
-fn record(id: &str, seen: i64, alive_until: i64, runs: &[(&str, u8, u8)]) -> WorkerRecord {
+pub(super) fn record(
+    id: &str,
+    seen: i64,
+    alive_until: i64,
+    runs: &[(&str, u8, u8)],
+) -> WorkerRecord {
     WorkerRecord {
         id: worker(id),
         started_at: Timestamp(10),

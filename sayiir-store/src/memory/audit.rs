@@ -1,17 +1,17 @@
 //! The memory store's audit log.
 
-use crate::{AuditEntry, AuditQuery, NewAuditEntry};
+use crate::{AuditEntry, AuditQuery, Namespace, NewAuditEntry};
 
-/// The entries, oldest first (ids 1, 2, ...).
+/// The entries with their namespaces, oldest first (ids 1, 2, ... across namespaces).
 #[derive(Debug, Default)]
 pub(super) struct AuditLog {
-    entries: Vec<AuditEntry>,
+    entries: Vec<(Namespace, AuditEntry)>,
 }
 
 impl AuditLog {
-    pub(super) fn append(&mut self, e: NewAuditEntry) -> u64 {
-        let id = self.entries.last().map_or(1, |last| last.id + 1);
-        self.entries.push(AuditEntry {
+    pub(super) fn append(&mut self, ns: &Namespace, e: NewAuditEntry) -> u64 {
+        let id = self.entries.last().map_or(1, |(_, last)| last.id + 1);
+        let entry = AuditEntry {
             id,
             at: e.at,
             who: e.who,
@@ -19,14 +19,17 @@ impl AuditLog {
             targets: e.targets,
             detail: e.detail,
             result: e.result,
-        });
+        };
+        self.entries.push((ns.clone(), entry));
         id
     }
 
-    pub(super) fn page(&self, query: AuditQuery) -> Vec<AuditEntry> {
+    pub(super) fn page(&self, ns: &Namespace, query: AuditQuery) -> Vec<AuditEntry> {
         self.entries
             .iter()
             .rev()
+            .filter(|(n, _)| n == ns)
+            .map(|(_, e)| e)
             .filter(|e| query.before.is_none_or(|before| e.id < before))
             .take(query.limit.get())
             .cloned()

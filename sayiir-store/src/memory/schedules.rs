@@ -2,12 +2,35 @@
 
 use std::collections::BTreeMap;
 
-use super::{Row, create};
+use super::{Row, rows};
 use crate::{
-    InstanceId, ScheduleClaim, ScheduleLease, ScheduleRecord, ScheduleWrite, StoreError, Timestamp,
+    InstanceId, Namespace, ScheduleClaim, ScheduleLease, ScheduleRecord, ScheduleWrite, StoreError,
+    Timestamp,
 };
 
-pub(super) type Schedules = BTreeMap<String, ScheduleRecord>;
+/// Schedules by id, each with its namespace.
+pub(super) type Schedules = BTreeMap<String, (Namespace, ScheduleRecord)>;
+
+/// The schedule `id` of namespace `ns`.
+fn get_mut<'a>(
+    all: &'a mut Schedules,
+    ns: &Namespace,
+    id: &str,
+) -> Result<&'a mut ScheduleRecord, StoreError> {
+    match all.get_mut(id) {
+        Some((n, s)) if n == ns => Ok(s),
+        _ => Err(not_found(id)),
+    }
+}
+
+/// The schedules of namespace `ns`.
+fn of<'a>(all: &'a Schedules, ns: &'a Namespace) -> impl Iterator<Item = &'a ScheduleRecord> {
+    all.values().filter(move |(n, _)| n == ns).map(|(_, s)| s)
+}
+
+pub(super) fn list(all: &Schedules, ns: &Namespace) -> Vec<ScheduleRecord> {
+    of(all, ns).cloned().collect()
+}
 
 fn not_found(id: &str) -> StoreError {
     StoreError::ScheduleNotFound { id: id.to_owned() }
@@ -17,20 +40,27 @@ fn lease_free(s: &ScheduleRecord, now: Timestamp) -> bool {
     s.lease.as_ref().is_none_or(|l| !l.live_at(now))
 }
 
-pub(super) fn create_schedule(all: &mut Schedules, mut s: ScheduleRecord) -> ScheduleRecord {
-    all.entry(s.id.clone())
-        .or_insert_with(|| {
-            s.revision = 0;
-            s.lease = None;
-            s.updated_at = s.created_at;
-            s
-        })
-        .clone()
+pub(super) fn create_schedule(
+    all: &mut Schedules,
+    ns: &Namespace,
+    mut s: ScheduleRecord,
+) -> Result<ScheduleRecord, StoreError> {
+    let (n, stored) = all.entry(s.id.clone()).or_insert_with(|| {
+        s.revision = 0;
+        s.lease = None;
+        s.updated_at = s.created_at;
+        (ns.clone(), s)
+    });
+    if n != ns {
+        return Err(StoreError::IdTaken {
+            id: stored.id.clone(),
+        });
+    }
+    Ok(stored.clone())
 }
 
-pub(super) fn claim(all: &mut Schedules, c: &ScheduleClaim) -> Vec<ScheduleRecord> {
-    let mut due: Vec<(Timestamp, String)> = all
-        .values()
+pub(super) fn claim(all: &mut Schedules, ns: &Namespace, c: &ScheduleClaim) -> Vec<ScheduleRecord> {
+    let mut due: Vec<(Timestamp, String)> = of(all, ns)
         .filter(|s| {
             !s.paused
                 && s.due_at.is_some_and(|d| d <= c.now)
@@ -43,7 +73,7 @@ pub(super) fn claim(all: &mut Schedules, c: &ScheduleClaim) -> Vec<ScheduleRecor
     due.truncate(c.limit);
     let mut out = Vec::with_capacity(due.len());
     for (_, id) in due {
-        if let Some(s) = all.get_mut(&id) {
+        if let Ok(s) = get_mut(all, ns, &id) {
             s.revision += 1;
             s.lease = Some(ScheduleLease {
                 owner: c.owner.clone(),
@@ -61,9 +91,10 @@ pub(super) fn write(
     all: &mut Schedules,
     rows: &mut BTreeMap<InstanceId, Row>,
     gates: &mut super::gates::Gates,
+    ns: &Namespace,
     w: ScheduleWrite,
 ) -> Result<(ScheduleRecord, bool), StoreError> {
-    let s = all.get_mut(&w.id).ok_or_else(|| not_found(&w.id))?;
+    let s = get_mut(all, ns, &w.id)?;
     if s.revision != w.expected_revision {
         return Err(StoreError::ScheduleConflict {
             id: w.id,
@@ -73,7 +104,11 @@ pub(super) fn write(
     }
     let mut created = false;
     for new in w.fire {
-        created |= matches!(create(rows, gates, new), crate::Created::New(_));
+        // An id taken in another namespace is left as it is, as an existing one is.
+        created |= matches!(
+            rows::create(rows, gates, ns, new),
+            Ok(crate::Created::New(_))
+        );
     }
     if let Some(spec) = w.spec {
         s.spec = spec;
@@ -93,12 +128,13 @@ pub(super) fn write(
     Ok((s.clone(), created))
 }
 
-pub(super) fn delete(all: &mut Schedules, id: &str) -> Result<(), StoreError> {
+pub(super) fn delete(all: &mut Schedules, ns: &Namespace, id: &str) -> Result<(), StoreError> {
+    get_mut(all, ns, id)?;
     all.remove(id).map(drop).ok_or_else(|| not_found(id))
 }
 
-pub(super) fn next_due(all: &Schedules, served: &[String]) -> Option<Timestamp> {
-    all.values()
+pub(super) fn next_due(all: &Schedules, ns: &Namespace, served: &[String]) -> Option<Timestamp> {
+    of(all, ns)
         .filter(|s| !s.paused && served.contains(&s.workflow))
         .filter_map(|s| {
             let due = s.due_at?;
@@ -107,6 +143,13 @@ pub(super) fn next_due(all: &Schedules, served: &[String]) -> Option<Timestamp> 
         .min()
 }
 
-pub(super) fn load(all: &Schedules, id: &str) -> Result<ScheduleRecord, StoreError> {
-    all.get(id).cloned().ok_or_else(|| not_found(id))
+pub(super) fn load(
+    all: &Schedules,
+    ns: &Namespace,
+    id: &str,
+) -> Result<ScheduleRecord, StoreError> {
+    match all.get(id) {
+        Some((n, s)) if n == ns => Ok(s.clone()),
+        _ => Err(not_found(id)),
+    }
 }

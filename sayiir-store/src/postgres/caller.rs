@@ -7,8 +7,8 @@ use super::fail::{Fail, Target};
 use super::ops::{read, signals, versions, write};
 use crate::transactional::sealed::Sealed;
 use crate::{
-    Created, DefinitionRecord, InstanceId, InstanceRecord, NewInstance, NewSignal, StoreError,
-    Transactional,
+    Created, DefinitionRecord, InstanceId, InstanceRecord, Namespace, NewInstance, NewSignal,
+    StoreError, Transactional,
 };
 
 /// Errors name the application's connection, whose settings the store does not know.
@@ -21,16 +21,20 @@ impl Sealed for &mut PgConnection {}
 impl Transactional for &mut PgConnection {
     const LOCKS_OUT_THE_STORE: bool = false;
 
-    async fn load(&mut self, id: &InstanceId) -> Result<InstanceRecord, StoreError> {
-        typed(read::load_in(self, id).await)
+    async fn load(
+        &mut self,
+        ns: &Namespace,
+        id: &InstanceId,
+    ) -> Result<InstanceRecord, StoreError> {
+        typed(read::load_in(self, ns.as_str(), id).await)
     }
 
-    async fn create(&mut self, new: NewInstance) -> Result<Created, StoreError> {
-        typed(write::create_on(self, new).await)
+    async fn create(&mut self, ns: &Namespace, new: NewInstance) -> Result<Created, StoreError> {
+        typed(write::create_on(self, ns.as_str(), new).await)
     }
 
-    async fn send_signal(&mut self, signal: NewSignal) -> Result<u64, StoreError> {
-        typed(signals::send_on(self, signal).await)
+    async fn send_signal(&mut self, ns: &Namespace, signal: NewSignal) -> Result<u64, StoreError> {
+        typed(signals::send_on(self, ns.as_str(), signal).await)
     }
 
     async fn save_definitions(
@@ -48,19 +52,23 @@ impl Sealed for &mut Transaction<'_, Postgres> {}
 impl Transactional for &mut Transaction<'_, Postgres> {
     const LOCKS_OUT_THE_STORE: bool = false;
 
-    async fn load(&mut self, id: &InstanceId) -> Result<InstanceRecord, StoreError> {
+    async fn load(
+        &mut self,
+        ns: &Namespace,
+        id: &InstanceId,
+    ) -> Result<InstanceRecord, StoreError> {
         let mut conn: &mut PgConnection = self;
-        conn.load(id).await
+        conn.load(ns, id).await
     }
 
-    async fn create(&mut self, new: NewInstance) -> Result<Created, StoreError> {
+    async fn create(&mut self, ns: &Namespace, new: NewInstance) -> Result<Created, StoreError> {
         let mut conn: &mut PgConnection = self;
-        conn.create(new).await
+        conn.create(ns, new).await
     }
 
-    async fn send_signal(&mut self, signal: NewSignal) -> Result<u64, StoreError> {
+    async fn send_signal(&mut self, ns: &Namespace, signal: NewSignal) -> Result<u64, StoreError> {
         let mut conn: &mut PgConnection = self;
-        conn.send_signal(signal).await
+        conn.send_signal(ns, signal).await
     }
 
     async fn save_definitions(

@@ -35,10 +35,10 @@ use self::wake::Wakeups;
 use crate::{
     AuditEntry, AuditQuery, Backlog, BlockChange, Blocked, Claim, ClaimRequest, Claimed,
     CommitResult, CreateResult, Created, DefinitionRecord, HistoryEntry, InstanceId,
-    InstanceRecord, InstanceSummary, LimitUsage, ListQuery, Listing, NewAuditEntry, NewInstance,
-    NewSignal, RateRequest, RateUsage, Restart, ScheduleClaim, ScheduleRecord, ScheduleWrite,
-    SignalRecord, SlotHolder, SlotRequest, Store, StoreError, Timestamp, Transition, VersionCount,
-    WorkerId, WorkerRecord, WorkflowKey,
+    InstanceRecord, InstanceSummary, LimitUsage, ListQuery, Listing, Namespace, NewAuditEntry,
+    NewInstance, NewSignal, RateRequest, RateUsage, Restart, ScheduleClaim, ScheduleRecord,
+    ScheduleWrite, SignalRecord, SlotHolder, SlotRequest, Store, StoreError, Timestamp, Transition,
+    VersionCount, WorkerId, WorkerRecord, WorkflowKey,
 };
 
 /// Options of [`PgStore::connect_with`].
@@ -116,6 +116,8 @@ impl PgOptions {
 #[derive(Clone)]
 pub struct PgStore {
     inner: Arc<Inner>,
+    /// The namespace of this handle.
+    ns: Namespace,
 }
 
 struct Inner {
@@ -178,6 +180,7 @@ impl PgStore {
                 target,
                 wakeups: Wakeups::new(connect, options.connect_timeout),
             }),
+            ns: Namespace::default(),
         })
     }
 
@@ -221,7 +224,18 @@ impl PgStore {
                 target,
                 wakeups,
             }),
+            ns: Namespace::default(),
         })
+    }
+
+    /// A handle of this store bound to `namespace`: it shares the pool and the wake-up
+    /// listener, and every operation of it only sees and touches `namespace`.
+    #[must_use]
+    pub fn with_namespace(&self, namespace: &Namespace) -> Self {
+        Self {
+            inner: Arc::clone(&self.inner),
+            ns: namespace.clone(),
+        }
     }
 
     /// The pool the store runs its operations on (the application's, for a store made by
@@ -245,13 +259,13 @@ impl PgStore {
     /// that tests and the benchmark can check which index serves each filter.
     #[doc(hidden)]
     pub async fn list_plan_for_tests(&self, query: &ListQuery) -> Result<Vec<String>, StoreError> {
-        self.map(list::list_plan(&self.inner.pool, query).await)
+        self.map(list::list_plan(&self.inner.pool, self.ns.as_str(), query).await)
     }
 
     /// Test hook: the `EXPLAIN (ANALYZE, BUFFERS)` lines of [`Store::backlog`] at `now`.
     #[doc(hidden)]
     pub async fn backlog_plan_for_tests(&self, now: Timestamp) -> Result<Vec<String>, StoreError> {
-        self.map(read::backlog_plan(&self.inner.pool, now).await)
+        self.map(read::backlog_plan(&self.inner.pool, self.ns.as_str(), now).await)
     }
 
     /// Test hook: the `EXPLAIN (ANALYZE, BUFFERS)` lines of a claim of `req`. The claim runs
@@ -261,7 +275,7 @@ impl PgStore {
         &self,
         req: &ClaimRequest,
     ) -> Result<Vec<String>, StoreError> {
-        self.map(lease::claim_plan(&self.inner.pool, req).await)
+        self.map(lease::claim_plan(&self.inner.pool, self.ns.as_str(), req).await)
     }
 
     fn map<T>(&self, result: Result<T, Fail>) -> Result<T, StoreError> {
@@ -273,6 +287,7 @@ impl fmt::Debug for PgStore {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("PgStore")
             .field("target", &self.inner.target.to_string())
+            .field("namespace", &self.ns)
             .finish_non_exhaustive()
     }
 }
@@ -283,31 +298,39 @@ impl Store for PgStore {
         "postgres"
     }
 
+    fn namespace(&self) -> &Namespace {
+        &self.ns
+    }
+
+    fn in_namespace(&self, namespace: &Namespace) -> Result<Arc<dyn Store>, StoreError> {
+        Ok(Arc::new(self.with_namespace(namespace)))
+    }
+
     async fn create(&self, new: NewInstance) -> Result<Created, StoreError> {
-        self.map(write::create(&self.inner.pool, new).await)
+        self.map(write::create(&self.inner.pool, self.ns.as_str(), new).await)
     }
 
     async fn create_batch(&self, news: Vec<NewInstance>) -> Result<Vec<CreateResult>, StoreError> {
-        self.map(create::create_batch(&self.inner.pool, news).await)
+        self.map(create::create_batch(&self.inner.pool, self.ns.as_str(), news).await)
     }
 
     async fn load(&self, id: &InstanceId) -> Result<InstanceRecord, StoreError> {
-        self.map(read::load(&self.inner.pool, id).await)
+        self.map(read::load(&self.inner.pool, self.ns.as_str(), id).await)
     }
 
     async fn commit(&self, transition: Transition) -> Result<(), StoreError> {
-        self.map(write::commit(&self.inner.pool, transition).await)
+        self.map(write::commit(&self.inner.pool, self.ns.as_str(), transition).await)
     }
 
     async fn commit_batch(
         &self,
         transitions: Vec<Transition>,
     ) -> Result<Vec<CommitResult>, StoreError> {
-        self.map(write::commit_batch(&self.inner.pool, transitions).await)
+        self.map(write::commit_batch(&self.inner.pool, self.ns.as_str(), transitions).await)
     }
 
     async fn claim(&self, request: ClaimRequest) -> Result<Vec<Claimed>, StoreError> {
-        self.map(lease::claim(&self.inner.pool, request).await)
+        self.map(lease::claim(&self.inner.pool, self.ns.as_str(), request).await)
     }
 
     async fn renew(
@@ -316,15 +339,15 @@ impl Store for PgStore {
         claims: &[Claim],
         until: Timestamp,
     ) -> Result<Vec<Claim>, StoreError> {
-        self.map(lease::renew(&self.inner.pool, owner, claims, until).await)
+        self.map(lease::renew(&self.inner.pool, self.ns.as_str(), owner, claims, until).await)
     }
 
     async fn release(&self, owner: &WorkerId, claims: &[Claim]) -> Result<(), StoreError> {
-        self.map(lease::release(&self.inner.pool, owner, claims).await)
+        self.map(lease::release(&self.inner.pool, self.ns.as_str(), owner, claims).await)
     }
 
     async fn next_due(&self, known: &[WorkflowKey]) -> Result<Option<Timestamp>, StoreError> {
-        self.map(read::next_due(&self.inner.pool, known).await)
+        self.map(read::next_due(&self.inner.pool, self.ns.as_str(), known).await)
     }
 
     async fn find_version_mismatches(
@@ -332,7 +355,9 @@ impl Store for PgStore {
         served: &[String],
         known: &[WorkflowKey],
     ) -> Result<Vec<InstanceSummary>, StoreError> {
-        self.map(read::find_version_mismatches(&self.inner.pool, served, known).await)
+        self.map(
+            read::find_version_mismatches(&self.inner.pool, self.ns.as_str(), served, known).await,
+        )
     }
 
     async fn set_blocked(
@@ -340,19 +365,19 @@ impl Store for PgStore {
         id: &InstanceId,
         blocked: Option<Blocked>,
     ) -> Result<(), StoreError> {
-        self.map(write::set_blocked(&self.inner.pool, id, blocked).await)
+        self.map(write::set_blocked(&self.inner.pool, self.ns.as_str(), id, blocked).await)
     }
 
     async fn update_block(&self, change: BlockChange) -> Result<(), StoreError> {
-        self.map(write::update_block(&self.inner.pool, change).await)
+        self.map(write::update_block(&self.inner.pool, self.ns.as_str(), change).await)
     }
 
     async fn backlog(&self, now: Timestamp) -> Result<Backlog, StoreError> {
-        self.map(read::backlog(&self.inner.pool, now).await)
+        self.map(read::backlog(&self.inner.pool, self.ns.as_str(), now).await)
     }
 
     async fn list(&self, query: &ListQuery) -> Result<Listing, StoreError> {
-        self.map(list::list(&self.inner.pool, query).await)
+        self.map(list::list(&self.inner.pool, self.ns.as_str(), query).await)
     }
 
     async fn history(
@@ -361,7 +386,7 @@ impl Store for PgStore {
         after: Option<u64>,
         limit: Option<NonZeroUsize>,
     ) -> Result<Vec<HistoryEntry>, StoreError> {
-        self.map(read::history(&self.inner.pool, id, after, limit).await)
+        self.map(read::history(&self.inner.pool, self.ns.as_str(), id, after, limit).await)
     }
 
     /// Does nothing: several worker processes may share a PostgreSQL database, so the leases
@@ -371,26 +396,26 @@ impl Store for PgStore {
     }
 
     async fn unregister_worker(&self, owner: &WorkerId) -> Result<(), StoreError> {
-        self.map(lease::release_owner(&self.inner.pool, owner).await)
+        self.map(lease::release_owner(&self.inner.pool, self.ns.as_str(), owner).await)
     }
 
     async fn heartbeat(&self, worker: WorkerRecord) -> Result<(), StoreError> {
-        self.map(workers::heartbeat(&self.inner.pool, worker).await)?;
+        self.map(workers::heartbeat(&self.inner.pool, self.ns.as_str(), worker).await)?;
         // Workers fold the instance counts' deltas as they go, so that a stats read after a
         // long time without one does not fold them all.
         self.map(versions::fold_counts(&self.inner.pool).await)
     }
 
     async fn workers(&self) -> Result<Vec<WorkerRecord>, StoreError> {
-        self.map(workers::list(&self.inner.pool).await)
+        self.map(workers::list(&self.inner.pool, self.ns.as_str()).await)
     }
 
     async fn append_audit(&self, entry: NewAuditEntry) -> Result<u64, StoreError> {
-        self.map(audit::append(&self.inner.pool, entry).await)
+        self.map(audit::append(&self.inner.pool, self.ns.as_str(), entry).await)
     }
 
     async fn audit(&self, query: AuditQuery) -> Result<Vec<AuditEntry>, StoreError> {
-        self.map(audit::page(&self.inner.pool, query).await)
+        self.map(audit::page(&self.inner.pool, self.ns.as_str(), query).await)
     }
 
     async fn acquire_slot(&self, request: SlotRequest) -> Result<bool, StoreError> {
@@ -421,19 +446,19 @@ impl Store for PgStore {
     }
 
     async fn send_signal(&self, signal: NewSignal) -> Result<u64, StoreError> {
-        self.map(signals::send(&self.inner.pool, signal).await)
+        self.map(signals::send(&self.inner.pool, self.ns.as_str(), signal).await)
     }
 
     async fn signals(&self, id: &InstanceId) -> Result<Vec<SignalRecord>, StoreError> {
-        self.map(signals::list(&self.inner.pool, id).await)
+        self.map(signals::list(&self.inner.pool, self.ns.as_str(), id).await)
     }
 
     async fn restart(&self, restart: Restart) -> Result<(), StoreError> {
-        self.map(versions::restart(&self.inner.pool, restart).await)
+        self.map(versions::restart(&self.inner.pool, self.ns.as_str(), restart).await)
     }
 
     async fn load_input(&self, id: &InstanceId) -> Result<Option<Vec<u8>>, StoreError> {
-        self.map(versions::load_input(&self.inner.pool, id).await)
+        self.map(versions::load_input(&self.inner.pool, self.ns.as_str(), id).await)
     }
 
     async fn save_definitions(&self, definitions: Vec<DefinitionRecord>) -> Result<(), StoreError> {
@@ -448,41 +473,41 @@ impl Store for PgStore {
     }
 
     async fn version_counts(&self) -> Result<Vec<VersionCount>, StoreError> {
-        self.map(versions::version_counts(&self.inner.pool).await)
+        self.map(versions::version_counts(&self.inner.pool, self.ns.as_str()).await)
     }
 
     async fn create_schedule(
         &self,
         schedule: ScheduleRecord,
     ) -> Result<ScheduleRecord, StoreError> {
-        self.map(schedules::create(&self.inner.pool, schedule).await)
+        self.map(schedules::create(&self.inner.pool, self.ns.as_str(), schedule).await)
     }
 
     async fn load_schedule(&self, id: &str) -> Result<ScheduleRecord, StoreError> {
-        self.map(schedules::load(&self.inner.pool, id).await)
+        self.map(schedules::load(&self.inner.pool, self.ns.as_str(), id).await)
     }
 
     async fn schedules(&self) -> Result<Vec<ScheduleRecord>, StoreError> {
-        self.map(schedules::list(&self.inner.pool).await)
+        self.map(schedules::list(&self.inner.pool, self.ns.as_str()).await)
     }
 
     async fn claim_schedules(
         &self,
         claim: ScheduleClaim,
     ) -> Result<Vec<ScheduleRecord>, StoreError> {
-        self.map(schedules::claim(&self.inner.pool, &claim).await)
+        self.map(schedules::claim(&self.inner.pool, self.ns.as_str(), &claim).await)
     }
 
     async fn write_schedule(&self, write: ScheduleWrite) -> Result<ScheduleRecord, StoreError> {
-        self.map(schedules::write(&self.inner.pool, write).await)
+        self.map(schedules::write(&self.inner.pool, self.ns.as_str(), write).await)
     }
 
     async fn delete_schedule(&self, id: &str) -> Result<(), StoreError> {
-        self.map(schedules::delete(&self.inner.pool, id).await)
+        self.map(schedules::delete(&self.inner.pool, self.ns.as_str(), id).await)
     }
 
     async fn next_schedule_due(&self, served: &[String]) -> Result<Option<Timestamp>, StoreError> {
-        self.map(schedules::next_due(&self.inner.pool, served).await)
+        self.map(schedules::next_due(&self.inner.pool, self.ns.as_str(), served).await)
     }
 
     /// Hints from `LISTEN sayiir_wake`, on a connection of its own that a background task

@@ -78,6 +78,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         include_str!("../../migrations/postgres/0011_gates.sql"),
     ),
     (
+        12,
+        "namespaces: the namespace of each instance, schedule and worker registration",
+        include_str!("../../migrations/postgres/0012_namespaces.sql"),
+    ),
+    (
         13,
         "the audit log of the HTTP API's actions",
         include_str!("../../migrations/postgres/0013_audit.sql"),

@@ -9,8 +9,8 @@ use super::fail::Fail;
 use super::ops::{create, read, signals, versions};
 use crate::transactional::sealed::Sealed;
 use crate::{
-    Created, DefinitionRecord, InstanceId, InstanceRecord, NewInstance, NewSignal, StoreError,
-    Transactional,
+    Created, DefinitionRecord, InstanceId, InstanceRecord, Namespace, NewInstance, NewSignal,
+    StoreError, Transactional,
 };
 
 /// Runs `f` atomically on `conn`: in a savepoint of the transaction it is in, or else in a
@@ -52,16 +52,20 @@ impl Sealed for &Connection {}
 impl Transactional for &Connection {
     const LOCKS_OUT_THE_STORE: bool = true;
 
-    async fn load(&mut self, id: &InstanceId) -> Result<InstanceRecord, StoreError> {
-        read::load(self, id).map_err(|e| typed(self, e))
+    async fn load(
+        &mut self,
+        ns: &Namespace,
+        id: &InstanceId,
+    ) -> Result<InstanceRecord, StoreError> {
+        read::load(self, ns.as_str(), id).map_err(|e| typed(self, e))
     }
 
-    async fn create(&mut self, new: NewInstance) -> Result<Created, StoreError> {
-        atomically(self, |tx| create::insert(tx, new))
+    async fn create(&mut self, ns: &Namespace, new: NewInstance) -> Result<Created, StoreError> {
+        atomically(self, |tx| create::insert(tx, ns.as_str(), new))
     }
 
-    async fn send_signal(&mut self, signal: NewSignal) -> Result<u64, StoreError> {
-        atomically(self, |tx| signals::send_in(tx, signal))
+    async fn send_signal(&mut self, ns: &Namespace, signal: NewSignal) -> Result<u64, StoreError> {
+        atomically(self, |tx| signals::send_in(tx, ns.as_str(), signal))
     }
 
     async fn save_definitions(
@@ -77,19 +81,23 @@ impl Sealed for &Transaction<'_> {}
 impl Transactional for &Transaction<'_> {
     const LOCKS_OUT_THE_STORE: bool = true;
 
-    async fn load(&mut self, id: &InstanceId) -> Result<InstanceRecord, StoreError> {
+    async fn load(
+        &mut self,
+        ns: &Namespace,
+        id: &InstanceId,
+    ) -> Result<InstanceRecord, StoreError> {
         let mut conn: &Connection = self;
-        conn.load(id).await
+        conn.load(ns, id).await
     }
 
-    async fn create(&mut self, new: NewInstance) -> Result<Created, StoreError> {
+    async fn create(&mut self, ns: &Namespace, new: NewInstance) -> Result<Created, StoreError> {
         let mut conn: &Connection = self;
-        conn.create(new).await
+        conn.create(ns, new).await
     }
 
-    async fn send_signal(&mut self, signal: NewSignal) -> Result<u64, StoreError> {
+    async fn send_signal(&mut self, ns: &Namespace, signal: NewSignal) -> Result<u64, StoreError> {
         let mut conn: &Connection = self;
-        conn.send_signal(signal).await
+        conn.send_signal(ns, signal).await
     }
 
     async fn save_definitions(

@@ -94,10 +94,10 @@ impl Inner {
     }
 
     /// Drops `owner`'s leases, and the lock once no registered owner is left. Blocking.
-    pub(super) fn unregister_worker(&self, owner: &WorkerId) -> Result<(), StoreError> {
+    pub(super) fn unregister_worker(&self, ns: &str, owner: &WorkerId) -> Result<(), StoreError> {
         let mut state = self.worker_lock();
         let owner_ = owner.clone();
-        self.write_blocking(move |conn| lease::release_owner(conn, &owner_))?;
+        self.write_blocking(move |conn| lease::release_owner(conn, ns, &owner_))?;
         state.owners.remove(&owner.0);
         if state.owners.is_empty() {
             state.file = None;

@@ -35,10 +35,10 @@ use self::ops::{
 use crate::{
     AuditEntry, AuditQuery, Backlog, BlockChange, Blocked, Claim, ClaimRequest, Claimed,
     CommitResult, CreateResult, Created, DefinitionRecord, HistoryEntry, InstanceId,
-    InstanceRecord, InstanceSummary, LimitUsage, ListQuery, Listing, NewAuditEntry, NewInstance,
-    NewSignal, RateRequest, RateUsage, Restart, ScheduleClaim, ScheduleRecord, ScheduleWrite,
-    SignalRecord, SlotHolder, SlotRequest, Store, StoreError, Timestamp, Transition, VersionCount,
-    WorkerId, WorkerRecord, WorkflowKey,
+    InstanceRecord, InstanceSummary, LimitUsage, ListQuery, Listing, Namespace, NewAuditEntry,
+    NewInstance, NewSignal, RateRequest, RateUsage, Restart, ScheduleClaim, ScheduleRecord,
+    ScheduleWrite, SignalRecord, SlotHolder, SlotRequest, Store, StoreError, Timestamp, Transition,
+    VersionCount, WorkerId, WorkerRecord, WorkflowKey,
 };
 
 /// Durability of a commit (`PRAGMA synchronous`).
@@ -136,6 +136,8 @@ impl SqliteOptions {
 #[derive(Clone)]
 pub struct SqliteStore {
     inner: Arc<Inner>,
+    /// The namespace of this handle.
+    ns: Namespace,
 }
 
 struct Inner {
@@ -246,7 +248,18 @@ impl SqliteStore {
                 writer: Mutex::new(writer),
                 worker: Mutex::new(WorkerLock::default()),
             }),
+            ns: Namespace::default(),
         })
+    }
+
+    /// A handle of this store bound to `namespace`: it shares the connections and the worker
+    /// lock, and every operation of it only sees and touches `namespace`.
+    #[must_use]
+    pub fn with_namespace(&self, namespace: &Namespace) -> Self {
+        Self {
+            inner: Arc::clone(&self.inner),
+            ns: namespace.clone(),
+        }
     }
 
     /// The database file.
@@ -275,7 +288,8 @@ impl SqliteStore {
         &self,
         known: Vec<WorkflowKey>,
     ) -> Result<Vec<String>, StoreError> {
-        self.read(move |conn| lease::claim_plan(conn, &known, &[]))
+        let ns = self.ns.clone();
+        self.read(move |conn| lease::claim_plan(conn, ns.as_str(), &known, &[]))
             .await
     }
 
@@ -287,10 +301,11 @@ impl SqliteStore {
         known: Vec<WorkflowKey>,
         ahead: Vec<i64>,
     ) -> Result<(Vec<String>, Vec<String>), StoreError> {
+        let ns = self.ns.clone();
         self.read(move |conn| {
             Ok((
-                lease::claim_plan(conn, &known, &ahead)?,
-                lease::head_starts_plan(conn)?,
+                lease::claim_plan(conn, ns.as_str(), &known, &ahead)?,
+                lease::head_starts_plan(conn, ns.as_str())?,
             ))
         })
         .await
@@ -300,13 +315,17 @@ impl SqliteStore {
     /// tests can check which index serves each filter.
     #[doc(hidden)]
     pub async fn list_plan_for_tests(&self, query: ListQuery) -> Result<Vec<String>, StoreError> {
-        self.read(move |conn| read::list_plan(conn, &query)).await
+        let ns = self.ns.clone();
+        self.read(move |conn| read::list_plan(conn, ns.as_str(), &query))
+            .await
     }
 
     /// Test hook: the `EXPLAIN QUERY PLAN` details of [`Store::backlog`]'s query.
     #[doc(hidden)]
     pub async fn backlog_plan_for_tests(&self, now: Timestamp) -> Result<Vec<String>, StoreError> {
-        self.read(move |conn| read::backlog_plan(conn, now)).await
+        let ns = self.ns.clone();
+        self.read(move |conn| read::backlog_plan(conn, ns.as_str(), now))
+            .await
     }
 
     /// Runs `f` on the blocking pool.
@@ -351,6 +370,7 @@ impl fmt::Debug for SqliteStore {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("SqliteStore")
             .field("path", &self.inner.path)
+            .field("namespace", &self.ns)
             .finish_non_exhaustive()
     }
 }
@@ -361,25 +381,39 @@ impl Store for SqliteStore {
         "sqlite"
     }
 
+    fn namespace(&self) -> &Namespace {
+        &self.ns
+    }
+
+    fn in_namespace(&self, namespace: &Namespace) -> Result<Arc<dyn Store>, StoreError> {
+        Ok(Arc::new(self.with_namespace(namespace)))
+    }
+
     async fn create(&self, new: NewInstance) -> Result<Created, StoreError> {
-        self.write(move |conn| create::create(conn, new)).await
+        let ns = self.ns.clone();
+        self.write(move |conn| create::create(conn, ns.as_str(), new))
+            .await
     }
 
     async fn create_batch(&self, news: Vec<NewInstance>) -> Result<Vec<CreateResult>, StoreError> {
         if news.is_empty() {
             return Ok(Vec::new());
         }
-        self.write(move |conn| create::create_batch(conn, news))
+        let ns = self.ns.clone();
+        self.write(move |conn| create::create_batch(conn, ns.as_str(), news))
             .await
     }
 
     async fn load(&self, id: &InstanceId) -> Result<InstanceRecord, StoreError> {
         let id = id.clone();
-        self.read(move |conn| read::load(conn, &id)).await
+        let ns = self.ns.clone();
+        self.read(move |conn| read::load(conn, ns.as_str(), &id))
+            .await
     }
 
     async fn commit(&self, transition: Transition) -> Result<(), StoreError> {
-        self.write(move |conn| write::commit(conn, transition))
+        let ns = self.ns.clone();
+        self.write(move |conn| write::commit(conn, ns.as_str(), transition))
             .await
     }
 
@@ -390,7 +424,8 @@ impl Store for SqliteStore {
         if transitions.is_empty() {
             return Ok(Vec::new());
         }
-        self.write(move |conn| write::commit_batch(conn, transitions))
+        let ns = self.ns.clone();
+        self.write(move |conn| write::commit_batch(conn, ns.as_str(), transitions))
             .await
     }
 
@@ -398,7 +433,9 @@ impl Store for SqliteStore {
         if request.known.is_empty() || request.limit == 0 {
             return Ok(Vec::new());
         }
-        self.write(move |conn| lease::claim(conn, request)).await
+        let ns = self.ns.clone();
+        self.write(move |conn| lease::claim(conn, ns.as_str(), request))
+            .await
     }
 
     async fn renew(
@@ -411,7 +448,8 @@ impl Store for SqliteStore {
             return Ok(Vec::new());
         }
         let (owner, claims) = (owner.clone(), claims.to_vec());
-        self.write(move |conn| lease::renew(conn, &owner, &claims, until))
+        let ns = self.ns.clone();
+        self.write(move |conn| lease::renew(conn, ns.as_str(), &owner, &claims, until))
             .await
     }
 
@@ -420,7 +458,8 @@ impl Store for SqliteStore {
             return Ok(());
         }
         let (owner, claims) = (owner.clone(), claims.to_vec());
-        self.write(move |conn| lease::release(conn, &owner, &claims))
+        let ns = self.ns.clone();
+        self.write(move |conn| lease::release(conn, ns.as_str(), &owner, &claims))
             .await
     }
 
@@ -429,7 +468,9 @@ impl Store for SqliteStore {
             return Ok(None);
         }
         let known = known.to_vec();
-        self.read(move |conn| read::next_due(conn, &known)).await
+        let ns = self.ns.clone();
+        self.read(move |conn| read::next_due(conn, ns.as_str(), &known))
+            .await
     }
 
     async fn find_version_mismatches(
@@ -441,7 +482,8 @@ impl Store for SqliteStore {
             return Ok(Vec::new());
         }
         let (served, known) = (served.to_vec(), known.to_vec());
-        self.read(move |conn| read::find_version_mismatches(conn, &served, &known))
+        let ns = self.ns.clone();
+        self.read(move |conn| read::find_version_mismatches(conn, ns.as_str(), &served, &known))
             .await
     }
 
@@ -451,22 +493,28 @@ impl Store for SqliteStore {
         blocked: Option<Blocked>,
     ) -> Result<(), StoreError> {
         let id = id.clone();
-        self.write(move |conn| write::set_blocked(conn, &id, blocked))
+        let ns = self.ns.clone();
+        self.write(move |conn| write::set_blocked(conn, ns.as_str(), &id, blocked))
             .await
     }
 
     async fn update_block(&self, change: BlockChange) -> Result<(), StoreError> {
-        self.write(move |conn| write::update_block(conn, change))
+        let ns = self.ns.clone();
+        self.write(move |conn| write::update_block(conn, ns.as_str(), change))
             .await
     }
 
     async fn backlog(&self, now: Timestamp) -> Result<Backlog, StoreError> {
-        self.read(move |conn| read::backlog(conn, now)).await
+        let ns = self.ns.clone();
+        self.read(move |conn| read::backlog(conn, ns.as_str(), now))
+            .await
     }
 
     async fn list(&self, query: &ListQuery) -> Result<Listing, StoreError> {
         let query = query.clone();
-        self.read(move |conn| read::list(conn, &query)).await
+        let ns = self.ns.clone();
+        self.read(move |conn| read::list(conn, ns.as_str(), &query))
+            .await
     }
 
     async fn history(
@@ -476,7 +524,8 @@ impl Store for SqliteStore {
         limit: Option<NonZeroUsize>,
     ) -> Result<Vec<HistoryEntry>, StoreError> {
         let id = id.clone();
-        self.read(move |conn| read::history(conn, &id, after, limit))
+        let ns = self.ns.clone();
+        self.read(move |conn| read::history(conn, ns.as_str(), &id, after, limit))
             .await
     }
 
@@ -488,25 +537,33 @@ impl Store for SqliteStore {
 
     async fn unregister_worker(&self, owner: &WorkerId) -> Result<(), StoreError> {
         let owner = owner.clone();
-        self.blocking(move |inner| inner.unregister_worker(&owner))
+        let ns = self.ns.clone();
+        self.blocking(move |inner| inner.unregister_worker(ns.as_str(), &owner))
             .await
     }
 
     async fn heartbeat(&self, worker: WorkerRecord) -> Result<(), StoreError> {
-        self.write(move |conn| workers::heartbeat(conn, worker))
+        let ns = self.ns.clone();
+        self.write(move |conn| workers::heartbeat(conn, ns.as_str(), worker))
             .await
     }
 
     async fn workers(&self) -> Result<Vec<WorkerRecord>, StoreError> {
-        self.read(|conn| workers::list(conn)).await
+        let ns = self.ns.clone();
+        self.read(move |conn| workers::list(conn, ns.as_str()))
+            .await
     }
 
     async fn append_audit(&self, entry: NewAuditEntry) -> Result<u64, StoreError> {
-        self.write(move |conn| audit::append(conn, entry)).await
+        let ns = self.ns.clone();
+        self.write(move |conn| audit::append(conn, ns.as_str(), entry))
+            .await
     }
 
     async fn audit(&self, query: AuditQuery) -> Result<Vec<AuditEntry>, StoreError> {
-        self.read(move |conn| audit::page(conn, query)).await
+        let ns = self.ns.clone();
+        self.read(move |conn| audit::page(conn, ns.as_str(), query))
+            .await
     }
 
     async fn acquire_slot(&self, request: SlotRequest) -> Result<bool, StoreError> {
@@ -538,22 +595,29 @@ impl Store for SqliteStore {
     }
 
     async fn send_signal(&self, signal: NewSignal) -> Result<u64, StoreError> {
-        self.write(move |conn| signals::send(conn, signal)).await
+        let ns = self.ns.clone();
+        self.write(move |conn| signals::send(conn, ns.as_str(), signal))
+            .await
     }
 
     async fn signals(&self, id: &InstanceId) -> Result<Vec<SignalRecord>, StoreError> {
         let id = id.clone();
-        self.read(move |conn| signals::list(conn, &id)).await
+        let ns = self.ns.clone();
+        self.read(move |conn| signals::list(conn, ns.as_str(), &id))
+            .await
     }
 
     async fn restart(&self, restart: Restart) -> Result<(), StoreError> {
-        self.write(move |conn| versions::restart(conn, restart))
+        let ns = self.ns.clone();
+        self.write(move |conn| versions::restart(conn, ns.as_str(), restart))
             .await
     }
 
     async fn load_input(&self, id: &InstanceId) -> Result<Option<Vec<u8>>, StoreError> {
         let id = id.clone();
-        self.read(move |conn| versions::load_input(conn, &id)).await
+        let ns = self.ns.clone();
+        self.read(move |conn| versions::load_input(conn, ns.as_str(), &id))
+            .await
     }
 
     async fn save_definitions(&self, definitions: Vec<DefinitionRecord>) -> Result<(), StoreError> {
@@ -574,24 +638,31 @@ impl Store for SqliteStore {
     }
 
     async fn version_counts(&self) -> Result<Vec<VersionCount>, StoreError> {
-        self.read(|conn| versions::version_counts(conn)).await
+        let ns = self.ns.clone();
+        self.read(move |conn| versions::version_counts(conn, ns.as_str()))
+            .await
     }
 
     async fn create_schedule(
         &self,
         schedule: ScheduleRecord,
     ) -> Result<ScheduleRecord, StoreError> {
-        self.write(move |conn| schedules::create(conn, schedule))
+        let ns = self.ns.clone();
+        self.write(move |conn| schedules::create(conn, ns.as_str(), schedule))
             .await
     }
 
     async fn load_schedule(&self, id: &str) -> Result<ScheduleRecord, StoreError> {
         let id = id.to_owned();
-        self.read(move |conn| schedules::load(conn, &id)).await
+        let ns = self.ns.clone();
+        self.read(move |conn| schedules::load(conn, ns.as_str(), &id))
+            .await
     }
 
     async fn schedules(&self) -> Result<Vec<ScheduleRecord>, StoreError> {
-        self.read(|conn| schedules::list(conn)).await
+        let ns = self.ns.clone();
+        self.read(move |conn| schedules::list(conn, ns.as_str()))
+            .await
     }
 
     async fn claim_schedules(
@@ -601,16 +672,22 @@ impl Store for SqliteStore {
         if claim.limit == 0 || claim.served.is_empty() {
             return Ok(Vec::new());
         }
-        self.write(move |conn| schedules::claim(conn, &claim)).await
+        let ns = self.ns.clone();
+        self.write(move |conn| schedules::claim(conn, ns.as_str(), &claim))
+            .await
     }
 
     async fn write_schedule(&self, write: ScheduleWrite) -> Result<ScheduleRecord, StoreError> {
-        self.write(move |conn| schedules::write(conn, write)).await
+        let ns = self.ns.clone();
+        self.write(move |conn| schedules::write(conn, ns.as_str(), write))
+            .await
     }
 
     async fn delete_schedule(&self, id: &str) -> Result<(), StoreError> {
         let id = id.to_owned();
-        self.write(move |conn| schedules::delete(conn, &id)).await
+        let ns = self.ns.clone();
+        self.write(move |conn| schedules::delete(conn, ns.as_str(), &id))
+            .await
     }
 
     async fn next_schedule_due(&self, served: &[String]) -> Result<Option<Timestamp>, StoreError> {
@@ -618,7 +695,8 @@ impl Store for SqliteStore {
             return Ok(None);
         }
         let served = served.to_vec();
-        self.read(move |conn| schedules::next_due(conn, &served))
+        let ns = self.ns.clone();
+        self.read(move |conn| schedules::next_due(conn, ns.as_str(), &served))
             .await
     }
 }

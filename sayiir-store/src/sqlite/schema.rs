@@ -45,6 +45,10 @@ pub(super) const MIGRATIONS: &[(i64, &str)] = &[
         include_str!("../../migrations/sqlite/0011_priority.sql"),
     ),
     (12, include_str!("../../migrations/sqlite/0012_gates.sql")),
+    (
+        13,
+        include_str!("../../migrations/sqlite/0013_namespaces.sql"),
+    ),
     (14, include_str!("../../migrations/sqlite/0014_audit.sql")),
     (15, include_str!("../../migrations/sqlite/0015_counts.sql")),
 ];

@@ -19,6 +19,7 @@ mod flow_control;
 mod format;
 mod hash;
 mod idle;
+mod namespaces;
 #[cfg(feature = "otel")]
 mod otel;
 mod pg_chaos;

@@ -9,14 +9,19 @@ use crate::types::{decode_targets, encode_targets};
 use crate::{AuditEntry, AuditQuery, AuditResult, NewAuditEntry, Timestamp};
 
 /// Appends `e`; its id.
-pub(in crate::postgres) async fn append(pool: &PgPool, e: NewAuditEntry) -> Result<u64, Fail> {
+pub(in crate::postgres) async fn append(
+    pool: &PgPool,
+    ns: &str,
+    e: NewAuditEntry,
+) -> Result<u64, Fail> {
     let (kind, message) = match e.result {
         AuditResult::Ok => (None, None),
         AuditResult::Failed { kind, message } => (Some(kind), Some(message)),
     };
     let row = sqlx::query(
-        "INSERT INTO sayiir_audit (at, who, action, targets, detail, error_kind, error_message) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id",
+        "INSERT INTO sayiir_audit \
+         (at, who, action, targets, detail, error_kind, error_message, namespace) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING id",
     )
     .bind(e.at.0)
     .bind(&e.who)
@@ -25,6 +30,7 @@ pub(in crate::postgres) async fn append(pool: &PgPool, e: NewAuditEntry) -> Resu
     .bind(&e.detail)
     .bind(kind)
     .bind(message)
+    .bind(ns)
     .fetch_one(pool)
     .await?;
     let id: i64 = row.try_get(0)?;
@@ -34,6 +40,7 @@ pub(in crate::postgres) async fn append(pool: &PgPool, e: NewAuditEntry) -> Resu
 /// A page, newest first.
 pub(in crate::postgres) async fn page(
     pool: &PgPool,
+    ns: &str,
     q: AuditQuery,
 ) -> Result<Vec<AuditEntry>, Fail> {
     let before = q
@@ -42,10 +49,11 @@ pub(in crate::postgres) async fn page(
     let limit = i64::try_from(q.limit.get()).unwrap_or(i64::MAX);
     let rows = sqlx::query(
         "SELECT id, at, who, action, targets, detail, error_kind, error_message \
-         FROM sayiir_audit WHERE id < $1 ORDER BY id DESC LIMIT $2",
+         FROM sayiir_audit WHERE namespace = $3 AND id < $1 ORDER BY id DESC LIMIT $2",
     )
     .bind(before)
     .bind(limit)
+    .bind(ns)
     .fetch_all(pool)
     .await?;
     let mut out = Vec::with_capacity(rows.len());

@@ -21,9 +21,9 @@ use crate::{CreateResult, Created, NewInstance, Status, StoreError};
 
 const INSERT_HEADS: &str = "INSERT INTO sayiir_instances (id, workflow, definition_hash, seq, \
      status, state, due_at, created_at, updated_at, version, fingerprint, state_id, \
-     trace_context, priority, head_start_ms) \
+     trace_context, priority, head_start_ms, namespace) \
      SELECT t.id, t.workflow, t.hash, 0, $7, t.state, t.due_at, t.now, t.now, t.version, \
-     t.fingerprint, t.state_id, t.trace_context, t.priority, t.head_start_ms \
+     t.fingerprint, t.state_id, t.trace_context, t.priority, t.head_start_ms, $14 \
      FROM UNNEST($1::text[], $2::text[], $3::bytea[], $4::bytea[], $5::int8[], $6::int8[], \
      $8::int8[], $9::bytea[], $10::text[], $11::text[], $12::int2[], $13::int8[]) \
      AS t(id, workflow, hash, state, due_at, now, version, fingerprint, state_id, trace_context, \
@@ -41,10 +41,12 @@ const INSERT_HISTORY: &str = "WITH t AS (SELECT * FROM UNNEST($1::text[], $2::in
      ON CONFLICT (instance_id) DO UPDATE SET input = excluded.input) \
      SELECT instance_id FROM h";
 
+/// The existing heads, with their namespace: one of another namespace is not decoded (its id
+/// is taken, [`StoreError::IdTaken`]).
 const LOAD_MANY: &str = concat!(
     "SELECT ",
     record_cols!(),
-    " FROM sayiir_instances WHERE id = ANY($1)"
+    ", namespace AS row_namespace FROM sayiir_instances WHERE id = ANY($1)"
 );
 
 /// What happened to the first occurrence of an id.
@@ -64,6 +66,7 @@ enum Outcome {
 /// error aborts the whole batch: the transaction is rolled back and the outer error returned.
 pub(in crate::postgres) async fn create_batch(
     pool: &PgPool,
+    ns: &str,
     news: Vec<NewInstance>,
 ) -> Result<Vec<CreateResult>, Fail> {
     if news.is_empty() {
@@ -140,6 +143,7 @@ pub(in crate::postgres) async fn create_batch(
                 .collect::<Vec<_>>(),
         )
         .bind(heads.map(|n| n.head_start_ms).collect::<Vec<_>>())
+        .bind(ns)
         .fetch_all(&mut *tx)
         .await?;
     let inserted: HashSet<String> = inserted.into_iter().collect();
@@ -223,6 +227,11 @@ pub(in crate::postgres) async fn create_batch(
             .await?;
         for row in rows {
             let id: String = get(&row, "id", "<unreadable id>")?;
+            let row_ns: String = get(&row, "row_namespace", &id)?;
+            if row_ns != ns {
+                existing.insert(id.clone(), Err(StoreError::IdTaken { id }));
+                continue;
+            }
             let record = match decode::record(&row) {
                 Ok(record) => Ok(record),
                 Err(Fail::Store(e)) => Err(e),

@@ -37,7 +37,7 @@ use crate::{BlockKind, Claim, ClaimRequest, Claimed, Status, Timestamp, WorkerId
 /// over them). No walk reads an instance that is not due.
 static CLAIM: LazyLock<String> = LazyLock::new(|| {
     let row = format!(
-        "status = 0 AND due_at IS NOT NULL AND {claimable}",
+        "namespace = $9 AND status = 0 AND due_at IS NOT NULL AND {claimable}",
         claimable = claimable_block_sql()
     );
     let ahead =
@@ -83,6 +83,7 @@ static CLAIM: LazyLock<String> = LazyLock::new(|| {
 /// statement runs; tests give it a lease that is over at once).
 pub(in crate::postgres) async fn claim_plan(
     pool: &PgPool,
+    ns: &str,
     req: &ClaimRequest,
 ) -> Result<Vec<String>, Fail> {
     let (workflows, hashes, fingerprints) = key_arrays(&req.known);
@@ -98,6 +99,7 @@ pub(in crate::postgres) async fn claim_plan(
     .bind(&req.owner.0)
     .bind(req.lease_until.0)
     .bind(BlockKind::VersionMismatch.code())
+    .bind(ns)
     .fetch_all(pool)
     .await?;
     let mut plan = Vec::with_capacity(rows.len());
@@ -115,6 +117,7 @@ pub(in crate::postgres) async fn claim_plan(
 /// statement, and the claim looks further for the places it took.
 pub(in crate::postgres) async fn claim(
     pool: &PgPool,
+    ns: &str,
     req: ClaimRequest,
 ) -> Result<Vec<Claimed>, Fail> {
     if req.known.is_empty() || req.limit == 0 {
@@ -133,6 +136,7 @@ pub(in crate::postgres) async fn claim(
             .bind(&req.owner.0)
             .bind(req.lease_until.0)
             .bind(BlockKind::VersionMismatch.code())
+            .bind(ns)
             .fetch_all(pool)
             .await?;
         let (mut ids, mut reasons) = (Vec::new(), Vec::new());
@@ -212,6 +216,7 @@ fn claim_arrays(claims: &[Claim]) -> (Vec<&str>, Vec<i64>) {
 /// Extends `owner`'s leases by `claims`; returns the claims whose lease it does not hold.
 pub(in crate::postgres) async fn renew(
     pool: &PgPool,
+    ns: &str,
     owner: &WorkerId,
     claims: &[Claim],
     until: Timestamp,
@@ -224,7 +229,7 @@ pub(in crate::postgres) async fn renew(
         "WITH held AS (SELECT i.id AS held_id FROM sayiir_instances i \
            JOIN UNNEST($1::text[], $4::bigint[]) AS c(id, generation) \
              ON i.id = c.id AND i.lease_generation = c.generation \
-           WHERE i.lease_owner = $2 ORDER BY i.id FOR UPDATE OF i) \
+           WHERE i.lease_owner = $2 AND i.namespace = $5 ORDER BY i.id FOR UPDATE OF i) \
          UPDATE sayiir_instances SET lease_until = $3 FROM held WHERE id = held.held_id \
          RETURNING id, lease_generation",
     )
@@ -232,6 +237,7 @@ pub(in crate::postgres) async fn renew(
     .bind(&owner.0)
     .bind(until.0)
     .bind(&generations)
+    .bind(ns)
     .fetch_all(pool)
     .await?;
     let mut renewed = HashSet::with_capacity(rows.len());
@@ -268,6 +274,7 @@ async fn wake_if_due(conn: &mut PgConnection, rows: Vec<PgRow>) -> Result<(), Fa
 /// Drops `owner`'s leases by `claims`.
 pub(in crate::postgres) async fn release(
     pool: &PgPool,
+    ns: &str,
     owner: &WorkerId,
     claims: &[Claim],
 ) -> Result<(), Fail> {
@@ -280,13 +287,14 @@ pub(in crate::postgres) async fn release(
         "WITH held AS (SELECT i.id AS held_id FROM sayiir_instances i \
            JOIN UNNEST($1::text[], $3::bigint[]) AS c(id, generation) \
              ON i.id = c.id AND i.lease_generation = c.generation \
-           WHERE i.lease_owner = $2 ORDER BY i.id FOR UPDATE OF i) \
+           WHERE i.lease_owner = $2 AND i.namespace = $4 ORDER BY i.id FOR UPDATE OF i) \
          UPDATE sayiir_instances SET lease_owner = NULL, lease_until = NULL \
          FROM held WHERE id = held.held_id RETURNING id, status, due_at",
     )
     .bind(&ids)
     .bind(&owner.0)
     .bind(&generations)
+    .bind(ns)
     .fetch_all(&mut *tx)
     .await?;
     wake_if_due(&mut tx, rows).await?;
@@ -297,16 +305,18 @@ pub(in crate::postgres) async fn release(
 /// Drops every lease `owner` holds.
 pub(in crate::postgres) async fn release_owner(
     pool: &PgPool,
+    ns: &str,
     owner: &WorkerId,
 ) -> Result<(), Fail> {
     let mut tx = pool.begin().await?;
     let rows = sqlx::query(
         "WITH held AS (SELECT id AS held_id FROM sayiir_instances \
-           WHERE lease_owner = $1 ORDER BY id FOR UPDATE) \
+           WHERE lease_owner = $1 AND namespace = $2 ORDER BY id FOR UPDATE) \
          UPDATE sayiir_instances SET lease_owner = NULL, lease_until = NULL \
          FROM held WHERE id = held.held_id RETURNING id, status, due_at",
     )
     .bind(&owner.0)
+    .bind(ns)
     .fetch_all(&mut *tx)
     .await?;
     wake_if_due(&mut tx, rows).await?;

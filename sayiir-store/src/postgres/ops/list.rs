@@ -13,7 +13,11 @@ use crate::{ListQuery, Listing};
 
 /// Instances matching `query`, ordered by id (byte order: the column's collation is "C"), and
 /// the matching rows that do not decode.
-pub(in crate::postgres) async fn list(pool: &PgPool, query: &ListQuery) -> Result<Listing, Fail> {
+pub(in crate::postgres) async fn list(
+    pool: &PgPool,
+    ns: &str,
+    query: &ListQuery,
+) -> Result<Listing, Fail> {
     let mut listing = Listing::default();
     if query.id_prefix.as_ref().is_some_and(|p| p.contains('\0')) {
         // No id holds a NUL (PostgreSQL's text cannot), and it cannot be sent as text.
@@ -22,7 +26,7 @@ pub(in crate::postgres) async fn list(pool: &PgPool, query: &ListQuery) -> Resul
     let mut after = query.after.as_ref().map(|a| a.as_str().to_owned());
     loop {
         let want = query.limit.map(|n| n.get() - listing.instances.len());
-        let (sql, binds) = list_sql(query, after.take(), want);
+        let (sql, binds) = list_sql(ns, query, after.take(), want);
         let rows = fetch(pool, sql, binds).await?;
         let mut damaged = false;
         for row in &rows {
@@ -55,10 +59,11 @@ pub(in crate::postgres) async fn list(pool: &PgPool, query: &ListQuery) -> Resul
 /// The `EXPLAIN (ANALYZE, BUFFERS)` lines of the first round of [`list`] for `query`.
 pub(in crate::postgres) async fn list_plan(
     pool: &PgPool,
+    ns: &str,
     query: &ListQuery,
 ) -> Result<Vec<String>, Fail> {
     let after = query.after.as_ref().map(|a| a.as_str().to_owned());
-    let (sql, binds) = list_sql(query, after, query.limit.map(|n| n.get()));
+    let (sql, binds) = list_sql(ns, query, after, query.limit.map(|n| n.get()));
     let rows = fetch(pool, format!("EXPLAIN (ANALYZE, BUFFERS) {sql}"), binds).await?;
     let mut plan = Vec::with_capacity(rows.len());
     for row in &rows {
@@ -90,13 +95,18 @@ async fn fetch(pool: &PgPool, sql: String, binds: Vec<Bind>) -> Result<Vec<PgRow
 /// The statement of one round of [`list`]: rows after `after` (the query's cursor, or the last
 /// row of the previous round), at most `want`; and the values of its placeholders, in order.
 /// Only placeholders and the store's own codes are formatted into the text, never values.
-fn list_sql(query: &ListQuery, after: Option<String>, want: Option<usize>) -> (String, Vec<Bind>) {
+fn list_sql(
+    ns: &str,
+    query: &ListQuery,
+    after: Option<String>,
+    want: Option<usize>,
+) -> (String, Vec<Bind>) {
     let mut sql = String::from(concat!(
         "SELECT ",
         summary_cols!(),
-        " FROM sayiir_instances WHERE TRUE"
+        " FROM sayiir_instances WHERE namespace = $1"
     ));
-    let mut binds = Vec::new();
+    let mut binds = vec![Bind::Text(ns.to_owned())];
     let mut push = |sql: &mut String, condition: &str, value: Bind| {
         binds.push(value);
         sql.push_str(&format!(" AND {condition} ${}", binds.len()));

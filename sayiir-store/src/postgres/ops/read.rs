@@ -17,7 +17,7 @@ use crate::{
 const LOAD: &str = concat!(
     "SELECT ",
     record_cols!(),
-    " FROM sayiir_instances WHERE id = $1"
+    " FROM sayiir_instances WHERE id = $1 AND namespace = $2"
 );
 
 fn found(row: Option<PgRow>, id: &InstanceId) -> Result<InstanceRecord, Fail> {
@@ -27,25 +27,29 @@ fn found(row: Option<PgRow>, id: &InstanceId) -> Result<InstanceRecord, Fail> {
     }
 }
 
-/// The head of `id`.
+/// The head of `id` in namespace `ns`.
 pub(in crate::postgres) async fn load(
     pool: &PgPool,
+    ns: &str,
     id: &InstanceId,
 ) -> Result<InstanceRecord, Fail> {
     let row = sqlx::query(LOAD)
         .bind(id.as_str())
+        .bind(ns)
         .fetch_optional(pool)
         .await?;
     found(row, id)
 }
 
-/// The head of `id`, read on `conn` (inside a transaction).
+/// The head of `id` in namespace `ns`, read on `conn` (inside a transaction).
 pub(in crate::postgres) async fn load_in(
     conn: &mut PgConnection,
+    ns: &str,
     id: &InstanceId,
 ) -> Result<InstanceRecord, Fail> {
     let row = sqlx::query(LOAD)
         .bind(id.as_str())
+        .bind(ns)
         .fetch_optional(conn)
         .await?;
     found(row, id)
@@ -67,6 +71,7 @@ fn decodable(rows: &[PgRow]) -> Result<Vec<InstanceSummary>, Fail> {
 /// History entries of `id` with `seq > after`, in order, at most `limit` (`None`: all).
 pub(in crate::postgres) async fn history(
     pool: &PgPool,
+    ns: &str,
     id: &InstanceId,
     after: Option<u64>,
     limit: Option<NonZeroUsize>,
@@ -79,11 +84,12 @@ pub(in crate::postgres) async fn history(
         "SELECT h.seq, h.at, h.kind, h.payload FROM sayiir_instances i \
          LEFT JOIN LATERAL (SELECT seq, at, kind, payload FROM sayiir_history \
            WHERE instance_id = i.id AND seq > $2 ORDER BY seq LIMIT $3) h ON TRUE \
-         WHERE i.id = $1 ORDER BY h.seq",
+         WHERE i.id = $1 AND i.namespace = $4 ORDER BY h.seq",
     )
     .bind(id.as_str())
     .bind(after)
     .bind(limit.map(sql_limit))
+    .bind(ns)
     .fetch_all(pool)
     .await?;
     if rows.is_empty() {
@@ -98,19 +104,19 @@ pub(in crate::postgres) async fn history(
     Ok(out)
 }
 
-/// The query of [`next_due`]: `$1`..`$3` are the known keys. Its condition on the block is the
+/// The query of [`next_due`]: `$1`..`$3` are the known keys, `$4` the namespace. Its condition on the block is the
 /// due index's predicate, word for word ([`claimable_block_sql`]).
 static NEXT_DUE: LazyLock<String> = LazyLock::new(|| {
     format!(
         "SELECT LEAST( \
            (SELECT due_at FROM sayiir_instances \
-            WHERE status = 0 AND due_at IS NOT NULL AND {claimable} \
+            WHERE namespace = $4 AND status = 0 AND due_at IS NOT NULL AND {claimable} \
             AND (lease_owner IS NULL OR lease_until <= due_at) \
             AND (workflow, definition_hash, fingerprint) IN \
               (SELECT * FROM UNNEST($1::text[], $2::bytea[], $3::bytea[])) \
             ORDER BY due_at LIMIT 1), \
            (SELECT MIN(lease_until) FROM sayiir_instances \
-            WHERE lease_owner IS NOT NULL AND lease_until > due_at \
+            WHERE namespace = $4 AND lease_owner IS NOT NULL AND lease_until > due_at \
             AND status = 0 AND due_at IS NOT NULL AND {claimable} \
             AND (workflow, definition_hash, fingerprint) IN \
               (SELECT * FROM UNNEST($1::text[], $2::bytea[], $3::bytea[])))) \
@@ -123,6 +129,7 @@ static NEXT_DUE: LazyLock<String> = LazyLock::new(|| {
 /// expiry when it is leased and that is later.
 pub(in crate::postgres) async fn next_due(
     pool: &PgPool,
+    ns: &str,
     known: &[WorkflowKey],
 ) -> Result<Option<Timestamp>, Fail> {
     if known.is_empty() {
@@ -137,19 +144,21 @@ pub(in crate::postgres) async fn next_due(
         .bind(&workflows)
         .bind(&hashes)
         .bind(&fingerprints)
+        .bind(ns)
         .fetch_one(pool)
         .await?;
     let next: Option<i64> = decode::get(&row, "next", "<next_due>")?;
     Ok(next.map(Timestamp))
 }
 
-/// The query of [`backlog`]: `$1` is now. It walks the due index (whose predicate it writes
+/// The query of [`backlog`]: `$1` is now, `$2` the namespace. It walks the due index (whose predicate it writes
 /// word for word, [`claimable_block_sql`]) up to `now`, and leaves out the version mismatches
 /// and the live leases.
 static BACKLOG: LazyLock<String> = LazyLock::new(|| {
     format!(
         "SELECT count(*) AS due, min(due_at) AS oldest FROM sayiir_instances \
-         WHERE status = 0 AND due_at IS NOT NULL AND {claimable} AND due_at <= $1 \
+         WHERE namespace = $2 AND status = 0 AND due_at IS NOT NULL AND {claimable} \
+         AND due_at <= $1 \
          AND (blocked_kind IS NULL OR blocked_kind IN ({requests})) \
          AND (lease_owner IS NULL OR lease_until <= $1)",
         claimable = claimable_block_sql(),
@@ -163,7 +172,7 @@ static BACKLOG: LazyLock<String> = LazyLock::new(|| {
 static ATTENTION: LazyLock<String> = LazyLock::new(|| {
     format!(
         "SELECT count(*) AS attention, count(*) FILTER (WHERE blocked_kind = {parked}) AS parked \
-         FROM sayiir_instances WHERE blocked_kind NOT IN ({others})",
+         FROM sayiir_instances WHERE namespace = $1 AND blocked_kind NOT IN ({others})",
         parked = BlockKind::Parked.code(),
         others = code_list(|k| !k.needs_attention())
     )
@@ -171,14 +180,22 @@ static ATTENTION: LazyLock<String> = LazyLock::new(|| {
 
 /// The instances due at `now` that no live lease holds and no block other than a request
 /// keeps out of claims: their number and earliest due time, from the due index up to `now`.
-pub(in crate::postgres) async fn backlog(pool: &PgPool, now: Timestamp) -> Result<Backlog, Fail> {
+pub(in crate::postgres) async fn backlog(
+    pool: &PgPool,
+    ns: &str,
+    now: Timestamp,
+) -> Result<Backlog, Fail> {
     let row = sqlx::query(BACKLOG.as_str())
         .bind(now.0)
+        .bind(ns)
         .fetch_one(pool)
         .await?;
     let due: i64 = decode::get(&row, "due", "<backlog>")?;
     let oldest: Option<i64> = decode::get(&row, "oldest", "<backlog>")?;
-    let row = sqlx::query(ATTENTION.as_str()).fetch_one(pool).await?;
+    let row = sqlx::query(ATTENTION.as_str())
+        .bind(ns)
+        .fetch_one(pool)
+        .await?;
     let attention: i64 = decode::get(&row, "attention", "<backlog>")?;
     let parked: i64 = decode::get(&row, "parked", "<backlog>")?;
     Ok(Backlog {
@@ -192,6 +209,7 @@ pub(in crate::postgres) async fn backlog(pool: &PgPool, now: Timestamp) -> Resul
 /// The `EXPLAIN (ANALYZE, BUFFERS)` lines of [`backlog`] at `now`.
 pub(in crate::postgres) async fn backlog_plan(
     pool: &PgPool,
+    ns: &str,
     now: Timestamp,
 ) -> Result<Vec<String>, Fail> {
     let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
@@ -199,6 +217,7 @@ pub(in crate::postgres) async fn backlog_plan(
         BACKLOG.as_str()
     )))
     .bind(now.0)
+    .bind(ns)
     .fetch_all(pool)
     .await?;
     let mut plan = Vec::with_capacity(rows.len());
@@ -213,6 +232,7 @@ pub(in crate::postgres) async fn backlog_plan(
 /// and listings report them.
 pub(in crate::postgres) async fn find_version_mismatches(
     pool: &PgPool,
+    ns: &str,
     served: &[String],
     known: &[WorkflowKey],
 ) -> Result<Vec<InstanceSummary>, Fail> {
@@ -223,7 +243,7 @@ pub(in crate::postgres) async fn find_version_mismatches(
     let rows = sqlx::query(concat!(
         "SELECT ",
         summary_cols!(),
-        " FROM sayiir_instances WHERE status = 0 AND blocked_kind IS NULL \
+        " FROM sayiir_instances WHERE namespace = $5 AND status = 0 AND blocked_kind IS NULL \
          AND workflow = ANY($1) \
          AND NOT EXISTS (SELECT 1 \
            FROM UNNEST($2::text[], $3::bytea[], $4::bytea[]) AS k(workflow, hash, fingerprint) \
@@ -236,6 +256,7 @@ pub(in crate::postgres) async fn find_version_mismatches(
     .bind(&workflows)
     .bind(&hashes)
     .bind(&fingerprints)
+    .bind(ns)
     .fetch_all(pool)
     .await?;
     decodable(&rows)

@@ -68,17 +68,38 @@ fn not_found(id: &str) -> Fail {
     Fail::Store(StoreError::ScheduleNotFound { id: id.to_owned() })
 }
 
-pub(in crate::postgres) async fn load(pool: &PgPool, id: &str) -> Result<ScheduleRecord, Fail> {
-    let sql = concat!("SELECT ", cols!(), " FROM sayiir_schedules WHERE id = $1");
-    match sqlx::query(sql).bind(id).fetch_optional(pool).await? {
+pub(in crate::postgres) async fn load(
+    pool: &PgPool,
+    ns: &str,
+    id: &str,
+) -> Result<ScheduleRecord, Fail> {
+    let sql = concat!(
+        "SELECT ",
+        cols!(),
+        " FROM sayiir_schedules WHERE id = $1 AND namespace = $2"
+    );
+    match sqlx::query(sql)
+        .bind(id)
+        .bind(ns)
+        .fetch_optional(pool)
+        .await?
+    {
         Some(row) => record(&row),
         None => Err(not_found(id)),
     }
 }
 
-pub(in crate::postgres) async fn list(pool: &PgPool) -> Result<Vec<ScheduleRecord>, Fail> {
-    let sql = concat!("SELECT ", cols!(), " FROM sayiir_schedules ORDER BY id");
+pub(in crate::postgres) async fn list(
+    pool: &PgPool,
+    ns: &str,
+) -> Result<Vec<ScheduleRecord>, Fail> {
+    let sql = concat!(
+        "SELECT ",
+        cols!(),
+        " FROM sayiir_schedules WHERE namespace = $1 ORDER BY id"
+    );
     sqlx::query(sql)
+        .bind(ns)
         .fetch_all(pool)
         .await?
         .iter()
@@ -86,14 +107,16 @@ pub(in crate::postgres) async fn list(pool: &PgPool) -> Result<Vec<ScheduleRecor
         .collect()
 }
 
+/// An id taken in another namespace is [`StoreError::IdTaken`].
 pub(in crate::postgres) async fn create(
     pool: &PgPool,
+    ns: &str,
     s: ScheduleRecord,
 ) -> Result<ScheduleRecord, Fail> {
     sqlx::query(
         "INSERT INTO sayiir_schedules (id, workflow, spec, input, paused, next_tick, buffered, \
-         due_at, last_instance, note, revision, created_at, updated_at) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, 0, $11, $11) \
+         due_at, last_instance, note, revision, created_at, updated_at, namespace) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, 0, $11, $11, $12) \
          ON CONFLICT (id) DO NOTHING",
     )
     .bind(&s.id)
@@ -107,15 +130,22 @@ pub(in crate::postgres) async fn create(
     .bind(s.last_instance.as_ref().map(InstanceId::as_str))
     .bind(&s.note)
     .bind(s.created_at.0)
+    .bind(ns)
     .execute(pool)
     .await?;
     // A concurrent creation of the same id waited on the primary key and did nothing: either
-    // way the row read now is the one stored.
-    load(pool, &s.id).await
+    // way the row read now is the one stored (not found here: it is of another namespace).
+    match load(pool, ns, &s.id).await {
+        Err(Fail::Store(StoreError::ScheduleNotFound { .. })) => {
+            Err(Fail::Store(StoreError::IdTaken { id: s.id }))
+        }
+        other => other,
+    }
 }
 
 pub(in crate::postgres) async fn claim(
     pool: &PgPool,
+    ns: &str,
     c: &ScheduleClaim,
 ) -> Result<Vec<ScheduleRecord>, Fail> {
     if c.limit == 0 || c.served.is_empty() {
@@ -124,7 +154,8 @@ pub(in crate::postgres) async fn claim(
     let sql = concat!(
         "UPDATE sayiir_schedules SET revision = revision + 1, lease_owner = $2, \
          lease_until = $3, updated_at = $1 WHERE id IN (\
-           SELECT id FROM sayiir_schedules WHERE NOT paused AND due_at IS NOT NULL \
+           SELECT id FROM sayiir_schedules WHERE namespace = $6 AND NOT paused \
+           AND due_at IS NOT NULL \
            AND due_at <= $1 AND (lease_until IS NULL OR lease_until <= $1) \
            AND workflow = ANY($4) ORDER BY due_at, id LIMIT $5 FOR UPDATE SKIP LOCKED) \
          RETURNING ",
@@ -137,6 +168,7 @@ pub(in crate::postgres) async fn claim(
         .bind(c.lease_until.0)
         .bind(&c.served)
         .bind(limit)
+        .bind(ns)
         .fetch_all(pool)
         .await?;
     let mut out = rows.iter().map(record).collect::<Result<Vec<_>, _>>()?;
@@ -146,13 +178,17 @@ pub(in crate::postgres) async fn claim(
 
 pub(in crate::postgres) async fn write(
     pool: &PgPool,
+    ns: &str,
     w: ScheduleWrite,
 ) -> Result<ScheduleRecord, Fail> {
     let mut tx = pool.begin().await?;
-    let found = sqlx::query("SELECT revision FROM sayiir_schedules WHERE id = $1 FOR UPDATE")
-        .bind(&w.id)
-        .fetch_optional(&mut *tx)
-        .await?;
+    let found = sqlx::query(
+        "SELECT revision FROM sayiir_schedules WHERE id = $1 AND namespace = $2 FOR UPDATE",
+    )
+    .bind(&w.id)
+    .bind(ns)
+    .fetch_optional(&mut *tx)
+    .await?;
     let Some(found) = found else {
         return Err(not_found(&w.id));
     };
@@ -166,9 +202,13 @@ pub(in crate::postgres) async fn write(
         }));
     }
     for new in w.fire {
-        // A savepoint each; its wake-up is delivered when this transaction commits. An error
-        // drops the transaction: nothing of this write stays.
-        create_on(&mut tx, new).await?;
+        // A savepoint each; its wake-up is delivered when this transaction commits. An id
+        // taken in another namespace is left as it is, as an existing one is (nothing was
+        // written for it). Another error drops the transaction: nothing of this write stays.
+        match create_on(&mut tx, ns, new).await {
+            Ok(_) | Err(Fail::Store(StoreError::IdTaken { .. })) => {}
+            Err(e) => return Err(e),
+        }
     }
     let sql = concat!(
         "UPDATE sayiir_schedules SET spec = COALESCE($2, spec), input = COALESCE($3, input), \
@@ -195,9 +235,10 @@ pub(in crate::postgres) async fn write(
     Ok(stored)
 }
 
-pub(in crate::postgres) async fn delete(pool: &PgPool, id: &str) -> Result<(), Fail> {
-    let n = sqlx::query("DELETE FROM sayiir_schedules WHERE id = $1")
+pub(in crate::postgres) async fn delete(pool: &PgPool, ns: &str, id: &str) -> Result<(), Fail> {
+    let n = sqlx::query("DELETE FROM sayiir_schedules WHERE id = $1 AND namespace = $2")
         .bind(id)
+        .bind(ns)
         .execute(pool)
         .await?
         .rows_affected();
@@ -209,6 +250,7 @@ pub(in crate::postgres) async fn delete(pool: &PgPool, id: &str) -> Result<(), F
 
 pub(in crate::postgres) async fn next_due(
     pool: &PgPool,
+    ns: &str,
     served: &[String],
 ) -> Result<Option<Timestamp>, Fail> {
     if served.is_empty() {
@@ -216,9 +258,10 @@ pub(in crate::postgres) async fn next_due(
     }
     let row = sqlx::query(
         "SELECT MIN(GREATEST(due_at, COALESCE(lease_until, due_at))) FROM sayiir_schedules \
-         WHERE NOT paused AND due_at IS NOT NULL AND workflow = ANY($1)",
+         WHERE namespace = $2 AND NOT paused AND due_at IS NOT NULL AND workflow = ANY($1)",
     )
     .bind(served)
+    .bind(ns)
     .fetch_one(pool)
     .await?;
     Ok(row.try_get::<Option<i64>, _>(0)?.map(Timestamp))

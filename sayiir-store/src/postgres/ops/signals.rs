@@ -15,24 +15,32 @@ use crate::postgres::wake::notify;
 use crate::{InstanceId, NewSignal, SignalRecord, StoreError};
 
 /// Buffers `signal` and pulls the instance's due time in to `signal.now`. Returns the id.
-pub(in crate::postgres) async fn send(pool: &PgPool, signal: NewSignal) -> Result<u64, Fail> {
+pub(in crate::postgres) async fn send(
+    pool: &PgPool,
+    ns: &str,
+    signal: NewSignal,
+) -> Result<u64, Fail> {
     let mut conn = pool.acquire().await?;
-    send_on(&mut conn, signal).await
+    send_on(&mut conn, ns, signal).await
 }
 
 /// [`send`] on `conn`: in a transaction of its own, or in a savepoint of the one `conn` is in
 /// (the application's: [`Transactional`](crate::Transactional)), whose commit then delivers
-/// the wake-up.
+/// the wake-up. An instance of another namespace than `ns` is not found.
 pub(in crate::postgres) async fn send_on(
     conn: &mut PgConnection,
+    ns: &str,
     signal: NewSignal,
 ) -> Result<u64, Fail> {
     let mut tx = conn.begin().await?;
     let id = signal.id.as_str();
-    let row = sqlx::query("SELECT status FROM sayiir_instances WHERE id = $1 FOR UPDATE")
-        .bind(id)
-        .fetch_optional(&mut *tx)
-        .await?;
+    let row = sqlx::query(
+        "SELECT status FROM sayiir_instances WHERE id = $1 AND namespace = $2 FOR UPDATE",
+    )
+    .bind(id)
+    .bind(ns)
+    .fetch_optional(&mut *tx)
+    .await?;
     let Some(row) = row else {
         return Err(Fail::Store(StoreError::NotFound { id: signal.id }));
     };
@@ -66,6 +74,7 @@ pub(in crate::postgres) async fn send_on(
 /// The pending signals of `id`, in send order.
 pub(in crate::postgres) async fn list(
     pool: &PgPool,
+    ns: &str,
     id: &InstanceId,
 ) -> Result<Vec<SignalRecord>, Fail> {
     // One statement, so that the existence check and the signals are one snapshot: no row for
@@ -73,9 +82,10 @@ pub(in crate::postgres) async fn list(
     let rows = sqlx::query(
         "SELECT s.signal_id, s.name, s.payload, s.sent_at FROM sayiir_instances i \
          LEFT JOIN sayiir_signals s ON s.instance_id = i.id \
-         WHERE i.id = $1 ORDER BY s.signal_id",
+         WHERE i.id = $1 AND i.namespace = $2 ORDER BY s.signal_id",
     )
     .bind(id.as_str())
+    .bind(ns)
     .fetch_all(pool)
     .await?;
     if rows.is_empty() {

@@ -14,14 +14,17 @@ use crate::postgres::wake::notify;
 use crate::{DefinitionRecord, InstanceId, Restart, Status, StoreError, VersionCount};
 
 /// Restarts `r.id` as a new run under `r.definition`, whatever its status.
-pub(in crate::postgres) async fn restart(pool: &PgPool, r: Restart) -> Result<(), Fail> {
+pub(in crate::postgres) async fn restart(pool: &PgPool, ns: &str, r: Restart) -> Result<(), Fail> {
     let mut tx = pool.begin().await?;
     let id = r.id.as_str();
-    let row =
-        sqlx::query("SELECT seq, status, gates FROM sayiir_instances WHERE id = $1 FOR UPDATE")
-            .bind(id)
-            .fetch_optional(&mut *tx)
-            .await?;
+    let row = sqlx::query(
+        "SELECT seq, status, gates FROM sayiir_instances \
+         WHERE id = $1 AND namespace = $2 FOR UPDATE",
+    )
+    .bind(id)
+    .bind(ns)
+    .fetch_optional(&mut *tx)
+    .await?;
     let Some(row) = row else {
         return Err(Fail::Store(StoreError::NotFound { id: r.id }));
     };
@@ -119,13 +122,15 @@ pub(in crate::postgres) async fn put_inputs(
 /// The stored input of `id` (`None` for a row from before inputs were kept).
 pub(in crate::postgres) async fn load_input(
     pool: &PgPool,
+    ns: &str,
     id: &InstanceId,
 ) -> Result<Option<Vec<u8>>, Fail> {
     let row = sqlx::query(
         "SELECT n.input FROM sayiir_instances i \
-         LEFT JOIN sayiir_inputs n ON n.instance_id = i.id WHERE i.id = $1",
+         LEFT JOIN sayiir_inputs n ON n.instance_id = i.id WHERE i.id = $1 AND i.namespace = $2",
     )
     .bind(id.as_str())
+    .bind(ns)
     .fetch_optional(pool)
     .await?;
     match row {
@@ -228,12 +233,14 @@ pub(in crate::postgres) async fn fold_counts(pool: &PgPool) -> Result<(), Fail> 
         sqlx::query(
             "WITH d AS (DELETE FROM sayiir_count_deltas RETURNING *) \
              INSERT INTO sayiir_counts \
-             SELECT workflow, version, definition_hash, fingerprint, status, blocked_kind, \
-             sum(n)::bigint FROM d \
-             GROUP BY workflow, version, definition_hash, fingerprint, status, blocked_kind \
-             ORDER BY workflow, version, definition_hash, fingerprint, status, blocked_kind \
-             ON CONFLICT (workflow, version, definition_hash, fingerprint, status, blocked_kind) \
-             DO UPDATE SET n = sayiir_counts.n + excluded.n",
+             SELECT namespace, workflow, version, definition_hash, fingerprint, status, \
+             blocked_kind, sum(n)::bigint FROM d \
+             GROUP BY namespace, workflow, version, definition_hash, fingerprint, status, \
+             blocked_kind \
+             ORDER BY namespace, workflow, version, definition_hash, fingerprint, status, \
+             blocked_kind \
+             ON CONFLICT (namespace, workflow, version, definition_hash, fingerprint, status, \
+             blocked_kind) DO UPDATE SET n = sayiir_counts.n + excluded.n",
         )
         .execute(&mut *tx)
         .await?;
@@ -246,17 +253,22 @@ pub(in crate::postgres) async fn fold_counts(pool: &PgPool) -> Result<(), Fail> 
 /// counts plus the deltas not folded yet (one statement, so one snapshot: a fold committing
 /// meanwhile is seen whole or not at all). Triggers keep both exact (migration 0014), so
 /// this reads a few rows whatever the number of instances.
-pub(in crate::postgres) async fn version_counts(pool: &PgPool) -> Result<Vec<VersionCount>, Fail> {
+pub(in crate::postgres) async fn version_counts(
+    pool: &PgPool,
+    ns: &str,
+) -> Result<Vec<VersionCount>, Fail> {
     fold_counts(pool).await?;
     let rows = sqlx::query(
         "SELECT workflow, version, definition_hash, fingerprint, status, \
          nullif(blocked_kind, -1) AS blocked_kind, sum(n)::bigint AS count FROM \
-         (SELECT * FROM sayiir_counts UNION ALL SELECT * FROM sayiir_count_deltas) c \
+         (SELECT * FROM sayiir_counts WHERE namespace = $1 \
+          UNION ALL SELECT * FROM sayiir_count_deltas WHERE namespace = $1) c \
          GROUP BY c.workflow, c.version, c.definition_hash, c.fingerprint, c.status, \
          c.blocked_kind HAVING sum(n) > 0 \
          ORDER BY c.workflow, c.version, c.definition_hash, c.fingerprint, c.status, \
          c.blocked_kind",
     )
+    .bind(ns)
     .fetch_all(pool)
     .await?;
     rows.iter().map(decode::version_count).collect()

@@ -10,19 +10,25 @@ use crate::types::worker_horizon;
 use crate::{DefinitionHash, Fingerprint, Timestamp, WorkerId, WorkerRecord, WorkflowKey};
 
 /// Inserts or replaces `w` (times and keys) and deletes registrations dead for over a day.
-pub(in crate::postgres) async fn heartbeat(pool: &PgPool, w: WorkerRecord) -> Result<(), Fail> {
+/// The registration belongs to namespace `ns`.
+pub(in crate::postgres) async fn heartbeat(
+    pool: &PgPool,
+    ns: &str,
+    w: WorkerRecord,
+) -> Result<(), Fail> {
     let mut tx = pool.begin().await?;
     let id = w.id.0.as_str();
     sqlx::query(
-        "INSERT INTO sayiir_workers (id, started_at, seen_at, alive_until) \
-         VALUES ($1, $2, $3, $4) ON CONFLICT (id) DO UPDATE SET \
+        "INSERT INTO sayiir_workers (id, started_at, seen_at, alive_until, namespace) \
+         VALUES ($1, $2, $3, $4, $5) ON CONFLICT (id) DO UPDATE SET \
          started_at = excluded.started_at, seen_at = excluded.seen_at, \
-         alive_until = excluded.alive_until",
+         alive_until = excluded.alive_until, namespace = excluded.namespace",
     )
     .bind(id)
     .bind(w.started_at.0)
     .bind(w.seen_at.0)
     .bind(w.alive_until.0)
+    .bind(ns)
     .execute(&mut *tx)
     .await?;
     sqlx::query("DELETE FROM sayiir_worker_runs WHERE worker_id = $1")
@@ -42,23 +48,28 @@ pub(in crate::postgres) async fn heartbeat(pool: &PgPool, w: WorkerRecord) -> Re
     .await?;
     let horizon = worker_horizon(w.seen_at).0;
     sqlx::query(
-        "WITH gone AS (DELETE FROM sayiir_workers WHERE alive_until < $1 RETURNING id) \
+        "WITH gone AS (DELETE FROM sayiir_workers WHERE alive_until < $1 AND namespace = $2 \
+           RETURNING id) \
          DELETE FROM sayiir_worker_runs WHERE worker_id IN (SELECT id FROM gone)",
     )
     .bind(horizon)
+    .bind(ns)
     .execute(&mut *tx)
     .await?;
     tx.commit().await?;
     Ok(())
 }
 
-/// The recorded workers, ordered by id, with their keys.
-pub(in crate::postgres) async fn list(pool: &PgPool) -> Result<Vec<WorkerRecord>, Fail> {
+/// The recorded workers of namespace `ns`, ordered by id, with their keys.
+pub(in crate::postgres) async fn list(pool: &PgPool, ns: &str) -> Result<Vec<WorkerRecord>, Fail> {
     let mut out: BTreeMap<String, WorkerRecord> = BTreeMap::new();
-    let rows =
-        sqlx::query("SELECT id, started_at, seen_at, alive_until FROM sayiir_workers ORDER BY id")
-            .fetch_all(pool)
-            .await?;
+    let rows = sqlx::query(
+        "SELECT id, started_at, seen_at, alive_until FROM sayiir_workers \
+         WHERE namespace = $1 ORDER BY id",
+    )
+    .bind(ns)
+    .fetch_all(pool)
+    .await?;
     for row in &rows {
         let id: String = get(row, "id", "<worker>")?;
         let w = format!("<worker {id:?}>");
@@ -73,8 +84,10 @@ pub(in crate::postgres) async fn list(pool: &PgPool) -> Result<Vec<WorkerRecord>
     }
     let rows = sqlx::query(
         "SELECT worker_id, workflow, definition_hash, fingerprint FROM sayiir_worker_runs \
+         WHERE worker_id IN (SELECT id FROM sayiir_workers WHERE namespace = $1) \
          ORDER BY worker_id, workflow, definition_hash, fingerprint",
     )
+    .bind(ns)
     .fetch_all(pool)
     .await?;
     for row in &rows {

@@ -25,16 +25,23 @@ use crate::{
 };
 
 /// Inserts `new` with history entry 0, or returns the existing instance with its id.
-pub(in crate::postgres) async fn create(pool: &PgPool, new: NewInstance) -> Result<Created, Fail> {
+pub(in crate::postgres) async fn create(
+    pool: &PgPool,
+    ns: &str,
+    new: NewInstance,
+) -> Result<Created, Fail> {
     let mut conn = pool.acquire().await?;
-    create_on(&mut conn, new).await
+    create_on(&mut conn, ns, new).await
 }
 
 /// [`create`] on `conn`: in a transaction of its own, or in a savepoint of the one `conn` is
 /// in (the application's: [`Transactional`](crate::Transactional)), whose commit then
 /// delivers the wake-up.
+/// The instance belongs to namespace `ns`; an id taken in another one is
+/// [`StoreError::IdTaken`].
 pub(in crate::postgres) async fn create_on(
     conn: &mut PgConnection,
+    ns: &str,
     new: NewInstance,
 ) -> Result<Created, Fail> {
     let mut tx = conn.begin().await?;
@@ -43,8 +50,8 @@ pub(in crate::postgres) async fn create_on(
     let inserted = sqlx::query(
         "INSERT INTO sayiir_instances (id, workflow, definition_hash, seq, status, state, \
          due_at, created_at, updated_at, version, fingerprint, state_id, trace_context, \
-         priority, head_start_ms) \
-         VALUES ($1, $2, $3, 0, $4, $5, $6, $7, $7, $8, $9, $10, $11, $12, $13) \
+         priority, head_start_ms, namespace) \
+         VALUES ($1, $2, $3, 0, $4, $5, $6, $7, $7, $8, $9, $10, $11, $12, $13, $14) \
          ON CONFLICT (id) DO NOTHING",
     )
     .bind(new.id.as_str())
@@ -60,13 +67,21 @@ pub(in crate::postgres) async fn create_on(
     .bind(new.trace_context.as_deref())
     .bind(i16::from(new.priority))
     .bind(new.head_start_ms)
+    .bind(ns)
     .execute(&mut *tx)
     .await?
     .rows_affected();
     if inserted == 0 {
-        let existing = load_in(&mut tx, &new.id).await?;
         // Nothing was written; dropping the transaction rolls it back.
-        return Ok(Created::Existing(existing));
+        return match load_in(&mut tx, ns, &new.id).await {
+            Ok(existing) => Ok(Created::Existing(existing)),
+            Err(Fail::Store(StoreError::NotFound { .. })) => {
+                Err(Fail::Store(StoreError::IdTaken {
+                    id: new.id.as_str().to_owned(),
+                }))
+            }
+            Err(e) => Err(e),
+        };
     }
     sqlx::query(
         "INSERT INTO sayiir_history (instance_id, seq, at, kind, payload) \
@@ -125,14 +140,20 @@ impl Head {
     }
 }
 
-/// Locks the rows of `ids` (in id order) and reads their heads. Unknown ids are absent.
-async fn lock_heads(conn: &mut PgConnection, ids: &[&str]) -> Result<HashMap<String, Head>, Fail> {
+/// Locks the rows of `ids` of namespace `ns` (in id order) and reads their heads. Unknown ids
+/// (and those of other namespaces) are absent.
+async fn lock_heads(
+    conn: &mut PgConnection,
+    ns: &str,
+    ids: &[&str],
+) -> Result<HashMap<String, Head>, Fail> {
     let rows = sqlx::query(
         "SELECT id, seq, status, blocked_kind, lease_owner, lease_until, lease_generation, \
          gates IS NOT NULL AS gated \
-         FROM sayiir_instances WHERE id = ANY($1) ORDER BY id FOR UPDATE",
+         FROM sayiir_instances WHERE id = ANY($1) AND namespace = $2 ORDER BY id FOR UPDATE",
     )
     .bind(ids)
+    .bind(ns)
     .fetch_all(&mut *conn)
     .await?;
     let mut heads = HashMap::with_capacity(rows.len());
@@ -159,9 +180,13 @@ async fn lock_heads(conn: &mut PgConnection, ids: &[&str]) -> Result<HashMap<Str
 }
 
 /// Commits one transition.
-pub(in crate::postgres) async fn commit(pool: &PgPool, t: Transition) -> Result<(), Fail> {
+pub(in crate::postgres) async fn commit(
+    pool: &PgPool,
+    ns: &str,
+    t: Transition,
+) -> Result<(), Fail> {
     let mut tx = pool.begin().await?;
-    let mut heads = lock_heads(&mut tx, &[t.id.as_str()]).await?;
+    let mut heads = lock_heads(&mut tx, ns, &[t.id.as_str()]).await?;
     // On a refusal the transaction is dropped, which rolls it back.
     let wake = apply(&mut tx, &mut heads, t).await?;
     if wake {
@@ -184,6 +209,7 @@ pub(in crate::postgres) async fn commit(pool: &PgPool, t: Transition) -> Result<
 /// ones, so the order between the two does not matter.
 pub(in crate::postgres) async fn commit_batch(
     pool: &PgPool,
+    ns: &str,
     transitions: Vec<Transition>,
 ) -> Result<Vec<CommitResult>, Fail> {
     if transitions.is_empty() {
@@ -191,7 +217,7 @@ pub(in crate::postgres) async fn commit_batch(
     }
     let mut tx = pool.begin().await?;
     let ids: Vec<&str> = transitions.iter().map(|t| t.id.as_str()).collect();
-    let mut heads = lock_heads(&mut tx, &ids).await?;
+    let mut heads = lock_heads(&mut tx, ns, &ids).await?;
     let mut listed: HashMap<&str, usize> = HashMap::with_capacity(ids.len());
     for id in &ids {
         *listed.entry(id).or_default() += 1;
@@ -439,15 +465,19 @@ async fn apply(
 /// workers when it leaves the instance claimable with a due time.
 pub(in crate::postgres) async fn update_block(
     pool: &PgPool,
+    ns: &str,
     change: BlockChange,
 ) -> Result<(), Fail> {
     let mut tx = pool.begin().await?;
     let id = change.id.as_str();
-    let row =
-        sqlx::query("SELECT status, blocked_kind FROM sayiir_instances WHERE id = $1 FOR UPDATE")
-            .bind(id)
-            .fetch_optional(&mut *tx)
-            .await?;
+    let row = sqlx::query(
+        "SELECT status, blocked_kind FROM sayiir_instances \
+         WHERE id = $1 AND namespace = $2 FOR UPDATE",
+    )
+    .bind(id)
+    .bind(ns)
+    .fetch_optional(&mut *tx)
+    .await?;
     let Some(row) = row else {
         return Err(Fail::Store(StoreError::NotFound { id: change.id }));
     };
@@ -492,6 +522,7 @@ pub(in crate::postgres) async fn update_block(
 /// Sets or clears the block of `id`, touching nothing else.
 pub(in crate::postgres) async fn set_blocked(
     pool: &PgPool,
+    ns: &str,
     id: &InstanceId,
     blocked: Option<Blocked>,
 ) -> Result<(), Fail> {
@@ -503,12 +534,13 @@ pub(in crate::postgres) async fn set_blocked(
     };
     let row = sqlx::query(
         "UPDATE sayiir_instances SET blocked_kind = $2, blocked_reason = $3, blocked_at = $4 \
-         WHERE id = $1 RETURNING status, due_at",
+         WHERE id = $1 AND namespace = $5 RETURNING status, due_at",
     )
     .bind(id.as_str())
     .bind(kind)
     .bind(reason)
     .bind(at)
+    .bind(ns)
     .fetch_optional(&mut *tx)
     .await?;
     let Some(row) = row else {

@@ -9,17 +9,23 @@ use crate::types::{decode_targets, encode_targets};
 use crate::{AuditEntry, AuditQuery, AuditResult, NewAuditEntry, Timestamp};
 
 /// Appends `e`; its id.
-pub(in crate::sqlite) fn append(conn: &mut Connection, e: NewAuditEntry) -> Result<u64, Fail> {
+pub(in crate::sqlite) fn append(
+    conn: &mut Connection,
+    ns: &str,
+    e: NewAuditEntry,
+) -> Result<u64, Fail> {
     let tx = immediate(conn)?;
     let (kind, message) = match e.result {
         AuditResult::Ok => (None, None),
         AuditResult::Failed { kind, message } => (Some(kind), Some(message)),
     };
     tx.prepare_cached(
-        "INSERT INTO sayiir_audit (at, who, action, targets, detail, error_kind, error_message) \
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+        "INSERT INTO sayiir_audit \
+         (namespace, at, who, action, targets, detail, error_kind, error_message) \
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
     )?
     .execute(rusqlite::params![
+        ns,
         e.at.0,
         e.who,
         e.action,
@@ -34,16 +40,20 @@ pub(in crate::sqlite) fn append(conn: &mut Connection, e: NewAuditEntry) -> Resu
 }
 
 /// A page, newest first.
-pub(in crate::sqlite) fn page(conn: &Connection, q: AuditQuery) -> Result<Vec<AuditEntry>, Fail> {
+pub(in crate::sqlite) fn page(
+    conn: &Connection,
+    ns: &str,
+    q: AuditQuery,
+) -> Result<Vec<AuditEntry>, Fail> {
     let before = q
         .before
         .map_or(i64::MAX, |b| i64::try_from(b).unwrap_or(i64::MAX));
     let limit = i64::try_from(q.limit.get()).unwrap_or(i64::MAX);
     let mut stmt = conn.prepare_cached(
         "SELECT id, at, who, action, targets, detail, error_kind, error_message \
-         FROM sayiir_audit WHERE id < ?1 ORDER BY id DESC LIMIT ?2",
+         FROM sayiir_audit WHERE namespace = ?3 AND id < ?1 ORDER BY id DESC LIMIT ?2",
     )?;
-    let mut rows = stmt.query(rusqlite::params![before, limit])?;
+    let mut rows = stmt.query(rusqlite::params![before, limit, ns])?;
     let mut out = Vec::new();
     while let Some(row) = rows.next()? {
         let id: i64 = get(row, 0, "<audit>", "sayiir_audit.id")?;

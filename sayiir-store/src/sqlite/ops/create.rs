@@ -7,9 +7,13 @@ use crate::sqlite::fail::{Fail, code};
 use crate::{CreateResult, Created, NewInstance, Status, StoreError};
 
 /// Inserts `new` with history entry 0, or returns the existing instance with its id.
-pub(in crate::sqlite) fn create(conn: &mut Connection, new: NewInstance) -> Result<Created, Fail> {
+pub(in crate::sqlite) fn create(
+    conn: &mut Connection,
+    ns: &str,
+    new: NewInstance,
+) -> Result<Created, Fail> {
     let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-    let created = insert(&tx, new)?;
+    let created = insert(&tx, ns, new)?;
     if matches!(created, Created::New(_)) {
         tx.commit()?;
     }
@@ -26,6 +30,7 @@ pub(in crate::sqlite) fn create(conn: &mut Connection, new: NewInstance) -> Resu
 /// the outer error is returned.
 pub(in crate::sqlite) fn create_batch(
     conn: &mut Connection,
+    ns: &str,
     news: Vec<NewInstance>,
 ) -> Result<Vec<CreateResult>, Fail> {
     if news.is_empty() {
@@ -35,7 +40,7 @@ pub(in crate::sqlite) fn create_batch(
     let mut results = Vec::with_capacity(news.len());
     let mut inserted = false;
     for new in news {
-        match insert(&tx, new) {
+        match insert(&tx, ns, new) {
             Ok(created) => {
                 inserted |= matches!(created, Created::New(_));
                 results.push(Ok(created));
@@ -52,14 +57,19 @@ pub(in crate::sqlite) fn create_batch(
 
 /// Inserts `new` (head at sequence 0 and history entry 0) inside the transaction `tx` is in
 /// (the store's, or the application's: [`Transactional`](crate::Transactional)), or reads the
-/// existing head with its id. Fails with [`Fail::Store`] only when nothing was written for it.
-pub(in crate::sqlite) fn insert(tx: &Connection, new: NewInstance) -> Result<Created, Fail> {
+/// existing head with its id (in namespace `ns`: an id taken in another one is
+/// [`StoreError::IdTaken`]). Fails with [`Fail::Store`] only when nothing was written for it.
+pub(in crate::sqlite) fn insert(
+    tx: &Connection,
+    ns: &str,
+    new: NewInstance,
+) -> Result<Created, Fail> {
     let inserted = tx
         .prepare_cached(
             "INSERT INTO sayiir_instances (id, workflow, definition_hash, seq, status, state, \
              due_at, created_at, updated_at, version, fingerprint, state_id, trace_context, \
-             priority, head_start_ms) \
-             VALUES (?1, ?2, ?3, 0, ?4, ?5, ?6, ?7, ?7, ?8, ?9, ?10, ?11, ?12, ?13) \
+             priority, head_start_ms, namespace) \
+             VALUES (?1, ?2, ?3, 0, ?4, ?5, ?6, ?7, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14) \
              ON CONFLICT (id) DO NOTHING",
         )?
         .execute(rusqlite::params![
@@ -76,9 +86,18 @@ pub(in crate::sqlite) fn insert(tx: &Connection, new: NewInstance) -> Result<Cre
             new.trace_context,
             new.priority,
             new.head_start_ms,
+            ns,
         ])?;
     if inserted == 0 {
-        return Ok(Created::Existing(super::read::load(tx, &new.id)?));
+        return match super::read::load(tx, ns, &new.id) {
+            Ok(existing) => Ok(Created::Existing(existing)),
+            Err(Fail::Store(StoreError::NotFound { .. })) => {
+                Err(Fail::Store(StoreError::IdTaken {
+                    id: new.id.as_str().to_owned(),
+                }))
+            }
+            Err(e) => Err(e),
+        };
     }
     let history = tx
         .prepare_cached(

@@ -44,14 +44,14 @@ fn claimable_row() -> String {
     )
 }
 
-/// The distinct head starts of the instances in `sayiir_instances_ahead` (the claimable
-/// instances that have one), smallest first: one probe of the index per value and one more
+/// The distinct head starts of the instances of namespace `?1` in `sayiir_instances_ahead`
+/// (the claimable instances that have one), smallest first: one probe of the index per value and one more
 /// (a store without priorities: one probe of an empty index). Not-yet-due instances count
 /// too (the walks of [`claim_sql`] then find nothing for their value at the first step).
 fn head_starts_sql() -> String {
     let ahead = format!(
         "SELECT head_start_ms FROM sayiir_instances INDEXED BY sayiir_instances_ahead \
-         WHERE {row} AND head_start_ms <> 0",
+         WHERE namespace = ?1 AND {row} AND head_start_ms <> 0",
         row = claimable_row()
     );
     format!(
@@ -67,9 +67,9 @@ fn head_starts_sql() -> String {
 /// The head starts of [`head_starts_sql`], as stored: a value that is not an integer (a
 /// damaged row) is walked like the others, so that the claim meets its row, fails to decode it
 /// and blocks it ([`BlockKind::CorruptRow`]), instead of failing every claim.
-fn head_starts(conn: &Connection) -> Result<Vec<Value>, Fail> {
+fn head_starts(conn: &Connection, ns: &str) -> Result<Vec<Value>, Fail> {
     let mut stmt = conn.prepare_cached(&head_starts_sql())?;
-    let rows = stmt.query_map([], |row| row.get::<_, Value>(0))?;
+    let rows = stmt.query_map([ns], |row| row.get::<_, Value>(0))?;
     Ok(rows.collect::<Result<_, _>>()?)
 }
 
@@ -80,7 +80,7 @@ fn head_starts(conn: &Connection) -> Result<Vec<Value>, Fail> {
 const MAX_WALKS: usize = 64;
 
 /// The query of [`claim`]: `?1` is now, `?2` the limit, then the keys of `known`, then the
-/// `ahead` head starts. The rowid and the rank follow the record's columns (at [`ROWID`]).
+/// namespace (at [`ns_param`]), then the `ahead` head starts. The rowid and the rank follow the record's columns (at [`ROWID`]).
 ///
 /// Without head starts it is one walk of the due index in claim order (as before priorities).
 /// With some, it is that walk for the instances without one (`head_start_ms = 0`) and, per
@@ -94,8 +94,9 @@ const MAX_WALKS: usize = 64;
 fn claim_sql(known: &[WorkflowKey], ahead: usize) -> String {
     let keys = key_values(known, 3);
     let common = format!(
-        "AND due_at <= ?1 AND (lease_owner IS NULL OR lease_until <= ?1) \
+        "AND namespace = ?{ns} AND due_at <= ?1 AND (lease_owner IS NULL OR lease_until <= ?1) \
          AND (workflow, definition_hash, fingerprint) IN ({keys})",
+        ns = ns_param(known),
     );
     let row = claimable_row();
     if ahead > MAX_WALKS {
@@ -135,7 +136,7 @@ fn claim_sql(known: &[WorkflowKey], ahead: usize) -> String {
         row = row,
         common = common,
     );
-    let first = 3 + 3 * known.len();
+    let first = ns_param(known) + 1;
     for i in 0..ahead {
         sql.push_str(&format!(
             concat!(
@@ -169,7 +170,8 @@ fn first_sql(known: &[WorkflowKey]) -> String {
              ({probe} < 0 LIMIT 1)) AS ahead FROM",
             probe = format!(
                 "SELECT 1 FROM sayiir_instances INDEXED BY sayiir_instances_ahead \
-                 WHERE {} AND head_start_ms <> 0 AND head_start_ms",
+                 WHERE namespace = ?{} AND {} AND head_start_ms <> 0 AND head_start_ms",
+                ns_param(known),
                 claimable_row()
             ),
         ),
@@ -177,10 +179,22 @@ fn first_sql(known: &[WorkflowKey]) -> String {
     )
 }
 
+/// The number of the namespace's parameter in [`claim_sql`]: after the keys.
+fn ns_param(known: &[WorkflowKey]) -> usize {
+    3 + 3 * known.len()
+}
+
 /// The parameters of [`claim_sql`].
-fn claim_params(now: i64, limit: i64, known: &[WorkflowKey], ahead: &[Value]) -> Vec<Value> {
+fn claim_params(
+    now: i64,
+    limit: i64,
+    known: &[WorkflowKey],
+    ns: &str,
+    ahead: &[Value],
+) -> Vec<Value> {
     let mut params = vec![Value::Integer(now), Value::Integer(limit)];
     params.extend(key_params(known));
+    params.push(Value::Text(ns.to_owned()));
     if ahead.len() <= MAX_WALKS {
         params.extend(ahead.iter().cloned());
     }
@@ -191,6 +205,7 @@ fn claim_params(now: i64, limit: i64, known: &[WorkflowKey], ahead: &[Value]) ->
 /// head starts `ahead` (none: the query of a store without priorities).
 pub(in crate::sqlite) fn claim_plan(
     conn: &Connection,
+    ns: &str,
     known: &[WorkflowKey],
     ahead: &[i64],
 ) -> Result<Vec<String>, Fail> {
@@ -200,12 +215,15 @@ pub(in crate::sqlite) fn claim_plan(
     } else {
         claim_sql(known, ahead.len())
     };
-    super::read::explain(conn, &sql, claim_params(0, 1, known, &ahead))
+    super::read::explain(conn, &sql, claim_params(0, 1, known, ns, &ahead))
 }
 
 /// The `EXPLAIN QUERY PLAN` lines (details) of the probe of the head starts.
-pub(in crate::sqlite) fn head_starts_plan(conn: &Connection) -> Result<Vec<String>, Fail> {
-    super::read::explain(conn, &head_starts_sql(), Vec::new())
+pub(in crate::sqlite) fn head_starts_plan(
+    conn: &Connection,
+    ns: &str,
+) -> Result<Vec<String>, Fail> {
+    super::read::explain(conn, &head_starts_sql(), vec![Value::Text(ns.to_owned())])
 }
 
 /// Index of the rowid in [`claim_sql`]'s rows (the rank follows, then [`first_sql`]'s
@@ -265,6 +283,7 @@ fn read_rows(tx: &Connection, sql: &str, params: Vec<Value>) -> Result<Found, Fa
 /// claim looks further for the places it took.
 pub(in crate::sqlite) fn claim(
     conn: &mut Connection,
+    ns: &str,
     req: ClaimRequest,
 ) -> Result<Vec<Claimed>, Fail> {
     if req.known.is_empty() || req.limit == 0 {
@@ -279,16 +298,16 @@ pub(in crate::sqlite) fn claim(
         let limit = sql_limit(want);
         let found = match &ahead {
             Some(ahead) => {
-                let params = claim_params(req.now.0, limit, &req.known, ahead);
+                let params = claim_params(req.now.0, limit, &req.known, ns, ahead);
                 read_rows(&tx, &claim_sql(&req.known, ahead.len()), params)?
             }
             None => {
-                let params = claim_params(req.now.0, limit, &req.known, &[]);
+                let params = claim_params(req.now.0, limit, &req.known, ns, &[]);
                 let found = read_rows(&tx, &first_sql(&req.known), params)?;
                 if found.read > 0 && !found.ahead {
                     found
                 } else {
-                    let probed = head_starts(&tx)?;
+                    let probed = head_starts(&tx, ns)?;
                     let again = !probed.is_empty();
                     ahead = Some(probed);
                     if again {
@@ -373,6 +392,7 @@ fn generation_to_db(generation: u64) -> i64 {
 /// Extends `owner`'s leases by `claims`; returns the claims whose lease it does not hold.
 pub(in crate::sqlite) fn renew(
     conn: &mut Connection,
+    ns: &str,
     owner: &WorkerId,
     claims: &[Claim],
     until: Timestamp,
@@ -385,7 +405,7 @@ pub(in crate::sqlite) fn renew(
     {
         let mut stmt = tx.prepare_cached(
             "UPDATE sayiir_instances SET lease_until = ?3 \
-             WHERE id = ?1 AND lease_owner = ?2 AND lease_generation = ?4",
+             WHERE id = ?1 AND lease_owner = ?2 AND lease_generation = ?4 AND namespace = ?5",
         )?;
         for c in claims {
             let generation = generation_to_db(c.generation);
@@ -393,7 +413,8 @@ pub(in crate::sqlite) fn renew(
                 c.id.as_str(),
                 owner.0,
                 until.0,
-                generation
+                generation,
+                ns
             ])? == 0
             {
                 lost.push(c.clone());
@@ -407,6 +428,7 @@ pub(in crate::sqlite) fn renew(
 /// Drops `owner`'s leases by `claims`.
 pub(in crate::sqlite) fn release(
     conn: &mut Connection,
+    ns: &str,
     owner: &WorkerId,
     claims: &[Claim],
 ) -> Result<(), Fail> {
@@ -417,27 +439,29 @@ pub(in crate::sqlite) fn release(
     {
         let mut stmt = tx.prepare_cached(
             "UPDATE sayiir_instances SET lease_owner = NULL, lease_until = NULL \
-             WHERE id = ?1 AND lease_owner = ?2 AND lease_generation = ?3",
+             WHERE id = ?1 AND lease_owner = ?2 AND lease_generation = ?3 AND namespace = ?4",
         )?;
         for c in claims {
             let generation = generation_to_db(c.generation);
-            stmt.execute(rusqlite::params![c.id.as_str(), owner.0, generation])?;
+            stmt.execute(rusqlite::params![c.id.as_str(), owner.0, generation, ns])?;
         }
     }
     tx.commit()?;
     Ok(())
 }
 
-/// Drops every lease `owner` holds.
+/// Drops every lease `owner` holds in namespace `ns`.
 pub(in crate::sqlite) fn release_owner(
     conn: &mut Connection,
+    ns: &str,
     owner: &WorkerId,
 ) -> Result<(), Fail> {
     let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
     tx.prepare_cached(
-        "UPDATE sayiir_instances SET lease_owner = NULL, lease_until = NULL WHERE lease_owner = ?1",
+        "UPDATE sayiir_instances SET lease_owner = NULL, lease_until = NULL \
+         WHERE lease_owner = ?1 AND namespace = ?2",
     )?
-    .execute([owner.0.as_str()])?;
+    .execute([owner.0.as_str(), ns])?;
     tx.commit()?;
     Ok(())
 }

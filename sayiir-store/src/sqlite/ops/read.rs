@@ -15,13 +15,17 @@ use crate::{
 };
 
 /// The head of `id`.
-pub(in crate::sqlite) fn load(conn: &Connection, id: &InstanceId) -> Result<InstanceRecord, Fail> {
+pub(in crate::sqlite) fn load(
+    conn: &Connection,
+    ns: &str,
+    id: &InstanceId,
+) -> Result<InstanceRecord, Fail> {
     let mut stmt = conn.prepare_cached(concat!(
         "SELECT ",
         record_cols!(),
-        " FROM sayiir_instances WHERE id = ?1"
+        " FROM sayiir_instances WHERE id = ?1 AND namespace = ?2"
     ))?;
-    let mut rows = stmt.query([id.as_str()])?;
+    let mut rows = stmt.query([id.as_str(), ns])?;
     match rows.next()? {
         Some(row) => decode::record(row),
         None => Err(Fail::Store(StoreError::NotFound { id: id.clone() })),
@@ -30,7 +34,11 @@ pub(in crate::sqlite) fn load(conn: &Connection, id: &InstanceId) -> Result<Inst
 
 /// Instances matching `query`, ordered by id (byte order, as [`InstanceId`]'s `Ord`), and the
 /// matching rows that do not decode.
-pub(in crate::sqlite) fn list(conn: &mut Connection, query: &ListQuery) -> Result<Listing, Fail> {
+pub(in crate::sqlite) fn list(
+    conn: &mut Connection,
+    ns: &str,
+    query: &ListQuery,
+) -> Result<Listing, Fail> {
     // One read transaction: the rounds below see one snapshot.
     let tx = conn.transaction()?;
     let mut listing = Listing::default();
@@ -40,7 +48,7 @@ pub(in crate::sqlite) fn list(conn: &mut Connection, query: &ListQuery) -> Resul
         .map(|a| Value::Text(a.as_str().to_owned()));
     loop {
         let want = query.limit.map(|n| n.get() - listing.instances.len());
-        let (sql, params) = list_sql(query, after.take(), want);
+        let (sql, params) = list_sql(ns, query, after.take(), want);
         let mut stmt = tx.prepare_cached(&sql)?;
         let mut rows = stmt.query(rusqlite::params_from_iter(params))?;
         let (mut read, mut damaged) = (0, false);
@@ -72,13 +80,18 @@ pub(in crate::sqlite) fn list(conn: &mut Connection, query: &ListQuery) -> Resul
 
 /// The query of one round of [`list`]: rows after `after` (the query's cursor, or the last row
 /// of the previous round), at most `want`.
-fn list_sql(query: &ListQuery, after: Option<Value>, want: Option<usize>) -> (String, Vec<Value>) {
+fn list_sql(
+    ns: &str,
+    query: &ListQuery,
+    after: Option<Value>,
+    want: Option<usize>,
+) -> (String, Vec<Value>) {
     let mut sql = String::from(concat!(
         "SELECT ",
         summary_cols!(),
-        " FROM sayiir_instances WHERE 1"
+        " FROM sayiir_instances WHERE namespace = ?1"
     ));
-    let mut params: Vec<Value> = Vec::new();
+    let mut params: Vec<Value> = vec![Value::Text(ns.to_owned())];
     if let Some(after) = after {
         params.push(after);
         sql.push_str(&format!(" AND id > ?{}", params.len()));
@@ -154,13 +167,14 @@ fn list_sql(query: &ListQuery, after: Option<Value>, want: Option<usize>) -> (St
 /// The `EXPLAIN QUERY PLAN` lines (details) of the first round of [`list`] for `query`.
 pub(in crate::sqlite) fn list_plan(
     conn: &Connection,
+    ns: &str,
     query: &ListQuery,
 ) -> Result<Vec<String>, Fail> {
     let after = query
         .after
         .as_ref()
         .map(|a| Value::Text(a.as_str().to_owned()));
-    let (sql, params) = list_sql(query, after, query.limit.map(NonZeroUsize::get));
+    let (sql, params) = list_sql(ns, query, after, query.limit.map(NonZeroUsize::get));
     explain(conn, &sql, params)
 }
 
@@ -201,6 +215,7 @@ fn decodable(
 /// History entries of `id` with `seq > after`, in order, at most `limit` (`None`: all).
 pub(in crate::sqlite) fn history(
     conn: &mut Connection,
+    ns: &str,
     id: &InstanceId,
     after: Option<u64>,
     limit: Option<NonZeroUsize>,
@@ -208,8 +223,8 @@ pub(in crate::sqlite) fn history(
     // One read transaction, so that the existence check and the entries are one snapshot.
     let tx = conn.transaction()?;
     let exists = tx
-        .prepare_cached("SELECT 1 FROM sayiir_instances WHERE id = ?1")?
-        .exists([id.as_str()])?;
+        .prepare_cached("SELECT 1 FROM sayiir_instances WHERE id = ?1 AND namespace = ?2")?
+        .exists([id.as_str(), ns])?;
     if !exists {
         return Err(Fail::Store(StoreError::NotFound { id: id.clone() }));
     }
@@ -235,6 +250,7 @@ pub(in crate::sqlite) fn history(
 /// expiry when it is leased and that is later.
 pub(in crate::sqlite) fn next_due(
     conn: &Connection,
+    ns: &str,
     known: &[WorkflowKey],
 ) -> Result<Option<Timestamp>, Fail> {
     if known.is_empty() {
@@ -247,23 +263,25 @@ pub(in crate::sqlite) fn next_due(
         "SELECT MIN(t) FROM ( \
            SELECT * FROM (SELECT due_at AS t FROM sayiir_instances \
              INDEXED BY sayiir_instances_due \
-             WHERE status = 0 AND due_at IS NOT NULL \
+             WHERE namespace = ?1 AND status = 0 AND due_at IS NOT NULL \
              AND (lease_owner IS NULL OR lease_until <= due_at) {filter} \
              ORDER BY due_at LIMIT 1) \
            UNION ALL \
            SELECT * FROM (SELECT lease_until AS t FROM sayiir_instances \
              INDEXED BY sayiir_instances_leased \
-             WHERE lease_owner IS NOT NULL AND lease_until > due_at \
+             WHERE namespace = ?1 AND lease_owner IS NOT NULL AND lease_until > due_at \
              AND status = 0 AND due_at IS NOT NULL {filter} \
              ORDER BY lease_until LIMIT 1))",
         filter = format_args!(
             "AND {claimable} AND (workflow, definition_hash, fingerprint) IN ({keys})",
             claimable = claimable_block(),
-            keys = key_values(known, 1),
+            keys = key_values(known, 2),
         ),
     );
+    let mut params = vec![Value::Text(ns.to_owned())];
+    params.extend(key_params(known));
     let mut stmt = conn.prepare_cached(&sql)?;
-    let min = stmt.query_row(rusqlite::params_from_iter(key_params(known)), |row| {
+    let min = stmt.query_row(rusqlite::params_from_iter(params), |row| {
         Ok(time(row.get_ref(0)?))
     })?;
     Ok(min.map(Timestamp))
@@ -281,11 +299,11 @@ fn time(v: ValueRef<'_>) -> Option<i64> {
     }
 }
 
-/// The query of [`backlog`]: `?1` is now.
+/// The query of [`backlog`]: `?1` is now, `?2` the namespace.
 fn backlog_sql() -> String {
     format!(
         "SELECT count(*), min(due_at) FROM sayiir_instances INDEXED BY sayiir_instances_due \
-         WHERE status = 0 AND due_at IS NOT NULL AND due_at <= ?1 AND {claimable} \
+         WHERE namespace = ?2 AND status = 0 AND due_at IS NOT NULL AND due_at <= ?1 AND {claimable} \
          AND (blocked_kind IS NULL OR blocked_kind IN ({requests})) \
          AND (lease_owner IS NULL OR lease_until <= ?1)",
         claimable = claimable_block(),
@@ -296,22 +314,31 @@ fn backlog_sql() -> String {
 /// The `EXPLAIN QUERY PLAN` lines (details) of [`backlog`].
 pub(in crate::sqlite) fn backlog_plan(
     conn: &Connection,
+    ns: &str,
     now: Timestamp,
 ) -> Result<Vec<String>, Fail> {
-    explain(conn, &backlog_sql(), vec![Value::Integer(now.0)])
+    explain(
+        conn,
+        &backlog_sql(),
+        vec![Value::Integer(now.0), Value::Text(ns.to_owned())],
+    )
 }
 
 /// The instances due at `now` that no live lease holds and no block other than a request
 /// keeps out of claims: their number and earliest due time. One walk of the due index up to
 /// `now`.
-pub(in crate::sqlite) fn backlog(conn: &Connection, now: Timestamp) -> Result<Backlog, Fail> {
+pub(in crate::sqlite) fn backlog(
+    conn: &Connection,
+    ns: &str,
+    now: Timestamp,
+) -> Result<Backlog, Fail> {
     let mut stmt = conn.prepare_cached(&backlog_sql())?;
-    let (due, oldest) = stmt.query_row([now.0], |row| {
+    let (due, oldest) = stmt.query_row(rusqlite::params![now.0, ns], |row| {
         Ok((row.get::<_, i64>(0)?, time(row.get_ref(1)?)))
     })?;
     let mut stmt = conn.prepare_cached(&attention_sql())?;
     let (attention, parked): (i64, i64) =
-        stmt.query_row([], |row| Ok((row.get(0)?, row.get(1)?)))?;
+        stmt.query_row([ns], |row| Ok((row.get(0)?, row.get(1)?)))?;
     Ok(Backlog {
         due: u64::try_from(due).unwrap_or(0),
         oldest_due: oldest.map(Timestamp),
@@ -327,7 +354,7 @@ fn attention_sql() -> String {
     format!(
         "SELECT count(*), coalesce(sum(blocked_kind = {parked}), 0) \
          FROM sayiir_instances INDEXED BY sayiir_instances_attention \
-         WHERE blocked_kind NOT IN ({others})",
+         WHERE namespace = ?1 AND blocked_kind NOT IN ({others})",
         parked = BlockKind::Parked.code(),
         others = code_list(|k| !k.needs_attention())
     )
@@ -338,13 +365,14 @@ fn attention_sql() -> String {
 /// and listings report them.
 pub(in crate::sqlite) fn find_version_mismatches(
     conn: &Connection,
+    ns: &str,
     served: &[String],
     known: &[WorkflowKey],
 ) -> Result<Vec<InstanceSummary>, Fail> {
     if served.is_empty() {
         return Ok(Vec::new());
     }
-    let served_list = (1..=served.len())
+    let served_list = (2..=served.len() + 1)
         .map(|i| format!("?{i}"))
         .collect::<Vec<_>>()
         .join(", ");
@@ -352,7 +380,7 @@ pub(in crate::sqlite) fn find_version_mismatches(
         concat!(
             "SELECT ",
             summary_cols!(),
-            " FROM sayiir_instances WHERE status = 0 AND blocked_kind IS NULL \
+            " FROM sayiir_instances WHERE namespace = ?1 AND status = 0 AND blocked_kind IS NULL \
              AND workflow IN ({served_list})"
         ),
         served_list = served_list,
@@ -360,11 +388,12 @@ pub(in crate::sqlite) fn find_version_mismatches(
     if !known.is_empty() {
         sql.push_str(&format!(
             " AND (workflow, definition_hash, fingerprint) NOT IN ({})",
-            key_values(known, served.len() + 1)
+            key_values(known, served.len() + 2)
         ));
     }
     sql.push_str(" ORDER BY id");
-    let mut params: Vec<Value> = served.iter().map(|s| Value::Text(s.clone())).collect();
+    let mut params = vec![Value::Text(ns.to_owned())];
+    params.extend(served.iter().map(|s| Value::Text(s.clone())));
     params.extend(key_params(known));
     decodable(conn, &sql, params)
 }

@@ -59,10 +59,10 @@ fn record(row: &Row<'_>) -> Result<ScheduleRecord, Fail> {
     })
 }
 
-fn load_in(conn: &Connection, id: &str) -> Result<Option<ScheduleRecord>, Fail> {
-    let sql = format!("SELECT {COLS} FROM sayiir_schedules WHERE id = ?1");
+fn load_in(conn: &Connection, ns: &str, id: &str) -> Result<Option<ScheduleRecord>, Fail> {
+    let sql = format!("SELECT {COLS} FROM sayiir_schedules WHERE id = ?1 AND namespace = ?2");
     let mut stmt = conn.prepare_cached(&sql)?;
-    let mut rows = stmt.query([id])?;
+    let mut rows = stmt.query([id, ns])?;
     match rows.next()? {
         Some(row) => Ok(Some(record(row)?)),
         None => Ok(None),
@@ -73,14 +73,18 @@ fn not_found(id: &str) -> Fail {
     Fail::Store(StoreError::ScheduleNotFound { id: id.to_owned() })
 }
 
-pub(in crate::sqlite) fn load(conn: &Connection, id: &str) -> Result<ScheduleRecord, Fail> {
-    load_in(conn, id)?.ok_or_else(|| not_found(id))
+pub(in crate::sqlite) fn load(
+    conn: &Connection,
+    ns: &str,
+    id: &str,
+) -> Result<ScheduleRecord, Fail> {
+    load_in(conn, ns, id)?.ok_or_else(|| not_found(id))
 }
 
-pub(in crate::sqlite) fn list(conn: &Connection) -> Result<Vec<ScheduleRecord>, Fail> {
-    let sql = format!("SELECT {COLS} FROM sayiir_schedules ORDER BY id");
+pub(in crate::sqlite) fn list(conn: &Connection, ns: &str) -> Result<Vec<ScheduleRecord>, Fail> {
+    let sql = format!("SELECT {COLS} FROM sayiir_schedules WHERE namespace = ?1 ORDER BY id");
     let mut stmt = conn.prepare_cached(&sql)?;
-    let mut rows = stmt.query([])?;
+    let mut rows = stmt.query([ns])?;
     let mut out = Vec::new();
     while let Some(row) = rows.next()? {
         out.push(record(row)?);
@@ -88,15 +92,17 @@ pub(in crate::sqlite) fn list(conn: &Connection) -> Result<Vec<ScheduleRecord>, 
     Ok(out)
 }
 
+/// An id taken in another namespace is [`StoreError::IdTaken`].
 pub(in crate::sqlite) fn create(
     conn: &mut Connection,
+    ns: &str,
     s: ScheduleRecord,
 ) -> Result<ScheduleRecord, Fail> {
     let tx = immediate(conn)?;
     tx.prepare_cached(
         "INSERT INTO sayiir_schedules (id, workflow, spec, input, paused, next_tick, buffered, \
-         due_at, last_instance, note, revision, created_at, updated_at) \
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, 0, ?11, ?11) \
+         due_at, last_instance, note, revision, created_at, updated_at, namespace) \
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, 0, ?11, ?11, ?12) \
          ON CONFLICT (id) DO NOTHING",
     )?
     .execute(rusqlite::params![
@@ -111,24 +117,29 @@ pub(in crate::sqlite) fn create(
         s.last_instance.as_ref().map(InstanceId::as_str),
         s.note,
         s.created_at.0,
+        ns,
     ])?;
-    let stored = load(&tx, &s.id)?;
+    let Some(stored) = load_in(&tx, ns, &s.id)? else {
+        return Err(Fail::Store(StoreError::IdTaken { id: s.id }));
+    };
     tx.commit()?;
     Ok(stored)
 }
 
 pub(in crate::sqlite) fn claim(
     conn: &mut Connection,
+    ns: &str,
     c: &ScheduleClaim,
 ) -> Result<Vec<ScheduleRecord>, Fail> {
     let tx = immediate(conn)?;
     let ids: Vec<String> = {
         let mut stmt = tx.prepare_cached(
-            "SELECT id, workflow FROM sayiir_schedules WHERE paused = 0 AND due_at IS NOT NULL \
+            "SELECT id, workflow FROM sayiir_schedules WHERE namespace = ?2 AND paused = 0 \
+             AND due_at IS NOT NULL \
              AND due_at <= ?1 AND (lease_until IS NULL OR lease_until <= ?1) \
              ORDER BY due_at, id",
         )?;
-        let rows = stmt.query_map([c.now.0], |r| {
+        let rows = stmt.query_map(rusqlite::params![c.now.0, ns], |r| {
             Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?))
         })?;
         let mut ids = Vec::new();
@@ -150,7 +161,7 @@ pub(in crate::sqlite) fn claim(
              lease_until = ?3, updated_at = ?4 WHERE id = ?1",
         )?
         .execute(rusqlite::params![id, c.owner.0, c.lease_until.0, c.now.0])?;
-        out.push(load(&tx, &id)?);
+        out.push(load(&tx, ns, &id)?);
     }
     tx.commit()?;
     Ok(out)
@@ -158,12 +169,13 @@ pub(in crate::sqlite) fn claim(
 
 pub(in crate::sqlite) fn write(
     conn: &mut Connection,
+    ns: &str,
     w: ScheduleWrite,
 ) -> Result<ScheduleRecord, Fail> {
     let tx = immediate(conn)?;
     let revision: Option<i64> = tx
-        .prepare_cached("SELECT revision FROM sayiir_schedules WHERE id = ?1")?
-        .query_row([&w.id], |r| r.get(0))
+        .prepare_cached("SELECT revision FROM sayiir_schedules WHERE id = ?1 AND namespace = ?2")?
+        .query_row([w.id.as_str(), ns], |r| r.get(0))
         .optional()?;
     let Some(revision) = revision else {
         return Err(not_found(&w.id));
@@ -177,8 +189,12 @@ pub(in crate::sqlite) fn write(
         }));
     }
     for new in w.fire {
-        // On an error nothing of this write stays: the transaction is dropped, rolled back.
-        insert(&tx, new)?;
+        // An id taken in another namespace is left as it is, as an existing one is. On
+        // another error nothing of this write stays: the transaction is dropped, rolled back.
+        match insert(&tx, ns, new) {
+            Ok(_) | Err(Fail::Store(StoreError::IdTaken { .. })) => {}
+            Err(e) => return Err(e),
+        }
     }
     tx.prepare_cached(
         "UPDATE sayiir_schedules SET spec = COALESCE(?2, spec), input = COALESCE(?3, input), \
@@ -198,16 +214,16 @@ pub(in crate::sqlite) fn write(
         w.note,
         w.now.0,
     ])?;
-    let stored = load(&tx, &w.id)?;
+    let stored = load(&tx, ns, &w.id)?;
     tx.commit()?;
     Ok(stored)
 }
 
-pub(in crate::sqlite) fn delete(conn: &mut Connection, id: &str) -> Result<(), Fail> {
+pub(in crate::sqlite) fn delete(conn: &mut Connection, ns: &str, id: &str) -> Result<(), Fail> {
     let tx = immediate(conn)?;
     let n = tx
-        .prepare_cached("DELETE FROM sayiir_schedules WHERE id = ?1")?
-        .execute([id])?;
+        .prepare_cached("DELETE FROM sayiir_schedules WHERE id = ?1 AND namespace = ?2")?
+        .execute([id, ns])?;
     if n == 0 {
         return Err(not_found(id));
     }
@@ -217,13 +233,14 @@ pub(in crate::sqlite) fn delete(conn: &mut Connection, id: &str) -> Result<(), F
 
 pub(in crate::sqlite) fn next_due(
     conn: &Connection,
+    ns: &str,
     served: &[String],
 ) -> Result<Option<Timestamp>, Fail> {
     let mut stmt = conn.prepare_cached(
         "SELECT workflow, MAX(due_at, COALESCE(lease_until, due_at)) FROM sayiir_schedules \
-         WHERE paused = 0 AND due_at IS NOT NULL",
+         WHERE namespace = ?1 AND paused = 0 AND due_at IS NOT NULL",
     )?;
-    let rows = stmt.query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?)))?;
+    let rows = stmt.query_map([ns], |r| Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?)))?;
     let mut min: Option<i64> = None;
     for row in rows {
         let (workflow, at) = row?;

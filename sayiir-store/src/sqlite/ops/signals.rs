@@ -9,20 +9,29 @@ use crate::sqlite::fail::{Fail, invalid, is_conversion};
 use crate::{InstanceId, NewSignal, SignalRecord, StoreError, Timestamp};
 
 /// Buffers `signal` and pulls the instance's due time in to `signal.now`. Returns the id.
-pub(in crate::sqlite) fn send(conn: &mut Connection, signal: NewSignal) -> Result<u64, Fail> {
+pub(in crate::sqlite) fn send(
+    conn: &mut Connection,
+    ns: &str,
+    signal: NewSignal,
+) -> Result<u64, Fail> {
     let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-    let signal_id = send_in(&tx, signal)?;
+    let signal_id = send_in(&tx, ns, signal)?;
     tx.commit()?;
     Ok(signal_id)
 }
 
 /// [`send`] inside the transaction `tx` is in (the store's, or the application's:
-/// [`Transactional`](crate::Transactional)).
-pub(in crate::sqlite) fn send_in(tx: &Connection, signal: NewSignal) -> Result<u64, Fail> {
+/// [`Transactional`](crate::Transactional)). An instance of another namespace than `ns` is
+/// not found.
+pub(in crate::sqlite) fn send_in(
+    tx: &Connection,
+    ns: &str,
+    signal: NewSignal,
+) -> Result<u64, Fail> {
     let id = signal.id.as_str();
     let status: Option<i64> = tx
-        .prepare_cached("SELECT status FROM sayiir_instances WHERE id = ?1")?
-        .query_row([id], |row| row.get(0))
+        .prepare_cached("SELECT status FROM sayiir_instances WHERE id = ?1 AND namespace = ?2")?
+        .query_row([id, ns], |row| row.get(0))
         .optional()
         .map_err(|e| conversion(e, id, "status"))?;
     let Some(status) = status else {
@@ -54,13 +63,14 @@ pub(in crate::sqlite) fn send_in(tx: &Connection, signal: NewSignal) -> Result<u
 /// The pending signals of `id`, in send order.
 pub(in crate::sqlite) fn list(
     conn: &mut Connection,
+    ns: &str,
     id: &InstanceId,
 ) -> Result<Vec<SignalRecord>, Fail> {
     // One read transaction, so that the existence check and the rows are one snapshot.
     let tx = conn.transaction()?;
     let exists = tx
-        .prepare_cached("SELECT 1 FROM sayiir_instances WHERE id = ?1")?
-        .exists([id.as_str()])?;
+        .prepare_cached("SELECT 1 FROM sayiir_instances WHERE id = ?1 AND namespace = ?2")?
+        .exists([id.as_str(), ns])?;
     if !exists {
         return Err(Fail::Store(StoreError::NotFound { id: id.clone() }));
     }

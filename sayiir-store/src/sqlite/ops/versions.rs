@@ -9,12 +9,14 @@ use crate::sqlite::fail::{Fail, invalid, is_conversion};
 use crate::{DefinitionRecord, InstanceId, Restart, Status, StoreError, VersionCount};
 
 /// Restarts `r.id` as a new run under `r.definition`, whatever its status.
-pub(in crate::sqlite) fn restart(conn: &mut Connection, r: Restart) -> Result<(), Fail> {
+pub(in crate::sqlite) fn restart(conn: &mut Connection, ns: &str, r: Restart) -> Result<(), Fail> {
     let tx = immediate(conn)?;
     let id = r.id.as_str();
     let head: Option<(i64, i64, Option<String>)> = tx
-        .prepare_cached("SELECT seq, status, gates FROM sayiir_instances WHERE id = ?1")?
-        .query_row([id], |row| Ok((row.get(0)?, row.get(1)?, row.get(2)?)))
+        .prepare_cached(
+            "SELECT seq, status, gates FROM sayiir_instances WHERE id = ?1 AND namespace = ?2",
+        )?
+        .query_row([id, ns], |row| Ok((row.get(0)?, row.get(1)?, row.get(2)?)))
         .optional()
         .map_err(|e| conversion(e, id, "seq, status or gates"))?;
     let Some((seq, status, gates)) = head else {
@@ -74,14 +76,16 @@ pub(in crate::sqlite) fn restart(conn: &mut Connection, r: Restart) -> Result<()
 /// The stored input of `id` (`None` for a row from before inputs were kept).
 pub(in crate::sqlite) fn load_input(
     conn: &Connection,
+    ns: &str,
     id: &InstanceId,
 ) -> Result<Option<Vec<u8>>, Fail> {
     let input: Option<Option<Vec<u8>>> = conn
         .prepare_cached(
             "SELECT n.input FROM sayiir_instances i \
-             LEFT JOIN sayiir_inputs n ON n.instance_id = i.id WHERE i.id = ?1",
+             LEFT JOIN sayiir_inputs n ON n.instance_id = i.id \
+             WHERE i.id = ?1 AND i.namespace = ?2",
         )?
-        .query_row([id.as_str()], |row| row.get(0))
+        .query_row([id.as_str(), ns], |row| row.get(0))
         .optional()
         .map_err(|e| conversion(e, id.as_str(), "input"))?;
     input.ok_or_else(|| Fail::Store(StoreError::NotFound { id: id.clone() }))
@@ -144,13 +148,16 @@ pub(in crate::sqlite) fn definitions(
 /// Instance counts per definition, status and block kind (not blocked first: -1 sorts
 /// before every kind's code), read from `sayiir_counts`, which triggers keep exact
 /// (migration 0015): a few rows, whatever the number of instances.
-pub(in crate::sqlite) fn version_counts(conn: &Connection) -> Result<Vec<VersionCount>, Fail> {
+pub(in crate::sqlite) fn version_counts(
+    conn: &Connection,
+    ns: &str,
+) -> Result<Vec<VersionCount>, Fail> {
     let mut stmt = conn.prepare_cached(
         "SELECT workflow, version, definition_hash, fingerprint, status, \
-         nullif(blocked_kind, -1), n FROM sayiir_counts WHERE n > 0 \
+         nullif(blocked_kind, -1), n FROM sayiir_counts WHERE namespace = ?1 AND n > 0 \
          ORDER BY workflow, version, definition_hash, fingerprint, status, blocked_kind",
     )?;
-    let mut rows = stmt.query([])?;
+    let mut rows = stmt.query([ns])?;
     let mut out = Vec::new();
     while let Some(row) = rows.next()? {
         out.push(decode::version_count(row)?);

@@ -11,20 +11,26 @@ use crate::types::worker_horizon;
 use crate::{DefinitionHash, Fingerprint, Timestamp, WorkerId, WorkerRecord, WorkflowKey};
 
 /// Inserts or replaces `w` (times and keys) and deletes registrations dead for over a day.
-pub(in crate::sqlite) fn heartbeat(conn: &mut Connection, w: WorkerRecord) -> Result<(), Fail> {
+/// The registration belongs to namespace `ns`.
+pub(in crate::sqlite) fn heartbeat(
+    conn: &mut Connection,
+    ns: &str,
+    w: WorkerRecord,
+) -> Result<(), Fail> {
     let tx = immediate(conn)?;
     let id = w.id.0.as_str();
     tx.prepare_cached(
-        "INSERT INTO sayiir_workers (id, started_at, seen_at, alive_until) \
-         VALUES (?1, ?2, ?3, ?4) ON CONFLICT (id) DO UPDATE SET \
+        "INSERT INTO sayiir_workers (id, started_at, seen_at, alive_until, namespace) \
+         VALUES (?1, ?2, ?3, ?4, ?5) ON CONFLICT (id) DO UPDATE SET \
          started_at = excluded.started_at, seen_at = excluded.seen_at, \
-         alive_until = excluded.alive_until",
+         alive_until = excluded.alive_until, namespace = excluded.namespace",
     )?
     .execute(rusqlite::params![
         id,
         w.started_at.0,
         w.seen_at.0,
-        w.alive_until.0
+        w.alive_until.0,
+        ns
     ])?;
     tx.prepare_cached("DELETE FROM sayiir_worker_runs WHERE worker_id = ?1")?
         .execute([id])?;
@@ -45,23 +51,24 @@ pub(in crate::sqlite) fn heartbeat(conn: &mut Connection, w: WorkerRecord) -> Re
     let horizon = worker_horizon(w.seen_at).0;
     tx.prepare_cached(
         "DELETE FROM sayiir_worker_runs WHERE worker_id IN \
-         (SELECT id FROM sayiir_workers WHERE alive_until < ?1)",
+         (SELECT id FROM sayiir_workers WHERE alive_until < ?1 AND namespace = ?2)",
     )?
-    .execute([horizon])?;
-    tx.prepare_cached("DELETE FROM sayiir_workers WHERE alive_until < ?1")?
-        .execute([horizon])?;
+    .execute(rusqlite::params![horizon, ns])?;
+    tx.prepare_cached("DELETE FROM sayiir_workers WHERE alive_until < ?1 AND namespace = ?2")?
+        .execute(rusqlite::params![horizon, ns])?;
     tx.commit()?;
     Ok(())
 }
 
-/// The recorded workers, ordered by id, with their keys.
-pub(in crate::sqlite) fn list(conn: &Connection) -> Result<Vec<WorkerRecord>, Fail> {
+/// The recorded workers of namespace `ns`, ordered by id, with their keys.
+pub(in crate::sqlite) fn list(conn: &Connection, ns: &str) -> Result<Vec<WorkerRecord>, Fail> {
     let mut out: BTreeMap<String, WorkerRecord> = BTreeMap::new();
     {
         let mut stmt = conn.prepare_cached(
-            "SELECT id, started_at, seen_at, alive_until FROM sayiir_workers ORDER BY id",
+            "SELECT id, started_at, seen_at, alive_until FROM sayiir_workers \
+             WHERE namespace = ?1 ORDER BY id",
         )?;
-        let mut rows = stmt.query([])?;
+        let mut rows = stmt.query([ns])?;
         while let Some(row) = rows.next()? {
             let id: String = get(row, 0, "<worker>", "sayiir_workers.id")?;
             let w = format!("<worker {id:?}>");
@@ -77,9 +84,10 @@ pub(in crate::sqlite) fn list(conn: &Connection) -> Result<Vec<WorkerRecord>, Fa
     }
     let mut stmt = conn.prepare_cached(
         "SELECT worker_id, workflow, definition_hash, fingerprint FROM sayiir_worker_runs \
+         WHERE worker_id IN (SELECT id FROM sayiir_workers WHERE namespace = ?1) \
          ORDER BY worker_id, workflow, definition_hash, fingerprint",
     )?;
-    let mut rows = stmt.query([])?;
+    let mut rows = stmt.query([ns])?;
     while let Some(row) = rows.next()? {
         let id: String = get(row, 0, "<worker>", "sayiir_worker_runs.worker_id")?;
         let w = format!("<worker {id:?}>");

@@ -18,9 +18,13 @@ pub(super) fn immediate(conn: &mut Connection) -> Result<Transaction<'_>, Fail> 
 }
 
 /// Commits one transition.
-pub(in crate::sqlite) fn commit(conn: &mut Connection, t: Transition) -> Result<(), Fail> {
+pub(in crate::sqlite) fn commit(
+    conn: &mut Connection,
+    ns: &str,
+    t: Transition,
+) -> Result<(), Fail> {
     let tx = immediate(conn)?;
-    apply(&tx, t)?;
+    apply(&tx, ns, t)?;
     tx.commit()?;
     Ok(())
 }
@@ -35,6 +39,7 @@ pub(in crate::sqlite) fn commit(conn: &mut Connection, t: Transition) -> Result<
 /// outer error is returned.
 pub(in crate::sqlite) fn commit_batch(
     conn: &mut Connection,
+    ns: &str,
     transitions: Vec<Transition>,
 ) -> Result<Vec<CommitResult>, Fail> {
     if transitions.is_empty() {
@@ -43,7 +48,7 @@ pub(in crate::sqlite) fn commit_batch(
     let tx = immediate(conn)?;
     let mut results = Vec::with_capacity(transitions.len());
     for t in transitions {
-        match apply(&tx, t) {
+        match apply(&tx, ns, t) {
             Ok(()) => results.push(Ok(())),
             Err(Fail::Store(e)) => results.push(Err(e)),
             Err(e @ Fail::Sql(_)) => return Err(e),
@@ -98,15 +103,16 @@ pub(super) fn append_history(
 
 /// Checks and writes one transition inside `tx`. Fails with [`Fail::Store`] only when nothing
 /// was written for it.
-fn apply(tx: &Transaction<'_>, t: Transition) -> Result<(), Fail> {
+/// An instance of another namespace than `ns` is not found.
+fn apply(tx: &Transaction<'_>, ns: &str, t: Transition) -> Result<(), Fail> {
     let id = t.id.as_str();
     type Head = (i64, i64, Option<i64>, Option<String>, i64, bool);
     let head: Option<Head> = tx
         .prepare_cached(
             "SELECT seq, status, blocked_kind, lease_owner, lease_generation, \
-             gates IS NOT NULL FROM sayiir_instances WHERE id = ?1",
+             gates IS NOT NULL FROM sayiir_instances WHERE id = ?1 AND namespace = ?2",
         )?
-        .query_row([id], |row| {
+        .query_row([id, ns], |row| {
             Ok((
                 row.get(0)?,
                 row.get(1)?,
@@ -259,13 +265,16 @@ fn write_block(tx: &Connection, id: &str, block: &BlockWrite) -> Result<(), Fail
 /// [`Store::update_block`](crate::Store::update_block)).
 pub(in crate::sqlite) fn update_block(
     conn: &mut Connection,
+    ns: &str,
     change: BlockChange,
 ) -> Result<(), Fail> {
     let tx = immediate(conn)?;
     let id = change.id.as_str();
     let head: Option<(i64, Option<i64>)> = tx
-        .prepare_cached("SELECT status, blocked_kind FROM sayiir_instances WHERE id = ?1")?
-        .query_row([id], |row| Ok((row.get(0)?, row.get(1)?)))
+        .prepare_cached(
+            "SELECT status, blocked_kind FROM sayiir_instances WHERE id = ?1 AND namespace = ?2",
+        )?
+        .query_row([id, ns], |row| Ok((row.get(0)?, row.get(1)?)))
         .optional()
         .map_err(|e| {
             if is_conversion(&e) {
@@ -314,6 +323,7 @@ pub(in crate::sqlite) fn update_block(
 /// Sets or clears the block of `id`, touching nothing else.
 pub(in crate::sqlite) fn set_blocked(
     conn: &mut Connection,
+    ns: &str,
     id: &InstanceId,
     blocked: Option<Blocked>,
 ) -> Result<(), Fail> {
@@ -325,9 +335,9 @@ pub(in crate::sqlite) fn set_blocked(
     let changed = tx
         .prepare_cached(
             "UPDATE sayiir_instances SET blocked_kind = ?2, blocked_reason = ?3, blocked_at = ?4 \
-             WHERE id = ?1",
+             WHERE id = ?1 AND namespace = ?5",
         )?
-        .execute(rusqlite::params![id.as_str(), kind, reason, at])?;
+        .execute(rusqlite::params![id.as_str(), kind, reason, at, ns])?;
     if changed == 0 {
         return Err(Fail::Store(StoreError::NotFound { id: id.clone() }));
     }

@@ -6,6 +6,9 @@ use sayiir_store::pg_harness::fresh_database;
 use sayiir_store::{Created, NewSignal, PgStore, Store, StoreError, Timestamp, Transactional};
 use sqlx::Connection;
 
+static NS: std::sync::LazyLock<sayiir_store::Namespace> =
+    std::sync::LazyLock::new(sayiir_store::Namespace::default);
+
 use super::{SOON, hint, id, new_instance, quiet, raw};
 
 /// A trace context the application's transaction writes with an instance.
@@ -24,12 +27,15 @@ async fn writes_in_the_applications_transaction_commit_and_wake_with_it() {
     // Committed: visible, and the notification arrives, at the commit only.
     let mut tx = app.begin().await.unwrap();
     let created = (&mut *tx)
-        .create(new_instance("a", Some(100)).trace_context(TRACE.to_owned()))
+        .create(
+            &NS,
+            new_instance("a", Some(100)).trace_context(TRACE.to_owned()),
+        )
         .await
         .unwrap();
     assert!(matches!(created, Created::New(_)), "{created:?}");
     // The transaction sees its own write; the store does not yet.
-    assert_eq!((&mut *tx).load(&id("a")).await.unwrap().seq, 0);
+    assert_eq!((&mut *tx).load(&NS, &id("a")).await.unwrap().seq, 0);
     assert!(matches!(
         store.load(&id("a")).await,
         Err(StoreError::NotFound { .. })
@@ -48,7 +54,7 @@ async fn writes_in_the_applications_transaction_commit_and_wake_with_it() {
     // Rolled back: neither the instance nor the signal exists, no notification.
     let mut tx = app.begin().await.unwrap();
     (&mut *tx)
-        .create(new_instance("b", Some(100)))
+        .create(&NS, new_instance("b", Some(100)))
         .await
         .unwrap();
     let signal = NewSignal {
@@ -57,7 +63,7 @@ async fn writes_in_the_applications_transaction_commit_and_wake_with_it() {
         payload: b"p".to_vec(),
         now: Timestamp(200),
     };
-    (&mut *tx).send_signal(signal.clone()).await.unwrap();
+    (&mut *tx).send_signal(&NS, signal.clone()).await.unwrap();
     tx.rollback().await.unwrap();
     quiet(&mut rx, "a rolled-back transaction").await;
     assert!(matches!(
@@ -75,10 +81,10 @@ async fn writes_in_the_applications_transaction_commit_and_wake_with_it() {
     let mut to_nobody = signal.clone();
     to_nobody.id = id("nobody");
     assert!(matches!(
-        (&mut *tx).send_signal(to_nobody).await,
+        (&mut *tx).send_signal(&NS, to_nobody).await,
         Err(StoreError::NotFound { .. })
     ));
-    (&mut *tx).send_signal(signal).await.unwrap();
+    (&mut *tx).send_signal(&NS, signal).await.unwrap();
     tx.commit().await.unwrap();
     hint(&mut rx, "the signal's commit", SOON).await;
     assert_eq!(store.signals(&id("a")).await.unwrap().len(), 1);
@@ -93,7 +99,7 @@ async fn writes_in_the_applications_transaction_commit_and_wake_with_it() {
 
     // Outside a transaction, each call commits on its own.
     (&mut app)
-        .create(new_instance("c", Some(100)))
+        .create(&NS, new_instance("c", Some(100)))
         .await
         .unwrap();
     hint(&mut rx, "a create outside a transaction", SOON).await;

@@ -150,4 +150,10 @@ async fn the_backlog_walks_the_due_index() {
             .any(|l| l.contains("USING INDEX sayiir_instances_due (")),
         "{plan:#?}"
     );
+    // Only the handle's namespace: the index leads with it (migration 0013).
+    assert!(
+        plan.iter()
+            .any(|l| l.contains("USING INDEX sayiir_instances_due (namespace=? AND due_at")),
+        "{plan:#?}"
+    );
 }

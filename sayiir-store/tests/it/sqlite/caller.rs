@@ -5,6 +5,9 @@
 use rusqlite::{Connection, TransactionBehavior};
 use sayiir_store::{Created, NewSignal, SqliteStore, Store, StoreError, Timestamp, Transactional};
 
+static NS: std::sync::LazyLock<sayiir_store::Namespace> =
+    std::sync::LazyLock::new(sayiir_store::Namespace::default);
+
 use super::{id, new_instance};
 
 /// A trace context the application's transaction writes with an instance.
@@ -29,17 +32,17 @@ async fn writes_in_the_applications_transaction_commit_and_roll_back_with_it() {
     tx.execute("INSERT INTO orders (id) VALUES (1)", [])
         .unwrap();
     let created = (&tx)
-        .create(new_instance("a", 100).trace_context(TRACE.to_owned()))
+        .create(&NS, new_instance("a", 100).trace_context(TRACE.to_owned()))
         .await
         .unwrap();
     assert!(matches!(created, Created::New(_)), "{created:?}");
-    assert_eq!((&tx).load(&id("a")).await.unwrap().seq, 0);
+    assert_eq!((&tx).load(&NS, &id("a")).await.unwrap().seq, 0);
     assert!(
         not_found(store.load(&id("a")).await),
         "seen before the commit"
     );
     // Idempotent inside the transaction too.
-    let again = (&tx).create(new_instance("a", 500)).await.unwrap();
+    let again = (&tx).create(&NS, new_instance("a", 500)).await.unwrap();
     assert!(matches!(again, Created::Existing(_)), "{again:?}");
     tx.commit().unwrap();
     let head = store.load(&id("a")).await.unwrap();
@@ -61,8 +64,8 @@ async fn writes_in_the_applications_transaction_commit_and_roll_back_with_it() {
         .unwrap();
     tx.execute("INSERT INTO orders (id) VALUES (2)", [])
         .unwrap();
-    (&tx).create(new_instance("b", 100)).await.unwrap();
-    (&tx).send_signal(signal.clone()).await.unwrap();
+    (&tx).create(&NS, new_instance("b", 100)).await.unwrap();
+    (&tx).send_signal(&NS, signal.clone()).await.unwrap();
     tx.rollback().unwrap();
     assert!(not_found(store.load(&id("b")).await));
     assert!(store.signals(&id("a")).await.unwrap().is_empty());
@@ -75,8 +78,8 @@ async fn writes_in_the_applications_transaction_commit_and_roll_back_with_it() {
         .unwrap();
     let mut to_nobody = signal.clone();
     to_nobody.id = id("nobody");
-    assert!(not_found((&tx).send_signal(to_nobody).await));
-    (&tx).send_signal(signal).await.unwrap();
+    assert!(not_found((&tx).send_signal(&NS, to_nobody).await));
+    (&tx).send_signal(&NS, signal).await.unwrap();
     tx.commit().unwrap();
     assert_eq!(store.signals(&id("a")).await.unwrap().len(), 1);
     let orders: Vec<i64> = app
@@ -89,7 +92,7 @@ async fn writes_in_the_applications_transaction_commit_and_roll_back_with_it() {
     assert_eq!(orders, [1, 3]);
 
     // Outside a transaction, each call commits on its own.
-    (&app).create(new_instance("c", 100)).await.unwrap();
+    (&app).create(&NS, new_instance("c", 100)).await.unwrap();
     assert!(app.is_autocommit());
     assert_eq!(store.load(&id("c")).await.unwrap().seq, 0);
 }

@@ -15,6 +15,13 @@ async fn without_priorities_the_claim_is_one_walk_of_the_due_index() {
         .await
         .unwrap();
     println!("claim without head starts: {plan:#?}\nprobe of head starts: {probe:#?}");
+    // One bounded walk of the namespace's part of the due index (migration 0013 leads it
+    // with the namespace).
+    assert!(
+        plan.iter().any(|l| l
+            .contains("USING INDEX sayiir_instances_due (namespace=? AND due_at>? AND due_at<?)")),
+        "{plan:#?}"
+    );
     assert!(
         plan.iter()
             .any(|l| l.contains("USING INDEX sayiir_instances_due")),
@@ -35,8 +42,8 @@ async fn without_priorities_the_claim_is_one_walk_of_the_due_index() {
     assert_eq!(
         probes,
         [
-            "SEARCH sayiir_instances USING INDEX sayiir_instances_ahead (head_start_ms>?)",
-            "SEARCH sayiir_instances USING INDEX sayiir_instances_ahead (head_start_ms<?)"
+            "SEARCH sayiir_instances USING INDEX sayiir_instances_ahead (namespace=? AND head_start_ms>?)",
+            "SEARCH sayiir_instances USING INDEX sayiir_instances_ahead (namespace=? AND head_start_ms<?)"
         ],
         "{plan:#?}"
     );
@@ -44,7 +51,8 @@ async fn without_priorities_the_claim_is_one_walk_of_the_due_index() {
     assert!(
         probe
             .iter()
-            .any(|l| l.contains("USING INDEX sayiir_instances_ahead (head_start_ms>?)")),
+            .any(|l| l
+                .contains("USING INDEX sayiir_instances_ahead (namespace=? AND head_start_ms>?)")),
         "{probe:#?}"
     );
     assert!(
@@ -75,7 +83,7 @@ async fn with_priorities_the_claim_walks_each_index_in_order() {
         .iter()
         .filter(|l| {
             l.contains(
-                "USING INDEX sayiir_instances_ahead (head_start_ms=? AND due_at>? AND due_at<?)",
+                "USING INDEX sayiir_instances_ahead (namespace=? AND head_start_ms=? AND due_at>? AND due_at<?)",
             )
         })
         .count();
@@ -151,7 +159,7 @@ async fn prioritized_sleepers_are_not_claimed() {
     assert!(
         plan.iter()
             .filter(|l| l.contains("sayiir_instances_ahead"))
-            .all(|l| l.contains("(head_start_ms=? AND due_at>? AND due_at<?)")),
+            .all(|l| l.contains("(namespace=? AND head_start_ms=? AND due_at>? AND due_at<?)")),
         "{plan:#?}"
     );
 }

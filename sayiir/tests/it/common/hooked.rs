@@ -38,6 +38,14 @@ impl<H: Hooks> Store for Hooked<H> {
     fn backend(&self) -> &'static str {
         self.inner.backend()
     }
+    fn namespace(&self) -> &sayiir_store::Namespace {
+        self.inner.namespace()
+    }
+    fn in_namespace(&self, _: &sayiir_store::Namespace) -> Result<Arc<dyn Store>, StoreError> {
+        Err(StoreError::Backend {
+            detail: "the hooked test store has no namespaces".into(),
+        })
+    }
     async fn create(&self, n: NewInstance) -> Result<Created, StoreError> {
         self.inner.create(n).await
     }
