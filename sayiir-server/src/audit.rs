@@ -5,7 +5,7 @@
 use std::num::NonZeroUsize;
 
 use axum::Extension;
-use axum::extract::{RawQuery, State};
+use axum::extract::RawQuery;
 use axum::response::Response;
 use sayiir::Engine;
 use sayiir::admin::{AuditEntry, AuditResult, NewAuditEntry};
@@ -159,7 +159,7 @@ pub(crate) async fn page_of(
 /// `GET /api/v1/audit?after=&limit=` (admin): newest first; `after` is the `next` of the page
 /// before (entries older than it).
 pub(crate) async fn list(
-    State(engine): State<Engine>,
+    Extension(engine): Extension<Engine>,
     Extension(who): Extension<Principal>,
     RawQuery(query): RawQuery,
 ) -> Result<Response, ApiError> {

@@ -44,8 +44,10 @@ impl Role {
 }
 
 /// The principal of a request: the token's name, its role, the namespaces it is bound to,
-/// and the request's CSRF token (what the dashboard's forms send back).
+/// the request's CSRF token (what the dashboard's forms send back) and the namespace the
+/// request acts in.
 #[derive(Clone, Debug)]
+#[non_exhaustive]
 pub struct Principal {
     /// The token's name (what the audit log records as "who").
     pub name: String,
@@ -56,6 +58,9 @@ pub struct Principal {
     /// The CSRF token that a form action of this session must carry (empty for a bearer
     /// request, which a browser does not send on its own and so needs none).
     pub csrf: String,
+    /// The namespace the request acts in (set by the server for each request: see
+    /// `docs/server.md`, "Namespaces"; empty before that).
+    pub namespace: String,
 }
 
 impl Principal {

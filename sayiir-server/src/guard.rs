@@ -270,6 +270,7 @@ mod tests {
             role: Role::Operator,
             namespaces: None,
             csrf: String::new(),
+            namespace: String::new(),
         };
         let live = auth.open(principal.clone()).unwrap();
         let other = auth.open(principal).unwrap();

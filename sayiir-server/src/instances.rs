@@ -4,7 +4,7 @@ use std::num::NonZeroUsize;
 
 use axum::Extension;
 use axum::body::Bytes;
-use axum::extract::{RawQuery, State};
+use axum::extract::RawQuery;
 use axum::response::Response;
 use sayiir::admin::{DecodedBy, TimelineEntry};
 use sayiir::store::{BlockKind, DamagedRow, ListQuery, Status, Timestamp};
@@ -142,7 +142,7 @@ impl DamagedView {
 
 /// `GET /api/v1/instances`.
 pub(crate) async fn list(
-    State(engine): State<Engine>,
+    Extension(engine): Extension<Engine>,
     Extension(who): Extension<Principal>,
     RawQuery(query): RawQuery,
 ) -> Result<Response, ApiError> {
@@ -188,7 +188,7 @@ struct SignalView<'a> {
 
 /// `GET /api/v1/instances/{id}`.
 pub(crate) async fn describe(
-    State(engine): State<Engine>,
+    Extension(engine): Extension<Engine>,
     Extension(who): Extension<Principal>,
     Path(id): Path<String>,
 ) -> Result<Response, ApiError> {
@@ -230,7 +230,7 @@ struct HistoryView<'a> {
 
 /// `GET /api/v1/instances/{id}/history`: the committed transitions (`Engine::timeline`).
 pub(crate) async fn history(
-    State(engine): State<Engine>,
+    Extension(engine): Extension<Engine>,
     Extension(who): Extension<Principal>,
     Path(id): Path<String>,
 ) -> Result<Response, ApiError> {
@@ -253,7 +253,7 @@ struct SentView<'a> {
 
 /// `POST /api/v1/instances/{id}/signal/{name}`: the body is the payload, as JSON.
 pub(crate) async fn signal(
-    State(engine): State<Engine>,
+    Extension(engine): Extension<Engine>,
     Extension(who): Extension<Principal>,
     Path((id, name)): Path<(String, String)>,
     body: Bytes,
@@ -300,7 +300,7 @@ struct CancelBody {
 
 /// `POST /api/v1/instances/{id}/cancel`, body `{"reason": "..."}` (optional).
 pub(crate) async fn cancel(
-    State(engine): State<Engine>,
+    Extension(engine): Extension<Engine>,
     Extension(who): Extension<Principal>,
     Path(id): Path<String>,
     body: Bytes,
@@ -370,7 +370,7 @@ async fn simple(
 
 /// `POST /api/v1/instances/{id}/pause`.
 pub(crate) async fn pause(
-    State(engine): State<Engine>,
+    Extension(engine): Extension<Engine>,
     Extension(who): Extension<Principal>,
     Path(id): Path<String>,
 ) -> Result<Response, ApiError> {
@@ -379,7 +379,7 @@ pub(crate) async fn pause(
 
 /// `POST /api/v1/instances/{id}/resume`.
 pub(crate) async fn resume(
-    State(engine): State<Engine>,
+    Extension(engine): Extension<Engine>,
     Extension(who): Extension<Principal>,
     Path(id): Path<String>,
 ) -> Result<Response, ApiError> {
@@ -388,7 +388,7 @@ pub(crate) async fn resume(
 
 /// `POST /api/v1/instances/{id}/retry`.
 pub(crate) async fn retry(
-    State(engine): State<Engine>,
+    Extension(engine): Extension<Engine>,
     Extension(who): Extension<Principal>,
     Path(id): Path<String>,
 ) -> Result<Response, ApiError> {
@@ -397,7 +397,7 @@ pub(crate) async fn retry(
 
 /// `POST /api/v1/instances/{id}/fail`.
 pub(crate) async fn fail(
-    State(engine): State<Engine>,
+    Extension(engine): Extension<Engine>,
     Extension(who): Extension<Principal>,
     Path(id): Path<String>,
 ) -> Result<Response, ApiError> {

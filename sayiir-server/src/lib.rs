@@ -70,6 +70,7 @@ mod guard;
 mod instances;
 mod json;
 mod login;
+mod namespace;
 mod overview;
 mod tokens;
 mod ui;
@@ -78,6 +79,7 @@ mod views;
 pub use auth::{Principal, Role};
 pub use error::ApiError;
 pub use guard::{SESSION_COOKIE, SESSION_TTL};
+pub use namespace::{NAMESPACE_COOKIE, NAMESPACE_HEADER};
 pub use tokens::{TOKEN_PREFIX, TokenEntry, TokenError, Tokens};
 
 /// The API's routes, with `engine` as their state, behind the authentication of `tokens`
@@ -147,6 +149,11 @@ fn routes(engine: Engine) -> Router {
             )
             .into_response()
         })
+        // Runs after the authentication layer (an outer layer): the principal is known.
+        .layer(axum::middleware::from_fn_with_state(
+            engine.clone(),
+            namespace::scope,
+        ))
         .with_state(engine)
 }
 

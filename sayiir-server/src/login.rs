@@ -109,13 +109,15 @@ pub(crate) async fn logout(
         .into_response()
 }
 
-/// `GET /api/v1/me`: the request's principal (`name`, `role`, `namespaces`, and `csrf`, the
-/// token a session's scripts send back in `X-CSRF-Token`; empty for a bearer request).
+/// `GET /api/v1/me`: the request's principal (`name`, `role`, `namespaces` (null: every
+/// one), `namespace` (the one this request acts in), and `csrf`, the token a session's
+/// scripts send back in `X-CSRF-Token`; empty for a bearer request).
 pub(crate) async fn me(Extension(who): Extension<Principal>) -> Response {
     crate::json::ok(&serde_json::json!({
         "name": who.name,
         "role": who.role.name(),
         "namespaces": who.namespaces,
+        "namespace": who.namespace,
         "csrf": who.csrf,
     }))
 }

@@ -3,7 +3,6 @@
 use std::collections::BTreeMap;
 
 use axum::Extension;
-use axum::extract::State;
 use axum::response::Response;
 use sayiir::Engine;
 use sayiir::store::{BlockKind, Status};
@@ -67,7 +66,7 @@ struct StatsView {
 
 /// `GET /api/v1/stats`.
 pub(crate) async fn stats(
-    State(engine): State<Engine>,
+    Extension(engine): Extension<Engine>,
     Extension(who): Extension<Principal>,
 ) -> Result<Response, ApiError> {
     who.require(Role::Viewer)?;
@@ -116,7 +115,7 @@ struct VersionView {
 
 /// `GET /api/v1/versions`.
 pub(crate) async fn versions(
-    State(engine): State<Engine>,
+    Extension(engine): Extension<Engine>,
     Extension(who): Extension<Principal>,
 ) -> Result<Response, ApiError> {
     who.require(Role::Viewer)?;
@@ -142,7 +141,7 @@ pub(crate) async fn versions(
 
 /// `GET /api/v1/limits`: `{concurrency, rates}`.
 pub(crate) async fn limits(
-    State(engine): State<Engine>,
+    Extension(engine): Extension<Engine>,
     Extension(who): Extension<Principal>,
 ) -> Result<Response, ApiError> {
     who.require(Role::Viewer)?;
@@ -156,7 +155,7 @@ pub(crate) async fn limits(
 
 /// `GET /api/v1/workers`: the workers recorded in the store.
 pub(crate) async fn workers(
-    State(engine): State<Engine>,
+    Extension(engine): Extension<Engine>,
     Extension(who): Extension<Principal>,
 ) -> Result<Response, ApiError> {
     who.require(Role::Viewer)?;
@@ -165,7 +164,7 @@ pub(crate) async fn workers(
 
 /// `GET /api/v1/schedules`.
 pub(crate) async fn schedules(
-    State(engine): State<Engine>,
+    Extension(engine): Extension<Engine>,
     Extension(who): Extension<Principal>,
 ) -> Result<Response, ApiError> {
     who.require(Role::Viewer)?;
@@ -174,7 +173,7 @@ pub(crate) async fn schedules(
 
 /// `GET /api/v1/schedules/{id}`.
 pub(crate) async fn schedule(
-    State(engine): State<Engine>,
+    Extension(engine): Extension<Engine>,
     Extension(who): Extension<Principal>,
     Path(id): Path<String>,
 ) -> Result<Response, ApiError> {
@@ -184,7 +183,7 @@ pub(crate) async fn schedule(
 
 /// `POST /api/v1/schedules/{id}/pause`: the schedule after.
 pub(crate) async fn pause_schedule(
-    State(engine): State<Engine>,
+    Extension(engine): Extension<Engine>,
     Extension(who): Extension<Principal>,
     Path(id): Path<String>,
 ) -> Result<Response, ApiError> {
@@ -198,7 +197,7 @@ pub(crate) async fn pause_schedule(
 
 /// `POST /api/v1/schedules/{id}/resume`: the schedule after.
 pub(crate) async fn resume_schedule(
-    State(engine): State<Engine>,
+    Extension(engine): Extension<Engine>,
     Extension(who): Extension<Principal>,
     Path(id): Path<String>,
 ) -> Result<Response, ApiError> {

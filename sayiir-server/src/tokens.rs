@@ -210,6 +210,7 @@ impl Tokens {
             role: e.role,
             namespaces: e.namespaces.clone(),
             csrf: String::new(),
+            namespace: String::new(),
         })
     }
 

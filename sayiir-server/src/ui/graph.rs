@@ -10,7 +10,6 @@ use std::fmt::Write as _;
 use std::num::NonZeroUsize;
 
 use axum::Extension;
-use axum::extract::State;
 use axum::response::{IntoResponse, Response};
 use maud::html;
 use sayiir::describe::{StateShape, WaitShape, WorkflowShape};
@@ -28,7 +27,7 @@ const COUNT_CAP: usize = 1_000;
 
 /// `GET /ui/workflows/{name}`.
 pub(crate) async fn page(
-    State(engine): State<Engine>,
+    Extension(engine): Extension<Engine>,
     Extension(principal): Extension<Principal>,
     Path(name): Path<String>,
 ) -> Response {
@@ -56,7 +55,10 @@ pub(crate) async fn page(
 }
 
 /// `GET /ui/events/workflows/{name}`.
-pub(crate) async fn events(State(engine): State<Engine>, Path(name): Path<String>) -> Response {
+pub(crate) async fn events(
+    Extension(engine): Extension<Engine>,
+    Path(name): Path<String>,
+) -> Response {
     live::stream(engine.store().wakeups(), move || {
         let (engine, name) = (engine.clone(), name.clone());
         async move { regions(&engine, &name).await }

@@ -2,7 +2,6 @@
 //! decoded state and output, its errors in full, and the operator's actions; live.
 
 use axum::Extension;
-use axum::extract::State;
 use axum::response::{IntoResponse, Response};
 use maud::{Markup, html};
 use sayiir::admin::{Description, Operation, Waiting};
@@ -22,7 +21,7 @@ use crate::json::Path;
 
 /// `GET /ui/instances/{id}`.
 pub(crate) async fn page(
-    State(engine): State<Engine>,
+    Extension(engine): Extension<Engine>,
     Extension(principal): Extension<Principal>,
     Path(id): Path<String>,
 ) -> Response {
@@ -58,7 +57,7 @@ pub(crate) async fn page(
 
 /// `GET /ui/events/instances/{id}`: the instance's regions, live.
 pub(crate) async fn events(
-    State(engine): State<Engine>,
+    Extension(engine): Extension<Engine>,
     Extension(principal): Extension<Principal>,
     Path(id): Path<String>,
 ) -> Response {

@@ -4,7 +4,7 @@
 use std::collections::BTreeMap;
 
 use axum::Extension;
-use axum::extract::{RawQuery, State};
+use axum::extract::RawQuery;
 use axum::response::{IntoResponse, Response};
 use maud::{Markup, html};
 use sayiir::store::{BlockKind, Status};
@@ -74,7 +74,7 @@ impl Filters {
 
 /// `GET /ui/instances`.
 pub(crate) async fn page(
-    State(engine): State<Engine>,
+    Extension(engine): Extension<Engine>,
     Extension(principal): Extension<Principal>,
     RawQuery(query): RawQuery,
 ) -> Response {
@@ -83,7 +83,7 @@ pub(crate) async fn page(
 
 /// `GET /ui/attention`.
 pub(crate) async fn attention(
-    State(engine): State<Engine>,
+    Extension(engine): Extension<Engine>,
     Extension(principal): Extension<Principal>,
     RawQuery(query): RawQuery,
 ) -> Response {
@@ -97,13 +97,16 @@ pub(crate) async fn attention(
 }
 
 /// `GET /ui/events/instances`: the list's regions, live.
-pub(crate) async fn events(State(engine): State<Engine>, RawQuery(query): RawQuery) -> Response {
+pub(crate) async fn events(
+    Extension(engine): Extension<Engine>,
+    RawQuery(query): RawQuery,
+) -> Response {
     stream(engine, Filters::of(query.as_deref()), Mode::All)
 }
 
 /// `GET /ui/events/attention`.
 pub(crate) async fn attention_events(
-    State(engine): State<Engine>,
+    Extension(engine): Extension<Engine>,
     RawQuery(query): RawQuery,
 ) -> Response {
     stream(engine, Filters::of(query.as_deref()), Mode::Attention)

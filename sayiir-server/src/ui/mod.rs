@@ -48,6 +48,7 @@ pub(crate) fn routes() -> Router<Engine> {
         .route("/ui/schedules", get(pages::schedules))
         .route("/ui/limits", get(pages::limits))
         .route("/ui/audit", get(pages::audit))
+        .route("/ui/namespace", get(choose_namespace))
         .route("/ui/events/instances", get(list::events))
         .route("/ui/events/attention", get(list::attention_events))
         .route("/ui/events/instances/{id}", get(instance::events))
@@ -130,6 +131,23 @@ pub(crate) fn layout(f: &Frame<'_>, body: Markup) -> Response {
                         (item(Nav::Schedules, "schedules", "Schedules"))
                         (item(Nav::Limits, "limits", "Limits"))
                         @if f.principal.may(Role::Admin) { (item(Nav::Audit, "audit", "Audit")) }
+                    }
+                    form.ns method="get" action={(root) "ui/namespace"} title="namespace" {
+                        span.label { "namespace" }
+                        @match &f.principal.namespaces {
+                            Some(list) if list.len() > 1 => {
+                                select name="name" onchange="this.form.submit()" {
+                                    @for n in list {
+                                        option value=(n) selected[*n == f.principal.namespace] { (n) }
+                                    }
+                                }
+                            }
+                            Some(_) => { code { (f.principal.namespace) } }
+                            None => {
+                                input type="text" name="name" value=(f.principal.namespace) size="12"
+                                    aria-label="namespace";
+                            }
+                        }
                     }
                     div.who {
                         @if f.events.is_some() { span #live.live title="live updates" { "● live" } }
@@ -252,4 +270,46 @@ pub(crate) fn segment(s: &str) -> String {
 /// Raw markup (the SVG the graph draws, already escaped where it holds text).
 pub(crate) fn raw(s: String) -> Markup {
     PreEscaped(s)
+}
+
+/// `GET /ui/namespace?name=NS`: the dashboard's namespace from now on (the cookie
+/// [`NAMESPACE_COOKIE`](crate::NAMESPACE_COOKIE)), then the instance list. Refused (403) when
+/// the token may not see that namespace, 400 when the name is malformed.
+async fn choose_namespace(
+    axum::Extension(engine): axum::Extension<Engine>,
+    axum::Extension(principal): axum::Extension<Principal>,
+    axum::extract::RawQuery(query): axum::extract::RawQuery,
+) -> Response {
+    let name = crate::json::query_pairs(query.as_deref())
+        .into_iter()
+        .find(|(k, _)| k == "name")
+        .map(|(_, v)| v.trim().to_owned())
+        .unwrap_or_default();
+    match crate::namespace::scoped(&engine, &principal, &name) {
+        Ok(scoped) => {
+            let cookie = format!(
+                "{}={}; HttpOnly; SameSite=Strict; Path=/",
+                crate::NAMESPACE_COOKIE,
+                scoped.namespace()
+            );
+            (
+                StatusCode::SEE_OTHER,
+                [
+                    (header::SET_COOKIE, cookie),
+                    (header::LOCATION, "instances".into()),
+                ],
+            )
+                .into_response()
+        }
+        Err(e) => {
+            let frame = Frame {
+                root: "../",
+                principal: &principal,
+                nav: Nav::Instances,
+                title: "Namespace".into(),
+                events: None,
+            };
+            error_page(&frame, &e)
+        }
+    }
 }

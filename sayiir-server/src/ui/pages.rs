@@ -2,7 +2,6 @@
 //! schedules, limits, the audit log (administrators).
 
 use axum::Extension;
-use axum::extract::State;
 use axum::response::Response;
 use maud::html;
 use sayiir::store::Timestamp;
@@ -25,7 +24,7 @@ fn frame<'a>(principal: &'a Principal, nav: Nav, title: &str) -> Frame<'a> {
 
 /// `GET /ui/versions`.
 pub(crate) async fn versions(
-    State(engine): State<Engine>,
+    Extension(engine): Extension<Engine>,
     Extension(principal): Extension<Principal>,
 ) -> Response {
     let body = async {
@@ -84,7 +83,7 @@ pub(crate) async fn versions(
 
 /// `GET /ui/workers`.
 pub(crate) async fn workers(
-    State(engine): State<Engine>,
+    Extension(engine): Extension<Engine>,
     Extension(principal): Extension<Principal>,
 ) -> Response {
     let body = async {
@@ -130,7 +129,7 @@ fn text(v: Value) -> String {
 
 /// `GET /ui/schedules`.
 pub(crate) async fn schedules(
-    State(engine): State<Engine>,
+    Extension(engine): Extension<Engine>,
     Extension(principal): Extension<Principal>,
 ) -> Response {
     let operator = principal.may(Role::Operator);
@@ -177,7 +176,7 @@ pub(crate) async fn schedules(
 
 /// `GET /ui/limits`.
 pub(crate) async fn limits(
-    State(engine): State<Engine>,
+    Extension(engine): Extension<Engine>,
     Extension(principal): Extension<Principal>,
 ) -> Response {
     let body = async {
@@ -226,7 +225,7 @@ pub(crate) async fn limits(
 
 /// `GET /ui/audit` (administrators): the audit log, newest first, a page at a time.
 pub(crate) async fn audit(
-    State(engine): State<Engine>,
+    Extension(engine): Extension<Engine>,
     Extension(principal): Extension<Principal>,
     axum::extract::RawQuery(query): axum::extract::RawQuery,
 ) -> Response {

@@ -113,8 +113,11 @@ pub(crate) async fn populate(engine: &Engine) {
 pub(crate) const ADMIN: &str = "sy_test-admin-token";
 pub(crate) const OPERATOR: &str = "sy_test-operator-token";
 pub(crate) const VIEWER: &str = "sy_test-viewer-token";
+/// An operator of the namespace `acme` only.
+pub(crate) const ACME: &str = "sy_test-acme-token";
 
-/// `ada` (admin), `olga` (operator, namespace `default`) and `vic` (viewer).
+/// `ada` (admin), `olga` (operator, namespace `default`), `vic` (viewer) and `ana` (operator,
+/// namespace `acme`).
 pub(crate) fn tokens() -> Tokens {
     Tokens::new()
         .with_token("ada", Role::Admin, None, ADMIN)
@@ -127,6 +130,8 @@ pub(crate) fn tokens() -> Tokens {
         )
         .unwrap()
         .with_token("vic", Role::Viewer, None, VIEWER)
+        .unwrap()
+        .with_token("ana", Role::Operator, Some(vec!["acme".into()]), ACME)
         .unwrap()
 }
 

@@ -13,6 +13,7 @@ mod checks;
 mod common;
 mod dashboard;
 mod metrics;
+mod namespaces;
 mod outage;
 mod roles;
 mod session;

@@ -87,7 +87,7 @@ pub(crate) async fn roles(app: &Router) {
     let (_, me) = call_as(app, Some(OPERATOR), Method::GET, "/api/v1/me", None).await;
     assert_eq!(
         me,
-        json!({"name": "olga", "role": "operator", "namespaces": ["default"], "csrf": ""})
+        json!({"name": "olga", "role": "operator", "namespaces": ["default"], "namespace": "default", "csrf": ""})
     );
 }
 
