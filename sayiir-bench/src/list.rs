@@ -10,6 +10,7 @@
 //! would.
 
 mod model;
+mod pages;
 
 use std::num::NonZeroUsize;
 use std::time::{Duration, Instant};
@@ -400,6 +401,12 @@ pub(crate) async fn run(args: &Args, kind: StoreKind) -> Result<Row, BoxError> {
         metas.len()
     );
     row.set("version_counts_ms", counts_ms);
+
+    // The list and stats pages of the HTTP API and the dashboard, whole requests.
+    match &opened {
+        Opened::Sqlite(s) => pages::time_pages(s.clone(), reps, &label, &mut row).await?,
+        Opened::Postgres(s) => pages::time_pages(s.clone(), reps, &label, &mut row).await?,
+    }
     drop(opened);
     Ok(row)
 }

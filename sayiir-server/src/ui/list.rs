@@ -7,6 +7,7 @@ use axum::Extension;
 use axum::extract::RawQuery;
 use axum::response::{IntoResponse, Response};
 use maud::{Markup, html};
+use sayiir::admin::Stats;
 use sayiir::store::{BlockKind, Status};
 use sayiir::{Engine, InstanceInfo, InstanceStatus};
 
@@ -133,8 +134,10 @@ async fn render(engine: Engine, principal: Principal, filters: Filters, mode: Mo
         events: Some(format!("{events}{}", filters.with(&[], &[]))),
     };
     let body = async {
-        let workflows = workflow_names(&engine).await?;
-        let mut regions = regions(&engine, &filters, mode).await?;
+        // One stats read (counts and backlog) for the filters' workflows and the counts.
+        let stats = engine.stats().await?;
+        let workflows = workflow_names(&engine, &stats);
+        let mut regions = regions_with(&engine, &filters, mode, &stats).await?;
         Ok(html! {
             div.heading {
                 h1 { (title) }
@@ -152,16 +155,16 @@ async fn render(engine: Engine, principal: Principal, filters: Filters, mode: Mo
     respond(&frame, body)
 }
 
-/// The workflows the store has instances of (the grouped counts, not the instances).
-async fn workflow_names(engine: &Engine) -> Result<Vec<String>, ApiError> {
-    let stats = engine.stats().await?;
+/// The workflows the store has instances of (the grouped counts, not the instances) and the
+/// engine's registered ones.
+fn workflow_names(engine: &Engine, stats: &Stats) -> Vec<String> {
     let mut names: Vec<String> = stats.groups.iter().map(|g| g.workflow.clone()).collect();
     for d in engine.definitions() {
         names.push(d.name);
     }
     names.sort();
     names.dedup();
-    Ok(names)
+    names
 }
 
 const STATUSES: [&str; 7] = [
@@ -233,17 +236,27 @@ fn filter_form(filters: &Filters, workflows: &[String], mode: Mode) -> Markup {
 
 /// The counts and the page of rows.
 async fn regions(engine: &Engine, filters: &Filters, mode: Mode) -> Result<Regions, ApiError> {
+    let stats = engine.stats().await?;
+    regions_with(engine, filters, mode, &stats).await
+}
+
+/// [`regions`] with the stats already read.
+async fn regions_with(
+    engine: &Engine,
+    filters: &Filters,
+    mode: Mode,
+    stats: &Stats,
+) -> Result<Regions, ApiError> {
     let counts = match mode {
-        Mode::All => status_counts(engine, filters).await?,
-        Mode::Attention => kind_counts(engine, filters).await?,
+        Mode::All => status_counts(stats, filters),
+        Mode::Attention => kind_counts(stats, filters),
     };
     let rows = rows(engine, filters, mode).await?;
     Ok(vec![("counts", counts), ("rows", rows)])
 }
 
 /// Counts per status (of the filtered workflow), each a link to the list of that status.
-async fn status_counts(engine: &Engine, filters: &Filters) -> Result<Markup, ApiError> {
-    let stats = engine.stats().await?;
+fn status_counts(stats: &Stats, filters: &Filters) -> Markup {
     let workflow = filters.get("workflow");
     let mut counts: BTreeMap<&str, u64> = BTreeMap::new();
     let mut total = 0;
@@ -265,7 +278,7 @@ async fn status_counts(engine: &Engine, filters: &Filters) -> Result<Markup, Api
         total += g.count;
     }
     let current = filters.get("status");
-    Ok(html! {
+    html! {
         div.counts {
             a.count.active[current.is_none()] href={"instances" (filters.with(&["status", "after"], &[]))} {
                 span.n { (total) } span.l { "all" }
@@ -285,12 +298,11 @@ async fn status_counts(engine: &Engine, filters: &Filters) -> Result<Markup, Api
                 }
             }
         }
-    })
+    }
 }
 
 /// Counts per block kind of the instances that need attention.
-async fn kind_counts(engine: &Engine, filters: &Filters) -> Result<Markup, ApiError> {
-    let stats = engine.stats().await?;
+fn kind_counts(stats: &Stats, filters: &Filters) -> Markup {
     let workflow = filters.get("workflow");
     let mut counts: BTreeMap<&'static str, u64> = BTreeMap::new();
     for g in stats
@@ -304,7 +316,7 @@ async fn kind_counts(engine: &Engine, filters: &Filters) -> Result<Markup, ApiEr
     }
     let total: u64 = counts.values().sum();
     let current = filters.get("blocked");
-    Ok(html! {
+    html! {
         div.counts {
             a class=(count_class("needs_attention", current.is_none()))
                 href={"attention" (filters.with(&["blocked", "after"], &[]))} {
@@ -317,7 +329,7 @@ async fn kind_counts(engine: &Engine, filters: &Filters) -> Result<Markup, ApiEr
                 }
             }
         }
-    })
+    }
 }
 
 fn count_class(status: &str, active: bool) -> String {

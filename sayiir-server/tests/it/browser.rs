@@ -279,6 +279,16 @@ async fn dashboard_in_a_browser() {
 
     // Without a session the dashboard sends the browser to the login page; a wrong token is
     // refused there; the admin's token opens a session.
+    c.goto(&format!("{admin}/sayiir/ui/instances"))
+        .await
+        .unwrap();
+    until(
+        &c,
+        "the login page",
+        "location.pathname.endsWith('/ui/login')",
+    )
+    .await;
+    shot(&c, "login").await;
     log_in(&c, &admin, "sy_not-a-token", false).await;
     log_in(&c, &admin, ADMIN, true).await;
     step("logged in");
@@ -555,6 +565,42 @@ async fn dashboard_in_a_browser() {
     )
     .await;
     assert!(text(&c, "#values").await.contains("duplicate of invoice 8"));
+
+    // The audit log (the admin's page): the actions of this test, newest first, with who
+    // and how each ended.
+    c.goto(&format!("{admin}/sayiir/ui/audit")).await.unwrap();
+    until(
+        &c,
+        "the audit log",
+        "document.querySelector('tr[data-audit]')",
+    )
+    .await;
+    let actions = c
+        .execute(
+            "return [...document.querySelectorAll('tr[data-audit]')].map(r => \
+             r.querySelector('td:nth-child(3)').innerText);",
+            vec![],
+        )
+        .await
+        .unwrap();
+    let actions: Vec<String> = serde_json::from_value(actions).unwrap();
+    assert_eq!(
+        actions.first().map(String::as_str),
+        Some("cancel"),
+        "{actions:?}"
+    );
+    for action in ["signal", "pause", "retry"] {
+        assert!(
+            actions.iter().any(|a| a == action),
+            "{action} in {actions:?}"
+        );
+    }
+    assert!(
+        text(&c, "table.audit")
+            .await
+            .contains("duplicate of invoice 8")
+    );
+    shot(&c, "audit").await;
 
     // Log out (the header's button, a form with the session's CSRF token), then in as a
     // viewer: the viewer sees the instance, no action, and the API refuses its action (403).
