@@ -204,22 +204,36 @@ async fn click_confirmed(c: &Client, css: &str) {
 /// Opens `{base}/sayiir/ui/instances`, which must show the login page, and submits `token`:
 /// the list when `accepted`, else the login page again with its refusal.
 async fn log_in(c: &Client, base: &str, token: &str, accepted: bool) {
-    c.goto(&format!("{base}/sayiir/ui/instances")).await.unwrap();
-    until(c, "the login page", "location.pathname.endsWith('/ui/login')").await;
+    c.goto(&format!("{base}/sayiir/ui/instances"))
+        .await
+        .unwrap();
+    until(
+        c,
+        "the login page",
+        "location.pathname.endsWith('/ui/login')",
+    )
+    .await;
     c.find(Locator::Css("input[name=token]"))
         .await
         .unwrap()
         .send_keys(token)
         .await
         .unwrap();
-    c.find(Locator::Css("form button[type=submit], form input[type=submit]"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    c.find(Locator::Css(
+        "form button[type=submit], form input[type=submit]",
+    ))
+    .await
+    .unwrap()
+    .click()
+    .await
+    .unwrap();
     if accepted {
-        until(c, "the list after the login", "location.pathname.endsWith('/ui/instances')").await;
+        until(
+            c,
+            "the list after the login",
+            "location.pathname.endsWith('/ui/instances')",
+        )
+        .await;
     } else {
         until(
             c,
@@ -550,11 +564,21 @@ async fn dashboard_in_a_browser() {
         .click()
         .await
         .unwrap();
-    until(&c, "the login page", "location.pathname.endsWith('/ui/login')").await;
+    until(
+        &c,
+        "the login page",
+        "location.pathname.endsWith('/ui/login')",
+    )
+    .await;
     c.goto(&format!("{viewer}/sayiir/ui/instances/order-2"))
         .await
         .unwrap();
-    until(&c, "the login page", "location.pathname.endsWith('/ui/login')").await;
+    until(
+        &c,
+        "the login page",
+        "location.pathname.endsWith('/ui/login')",
+    )
+    .await;
     log_in(&c, &viewer, VIEWER, true).await;
     c.goto(&format!("{viewer}/sayiir/ui/instances/order-2"))
         .await

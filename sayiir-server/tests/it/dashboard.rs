@@ -2,8 +2,8 @@
 //! the actions an operator sees and a viewer does not, the live stream's first event, errors
 //! as pages.
 
-use axum::body::Body;
 use axum::Router;
+use axum::body::Body;
 use axum::http::{HeaderValue, Request, StatusCode, header};
 use http_body_util::BodyExt;
 use sayiir::Engine;
@@ -12,8 +12,8 @@ use sayiir_store::pg_harness;
 use tower::ServiceExt;
 
 use crate::common::{ADMIN, VIEWER, app, populate};
-use crate::session::login;
 use crate::flows;
+use crate::session::login;
 
 /// The router nested under `/sayiir` (the tests' tokens), every request made in a dashboard
 /// session opened with `token` (its cookie added to each request).
