@@ -414,8 +414,15 @@ fn svg(s: &WorkflowShape, counts: &[(usize, usize)], done: &[(&str, u64)]) -> St
     for (&(u, v), kind) in g.edges.iter().zip(&kinds) {
         let (ux, uy) = at[u];
         let (vx, vy) = at[v];
-        let (sx, sy) = (ux + NODE_W / 2, uy + NODE_H);
-        let (tx, ty) = (vx + NODE_W / 2, vy - 2);
+        // Curves leave and enter at the middle; routed edges a quarter to the side of it (left
+        // for skips, right for loops), so they do not run over the curves.
+        let side = match kind {
+            Kind::Down => NODE_W / 2,
+            Kind::Skip => NODE_W / 4,
+            Kind::Back => NODE_W * 3 / 4,
+        };
+        let (sx, sy) = (ux + side, uy + NODE_H);
+        let (tx, ty) = (vx + side, vy - 2);
         let d = match kind {
             Kind::Down => format!(
                 "M {sx} {sy} C {sx} {} {tx} {} {tx} {ty}",
