@@ -556,3 +556,77 @@ fn node(
     }
     out.push_str("</g></a>");
 }
+
+#[cfg(test)]
+mod tests {
+    use sayiir::describe::{WaitShape, WorkflowShape};
+
+    use super::svg;
+
+    /// A description with three states.
+    fn shape(flow: bool) -> WorkflowShape {
+        let mut w = WorkflowShape::new("w", 1, &[0; 32]);
+        for (variant, id) in [("Start", "start"), ("S1", "a#1"), ("S2", "b#1")] {
+            w.state(variant, id);
+            if id != "start" {
+                w.wait(WaitShape::Timer);
+            }
+            if flow {
+                match id {
+                    "start" => w.next(&["b#1"], false),
+                    "b#1" => w.next(&["a#1"], true),
+                    _ => w.next(&[], true),
+                }
+            }
+        }
+        w
+    }
+
+    fn edges(svg: &str) -> Vec<(String, String, String)> {
+        svg.split("<path class=\"")
+            .skip(1)
+            .map(|rest| {
+                let attr = |name: &str| {
+                    let at = rest.find(&format!("{name}=\"")).unwrap() + name.len() + 2;
+                    rest[at..at + rest[at..].find('"').unwrap()].to_string()
+                };
+                let class = rest[..rest.find('"').unwrap()].to_string();
+                (class, attr("data-from"), attr("data-to"))
+            })
+            .collect()
+    }
+
+    fn e(class: &str, from: &str, to: &str) -> (String, String, String) {
+        (class.into(), from.into(), to.into())
+    }
+
+    #[test]
+    fn without_transitions_the_states_follow_source_order() {
+        let out = svg(&shape(false), &[], &[]);
+        assert!(out.contains(r#"data-edges="source order""#));
+        assert_eq!(
+            edges(&out),
+            [
+                e("edge", "start", "a#1"),
+                e("edge", "a#1", "b#1"),
+                e("edge", "b#1", "end")
+            ]
+        );
+    }
+
+    #[test]
+    fn with_transitions_the_edges_are_the_recorded_ones() {
+        let out = svg(&shape(true), &[], &[]);
+        assert!(out.contains(r#"data-edges="transitions""#));
+        // start -> b -> a -> end, and b may end: `b -> end` skips `a`'s rank.
+        assert_eq!(
+            edges(&out),
+            [
+                e("edge", "start", "b#1"),
+                e("edge", "a#1", "end"),
+                e("edge", "b#1", "a#1"),
+                e("edge skip", "b#1", "end")
+            ]
+        );
+    }
+}
