@@ -344,8 +344,20 @@ async fn the_workflow_graph_draws_branches_loops_and_ends() {
     let corner = |id: &str| {
         let at = graph.find(&format!(r#"data-state="{id}""#)).unwrap();
         let rect = &graph[at..];
-        let x = rect.split("x=\"").nth(1).unwrap().split('"').next().unwrap();
-        let y = rect.split("y=\"").nth(1).unwrap().split('"').next().unwrap();
+        let x = rect
+            .split("x=\"")
+            .nth(1)
+            .unwrap()
+            .split('"')
+            .next()
+            .unwrap();
+        let y = rect
+            .split("y=\"")
+            .nth(1)
+            .unwrap()
+            .split('"')
+            .next()
+            .unwrap();
         (x.parse::<i32>().unwrap(), y.parse::<i32>().unwrap())
     };
     let (approve, reject) = (corner("approve#1"), corner("reject#1"));
@@ -353,7 +365,10 @@ async fn the_workflow_graph_draws_branches_loops_and_ends() {
     assert!(approve.0 < reject.0);
     assert!(corner("review#1").1 < approve.1 && approve.1 < corner("notify#1").1);
     // The live counts: both instances wait in the start state.
-    assert!(graph.contains(r#"<td class="next">review#1, notify#1</td>"#), "{graph}");
+    assert!(
+        graph.contains(r#"<td class="next">review#1, notify#1</td>"#),
+        "{graph}"
+    );
     let start = &graph[graph.find(r#"data-state="start""#).unwrap()..];
     assert!(start[..start.find("</a>").unwrap()].contains(">2</text>"));
 }
