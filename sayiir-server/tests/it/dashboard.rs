@@ -264,7 +264,7 @@ async fn pages(store: impl Store) {
 
 #[sayiir::task]
 async fn review(n: u64) -> bool {
-    n % 2 == 0
+    n.is_multiple_of(2)
 }
 
 #[sayiir::task]

@@ -10,7 +10,7 @@ use sayiir::{Engine, MemoryStore};
 
 #[sayiir::task]
 async fn review(n: u64) -> bool {
-    n % 2 == 0
+    n.is_multiple_of(2)
 }
 
 #[sayiir::task]
