@@ -1,6 +1,8 @@
 //! What a workflow definition stores, state by state, with the traced [`Shape`] of every stored
 //! type: its inputs and output, each state's stable identity and carried fields, and what each
-//! state waits for (task arguments and output, signal payloads, child workflows, joins).
+//! state waits for (task arguments and output, signal payloads, child workflows, joins), and
+//! where the workflow can go from each state ([`Transitions`], for people and tools: no part of
+//! any fingerprint).
 //!
 //! Generated code builds a [`WorkflowShape`] through [`Describe`] when a workflow is registered.
 //! Its [`fingerprint`](WorkflowShape::fingerprint) enters the instance's identity, it is saved
@@ -108,12 +110,12 @@ pub struct StateShape {
     /// serde encoding or the lock file; stored after the description (see
     /// [`WorkflowShape::encode`]).
     #[serde(skip)]
-    pub next: Option<Next>,
+    pub next: Option<Transitions>,
 }
 
 /// Where a workflow can go from a state: what its next transition can do.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Next {
+pub struct Transitions {
     /// Stable ids of the states the next transition can suspend at, in state order: every
     /// branch, loop and early exit of the code after this state's wait (the start state's: the
     /// first waits). A `continue_as_new` state's is `start`: the next run begins there.
@@ -199,10 +201,10 @@ impl WorkflowShape {
         }
     }
 
-    /// Sets where the workflow can go from the last state (see [`Next`]).
+    /// Sets where the workflow can go from the last state (see [`Transitions`]).
     pub fn next(&mut self, states: &[&str], ends: bool) {
         if let Some(s) = self.states.last_mut() {
-            s.next = Some(Next {
+            s.next = Some(Transitions {
                 states: states.iter().map(|&s| s.to_string()).collect(),
                 ends,
             });
@@ -210,7 +212,7 @@ impl WorkflowShape {
     }
 
     /// The transitions of every state, in state order, when the description has them all.
-    pub fn transitions(&self) -> Option<Vec<&Next>> {
+    pub fn transitions(&self) -> Option<Vec<&Transitions>> {
         if self.states.is_empty() {
             return None;
         }

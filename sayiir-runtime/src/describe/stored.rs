@@ -1,9 +1,9 @@
 //! How a description is stored (`sayiir_definitions.shape`): the codec's blob of the
 //! [`WorkflowShape`] (its serde encoding, without transitions), followed, when every state has
-//! its [`Next`], by the transitions of the states in state order. A blob of a build from before
+//! its [`Transitions`], by the transitions of the states in state order. A blob of a build from before
 //! transitions were recorded ends after the description and reads back without them.
 
-use super::{Next, WorkflowShape};
+use super::{Transitions, WorkflowShape};
 use crate::codec::{self, CodecError};
 
 impl WorkflowShape {
@@ -22,7 +22,7 @@ impl WorkflowShape {
         if rest.is_empty() {
             return Ok(shape);
         }
-        let (next, left) = codec::take::<Vec<Next>>(rest)?;
+        let (next, left) = codec::take::<Vec<Transitions>>(rest)?;
         if !left.is_empty() {
             return Err(CodecError::TrailingBytes {
                 ty: "WorkflowShape",

@@ -167,7 +167,7 @@ fn small(flow: bool) -> WorkflowShape {
 
 #[test]
 fn stored_transitions_follow_the_description() {
-    // A description with transitions: the legacy encoding, then one `Next` per state.
+    // A description with transitions: the legacy encoding, then one `Transitions` per state.
     let flow = small(true);
     let blob = flow.encode().unwrap();
     assert_eq!(hex(&blob), PRINT_NEW);
@@ -175,7 +175,7 @@ fn stored_transitions_follow_the_description() {
     assert_eq!(back, flow);
     assert_eq!(
         back.transitions().unwrap()[1],
-        &Next {
+        &Transitions {
             states: vec!["a#1".into(), "b#1".into()],
             ends: true
         }
@@ -204,7 +204,7 @@ fn descriptions_stored_before_transitions_still_read() {
     assert!(back.states.iter().all(|s| s.next.is_none()));
     assert_eq!(small(false).encode().unwrap(), old);
     // A trailer that does not match the states is an error, not a silent loss.
-    let blob = crate::codec::encode(&(small(false), vec![Next::default()])).unwrap();
+    let blob = crate::codec::encode(&(small(false), vec![Transitions::default()])).unwrap();
     assert!(matches!(
         WorkflowShape::decode(&blob),
         Err(crate::codec::CodecError::Malformed { .. })

@@ -4,7 +4,7 @@
 
 use std::sync::Arc;
 
-use sayiir::describe::{Next, WorkflowShape};
+use sayiir::describe::{Transitions, WorkflowShape};
 use sayiir::store::Store;
 use sayiir::{Engine, MemoryStore};
 
@@ -46,14 +46,14 @@ async fn approvals(n: u64) -> u64 {
     notify(k).await
 }
 
-fn next(states: &[&str], ends: bool) -> Option<Next> {
-    Some(Next {
+fn next(states: &[&str], ends: bool) -> Option<Transitions> {
+    Some(Transitions {
         states: states.iter().map(|s| s.to_string()).collect(),
         ends,
     })
 }
 
-fn nexts(shape: &WorkflowShape) -> Vec<(&str, Option<Next>)> {
+fn nexts(shape: &WorkflowShape) -> Vec<(&str, Option<Transitions>)> {
     shape
         .states
         .iter()
