@@ -826,6 +826,7 @@ const _: () = {
                             },
                         ),
                 );
+            __sayiir_w.next(&["score#1", "grade#1", "notify#1"], false);
             __sayiir_w.state("S1", "score#1");
             __sayiir_w
                 .field(
@@ -878,6 +879,7 @@ const _: () = {
                             ),
                         ),
                 );
+            __sayiir_w.next(&["score#1", "grade#1", "notify#1"], false);
             __sayiir_w.state("S2", "grade#1");
             __sayiir_w
                 .field(
@@ -901,6 +903,7 @@ const _: () = {
                             ),
                         ),
                 );
+            __sayiir_w.next(&["notify#1"], false);
             __sayiir_w.state("S3", "notify#1");
             __sayiir_w
                 .field(
@@ -948,6 +951,7 @@ const _: () = {
                             ),
                         ),
                 );
+            __sayiir_w.next(&["notify#1"], true);
             __sayiir_w
         }
         fn state_id(__sayiir_state: &__SayiirMachine) -> &'static str {

@@ -659,6 +659,7 @@ const _: () = {
                             },
                         ),
                 );
+            __sayiir_w.next(&["try_join(flight,hotel)#1"], false);
             __sayiir_w.state("S1", "try_join(flight,hotel)#1");
             __sayiir_w
                 .field(
@@ -683,6 +684,7 @@ const _: () = {
                             > as ::sayiir::__private::DescribeWait>::describe(__sayiir_d),
                         ),
                 );
+            __sayiir_w.next(&["join_all(car)#1"], true);
             __sayiir_w.state("S2", "join_all(car)#1");
             __sayiir_w
                 .field(
@@ -734,6 +736,7 @@ const _: () = {
                             > as ::sayiir::__private::DescribeWait>::describe(__sayiir_d),
                         ),
                 );
+            __sayiir_w.next(&["book#1"], false);
             __sayiir_w.state("S3", "book#1");
             __sayiir_w
                 .wait(
@@ -745,6 +748,7 @@ const _: () = {
                             ),
                         ),
                 );
+            __sayiir_w.next(&[], true);
             __sayiir_w
         }
         fn state_id(__sayiir_state: &__SayiirMachine) -> &'static str {

@@ -512,6 +512,7 @@ const _: () = {
                             },
                         ),
                 );
+            __sayiir_w.next(&["charge#1"], false);
             __sayiir_w.state("S1", "charge#1");
             __sayiir_w
                 .field(
@@ -535,6 +536,7 @@ const _: () = {
                             ),
                         ),
                 );
+            __sayiir_w.next(&["ship#1"], true);
             __sayiir_w.state("S2", "ship#1");
             __sayiir_w
                 .wait(
@@ -546,6 +548,7 @@ const _: () = {
                             ),
                         ),
                 );
+            __sayiir_w.next(&[], true);
             __sayiir_w
         }
         fn state_id(__sayiir_state: &__SayiirMachine) -> &'static str {

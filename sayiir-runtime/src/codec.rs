@@ -183,7 +183,7 @@ pub(crate) fn detail(e: &postcard::Error) -> String {
 }
 
 /// Decodes one value from the front of `bytes`, returning it and the bytes after it.
-fn take<T: DeserializeOwned>(bytes: &[u8]) -> Result<(T, &[u8]), CodecError> {
+pub(crate) fn take<T: DeserializeOwned>(bytes: &[u8]) -> Result<(T, &[u8]), CodecError> {
     postcard::take_from_bytes::<T>(bytes).map_err(|e| CodecError::Malformed {
         ty: std::any::type_name::<T>(),
         detail: detail(&e),

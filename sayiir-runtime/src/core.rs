@@ -15,7 +15,6 @@ use tokio::sync::{Notify, OnceCell};
 use tracing::Instrument;
 
 use crate::clock::Clock;
-use crate::codec;
 use crate::committer::Committer;
 use crate::creator::Creator;
 use crate::describe::{WorkflowShape, workflow_changes};
@@ -307,7 +306,7 @@ impl Inner {
             Ok(defs) => defs
                 .into_iter()
                 .find(|d| d.hash == key.hash && d.fingerprint == key.fingerprint)
-                .and_then(|d| codec::decode::<WorkflowShape>(&d.shape).ok())
+                .and_then(|d| WorkflowShape::decode(&d.shape).ok())
                 .map(Arc::new),
             Err(e) => {
                 tracing::warn!(error = %e, "cannot read stored definitions");
@@ -351,7 +350,8 @@ impl Inner {
             .shapes()
             .into_iter()
             .map(|(shape, def)| {
-                codec::encode(&*shape)
+                shape
+                    .encode()
                     .map(|bytes| DefinitionRecord {
                         workflow: shape.name.clone(),
                         version: def.version,

@@ -1,6 +1,8 @@
 //! What a workflow definition stores, state by state, with the traced [`Shape`] of every stored
 //! type: its inputs and output, each state's stable identity and carried fields, and what each
-//! state waits for (task arguments and output, signal payloads, child workflows, joins).
+//! state waits for (task arguments and output, signal payloads, child workflows, joins), and
+//! where the workflow can go from each state ([`Transitions`], for people and tools: no part of
+//! any fingerprint).
 //!
 //! Generated code builds a [`WorkflowShape`] through [`Describe`] when a workflow is registered.
 //! Its [`fingerprint`](WorkflowShape::fingerprint) enters the instance's identity, it is saved
@@ -15,6 +17,7 @@ use crate::resources::ResourceNeed;
 use crate::shape::{self, Canon, Placeholders, Shape, TraceError, TraceSeq};
 
 mod changes;
+mod stored;
 
 pub use changes::{state_changes, workflow_changes};
 
@@ -101,6 +104,24 @@ pub struct StateShape {
     pub fields: Vec<FieldShape>,
     /// What it waits for (`None` for the start state).
     pub wait: Option<WaitShape>,
+    /// Where the workflow can go from this state, as the workflow macro reads its control
+    /// flow; `None` when the description does not say (a description stored by a build from
+    /// before transitions were recorded, or written by hand). No part of any fingerprint, the
+    /// serde encoding or the lock file; stored after the description (see
+    /// [`WorkflowShape::encode`]).
+    #[serde(skip)]
+    pub next: Option<Transitions>,
+}
+
+/// Where a workflow can go from a state: what its next transition can do.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Transitions {
+    /// Stable ids of the states the next transition can suspend at, in state order: every
+    /// branch, loop and early exit of the code after this state's wait (the start state's: the
+    /// first waits). A `continue_as_new` state's is `start`: the next run begins there.
+    pub states: Vec<String>,
+    /// Whether the next transition can finish the workflow (`return`, `?`, the body's end).
+    pub ends: bool,
 }
 
 /// One workflow version as its instances store it.
@@ -159,6 +180,7 @@ impl WorkflowShape {
             variant: variant.into(),
             fields: Vec::new(),
             wait: None,
+            next: None,
         });
     }
 
@@ -177,6 +199,24 @@ impl WorkflowShape {
         if let Some(s) = self.states.last_mut() {
             s.wait = Some(wait);
         }
+    }
+
+    /// Sets where the workflow can go from the last state (see [`Transitions`]).
+    pub fn next(&mut self, states: &[&str], ends: bool) {
+        if let Some(s) = self.states.last_mut() {
+            s.next = Some(Transitions {
+                states: states.iter().map(|&s| s.to_string()).collect(),
+                ends,
+            });
+        }
+    }
+
+    /// The transitions of every state, in state order, when the description has them all.
+    pub fn transitions(&self) -> Option<Vec<&Transitions>> {
+        if self.states.is_empty() {
+            return None;
+        }
+        self.states.iter().map(|s| s.next.as_ref()).collect()
     }
 
     /// The state with stable identity `id`.

@@ -3,8 +3,8 @@
 //!
 //! The store keeps, next to each definition, its description ([`WorkflowShape`], the
 //! `sayiir_definitions.shape` column, read with
-//! [`Store::definitions`](sayiir_store::Store::definitions) and decoded with the
-//! codec): every stored type's [`Shape`], the serde data model of the type's `Deserialize`.
+//! [`Store::definitions`](sayiir_store::Store::definitions) and decoded with
+//! [`WorkflowShape::decode`]): every stored type's [`Shape`], the serde data model of the type's `Deserialize`.
 //! The stored format is positional (no names in the bytes, docs/format.md), and a shape says
 //! what each position is, so:
 //!

@@ -16,6 +16,7 @@ mod ir;
 mod lower;
 mod parse;
 mod reflect;
+mod transitions;
 mod types;
 mod vars;
 

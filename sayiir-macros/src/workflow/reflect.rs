@@ -78,7 +78,18 @@ impl Gen<'_> {
             let read = quote_spanned!(ty.span()=> #p::de_field::<#ty, _>(__sayiir_s).map(drop));
             quote!(__sayiir_w.input(#fname, __sayiir_d.traced(#place, &mut |__sayiir_s| #read));)
         });
-        let states = self.states().into_iter().map(|(variant, id, fields, wait)| {
+        let all = self.states();
+        let ids: Vec<&str> = all.iter().map(|(_, id, ..)| id.as_str()).collect();
+        let flow = super::transitions::transitions(self.body);
+        let nexts: Vec<TokenStream> = flow
+            .iter()
+            .map(|n| {
+                let to = n.states.iter().filter_map(|&k| ids.get(k));
+                let ends = n.ends;
+                quote!(__sayiir_w.next(&[#(#to),*], #ends);)
+            })
+            .collect();
+        let states = all.iter().zip(&nexts).map(|((variant, id, fields, wait), next)| {
             let variant = variant.to_string();
             let fields = fields.iter().map(|f| {
                 let fname = f.ident.to_string();
@@ -88,16 +99,17 @@ impl Gen<'_> {
                     quote_spanned!(ty.span()=> #p::de_field::<#ty, _>(__sayiir_s).map(drop));
                 quote!(__sayiir_w.field(#fname, __sayiir_d.traced(#place, &mut |__sayiir_s| #read));)
             });
-            let wait = wait.map(|(w, span)| {
+            let wait = wait.as_ref().map(|(w, span)| {
                 let place = format!("state `{id}`");
                 // Spanned at the point, like the other uses of the wait's `Wait` impl.
-                let describe = quote_spanned!(span=> <#w as #p::DescribeWait>::describe(__sayiir_d));
+                let describe = quote_spanned!(*span=> <#w as #p::DescribeWait>::describe(__sayiir_d));
                 quote!(__sayiir_w.wait(__sayiir_d.at(#place, &mut |__sayiir_d| #describe));)
             });
             quote! {
                 __sayiir_w.state(#variant, #id);
                 #(#fields)*
                 #wait
+                #next
             }
         });
         let out = quote_spanned!(output.span()=> #p::de_field::<#output, _>(__sayiir_s).map(drop));

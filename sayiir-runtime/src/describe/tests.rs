@@ -142,3 +142,97 @@ fn changes_are_worded_by_place() {
     );
     assert!(workflow_changes(&old, &sample()).is_empty());
 }
+
+/// A small description: a start state and two waits, with transitions when `flow`.
+fn small(flow: bool) -> WorkflowShape {
+    let mut w = WorkflowShape::new("w", 1, &[1; 32]);
+    w.input("n", ty(Shape::U32));
+    w.state("Start", "start");
+    w.field("n", ty(Shape::U32));
+    if flow {
+        w.next(&["a#1", "b#1"], false);
+    }
+    w.state("S1", "a#1");
+    w.wait(WaitShape::Timer);
+    if flow {
+        w.next(&["a#1", "b#1"], true);
+    }
+    w.state("S2", "b#1");
+    w.wait(WaitShape::Timer);
+    if flow {
+        w.next(&[], true);
+    }
+    w
+}
+
+#[test]
+fn stored_transitions_follow_the_description() {
+    // A description with transitions: the legacy encoding, then one `Transitions` per state.
+    let flow = small(true);
+    let blob = flow.encode().unwrap();
+    assert_eq!(hex(&blob), PRINT_NEW);
+    let back = WorkflowShape::decode(&blob).unwrap();
+    assert_eq!(back, flow);
+    assert_eq!(
+        back.transitions().unwrap()[1],
+        &Transitions {
+            states: vec!["a#1".into(), "b#1".into()],
+            ends: true
+        }
+    );
+    // The transitions are no part of the fingerprint, the serde encoding or the JSON.
+    let plain = small(false);
+    assert_eq!(flow.fingerprint(), plain.fingerprint());
+    assert_eq!(
+        crate::codec::encode(&flow).unwrap(),
+        crate::codec::encode(&plain).unwrap()
+    );
+    assert_eq!(
+        serde_json::to_string(&flow).unwrap(),
+        serde_json::to_string(&plain).unwrap()
+    );
+}
+
+#[test]
+fn descriptions_stored_before_transitions_still_read() {
+    // The blob an earlier build stored for `small(false)` (no transitions): it reads back with
+    // every state's `next` unknown, and a description without them is stored the same way.
+    let old = unhex(PRINT_OLD);
+    let back = WorkflowShape::decode(&old).unwrap();
+    assert_eq!(back, small(false));
+    assert!(back.transitions().is_none());
+    assert!(back.states.iter().all(|s| s.next.is_none()));
+    assert_eq!(small(false).encode().unwrap(), old);
+    // A trailer that does not match the states is an error, not a silent loss.
+    let blob = crate::codec::encode(&(small(false), vec![Transitions::default()])).unwrap();
+    assert!(matches!(
+        WorkflowShape::decode(&blob),
+        Err(crate::codec::CodecError::Malformed { .. })
+    ));
+}
+
+fn unhex(s: &str) -> Vec<u8> {
+    (0..s.len())
+        .step_by(2)
+        .map(|i| u8::from_str_radix(&s[i..i + 2], 16).unwrap())
+        .collect()
+}
+
+/// `small(false)` as builds from before transitions stored it: header (format tag, crc32), then
+/// the serde encoding of the description, whose layout `stored_descriptions_are_pinned` pins.
+const PRINT_OLD: &str = concat!(
+    "02dc41a6b7",
+    "01770140303130313031303130313031303130313031303130313031303130313031303130313031303130",
+    "3130313031303130313031303130313031303130313031303101016e017409022829000305737461727405",
+    "537461727401016e017409000361233102533100010403622331025332000104",
+);
+
+/// `small(true)`: the same description, then its transitions (3 states: `[a#1, b#1]` no end,
+/// `[a#1, b#1]` ends, `[]` ends).
+const PRINT_NEW: &str = concat!(
+    "02dacb71c4",
+    "01770140303130313031303130313031303130313031303130313031303130313031303130313031303130",
+    "3130313031303130313031303130313031303130313031303101016e017409022829000305737461727405",
+    "537461727401016e0174090003612331025331000104036223310253320001040302036123310362233100",
+    "020361233103622331010001",
+);

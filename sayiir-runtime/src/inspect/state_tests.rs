@@ -175,7 +175,7 @@ fn store(t: &TestEngine) -> &dyn Store {
 async fn saved(t: &TestEngine, workflow: &str) -> WorkflowShape {
     let defs = store(t).definitions(Some(workflow)).await.unwrap();
     assert_eq!(defs.len(), 1, "{workflow}");
-    codec::decode(&defs[0].shape).unwrap()
+    WorkflowShape::decode(&defs[0].shape).unwrap()
 }
 
 /// The stored state of instance `id`, read with its saved description.

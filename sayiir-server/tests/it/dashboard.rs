@@ -295,3 +295,114 @@ async fn pages(store: impl Store) {
             .contains(r#"href="../ui/audit""#)
     );
 }
+
+#[sayiir::task]
+async fn review(n: u64) -> bool {
+    n.is_multiple_of(2)
+}
+
+#[sayiir::task]
+async fn approve(n: u64) -> u64 {
+    n + 1
+}
+
+#[sayiir::task]
+async fn reject(n: u64) -> u64 {
+    n
+}
+
+#[sayiir::task]
+async fn notify(n: u64) -> u64 {
+    n
+}
+
+/// An `if`/`else` inside a loop, with an early return.
+#[sayiir::workflow]
+async fn reviews(n: u64) -> u64 {
+    let mut k: u64 = n;
+    while k < 10 {
+        if review(k).await {
+            k = approve(k).await;
+        } else {
+            k = reject(k).await;
+            if k == 0 {
+                return 0;
+            }
+        }
+        k += 1;
+    }
+    notify(k).await
+}
+
+/// The `<path>` of the edge `from` → `to` in `html`, if drawn.
+fn edge<'a>(html: &'a str, from: &str, to: &str) -> Option<&'a str> {
+    let at = html.find(&format!(r#"data-from="{from}" data-to="{to}""#))?;
+    let start = html[..at].rfind("<path")?;
+    let end = at + html[at..].find("/>")?;
+    Some(&html[start..end])
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_workflow_graph_draws_branches_loops_and_ends() {
+    let engine = Engine::builder(sayiir::MemoryStore::new())
+        .register::<reviews>()
+        .build()
+        .unwrap();
+    engine.start::<reviews>("r-1", 1).await.unwrap();
+    engine.start::<reviews>("r-2", 2).await.unwrap();
+    let admin = app_as(engine.clone(), ADMIN).await;
+    let graph = page(&admin, "/ui/workflows/reviews").await;
+    assert!(graph.contains(r#"data-edges="transitions""#), "{graph}");
+    // Every transition, and only those.
+    let want = [
+        ("start", "review#1", "edge"),
+        ("start", "notify#1", "edge skip"),
+        ("review#1", "approve#1", "edge"),
+        ("review#1", "reject#1", "edge"),
+        ("approve#1", "review#1", "edge back"),
+        ("approve#1", "notify#1", "edge"),
+        ("reject#1", "review#1", "edge back"),
+        ("reject#1", "notify#1", "edge"),
+        ("reject#1", "end", "edge skip"),
+        ("notify#1", "end", "edge"),
+    ];
+    for (from, to, class) in want {
+        let path = edge(&graph, from, to).unwrap_or_else(|| panic!("{from} -> {to}: {graph}"));
+        assert!(
+            path.starts_with(&format!(r#"<path class="{class}""#)),
+            "{from} -> {to}: {path}"
+        );
+    }
+    assert_eq!(graph.matches("<path class=\"edge").count(), want.len());
+    // The branches side by side: `approve` and `reject` on one rank (same y, other x).
+    let corner = |id: &str| {
+        let at = graph.find(&format!(r#"data-state="{id}""#)).unwrap();
+        let rect = &graph[at..];
+        let x = rect
+            .split("x=\"")
+            .nth(1)
+            .unwrap()
+            .split('"')
+            .next()
+            .unwrap();
+        let y = rect
+            .split("y=\"")
+            .nth(1)
+            .unwrap()
+            .split('"')
+            .next()
+            .unwrap();
+        (x.parse::<i32>().unwrap(), y.parse::<i32>().unwrap())
+    };
+    let (approve, reject) = (corner("approve#1"), corner("reject#1"));
+    assert_eq!(approve.1, reject.1);
+    assert!(approve.0 < reject.0);
+    assert!(corner("review#1").1 < approve.1 && approve.1 < corner("notify#1").1);
+    // The live counts: both instances wait in the start state.
+    assert!(
+        graph.contains(r#"<td class="next">review#1, notify#1</td>"#),
+        "{graph}"
+    );
+    let start = &graph[graph.find(r#"data-state="start""#).unwrap()..];
+    assert!(start[..start.find("</a>").unwrap()].contains(">2</text>"));
+}

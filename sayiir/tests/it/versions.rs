@@ -13,5 +13,6 @@ mod process_kit;
 mod processes;
 mod restarts;
 mod strategies;
+mod transitions;
 
 use crate::common::{self, children};
