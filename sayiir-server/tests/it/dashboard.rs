@@ -459,12 +459,17 @@ async fn leases(store: impl Store, key: u64) {
     for i in ["hold-a", "hold-b"] {
         engine.start::<holding>(i, key).await.unwrap();
     }
-    let held = eventually("both instances leased", || async {
+    let held = eventually("both instances leased, running `hold`", || async {
         let leases = engine
             .leases(std::num::NonZeroUsize::new(10).unwrap())
             .await
             .unwrap();
-        (leases.len() == 2).then_some(leases)
+        // Claimed in the state `start`, they move to `hold#1` (under the same lease) and
+        // stay there while `hold` runs.
+        let running = leases
+            .iter()
+            .filter(|l| l.state_id.as_deref() == Some("hold#1"));
+        (running.count() == 2).then_some(leases)
     })
     .await;
     let owner = held[0].owner.to_string();
@@ -502,7 +507,7 @@ async fn leases(store: impl Store, key: u64) {
     assert_eq!(rows.len(), 2, "{json}");
     assert_eq!(rows[0]["id"], "hold-a");
     assert_eq!(rows[0]["workflow"], "holding");
-    assert_eq!(rows[0]["state_id"], state.as_str());
+    assert_eq!(rows[0]["state_id"], "hold#1");
     assert_eq!(rows[0]["owner"], owner.as_str());
     assert!(rows[0]["until"].as_i64().unwrap() > 0, "{json}");
     let (_, one) = call(&admin, Method::GET, "/api/v1/leases?limit=1", None).await;
