@@ -9,6 +9,7 @@
 
 mod audit;
 mod decode;
+mod leases;
 mod limits;
 mod timeline;
 
@@ -24,7 +25,7 @@ use sayiir_store::{
 pub use crate::ops::Operation;
 pub use decode::DecodedBy;
 pub use limits::{LimitInfo, RateInfo};
-pub use sayiir_store::{AuditEntry, AuditResult, NewAuditEntry};
+pub use sayiir_store::{AuditEntry, AuditResult, LeaseInfo, NewAuditEntry};
 pub use timeline::{TimelineEntry, rfc3339};
 
 pub use crate::inspect::{StateView, WaitView};

@@ -13,7 +13,7 @@ use crate::error::ApiError;
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
 #[non_exhaustive]
 pub enum Role {
-    /// Reads: lists, stats, instances, histories, versions, schedules, limits, workers.
+    /// Reads: lists, stats, instances, histories, versions, schedules, limits, workers, leases.
     Viewer,
     /// A viewer's reads and the operator's actions: signal, cancel, pause, resume, retry,
     /// fail, and pausing or resuming a schedule.

@@ -41,6 +41,7 @@
 //! | `POST /api/v1/schedules/{id}/pause`, `resume` | the schedule after |
 //! | `GET /api/v1/limits` | `{concurrency, rates}` |
 //! | `GET /api/v1/workers` | the workers recorded in the store |
+//! | `GET /api/v1/leases?limit=` | the instances workers hold a live lease on, by worker |
 //! | `GET /api/v1/audit?after=&limit=` | the audit log, newest first (admin) |
 //! | `GET /api/v1/me` | the request's principal and its session's CSRF token |
 //! | `GET /ui/login`, `POST /ui/login`, `POST /ui/logout` | the dashboard's session |
@@ -122,6 +123,7 @@ fn routes(engine: Engine) -> Router {
         .route("/api/v1/versions", get(overview::versions))
         .route("/api/v1/limits", get(overview::limits))
         .route("/api/v1/workers", get(overview::workers))
+        .route("/api/v1/leases", get(overview::leases))
         .route("/api/v1/schedules", get(overview::schedules))
         .route("/api/v1/schedules/{id}", get(overview::schedule))
         .route(

@@ -1,8 +1,11 @@
-//! Endpoints about the whole store: stats, versions, limits, workers, schedules.
+//! Endpoints about the whole store: stats, versions, limits, workers and their leases,
+//! schedules.
 
 use std::collections::BTreeMap;
+use std::num::NonZeroUsize;
 
 use axum::Extension;
+use axum::extract::RawQuery;
 use axum::response::Response;
 use sayiir::Engine;
 use sayiir::store::{BlockKind, Status};
@@ -160,6 +163,44 @@ pub(crate) async fn workers(
 ) -> Result<Response, ApiError> {
     who.require(Role::Viewer)?;
     Ok(json::ok(&engine.workers().await?))
+}
+
+/// `limit` of `GET /api/v1/leases` when not given.
+const DEFAULT_LEASES: usize = 500;
+/// The largest `limit` it takes.
+const MAX_LEASES: usize = 10_000;
+
+/// `GET /api/v1/leases?limit=`: the running instances a worker holds a live lease on now, by
+/// worker then instance id, at most `limit` (default 500, at most 10000).
+pub(crate) async fn leases(
+    Extension(engine): Extension<Engine>,
+    Extension(who): Extension<Principal>,
+    RawQuery(query): RawQuery,
+) -> Result<Response, ApiError> {
+    who.require(Role::Viewer)?;
+    let mut limit = DEFAULT_LEASES;
+    for (key, value) in json::query_pairs(query.as_deref()) {
+        match key.as_str() {
+            "limit" => {
+                limit = value
+                    .parse::<usize>()
+                    .ok()
+                    .filter(|n| (1..=MAX_LEASES).contains(n))
+                    .ok_or_else(|| {
+                        ApiError::bad_request(format!(
+                            "`limit` must be a number from 1 to {MAX_LEASES}, not `{value}`"
+                        ))
+                    })?;
+            }
+            other => {
+                return Err(ApiError::bad_request(format!(
+                    "unknown query parameter `{other}` (limit)"
+                )));
+            }
+        }
+    }
+    let limit = NonZeroUsize::new(limit).unwrap_or(NonZeroUsize::MIN);
+    Ok(json::ok(&engine.leases(limit).await?))
 }
 
 /// `GET /api/v1/schedules`.

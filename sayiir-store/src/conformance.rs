@@ -158,6 +158,7 @@ fn checks<S: Store>() -> Vec<(&'static str, Check<S>)> {
         check!(workers::heartbeat_records_and_replaces),
         check!(audit::audit_appends_and_pages),
         check!(workers::heartbeat_prunes_long_dead_workers),
+        check!(workers::leases_list_live_leases),
         check!(admin::commits_set_and_clear_blocks),
         check!(admin::commit_batch_sets_and_clears_blocks),
         check!(admin::heads_carry_leases),

@@ -64,10 +64,10 @@ pub use types::{
     AuditEntry, AuditQuery, AuditResult, Backlog, BlockChange, BlockKind, BlockWrite, Blocked,
     Claim, ClaimRequest, Claimed, Created, DefinitionHash, DefinitionRecord, DefinitionRef, Event,
     Fingerprint, GateRequest, HistoryEntry, InstanceId, InstanceRecord, InstanceSummary,
-    IntoInstanceId, Lease, LeaseHolder, LimitUsage, ListQuery, MAX_INSTANCE_ID_LEN, NewAuditEntry,
-    NewInstance, NewSignal, Next, RateRequest, RateUsage, Restart, ScheduleClaim, ScheduleLease,
-    ScheduleRecord, ScheduleWrite, SignalRecord, SlotHolder, SlotRequest, Status, TimeRange,
-    Timestamp, Transition, VersionCount, WorkerId, WorkerRecord, WorkflowKey, gcra,
+    IntoInstanceId, Lease, LeaseHolder, LeaseInfo, LimitUsage, ListQuery, MAX_INSTANCE_ID_LEN,
+    NewAuditEntry, NewInstance, NewSignal, Next, RateRequest, RateUsage, Restart, ScheduleClaim,
+    ScheduleLease, ScheduleRecord, ScheduleWrite, SignalRecord, SlotHolder, SlotRequest, Status,
+    TimeRange, Timestamp, Transition, VersionCount, WorkerId, WorkerRecord, WorkflowKey, gcra,
 };
 pub use types::{DEFAULT_NAMESPACE, InvalidNamespace, MAX_NAMESPACE_LEN, Namespace};
 
@@ -361,6 +361,14 @@ pub trait Store: Send + Sync + 'static {
     /// attempts live workers reported, at `now`; and every admission gate, with its admitted
     /// unfinished instances (`in_use`) and the instances waiting for admission (`waiting`).
     async fn limit_usage(&self, now: Timestamp) -> Result<Vec<LimitUsage>, StoreError>;
+
+    /// The running instances whose lease is live at `now` (held, `until` after `now`),
+    /// ordered by owner then id: at most `limit` of them. Reads only leased instances.
+    async fn leases(
+        &self,
+        now: Timestamp,
+        limit: NonZeroUsize,
+    ) -> Result<Vec<LeaseInfo>, StoreError>;
 
     /// Every rate limit a start was reserved of, ordered by key, with its state
     /// ([`RateUsage::in_use`] and [`RateUsage::waiting`] read it at a given time).

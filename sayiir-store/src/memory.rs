@@ -14,10 +14,10 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use crate::{
     AuditEntry, AuditQuery, Backlog, BlockChange, BlockKind, Blocked, Claim, ClaimRequest, Claimed,
     CommitResult, CreateResult, Created, DefinitionRecord, HistoryEntry, InstanceId,
-    InstanceRecord, InstanceSummary, LeaseHolder, LimitUsage, ListQuery, Listing, Namespace,
-    NewAuditEntry, NewInstance, NewSignal, RateRequest, RateUsage, Restart, ScheduleClaim,
-    ScheduleRecord, ScheduleWrite, SignalRecord, SlotHolder, SlotRequest, Status, Store,
-    StoreError, Timestamp, Transition, VersionCount, WorkerId, WorkerRecord, WorkflowKey,
+    InstanceRecord, InstanceSummary, LeaseHolder, LeaseInfo, LimitUsage, ListQuery, Listing,
+    Namespace, NewAuditEntry, NewInstance, NewSignal, RateRequest, RateUsage, Restart,
+    ScheduleClaim, ScheduleRecord, ScheduleWrite, SignalRecord, SlotHolder, SlotRequest, Status,
+    Store, StoreError, Timestamp, Transition, VersionCount, WorkerId, WorkerRecord, WorkflowKey,
 };
 
 #[derive(Debug)]
@@ -549,6 +549,32 @@ impl Store for MemoryStore {
         usage.extend(self.gates().usage(&rows));
         usage.sort_by(|a, b| a.key.cmp(&b.key));
         Ok(usage)
+    }
+
+    async fn leases(
+        &self,
+        now: Timestamp,
+        limit: NonZeroUsize,
+    ) -> Result<Vec<LeaseInfo>, StoreError> {
+        let rows = self.rows();
+        let mut leases: Vec<LeaseInfo> = rows
+            .values()
+            .filter(|row| row.ns == self.ns && row.record.status == Status::Running)
+            .filter_map(|row| {
+                let r = &row.record;
+                let lease = r.lease.as_ref().filter(|l| l.live_at(now))?;
+                Some(LeaseInfo::new(
+                    r.id.clone(),
+                    r.workflow.clone(),
+                    r.state_id.clone(),
+                    lease.owner.clone(),
+                    lease.until,
+                ))
+            })
+            .collect();
+        leases.sort_by(|a, b| (&a.owner.0, &a.id).cmp(&(&b.owner.0, &b.id)));
+        leases.truncate(limit.get());
+        Ok(leases)
     }
 
     async fn send_signal(&self, signal: NewSignal) -> Result<u64, StoreError> {

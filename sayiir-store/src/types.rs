@@ -17,7 +17,7 @@ mod limits;
 mod namespace;
 mod schedules;
 
-pub use admin::{Backlog, BlockChange, BlockWrite, TimeRange};
+pub use admin::{Backlog, BlockChange, BlockWrite, LeaseInfo, TimeRange};
 pub use audit::{AuditEntry, AuditQuery, AuditResult, NewAuditEntry};
 #[cfg(any(feature = "sqlite", feature = "postgres"))]
 pub(crate) use audit::{decode_targets, encode_targets};

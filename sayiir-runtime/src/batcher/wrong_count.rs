@@ -153,6 +153,13 @@ impl Store for WrongCount {
     ) -> Result<Vec<sayiir_store::LimitUsage>, StoreError> {
         self.0.limit_usage(now).await
     }
+    async fn leases(
+        &self,
+        now: Timestamp,
+        limit: std::num::NonZeroUsize,
+    ) -> Result<Vec<sayiir_store::LeaseInfo>, StoreError> {
+        self.0.leases(now, limit).await
+    }
     async fn rate_usage(&self) -> Result<Vec<sayiir_store::RateUsage>, StoreError> {
         self.0.rate_usage().await
     }

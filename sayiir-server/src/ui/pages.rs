@@ -1,10 +1,13 @@
 //! The store-wide pages: versions (and the instances whose version no worker runs), workers,
 //! schedules, limits, the audit log (administrators).
 
+use std::num::NonZeroUsize;
+
 use axum::Extension;
 use axum::response::Response;
 use maud::html;
-use sayiir::store::Timestamp;
+use sayiir::admin::LeaseInfo;
+use sayiir::store::{Timestamp, WorkerId};
 use sayiir::{Engine, InstanceStatus};
 use serde_json::Value;
 
@@ -81,13 +84,24 @@ pub(crate) async fn versions(
     respond(&frame(&principal, Nav::Versions, "Versions"), body)
 }
 
-/// `GET /ui/workers`.
+/// How many leases `GET /ui/workers` shows at most.
+const LEASES_SHOWN: usize = 500;
+
+/// `GET /ui/workers`: the workers, then the instances each holds a live lease on.
 pub(crate) async fn workers(
     Extension(engine): Extension<Engine>,
     Extension(principal): Extension<Principal>,
 ) -> Response {
     let body = async {
         let workers = engine.workers().await?;
+        // One more than shown, to tell whether there are more.
+        let mut leases = engine
+            .leases(NonZeroUsize::new(LEASES_SHOWN + 1).unwrap_or(NonZeroUsize::MIN))
+            .await?;
+        let more = leases.len() > LEASES_SHOWN;
+        leases.truncate(LEASES_SHOWN);
+        let held: Vec<&[LeaseInfo]> = leases.chunk_by(|a, b| a.owner == b.owner).collect();
+        let count = |w: &WorkerId| held.iter().find(|g| &g[0].owner == w).map_or(0, |g| g.len());
         let now = Timestamp::now();
         Ok(html! {
             div.heading { h1 { "Workers" }
@@ -96,7 +110,7 @@ pub(crate) async fn workers(
                          page shows the worker holding its lease." } }
             div.card {
                 table.list {
-                    thead { tr { th { "Worker" } th { "Status" } th { "Started" } th { "Last seen" } th { "Runs" } } }
+                    thead { tr { th { "Worker" } th { "Status" } th { "Started" } th { "Last seen" } th { "Runs" } th { "Leases" } } }
                     tbody {
                         @for w in &workers {
                             tr {
@@ -107,9 +121,36 @@ pub(crate) async fn workers(
                                 td { @for k in &w.runs {
                                     span.chip { a href={"workflows/" (segment(&k.workflow))} { (k.workflow) } }
                                 } }
+                                td.num { (count(&w.id)) @if more { "+" } }
                             }
                         }
-                        @if workers.is_empty() { tr { td.empty colspan="5" { "No worker has recorded itself." } } }
+                        @if workers.is_empty() { tr { td.empty colspan="6" { "No worker has recorded itself." } } }
+                    }
+                }
+            }
+            div.heading { h1 { "Leases" }
+                p.sub { "The instances each worker holds a live lease on now: it is running one of their steps (a task \
+                         included). A sleeping or waiting instance is not leased." } }
+            @if more {
+                div.card.error.leases-limit { "Showing the first " (LEASES_SHOWN) " leases (by worker, then instance id); more are held." }
+            }
+            @if held.is_empty() { div.card { span.muted { "No worker holds a lease now." } } }
+            @for group in &held {
+                div.card.leases {
+                    h2 { code { (group[0].owner.to_string()) } " "
+                         span.muted.small { (group.len()) @if group.len() == 1 { " instance" } @else { " instances" } } }
+                    table.list {
+                        thead { tr { th { "Instance" } th { "Workflow" } th { "State" } th { "Lease until" } } }
+                        tbody {
+                            @for l in group.iter() {
+                                tr {
+                                    td { a href={"instances/" (segment(l.id.as_str()))} { code { (l.id.as_str()) } } }
+                                    td { a href={"workflows/" (segment(&l.workflow))} { (l.workflow) } }
+                                    td { @if let Some(state) = &l.state_id { code { (state) } } @else { span.muted { "-" } } }
+                                    td { (time(l.until)) }
+                                }
+                            }
+                        }
                     }
                 }
             }

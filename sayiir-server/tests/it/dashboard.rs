@@ -6,12 +6,12 @@ use axum::Router;
 use axum::body::Body;
 use axum::http::{HeaderValue, Method, Request, StatusCode, header};
 use http_body_util::BodyExt;
-use sayiir::Engine;
 use sayiir::store::Store;
+use sayiir::{Engine, InstanceStatus};
 use sayiir_store::pg_harness;
 use tower::ServiceExt;
 
-use crate::common::{ADMIN, VIEWER, app, call, populate};
+use crate::common::{ADMIN, VIEWER, app, call, eventually, populate};
 use crate::flows;
 use crate::session::login;
 
@@ -405,4 +405,135 @@ async fn the_workflow_graph_draws_branches_loops_and_ends() {
     );
     let start = &graph[graph.find(r#"data-state="start""#).unwrap()..];
     assert!(start[..start.find("</a>").unwrap()].contains(">2</text>"));
+}
+
+/// The ids of the instances whose `hold` task may end.
+static RELEASED: std::sync::Mutex<Vec<u64>> = std::sync::Mutex::new(Vec::new());
+
+/// Runs until the test releases `key` (at most 20 s): its worker holds the instance's lease.
+#[sayiir::task]
+async fn hold(key: u64) -> u64 {
+    for _ in 0..1000 {
+        if RELEASED.lock().unwrap().contains(&key) {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    key
+}
+
+#[sayiir::workflow]
+async fn holding(key: u64) -> u64 {
+    hold(key).await
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn dashboard_workers_and_leases_on_sqlite() {
+    let dir = tempfile::tempdir().unwrap();
+    leases(
+        sayiir::SqliteStore::open(dir.path().join("app.db")).unwrap(),
+        1,
+    )
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn dashboard_workers_and_leases_on_postgres() {
+    let Some(db) = pg_harness::fresh_database("dashboard leases").await else {
+        return; // the harness printed a SKIPPED banner
+    };
+    leases(sayiir::PgStore::connect(db.url()).await.unwrap(), 2).await;
+}
+
+/// Two instances whose task runs until released: the workers page lists them under their
+/// worker, and `GET /api/v1/leases` returns them (viewers may read it).
+async fn leases(store: impl Store, key: u64) {
+    let engine = Engine::builder(store)
+        .register::<holding>()
+        .build()
+        .unwrap();
+    let admin = app_as(engine.clone(), ADMIN).await;
+    let none = page(&admin, "/ui/workers").await;
+    assert!(none.contains("No worker holds a lease now."), "{none}");
+    let worker = engine.spawn_worker();
+    for i in ["hold-a", "hold-b"] {
+        engine.start::<holding>(i, key).await.unwrap();
+    }
+    let held = eventually("both instances leased, running `hold`", || async {
+        let leases = engine
+            .leases(std::num::NonZeroUsize::new(10).unwrap())
+            .await
+            .unwrap();
+        // Claimed in the state `start`, they move to `hold#1` (under the same lease) and
+        // stay there while `hold` runs.
+        let running = leases
+            .iter()
+            .filter(|l| l.state_id.as_deref() == Some("hold#1"));
+        (running.count() == 2).then_some(leases)
+    })
+    .await;
+    let owner = held[0].owner.to_string();
+    assert_eq!(held[1].owner.to_string(), owner);
+    let workers = engine.workers().await.unwrap();
+    assert!(workers.iter().any(|w| w.id.to_string() == owner));
+
+    // The page: the worker's lease count, then its table of leased instances.
+    let html = page(&admin, "/ui/workers").await;
+    let group = &html[html
+        .find(r#"<div class="card leases">"#)
+        .unwrap_or_else(|| panic!("no lease group: {html}"))..];
+    assert!(group.contains(&owner), "{group}");
+    assert!(group.contains("2 instances"), "{group}");
+    let a = group.find(r#"<a href="instances/hold-a">"#).unwrap();
+    let b = group.find(r#"<a href="instances/hold-b">"#).unwrap();
+    assert!(a < b, "by instance id");
+    assert!(group.contains(r#"<a href="workflows/holding">holding</a>"#));
+    let state = held[0].state_id.clone().unwrap();
+    assert!(
+        group.contains(&format!("<code>{state}</code>")),
+        "the state: {group}"
+    );
+    assert!(!html.contains("more are held"));
+    assert!(
+        html.contains(r#"<td class="num">2</td>"#),
+        "the count: {html}"
+    );
+
+    // The API, as a viewer; its limit.
+    let (status, json) =
+        crate::common::call_as(&admin, Some(VIEWER), Method::GET, "/api/v1/leases", None).await;
+    assert_eq!(status, StatusCode::OK, "{json}");
+    let rows = json.as_array().unwrap();
+    assert_eq!(rows.len(), 2, "{json}");
+    assert_eq!(rows[0]["id"], "hold-a");
+    assert_eq!(rows[0]["workflow"], "holding");
+    assert_eq!(rows[0]["state_id"], "hold#1");
+    assert_eq!(rows[0]["owner"], owner.as_str());
+    assert!(rows[0]["until"].as_i64().unwrap() > 0, "{json}");
+    let (_, one) = call(&admin, Method::GET, "/api/v1/leases?limit=1", None).await;
+    assert_eq!(one.as_array().unwrap().len(), 1, "{one}");
+    assert_eq!(one[0]["id"], "hold-a");
+    for bad in ["limit=0", "limit=x", "limit=10001", "after=1"] {
+        let (status, json) =
+            call(&admin, Method::GET, &format!("/api/v1/leases?{bad}"), None).await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{bad}: {json}");
+    }
+
+    RELEASED.lock().unwrap().push(key);
+    for i in ["hold-a", "hold-b"] {
+        eventually("finished", || async {
+            let info = engine.status(i).await.unwrap();
+            (info.status == InstanceStatus::Completed).then_some(())
+        })
+        .await;
+    }
+    worker.shutdown().await.unwrap();
+    assert!(
+        engine
+            .leases(std::num::NonZeroUsize::MIN)
+            .await
+            .unwrap()
+            .is_empty(),
+        "finished instances hold no lease"
+    );
 }

@@ -1,9 +1,15 @@
-//! Worker registrations: heartbeat replaces, workers lists in order, old ones are pruned.
+//! Worker registrations: heartbeat replaces, workers lists in order, old ones are pruned;
+//! the live leases of workers.
 
 use std::sync::Arc;
 
-use super::{key_fp, worker};
-use crate::{Store, Timestamp, WorkerRecord};
+use std::num::NonZeroUsize;
+
+use super::{
+    claim_of, claim_req, commit, create, create_with, finished, key, key_fp, load, new_instance,
+    worker,
+};
+use crate::{LeaseInfo, Namespace, Status, Store, Timestamp, WorkerRecord};
 
 pub(super) fn record(
     id: &str,
@@ -99,4 +105,84 @@ pub(super) async fn heartbeat_prunes_long_dead_workers<S: Store>(s: Arc<S>) {
         .find(|w| w.id.0 == "old")
         .unwrap();
     assert!(old.runs.is_empty());
+}
+
+/// `(id, owner, until)` of each lease.
+fn held(leases: &[LeaseInfo]) -> Vec<(&str, &str, i64)> {
+    leases
+        .iter()
+        .map(|l| (l.id.as_str(), l.owner.0.as_str(), l.until.0))
+        .collect()
+}
+
+/// `leases` lists the running instances of the namespace whose lease is live, by owner then
+/// id, with their workflow and state, up to the limit; not expired, released or finished
+/// ones, nor another namespace's.
+pub(super) async fn leases_list_live_leases<S: Store>(s: Arc<S>) {
+    let known = [key("wf", 1)];
+    for (i, due) in [("c", 10), ("a", 20), ("b", 30), ("d", 40)] {
+        create(&*s, i, Some(due)).await;
+    }
+    for (i, due) in [("e-expired", 50), ("f-released", 60), ("g-finished", 70)] {
+        create(&*s, i, Some(due)).await;
+    }
+    create(&*s, "h-unclaimed", Some(5000)).await;
+    let claim = |owner, until, limit| claim_req(owner, 200, until, limit, &known);
+    assert_eq!(s.claim(claim("w2", 1000, 2)).await.unwrap().len(), 2);
+    assert_eq!(s.claim(claim("w1", 1000, 2)).await.unwrap().len(), 2);
+    assert_eq!(s.claim(claim("w1", 300, 1)).await.unwrap().len(), 1);
+    assert_eq!(s.claim(claim("w3", 1000, 2)).await.unwrap().len(), 2);
+    s.release(&worker("w3"), &[claim_of("f-released", 1)])
+        .await
+        .unwrap();
+    commit(
+        &*s,
+        finished("g-finished", 0, Status::Completed, b"out", 250),
+    )
+    .await;
+    let other = s.in_namespace(&Namespace::new("b").unwrap()).unwrap();
+    create_with(&*other, new_instance("x-other", "wf", 1, Some(10), 100)).await;
+    assert_eq!(other.claim(claim("w1", 1000, 5)).await.unwrap().len(), 1);
+
+    let ten = NonZeroUsize::new(10).unwrap();
+    let leases = s.leases(Timestamp(400), ten).await.unwrap();
+    assert_eq!(
+        held(&leases),
+        [
+            ("b", "w1", 1000),
+            ("d", "w1", 1000),
+            ("a", "w2", 1000),
+            ("c", "w2", 1000)
+        ],
+        "live leases by owner then id; expired, released, finished, unclaimed and other \
+         namespaces' ones left out"
+    );
+    for l in &leases {
+        let head = load(&*s, l.id.as_str()).await;
+        assert_eq!(l.workflow, head.workflow, "{}", l.id);
+        assert_eq!(l.state_id, head.state_id, "{}", l.id);
+    }
+    assert_eq!(
+        held(
+            &s.leases(Timestamp(400), NonZeroUsize::new(3).unwrap())
+                .await
+                .unwrap()
+        ),
+        [("b", "w1", 1000), ("d", "w1", 1000), ("a", "w2", 1000)],
+        "the limit holds"
+    );
+    assert_eq!(
+        held(&s.leases(Timestamp(250), ten).await.unwrap())[2],
+        ("e-expired", "w1", 300),
+        "a lease is live before its expiry"
+    );
+    assert!(
+        s.leases(Timestamp(1000), ten).await.unwrap().is_empty(),
+        "a lease expiring at `now` is not live"
+    );
+    assert_eq!(
+        held(&other.leases(Timestamp(400), ten).await.unwrap()),
+        [("x-other", "w1", 1000)],
+        "the other namespace sees its own leases only"
+    );
 }

@@ -35,10 +35,10 @@ use self::wake::Wakeups;
 use crate::{
     AuditEntry, AuditQuery, Backlog, BlockChange, Blocked, Claim, ClaimRequest, Claimed,
     CommitResult, CreateResult, Created, DefinitionRecord, HistoryEntry, InstanceId,
-    InstanceRecord, InstanceSummary, LimitUsage, ListQuery, Listing, Namespace, NewAuditEntry,
-    NewInstance, NewSignal, RateRequest, RateUsage, Restart, ScheduleClaim, ScheduleRecord,
-    ScheduleWrite, SignalRecord, SlotHolder, SlotRequest, Store, StoreError, Timestamp, Transition,
-    VersionCount, WorkerId, WorkerRecord, WorkflowKey,
+    InstanceRecord, InstanceSummary, LeaseInfo, LimitUsage, ListQuery, Listing, Namespace,
+    NewAuditEntry, NewInstance, NewSignal, RateRequest, RateUsage, Restart, ScheduleClaim,
+    ScheduleRecord, ScheduleWrite, SignalRecord, SlotHolder, SlotRequest, Store, StoreError,
+    Timestamp, Transition, VersionCount, WorkerId, WorkerRecord, WorkflowKey,
 };
 
 /// Options of [`PgStore::connect_with`].
@@ -262,6 +262,12 @@ impl PgStore {
         self.map(list::list_plan(&self.inner.pool, self.ns.as_str(), query).await)
     }
 
+    /// Test hook: the `EXPLAIN (ANALYZE, BUFFERS)` lines of [`Store::leases`] at `now`.
+    #[doc(hidden)]
+    pub async fn leases_plan_for_tests(&self, now: Timestamp) -> Result<Vec<String>, StoreError> {
+        self.map(workers::leases_plan(&self.inner.pool, self.ns.as_str(), now).await)
+    }
+
     /// Test hook: the `EXPLAIN (ANALYZE, BUFFERS)` lines of [`Store::backlog`] at `now`.
     #[doc(hidden)]
     pub async fn backlog_plan_for_tests(&self, now: Timestamp) -> Result<Vec<String>, StoreError> {
@@ -408,6 +414,14 @@ impl Store for PgStore {
 
     async fn workers(&self) -> Result<Vec<WorkerRecord>, StoreError> {
         self.map(workers::list(&self.inner.pool, self.ns.as_str()).await)
+    }
+
+    async fn leases(
+        &self,
+        now: Timestamp,
+        limit: NonZeroUsize,
+    ) -> Result<Vec<LeaseInfo>, StoreError> {
+        self.map(workers::leases(&self.inner.pool, self.ns.as_str(), now, limit.get()).await)
     }
 
     async fn append_audit(&self, entry: NewAuditEntry) -> Result<u64, StoreError> {

@@ -35,10 +35,10 @@ use self::ops::{
 use crate::{
     AuditEntry, AuditQuery, Backlog, BlockChange, Blocked, Claim, ClaimRequest, Claimed,
     CommitResult, CreateResult, Created, DefinitionRecord, HistoryEntry, InstanceId,
-    InstanceRecord, InstanceSummary, LimitUsage, ListQuery, Listing, Namespace, NewAuditEntry,
-    NewInstance, NewSignal, RateRequest, RateUsage, Restart, ScheduleClaim, ScheduleRecord,
-    ScheduleWrite, SignalRecord, SlotHolder, SlotRequest, Store, StoreError, Timestamp, Transition,
-    VersionCount, WorkerId, WorkerRecord, WorkflowKey,
+    InstanceRecord, InstanceSummary, LeaseInfo, LimitUsage, ListQuery, Listing, Namespace,
+    NewAuditEntry, NewInstance, NewSignal, RateRequest, RateUsage, Restart, ScheduleClaim,
+    ScheduleRecord, ScheduleWrite, SignalRecord, SlotHolder, SlotRequest, Store, StoreError,
+    Timestamp, Transition, VersionCount, WorkerId, WorkerRecord, WorkflowKey,
 };
 
 /// Durability of a commit (`PRAGMA synchronous`).
@@ -320,6 +320,14 @@ impl SqliteStore {
             .await
     }
 
+    /// Test hook: the `EXPLAIN QUERY PLAN` details of [`Store::leases`]'s query.
+    #[doc(hidden)]
+    pub async fn leases_plan_for_tests(&self, now: Timestamp) -> Result<Vec<String>, StoreError> {
+        let ns = self.ns.clone();
+        self.read(move |conn| workers::leases_plan(conn, ns.as_str(), now))
+            .await
+    }
+
     /// Test hook: the `EXPLAIN QUERY PLAN` details of [`Store::backlog`]'s query.
     #[doc(hidden)]
     pub async fn backlog_plan_for_tests(&self, now: Timestamp) -> Result<Vec<String>, StoreError> {
@@ -551,6 +559,16 @@ impl Store for SqliteStore {
     async fn workers(&self) -> Result<Vec<WorkerRecord>, StoreError> {
         let ns = self.ns.clone();
         self.read(move |conn| workers::list(conn, ns.as_str()))
+            .await
+    }
+
+    async fn leases(
+        &self,
+        now: Timestamp,
+        limit: NonZeroUsize,
+    ) -> Result<Vec<LeaseInfo>, StoreError> {
+        let ns = self.ns.clone();
+        self.read(move |conn| workers::leases(conn, ns.as_str(), now, limit.get()))
             .await
     }
 

@@ -2,7 +2,9 @@
 //! of a block ([`Store::update_block`](crate::Store::update_block)), time ranges of listings,
 //! and the backlog of due instances ([`Store::backlog`](crate::Store::backlog)).
 
-use super::{BlockKind, Blocked, InstanceId, Timestamp};
+use serde::Serialize;
+
+use super::{BlockKind, Blocked, InstanceId, Timestamp, WorkerId};
 
 /// What a transition does to the instance's block ([`Transition::block`]).
 ///
@@ -137,4 +139,43 @@ pub struct Backlog {
     /// Of those, the instances [parked](crate::BlockKind::Parked) after their retries ran
     /// out (the dead letters).
     pub parked: u64,
+}
+
+/// A live lease on a running instance ([`Store::leases`](crate::Store::leases)): which worker
+/// holds the instance, until when, and the state the instance is in.
+///
+/// Written by serde with the ids as strings and `until` in milliseconds since the epoch.
+#[derive(Clone, PartialEq, Eq, Debug, Serialize)]
+#[non_exhaustive]
+pub struct LeaseInfo {
+    /// The instance.
+    pub id: InstanceId,
+    /// Its workflow.
+    pub workflow: String,
+    /// The stable identity of the state it is in (`None` for instances stored before state
+    /// ids were recorded).
+    pub state_id: Option<String>,
+    /// The worker holding the lease.
+    pub owner: WorkerId,
+    /// The lease's expiry (as the claim or the last renewal set it).
+    pub until: Timestamp,
+}
+
+impl LeaseInfo {
+    /// The lease `owner` holds on `id` until `until`. For stores of other crates.
+    pub fn new(
+        id: InstanceId,
+        workflow: impl Into<String>,
+        state_id: Option<String>,
+        owner: WorkerId,
+        until: Timestamp,
+    ) -> Self {
+        Self {
+            id,
+            workflow: workflow.into(),
+            state_id,
+            owner,
+            until,
+        }
+    }
 }

@@ -5,9 +5,12 @@ use std::collections::BTreeMap;
 use sqlx::postgres::PgPool;
 
 use crate::postgres::decode::{bytes32, get, key_arrays};
-use crate::postgres::fail::Fail;
+use crate::postgres::fail::{Fail, invalid};
 use crate::types::worker_horizon;
-use crate::{DefinitionHash, Fingerprint, Timestamp, WorkerId, WorkerRecord, WorkflowKey};
+use crate::{
+    DefinitionHash, Fingerprint, InstanceId, LeaseInfo, Timestamp, WorkerId, WorkerRecord,
+    WorkflowKey,
+};
 
 /// Inserts or replaces `w` (times and keys) and deletes registrations dead for over a day.
 /// The registration belongs to namespace `ns`.
@@ -105,4 +108,64 @@ pub(in crate::postgres) async fn list(pool: &PgPool, ns: &str) -> Result<Vec<Wor
         }
     }
     Ok(out.into_values().collect())
+}
+
+/// The query of [`leases`]: `$1` is the namespace, `$2` now, `$3` the limit. Its
+/// `lease_owner IS NOT NULL` is the predicate of the partial index
+/// `sayiir_instances_lease_owner` (migration 0001), which holds only leased instances; owners
+/// are ordered in the "C" collation (byte order, as the other stores).
+const LEASES: &str = "SELECT id, workflow, state_id, lease_owner, lease_until \
+     FROM sayiir_instances \
+     WHERE namespace = $1 AND lease_owner IS NOT NULL AND lease_until > $2 AND status = 0 \
+     ORDER BY lease_owner COLLATE \"C\", id LIMIT $3";
+
+/// The running instances of namespace `ns` whose lease is live at `now`, ordered by owner
+/// then id, at most `limit` of them.
+pub(in crate::postgres) async fn leases(
+    pool: &PgPool,
+    ns: &str,
+    now: Timestamp,
+    limit: usize,
+) -> Result<Vec<LeaseInfo>, Fail> {
+    let rows = sqlx::query(LEASES)
+        .bind(ns)
+        .bind(now.0)
+        .bind(i64::try_from(limit).unwrap_or(i64::MAX))
+        .fetch_all(pool)
+        .await?;
+    let mut out = Vec::with_capacity(rows.len());
+    for row in &rows {
+        let raw: String = get(row, "id", "<lease>")?;
+        let id = InstanceId::new(raw.as_str())
+            .map_err(|e| invalid(&raw, format!("column `id`: {e}")))?;
+        out.push(LeaseInfo::new(
+            id,
+            get::<String>(row, "workflow", &raw)?,
+            get(row, "state_id", &raw)?,
+            WorkerId(get(row, "lease_owner", &raw)?),
+            Timestamp(get(row, "lease_until", &raw)?),
+        ));
+    }
+    Ok(out)
+}
+
+/// The `EXPLAIN (ANALYZE, BUFFERS)` lines of [`leases`] at `now`.
+pub(in crate::postgres) async fn leases_plan(
+    pool: &PgPool,
+    ns: &str,
+    now: Timestamp,
+) -> Result<Vec<String>, Fail> {
+    let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
+        "EXPLAIN (ANALYZE, BUFFERS) {LEASES}"
+    )))
+    .bind(ns)
+    .bind(now.0)
+    .bind(100_i64)
+    .fetch_all(pool)
+    .await?;
+    let mut plan = Vec::with_capacity(rows.len());
+    for row in &rows {
+        plan.push(sqlx::Row::try_get::<String, _>(row, 0)?);
+    }
+    Ok(plan)
 }

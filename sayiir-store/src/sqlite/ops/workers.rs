@@ -6,9 +6,12 @@ use rusqlite::Connection;
 
 use super::write::immediate;
 use crate::sqlite::decode::{bytes32, get};
-use crate::sqlite::fail::Fail;
+use crate::sqlite::fail::{Fail, invalid};
 use crate::types::worker_horizon;
-use crate::{DefinitionHash, Fingerprint, Timestamp, WorkerId, WorkerRecord, WorkflowKey};
+use crate::{
+    DefinitionHash, Fingerprint, InstanceId, LeaseInfo, Timestamp, WorkerId, WorkerRecord,
+    WorkflowKey,
+};
 
 /// Inserts or replaces `w` (times and keys) and deletes registrations dead for over a day.
 /// The registration belongs to namespace `ns`.
@@ -103,4 +106,55 @@ pub(in crate::sqlite) fn list(conn: &Connection, ns: &str) -> Result<Vec<WorkerR
         }
     }
     Ok(out.into_values().collect())
+}
+
+/// The query of [`leases`]: `?1` is the namespace, `?2` now, `?3` the limit. It walks the
+/// partial index of leased instances (migration 0013) from `now` on.
+const LEASES: &str = "SELECT id, workflow, state_id, lease_owner, lease_until \
+     FROM sayiir_instances INDEXED BY sayiir_instances_leased \
+     WHERE namespace = ?1 AND lease_owner IS NOT NULL AND lease_until > ?2 AND status = 0 \
+     ORDER BY lease_owner, id LIMIT ?3";
+
+/// The running instances of namespace `ns` whose lease is live at `now`, ordered by owner
+/// then id, at most `limit` of them.
+pub(in crate::sqlite) fn leases(
+    conn: &Connection,
+    ns: &str,
+    now: Timestamp,
+    limit: usize,
+) -> Result<Vec<LeaseInfo>, Fail> {
+    let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+    let mut stmt = conn.prepare_cached(LEASES)?;
+    let mut rows = stmt.query(rusqlite::params![ns, now.0, limit])?;
+    let mut out = Vec::new();
+    while let Some(row) = rows.next()? {
+        let raw: String = get(row, 0, "<lease>", "id")?;
+        let id = InstanceId::new(raw.as_str())
+            .map_err(|e| invalid(&raw, format!("column `id`: {e}")))?;
+        out.push(LeaseInfo::new(
+            id,
+            get::<String>(row, 1, &raw, "workflow")?,
+            get(row, 2, &raw, "state_id")?,
+            WorkerId(get(row, 3, &raw, "lease_owner")?),
+            Timestamp(get(row, 4, &raw, "lease_until")?),
+        ));
+    }
+    Ok(out)
+}
+
+/// The `EXPLAIN QUERY PLAN` lines (details) of [`leases`].
+pub(in crate::sqlite) fn leases_plan(
+    conn: &Connection,
+    ns: &str,
+    now: Timestamp,
+) -> Result<Vec<String>, Fail> {
+    super::read::explain(
+        conn,
+        LEASES,
+        vec![
+            rusqlite::types::Value::Text(ns.to_owned()),
+            rusqlite::types::Value::Integer(now.0),
+            rusqlite::types::Value::Integer(100),
+        ],
+    )
 }

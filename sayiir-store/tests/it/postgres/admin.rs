@@ -111,3 +111,50 @@ async fn update_block_reports_an_unknown_block_code_as_damage() {
             .unwrap();
     assert_eq!((kind, due), (42, 100), "the row is left as it was");
 }
+
+/// 3000 unleased instances and four leased ones: `leases` reads the leased ones through the
+/// partial index `sayiir_instances_lease_owner`, never the table's every row.
+#[tokio::test]
+async fn leases_read_the_leased_instances_only() {
+    let Some(db) = fresh_database("pg leases plan").await else {
+        return;
+    };
+    let store = PgStore::connect(db.url()).await.unwrap();
+    let news: Vec<_> = (0..3000)
+        .map(|n| super::new_instance(&format!("idle-{n:04}"), Some(1_000_000 + n)))
+        .collect();
+    for chunk in news.chunks(500) {
+        for r in store.create_batch(chunk.to_vec()).await.unwrap() {
+            r.unwrap();
+        }
+    }
+    for i in ["run-a", "run-b", "run-c", "run-d"] {
+        create(&store, i, Some(100)).await;
+    }
+    assert_eq!(
+        store
+            .claim(super::claim("w1", 200, 10_000, 10))
+            .await
+            .unwrap()
+            .len(),
+        4
+    );
+    sqlx::query("ANALYZE sayiir_instances")
+        .execute(&mut raw(&db).await)
+        .await
+        .unwrap();
+    let plan = store
+        .leases_plan_for_tests(Timestamp(300))
+        .await
+        .unwrap()
+        .join("\n");
+    println!("{plan}");
+    assert!(plan.contains("sayiir_instances_lease_owner"), "{plan}");
+    assert!(!plan.contains("Seq Scan"), "{plan}");
+    let leases = store
+        .leases(Timestamp(300), std::num::NonZeroUsize::new(10).unwrap())
+        .await
+        .unwrap();
+    let ids: Vec<&str> = leases.iter().map(|l| l.id.as_str()).collect();
+    assert_eq!(ids, ["run-a", "run-b", "run-c", "run-d"]);
+}

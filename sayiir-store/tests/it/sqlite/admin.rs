@@ -157,3 +157,29 @@ async fn the_backlog_walks_the_due_index() {
         "{plan:#?}"
     );
 }
+
+/// `leases` walks the partial index of leased instances (it names it: a plan without it
+/// would be an error).
+#[tokio::test]
+async fn leases_walk_the_leased_index() {
+    let dir = TempDir::new().unwrap();
+    let store = SqliteStore::open(db(&dir)).unwrap();
+    create(&store, "a").await;
+    create(&store, "b").await;
+    assert_eq!(store.claim(super::claim("w1", 200)).await.unwrap().len(), 2);
+    let plan = store
+        .leases_plan_for_tests(Timestamp(300))
+        .await
+        .unwrap()
+        .join("\n");
+    assert!(
+        plan.contains("USING INDEX sayiir_instances_leased (namespace=? AND lease_until>?)"),
+        "{plan}"
+    );
+    let leases = store
+        .leases(Timestamp(300), std::num::NonZeroUsize::MIN)
+        .await
+        .unwrap();
+    assert_eq!(leases.len(), 1);
+    assert_eq!(leases[0].id.as_str(), "a");
+}

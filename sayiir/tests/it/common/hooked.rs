@@ -123,6 +123,13 @@ impl<H: Hooks> Store for Hooked<H> {
     ) -> Result<Vec<sayiir_store::LimitUsage>, StoreError> {
         self.inner.limit_usage(now).await
     }
+    async fn leases(
+        &self,
+        now: Timestamp,
+        limit: std::num::NonZeroUsize,
+    ) -> Result<Vec<sayiir_store::LeaseInfo>, StoreError> {
+        self.inner.leases(now, limit).await
+    }
     async fn rate_usage(&self) -> Result<Vec<sayiir_store::RateUsage>, StoreError> {
         self.inner.rate_usage().await
     }
