@@ -115,8 +115,9 @@ pub enum TokenCommand {
         /// Its role: viewer (reads), operator (and actions), admin (and the audit log).
         #[arg(long, value_name = "ROLE", value_parser = ["viewer", "operator", "admin"])]
         role: String,
-        /// A namespace it is bound to (repeat for several; none: every namespace).
-        #[arg(long = "namespace", value_name = "NS")]
+        /// A namespace it is bound to (repeat for several; none: every namespace). Not the
+        /// global --namespace, which picks the namespace a command works in.
+        #[arg(long = "scope", value_name = "NS")]
         namespaces: Vec<String>,
     },
 }

@@ -63,7 +63,7 @@ fn request_as(
 fn new_token(name: &str, role: &str, namespaces: &[&str]) -> (String, Value) {
     let mut args = vec!["token", "new", "--json", "--name", name, "--role", role];
     for ns in namespaces {
-        args.extend(["--namespace", ns]);
+        args.extend(["--scope", ns]);
     }
     // No store needed: an unreachable one is not opened.
     let made = sayiir("postgres://nobody@127.0.0.1:1/none", &args).json();
