@@ -16,7 +16,7 @@ pub enum Role {
     /// Reads: lists, stats, instances, histories, versions, schedules, limits, workers, leases.
     Viewer,
     /// A viewer's reads and the operator's actions: signal, cancel, pause, resume, retry,
-    /// fail, and pausing or resuming a schedule.
+    /// fail, and pausing, resuming, deleting or backfilling a schedule.
     Operator,
     /// Everything: an operator's rights and the audit log.
     Admin,

@@ -39,6 +39,8 @@
 //! | `GET /api/v1/versions` | instances of each definition by status |
 //! | `GET /api/v1/schedules`, `GET /api/v1/schedules/{id}` | schedules |
 //! | `POST /api/v1/schedules/{id}/pause`, `resume` | the schedule after |
+//! | `DELETE /api/v1/schedules/{id}` | `{"deleted": id}` (its instances are kept) |
+//! | `POST /api/v1/schedules/{id}/backfill` | body `{"from", "to"}` (RFC 3339): the runs of the range's ticks |
 //! | `GET /api/v1/limits` | `{concurrency, rates}` |
 //! | `GET /api/v1/workers` | the workers recorded in the store |
 //! | `GET /api/v1/leases?limit=` | the instances workers hold a live lease on, by worker |
@@ -73,6 +75,7 @@ mod json;
 mod login;
 mod namespace;
 mod overview;
+mod schedules;
 mod tokens;
 mod ui;
 mod views;
@@ -125,7 +128,11 @@ fn routes(engine: Engine) -> Router {
         .route("/api/v1/workers", get(overview::workers))
         .route("/api/v1/leases", get(overview::leases))
         .route("/api/v1/schedules", get(overview::schedules))
-        .route("/api/v1/schedules/{id}", get(overview::schedule))
+        .route(
+            "/api/v1/schedules/{id}",
+            get(overview::schedule).delete(schedules::delete),
+        )
+        .route("/api/v1/schedules/{id}/backfill", post(schedules::backfill))
         .route(
             "/api/v1/schedules/{id}/pause",
             post(overview::pause_schedule),

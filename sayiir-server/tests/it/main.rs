@@ -16,5 +16,6 @@ mod metrics;
 mod namespaces;
 mod outage;
 mod roles;
+mod schedules;
 mod session;
 mod stores;
