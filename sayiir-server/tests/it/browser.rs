@@ -165,14 +165,36 @@ async fn until(c: &Client, what: &str, script: &str) {
     }
 }
 
-/// The text of the first element matching `css`.
+/// The text of the first element matching `css`, read in one script: a live update may
+/// replace the element between a WebDriver find and a read of it (a stale element).
 async fn text(c: &Client, css: &str) -> String {
-    c.find(Locator::Css(css))
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap()
+    let script = format!(
+        "const e = document.querySelector({}); return e ? e.innerText : null;",
+        Value::String(css.to_owned())
+    );
+    eventually(&format!("an element `{css}`"), || async {
+        let v = c.execute(&script, vec![]).await.unwrap();
+        v.as_str().map(str::to_owned)
+    })
+    .await
+}
+
+/// Clicks the first element matching `css`, finding it again when a live update replaced it
+/// between the find and the click.
+async fn click(c: &Client, css: &str) {
+    eventually(&format!("a click on `{css}`"), || async {
+        let found = c.find(Locator::Css(css)).await.ok()?;
+        match found.click().await {
+            Ok(()) => Some(()),
+            Err(fantoccini::error::CmdError::Standard(e))
+                if e.error == fantoccini::error::ErrorStatus::StaleElementReference =>
+            {
+                None
+            }
+            Err(e) => panic!("clicking `{css}`: {e}"),
+        }
+    })
+    .await
 }
 
 /// Saves a screenshot as `<SAYIIR_SCREENSHOTS>/<name>.png`, when that is set.
@@ -189,12 +211,7 @@ async fn shot(c: &Client, name: &str) {
 
 /// Clicks the button `css` and accepts its confirmation.
 async fn click_confirmed(c: &Client, css: &str) {
-    c.find(Locator::Css(css))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    click(c, css).await;
     eventually("the confirmation dialog", || async {
         c.accept_alert().await.ok()
     })
@@ -219,14 +236,7 @@ async fn log_in(c: &Client, base: &str, token: &str, accepted: bool) {
         .send_keys(token)
         .await
         .unwrap();
-    c.find(Locator::Css(
-        "form button[type=submit], form input[type=submit]",
-    ))
-    .await
-    .unwrap()
-    .click()
-    .await
-    .unwrap();
+    click(c, "form button[type=submit], form input[type=submit]").await;
     if accepted {
         until(
             c,
@@ -319,24 +329,9 @@ async fn dashboard_in_a_browser() {
     step("list");
 
     // Filter by workflow and status.
-    c.find(Locator::Css("select[name=workflow] option[value=order]"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
-    c.find(Locator::Css("select[name=status] option[value=running]"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
-    c.find(Locator::Css("form.filters button[type=submit]"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    click(&c, "select[name=workflow] option[value=order]").await;
+    click(&c, "select[name=status] option[value=running]").await;
+    click(&c, "form.filters button[type=submit]").await;
     until(
         &c,
         "the filtered list",
@@ -353,12 +348,7 @@ async fn dashboard_in_a_browser() {
     assert_eq!(rows, json!(["order-1", "order-2"]));
 
     // Open an instance: its timeline, its wait, the signal editor.
-    c.find(Locator::Css("a[href=\"instances/order-1\"]"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    click(&c, "a[href=\"instances/order-1\"]").await;
     until(
         &c,
         "the timeline",
@@ -604,12 +594,7 @@ async fn dashboard_in_a_browser() {
 
     // Log out (the header's button, a form with the session's CSRF token), then in as a
     // viewer: the viewer sees the instance, no action, and the API refuses its action (403).
-    c.find(Locator::Css("form.logout button"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    click(&c, "form.logout button").await;
     until(
         &c,
         "the login page",
