@@ -563,8 +563,14 @@ pub struct Transition {
     pub expected_seq: u64,
     /// The new head.
     pub next: Next,
-    /// The history entry.
+    /// The history entry, numbered `expected_seq + 1`.
     pub event: Event,
+    /// More history entries written by the same commit, numbered `expected_seq + 2` onwards
+    /// in order: the engine folds several results (a join's branches that finished while
+    /// its previous commit was in flight) into one transition, each still recorded. The
+    /// head's sequence number after the commit is `expected_seq + 1 + extra_events.len()`.
+    /// Empty for a transition of one event.
+    pub extra_events: Vec<Event>,
     /// Release this lease in the same commit (its holder stops driving the instance), if the
     /// instance is still leased under it: same owner and same generation. A lease of a later
     /// claim (by another worker, or by the same one after this lease expired) is kept. A

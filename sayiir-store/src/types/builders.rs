@@ -237,6 +237,7 @@ impl Transition {
             expected_seq,
             next,
             event,
+            extra_events: Vec::new(),
             release_lease: None,
             consume_signals: Vec::new(),
             truncate_history: false,
@@ -245,6 +246,20 @@ impl Transition {
             block: BlockWrite::Keep,
             now,
         }
+    }
+
+    /// Sets [`Transition::extra_events`].
+    #[must_use]
+    pub fn extra_events(mut self, events: impl IntoIterator<Item = Event>) -> Self {
+        self.extra_events = events.into_iter().collect();
+        self
+    }
+
+    /// The sequence number of the head once `self` is committed: `expected_seq + 1` plus
+    /// one per extra event. `None` on overflow.
+    pub fn next_seq(&self) -> Option<u64> {
+        let extra = u64::try_from(self.extra_events.len()).ok()?;
+        self.expected_seq.checked_add(1)?.checked_add(extra)
     }
 
     /// Sets [`Transition::release_lease`].
