@@ -12,6 +12,7 @@ pub(super) mod list;
 pub(super) mod read;
 pub(super) mod schedules;
 pub(super) mod signals;
+mod single;
 pub(super) mod versions;
 pub(super) mod workers;
 pub(super) mod write;

@@ -16,6 +16,7 @@ use sqlx::{Connection, PgConnection};
 use super::bulk::{self, Bulk};
 use super::read::load_in;
 use super::signals;
+use super::single;
 use crate::postgres::decode::{block_kind, get, seq_from_db, seq_to_db, status_from_db};
 use crate::postgres::fail::Fail;
 use crate::postgres::wake::notify;
@@ -115,16 +116,16 @@ pub(in crate::postgres) async fn create_on(
 /// What a commit checks of an instance, read under its row lock and kept up to date by the
 /// transitions applied in the same transaction.
 #[derive(Debug)]
-struct Head {
-    seq: u64,
-    status: Status,
-    paused: bool,
+pub(super) struct Head {
+    pub(super) seq: u64,
+    pub(super) status: Status,
+    pub(super) paused: bool,
     /// Whether some worker holds a lease (owner and expiry).
-    lease: Option<(String, i64)>,
+    pub(super) lease: Option<(String, i64)>,
     /// The generation of the instance's last claim.
-    generation: i64,
+    pub(super) generation: i64,
     /// Whether it has admission gates (its finishing write gives its slot back).
-    gated: bool,
+    pub(super) gated: bool,
 }
 
 impl Head {
@@ -179,12 +180,21 @@ async fn lock_heads(
     Ok(heads)
 }
 
-/// Commits one transition.
+/// Commits one transition: in one statement when it [`bulk::fits`] (see [`single`]), else
+/// in a transaction.
 pub(in crate::postgres) async fn commit(
     pool: &PgPool,
     ns: &str,
     t: Transition,
 ) -> Result<(), Fail> {
+    let t = if bulk::fits(&t) {
+        match single::commit(pool, ns, t).await? {
+            single::Outcome::Written => return Ok(()),
+            single::Outcome::Fallback(t) => *t,
+        }
+    } else {
+        t
+    };
     let mut tx = pool.begin().await?;
     let mut heads = lock_heads(&mut tx, ns, &[t.id.as_str()]).await?;
     // On a refusal the transaction is dropped, which rolls it back.
@@ -214,6 +224,18 @@ pub(in crate::postgres) async fn commit_batch(
 ) -> Result<Vec<CommitResult>, Fail> {
     if transitions.is_empty() {
         return Ok(Vec::new());
+    }
+    // A batch of one common transition takes the single commit's one statement.
+    let mut transitions = transitions;
+    if transitions.len() == 1
+        && transitions.first().is_some_and(bulk::fits)
+        && let Some(t) = transitions.pop()
+    {
+        return match commit(pool, ns, t).await {
+            Ok(()) => Ok(vec![Ok(())]),
+            Err(Fail::Store(e)) => Ok(vec![Err(e)]),
+            Err(e) => Err(e),
+        };
     }
     let mut tx = pool.begin().await?;
     let ids: Vec<&str> = transitions.iter().map(|t| t.id.as_str()).collect();
@@ -280,7 +302,7 @@ fn stage(
 
 /// The checks of `t` against the locked head of its instance that need no query, in the
 /// contract's order: the sequence number, finished, paused (not for a finishing transition).
-fn check(head: &Head, t: &Transition) -> Result<(), Fail> {
+pub(super) fn check(head: &Head, t: &Transition) -> Result<(), Fail> {
     if head.seq != t.expected_seq {
         return Err(Fail::Store(StoreError::Conflict {
             id: t.id.clone(),
