@@ -28,6 +28,7 @@ mod caller;
 mod damaged;
 mod leases;
 mod priority;
+mod single;
 mod tls;
 mod versions;
 

@@ -147,10 +147,7 @@ pub(super) async fn commit(pool: &PgPool, ns: &str, t: Transition) -> Result<Out
     let mut seqs = Vec::with_capacity(events);
     let mut kinds = Vec::with_capacity(events);
     let mut payloads = Vec::with_capacity(events);
-    for (n, event) in std::iter::once(&t.event)
-        .chain(&t.extra_events)
-        .enumerate()
-    {
+    for (n, event) in std::iter::once(&t.event).chain(&t.extra_events).enumerate() {
         // `first + n <= last`, which fits.
         let seq = first.saturating_add(u64::try_from(n).unwrap_or(u64::MAX));
         seqs.push(seq_to_db(seq, id)?);
