@@ -14,12 +14,11 @@
 //! admission gates writes nothing here and goes the transactional way (its slot is given
 //! back by statements of their own).
 //!
-//! The history entries are inserted only if none of them exists (checked under the row lock)
-//! and the head only if all of them were inserted, so that a refused transition writes
-//! nothing. Every writer of an instance's history holds its row lock, so an entry that exists
-//! is seen by the check; only one written behind the store's back between the check and the
-//! insert (impossible while the store's writers hold the lock) could leave some of a
-//! transition's several entries written and the head unchanged.
+//! The history entries are inserted only if none of them exists (checked under the row lock),
+//! so that a refused transition writes nothing. Every writer of an instance's history holds
+//! its row lock, so an entry that exists is seen by the check; one written behind the store's
+//! back between the check and the insert would make the insert fail on the primary key, which
+//! aborts the whole statement (nothing written) and is the same refusal.
 //!
 //! [`bulk::fits`]: super::bulk::fits
 
@@ -64,7 +63,6 @@ appended AS (
     INSERT INTO sayiir_history (instance_id, seq, at, kind, payload)
     SELECT $1, e.seq, $8::bigint, e.kind, e.payload
     FROM ok, UNNEST($5::bigint[], $6::text[], $7::bytea[]) AS e(seq, kind, payload)
-    ON CONFLICT DO NOTHING
     RETURNING 1
 ),
 "
@@ -187,7 +185,16 @@ pub(super) async fn commit(pool: &PgPool, ns: &str, t: Transition) -> Result<Out
             query.bind(code(status.code())).bind(output.as_slice())
         }
     };
-    let row = query.fetch_one(pool).await?;
+    let row = match query.fetch_one(pool).await {
+        Ok(row) => row,
+        Err(sqlx::Error::Database(e)) if e.is_unique_violation() => {
+            return Err(Fail::Store(StoreError::InvalidData {
+                id: id.to_owned(),
+                detail: history_exists(first, t.expected_seq),
+            }));
+        }
+        Err(e) => return Err(e.into()),
+    };
     if get::<i64>(&row, "written", id)? > 0 {
         return Ok(Outcome::Written);
     }
