@@ -3,7 +3,7 @@
 //! Every operation is one transaction on a connection of a pool. A commit locks its instance's
 //! row (`SELECT … FOR UPDATE`) and compares sequence numbers under that lock (the single
 //! commit of a common transition does it all in one statement sent outside an explicit
-//! transaction: one round trip); a claim leases due
+//! transaction); a claim leases due
 //! rows with `FOR UPDATE SKIP LOCKED`, so concurrent claims (of this process or others) never
 //! wait for each other nor take the same instance. Transactions that make an instance claimable
 //! send `NOTIFY sayiir_wake`, which [`Store::wakeups`] turns into hints for idle workers.
@@ -26,7 +26,6 @@ use std::str::FromStr;
 use std::sync::Arc;
 use std::time::Duration;
 
-use sqlx::Connection as _;
 use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
 use tokio::sync::broadcast;
 
@@ -43,12 +42,6 @@ use crate::{
     ScheduleRecord, ScheduleWrite, SignalRecord, SlotHolder, SlotRequest, Store, StoreError,
     Timestamp, Transition, VersionCount, WorkerId, WorkerRecord, WorkflowKey,
 };
-
-/// How long a connection of the store's own pool may sit idle and still be handed out without
-/// a ping first. One used more recently is almost surely alive; if it is not (the server
-/// restarted in the meantime), the operation on it fails with [`StoreError::Unavailable`] and
-/// the pool drops it.
-const PING_AFTER_IDLE: Duration = Duration::from_secs(1);
 
 /// Options of [`PgStore::connect_with`].
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -182,17 +175,6 @@ impl PgStore {
         let pool = PgPoolOptions::new()
             .max_connections(options.max_connections)
             .acquire_timeout(options.acquire_timeout)
-            // sqlx would ping every idle connection before handing it out: a round trip of
-            // its own before each operation. Only one idle for a while is pinged.
-            .test_before_acquire(false)
-            .before_acquire(|conn, meta| {
-                Box::pin(async move {
-                    if meta.idle_for >= PING_AFTER_IDLE {
-                        conn.ping().await?;
-                    }
-                    Ok(true)
-                })
-            })
             .connect_lazy_with(connect.clone());
         Ok(Self {
             inner: Arc::new(Inner {

@@ -1,7 +1,9 @@
 //! The single commit of a common transition (one that [`bulk::fits`]) in one statement, sent
 //! outside an explicit transaction: one round trip (Parse/Bind/Execute/Sync, the parse skipped
 //! once sqlx has prepared the statement on the connection), where `BEGIN`, the locking read,
-//! the writes, the wake-up and `COMMIT` would take four to six.
+//! the writes, the wake-up and `COMMIT` would take four to six. (The pool still pings the
+//! connection before handing it out, a bare `Sync`: that is what lets an operation made
+//! while the server restarts wait for it instead of failing on a dead connection.)
 //!
 //! The statement locks the instance's row (`FOR UPDATE`; under READ COMMITTED a row changed
 //! while it waited for the lock is read again in its latest version, so the compare-and-swap
