@@ -104,16 +104,32 @@ async fn child_run(args: &Args, kind: StoreKind, mode: InflightMode) -> Result<R
         .ok_or_else(|| format!("inflight process reported `{}`", line.trim()).into())
 }
 
-/// Waits until `done()` holds, printing `what()` every second.
-async fn until(label: &str, done: impl Fn() -> bool, what: impl Fn() -> String) {
+/// How long a phase may make no progress before the scenario reports what it reached.
+const STALL: Duration = Duration::from_secs(10);
+
+/// Waits until `count()` reaches `n`, printing it every second. Returns the count reached:
+/// less than `n` when it stopped moving for [`STALL`].
+async fn until(label: &str, what: &str, n: usize, count: impl Fn() -> usize) -> usize {
     let mut last_print = Instant::now();
-    while !done() {
+    let (mut last, mut moved) = (count(), Instant::now());
+    while last < n {
         tokio::time::sleep(Duration::from_millis(10)).await;
+        let now = count();
+        if now != last {
+            (last, moved) = (now, Instant::now());
+        } else if moved.elapsed() >= STALL {
+            eprintln!(
+                "\r{label}: STALLED at {last}/{n} {what} for {} s",
+                STALL.as_secs()
+            );
+            break;
+        }
         if last_print.elapsed() >= Duration::from_secs(1) {
             last_print = Instant::now();
-            eprint!("\r{label}: {}   ", what());
+            eprint!("\r{label}: {last}/{n} {what}   ");
         }
     }
+    last
 }
 
 /// KiB per instance between two VmRSS readings in MiB.
@@ -165,26 +181,21 @@ pub(crate) async fn child(args: &Args, locator: &str, mode: InflightMode) -> Res
     let mut row = Row::new("inflight", kind.name());
     match mode {
         InflightMode::Held => {
-            until(
-                &label,
-                || RUNNING.load(Ordering::SeqCst) >= n,
-                || format!("{}/{n} running", RUNNING.load(Ordering::SeqCst)),
-            )
-            .await;
+            let held = until(&label, "running", n, || RUNNING.load(Ordering::SeqCst)).await;
             let (running, _) = rss_mib();
             eprintln!(
-                "\r{label}: {n} running; RSS {before:.1} MiB idle, {running:.1} MiB with all {n} \
-                 in flight"
+                "\r{label}: {held} running; RSS {before:.1} MiB idle, {running:.1} MiB with \
+                 {held} in flight"
             );
             release().send_replace(true);
-            until(
-                &label,
-                || metrics.instances_completed() >= n as u64,
-                || format!("{}/{n} completed", metrics.instances_completed()),
-            )
+            let completed = until(&label, "completed", n, || {
+                usize::try_from(metrics.instances_completed()).unwrap_or(usize::MAX)
+            })
             .await;
             let (_, peak) = rss_mib();
-            row.set("inflight_kib", kib_per(before, running, n))
+            row.set("inflight_kib", kib_per(before, running, held.max(1)))
+                .set("held", held as f64)
+                .set("completed", completed as f64)
                 .set("idle_mib", before)
                 .set("inflight_rss_mib", running)
                 .set("peak_rss_mib", peak)
@@ -193,16 +204,15 @@ pub(crate) async fn child(args: &Args, locator: &str, mode: InflightMode) -> Res
         }
         InflightMode::Parked => {
             // Each instance commits one transition before the signal: the one that parks it.
-            until(
-                &label,
-                || metrics.transitions() >= n as u64,
-                || format!("{}/{n} parked", metrics.transitions()),
-            )
+            let parked_n = until(&label, "parked", n, || {
+                usize::try_from(metrics.transitions()).unwrap_or(usize::MAX)
+            })
             .await;
             // The drivers end once their park is committed; give the last ones a moment.
             tokio::time::sleep(Duration::from_millis(300)).await;
             let (parked, peak) = rss_mib();
-            row.set("parked_kib", kib_per(before, parked, n))
+            row.set("parked_kib", kib_per(before, parked, parked_n.max(1)))
+                .set("parked", parked_n as f64)
                 .set("parked_rss_mib", parked)
                 .set("parked_peak_mib", peak);
         }

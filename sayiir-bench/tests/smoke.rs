@@ -95,6 +95,9 @@ async fn every_scenario_reports_on_every_store() {
                     // process of its own (the per-instance figures are not checked: at 200
                     // instances the allocator's granularity blurs them).
                     assert_eq!(figure(&f, "instances"), 200.0);
+                    assert_eq!(figure(&f, "held"), 200.0);
+                    assert_eq!(figure(&f, "completed"), 200.0);
+                    assert_eq!(figure(&f, "parked"), 200.0);
                     assert!(figure(&f, "inflight_rss_mib") > 0.0);
                     assert!(figure(&f, "peak_rss_mib") >= figure(&f, "inflight_rss_mib"));
                     assert!(figure(&f, "parked_rss_mib") > 0.0);
