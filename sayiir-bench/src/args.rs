@@ -15,17 +15,19 @@ pub(crate) enum Scenario {
     Fanout,
     Latency,
     Sleepers,
+    Inflight,
     List,
 }
 
 impl Scenario {
-    pub(crate) const ALL: [Scenario; 7] = [
+    pub(crate) const ALL: [Scenario; 8] = [
         Scenario::Baseline,
         Scenario::Linear,
         Scenario::Limited,
         Scenario::Fanout,
         Scenario::Latency,
         Scenario::Sleepers,
+        Scenario::Inflight,
         Scenario::List,
     ];
 
@@ -37,6 +39,7 @@ impl Scenario {
             Scenario::Fanout => "fanout",
             Scenario::Latency => "latency",
             Scenario::Sleepers => "sleepers",
+            Scenario::Inflight => "inflight",
             Scenario::List => "list",
         }
     }
@@ -49,6 +52,9 @@ pub(crate) enum Recorder {
     None,
     /// The Prometheus recorder (`sayiir::metrics::prometheus_recorder`), scraped at the end.
     Prometheus,
+    /// The Prometheus recorder and a tracing subscriber as an application installs one (a
+    /// `tracing_subscriber` registry with an fmt layer at INFO writing to a sink; no exporter).
+    Traced,
 }
 
 impl Recorder {
@@ -57,6 +63,7 @@ impl Recorder {
         match self {
             Recorder::None => "",
             Recorder::Prometheus => "+prometheus",
+            Recorder::Traced => "+traced",
         }
     }
 }
@@ -70,6 +77,26 @@ pub(crate) enum Child {
     Worker(String),
     /// The `sleepers` scenario alone, over this database (SQLite path or PostgreSQL URL).
     Sleepers(String),
+    /// One phase of the `inflight` scenario, over this database.
+    Inflight(String, InflightMode),
+}
+
+/// The phase of `inflight` a child process measures.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum InflightMode {
+    /// Instances whose task is running (claimed, driven, their task held by the process).
+    Held,
+    /// Instances parked on a signal (only rows in the store).
+    Parked,
+}
+
+impl InflightMode {
+    pub(crate) fn name(self) -> &'static str {
+        match self {
+            InflightMode::Held => "held",
+            InflightMode::Parked => "parked",
+        }
+    }
 }
 
 /// Parsed command line.
@@ -91,6 +118,8 @@ pub(crate) struct Args {
     pub(crate) sleepers: usize,
     /// How far ahead the sleepers' wake-up time is (default: 5 s + 1 s per 10,000).
     pub(crate) sleep_secs: Option<u64>,
+    /// Instances of each phase of `inflight`.
+    pub(crate) inflight: usize,
     /// Instances the `list` scenario fills its store with.
     pub(crate) list_instances: usize,
     /// How many times `list` times each page (the median is reported).
@@ -119,7 +148,7 @@ pub(crate) struct Args {
     about = "Throughput and latency of sayiir against its stores (docs/performance.md)"
 )]
 struct Cli {
-    /// baseline,linear,limited,fanout,latency,sleepers,list or all
+    /// baseline,linear,limited,fanout,latency,sleepers,inflight,list or all
     #[arg(long = "scenario", value_name = "LIST", value_parser = parse_scenarios, default_value = "all")]
     scenarios: List<Scenario>,
     /// sqlite-full,sqlite-normal,postgres or all [default: both SQLite levels, and postgres
@@ -153,6 +182,10 @@ struct Cli {
     /// sleepers: wake-up time this far ahead, in seconds [default: 5 + M/10000]
     #[arg(long = "sleep-secs", value_name = "S", value_parser = positive)]
     sleep_secs: Option<usize>,
+    /// inflight: instances in flight at once (all claimed, their tasks running), and then
+    /// parked at once [default: 10000]
+    #[arg(long = "inflight", value_name = "N", value_parser = positive)]
+    inflight: Option<usize>,
     /// list: instances in the store whose listings are timed [default: 1000000]
     #[arg(long = "list", value_name = "N", value_parser = positive)]
     list: Option<usize>,
@@ -177,9 +210,11 @@ struct Cli {
     /// One JSON object per line instead of the table
     #[arg(long)]
     json: bool,
-    /// none, prometheus, or both: the metrics recorder of `linear` and `latency` (SQLite, and
-    /// PostgreSQL with one worker process); with `both`, each runs once without and once with
-    /// it in every run (in alternating order), and the ratio of their medians is printed
+    /// What `linear` and `latency` run under (SQLite, and PostgreSQL with one worker process):
+    /// none, prometheus (the Prometheus metrics recorder), traced (that recorder and a tracing
+    /// subscriber: registry and fmt layer at INFO writing to a sink), a comma-separated list
+    /// of them, or both (= none,prometheus); with more than one, each runs once under each in
+    /// every run (in alternating order), and the ratios to `none` are printed
     #[arg(long, value_name = "R", default_value = "none", value_parser = parse_recorders)]
     recorder: List<Recorder>,
     /// Tiny sizes, one run: checks the program works, not for timing
@@ -196,6 +231,17 @@ struct Cli {
         conflicts_with = "child_worker"
     )]
     child_sleepers: Option<String>,
+    /// One phase of the `inflight` scenario over this database (spawned by the program itself).
+    #[arg(
+        long = "child-inflight",
+        value_name = "DB",
+        hide = true,
+        conflicts_with_all = ["child_worker", "child_sleepers"]
+    )]
+    child_inflight: Option<String>,
+    /// The phase a `--child-inflight` process measures: held or parked.
+    #[arg(long = "inflight-mode", value_name = "M", hide = true, value_parser = parse_inflight_mode, default_value = "held")]
+    inflight_mode: InflightMode,
 }
 
 /// A comma-separated list given on the command line.
@@ -221,10 +267,11 @@ pub(crate) fn parse(args: impl IntoIterator<Item = String>) -> Result<Args, clap
     let pick = |given: Option<usize>, smoke_size: usize, full: usize| {
         given.unwrap_or(if smoke { smoke_size } else { full })
     };
-    let child = match (cli.child_worker, cli.child_sleepers) {
-        (Some(url), _) => Child::Worker(url),
-        (None, Some(db)) => Child::Sleepers(db),
-        (None, None) => Child::None,
+    let child = match (cli.child_worker, cli.child_sleepers, cli.child_inflight) {
+        (Some(url), _, _) => Child::Worker(url),
+        (None, Some(db), _) => Child::Sleepers(db),
+        (None, None, Some(db)) => Child::Inflight(db, cli.inflight_mode),
+        (None, None, None) => Child::None,
     };
     Ok(Args {
         scenarios: cli.scenarios.0,
@@ -237,6 +284,7 @@ pub(crate) fn parse(args: impl IntoIterator<Item = String>) -> Result<Args, clap
         latency_instances: pick(cli.latency, 5, 200),
         sleepers: pick(cli.sleepers, 200, 100_000),
         sleep_secs: cli.sleep_secs.map(|s| s as u64).or(smoke.then_some(1)),
+        inflight: pick(cli.inflight, 200, 10_000),
         list_instances: pick(cli.list, 2_000, 1_000_000),
         list_reps: pick(cli.list_reps, 1, 11),
         explain: cli.explain,
@@ -272,12 +320,33 @@ fn parse_scenarios(s: &str) -> Result<List<Scenario>, String> {
 }
 
 fn parse_recorders(s: &str) -> Result<List<Recorder>, String> {
-    match s {
-        "none" => Ok(List(vec![Recorder::None])),
-        "prometheus" => Ok(List(vec![Recorder::Prometheus])),
-        "both" => Ok(List(vec![Recorder::None, Recorder::Prometheus])),
-        _ => Err(format!("unknown recorder `{s}` (none, prometheus or both)")),
+    let mut out = Vec::new();
+    for name in s.split(',') {
+        let add: &[Recorder] = match name {
+            "none" => &[Recorder::None],
+            "prometheus" => &[Recorder::Prometheus],
+            "traced" => &[Recorder::Traced],
+            "both" => &[Recorder::None, Recorder::Prometheus],
+            _ => {
+                return Err(format!(
+                    "unknown recorder `{name}` (none, prometheus, traced, or both)"
+                ));
+            }
+        };
+        for r in add {
+            if !out.contains(r) {
+                out.push(*r);
+            }
+        }
     }
+    Ok(List(out))
+}
+
+fn parse_inflight_mode(s: &str) -> Result<InflightMode, String> {
+    [InflightMode::Held, InflightMode::Parked]
+        .into_iter()
+        .find(|m| m.name() == s)
+        .ok_or_else(|| format!("unknown inflight mode `{s}` (held or parked)"))
 }
 
 fn parse_stores(s: &str) -> Result<List<StoreKind>, String> {

@@ -1,6 +1,8 @@
 //! `latency`: one instance at a time, so every commit is a batch of one. Each `stamp` task notes
 //! when it ran; the time between two consecutive steps of an instance is what one step adds
-//! (the previous step's commit, its acknowledgement, and dispatching the next task).
+//! (the previous step's commit, its acknowledgement, and dispatching the next task). The time
+//! from `Engine::start` being called to the first task's body running is the time to first
+//! step of a lone start on an idle worker (`first_*_ms`).
 
 use std::time::{Duration, Instant};
 
@@ -26,6 +28,7 @@ pub(crate) async fn run(
     let n = args.latency_instances;
     let mut steps: Vec<Duration> = Vec::with_capacity(n * STEPS as usize);
     let mut whole: Vec<Duration> = Vec::with_capacity(n);
+    let mut first: Vec<Duration> = Vec::with_capacity(n);
     let mut last_print = Instant::now();
     for i in 0..n {
         if let Ok(mut s) = STAMPS.lock() {
@@ -46,6 +49,7 @@ pub(crate) async fn run(
                 format!("instance {i}: {} task runs, expected {STEPS}", stamps.len()).into(),
             );
         }
+        first.extend(stamps.first().map(|s| s.saturating_duration_since(t)));
         steps.extend(
             stamps
                 .windows(2)
@@ -66,15 +70,20 @@ pub(crate) async fn run(
         .set("p99_ms", quantile_ms(&mut steps, 0.99))
         .set("steps_per_s", rate(steps.len(), total))
         .set("workflow_p50_ms", quantile_ms(&mut whole, 0.50))
+        .set("first_p50_ms", quantile_ms(&mut first, 0.50))
+        .set("first_p95_ms", quantile_ms(&mut first, 0.95))
+        .set("first_p99_ms", quantile_ms(&mut first, 0.99))
         .set("samples", steps.len() as f64);
     if let Some(c) = ceiling.filter(|c| c.single_ms > 0.0) {
         // How many single commits of the baseline one step costs.
         row.set("ratio", row.get("p50_ms").unwrap_or(f64::NAN) / c.single_ms);
     }
     eprintln!(
-        "{label}: step p50 {:.3} ms, p99 {:.3} ms",
+        "{label}: step p50 {:.3} ms, p99 {:.3} ms; start to first step p50 {:.3} ms, p99 {:.3} ms",
         row.get("p50_ms").unwrap_or(f64::NAN),
-        row.get("p99_ms").unwrap_or(f64::NAN)
+        row.get("p99_ms").unwrap_or(f64::NAN),
+        row.get("first_p50_ms").unwrap_or(f64::NAN),
+        row.get("first_p99_ms").unwrap_or(f64::NAN)
     );
     Ok(row)
 }

@@ -8,10 +8,12 @@ mod args;
 mod baseline;
 mod figures;
 mod flows;
+mod inflight;
 mod latency;
 mod list;
 mod recording;
 mod sleepers;
+mod subscriber;
 mod target;
 mod throughput;
 
@@ -26,10 +28,17 @@ async fn run(args: Args) -> Result<(), BoxError> {
     match &args.child {
         Child::Worker(url) => return throughput::child_worker(&args, url).await,
         Child::Sleepers(locator) => return sleepers::child(&args, locator).await,
+        Child::Inflight(locator, mode) => return inflight::child(&args, locator, *mode).await,
         Child::None => {}
     }
-    let prometheus = if args.recorders.contains(&Recorder::Prometheus) {
+    let traced = args.recorders.contains(&Recorder::Traced);
+    let prometheus = if traced || args.recorders.contains(&Recorder::Prometheus) {
         Some(sayiir::metrics::prometheus_recorder()?)
+    } else {
+        None
+    };
+    let tracing = if traced {
+        Some(subscriber::Tracing::install()?)
     } else {
         None
     };
@@ -54,16 +63,23 @@ async fn run(args: Args) -> Result<(), BoxError> {
                         for r in order {
                             let recorder = match r {
                                 Recorder::None => None,
-                                Recorder::Prometheus => prometheus
+                                Recorder::Prometheus | Recorder::Traced => prometheus
                                     .as_ref()
                                     .map(|(p, _)| p as &dyn metrics::Recorder),
                             };
                             let under = (recorder, r.suffix());
-                            rows.push(if scenario == Scenario::Linear {
-                                throughput::run(&args, kind, Shape::Linear, ceiling, under).await?
+                            if let Some(t) = &tracing {
+                                t.set(r == Recorder::Traced)?;
+                            }
+                            let row = if scenario == Scenario::Linear {
+                                throughput::run(&args, kind, Shape::Linear, ceiling, under).await
                             } else {
-                                latency::run(&args, kind, ceiling, under).await?
-                            });
+                                latency::run(&args, kind, ceiling, under).await
+                            };
+                            if let Some(t) = &tracing {
+                                t.set(false)?;
+                            }
+                            rows.push(row?);
                         }
                         continue;
                     }
@@ -74,6 +90,7 @@ async fn run(args: Args) -> Result<(), BoxError> {
                         throughput::run(&args, kind, Shape::Fanout, ceiling, (None, "")).await?
                     }
                     Scenario::Sleepers => sleepers::run(&args, kind).await?,
+                    Scenario::Inflight => inflight::run(&args, kind).await?,
                     Scenario::List => list::run(&args, kind).await?,
                 };
                 rows.push(row);

@@ -185,6 +185,10 @@ async fn run(
         let can_claim = capacity > 0 && (capacity >= refill || inflight.is_empty());
         let mut more = false;
         if can_claim && !known.is_empty() {
+            // Wake-ups already received are for changes committed before this claim, which
+            // sees them: consumed now, they do not make an idle worker claim (and ask for the
+            // next due time) again for nothing once it would wait.
+            forget_wakeups(&inner, wakeups.as_mut());
             let limit = capacity.min(cfg.claim_batch);
             let now = inner.now();
             let asked = tokio::time::Instant::now();
@@ -361,6 +365,19 @@ async fn run(
         .instrument(store_span!("unregister_worker"))
         .await?;
     Ok(())
+}
+
+/// Consumes the wake-ups that already arrived: a poke of this engine's (a stored permit) and
+/// the store's hints. A hint that reports a lag is a hint too; a closed channel is left for the
+/// wait to see.
+fn forget_wakeups(inner: &Inner, hints: Option<&mut broadcast::Receiver<()>>) {
+    use std::future::Future as _;
+    let poke = std::pin::pin!(inner.wake.notified());
+    // The first poll takes a stored permit if there is one; else the waiter is dropped.
+    let _ = poke.poll(&mut std::task::Context::from_waker(std::task::Waker::noop()));
+    if let Some(rx) = hints {
+        while let Ok(()) | Err(broadcast::error::TryRecvError::Lagged(_)) = rx.try_recv() {}
+    }
 }
 
 /// How often a worker that claims batch after batch (a backlog) looks for due schedules.
