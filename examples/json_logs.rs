@@ -5,8 +5,8 @@
 //! cargo run -p sayiir-examples --example json_logs
 //! ```
 //!
-//! The engine runs each task attempt inside a `sayiir.task` span and each transition inside a
-//! `sayiir.transition` span, with the fields `sayiir.workflow.name`, `sayiir.instance.id`,
+//! The engine runs each task attempt inside a `sayiir.task` span (and each transition inside a
+//! `sayiir.transition` span, at debug level), with the fields `sayiir.workflow.name`, `sayiir.instance.id`,
 //! `sayiir.task.name`, `sayiir.task.attempt` and `sayiir.worker.id`. `tracing-subscriber`'s
 //! JSON formatter writes the current span's fields (`span`) and those of every enclosing span
 //! (`spans`) on each line, so a plain `tracing::info!` in a task is correlated with no

@@ -507,7 +507,7 @@ impl Driver {
         let fed = std::time::Instant::now();
         let inner = self.ctx.inner.clone();
         let next_seq = self.seq + 1;
-        let span = tracing::info_span!(
+        let span = tracing::debug_span!(
             "sayiir.transition",
             sayiir.workflow.name = self.wf.name(),
             sayiir.instance.id = %self.id,

@@ -194,7 +194,16 @@ fn transitions_and_tasks_are_spans_with_their_identity() {
     assert!(
         spans
             .iter()
-            .filter(|s| s.name.starts_with("sayiir.") && !s.name.starts_with("sayiir.store."))
+            .filter(|s| s.name == "sayiir.transition")
+            .all(|s| s.level == Level::DEBUG),
+        "transitions at debug level"
+    );
+    assert!(
+        spans
+            .iter()
+            .filter(|s| s.name.starts_with("sayiir.")
+                && !s.name.starts_with("sayiir.store.")
+                && s.name != "sayiir.transition")
             .all(|s| s.level == Level::INFO),
         "the others at info level"
     );
