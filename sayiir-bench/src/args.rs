@@ -97,6 +97,9 @@ pub(crate) struct Args {
     pub(crate) list_reps: usize,
     /// Print the plan of each listing of `list`.
     pub(crate) explain: bool,
+    /// Finished instances put in every fresh store of a scenario that runs the engine before
+    /// it starts (`--prefill`).
+    pub(crate) prefill: usize,
     /// Instances driven at once by one worker.
     pub(crate) in_flight: usize,
     /// Worker processes of `linear` and `fanout` on PostgreSQL.
@@ -162,6 +165,11 @@ struct Cli {
     /// list: print each listing's plan (PostgreSQL: EXPLAIN ANALYZE)
     #[arg(long)]
     explain: bool,
+    /// Before each run of linear, limited, fanout, latency and sleepers, fill the fresh store
+    /// with N finished instances (list's mix of workflows and versions, all finished; on
+    /// PostgreSQL then VACUUM ANALYZE): an application that has run for months [default: 0]
+    #[arg(long, value_name = "N", default_value = "0")]
+    prefill: usize,
     /// Instances driven at once per worker
     #[arg(long = "in-flight", value_name = "K", value_parser = positive, default_value = "1024")]
     in_flight: usize,
@@ -240,6 +248,7 @@ pub(crate) fn parse(args: impl IntoIterator<Item = String>) -> Result<Args, clap
         list_instances: pick(cli.list, 2_000, 1_000_000),
         list_reps: pick(cli.list_reps, 1, 11),
         explain: cli.explain,
+        prefill: cli.prefill,
         in_flight: cli.in_flight,
         workers: cli.workers,
         baseline_instances: if smoke { 300 } else { 2_048 },

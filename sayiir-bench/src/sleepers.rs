@@ -22,7 +22,7 @@ use crate::target::{Place, StoreKind};
 
 /// Runs the scenario in a child process on a fresh store of `kind`.
 pub(crate) async fn run(args: &Args, kind: StoreKind) -> Result<Row, BoxError> {
-    let place = Place::new(kind, args.pg_url.as_deref(), "sleepers").await?;
+    let place = Place::prefilled(kind, args, "sleepers").await?;
     let mut cmd = Command::new(std::env::current_exe()?);
     cmd.arg("--child-sleepers")
         .arg(place.locator())

@@ -84,6 +84,18 @@ impl Place {
         }
     }
 
+    /// A fresh place for a scenario that runs the engine: [`Place::new`], then filled with
+    /// `args.prefill` finished instances (`--prefill`).
+    pub(crate) async fn prefilled(
+        kind: StoreKind,
+        args: &crate::args::Args,
+        label: &str,
+    ) -> Result<Self, BoxError> {
+        let place = Place::new(kind, args.pg_url.as_deref(), label).await?;
+        crate::list::prefill(kind, &place, args.prefill, label).await?;
+        Ok(place)
+    }
+
     /// What a child process opens: the SQLite file's path or the database's URL.
     pub(crate) fn locator(&self) -> String {
         match self {
