@@ -15,6 +15,7 @@ use tempfile::TempDir;
 
 mod admin;
 mod caller;
+mod counts;
 mod damaged;
 #[cfg(unix)]
 mod files;
