@@ -34,6 +34,9 @@ pub(crate) async fn run(args: &Args, kind: StoreKind) -> Result<Row, BoxError> {
             &args.commit_window.as_micros().to_string(),
         ])
         .args(["--commit-batch", &args.max_commit_batch.to_string()]);
+    if let Some(mib) = args.sqlite_cache_mib {
+        cmd.args(["--sqlite-cache-mib", &mib.to_string()]);
+    }
     if let Some(s) = args.sleep_secs {
         cmd.args(["--sleep-secs", &s.to_string()]);
     }

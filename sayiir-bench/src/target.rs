@@ -9,6 +9,9 @@ use sayiir_store::pg_harness::{self, PgTestDb};
 
 use crate::BoxError;
 
+/// `--sqlite-cache-mib`, set once from the command line (`None`: the store's default).
+pub(crate) static SQLITE_CACHE_MIB: std::sync::OnceLock<Option<u32>> = std::sync::OnceLock::new();
+
 /// Which store to run on.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum StoreKind {
@@ -39,7 +42,11 @@ impl StoreKind {
         } else {
             Synchronous::Full
         };
-        SqliteOptions::default().synchronous(sync)
+        let options = SqliteOptions::default().synchronous(sync);
+        match SQLITE_CACHE_MIB.get().copied().flatten() {
+            Some(mib) => options.cache_mib(mib),
+            None => options,
+        }
     }
 }
 

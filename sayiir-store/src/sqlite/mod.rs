@@ -67,6 +67,13 @@ pub struct SqliteOptions {
     /// worker's `.lock` file. They hold workflow inputs, states and outputs. Files that exist
     /// already keep theirs. Ignored on other systems. Default: `0o600` (owner only).
     pub file_mode: u32,
+    /// The most memory each of the store's two connections (the writer and the reader) keeps
+    /// pages of the file in, in MiB (`PRAGMA cache_size`). It fills only as pages are read: a
+    /// small file uses what it needs. A step reads and writes about a dozen B-trees (the table,
+    /// its indexes, the history); once the file holds a million instances, their inner pages
+    /// alone take several MiB, and with SQLite's own default (2 MiB) every step read some of
+    /// them again from the operating system. Default: 32 MiB.
+    pub cache_mib: u32,
 }
 
 impl Default for SqliteOptions {
@@ -75,6 +82,7 @@ impl Default for SqliteOptions {
             synchronous: Synchronous::Full,
             busy_timeout: Duration::from_secs(5),
             file_mode: 0o600,
+            cache_mib: 32,
         }
     }
 }
@@ -84,6 +92,13 @@ impl SqliteOptions {
     #[must_use]
     pub fn synchronous(mut self, synchronous: Synchronous) -> Self {
         self.synchronous = synchronous;
+        self
+    }
+
+    /// Sets [`SqliteOptions::cache_mib`].
+    #[must_use]
+    pub fn cache_mib(mut self, cache_mib: u32) -> Self {
+        self.cache_mib = cache_mib;
         self
     }
 

@@ -94,6 +94,7 @@ fn configure_writer(
         Synchronous::Normal => "NORMAL",
     };
     conn.pragma_update(None, "synchronous", sync)?;
+    conn.pragma_update(None, "cache_size", cache_size(options))?;
     // Statement journals in memory: SQLite keeps one for a statement of a transaction that
     // may abort it (an upsert, or a trigger of an older schema such as the instance counts'
     // of migration 0015), holding the pages the statement changed. In a temporary file, they
@@ -157,5 +158,12 @@ pub(super) fn open_reader(path: &Path, options: &SqliteOptions) -> Result<Connec
     let conn = Connection::open_with_flags(path, flags).map_err(|e| map_sqlite(e, path))?;
     conn.busy_timeout(options.busy_timeout)
         .map_err(|e| map_sqlite(e, path))?;
+    conn.pragma_update(None, "cache_size", cache_size(options))
+        .map_err(|e| map_sqlite(e, path))?;
     Ok(conn)
+}
+
+/// `PRAGMA cache_size` for [`SqliteOptions::cache_mib`]: a negative size is in KiB.
+fn cache_size(options: &SqliteOptions) -> i64 {
+    -i64::from(options.cache_mib.max(1)) * 1024
 }
