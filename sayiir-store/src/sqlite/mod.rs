@@ -68,11 +68,15 @@ pub struct SqliteOptions {
     /// already keep theirs. Ignored on other systems. Default: `0o600` (owner only).
     pub file_mode: u32,
     /// The most memory each of the store's two connections (the writer and the reader) keeps
-    /// pages of the file in, in MiB (`PRAGMA cache_size`). It fills only as pages are read: a
-    /// small file uses what it needs. A step reads and writes about a dozen B-trees (the table,
-    /// its indexes, the history); once the file holds a million instances, their inner pages
-    /// alone take several MiB, and with SQLite's own default (2 MiB) every step read some of
-    /// them again from the operating system. Default: 32 MiB.
+    /// pages of the file in, in MiB (`PRAGMA cache_size`). It fills only as pages are read. A
+    /// step reads and writes about a dozen B-trees (the table, its indexes, the history); in a
+    /// file of a million instances their inner pages alone take several MiB, and pages missing
+    /// from this cache are read again from the operating system's. A larger cache is not free
+    /// either: a connection drops all of its cached pages whenever another connection has
+    /// written to the file since its last transaction (the reader: at its first read after
+    /// each commit).
+    /// Default: 2 MiB (about SQLite's own default, 2,000 KiB); docs/performance.md has what a
+    /// larger one did for the benchmark.
     pub cache_mib: u32,
 }
 
@@ -82,7 +86,7 @@ impl Default for SqliteOptions {
             synchronous: Synchronous::Full,
             busy_timeout: Duration::from_secs(5),
             file_mode: 0o600,
-            cache_mib: 32,
+            cache_mib: 2,
         }
     }
 }
