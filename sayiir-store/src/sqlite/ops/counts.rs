@@ -11,37 +11,68 @@
 
 use std::collections::HashMap;
 
-use rusqlite::{Connection, OptionalExtension};
+use rusqlite::types::{ToSqlOutput, Value, ValueRef};
+use rusqlite::{Connection, OptionalExtension, ToSql};
 
 use crate::sqlite::fail::Fail;
 
-/// The counted columns of an instance row, as `sayiir_counts` keys them (`blocked` is -1 for
-/// "not blocked").
+/// One counted column's value as stored. The columns are read as SQLite holds them, whatever
+/// their type, so that a damaged row (a claim blocks those) is counted as the triggers of 0015
+/// counted it rather than failing the write.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub(in crate::sqlite) struct Key {
-    pub(in crate::sqlite) namespace: String,
-    pub(in crate::sqlite) workflow: String,
-    pub(in crate::sqlite) version: i64,
-    pub(in crate::sqlite) hash: Vec<u8>,
-    pub(in crate::sqlite) fingerprint: Vec<u8>,
-    pub(in crate::sqlite) status: i64,
-    pub(in crate::sqlite) blocked: i64,
+pub(in crate::sqlite) enum Col {
+    Null,
+    Int(i64),
+    /// A float's bits.
+    Real(u64),
+    Text(String),
+    Blob(Vec<u8>),
 }
+
+impl From<Value> for Col {
+    fn from(v: Value) -> Self {
+        match v {
+            Value::Null => Col::Null,
+            Value::Integer(i) => Col::Int(i),
+            Value::Real(f) => Col::Real(f.to_bits()),
+            Value::Text(t) => Col::Text(t),
+            Value::Blob(b) => Col::Blob(b),
+        }
+    }
+}
+
+impl ToSql for Col {
+    fn to_sql(&self) -> rusqlite::Result<ToSqlOutput<'_>> {
+        Ok(match self {
+            Col::Null => ToSqlOutput::Owned(Value::Null),
+            Col::Int(i) => ToSqlOutput::Owned(Value::Integer(*i)),
+            Col::Real(bits) => ToSqlOutput::Owned(Value::Real(f64::from_bits(*bits))),
+            Col::Text(t) => ToSqlOutput::Borrowed(ValueRef::Text(t.as_bytes())),
+            Col::Blob(b) => ToSqlOutput::Borrowed(ValueRef::Blob(b)),
+        })
+    }
+}
+
+/// The counted columns of an instance row, in the order of `sayiir_counts`' key: namespace,
+/// workflow, version, definition hash, fingerprint, status, block kind (-1: not blocked).
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub(in crate::sqlite) struct Key(pub(in crate::sqlite) [Col; 7]);
 
 /// The columns of [`Key`], selected from `sayiir_instances`.
 const KEY_COLUMNS: &str = "namespace, workflow, version, definition_hash, fingerprint, status, \
                            coalesce(blocked_kind, -1)";
 
 fn key_from_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<Key> {
-    Ok(Key {
-        namespace: row.get(0)?,
-        workflow: row.get(1)?,
-        version: row.get(2)?,
-        hash: row.get(3)?,
-        fingerprint: row.get(4)?,
-        status: row.get(5)?,
-        blocked: row.get(6)?,
-    })
+    let col = |i: usize| row.get::<_, Value>(i).map(Col::from);
+    Ok(Key([
+        col(0)?,
+        col(1)?,
+        col(2)?,
+        col(3)?,
+        col(4)?,
+        col(5)?,
+        col(6)?,
+    ]))
 }
 
 /// The counted key of instance `id` as the transaction sees it now (`None`: no such row).
@@ -116,16 +147,8 @@ impl Deltas {
             if n == 0 {
                 continue;
             }
-            upsert.execute(rusqlite::params![
-                k.namespace,
-                k.workflow,
-                k.version,
-                k.hash,
-                k.fingerprint,
-                k.status,
-                k.blocked,
-                n
-            ])?;
+            let [c0, c1, c2, c3, c4, c5, c6] = &k.0;
+            upsert.execute(rusqlite::params![c0, c1, c2, c3, c4, c5, c6, n])?;
         }
         Ok(())
     }

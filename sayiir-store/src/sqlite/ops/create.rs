@@ -3,7 +3,7 @@
 
 use rusqlite::{Connection, ErrorCode, TransactionBehavior};
 
-use super::counts::{Deltas, Key};
+use super::counts::{Col, Deltas, Key};
 use crate::sqlite::fail::{Fail, code};
 use crate::{CreateResult, Created, NewInstance, Status, StoreError};
 
@@ -137,15 +137,15 @@ pub(in crate::sqlite) fn insert(
     )?
     .execute(rusqlite::params![new.id.as_str(), new.input])?;
     counts.add(
-        Key {
-            namespace: ns.to_owned(),
-            workflow: new.workflow.clone(),
-            version: i64::from(new.version),
-            hash: new.hash.0.to_vec(),
-            fingerprint: new.fingerprint.0.to_vec(),
-            status: Status::Running.code(),
-            blocked: -1,
-        },
+        Key([
+            Col::Text(ns.to_owned()),
+            Col::Text(new.workflow.clone()),
+            Col::Int(i64::from(new.version)),
+            Col::Blob(new.hash.0.to_vec()),
+            Col::Blob(new.fingerprint.0.to_vec()),
+            Col::Int(Status::Running.code()),
+            Col::Int(-1),
+        ]),
         1,
     );
     // Only an instance with gates or a concurrency key writes more.
