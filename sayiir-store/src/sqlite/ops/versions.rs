@@ -151,8 +151,8 @@ pub(in crate::sqlite) fn definitions(
 }
 
 /// Instance counts per definition, status and block kind (not blocked first: -1 sorts
-/// before every kind's code), read from `sayiir_counts`, which triggers keep exact
-/// (migration 0015): a few rows, whatever the number of instances.
+/// before every kind's code), read from `sayiir_counts`, which the write paths keep exact
+/// (`ops/counts.rs`; migrations 0015 and 0016): a few rows, whatever the number of instances.
 pub(in crate::sqlite) fn version_counts(
     conn: &Connection,
     ns: &str,
