@@ -126,6 +126,11 @@ pub(crate) struct Args {
     pub(crate) list_reps: usize,
     /// Print the plan of each listing of `list`.
     pub(crate) explain: bool,
+    /// Finished instances put in every fresh store of a scenario that runs the engine before
+    /// it starts (`--prefill`).
+    pub(crate) prefill: usize,
+    /// `SqliteOptions::cache_mib` of the SQLite stores (`None`: the store's default).
+    pub(crate) sqlite_cache_mib: Option<u32>,
     /// Instances driven at once by one worker.
     pub(crate) in_flight: usize,
     /// Worker processes of `linear` and `fanout` on PostgreSQL.
@@ -195,6 +200,15 @@ struct Cli {
     /// list: print each listing's plan (PostgreSQL: EXPLAIN ANALYZE)
     #[arg(long)]
     explain: bool,
+    /// Before each run of linear, limited, fanout, latency and sleepers, fill the fresh store
+    /// with N finished instances (list's mix of workflows and versions, all finished; on
+    /// PostgreSQL then VACUUM ANALYZE): an application that has run for months [default: 0]
+    #[arg(long, value_name = "N", default_value = "0")]
+    prefill: usize,
+    /// The SQLite stores' page cache per connection, in MiB (`SqliteOptions::cache_mib`)
+    /// [default: the store's default]
+    #[arg(long = "sqlite-cache-mib", value_name = "MIB")]
+    sqlite_cache_mib: Option<u32>,
     /// Instances driven at once per worker
     #[arg(long = "in-flight", value_name = "K", value_parser = positive, default_value = "1024")]
     in_flight: usize,
@@ -288,6 +302,8 @@ pub(crate) fn parse(args: impl IntoIterator<Item = String>) -> Result<Args, clap
         list_instances: pick(cli.list, 2_000, 1_000_000),
         list_reps: pick(cli.list_reps, 1, 11),
         explain: cli.explain,
+        prefill: cli.prefill,
+        sqlite_cache_mib: cli.sqlite_cache_mib,
         in_flight: cli.in_flight,
         workers: cli.workers,
         baseline_instances: if smoke { 300 } else { 2_048 },

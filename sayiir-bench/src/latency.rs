@@ -22,7 +22,7 @@ pub(crate) async fn run(
 ) -> Result<Row, BoxError> {
     let name = format!("latency{suffix}");
     let label = format!("{name} [{}]", kind.name());
-    let place = Place::new(kind, args.pg_url.as_deref(), "latency").await?;
+    let place = Place::prefilled(kind, args, "latency").await?;
     let engine = flows::engine_recorded(place.open(kind).await?, args, recorder)?;
     let worker = engine.spawn_worker();
     let n = args.latency_instances;

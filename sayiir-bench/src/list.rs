@@ -194,6 +194,50 @@ async fn fill(store: &dyn Store, metas: &[Meta], label: &str) -> Result<(), BoxE
     Ok(())
 }
 
+/// Fills the fresh store at `place` with `n` finished instances (`--prefill`): the mix of
+/// [`generate`] (workflows, versions, created over a month), the running ones completed too,
+/// written as the scenario's fill writes them; on PostgreSQL then `VACUUM ANALYZE`, as
+/// autovacuum would after such a load. The store is closed again before the scenario opens it.
+pub(crate) async fn prefill(
+    kind: StoreKind,
+    place: &Place,
+    n: usize,
+    label: &str,
+) -> Result<(), BoxError> {
+    if n == 0 {
+        return Ok(());
+    }
+    let label = format!("prefill {label} [{}]", kind.name());
+    let opened = open(kind, place).await?;
+    let metas: Vec<Meta> = generate(n, Timestamp::now().0)
+        .into_iter()
+        .map(|mut m| {
+            if m.status == Status::Running {
+                m.status = Status::Completed;
+                m.block = None;
+                m.due = None;
+            }
+            m
+        })
+        .collect();
+    eprintln!("{label}: filling the store with {n} finished instances");
+    let start = Instant::now();
+    fill(opened.store(), &metas, &label).await?;
+    eprintln!("{label}: filled in {:.1} s", start.elapsed().as_secs_f64());
+    if let Opened::Postgres(pg) = &opened {
+        let start = Instant::now();
+        sayiir::sqlx::raw_sql("VACUUM ANALYZE")
+            .execute(pg.pool())
+            .await?;
+        eprintln!(
+            "{label}: vacuumed in {:.1} s",
+            start.elapsed().as_secs_f64()
+        );
+    }
+    drop(opened);
+    Ok(())
+}
+
 /// Claims up to [`IN_FLIGHT`] due instances at `now` and marks them (and what the claim
 /// changed) in `metas`.
 async fn claim(store: &dyn Store, metas: &mut [Meta], now: i64) -> Result<(), BoxError> {

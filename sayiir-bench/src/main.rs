@@ -25,6 +25,8 @@ use throughput::Shape;
 pub(crate) type BoxError = Box<dyn std::error::Error + Send + Sync>;
 
 async fn run(args: Args) -> Result<(), BoxError> {
+    // Only this sets it, once, before any store is opened.
+    let _ = target::SQLITE_CACHE_MIB.set(args.sqlite_cache_mib);
     match &args.child {
         Child::Worker(url) => return throughput::child_worker(&args, url).await,
         Child::Sleepers(locator) => return sleepers::child(&args, locator).await,

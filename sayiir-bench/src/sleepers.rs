@@ -22,7 +22,7 @@ use crate::target::{Place, StoreKind};
 
 /// Runs the scenario in a child process on a fresh store of `kind`.
 pub(crate) async fn run(args: &Args, kind: StoreKind) -> Result<Row, BoxError> {
-    let place = Place::new(kind, args.pg_url.as_deref(), "sleepers").await?;
+    let place = Place::prefilled(kind, args, "sleepers").await?;
     let mut cmd = Command::new(std::env::current_exe()?);
     cmd.arg("--child-sleepers")
         .arg(place.locator())
@@ -34,6 +34,9 @@ pub(crate) async fn run(args: &Args, kind: StoreKind) -> Result<Row, BoxError> {
             &args.commit_window.as_micros().to_string(),
         ])
         .args(["--commit-batch", &args.max_commit_batch.to_string()]);
+    if let Some(mib) = args.sqlite_cache_mib {
+        cmd.args(["--sqlite-cache-mib", &mib.to_string()]);
+    }
     if let Some(s) = args.sleep_secs {
         cmd.args(["--sleep-secs", &s.to_string()]);
     }

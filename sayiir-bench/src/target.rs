@@ -9,6 +9,9 @@ use sayiir_store::pg_harness::{self, PgTestDb};
 
 use crate::BoxError;
 
+/// `--sqlite-cache-mib`, set once from the command line (`None`: the store's default).
+pub(crate) static SQLITE_CACHE_MIB: std::sync::OnceLock<Option<u32>> = std::sync::OnceLock::new();
+
 /// Which store to run on.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum StoreKind {
@@ -39,7 +42,11 @@ impl StoreKind {
         } else {
             Synchronous::Full
         };
-        SqliteOptions::default().synchronous(sync)
+        let options = SqliteOptions::default().synchronous(sync);
+        match SQLITE_CACHE_MIB.get().copied().flatten() {
+            Some(mib) => options.cache_mib(mib),
+            None => options,
+        }
     }
 }
 
@@ -82,6 +89,18 @@ impl Place {
                     }),
             },
         }
+    }
+
+    /// A fresh place for a scenario that runs the engine: [`Place::new`], then filled with
+    /// `args.prefill` finished instances (`--prefill`).
+    pub(crate) async fn prefilled(
+        kind: StoreKind,
+        args: &crate::args::Args,
+        label: &str,
+    ) -> Result<Self, BoxError> {
+        let place = Place::new(kind, args.pg_url.as_deref(), label).await?;
+        crate::list::prefill(kind, &place, args.prefill, label).await?;
+        Ok(place)
     }
 
     /// What a child process opens: the SQLite file's path or the database's URL.

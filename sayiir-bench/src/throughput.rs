@@ -67,7 +67,7 @@ pub(crate) async fn run(
     };
     let name = format!("{}{suffix}", shape.name());
     let label = format!("{name} [{}]", kind.name());
-    let place = Place::new(kind, args.pg_url.as_deref(), shape.name()).await?;
+    let place = Place::prefilled(kind, args, shape.name()).await?;
     let engine = flows::engine_recorded(place.open(kind).await?, args, recorder)?;
 
     eprintln!("{label}: creating {n} instances");

@@ -58,6 +58,7 @@ mod audit;
 mod batches;
 mod commits;
 mod concurrency;
+mod counts;
 mod creates;
 mod gates;
 mod generations;
@@ -155,6 +156,7 @@ fn checks<S: Store>() -> Vec<(&'static str, Check<S>)> {
         check!(restarts::restart_conflict_and_not_found),
         check!(restarts::definitions_first_registration_wins),
         check!(restarts::version_counts_grouped),
+        check!(counts::counts_follow_every_write),
         check!(workers::heartbeat_records_and_replaces),
         check!(audit::audit_appends_and_pages),
         check!(workers::heartbeat_prunes_long_dead_workers),

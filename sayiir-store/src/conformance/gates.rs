@@ -20,7 +20,7 @@ use crate::{
 const WF: &str = "workflow:wf";
 
 /// A new instance `i` of `wf` (due at 100, created at `now`) with these gates and key.
-fn gated(i: &str, now: i64, gates: &[(&str, u32)], key: Option<&str>) -> NewInstance {
+pub(super) fn gated(i: &str, now: i64, gates: &[(&str, u32)], key: Option<&str>) -> NewInstance {
     new_instance(i, "wf", 1, Some(100), now)
         .gates(
             gates

@@ -26,7 +26,13 @@ pub(super) fn schedule(id: &str, workflow: &str, due_at: Option<i64>) -> Schedul
     }
 }
 
-fn claim(owner: &str, now: i64, until: i64, limit: usize, served: &[&str]) -> ScheduleClaim {
+pub(super) fn claim(
+    owner: &str,
+    now: i64,
+    until: i64,
+    limit: usize,
+    served: &[&str],
+) -> ScheduleClaim {
     ScheduleClaim {
         owner: worker(owner),
         now: Timestamp(now),

@@ -6,6 +6,7 @@ use std::path::Path;
 use rusqlite::{Connection, Transaction};
 
 use super::fail::Fail;
+use super::ops::counts::Deltas;
 use super::ops::{create, read, signals, versions};
 use crate::transactional::sealed::Sealed;
 use crate::{
@@ -61,7 +62,12 @@ impl Transactional for &Connection {
     }
 
     async fn create(&mut self, ns: &Namespace, new: NewInstance) -> Result<Created, StoreError> {
-        atomically(self, |tx| create::insert(tx, ns.as_str(), new))
+        atomically(self, |tx| {
+            let mut counts = Deltas::default();
+            let created = create::insert(tx, ns.as_str(), new, &mut counts)?;
+            counts.apply(tx)?;
+            Ok(created)
+        })
     }
 
     async fn send_signal(&mut self, ns: &Namespace, signal: NewSignal) -> Result<u64, StoreError> {

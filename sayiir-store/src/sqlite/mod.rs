@@ -67,6 +67,17 @@ pub struct SqliteOptions {
     /// worker's `.lock` file. They hold workflow inputs, states and outputs. Files that exist
     /// already keep theirs. Ignored on other systems. Default: `0o600` (owner only).
     pub file_mode: u32,
+    /// The most memory each of the store's two connections (the writer and the reader) keeps
+    /// pages of the file in, in MiB (`PRAGMA cache_size`). It fills only as pages are read. A
+    /// step reads and writes about a dozen B-trees (the table, its indexes, the history); in a
+    /// file of a million instances their inner pages alone take several MiB, and pages missing
+    /// from this cache are read again from the operating system's. A larger cache is not free
+    /// either: a connection drops all of its cached pages whenever another connection has
+    /// written to the file since its last transaction (the reader: at its first read after
+    /// each commit).
+    /// Default: 2 MiB (about SQLite's own default, 2,000 KiB); docs/performance.md has what a
+    /// larger one did for the benchmark.
+    pub cache_mib: u32,
 }
 
 impl Default for SqliteOptions {
@@ -75,6 +86,7 @@ impl Default for SqliteOptions {
             synchronous: Synchronous::Full,
             busy_timeout: Duration::from_secs(5),
             file_mode: 0o600,
+            cache_mib: 2,
         }
     }
 }
@@ -84,6 +96,13 @@ impl SqliteOptions {
     #[must_use]
     pub fn synchronous(mut self, synchronous: Synchronous) -> Self {
         self.synchronous = synchronous;
+        self
+    }
+
+    /// Sets [`SqliteOptions::cache_mib`].
+    #[must_use]
+    pub fn cache_mib(mut self, cache_mib: u32) -> Self {
+        self.cache_mib = cache_mib;
         self
     }
 

@@ -15,6 +15,7 @@ use tempfile::TempDir;
 
 mod admin;
 mod caller;
+mod counts;
 mod damaged;
 #[cfg(unix)]
 mod files;
@@ -23,7 +24,7 @@ mod priority;
 mod versions;
 
 /// The schema version this build migrates to.
-const NEWEST: i64 = 15;
+const NEWEST: i64 = 16;
 
 fn id(s: &str) -> InstanceId {
     InstanceId::new(s).unwrap()

@@ -3,6 +3,7 @@
 
 use rusqlite::{Connection, ErrorCode, TransactionBehavior};
 
+use super::counts::{Col, Deltas, Key};
 use crate::sqlite::fail::{Fail, code};
 use crate::{CreateResult, Created, NewInstance, Status, StoreError};
 
@@ -13,8 +14,10 @@ pub(in crate::sqlite) fn create(
     new: NewInstance,
 ) -> Result<Created, Fail> {
     let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-    let created = insert(&tx, ns, new)?;
+    let mut counts = Deltas::default();
+    let created = insert(&tx, ns, new, &mut counts)?;
     if matches!(created, Created::New(_)) {
+        counts.apply(&tx)?;
         tx.commit()?;
     }
     // Otherwise nothing was written; the transaction ends without a commit.
@@ -39,8 +42,9 @@ pub(in crate::sqlite) fn create_batch(
     let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
     let mut results = Vec::with_capacity(news.len());
     let mut inserted = false;
+    let mut counts = Deltas::default();
     for new in news {
-        match insert(&tx, ns, new) {
+        match insert(&tx, ns, new, &mut counts) {
             Ok(created) => {
                 inserted |= matches!(created, Created::New(_));
                 results.push(Ok(created));
@@ -50,6 +54,7 @@ pub(in crate::sqlite) fn create_batch(
         }
     }
     if inserted {
+        counts.apply(&tx)?;
         tx.commit()?;
     }
     Ok(results)
@@ -59,10 +64,12 @@ pub(in crate::sqlite) fn create_batch(
 /// (the store's, or the application's: [`Transactional`](crate::Transactional)), or reads the
 /// existing head with its id (in namespace `ns`: an id taken in another one is
 /// [`StoreError::IdTaken`]). Fails with [`Fail::Store`] only when nothing was written for it.
+/// The new instance's count goes to `counts`, which the caller applies before it commits.
 pub(in crate::sqlite) fn insert(
     tx: &Connection,
     ns: &str,
     new: NewInstance,
+    counts: &mut Deltas,
 ) -> Result<Created, Fail> {
     let inserted = tx
         .prepare_cached(
@@ -129,11 +136,23 @@ pub(in crate::sqlite) fn insert(
          ON CONFLICT (instance_id) DO UPDATE SET input = excluded.input",
     )?
     .execute(rusqlite::params![new.id.as_str(), new.input])?;
+    counts.add(
+        Key([
+            Col::Text(ns.to_owned()),
+            Col::Text(new.workflow.clone()),
+            Col::Int(i64::from(new.version)),
+            Col::Blob(new.hash.0.to_vec()),
+            Col::Blob(new.fingerprint.0.to_vec()),
+            Col::Int(Status::Running.code()),
+            Col::Int(-1),
+        ]),
+        1,
+    );
     // Only an instance with gates or a concurrency key writes more.
     let admitted = if new.gates.is_empty() && new.concurrency_key.is_none() {
         true
     } else {
-        super::gates::enter(tx, &new)?
+        super::gates::enter(tx, &new, counts)?
     };
     let now = new.now;
     let mut record = new.into_record();

@@ -8,6 +8,7 @@ use std::collections::{HashMap, HashSet, VecDeque};
 
 use rusqlite::{Connection, OptionalExtension};
 
+use super::counts::Deltas;
 use crate::sqlite::fail::Fail;
 use crate::types::waiting_block;
 use crate::{BlockKind, LimitUsage, NewInstance, Timestamp};
@@ -24,7 +25,8 @@ pub(super) fn keys_of(column: &str) -> Vec<String> {
 
 /// Records the concurrency key and gates of `new` (just inserted) and enters its gates'
 /// queues. Returns whether it is admitted (true without gates).
-pub(super) fn enter(tx: &Connection, new: &NewInstance) -> Result<bool, Fail> {
+/// Count changes (the block of waiters and of those admitted) go to `counts`.
+pub(super) fn enter(tx: &Connection, new: &NewInstance, counts: &mut Deltas) -> Result<bool, Fail> {
     let mut keys: Vec<String> = Vec::with_capacity(new.gates.len());
     for g in &new.gates {
         if !keys.contains(&g.key) {
@@ -49,7 +51,7 @@ pub(super) fn enter(tx: &Connection, new: &NewInstance) -> Result<bool, Fail> {
         )?
         .execute(rusqlite::params![g.key, i64::from(g.limit.max(1))])?;
     }
-    queue(tx, new.id.as_str(), &keys, new.now)
+    queue(tx, new.id.as_str(), &keys, new.now, counts)
 }
 
 /// Puts `id` at the end of the queues of `keys`, waiting (blocked), then admits what fits.
@@ -59,6 +61,7 @@ pub(super) fn queue(
     id: &str,
     keys: &[String],
     now: Timestamp,
+    counts: &mut Deltas,
 ) -> Result<bool, Fail> {
     let ticket: i64 = tx
         .prepare_cached("SELECT coalesce(max(ticket), 0) + 1 FROM sayiir_gate_members")?
@@ -76,20 +79,27 @@ pub(super) fn queue(
         )?
         .execute(rusqlite::params![k, id, ticket])?;
     }
-    set_waiting(tx, id, now)?;
-    let admitted = admit(tx, keys, now)?;
+    set_waiting(tx, id, now, counts)?;
+    let admitted = admit(tx, keys, now, counts)?;
     Ok(admitted.iter().any(|a| a == id))
 }
 
 /// Blocks `id` as waiting for admission.
-pub(super) fn set_waiting(tx: &Connection, id: &str, now: Timestamp) -> Result<(), Fail> {
+pub(super) fn set_waiting(
+    tx: &Connection,
+    id: &str,
+    now: Timestamp,
+    counts: &mut Deltas,
+) -> Result<(), Fail> {
     let b = waiting_block(now);
-    tx.prepare_cached(
-        "UPDATE sayiir_instances SET blocked_kind = ?2, blocked_reason = ?3, blocked_at = ?4 \
-         WHERE id = ?1",
-    )?
-    .execute(rusqlite::params![id, b.kind.code(), b.reason, b.at.0])?;
-    Ok(())
+    counts.around(tx, id, || {
+        tx.prepare_cached(
+            "UPDATE sayiir_instances SET blocked_kind = ?2, blocked_reason = ?3, \
+             blocked_at = ?4 WHERE id = ?1",
+        )?
+        .execute(rusqlite::params![id, b.kind.code(), b.reason, b.at.0])?;
+        Ok(())
+    })
 }
 
 /// Whether `id` waits in a gate's queue.
@@ -104,8 +114,13 @@ pub(super) fn waits(tx: &Connection, id: &str) -> Result<bool, Fail> {
 }
 
 /// `id` finished: gives up its slot or its place, and admits the earliest waiters that now
-/// fit. Returns whether some instance was admitted.
-pub(super) fn leave(tx: &Connection, id: &str, now: Timestamp) -> Result<bool, Fail> {
+/// fit. Returns whether some instance was admitted. Count changes go to `counts`.
+pub(super) fn leave(
+    tx: &Connection,
+    id: &str,
+    now: Timestamp,
+    counts: &mut Deltas,
+) -> Result<bool, Fail> {
     let rows: Vec<(String, bool)> = tx
         .prepare_cached(
             "SELECT gate_key, admitted FROM sayiir_gate_members WHERE instance_id = ?1",
@@ -117,16 +132,19 @@ pub(super) fn leave(tx: &Connection, id: &str, now: Timestamp) -> Result<bool, F
     }
     tx.prepare_cached("DELETE FROM sayiir_gate_members WHERE instance_id = ?1")?
         .execute([id])?;
-    tx.prepare_cached(
-        "UPDATE sayiir_instances SET blocked_kind = NULL, blocked_reason = NULL, \
-         blocked_at = NULL WHERE id = ?1 AND blocked_kind = ?2",
-    )?
-    .execute(rusqlite::params![id, BlockKind::AwaitingAdmission.code()])?;
+    counts.around(tx, id, || {
+        tx.prepare_cached(
+            "UPDATE sayiir_instances SET blocked_kind = NULL, blocked_reason = NULL, \
+             blocked_at = NULL WHERE id = ?1 AND blocked_kind = ?2",
+        )?
+        .execute(rusqlite::params![id, BlockKind::AwaitingAdmission.code()])?;
+        Ok(())
+    })?;
     if !rows.iter().any(|(_, admitted)| *admitted) {
         return Ok(false);
     }
     let keys: Vec<String> = rows.into_iter().map(|(k, _)| k).collect();
-    Ok(!admit(tx, &keys, now)?.is_empty())
+    Ok(!admit(tx, &keys, now, counts)?.is_empty())
 }
 
 /// Waiters read per gate and round of [`admit`]: a finish reads the queue only as far as it
@@ -168,7 +186,12 @@ impl Cursor {
 /// Admits, in ticket order, the waiters of `keys` all of whose gates have room; a waiter
 /// whose other gate is full is skipped. Stops once every gate of `keys` is full again.
 /// Returns the admitted instances.
-fn admit(tx: &Connection, keys: &[String], now: Timestamp) -> Result<Vec<String>, Fail> {
+fn admit(
+    tx: &Connection,
+    keys: &[String],
+    now: Timestamp,
+    counts: &mut Deltas,
+) -> Result<Vec<String>, Fail> {
     let mut room: HashMap<String, i64> = HashMap::new();
     let mut cursors = Vec::new();
     for k in keys {
@@ -223,17 +246,20 @@ fn admit(tx: &Connection, keys: &[String], now: Timestamp) -> Result<Vec<String>
         }
         tx.prepare_cached("UPDATE sayiir_gate_members SET admitted = 1 WHERE instance_id = ?1")?
             .execute([&id])?;
-        tx.prepare_cached(
-            "UPDATE sayiir_instances SET blocked_kind = NULL, blocked_reason = NULL, \
-             blocked_at = NULL, \
-             due_at = CASE WHEN due_at IS NULL OR due_at > ?3 THEN ?3 ELSE due_at END \
-             WHERE id = ?1 AND blocked_kind = ?2",
-        )?
-        .execute(rusqlite::params![
-            id,
-            BlockKind::AwaitingAdmission.code(),
-            now.0
-        ])?;
+        counts.around(tx, &id, || {
+            tx.prepare_cached(
+                "UPDATE sayiir_instances SET blocked_kind = NULL, blocked_reason = NULL, \
+                 blocked_at = NULL, \
+                 due_at = CASE WHEN due_at IS NULL OR due_at > ?3 THEN ?3 ELSE due_at END \
+                 WHERE id = ?1 AND blocked_kind = ?2",
+            )?
+            .execute(rusqlite::params![
+                id,
+                BlockKind::AwaitingAdmission.code(),
+                now.0
+            ])?;
+            Ok(())
+        })?;
         admitted.push(id);
     }
     Ok(admitted)

@@ -293,6 +293,7 @@ pub(in crate::sqlite) fn claim(
     // The head starts of the claimable instances, once probed (see [`first_sql`]).
     let mut ahead: Option<Vec<Value>> = None;
     let mut claimed = Vec::new();
+    let mut counts = super::counts::Deltas::default();
     loop {
         let want = req.limit - claimed.len();
         let limit = sql_limit(want);
@@ -348,7 +349,7 @@ pub(in crate::sqlite) fn claim(
                 .as_ref()
                 .is_some_and(|b| b.kind == BlockKind::VersionMismatch)
             {
-                unblock.execute([id])?;
+                counts.around(&tx, id, || Ok(unblock.execute([id])?))?;
                 record.blocked = None;
             }
             // Read before the claim: a lease not released.
@@ -369,17 +370,20 @@ pub(in crate::sqlite) fn claim(
              blocked_at = ?4 WHERE rowid = ?1",
         )?;
         for (rowid, reason) in &damaged {
+            let before = super::counts::key_of_rowid(&tx, *rowid)?;
             block.execute(rusqlite::params![
                 rowid,
                 BlockKind::CorruptRow.code(),
                 reason,
                 req.now.0
             ])?;
+            counts.moved(before, super::counts::key_of_rowid(&tx, *rowid)?);
         }
         if damaged.is_empty() || read < want {
             break;
         }
     }
+    counts.apply(&tx)?;
     tx.commit()?;
     Ok(claimed)
 }

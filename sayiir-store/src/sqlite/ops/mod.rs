@@ -1,6 +1,7 @@
 //! The SQL of each [`Store`](crate::Store) operation, as plain functions over a connection.
 
 pub(super) mod audit;
+pub(super) mod counts;
 pub(super) mod create;
 pub(super) mod gates;
 pub(super) mod lease;

@@ -188,14 +188,16 @@ pub(in crate::sqlite) fn write(
             actual,
         }));
     }
+    let mut counts = super::counts::Deltas::default();
     for new in w.fire {
         // An id taken in another namespace is left as it is, as an existing one is. On
         // another error nothing of this write stays: the transaction is dropped, rolled back.
-        match insert(&tx, ns, new) {
+        match insert(&tx, ns, new, &mut counts) {
             Ok(_) | Err(Fail::Store(StoreError::IdTaken { .. })) => {}
             Err(e) => return Err(e),
         }
     }
+    counts.apply(&tx)?;
     tx.prepare_cached(
         "UPDATE sayiir_schedules SET spec = COALESCE(?2, spec), input = COALESCE(?3, input), \
          paused = ?4, next_tick = ?5, buffered = ?6, due_at = ?7, last_instance = ?8, \

@@ -3,6 +3,7 @@
 
 use rusqlite::{Connection, OptionalExtension};
 
+use super::counts::{self, Deltas};
 use super::write::{append_history, immediate, next_seq};
 use crate::sqlite::decode::{self, seq_from_db};
 use crate::sqlite::fail::{Fail, invalid, is_conversion};
@@ -32,6 +33,8 @@ pub(in crate::sqlite) fn restart(conn: &mut Connection, ns: &str, r: Restart) ->
     }
     let next_seq = next_seq(seq, id)?;
     append_history(&tx, id, next_seq, seq, r.now, &r.event)?;
+    let mut counts = Deltas::default();
+    let before = counts::key_of(&tx, id)?;
     let d = r.definition;
     tx.prepare_cached(
         "UPDATE sayiir_instances SET version = ?2, definition_hash = ?3, fingerprint = ?4, \
@@ -59,16 +62,18 @@ pub(in crate::sqlite) fn restart(conn: &mut Connection, ns: &str, r: Restart) ->
          ON CONFLICT (instance_id) DO UPDATE SET input = excluded.input",
     )?
     .execute(rusqlite::params![id, r.input])?;
+    counts.moved(before, counts::key_of(&tx, id)?);
     if let Some(gates) = gates {
         let finished = crate::sqlite::decode::status_from_db(status, id)?.is_terminal();
         if finished {
             // A new run takes a slot again, at the end of the queues.
-            super::gates::queue(&tx, id, &super::gates::keys_of(&gates), r.now)?;
+            super::gates::queue(&tx, id, &super::gates::keys_of(&gates), r.now, &mut counts)?;
         } else if super::gates::waits(&tx, id)? {
             // Still waiting: the restart does not admit it.
-            super::gates::set_waiting(&tx, id, r.now)?;
+            super::gates::set_waiting(&tx, id, r.now, &mut counts)?;
         }
     }
+    counts.apply(&tx)?;
     tx.commit()?;
     Ok(())
 }
@@ -146,8 +151,8 @@ pub(in crate::sqlite) fn definitions(
 }
 
 /// Instance counts per definition, status and block kind (not blocked first: -1 sorts
-/// before every kind's code), read from `sayiir_counts`, which triggers keep exact
-/// (migration 0015): a few rows, whatever the number of instances.
+/// before every kind's code), read from `sayiir_counts`, which the write paths keep exact
+/// (`ops/counts.rs`; migrations 0015 and 0016): a few rows, whatever the number of instances.
 pub(in crate::sqlite) fn version_counts(
     conn: &Connection,
     ns: &str,

@@ -4,6 +4,7 @@
 use crate::error::seq_after;
 use rusqlite::{Connection, ErrorCode, OptionalExtension, Transaction, TransactionBehavior};
 
+use super::counts::{self, Deltas};
 use super::signals;
 
 use crate::sqlite::decode::{seq_from_db, seq_to_db, status_from_db};
@@ -24,7 +25,9 @@ pub(in crate::sqlite) fn commit(
     t: Transition,
 ) -> Result<(), Fail> {
     let tx = immediate(conn)?;
-    apply(&tx, ns, t)?;
+    let mut counts = Deltas::default();
+    apply(&tx, ns, t, &mut counts)?;
+    counts.apply(&tx)?;
     tx.commit()?;
     Ok(())
 }
@@ -47,13 +50,15 @@ pub(in crate::sqlite) fn commit_batch(
     }
     let tx = immediate(conn)?;
     let mut results = Vec::with_capacity(transitions.len());
+    let mut counts = Deltas::default();
     for t in transitions {
-        match apply(&tx, ns, t) {
+        match apply(&tx, ns, t, &mut counts) {
             Ok(()) => results.push(Ok(())),
             Err(Fail::Store(e)) => results.push(Err(e)),
             Err(e @ Fail::Sql(_)) => return Err(e),
         }
     }
+    counts.apply(&tx)?;
     tx.commit()?;
     Ok(results)
 }
@@ -103,8 +108,8 @@ pub(super) fn append_history(
 
 /// Checks and writes one transition inside `tx`. Fails with [`Fail::Store`] only when nothing
 /// was written for it.
-/// An instance of another namespace than `ns` is not found.
-fn apply(tx: &Transaction<'_>, ns: &str, t: Transition) -> Result<(), Fail> {
+/// An instance of another namespace than `ns` is not found. The count changes go to `counts`.
+fn apply(tx: &Transaction<'_>, ns: &str, t: Transition, counts: &mut Deltas) -> Result<(), Fail> {
     let id = t.id.as_str();
     type Head = (i64, i64, Option<i64>, Option<String>, i64, bool);
     let head: Option<Head> = tx
@@ -179,6 +184,14 @@ fn apply(tx: &Transaction<'_>, ns: &str, t: Transition) -> Result<(), Fail> {
         ),
         None => (None, None, None),
     };
+    // Only a transition that may change a counted column reads the row's counted key
+    // before and after its writes (`ops/counts.rs`); most steps change none.
+    let counted = finishing || t.redefine.is_some() || !matches!(t.block, BlockWrite::Keep);
+    let before = if counted {
+        counts::key_of(tx, id)?
+    } else {
+        None
+    };
     match t.next {
         Next::Running {
             state,
@@ -240,10 +253,13 @@ fn apply(tx: &Transaction<'_>, ns: &str, t: Transition) -> Result<(), Fail> {
     // Apart, as the definition: a transition that keeps the block (nearly all) assigns no
     // block column, so it touches no index of blocks.
     write_block(tx, id, &t.block)?;
+    if counted {
+        counts.moved(before, counts::key_of(tx, id)?);
+    }
     // The instance's admission slot is given back by its finishing write; an instance
     // without gates (read with the head) runs no statement for it.
     if finishing && gated {
-        super::gates::leave(tx, id, t.now)?;
+        super::gates::leave(tx, id, t.now, counts)?;
     }
     Ok(())
 }
@@ -308,7 +324,9 @@ pub(in crate::sqlite) fn update_block(
         Some(b) => BlockWrite::Set(b),
         None => BlockWrite::Clear,
     };
-    write_block(&tx, id, &to)?;
+    let mut counts = Deltas::default();
+    counts.around(&tx, id, || write_block(&tx, id, &to))?;
+    counts.apply(&tx)?;
     if change.wake {
         tx.prepare_cached(
             "UPDATE sayiir_instances SET due_at = \
@@ -332,15 +350,19 @@ pub(in crate::sqlite) fn set_blocked(
         Some(b) => (Some(b.kind.code()), Some(b.reason), Some(b.at.0)),
         None => (None, None, None),
     };
-    let changed = tx
-        .prepare_cached(
-            "UPDATE sayiir_instances SET blocked_kind = ?2, blocked_reason = ?3, blocked_at = ?4 \
-             WHERE id = ?1 AND namespace = ?5",
-        )?
-        .execute(rusqlite::params![id.as_str(), kind, reason, at, ns])?;
+    let mut counts = Deltas::default();
+    let changed = counts.around(&tx, id.as_str(), || {
+        Ok(tx
+            .prepare_cached(
+                "UPDATE sayiir_instances SET blocked_kind = ?2, blocked_reason = ?3, \
+                 blocked_at = ?4 WHERE id = ?1 AND namespace = ?5",
+            )?
+            .execute(rusqlite::params![id.as_str(), kind, reason, at, ns])?)
+    })?;
     if changed == 0 {
         return Err(Fail::Store(StoreError::NotFound { id: id.clone() }));
     }
+    counts.apply(&tx)?;
     tx.commit()?;
     Ok(())
 }
