@@ -5,6 +5,7 @@
 //! sequence-number race to another writer, or its lease may have expired (see `lease.rs`).
 
 mod attention;
+mod fold;
 mod limits;
 mod takeover;
 mod tasks;
@@ -91,6 +92,9 @@ struct Driver {
     rate_wait: Option<Timestamp>,
     /// The instance's concurrency key: the limits of `per_key` tasks are split by it.
     concurrency_key: Option<String>,
+    /// An attempt's end taken out of `running` by a fold that could not take it (see
+    /// `fold.rs`): the next wait returns it first.
+    deferred: Option<Result<(SlotPath, Feed), Stop>>,
 }
 
 /// Why the driver stopped.
@@ -329,6 +333,7 @@ async fn start(
         reserved: HashMap::new(),
         rate_wait: None,
         concurrency_key: record.concurrency_key,
+        deferred: None,
     })
 }
 
@@ -444,6 +449,9 @@ impl Driver {
         &mut self,
         next_due: Option<Timestamp>,
     ) -> Result<Option<(SlotPath, Feed)>, Stop> {
+        if let Some(ended) = self.deferred.take() {
+            return ended.map(Some);
+        }
         let clock = self.ctx.inner.clock.clone();
         // Nothing runs: the driver only waits for the clock (a reserved start, a slot). The
         // engine is held only then (most waits have an attempt running).
@@ -504,7 +512,7 @@ impl Driver {
 
     /// Runs and commits one transition. `Ok(false)` when the instance finished.
     async fn step(&mut self, slot: &[u32], feed: Feed) -> Result<bool, Stop> {
-        let fed = std::time::Instant::now();
+        let started = std::time::Instant::now();
         let inner = self.ctx.inner.clone();
         let next_seq = self.seq + 1;
         let span = tracing::info_span!(
@@ -515,6 +523,7 @@ impl Driver {
             sayiir.task.name = feed.task(),
             sayiir.task.attempt = feed.attempt(),
             sayiir.transition.event = feed.kind(),
+            sayiir.transition.events = tracing::field::Empty,
             sayiir.worker.id = %self.ctx.owner,
         );
         self.parent.adopt(&span);
@@ -525,10 +534,29 @@ impl Driver {
         }
         let history = history_event(slot, &feed)
             .map_err(|e| Stop::Failed(format!("cannot encode history: {e}")))?;
-        let mut advanced = self
-            .wf
-            .advance(&self.state, slot, feed.input(), next_seq, now)
-            .map_err(blocked)?;
+        let mut fold = fold::Fold::default();
+        let (advanced, fed) = if feed.folds() {
+            let wf = Arc::clone(&self.wf);
+            let state = std::mem::take(&mut self.state);
+            let folded = wf.advance_fold(
+                &state,
+                (slot, feed.input()),
+                next_seq,
+                now,
+                &mut |work| self.fold_next(work, now, &mut fold),
+            );
+            self.state = state;
+            folded
+        } else {
+            self.wf
+                .advance(&self.state, slot, feed.input(), next_seq, now)
+                .map(|a| (a, 1))
+        }
+        .map_err(blocked)?;
+        let mut advanced = advanced;
+        // The sequence number of the last history entry (the head's after the commit).
+        let last_seq = next_seq + (fed - 1);
+        span.record("sayiir.transition.events", fed);
         // `continue_as_new`: a run that reaches it restarts in the same commit.
         let mut restarted = false;
         while let Advanced::Suspend { state, work, .. } = &advanced {
@@ -542,7 +570,7 @@ impl Driver {
                 }
                 Restart::Child { slot, start, depth } => {
                     let input = Input::Restart { start, depth };
-                    self.wf.advance(state, slot, input, next_seq, now)
+                    self.wf.advance(state, slot, input, last_seq, now)
                 }
             }
             .map_err(blocked)?;
@@ -607,7 +635,8 @@ impl Driver {
         if parks {
             self.leaving.store(true, Ordering::Relaxed);
         }
-        let mut transition = commit::transition(self.id.clone(), self.seq, next, history, now);
+        let mut transition = commit::transition(self.id.clone(), self.seq, next, history, now)
+            .extra_events(fold.events);
         transition.release_lease = parks.then(|| self.own_lease());
         transition.consume_signals = feed.consumed_signal().into_iter().collect();
         transition.truncate_history = restarted;
@@ -621,12 +650,16 @@ impl Driver {
             .instrument(span)
             .await
             .map_err(commit_failure)?;
-        inner.metrics.transition(&self.m);
-        self.m.step_latency.record(fed.elapsed().as_secs_f64());
+        // One per history entry: a fold of `fed` values counts `fed` transitions, and one step
+        // latency (its first value's).
+        for _ in 0..fed {
+            inner.metrics.transition(&self.m);
+        }
+        self.m.step_latency.record(started.elapsed().as_secs_f64());
         if feed.consumed_signal().is_some() {
             self.m.signals_consumed.increment(1);
         }
-        self.seq = next_seq;
+        self.seq = last_seq;
         self.stored_due = stored_due;
         match (new_state, finished) {
             (Some((state, state_id)), _) => {

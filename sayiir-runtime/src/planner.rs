@@ -206,6 +206,12 @@ impl Plan {
         self.ready.is_none() && !self.listening.is_empty()
     }
 
+    /// Whether the round feeds nothing but a task attempt's end: nothing is ready and no slot
+    /// listens for a signal (so [`Plan::decide`] waits, whatever is buffered).
+    pub(crate) fn waits_for_tasks_only(&self) -> bool {
+        self.ready.is_none() && self.listening.is_empty()
+    }
+
     /// The round's decision, given the instance's buffered signals (in send order). A ready
     /// event goes first; then the first buffered signal some listening slot takes (slots in
     /// state order); then a signal wait whose deadline has passed (fired as a timer).

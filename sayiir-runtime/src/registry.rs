@@ -6,9 +6,10 @@ use std::panic::{AssertUnwindSafe, catch_unwind};
 use sayiir_store::Timestamp;
 
 use crate::codec::{self, CodecError};
+use crate::feed::Feed;
 use crate::machine::{
-    Advance, Input, MachineError, OnExhausted, SignalSet, StepCx, TaskRun, WorkItem, WorkSink,
-    Workflow, resolve_exhausted,
+    Advance, Input, MachineError, OnExhausted, SignalSet, SlotPath, StepCx, TaskRun, WorkItem,
+    WorkSink, Workflow, resolve_exhausted,
 };
 use crate::parts::StateParts;
 use crate::shared::WorkflowContext;
@@ -92,6 +93,19 @@ pub(crate) trait DynWorkflow: Send + Sync + 'static {
         seq: u64,
         now: Timestamp,
     ) -> Result<Advanced, AdvanceFailure>;
+    /// [`DynWorkflow::advance`] of several events in a row, the state decoded once and encoded
+    /// once: feeds `first`, then, while the state keeps running, each event `more` returns
+    /// when shown the work of the state reached so far (`None` ends the fold). The `n`-th event
+    /// fed (from 0) is advanced at sequence number `seq + n`. Returns the outcome of the last
+    /// one and how many were fed.
+    fn advance_fold(
+        &self,
+        state: &[u8],
+        first: (&[u32], Input<'_>),
+        seq: u64,
+        now: Timestamp,
+        more: &mut dyn FnMut(&[WorkItem]) -> Option<(SlotPath, Feed)>,
+    ) -> Result<(Advanced, u64), AdvanceFailure>;
     /// The blob of a new run (`continue_as_new`) with encoded `input`, keeping the context of
     /// `state`.
     fn restart(&self, state: &[u8], input: &[u8]) -> Result<Advanced, AdvanceFailure>;
@@ -134,6 +148,26 @@ fn work_of<W: Workflow>(state: &W::State) -> Vec<WorkItem> {
     let mut items = sink.into_items();
     resolve_exhausted(&mut items, W::ON_EXHAUSTED.or(OnExhausted::Fail));
     items
+}
+
+/// One [`Workflow::advance`] of the decoded `state` (shared context `ctx`) at sequence number
+/// `seq`: the next state or output, and the context after it.
+fn step<W: Workflow>(
+    state: W::State,
+    slot: &[u32],
+    input: Input<'_>,
+    seq: u64,
+    now: Timestamp,
+    ctx: WorkflowContext,
+) -> Result<(Advance<W::State, W::Output>, WorkflowContext), AdvanceFailure> {
+    let cx = StepCx::new(seq, now, ctx);
+    let next = catch_unwind(AssertUnwindSafe(|| W::advance(state, slot, input, &cx)))
+        .map_err(|p| AdvanceFailure::Panicked(panic_message(&*p)))?
+        .map_err(AdvanceFailure::Machine)?;
+    if let Some(e) = cx.take_error() {
+        return Err(AdvanceFailure::Machine(e));
+    }
+    Ok((next, cx.into_context()))
 }
 
 /// The message of a caught panic.
@@ -199,6 +233,52 @@ impl<W: Workflow> DynWorkflow for Typed<W> {
                 output: W::encode_output(&output).map_err(enc)?,
             },
         })
+    }
+
+    fn advance_fold(
+        &self,
+        state: &[u8],
+        first: (&[u32], Input<'_>),
+        seq: u64,
+        now: Timestamp,
+        more: &mut dyn FnMut(&[WorkItem]) -> Option<(SlotPath, Feed)>,
+    ) -> Result<(Advanced, u64), AdvanceFailure> {
+        let (mut ctx, mut state) =
+            decode_stored::<W>(state).map_err(|e| AdvanceFailure::Machine(e.into()))?;
+        let (slot, input) = first;
+        let mut next = step::<W>(state, slot, input, seq, now, ctx)?;
+        let mut fed = 1;
+        let enc = |e| AdvanceFailure::Machine(MachineError::Codec(e));
+        let work = loop {
+            let (advance, c) = next;
+            ctx = c;
+            match advance {
+                Advance::Done(output) => {
+                    return Ok((
+                        Advanced::Done {
+                            failed: W::is_failure(&output),
+                            output: W::encode_output(&output).map_err(enc)?,
+                        },
+                        fed,
+                    ));
+                }
+                Advance::Suspend(s) => state = s,
+            }
+            let work = work_of::<W>(&state);
+            let Some((slot, feed)) = more(&work) else {
+                break work;
+            };
+            next = step::<W>(state, &slot, feed.input(), seq + fed, now, ctx)?;
+            fed += 1;
+        };
+        Ok((
+            Advanced::Suspend {
+                state: encode_stored(&ctx, &state).map_err(enc)?,
+                work,
+                state_id: W::state_id(&state),
+            },
+            fed,
+        ))
     }
 
     fn restart(&self, state: &[u8], input: &[u8]) -> Result<Advanced, AdvanceFailure> {

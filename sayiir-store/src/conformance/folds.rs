@@ -163,5 +163,9 @@ pub(super) async fn extra_events_in_batches<S: Store>(s: Arc<S>) {
     assert_eq!(load(&*s, "done").await.status, Status::Completed);
     assert_eq!(seq("signal").await, 3);
     assert!(pending(&*s, "signal").await.is_empty(), "signal consumed");
-    assert_eq!(seq("twice").await, 5, "two transitions of one instance in a batch");
+    assert_eq!(
+        seq("twice").await,
+        5,
+        "two transitions of one instance in a batch"
+    );
 }

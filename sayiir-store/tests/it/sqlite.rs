@@ -16,6 +16,7 @@ use tempfile::TempDir;
 mod admin;
 mod caller;
 mod damaged;
+mod extra;
 #[cfg(unix)]
 mod files;
 mod leases;
