@@ -538,13 +538,10 @@ impl Driver {
         let (advanced, fed) = if feed.folds() {
             let wf = Arc::clone(&self.wf);
             let state = std::mem::take(&mut self.state);
-            let folded = wf.advance_fold(
-                &state,
-                (slot, feed.input()),
-                next_seq,
-                now,
-                &mut |work| self.fold_next(work, now, &mut fold),
-            );
+            let folded =
+                wf.advance_fold(&state, (slot, feed.input()), next_seq, now, &mut |work| {
+                    self.fold_next(work, now, &mut fold)
+                });
             self.state = state;
             folded
         } else {

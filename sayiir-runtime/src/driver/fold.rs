@@ -72,9 +72,7 @@ impl Driver {
                     Some((slot, feed))
                 }
                 Err(e) => {
-                    self.deferred = Some(Err(Stop::Failed(format!(
-                        "cannot encode history: {e}"
-                    ))));
+                    self.deferred = Some(Err(Stop::Failed(format!("cannot encode history: {e}"))));
                     None
                 }
             },
