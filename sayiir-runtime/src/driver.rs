@@ -405,9 +405,24 @@ impl Driver {
         self.waiting_on = None;
         self.rate_wait = None;
         let mut refused = false;
-        for attempt in &plan.start {
+        // The state is decoded once for all the attempts the round starts.
+        let (runs, shared) = match plan.start.first() {
+            None => (Vec::new(), Arc::default()),
+            Some(first) => {
+                let slots: Vec<&[u32]> = plan.start.iter().map(|a| a.slot.as_slice()).collect();
+                let (runs, shared) = self
+                    .wf
+                    .run_all(&self.state, &slots)
+                    .map_err(|e| tasks::cannot_start(first.task, &e))?;
+                (runs, Arc::new(shared))
+            }
+        };
+        for (attempt, run) in plan.start.iter().zip(runs) {
             match self.take_slot(attempt).await? {
-                Some(held) => self.start_task(attempt.clone(), held)?,
+                Some(held) => {
+                    let run = run.map_err(|e| tasks::cannot_start(attempt.task, &e))?;
+                    self.start_task(attempt.clone(), held, run, Arc::clone(&shared));
+                }
                 None => refused = true,
             }
         }

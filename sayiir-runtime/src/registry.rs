@@ -83,8 +83,13 @@ pub(crate) enum AdvanceFailure {
 pub(crate) trait DynWorkflow: Send + Sync + 'static {
     fn name(&self) -> &'static str;
     fn work(&self, state: &[u8]) -> Result<Vec<WorkItem>, MachineError>;
-    /// Starts the task at `slot`; also returns the shared context (the task's snapshot).
-    fn run(&self, state: &[u8], slot: &[u32]) -> Result<(TaskRun, WorkflowContext), MachineError>;
+    /// Starts the tasks at `slots`, the state decoded once: each one's run (or why it cannot
+    /// start), and the shared context (the tasks' snapshot).
+    fn run_all(
+        &self,
+        state: &[u8],
+        slots: &[&[u32]],
+    ) -> Result<(Vec<Result<TaskRun, MachineError>>, WorkflowContext), MachineError>;
     fn advance(
         &self,
         state: &[u8],
@@ -195,9 +200,14 @@ impl<W: Workflow> DynWorkflow for Typed<W> {
         Ok(work_of::<W>(&state))
     }
 
-    fn run(&self, state: &[u8], slot: &[u32]) -> Result<(TaskRun, WorkflowContext), MachineError> {
+    fn run_all(
+        &self,
+        state: &[u8],
+        slots: &[&[u32]],
+    ) -> Result<(Vec<Result<TaskRun, MachineError>>, WorkflowContext), MachineError> {
         let (ctx, state) = decode_stored::<W>(state)?;
-        Ok((W::run(state, slot)?, ctx))
+        let runs = slots.iter().map(|slot| W::run(&state, slot)).collect();
+        Ok((runs, ctx))
     }
 
     fn advance(

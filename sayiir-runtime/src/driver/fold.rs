@@ -51,11 +51,7 @@ impl Driver {
         if fold.events.len() + 1 >= cap || self.deferred.is_some() || self.lease.expired() {
             return None;
         }
-        if planner::restart_of(work).is_some() {
-            return None;
-        }
-        let plan = planner::plan(work, &self.busy, now).ok()?;
-        if !plan.waits_for_tasks_only() {
+        if !planner::feeds_task_ends_only(work, &self.busy, now) {
             return None;
         }
         let (slot, task, attempt, result) = match self.running.try_join_next()? {
