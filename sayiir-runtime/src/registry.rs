@@ -59,6 +59,16 @@ pub(crate) fn decode_input(blob: &[u8]) -> Result<StateParts, CodecError> {
     Ok(StateParts::from_fields(START, fields))
 }
 
+/// What a fold asks for the next event to feed: shown the work of the state reached, it
+/// returns the next event and its slot, or `None` to end the fold.
+pub(crate) type FoldNext<'a> = dyn FnMut(&[WorkItem]) -> Option<(SlotPath, Feed)> + 'a;
+
+/// One advance of a decoded state: the next state or output, and the shared context after it.
+type Stepped<W> = (
+    Advance<<W as Workflow>::State, <W as Workflow>::Output>,
+    WorkflowContext,
+);
+
 /// What a transition produced.
 pub(crate) enum Advanced {
     /// The instance suspends in `state` (stable id `state_id`) and waits for `work`.
@@ -109,7 +119,7 @@ pub(crate) trait DynWorkflow: Send + Sync + 'static {
         first: (&[u32], Input<'_>),
         seq: u64,
         now: Timestamp,
-        more: &mut dyn FnMut(&[WorkItem]) -> Option<(SlotPath, Feed)>,
+        more: &mut FoldNext<'_>,
     ) -> Result<(Advanced, u64), AdvanceFailure>;
     /// The blob of a new run (`continue_as_new`) with encoded `input`, keeping the context of
     /// `state`.
@@ -164,7 +174,7 @@ fn step<W: Workflow>(
     seq: u64,
     now: Timestamp,
     ctx: WorkflowContext,
-) -> Result<(Advance<W::State, W::Output>, WorkflowContext), AdvanceFailure> {
+) -> Result<Stepped<W>, AdvanceFailure> {
     let cx = StepCx::new(seq, now, ctx);
     let next = catch_unwind(AssertUnwindSafe(|| W::advance(state, slot, input, &cx)))
         .map_err(|p| AdvanceFailure::Panicked(panic_message(&*p)))?
@@ -251,7 +261,7 @@ impl<W: Workflow> DynWorkflow for Typed<W> {
         first: (&[u32], Input<'_>),
         seq: u64,
         now: Timestamp,
-        more: &mut dyn FnMut(&[WorkItem]) -> Option<(SlotPath, Feed)>,
+        more: &mut FoldNext<'_>,
     ) -> Result<(Advanced, u64), AdvanceFailure> {
         let (mut ctx, mut state) =
             decode_stored::<W>(state).map_err(|e| AdvanceFailure::Machine(e.into()))?;

@@ -70,9 +70,12 @@ fn engine(dir: &tempfile::TempDir) -> Engine {
         .unwrap()
 }
 
-/// The `task` entries of `history`, by slot: (task, attempt, output).
-fn task_entries(history: &[HistoryEntry]) -> BTreeMap<Vec<u32>, Vec<(String, u32, Vec<u8>)>> {
-    let mut out: BTreeMap<Vec<u32>, Vec<(String, u32, Vec<u8>)>> = BTreeMap::new();
+/// A `task` entry: task, attempt, output.
+type Fed = (String, u32, Vec<u8>);
+
+/// The `task` entries of `history`, by slot.
+fn task_entries(history: &[HistoryEntry]) -> BTreeMap<Vec<u32>, Vec<Fed>> {
+    let mut out: BTreeMap<Vec<u32>, Vec<Fed>> = BTreeMap::new();
     for h in history.iter().filter(|h| h.kind == "task") {
         let e: TaskEvent = decode(&h.payload);
         out.entry(e.slot)
