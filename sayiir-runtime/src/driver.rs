@@ -436,7 +436,14 @@ impl Driver {
         } else {
             Vec::new()
         };
-        let decision = plan.decide(&pending);
+        // An attempt's end a fold left for later is still to be fed: the round waits for it
+        // (the next wait returns it at once), as it would for an attempt still running.
+        let decision = match plan.decide(&pending) {
+            Decision::Idle { next_due, .. } if self.deferred.is_some() => {
+                Decision::Wait { next_due }
+            }
+            decision => decision,
+        };
         // An attempt refused a slot waits with the instance held: until a slot may be free.
         Ok(match (decision, self.slot_retry(now)) {
             (Decision::Wait { next_due } | Decision::Idle { next_due, .. }, Some(retry)) => {
@@ -642,6 +649,7 @@ impl Driver {
         // lease up in the same store transaction (one write instead of two per park).
         let parks = !restarted
             && self.running.is_empty()
+            && self.deferred.is_none()
             && stored_due.is_none_or(|d| d > now)
             && finished.is_none();
         if parks {
