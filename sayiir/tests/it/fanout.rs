@@ -189,3 +189,61 @@ async fn failing_branches_of_a_wide_join_still_retry_and_record_their_retries() 
     assert!(engine.metrics().task_retries() >= n / 10);
     worker.shutdown().await.unwrap();
 }
+
+/// Branches of `parking_join` wait here until all have started, so that the failing one ends
+/// among the others (possibly while a fold takes them).
+static PARK_GATE: std::sync::OnceLock<Arc<Barrier>> = std::sync::OnceLock::new();
+
+const PARKING: u64 = 300;
+
+/// Fails for `n == 150`, once and for all: its call parks.
+#[sayiir::task(on_exhausted = "park")]
+async fn parks_at_150(n: u64) -> Result<u64, Hiccup> {
+    if let Some(gate) = PARK_GATE.get() {
+        gate.wait().await;
+    }
+    if n == 150 {
+        Err(Hiccup::Once(n))
+    } else {
+        Ok(n)
+    }
+}
+
+#[sayiir::workflow]
+async fn parking_join(n: u64) -> Result<Vec<u64>, Hiccup> {
+    sayiir::try_join_all((0..n).map(|k| parks_at_150(k))).await
+}
+
+/// A branch whose call parks among many ending at once parks the instance (whether its end
+/// came first or was taken by a fold), and every other branch's value is recorded once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_parking_branch_among_folded_ones_parks_the_instance() {
+    PARK_GATE.get_or_init(|| Arc::new(Barrier::new(usize::try_from(PARKING).unwrap())));
+    let dir = tempfile::tempdir().unwrap();
+    let store = SqliteStore::open(dir.path().join("parking.db")).unwrap();
+    let engine = Engine::builder(store)
+        .register::<parking_join>()
+        .build()
+        .unwrap();
+    let worker = engine.spawn_worker();
+    engine
+        .start::<parking_join>("parking", PARKING)
+        .await
+        .unwrap();
+    crate::admin::blocked_with(&engine, "parking", sayiir::store::BlockKind::Parked).await;
+    // The park is committed with its `parked` entry; the branches fed before it are recorded
+    // once each, and the parked call's is not among them.
+    let history = engine.history("parking").await.unwrap();
+    assert_eq!(
+        history.iter().filter(|h| h.kind == "parked").count(),
+        1,
+        "one `parked` entry"
+    );
+    assert_eq!(history.last().map(|h| h.kind.as_str()), Some("parked"));
+    let tasks = task_entries(&history);
+    assert!(tasks.len() < usize::try_from(PARKING).unwrap());
+    for (slot, entries) in &tasks {
+        assert_eq!(entries.len(), 1, "branch at {slot:?}: {entries:?}");
+    }
+    worker.shutdown().await.unwrap();
+}
