@@ -112,6 +112,8 @@ pub(crate) struct Args {
     pub(crate) limited_instances: usize,
     /// Instances of `fanout`.
     pub(crate) fanout_instances: usize,
+    /// Parallel tasks of each `fanout` instance.
+    pub(crate) branches: u64,
     /// Instances run one after the other by `latency`.
     pub(crate) latency_instances: usize,
     /// Instances of `sleepers`.
@@ -175,9 +177,12 @@ struct Cli {
     /// all workers [default: 2000]
     #[arg(long, value_name = "N", value_parser = positive)]
     limited: Option<usize>,
-    /// fanout: instances of 100 parallel tasks [default: 400]
+    /// fanout: instances of B parallel tasks [default: 40000 / B, at least 4]
     #[arg(long, value_name = "N", value_parser = positive)]
     fanout: Option<usize>,
+    /// fanout: parallel tasks (branches of one join_all) per instance
+    #[arg(long, value_name = "B", value_parser = positive, default_value = "100")]
+    branches: usize,
     /// latency: instances of 10 steps, one at a time [default: 200]
     #[arg(long, value_name = "N", value_parser = positive)]
     latency: Option<usize>,
@@ -294,7 +299,8 @@ pub(crate) fn parse(args: impl IntoIterator<Item = String>) -> Result<Args, clap
         runs: pick(cli.runs, 1, 3),
         instances: pick(cli.instances, 60, 20_000),
         limited_instances: pick(cli.limited, 20, 2_000),
-        fanout_instances: pick(cli.fanout, 4, 400),
+        fanout_instances: pick(cli.fanout, 4, (40_000 / cli.branches).max(4)),
+        branches: cli.branches as u64,
         latency_instances: pick(cli.latency, 5, 200),
         sleepers: pick(cli.sleepers, 200, 100_000),
         sleep_secs: cli.sleep_secs.map(|s| s as u64).or(smoke.then_some(1)),

@@ -10,8 +10,6 @@ use crate::args::Args;
 
 /// Tasks of `linear10` and `latency10`.
 pub(crate) const STEPS: u64 = 10;
-/// Parallel tasks of `fanout100`.
-pub(crate) const FANOUT: u64 = 100;
 
 #[sayiir::task]
 async fn noop(n: u64) -> u64 {
@@ -56,10 +54,10 @@ pub(crate) async fn limited10(n: u64) -> u64 {
     limited_noop(n).await
 }
 
-/// A hundred no-op tasks at once: returns `100 n + 5050`.
+/// `branches` no-op tasks at once: returns `branches * n + branches * (branches + 1) / 2`.
 #[sayiir::workflow]
-pub(crate) async fn fanout100(n: u64) -> u64 {
-    let outs = sayiir::join_all((0..100u64).map(|i| noop(n + i))).await;
+pub(crate) async fn fanout(n: u64, branches: u64) -> u64 {
+    let outs = sayiir::join_all((0..branches).map(|i| noop(n + i))).await;
     outs.into_iter().sum()
 }
 
@@ -137,7 +135,7 @@ pub(crate) fn engine_recorded(
         Engine::builder_shared(store)
             .register::<linear10>()
             .register::<limited10>()
-            .register::<fanout100>()
+            .register::<fanout>()
             .register::<latency10>()
             .register::<sleeper>()
             .worker_config(config)

@@ -16,7 +16,7 @@ use crate::BoxError;
 use crate::args::Args;
 use crate::baseline::{Ceiling, rate};
 use crate::figures::Row;
-use crate::flows::{self, FANOUT, STEPS, fanout100, limited10, linear10};
+use crate::flows::{self, STEPS, fanout, limited10, linear10};
 use crate::target::{Place, StoreKind};
 
 /// Which workflow.
@@ -26,7 +26,7 @@ pub(crate) enum Shape {
     Linear,
     /// `limited10`: ten tasks in sequence, at most `flows::LIMIT` attempts at once.
     Limited,
-    /// `fanout100`: a hundred tasks at once.
+    /// `fanout`: `--branches` tasks at once.
     Fanout,
 }
 
@@ -39,10 +39,10 @@ impl Shape {
         }
     }
 
-    fn expected(self, i: u64) -> u64 {
+    fn expected(self, i: u64, branches: u64) -> u64 {
         match self {
             Shape::Linear | Shape::Limited => i + STEPS,
-            Shape::Fanout => FANOUT * i + FANOUT * (FANOUT + 1) / 2,
+            Shape::Fanout => branches * i + branches * (branches + 1) / 2,
         }
     }
 }
@@ -71,12 +71,13 @@ pub(crate) async fn run(
     let engine = flows::engine_recorded(place.open(kind).await?, args, recorder)?;
 
     eprintln!("{label}: creating {n} instances");
+    let branches = args.branches;
     let created = flows::start_all(&engine, n, 64, move |e, i| async move {
         let id = format!("{}-{i:08}", shape.name());
         match shape {
             Shape::Linear => e.start::<linear10>(&id, i as u64).await.map(drop),
             Shape::Limited => e.start::<limited10>(&id, i as u64).await.map(drop),
-            Shape::Fanout => e.start::<fanout100>(&id, i as u64).await.map(drop),
+            Shape::Fanout => e.start::<fanout>(&id, (i as u64, branches)).await.map(drop),
         }
     })
     .await?;
@@ -95,9 +96,9 @@ pub(crate) async fn run(
         let out = match shape {
             Shape::Linear => engine.try_result::<linear10>(&id).await?,
             Shape::Limited => engine.try_result::<limited10>(&id).await?,
-            Shape::Fanout => engine.try_result::<fanout100>(&id).await?,
+            Shape::Fanout => engine.try_result::<fanout>(&id).await?,
         };
-        let want = shape.expected(i as u64);
+        let want = shape.expected(i as u64, branches);
         if out != Some(want) {
             return Err(format!("{id}: got {out:?}, expected {want}").into());
         }
@@ -123,6 +124,23 @@ pub(crate) async fn run(
         );
     if shape == Shape::Limited {
         row.set("limit", f64::from(flows::LIMIT));
+    }
+    if shape == Shape::Fanout {
+        // A commit may carry several results (each its own history entry): steps are the
+        // committed entries, commits the transitions written.
+        row.set("branches", branches as f64)
+            .set(
+                "commits_per_s",
+                rate(usize::try_from(batched).unwrap_or(usize::MAX), elapsed),
+            )
+            .set(
+                "per_commit",
+                if batched == 0 {
+                    0.0
+                } else {
+                    transitions as f64 / batched as f64
+                },
+            );
     }
     if let Some(c) = ceiling.filter(|c| c.batched > 0.0) {
         row.set("ratio", steps_per_s / c.batched);

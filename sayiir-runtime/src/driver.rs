@@ -5,6 +5,7 @@
 //! sequence-number race to another writer, or its lease may have expired (see `lease.rs`).
 
 mod attention;
+mod fold;
 mod limits;
 mod takeover;
 mod tasks;
@@ -91,6 +92,9 @@ struct Driver {
     rate_wait: Option<Timestamp>,
     /// The instance's concurrency key: the limits of `per_key` tasks are split by it.
     concurrency_key: Option<String>,
+    /// An attempt's end taken out of `running` by a fold that could not take it (see
+    /// `fold.rs`): the next wait returns it first.
+    deferred: Option<Result<(SlotPath, Feed), Stop>>,
 }
 
 /// Why the driver stopped.
@@ -329,6 +333,7 @@ async fn start(
         reserved: HashMap::new(),
         rate_wait: None,
         concurrency_key: record.concurrency_key,
+        deferred: None,
     })
 }
 
@@ -400,9 +405,24 @@ impl Driver {
         self.waiting_on = None;
         self.rate_wait = None;
         let mut refused = false;
-        for attempt in &plan.start {
+        // The state is decoded once for all the attempts the round starts.
+        let (runs, shared) = match plan.start.first() {
+            None => (Vec::new(), Arc::default()),
+            Some(first) => {
+                let slots: Vec<&[u32]> = plan.start.iter().map(|a| a.slot.as_slice()).collect();
+                let (runs, shared) = self
+                    .wf
+                    .run_all(&self.state, &slots)
+                    .map_err(|e| tasks::cannot_start(first.task, &e))?;
+                (runs, Arc::new(shared))
+            }
+        };
+        for (attempt, run) in plan.start.iter().zip(runs) {
             match self.take_slot(attempt).await? {
-                Some(held) => self.start_task(attempt.clone(), held)?,
+                Some(held) => {
+                    let run = run.map_err(|e| tasks::cannot_start(attempt.task, &e))?;
+                    self.start_task(attempt.clone(), held, run, Arc::clone(&shared));
+                }
                 None => refused = true,
             }
         }
@@ -416,7 +436,14 @@ impl Driver {
         } else {
             Vec::new()
         };
-        let decision = plan.decide(&pending);
+        // An attempt's end a fold left for later is still to be fed: the round waits for it
+        // (the next wait returns it at once), as it would for an attempt still running.
+        let decision = match plan.decide(&pending) {
+            Decision::Idle { next_due, .. } if self.deferred.is_some() => {
+                Decision::Wait { next_due }
+            }
+            decision => decision,
+        };
         // An attempt refused a slot waits with the instance held: until a slot may be free.
         Ok(match (decision, self.slot_retry(now)) {
             (Decision::Wait { next_due } | Decision::Idle { next_due, .. }, Some(retry)) => {
@@ -444,6 +471,9 @@ impl Driver {
         &mut self,
         next_due: Option<Timestamp>,
     ) -> Result<Option<(SlotPath, Feed)>, Stop> {
+        if let Some(ended) = self.deferred.take() {
+            return ended.map(Some);
+        }
         let clock = self.ctx.inner.clock.clone();
         // Nothing runs: the driver only waits for the clock (a reserved start, a slot). The
         // engine is held only then (most waits have an attempt running).
@@ -504,7 +534,7 @@ impl Driver {
 
     /// Runs and commits one transition. `Ok(false)` when the instance finished.
     async fn step(&mut self, slot: &[u32], feed: Feed) -> Result<bool, Stop> {
-        let fed = std::time::Instant::now();
+        let started = std::time::Instant::now();
         let inner = self.ctx.inner.clone();
         let next_seq = self.seq + 1;
         let span = tracing::debug_span!(
@@ -515,6 +545,7 @@ impl Driver {
             sayiir.task.name = feed.task(),
             sayiir.task.attempt = feed.attempt(),
             sayiir.transition.event = feed.kind(),
+            sayiir.transition.events = tracing::field::Empty,
             sayiir.worker.id = %self.ctx.owner,
         );
         self.parent.adopt(&span);
@@ -525,10 +556,26 @@ impl Driver {
         }
         let history = history_event(slot, &feed)
             .map_err(|e| Stop::Failed(format!("cannot encode history: {e}")))?;
-        let mut advanced = self
-            .wf
-            .advance(&self.state, slot, feed.input(), next_seq, now)
-            .map_err(blocked)?;
+        let mut fold = fold::Fold::default();
+        let (advanced, fed) = if feed.folds() {
+            let wf = Arc::clone(&self.wf);
+            let state = std::mem::take(&mut self.state);
+            let folded =
+                wf.advance_fold(&state, (slot, feed.input()), next_seq, now, &mut |work| {
+                    self.fold_next(work, now, &mut fold)
+                });
+            self.state = state;
+            folded
+        } else {
+            self.wf
+                .advance(&self.state, slot, feed.input(), next_seq, now)
+                .map(|a| (a, 1))
+        }
+        .map_err(blocked)?;
+        let mut advanced = advanced;
+        // The sequence number of the last history entry (the head's after the commit).
+        let last_seq = next_seq + (fed - 1);
+        span.record("sayiir.transition.events", fed);
         // `continue_as_new`: a run that reaches it restarts in the same commit.
         let mut restarted = false;
         while let Advanced::Suspend { state, work, .. } = &advanced {
@@ -542,7 +589,7 @@ impl Driver {
                 }
                 Restart::Child { slot, start, depth } => {
                     let input = Input::Restart { start, depth };
-                    self.wf.advance(state, slot, input, next_seq, now)
+                    self.wf.advance(state, slot, input, last_seq, now)
                 }
             }
             .map_err(blocked)?;
@@ -602,12 +649,14 @@ impl Driver {
         // lease up in the same store transaction (one write instead of two per park).
         let parks = !restarted
             && self.running.is_empty()
+            && self.deferred.is_none()
             && stored_due.is_none_or(|d| d > now)
             && finished.is_none();
         if parks {
             self.leaving.store(true, Ordering::Relaxed);
         }
-        let mut transition = commit::transition(self.id.clone(), self.seq, next, history, now);
+        let mut transition = commit::transition(self.id.clone(), self.seq, next, history, now)
+            .extra_events(fold.events);
         transition.release_lease = parks.then(|| self.own_lease());
         transition.consume_signals = feed.consumed_signal().into_iter().collect();
         transition.truncate_history = restarted;
@@ -621,12 +670,16 @@ impl Driver {
             .instrument(span)
             .await
             .map_err(commit_failure)?;
-        inner.metrics.transition(&self.m);
-        self.m.step_latency.record(fed.elapsed().as_secs_f64());
+        // One per history entry: a fold of `fed` values counts `fed` transitions, and one step
+        // latency (its first value's).
+        for _ in 0..fed {
+            inner.metrics.transition(&self.m);
+        }
+        self.m.step_latency.record(started.elapsed().as_secs_f64());
         if feed.consumed_signal().is_some() {
             self.m.signals_consumed.increment(1);
         }
-        self.seq = next_seq;
+        self.seq = last_seq;
         self.stored_due = stored_due;
         match (new_state, finished) {
             (Some((state, state_id)), _) => {

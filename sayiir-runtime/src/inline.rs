@@ -273,7 +273,7 @@ impl<W: Workflow> Run<W> {
         a: Attempt,
     ) -> Result<(), DirectRunError> {
         let copy = copy::<W>(state).map_err(|e| DirectRunError::of::<W>(e.into()))?;
-        let run = W::run(copy, &a.slot).map_err(DirectRunError::of::<W>)?;
+        let run = W::run(&copy, &a.slot).map_err(DirectRunError::of::<W>)?;
         let tcx = TaskContext::new(
             W::NAME,
             &self.instance,

@@ -39,7 +39,7 @@ impl<W: Wait> Branch<W> {
         }
     }
 
-    fn run(self, rest: &[u32], join: &'static str) -> Result<TaskRun, MachineError> {
+    fn run(&self, rest: &[u32], join: &'static str) -> Result<TaskRun, MachineError> {
         match self {
             Branch::Pending(w) => w.run(rest),
             Branch::Done(_) => Err(MachineError::no_slot(join, rest)),
@@ -145,7 +145,7 @@ macro_rules! tuple_join {
                 $(self.$i.work($i, sink);)+
             }
 
-            fn run(self, slot: &[u32]) -> Result<TaskRun, MachineError> {
+            fn run(&self, slot: &[u32]) -> Result<TaskRun, MachineError> {
                 match split(slot) {
                     $(Some(($i, rest)) => self.$i.run(rest, stringify!($join)),)+
                     _ => Err(MachineError::no_slot(stringify!($join), slot)),
@@ -244,9 +244,9 @@ impl<W: Wait> Wait for JoinAll<W> {
         }
     }
 
-    fn run(mut self, slot: &[u32]) -> Result<TaskRun, MachineError> {
+    fn run(&self, slot: &[u32]) -> Result<TaskRun, MachineError> {
         match split(slot) {
-            Some((i, rest)) if i < self.0.len() => self.0.swap_remove(i).run(rest, "join_all"),
+            Some((i, rest)) if i < self.0.len() => self.0[i].run(rest, "join_all"),
             _ => Err(MachineError::no_slot("join_all", slot)),
         }
     }
@@ -334,7 +334,7 @@ where
         self.0.work(sink)
     }
 
-    fn run(self, slot: &[u32]) -> Result<TaskRun, MachineError> {
+    fn run(&self, slot: &[u32]) -> Result<TaskRun, MachineError> {
         self.0.run(slot)
     }
 

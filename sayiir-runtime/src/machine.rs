@@ -641,7 +641,7 @@ pub trait Wait: Serialize + DeserializeOwned + Send + 'static {
     /// Reports the work this wait needs.
     fn work(&self, sink: &mut WorkSink);
     /// Starts the leaf work at `slot`.
-    fn run(self, slot: &[u32]) -> Result<TaskRun, MachineError>;
+    fn run(&self, slot: &[u32]) -> Result<TaskRun, MachineError>;
     /// Feeds an event addressed to `slot`.
     fn resume(
         self,
@@ -701,7 +701,7 @@ pub trait Workflow: WorkflowSeal + Sized + Send + Sync + 'static {
     fn work(state: &Self::State, sink: &mut WorkSink);
     /// Starts the leaf work at `slot` of `state`.
     #[doc(hidden)]
-    fn run(state: Self::State, slot: &[u32]) -> Result<TaskRun, MachineError>;
+    fn run(state: &Self::State, slot: &[u32]) -> Result<TaskRun, MachineError>;
     /// Runs one transition.
     #[doc(hidden)]
     fn advance(

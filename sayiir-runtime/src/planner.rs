@@ -199,6 +199,33 @@ pub(crate) fn plan<R: Running + ?Sized>(
     Ok(plan)
 }
 
+/// Whether a round of [`plan`] for `work` with `running` in flight at `now` would feed nothing
+/// but a task attempt's end: nothing is ready, no slot listens for a signal (so
+/// [`Plan::decide`] waits, whatever is buffered), and nothing restarts. The same as asking
+/// [`plan`], without building its lists: the driver asks it after each task value it folds
+/// into a transition.
+pub(crate) fn feeds_task_ends_only<R: Running + ?Sized>(
+    work: &[WorkItem],
+    running: &R,
+    now: Timestamp,
+) -> bool {
+    // A task is ready only when it needs a deadline, is past its backoff and does not run:
+    // the running attempts are looked up for those alone.
+    work.iter().all(|item| match &item.kind {
+        WorkKind::Immediate | WorkKind::Signal { .. } | WorkKind::Continue { .. } => false,
+        WorkKind::Task {
+            options: TaskOptions {
+                timeout: Some(_), ..
+            },
+            deadline: None,
+            not_before,
+            ..
+        } => not_before.is_some_and(|t| t > now) || running.runs(&item.slot),
+        WorkKind::Task { .. } => true,
+        WorkKind::Timer { due } => *due > now,
+    })
+}
+
 impl Plan {
     /// Whether [`Plan::decide`] looks at the buffered signals: nothing else is ready and some
     /// slot listens. A runner reads them only then.

@@ -6,9 +6,10 @@ use std::panic::{AssertUnwindSafe, catch_unwind};
 use sayiir_store::Timestamp;
 
 use crate::codec::{self, CodecError};
+use crate::feed::Feed;
 use crate::machine::{
-    Advance, Input, MachineError, OnExhausted, SignalSet, StepCx, TaskRun, WorkItem, WorkSink,
-    Workflow, resolve_exhausted,
+    Advance, Input, MachineError, OnExhausted, SignalSet, SlotPath, StepCx, TaskRun, WorkItem,
+    WorkSink, Workflow, resolve_exhausted,
 };
 use crate::parts::StateParts;
 use crate::shared::WorkflowContext;
@@ -58,6 +59,16 @@ pub(crate) fn decode_input(blob: &[u8]) -> Result<StateParts, CodecError> {
     Ok(StateParts::from_fields(START, fields))
 }
 
+/// What a fold asks for the next event to feed: shown the work of the state reached, it
+/// returns the next event and its slot, or `None` to end the fold.
+pub(crate) type FoldNext<'a> = dyn FnMut(&[WorkItem]) -> Option<(SlotPath, Feed)> + 'a;
+
+/// One advance of a decoded state: the next state or output, and the shared context after it.
+type Stepped<W> = (
+    Advance<<W as Workflow>::State, <W as Workflow>::Output>,
+    WorkflowContext,
+);
+
 /// What a transition produced.
 pub(crate) enum Advanced {
     /// The instance suspends in `state` (stable id `state_id`) and waits for `work`.
@@ -82,8 +93,13 @@ pub(crate) enum AdvanceFailure {
 pub(crate) trait DynWorkflow: Send + Sync + 'static {
     fn name(&self) -> &'static str;
     fn work(&self, state: &[u8]) -> Result<Vec<WorkItem>, MachineError>;
-    /// Starts the task at `slot`; also returns the shared context (the task's snapshot).
-    fn run(&self, state: &[u8], slot: &[u32]) -> Result<(TaskRun, WorkflowContext), MachineError>;
+    /// Starts the tasks at `slots`, the state decoded once: each one's run (or why it cannot
+    /// start), and the shared context (the tasks' snapshot).
+    fn run_all(
+        &self,
+        state: &[u8],
+        slots: &[&[u32]],
+    ) -> Result<(Vec<Result<TaskRun, MachineError>>, WorkflowContext), MachineError>;
     fn advance(
         &self,
         state: &[u8],
@@ -92,6 +108,19 @@ pub(crate) trait DynWorkflow: Send + Sync + 'static {
         seq: u64,
         now: Timestamp,
     ) -> Result<Advanced, AdvanceFailure>;
+    /// [`DynWorkflow::advance`] of several events in a row, the state decoded once and encoded
+    /// once: feeds `first`, then, while the state keeps running, each event `more` returns
+    /// when shown the work of the state reached so far (`None` ends the fold). The `n`-th event
+    /// fed (from 0) is advanced at sequence number `seq + n`. Returns the outcome of the last
+    /// one and how many were fed.
+    fn advance_fold(
+        &self,
+        state: &[u8],
+        first: (&[u32], Input<'_>),
+        seq: u64,
+        now: Timestamp,
+        more: &mut FoldNext<'_>,
+    ) -> Result<(Advanced, u64), AdvanceFailure>;
     /// The blob of a new run (`continue_as_new`) with encoded `input`, keeping the context of
     /// `state`.
     fn restart(&self, state: &[u8], input: &[u8]) -> Result<Advanced, AdvanceFailure>;
@@ -136,6 +165,26 @@ fn work_of<W: Workflow>(state: &W::State) -> Vec<WorkItem> {
     items
 }
 
+/// One [`Workflow::advance`] of the decoded `state` (shared context `ctx`) at sequence number
+/// `seq`: the next state or output, and the context after it.
+fn step<W: Workflow>(
+    state: W::State,
+    slot: &[u32],
+    input: Input<'_>,
+    seq: u64,
+    now: Timestamp,
+    ctx: WorkflowContext,
+) -> Result<Stepped<W>, AdvanceFailure> {
+    let cx = StepCx::new(seq, now, ctx);
+    let next = catch_unwind(AssertUnwindSafe(|| W::advance(state, slot, input, &cx)))
+        .map_err(|p| AdvanceFailure::Panicked(panic_message(&*p)))?
+        .map_err(AdvanceFailure::Machine)?;
+    if let Some(e) = cx.take_error() {
+        return Err(AdvanceFailure::Machine(e));
+    }
+    Ok((next, cx.into_context()))
+}
+
 /// The message of a caught panic.
 pub(crate) fn panic_message(payload: &(dyn std::any::Any + Send)) -> String {
     if let Some(s) = payload.downcast_ref::<&str>() {
@@ -161,9 +210,14 @@ impl<W: Workflow> DynWorkflow for Typed<W> {
         Ok(work_of::<W>(&state))
     }
 
-    fn run(&self, state: &[u8], slot: &[u32]) -> Result<(TaskRun, WorkflowContext), MachineError> {
+    fn run_all(
+        &self,
+        state: &[u8],
+        slots: &[&[u32]],
+    ) -> Result<(Vec<Result<TaskRun, MachineError>>, WorkflowContext), MachineError> {
         let (ctx, state) = decode_stored::<W>(state)?;
-        Ok((W::run(state, slot)?, ctx))
+        let runs = slots.iter().map(|slot| W::run(&state, slot)).collect();
+        Ok((runs, ctx))
     }
 
     fn advance(
@@ -199,6 +253,52 @@ impl<W: Workflow> DynWorkflow for Typed<W> {
                 output: W::encode_output(&output).map_err(enc)?,
             },
         })
+    }
+
+    fn advance_fold(
+        &self,
+        state: &[u8],
+        first: (&[u32], Input<'_>),
+        seq: u64,
+        now: Timestamp,
+        more: &mut FoldNext<'_>,
+    ) -> Result<(Advanced, u64), AdvanceFailure> {
+        let (mut ctx, mut state) =
+            decode_stored::<W>(state).map_err(|e| AdvanceFailure::Machine(e.into()))?;
+        let (slot, input) = first;
+        let mut next = step::<W>(state, slot, input, seq, now, ctx)?;
+        let mut fed = 1;
+        let enc = |e| AdvanceFailure::Machine(MachineError::Codec(e));
+        let work = loop {
+            let (advance, c) = next;
+            ctx = c;
+            match advance {
+                Advance::Done(output) => {
+                    return Ok((
+                        Advanced::Done {
+                            failed: W::is_failure(&output),
+                            output: W::encode_output(&output).map_err(enc)?,
+                        },
+                        fed,
+                    ));
+                }
+                Advance::Suspend(s) => state = s,
+            }
+            let work = work_of::<W>(&state);
+            let Some((slot, feed)) = more(&work) else {
+                break work;
+            };
+            next = step::<W>(state, &slot, feed.input(), seq + fed, now, ctx)?;
+            fed += 1;
+        };
+        Ok((
+            Advanced::Suspend {
+                state: encode_stored(&ctx, &state).map_err(enc)?,
+                work,
+                state_id: W::state_id(&state),
+            },
+            fed,
+        ))
     }
 
     fn restart(&self, state: &[u8], input: &[u8]) -> Result<Advanced, AdvanceFailure> {

@@ -55,7 +55,7 @@ impl Wait for TimerWait {
         });
     }
 
-    fn run(self, slot: &[u32]) -> Result<TaskRun, MachineError> {
+    fn run(&self, slot: &[u32]) -> Result<TaskRun, MachineError> {
         Err(no_task("sleep", slot))
     }
 
@@ -303,7 +303,7 @@ impl<T: Payload> Wait for SignalWait<T> {
         });
     }
 
-    fn run(self, slot: &[u32]) -> Result<TaskRun, MachineError> {
+    fn run(&self, slot: &[u32]) -> Result<TaskRun, MachineError> {
         Err(no_task("signal", slot))
     }
 
@@ -358,7 +358,7 @@ impl<T: Payload> Wait for SignalTimeoutWait<T> {
         });
     }
 
-    fn run(self, slot: &[u32]) -> Result<TaskRun, MachineError> {
+    fn run(&self, slot: &[u32]) -> Result<TaskRun, MachineError> {
         Err(no_task("signal", slot))
     }
 
@@ -457,7 +457,7 @@ impl<S: Send + 'static, O: Send + 'static> Wait for ContinueWait<S, O> {
         });
     }
 
-    fn run(self, slot: &[u32]) -> Result<TaskRun, MachineError> {
+    fn run(&self, slot: &[u32]) -> Result<TaskRun, MachineError> {
         Err(no_task("continue_as_new", slot))
     }
 

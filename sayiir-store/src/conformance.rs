@@ -60,6 +60,7 @@ mod commits;
 mod concurrency;
 mod counts;
 mod creates;
+mod folds;
 mod gates;
 mod generations;
 mod leases;
@@ -118,6 +119,9 @@ fn checks<S: Store>() -> Vec<(&'static str, Check<S>)> {
         check!(commits::commit_batch_mixed),
         check!(batches::commit_batch_large_mixed),
         check!(commits::history_gapless_and_paged),
+        check!(folds::extra_events_numbered_in_order),
+        check!(folds::extra_events_truncate_history),
+        check!(folds::extra_events_in_batches),
         check!(commits::set_blocked_touches_nothing_else),
         check!(leases::claim_due_order_limit),
         check!(leases::claim_known_filter),

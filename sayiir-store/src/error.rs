@@ -387,3 +387,11 @@ pub(crate) fn seq_after(seq: u64) -> Result<u64, StoreError> {
         detail: "sequence number overflow".into(),
     })
 }
+
+/// The head's sequence number once `t` is committed (its last history entry's):
+/// [`Transition::next_seq`](crate::Transition::next_seq), overflow as [`seq_after`]'s.
+pub(crate) fn last_seq(t: &crate::Transition) -> Result<u64, StoreError> {
+    t.next_seq().ok_or_else(|| StoreError::Backend {
+        detail: "sequence number overflow".into(),
+    })
+}

@@ -197,10 +197,10 @@ impl Gen<'_> {
                     }
 
                     fn run(
-                        __sayiir_state: #m,
+                        __sayiir_state: &#m,
                         __sayiir_slot: &[u32],
                     ) -> #p::Result<#p::TaskRun, #p::MachineError> {
-                        match __sayiir_state.0 { #(#run_arms)* }
+                        match &__sayiir_state.0 { #(#run_arms)* }
                     }
 
                     #[allow(

@@ -215,7 +215,7 @@ fn stubs(
                 const DEFINITION_HASH: [u8; 32] = [0; 32];
                 fn start(_: #input_ty) {}
                 fn work(_: &(), _: &mut #p::WorkSink) {}
-                fn run(_: (), _: &[u32]) -> #p::Result<#p::TaskRun, #p::MachineError> {
+                fn run(_: &(), _: &[u32]) -> #p::Result<#p::TaskRun, #p::MachineError> {
                     ::core::unreachable!()
                 }
                 fn advance(

@@ -15,10 +15,11 @@ use super::{Driver, Stop, TaskFailure};
 use crate::context::TaskContext;
 use crate::describe::WorkflowShape;
 use crate::feed::Feed;
-use crate::machine::{MachineError, SlotPath, TaskOutput};
+use crate::machine::{MachineError, SlotPath, TaskOutput, TaskRun};
 use crate::metrics::Outcome;
 use crate::planner::{self, Attempt};
 use crate::registry::panic_message;
+use crate::shared::WorkflowContext;
 
 impl Driver {
     pub(super) fn task_done(
@@ -80,15 +81,16 @@ impl Driver {
         Ok((slot, feed))
     }
 
-    /// Starts the attempt `a` in a task of its own, which gives `held` back when it ends.
-    pub(super) fn start_task(&mut self, a: Attempt, held: Option<Held>) -> Result<(), Stop> {
+    /// Starts the attempt `a` (its `run`, made with the shared context `shared`) in a task of
+    /// its own, which gives `held` back when it ends.
+    pub(super) fn start_task(
+        &mut self,
+        a: Attempt,
+        held: Option<Held>,
+        run: TaskRun,
+        shared: Arc<WorkflowContext>,
+    ) {
         let name = a.task;
-        let (run, shared) = self.wf.run(&self.state, &a.slot).map_err(|e| {
-            Stop::Blocked(
-                BlockKind::CorruptState,
-                format!("cannot start task `{name}`: {e}"),
-            )
-        })?;
         let inner = &self.ctx.inner;
         let instruments = self.m.task(name);
         inner.metrics.task_started(&instruments);
@@ -100,7 +102,7 @@ impl Driver {
             a.attempt,
             a.origin,
             &a.slot,
-            Arc::new(shared),
+            shared,
             Arc::clone(&inner.resources),
         );
         let span = tracing::info_span!(
@@ -161,8 +163,16 @@ impl Driver {
             }
             (slot, name, attempt, result)
         });
-        Ok(())
     }
+}
+
+/// Why the driver stops when task `name` cannot start (its state does not decode, or has no
+/// task at the slot): the state is corrupt.
+pub(super) fn cannot_start(name: &str, e: &MachineError) -> Stop {
+    Stop::Blocked(
+        BlockKind::CorruptState,
+        format!("cannot start task `{name}`: {e}"),
+    )
 }
 
 /// A failed attempt's error in words (`None` for one that succeeded): its `Err` read by the

@@ -68,7 +68,7 @@ impl<T: Task> Wait for TaskWait<T> {
         });
     }
 
-    fn run(self, slot: &[u32]) -> Result<TaskRun, MachineError> {
+    fn run(&self, slot: &[u32]) -> Result<TaskRun, MachineError> {
         if !slot.is_empty() {
             return Err(MachineError::no_slot(T::NAME, slot));
         }
@@ -166,8 +166,8 @@ impl<W: Workflow> Wait for ChildWait<W> {
         }
     }
 
-    fn run(self, slot: &[u32]) -> Result<TaskRun, MachineError> {
-        W::run(self.state, slot)
+    fn run(&self, slot: &[u32]) -> Result<TaskRun, MachineError> {
+        W::run(&self.state, slot)
     }
 
     fn resume(

@@ -193,7 +193,8 @@ impl Metrics {
         get(&self.counts.task_retries)
     }
 
-    /// Committed transitions.
+    /// Committed transitions, counted by history entry: a commit that folds several task
+    /// results counts one per result ([`Metrics::commit_batches`] counts the commits).
     pub fn transitions(&self) -> u64 {
         get(&self.counts.transitions)
     }

@@ -482,3 +482,48 @@ fn stored_due_times_stay_while_past_and_listening_names_the_signals() {
     assert_eq!(listening(&work), ["go"]);
     assert!(listening(&later).is_empty());
 }
+
+/// `feeds_task_ends_only` says what `plan` would: nothing ready, nobody listening, no restart.
+#[test]
+fn feeds_task_ends_only_agrees_with_the_plan() {
+    let running: Vec<SlotPath> = vec![vec![0]];
+    let cases: Vec<(Vec<WorkItem>, bool)> = vec![
+        (vec![task(&[0]), task(&[1])], true),
+        (vec![task(&[0]), backoff(&[1], at(10))], true),
+        (vec![task(&[0]), backoff(&[1], at(-10))], true),
+        (vec![task(&[0]), timed(&[1], None)], false),
+        (vec![task(&[0]), timed(&[1], Some(at(100)))], true),
+        (vec![timed(&[0], None)], true),
+        (vec![task(&[0]), timer(&[1], at(5))], true),
+        (vec![task(&[0]), timer(&[1], at(0))], false),
+        (vec![task(&[0]), signal(&[1], "go", None)], false),
+        (vec![task(&[0]), signal(&[1], "go", Some(at(50)))], false),
+        (vec![task(&[0]), item(&[1], WorkKind::Immediate)], false),
+        (
+            vec![
+                task(&[0]),
+                item(
+                    &[1],
+                    WorkKind::Continue {
+                        input: vec![1],
+                        depth: 0,
+                    },
+                ),
+            ],
+            false,
+        ),
+        (vec![], true),
+    ];
+    for (work, expected) in cases {
+        let by_plan = match plan(&work, running.as_slice(), NOW) {
+            Ok(p) => p.ready.is_none() && p.listening.is_empty(),
+            Err(Continues) => false,
+        };
+        assert_eq!(by_plan, expected, "plan of {work:?}");
+        assert_eq!(
+            feeds_task_ends_only(&work, running.as_slice(), NOW),
+            expected,
+            "{work:?}"
+        );
+    }
+}

@@ -3,7 +3,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use super::{Row, gates, holds};
-use crate::error::seq_after;
+use crate::error::{last_seq, seq_after};
 use crate::{
     BlockKind, CommitResult, CreateResult, Created, HistoryEntry, InstanceId, Namespace,
     NewInstance, Next, Restart, Status, StoreError, Transition,
@@ -132,7 +132,8 @@ fn apply_head(
             actual: row.record.seq,
         });
     }
-    let seq = seq_after(t.expected_seq)?;
+    let first = seq_after(t.expected_seq)?;
+    let seq = last_seq(&t)?;
     // All checks passed: from here on nothing fails.
     if finishing {
         row.signals.clear();
@@ -182,12 +183,14 @@ fn apply_head(
     }
     r.seq = seq;
     r.updated_at = t.now;
-    row.history.push(HistoryEntry {
-        seq,
-        at: t.now,
-        kind: t.event.kind,
-        payload: t.event.payload,
-    });
+    let events = std::iter::once(t.event).chain(t.extra_events);
+    row.history
+        .extend((first..=seq).zip(events).map(|(seq, e)| HistoryEntry {
+            seq,
+            at: t.now,
+            kind: e.kind,
+            payload: e.payload,
+        }));
     Ok(finishing)
 }
 

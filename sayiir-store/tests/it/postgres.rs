@@ -26,6 +26,7 @@ const PATIENCE: Duration = Duration::from_secs(30);
 mod admin;
 mod caller;
 mod damaged;
+mod extra;
 mod leases;
 mod priority;
 mod single;

@@ -17,6 +17,7 @@ mod admin;
 mod caller;
 mod counts;
 mod damaged;
+mod extra;
 #[cfg(unix)]
 mod files;
 mod leases;

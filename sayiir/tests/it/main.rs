@@ -15,6 +15,7 @@ mod control_flow_more;
 mod crash;
 mod crash_events;
 mod engine;
+mod fanout;
 mod flow_control;
 mod format;
 mod hash;

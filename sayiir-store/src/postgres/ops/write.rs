@@ -7,7 +7,7 @@
 //! its common transitions together (see [`bulk`]), in a number of statements that does not
 //! grow with its size.
 
-use crate::error::seq_after;
+use crate::error::{last_seq, seq_after};
 use std::collections::HashMap;
 
 use sqlx::postgres::PgPool;
@@ -288,6 +288,8 @@ fn stage(
     };
     check(head, &t)?;
     let seqs = next_seq(&t)?;
+    // The last entry's number must be storable too (the bulk numbers the others from the first).
+    seq_to_db(last_seq(&t).map_err(Fail::Store)?, t.id.as_str())?;
     let release = head.releases(&t);
     let wakes = matches!(
         t.next,
@@ -337,6 +339,46 @@ pub(super) fn history_exists(next_seq: u64, head_seq: u64) -> String {
     format!("history entry {next_seq} already exists though the head is at {head_seq}")
 }
 
+/// Appends the history entries of `t` (its event and extra events, numbered from
+/// `first_db_seq` as stored) in one statement that writes none of them if any already exists
+/// (the instance's row is locked, so no other writer adds one meanwhile). Returns the lowest
+/// existing one's sequence number (as stored) when it wrote nothing.
+async fn append_events(
+    conn: &mut PgConnection,
+    t: &Transition,
+    first_db_seq: i64,
+) -> Result<Option<i64>, Fail> {
+    let events = std::iter::once(&t.event).chain(&t.extra_events);
+    let mut seqs = Vec::with_capacity(t.extra_events.len() + 1);
+    let mut kinds = Vec::with_capacity(seqs.capacity());
+    let mut payloads = Vec::with_capacity(seqs.capacity());
+    for (seq, e) in (first_db_seq..).zip(events) {
+        seqs.push(seq);
+        kinds.push(e.kind.as_str());
+        payloads.push(e.payload.as_slice());
+    }
+    let row = sqlx::query(
+        "WITH clash AS ( \
+             SELECT min(seq) AS seq FROM sayiir_history \
+             WHERE instance_id = $1 AND seq = ANY($2) \
+         ), appended AS ( \
+             INSERT INTO sayiir_history (instance_id, seq, at, kind, payload) \
+             SELECT $1, e.seq, $3, e.kind, e.payload \
+             FROM UNNEST($2::bigint[], $4::text[], $5::bytea[]) AS e(seq, kind, payload) \
+             WHERE (SELECT seq FROM clash) IS NULL \
+         ) \
+         SELECT (SELECT seq FROM clash) AS clash",
+    )
+    .bind(t.id.as_str())
+    .bind(&seqs)
+    .bind(t.now.0)
+    .bind(&kinds)
+    .bind(&payloads)
+    .fetch_one(&mut *conn)
+    .await?;
+    get(&row, "clash", t.id.as_str())
+}
+
 /// Checks and writes one transition of an instance whose row `heads` holds locked. Fails with
 /// [`Fail::Store`] only when nothing was written for it. Returns whether the instance is now
 /// due and free of leases (and not blocked by the transition), so that idle workers should be
@@ -359,31 +401,40 @@ async fn apply(
             actual: head.seq,
         }));
     };
-    let (next_seq, db_seq) = next_seq(&t)?;
+    let (first_seq, first_db_seq) = next_seq(&t)?;
+    let next_seq = last_seq(&t).map_err(Fail::Store)?;
+    let db_seq = seq_to_db(next_seq, id)?;
     let release = head.releases(&t);
-    let inserted = sqlx::query(
-        "INSERT INTO sayiir_history (instance_id, seq, at, kind, payload) \
-         VALUES ($1, $2, $3, $4, $5) ON CONFLICT DO NOTHING",
-    )
-    .bind(id)
-    .bind(db_seq)
-    .bind(t.now.0)
-    .bind(&t.event.kind)
-    .bind(&t.event.payload)
-    .execute(&mut *conn)
-    .await?
-    .rows_affected();
-    if inserted == 0 {
+    if t.extra_events.is_empty() {
+        let inserted = sqlx::query(
+            "INSERT INTO sayiir_history (instance_id, seq, at, kind, payload) \
+             VALUES ($1, $2, $3, $4, $5) ON CONFLICT DO NOTHING",
+        )
+        .bind(id)
+        .bind(first_db_seq)
+        .bind(t.now.0)
+        .bind(&t.event.kind)
+        .bind(&t.event.payload)
+        .execute(&mut *conn)
+        .await?
+        .rows_affected();
+        if inserted == 0 {
+            return Err(Fail::Store(StoreError::InvalidData {
+                id: id.to_owned(),
+                detail: history_exists(first_seq, head.seq),
+            }));
+        }
+    } else if let Some(clash) = append_events(conn, &t, first_db_seq).await? {
         return Err(Fail::Store(StoreError::InvalidData {
             id: id.to_owned(),
-            detail: history_exists(next_seq, head.seq),
+            detail: history_exists(seq_from_db(clash, id)?, head.seq),
         }));
     }
     // From here on, nothing refuses the transition.
     if t.truncate_history {
         sqlx::query("DELETE FROM sayiir_history WHERE instance_id = $1 AND seq < $2")
             .bind(id)
-            .bind(db_seq)
+            .bind(first_db_seq)
             .execute(&mut *conn)
             .await?;
     }

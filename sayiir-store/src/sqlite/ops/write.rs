@@ -1,7 +1,7 @@
 //! Writes of instance heads and history: commit, commit_batch, set_blocked. Each runs in one
 //! `BEGIN IMMEDIATE` transaction on the writer connection.
 
-use crate::error::seq_after;
+use crate::error::{last_seq, seq_after};
 use rusqlite::{Connection, ErrorCode, OptionalExtension, Transaction, TransactionBehavior};
 
 use super::counts::{self, Deltas};
@@ -36,8 +36,8 @@ pub(in crate::sqlite) fn commit(
 ///
 /// A transition that fails its checks (not found, conflict, finished, paused, a consumed signal
 /// that is not pending, inconsistent history) writes nothing: the checks come before the writes,
-/// and the first write (the history row) is the only one that can fail on a constraint, which
-/// undoes just that statement. Any other
+/// and the first write (the history rows) is the only one that can fail on a constraint, which
+/// undoes just that statement (or, for several rows, the savepoint around them). Any other
 /// SQLite error (disk full, I/O) aborts the whole batch: the transaction is rolled back and the
 /// outer error is returned.
 pub(in crate::sqlite) fn commit_batch(
@@ -106,6 +106,34 @@ pub(super) fn append_history(
     }
 }
 
+/// Appends the history entries of `t` (its event and extra events, from `first_seq` on) for
+/// `id`, whose head is at `head_seq`, in a savepoint: if any of them already exists, the ones
+/// written before it are undone and nothing was written; the refusal names the first one
+/// found.
+fn append_events(
+    tx: &Transaction<'_>,
+    id: &str,
+    first_seq: i64,
+    head_seq: u64,
+    now: Timestamp,
+    t: &Transition,
+) -> Result<(), Fail> {
+    tx.execute_batch("SAVEPOINT sayiir_events")?;
+    let events = std::iter::once(&t.event).chain(&t.extra_events);
+    let mut written = Ok(());
+    for (seq, event) in (first_seq..).zip(events) {
+        written = append_history(tx, id, seq, head_seq, now, event);
+        if written.is_err() {
+            break;
+        }
+    }
+    match written {
+        Ok(()) => tx.execute_batch("RELEASE sayiir_events")?,
+        Err(_) => tx.execute_batch("ROLLBACK TO sayiir_events; RELEASE sayiir_events")?,
+    }
+    written
+}
+
 /// Checks and writes one transition inside `tx`. Fails with [`Fail::Store`] only when nothing
 /// was written for it.
 /// An instance of another namespace than `ns` is not found. The count changes go to `counts`.
@@ -169,11 +197,16 @@ fn apply(tx: &Transaction<'_>, ns: &str, t: Transition, counts: &mut Deltas) -> 
         lease_owner.as_deref() == Some(l.owner.0.as_str())
             && u64::try_from(lease_generation) == Ok(l.generation)
     });
-    let next_seq = next_seq(t.expected_seq, id)?;
-    append_history(tx, id, next_seq, seq, t.now, &t.event)?;
+    let first_seq = next_seq(t.expected_seq, id)?;
+    let next_seq = seq_to_db(last_seq(&t).map_err(Fail::Store)?, id)?;
+    if t.extra_events.is_empty() {
+        append_history(tx, id, first_seq, seq, t.now, &t.event)?;
+    } else {
+        append_events(tx, id, first_seq, seq, t.now, &t)?;
+    }
     if t.truncate_history {
         tx.prepare_cached("DELETE FROM sayiir_history WHERE instance_id = ?1 AND seq < ?2")?
-            .execute(rusqlite::params![id, next_seq])?;
+            .execute(rusqlite::params![id, first_seq])?;
     }
     signals::consume(tx, id, &consumed, finishing)?;
     let (version, hash, fingerprint) = match &t.redefine {
