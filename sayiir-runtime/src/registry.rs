@@ -59,9 +59,10 @@ pub(crate) fn decode_input(blob: &[u8]) -> Result<StateParts, CodecError> {
     Ok(StateParts::from_fields(START, fields))
 }
 
-/// What a fold asks for the next event to feed: shown the work of the state reached, it
-/// returns the next event and its slot, or `None` to end the fold.
-pub(crate) type FoldNext<'a> = dyn FnMut(&[WorkItem]) -> Option<(SlotPath, Feed)> + 'a;
+/// What a fold asks for the next event to feed: shown the work of the state reached (`None`
+/// when the state is still at the await point whose work it was last shown: a join part-way,
+/// see `driver/fold.rs`), it returns the next event and its slot, or `None` to end the fold.
+pub(crate) type FoldNext<'a> = dyn FnMut(Option<&[WorkItem]>) -> Option<(SlotPath, Feed)> + 'a;
 
 /// One advance of a decoded state: the next state or output, and the shared context after it.
 type Stepped<W> = (
@@ -269,6 +270,10 @@ impl<W: Workflow> DynWorkflow for Typed<W> {
         let mut next = step::<W>(state, slot, input, seq, now, ctx)?;
         let mut fed = 1;
         let enc = |e| AdvanceFailure::Machine(MachineError::Codec(e));
+        // The await point whose work `more` was last shown. Within one await point (a join
+        // part-way) a fed result changes only its own branch, so the work of the whole state
+        // (a list as long as the join) is built once per await point, not once per result.
+        let mut shown: Option<&'static str> = None;
         let work = loop {
             let (advance, c) = next;
             ctx = c;
@@ -284,9 +289,17 @@ impl<W: Workflow> DynWorkflow for Typed<W> {
                 }
                 Advance::Suspend(s) => state = s,
             }
-            let work = work_of::<W>(&state);
-            let Some((slot, feed)) = more(&work) else {
-                break work;
+            let id = W::state_id(&state);
+            let (work, asked) = if shown == Some(id) {
+                (None, more(None))
+            } else {
+                shown = Some(id);
+                let work = work_of::<W>(&state);
+                let asked = more(Some(&work));
+                (Some(work), asked)
+            };
+            let Some((slot, feed)) = asked else {
+                break work.unwrap_or_else(|| work_of::<W>(&state));
             };
             next = step::<W>(state, &slot, feed.input(), seq + fed, now, ctx)?;
             fed += 1;

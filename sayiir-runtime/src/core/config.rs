@@ -22,7 +22,8 @@ pub struct WorkerConfig {
     pub idle_poll: Duration,
     /// How often to look for instances of unknown definition hashes.
     pub version_check: Duration,
-    /// Most transitions committed in one store transaction.
+    /// Most transitions committed in one store transaction. A transition that folds task
+    /// results of a join (one history entry each) takes at most 8 times this many.
     pub max_commit_batch: usize,
     /// How long the committer waits for more transitions after the first one of a batch
     /// arrives, when fewer than `max_commit_batch` are queued. Zero (the default) writes what
