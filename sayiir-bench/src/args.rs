@@ -207,7 +207,7 @@ struct Cli {
     explain: bool,
     /// Before each run of linear, limited, fanout, latency and sleepers, fill the fresh store
     /// with N finished instances (list's mix of workflows and versions, all finished; on
-    /// PostgreSQL then VACUUM ANALYZE): an application that has run for months [default: 0]
+    /// PostgreSQL then VACUUM ANALYZE): an application that has run for months
     #[arg(long, value_name = "N", default_value = "0")]
     prefill: usize,
     /// The SQLite stores' page cache per connection, in MiB (`SqliteOptions::cache_mib`)
