@@ -216,13 +216,13 @@ const _: () = {
             }
         }
         fn run(
-            __sayiir_state: __SayiirMachine,
+            __sayiir_state: &__SayiirMachine,
             __sayiir_slot: &[u32],
         ) -> ::sayiir::__private::Result<
             ::sayiir::__private::TaskRun,
             ::sayiir::__private::MachineError,
         > {
-            match __sayiir_state.0 {
+            match &__sayiir_state.0 {
                 __SayiirState::Start { .. } => {
                     ::sayiir::__private::Result::Err(
                         ::sayiir::__private::MachineError::no_slot(
