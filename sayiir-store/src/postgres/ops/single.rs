@@ -38,7 +38,8 @@ use super::write::{Head, check, history_exists};
 /// namespace, `$3` expected sequence number, `$4` the head's new one, `$5`/`$6`/`$7` the
 /// history entries' sequence numbers, kinds and payloads, `$8` now, `$9`/`$10` the owner and
 /// generation of the lease to release (`NULL` for none), `$11` the running status code, `$12`
-/// the paused block kind, `$13` the wake-up channel. `free`: none of the entries exists.
+/// the paused block kind, `$13` the wake-up channel. `clash`: the lowest of the entries that
+/// exists; `free`: none does.
 /// `ok`: the head passes the checks (the transition-specific one is spliced in).
 macro_rules! head_checks {
     ($check:literal) => {
@@ -49,12 +50,11 @@ macro_rules! head_checks {
     FROM sayiir_instances WHERE id = $1 AND namespace = $2 FOR UPDATE
 ),
 c AS (
-    SELECT h.*,
-        NOT EXISTS (SELECT 1 FROM sayiir_history
-                    WHERE instance_id = $1 AND seq = ANY ($5::bigint[])) AS free,
+    SELECT h.*, x.clash, x.clash IS NULL AS free,
         ($9::text IS NOT NULL AND h.lease_owner = $9::text AND h.lease_until IS NOT NULL
             AND h.lease_generation = $10::bigint) AS release
-    FROM h
+    FROM h, (SELECT min(seq) AS clash FROM sayiir_history
+              WHERE instance_id = $1 AND seq = ANY ($5::bigint[])) AS x
 ),
 ok AS (
     SELECT * FROM c WHERE c.seq = $3::bigint AND c.status = $11::smallint AND c.free AND ",
@@ -80,7 +80,7 @@ macro_rules! report {
 woken AS (
     SELECT pg_notify($13::text, '') FROM head WHERE head.wakes
 )
-SELECT c.seq, c.status, c.blocked_kind, c.gated, c.free,
+SELECT c.seq, c.status, c.blocked_kind, c.gated, c.free, c.clash,
     (SELECT count(*) FROM head) AS written, (SELECT count(*) FROM woken) AS woken
 FROM (VALUES (1)) AS one (x) LEFT JOIN c ON TRUE"
     };
@@ -217,9 +217,14 @@ pub(super) async fn commit(pool: &PgPool, ns: &str, t: Transition) -> Result<Out
     if finishing && head.gated {
         return Ok(Outcome::Fallback(Box::new(t)));
     }
+    // The lowest of the transition's entries that exists.
+    let clash = match get::<Option<i64>>(&row, "clash", id)? {
+        Some(clash) => seq_from_db(clash, id)?,
+        None => first,
+    };
     Err(Fail::Store(StoreError::InvalidData {
         id: id.to_owned(),
-        detail: history_exists(first, head.seq),
+        detail: history_exists(clash, head.seq),
     }))
 }
 
