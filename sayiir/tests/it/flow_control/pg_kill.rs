@@ -269,8 +269,10 @@ fn a_task_limit_holds_across_killed_processes() {
         "seed {seed}: {most} attempts of `pay` ran at once"
     );
     assert_eq!(most, LIMIT, "seed {seed}: the limit was never reached");
+    // A kill aims at a process whose attempt the log shows running, but the attempt may end
+    // between that read and the signal (no-op tasks end fast): most kills must cut one off.
     assert!(
-        cut >= min_kills,
-        "seed {seed}: {cut} attempts cut off by kills"
+        cut * 2 >= min_kills,
+        "seed {seed}: only {cut} attempts cut off by {min_kills} kills"
     );
 }
