@@ -14,13 +14,11 @@
 //!   one transition that parks it and gives its lease up, so nothing of it stays in memory but
 //!   what the store and allocator keep. The same two readings.
 
-use std::process::Stdio;
 use std::sync::OnceLock;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use sayiir::{Engine, WorkerConfig};
-use tokio::io::{AsyncBufReadExt, BufReader};
 use tokio::process::Command;
 use tokio::sync::watch;
 
@@ -88,18 +86,8 @@ async fn child_run(args: &Args, kind: StoreKind, mode: InflightMode) -> Result<R
             &args.commit_window.as_micros().to_string(),
         ])
         .args(["--commit-batch", &args.max_commit_batch.to_string()]);
-    let mut child = cmd
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .kill_on_drop(true)
-        .spawn()?;
-    let stdout = child.stdout.take().ok_or("child without stdout")?;
-    let mut line = String::new();
-    BufReader::new(stdout).read_line(&mut line).await?;
-    let status = child.wait().await?;
-    if !status.success() {
-        return Err(format!("inflight process ({}) failed: {status}", mode.name()).into());
-    }
+    let what = format!("inflight process ({})", mode.name());
+    let line = crate::sleepers::first_line(&mut cmd, &what).await?;
     Row::parse_line("inflight", kind.name(), &line)
         .ok_or_else(|| format!("inflight process reported `{}`", line.trim()).into())
 }

@@ -40,18 +40,7 @@ pub(crate) async fn run(args: &Args, kind: StoreKind) -> Result<Row, BoxError> {
     if let Some(s) = args.sleep_secs {
         cmd.args(["--sleep-secs", &s.to_string()]);
     }
-    let mut child = cmd
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .kill_on_drop(true)
-        .spawn()?;
-    let stdout = child.stdout.take().ok_or("child without stdout")?;
-    let mut line = String::new();
-    BufReader::new(stdout).read_line(&mut line).await?;
-    let status = child.wait().await?;
-    if !status.success() {
-        return Err(format!("sleepers process failed: {status}").into());
-    }
+    let line = first_line(&mut cmd, "sleepers process").await?;
     Row::parse_line("sleepers", kind.name(), &line)
         .ok_or_else(|| format!("sleepers process reported `{}`", line.trim()).into())
 }
@@ -147,4 +136,22 @@ pub(crate) async fn child(args: &Args, locator: &str) -> Result<(), BoxError> {
         );
     println!("{}", row.to_line());
     Ok(())
+}
+
+/// Runs the child process `cmd` (`what` in errors) to its end and returns the first line it
+/// printed (its figures); fails when it fails.
+pub(crate) async fn first_line(cmd: &mut Command, what: &str) -> Result<String, BoxError> {
+    let mut child = cmd
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()?;
+    let stdout = child.stdout.take().ok_or("child without stdout")?;
+    let mut line = String::new();
+    BufReader::new(stdout).read_line(&mut line).await?;
+    let status = child.wait().await?;
+    if !status.success() {
+        return Err(format!("{what} failed: {status}").into());
+    }
+    Ok(line)
 }
